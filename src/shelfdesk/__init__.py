@@ -1,0 +1,3 @@
+"""shelfdesk: a terminal operations console for marketplace sellers."""
+
+__version__ = "0.1.0"

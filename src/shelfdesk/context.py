@@ -1,0 +1,130 @@
+"""The service context: one object that carries what every service call needs.
+
+The console, the CLI and the headless worker each open one :class:`AppContext`
+for a workspace and pass it to service functions. It owns the engine, the
+clock, the secrets store and the read-only switch, so "read-only" is enforced
+in one place: :meth:`AppContext.write_session` refuses to open.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from shelfdesk.clock import Clock, default_clock
+from shelfdesk.paths import Paths, ensure_workspace, resolve_paths
+from shelfdesk.secrets import SecretStore
+from shelfdesk.settings import WorkspaceSettings, load_workspace_settings, write_default_workspace_config
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+
+class ReadOnlyError(PermissionError):
+    """A write was attempted while the workspace is opened read-only."""
+
+
+@dataclass
+class AppContext:
+    """Everything a service function needs, for one workspace."""
+
+    paths: Paths
+    clock: Clock = field(default_factory=default_clock)
+    read_only: bool = False
+    actor: str = field(default_factory=lambda: _os_user())
+
+    @cached_property
+    def settings(self) -> WorkspaceSettings:
+        return load_workspace_settings(self.paths.workspace_config)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        return SecretStore(self.paths.secrets)
+
+    @cached_property
+    def engine(self) -> Engine:
+        from shelfdesk.db.engine import make_engine
+
+        return make_engine(self.paths.database_url)
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading; never committed."""
+        from sqlmodel import Session
+
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on error.
+
+        Raises :class:`ReadOnlyError` before touching the database when the
+        workspace was opened with ``--read-only``.
+        """
+        self.require_write()
+        from sqlmodel import Session
+
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def require_write(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError("this workspace is open read-only (--read-only): nothing was changed")
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # pragma: no cover - no user database in some containers
+        return "unknown"
+
+
+def open_context(
+    paths: Paths | None = None,
+    *,
+    clock: Clock | None = None,
+    read_only: bool = False,
+    migrate: bool = True,
+) -> AppContext:
+    """Open a workspace: create its folders, bring the schema up to date, return the context."""
+    paths = paths or resolve_paths()
+    ensure_workspace(paths)
+    write_default_workspace_config(paths.workspace_config)
+    _configure_logging(paths)
+    ctx = AppContext(paths=paths, clock=clock or default_clock(), read_only=read_only)
+    if migrate:
+        from shelfdesk.db.migrate import ensure_schema
+
+        ensure_schema(ctx.engine, allow_upgrade=not read_only)
+    return ctx
+
+
+_logging_configured: set[str] = set()
+
+
+def _configure_logging(paths: Paths) -> None:
+    """Log to the workspace log folder (once per process and workspace)."""
+    key = str(paths.log_file)
+    if key in _logging_configured:
+        return
+    _logging_configured.add(key)
+    from shelfdesk.logs import install_file_handler
+
+    install_file_handler(paths.log_file)
+    logging.getLogger("shelfdesk").setLevel(logging.INFO)

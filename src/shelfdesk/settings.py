@@ -1,0 +1,102 @@
+"""Workspace settings (shared) and personal preferences.
+
+``config.toml`` in the workspace holds what everyone using that workspace
+shares (retention, harvest look-back, company identity for User-Agents).
+The preferences file in the user's config folder holds what is personal
+(theme, key remaps). Both are optional: missing keys take the defaults below,
+and unknown keys are kept but ignored so a newer shelfdesk can add settings.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A settings file that cannot be read; the message names the file and key."""
+
+
+@dataclass
+class WorkspaceSettings:
+    """Settings shared by everyone using one workspace."""
+
+    company: str = "Merchant"
+    contact_email: str = "ops@example.com"
+    harvest_lookback_days: int = 14
+    harvest_overlap_minutes: int = 10
+    retention_job_runs_days: int = 30
+    retention_failed_job_runs_days: int = 90
+    page_size: int = 200
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Preferences:
+    """One operator's own preferences."""
+
+    theme: str | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
+    mouse: bool = False
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: {exc}") from exc
+
+
+def _typed(cls: type, data: dict[str, Any], path: Path) -> Any:
+    """Build ``cls`` from ``data``, checking simple types against the defaults."""
+    known = {f.name: f for f in fields(cls) if f.name != "extra"}
+    kwargs: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in data.items():
+        spec = known.get(key)
+        if spec is None:
+            extra[key] = value
+            continue
+        if spec.default is not MISSING and spec.default is not None:
+            if not isinstance(value, type(spec.default)):
+                raise SettingsError(
+                    f"{path}: {key} should be {type(spec.default).__name__}, got {value!r}"
+                )
+        kwargs[key] = value
+    obj = cls(**kwargs)
+    if hasattr(obj, "extra"):
+        obj.extra = extra
+    return obj
+
+
+def load_workspace_settings(path: Path) -> WorkspaceSettings:
+    return _typed(WorkspaceSettings, _read_toml(path), path)
+
+
+def load_preferences(path: Path) -> Preferences:
+    data = _read_toml(path)
+    prefs = _typed(Preferences, {k: v for k, v in data.items() if k in {"theme", "keymap", "mouse"}}, path)
+    if not isinstance(prefs.keymap, dict):
+        raise SettingsError(f"{path}: keymap should be a table of binding id = keys")
+    return prefs
+
+
+DEFAULT_WORKSPACE_CONFIG = """\
+# shelfdesk workspace settings, shared by everyone using this workspace.
+company = "Merchant"
+contact_email = "ops@example.com"
+harvest_lookback_days = 14
+harvest_overlap_minutes = 10
+retention_job_runs_days = 30
+retention_failed_job_runs_days = 90
+"""
+
+
+def write_default_workspace_config(path: Path) -> None:
+    if not path.exists():
+        path.write_text(DEFAULT_WORKSPACE_CONFIG, encoding="utf-8")
