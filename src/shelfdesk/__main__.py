@@ -1,0 +1,5 @@
+import sys
+
+from shelfdesk.cli import main
+
+sys.exit(main())

@@ -1,0 +1,71 @@
+"""The ``shelfdesk`` command line.
+
+Each sub-command lives in its own module of this package and exposes
+``configure(parser)`` and ``run(args) -> int``. Nothing here imports Textual:
+only the ``open`` and ``demo`` commands load the console, lazily, so the CLI
+and the headless worker stay light (a test checks this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from shelfdesk import __version__
+
+# (name, module, one-line help). Order is the order shown in --help.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("open", "shelfdesk.cli.open_cmd", "open the console on a workspace (the default)"),
+    ("demo", "shelfdesk.cli.demo_cmd", "create or reopen the demo workspace and open the console"),
+    ("paths", "shelfdesk.cli.paths_cmd", "print every path shelfdesk uses"),
+    ("migrate", "shelfdesk.cli.migrate_cmd", "bring the workspace database up to date"),
+]
+
+
+def add_workspace_options(parser: argparse.ArgumentParser) -> None:
+    """Options every command that opens a workspace accepts."""
+    parser.add_argument("--home", help="workspace folder (default: $SHELFDESK_HOME or the platform data folder)")
+    parser.add_argument("--database-url", help="database URL (default: $SHELFDESK_DATABASE_URL or the workspace's SQLite file)")
+    parser.add_argument("--read-only", action="store_true", help="open without allowing any change")
+
+
+def add_console_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--theme", help="colour theme (see the palette for the list)")
+    parser.add_argument("--mouse", action="store_true", help="capture the mouse (off by default so terminal selection works)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shelfdesk", description="Terminal operations console for marketplace sellers.")
+    parser.add_argument("--version", action="version", version=f"shelfdesk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="command")
+    for name, module_name, help_text in COMMANDS:
+        module = importlib.import_module(module_name)
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["open", *argv]
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except UserFacingError as exc:
+        print(f"shelfdesk: {exc}", file=sys.stderr)
+        return 2
+
+
+class UserFacingError(Exception):
+    """An error whose message is meant for the operator, printed without a traceback."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

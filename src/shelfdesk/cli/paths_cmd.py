@@ -1,0 +1,26 @@
+"""``shelfdesk paths``: every path in use, so an operator knows what to back up."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from shelfdesk.cli import add_workspace_options
+from shelfdesk.paths import resolve_paths
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_workspace_options(parser)
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = resolve_paths(args.home, args.database_url)
+    rows = paths.as_rows()
+    if args.json:
+        print(json.dumps(dict(rows), indent=2))
+    else:
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            print(f"{label:<{width}}  {value}")
+    return 0
