@@ -1,0 +1,1 @@
+"""Catalog service: stores' products, imports, mappings and exclusions."""

@@ -1,0 +1,1 @@
+"""The demo workspace: realistic sample data so the console can be tried at once."""
