@@ -1,0 +1,36 @@
+"""Every shelfdesk table, and the metadata migrations are checked against.
+
+Importing this package registers all tables on :data:`metadata`.
+"""
+
+from shelfdesk.db.models.audit import AuditLog
+from shelfdesk.db.models.base import NAMING_CONVENTION, ShelfModel, metadata
+from shelfdesk.db.models.catalog import CatalogImport, CategoryMapping, ColumnMapping, ExclusionRule, Product
+from shelfdesk.db.models.jobs import JobLease, JobRun, JobSchedule
+from shelfdesk.db.models.orders import Order, OrderAction, OrderEvent, OrderLine
+from shelfdesk.db.models.publishing import Publication, PublicationItem
+from shelfdesk.db.models.stores import Channel, MarketplaceAccount, Store
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "AuditLog",
+    "CatalogImport",
+    "CategoryMapping",
+    "Channel",
+    "ColumnMapping",
+    "ExclusionRule",
+    "JobLease",
+    "JobRun",
+    "JobSchedule",
+    "MarketplaceAccount",
+    "Order",
+    "OrderAction",
+    "OrderEvent",
+    "OrderLine",
+    "Product",
+    "Publication",
+    "PublicationItem",
+    "ShelfModel",
+    "Store",
+    "metadata",
+]
