@@ -1,0 +1,169 @@
+"""Migrations: they build exactly the models' schema, and ensure_schema guards every case."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+
+from shelfdesk.db import migrate
+from shelfdesk.db.engine import BUSY_TIMEOUT_MS, make_engine
+from shelfdesk.db.migrate import HEAD_REVISION, SchemaError, current_revision, ensure_schema
+from shelfdesk.db.models import metadata
+
+
+def _schema(engine: Engine) -> dict[str, Any]:
+    """Everything the inspector sees, normalized, table by table."""
+    insp = inspect(engine)
+    out: dict[str, Any] = {}
+    for table in sorted(insp.get_table_names()):
+        if table == "alembic_version":
+            continue
+        out[table] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in insp.get_columns(table)
+            ],
+            "pk": insp.get_pk_constraint(table),
+            "fks": sorted(
+                (fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"], str(fk["options"]))
+                for fk in insp.get_foreign_keys(table)
+            ),
+            "unique": sorted((u["name"], tuple(u["column_names"])) for u in insp.get_unique_constraints(table)),
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(table)
+            ),
+            "checks": sorted((c["name"], " ".join(c["sqltext"].split())) for c in insp.get_check_constraints(table)),
+        }
+    return out
+
+
+def test_head_revision_is_alembics_head() -> None:
+    assert HEAD_REVISION == migrate.script_head()
+
+
+def test_migrations_produce_exactly_the_models_schema(bare_engine: Engine, tmp_path: Path) -> None:
+    assert ensure_schema(bare_engine) == HEAD_REVISION
+    with bare_engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        assert compare_metadata(context, metadata) == []
+    # compare_metadata ignores check constraints and some FK details: compare everything
+    # the inspector reports with a database created straight from the models.
+    from_models = make_engine(f"sqlite:///{tmp_path / 'models.db'}")
+    metadata.create_all(from_models)
+    try:
+        migrated, expected = _schema(bare_engine), _schema(from_models)
+        assert sorted(migrated) == sorted(metadata.tables)
+        for table in expected:
+            assert migrated[table] == expected[table], table
+    finally:
+        from_models.dispose()
+
+
+def test_downgrade_to_base_and_back(bare_engine: Engine) -> None:
+    ensure_schema(bare_engine)
+    config = migrate.alembic_config()
+    with bare_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    assert set(inspect(bare_engine).get_table_names()) == {"alembic_version"}
+    assert current_revision(bare_engine) is None
+    assert ensure_schema(bare_engine) == HEAD_REVISION
+    assert "orders" in inspect(bare_engine).get_table_names()
+
+
+def test_fast_path_at_head_skips_alembic(bare_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    ensure_schema(bare_engine)
+
+    def no_migration(*_args: object) -> str:
+        raise AssertionError("the fast path must not reach Alembic")
+
+    monkeypatch.setattr(migrate, "_migrate", no_migration)
+    assert ensure_schema(bare_engine) == HEAD_REVISION
+    assert ensure_schema(bare_engine, allow_upgrade=False) == HEAD_REVISION
+
+
+def test_fast_path_imports_neither_alembic_nor_the_models(bare_engine: Engine, db_url: str) -> None:
+    ensure_schema(bare_engine)
+    bare_engine.dispose()
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from shelfdesk.db.engine import make_engine
+        from shelfdesk.db.migrate import ensure_schema
+        ensure_schema(make_engine({db_url!r}), allow_upgrade=False)
+        print(sorted(m for m in ("alembic", "sqlmodel", "shelfdesk.db.models") if m in sys.modules))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_read_only_refuses_a_database_that_needs_upgrading(bare_engine: Engine) -> None:
+    with pytest.raises(SchemaError, match="read-only"):
+        ensure_schema(bare_engine, allow_upgrade=False)
+    assert "stores" not in inspect(bare_engine).get_table_names()  # nothing was created
+    assert ensure_schema(bare_engine) == HEAD_REVISION
+
+
+def test_open_context_read_only_on_a_fresh_workspace_refuses(workspace: Path) -> None:
+    from shelfdesk.context import open_context
+    from shelfdesk.paths import resolve_paths
+
+    with pytest.raises(SchemaError, match="read-only"):
+        open_context(resolve_paths(workspace), read_only=True)
+
+
+def test_database_from_a_newer_shelfdesk_is_refused(bare_engine: Engine) -> None:
+    ensure_schema(bare_engine)
+    with bare_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    for allow in (True, False):
+        with pytest.raises(SchemaError, match="newer shelfdesk"):
+            ensure_schema(bare_engine, allow_upgrade=allow)
+
+
+def test_tables_without_migration_history_are_not_touched(bare_engine: Engine) -> None:
+    metadata.create_all(bare_engine)
+    with pytest.raises(SchemaError, match="no migration history"):
+        ensure_schema(bare_engine)
+
+
+def test_two_processes_migrating_one_fresh_database_both_succeed(db_url: str) -> None:
+    code = textwrap.dedent(
+        f"""
+        from shelfdesk.db.engine import make_engine
+        from shelfdesk.db.migrate import ensure_schema
+        print(ensure_schema(make_engine({db_url!r})))
+        """
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert out.strip() == HEAD_REVISION
+
+
+def test_connections_use_wal_foreign_keys_and_a_busy_timeout(ctx: Any) -> None:
+    with ctx.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == BUSY_TIMEOUT_MS
+    assert current_revision(ctx.engine) == HEAD_REVISION
+
+
+def test_foreign_keys_are_back_on_after_a_migration(bare_engine: Engine) -> None:
+    ensure_schema(bare_engine)  # the slow path runs with foreign keys off, on its own connection
+    for _ in range(3):  # every pooled connection
+        with bare_engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
