@@ -1,0 +1,166 @@
+"""Create (or recreate) the demo workspace.
+
+The demo lives in its own folder, marked by a ``.shelfdesk-demo`` file; a
+reset only ever deletes a folder carrying that mark, so pointing ``--home`` at
+real data by mistake cannot wipe it. The demo tokens go to the workspace's
+secrets file like real ones, never to the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from shelfdesk.clock import Clock, default_clock
+from shelfdesk.context import AppContext, open_context
+from shelfdesk.demo.catalog import DemoProduct, demo_catalog
+from shelfdesk.demo.orders import DemoOrder, demo_orders
+from shelfdesk.domain import EventSource, Marketplace
+from shelfdesk.paths import Paths
+
+MARKER = ".shelfdesk-demo"
+DEMO_TOKENS = {
+    "demo-backmarket-eu": "bm-demo-5f2c9a7e1d4b4c08a3e6",
+    "demo-leboncoin": "lbc-demo-refresh-8e41b2d07c9f",
+}
+
+
+class DemoError(RuntimeError):
+    """The demo folder cannot be used (e.g. it holds something that is not a demo)."""
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    created: bool
+    stores: int
+    products: int
+    orders: int
+
+
+def prepare_folder(home: Path, reset: bool) -> bool:
+    """Make sure ``home`` is a demo folder; returns True when it must be filled."""
+    marker = home / MARKER
+    if home.exists() and any(home.iterdir()) and not marker.exists():
+        raise DemoError(f"{home} is not empty and is not a shelfdesk demo workspace; refusing to touch it")
+    if reset and marker.exists():
+        shutil.rmtree(home)
+    fresh = not marker.exists()
+    home.mkdir(parents=True, exist_ok=True)
+    marker.write_text("This folder is a shelfdesk demo workspace; `shelfdesk demo --reset` deletes it.\n")
+    return fresh
+
+
+def open_demo(paths: Paths, *, reset: bool = False, clock: Clock | None = None,
+              read_only: bool = False) -> tuple[AppContext, DemoSummary]:
+    """Open the demo workspace, filling it first when it is new or reset."""
+    fresh = prepare_folder(paths.home, reset)
+    ctx = open_context(paths, clock=clock or default_clock(), read_only=read_only and not fresh)
+    if fresh:
+        summary = fill_demo(ctx)
+        ctx.read_only = read_only
+        return ctx, summary
+    return ctx, DemoSummary(created=False, stores=0, products=0, orders=0)
+
+
+def fill_demo(ctx: AppContext) -> DemoSummary:
+    """Stores, accounts, channels, catalogs and orders for the demo."""
+    from shelfdesk.audit import record_audit
+    from shelfdesk.db.models import Channel, MarketplaceAccount, Store
+
+    now = ctx.clock.now()
+    catalog = demo_catalog()
+    catalogs = {"FR": catalog, "ES": [p for p in catalog if p.category_path.startswith("Electronics")]}
+    refs = {name: ctx.secrets.set(name, token) for name, token in DEMO_TOKENS.items()}
+    with ctx.write_session() as session:
+        stores = {}
+        for country, name in (("FR", "Refurb Paris"), ("ES", "Refurb Madrid")):
+            source = _write_catalog_csv(ctx.paths.home / f"catalog-{country.lower()}.csv", catalogs[country])
+            store = Store(name=name, country=country, currency="EUR", catalog_source=str(source),
+                          catalog_format="csv", created_at=now, updated_at=now)
+            session.add(store)
+            stores[country] = store
+        bm = MarketplaceAccount(marketplace=Marketplace.backmarket, name="Back Market EU",
+                                credential_ref=refs["demo-backmarket-eu"], region="eu",
+                                company="RefurbDemo", contact_email="ops@refurb-demo.example",
+                                created_at=now, updated_at=now)
+        lbc = MarketplaceAccount(marketplace=Marketplace.leboncoin, name="Leboncoin Pro",
+                                 credential_ref=refs["demo-leboncoin"], created_at=now, updated_at=now)
+        session.add_all([bm, lbc])
+        session.flush()
+        channels = {
+            ("backmarket", "FR"): Channel(store_id=stores["FR"].id, account_id=bm.id, marketplace=Marketplace.backmarket,
+                                          market="fr-fr", country="FR", name="Back Market France",
+                                          owns_quantities=True, activated_at=now, created_at=now, updated_at=now),
+            ("backmarket", "ES"): Channel(store_id=stores["ES"].id, account_id=bm.id, marketplace=Marketplace.backmarket,
+                                          market="es-es", country="ES", name="Back Market Spain",
+                                          owns_quantities=False, activated_at=now, created_at=now, updated_at=now),
+            ("leboncoin", "FR"): Channel(store_id=stores["FR"].id, account_id=lbc.id, marketplace=Marketplace.leboncoin,
+                                         market="FR", country="FR", name="Leboncoin France",
+                                         activated_at=now, created_at=now, updated_at=now),
+        }
+        session.add_all(channels.values())
+        session.flush()
+        products = _add_products(session, stores, catalogs, now)
+        orders = demo_orders(catalogs, now)
+        _add_orders(session, orders, {"backmarket": bm.id, "leboncoin": lbc.id}, channels, now)
+        record_audit(session, ctx, "demo.create", "workspace", str(ctx.paths.home),
+                     {"products": products, "orders": len(orders)})
+    return DemoSummary(created=True, stores=len(stores), products=products, orders=len(orders))
+
+
+def _write_catalog_csv(path: Path, products: list[DemoProduct]) -> Path:
+    """The merchant's own feed file, so catalog imports have something real to read."""
+    extra = sorted({key for p in products for key in p.attributes})
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, delimiter=";")
+        writer.writerow(["sku", "ean", "title", "brand", "category", "price", "stock", *extra])
+        for p in products:
+            writer.writerow([p.sku, p.ean, p.title, p.brand, p.category_path, str(p.price), p.stock,
+                             *(p.attributes.get(k, "") for k in extra)])
+    return path
+
+
+def _add_products(session, stores, catalogs, now: datetime) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.db.models import Product
+
+    count = 0
+    for country, products in catalogs.items():
+        session.add_all(
+            Product(store_id=stores[country].id, sku=p.sku, ean=p.ean, title=p.title, brand=p.brand,
+                    category_path=p.category_path, price=p.price, stock=p.stock, stock_imported_at=now,
+                    attributes=dict(p.attributes), first_seen_at=now, last_seen_at=now, updated_at=now)
+            for p in products
+        )
+        count += len(products)
+    return count
+
+
+def _add_orders(session, orders: list[DemoOrder], accounts: dict[str, int], channels, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    from shelfdesk.db.models import Order, OrderEvent, OrderLine
+
+    for demo in orders:
+        channel = channels[(demo.marketplace, demo.country)]
+        order = Order(
+            account_id=accounts[demo.marketplace], channel_id=channel.id, store_id=channel.store_id,
+            marketplace=Marketplace(demo.marketplace), marketplace_order_id=demo.order_id,
+            market=channel.market, country=demo.country, marketplace_status=demo.raw_status,
+            status=demo.status, purchased_at=demo.purchased_at, modified_at=demo.modified_at,
+            harvested_at=now, updated_at=now, total=demo.total, shipping_price=demo.shipping_price,
+            currency="EUR", buyer_name=demo.buyer_name, buyer_email=demo.buyer_email,
+            shipping_address=demo.shipping_address,
+            payload={"demo": True, "state": demo.raw_status},
+        )
+        session.add(order)
+        session.flush()
+        session.add_all(
+            OrderLine(order_id=order.id, marketplace_line_id=line.line_id, sku=line.sku, title=line.title,
+                      quantity=line.quantity, unit_price=line.unit_price, marketplace_status=line.raw_status,
+                      status=line.status)
+            for line in demo.lines
+        )
+        session.add(OrderEvent(order_id=order.id, at=now, source=EventSource.harvest, kind="created",
+                               new_value=demo.status.value, actor="demo",
+                               message="created by the demo (stands in for a harvest)"))

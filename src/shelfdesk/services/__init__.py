@@ -1,0 +1,1 @@
+"""Cross-cutting services the console, the CLI and the worker share (alerts, status)."""

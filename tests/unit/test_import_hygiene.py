@@ -1,0 +1,48 @@
+"""The CLI and headless code paths must not import Textual (startup time, servers without a UI)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEADLESS_SNIPPET = """
+import sys
+import shelfdesk.cli
+shelfdesk.cli.build_parser()
+import shelfdesk.context, shelfdesk.paths, shelfdesk.settings, shelfdesk.clock
+for name in {modules!r}:
+    try:
+        __import__(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+leaked = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
+print(",".join(leaked))
+"""
+
+# Modules that must stay importable without Textual. Missing ones (not built yet) are skipped.
+HEADLESS_MODULES = [
+    "shelfdesk.db.models",
+    "shelfdesk.channels.registry",
+    "shelfdesk.sandbox.server",
+    "shelfdesk.services.alerts",
+    "shelfdesk.demo.build",
+    "shelfdesk.jobs.worker",
+]
+
+
+def test_cli_and_headless_modules_do_not_import_textual() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HEADLESS_SNIPPET.format(modules=HEADLESS_MODULES)],
+        capture_output=True, text=True, check=True,
+    )
+    assert result.stdout.strip() == "", f"Textual imported by headless code: {result.stdout}"
+
+
+def test_paths_command_runs_without_textual() -> None:
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "shelfdesk", "paths"],
+        capture_output=True, text=True, check=True,
+    )
+    assert "workspace" in result.stdout
+    assert " textual" not in result.stderr
