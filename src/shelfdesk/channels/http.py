@@ -22,9 +22,11 @@ The policy, in one place so every connector behaves the same:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
+import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -186,7 +188,7 @@ class ApiClient:
         self.policy = policy or RetryPolicy()
         self.rng = rng or random.Random()
         self._owns_client = client is None
-        self.client = client or httpx.AsyncClient(transport=transport, timeout=timeout)
+        self.client = client or httpx.AsyncClient(transport=transport, timeout=timeout, verify=shared_ssl_context())
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -314,6 +316,12 @@ class ApiClient:
                 cls = NotFound if status == 404 else RemoteRejected
                 raise self._error(cls, message, response, code=code, details=body)
             return ApiResponse(status=status, headers=response.headers, data=body, attempts=attempts)
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the CA bundle costs ~50 ms per client."""
+    return httpx.create_ssl_context()
 
 
 def _parse_body(response: httpx.Response) -> tuple[Any, bool]:

@@ -1,0 +1,429 @@
+"""The frame every sandbox shares: request pipeline, persistence, faults, admin API.
+
+A request to the imitated API goes through, in order: the clock tick (new
+orders, deadlines, task progress), the marketplace's gatekeeping (rate limits,
+headers, credentials — :meth:`SandboxApp.gate`), the fault rules, the handler,
+saving the state if it changed, and one entry in the request log. The admin
+API under ``/_sandbox/`` is not logged, not throttled and needs no token: it
+is for tests and operators on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from shelfdesk.clock import Clock, SystemClock
+from shelfdesk.sandbox.core import RequestLog, SandboxClock, StateStore, max_in_window
+from shelfdesk.sandbox.faults import WAF_PAGE, FaultRule, Faults
+
+log = logging.getLogger("shelfdesk.sandbox")
+
+Handler = Callable[[Request, Any], Awaitable[Response]]
+
+#: Generated orders per tick are capped so a jump of months does not build millions.
+MAX_ORDERS_PER_TICK = 1000
+
+
+class ApiError(Exception):
+    """Raised by handlers; the sandbox renders it in its marketplace's error envelope."""
+
+    def __init__(self, status: int, message: str, code: str | None = None, *, plain: bool = False, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.plain, self.headers = status, message, code, plain, headers or {}
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    auth: bool = True
+    limits: tuple[str, ...] = ("requests",)
+
+
+def iso(dt: datetime) -> str:
+    """How the sandboxes write datetimes: RFC 3339 with an explicit offset."""
+    return dt.isoformat(timespec="seconds")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class SandboxApp:
+    """Base of the Back Market and Leboncoin sandboxes (see their modules)."""
+
+    name = "sandbox"
+    api_prefix = "/"
+
+    def __init__(
+        self,
+        folder: Path | str,
+        *,
+        clock: Clock | None = None,
+        seed: int = 0,
+        orders_per_hour: float | None = None,
+        hang_cap: float = 15.0,
+    ) -> None:
+        self.folder = Path(folder)
+        self.store = StateStore(self.folder)
+        self.log = RequestLog(self.folder)
+        base_clock = clock or SystemClock()
+        loaded = self.store.load()
+        self.clock = SandboxClock(base_clock, float((loaded or {}).get("clock_offset", 0.0)))
+        self.seed = int((loaded or {}).get("seed", seed))
+        self._request_effects: list[dict[str, Any]] = []
+        self._dirty = loaded is None
+        self.state: dict[str, Any] = loaded if loaded is not None else self.seed_state(seed)
+        if orders_per_hour is not None:
+            self.set_order_rate(orders_per_hour)
+        self.faults = Faults(self.seed)
+        self.hang_cap = hang_cap  # real seconds: a hung request imitates the network, not the clock
+        self._persist()
+        self.app = Starlette(routes=self.routes() + self._admin_routes())
+
+    # ------------------------------------------------------------------ for subclasses
+
+    def seed_state(self, seed: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def routes(self) -> list[Route]:
+        raise NotImplementedError
+
+    def gate(self, request: Request, opts: RouteOptions) -> Response | None:
+        """Rate limits, mandatory headers, credentials: a refusal, or None to go on."""
+        return None
+
+    def error(self, exc: ApiError) -> Response:
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status, headers=exc.headers)
+
+    def throttled(self, retry_after: float | None) -> Response:
+        headers = {"Retry-After": str(int(math.ceil(retry_after)))} if retry_after is not None else {}
+        return Response("error code: 1015", 429, headers=headers, media_type="text/plain")
+
+    def generate_order(self, created_at: datetime, index: Any, *, skus: list[str] | None = None,
+                       fate: str | None = None, quantity: int | None = None) -> dict[str, Any]:  # fmt: skip
+        """Add the ``index``-th generated order, created at ``created_at`` (random SKUs and fate unless given)."""
+        raise NotImplementedError
+
+    def advance(self, now: datetime) -> None:
+        """Move time-driven state (order stages, deadlines, tasks) to ``now``."""
+
+    def create_orders(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        """``{"skus": [...], "fate": ..., "quantity": 1, "single_order": false, "count": 1}``.
+
+        One order per SKU (or one order with every SKU as a line when
+        ``single_order``), ``count`` times, created now. The fates are the
+        sandbox's (see its ``FATES``); an unknown SKU gets a listing/ad.
+        """
+        skus = [str(s) for s in spec.get("skus") or []]
+        if not skus:
+            raise ValueError("give skus")
+        groups = [skus] if spec.get("single_order") else [[s] for s in skus]
+        created = []
+        base = len(self.state["orders"])
+        for n in range(int(spec.get("count", 1))):
+            for i, group in enumerate(groups):
+                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group,
+                                            fate=spec.get("fate", "paid"), quantity=spec.get("quantity"))  # fmt: skip
+                created.append(self.public_order(order))
+        return created
+
+    def public_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        """An order as the API shows it (without the sandbox's private ``_`` keys)."""
+        return {k: v for k, v in order.items() if not k.startswith("_")}
+
+    def _next_id(self, kind: str) -> int:
+        value = self.state["next_ids"][kind]
+        self.state["next_ids"][kind] = value + 1
+        return value
+
+    def received(self) -> dict[str, Any]:
+        """What the sandbox received, for the admin API: batches, actions, invoices."""
+        return {"effects": self.state.get("effects", [])}
+
+    def credentials(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ shared helpers
+
+    def route(self, path: str, handler: Handler, methods: list[str], **opts: Any) -> Route:
+        options = RouteOptions(**opts)
+
+        async def endpoint(request: Request) -> Response:
+            return await self._handle(request, handler, options)
+
+        return Route(path, endpoint, methods=methods)
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    def effect(self, kind: str, **data: Any) -> dict[str, Any]:
+        """Record one applied change (an action, a batch, an invoice): tests count these."""
+        entry = {"kind": kind, "at": iso(self.clock.now()), **data}
+        self.state.setdefault("effects", []).append(entry)
+        self._request_effects.append(entry)
+        self._dirty = True
+        return entry
+
+    def rng_for(self, *parts: object) -> Any:
+        import random
+
+        return random.Random(":".join(str(p) for p in (self.seed, *parts)))
+
+    def tick(self) -> datetime:
+        now = self.clock.now()
+        gen = self.state.setdefault("generator", {"rate_per_hour": 0.0, "epoch": iso(now), "generated": 0})
+        rate = float(gen.get("rate_per_hour") or 0)
+        if rate > 0:
+            epoch = parse_iso(gen["epoch"])
+            due = int((now - epoch).total_seconds() * rate / 3600.0 + 1e-9)
+            start = max(int(gen["generated"]), due - MAX_ORDERS_PER_TICK)
+            for k in range(start, due):
+                self.generate_order(epoch + timedelta(seconds=k * 3600.0 / rate), k)
+            if due != gen["generated"]:
+                gen["generated"] = due
+                self._dirty = True
+        self.advance(now)
+        return now
+
+    def set_order_rate(self, per_hour: float) -> None:
+        """Change the generator's rate from now on (orders already due are kept)."""
+        if per_hour < 0:
+            raise ValueError("a rate cannot be negative")
+        self.tick()
+        self.state["generator"] = {"rate_per_hour": float(per_hour), "epoch": iso(self.clock.now()), "generated": 0}
+        self._dirty = True
+        self._persist()
+
+    def advance_clock(self, seconds: float) -> datetime:
+        self.clock.advance(seconds)
+        self.tick()
+        self._persist()
+        return self.clock.now()
+
+    # ------------------------------------------------------------------ pipeline
+
+    def _persist(self) -> None:
+        if self._dirty:
+            self.state["clock_offset"] = self.clock.offset
+            self.store.save(self.state)
+            self._dirty = False
+
+    async def _handle(self, request: Request, handler: Handler, opts: RouteOptions) -> Response:
+        raw = await request.body()
+        self._request_effects = []
+        now = self.tick()
+        method, path = request.method, request.url.path
+        fault: FaultRule | None = None
+        response = self.gate(request, opts)
+        refused = response is not None
+        if response is None:
+            fault = self.faults.pick(method, path)
+            if fault is not None and fault.before_effect:
+                response = await self._fault_response(fault, request, None)
+            else:
+                response = await self._run(handler, request, raw)
+                if fault is not None:
+                    response = await self._fault_response(fault, request, response)
+        self._persist()  # saved before the reply leaves
+        self.log.append(
+            {
+                "at": iso(now),
+                "t": now.timestamp(),
+                "method": method,
+                "path": path,
+                "query": str(request.url.query),
+                "status": response.status_code,
+                "fault": fault.kind if fault else None,
+                "refused": refused,
+                "effects": len(self._request_effects),
+                "user_agent": request.headers.get("user-agent"),
+                "accept_language": request.headers.get("accept-language"),
+                "body": _loggable(raw, request.headers.get("content-type", "")),
+            }
+        )
+        return response
+
+    async def _run(self, handler: Handler, request: Request, raw: bytes) -> Response:
+        try:
+            payload: Any = None
+            ctype = request.headers.get("content-type", "")
+            if raw and "json" in ctype:
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    raise ApiError(400, "Invalid JSON body", "invalid-json") from None
+            elif raw:
+                payload = raw
+            return await handler(request, payload)
+        except ApiError as exc:
+            return self.error(exc)
+        except Exception:  # a sandbox bug must show as a 500, and in the logs
+            log.exception("%s sandbox: handler failed for %s %s", self.name, request.method, request.url.path)
+            return JSONResponse({"error": {"code": "internal", "message": "sandbox internal error"}}, 500)
+
+    async def _fault_response(self, fault: FaultRule, request: Request, real: Response | None) -> Response:
+        kind = fault.kind
+        if kind in ("500", "502", "503"):
+            return Response(f"<html><body><h1>{kind} Server Error</h1></body></html>", int(kind), media_type="text/html")
+        if kind == "429":
+            return self.throttled(fault.retry_after)
+        if kind == "waf":
+            ray = hashlib.sha1(f"{self.seed}:{len(self.log.entries)}".encode()).hexdigest()[:16] + "-CDG"
+            return HTMLResponse(WAF_PAGE.format(ray=ray), 403, headers={"cf-ray": ray})
+        if kind == "timeout":
+            await self._hang(request)
+            return Response("", 504)
+        assert real is not None
+        if kind == "latency":
+            await self.clock.sleep(fault.latency)
+            return real
+        body = bytes(real.body)
+        if kind == "truncated":
+            body = body[: max(1, len(body) // 2)]
+        else:  # malformed
+            body = b'{"results": [{"id": 1,, "state": }' + body[:8]
+        headers = {k: v for k, v in real.headers.items() if k.lower() != "content-length"}
+        return Response(body, real.status_code, headers=headers)
+
+    async def _hang(self, request: Request) -> None:
+        """Answer nothing until the client gives up (or ``hang_cap`` real seconds pass).
+
+        Real time on purpose: a timeout is the network's doing, and the client's
+        httpx timeout runs on real time too.
+        """
+
+        async def until_disconnect() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+
+        try:
+            await asyncio.wait_for(until_disconnect(), self.hang_cap)
+        except asyncio.TimeoutError:
+            pass
+
+    # ------------------------------------------------------------------ admin API
+
+    def _admin_routes(self) -> list[Route]:
+        def admin(fn: Callable[[Request, Any], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                raw = await request.body()
+                try:
+                    payload = json.loads(raw) if raw else {}
+                    self._request_effects = []
+                    self.tick()
+                    result = await fn(request, payload)
+                except (ValueError, TypeError, KeyError, ApiError) as exc:
+                    status = exc.status if isinstance(exc, ApiError) else 400
+                    return JSONResponse({"error": str(exc)}, status)
+                self._persist()
+                return result if isinstance(result, Response) else JSONResponse(result)
+
+            return endpoint
+
+        async def info(request: Request, _: Any) -> Any:
+            return {
+                "name": self.name,
+                "now": iso(self.clock.now()),
+                "credentials": self.credentials(),
+                "generator": self.state.get("generator"),
+                "counts": {k: len(v) for k, v in self.state.items() if isinstance(v, (dict, list)) and k != "generator"},
+            }
+
+        async def requests(request: Request, _: Any) -> Any:
+            q = request.query_params
+            if request.method == "DELETE":
+                self.log.clear()
+                return {"cleared": True}
+            entries = self.log.select(method=q.get("method"), path=q.get("path"), prefix=q.get("prefix"))
+            return {"count": len(entries), "entries": entries}
+
+        async def faults(request: Request, payload: Any) -> Any:
+            if request.method == "POST":
+                rules = payload.get("rules", [payload]) if isinstance(payload, dict) else payload
+                for spec in rules:
+                    self.faults.add(**spec)
+            elif request.method == "DELETE":
+                self.faults.clear()
+            return {"rules": self.faults.describe()}
+
+        async def clock(request: Request, payload: Any) -> Any:
+            if request.method == "POST":
+                if "to" in payload:
+                    seconds = (parse_iso(payload["to"]) - self.clock.now()).total_seconds()
+                else:
+                    seconds = float(payload.get("advance", 0))
+                self.advance_clock(seconds)
+            return {"now": iso(self.clock.now())}
+
+        async def generator(request: Request, payload: Any) -> Any:
+            if request.method == "POST":
+                self.set_order_rate(float(payload["orders_per_hour"]))
+            return self.state["generator"]
+
+        async def orders(request: Request, payload: Any) -> Any:
+            created = self.create_orders(payload)
+            self._dirty = True
+            return JSONResponse({"orders": created}, 201)
+
+        async def received(request: Request, _: Any) -> Any:
+            return self.received()
+
+        async def state(request: Request, _: Any) -> Any:
+            return self.state
+
+        async def windows(request: Request, _: Any) -> Any:
+            """Busiest 10-s window seen in the request log, and how many 429s were sent."""
+            window = float(request.query_params.get("window", 10))
+            entries = self.log.entries
+            return {
+                "window": window,
+                "max_requests": max_in_window([e["t"] for e in entries], window),
+                "throttled": sum(1 for e in self.log.entries if e["status"] == 429),
+            }
+
+        extra = self.admin_routes(admin)
+        return [
+            Route("/_sandbox", admin(info), methods=["GET"]),
+            Route("/_sandbox/requests", admin(requests), methods=["GET", "DELETE"]),
+            Route("/_sandbox/faults", admin(faults), methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/clock", admin(clock), methods=["GET", "POST"]),
+            Route("/_sandbox/generator", admin(generator), methods=["GET", "POST"]),
+            Route("/_sandbox/orders", admin(orders), methods=["POST"]),
+            Route("/_sandbox/received", admin(received), methods=["GET"]),
+            Route("/_sandbox/state", admin(state), methods=["GET"]),
+            Route("/_sandbox/windows", admin(windows), methods=["GET"]),
+            *extra,
+        ]
+
+    def admin_routes(self, admin: Callable[..., Any]) -> list[Route]:
+        """Marketplace-specific admin routes (wrapped by ``admin``)."""
+        return []
+
+
+def _loggable(raw: bytes, ctype: str) -> Any:
+    """The request body as the log keeps it: parsed JSON when small, else its size."""
+    if not raw:
+        return None
+    if len(raw) > 16_384:
+        return {"_bytes": len(raw)}
+    if "json" in ctype:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw.decode("utf-8", "replace")
+    if "multipart" in ctype:
+        return {"_bytes": len(raw), "_multipart": True}
+    return raw.decode("utf-8", "replace")

@@ -1,0 +1,610 @@
+"""A Back Market Seller API imitation (``/ws/``) for the demo and the contract tests.
+
+Faithful to the reference's [C] facts: ``Authorization: Basic <token>``, a
+mandatory ``User-Agent: BM-{company}-{integration};{email}``, ``/ws/orders``
+paged by ``page``/``page-size`` (≤ 50) with absolute ``next`` links and
+``date_modification`` as a "since" bound, states 0 and 8 left out unless asked
+for, line transitions through ``POST /ws/orders/{id}``, write-once IMEI/serial,
+listing batches as CSV in JSON answered by a task id to poll, real-time listing
+updates, Backbox competitors, and Cloudflare-style throttling (over 200
+requests in 10 s, or 20 on catalog endpoints, blocks for 10 s with a 429 and
+no ``Retry-After``; over 2,000 listing lines in an hour refuses batches).
+
+Guesses, marked [I] where they are made: error bodies of order endpoints (V2
+envelope), the shape of a task's ``result``, which endpoints are
+"catalog-type", the order in which ``/ws/orders`` lists (by ``order_id``, so
+paging is stable while orders change), one market per sandbox, price bounds,
+a missing User-Agent answered by 400, an unknown token by 403.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from email.parser import BytesParser
+from email.policy import HTTP
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from shelfdesk.clock import Clock
+from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
+from shelfdesk.sandbox.backmarket_rules import (
+    CSV_COLUMNS,
+    MAX_CSV_LINES,
+    apply_update,
+    check_grade,
+    check_listing_values,
+    parse_listing_row,
+    resolve_product,
+    set_line_details,
+)
+from shelfdesk.sandbox.core import RateWindow
+from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid
+
+DEFAULT_TOKEN = "bm-sandbox-token"
+USER_AGENT = re.compile(r"^BM-[^;\s][^;]*-[^;]+;[^;\s]+@[^;\s]+$")
+
+#: The sandbox's slice of the Back Market catalog: (title, category, is Apple).
+PRODUCTS = (
+    ("iPhone 13 128 Go - Minuit - Débloqué", "smartphones", True),
+    ("iPhone 12 64 Go - Noir - Débloqué", "smartphones", True),
+    ("iPhone SE (2022) 64 Go - Rouge - Débloqué", "smartphones", True),
+    ("Galaxy S21 5G 128 Go - Gris - Débloqué", "smartphones", False),
+    ("Galaxy A52 128 Go - Noir - Débloqué", "smartphones", False),
+    ("Pixel 7 128 Go - Obsidienne - Débloqué", "smartphones", False),
+    ('MacBook Air 13" M1 (2020) 8 Go 256 Go SSD', "laptops", True),
+    ("iPad 9 (2021) 64 Go Wi-Fi - Gris sidéral", "tablets", True),
+    ("AirPods Pro (1re génération)", "audio", True),
+    ("Apple Watch Series 7 GPS 41 mm - Minuit", "watches", True),
+    ("Nintendo Switch OLED - Blanc", "consoles", False),
+    ("PlayStation 5 Standard 825 Go", "consoles", False),
+    ("Dyson V11 Absolute", "home", False),
+    ("Redmi Note 11 128 Go - Gris", "smartphones", False),
+    ("iPhone 8 64 Go - Gris sidéral - Débloqué", "smartphones", True),
+    ("Galaxy S9 128 Go - Noir - Débloqué", "smartphones", False),
+)
+
+#: Listings the account starts with: (sku, product index, grade, price, quantity, publication_state).
+#: The last four are SKUs that no shelfdesk catalog has, as a real account carries old ones.
+SEED_LISTINGS = (
+    ("IPH13-128-MID-EXC", 0, "EXCELLENT", "629.00", 4, 2),
+    ("IPH13-128-MID-GOOD", 0, "GOOD", "559.00", 7, 2),
+    ("IPH13-128-MID-PREM", 0, "PREMIUM", "689.00", 2, 2),
+    ("IPH12-64-BLK-VG", 1, "VERY_GOOD", "389.00", 3, 2),
+    ("IPHSE22-64-RED-FAIR", 2, "FAIR", "219.00", 5, 2),
+    ("GS21-128-GRY-GOOD", 3, "GOOD", "329.00", 2, 2),
+    ("GA52-128-BLK-EXC", 4, "EXCELLENT", "229.00", 6, 2),
+    ("PIX7-128-OBS-VG", 5, "VERY_GOOD", "399.00", 1, 2),
+    ("MBA-M1-256-GRY-EXC", 6, "EXCELLENT", "749.00", 2, 2),
+    ("IPAD9-64-GRY-GOOD", 7, "GOOD", "279.00", 4, 2),
+    ("APP1-WHT-EXC", 8, "EXCELLENT", "139.00", 9, 2),
+    ("AW7-41-MID-FAIR", 9, "FAIR", "229.00", 0, 3),
+    ("NSW-OLED-WHT-EXC", 10, "EXCELLENT", "279.00", 3, 2),
+    ("PS5-STD-825-GOOD", 11, "GOOD", "389.00", 0, 3),
+    ("DYS-V11-ABS-VG", 12, "VERY_GOOD", "299.00", 2, 1),
+    ("LEGACY-IPH8-64-GRY", 14, "GOOD", "149.00", 1, 2),
+    ("OLD-GS9-128-BLK", 15, "FAIR", "99.00", 2, 2),
+    ("ZZ-TEST-0001", 13, "STALLONE", "59.00", 0, 3),
+    ("BM-IMPORT-7731", 13, "GOOD", "119.00", 1, 2),
+)
+ORPHAN_SKUS = tuple(s[0] for s in SEED_LISTINGS[-4:])
+
+#: How a generated order looks when it first appears: (fate, weight). [I] proportions.
+FATES = (("paid", 40), ("checks", 15), ("pending_payment", 10), ("accepted", 15), ("shipped", 12), ("failed", 5), ("cancelled", 3))
+_FATE_STATES = {  # fate -> (order state, line state)
+    "checks": (0, 0), "pending_payment": (10, 8), "paid": (1, 1), "accepted": (3, 2),
+    "shipped": (9, 3), "failed": (8, 7), "cancelled": (9, 4),
+}  # fmt: skip
+CHECKS_DELAY = timedelta(minutes=20)  # [I] state 0 -> 1 once checks pass
+PAYMENT_DELAY = timedelta(minutes=45)  # [I] state 10 -> 1 (or 8) once the customer pays (or not)
+CARRIERS = ("Colissimo", "Chronopost", "UPS", "DHL Express")
+
+
+class BackMarketSandbox(SandboxApp):
+    name = "backmarket"
+
+    def __init__(
+        self,
+        folder: Path | str,
+        *,
+        clock: Clock | None = None,
+        seed: int = 0,
+        token: str = DEFAULT_TOKEN,
+        orders_per_hour: float | None = None,
+        task_seconds: float = 120.0,
+        hang_cap: float = 15.0,
+    ) -> None:
+        self._token = token
+        self.task_seconds = task_seconds
+        self.requests = RateWindow(200, 10.0, 10.0)  # [C] about 200 / 10 s, blocked 10 s
+        self.catalog = RateWindow(20, 10.0, 10.0)  # [C] about 20 / 10 s on catalog endpoints
+        self.competitors = RateWindow(2, 1.0, 1.0)  # [C] 2 calls / s per token
+        super().__init__(folder, clock=clock, seed=seed, orders_per_hour=orders_per_hour, hang_cap=hang_cap)
+        if token not in self.state["tokens"]:
+            self.state["tokens"].append(token)
+            self.mark_dirty()
+            self._persist()
+
+    # ------------------------------------------------------------------ seeding and generation
+
+    def seed_state(self, seed: int) -> dict[str, Any]:
+        rng = self.rng_for("catalog")
+        products: dict[str, dict[str, Any]] = {}
+        product_ids: list[str] = []
+        for index, (title, category, apple) in enumerate(PRODUCTS):
+            pid = make_uuid(rng)
+            body = "0190198" + f"{index:05d}"  # stable, valid EAN-13s
+            products[pid] = {
+                "product_id": pid, "ean": body + gtin_check_digit(body), "title": title, "category": category,
+                # [I] PREMIUM is offered on Apple products only
+                "grades": ["PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE"] if apple else ["EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE"],
+            }  # fmt: skip
+            product_ids.append(pid)
+        now = self.clock.now()
+        state: dict[str, Any] = {
+            "version": 1, "seed": seed, "tokens": [self._token], "products": products, "listings": {},
+            "orders": {}, "tasks": {}, "effects": [], "invoices": [], "lines_log": [],
+            "next_ids": {"listing": 100001, "order": 40000001, "line": 60000001, "task": 9001},
+            "generator": {"rate_per_hour": 0.0, "epoch": iso(now), "generated": 0},
+        }  # fmt: skip
+        self.state = state
+        for sku, index, grade, price, qty, pub in SEED_LISTINGS:
+            self._new_listing(sku, products[product_ids[index]], grade, Decimal(price), qty, pub, now, rng)
+        for k in range(12):  # history: orders of the last three days
+            self.generate_order(now - timedelta(hours=6 * (12 - k)), -(k + 1))
+        return state
+
+
+    def _new_listing(self, sku: str, product: dict[str, Any], grade: str, price: Decimal, qty: int, pub: int,
+                     now: datetime, rng: Any) -> dict[str, Any]:  # fmt: skip
+        listing = {
+            "id": make_uuid(rng), "listing_id": self._next_id("listing"), "product_id": product["product_id"],
+            "backmarket_id": 500000 + self.state["next_ids"]["listing"], "sku": sku, "title": product["title"],
+            "quantity": qty, "price": f"{price:.2f}", "currency": "EUR", "min_price": None, "max_price": None,
+            "publication_state": pub, "grade": grade, "state": _LEGACY_STATE.get(grade, 2), "warranty_delay": 12,
+            "comment": "", "shippings": [], "date_creation": iso(now), "date_modification": iso(now),
+        }  # fmt: skip
+        self.state["listings"][listing["id"]] = listing
+        return listing
+
+    def _pick_listing(self, rng: Any) -> dict[str, Any]:
+        listings = list(self.state["listings"].values())
+        live = [l for l in listings if l["publication_state"] == 2 and l["quantity"] > 0]
+        return rng.choice(live or listings)
+
+    def generate_order(self, created_at: datetime, index: int, *, skus: list[str] | None = None,
+                       fate: str | None = None, quantity: int | None = None) -> dict[str, Any]:  # fmt: skip
+        rng = self.rng_for("order", index, iso(created_at))
+        if fate is None:
+            fate = rng.choices([f for f, _ in FATES], [w for _, w in FATES])[0]
+        if fate not in _FATE_STATES:
+            raise ValueError(f"unknown fate {fate!r}: one of {', '.join(_FATE_STATES)}")
+        if skus:
+            listings = [self._listing_for_sku(s, rng) for s in skus]
+        else:
+            listings = [self._pick_listing(rng)]
+            if rng.random() < 0.15:
+                second = self._pick_listing(rng)
+                if second is not listings[0]:
+                    listings.append(second)
+        order_state, line_state = _FATE_STATES[fate]
+        address = make_address(rng)
+        lines, total = [], Decimal("0")
+        for listing in listings:
+            qty = quantity or (2 if rng.random() < 0.1 else 1)
+            price = Decimal(listing["price"])
+            total += price * qty
+            listing["quantity"] = max(0, listing["quantity"] - qty)
+            lines.append({
+                "id": self._next_id("line"), "state": line_state, "listing": listing["sku"],
+                "listing_id": listing["listing_id"], "product": listing["title"], "product_id": listing["product_id"],
+                "quantity": qty, "price": f"{price * qty:.2f}", "shipping_price": "0.00", "currency": "EUR",
+                "orderline_fee": f"{(price * qty * Decimal('0.10')):.2f}", "return_reason": None, "return_message": None,
+                "imei": None, "serial_number": None, "condition": 10,
+            })  # fmt: skip
+        oid = self._next_id("order")
+        paid = created_at + (PAYMENT_DELAY if fate == "pending_payment" else timedelta(minutes=1))
+        order = {
+            "order_id": oid, "state": order_state, "orderlines": lines, "shipping_address": address,
+            "billing_address": dict(address), "price": f"{total:.2f}", "shipping_price": "0.00", "currency": "EUR",
+            "country_code": "FR", "date_creation": iso(created_at), "date_modification": iso(created_at),
+            "date_payment": iso(paid) if order_state in (1, 3, 9) else None, "date_shipping": None,
+            "expected_dispatch_date": iso(paid + timedelta(days=2)), "tracking_number": None, "tracking_url": None,
+            "shipper_display": None, "delivery_note": f"https://sandbox.invalid/delivery-notes/{oid}.pdf",
+            "payment_method": "CARD", "_due": None, "_fate": fate,
+        }  # fmt: skip
+        if fate == "checks":
+            order["_due"] = iso(created_at + CHECKS_DELAY)
+        elif fate == "pending_payment":
+            order["_due"] = iso(created_at + PAYMENT_DELAY)
+            order["_pays"] = rng.random() < 0.7
+        elif fate == "shipped":
+            order.update(tracking_number=f"6A{rng.randrange(10**10, 10**11)}", shipper_display=rng.choice(CARRIERS),
+                         date_shipping=iso(created_at + timedelta(hours=20)))  # fmt: skip
+        self.state["orders"][str(oid)] = order
+        self.mark_dirty()
+        return order
+
+    def _listing_for_sku(self, sku: str, rng: Any) -> dict[str, Any]:
+        """The listing with this SKU; created on the fly (pending nothing) for an unknown one."""
+        found = self._listing_by_sku(sku)
+        if found is not None:
+            return found
+        product = next(iter(self.state["products"].values()))
+        return self._new_listing(sku, product, "GOOD", Decimal("100.00"), 5, 2, self.clock.now(), rng)
+
+    def advance(self, now: datetime) -> None:
+        """Orders leave checks and pending payment; tasks progress and are processed."""
+        for order in self.state["orders"].values():
+            due = order.get("_due")
+            if due and parse_iso(due) <= now:
+                when = parse_iso(due)
+                if order["state"] == 0 or (order["state"] == 10 and order.get("_pays", True)):
+                    order["state"], new_line = 1, 1
+                    order["date_payment"] = iso(when)
+                else:
+                    order["state"], new_line = 8, 7
+                for line in order["orderlines"]:
+                    line["state"] = new_line
+                order["_due"], order["date_modification"] = None, iso(when)
+                self.mark_dirty()
+        for task in self.state["tasks"].values():
+            if task["action_status"] in (8, 9):
+                continue
+            created = parse_iso(task["created_at"])
+            if now >= created + timedelta(seconds=task["seconds"]):
+                self._process_task(task, created + timedelta(seconds=task["seconds"]))
+                self.mark_dirty()
+            elif now >= created + timedelta(seconds=task["seconds"] / 2) and task["action_status"] == 0:
+                task["action_status"] = 2
+                self.mark_dirty()
+
+    # ------------------------------------------------------------------ gatekeeping
+
+    def gate(self, request: Request, opts: RouteOptions) -> Response | None:
+        key = request.headers.get("authorization") or (request.client.host if request.client else "?")
+        now = self.clock.now().timestamp()
+        if not self.requests.allow(key, now):
+            return self.throttled(None)
+        if "catalog" in opts.limits and not self.catalog.allow(key, now):
+            return self.throttled(None)
+        if "competitors" in opts.limits and not self.competitors.allow(key, now):
+            return self.throttled(None)
+        if not USER_AGENT.match(request.headers.get("user-agent", "")):
+            return self.error(ApiError(400, "User-Agent is mandatory and must read BM-{company}-{integration};{contact email}", "invalid-user-agent"))
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Basic ") or not auth[6:].strip():
+            return self.error(ApiError(401, "Authentication credentials were not provided.", "unauthorized"))
+        if auth[6:].strip() not in self.state["tokens"]:
+            return self.error(ApiError(403, "Invalid token.", "forbidden"))
+        return None
+
+    def error(self, exc: ApiError) -> Response:
+        if exc.plain:  # POST /ws/listings answers 400 with a plain string [C]
+            return JSONResponse(exc.message, exc.status)
+        request_id = hashlib.sha1(f"{self.seed}:{len(self.log.entries)}".encode()).hexdigest()[:20]
+        body = {"errors": [{"code": exc.code or "error", "message": exc.message}], "requestId": request_id}
+        return JSONResponse(body, exc.status, headers=exc.headers)
+
+    def credentials(self) -> dict[str, Any]:
+        return {
+            "authorization": [f"Basic {t}" for t in self.state["tokens"]],
+            "user_agent": "BM-{company}-{integration};{contact email} (mandatory)",
+        }
+
+    # ------------------------------------------------------------------ routes
+
+    def routes(self) -> list[Route]:
+        r = self.route
+        return [
+            r("/ws/orders", self.list_orders, ["GET"]),
+            r("/ws/orders/{order_id}", self.get_order, ["GET"]),
+            r("/ws/orders/{order_id}", self.update_order, ["POST"]),
+            r("/ws/orders/{order_id}/invoice", self.upload_invoice, ["POST"]),
+            r("/ws/orderlines/{line_id}", self.patch_line, ["PATCH"]),
+            r("/ws/listings", self.list_listings, ["GET"], limits=("requests", "catalog")),
+            r("/ws/listings", self.post_listings, ["POST"], limits=("requests", "catalog")),
+            r("/ws/listings/detail", self.listing_detail, ["GET"], limits=("requests", "catalog")),
+            r("/ws/listings/{listing_id}", self.get_listing, ["GET"], limits=("requests", "catalog")),
+            r("/ws/listings/{listing_id}", self.update_listing, ["POST"], limits=("requests", "catalog")),
+            r("/ws/tasks/{task_id}", self.get_task, ["GET"], limits=("requests", "catalog")),
+            r("/ws/backbox/v1/competitors/{listing_id}", self.get_competitors, ["GET"], limits=("requests", "competitors")),
+        ]
+
+    def _page(self, request: Request, items: list[dict[str, Any]]) -> JSONResponse:
+        q = request.query_params
+        try:
+            page = int(q.get("page", 1))
+            size = int(q.get("page-size", 10))
+        except ValueError:
+            raise ApiError(400, "page and page-size must be integers", "invalid-pagination") from None
+        if page < 1 or not 1 <= size <= 50:
+            raise ApiError(400, "page must be >= 1 and page-size between 1 and 50", "invalid-pagination")
+        start = (page - 1) * size
+        chunk = items[start : start + size]
+        more = start + size < len(items)
+        return JSONResponse({
+            "count": len(items),
+            "next": str(request.url.include_query_params(page=page + 1)) if more else None,
+            "previous": str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
+            "results": chunk,
+        })  # fmt: skip
+
+    async def list_orders(self, request: Request, _: Any) -> Response:
+        q = request.query_params
+        orders = sorted(self.state["orders"].values(), key=lambda o: o["order_id"])
+        if "state" in q:
+            orders = [o for o in orders if str(o["state"]) == q["state"]]
+        else:  # [C] states 0 and 8 are left out by default
+            orders = [o for o in orders if o["state"] not in (0, 8)]
+        for key in ("date_modification", "date_creation"):
+            if q.get(key):
+                try:
+                    since = parse_iso(q[key])
+                except ValueError:
+                    raise ApiError(400, f"{key} must be an RFC 3339 datetime", "invalid-date") from None
+                orders = [o for o in orders if parse_iso(o[key]) >= since]
+        if q.get("country_code"):
+            orders = [o for o in orders if o["country_code"] == q["country_code"].upper()]
+        return self._page(request, [self.public_order(o) for o in orders])
+
+    def _order(self, order_id: str) -> dict[str, Any]:
+        order = self.state["orders"].get(str(order_id))
+        if order is None:
+            raise ApiError(404, f"Order {order_id} not found", "not-found")
+        return order
+
+    async def get_order(self, request: Request, _: Any) -> Response:
+        return JSONResponse(self.public_order(self._order(request.path_params["order_id"])))
+
+    async def update_order(self, request: Request, body: Any) -> Response:
+        order = self._order(request.path_params["order_id"])
+        effect = apply_update(order, body, self.clock.now())
+        self.effect("order_action", **effect)
+        return JSONResponse(self.public_order(order))
+
+    async def patch_line(self, request: Request, body: Any) -> Response:
+        line_id = request.path_params["line_id"]
+        for order in self.state["orders"].values():
+            for line in order["orderlines"]:
+                if str(line["id"]) == line_id:
+                    effect = set_line_details(order, line, body, self.clock.now())
+                    self.effect("line_details", **effect)
+                    return JSONResponse(line)
+        raise ApiError(404, f"Orderline {line_id} not found", "not-found")
+
+    async def upload_invoice(self, request: Request, body: Any) -> Response:
+        order = self._order(request.path_params["order_id"])
+        ctype = request.headers.get("content-type", "")
+        if "multipart/form-data" not in ctype or not isinstance(body, bytes):
+            raise ApiError(400, "Send the invoice as multipart/form-data in the field 'invoice'", "invalid-invoice")
+        message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == "invoice":
+                content = part.get_payload(decode=True) or b""
+                record = {"order_id": order["order_id"], "filename": part.get_filename() or "invoice.pdf", "size": len(content),
+                          "sha256": hashlib.sha256(content).hexdigest()}  # fmt: skip
+                self.state["invoices"].append(record)
+                self.effect("invoice", **record)
+                return JSONResponse({"order_id": order["order_id"], "invoice": record["filename"]})
+        raise ApiError(400, "The field 'invoice' is missing", "invalid-invoice")
+
+    # ---- listings
+
+    def _listing_by_sku(self, sku: str) -> dict[str, Any] | None:
+        wanted = sku.casefold()
+        return next((l for l in self.state["listings"].values() if l["sku"].casefold() == wanted), None)
+
+    def _listing(self, ident: str) -> dict[str, Any]:
+        listing = self.state["listings"].get(ident) or next(
+            (l for l in self.state["listings"].values() if str(l["listing_id"]) == ident), None
+        )
+        if listing is None:
+            raise ApiError(404, f"Listing {ident} not found", "not-found")
+        return listing
+
+    async def list_listings(self, request: Request, _: Any) -> Response:
+        q = request.query_params
+        listings = sorted(self.state["listings"].values(), key=lambda l: l["listing_id"])
+        if q.get("publication_state"):
+            listings = [l for l in listings if str(l["publication_state"]) == q["publication_state"]]
+        if q.get("min_quantity"):
+            listings = [l for l in listings if l["quantity"] >= int(q["min_quantity"])]
+        if q.get("max_quantity"):
+            listings = [l for l in listings if l["quantity"] <= int(q["max_quantity"])]
+        return self._page(request, listings)
+
+    async def get_listing(self, request: Request, _: Any) -> Response:
+        return JSONResponse(self._listing(request.path_params["listing_id"]))
+
+    async def listing_detail(self, request: Request, _: Any) -> Response:
+        q = request.query_params
+        if q.get("sku"):
+            listing = self._listing_by_sku(q["sku"])
+            if listing is None:
+                raise ApiError(404, f"No listing with sku {q['sku']}", "not-found")
+            return JSONResponse(listing)
+        ident = q.get("listing_id") or q.get("id")
+        if not ident:
+            raise ApiError(400, "Give sku, listing_id or id", "missing-parameter")
+        return JSONResponse(self._listing(ident))
+
+    def _lines_in_last_hour(self, now: float) -> int:
+        self.state["lines_log"] = [e for e in self.state["lines_log"] if e[0] + 3600 > now]
+        return sum(n for _, n in self.state["lines_log"])
+
+    def _take_lines(self, count: int) -> None:
+        """[C] about 2,000 SKU lines an hour across listing updates; beyond, 429."""
+        now = self.clock.now().timestamp()
+        if self._lines_in_last_hour(now) + count > 2000:
+            raise ApiError(429, "Too many listing lines in the last hour (limit 2000)", "too-many-lines")
+        self.state["lines_log"].append([now, count])
+
+    async def update_listing(self, request: Request, body: Any) -> Response:
+        listing = self._listing(request.path_params["listing_id"])
+        if not isinstance(body, dict):
+            raise ApiError(400, "The body must be a JSON object", "invalid-body")
+        row = {k: "" if v is None else str(v) for k, v in body.items()}
+        values, errors = parse_listing_row(row)
+        allowed = {"price", "currency", "comment", "warranty_delay", "quantity", "min_price"} | {
+            f"{p}_{n}" for p in ("shipper", "shipping_delay", "shipping_price") for n in (1, 2, 3)}  # fmt: skip
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            errors.append({"code": "unknown-fields", "message": f"Unknown field(s): {', '.join(unknown)}"})
+        merged = {"price": Decimal(listing["price"]), "min_price": _dec(listing["min_price"]), "max_price": _dec(listing["max_price"])}
+        merged.update({k: v for k, v in values.items() if v is not None and k in body})
+        errors += check_listing_values(merged, new=False)
+        if errors:
+            raise ApiError(400, "; ".join(e["message"] for e in errors), errors[0]["code"])
+        self._take_lines(1)
+        self._apply_values(listing, values, body.keys())
+        self.effect("listing_update", listing_id=listing["id"], sku=listing["sku"], fields=sorted(body))
+        return JSONResponse(listing)
+
+    def _apply_values(self, listing: dict[str, Any], values: dict[str, Any], keys: Any) -> None:
+        for key in keys:
+            value = values.get(key)
+            if value is None:
+                continue
+            if key in ("price", "min_price", "max_price"):
+                listing[key] = f"{value:.2f}"
+            elif key == "quantity":
+                listing["quantity"] = value
+                if listing["publication_state"] in (2, 3):  # [I] quantity 0 takes a listing offline
+                    listing["publication_state"] = 2 if value > 0 else 3
+            elif key in ("warranty_delay", "comment", "currency", "grade"):
+                listing[key] = value
+        listing["date_modification"] = iso(self.clock.now())
+
+    async def post_listings(self, request: Request, body: Any) -> Response:
+        if not isinstance(body, dict):
+            raise ApiError(400, "Request body must be a JSON object with catalog, quotechar, delimiter and encoding", plain=True)
+        missing = [k for k in ("catalog", "quotechar", "delimiter", "encoding") if not body.get(k)]
+        if missing:
+            raise ApiError(400, f"Missing required field(s): {', '.join(missing)}", plain=True)
+        lines = [l for l in str(body["catalog"]).splitlines() if l.strip()]
+        count = max(0, len(lines) - 1)
+        if count == 0:
+            raise ApiError(400, "The catalog has no line after its header", plain=True)
+        if count > MAX_CSV_LINES:
+            raise ApiError(400, f"The catalog has {count} lines; the maximum is {MAX_CSV_LINES}", plain=True)
+        self._take_lines(count)
+        now = self.clock.now()
+        task_id = self._next_id("task")
+        self.state["tasks"][str(task_id)] = {
+            "task_id": task_id, "created_at": iso(now), "seconds": self.task_seconds, "action_status": 0,
+            "last_action_error": None, "result": None, "lines": count,
+            "catalog": body["catalog"], "quotechar": body["quotechar"], "delimiter": body["delimiter"],
+        }  # fmt: skip
+        self.effect("listing_batch", task_id=task_id, lines=count)
+        return JSONResponse({"bodymessage": task_id, "statuscode": 200})
+
+    async def get_task(self, request: Request, _: Any) -> Response:
+        task = self.state["tasks"].get(request.path_params["task_id"])
+        if task is None:
+            raise ApiError(404, f"Task {request.path_params['task_id']} not found", "not-found")
+        return JSONResponse({k: task[k] for k in ("task_id", "action_status", "last_action_error", "result")} | {"statuscode": 200})
+
+    def _process_task(self, task: dict[str, Any], when: datetime) -> None:
+        """Apply a batch line by line, as Back Market does once the task runs."""
+        reader = csv.DictReader(io.StringIO(task["catalog"]), delimiter=task["delimiter"], quotechar=task["quotechar"])
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+        if "sku" not in header:
+            task.update(action_status=8, last_action_error="The catalog has no 'sku' column (check the delimiter)", result=[])
+            return
+        unknown = sorted(set(header) - CSV_COLUMNS)
+        results = []
+        for number, raw_row in enumerate(reader, start=2):
+            row = {str(k).strip().lower(): (v or "") for k, v in raw_row.items() if k}
+            results.append(self._apply_row(row, number, unknown, when))
+        task.update(action_status=9, result=results)
+
+    def _apply_row(self, row: dict[str, str], number: int, unknown: list[str], when: datetime) -> dict[str, Any]:
+        values, errors = parse_listing_row(row)
+        sku = values.get("sku")
+        if not sku:
+            return {"line": number, "sku": "", "status": "error", "errors": [{"code": "missing-sku", "message": "sku is mandatory"}]}
+        listing = self._listing_by_sku(sku)
+        product = None
+        if listing is None:
+            product, product_errors = resolve_product(values, self.state["products"])
+            errors += product_errors
+        errors += check_grade(values.get("grade"), product or (self.state["products"].get(listing["product_id"]) if listing else None), new=listing is None)
+        if listing is not None:
+            merged = {"price": Decimal(listing["price"]), "min_price": _dec(listing["min_price"]), "max_price": _dec(listing["max_price"])}
+            merged.update({k: v for k, v in values.items() if v is not None})
+            errors += check_listing_values(merged, new=False)
+        else:
+            errors += check_listing_values(values, new=True)
+        if errors:
+            return {"line": number, "sku": sku, "status": "error", "errors": errors, "message": "; ".join(e["message"] for e in errors)}
+        if listing is None:
+            assert product is not None
+            listing = self._new_listing(sku, product, values["grade"], values["price"], values["quantity"],
+                                        2 if values["quantity"] > 0 else 3, when, self.rng_for("listing", sku))  # fmt: skip
+            self._apply_values(listing, values, ("min_price", "max_price", "warranty_delay", "comment"))
+            outcome = "created"
+        else:
+            self._apply_values(listing, values, [k for k, v in row.items() if v.strip() and k not in unknown])
+            outcome = "updated"
+        return {"line": number, "sku": listing["sku"], "status": outcome, "listing_id": listing["id"], "message": ""}
+
+    async def get_competitors(self, request: Request, _: Any) -> Response:
+        listing = self._listing(request.path_params["listing_id"])
+        rng = self.rng_for("competitors", listing["id"], self.clock.now().date())
+        price = Decimal(listing["price"])
+        rows = []
+        for market in ("FR", "BE", "ES"):  # [I] the markets a French listing is sold in
+            winner = (price * Decimal(str(rng.uniform(0.9, 1.05)))).quantize(Decimal("0.01"))
+            to_win = min(price, winner - Decimal("1.00")) if winner <= price else price
+            rows.append({
+                "listing_id": listing["id"], "product_id": listing["product_id"], "market": market,
+                "price": _money(price), "min_price": _money(_dec(listing["min_price"])),
+                "price_to_win": _money(to_win), "winner_price": _money(winner), "is_winning": price <= winner,
+            })  # fmt: skip
+        return JSONResponse(rows)
+
+    # ------------------------------------------------------------------ admin
+
+    def received(self) -> dict[str, Any]:
+        effects = self.state["effects"]
+        return {
+            "listing_batches": [
+                {k: t[k] for k in ("task_id", "created_at", "lines", "action_status", "catalog")} for t in self.state["tasks"].values()
+            ],
+            "listing_updates": [e for e in effects if e["kind"] == "listing_update"],
+            "order_actions": [e for e in effects if e["kind"] in ("order_action", "line_details")],
+            "invoices": self.state["invoices"],
+        }
+
+    def admin_routes(self, admin: Any) -> list[Route]:
+        async def tokens(request: Request, payload: Any) -> Any:
+            if request.method == "POST":
+                token = str(payload["token"])
+                if token not in self.state["tokens"]:
+                    self.state["tokens"].append(token)
+            elif request.method == "DELETE":
+                self.state["tokens"] = [t for t in self.state["tokens"] if t != payload.get("token")]
+            self.mark_dirty()
+            return {"tokens": self.state["tokens"]}
+
+        return [Route("/_sandbox/tokens", admin(tokens), methods=["GET", "POST", "DELETE"])]
+
+
+_LEGACY_STATE = {"PREMIUM": 9, "EXCELLENT": 0, "VERY_GOOD": 1, "GOOD": 2, "FAIR": 3, "STALLONE": 4}  # [C]
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def _money(value: Decimal | None) -> dict[str, str] | None:
+    return None if value is None else {"amount": f"{value:.2f}", "currency": "EUR"}

@@ -1,0 +1,165 @@
+"""Leboncoin's rules as the sandbox enforces them (an INVENTED API shape, see ``leboncoin.py``).
+
+What is real [C]: pro ads in five universes (fashion, home, leisure,
+multimedia, family) for second-hand, refurbished or new goods with one of seven
+reasons; a commission with secure payment, insertion fees otherwise; the seller
+confirms availability within 3 days of payment, then confirms shipping (72 h),
+else the order is cancelled and the buyer refunded. Everything else here —
+category ids, mandatory attributes, bounds, codes, the French messages — is
+ours [I], kept consistent with the connector.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shelfdesk.sandbox.app import ApiError, iso
+
+CONDITIONS = ("used", "refurbished", "new")
+NEW_REASONS = ("liquidation", "clearance", "defective", "exhibition_model", "craftsmanship", "customer_return", "off_label")
+
+#: category id -> mandatory attributes [I]
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "fashion/clothing": ("brand", "size"), "fashion/shoes": ("brand", "size"), "fashion/watches_jewelry": ("brand",),
+    "home/furniture": (), "home/appliances": ("brand",), "home/decoration": (),
+    "leisure/sports": (), "leisure/music_instruments": ("brand",), "leisure/books": (),
+    "multimedia/phones": ("brand", "model", "storage"), "multimedia/computers": ("brand", "model"),
+    "multimedia/consoles": ("brand", "model"), "multimedia/audio": ("brand",), "multimedia/tablets": ("brand", "model", "storage"),
+    "family/childcare": (), "family/toys": (), "family/baby_clothing": ("size",),
+}  # fmt: skip
+COMMISSION_RATE = Decimal("0.08")  # [I] with secure payment
+INSERTION_FEE = Decimal("2.99")  # [I] without secure payment
+PRICE_MIN, PRICE_MAX = Decimal("1.00"), Decimal("50000.00")  # [I]
+CANCEL_REASONS = ("out_of_stock", "item_damaged", "buyer_request", "other")
+
+AVAILABILITY_DELAY = timedelta(days=3)  # [C]
+SHIPPING_DELAY = timedelta(hours=72)  # [C] (one help article says 6 days; we follow 72 h)
+DELIVERY_DELAY = timedelta(days=4)  # [I] when the simulated buyer confirms reception
+
+
+def _err(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+def _price(value: Any, errors: list[dict[str, str]]) -> Decimal | None:
+    try:
+        price = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        errors.append(_err("invalid_price", f"Le prix « {value} » n'est pas un nombre"))
+        return None
+    if not PRICE_MIN <= price <= PRICE_MAX:
+        errors.append(_err("price_out_of_range", f"Le prix doit être compris entre {PRICE_MIN} € et {PRICE_MAX} €"))
+    return price
+
+
+def _quantity(value: Any, errors: list[dict[str, str]]) -> int | None:
+    try:
+        qty = int(str(value))
+    except ValueError:
+        errors.append(_err("invalid_quantity", f"La quantité « {value} » n'est pas un entier"))
+        return None
+    if qty < 0:
+        errors.append(_err("invalid_quantity", "La quantité ne peut pas être négative"))
+    return qty
+
+
+def _with_sku(item: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Every line names its SKU; matching is on SKU only (no EAN matching)."""
+    sku = str(item.get("sku") or "").strip()
+    return {"sku": sku}, [] if sku else [_err("missing_sku", "Le champ sku est obligatoire")]
+
+
+def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """One line of a products feed: typed values and every error of the line."""
+    if not isinstance(item, dict):
+        return {}, [_err("invalid_item", "Chaque ligne doit être un objet JSON")]
+    values, errors = _with_sku(item)
+    title = str(item.get("title") or "").strip()
+    if not 5 <= len(title) <= 100:
+        errors.append(_err("invalid_title", "Le titre doit contenir entre 5 et 100 caractères"))
+    description = str(item.get("description") or "").strip()
+    if len(description) < 20:
+        errors.append(_err("invalid_description", "La description doit contenir au moins 20 caractères"))
+    category = str(item.get("category") or "").strip()
+    if category not in CATEGORIES:
+        errors.append(_err("unknown_category", f"La catégorie « {category} » n'existe pas"))
+    condition = str(item.get("condition") or "").strip()
+    reason = str(item.get("new_reason") or "").strip() or None
+    if condition not in CONDITIONS:
+        errors.append(_err("invalid_condition", "L'état doit être used, refurbished ou new"))
+    elif condition == "new" and reason not in NEW_REASONS:
+        errors.append(_err("new_not_eligible", "Un produit neuf n'est accepté qu'avec un motif : " + ", ".join(NEW_REASONS)))
+    elif condition != "new" and reason:
+        errors.append(_err("unexpected_new_reason", "Le motif n'est accepté que pour un produit neuf"))
+    attributes = item.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        attributes = {}
+        errors.append(_err("invalid_attributes", "Les attributs doivent être un objet"))
+    for name in CATEGORIES.get(category, ()):
+        if not str(attributes.get(name) or "").strip():
+            errors.append(_err("missing_attribute", f"L'attribut « {name} » est obligatoire pour la catégorie {category}"))
+    price = _price(item.get("price"), errors) if item.get("price") not in (None, "") else None
+    if price is None and not any(e["code"] == "invalid_price" for e in errors):
+        errors.append(_err("missing_price", "Le prix est obligatoire"))
+    qty = _quantity(item.get("quantity", 1), errors)
+    values.update(title=title, description=description, category=category, condition=condition, new_reason=reason,
+                  attributes={str(k): str(v) for k, v in attributes.items()}, price=price, quantity=qty,
+                  secure_payment=bool(item.get("secure_payment", True)))  # fmt: skip
+    return values, errors
+
+
+def check_offer(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    if not isinstance(item, dict):
+        return {}, [_err("invalid_item", "Chaque ligne doit être un objet JSON")]
+    values, errors = _with_sku(item)
+    if item.get("price") not in (None, ""):
+        values["price"] = _price(item["price"], errors)
+    if item.get("quantity") not in (None, ""):
+        values["quantity"] = _quantity(item["quantity"], errors)
+    if "price" not in values and "quantity" not in values:
+        errors.append(_err("empty_offer", "Une offre doit donner un prix ou une quantité"))
+    return values, errors
+
+
+def fees(secure_payment: bool, price: Decimal) -> dict[str, str]:
+    if secure_payment:
+        return {"type": "commission", "rate": str(COMMISSION_RATE), "amount": f"{price * COMMISSION_RATE:.2f}"}
+    return {"type": "insertion", "amount": f"{INSERTION_FEE:.2f}"}
+
+
+# ---------------------------------------------------------------------- orders
+
+
+def refuse(order: dict[str, Any], doing: str) -> ApiError:
+    return ApiError(409, f"La commande {order['id']} est au statut « {order['state']} » : impossible de {doing}", "invalid_state")
+
+
+def confirm_availability(order: dict[str, Any], now: datetime) -> None:
+    if order["state"] != "paid":
+        raise refuse(order, "confirmer la disponibilité")
+    order.update(state="awaiting_shipment", availability_confirmed_at=iso(now), shipping_deadline=iso(now + SHIPPING_DELAY), updated_at=iso(now))
+
+
+def confirm_shipping(order: dict[str, Any], body: dict[str, Any], now: datetime) -> None:
+    unknown = set(body) - {"carrier"}
+    if unknown:
+        raise ApiError(400, f"Champ(s) non accepté(s) : {', '.join(sorted(unknown))} (le suivi n'est pas transmis par l'API)", "unknown_fields")
+    if order["state"] != "awaiting_shipment":
+        raise refuse(order, "confirmer l'expédition")
+    order.update(state="shipped", shipped_at=iso(now), carrier=body.get("carrier"), updated_at=iso(now))
+
+
+def cancel(order: dict[str, Any], body: dict[str, Any], now: datetime) -> None:
+    reason = body.get("reason")
+    if reason not in CANCEL_REASONS:
+        raise ApiError(400, "Le motif d'annulation doit être : " + ", ".join(CANCEL_REASONS), "invalid_reason")
+    if order["state"] not in ("paid", "awaiting_shipment", "shipped"):  # [C] until the payout starts (at delivery [I])
+        raise refuse(order, "annuler")
+    close_with_refund(order, reason, now)
+
+
+def close_with_refund(order: dict[str, Any], reason: str, when: datetime) -> None:
+    order.update(state="cancelled", cancelled_at=iso(when), cancel_reason=reason, updated_at=iso(when),
+                 refund={"status": "refunded", "amount": order["total"], "at": iso(when)})  # fmt: skip
