@@ -1,0 +1,286 @@
+"""The shelfdesk console App: screens, global keys, themes, status and failures.
+
+Only the App lives here. Screens are in ``tui/screens/`` (one module each),
+widgets in ``tui/widgets/``, every key and command in ``tui/commands.py``.
+The App owns what is shared by all screens: the workspace context, the alert
+count shown in every status bar (counted in a thread worker, never on the
+event loop), the theme, the command line and the one place where worker
+failures become a toast and a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from shelfdesk.settings import Preferences
+from shelfdesk.tui.commands import (
+    APP,
+    Command,
+    CommandLineError,
+    Completion,
+    CommandTableProvider,
+    bindings_for,
+    complete_command_line,
+    help_sections,
+    parse_command_line,
+)
+from shelfdesk.tui.messages import AlertsCounted
+from shelfdesk.tui.screens.base import ShelfdeskScreen
+from shelfdesk.tui.screens.command_line import CommandLineScreen
+from shelfdesk.tui.screens.help import HelpScreen
+from shelfdesk.tui.screens.jobs import JobsScreen
+from shelfdesk.tui.screens.mappings import MappingsScreen
+from shelfdesk.tui.screens.orders import OrdersScreen
+from shelfdesk.tui.screens.publications import PublicationsScreen
+from shelfdesk.tui.screens.stores import StoresScreen
+from shelfdesk.tui.themes import default_theme_name, load_themes, status_variables, theme_dirs
+from shelfdesk.tui.widgets.status_bar import AlertStatus
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
+
+log = logging.getLogger("shelfdesk.tui")
+
+HOME_VIEW = "orders"
+"""The screen the console opens on, and where Esc leads back to: operators live in Orders."""
+
+
+def count_open_alerts(ctx: AppContext) -> int:
+    """Count alerts (runs in a worker thread; the import stays off the startup path)."""
+    from shelfdesk.services.alerts import count_alerts
+
+    return count_alerts(ctx)
+
+
+class ShelfdeskApp(App[int], inherit_bindings=False):
+    """The console. ``theme`` (from ``--theme``) wins over the preferences and the default."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "shelfdesk"
+    BINDINGS = bindings_for(APP)
+    COMMANDS: ClassVar = {CommandTableProvider}
+    MODES: ClassVar = {
+        "stores": StoresScreen,
+        "mappings": MappingsScreen,
+        "publications": PublicationsScreen,
+        "orders": OrdersScreen,
+        "jobs": JobsScreen,
+    }
+    DEFAULT_MODE = HOME_VIEW
+    ALERTS_POLL_SECONDS: ClassVar[float] = 60.0
+
+    alerts: reactive[AlertStatus] = reactive(AlertStatus)
+    """What the status bars show about alerts; set only on the main thread."""
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        theme: str | None = None,
+        preferences: Preferences | None = None,
+        startup_probe: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.preferences = preferences or Preferences()
+        self.startup_probe = startup_probe
+        # Over SSH every animation frame is bytes on a slow link.
+        self.animation_level = "none"
+        self._startup_notes: list[str] = []
+        self._alerts_timer: Timer | None = None
+        loaded = load_themes(theme_dirs(ctx.paths.preferences))
+        for found in loaded.themes:
+            self.register_theme(found)
+        self._startup_notes.extend(loaded.problems)
+        self.theme = self._initial_theme(theme)
+        self._keymap_by_id = {key: str(value) for key, value in self.preferences.keymap.items()}
+        if self._keymap_by_id:
+            self.set_keymap(self._keymap_by_id)
+
+    # ------------------------------------------------------------ themes
+
+    def _initial_theme(self, requested: str | None) -> str:
+        fallback = default_theme_name()
+        for source, name in (("--theme", requested), ("your preferences", self.preferences.theme)):
+            if not name:
+                continue
+            if name in self.available_themes:
+                return name
+            self._startup_notes.append(
+                f"Unknown theme {name!r} (from {source}); using {fallback}. "
+                f"Available: {', '.join(sorted(self.available_themes))}"
+            )
+        return fallback
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """``$status-*`` for themes whose file does not define them (Textual's own)."""
+        return status_variables(self.current_theme)
+
+    def action_switch_theme(self, name: str | None = None) -> None:
+        """``:theme NAME`` / palette; without a name, open Textual's theme picker."""
+        if not name:
+            self.search_themes()
+            return
+        if name not in self.available_themes:
+            self.notify(
+                f"Unknown theme {name!r}. Available: {', '.join(sorted(self.available_themes))}",
+                title="Theme",
+                severity="error",
+            )
+            return
+        self.theme = name
+
+    # ------------------------------------------------------------ lifecycle
+
+    def on_mount(self) -> None:
+        for note in self._startup_notes:
+            log.warning(note)
+            self.notify(note, title="Themes", severity="warning", timeout=10)
+
+    def on_ready(self) -> None:
+        if self.startup_probe is not None:
+            # The startup benchmark's marker: the first interactive frame is on screen.
+            self.startup_probe.write_text(f"{time.time()}\n", encoding="utf-8")
+            self.exit(0)
+            return
+        self.count_alerts()
+
+    # ------------------------------------------------------------ alerts (status bar)
+
+    def count_alerts(self) -> None:
+        """Count alerts now (at start, on ``R``, then every ALERTS_POLL_SECONDS)."""
+        if self._alerts_timer is not None:
+            self._alerts_timer.stop()
+            self._alerts_timer = None
+        self._count_alerts_worker()
+
+    @work(thread=True, group="status", exclusive=True, exit_on_error=False, description="Counting alerts")
+    def _count_alerts_worker(self) -> None:
+        self.post_message(AlertsCounted(count_open_alerts(self.ctx)))
+
+    def on_alerts_counted(self, message: AlertsCounted) -> None:
+        self.alerts = AlertStatus(message.count)
+        self._schedule_alert_count()
+
+    def _schedule_alert_count(self) -> None:
+        # The next count starts only after this one ended: polls never overlap.
+        if self._alerts_timer is None and self.is_running:
+            self._alerts_timer = self.set_timer(self.ALERTS_POLL_SECONDS, self.count_alerts)
+
+    # ------------------------------------------------------------ failures
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.report_worker_state(event.worker)
+
+    def report_worker_state(self, worker: Worker[object]) -> None:
+        """The one failure handler: a log line with the traceback and a toast.
+
+        Screens forward their workers' state changes here.
+        """
+        if worker.state != WorkerState.ERROR:
+            return
+        error = worker.error
+        what = worker.description or worker.name or "Background work"
+        log.error("%s failed: %s", what, error, exc_info=error)
+        if worker.group == "status":
+            repeated = self.alerts.error is not None
+            self.alerts = AlertStatus(None, str(error))
+            self._schedule_alert_count()
+            if repeated:
+                return
+        self.notify(f"{what} failed: {error}", title="Error", severity="error", timeout=10)
+
+    # ------------------------------------------------------------ navigation
+
+    def show_view(self, view: str) -> None:
+        """Go to a main screen; asking for the current one leaves its detail screens."""
+        if view == self.current_mode:
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            return
+        self.switch_mode(view)
+
+    def go_home(self) -> None:
+        if self.current_mode != HOME_VIEW:
+            self.switch_mode(HOME_VIEW)
+
+    def view_screen(self) -> ShelfdeskScreen | None:
+        """The topmost shelfdesk screen (below any dialog or the palette)."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ShelfdeskScreen):
+                return screen
+        return None
+
+    def command_scope(self) -> str:
+        screen = self.view_screen()
+        return screen.SCOPE if screen is not None else APP
+
+    def open_help(self, screen: ShelfdeskScreen) -> None:
+        title = screen.TITLE or "shelfdesk"
+        self.push_screen(HelpScreen(title, help_sections(self, screen.SCOPE, title), self.ctx.read_only))
+
+    # ------------------------------------------------------------ commands
+
+    def keys_display(self, command: Command, *, first_only: bool = False) -> str:
+        """The keys an operator presses for ``command``, after their keymap."""
+        keys = self._keymap_by_id.get(command.id) or ",".join(command.keys)
+        shown = [self.get_key_display(Binding(key.strip(), "")) for key in keys.split(",") if key.strip()]
+        return (shown[0] if shown else "") if first_only else ", ".join(shown)
+
+    def is_disabled(self, command: Command) -> bool:
+        return command.writes and self.ctx.read_only
+
+    def argument_choices(self, command: Command) -> list[str]:
+        if command.id == "app.theme":
+            return sorted(self.available_themes)
+        return []
+
+    def open_command_line(self) -> None:
+        scope = self.command_scope()
+
+        def complete(text: str) -> Completion:
+            return complete_command_line(text, scope, self.argument_choices)
+
+        hint = "Enter runs, Tab completes, Esc cancels: :orders :jobs :help :theme NAME :q"
+        self.push_screen(CommandLineScreen(complete, hint), callback=self._command_line_done)
+
+    def _command_line_done(self, text: str | None) -> None:
+        if not text or not text.strip():
+            return
+        try:
+            command, argument = parse_command_line(text, self.command_scope())
+        except CommandLineError as exc:
+            self.notify(str(exc), title="Command line", severity="error")
+            return
+        self.run_command(command, argument)
+
+    def run_command(self, command: Command, argument: str | None = None) -> None:
+        """Run a row of the table from the palette or the command line.
+
+        Dialogs above the current screen close first, so ``go: Jobs`` from the
+        help screen lands on Jobs rather than behind the help.
+        """
+        target = self.view_screen()
+        if target is not None:
+            while self.screen is not target and len(self.screen_stack) > 1:
+                self.pop_screen()
+        if self.is_disabled(command):
+            self.notify(
+                f"{command.description} is disabled: this workspace is open read-only.",
+                title="Read-only",
+                severity="warning",
+            )
+            return
+        namespace = self if command.scope == APP or target is None else target
+        action = command.action if argument is None else f"{command.action}({argument!r})"
+        self.call_later(self.run_action, action, namespace)

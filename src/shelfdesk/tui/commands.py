@@ -1,0 +1,390 @@
+"""The one command table of the console (the Dolphie pattern).
+
+Every key, ``:`` command and palette entry comes from :data:`COMMANDS`, so the
+footer, the ``?`` help screen, the command line and the palette can never
+disagree. To give a screen its own commands, add rows with ``scope`` set to the
+screen's ``SCOPE`` and write the matching ``action_*`` method on the screen::
+
+    Command(
+        id="orders.accept",              # binding id: operators remap it in preferences [keymap]
+        description="Accept",            # footer / help / palette wording
+        action="accept_selected",        # runs OrdersScreen.action_accept_selected
+        keys=("a",),                     # first key is the one shown; others are aliases
+        scope="orders",                  # OrdersScreen.SCOPE
+        group="orders",                  # palette shows "orders: Accept"
+        help="Accept the marked orders (or the highlighted one)",
+        names=("accept",),               # ":accept" on the command line
+        footer=True,                     # at most ~6 keys in the footer, globals included
+        writes=True,                     # greyed out and refused with --read-only
+    )
+
+Screens pick up their rows with ``BINDINGS = bindings_for("orders")``.
+
+Scopes: ``APP`` rows are bound on the App (they work even inside dialogs, so
+keep them to ctrl+c and the palette), ``GLOBAL`` rows are bound on every
+shelfdesk screen, and any other scope belongs to the screen with that SCOPE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from shelfdesk.tui.app import ShelfdeskApp
+
+APP = "app"
+GLOBAL = "global"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One thing an operator can do, however they ask for it (key, ``:``, palette)."""
+
+    id: str
+    """Binding id; the key of ``[keymap]`` in the preferences file."""
+    description: str
+    """Short wording for the footer and help (one or two words)."""
+    action: str
+    """Textual action run in the scope's namespace (the App for APP, else the screen)."""
+    keys: tuple[str, ...] = ()
+    """Keys in Textual's names; the first is shown, the rest are aliases. Empty: palette and ``:`` only."""
+    scope: str = GLOBAL
+    group: str = "app"
+    """Palette prefix: hits read ``group: description`` (``go: Orders``)."""
+    help: str = ""
+    """One sentence for help, the palette and the footer tooltip."""
+    names: tuple[str, ...] = ()
+    """Names accepted on the ``:`` command line."""
+    argument: str = ""
+    """Name of the one argument the command takes (``:theme NAME``), or empty."""
+    footer: bool = False
+    writes: bool = False
+    """Changes workspace data: greyed out and refused when the workspace is read-only."""
+    priority: bool = False
+    palette: bool = True
+
+    @property
+    def palette_text(self) -> str:
+        return f"{self.group}: {self.description}"
+
+
+def _go(view: str, title: str, number: str, letter: str, help_text: str, *aliases: str) -> Command:
+    return Command(
+        id=f"go.{view}",
+        description=title,
+        action=f"show_view('{view}')",
+        keys=(number, letter),
+        group="go",
+        help=help_text,
+        names=(view, *aliases),
+    )
+
+
+COMMANDS: list[Command] = [
+    # Bound on the App: work everywhere, even in a dialog.
+    Command(
+        id="app.quit",
+        description="Quit",
+        action="quit",
+        keys=("ctrl+c",),
+        scope=APP,
+        help="Quit shelfdesk at once, from anywhere",
+        names=("q", "quit"),
+        priority=True,
+    ),
+    Command(
+        id="app.palette",
+        description="Palette",
+        action="command_palette",
+        keys=("ctrl+p",),
+        scope=APP,
+        help="Search every command and theme by name",
+        priority=True,
+        palette=False,
+    ),
+    Command(
+        id="app.theme",
+        description="Theme",
+        action="switch_theme",
+        scope=APP,
+        group="theme",
+        help="Switch the colour theme; Tab after :theme lists them",
+        names=("theme",),
+        argument="NAME",
+    ),
+    # Bound on every shelfdesk screen.
+    Command(
+        id="help",
+        description="Help",
+        action="help",
+        keys=("question_mark", "f1"),
+        help="List the keys and commands of this screen",
+        names=("help", "h"),
+        footer=True,
+    ),
+    Command(
+        id="command_line",
+        description="Command",
+        action="command_line",
+        keys=("colon",),
+        help="Type a command such as :orders, :jobs, :theme NAME or :q",
+        footer=True,
+        palette=False,
+    ),
+    Command(
+        id="filter",
+        description="Filter",
+        action="filter",
+        keys=("slash",),
+        help="Filter the table of this screen; Esc clears it",
+        names=("filter",),
+        footer=True,
+    ),
+    Command(
+        id="back",
+        description="Back",
+        action="back",
+        keys=("escape",),
+        help="Clear the filter, leave a detail screen or return to Orders; never quits",
+        palette=False,
+    ),
+    Command(
+        id="refresh",
+        description="Refresh",
+        action="refresh",
+        keys=("R", "ctrl+r"),
+        help="Reload this screen and the status bar now",
+        names=("refresh",),
+    ),
+    Command(
+        id="quit",
+        description="Quit",
+        action="quit",
+        keys=("q",),
+        help="Quit shelfdesk from a main screen (from a detail, Esc goes back)",
+        footer=True,
+        palette=False,
+    ),
+    # Navigation: one number and one capital letter per main screen.
+    _go("stores", "Stores", "1", "S", "Stores: channels, readiness and catalog imports"),
+    _go("mappings", "Mappings", "2", "M", "Mappings: categories, columns and exclusions per channel"),
+    _go("publications", "Publications", "3", "P", "Publications: feed history and errors", "pubs"),
+    _go("orders", "Orders", "4", "O", "Orders: every marketplace account's orders"),
+    _go("jobs", "Jobs", "5", "J", "Jobs: scheduled sync jobs and their runs"),
+]
+"""The table. Order matters: it is the order of help, footer and palette."""
+
+
+def _table(table: Sequence[Command] | None) -> Sequence[Command]:
+    return COMMANDS if table is None else table
+
+
+def commands_for(scopes: Iterable[str], table: Sequence[Command] | None = None) -> list[Command]:
+    """Rows of ``scopes``, in table order."""
+    wanted = set(scopes)
+    return [cmd for cmd in _table(table) if cmd.scope in wanted]
+
+
+def visible_scopes(scope: str) -> tuple[str, ...]:
+    """Scopes an operator can reach from a screen whose SCOPE is ``scope``."""
+    return (APP, GLOBAL) if scope in (APP, GLOBAL) else (APP, GLOBAL, scope)
+
+
+def bindings_for(scope: str, table: Sequence[Command] | None = None) -> list[Binding]:
+    """Textual bindings for the rows of ``scope`` that have keys."""
+    return [
+        Binding(
+            ",".join(cmd.keys),
+            cmd.action,
+            cmd.description,
+            show=cmd.footer,
+            priority=cmd.priority,
+            tooltip=cmd.help,
+            id=cmd.id,
+        )
+        for cmd in commands_for([scope], table)
+        if cmd.keys
+    ]
+
+
+def find_command(action: str, scopes: Iterable[str], table: Sequence[Command] | None = None) -> Command | None:
+    """The row whose action is ``action`` (the name, before any parameters)."""
+    for cmd in commands_for(scopes, table):
+        if cmd.action.split("(", 1)[0] == action:
+            return cmd
+    return None
+
+
+def view_commands(table: Sequence[Command] | None = None) -> list[Command]:
+    """The navigation rows, in the order of the number keys."""
+    return [cmd for cmd in _table(table) if cmd.id.startswith("go.")]
+
+
+def view_name(cmd: Command) -> str:
+    return cmd.id.split(".", 1)[1]
+
+
+# ---------------------------------------------------------------- command line
+
+
+class CommandLineError(ValueError):
+    """What the operator typed after ``:`` is not a command; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Result of Tab on the command line: the new text and what still matches."""
+
+    text: str
+    candidates: list[str] = field(default_factory=list)
+
+
+def _named(scope: str, table: Sequence[Command] | None) -> dict[str, Command]:
+    named: dict[str, Command] = {}
+    for cmd in commands_for(visible_scopes(scope), table):
+        for name in cmd.names:
+            named.setdefault(name, cmd)
+    return named
+
+
+def resolve_name(word: str, scope: str, table: Sequence[Command] | None = None) -> Command:
+    """The command called ``word``, or the only one whose name starts with it."""
+    named = _named(scope, table)
+    key = word.lower()
+    if key in named:
+        return named[key]
+    matches = sorted({name for name in named if name.startswith(key)})
+    commands = {named[name].id for name in matches}
+    if len(commands) == 1:
+        return named[matches[0]]
+    if matches:
+        listed = ", ".join(f":{name}" for name in matches)
+        raise CommandLineError(f":{word} is ambiguous ({listed}); type more letters or press Tab")
+    raise CommandLineError(f"Unknown command :{word}. Press Tab after : to list commands, or ? for help.")
+
+
+def parse_command_line(
+    text: str, scope: str, table: Sequence[Command] | None = None
+) -> tuple[Command, str | None]:
+    """Split ``:word argument`` into its command and argument."""
+    text = text.strip().removeprefix(":").strip()
+    if not text:
+        raise CommandLineError("Type a command after the colon, for example :orders (Tab lists them).")
+    word, _, rest = text.partition(" ")
+    cmd = resolve_name(word, scope, table)
+    argument = rest.strip() or None
+    if argument and not cmd.argument:
+        raise CommandLineError(f":{word} takes no argument")
+    return cmd, argument
+
+
+def complete_command_line(
+    text: str,
+    scope: str,
+    choices: Callable[[Command], list[str]],
+    table: Sequence[Command] | None = None,
+) -> Completion:
+    """Complete the word under the cursor (command name, then its argument).
+
+    One match completes it; several complete their common prefix and list them.
+    """
+    stripped = text.lstrip()
+    if " " in stripped:
+        word, _, partial_arg = stripped.partition(" ")
+        try:
+            cmd = resolve_name(word, scope, table)
+        except CommandLineError:
+            return Completion(text)
+        options = sorted(c for c in choices(cmd) if c.lower().startswith(partial_arg.strip().lower()))
+        return _complete(f"{word} ", partial_arg.strip(), options)
+    names = sorted(_named(scope, table))
+    options = [name for name in names if name.startswith(stripped.lower())]
+    completion = _complete("", stripped, options)
+    if len(options) == 1 and _named(scope, table)[options[0]].argument:
+        return Completion(completion.text + " ", completion.candidates)
+    return completion
+
+
+def _complete(prefix: str, typed: str, options: list[str]) -> Completion:
+    if not options:
+        return Completion(prefix + typed)
+    if len(options) == 1:
+        return Completion(prefix + options[0], options)
+    common = options[0]
+    for option in options[1:]:
+        while not option.startswith(common):
+            common = common[:-1]
+    return Completion(prefix + (common if len(common) > len(typed) else typed), options)
+
+
+# ---------------------------------------------------------------- help
+
+
+@dataclass(frozen=True)
+class HelpRow:
+    keys: str
+    name: str
+    description: str
+    enabled: bool
+
+
+def help_sections(app: ShelfdeskApp, scope: str, title: str) -> list[tuple[str, list[HelpRow]]]:
+    """Rows for the ``?`` screen: this screen's own commands first, then the rest."""
+
+    def rows(commands: Iterable[Command]) -> list[HelpRow]:
+        result = []
+        for cmd in commands:
+            name = f":{cmd.names[0]}" + (f" {cmd.argument}" if cmd.argument else "") if cmd.names else ""
+            result.append(HelpRow(app.keys_display(cmd), name, cmd.help or cmd.description, not app.is_disabled(cmd)))
+        return result
+
+    own = [c for c in commands_for([scope]) if scope not in (APP, GLOBAL)]
+    general = [c for c in commands_for([GLOBAL, APP]) if not c.id.startswith("go.")]
+    sections = []
+    if own:
+        sections.append((title, rows(own)))
+    sections.append(("Screens", rows(view_commands())))
+    sections.append(("Everywhere", rows(general)))
+    return sections
+
+
+# ---------------------------------------------------------------- palette
+
+
+class CommandTableProvider(Provider):
+    """Palette entries built from the table for the screen the palette was opened on."""
+
+    def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app: ShelfdeskApp = self.app  # type: ignore[assignment]
+        scope = app.command_scope()
+        entries = []
+        for cmd in commands_for(visible_scopes(scope)):
+            if not cmd.palette:
+                continue
+            keys = app.keys_display(cmd)
+            note = "[read-only] " if app.is_disabled(cmd) else ""
+            help_text = f"{note}{cmd.help}" + (f"  ({keys})" if keys else "")
+            if cmd.argument:
+                for choice in app.argument_choices(cmd):
+                    entries.append((f"{cmd.group}: {choice}", help_text, partial(app.run_command, cmd, choice)))
+            else:
+                entries.append((cmd.palette_text, help_text, partial(app.run_command, cmd, None)))
+        return entries
+
+    async def discover(self) -> Hits:
+        for text, help_text, callback in self._entries():
+            if not text.startswith("theme: "):
+                yield DiscoveryHit(text, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, help_text, callback in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), callback, text=text, help=help_text)

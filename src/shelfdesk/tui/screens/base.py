@@ -1,0 +1,160 @@
+"""What every shelfdesk screen shares: layout, global keys, filter, read-only greying.
+
+A screen only describes its body (``compose_body``) and, once it has a table,
+how to filter and reload it (``FILTERABLE``, ``apply_filter``,
+``refresh_data``). Everything an operator relies on to stay oriented (the
+navigation line, the status bar, the footer, Esc, ``?``, ``:``, ``/``) comes
+from here, so it behaves the same on every screen, detail screens included.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from shelfdesk.tui.commands import GLOBAL, bindings_for, find_command, view_commands, view_name, visible_scopes
+from shelfdesk.tui.messages import FilterChanged
+from shelfdesk.tui.widgets.filter_bar import FilterBar
+from shelfdesk.tui.widgets.nav_bar import NavBar
+from shelfdesk.tui.widgets.status_bar import StatusBar, workspace_info
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
+    from shelfdesk.tui.app import ShelfdeskApp
+
+
+class ShelfdeskScreen(Screen[None]):
+    """Base of every screen of the console.
+
+    Subclasses set ``SCOPE`` (their rows in the command table), ``VIEW`` (the
+    main screen highlighted in the navigation line), ``TITLE``, and
+    ``BINDINGS = bindings_for(SCOPE)``; they implement ``compose_body``.
+    """
+
+    SCOPE: ClassVar[str] = GLOBAL
+    VIEW: ClassVar[str] = ""
+    FILTERABLE: ClassVar[bool] = False
+    """True once the screen has a table that ``apply_filter`` can filter."""
+
+    BINDINGS = bindings_for(GLOBAL)
+    AUTO_FOCUS = "#body *"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+
+    # ------------------------------------------------------------ layout
+
+    @property
+    def shell(self) -> ShelfdeskApp:
+        return cast("ShelfdeskApp", self.app)
+
+    @property
+    def ctx(self) -> AppContext:
+        return self.shell.ctx
+
+    def compose(self) -> ComposeResult:
+        nav = [(self.shell.keys_display(cmd, first_only=True), cmd.description, view_name(cmd)) for cmd in view_commands()]
+        yield NavBar(nav, self.VIEW)
+        with Container(id="body"):
+            yield from self.compose_body()
+        yield FilterBar()
+        yield StatusBar(workspace_info(self.ctx))
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        """The screen's own content, placed in the ``#body`` container."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ hooks for screens with data
+
+    def apply_filter(self, text: str) -> None:
+        """Filter the screen's table to rows matching ``text`` ("" shows everything).
+
+        Database-backed screens start an exclusive thread worker here.
+        """
+
+    def refresh_data(self) -> None:
+        """Reload the screen's data (``R``); database work goes in a thread worker."""
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def is_top(self) -> bool:
+        """True on a main screen (the bottom of its stack), where ``q`` quits."""
+        stack = self.app.screen_stack
+        return bool(stack) and stack[0] is self
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out writing commands in read-only mode; hide ``q`` on detail screens."""
+        if action == "quit":
+            return self.is_top
+        command = find_command(action, visible_scopes(self.SCOPE))
+        if command is not None and command.writes and self.ctx.read_only:
+            return None
+        return True
+
+    def focus_body(self) -> None:
+        """Give focus back to the first focusable widget of the body (or to nothing)."""
+        for widget in self.query_one("#body").query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
+        self.set_focus(None)
+
+    # ------------------------------------------------------------ actions of the GLOBAL rows
+
+    def action_show_view(self, view: str) -> None:
+        self.shell.show_view(view)
+
+    def action_help(self) -> None:
+        self.shell.open_help(self)
+
+    def action_command_line(self) -> None:
+        self.shell.open_command_line()
+
+    def action_filter(self) -> None:
+        if not self.FILTERABLE:
+            self.notify(
+                f"{self.TITLE or 'This screen'} has no table yet, so there is nothing to filter.",
+                title="Filter",
+                severity="warning",
+            )
+            return
+        self.query_one(FilterBar).open()
+
+    def action_back(self) -> None:
+        """Esc: clear the filter, else leave a detail screen, else return to the home screen."""
+        bar = self.query_one(FilterBar)
+        if bar.is_open or self.filter_text:
+            bar.clear()
+            self.focus_body()
+            return
+        if not self.is_top:
+            self.app.pop_screen()
+            return
+        self.shell.go_home()
+
+    def action_refresh(self) -> None:
+        self.shell.count_alerts()
+        self.refresh_data()
+
+    def action_quit(self) -> None:
+        self.app.exit()
+
+    # ------------------------------------------------------------ events
+
+    def on_filter_changed(self, message: FilterChanged) -> None:
+        self.filter_text = message.text
+        self.apply_filter(message.text)
+        if message.submitted:
+            self.focus_body()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Hand failures of this screen's workers to the App's single handler."""
+        self.shell.report_worker_state(event.worker)
