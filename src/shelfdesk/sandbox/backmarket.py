@@ -228,7 +228,7 @@ class BackMarketSandbox(SandboxApp):
             order["_pays"] = rng.random() < 0.7
         elif fate == "shipped":
             order.update(tracking_number=f"6A{rng.randrange(10**10, 10**11)}", shipper_display=rng.choice(CARRIERS),
-                         date_shipping=iso(created_at + timedelta(hours=20)))  # fmt: skip
+                         date_shipping=iso(min(created_at + timedelta(hours=20), max(created_at, self.clock.now()))))  # fmt: skip
         self.state["orders"][str(oid)] = order
         self.mark_dirty()
         return order

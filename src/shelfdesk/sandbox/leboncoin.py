@@ -192,15 +192,16 @@ class LeboncoinSandbox(SandboxApp):
             "buyer": {"name": f"{address['first_name']} {address['last_name'][0]}.", "pseudo": address["first_name"].lower() + str(rng.randint(10, 99))},
             "shipping": {"method": rng.choice(["colissimo", "mondial_relay", "shop2shop"]), "price": "4.99", "address": address},
         }  # fmt: skip
-        # Advance the order to its fate as the seller (or time) would have.
+        # Advance the order to its fate as the seller (or time) would have, never past now.
+        at = _between(created_at, self.clock.now())
         if fate in ("awaiting_shipment", "shipped", "delivered"):
-            rules.confirm_availability(order, created_at + timedelta(hours=5))
+            rules.confirm_availability(order, at(timedelta(hours=5), 0.25))
         if fate in ("shipped", "delivered"):
-            rules.confirm_shipping(order, {"carrier": "colissimo"}, created_at + timedelta(hours=20))
+            rules.confirm_shipping(order, {"carrier": "colissimo"}, at(timedelta(hours=20), 0.5))
         if fate == "delivered":
-            order.update(state="delivered", delivered_at=iso(created_at + timedelta(days=2)), updated_at=iso(created_at + timedelta(days=2)))
+            order.update(state="delivered", delivered_at=iso(at(timedelta(days=2), 1.0)), updated_at=iso(at(timedelta(days=2), 1.0)))
         if fate == "cancelled":
-            rules.close_with_refund(order, "buyer_request", created_at + timedelta(hours=2))
+            rules.close_with_refund(order, "buyer_request", at(timedelta(hours=2), 0.1))
         self.state["orders"][order_id] = order
         self.mark_dirty()
         return order
@@ -395,7 +396,7 @@ class LeboncoinSandbox(SandboxApp):
                 "created_at": iso(self.clock.now()), "processed_at": None, "seconds": self.feed_seconds,
                 "items": items, "report": None, "counts": {"total": len(items), "ok": 0, "error": 0}}  # fmt: skip
         self.state["feeds"][feed_id] = feed
-        self.effect("feed", feed_id=feed_id, kind=kind, lines=len(items), reference=reference)
+        self.effect("feed", feed_id=feed_id, feed_type=kind, lines=len(items), reference=reference)
         return JSONResponse(_feed_view(feed, report=False), 202)
 
     async def get_feed(self, request: Request, _: Any) -> Response:
@@ -508,6 +509,15 @@ class LeboncoinSandbox(SandboxApp):
             Route("/_sandbox/refresh-tokens", admin(refresh_tokens), methods=["GET", "POST"]),
             Route("/_sandbox/access-tokens/expire", admin(expire_access), methods=["POST"]),
         ]
+
+
+def _between(start: datetime, now: datetime) -> Any:
+    """``at(delay, share)``: ``start + delay``, or ``share`` of the time up to now when that is sooner."""
+
+    def at(delay: timedelta, share: float) -> datetime:
+        return start + min(delay, max(timedelta(0), now - start) * share)
+
+    return at
 
 
 def _feed_view(feed: dict[str, Any], *, report: bool) -> dict[str, Any]:
