@@ -1,14 +1,22 @@
-"""Fixtures for the database tests: engines on throwaway SQLite files."""
+"""Fixtures for the database tests: engines on throwaway SQLite files.
+
+Migrating costs a few hundred milliseconds, so one database is migrated per
+session and copied for each test that needs the schema.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from shelfdesk.db.engine import make_engine
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture
@@ -24,10 +32,22 @@ def bare_engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def engine(bare_engine: Engine) -> Engine:
-    """An engine on a database holding every shelfdesk table (created from the models)."""
-    from shelfdesk.db.models import metadata
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from shelfdesk.db.migrate import ensure_schema
 
-    metadata.create_all(bare_engine)
-    return bare_engine
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def engine(migrated_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database migrated to head (a copy of the session's template)."""
+    path = tmp_path / "migrated.db"
+    shutil.copyfile(migrated_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -68,32 +69,29 @@ def test_migrations_produce_exactly_the_models_schema(bare_engine: Engine, tmp_p
         from_models.dispose()
 
 
-def test_downgrade_to_base_and_back(bare_engine: Engine) -> None:
-    ensure_schema(bare_engine)
+def test_downgrade_to_base_and_back(engine: Engine) -> None:
     config = migrate.alembic_config()
-    with bare_engine.begin() as conn:
+    with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
-    assert set(inspect(bare_engine).get_table_names()) == {"alembic_version"}
-    assert current_revision(bare_engine) is None
-    assert ensure_schema(bare_engine) == HEAD_REVISION
-    assert "orders" in inspect(bare_engine).get_table_names()
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    assert current_revision(engine) is None
+    assert ensure_schema(engine) == HEAD_REVISION
+    assert "orders" in inspect(engine).get_table_names()
 
 
-def test_fast_path_at_head_skips_alembic(bare_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    ensure_schema(bare_engine)
-
+def test_fast_path_at_head_skips_alembic(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_migration(*_args: object) -> str:
         raise AssertionError("the fast path must not reach Alembic")
 
     monkeypatch.setattr(migrate, "_migrate", no_migration)
-    assert ensure_schema(bare_engine) == HEAD_REVISION
-    assert ensure_schema(bare_engine, allow_upgrade=False) == HEAD_REVISION
+    assert ensure_schema(engine) == HEAD_REVISION
+    assert ensure_schema(engine, allow_upgrade=False) == HEAD_REVISION
 
 
-def test_fast_path_imports_neither_alembic_nor_the_models(bare_engine: Engine, db_url: str) -> None:
-    ensure_schema(bare_engine)
-    bare_engine.dispose()
+def test_fast_path_imports_neither_alembic_nor_the_models(engine: Engine) -> None:
+    db_url = str(engine.url)
+    engine.dispose()
     code = textwrap.dedent(
         f"""
         import sys
@@ -111,8 +109,7 @@ def test_fast_path_imports_neither_alembic_nor_the_models(bare_engine: Engine, d
 def test_read_only_refuses_a_database_that_needs_upgrading(bare_engine: Engine) -> None:
     with pytest.raises(SchemaError, match="read-only"):
         ensure_schema(bare_engine, allow_upgrade=False)
-    assert "stores" not in inspect(bare_engine).get_table_names()  # nothing was created
-    assert ensure_schema(bare_engine) == HEAD_REVISION
+    assert inspect(bare_engine).get_table_names() == []  # nothing was created
 
 
 def test_open_context_read_only_on_a_fresh_workspace_refuses(workspace: Path) -> None:
@@ -123,13 +120,12 @@ def test_open_context_read_only_on_a_fresh_workspace_refuses(workspace: Path) ->
         open_context(resolve_paths(workspace), read_only=True)
 
 
-def test_database_from_a_newer_shelfdesk_is_refused(bare_engine: Engine) -> None:
-    ensure_schema(bare_engine)
-    with bare_engine.begin() as conn:
+def test_database_from_a_newer_shelfdesk_is_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     for allow in (True, False):
         with pytest.raises(SchemaError, match="newer shelfdesk"):
-            ensure_schema(bare_engine, allow_upgrade=allow)
+            ensure_schema(engine, allow_upgrade=allow)
 
 
 def test_tables_without_migration_history_are_not_touched(bare_engine: Engine) -> None:
@@ -138,20 +134,32 @@ def test_tables_without_migration_history_are_not_touched(bare_engine: Engine) -
         ensure_schema(bare_engine)
 
 
-def test_two_processes_migrating_one_fresh_database_both_succeed(db_url: str) -> None:
-    code = textwrap.dedent(
-        f"""
-        from shelfdesk.db.engine import make_engine
-        from shelfdesk.db.migrate import ensure_schema
-        print(ensure_schema(make_engine({db_url!r})))
-        """
-    )
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        assert out.strip() == HEAD_REVISION
+def test_a_second_migrator_waits_for_the_first_then_finds_the_schema_at_head(bare_engine: Engine) -> None:
+    """Two processes starting on one fresh database: the second must not fail half-way."""
+    first = migrate._sqlite_migration_engine(bare_engine.url)
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            outcome["revision"] = ensure_schema(bare_engine)
+        except Exception as exc:  # reported by the assertion below
+            outcome["error"] = exc
+
+    try:
+        with first.connect() as conn:
+            transaction = conn.begin()  # BEGIN IMMEDIATE: the first process, mid-migration
+            config = migrate.alembic_config()
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            thread = threading.Thread(target=second)
+            thread.start()
+            thread.join(0.3)
+            assert thread.is_alive(), outcome  # waiting on the lock, not failed
+            transaction.commit()
+        thread.join(10)
+    finally:
+        first.dispose()
+    assert outcome == {"revision": HEAD_REVISION}
 
 
 def test_connections_use_wal_foreign_keys_and_a_busy_timeout(ctx: Any) -> None:

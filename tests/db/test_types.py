@@ -14,15 +14,7 @@ from sqlmodel import Session
 from shelfdesk.db.models import CategoryMapping, Channel, MarketplaceAccount, Product, Store
 from shelfdesk.db.types import Money, Percent
 from shelfdesk.domain import Marketplace, NormalizedStatus
-
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
-
-
-def _store(session: Session, name: str = "Refurb FR") -> Store:
-    store = Store(name=name, country="FR", currency="EUR", created_at=NOW, updated_at=NOW)
-    session.add(store)
-    session.flush()
-    return store
+from tests.db.factories import NOW, add_account, add_channel, add_store
 
 
 def _product(store: Store, sku: str, price: object) -> Product:
@@ -34,7 +26,7 @@ def _product(store: Store, sku: str, price: object) -> Product:
 def test_money_round_trips_decimals_exactly_and_sums_in_cents(engine: Engine) -> None:
     prices = ["0.10", "0.20", "19.99", "1234567.89", "-5.00", "0"]
     with Session(engine) as session:
-        store = _store(session)
+        store = add_store(session)
         for i, price in enumerate(prices):
             session.add(_product(store, f"SKU-{i}", Decimal(price)))
         session.commit()
@@ -54,7 +46,7 @@ def test_money_round_trips_decimals_exactly_and_sums_in_cents(engine: Engine) ->
 @pytest.mark.parametrize("bad", [0.1, 19.99, True, Decimal("1.005"), Decimal("NaN"), "abc", "0.001"])
 def test_money_refuses_floats_and_sub_cent_values(engine: Engine, bad: object) -> None:
     with Session(engine) as session:
-        store = _store(session)
+        store = add_store(session)
         session.add(_product(store, "SKU", bad))
         with pytest.raises(StatementError) as info:
             session.flush()
@@ -76,23 +68,14 @@ def test_money_accepts_ints_and_decimal_strings() -> None:
 
 def test_enum_columns_store_values_and_refuse_strangers(engine: Engine) -> None:
     with Session(engine) as session:
-        store = _store(session)
-        account = MarketplaceAccount(
-            marketplace="backmarket", name="BM", credential_ref="secret:bm", created_at=NOW, updated_at=NOW
-        )
-        session.add(account)
-        session.flush()
-        session.add(
-            Channel(
-                store_id=store.id, account_id=account.id, marketplace=Marketplace.backmarket,
-                market="fr-fr", country="FR", name="BM FR", created_at=NOW, updated_at=NOW,
-            )
-        )
+        account = add_account(session)
+        add_channel(session, add_store(session), account, "fr-fr")
         session.commit()
         session.expire_all()
         got = session.exec(select(MarketplaceAccount)).scalars().one()
         assert got.marketplace is Marketplace.backmarket
-        account.marketplace = "amazon"
+        assert session.exec(text("SELECT marketplace FROM channels")).scalar_one() == "backmarket"
+        got.marketplace = "amazon"
         with pytest.raises(StatementError, match="not a valid Marketplace"):
             session.flush()
 
@@ -126,23 +109,10 @@ def test_naive_datetimes_are_refused_and_aware_ones_come_back_utc(engine: Engine
 
 
 def test_json_columns_track_in_place_changes_and_percent_keeps_rates(engine: Engine) -> None:
-    with Session(engine) as session:
-        store = _store(session)
-        store.column_roles["sku"] = "Reference"
-        session.commit()
-        session.expire_all()
-        assert session.get(Store, store.id).column_roles == {"sku": "Reference"}
-        assert NormalizedStatus.InProgress == "InProgress"
-    with Session(engine) as session:
-        account = MarketplaceAccount(marketplace="leboncoin", name="LBC", created_at=NOW, updated_at=NOW)
-        session.add(account)
-        session.flush()
-        channel = Channel(
-            store_id=store.id, account_id=account.id, marketplace="leboncoin", market="FR", country="FR",
-            name="LBC", created_at=NOW, updated_at=NOW,
-        )
-        session.add(channel)
-        session.flush()
+    with Session(engine, expire_on_commit=False) as session:
+        store = add_store(session)
+        store.column_roles["sku"] = "Reference"  # a new object, edited in place after its flush
+        channel = add_channel(session, store, add_account(session, "LBC", Marketplace.leboncoin), "FR")
         session.add(
             CategoryMapping(
                 channel_id=channel.id, merchant_category="Phones", channel_category_id="17",
@@ -150,6 +120,24 @@ def test_json_columns_track_in_place_changes_and_percent_keeps_rates(engine: Eng
             )
         )
         session.commit()
+        channel.settings["secure_payment"] = True  # edited after commit, saved by the next one
+        session.commit()
         session.expire_all()
+        assert session.get(Store, store.id).column_roles == {"sku": "Reference"}
+        assert session.get(Channel, channel.id).settings == {"secure_payment": True}
         mapping = session.exec(select(CategoryMapping)).scalars().one()
         assert mapping.commission == Decimal("12.5000")
+        assert NormalizedStatus.InProgress == "InProgress"
+
+
+def test_nullable_json_stores_sql_null(engine: Engine) -> None:
+    from shelfdesk.db.models import Order
+
+    with Session(engine) as session:
+        account = add_account(session)
+        session.add(
+            Order(account_id=account.id, marketplace="backmarket", marketplace_order_id="1",
+                  purchased_at=NOW, harvested_at=NOW, updated_at=NOW, shipping_address=None)
+        )
+        session.commit()
+        assert session.exec(text("SELECT shipping_address IS NULL, payload FROM orders")).one() == (1, "{}")

@@ -139,6 +139,8 @@ class EnumString(TypeDecorator[str]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
+        if type(value) is self.enum:  # the common case, on the bulk-upsert hot path
+            return value._value_
         try:
             return self.enum(value).value
         except ValueError:

@@ -54,9 +54,12 @@ class PublicationItem(ShelfModel, table=True):
 
     __tablename__ = "publication_items"
     __table_args__ = (
-        Index("ix_publication_items_publication_outcome", "publication_id", "outcome"),
-        Index("ix_publication_items_publication_error", "publication_id", "error_key"),
-        # A product's history across publications; filter one publication by SKU.
+        # One publication's items, paged by id.
+        Index("ix_publication_items_publication", "publication_id", "id"),
+        # Triage: failed items grouped by error (GROUP BY error_key reads the index in order),
+        # one group paged by id, "failed only" ordered by (error_key, id).
+        Index("ix_publication_items_outcome_error", "publication_id", "outcome", "error_key", "id"),
+        # A product's history across publications; one publication filtered by SKU.
         Index("ix_publication_items_sku", "sku", "publication_id"),
         Index("ix_publication_items_product", "product_id"),
     )

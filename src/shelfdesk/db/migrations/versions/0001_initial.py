@@ -296,11 +296,11 @@ def upgrade() -> None:
         _fk("publication_items", "publication_id", "publications", "CASCADE"),
         _fk("publication_items", "product_id", "products", "SET NULL"),
     )
+    op.create_index("ix_publication_items_publication", "publication_items", ["publication_id", "id"])
     op.create_index(
-        "ix_publication_items_publication_outcome", "publication_items", ["publication_id", "outcome"]
-    )
-    op.create_index(
-        "ix_publication_items_publication_error", "publication_items", ["publication_id", "error_key"]
+        "ix_publication_items_outcome_error",
+        "publication_items",
+        ["publication_id", "outcome", "error_key", "id"],
     )
     op.create_index("ix_publication_items_sku", "publication_items", ["sku", "publication_id"])
     op.create_index("ix_publication_items_product", "publication_items", ["product_id"])
