@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -60,10 +59,18 @@ class Admin:
         self.http.close()
 
 
-@pytest.fixture
-def sandboxes(tmp_path: Path, clock: FakeClock) -> Iterator[RunningSandboxes]:
-    with start_sandboxes(tmp_path / "sandbox", clock=clock, orders_per_hour=0, task_seconds=120, hang_cap=5) as running:
+@pytest.fixture(scope="session")
+def _running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandboxes]:
+    """One pair of servers for the session (starting and stopping uvicorn costs ~0.15 s a test)."""
+    with start_sandboxes(tmp_path_factory.mktemp("sandbox"), clock=FakeClock(), orders_per_hour=0, task_seconds=120, hang_cap=5) as running:
         yield running
+
+
+@pytest.fixture
+def sandboxes(_running: RunningSandboxes, clock: FakeClock) -> RunningSandboxes:
+    """Both sandboxes reset to their seed, on this test's clock."""
+    _running.reset(clock=clock)
+    return _running
 
 
 @pytest.fixture

@@ -213,6 +213,22 @@ class SandboxApp:
         self._persist()
         return self.clock.now()
 
+    def reset(self, *, clock: Clock | None = None, seed: int | None = None) -> None:
+        """Start over from a fresh seed: state, log, faults and rate windows (the demo's
+        "reset", and how tests reuse one running server with their own clock)."""
+        self.clock = SandboxClock(clock or self.clock.base, 0.0)
+        self.seed = self.seed if seed is None else seed
+        self.log.clear()
+        self.faults = Faults(self.seed)
+        self.reset_limits()
+        self._request_effects = []
+        self.state = self.seed_state(self.seed)
+        self._dirty = True
+        self._persist()
+
+    def reset_limits(self) -> None:
+        """Forget the rate windows (subclasses own them)."""
+
     # ------------------------------------------------------------------ pipeline
 
     def _persist(self) -> None:
@@ -394,6 +410,10 @@ class SandboxApp:
                 "throttled": sum(1 for e in self.log.entries if e["status"] == 429),
             }
 
+        async def reset(request: Request, payload: Any) -> Any:
+            self.reset(seed=payload.get("seed"))
+            return {"reset": True, "now": iso(self.clock.now())}
+
         extra = self.admin_routes(admin)
         return [
             Route("/_sandbox", admin(info), methods=["GET"]),
@@ -405,6 +425,7 @@ class SandboxApp:
             Route("/_sandbox/received", admin(received), methods=["GET"]),
             Route("/_sandbox/state", admin(state), methods=["GET"]),
             Route("/_sandbox/windows", admin(windows), methods=["GET"]),
+            Route("/_sandbox/reset", admin(reset), methods=["POST"]),
             *extra,
         ]
 

@@ -124,14 +124,17 @@ class BackMarketSandbox(SandboxApp):
     ) -> None:
         self._token = token
         self.task_seconds = task_seconds
-        self.requests = RateWindow(200, 10.0, 10.0)  # [C] about 200 / 10 s, blocked 10 s
-        self.catalog = RateWindow(20, 10.0, 10.0)  # [C] about 20 / 10 s on catalog endpoints
-        self.competitors = RateWindow(2, 1.0, 1.0)  # [C] 2 calls / s per token
+        self.reset_limits()
         super().__init__(folder, clock=clock, seed=seed, orders_per_hour=orders_per_hour, hang_cap=hang_cap)
         if token not in self.state["tokens"]:
             self.state["tokens"].append(token)
             self.mark_dirty()
             self._persist()
+
+    def reset_limits(self) -> None:
+        self.requests = RateWindow(200, 10.0, 10.0)  # [C] about 200 / 10 s, blocked 10 s
+        self.catalog = RateWindow(20, 10.0, 10.0)  # [C] about 20 / 10 s on catalog endpoints
+        self.competitors = RateWindow(2, 1.0, 1.0)  # [C] 2 calls / s per token
 
     # ------------------------------------------------------------------ seeding and generation
 

@@ -106,11 +106,14 @@ class LeboncoinSandbox(SandboxApp):
     ) -> None:
         self._initial_refresh = refresh_token
         self.feed_seconds = feed_seconds
-        self.requests = RateWindow(RATE_LIMIT, RATE_WINDOW, RATE_WINDOW)
+        self.reset_limits()
         super().__init__(folder, clock=clock, seed=seed, orders_per_hour=orders_per_hour, hang_cap=hang_cap)
         if refresh_token not in self.state["refresh_tokens"]:
             self.issue_refresh_token(refresh_token)
             self._persist()
+
+    def reset_limits(self) -> None:
+        self.requests = RateWindow(RATE_LIMIT, RATE_WINDOW, RATE_WINDOW)
 
     # ------------------------------------------------------------------ seeding and generation
 

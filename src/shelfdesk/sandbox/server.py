@@ -79,6 +79,11 @@ class RunningSandboxes:
             self._thread.join(timeout=10)
             self._thread = None
 
+    def reset(self, *, clock: Clock | None = None, seed: int | None = None) -> None:
+        """Both sandboxes back to their seed, on ``clock`` if given (servers keep running)."""
+        self.backmarket.reset(clock=clock, seed=seed)
+        self.leboncoin.reset(clock=clock, seed=seed)
+
     def __enter__(self) -> RunningSandboxes:
         return self
 

@@ -1,0 +1,93 @@
+"""``shelfdesk sandbox``: serve the Back Market and Leboncoin imitations on loopback.
+
+Prints each base URL and the credentials it accepts, then serves until Ctrl-C.
+State lives in ``--state`` (default: the workspace's sandbox folder), so orders,
+listings and tasks survive a restart. Heavy imports (uvicorn, Starlette) happen
+in :func:`run` only, to keep ``shelfdesk --help`` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from pathlib import Path
+
+from shelfdesk.cli import UserFacingError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only unless --force)")
+    parser.add_argument("--port", type=int, default=0, help="Back Market's port; Leboncoin takes the next one (default: free ports)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
+    parser.add_argument("--token", help="credential both sandboxes accept (Back Market token, Leboncoin refresh token)")
+    parser.add_argument("--state", help="state folder (default: the workspace's sandbox folder)")
+    parser.add_argument("--home", help="workspace folder, for the default state folder")
+    parser.add_argument("--orders-per-hour", type=float, default=6.0, help="rate of new orders (default 6; 0 stops the generator)")
+    parser.add_argument("--task-seconds", type=float, default=120.0, help="how long a listing batch or feed takes to process")
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="KIND[:RATE]",
+        help="inject a fault on every imitated-API request with this probability (500, 502, 503, timeout, 429, "
+        "truncated, malformed, waf, latency); repeatable, e.g. --fault 503:0.1",
+    )  # fmt: skip
+    parser.add_argument("--force", action="store_true", help="allow a non-loopback --host (the sandboxes accept fake credentials)")
+
+
+def parse_fault(text: str) -> dict[str, object]:
+    from shelfdesk.sandbox.faults import KINDS
+
+    kind, _, rate = text.partition(":")
+    if kind not in KINDS:
+        raise UserFacingError(f"unknown fault {kind!r}: one of {', '.join(KINDS)}")
+    try:
+        probability = float(rate) if rate else 0.1
+    except ValueError:
+        raise UserFacingError(f"fault rate must be a number between 0 and 1, not {rate!r}") from None
+    if not 0 < probability <= 1:
+        raise UserFacingError("fault rate must be between 0 and 1")
+    spec: dict[str, object] = {"kind": kind, "count": None, "rate": probability}
+    if kind == "latency":
+        spec["latency"] = 2.0
+    return spec
+
+
+def run(args: argparse.Namespace) -> int:
+    from shelfdesk.paths import resolve_paths
+    from shelfdesk.sandbox.server import NotLoopback, start_sandboxes
+
+    faults = [parse_fault(f) for f in args.fault]
+    state = Path(args.state) if args.state else resolve_paths(args.home, None).sandbox_dir
+    try:
+        running = start_sandboxes(state, seed=args.seed, host=args.host, port=args.port, token=args.token,
+                                  orders_per_hour=args.orders_per_hour, force=args.force, task_seconds=args.task_seconds)  # fmt: skip
+    except NotLoopback as exc:
+        raise UserFacingError(str(exc)) from None
+    except OSError as exc:
+        raise UserFacingError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    for sandbox in (running.backmarket, running.leboncoin):
+        for spec in faults:
+            sandbox.faults.add(**spec)
+    bm, lbc = running.backmarket.credentials(), running.leboncoin.credentials()
+    print(f"Back Market sandbox  {running.backmarket_url}")
+    print(f"  accepts            Authorization: {', '.join(bm['authorization'])}")
+    print("  requires           User-Agent: BM-{company}-{integration};{contact email}")
+    print(f"  try                curl -H 'Authorization: {bm['authorization'][0]}' -H 'User-Agent: BM-Acme-shelfdesk;ops@example.org' "
+          f"{running.backmarket_url}/ws/orders")  # fmt: skip
+    print(f"Leboncoin sandbox    {running.leboncoin_url}")
+    for token, record in live_refresh_tokens(lbc["refresh_tokens"]):
+        print(f"  refresh token      {token} (expires {record['expires_at']})")
+    print(f"  token endpoint     POST {running.leboncoin_url}/oauth/token grant_type=refresh_token&refresh_token=…")
+    print(f"Admin APIs           {running.backmarket_url}/_sandbox  {running.leboncoin_url}/_sandbox")
+    print(f"State                {state}")
+    print("Ctrl-C stops.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+    return 0
+
+
+def live_refresh_tokens(tokens: dict[str, dict[str, str]]) -> list[tuple[str, dict[str, str]]]:
+    """The live refresh tokens, oldest first."""
+    return sorted(tokens.items(), key=lambda item: item[1]["issued_at"])
