@@ -321,3 +321,23 @@ def test_each_screen_has_its_stylesheet_beside_it() -> None:
     for _, _, _, screen_class in VIEWS:
         module_file = Path(sys.modules[screen_class.__module__].__file__ or "")
         assert (module_file.parent / str(screen_class.CSS_PATH)).is_file(), screen_class
+
+
+async def test_palette_lists_screens_first_and_quit_last(make_app: Any) -> None:
+    from shelfdesk.tui.commands import CommandTableProvider
+
+    app = make_app()
+    async with app.run_test(size=SIZE):
+        provider = CommandTableProvider(app.screen)
+        texts = [str(hit.display) async for hit in provider.discover()]
+        assert texts[0] == "go: Stores" and texts[-1] == "app: Quit"
+        assert not any(t.startswith("theme: ") for t in texts)
+
+
+async def test_startup_probe_writes_the_time_and_exits(make_app: Any, tmp_path: Path) -> None:
+    probe = tmp_path / "ready"
+    app = make_app(startup_probe=probe)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    assert not app.is_running
+    assert float(probe.read_text()) > 1_000_000_000

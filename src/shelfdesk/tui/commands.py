@@ -378,9 +378,23 @@ class CommandTableProvider(Provider):
         return entries
 
     async def discover(self) -> Hits:
-        for text, help_text, callback in self._entries():
-            if not text.startswith("theme: "):
-                yield DiscoveryHit(text, callback, help=help_text)
+        """Shown before typing: this screen's commands, then screens, then the rest.
+
+        Themes stay out (there are twenty) and Quit comes last, so an early
+        Enter never quits.
+        """
+        entries = [e for e in self._entries() if not e[0].startswith("theme: ")]
+        scope = self.app.command_scope()  # type: ignore[attr-defined]
+        own = {c.palette_text for c in commands_for([scope]) if scope not in (APP, GLOBAL)}
+        views = {c.palette_text for c in view_commands()}
+        quits = {c.palette_text for c in COMMANDS if c.action == "quit"}
+
+        def rank(entry: tuple[str, str, Callable[[], object]]) -> int:
+            text = entry[0]
+            return 0 if text in own else 1 if text in views else 3 if text in quits else 2
+
+        for text, help_text, callback in sorted(entries, key=rank):
+            yield DiscoveryHit(text, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
