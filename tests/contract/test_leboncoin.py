@@ -208,3 +208,11 @@ async def test_waf_and_malformed(lbc: LeboncoinConnector, lbc_admin: Admin) -> N
     lbc_admin.fault(kind="malformed", path="/api/v1/ads")
     ads = [a async for p in lbc.iter_listings() for a in p]
     assert ads and [e["fault"] for e in lbc_admin.requests("GET", "/api/v1/ads")][:2] == ["malformed", None]
+
+
+async def test_no_credential_in_the_sandbox_log(lbc: LeboncoinConnector, lbc_admin: Admin) -> None:
+    await lbc.check_credentials()
+    entries = lbc_admin.requests()
+    token_call = next(e for e in entries if e["path"] == "/oauth/token")
+    assert "grant_type=refresh_token" in token_call["body"]
+    assert "lbc-sandbox-refresh-token" not in str(entries) and "lbc-at-" not in str(entries)

@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from shelfdesk.clock import Clock, SystemClock
+from shelfdesk.logs import redact
 from shelfdesk.sandbox.core import RequestLog, SandboxClock, StateStore, max_in_window
 from shelfdesk.sandbox.faults import WAF_PAGE, FaultRule, Faults
 
@@ -435,16 +436,21 @@ class SandboxApp:
 
 
 def _loggable(raw: bytes, ctype: str) -> Any:
-    """The request body as the log keeps it: parsed JSON when small, else its size."""
+    """The request body as the log keeps it: parsed JSON when small, else its size.
+
+    Text bodies go through :func:`redact`: the token endpoint receives the
+    refresh token in its form body, and no log keeps a credential.
+    """
     if not raw:
         return None
     if len(raw) > 16_384:
         return {"_bytes": len(raw)}
-    if "json" in ctype:
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw.decode("utf-8", "replace")
     if "multipart" in ctype:
         return {"_bytes": len(raw), "_multipart": True}
-    return raw.decode("utf-8", "replace")
+    text = redact(raw.decode("utf-8", "replace"))
+    if "json" in ctype:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
