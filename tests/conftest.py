@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,12 +37,27 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One database migrated to head per session; workspaces start from a copy (migrating is slow)."""
+    from shelfdesk.db.engine import make_engine
+    from shelfdesk.db.migrate import ensure_schema
+
+    path = tmp_path_factory.mktemp("migrated") / "shelfdesk.db"
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture
-def ctx(workspace: Path, clock: FakeClock) -> Iterator["AppContext"]:  # noqa: F821
+def ctx(workspace: Path, clock: FakeClock, migrated_database: Path) -> Iterator["AppContext"]:  # noqa: F821
     """An opened, migrated workspace with the fixed clock."""
     from shelfdesk.context import open_context
     from shelfdesk.paths import resolve_paths
 
+    workspace.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(migrated_database, workspace / "shelfdesk.db")
     context = open_context(resolve_paths(workspace), clock=clock)
     yield context
     context.close()
