@@ -6,6 +6,7 @@ Importing this package registers all tables on :data:`metadata`.
 from shelfdesk.db.models.audit import AuditLog
 from shelfdesk.db.models.base import NAMING_CONVENTION, ShelfModel, metadata
 from shelfdesk.db.models.catalog import CatalogImport, CategoryMapping, ColumnMapping, ExclusionRule, Product
+from shelfdesk.db.models.catalog import CatalogImportRejection
 from shelfdesk.db.models.jobs import JobLease, JobRun, JobSchedule
 from shelfdesk.db.models.orders import Order, OrderAction, OrderEvent, OrderLine
 from shelfdesk.db.models.publishing import Publication, PublicationItem
@@ -15,6 +16,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "AuditLog",
     "CatalogImport",
+    "CatalogImportRejection",
     "CategoryMapping",
     "Channel",
     "ColumnMapping",

@@ -46,6 +46,10 @@ class Product(ShelfModel, table=True):
     gone: bool = False  #: missing from the latest import
     gone_at: datetime | None = None
     updated_at: datetime
+    #: The import that last saw this SKU: duplicates within one import and gone flags are
+    #: found from it (a timestamp would not do: two imports may share one clock instant).
+    #: Last in the table because migration 0002 appended it.
+    last_import_id: int | None = None
 
 
 class CatalogImport(ShelfModel, table=True):
@@ -68,6 +72,25 @@ class CatalogImport(ShelfModel, table=True):
     duration_ms: int | None = None
     error: str | None = None  #: why the import as a whole failed; None when it ran
     report: dict[str, Any] = json_field()  #: {"rejected": [{"line": 12, "reason": …}], "columns": …}
+
+
+class CatalogImportRejection(ShelfModel, table=True):
+    """One row an import refused, with its line and why, so nothing is lost silently.
+
+    A table rather than a list in :attr:`CatalogImport.report`: a feed can
+    reject tens of thousands of rows, which the console pages through by line.
+    """
+
+    __tablename__ = "catalog_import_rejections"
+    __table_args__ = (Index("ix_catalog_import_rejections_import_line", "import_id", "line", "id"),)
+
+    id: int | None = id_field()
+    import_id: int = Field(foreign_key="catalog_imports.id", ondelete="CASCADE")
+    line: int  #: line of the file (CSV/JSON lines/XML) or item number (JSON array)
+    sku: str | None = None
+    field: str | None = Field(default=None, max_length=32)  #: the role at fault: sku, ean, price, stock …
+    reason: str
+    raw: dict[str, Any] | None = json_field(nullable=True)  #: the row as read, so it can be fixed
 
 
 class CategoryMapping(ShelfModel, table=True):
