@@ -71,7 +71,10 @@ class AppContext:
         self.require_write()
         from sqlmodel import Session
 
-        with Session(self.engine, expire_on_commit=False) as session:
+        from shelfdesk.db.engine import IMMEDIATE
+
+        # BEGIN IMMEDIATE on SQLite: writers queue on the busy timeout instead of failing.
+        with Session(self.engine, expire_on_commit=False, execution_options={IMMEDIATE: True}) as session:
             try:
                 yield session
                 session.commit()

@@ -21,6 +21,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("demo", "shelfdesk.cli.demo_cmd", "create or reopen the demo workspace and open the console"),
     ("paths", "shelfdesk.cli.paths_cmd", "print every path shelfdesk uses"),
     ("migrate", "shelfdesk.cli.migrate_cmd", "bring the workspace database up to date"),
+    ("orders", "shelfdesk.cli.orders_cmd", "harvest, list, act on, bulk-ship and export orders"),
     ("sandbox", "shelfdesk.cli.sandbox_cmd", "serve the Back Market and Leboncoin sandboxes on loopback"),
 ]
 

@@ -15,6 +15,12 @@ from sqlalchemy.engine import Engine, create_engine
 
 BUSY_TIMEOUT_MS = 10_000
 
+#: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
+#: Write sessions set it: a deferred transaction that reads and then writes fails at
+#: once with "database is locked" (no busy wait) when another connection wrote in
+#: between, which happens whenever the console, a worker and the CLI work together.
+IMMEDIATE = "shelfdesk_immediate"
+
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Turn off pysqlite's own transaction handling; _sqlite_on_begin issues BEGIN,
@@ -29,7 +35,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:

@@ -38,6 +38,7 @@ class Order(ShelfModel, table=True):
         Index("ix_orders_purchased", "purchased_at", "id"),
         Index("ix_orders_account_modified", "account_id", "modified_at"),
         Index("ix_orders_marketplace_order_id", "marketplace_order_id"),
+        Index("ix_orders_address_missing_status", "address_missing", "status"),
     )
 
     id: int | None = id_field()
@@ -77,6 +78,9 @@ class Order(ShelfModel, table=True):
     buyer_note: str | None = Field(default=None, sa_type=Text)
     internal_note: str | None = Field(default=None, sa_type=Text)
     payload: dict[str, Any] = json_field()  #: the marketplace's raw order
+    #: Actions the marketplace allows in its current state (comma-separated ActionKind values,
+    #: from the connector's reading of raw states); None until harvested. Last column: added by 0003.
+    allowed_actions: str | None = None
 
 
 class OrderLine(ShelfModel, table=True):

@@ -1,0 +1,209 @@
+"""Bulk ship from a CSV file: preview first (what will be sent, what cannot and why), then queue.
+
+The file has one row per parcel, or one row per unit when IMEIs are given:
+``order_id``, ``carrier``, ``tracking_number`` and optionally ``tracking_url``,
+``imei``, ``serial_number`` and ``sku`` (to say which line an IMEI belongs
+to). Comma or semicolon separated, UTF-8 (with or without BOM). Rows of the
+same order are grouped. For a marketplace whose shipping action is "confirm
+shipping" (Leboncoin) the row confirms shipping and shelfdesk keeps the
+tracking number (sent to the buyer as a message by the connector).
+
+Nothing is queued by :func:`plan_bulk_ship`; :func:`apply_bulk_ship` queues
+the valid rows in one transaction after validating them again (the order may
+have changed since the preview), under one batch key for the progress bar.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shelfdesk.domain import ActionKind
+from shelfdesk.orders.actions import BulkQueued, QueuedAction, find_order_id, order_facts, prepare_for, queue_prepared
+from shelfdesk.orders.errors import ActionRefused, OrderError, OrderNotFound
+from shelfdesk.orders.validation import LineIdentifier, PreparedAction
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from shelfdesk.context import AppContext
+
+HEADERS: dict[str, tuple[str, ...]] = {
+    "order_id": ("order_id", "order", "order id", "marketplace_order_id", "order number", "commande"),
+    "carrier": ("carrier", "shipper", "transporteur"),
+    "tracking_number": ("tracking_number", "tracking", "tracking number", "numero de suivi", "suivi"),
+    "tracking_url": ("tracking_url", "tracking url"),
+    "imei": ("imei",),
+    "serial_number": ("serial_number", "serial", "serial number"),
+    "sku": ("sku",),
+}
+MAX_FILE_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class BulkShipItem:
+    """One order of the file: the rows it came from, and what will happen to it."""
+
+    rows: tuple[int, ...]  #: line numbers in the file (the header is line 1)
+    order: str
+    order_id: int | None = None
+    kind: ActionKind | None = None
+    summary: str = ""
+    error: str | None = None
+    field: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def where(self) -> str:
+        return "line " + ", ".join(str(r) for r in self.rows) if len(self.rows) > 1 else f"line {self.rows[0]}"
+
+
+@dataclass
+class BulkShipPlan:
+    source: str
+    items: list[BulkShipItem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> list[BulkShipItem]:
+        return [i for i in self.items if i.ok]
+
+    @property
+    def invalid(self) -> list[BulkShipItem]:
+        return [i for i in self.items if not i.ok]
+
+
+@dataclass
+class _Group:
+    order: str
+    rows: list[int] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    identifiers: list[LineIdentifier] = field(default_factory=list)
+    error: str | None = None
+    bad_field: str | None = None
+
+
+def read_rows(text: str, source: str = "the file") -> list[tuple[int, dict[str, str]]]:
+    """Rows as (line number, {canonical column: value}); raises :class:`OrderError` for an unusable file."""
+    sample = text[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise OrderError(f"{source} is empty: expected a header line with order_id, carrier, tracking_number") from None
+    columns: dict[int, str] = {}
+    for index, name in enumerate(header):
+        key = name.strip().lower().lstrip("\ufeff")
+        canonical = next((c for c, aliases in HEADERS.items() if key in aliases), None)
+        if canonical is not None and canonical not in columns.values():
+            columns[index] = canonical
+    if "order_id" not in columns.values():
+        raise OrderError(f"{source}, line 1: no order id column (expected one of: {', '.join(HEADERS['order_id'])})")
+    rows = []
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        row = {columns[i]: v.strip() for i, v in enumerate(values) if i in columns}
+        rows.append((number, row))
+    return rows
+
+
+def _groups(rows: list[tuple[int, dict[str, str]]]) -> list[_Group]:
+    groups: dict[str, _Group] = {}
+    ordered: list[_Group] = []
+    for number, row in rows:
+        order = row.get("order_id", "")
+        if not order:
+            ordered.append(_Group(order="", rows=[number], error="the order id is empty", bad_field="order_id"))
+            continue
+        group = groups.get(order)
+        if group is None:
+            group = groups[order] = _Group(order)
+            ordered.append(group)
+        group.rows.append(number)
+        for name in ("carrier", "tracking_number", "tracking_url"):
+            value = row.get(name, "")
+            if not value:
+                continue
+            if group.fields.get(name, value) != value:
+                group.error = f"{name} differs between the rows of this order ({group.fields[name]} / {value}): one parcel per order"
+                group.bad_field = name
+            group.fields[name] = value
+        if row.get("imei") or row.get("serial_number"):
+            group.identifiers.append(LineIdentifier(row.get("imei") or None, row.get("serial_number") or None, row.get("sku") or None))
+    return ordered
+
+
+def _prepare(session: Session, group: _Group) -> tuple[BulkShipItem, PreparedAction | None, object | None]:
+    rows = tuple(group.rows)
+    if group.error:
+        return BulkShipItem(rows, group.order, error=group.error, field=group.bad_field), None, None
+    try:
+        facts = order_facts(session, find_order_id(session, group.order))
+        prepared = prepare_for(session, facts, "ship", group.fields, identifiers=group.identifiers)
+    except ActionRefused as exc:
+        message = str(exc).removeprefix(f"order {group.order}: ")
+        return BulkShipItem(rows, group.order, error=message, field=exc.field), None, None
+    except OrderNotFound as exc:
+        return BulkShipItem(rows, group.order, error=str(exc), field="order_id"), None, None
+    item = BulkShipItem(rows, group.order, facts.id, prepared.kind, prepared.summary)
+    return item, prepared, facts
+
+
+def _text_of(source: Path | str) -> tuple[str, str]:
+    path = Path(source)
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise OrderError(f"{path} is larger than {MAX_FILE_BYTES // 1_000_000} MB; split it")
+    try:
+        return path.read_text(encoding="utf-8-sig"), str(path)
+    except UnicodeDecodeError as exc:
+        raise OrderError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV") from None
+
+
+def plan_bulk_ship(ctx: AppContext, source: Path | str, *, text: str | None = None) -> BulkShipPlan:
+    """The preview: every order of the file with what will be sent, or why it cannot be."""
+    if text is None:
+        text, name = _text_of(source)
+    else:
+        name = str(source)
+    plan = BulkShipPlan(name)
+    groups = _groups(read_rows(text, name))
+    with ctx.read_session() as session:
+        for group in groups:
+            plan.items.append(_prepare(session, group)[0])
+    return plan
+
+
+def apply_bulk_ship(ctx: AppContext, source: Path | str, *, batch_key: str, text: str | None = None) -> tuple[BulkShipPlan, BulkQueued]:
+    """Validate the file again and queue every valid order in one transaction, under ``batch_key``."""
+    ctx.require_write()
+    if text is None:
+        text, name = _text_of(source)
+    else:
+        name = str(source)
+    plan = BulkShipPlan(name)
+    queued: list[QueuedAction] = []
+    now = ctx.clock.now()
+    with ctx.write_session() as session:
+        for group in _groups(read_rows(text, name)):
+            item, prepared, facts = _prepare(session, group)
+            plan.items.append(item)
+            if prepared is not None:
+                queued.append(queue_prepared(session, facts, prepared, actor=ctx.actor, now=now, batch_key=batch_key))  # type: ignore[arg-type]
+    refused = [ActionRefused(f"{i.where}: order {i.order}: {i.error}", order=i.order, field=i.field) for i in plan.invalid]
+    return plan, BulkQueued(batch_key, queued, refused)
+
+
+def plan_as_dict(plan: BulkShipPlan) -> Mapping[str, object]:
+    return {
+        "source": plan.source,
+        "valid": [{"rows": list(i.rows), "order": i.order, "action": i.kind.value if i.kind else None, "summary": i.summary} for i in plan.valid],
+        "invalid": [{"rows": list(i.rows), "order": i.order, "field": i.field, "error": i.error} for i in plan.invalid],
+    }

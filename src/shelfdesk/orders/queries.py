@@ -1,0 +1,450 @@
+"""Reading orders for the console and the CLI: filters, keyset pages, counts, detail.
+
+Every list is ``ORDER BY purchased_at DESC, id DESC`` and every filter
+combination has a composite index ending in ``(purchased_at, id)``
+(``db/models/orders.py``), so a page reads the index in order with no
+temporary sort, whatever the table's size. Paging is keyset in the expanded
+form ``purchased_at <= :ts AND (purchased_at < :ts OR id < :id)``: SQLite uses
+it as an index bound, where the row-value form is not (measurements.md §4).
+Results are plain dataclasses; no session leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.sql import Select
+
+from shelfdesk.domain import ActionState, NormalizedStatus
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
+    from shelfdesk.orders.actions import ActionInfo
+
+PAGE_SIZE = 100
+#: The console's DataTable never holds more than this many rows (measurements.md §3).
+MAX_WINDOW = 500
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What the operator filters on; also how "all matching" is kept (as the filter, never a list of ids)."""
+
+    purchased_after: datetime | None = None  #: inclusive
+    purchased_before: datetime | None = None  #: exclusive
+    store_id: int | None = None
+    channel_id: int | None = None
+    status: NormalizedStatus | None = None
+    text: str = ""  #: order id (prefix) or buyer name / e-mail (substring), case-insensitive
+
+    def with_(self, **changes: Any) -> OrderFilter:
+        return replace(self, **changes)
+
+    @property
+    def is_empty(self) -> bool:
+        return self == OrderFilter()
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("purchased_after", "purchased_before"):
+            if data[key] is not None:
+                data[key] = data[key].isoformat()
+        if self.status is not None:
+            data["status"] = self.status.value
+        return {k: v for k, v in data.items() if v not in (None, "")}
+
+    def describe(self, names: Lookups | None = None) -> str:
+        """The filter in words, for titles and confirmations ("status New, store Refurb Paris")."""
+        parts = []
+        if self.status is not None:
+            parts.append(f"status {self.status}")
+        if self.store_id is not None:
+            parts.append(f"store {names.stores.get(self.store_id, self.store_id) if names else self.store_id}")
+        if self.channel_id is not None:
+            parts.append(f"channel {names.channels.get(self.channel_id, self.channel_id) if names else self.channel_id}")
+        if self.purchased_after is not None:
+            parts.append(f"from {self.purchased_after:%Y-%m-%d}")
+        if self.purchased_before is not None:
+            parts.append(f"before {self.purchased_before:%Y-%m-%d}")
+        if self.text:
+            parts.append(f"matching {self.text!r}")
+        return ", ".join(parts) or "all orders"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the newest-first order list."""
+
+    purchased_at: datetime
+    id: int
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """One line of the orders table."""
+
+    id: int
+    marketplace: str
+    marketplace_order_id: str
+    channel: str
+    status: NormalizedStatus
+    marketplace_status: str | None
+    purchased_at: datetime
+    buyer_name: str | None
+    total: Decimal | None
+    currency: str | None
+    lines: int
+    sync: str = ""  #: "", "synchronizing" (an action in flight) or "failed"
+    address_missing: bool = False
+    deadline: datetime | None = None
+
+    @property
+    def cursor(self) -> Cursor:
+        return Cursor(self.purchased_at, self.id)
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    rows: list[OrderRow]
+    has_next: bool
+    has_prev: bool
+
+    @property
+    def first(self) -> Cursor | None:
+        return self.rows[0].cursor if self.rows else None
+
+    @property
+    def last(self) -> Cursor | None:
+        return self.rows[-1].cursor if self.rows else None
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Names of stores and channels, for filters and table cells."""
+
+    stores: dict[int, str] = field(default_factory=dict)
+    channels: dict[int, str] = field(default_factory=dict)
+    channel_store: dict[int, int] = field(default_factory=dict)
+
+
+def lookups(ctx: AppContext) -> Lookups:
+    from shelfdesk.db.models import Channel, Store
+
+    with ctx.read_session() as session:
+        stores = {i: n for i, n in session.execute(select(Store.id, Store.name).order_by(Store.name))}
+        channels: dict[int, str] = {}
+        channel_store: dict[int, int] = {}
+        for i, n, s in session.execute(select(Channel.id, Channel.name, Channel.store_id).order_by(Channel.name)):
+            channels[i], channel_store[i] = n, s
+    return Lookups(stores, channels, channel_store)
+
+
+def resolve_filter_names(ctx: AppContext, *, store: str | None = None, channel: str | None = None) -> tuple[int | None, int | None]:
+    """Store and channel ids from names (or ids) typed by an operator; a clear error when unknown."""
+    from shelfdesk.orders.errors import OrderError
+
+    names = lookups(ctx)
+
+    def find(kind: str, table: Mapping[int, str], wanted: str | None) -> int | None:
+        if not wanted:
+            return None
+        for key, name in table.items():
+            if name.casefold() == wanted.casefold() or str(key) == wanted:
+                return key
+        known = ", ".join(sorted(table.values())) or "none yet"
+        raise OrderError(f"no {kind} {wanted!r} (known: {known})")
+
+    return find("store", names.stores, store), find("channel", names.channels, channel)
+
+
+# ---------------------------------------------------------------------- SQL
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_conditions(flt: OrderFilter, *, with_status: bool = True) -> list[Any]:
+    from shelfdesk.db.models import Order
+
+    where: list[Any] = []
+    if flt.channel_id is not None:
+        where.append(Order.channel_id == flt.channel_id)
+    if flt.store_id is not None and flt.channel_id is None:
+        where.append(Order.store_id == flt.store_id)
+    if with_status and flt.status is not None:
+        where.append(Order.status == flt.status)
+    if flt.purchased_after is not None:
+        where.append(Order.purchased_at >= flt.purchased_after)
+    if flt.purchased_before is not None:
+        where.append(Order.purchased_at < flt.purchased_before)
+    text = flt.text.strip()
+    if text:
+        pattern = _like(text)
+        where.append(or_(
+            Order.marketplace_order_id.like(f"{pattern}%", escape="\\"),  # type: ignore[attr-defined]
+            Order.buyer_name.like(f"%{pattern}%", escape="\\"),  # type: ignore[union-attr]
+            Order.buyer_email.like(f"%{pattern}%", escape="\\"),  # type: ignore[union-attr]
+        ))  # fmt: skip
+    return where
+
+
+def list_query(flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None, limit: int = PAGE_SIZE) -> Select[Any]:
+    """The page query (exposed so a test can EXPLAIN every filter combination)."""
+    from shelfdesk.db.models import Order
+
+    query = select(
+        Order.id, Order.marketplace, Order.marketplace_order_id, Order.channel_id, Order.status, Order.marketplace_status,
+        Order.purchased_at, Order.buyer_name, Order.total, Order.currency, Order.address_missing, Order.accept_by,
+        Order.ship_by,
+    ).where(*filter_conditions(flt))  # fmt: skip
+    if after is not None:
+        query = query.where(Order.purchased_at <= after.purchased_at,
+                            or_(Order.purchased_at < after.purchased_at, Order.id < after.id))  # type: ignore[operator]
+    if before is not None:
+        query = query.where(Order.purchased_at >= before.purchased_at,
+                            or_(Order.purchased_at > before.purchased_at, Order.id > before.id))  # type: ignore[operator]
+        return query.order_by(Order.purchased_at.asc(), Order.id.asc()).limit(limit + 1)  # type: ignore[attr-defined,union-attr]
+    return query.order_by(Order.purchased_at.desc(), Order.id.desc()).limit(limit + 1)  # type: ignore[attr-defined,union-attr]
+
+
+def count_query(flt: OrderFilter) -> Select[Any]:
+    from shelfdesk.db.models import Order
+
+    return select(Order.status, func.count()).where(*filter_conditions(flt, with_status=False)).group_by(Order.status)
+
+
+def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None,
+                limit: int = PAGE_SIZE, names: Lookups | None = None) -> OrderPage:  # fmt: skip
+    """One page, newest first: the first page, the one after ``after``, or the one before ``before``."""
+    from shelfdesk.db.models import OrderAction, OrderLine
+
+    if after is not None and before is not None:
+        raise ValueError("page after a cursor or before one, not both")
+    limit = max(1, min(limit, MAX_WINDOW))
+    names = names or lookups(ctx)
+    with ctx.read_session() as session:
+        rows = session.execute(list_query(flt, after=after, before=before, limit=limit)).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if before is not None:
+            rows.reverse()
+        ids = [r[0] for r in rows]
+        sync: dict[int, str] = {}
+        counts: dict[int, int] = {}
+        if ids:
+            for order_id, state in session.execute(
+                select(OrderAction.order_id, OrderAction.state).where(
+                    OrderAction.order_id.in_(ids),  # type: ignore[attr-defined]
+                    OrderAction.state.in_([*(s.value for s in ActionState if s.is_open), ActionState.failed.value]),  # type: ignore[attr-defined]
+                )
+            ):
+                open_ = ActionState(state).is_open
+                if open_ or order_id not in sync:
+                    sync[order_id] = "synchronizing" if open_ else "failed"
+            counts = dict(session.execute(  # type: ignore[arg-type]
+                select(OrderLine.order_id, func.sum(OrderLine.quantity)).where(OrderLine.order_id.in_(ids))  # type: ignore[attr-defined]
+                .group_by(OrderLine.order_id)
+            ).all())  # fmt: skip
+    result = [
+        OrderRow(
+            id=r[0], marketplace=str(r[1]), marketplace_order_id=r[2], channel=names.channels.get(r[3], "—") if r[3] else "—",
+            status=NormalizedStatus(r[4]), marketplace_status=r[5], purchased_at=r[6], buyer_name=r[7], total=r[8],
+            currency=r[9], lines=int(counts.get(r[0], 0)), sync=sync.get(r[0], ""), address_missing=bool(r[10]),
+            deadline=r[11] if NormalizedStatus(r[4]) is NormalizedStatus.New else r[12],
+        )
+        for r in rows
+    ]  # fmt: skip
+    if before is not None:
+        return OrderPage(result, has_next=True, has_prev=more)
+    return OrderPage(result, has_next=more, has_prev=after is not None)
+
+
+def count_by_status(ctx: AppContext, flt: OrderFilter) -> dict[NormalizedStatus, int]:
+    """Orders per status under every part of the filter except the status (counts at a glance)."""
+    with ctx.read_session() as session:
+        found = {NormalizedStatus(s): int(n) for s, n in session.execute(count_query(flt))}
+    return {status: found.get(status, 0) for status in NormalizedStatus}
+
+
+def count_orders(ctx: AppContext, flt: OrderFilter) -> int:
+    counts = count_by_status(ctx, flt)
+    return counts[flt.status] if flt.status is not None else sum(counts.values())
+
+
+def iter_order_ids(ctx: AppContext, flt: OrderFilter, *, batch: int = 1000) -> Iterator[list[int]]:
+    """Every id matching ``flt``, newest first, in keyset batches (bulk "all matching", export)."""
+    cursor: Cursor | None = None
+    while True:
+        with ctx.read_session() as session:
+            rows = session.execute(list_query(flt, after=cursor, limit=batch)).all()[:batch]
+        if not rows:
+            return
+        yield [r[0] for r in rows]
+        if len(rows) < batch:
+            return
+        cursor = Cursor(rows[-1][6], rows[-1][0])
+
+
+# ---------------------------------------------------------------------- detail
+
+
+@dataclass(frozen=True)
+class LineInfo:
+    id: int
+    marketplace_line_id: str
+    sku: str | None
+    title: str | None
+    quantity: int
+    unit_price: Decimal | None
+    status: NormalizedStatus
+    marketplace_status: str | None
+    imei: str | None
+    serial_number: str | None
+    stock_location: str | None
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    at: datetime
+    source: str
+    kind: str
+    field: str | None
+    old_value: str | None
+    new_value: str | None
+    actor: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class ActionChoice:
+    """One action key of the detail screen: shown always, greyed when not allowed now."""
+
+    kind: str
+    label: str
+    enabled: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    id: int
+    marketplace: str
+    marketplace_order_id: str
+    account: str
+    channel: str | None
+    store: str | None
+    market: str | None
+    country: str | None
+    status: NormalizedStatus
+    marketplace_status: str | None
+    purchased_at: datetime
+    modified_at: datetime | None
+    harvested_at: datetime
+    total: Decimal | None
+    shipping_price: Decimal | None
+    discount_total: Decimal | None
+    currency: str | None
+    buyer_name: str | None
+    buyer_email: str | None
+    buyer_phone: str | None
+    shipping_address: dict[str, Any] | None
+    billing_address: dict[str, Any] | None
+    shipping_method: str | None
+    payment_method: str | None
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    address_missing: bool
+    gift: bool
+    weight_grams: int | None
+    accept_by: datetime | None
+    ship_by: datetime | None
+    hold_reason: str | None
+    buyer_note: str | None
+    internal_note: str | None
+    lines: list[LineInfo]
+    events: list[EventInfo]
+    actions: list[ActionInfo]
+    choices: list[ActionChoice]
+    payload: dict[str, Any]
+
+    @property
+    def sync(self) -> str:
+        if any(a.state.is_open for a in self.actions):
+            return "synchronizing"
+        if any(a.state is ActionState.failed for a in self.actions):
+            return "failed"
+        return ""
+
+
+def get_order_detail(ctx: AppContext, reference: str | int, *, events: int = 200) -> OrderDetail:
+    """Everything about one order (``reference``: marketplace id, ``#id``, or shelfdesk id)."""
+    from shelfdesk.db.models import Channel, MarketplaceAccount, Order, OrderEvent, OrderLine, Store
+    from shelfdesk.orders.actions import capabilities_for, find_order_id, list_actions, order_facts
+    from shelfdesk.orders.validation import QUEUEABLE, state_problem
+
+    with ctx.read_session() as session:
+        order_id = reference if isinstance(reference, int) else find_order_id(session, reference)
+        order = session.get(Order, order_id)
+        if order is None:
+            from shelfdesk.orders.errors import OrderNotFound
+
+            raise OrderNotFound(f"no order #{order_id}")
+        account = session.get(MarketplaceAccount, order.account_id)
+        channel = session.get(Channel, order.channel_id) if order.channel_id else None
+        store = session.get(Store, order.store_id) if order.store_id else None
+        lines = session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)).scalars().all()
+        history = session.execute(
+            select(OrderEvent).where(OrderEvent.order_id == order_id)
+            .order_by(OrderEvent.at.desc(), OrderEvent.id.desc()).limit(events)  # type: ignore[attr-defined,union-attr]
+        ).scalars().all()  # fmt: skip
+        facts = order_facts(session, order_id)
+    caps = capabilities_for(order.marketplace)
+    choices = []
+    for spec in caps.actions.values():
+        if spec.kind not in QUEUEABLE:
+            continue
+        problem = state_problem(spec, facts)
+        choices.append(ActionChoice(spec.kind.value, spec.label, problem is None, problem or ""))
+    return OrderDetail(
+        id=order.id, marketplace=str(order.marketplace), marketplace_order_id=order.marketplace_order_id,
+        account=account.name if account else "?", channel=channel.name if channel else None,
+        store=store.name if store else None, market=order.market, country=order.country,
+        status=NormalizedStatus(order.status), marketplace_status=order.marketplace_status,
+        purchased_at=order.purchased_at, modified_at=order.modified_at, harvested_at=order.harvested_at,
+        total=order.total, shipping_price=order.shipping_price, discount_total=order.discount_total,
+        currency=order.currency, buyer_name=order.buyer_name, buyer_email=order.buyer_email,
+        buyer_phone=order.buyer_phone, shipping_address=_plain(order.shipping_address),
+        billing_address=_plain(order.billing_address), shipping_method=order.shipping_method,
+        payment_method=order.payment_method, carrier=order.carrier, tracking_number=order.tracking_number,
+        tracking_url=order.tracking_url, address_missing=order.address_missing, gift=order.gift,
+        weight_grams=order.weight_grams, accept_by=order.accept_by, ship_by=order.ship_by,
+        hold_reason=order.hold_reason, buyer_note=order.buyer_note, internal_note=order.internal_note,
+        lines=[
+            LineInfo(l.id, l.marketplace_line_id, l.sku, l.title, l.quantity, l.unit_price, NormalizedStatus(l.status),
+                     l.marketplace_status, l.imei, l.serial_number, l.stock_location, _plain(l.options) or {})
+            for l in lines
+        ],
+        events=[EventInfo(e.at, str(e.source), e.kind, e.field, e.old_value, e.new_value, e.actor, e.message) for e in history],
+        actions=list_actions(ctx, order_id=order_id, limit=50),
+        choices=choices,
+        payload=_plain(order.payload) or {},
+    )  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    """JSON columns come back as tracking dicts; hand out plain copies."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
