@@ -9,7 +9,7 @@ from shelfdesk.db.models.catalog import CatalogImport, CategoryMapping, ColumnMa
 from shelfdesk.db.models.catalog import CatalogImportRejection
 from shelfdesk.db.models.jobs import JobLease, JobRun, JobSchedule
 from shelfdesk.db.models.orders import Order, OrderAction, OrderEvent, OrderLine
-from shelfdesk.db.models.publishing import Publication, PublicationItem
+from shelfdesk.db.models.publishing import ChannelListing, Publication, PublicationItem, RepriceChange
 from shelfdesk.db.models.stores import Channel, MarketplaceAccount, Store
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "CatalogImportRejection",
     "CategoryMapping",
     "Channel",
+    "ChannelListing",
     "ColumnMapping",
     "ExclusionRule",
     "JobLease",
@@ -32,6 +33,7 @@ __all__ = [
     "Product",
     "Publication",
     "PublicationItem",
+    "RepriceChange",
     "ShelfModel",
     "Store",
     "metadata",

@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Index
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
-from shelfdesk.db.models.base import ShelfModel, enum_field, id_field, money_field
+from shelfdesk.db.models.base import ShelfModel, enum_field, id_field, json_field, money_field
 from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode, PublicationState
 
 
@@ -24,6 +26,8 @@ class Publication(ShelfModel, table=True):
     __table_args__ = (
         Index("ix_publications_channel_started", "channel_id", "started_at", "id"),
         Index("ix_publications_state", "state"),
+        # The history of every channel, newest first.
+        Index("ix_publications_started", "started_at", "id"),
     )
 
     id: int | None = id_field()
@@ -47,6 +51,12 @@ class Publication(ShelfModel, table=True):
     queued: int = 0  #: over quota, carried to the next run
     remote_task_id: str | None = None  #: the marketplace's task id (items keep their own batch's)
     error: str | None = None  #: why the run as a whole failed
+    # Appended by migration 0004 (hence last):
+    #: Items this run meant to send (the "N" of the progress "n of N"); None before planning.
+    planned: int | None = None
+    #: What the counters do not say: skip reasons with counts, quota, warnings, the SKUs a
+    #: re-publish was restricted to. Never secrets.
+    summary: dict[str, Any] | None = json_field(nullable=True)
 
 
 class PublicationItem(ShelfModel, table=True):
@@ -82,3 +92,65 @@ class PublicationItem(ShelfModel, table=True):
     remote_task_id: str | None = None  #: the task this item was sent in
     sent_at: datetime | None = None
     resolved_at: datetime | None = None  #: when its outcome became known
+    #: Written before the batch is posted (appended by migration 0004): a crash between the
+    #: marketplace's answer and the local commit leaves the item findable as "sent, task unknown".
+    batch_key: str | None = None
+    content_hash: str | None = None  #: products feed: digest of the listing fields sent
+
+
+class ChannelListing(ShelfModel, table=True):
+    """One SKU of one channel: what the marketplace lists, and what shelfdesk last published.
+
+    ``remote_*`` is the latest complete reading of the marketplace's listings
+    (so SKUs it lists that the catalog lost are found and sent to 0, even if
+    shelfdesk never published them); ``remote_id`` is None when the last
+    reading did not list the SKU. ``published_*`` is what the last successful
+    publication set: the baseline of update mode.
+    """
+
+    __tablename__ = "channel_listings"
+    __table_args__ = (UniqueConstraint("channel_id", "sku_key"),)
+
+    id: int | None = id_field()
+    channel_id: int = Field(foreign_key="channels.id", ondelete="CASCADE")
+    sku: str  #: as the marketplace or the catalog spells it
+    sku_key: str  #: case-folded SKU: marketplaces match SKUs without case
+    remote_id: str | None = None
+    remote_price: Decimal | None = money_field()
+    remote_quantity: int | None = None
+    remote_state: str | None = None
+    remote_seen_at: datetime | None = None
+    published_price: Decimal | None = money_field()
+    published_quantity: int | None = None
+    published_hash: str | None = None  #: digest of the listing fields last sent by the products feed
+    published_at: datetime | None = None
+    last_outcome: ItemOutcome | None = enum_field(ItemOutcome, None, nullable=True)
+    last_error: str | None = None
+    last_publication_id: int | None = None
+    repriced_at: datetime | None = None  #: last price change by the repricer (cooldown)
+    updated_at: datetime
+
+
+class RepriceChange(ShelfModel, table=True):
+    """One decision of the repricer for one listing, applied or simulated, with its reason."""
+
+    __tablename__ = "reprice_changes"
+    __table_args__ = (
+        Index("ix_reprice_changes_channel_at", "channel_id", "at", "id"),
+        Index("ix_reprice_changes_channel_sku", "channel_id", "sku", "at"),
+    )
+
+    id: int | None = id_field()
+    channel_id: int = Field(foreign_key="channels.id", ondelete="CASCADE")
+    run_key: str  #: one repricer run (its decisions share it)
+    sku: str
+    at: datetime
+    simulated: bool = False
+    applied: bool = False  #: the marketplace took the new price
+    old_price: Decimal | None = money_field()
+    new_price: Decimal | None = money_field()
+    minimum_price: Decimal | None = money_field()
+    default_price: Decimal | None = money_field()
+    price_to_win: Decimal | None = money_field()
+    reason: str
+    error: str | None = None  #: why the marketplace refused it
