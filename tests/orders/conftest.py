@@ -12,6 +12,7 @@ import asyncio
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,12 @@ import pytest
 
 from shelfdesk.clock import FakeClock
 from shelfdesk.context import AppContext
-from shelfdesk.domain import Marketplace, OrderScope
+from shelfdesk.domain import Marketplace, NormalizedStatus, OrderScope
+from shelfdesk.channels.base import RemoteOrder, RemoteOrderLine
 from shelfdesk.orders.connect import ConnectorFactory, default_factory
 from shelfdesk.orders.harvest import HarvestResult, harvest
 from shelfdesk.orders.outbox import OutboxSender, SendReport
+from shelfdesk.orders.store import AccountScope, load_scope
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN
 from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN as LBC_TOKEN
 from shelfdesk.sandbox.server import RunningSandboxes, start_sandboxes
@@ -148,3 +151,38 @@ def order_id_of(ctx: AppContext, marketplace_order_id: str) -> int:
 
     with ctx.read_session() as session:
         return session.execute(select(Order.id).where(Order.marketplace_order_id == marketplace_order_id)).scalar_one()
+
+
+# ---------------------------------------------------------------------- local orders (no sandbox)
+
+ADDRESS = {"first_name": "Léa", "last_name": "Martin", "street": "3 rue Pasteur", "postal_code": "69003", "city": "Lyon",
+           "country": "FR", "email": "lea@example.org", "phone": "+33600000000"}  # fmt: skip
+
+
+@pytest.fixture
+def scope(ctx: AppContext) -> AccountScope:
+    from shelfdesk.db.models import Channel, MarketplaceAccount, Store
+
+    now = ctx.clock.now()
+    with ctx.write_session() as session:
+        store = Store(name="S", country="FR", currency="EUR", created_at=now, updated_at=now)
+        account = MarketplaceAccount(marketplace=Marketplace.backmarket, name="BM", created_at=now, updated_at=now)
+        session.add_all([store, account])
+        session.flush()
+        session.add(Channel(store_id=store.id, account_id=account.id, marketplace=Marketplace.backmarket, market="fr-fr",
+                            country="FR", name="BM FR", created_at=now, updated_at=now))  # fmt: skip
+        session.flush()
+        return load_scope(session, account.id)
+
+
+def remote(ctx: AppContext, oid: str = "1", *, minutes: int = 0, status: NormalizedStatus = NormalizedStatus.New,
+           raw: str = "1", total: str = "100.00", address: dict | None = None, tracking: str | None = None,
+           line_status: NormalizedStatus | None = None, bought: int = 0, buyer: str = "Léa Martin",
+           extra: dict | None = None, lines: int = 1) -> RemoteOrder:  # fmt: skip
+    """A Back Market-like order; ``minutes`` moves its modification time, ``bought`` its purchase time."""
+    when = ctx.clock.now() + timedelta(minutes=minutes)
+    items = [RemoteOrderLine(f"{oid}-{n}", f"SKU{n}", 1, Decimal(total), "EUR", raw, line_status or status, title="Phone")
+             for n in range(1, lines + 1)]  # fmt: skip
+    return RemoteOrder(Marketplace.backmarket, oid, raw, status, ctx.clock.now() + timedelta(minutes=bought), when, "EUR",
+                       Decimal(total), items, country="FR", customer_name=buyer, shipping_address=address or {},
+                       tracking_number=tracking, raw={"order_id": oid, "state": raw, **(extra or {})})  # fmt: skip

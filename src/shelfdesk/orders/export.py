@@ -3,8 +3,9 @@
 * **Formula injection.** A spreadsheet runs a cell that starts with ``=``,
   ``+``, ``-`` or ``@`` (and some read a leading tab or carriage return the
   same way) as a formula, so a buyer named ``=HYPERLINK(...)`` could act on
-  the operator's machine. Such cells are written with a leading apostrophe
-  (OWASP's advice); a plain number such as ``-5.00`` stays a number.
+  the operator's machine. Every such cell is written with a leading
+  apostrophe (OWASP's advice), numbers included: ``-2+3`` looks like a number
+  too, and a spreadsheet shows ``'-5.00`` as the text -5.00.
 * **No secrets.** Only order tables are read; tokens live in the secrets
   file and never reach a query here.
 * **Constant memory.** Orders are read in keyset batches.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -39,7 +39,6 @@ COLUMNS = (
 )  # fmt: skip
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 def safe_cell(value: Any) -> str:
@@ -49,7 +48,7 @@ def safe_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    if text.startswith(_DANGEROUS) and not _NUMBER.match(text):
+    if text.startswith(_DANGEROUS):
         return "'" + text
     return text
 

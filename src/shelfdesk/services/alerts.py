@@ -99,8 +99,44 @@ def _job_alerts(session: Session, now: datetime) -> Iterable[Alert]:
                         "job", f"{job}:{channel_id}" if channel_id else job)
 
 
+#: An action the marketplace took but whose effect is still not visible after this long needs a look.
+SYNCHRONIZING_TOO_LONG = timedelta(hours=1)
+
+
+def _address_missing_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+    """Accepted orders still without a shipping address: they cannot be shipped (read on index)."""
+    from shelfdesk.db.models import Order
+    from shelfdesk.domain import NormalizedStatus as S
+
+    count = session.exec(  # type: ignore[call-overload]
+        select(func.count()).select_from(Order).where(Order.address_missing.is_(True), Order.status == S.InProgress)  # type: ignore[attr-defined]
+    ).one()[0]
+    if count:
+        yield Alert("address_missing", Severity.critical,
+                    f"{count} accepted order(s) have no shipping address yet", "orders", None)
+
+
+def _stuck_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+    """Actions sent long ago that the marketplace's state still does not show."""
+    from shelfdesk.db.models import OrderAction
+    from shelfdesk.domain import ActionState
+
+    count = session.exec(  # type: ignore[call-overload]
+        select(func.count()).select_from(OrderAction).where(
+            OrderAction.state == ActionState.synchronizing,
+            OrderAction.next_attempt_at.is_(None) | (OrderAction.next_attempt_at <= now),  # type: ignore[union-attr,operator]
+            OrderAction.updated_at <= now - SYNCHRONIZING_TOO_LONG,  # type: ignore[operator]
+        )
+    ).one()[0]
+    if count:
+        yield Alert("actions_unconfirmed", Severity.warning,
+                    f"{count} order action(s) sent over an hour ago are still not visible on the marketplace",
+                    "actions", None)
+
+
 RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
-    _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts,
+    _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts, _address_missing_alerts,
+    _stuck_action_alerts,
 ]
 
 

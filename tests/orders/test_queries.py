@@ -1,0 +1,99 @@
+"""Order lists: keyset pages equal OFFSET pages, counts per status, and every filter reads an index in order."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
+
+from shelfdesk.context import AppContext
+from shelfdesk.db.models import Order
+from shelfdesk.domain import NormalizedStatus
+from shelfdesk.orders.queries import OrderFilter, count_by_status, count_query, iter_order_ids, list_orders, list_query
+from shelfdesk.orders.store import AccountScope, store_remote_orders
+
+from .conftest import remote
+
+S = NormalizedStatus
+STATUSES = [S.New, S.InProgress, S.Shipped, S.Canceled]
+
+
+@pytest.fixture
+def orders(ctx: AppContext, scope: AccountScope) -> list[int]:
+    """250 orders; purchase times repeat (ties broken by id) and statuses rotate."""
+    remotes = [remote(ctx, f"O{n:04d}", bought=-(n // 3), status=STATUSES[n % 4], raw=str(n % 4),
+                      buyer="Zoé Petit" if n % 50 == 0 else f"Buyer {n}") for n in range(250)]  # fmt: skip
+    with ctx.write_session() as session:
+        store_remote_orders(session, scope, remotes, ctx.clock.now())
+    with ctx.read_session() as session:
+        return list(session.execute(select(Order.id).order_by(Order.purchased_at.desc(), Order.id.desc())).scalars())
+
+
+def _explain(ctx: AppContext, query) -> str:  # type: ignore[no-untyped-def]
+    sql = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    with ctx.engine.connect() as conn:
+        return "\n".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+
+
+def test_keyset_pages_forward_and_back_equal_the_offset_order(ctx: AppContext, orders: list[int]) -> None:
+    flt = OrderFilter()
+    pages, page = [], list_orders(ctx, flt, limit=40)
+    pages.append([r.id for r in page.rows])
+    while page.has_next:
+        page = list_orders(ctx, flt, after=page.last, limit=40)
+        pages.append([r.id for r in page.rows])
+        assert page.has_prev
+    assert [i for p in pages for i in p] == orders and not page.has_next
+    back = []
+    while page.has_prev:
+        page = list_orders(ctx, flt, before=page.first, limit=40)
+        back.append([r.id for r in page.rows])
+    assert back == pages[-2::-1][: len(back)] and back[-1] == pages[0]
+    assert [i for batch in iter_order_ids(ctx, flt, batch=33) for i in batch] == orders
+
+
+def test_filters_and_counts_per_status(ctx: AppContext, orders: list[int]) -> None:
+    now = ctx.clock.now()
+    flt = OrderFilter(status=S.New, purchased_after=now - timedelta(minutes=40), purchased_before=now - timedelta(minutes=10))
+    page = list_orders(ctx, flt, limit=500)
+    assert page.rows and all(r.status is S.New and now - timedelta(minutes=40) <= r.purchased_at < now - timedelta(minutes=10)
+                             for r in page.rows)  # fmt: skip
+    counts = count_by_status(ctx, flt)  # the status part of the filter is left out: counts at a glance
+    everything = list_orders(ctx, flt.with_(status=None), limit=500).rows
+    assert counts[S.New] == len(page.rows) and sum(counts.values()) == len(everything) > len(page.rows)
+    assert counts[S.Shipped] == sum(1 for r in everything if r.status is S.Shipped) and counts[S.Closed] == 0
+    assert set(counts) == set(S)
+    assert [r.buyer_name for r in list_orders(ctx, OrderFilter(text="zoé")).rows] == ["Zoé Petit"] * 5
+    by_id = [r.marketplace_order_id for r in list_orders(ctx, OrderFilter(), limit=500).rows]
+    assert [r.marketplace_order_id for r in list_orders(ctx, OrderFilter(text="O024")).rows] == [m for m in by_id if m.startswith("O024")]
+    assert len([m for m in by_id if m.startswith("O024")]) == 10
+    assert list_orders(ctx, OrderFilter(text="100%")).rows == []  # LIKE wildcards are taken literally
+
+
+FILTERS = [
+    OrderFilter(**dict(zip(("status", "store_id", "channel_id", "purchased_after", "purchased_before", "text"), combo)))
+    for combo in itertools.product(
+        (None, S.New), (None, 1), (None, 1),
+        (None, datetime(2026, 1, 1, tzinfo=timezone.utc)),
+        (None, datetime(2026, 3, 1, tzinfo=timezone.utc)),
+        ("", "Lé"),
+    )
+]
+
+
+@pytest.mark.parametrize("analyzed", [False, True])
+def test_every_list_filter_reads_an_index_in_order_without_a_temporary_sort(ctx: AppContext, orders: list[int],
+                                                                           analyzed: bool) -> None:  # fmt: skip
+    if analyzed:
+        with ctx.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    page = list_orders(ctx, OrderFilter(), limit=10)
+    for flt in FILTERS:
+        for cursor in ({}, {"after": page.last}, {"before": page.last}):
+            plan = _explain(ctx, list_query(flt, **cursor))
+            assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (flt, plan)
+            assert "TEMP B-TREE" not in plan, (flt, cursor, plan)
+        assert "USING" in _explain(ctx, count_query(flt)) and "SCAN orders\n" not in _explain(ctx, count_query(flt)) + "\n"
