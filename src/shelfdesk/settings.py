@@ -29,6 +29,9 @@ class WorkspaceSettings:
     harvest_overlap_minutes: int = 10
     retention_job_runs_days: int = 30
     retention_failed_job_runs_days: int = 90
+    retention_skipped_job_runs_days: int = 2  #: runs that found nothing to do (the outbox every few seconds)
+    retention_publication_items_days: int = 90
+    retention_order_history_days: int = 730  #: events and finished actions of closed or canceled orders
     page_size: int = 200
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -94,6 +97,9 @@ harvest_lookback_days = 14
 harvest_overlap_minutes = 10
 retention_job_runs_days = 30
 retention_failed_job_runs_days = 90
+retention_skipped_job_runs_days = 2
+retention_publication_items_days = 90
+retention_order_history_days = 730
 """
 
 
