@@ -19,6 +19,74 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
 
 
+class JobFailed(RuntimeError):
+    """The service reported a failure without raising (e.g. a harvest that stopped on a 401)."""
+
+
+def _numbers(values: dict[str, object], names: dict[str, str]) -> dict[str, int]:
+    """Pick the numeric counters ``names`` (service name → count name) out of a service's report."""
+    return {count: int(values[name]) for name, count in names.items() if isinstance(values.get(name), int)}  # type: ignore[call-overload]
+
+
+# ---------------------------------------------------------------- orders (issue 6)
+
+
+async def harvest_orders(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
+    """Order harvest of the channel's marketplace account (one schedule per account).
+
+    A harvest that stops on an error (token rejected, marketplace down) keeps
+    its watermark and fails the run: the error is in the run record and, for a
+    rejected token, on the account (token alert).
+    """
+    from shelfdesk.db.models import Channel
+    from shelfdesk.orders.harvest import harvest_account
+
+    with ctx.read_session() as session:
+        channel = session.get(Channel, channel_id)
+        if channel is None:
+            raise JobFailed(f"channel {channel_id} no longer exists")
+        account_id = channel.account_id
+    result = await harvest_account(ctx, account_id)
+    if result.error:
+        raise JobFailed(result.error)
+    return _numbers(result.as_dict(), {
+        "fetched": "orders_fetched", "created": "orders_new", "updated": "orders_updated",
+        "refreshed": "orders_reread", "events": "events", "confirmed_actions": "actions_confirmed",
+        "auto_accepted": "auto_accepted", "held": "auto_accept_held",
+    })  # fmt: skip
+
+
+async def send_outbox(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
+    """One sweep of the outbox: recover stale claims, send every action due now.
+
+    Back-offs are not waited for here: the next sweep, a few seconds later,
+    picks up what became due. Returns {} (nothing to do) when nothing was due.
+    """
+    from shelfdesk.orders.outbox import OutboxSender, outcome_counts
+
+    async with OutboxSender(ctx) as sender:
+        report = await sender.run_once()
+    counts = {f"actions_{state}": count for state, count in outcome_counts(report).items()}
+    if report.recovered:
+        counts["claims_recovered"] = report.recovered
+    return counts
+
+
+register(JobSpec(
+    name="harvest", title="Order harvest", run=harvest_orders, scope=JobScope.account,
+    interval=DEFAULT_INTERVALS["harvest"], applies=lambda ch: ch.enabled and ch.orders_enabled,
+    description="Orders modified since the account's watermark, stored idempotently (one per account)",
+))  # fmt: skip
+register(JobSpec(
+    name="outbox", title="Outbox sender", run=send_outbox, scope=JobScope.workspace,
+    interval=DEFAULT_INTERVALS["outbox"],
+    description="Sends queued order actions (accept, ship, cancel …) exactly once, with retries",
+))  # fmt: skip
+
+
+# ---------------------------------------------------------------- workspace housekeeping
+
+
 async def prune_old_rows(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
     """Retention: delete job runs, publication items and order history past their age."""
     from shelfdesk.jobs.retention import prune
