@@ -61,6 +61,10 @@ MAX_ATTEMPTS = 8
 BASE_DELAY = 30.0
 MAX_DELAY = 3600.0
 CLAIM_TIMEOUT = 300.0
+#: How often a sender waiting for another sender's in-flight actions looks again. Much
+#: shorter than CLAIM_TIMEOUT: sleeping the whole timeout at once would, on a shared
+#: clock, make the other sender's live claims look stale and send them a second time.
+IN_FLIGHT_POLL = 2.0
 
 
 @dataclass(frozen=True)
@@ -169,11 +173,13 @@ class OutboxSender:
             claimed_any = await self._drain(report, batch_key, action_ids, progress, stop)
             if claimed_any:
                 continue
-            wait = await asyncio.to_thread(self._next_due_in, batch_key, action_ids)
+            wait, in_flight_elsewhere = await asyncio.to_thread(self._next_due_in, batch_key, action_ids)
             if wait is None or (max_wait is not None and wait > max_wait):
                 break
             if wait > 0:
-                await self.ctx.clock.sleep(wait)
+                # Another sender's work finishes long before its claim goes stale: look again soon
+                # rather than sleeping until the claim could be taken over.
+                await self.ctx.clock.sleep(min(wait, IN_FLIGHT_POLL) if in_flight_elsewhere else wait)
             report.recovered += await asyncio.to_thread(self.recover_stale)
         return report
 
@@ -271,19 +277,24 @@ class OutboxSender:
             log.warning("recovered %d action(s) left in flight by a stopped sender", recovered)
         return recovered
 
-    def _next_due_in(self, batch_key: str | None, action_ids: set[int] | None) -> float | None:
-        """Seconds until the next pending action of the scope is due; None when none is left."""
+    def _next_due_in(self, batch_key: str | None, action_ids: set[int] | None) -> tuple[float | None, bool]:
+        """Seconds until something of the scope is due (None when none is left), and whether
+        that something is another sender's in-flight claim (due when it could go stale)."""
         from shelfdesk.db.models import OrderAction
 
+        now = self.ctx.clock.now()
         with self.ctx.read_session() as session:
             query = select(func.min(OrderAction.next_attempt_at)).where(OrderAction.state == ActionState.pending)
             earliest = session.execute(self._scope_query(query, batch_key, action_ids)).scalar()
-            if earliest is None:
-                sending = session.execute(self._scope_query(
-                    select(func.count()).where(OrderAction.state == ActionState.sending), batch_key, action_ids)).scalar()  # fmt: skip
-                # In flight elsewhere: look again once its claim could have gone stale.
-                return self.claim_timeout if sending else None
-        return max(0.0, (earliest - self.ctx.clock.now()).total_seconds())
+            if earliest is not None:
+                return max(0.0, (earliest - now).total_seconds()), False
+            oldest_claim = session.execute(self._scope_query(
+                select(func.min(OrderAction.claimed_at)).where(OrderAction.state == ActionState.sending),
+                batch_key, action_ids)).scalar()  # fmt: skip
+        if oldest_claim is None:
+            return None, False
+        stale_in = (oldest_claim - now).total_seconds() + self.claim_timeout
+        return max(0.0, stale_in), True
 
     def _context(self, account_id: int) -> tuple[AccountRef, AccountScope]:
         if account_id not in self._scopes:
