@@ -24,6 +24,8 @@ HEADLESS_MODULES = [
     "shelfdesk.services.alerts",
     "shelfdesk.demo.build",
     "shelfdesk.cli.sandbox_cmd",
+    "shelfdesk.jobs.worker",
+    "shelfdesk.cli.worker_cmd",
 ]
 
 

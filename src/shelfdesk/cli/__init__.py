@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("migrate", "shelfdesk.cli.migrate_cmd", "bring the workspace database up to date"),
     ("orders", "shelfdesk.cli.orders_cmd", "harvest, list, act on, bulk-ship and export orders"),
     ("sandbox", "shelfdesk.cli.sandbox_cmd", "serve the Back Market and Leboncoin sandboxes on loopback"),
+    ("worker", "shelfdesk.cli.worker_cmd", "run the workspace's scheduled jobs headless until SIGTERM"),
 ]
 
 

@@ -58,6 +58,7 @@ JobFunction = Callable[["AppContext", "int | None"], "Counts | Awaitable[Counts]
 #: Modules that register jobs when imported. Services add their module here (one line each).
 JOB_MODULES: list[str] = [
     "shelfdesk.jobs.tasks",
+    "shelfdesk.publishing.jobs",
 ]
 ENV_JOB_MODULES = "SHELFDESK_JOB_MODULES"
 

@@ -240,6 +240,12 @@ class JobRunner:
         with self.ctx.write_session() as session:
             return leases.renew(session, keys, self.holder, self.ctx.clock.now(), ttl=self.lease_seconds)
 
+    def abandon(self) -> None:
+        """Cancel the ``async`` jobs in hand now (a second SIGTERM); they are recorded ``abandoned``."""
+        for key, task in self._tasks.items():
+            if not task.done() and self._async.get(key, True):
+                task.cancel()
+
     async def shutdown(self, grace: float = 30.0, reason: str = "stopped by shutdown") -> None:
         """Start no more runs; let the jobs in hand finish for ``grace`` seconds, then abandon them safely.
 
