@@ -26,6 +26,9 @@ HEADLESS_MODULES = [
     "shelfdesk.cli.sandbox_cmd",
     "shelfdesk.jobs.worker",
     "shelfdesk.cli.worker_cmd",
+    "shelfdesk.cli.jobs_cmd",
+    "shelfdesk.cli.status_cmd",
+    "shelfdesk.jobs.health",
 ]
 
 

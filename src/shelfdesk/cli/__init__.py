@@ -24,6 +24,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("orders", "shelfdesk.cli.orders_cmd", "harvest, list, act on, bulk-ship and export orders"),
     ("sandbox", "shelfdesk.cli.sandbox_cmd", "serve the Back Market and Leboncoin sandboxes on loopback"),
     ("worker", "shelfdesk.cli.worker_cmd", "run the workspace's scheduled jobs headless until SIGTERM"),
+    ("jobs", "shelfdesk.cli.jobs_cmd", "list, run now, pause, resume and reschedule sync jobs; their runs"),
+    ("status", "shelfdesk.cli.status_cmd", "sync health per channel and alerts; exits 1 when one is critical"),
 ]
 
 
