@@ -22,6 +22,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("paths", "shelfdesk.cli.paths_cmd", "print every path shelfdesk uses"),
     ("migrate", "shelfdesk.cli.migrate_cmd", "bring the workspace database up to date"),
     ("orders", "shelfdesk.cli.orders_cmd", "harvest, list, act on, bulk-ship and export orders"),
+    ("invoices", "shelfdesk.cli.invoices_cmd", "issue, list, correct and export invoices; per-store invoice settings"),
     ("sandbox", "shelfdesk.cli.sandbox_cmd", "serve the Back Market and Leboncoin sandboxes on loopback"),
     ("worker", "shelfdesk.cli.worker_cmd", "run the workspace's scheduled jobs headless until SIGTERM"),
     ("jobs", "shelfdesk.cli.jobs_cmd", "list, run now, pause, resume and reschedule sync jobs; their runs"),

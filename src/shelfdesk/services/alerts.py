@@ -134,9 +134,20 @@ def _stuck_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
                     "actions", None)
 
 
+def _webhook_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+    """Push subscriptions shelfdesk paused after repeated failures: the merchant's systems miss events."""
+    from shelfdesk.db.models import WebhookSubscription as W
+
+    rows = session.exec(  # type: ignore[call-overload]
+        select(W.id, W.name, W.paused_reason).where(W.state == "paused", W.auto_paused.is_(True))  # type: ignore[attr-defined]
+    )
+    for sub_id, name, reason in rows:
+        yield Alert("webhook_paused", Severity.critical, f"webhook {name}: {reason or 'paused after failures'}", "webhook", sub_id)
+
+
 RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
     _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts, _address_missing_alerts,
-    _stuck_action_alerts,
+    _stuck_action_alerts, _webhook_alerts,
 ]
 
 

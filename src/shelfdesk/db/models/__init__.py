@@ -7,10 +7,12 @@ from shelfdesk.db.models.audit import AuditLog
 from shelfdesk.db.models.base import NAMING_CONVENTION, ShelfModel, metadata
 from shelfdesk.db.models.catalog import CatalogImport, CategoryMapping, ColumnMapping, ExclusionRule, Product
 from shelfdesk.db.models.catalog import CatalogImportRejection
+from shelfdesk.db.models.invoices import Invoice, InvoiceSequence, InvoiceSettings
 from shelfdesk.db.models.jobs import JobLease, JobRun, JobSchedule
 from shelfdesk.db.models.orders import Order, OrderAction, OrderEvent, OrderLine
 from shelfdesk.db.models.publishing import ChannelListing, Publication, PublicationItem, RepriceChange
 from shelfdesk.db.models.stores import Channel, MarketplaceAccount, Store
+from shelfdesk.db.models.webhooks import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -22,6 +24,9 @@ __all__ = [
     "ChannelListing",
     "ColumnMapping",
     "ExclusionRule",
+    "Invoice",
+    "InvoiceSequence",
+    "InvoiceSettings",
     "JobLease",
     "JobRun",
     "JobSchedule",
@@ -36,5 +41,10 @@ __all__ = [
     "RepriceChange",
     "ShelfModel",
     "Store",
+    "WebhookAttempt",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "metadata",
 ]
