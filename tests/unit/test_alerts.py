@@ -40,7 +40,7 @@ def test_token_alerts(ctx, clock: FakeClock) -> None:  # type: ignore[no-untyped
 
 
 def test_failed_actions_deadlines_and_failing_jobs(ctx, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
-    from shelfdesk.db.models import JobRun, Order, OrderAction
+    from shelfdesk.db.models import JobRun, JobSchedule, Order, OrderAction
 
     now = clock.now()
     with ctx.write_session() as session:
@@ -52,8 +52,10 @@ def test_failed_actions_deadlines_and_failing_jobs(ctx, clock: FakeClock) -> Non
         session.flush()
         session.add(OrderAction(order_id=order.id, kind=ActionKind.accept, state=ActionState.failed,
                                 idempotency_key="k1", created_at=now, updated_at=now))
+        # Failing-job alerts come from schedules (one indexed query each), not from every run ever recorded.
+        session.add(JobSchedule(key="outbox", job="outbox", interval_seconds=5, updated_at=now))
         for minutes in (1, 2, 3):
-            session.add(JobRun(job="harvest", started_at=now - timedelta(minutes=minutes), outcome=JobOutcome.failed))
+            session.add(JobRun(job="outbox", started_at=now - timedelta(minutes=minutes), outcome=JobOutcome.failed))
         session.add(JobRun(job="offers", started_at=now, outcome=JobOutcome.failed))
     kinds = sorted(a.kind for a in list_alerts(ctx))
     assert kinds == ["actions_failed", "deadline_accept", "job_failing"]

@@ -57,46 +57,130 @@ def _token_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             yield Alert("token_expiring", Severity.warning, f"{name}: token expires in {days} days", "account", account_id)
 
 
+#: Rules that point at single rows list at most this many, then one "and N more" alert.
+PER_ROW_LIMIT = 20
+#: How close to a marketplace deadline an order starts to alert (past it, the alert is critical).
+DEADLINE_HORIZON = timedelta(hours=12)
+#: A publication whose failed items exceed this share of the items it settled raises an alert.
+PUBLICATION_FAILED_SHARE = 0.2
+#: A job that has not succeeded for this many of its intervals has stopped (no process runs it, or it hangs).
+JOB_SILENT_INTERVALS = 3
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+def _in(delta: timedelta) -> str:
+    hours = abs(delta.total_seconds()) / 3600
+    span = f"{hours:.0f} h" if hours >= 1 else f"{abs(delta.total_seconds()) / 60:.0f} min"
+    return f"in {span}" if delta.total_seconds() >= 0 else f"{span} ago"
+
+
 def _failed_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
-    from shelfdesk.db.models import OrderAction
+    """One alert per failed order action, pointing at its order (capped; the rest summed up)."""
+    from shelfdesk.db.models import Order, OrderAction
     from shelfdesk.domain import ActionState
 
-    count = session.exec(  # type: ignore[call-overload]
-        select(func.count()).select_from(OrderAction).where(OrderAction.state == ActionState.failed)
-    ).one()[0]
-    if count:
-        yield Alert("actions_failed", Severity.critical, f"{count} order action(s) failed and wait for someone",
-                    "actions", None)
+    rows = session.exec(  # type: ignore[call-overload]
+        select(OrderAction.order_id, Order.marketplace_order_id, OrderAction.kind, OrderAction.last_error)
+        .join(Order, Order.id == OrderAction.order_id).where(OrderAction.state == ActionState.failed)
+        .order_by(OrderAction.updated_at.desc()).limit(PER_ROW_LIMIT + 1)  # type: ignore[attr-defined]
+    ).all()  # fmt: skip
+    for order_id, reference, kind, error in rows[:PER_ROW_LIMIT]:
+        why = _first_line(error) or "refused"
+        yield Alert("actions_failed", Severity.critical, f"order {reference}: {kind} failed ({why}); retry or dismiss it",
+                    "order", order_id)  # fmt: skip
+    if len(rows) > PER_ROW_LIMIT:
+        total = session.exec(  # type: ignore[call-overload]
+            select(func.count()).select_from(OrderAction).where(OrderAction.state == ActionState.failed)
+        ).one()[0]
+        yield Alert("actions_failed", Severity.critical, f"and {total - PER_ROW_LIMIT} more failed order action(s)",
+                    "actions", None)  # fmt: skip
 
 
 def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+    """Orders to accept or ship that are close to the marketplace's deadline (warning) or past it (critical)."""
     from shelfdesk.db.models import Order
     from shelfdesk.domain import NormalizedStatus as S
 
-    horizon = now + timedelta(hours=12)
+    horizon = now + DEADLINE_HORIZON
     for column, status, what in ((Order.accept_by, S.New, "accept"), (Order.ship_by, S.InProgress, "ship")):
-        late = session.exec(  # type: ignore[call-overload]
-            select(func.count()).select_from(Order).where(Order.status == status, column <= horizon)  # type: ignore[operator]
-        ).one()[0]
-        if late:
+        condition = (Order.status == status, column <= horizon)  # type: ignore[operator]
+        rows = session.exec(  # type: ignore[call-overload]
+            select(Order.id, Order.marketplace_order_id, column).where(*condition)
+            .order_by(column).limit(PER_ROW_LIMIT + 1)  # type: ignore[union-attr]
+        ).all()  # fmt: skip
+        for order_id, reference, deadline in rows[:PER_ROW_LIMIT]:
+            past = deadline <= now
+            yield Alert(f"deadline_{what}", Severity.critical if past else Severity.warning,
+                        f"order {reference}: {what} by {deadline:%m-%d %H:%M} UTC ({_in(deadline - now)})", "order",
+                        order_id)  # fmt: skip
+        if len(rows) > PER_ROW_LIMIT:
+            total = session.exec(select(func.count()).select_from(Order).where(*condition)).one()[0]  # type: ignore[call-overload]
             yield Alert(f"deadline_{what}", Severity.warning,
-                        f"{late} order(s) to {what} are within 12 h of their deadline or past it", "orders", None)
+                        f"and {total - PER_ROW_LIMIT} more order(s) to {what} close to or past their deadline", "orders",
+                        None)  # fmt: skip
 
 
 def _job_alerts(session: Session, now: datetime) -> Iterable[Alert]:
-    from shelfdesk.db.models import JobRun
-    from shelfdesk.domain import JobOutcome
+    """Active, unpaused jobs failing N times in a row, or silent for N of their intervals.
 
-    keys = session.exec(select(JobRun.job, JobRun.channel_id).distinct()).all()  # type: ignore[call-overload]
-    for job, channel_id in keys:
-        last = session.exec(  # type: ignore[call-overload]
-            select(JobRun.outcome).where(JobRun.job == job, JobRun.channel_id == channel_id)
-            .order_by(JobRun.started_at.desc()).limit(JOB_FAILURES_IN_A_ROW)  # type: ignore[attr-defined]
-        ).all()
-        outcomes = [row[0] for row in last]
-        if len(outcomes) == JOB_FAILURES_IN_A_ROW and all(o == JobOutcome.failed for o in outcomes):
-            yield Alert("job_failing", Severity.critical, f"job {job} failed {JOB_FAILURES_IN_A_ROW} times in a row",
-                        "job", f"{job}:{channel_id}" if channel_id else job)
+    Read per schedule through the (job, channel, started) index: a few small
+    queries, however many runs a year of work left.
+    """
+    from shelfdesk.jobs.leases import read_leases
+    from shelfdesk.jobs.runs import summarize
+    from shelfdesk.jobs.schedules import read_schedules
+
+    leases = read_leases(session)
+    for schedule in read_schedules(session):
+        if not schedule.active or schedule.paused:
+            continue
+        summary = summarize(session, schedule.key)
+        where = f"{schedule.job} on {schedule.where}"
+        if summary.failures_in_a_row >= JOB_FAILURES_IN_A_ROW:
+            error = _first_line(summary.last_finished.error if summary.last_finished else None)
+            yield Alert("job_failing", Severity.critical,
+                        f"job {where} failed {summary.failures_in_a_row} times in a row: {error}", "job", schedule.key)
+            continue
+        lease = leases.get(schedule.key)
+        if lease is not None and lease.live(now):
+            continue  # running now, and its process renews the lease
+        since = summary.last_healthy_at or schedule.updated_at
+        if since <= now - timedelta(seconds=JOB_SILENT_INTERVALS * schedule.interval):
+            done = f"has not succeeded since {since:%m-%d %H:%M} UTC" if summary.last_healthy_at else "has never run"
+            yield Alert("job_silent", Severity.critical,
+                        f"job {where} {done}: is a console or `shelfdesk worker` running?", "job", schedule.key)
+
+
+def _publication_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+    """The latest publication of each channel and feed: failed as a whole, or too many failed items."""
+    from shelfdesk.db.models import Channel, Publication
+    from shelfdesk.domain import PublicationState as P
+
+    channels = session.exec(select(Channel.id, Channel.name)).all()  # type: ignore[call-overload]
+    for channel_id, name in channels:
+        for kind in ("offers", "products"):
+            pub = session.exec(  # type: ignore[call-overload]
+                select(Publication).where(Publication.channel_id == channel_id, Publication.kind == kind,
+                                          Publication.state.not_in([P.running, P.queued, P.dry_run]))  # type: ignore[attr-defined]
+                .order_by(Publication.started_at.desc(), Publication.id.desc()).limit(1)  # type: ignore[attr-defined,union-attr]
+            ).first()  # fmt: skip
+            if pub is None:
+                continue
+            pub = pub[0]
+            if pub.state == P.failed:
+                yield Alert("publication_failed", Severity.critical,
+                            f"{kind} publication of {name} failed: {_first_line(pub.error) or 'see its items'}",
+                            "publication", pub.id)  # fmt: skip
+                continue
+            failed = pub.failed + pub.invalid
+            settled = failed + pub.succeeded
+            if settled and failed / settled > PUBLICATION_FAILED_SHARE:
+                yield Alert("publication_failures", Severity.warning,
+                            f"{kind} publication of {name}: {failed} of {settled} items failed ({failed / settled:.0%})",
+                            "publication", pub.id)  # fmt: skip
 
 
 #: An action the marketplace took but whose effect is still not visible after this long needs a look.
@@ -146,7 +230,7 @@ def _webhook_alerts(session: Session, now: datetime) -> Iterable[Alert]:
 
 
 RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
-    _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts, _address_missing_alerts,
+    _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts, _publication_alerts, _address_missing_alerts,
     _stuck_action_alerts, _webhook_alerts,
 ]
 
