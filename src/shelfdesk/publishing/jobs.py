@@ -1,0 +1,85 @@
+"""Scheduled publishing: the offers and products feeds and the repricer as jobs of :mod:`shelfdesk.jobs`.
+
+Plain functions: the runner calls them in a thread, where the engine runs its
+own event loop, so a large plan never blocks the scheduler's loop. Each run
+is an update-mode publication started by "scheduler"; a run with nothing to
+send returns no counts (the job records it as skipped). A run that could not
+publish raises, so the job run is failed with the error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shelfdesk.domain import PublicationKind, PublicationMode, PublicationState
+from shelfdesk.jobs.registry import DEFAULT_INTERVALS, JobScope, JobSpec, register
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
+
+SCHEDULER = "scheduler"
+
+
+class PublicationFailed(RuntimeError):
+    """The scheduled publication ran but failed as a whole (its record says why)."""
+
+
+def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> dict[str, int]:
+    from shelfdesk.publishing.engine import publish_sync
+
+    if channel_id is None:
+        raise PublicationFailed(f"the {kind} job needs a channel")
+    result = publish_sync(ctx, channel_id, kind, PublicationMode.update, started_by=SCHEDULER)
+    if result.state is PublicationState.failed and not result.counters.get("sent"):
+        raise PublicationFailed(result.error or f"publication {result.publication_id} failed")
+    if result.state is PublicationState.skipped:
+        return {}
+    c = result.counters
+    return {"items_sent": c.get("sent", 0), "items_published": c.get("succeeded", 0), "items_failed": c.get("failed", 0),
+            "items_invalid": c.get("invalid", 0), "items_queued": c.get("queued", 0)}  # fmt: skip
+
+
+def publish_offers(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
+    """Offers in update mode: what changed since the last successful run, failures, vanished SKUs at 0."""
+    return _publish(ctx, channel_id, PublicationKind.offers)
+
+
+def publish_products(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
+    """Products in update mode: new listings (within the hourly quota, the rest next time)."""
+    return _publish(ctx, channel_id, PublicationKind.products)
+
+
+def run_repricer(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
+    from shelfdesk.publishing.repricer import reprice_sync
+
+    if channel_id is None:
+        raise PublicationFailed("the repricer job needs a channel")
+    result = reprice_sync(ctx, channel_id)
+    if not result.changed:
+        return {}
+    return {"prices_changed": sum(d.applied for d in result.decisions),
+            "prices_refused": sum(1 for d in result.decisions if d.error)}  # fmt: skip
+
+
+def _has_buybox(marketplace: str) -> bool:
+    from shelfdesk.channels.registry import capabilities
+
+    return capabilities(marketplace).competitors
+
+
+register(JobSpec(
+    name="offers", title="Offers publication", run=publish_offers, scope=JobScope.channel,
+    interval=DEFAULT_INTERVALS["offers"], applies=lambda ch: ch.enabled and ch.offers_feed_enabled,
+    description="Prices and quantities that changed, failures of the last run, vanished SKUs at 0 (update mode)",
+))  # fmt: skip
+register(JobSpec(
+    name="products", title="Products publication", run=publish_products, scope=JobScope.channel,
+    interval=DEFAULT_INTERVALS["products"], applies=lambda ch: ch.enabled and ch.products_feed_enabled,
+    description="Listings the marketplace does not have yet, within its hourly quota",
+))  # fmt: skip
+register(JobSpec(
+    name="repricer", title="Repricer", run=run_repricer, scope=JobScope.channel,
+    interval=DEFAULT_INTERVALS["repricer"],
+    applies=lambda ch: ch.enabled and ch.repricer_enabled and _has_buybox(ch.marketplace),
+    description="Follows the buybox between minimum and default prices (channels with the repricer on)",
+))  # fmt: skip

@@ -1,0 +1,406 @@
+"""Reading publications for the console and the CLI: history, items, error groups, product history.
+
+Support staff spend their day here, so every list is paged from the
+database with keyset conditions on indexed columns (``publications`` newest
+first on ``(started_at, id)``; a publication's items by ``id``, failed ones by
+``(error_key, id)``) and nothing loads a whole table. Results are plain
+dataclasses; no session leaves this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode, PublicationState
+from shelfdesk.publishing.errors import NotFound
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
+
+PAGE = 200
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class PublicationRow:
+    """One line of the history."""
+
+    id: int
+    channel_id: int
+    channel: str
+    store: str
+    kind: PublicationKind
+    mode: PublicationMode
+    state: PublicationState
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime | None
+    started_by: str | None
+    items_total: int
+    excluded: int
+    invalid: int
+    sent: int
+    succeeded: int
+    warnings: int
+    failed: int
+    skipped: int
+    queued: int
+    planned: int | None
+    error: str | None
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def pending(self) -> int:
+        return int(self.summary.get("pending") or 0)
+
+    @property
+    def state_label(self) -> str:
+        return "dry run" if self.state is PublicationState.dry_run else str(self.state)
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    publication_id: int
+    sku: str
+    product_id: int | None
+    action: ItemAction
+    outcome: ItemOutcome
+    old_price: Decimal | None
+    new_price: Decimal | None
+    old_quantity: int | None
+    new_quantity: int | None
+    message: str | None
+    error_code: str | None
+    error_key: str | None
+    attribute: str | None
+    warning: str | None
+    sent_at: datetime | None
+    resolved_at: datetime | None
+
+    def outcome_label(self, dry_run: bool = False) -> str:
+        """What happened, in words; a dry run's items say what would happen."""
+        if dry_run:
+            if self.outcome is ItemOutcome.queued:
+                return "would send"
+            if self.outcome is ItemOutcome.skipped and self.message and "quota" in self.message:
+                return "over quota"
+            if self.outcome is ItemOutcome.failed:
+                return "invalid"
+        if self.outcome is ItemOutcome.failed and self.sent_at is None:
+            return "invalid"
+        if self.outcome is ItemOutcome.sent:
+            return "awaiting answer"
+        if self.outcome in (ItemOutcome.created, ItemOutcome.updated, ItemOutcome.zeroed) and self.warning:
+            return f"{self.outcome} (warning)"
+        return str(self.outcome)
+
+    def change_text(self) -> str:
+        """``price 12.00 → 11.50, qty 3 → 0`` for the fields the item sends."""
+        parts = []
+        if self.new_price is not None:
+            parts.append(f"price {_money(self.old_price)} → {_money(self.new_price)}")
+        if self.new_quantity is not None:
+            parts.append(f"qty {'—' if self.old_quantity is None else self.old_quantity} → {self.new_quantity}")
+        return ", ".join(parts)
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """Filters of a publication's items; ``failed_only`` is the errors-only toggle."""
+
+    failed_only: bool = False
+    outcome: ItemOutcome | None = None
+    error_key: str | None = None
+    sku: str = ""  #: SKU prefix, case-insensitive
+
+
+@dataclass(frozen=True)
+class ErrorCluster:
+    """Failed items sharing one cause, largest first: what support staff fix together."""
+
+    key: str
+    count: int
+    message: str  #: one example message, verbatim
+    code: str | None
+    attribute: str | None
+    invalid: int  #: of which refused before sending (fixed in mappings or the catalog)
+
+    @property
+    def label(self) -> str:
+        noun = "product" if self.count == 1 else "products"
+        return f"{self.message} — {self.count:,} {noun}"
+
+    @property
+    def fix(self) -> str:
+        """Where the fix is, for the operator."""
+        if self.attribute == "category":
+            return "map the category (Mappings → categories)"
+        if self.attribute in ("price", "quantity"):
+            return "check the catalog's prices and stock (or the price mapping)"
+        if self.attribute:
+            return f"map or fix attribute {self.attribute} (Mappings → columns), or exclude the products"
+        return "read the marketplace's message; exclude the products if they cannot be sold there"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    publication_id: int
+    started_at: datetime
+    channel: str
+    kind: PublicationKind
+    dry_run: bool
+    item: ItemRow
+
+
+# --------------------------------------------------------------------------- publications
+
+
+def _publication_row(pub: Any, channel: str, store: str) -> PublicationRow:
+    return PublicationRow(
+        pub.id, pub.channel_id, channel, store, PublicationKind(pub.kind), PublicationMode(pub.mode),
+        PublicationState(pub.state), bool(pub.dry_run), pub.started_at, pub.finished_at, pub.started_by,
+        pub.items_total, pub.excluded, pub.invalid, pub.sent, pub.succeeded, pub.warnings, pub.failed,
+        pub.skipped, pub.queued, pub.planned, pub.error, dict(pub.summary or {}),
+    )  # fmt: skip
+
+
+def list_publications(ctx: AppContext, *, channel_id: int | None = None, before: tuple[datetime, int] | None = None,
+                      limit: int = PAGE, failed_only: bool = False, search: str = "") -> list[PublicationRow]:  # fmt: skip
+    """Publications newest first; ``before`` is the (started_at, id) of the last row of the previous page.
+
+    ``failed_only`` keeps runs with failed or invalid items (the errors-only
+    toggle); ``search`` matches the channel or store name, the feed or the state.
+    """
+    from sqlalchemy import and_, func, or_, select
+
+    from shelfdesk.db.models import Channel, Publication as P, Store
+
+    query = select(P, Channel.name, Store.name).join(Channel, Channel.id == P.channel_id).join(Store, Store.id == Channel.store_id)
+    if channel_id is not None:
+        query = query.where(P.channel_id == channel_id)
+    if before is not None:
+        ts, pid = before
+        query = query.where(P.started_at <= ts, or_(P.started_at < ts, and_(P.started_at == ts, P.id < pid)))  # type: ignore[operator]
+    if failed_only:
+        query = query.where(or_(P.failed > 0, P.invalid > 0, P.state == PublicationState.failed))
+    text = search.strip().lower()
+    if text:
+        words = text.replace("dry run", "dry_run")
+        query = query.where(or_(func.lower(Channel.name).contains(text, autoescape=True),
+                                func.lower(Store.name).contains(text, autoescape=True),
+                                P.kind == words, P.state == words, P.mode == words))  # fmt: skip
+    query = query.order_by(P.started_at.desc(), P.id.desc()).limit(max(1, min(limit, MAX_PAGE)))  # type: ignore[union-attr,attr-defined]
+    with ctx.read_session() as session:
+        return [_publication_row(p, c, s) for p, c, s in session.execute(query).all()]
+
+
+def get_publication(ctx: AppContext, publication_id: int) -> PublicationRow:
+    rows = _by_ids(ctx, [publication_id])
+    if not rows:
+        raise NotFound(f"no publication {publication_id}")
+    return rows[0]
+
+
+def _by_ids(ctx: AppContext, ids: list[int]) -> list[PublicationRow]:
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Channel, Publication as P, Store
+
+    query = (select(P, Channel.name, Store.name).join(Channel, Channel.id == P.channel_id)
+             .join(Store, Store.id == Channel.store_id).where(P.id.in_(ids)))  # type: ignore[attr-defined]  # fmt: skip
+    with ctx.read_session() as session:
+        return [_publication_row(p, c, s) for p, c, s in session.execute(query).all()]
+
+
+def running_publications(ctx: AppContext) -> list[PublicationRow]:
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Publication as P
+
+    with ctx.read_session() as session:
+        ids = list(session.execute(select(P.id).where(P.state == PublicationState.running)).scalars())
+    return _by_ids(ctx, ids)
+
+
+# --------------------------------------------------------------------------- items
+
+
+def _item_row(row: Any) -> ItemRow:
+    return ItemRow(row.id, row.publication_id, row.sku, row.product_id, ItemAction(row.action), ItemOutcome(row.outcome),
+                   row.old_price, row.new_price, row.old_quantity, row.new_quantity, row.message, row.error_code,
+                   row.error_key, row.attribute, row.warning, row.sent_at, row.resolved_at)  # fmt: skip
+
+
+def _item_query(publication_id: int, flt: ItemFilter) -> Any:
+    from sqlalchemy import func, select
+
+    from shelfdesk.db.models import PublicationItem as I
+
+    query = select(I).where(I.publication_id == publication_id)
+    if flt.failed_only:
+        query = query.where(I.outcome == ItemOutcome.failed)
+    elif flt.outcome is not None:
+        query = query.where(I.outcome == flt.outcome)
+    if flt.error_key is not None:
+        query = query.where(I.error_key == flt.error_key)
+    if flt.sku.strip():
+        query = query.where(func.lower(I.sku).startswith(flt.sku.strip().lower(), autoescape=True))
+    return query
+
+
+def list_items(ctx: AppContext, publication_id: int, flt: ItemFilter | None = None, *,
+               after: tuple[str | None, int] | None = None, limit: int = PAGE) -> list[ItemRow]:  # fmt: skip
+    """A page of a publication's items.
+
+    All items go by id; failed ones by ``(error_key, id)``, which follows the
+    triage index. ``after`` is the (error_key, id) of the previous page's
+    last row (error_key ignored outside failed-only).
+    """
+    from sqlalchemy import and_, func, or_
+
+    from shelfdesk.db.models import PublicationItem as I
+
+    flt = flt or ItemFilter()
+    query = _item_query(publication_id, flt)
+    by_error = flt.failed_only and flt.error_key is None
+    if after is not None:
+        key, last_id = after
+        if by_error:
+            key = key or ""
+            error = func.coalesce(I.error_key, "")
+            query = query.where(or_(error > key, and_(error == key, I.id > last_id)))  # type: ignore[operator]
+        else:
+            query = query.where(I.id > last_id)  # type: ignore[operator]
+    order = (I.error_key, I.id) if by_error else (I.id,)
+    with ctx.read_session() as session:
+        rows = session.execute(query.order_by(*order).limit(max(1, min(limit, MAX_PAGE)))).scalars().all()
+    return [_item_row(r) for r in rows]
+
+
+def count_items(ctx: AppContext, publication_id: int, flt: ItemFilter | None = None) -> int:
+    from sqlalchemy import func, select
+
+    query = _item_query(publication_id, flt or ItemFilter())
+    with ctx.read_session() as session:
+        return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def error_clusters(ctx: AppContext, publication_id: int) -> list[ErrorCluster]:
+    """Failed items grouped by cause, largest first (one GROUP BY over the triage index)."""
+    from sqlalchemy import case, func, select
+
+    from shelfdesk.db.models import PublicationItem as I
+
+    query = (
+        select(I.error_key, func.count(), func.min(I.message), func.min(I.error_code), func.min(I.attribute),
+               func.sum(case((I.sent_at.is_(None), 1), else_=0)))  # type: ignore[union-attr]
+        .where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed)
+        .group_by(I.error_key)
+    )  # fmt: skip
+    with ctx.read_session() as session:
+        rows = session.execute(query).all()
+    clusters = [ErrorCluster(key or "no message", int(n), message or "(no message)", code, attribute, int(invalid or 0))
+                for key, n, message, code, attribute, invalid in rows]  # fmt: skip
+    clusters.sort(key=lambda c: (-c.count, c.key))
+    return clusters
+
+
+def failed_skus(ctx: AppContext, publication_id: int, error_key: str | None = None) -> list[str]:
+    """SKUs of a publication's failed items (of one error group): what a re-publish sends."""
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import PublicationItem as I
+
+    query = select(I.sku).where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed)
+    if error_key is not None:
+        query = query.where(I.error_key == error_key)
+    with ctx.read_session() as session:
+        return sorted(set(session.execute(query).scalars()))
+
+
+def product_history(ctx: AppContext, sku: str, *, channel_id: int | None = None, limit: int = 100) -> list[HistoryRow]:
+    """What was sent for one SKU across publications, newest first."""
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Channel, Publication as P, PublicationItem as I
+
+    query = (
+        select(I, P.started_at, Channel.name, P.kind, P.dry_run)
+        .join(P, P.id == I.publication_id).join(Channel, Channel.id == P.channel_id)
+        .where(I.sku == sku)
+    )  # fmt: skip
+    if channel_id is not None:
+        query = query.where(P.channel_id == channel_id)
+    query = query.order_by(I.publication_id.desc()).limit(max(1, min(limit, MAX_PAGE)))  # type: ignore[attr-defined]
+    with ctx.read_session() as session:
+        rows = session.execute(query).all()
+    return [HistoryRow(item.publication_id, started, channel, PublicationKind(kind), bool(dry), _item_row(item))
+            for item, started, channel, kind, dry in rows]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- export
+
+
+EXPORT_COLUMNS = ("publication", "sku", "action", "outcome", "error_key", "attribute", "message", "old_price", "new_price",
+                  "old_quantity", "new_quantity", "sent_at")  # fmt: skip
+
+
+def export_errors(ctx: AppContext, publication_id: int, target: Path | str | IO[str], *,
+                  error_key: str | None = None) -> int:  # fmt: skip
+    """Write the failed items (of one group) as CSV, spreadsheet-safe; returns the row count."""
+    get_publication(ctx, publication_id)
+    if isinstance(target, (str, Path)):
+        with Path(target).open("w", newline="", encoding="utf-8") as fh:
+            return _write_errors(ctx, publication_id, fh, error_key)
+    return _write_errors(ctx, publication_id, target, error_key)
+
+
+def export_errors_text(ctx: AppContext, publication_id: int, *, error_key: str | None = None) -> str:
+    out = io.StringIO()
+    export_errors(ctx, publication_id, out, error_key=error_key)
+    return out.getvalue()
+
+
+def _write_errors(ctx: AppContext, publication_id: int, fh: IO[str], error_key: str | None) -> int:
+    from shelfdesk.orders.export import safe_cell
+
+    writer = csv.writer(fh)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for item in iter_failed(ctx, publication_id, error_key):
+        writer.writerow([safe_cell(v) for v in (
+            publication_id, item.sku, item.action, "invalid" if item.sent_at is None else item.outcome, item.error_key,
+            item.attribute, item.message, item.old_price, item.new_price, item.old_quantity, item.new_quantity,
+            item.sent_at.isoformat() if item.sent_at else "",
+        )])  # fmt: skip
+        count += 1
+    return count
+
+
+def iter_failed(ctx: AppContext, publication_id: int, error_key: str | None = None) -> Iterator[ItemRow]:
+    flt = ItemFilter(failed_only=True, error_key=error_key)
+    after: tuple[str | None, int] | None = None
+    while True:
+        page = list_items(ctx, publication_id, flt, after=after, limit=MAX_PAGE)
+        yield from page
+        if len(page) < MAX_PAGE:
+            return
+        after = (page[-1].error_key, page[-1].id)

@@ -1,0 +1,101 @@
+"""Products feed: validation against the connector's requirements, creation, per-item marketplace errors."""
+
+from __future__ import annotations
+
+from shelfdesk.domain import ItemAction, ItemOutcome, PublicationState
+from tests.publishing.conftest import Shop, bm_mappings, sandbox_ean
+
+
+def test_valid_products_are_created_and_invalid_ones_are_recorded_not_sent(shop: Shop) -> None:
+    bm_mappings(shop)
+    shop.add_product("NEW-IPH13-VG", ean=sandbox_ean(0), grade="VERY_GOOD", price="579.00", stock=3)
+    shop.add_product("NEW-PIXEL-NOGRADE", ean=sandbox_ean(5), price="349.00", stock=2)  # grade missing
+    shop.add_product("NEW-BADEAN", ean="1234567890123", grade="GOOD", price="99.00", stock=1)  # bad check digit
+    shop.add_product("NEW-UNMAPPED-CAT", ean=sandbox_ean(6), grade="GOOD", category="Laptops", price="700.00", stock=1)
+    shop.add_product("NEW-UNKNOWN-EAN", ean="3760000000000", grade="GOOD", price="120.00", stock=1)
+
+    result = shop.publish(shop.bm_channel, "products")
+
+    sent = {row["sku"]: row for row in shop.batch_rows()}
+    assert set(sent) == {"NEW-IPH13-VG", "NEW-UNKNOWN-EAN"}
+    assert sent["NEW-IPH13-VG"] == {"sku": "NEW-IPH13-VG", "ean": sandbox_ean(0), "quantity": "3", "price": "579.00",
+                                    "currency": "EUR", "grade": "VERY_GOOD", "warranty_delay": "12"}  # fmt: skip
+    created = shop.listings()["NEW-IPH13-VG"]
+    assert (created["quantity"], created["price"], created["grade"]) == (3, "579.00", "VERY_GOOD")
+    items = shop.items(result.publication_id)
+    assert items["NEW-IPH13-VG"].outcome is ItemOutcome.created
+    assert (items["NEW-PIXEL-NOGRADE"].outcome, items["NEW-PIXEL-NOGRADE"].attribute) == (ItemOutcome.failed, "grade")
+    assert items["NEW-PIXEL-NOGRADE"].message == "Grade: missing"
+    assert (items["NEW-BADEAN"].attribute, items["NEW-BADEAN"].sent_at) == ("ean", None)
+    assert items["NEW-UNMAPPED-CAT"].attribute == "category"
+    assert "Laptops" in items["NEW-UNMAPPED-CAT"].message
+    unknown = items["NEW-UNKNOWN-EAN"]
+    assert (unknown.outcome, unknown.error_code, unknown.attribute) == (ItemOutcome.failed, "unknown-ean", "ean")
+    assert unknown.error_key == "unknown-ean:ean"
+    pub = shop.publication(result.publication_id)
+    assert (pub.sent, pub.succeeded, pub.failed, pub.invalid) == (2, 1, 1, 3)
+    assert result.state is PublicationState.partial
+
+
+def test_listed_skus_are_left_to_the_offers_feed_in_update_mode(shop: Shop) -> None:
+    bm_mappings(shop)
+    shop.add_product("IPH13-128-MID-EXC", ean=sandbox_ean(0), grade="EXCELLENT", price="629.00", stock=4)
+    result = shop.publish(shop.bm_channel, "products")
+    assert result.state is PublicationState.skipped
+    assert shop.batches() == []
+    assert result.plan.skipped["already listed (update mode sends listing changes only)"] == 1
+
+
+def test_a_mapping_fix_then_republishing_only_the_failed_items_succeeds(shop: Shop) -> None:
+    bm_mappings(shop)
+    shop.map_column(shop.bm_channel, "grade", column="grade")
+    shop.add_product("NEW-A", ean=sandbox_ean(0), grade="VG", price="579.00", stock=3)
+    shop.add_product("NEW-B", ean=sandbox_ean(1), grade="VG", price="379.00", stock=2)
+    shop.add_product("NEW-C", ean=sandbox_ean(2), grade="GOOD", price="199.00", stock=2)
+    first = shop.publish(shop.bm_channel, "products")
+    failed = [i.sku for i in shop.items(first.publication_id).values() if i.outcome is ItemOutcome.failed]
+    assert sorted(failed) == ["NEW-A", "NEW-B"]  # "VG" is no accepted grade until mapped
+    assert shop.items(first.publication_id)["NEW-A"].message.startswith("Grade 'VG' is not an accepted value")
+
+    shop.map_column(shop.bm_channel, "grade", column="grade", value_map={"VG": "VERY_GOOD"})
+    batches = len(shop.batches())
+    retry = shop.publish(shop.bm_channel, "products", only_skus=failed)
+    rows = [r["sku"] for b in shop.batches()[batches:] for r in __import__("csv").DictReader(__import__("io").StringIO(b["catalog"]))]
+    assert sorted(rows) == ["NEW-A", "NEW-B"]
+    assert {i.sku: i.outcome for i in shop.items(retry.publication_id).values()} == {
+        "NEW-A": ItemOutcome.created, "NEW-B": ItemOutcome.created}  # fmt: skip
+    assert retry.state is PublicationState.succeeded
+    assert shop.publication(retry.publication_id).summary["only_skus"] == ["NEW-A", "NEW-B"]
+
+
+def test_the_channel_that_does_not_own_quantities_does_not_create_listings(shop: Shop) -> None:
+    bm_mappings(shop)
+    shop.set_channel(shop.bm_channel, owns_quantities=False)
+    shop.add_product("NEW-A", ean=sandbox_ean(0), grade="GOOD", price="579.00", stock=3)
+    result = shop.publish(shop.bm_channel, "products")
+    assert result.state is PublicationState.skipped
+    assert result.plan.skipped["created by the channel that owns the account's quantities"] == 1
+
+
+def test_leboncoin_products_report_marketplace_errors_per_attribute(shop: Shop) -> None:
+    c = shop.lbc_channel
+    for attribute, column in (("title", "title"), ("description", "description"), ("condition", "condition"),
+                              ("price", "price"), ("brand", "brand")):  # fmt: skip
+        shop.map_column(c, attribute, column=column)
+    shop.map_category(c, "Phones > Smartphones", "multimedia.phones.smartphones")
+    long_text = "Reconditionné, testé, garanti douze mois, batterie neuve."
+    shop.add_product("LBC-NEW-1", description=long_text, condition="refurbished", price="300.00", stock=2)
+    shop.add_product("LBC-NEW-2", condition="refurbished", price="300.00", stock=2)  # no description
+    result = shop.publish(c, "products")
+    items = shop.items(result.publication_id)
+    assert items["LBC-NEW-2"].outcome is ItemOutcome.failed and items["LBC-NEW-2"].attribute == "description"
+    assert items["LBC-NEW-2"].sent_at is None
+    sent = shop.feed_items("products")
+    assert [i["sku"] for i in sent] == ["LBC-NEW-1"]
+    assert sent[0]["category"] == "multimedia.phones.smartphones"
+    # Whatever the marketplace answered is stored per item with its code and attribute.
+    one = items["LBC-NEW-1"]
+    assert one.outcome in (ItemOutcome.created, ItemOutcome.failed)
+    if one.outcome is ItemOutcome.failed:
+        assert one.error_code and one.error_key and one.message
+    assert one.action is ItemAction.create
