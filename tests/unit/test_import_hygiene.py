@@ -27,6 +27,8 @@ HEADLESS_MODULES = [
     "shelfdesk.invoices.service",
     "shelfdesk.webhooks.delivery",
     "shelfdesk.cli.invoices_cmd",
+    "shelfdesk.cli.webhooks_cmd",
+    "shelfdesk.webhooks.jobs",
     "shelfdesk.jobs.worker",
     "shelfdesk.cli.worker_cmd",
     "shelfdesk.cli.jobs_cmd",

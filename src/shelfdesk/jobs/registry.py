@@ -59,6 +59,7 @@ JobFunction = Callable[["AppContext", "int | None"], "Counts | Awaitable[Counts]
 JOB_MODULES: list[str] = [
     "shelfdesk.jobs.tasks",
     "shelfdesk.publishing.jobs",
+    "shelfdesk.webhooks.jobs",
 ]
 ENV_JOB_MODULES = "SHELFDESK_JOB_MODULES"
 

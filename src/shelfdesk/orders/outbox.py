@@ -371,6 +371,8 @@ class OutboxSender:
         try:
             await asyncio.to_thread(self._context, claimed.account_id)
             connector = self._connector(claimed.account_id)
+            if claimed.kind is ActionKind.upload_invoice:
+                return await self._upload_invoice(connector, claimed)
             remote: RemoteOrder | None = None
             if claimed.attempts > 1:
                 # A previous attempt may have reached the marketplace: look before sending again.
@@ -402,6 +404,25 @@ class OutboxSender:
         except Exception as exc:  # a bug must not stop the other actions; it is logged and retried
             log.exception("sending action %s of order %s failed unexpectedly", claimed.id, label)
             return await self._retry_later(claimed, exc, sent)
+
+    async def _upload_invoice(self, connector: Connector, claimed: ClaimedAction) -> ActionOutcome:
+        """Upload an issued invoice (shelfdesk.invoices): the PDF comes from the immutable invoice row.
+
+        An order never shows whether it has an invoice, so a successful POST is the
+        confirmation; sending the same file again after an unknown outcome only
+        replaces it with itself, so retries need no read first.
+        """
+        from shelfdesk.invoices.upload import upload_document
+
+        label = claimed.marketplace_order_id
+        try:
+            filename, content = await asyncio.to_thread(upload_document, self.ctx, claimed.payload)
+        except (LookupError, KeyError, ValueError) as exc:
+            await asyncio.to_thread(self._record, claimed, None, ActionState.failed, message=str(exc), code="invoice_missing")
+            return ActionOutcome(claimed.id, label, claimed.kind, ActionState.failed, str(exc))
+        await connector.upload_invoice(label, filename, content)
+        await asyncio.to_thread(self._record, claimed, None, ActionState.confirmed, sent=True)
+        return ActionOutcome(claimed.id, label, claimed.kind, ActionState.confirmed, f"invoice {filename} uploaded", sent=True)
 
     async def _read_after_refusal(self, claimed: ClaimedAction) -> RemoteOrder | None:
         """The order as the marketplace has it now, so the refusal is shown beside the real state."""

@@ -438,8 +438,11 @@ def retry_now(ctx: AppContext, reference: str | int) -> int:
                                    .values(next_attempt_at=ctx.clock.now())).rowcount or 0)  # fmt: skip
 
 
-def replay(ctx: AppContext, delivery_id: int) -> int:
-    """Queue one event again for the same subscription (a new delivery after the others); returns its id."""
+def replay(ctx: AppContext, delivery_id: int, *, subscription: str | int | None = None) -> int:
+    """Queue one event again for the same subscription (a new delivery after the others); returns its id.
+
+    ``subscription`` (a name or id), when given, must be the delivery's: a typo never replays another's.
+    """
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import WebhookDelivery as D
     from shelfdesk.db.models import WebhookEvent, WebhookSubscription
@@ -449,6 +452,11 @@ def replay(ctx: AppContext, delivery_id: int) -> int:
         original = session.get(D, delivery_id)
         if original is None:
             raise WebhookError(f"no delivery {delivery_id}")
+        if subscription is not None:
+            from shelfdesk.webhooks.subscriptions import find_subscription
+
+            if find_subscription(session, subscription).id != original.subscription_id:
+                raise WebhookError(f"delivery {delivery_id} is not one of {subscription}'s")
         replays = session.execute(select(func.max(D.replay)).where(D.subscription_id == original.subscription_id,
                                                                    D.event_id == original.event_id)).scalar_one()  # fmt: skip
         row = D(subscription_id=original.subscription_id, event_id=original.event_id, replay=int(replays) + 1,
