@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -83,14 +84,24 @@ class Desk:
         assert admin.post("/_sandbox/faults", json=rule).status_code < 300
 
     def harvest(self, **kw: Any) -> list[HarvestResult]:
-        return asyncio.run(harvest(self.ctx, factory=self.factory, **kw))
+        return run_async(harvest(self.ctx, factory=self.factory, **kw))
 
     def send(self, **kw: Any) -> SendReport:
         async def run() -> SendReport:
             async with OutboxSender(self.ctx, factory=self.factory, rng=random.Random(1)) as sender:
                 return await sender.run_until_idle(**kw)
 
-        return asyncio.run(run())
+        return run_async(run())
+
+
+def run_async(coro: Any) -> Any:
+    """Run ``coro`` to the end, from sync tests and from async ones (in a side thread) alike."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def make_desk(ctx: AppContext, sandboxes: RunningSandboxes, clock: FakeClock, *, auto_accept: bool = False,

@@ -91,7 +91,7 @@ def test_two_senders_at_once_never_send_the_same_action(desk: Desk) -> None:
         return [len(r.outcomes) for r in reports]
 
     shares = asyncio.run(both())
-    assert sum(shares) == len(ids) and all(shares)
+    assert sum(shares) == len(ids)  # how they split the work depends on scheduling; never sending twice does not
     assert _ships(desk.effects("backmarket")) == Counter({oid: 1 for oid in ids})
     posts = Counter(e["path"] for e in desk.requests("backmarket", method="POST"))
     assert all(posts[f"/ws/orders/{oid}"] == 1 for oid in ids)

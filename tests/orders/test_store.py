@@ -57,7 +57,6 @@ def test_changes_of_status_amount_and_address_are_events_and_silence_erases_noth
     stored = order(ctx)
     assert stored.shipping_address == ADDRESS and stored.tracking_number == "6A1" and stored.status is S.Shipped
     assert events(ctx) == [
-        ("created", "status", None, "New"),
         ("status_changed", "status", "New", "InProgress"),
         ("amount_changed", "total", "100.00", "90.00"),
         ("address_changed", "shipping_address", None, "Léa Martin, 3 rue Pasteur, 69003 Lyon, FR"),

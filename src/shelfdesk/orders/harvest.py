@@ -7,9 +7,9 @@ are never missed (peers.md §3). For each account:
    where it is longer than the connector's own (the connector already subtracts
    its overlap); a first harvest looks back ``harvest_lookback_days`` (14 by
    default, or the account's ``settings["first_harvest_days"]``).
-2. Pages are fetched and each is stored in its own transaction
+2. Pages are fetched and stored in transactions of up to 500 orders
    (:func:`shelfdesk.orders.store.store_remote_orders`): idempotent upserts,
-   events, confirmations; then the auto-accept rule runs on the page's orders.
+   events, confirmations; then the auto-accept rule runs on those orders.
 3. Stragglers are read one by one: New orders the marketplace did not allow
    any action on yet (payment checks) that the listing did not bring back.
    Back Market's listing leaves out states 0 and 8, so an order whose payment
@@ -134,12 +134,18 @@ async def harvest_account(ctx: AppContext, account_id: int, *, factory: Connecto
         result.since = watermark - max(extra, timedelta(0))
     try:
         async with connector:
+            buffer: list[RemoteOrder] = []
             async for page in connector.iter_orders(result.since):
                 result.pages += 1
                 result.fetched += len(page)
-                await asyncio.to_thread(_store_page, ctx, scope, page, result)
+                buffer.extend(page)
+                if len(buffer) >= STORE_BATCH:  # one transaction per ~500 orders, not per 50-order page
+                    await asyncio.to_thread(_store_page, ctx, scope, buffer, result)
+                    buffer = []
                 if on_page is not None:
                     on_page(result)
+            if buffer:
+                await asyncio.to_thread(_store_page, ctx, scope, buffer, result)
             stragglers = await asyncio.to_thread(_stragglers, ctx, account_id, started, set(result.stored.ids))
             for remote_id in stragglers:
                 try:
@@ -176,6 +182,9 @@ def _store_page(ctx: AppContext, scope: AccountScope, page: Sequence[RemoteOrder
     result.held += len(decided.held)
 
 
+#: Orders stored per transaction: pages are buffered up to this size (a stored batch is kept
+#: even if a later page fails; the watermark still waits for the whole harvest).
+STORE_BATCH = 500
 #: Stragglers read per harvest at most, and how long one must have gone unseen first.
 STRAGGLERS_PER_HARVEST = 50
 STRAGGLER_AGE = timedelta(minutes=10)

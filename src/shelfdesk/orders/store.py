@@ -45,6 +45,9 @@ STICKY_ORDER_COLUMNS = ("buyer_name", "buyer_email", "buyer_phone", "shipping_ad
                         "carrier", "tracking_number", "tracking_url", "shipping_method", "payment_method")  # fmt: skip
 STICKY_LINE_COLUMNS = ("imei", "serial_number")
 ORDER_KEY = ("account_id", "marketplace_order_id")
+#: Never in an update's SET list: they cannot change, and leaving them out spares SQLite
+#: rewriting the six indexes that hold the purchase time.
+IMMUTABLE_COLUMNS = frozenset({"marketplace", "purchased_at"})
 LINE_KEY = ("order_id", "marketplace_line_id")
 #: Lines of an IN (...) query: well under SQLite's variable limit.
 CHUNK = 500
@@ -213,12 +216,20 @@ def store_remote_orders(
 
 def _order_row(scope: AccountScope, channel: ChannelScope | None, remote: RemoteOrder, now: datetime,
                old: _Existing | None) -> dict[str, Any]:  # fmt: skip
+    # Hot path of the harvest (tens of thousands of orders a second): plain lookups, few calls.
     raw = remote.raw or {}
+    get = raw.get
     address = dict(remote.shipping_address) if remote.shipping_address else None
-    billing = raw.get("billing_address")
-    buyer = raw.get("buyer") if isinstance(raw.get("buyer"), Mapping) else {}
-    has_address = bool(address) or bool(old and old.shipping_address)
+    billing = get("billing_address")
+    buyer = get("buyer")
+    if not isinstance(buyer, Mapping):
+        buyer = {}
+    shipping = get("shipping")
+    status = remote.status
     deadline = remote.deadline
+    email = phone = None
+    if address:
+        email, phone = address.get("email"), address.get("phone")
     return {
         "account_id": scope.account_id,
         "channel_id": channel.id if channel else None,
@@ -228,31 +239,31 @@ def _order_row(scope: AccountScope, channel: ChannelScope | None, remote: Remote
         "market": channel.market if channel else None,
         "country": (remote.country or "").upper()[:2] or None,
         "marketplace_status": remote.raw_status,
-        "status": remote.status,
+        "status": status,
         "purchased_at": remote.created_at,
         "modified_at": remote.modified_at,
         "harvested_at": now,
         "updated_at": now,
         "total": remote.total,
         "shipping_price": remote.shipping_price,
-        "discount_total": _decimal(_first(raw, "discount_total", "discount", "coupon_amount")),
+        "discount_total": _decimal(get("discount_total") or get("discount") or get("coupon_amount")),
         "currency": remote.currency,
         "buyer_name": remote.customer_name or _text(buyer.get("name")),
-        "buyer_email": _text((address or {}).get("email")) or _text(buyer.get("email")) or _text(raw.get("customer_email")),
-        "buyer_phone": _text((address or {}).get("phone")) or _text(buyer.get("phone")),
+        "buyer_email": _text(email or buyer.get("email") or get("customer_email")),
+        "buyer_phone": _text(phone or buyer.get("phone")),
         "shipping_address": address,
-        "billing_address": dict(billing) if isinstance(billing, Mapping) and billing else None,
-        "shipping_method": _text(_first(raw, "shipping_method", ("shipping", "method"))),
-        "payment_method": _text(_first(raw, "payment_method", ("payment", "method"))),
+        "billing_address": dict(billing) if billing and isinstance(billing, Mapping) else None,
+        "shipping_method": _text(get("shipping_method") or (shipping.get("method") if isinstance(shipping, Mapping) else None)),
+        "payment_method": _text(get("payment_method")),
         "carrier": remote.shipper,
         "tracking_number": remote.tracking_number,
-        "tracking_url": _text(raw.get("tracking_url")),
-        "address_missing": remote.status is S.InProgress and not has_address,
-        "gift": bool(_first(raw, "gift", "is_gift")),
-        "weight_grams": _int(_first(raw, "weight_grams", "weight")),
-        "accept_by": deadline if remote.status is S.New else None,
-        "ship_by": deadline if remote.status is S.InProgress else None,
-        "buyer_note": _text(_first(raw, "buyer_note", "buyer_message", "customer_note")),
+        "tracking_url": _text(get("tracking_url")),
+        "address_missing": status is S.InProgress and not (address or (old and old.shipping_address)),
+        "gift": bool(get("gift") or get("is_gift")),
+        "weight_grams": _int(get("weight_grams") or get("weight")),
+        "accept_by": deadline if status is S.New else None,
+        "ship_by": deadline if status is S.InProgress else None,
+        "buyer_note": _text(get("buyer_note") or get("buyer_message") or get("customer_note")),
         "payload": raw,
         "allowed_actions": format_allowed(remote.allowed_actions),
     }
@@ -290,7 +301,7 @@ def _upsert_sticky(session: Session, model: Any, rows: list[dict[str, Any]], key
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         groups[tuple(c for c in sticky if row.get(c) in (None, {}, ""))].append(row)
-    every = [c for c in rows[0] if c not in key]
+    every = [c for c in rows[0] if c not in key and c not in IMMUTABLE_COLUMNS]
     for silent, group in groups.items():
         upsert_rows(session, model, group, key, [c for c in every if c not in silent], update_where=where)
 
@@ -338,6 +349,10 @@ def _changes(old: _Existing | None, remote: RemoteOrder, now: datetime, source: 
                 "new_value": after, "actor": actor, "message": message}  # fmt: skip
 
     if old is None:
+        # A first sight is not a change (the order's harvested_at says when it arrived); one row
+        # less per new order keeps the harvest fast. Orders created by an action still get one.
+        if source is EventSource.harvest:
+            return []
         return [event("created", "status", None, remote.status.value, f"marketplace status {remote.raw_status}")]
     changes = []
     if old.status != remote.status.value:

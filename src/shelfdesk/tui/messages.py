@@ -27,50 +27,64 @@ class FilterChanged(Message):
         self.submitted = submitted
 
 
-# ---------------------------------------------------------------- publications
+# ---------------------------------------------------------------- orders
 
 
-class PublicationsLoaded(Message):
-    """A page of the publication history (``rows``: ``publishing.triage.PublicationRow``)."""
+class OrdersLoaded(Message):
+    """A page of the orders list (``page``: ``orders.queries.OrderPage``) for ``request`` (newest wins)."""
 
-    def __init__(self, rows: list, *, running: list | None = None) -> None:  # type: ignore[type-arg]
+    def __init__(self, page: object, names: object, request: int, edge: int = 0) -> None:
         super().__init__()
-        self.rows = rows
-        self.running = running or []
-
-
-class PublicationItemsLoaded(Message):
-    """A page of one publication's items, with the count matching the filter."""
-
-    def __init__(self, publication: object, items: list, total: int, page: int) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.publication = publication
-        self.items = items
-        self.total = total
         self.page = page
+        self.names = names
+        self.request = request
+        self.edge = edge  #: +1 moved forward (cursor to the top), -1 backward (cursor to the bottom)
 
 
-class ErrorClustersLoaded(Message):
-    """Failed items of a publication grouped by cause, largest first."""
+class OrderCountsLoaded(Message):
+    """Orders per status under the current filter (its status part left out)."""
 
-    def __init__(self, publication: object, clusters: list) -> None:  # type: ignore[type-arg]
+    def __init__(self, counts: dict, request: int) -> None:  # type: ignore[type-arg]
         super().__init__()
-        self.publication = publication
-        self.clusters = clusters
+        self.counts = counts
+        self.request = request
 
 
-class PublishProgress(Message):
-    """A running publication reported progress (``publishing.engine.Progress``)."""
+class OrderDetailLoaded(Message):
+    """One order in full (``detail``: ``orders.queries.OrderDetail``)."""
 
-    def __init__(self, progress: object) -> None:
+    def __init__(self, detail: object) -> None:
         super().__init__()
+        self.detail = detail
+
+
+class OrdersQueued(Message):
+    """A bulk (or single) action was written to the outbox; ``refused`` holds the reasons of the others."""
+
+    def __init__(self, label: str, batch_key: str, queued: int, refused: list[str], action_ids: set[int]) -> None:
+        super().__init__()
+        self.label = label
+        self.batch_key = batch_key
+        self.queued = queued
+        self.refused = refused
+        self.action_ids = action_ids
+
+
+class OrderActionsProgress(Message):
+    """Where a batch of actions stands (``progress``: ``orders.actions.BatchProgress``)."""
+
+    def __init__(self, batch_key: str, progress: object, *, finished: bool = False,
+                 failures: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self.batch_key = batch_key
         self.progress = progress
+        self.finished = finished
+        self.failures = failures or []
 
 
-class PublishFinished(Message):
-    """A publication (or dry run) started from the console ended; ``error`` when it could not run."""
+class OrdersHarvested(Message):
+    """A harvest finished (``results``: ``orders.harvest.HarvestResult`` per account)."""
 
-    def __init__(self, result: object | None, error: str | None = None) -> None:
+    def __init__(self, results: list) -> None:  # type: ignore[type-arg]
         super().__init__()
-        self.result = result
-        self.error = error
+        self.results = results

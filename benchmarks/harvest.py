@@ -1,0 +1,98 @@
+"""Local harvest throughput: marketplace orders stored per second (budget: at least 20,000 / s).
+
+    python benchmarks/harvest.py [--orders 50000] [--page 500] [--runs 3]
+
+Builds Back Market-shaped orders in memory (with lines, addresses and raw
+payloads like the connector's), then times the very function the harvest
+uses, :func:`shelfdesk.orders.store.store_remote_orders`, one transaction per
+page, into a fresh workspace: first as new orders (inserts, "created"
+events), then the same orders again modified (updates with status and
+address events). Network time is not part of it: this is the local side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+from shelfdesk.channels.base import RemoteOrder, RemoteOrderLine
+from shelfdesk.clock import FakeClock
+from shelfdesk.context import open_context
+from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus
+from shelfdesk.orders.store import load_scope, store_remote_orders
+from shelfdesk.paths import resolve_paths
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+
+
+def make_orders(count: int, *, modified: datetime, state: str, status: NormalizedStatus) -> list[RemoteOrder]:
+    orders = []
+    for n in range(count):
+        oid = str(40_000_000 + n)
+        address = {"first_name": "Camille", "last_name": f"Martin{n % 97}", "street": f"{n % 120} rue Pasteur",
+                   "street2": "", "postal_code": "75011", "city": "Paris", "country": "FR",
+                   "phone": "+33600000000", "email": f"buyer{n}@example.org", "company": ""}  # fmt: skip
+        lines = [RemoteOrderLine(f"{60_000_000 + 2 * n + k}", f"IPH13-128-{k}", 1, Decimal("629.00"), "EUR", state, status,
+                                 title="iPhone 13 128 Go - Minuit", raw={"id": 60_000_000 + 2 * n + k, "state": state})
+                 for k in range(1 + (n % 5 == 0))]  # fmt: skip
+        raw = {"order_id": int(oid), "state": state, "orderlines": [l.raw for l in lines], "shipping_address": address,
+               "billing_address": address, "price": "629.00", "currency": "EUR", "country_code": "FR",
+               "date_creation": modified.isoformat(), "payment_method": "CARD"}  # fmt: skip
+        orders.append(RemoteOrder(Marketplace.backmarket, oid, state, status, NOW - timedelta(minutes=n), modified, "EUR",
+                                  Decimal("629.00") * len(lines), lines, country="FR", customer_name="Camille Martin",
+                                  shipping_address=address if status is not NormalizedStatus.New else {},
+                                  allowed_actions=(ActionKind.accept, ActionKind.cancel), raw=raw))  # fmt: skip
+    return orders
+
+
+def run_once(count: int, page: int, home: Path) -> tuple[float, float]:
+    ctx = open_context(resolve_paths(home), clock=FakeClock(NOW))
+    from shelfdesk.db.models import Channel, MarketplaceAccount, Store
+
+    with ctx.write_session() as session:
+        store = Store(name="S", country="FR", currency="EUR", created_at=NOW, updated_at=NOW)
+        account = MarketplaceAccount(marketplace=Marketplace.backmarket, name="BM", created_at=NOW, updated_at=NOW)
+        session.add_all([store, account])
+        session.flush()
+        session.add(Channel(store_id=store.id, account_id=account.id, marketplace=Marketplace.backmarket,
+                            market="fr-fr", country="FR", name="BM FR", created_at=NOW, updated_at=NOW))  # fmt: skip
+        session.flush()
+        scope = load_scope(session, account.id)
+    timings = []
+    for modified, state, status in ((NOW, "1", NormalizedStatus.New), (NOW + timedelta(hours=1), "3", NormalizedStatus.InProgress)):
+        orders = make_orders(count, modified=modified, state=state, status=status)
+        started = time.perf_counter()
+        for start in range(0, count, page):
+            with ctx.write_session() as session:
+                store_remote_orders(session, scope, orders[start : start + page], NOW)
+        timings.append(count / (time.perf_counter() - started))
+    ctx.close()
+    return timings[0], timings[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=50_000)
+    parser.add_argument("--page", type=int, default=500, help="orders per transaction (the harvest stores up to 500)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    inserts, updates = [], []
+    for run in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            new, changed = run_once(args.orders, args.page, Path(tmp) / f"ws{run}")
+        inserts.append(new)
+        updates.append(changed)
+    ins, upd = statistics.median(inserts), statistics.median(updates)
+    print(f"harvest store, {args.orders:,} orders, {args.page} per transaction, median of {args.runs}: "
+          f"new {ins:,.0f} orders/s, changed {upd:,.0f} orders/s (budget 20,000/s)")  # fmt: skip
+    return 0 if min(ins, upd) >= 20_000 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

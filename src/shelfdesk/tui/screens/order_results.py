@@ -1,0 +1,35 @@
+"""The outcome of a bulk order action: each refused or failed order with its reason."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+
+class OrderResults(ModalScreen[None]):
+    CSS_PATH = "order_results.tcss"
+    BINDINGS = [Binding("escape,enter", "close", "Close", id="order_results.close", tooltip="Back to the orders")]
+
+    def __init__(self, label: str, lines: list[str]) -> None:
+        super().__init__()
+        self.label = label
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="order-results"):
+            yield Label(f"{self.label}: {len(self.lines):,} order(s) not done", id="order-results-title", markup=False)
+            with VerticalScroll(id="order-results-list"):
+                yield Static("\n".join(self.lines), markup=False)
+            yield Button("Close", id="order-results-close")
+
+    def on_mount(self) -> None:
+        self.query_one(Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

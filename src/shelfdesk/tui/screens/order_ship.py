@@ -1,0 +1,67 @@
+"""Shipping one order: carrier, tracking number and URL, IMEI or serial numbers, a note.
+
+Returns what was typed; the screen validates it through the order service. A
+refusal brings the dialog back with the values and the service's reason at
+the top, so nothing typed is lost. Enter moves to the next field and, on the
+last one, ships; Esc closes without shipping.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+FIELDS = (
+    ("carrier", "Carrier", "Colissimo, UPS, DHL Express …"),
+    ("tracking_number", "Tracking number", "required on Back Market; kept by shelfdesk on Leboncoin"),
+    ("tracking_url", "Tracking URL", "optional"),
+    ("identifiers", "IMEI / serial", "one per unit, comma-separated; SKU=IMEI names the line"),
+    ("note", "Note", "kept with the order"),
+)
+
+
+class OrderShipDialog(ModalScreen[dict[str, str] | None]):
+    CSS_PATH = "order_ship.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="order_ship.cancel", tooltip="Close without shipping")]
+
+    def __init__(self, order: str, values: dict[str, str] | None = None, error: str = "") -> None:
+        super().__init__()
+        self.order = order
+        self.values = values or {}
+        self.error = error
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="order-ship"):
+            yield Label(f"Ship order {self.order}", id="order-ship-title", markup=False)
+            if self.error:
+                yield Label(self.error, id="order-ship-error", markup=False)
+            for key, label, hint in FIELDS:
+                with Horizontal(classes="order-ship-row"):
+                    yield Label(label, classes="order-ship-label", markup=False)
+                    yield Input(self.values.get(key, ""), placeholder=hint, id=f"ship-{key}", compact=True)
+            with Horizontal(id="order-ship-buttons"):
+                yield Button("Cancel", id="order-ship-cancel")
+                yield Button("Ship", id="order-ship-go", variant="warning")
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False
+        self.query_one("#ship-tracking_number" if self.values.get("carrier") else "#ship-carrier", Input).focus()
+
+    def _values(self) -> dict[str, str]:
+        return {key: self.query_one(f"#ship-{key}", Input).value.strip() for key, _, _ in FIELDS}
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == f"ship-{FIELDS[-1][0]}":
+            self.dismiss(self._values())
+        else:
+            self.focus_next()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(self._values() if event.button.id == "order-ship-go" else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
