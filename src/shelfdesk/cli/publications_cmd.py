@@ -145,7 +145,7 @@ def _errors(ctx: AppContext, args: argparse.Namespace) -> int:
         return 0
     clusters = error_clusters(ctx, args.id)
     if args.json:
-        _json([{**c.__dict__, "label": c.label, "fix": c.fix} for c in clusters])
+        _json([{**c.__dict__, "cause": c.cause, "label": c.label, "fix": c.fix} for c in clusters])
         return 0
     if not clusters:
         print(f"Publication #{pub.id} has no failed items.")
@@ -153,7 +153,7 @@ def _errors(ctx: AppContext, args: argparse.Namespace) -> int:
     print(f"Publication #{pub.id} · {pub.store} / {pub.channel} · {pub.kind}: {sum(c.count for c in clusters):,} failed items")
     for c in clusters:
         origin = "refused before sending" if c.invalid == c.count else "refused by the marketplace" if not c.invalid else "mixed"
-        print(f"  {c.count:>6,}  {c.message}")
+        print(f"  {c.count:>6,}  {c.cause}")
         print(f"          group {c.key} · {origin} · fix: {c.fix}")
     print(f"Re-publish one group once fixed: shelfdesk publish {pub.store!r} {pub.channel!r} --retry-failed {pub.id} --error KEY")
     return 0

@@ -144,9 +144,16 @@ class ErrorCluster:
     invalid: int  #: of which refused before sending (fixed in mappings or the catalog)
 
     @property
+    def cause(self) -> str:
+        """The message as the group reads: its variable parts (EANs, prices) blanked when it spans products."""
+        from shelfdesk.publishing.errors import normalize_message
+
+        return self.message if self.count == 1 else normalize_message(self.message) or self.message
+
+    @property
     def label(self) -> str:
         noun = "product" if self.count == 1 else "products"
-        return f"{self.message} — {self.count:,} {noun}"
+        return f"{self.cause} — {self.count:,} {noun}"
 
     @property
     def fix(self) -> str:

@@ -66,7 +66,7 @@ class PublicationErrorsScreen(ShelfdeskScreen):
         rows = []
         for c in clusters:
             origin = "shelfdesk" if c.invalid == c.count else "marketplace" if c.invalid == 0 else "both"
-            rows.append((c.key, [f"{c.count:,}", c.message, origin, c.attribute or "—"]))
+            rows.append((c.key, [f"{c.count:,}", c.cause, origin, c.attribute or "—"]))
         self.query_one(DataWindow).show(rows)
         failed = sum(c.count for c in clusters)
         self.query_one("#errors-title", Label).update(
@@ -104,7 +104,7 @@ class PublicationErrorsScreen(ShelfdeskScreen):
         cluster = self.selected
         if cluster is None:
             return
-        self.notify(f"{cluster.fix}. Then come back (3) and re-publish the group.", title=cluster.message[:60], timeout=10)
+        self.notify(f"{cluster.fix}. Then come back (3) and re-publish the group.", title=cluster.cause[:60], timeout=10)
         self.shell.show_view("mappings")
 
     def _home(self) -> Any:
