@@ -36,6 +36,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     plan: list[tuple[int, float, dict[str, str]]] = field(default_factory=list)
     fail_orders: set[str] = field(default_factory=set)  #: answer 503 to events of these ordering keys
+    down: bool = False  #: answer 503 to everything
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reply(self, *statuses: int, delay: float = 0.0, headers: dict[str, str] | None = None) -> None:
@@ -56,7 +57,7 @@ def receiver() -> Iterator[Receiver]:
             with state.lock:
                 status, delay, extra = state.plan.pop(0) if state.plan else (200, 0.0, {})
                 order = json.loads(body).get("data", {}).get("order", {}).get("id") if body else None
-                if order is not None and f"order:{order}" in state.fail_orders:
+                if state.down or (order is not None and f"order:{order}" in state.fail_orders):
                     status = 503
                 if 200 <= status < 300:  # what the receiver accepted
                     state.received.append(Received(self.path, dict(self.headers.items()), body))
@@ -88,7 +89,7 @@ def receiver() -> Iterator[Receiver]:
 
 
 def order_with_events(ctx: AppContext, marketplace_order_id: str, *statuses: NormalizedStatus) -> int:
-    """An order harvested now (a "created" event) whose status then moves through ``statuses``."""
+    """An order first harvested now (no history row, as a harvest stores it) whose status then moves through ``statuses``."""
     from decimal import Decimal
 
     from sqlalchemy import select
@@ -109,8 +110,6 @@ def order_with_events(ctx: AppContext, marketplace_order_id: str, *statuses: Nor
                       currency="EUR")
         session.add(order)
         session.flush()
-        session.add(OrderEvent(order_id=order.id, at=now, source=EventSource.harvest, kind="created", field="status",
-                               new_value="New"))
         old = NormalizedStatus.New
         for step, status in enumerate(statuses, start=1):
             session.add(OrderEvent(order_id=order.id, at=now + timedelta(seconds=step), source=EventSource.harvest,

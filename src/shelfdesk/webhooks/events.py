@@ -46,15 +46,16 @@ EVENT_TYPES: dict[str, str] = {
     PUBLICATION_FINISHED: "a catalog publication finished",
 }
 
-#: order_events.kind → event type (status changes only on the normalized status).
+#: order_events.kind → event type (status changes only on the normalized status). New orders are
+#: read from ``orders`` itself: a harvest records no history row for an order's first sight.
 ORDER_EVENT_KINDS = {
-    "created": ORDER_CREATED,
     "status_changed": ORDER_STATUS_CHANGED,
     "action_confirmed": ORDER_ACTION_CONFIRMED,
     "action_failed": ORDER_ACTION_FAILED,
 }
 FINISHED_PUBLICATION_STATES = ("succeeded", "partial", "failed", "skipped", "canceled", "interrupted")
 ORDER_CURSOR = "order_events"
+ORDERS_CURSOR = "orders"
 PUBLICATION_CURSOR = "publications"
 #: Re-read this many ids below the cursor: on PostgreSQL ids can commit out of order.
 LOOKBACK_IDS = 200
@@ -175,6 +176,10 @@ def start_cursors(session: Session, now: datetime) -> None:
     """Where capture begins when the first subscription is added: now, not the whole history."""
     from shelfdesk.db.models import OrderEvent
 
+    if get_cursor(session, ORDERS_CURSOR) is None:
+        from shelfdesk.db.models import Order
+
+        set_cursor(session, ORDERS_CURSOR, int(session.execute(select(func.coalesce(func.max(Order.id), 0))).scalar_one()), now)
     if get_cursor(session, ORDER_CURSOR) is None:
         set_cursor(session, ORDER_CURSOR, int(session.execute(select(func.coalesce(func.max(OrderEvent.id), 0))).scalar_one()), now)
     if get_cursor(session, PUBLICATION_CURSOR) is None:
@@ -184,19 +189,26 @@ def start_cursors(session: Session, now: datetime) -> None:
 # ---------------------------------------------------------------------- storing events
 
 
-def _store_events(session: Session, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert events (DO NOTHING on a source already captured); returns source_key → event id."""
+def _store_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert new events (DO NOTHING on a source already captured)."""
     from shelfdesk.db.models import WebhookEvent
     from shelfdesk.db.upsert import upsert_rows
 
-    if not rows:
-        return {}
-    upsert_rows(session, WebhookEvent, rows, ["source_key"], [])
-    keys = [r["source_key"] for r in rows]
-    found: dict[str, int] = {}
+    if rows:
+        upsert_rows(session, WebhookEvent, rows, ["source_key"], [])
+
+
+def _stored(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str, str, datetime]]:
+    """source_key → (event id, type, ordering key, occurred at) as stored (the first capture wins)."""
+    from shelfdesk.db.models import WebhookEvent as E
+
+    found: dict[str, tuple[int, str, str, datetime]] = {}
     for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        found.update((k, i) for k, i in session.execute(select(WebhookEvent.source_key, WebhookEvent.id).where(WebhookEvent.source_key.in_(chunk))).all())  # type: ignore[union-attr,arg-type]
+        chunk = list(keys[start : start + 500])
+        for key, *values in session.execute(
+            select(E.source_key, E.id, E.type, E.ordering_key, E.occurred_at).where(E.source_key.in_(chunk))  # type: ignore[union-attr]
+        ).all():
+            found[key] = tuple(values)  # type: ignore[assignment]
     return found
 
 
@@ -262,6 +274,46 @@ def _order_event_rows(session: Session, query: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _created_rows(session: Session, query: Any, seen_at: datetime | None) -> list[dict[str, Any]]:
+    """``order.created`` rows for the orders ``query`` selects (id, purchase time), skipping captured ones.
+
+    The event's time is ``seen_at`` (when capture first saw the order, close to its
+    harvest) or, for a backfill, the purchase time, which precedes every change.
+    """
+    from shelfdesk.db.models import WebhookEvent
+
+    found = session.execute(query).all()
+    keys = [f"order:{row[0]}:created" for row in found]
+    known: set[str] = set()
+    for start in range(0, len(keys), 500):
+        known.update(session.execute(select(WebhookEvent.source_key).where(WebhookEvent.source_key.in_(keys[start : start + 500]))).scalars())  # type: ignore[union-attr,arg-type]
+    out = []
+    for (order_id, purchased), source_key in zip(found, keys, strict=True):
+        seen = seen_at or purchased
+        row: dict[str, Any] = {"source_key": source_key, "type": ORDER_CREATED, "ordering_key": f"order:{order_id}", "occurred_at": seen}
+        if source_key not in known:
+            order = order_snapshot(session, order_id)
+            if order is None:
+                continue
+            uid = event_uid(source_key)
+            row.update(event_uid=uid, payload=envelope(uid, ORDER_CREATED, seen, {"order": order, "change": {"source": "harvest"}}))
+        out.append(row)
+    return out
+
+
+def _orders_query(*, after_id: int | None = None, up_to: int | None = None, since: datetime | None = None) -> Any:
+    from shelfdesk.db.models import Order
+
+    query = select(Order.id, Order.purchased_at)
+    if after_id is not None:
+        query = query.where(Order.id > after_id)
+    if up_to is not None:
+        query = query.where(Order.id <= up_to)
+    if since is not None:
+        query = query.where(Order.purchased_at >= since)
+    return query.order_by(Order.id)  # type: ignore[arg-type]
+
+
 def _order_events_query(*, after_id: int | None = None, up_to: int | None = None, since: datetime | None = None) -> Any:
     from shelfdesk.db.models import OrderEvent as E
 
@@ -297,14 +349,10 @@ def _publication_rows(session: Session, since: datetime) -> list[dict[str, Any]]
 
 def _store_and_fan_out(session: Session, rows: list[dict[str, Any]], now: datetime,
                        subscription_ids: Sequence[int] | None = None) -> int:  # fmt: skip
-    """Store the rows that carry a payload (new sources), then offer every row's event to the subscriptions."""
-    ids = _store_events(session, [r for r in rows if "payload" in r])
-    missing = [r["source_key"] for r in rows if r["source_key"] not in ids]
-    if missing:
-        from shelfdesk.db.models import WebhookEvent
-
-        ids.update((k, i) for k, i in session.execute(select(WebhookEvent.source_key, WebhookEvent.id).where(WebhookEvent.source_key.in_(missing))).all())  # type: ignore[union-attr,arg-type]
-    events = [(ids[r["source_key"]], r["type"], r["ordering_key"], r["occurred_at"]) for r in rows if r["source_key"] in ids]
+    """Store the rows that carry a payload (new sources), then offer every row's event, as stored, to the subscriptions."""
+    _store_events(session, [r for r in rows if "payload" in r])
+    stored = _stored(session, [r["source_key"] for r in rows])
+    events = [stored[r["source_key"]] for r in rows if r["source_key"] in stored]
     return fan_out(session, events, now, subscription_ids)
 
 
@@ -322,12 +370,27 @@ def capture(ctx: AppContext, *, limit: int = BATCH) -> int:
         if session.execute(select(func.count()).select_from(WebhookSubscription)).scalar_one() == 0:
             return 0
         start_cursors(session, now)
+        from shelfdesk.db.models import Order
+
+        # New orders first, so an order's "created" is queued before its later changes.
+        orders_cursor = get_cursor(session, ORDERS_CURSOR) or 0
+        orders_up_to = orders_cursor + limit
+        created = _created_rows(session, _orders_query(after_id=max(0, orders_cursor - LOOKBACK_IDS), up_to=orders_up_to), now)
+        orders_top = session.execute(select(func.max(Order.id)).where(Order.id <= orders_up_to)).scalar() or orders_cursor
         cursor = get_cursor(session, ORDER_CURSOR) or 0
         up_to = cursor + limit
-        rows = _order_event_rows(session, _order_events_query(after_id=max(0, cursor - LOOKBACK_IDS), up_to=up_to))
-        read = sum(1 for r in rows if int(r["source_key"].split(":")[1]) > cursor)
+        changes = _order_event_rows(session, _order_events_query(after_id=max(0, cursor - LOOKBACK_IDS), up_to=up_to))
         top = session.execute(select(func.max(OrderEvent.id)).where(OrderEvent.id <= up_to)).scalar()
+        # A change of an order not captured yet (past this run's limit) waits for the next run.
+        early = [int(r["source_key"].split(":")[1]) for r in changes if int(r["ordering_key"].split(":")[1]) > orders_top]
+        if early:
+            top = min(early) - 1
+            changes = [r for r in changes if int(r["source_key"].split(":")[1]) <= top]
+        rows = created + changes
+        read = sum(1 for r in created if int(r["ordering_key"].split(":")[1]) > orders_cursor)
+        read += sum(1 for r in changes if int(r["source_key"].split(":")[1]) > cursor)
         _store_and_fan_out(session, rows, now)
+        set_cursor(session, ORDERS_CURSOR, int(orders_top), now)
         if top is not None:
             set_cursor(session, ORDER_CURSOR, int(top), now)
         pub_cursor = get_cursor(session, PUBLICATION_CURSOR) or int(now.timestamp())
@@ -339,7 +402,7 @@ def capture(ctx: AppContext, *, limit: int = BATCH) -> int:
 
 def backfill(session: Session, subscription_id: int, since: datetime, now: datetime) -> int:
     """Queue, for one subscription, every event since ``since`` (captured now if it never was)."""
-    rows = _order_event_rows(session, _order_events_query(since=since))
+    rows = _created_rows(session, _orders_query(since=since), None) + _order_event_rows(session, _order_events_query(since=since))
     rows += _publication_rows(session, since)
     rows.sort(key=lambda r: (r["occurred_at"], r["source_key"]))
     return _store_and_fan_out(session, rows, now, [subscription_id])
