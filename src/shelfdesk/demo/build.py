@@ -103,11 +103,16 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
         }
         session.add_all(channels.values())
         session.flush()
-        products = _add_products(session, stores, catalogs, now)
+        products = sum(len(rows) for rows in catalogs.values())  # imported below, through the import service
         orders = demo_orders(catalogs, now)
         _add_orders(session, orders, {"backmarket": bm.id, "leboncoin": lbc.id}, channels, now)
         record_audit(session, ctx, "demo.create", "workspace", str(ctx.paths.home),
                      {"products": products, "orders": len(orders)})
+    from shelfdesk.demo.catalog_setup import compute_demo_readiness, import_demo_catalogs, set_up_back_market_france
+
+    products = import_demo_catalogs(ctx, [store.id for store in stores.values()])
+    set_up_back_market_france(ctx, channels[("backmarket", "FR")].id, DEMO_TOKENS["demo-backmarket-eu"])
+    compute_demo_readiness(ctx, [channels[key].id for key in (("backmarket", "ES"), ("leboncoin", "FR"))])
     return DemoSummary(created=True, stores=len(stores), products=products, orders=len(orders))
 
 
@@ -121,21 +126,6 @@ def _write_catalog_csv(path: Path, products: list[DemoProduct]) -> Path:
             writer.writerow([p.sku, p.ean, p.title, p.brand, p.category_path, str(p.price), p.stock,
                              *(p.attributes.get(k, "") for k in extra)])
     return path
-
-
-def _add_products(session, stores, catalogs, now: datetime) -> int:  # type: ignore[no-untyped-def]
-    from shelfdesk.db.models import Product
-
-    count = 0
-    for country, products in catalogs.items():
-        session.add_all(
-            Product(store_id=stores[country].id, sku=p.sku, ean=p.ean, title=p.title, brand=p.brand,
-                    category_path=p.category_path, price=p.price, stock=p.stock, stock_imported_at=now,
-                    attributes=dict(p.attributes), first_seen_at=now, last_seen_at=now, updated_at=now)
-            for p in products
-        )
-        count += len(products)
-    return count
 
 
 def _add_orders(session, orders: list[DemoOrder], accounts: dict[str, int], channels, now: datetime) -> None:  # type: ignore[no-untyped-def]

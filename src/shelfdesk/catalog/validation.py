@@ -1,0 +1,156 @@
+"""Per-row validation: a feed row becomes a product, or a rejection naming the field and why.
+
+The rules are the marketplaces' and the books': a SKU is required, an EAN/GTIN
+must have a correct check digit (spreadsheets love to turn one into
+``3.66E+12`` or drop its leading zero), a price is a non-negative decimal with
+at most two decimals (``12,50`` is accepted: French exports use a comma), and
+stock is a whole number, never negative. Nothing is rounded or guessed: a
+value that does not pass is reported with the row's line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from shelfdesk.catalog.gtin import GTIN_LENGTHS, is_valid_gtin
+
+#: Longest SKU kept (marketplaces cap theirs well below; a longer one is a wrong column).
+MAX_SKU = 128
+MAX_PRICE = Decimal("10000000")  # ten million: above it is a unit or column mistake
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_CATEGORY_SEPARATORS = re.compile(r"\s*>\s*")
+
+
+class RowRejected(ValueError):
+    """One field of a row is wrong; ``field`` is the role (sku, ean, price, stock)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    """A valid row, ready to upsert."""
+
+    line: int
+    sku: str
+    ean: str | None
+    title: str | None
+    brand: str | None
+    category_path: str | None
+    price: Decimal | None
+    stock: int
+    attributes: dict[str, str]
+
+
+def parse_sku(text: str | None) -> str:
+    sku = (text or "").strip()
+    if not sku:
+        raise RowRejected("sku", "missing SKU")
+    if len(sku) > MAX_SKU:
+        raise RowRejected("sku", f"SKU is {len(sku)} characters long (at most {MAX_SKU})")
+    if _CONTROL.search(sku):
+        raise RowRejected("sku", "SKU contains control characters (tab, newline …)")
+    return sku
+
+
+def parse_ean(text: str | None) -> str | None:
+    """Digits of a valid GTIN-8/12/13/14, or None when empty."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    code = _SPACES.sub("", raw).replace("-", "")
+    if not code.isdigit() or not code.isascii():
+        hint = " (a spreadsheet turned it into a number: format the column as text)" if "e+" in code.lower() else ""
+        raise RowRejected("ean", f"EAN/GTIN {raw!r} is not made of digits{hint}")
+    if len(code) not in GTIN_LENGTHS:
+        raise RowRejected("ean", f"EAN/GTIN {raw!r} has {len(code)} digits (8, 12, 13 or 14 expected)")
+    if not is_valid_gtin(code):
+        raise RowRejected("ean", f"EAN/GTIN {raw!r} has a bad check digit")
+    return code
+
+
+def parse_price(text: str | None) -> Decimal | None:
+    """A non-negative amount with at most two decimals; None when empty."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    cleaned = _SPACES.sub("", raw)
+    if "," in cleaned:
+        if "." in cleaned or cleaned.count(",") > 1:
+            raise RowRejected("price", f"price {raw!r} is not a decimal number (use 1234.50 or 1234,50)")
+        cleaned = cleaned.replace(",", ".")
+    if not re.fullmatch(r"\+?\d+(\.\d*)?|\+?\.\d+|-\d+(\.\d*)?", cleaned):
+        raise RowRejected("price", f"price {raw!r} is not a decimal number")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise RowRejected("price", f"price {raw!r} is not a decimal number") from None
+    if value < 0:
+        raise RowRejected("price", f"price {raw!r} is negative")
+    if value >= MAX_PRICE:
+        raise RowRejected("price", f"price {raw!r} is implausibly large")
+    cents = value.quantize(Decimal("0.01"))
+    if cents != value:
+        raise RowRejected("price", f"price {raw!r} has more than two decimals")
+    return cents
+
+
+def parse_stock(text: str | None) -> int:
+    """A whole, non-negative quantity; empty means 0 (nothing to sell)."""
+    raw = (text or "").strip()
+    if not raw:
+        return 0
+    cleaned = _SPACES.sub("", raw)
+    if re.fullmatch(r"[+-]?\d+", cleaned):
+        value = int(cleaned)
+    elif re.fullmatch(r"[+-]?\d+[.,]0*", cleaned):  # "12.0" from a spreadsheet
+        value = int(cleaned.replace(",", ".").split(".")[0])
+    else:
+        raise RowRejected("stock", f"stock {raw!r} is not a whole number")
+    if value < 0:
+        raise RowRejected("stock", f"stock {raw!r} is negative")
+    if value > 10_000_000:
+        raise RowRejected("stock", f"stock {raw!r} is implausibly large")
+    return value
+
+
+def normalize_category(text: str | None) -> str | None:
+    """``"Phones>Smartphones "`` → ``"Phones > Smartphones"``; None when empty."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    parts = [part.strip() for part in _CATEGORY_SEPARATORS.split(raw)]
+    return " > ".join(part for part in parts if part) or None
+
+
+def _text(value: str | None) -> str | None:
+    cleaned = (value or "").strip()
+    return cleaned or None
+
+
+def validate_row(line: int, values: Mapping[str, str], roles: Mapping[str, str]) -> ProductRow:
+    """The product of one row, or :class:`RowRejected` for its first bad field.
+
+    ``roles`` maps role → column; columns without a role become attributes
+    (empty values are left out; every raw value stays in the feed file).
+    """
+
+    def get(role: str) -> str | None:
+        column = roles.get(role)
+        return values.get(column) if column else None
+
+    sku = parse_sku(get("sku"))
+    ean = parse_ean(get("ean"))
+    price = parse_price(get("price"))
+    stock = parse_stock(get("stock"))
+    role_columns = set(roles.values())
+    attributes = {k: v.strip() for k, v in values.items() if k not in role_columns and v and v.strip()}
+    return ProductRow(line, sku, ean, _text(get("title")), _text(get("brand")), normalize_category(get("category")),
+                      price, stock, attributes)  # fmt: skip

@@ -1,0 +1,67 @@
+"""What the store, catalog, channel and mapping commands share: opening the workspace,
+turning service errors into one clear line on stderr, and ``--json`` output.
+
+Exit codes: 0 done, 1 the operation ran but failed (an import that could not
+read its feed, a token the marketplace rejected), 2 bad input (with the reason).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from shelfdesk.cli import UserFacingError, add_workspace_options
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
+
+Runner = Callable[["AppContext", argparse.Namespace], int]
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """Options every sub-command takes: the workspace and ``--json``."""
+    common = argparse.ArgumentParser(add_help=False)
+    add_workspace_options(common)
+    common.add_argument("--json", action="store_true", help="print JSON for scripts (never a token)")
+    return common
+
+
+@contextmanager
+def workspace(args: argparse.Namespace) -> Iterator[AppContext]:
+    """The opened workspace; service refusals become :class:`UserFacingError` (exit 2)."""
+    from shelfdesk.catalog.errors import CatalogError
+    from shelfdesk.context import ReadOnlyError, open_context
+    from shelfdesk.paths import resolve_paths
+
+    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
+    try:
+        yield ctx
+    except (CatalogError, ReadOnlyError) as exc:
+        raise UserFacingError(str(exc)) from None
+    finally:
+        ctx.close()
+
+
+def run_with_workspace(args: argparse.Namespace, runner: Runner) -> int:
+    with workspace(args) as ctx:
+        return runner(ctx, args)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=_default))

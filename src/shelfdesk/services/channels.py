@@ -1,0 +1,310 @@
+"""Channels: a store published to one market of one marketplace account.
+
+Rules enforced here, with the reason in the message:
+
+* Back Market needs one store per country: a store's Back Market channels all
+  sell in the store's country (its own catalog, prices and stock); a second
+  country means a second store.
+* An account has at most one channel per market; several markets may share
+  an account (Back Market France and Spain on one token).
+* Back Market keeps one quantity per listing across markets, so only one
+  channel of an account sends quantities (the first one created).
+* Publication is activated only when the three readiness lights are green.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shelfdesk.catalog.errors import SetupError
+from shelfdesk.domain import Marketplace, OrderScope
+
+if TYPE_CHECKING:
+    from shelfdesk.catalog.readiness import Readiness
+    from shelfdesk.context import AppContext
+
+
+@dataclass(frozen=True)
+class Market:
+    country: str
+    name: str
+    code: str  #: the marketplace's market code (Back Market's Accept-Language)
+    currency: str
+    region: str | None = None  #: Back Market region serving it
+
+
+_BM = [("FR", "France", "fr-fr", "EUR", "eu"), ("BE", "Belgium", "fr-be", "EUR", "eu"),
+       ("DE", "Germany", "de-de", "EUR", "eu"), ("AT", "Austria", "de-at", "EUR", "eu"),
+       ("ES", "Spain", "es-es", "EUR", "eu"), ("IT", "Italy", "it-it", "EUR", "eu"),
+       ("NL", "Netherlands", "nl-nl", "EUR", "eu"), ("PT", "Portugal", "pt-pt", "EUR", "eu"),
+       ("FI", "Finland", "fi-fi", "EUR", "eu"), ("IE", "Ireland", "en-ie", "EUR", "eu"),
+       ("GR", "Greece", "el-gr", "EUR", "eu"), ("SK", "Slovakia", "sk-sk", "EUR", "eu"),
+       ("GB", "United Kingdom", "en-gb", "GBP", "eu"), ("SE", "Sweden", "sv-se", "SEK", "eu"),
+       ("US", "United States", "en-us", "USD", "na"), ("JP", "Japan", "ja-jp", "JPY", "ap"),
+       ("AU", "Australia", "en-au", "AUD", "ap")]  # fmt: skip
+
+MARKETS: dict[Marketplace, dict[str, Market]] = {
+    Marketplace.backmarket: {c: Market(c, n, code, cur, reg) for c, n, code, cur, reg in _BM},
+    Marketplace.leboncoin: {"FR": Market("FR", "France", "FR", "EUR")},
+}
+MARKETPLACE_NAMES = {Marketplace.backmarket: "Back Market", Marketplace.leboncoin: "Leboncoin"}
+
+#: Options an operator may change on a channel, with their column (or settings key).
+OPTIONS = ("enabled", "products_feed_enabled", "offers_feed_enabled", "quantities_only", "orders_enabled",
+           "orders_scope", "secure_payment", "name")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    id: int
+    store_id: int
+    store_name: str
+    account_id: int
+    account_name: str
+    marketplace: Marketplace
+    market: str
+    country: str
+    name: str
+    enabled: bool
+    products_feed_enabled: bool
+    offers_feed_enabled: bool
+    quantities_only: bool
+    orders_enabled: bool
+    orders_scope: OrderScope
+    secure_payment: bool | None  #: Leboncoin only
+    owns_quantities: bool
+    activated_at: datetime | None
+    readiness: Readiness | None
+
+    def as_json(self) -> dict[str, Any]:
+        readiness = None
+        if self.readiness is not None:
+            readiness = {"ready": self.readiness.ready, **{
+                light.name: {"ok": light.ok, "reasons": light.reasons, "warnings": light.warnings}
+                for light in self.readiness.lights}}  # fmt: skip
+        return {
+            "id": self.id, "name": self.name, "store": self.store_name, "store_id": self.store_id,
+            "account": self.account_name, "account_id": self.account_id, "marketplace": str(self.marketplace),
+            "market": self.market, "country": self.country, "enabled": self.enabled,
+            "products_feed": self.products_feed_enabled, "offers_feed": self.offers_feed_enabled,
+            "quantities_only": self.quantities_only, "orders": self.orders_enabled,
+            "orders_scope": str(self.orders_scope), "secure_payment": self.secure_payment,
+            "owns_quantities": self.owns_quantities,
+            "activated_at": self.activated_at.isoformat() if self.activated_at else None, "readiness": readiness,
+        }  # fmt: skip
+
+
+def market_for(marketplace: Marketplace, country: str) -> Market:
+    markets = MARKETS[marketplace]
+    code = (country or "").strip()
+    market = markets.get(code.upper()) or next((m for m in markets.values() if m.code == code.lower()), None)
+    if market is None:
+        names = ", ".join(f"{m.country} ({m.name})" for m in markets.values())
+        raise SetupError(f"{MARKETPLACE_NAMES[marketplace]} has no market {country!r}; markets: {names}")
+    return market
+
+
+def _view(channel: Any, store_name: str, account_name: str) -> ChannelView:
+    from shelfdesk.catalog.readiness import saved_readiness
+
+    market = Marketplace(channel.marketplace)
+    secure = bool((channel.settings or {}).get("secure_payment", True)) if market is Marketplace.leboncoin else None
+    return ChannelView(channel.id, channel.store_id, store_name, channel.account_id, account_name, market,
+                       channel.market, channel.country, channel.name, channel.enabled, channel.products_feed_enabled,
+                       channel.offers_feed_enabled, channel.quantities_only, channel.orders_enabled,
+                       OrderScope(channel.orders_scope), secure, channel.owns_quantities, channel.activated_at,
+                       saved_readiness(channel))  # fmt: skip
+
+
+def create_channel(ctx: AppContext, store_id: int, account_id: int, country: str, *, name: str | None = None,
+                   **options: Any) -> ChannelView:  # fmt: skip
+    """Publish a store to one market of an account; options as in :data:`OPTIONS`."""
+    from sqlalchemy import select
+
+    from shelfdesk.audit import record_audit
+    from shelfdesk.db.models import Channel, MarketplaceAccount, Store
+
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise SetupError(f"unknown channel option(s): {', '.join(sorted(unknown))}")
+    now = ctx.clock.now()
+    with ctx.write_session() as session:
+        store = session.get(Store, store_id)
+        if store is None:
+            raise SetupError(f"no store with id {store_id}")
+        account = session.get(MarketplaceAccount, account_id)
+        if account is None:
+            raise SetupError(f"no account with id {account_id}")
+        marketplace = Marketplace(account.marketplace)
+        market = market_for(marketplace, country)
+        label = f"{MARKETPLACE_NAMES[marketplace]} {market.name}"
+        if marketplace is Marketplace.backmarket:
+            others = session.execute(select(Channel.name, Channel.country).where(
+                Channel.store_id == store_id, Channel.marketplace == marketplace)).all()  # fmt: skip
+            other = next(((n, c) for n, c in others if c != market.country), None)
+            if other is not None or market.country != store.country:
+                already = f"{store.name} already publishes to {other[0]}" if other else f"{store.name} is a {store.country} store"
+                raise SetupError(
+                    f"Back Market needs one store per country: {already}. Create a store for {market.name} "
+                    f"({market.country}) with its own catalog, prices and stock, and add {label} there."
+                )  # fmt: skip
+            if account.region and market.region and account.region != market.region and not account.base_url:
+                raise SetupError(f"{label} is served by Back Market's {market.region} region; account "
+                                 f"{account.name} is set to {account.region}")  # fmt: skip
+        if market.currency != store.currency:
+            raise SetupError(f"{label} sells in {market.currency}; store {store.name} is in {store.currency}")
+        taken = session.execute(select(Channel.name, Store.name).join(Store, Store.id == Channel.store_id).where(
+            Channel.account_id == account_id, Channel.market == market.code)).first()  # fmt: skip
+        if taken is not None:
+            raise SetupError(f"account {account.name} already publishes to {market.code} through {taken[0]} "
+                             f"(store {taken[1]})")  # fmt: skip
+        owner = session.execute(select(Channel.id).where(
+            Channel.account_id == account_id, Channel.owns_quantities.is_(True))).first()  # fmt: skip
+        channel = Channel(store_id=store_id, account_id=account_id, marketplace=marketplace, market=market.code,
+                          country=market.country, name=(name or "").strip() or label,
+                          owns_quantities=owner is None, created_at=now, updated_at=now)  # fmt: skip
+        _apply_options(channel, marketplace, options)
+        session.add(channel)
+        session.flush()
+        record_audit(session, ctx, "channel.create", "channel", channel.id,
+                     {"store": store.name, "account": account.name, "market": market.code})  # fmt: skip
+        channel_id = int(channel.id)  # type: ignore[arg-type]
+    return get_channel(ctx, channel_id)
+
+
+def _apply_options(channel: Any, marketplace: Marketplace, options: dict[str, Any]) -> None:
+    for key, value in options.items():
+        if value is None:
+            continue
+        if key == "orders_scope":
+            try:
+                channel.orders_scope = OrderScope(value)
+            except ValueError:
+                raise SetupError(f"orders scope must be 'account' (all its countries) or 'market', not {value!r}") from None
+        elif key == "secure_payment":
+            if marketplace is not Marketplace.leboncoin:
+                raise SetupError("secure payment is a Leboncoin option")
+            channel.settings = {**(channel.settings or {}), "secure_payment": bool(value)}
+        elif key == "name":
+            if not str(value).strip():
+                raise SetupError("the channel needs a name")
+            channel.name = str(value).strip()
+        else:
+            setattr(channel, key, bool(value))
+    if not channel.offers_feed_enabled and channel.quantities_only:
+        channel.quantities_only = False
+
+
+def update_channel(ctx: AppContext, channel_id: int, **options: Any) -> ChannelView:
+    from shelfdesk.audit import record_audit
+    from shelfdesk.db.models import Channel
+
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise SetupError(f"unknown channel option(s): {', '.join(sorted(unknown))}")
+    with ctx.write_session() as session:
+        channel = session.get(Channel, channel_id)
+        if channel is None:
+            raise SetupError(f"no channel with id {channel_id}")
+        _apply_options(channel, Marketplace(channel.marketplace), options)
+        channel.updated_at = ctx.clock.now()
+        record_audit(session, ctx, "channel.update", "channel", channel_id,
+                     {k: str(v) for k, v in options.items() if v is not None})  # fmt: skip
+    return get_channel(ctx, channel_id)
+
+
+def list_channels(ctx: AppContext, store_id: int | None = None) -> list[ChannelView]:
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Channel, MarketplaceAccount, Store
+
+    query = (select(Channel, Store.name, MarketplaceAccount.name)
+             .join(Store, Store.id == Channel.store_id)
+             .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
+             .order_by(Store.name, Channel.name))  # fmt: skip
+    if store_id is not None:
+        query = query.where(Channel.store_id == store_id)
+    with ctx.read_session() as session:
+        return [_view(c, s, a) for c, s, a in session.execute(query).all()]
+
+
+def get_channel(ctx: AppContext, channel_id: int) -> ChannelView:
+    for view in list_channels(ctx):
+        if view.id == channel_id:
+            return view
+    raise SetupError(f"no channel with id {channel_id}")
+
+
+def find_channel(ctx: AppContext, ref: str | int) -> ChannelView:
+    """A channel by id or by name (case-insensitive; ``Store/Channel`` when names repeat)."""
+    text = str(ref).strip()
+    channels = list_channels(ctx)
+    if text.isdigit():
+        for view in channels:
+            if view.id == int(text):
+                return view
+    store, _, name = text.rpartition("/")
+    matches = [c for c in channels if c.name.casefold() == (name or text).casefold()
+               and (not store or c.store_name.casefold() == store.casefold())]  # fmt: skip
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SetupError(f"several channels are named {text!r}: use STORE/CHANNEL or the id")
+    raise SetupError(f"no channel {text!r} (channels: {', '.join(c.name for c in channels) or 'none yet'})")
+
+
+def check_readiness(ctx: AppContext, channel_id: int) -> Readiness:
+    from shelfdesk.catalog.readiness import compute_readiness
+
+    get_channel(ctx, channel_id)
+    return compute_readiness(ctx, channel_id)
+
+
+def test_channel_connection(ctx: AppContext, channel_id: int, **kwargs: Any) -> Any:
+    """Test the channel's account (in the channel's language), then refresh its readiness."""
+    from shelfdesk.services.accounts import test_connection
+
+    view = get_channel(ctx, channel_id)
+    language = view.market if view.marketplace is Marketplace.backmarket else None
+    result = test_connection(ctx, view.account_id, language=language, **kwargs)
+    for other in list_channels(ctx):
+        if other.account_id == view.account_id:
+            check_readiness(ctx, other.id)
+    return result
+
+
+test_channel_connection.__test__ = False  # type: ignore[attr-defined]
+
+
+def activate_channel(ctx: AppContext, channel_id: int) -> ChannelView:
+    """Turn publication on; refused (with every red reason) unless the three lights are green."""
+    from shelfdesk.audit import record_audit
+    from shelfdesk.db.models import Channel
+
+    readiness = check_readiness(ctx, channel_id)
+    if not readiness.ready:
+        reds = [f"{light.label}: {'; '.join(light.reasons)}" for light in readiness.lights if not light.ok]
+        raise SetupError("publication cannot be activated until all three lights are green — " + " | ".join(reds))
+    with ctx.write_session() as session:
+        channel = session.get(Channel, channel_id)
+        assert channel is not None
+        if channel.activated_at is None:
+            channel.activated_at = ctx.clock.now()
+        channel.enabled = True
+        record_audit(session, ctx, "channel.activate", "channel", channel_id, {})
+    return get_channel(ctx, channel_id)
+
+
+def deactivate_channel(ctx: AppContext, channel_id: int) -> ChannelView:
+    from shelfdesk.audit import record_audit
+    from shelfdesk.db.models import Channel
+
+    with ctx.write_session() as session:
+        channel = session.get(Channel, channel_id)
+        if channel is None:
+            raise SetupError(f"no channel with id {channel_id}")
+        channel.activated_at = None
+        record_audit(session, ctx, "channel.deactivate", "channel", channel_id, {})
+    return get_channel(ctx, channel_id)
