@@ -246,10 +246,14 @@ async def test_tab_completes_commands_and_theme_names(make_app: Any) -> None:
 
 
 async def test_filter_key_on_a_screen_without_table_says_so(make_app: Any) -> None:
+    without_table = [(number, cls) for _, number, _, cls in VIEWS if not cls.FILTERABLE]
+    if not without_table:
+        pytest.skip("every main screen has its table now")
+    number, screen_class = without_table[0]
     app = make_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await pilot.press("5", "slash")
-        assert any("Jobs has no table yet" in m for m in messages_of(app))
+        await pilot.press(number, "slash")
+        assert any(f"{screen_class.TITLE} has no table yet" in m for m in messages_of(app))
         assert not app.screen.query_one(FilterBar).is_open
 
 

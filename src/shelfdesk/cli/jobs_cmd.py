@@ -139,9 +139,10 @@ def _history(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _show(ctx: AppContext, args: argparse.Namespace) -> int:
+    from shelfdesk.jobs.display import counts_text
     from shelfdesk.jobs.health import run_dict
     from shelfdesk.jobs.leases import holder_label
-    from shelfdesk.jobs.runs import format_counts, get_run
+    from shelfdesk.jobs.runs import get_run
 
     run = get_run(ctx, args.run_id)
     if args.json:
@@ -151,7 +152,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     took = f"{run.seconds:.1f} s" if run.seconds is not None else "still running"
     print(f"run {run.id} of {run.key} ({run.trigger}) by {holder_label(run.holder) or '?'}")
     print(f"started {run.started_at:%Y-%m-%d %H:%M:%S} UTC, {run.outcome}, {took}")
-    print(f"counts: {format_counts(run.counts)}")
+    print(f"counts: {counts_text(run)}")
     if run.error:
         print(f"error: {run.error}")
     if run.traceback:

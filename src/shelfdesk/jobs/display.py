@@ -74,13 +74,20 @@ def job_cells(row: JobRow, now: datetime) -> tuple[str, str, str, str, str, str,
             next_run_text(row, now), holder_label(row.holder) or "-", str(row.failures_in_a_row))  # fmt: skip
 
 
+def counts_text(run: RunInfo) -> str:
+    """The run's counts; a failed run that counted nothing says "none", not "nothing to do"."""
+    if not run.counts and run.outcome is not JobOutcome.skipped:
+        return "none" if run.outcome is not JobOutcome.running else "not yet"
+    return format_counts(run.counts)
+
+
 def run_summary(run: RunInfo) -> str:
     """Counts for a run that worked, the first line of the error for one that did not."""
     if run.outcome in (JobOutcome.failed, JobOutcome.abandoned):
         return run.error_line or "no error recorded"
     if run.outcome is JobOutcome.running:
         return "running"
-    return format_counts(run.counts)
+    return counts_text(run)
 
 
 def run_cells(run: RunInfo, now: datetime) -> tuple[str, str, str, str, str]:

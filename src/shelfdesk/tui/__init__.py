@@ -22,12 +22,14 @@ STARTUP_PROBE_ENV = "SHELFDESK_STARTUP_PROBE"
 log = logging.getLogger("shelfdesk.tui")
 
 
-def run_console(ctx: AppContext, *, theme: str | None = None, mouse: bool = False) -> int:
+def run_console(ctx: AppContext, *, theme: str | None = None, mouse: bool = False, jobs: bool = True) -> int:
     """Open the console on ``ctx`` and return its exit code.
 
     ``theme`` comes from ``--theme``; the mouse is captured only with
     ``mouse=True`` or ``mouse = true`` in the preferences, so terminal
-    selection keeps working over SSH by default.
+    selection keeps working over SSH by default. ``jobs`` runs the
+    workspace's scheduled jobs inside the console (not when read-only);
+    leases keep them to one run per interval alongside workers.
     """
     from shelfdesk.settings import Preferences, SettingsError, load_preferences
     from shelfdesk.tui.app import ShelfdeskApp
@@ -44,6 +46,7 @@ def run_console(ctx: AppContext, *, theme: str | None = None, mouse: bool = Fals
         theme=theme,
         preferences=preferences,
         startup_probe=Path(probe) if probe else None,
+        embedded_jobs=jobs,
     )
     app.run(mouse=mouse or preferences.mouse)
     return app.return_code or 0

@@ -34,7 +34,7 @@ from shelfdesk.tui.commands import (
     help_sections,
     parse_command_line,
 )
-from shelfdesk.tui.messages import AlertsCounted
+from shelfdesk.tui.messages import AlertsCounted, JobRunChanged
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.command_line import CommandLineScreen
 from shelfdesk.tui.screens.help import HelpScreen
@@ -48,6 +48,8 @@ from shelfdesk.tui.widgets.status_bar import AlertStatus
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
+    from shelfdesk.jobs.runner import RunEvent
+    from shelfdesk.jobs.scheduler import JobScheduler
 
 log = logging.getLogger("shelfdesk.tui")
 
@@ -89,9 +91,13 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         theme: str | None = None,
         preferences: Preferences | None = None,
         startup_probe: Path | None = None,
+        embedded_jobs: bool = False,
     ) -> None:
         super().__init__()
         self.ctx = ctx
+        self.embedded_jobs = embedded_jobs and not ctx.read_only
+        """Run the workspace's scheduled jobs in this console (``run_console`` turns it on)."""
+        self.jobs_scheduler: JobScheduler | None = None
         self.preferences = preferences or Preferences()
         self.startup_probe = startup_probe
         # Over SSH every animation frame is bytes on a slow link.
@@ -154,6 +160,80 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
             self.exit(0)
             return
         self.count_alerts()
+        if self.embedded_jobs:
+            # After the first frame: importing APScheduler and planning jobs never delays it.
+            self.call_after_refresh(self.start_jobs)
+
+    # ------------------------------------------------------------ embedded job scheduler
+
+    def start_jobs(self) -> None:
+        self.run_worker(self._start_jobs(), group="jobs", exclusive=True, exit_on_error=False,
+                        description="Starting the job scheduler")  # fmt: skip
+
+    async def _start_jobs(self) -> None:
+        import asyncio
+        import importlib
+
+        # The imports (APScheduler, the job modules) happen in a thread, off the event loop.
+        await asyncio.to_thread(importlib.import_module, "apscheduler.schedulers.asyncio")
+        await asyncio.to_thread(importlib.import_module, "shelfdesk.jobs.scheduler")
+        from shelfdesk.jobs.registry import load_jobs
+        from shelfdesk.jobs.scheduler import JobScheduler
+
+        await asyncio.to_thread(load_jobs)
+        if self.jobs_scheduler is None and self.is_running:
+            self.jobs_scheduler = JobScheduler(self.ctx, role="console", listener=self._job_event)
+            self.jobs_scheduler.start()
+
+    def _job_event(self, event: RunEvent) -> None:
+        """Called on the event loop by the runner; the UI hears of it through a message."""
+        self.post_message(JobRunChanged(event.key, event.kind))
+
+    def on_job_run_changed(self, message: JobRunChanged) -> None:
+        if message.kind == "finished":
+            self.count_alerts()
+        screen = self.view_screen()
+        if screen is not None and getattr(screen, "REFRESH_ON_JOB_RUNS", False):
+            screen.refresh_data()
+
+    def run_job_now(self, key: str) -> None:
+        """An operator's "run now": in this console's scheduler if it runs, else in a one-off runner."""
+        self.run_worker(self._run_job_now(key), group=f"run-now:{key}", exclusive=True, exit_on_error=False,
+                        description=f"Running {key} now")  # fmt: skip
+
+    async def _run_job_now(self, key: str) -> None:
+        from shelfdesk.jobs.runner import MANUAL, JobRunner
+        from shelfdesk.jobs.runs import format_counts
+
+        self.ctx.require_write()
+        self.notify(f"{key} started", title="Run now", timeout=3)
+        if self.jobs_scheduler is not None:
+            report = await self.jobs_scheduler.run_now(key)
+        else:
+            report = await JobRunner(self.ctx, role="console", listener=self._job_event).run(key, trigger=MANUAL)
+        if not report.ran:
+            self.notify(f"{key} did not run: {report.reason}", title="Run now", severity="warning")
+        elif str(report.outcome) in ("failed", "abandoned"):
+            self.notify(f"{key} {report.outcome}: {report.error}", title="Run now", severity="error", timeout=10)
+        else:
+            self.notify(f"{key} {report.outcome}: {format_counts(report.counts)}", title="Run now")
+
+    def jobs_changed(self) -> None:
+        """Schedules were edited here: re-aim this console's timers now, not at the next heartbeat."""
+        if self.jobs_scheduler is not None:
+            self.run_worker(self.jobs_scheduler.changed(), group="jobs-changed", exclusive=True, exit_on_error=False,
+                            description="Rescheduling jobs")  # fmt: skip
+
+    async def on_unmount(self) -> None:
+        if self.jobs_scheduler is not None:
+            scheduler, self.jobs_scheduler = self.jobs_scheduler, None
+            await scheduler.stop(grace=0, reason="console closed")
+
+    def open_alerts(self) -> None:
+        from shelfdesk.tui.screens.alerts import AlertsScreen
+
+        if not isinstance(self.screen, AlertsScreen):
+            self.push_screen(AlertsScreen())
 
     # ------------------------------------------------------------ alerts (status bar)
 

@@ -27,6 +27,62 @@ class FilterChanged(Message):
         self.submitted = submitted
 
 
+# ---------------------------------------------------------------- jobs and alerts (issue 7)
+
+
+class JobsLoaded(Message):
+    """The Jobs screen's rows (``shelfdesk.jobs.health.JobRow``), read at ``now`` on the workspace clock."""
+
+    def __init__(self, rows: list, now: object) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.rows = rows
+        self.now = now
+
+
+class JobRunsLoaded(Message):
+    """A job's runs, newest first (``shelfdesk.jobs.runs.RunInfo``)."""
+
+    def __init__(self, key: str, runs: list, now: object) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.key = key
+        self.runs = runs
+        self.now = now
+
+
+class JobRunDetailLoaded(Message):
+    """One run with its error and traceback (``shelfdesk.jobs.runs.RunDetail``)."""
+
+    def __init__(self, run: object) -> None:
+        super().__init__()
+        self.run = run
+
+
+class JobRunChanged(Message):
+    """A run of this console's scheduler started or finished (``kind``: "started" or "finished")."""
+
+    def __init__(self, key: str, kind: str) -> None:
+        super().__init__()
+        self.key = key
+        self.kind = kind
+
+
+class JobCommandDone(Message):
+    """Run now, pause, resume or a schedule edit finished; ``text`` says what happened."""
+
+    def __init__(self, text: str, *, ok: bool = True) -> None:
+        super().__init__()
+        self.text = text
+        self.ok = ok
+
+
+class AlertsLoaded(Message):
+    """Every current alert (``shelfdesk.services.alerts.Alert``), critical first."""
+
+    def __init__(self, alerts: list) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.alerts = alerts
+
+
 # ---------------------------------------------------------------- orders
 
 

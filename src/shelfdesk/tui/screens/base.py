@@ -140,6 +140,18 @@ class ShelfdeskScreen(Screen[None]):
             return
         self.shell.go_home()
 
+    def action_alerts(self) -> None:
+        """``!``: the alert list, from any screen."""
+        self.shell.open_alerts()
+
+    def show_target(self, target_type: str, target_id: object) -> bool:
+        """Move to the row an alert points at (a ``job`` key, an ``account`` id …).
+
+        Screens that can find such a row override this and return True; the
+        default says it cannot, and the App tells the operator where to look.
+        """
+        return False
+
     def action_refresh(self) -> None:
         self.shell.count_alerts()
         self.refresh_data()
