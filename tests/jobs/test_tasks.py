@@ -6,6 +6,7 @@ What reached a marketplace is read from the sandbox's own request log.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from shelfdesk.domain import ActionState, JobOutcome
 from shelfdesk.jobs import registry
@@ -22,7 +23,7 @@ def _run(desk: Desk, key: str, trigger: str = "schedule"):  # type: ignore[no-un
 
 def test_real_jobs_are_registered_with_their_defaults() -> None:
     jobs = registry.load_jobs()
-    assert {"harvest", "outbox", "retention"} <= set(jobs)
+    assert {"harvest", "outbox", "tokens", "retention"} <= set(jobs)
     assert (jobs["harvest"].interval, jobs["harvest"].scope) == (60, registry.JobScope.account)
     assert (jobs["outbox"].interval, jobs["outbox"].scope) == (5, registry.JobScope.workspace)
     assert registry.load_problems() == []
@@ -69,3 +70,33 @@ def test_outbox_job_sends_due_actions_and_has_nothing_to_do_after(desk: Desk) ->
     desk.clock.advance(5)
     idle = _run(desk, "outbox")
     assert idle.outcome is JobOutcome.skipped and idle.counts == {}
+
+
+def test_token_check_job_records_expiry_and_rejections(desk: Desk) -> None:
+    from shelfdesk.db.models import MarketplaceAccount
+
+    ensure_schedules(desk.ctx)
+    report = _run(desk, "tokens")
+    assert report.outcome is JobOutcome.succeeded, report.error
+    assert report.counts == {"accounts_checked": 2, "tokens_valid": 2, "tokens_rejected": 0, "unreachable": 0}
+    with desk.ctx.read_session() as session:
+        lbc = session.get(MarketplaceAccount, desk.lbc_account)
+        assert lbc.token_expires_at is not None and lbc.token_expires_at > desk.clock.now() + timedelta(days=300)
+    assert desk.bm.request("DELETE", "/_sandbox/tokens", json={"token": BM_TOKEN}).status_code == 200
+    report = _run(desk, "tokens", trigger=MANUAL)
+    assert report.counts["tokens_rejected"] == 1 and report.outcome is JobOutcome.succeeded
+    assert [a.target_id for a in list_alerts(desk.ctx) if a.kind == "token_rejected"] == [desk.bm_account]
+
+
+def test_token_check_fails_when_no_marketplace_answers(desk: Desk) -> None:
+    from sqlalchemy import update
+
+    from shelfdesk.db.models import MarketplaceAccount
+
+    with desk.ctx.write_session() as session:  # nothing listens on port 9 of loopback
+        session.execute(update(MarketplaceAccount).values(base_url="http://127.0.0.1:9"))
+    ensure_schedules(desk.ctx)
+    report = _run(desk, "tokens")
+    assert report.outcome is JobOutcome.failed and report.error.startswith("JobFailed: no marketplace could be reached")
+    assert "Back Market EU" in report.error and "Leboncoin Pro" in report.error
+    assert not [a for a in list_alerts(desk.ctx) if a.kind == "token_rejected"]  # unreachable is not rejected

@@ -84,6 +84,57 @@ register(JobSpec(
 ))  # fmt: skip
 
 
+# ---------------------------------------------------------------- accounts (issue 3)
+
+
+async def check_tokens(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
+    """Ask every account's marketplace whether its token still works, and when it expires.
+
+    The answers land on the accounts (``token_error``, ``token_expires_at``), where
+    the token alerts read them: a rejected token or one expiring within 30 days
+    (Leboncoin refresh tokens last 365 days and are renewed by hand). A rejected
+    token is a finding, not a job failure; the run fails only when no
+    marketplace could be reached at all.
+    """
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import MarketplaceAccount
+    from shelfdesk.services.accounts import check_connection
+
+    with ctx.read_session() as session:
+        accounts = session.execute(
+            select(MarketplaceAccount.id).where(MarketplaceAccount.credential_ref.is_not(None))  # type: ignore[union-attr]
+            .order_by(MarketplaceAccount.id)
+        ).scalars().all()  # fmt: skip
+    counts = {"accounts_checked": 0, "tokens_valid": 0, "tokens_rejected": 0, "unreachable": 0}
+    unreachable = []
+    for account_id in accounts:
+        result = await check_connection(ctx, account_id)
+        counts["accounts_checked"] += 1
+        if result.ok:
+            counts["tokens_valid"] += 1
+            continue
+        with ctx.read_session() as session:
+            account = session.get(MarketplaceAccount, account_id)
+            network = bool(account and (account.settings or {}).get("connection_error"))
+            name = account.name if account else str(account_id)
+        if network:
+            counts["unreachable"] += 1
+            unreachable.append(f"{name}: {result.message}")
+        else:
+            counts["tokens_rejected"] += 1
+    if unreachable and counts["unreachable"] == counts["accounts_checked"]:
+        raise JobFailed("no marketplace could be reached: " + "; ".join(unreachable))
+    return counts if accounts else {}
+
+
+register(JobSpec(
+    name="tokens", title="Token check", run=check_tokens, scope=JobScope.workspace,
+    interval=DEFAULT_INTERVALS["tokens"],
+    description="Checks every account's token with its marketplace: rejections and expiry dates feed the token alerts",
+))  # fmt: skip
+
+
 # ---------------------------------------------------------------- workspace housekeeping
 
 
