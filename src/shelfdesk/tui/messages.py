@@ -27,60 +27,53 @@ class FilterChanged(Message):
         self.submitted = submitted
 
 
-# ---------------------------------------------------------------- jobs and alerts (issue 7)
+# ---------------------------------------------------------------- publications
 
 
-class JobsLoaded(Message):
-    """The Jobs screen's rows (``shelfdesk.jobs.health.JobRow``), read at ``now`` on the workspace clock."""
+class PublicationsLoaded(Message):
+    """A page of the publication history (``rows``: ``publishing.triage.PublicationRow``)."""
 
-    def __init__(self, rows: list, now: object) -> None:  # type: ignore[type-arg]
+    def __init__(self, rows: list, *, running: list | None = None) -> None:  # type: ignore[type-arg]
         super().__init__()
         self.rows = rows
-        self.now = now
+        self.running = running or []
 
 
-class JobRunsLoaded(Message):
-    """A job's runs, newest first (``shelfdesk.jobs.runs.RunInfo``)."""
+class PublicationItemsLoaded(Message):
+    """A page of one publication's items, with the count matching the filter."""
 
-    def __init__(self, key: str, runs: list, now: object) -> None:  # type: ignore[type-arg]
+    def __init__(self, publication: object, items: list, total: int, page: int) -> None:  # type: ignore[type-arg]
         super().__init__()
-        self.key = key
-        self.runs = runs
-        self.now = now
+        self.publication = publication
+        self.items = items
+        self.total = total
+        self.page = page
 
 
-class JobRunDetailLoaded(Message):
-    """One run with its error and traceback (``shelfdesk.jobs.runs.RunDetail``)."""
+class ErrorClustersLoaded(Message):
+    """Failed items of a publication grouped by cause, largest first."""
 
-    def __init__(self, run: object) -> None:
+    def __init__(self, publication: object, clusters: list) -> None:  # type: ignore[type-arg]
         super().__init__()
-        self.run = run
+        self.publication = publication
+        self.clusters = clusters
 
 
-class JobRunChanged(Message):
-    """A run of this console's scheduler started or finished (``kind``: "started" or "finished")."""
+class PublishProgress(Message):
+    """A running publication reported progress (``publishing.engine.Progress``)."""
 
-    def __init__(self, key: str, kind: str) -> None:
+    def __init__(self, progress: object) -> None:
         super().__init__()
-        self.key = key
-        self.kind = kind
+        self.progress = progress
 
 
-class JobCommandDone(Message):
-    """Run now, pause, resume or a schedule edit finished; ``text`` says what happened."""
+class PublishFinished(Message):
+    """A publication (or dry run) started from the console ended; ``error`` when it could not run."""
 
-    def __init__(self, text: str, *, ok: bool = True) -> None:
+    def __init__(self, result: object | None, error: str | None = None) -> None:
         super().__init__()
-        self.text = text
-        self.ok = ok
-
-
-class AlertsLoaded(Message):
-    """Every current alert (``shelfdesk.services.alerts.Alert``), critical first."""
-
-    def __init__(self, alerts: list) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.alerts = alerts
+        self.result = result
+        self.error = error
 
 
 # ---------------------------------------------------------------- orders
