@@ -88,13 +88,22 @@ def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def holder_alive(holder: str | None, publication_id: int) -> bool:
-    """Whether the process that runs a publication still does (unknown hosts are assumed alive)."""
+#: A run held by another host is taken as dead after this long (its process cannot be checked).
+FOREIGN_HOLDER_HOURS = 6
+
+
+def holder_alive(holder: str | None, publication_id: int, started_at: datetime | None = None,
+                 now: datetime | None = None) -> bool:  # fmt: skip
+    """Whether the process that runs a publication still does.
+
+    On this host the process id is checked; another host's run is assumed
+    alive for :data:`FOREIGN_HOLDER_HOURS` after it started.
+    """
     if not holder or ":" not in holder:
         return False
     host, _, pid_text = holder.rpartition(":")
     if host != socket.gethostname():
-        return True
+        return started_at is None or now is None or now - started_at < timedelta(hours=FOREIGN_HOLDER_HOURS)
     try:
         pid = int(pid_text)
     except ValueError:
@@ -335,10 +344,11 @@ def _mark_interrupted(ctx: AppContext, channel_id: int, *, write: bool) -> tuple
     from shelfdesk.db.models import Publication
 
     with ctx.read_session() as session:
-        running = session.execute(select(Publication.id, Publication.holder).where(
+        running = session.execute(select(Publication.id, Publication.holder, Publication.started_at).where(
             Publication.channel_id == channel_id, Publication.state == PublicationState.running)).all()  # fmt: skip
-    dead = [pid for pid, holder in running if not holder_alive(holder, pid)]
-    live = {pid for pid, _ in running} - set(dead)
+    now = ctx.clock.now()
+    dead = [pid for pid, holder, started in running if not holder_alive(holder, pid, started, now)]
+    live = {pid for pid, _, _ in running} - set(dead)
     if dead and write:
         now = ctx.clock.now()
         with ctx.write_session() as session:
@@ -575,6 +585,9 @@ async def publish(
     checkpoint = checkpoint or (lambda name: None)
     make = factory or default_factory(ctx)
     publication_id: int | None = None
+    interrupted = 0
+    if not dry_run:
+        interrupted = _refuse_concurrent(ctx, channel)
     if write:
         publication_id = _start(ctx, channel, kind, mode, dry_run=dry_run, started_by=started_by, only_skus=only_skus)
     if publication_id is not None:
@@ -587,6 +600,7 @@ async def publish(
             if remote is not None and write:
                 store_listings(ctx, channel.id, remote)
             recovery = await recover(ctx, channel, connector, remote, write=write)
+            recovery.interrupted += interrupted
             report(Progress(publication_id, "planning", message="planning"))
             quota = run_quota(ctx, channel)
             plan = build_plan(ctx, channel, kind, mode, remote=remote, held=recovery.held, only_skus=only_skus, quota=quota)
@@ -617,6 +631,25 @@ async def publish(
     report(Progress(publication_id, "done", counters.get("sent", 0), len(plan.to_send), counters.get("failed", 0),
                     message=f"{state}"))  # fmt: skip
     return PublishResult(publication_id, state, plan, counters, recovery.as_dict(), error)
+
+
+def _refuse_concurrent(ctx: AppContext, channel: ChannelSpec) -> int:
+    """One real run per channel at a time: two would plan the same changes and send them twice.
+
+    Runs whose process is gone are marked interrupted first; returns how many.
+    """
+    from shelfdesk.db.models import Publication
+
+    interrupted, live = _mark_interrupted(ctx, channel.id, write=True)
+    if not live:
+        return interrupted
+    with ctx.read_session() as session:
+        others = [p for p in (session.get(Publication, pid) for pid in sorted(live)) if p is not None and not p.dry_run]
+    if others:
+        p = others[0]
+        raise PublishError(f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
+                           f"by {p.started_by or '—'} in {p.holder}): wait for it to end")  # fmt: skip
+    return interrupted
 
 
 def _check_feed(channel: ChannelSpec, kind: PublicationKind, mode: PublicationMode) -> None:
