@@ -210,10 +210,13 @@ def list_publications(ctx: AppContext, *, channel_id: int | None = None, before:
         query = query.where(or_(P.failed > 0, P.invalid > 0, P.state == PublicationState.failed))
     text = search.strip().lower()
     if text:
-        words = text.replace("dry run", "dry_run")
-        query = query.where(or_(func.lower(Channel.name).contains(text, autoescape=True),
-                                func.lower(Store.name).contains(text, autoescape=True),
-                                P.kind == words, P.state == words, P.mode == words))  # fmt: skip
+        word = text.replace("dry run", "dry_run")
+        conditions = [func.lower(Channel.name).contains(text, autoescape=True),
+                      func.lower(Store.name).contains(text, autoescape=True)]  # fmt: skip
+        for column, enum in ((P.kind, PublicationKind), (P.state, PublicationState), (P.mode, PublicationMode)):
+            if word in enum._value2member_map_:  # the columns take only their enum's values
+                conditions.append(column == enum(word))
+        query = query.where(or_(*conditions))
     query = query.order_by(P.started_at.desc(), P.id.desc()).limit(max(1, min(limit, MAX_PAGE)))  # type: ignore[union-attr,attr-defined]
     with ctx.read_session() as session:
         return [_publication_row(p, c, s) for p, c, s in session.execute(query).all()]
