@@ -81,7 +81,7 @@ def _driver(mode: str, home: Path, role: str, **options: Any) -> Child:
 def test_two_processes_on_one_workspace_run_each_harvest_once(desk: Desk) -> None:
     ensure_schedules(desk.ctx)
     key = f"harvest:{desk.bm_channel}"
-    steps = 3
+    steps = 2
     children = [_driver("race", desk.ctx.paths.home, f"proc{n}", key=key, steps=steps, interval=60) for n in range(2)]
     try:
         for step in range(steps):

@@ -1,4 +1,4 @@
-"""Snapshots of the Jobs screen, a job's runs, a run's error, the schedule dialog and the alert list at 80x24.
+"""Snapshots of the Jobs screen, a job's runs, a run's error and the alert list at 80x24.
 
 Fixed everything: the FakeClock at FIXED_NOW, the jobs registered by the test
 (not whatever services are installed), the runs of ``tests/tui/jobs_data.py``,
@@ -43,8 +43,8 @@ def after(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
 
 @pytest.mark.parametrize(
     "keys",
-    [(), ("enter",), ("enter", "enter"), ("down", "e"), ("exclamation_mark",)],
-    ids=["jobs", "runs", "run-error", "schedule-dialog", "alerts"],
+    [(), ("enter",), ("enter", "enter"), ("exclamation_mark",)],
+    ids=["jobs", "runs", "run-error", "alerts"],
 )
 def test_jobs_screens_80x24(snap_compare: Any, make_app: Any, seeded: None, keys: tuple[str, ...]) -> None:
     assert snap_compare(make_app(), terminal_size=SMALL, run_before=after(*keys))
