@@ -63,6 +63,7 @@ class PublicationsScreen(ShelfdeskScreen):
     CSS_PATH = "publications.tcss"
     FILTERABLE: ClassVar[bool] = True
     BINDINGS = bindings_for(SCOPE)
+    POLL_SECONDS: ClassVar[float] = 5.0
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,6 +75,8 @@ class PublicationsScreen(ShelfdeskScreen):
         self._cancel = threading.Event()
         #: Extra keyword arguments for the engine (tests pass a checkpoint).
         self.publish_options: dict[str, Any] = {}
+        self._focus_id: str | None = None  #: a run started here: highlighted once listed
+        self._poll: Any = None
 
     def compose_body(self) -> ComposeResult:
         yield Label("", id="pub-title", markup=False)
@@ -107,6 +110,15 @@ class PublicationsScreen(ShelfdeskScreen):
         self.rows = {str(r.id): r for r in message.rows}
         table = self.query_one(DataWindow)
         table.show([(str(r.id), self._cells(r)) for r in message.rows])
+        if self._focus_id in self.rows:
+            table.move_cursor(row=table.get_row_index(self._focus_id))
+            self._focus_id = None
+        if self._poll is not None:
+            self._poll.stop()
+            self._poll = None
+        if any(r.finished_at is None for r in message.rows) and self.is_running:
+            # A run (here, in the CLI or the scheduler) is in progress: its counters move, look again soon.
+            self._poll = self.set_timer(self.POLL_SECONDS, self.refresh_data)
         flags = [self.channel_label]
         if self.errors_only:
             flags.append("errors only")
@@ -327,6 +339,7 @@ class PublicationsScreen(ShelfdeskScreen):
             self.notify(message.error or "the publication could not run", title="Publish", severity="error", timeout=10)
             return
         result: Any = message.result
+        self._focus_id = str(result.publication_id) if result.publication_id else None
         if str(result.state) == "dry_run":
             from shelfdesk.tui.screens.publication_plan import PublicationPlanScreen
 
