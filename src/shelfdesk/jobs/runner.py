@@ -123,8 +123,9 @@ class JobRunner:
         if self.stopping:  # shutdown began while the claim was being written
             await asyncio.to_thread(self._finish, key, run_id, JobOutcome.abandoned, {}, self._stop_reason, None)
             return RunReport(key, True, JobOutcome.abandoned, run_id, error=self._stop_reason)
-        log.info("job %s started (run %d, %s%s)", key, run_id, trigger,
-                 f", taken over from {leases.holder_label(taken_over)}" if taken_over else "")  # fmt: skip
+        # Debug: a job every few seconds would fill the log; the end of the run is logged below.
+        log.log(logging.WARNING if taken_over else logging.DEBUG, "job %s started (run %d, %s%s)", key, run_id, trigger,
+                f", taken over from {leases.holder_label(taken_over)}" if taken_over else "")  # fmt: skip
         self._tell(RunEvent("started", key, run_id))
         started = self.ctx.clock.monotonic()
         task = asyncio.ensure_future(self._call(spec, channel_id))
@@ -208,6 +209,8 @@ class JobRunner:
             log.error("job %s failed after %s (run %s): %s\n%s", report.key, took, report.run_id, report.error, trace or "")
         elif report.outcome is JobOutcome.abandoned:
             log.warning("job %s abandoned after %s (run %s): %s", report.key, took, report.run_id, report.error)
+        elif report.outcome is JobOutcome.skipped:  # nothing to do: only when debugging
+            log.debug("job %s had nothing to do (%s, run %s)", report.key, took, report.run_id)
         else:
             log.info("job %s %s in %s (run %s) %s", report.key, report.outcome, took, report.run_id, report.counts or "")
 
