@@ -27,53 +27,60 @@ class FilterChanged(Message):
         self.submitted = submitted
 
 
-# ---------------------------------------------------------------- publications
+# ---------------------------------------------------------------- jobs and alerts (issue 7)
 
 
-class PublicationsLoaded(Message):
-    """A page of the publication history (``rows``: ``publishing.triage.PublicationRow``)."""
+class JobsLoaded(Message):
+    """The Jobs screen's rows (``shelfdesk.jobs.health.JobRow``), read at ``now`` on the workspace clock."""
 
-    def __init__(self, rows: list, *, running: list | None = None) -> None:  # type: ignore[type-arg]
+    def __init__(self, rows: list, now: object) -> None:  # type: ignore[type-arg]
         super().__init__()
         self.rows = rows
-        self.running = running or []
+        self.now = now
 
 
-class PublicationItemsLoaded(Message):
-    """A page of one publication's items, with the count matching the filter."""
+class JobRunsLoaded(Message):
+    """A job's runs, newest first (``shelfdesk.jobs.runs.RunInfo``)."""
 
-    def __init__(self, publication: object, items: list, total: int, page: int) -> None:  # type: ignore[type-arg]
+    def __init__(self, key: str, runs: list, now: object) -> None:  # type: ignore[type-arg]
         super().__init__()
-        self.publication = publication
-        self.items = items
-        self.total = total
-        self.page = page
+        self.key = key
+        self.runs = runs
+        self.now = now
 
 
-class ErrorClustersLoaded(Message):
-    """Failed items of a publication grouped by cause, largest first."""
+class JobRunDetailLoaded(Message):
+    """One run with its error and traceback (``shelfdesk.jobs.runs.RunDetail``)."""
 
-    def __init__(self, publication: object, clusters: list) -> None:  # type: ignore[type-arg]
+    def __init__(self, run: object) -> None:
         super().__init__()
-        self.publication = publication
-        self.clusters = clusters
+        self.run = run
 
 
-class PublishProgress(Message):
-    """A running publication reported progress (``publishing.engine.Progress``)."""
+class JobRunChanged(Message):
+    """A run of this console's scheduler started or finished (``kind``: "started" or "finished")."""
 
-    def __init__(self, progress: object) -> None:
+    def __init__(self, key: str, kind: str) -> None:
         super().__init__()
-        self.progress = progress
+        self.key = key
+        self.kind = kind
 
 
-class PublishFinished(Message):
-    """A publication (or dry run) started from the console ended; ``error`` when it could not run."""
+class JobCommandDone(Message):
+    """Run now, pause, resume or a schedule edit finished; ``text`` says what happened."""
 
-    def __init__(self, result: object | None, error: str | None = None) -> None:
+    def __init__(self, text: str, *, ok: bool = True) -> None:
         super().__init__()
-        self.result = result
-        self.error = error
+        self.text = text
+        self.ok = ok
+
+
+class AlertsLoaded(Message):
+    """Every current alert (``shelfdesk.services.alerts.Alert``), critical first."""
+
+    def __init__(self, alerts: list) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.alerts = alerts
 
 
 # ---------------------------------------------------------------- orders
@@ -137,3 +144,52 @@ class OrdersHarvested(Message):
     def __init__(self, results: list) -> None:  # type: ignore[type-arg]
         super().__init__()
         self.results = results
+
+
+# ---------------------------------------------------------------- publications
+
+
+class PublicationsLoaded(Message):
+    """A page of the publication history (``rows``: ``publishing.triage.PublicationRow``)."""
+
+    def __init__(self, rows: list, *, running: list | None = None) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.rows = rows
+        self.running = running or []
+
+
+class PublicationItemsLoaded(Message):
+    """A page of one publication's items, with the count matching the filter."""
+
+    def __init__(self, publication: object, items: list, total: int, page: int) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.publication = publication
+        self.items = items
+        self.total = total
+        self.page = page
+
+
+class ErrorClustersLoaded(Message):
+    """Failed items of a publication grouped by cause, largest first."""
+
+    def __init__(self, publication: object, clusters: list) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.publication = publication
+        self.clusters = clusters
+
+
+class PublishProgress(Message):
+    """A running publication reported progress (``publishing.engine.Progress``)."""
+
+    def __init__(self, progress: object) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class PublishFinished(Message):
+    """A publication (or dry run) started from the console ended; ``error`` when it could not run."""
+
+    def __init__(self, result: object | None, error: str | None = None) -> None:
+        super().__init__()
+        self.result = result
+        self.error = error
