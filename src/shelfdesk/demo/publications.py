@@ -1,12 +1,13 @@
-"""The demo's first publications: Back Market France's feeds, published to the demo's own sandbox.
+"""The demo's first publications: Back Market France's feeds, published to the demo's own sandboxes.
 
-So the Publications screen opens on real history: a dry run, a products run
-whose failures are grouped by cause, and an offers run that sends to 0 the
-listings the account carries but the catalog does not have. Everything goes
-through the real engine and connector, to the in-process Back Market sandbox
-the demo's set-up already uses (same state folder), never to the real
-marketplace. Its tasks are processed in seconds, and the run polls every
-second, so building the demo waits a few seconds, not minutes.
+So the Publications screen opens on real history: a dry run of the products
+feed, the products run with its failures grouped by cause, and an offers run
+that updates the prices and quantities of what the account lists and sends
+to 0 the SKUs it carries that the catalog does not have. Everything goes
+through the real engine and connector to the demo's live sandboxes (the ones
+the demo's orders are harvested from, :mod:`shelfdesk.demo.live`), never to
+a real marketplace. Their batches are answered in seconds here and the demo
+channel polls every second, so building the demo waits seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -17,31 +18,24 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
     from shelfdesk.publishing.engine import PublishResult
 
-SANDBOX_FOLDER = "demo-backmarket"
 TASK_SECONDS = 2.0
 
 
-def publish_demo(ctx: AppContext, channel_id: int, token: str) -> list[PublishResult]:
-    """Dry run, then products and offers runs of ``channel_id``, against the demo's Back Market sandbox."""
-    import httpx
+def publish_demo(ctx: AppContext, channel_id: int) -> list[PublishResult]:
+    """Products dry run, products run, offers run of ``channel_id``, against the demo's live sandboxes."""
     from sqlalchemy import update
 
     from shelfdesk.db.models import Channel
-    from shelfdesk.orders.connect import connect, load_account
+    from shelfdesk.demo.build import demo_tokens
+    from shelfdesk.demo.live import start_live
     from shelfdesk.publishing.engine import publish_sync
-    from shelfdesk.sandbox.backmarket import BackMarketSandbox
 
-    sandbox = BackMarketSandbox(ctx.paths.sandbox_dir / SANDBOX_FOLDER, clock=ctx.clock, token=token,
-                                orders_per_hour=0, task_seconds=TASK_SECONDS)  # fmt: skip
-    with ctx.write_session() as session:  # poll the demo's fast tasks every second
+    with ctx.write_session() as session:  # poll the demo's fast batches every second
         channel = session.get(Channel, channel_id)
         assert channel is not None
         session.execute(update(Channel).where(Channel.id == channel_id)
                         .values(settings={**(channel.settings or {}), "batch_poll_seconds": 1}))  # fmt: skip
-
-    def factory(spec):  # type: ignore[no-untyped-def]
-        transport = httpx.ASGITransport(app=sandbox.app)
-        return connect(ctx, load_account(ctx, spec.account_id), transport=transport, language=spec.market)
-
-    return [publish_sync(ctx, channel_id, kind, "update", dry_run=dry, factory=factory, started_by="demo")
-            for kind, dry in (("products", True), ("products", False), ("offers", False))]  # fmt: skip
+    with start_live(ctx, demo_tokens()) as running:
+        running.backmarket.task_seconds = TASK_SECONDS
+        return [publish_sync(ctx, channel_id, kind, "update", dry_run=dry, started_by="demo")
+                for kind, dry in (("products", True), ("products", False), ("offers", False))]  # fmt: skip

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from shelfdesk.publishing.triage import ItemRow, PublicationRow
 
 PAGE = 200
-COLUMNS = [("sku", "SKU", 20), ("action", "Action", 6), ("outcome", "Outcome", 13), ("change", "Change", 19),
-           ("message", "Message", 10)]  # fmt: skip
+#: The message goes on the line under the table, whole: a column would cut it.
+COLUMNS = [("sku", "SKU", 22), ("action", "Action", 6), ("outcome", "Outcome", 14), ("change", "Change / reason", 28)]
 
 
 class PublicationDetailScreen(ShelfdeskScreen):
@@ -106,7 +106,7 @@ class PublicationDetailScreen(ShelfdeskScreen):
 
     @staticmethod
     def _cells(item: ItemRow, dry_run: bool) -> list[str]:
-        return [item.sku, str(item.action), item.outcome_label(dry_run), item.change_text(), item.message or item.warning or ""]
+        return [item.sku, str(item.action), item.outcome_label(dry_run), item.change_text() or item.message or ""]
 
     def _show_message(self) -> None:
         item = self.selected
