@@ -30,7 +30,10 @@ def test_demo_is_filled_once_then_reopened(tmp_path: Path, clock: FakeClock) -> 
     assert _count(ctx, Product) == summary.products
     with ctx.read_session() as session:
         statuses = {row[0] for row in session.exec(select(Order.status).distinct())}
-    assert statuses == set(NormalizedStatus)
+    # Harvested from the demo's sandboxes: every status a real account shows (the sandboxes send
+    # no unknown or missing states, so Undefined and NotProvided do not occur).
+    S = NormalizedStatus
+    assert {S.New, S.InProgress, S.Canceled, S.Shipped, S.Closed} <= statuses
     ctx.close()
 
     again, summary = open_demo(paths, clock=clock)

@@ -35,8 +35,16 @@ def run(args: argparse.Namespace) -> int:
         if args.no_console:
             print(paths.home)
             return 0
+        from shelfdesk.demo.build import demo_tokens
+        from shelfdesk.demo.live import LIVE_ORDERS_PER_HOUR, start_live
         from shelfdesk.tui import run_console
 
-        return run_console(ctx, theme=args.theme, mouse=args.mouse)
+        # The demo's marketplaces run for the session, so its orders can be accepted, shipped, cancelled.
+        live = None if ctx.read_only else start_live(ctx, demo_tokens(), orders_per_hour=LIVE_ORDERS_PER_HOUR)
+        try:
+            return run_console(ctx, theme=args.theme, mouse=args.mouse)
+        finally:
+            if live is not None:
+                live.stop()
     finally:
         ctx.close()

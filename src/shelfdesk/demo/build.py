@@ -11,14 +11,12 @@ from __future__ import annotations
 import csv
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from shelfdesk.clock import Clock, default_clock
 from shelfdesk.context import AppContext, open_context
 from shelfdesk.demo.catalog import DemoProduct, demo_catalog
-from shelfdesk.demo.orders import DemoOrder, demo_orders
-from shelfdesk.domain import EventSource, Marketplace
+from shelfdesk.domain import Marketplace
 from shelfdesk.paths import Paths
 
 MARKER = ".shelfdesk-demo"
@@ -104,16 +102,15 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
         session.add_all(channels.values())
         session.flush()
         products = sum(len(rows) for rows in catalogs.values())  # imported below, through the import service
-        orders = demo_orders(catalogs, now)
-        _add_orders(session, orders, {"backmarket": bm.id, "leboncoin": lbc.id}, channels, now)
         record_audit(session, ctx, "demo.create", "workspace", str(ctx.paths.home),
-                     {"products": products, "orders": len(orders)})
+                     {"products": products, "orders": "harvested from the demo's sandboxes"})
     from shelfdesk.demo.catalog_setup import compute_demo_readiness, import_demo_catalogs, set_up_back_market_france
 
     products = import_demo_catalogs(ctx, [store.id for store in stores.values()])
     set_up_back_market_france(ctx, channels[("backmarket", "FR")].id, DEMO_TOKENS["demo-backmarket-eu"])
     compute_demo_readiness(ctx, [channels[key].id for key in (("backmarket", "ES"), ("leboncoin", "FR"))])
-    return DemoSummary(created=True, stores=len(stores), products=products, orders=len(orders))
+    orders = _harvest_demo_orders(ctx, catalogs)
+    return DemoSummary(created=True, stores=len(stores), products=products, orders=orders)
 
 
 def _write_catalog_csv(path: Path, products: list[DemoProduct]) -> Path:
@@ -128,29 +125,15 @@ def _write_catalog_csv(path: Path, products: list[DemoProduct]) -> Path:
     return path
 
 
-def _add_orders(session, orders: list[DemoOrder], accounts: dict[str, int], channels, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    from shelfdesk.db.models import Order, OrderEvent, OrderLine
+def demo_tokens() -> dict[Marketplace, str]:
+    return {Marketplace.backmarket: DEMO_TOKENS["demo-backmarket-eu"], Marketplace.leboncoin: DEMO_TOKENS["demo-leboncoin"]}
 
-    for demo in orders:
-        channel = channels[(demo.marketplace, demo.country)]
-        order = Order(
-            account_id=accounts[demo.marketplace], channel_id=channel.id, store_id=channel.store_id,
-            marketplace=Marketplace(demo.marketplace), marketplace_order_id=demo.order_id,
-            market=channel.market, country=demo.country, marketplace_status=demo.raw_status,
-            status=demo.status, purchased_at=demo.purchased_at, modified_at=demo.modified_at,
-            harvested_at=now, updated_at=now, total=demo.total, shipping_price=demo.shipping_price,
-            currency="EUR", buyer_name=demo.buyer_name, buyer_email=demo.buyer_email,
-            shipping_address=demo.shipping_address,
-            payload={"demo": True, "state": demo.raw_status},
-        )
-        session.add(order)
-        session.flush()
-        session.add_all(
-            OrderLine(order_id=order.id, marketplace_line_id=line.line_id, sku=line.sku, title=line.title,
-                      quantity=line.quantity, unit_price=line.unit_price, marketplace_status=line.raw_status,
-                      status=line.status)
-            for line in demo.lines
-        )
-        session.add(OrderEvent(order_id=order.id, at=now, source=EventSource.harvest, kind="created",
-                               new_value=demo.status.value, actor="demo",
-                               message="created by the demo (stands in for a harvest)"))
+
+def _harvest_demo_orders(ctx: AppContext, catalogs: dict[str, list[DemoProduct]]) -> int:
+    """A month of orders in the demo's sandboxes, then a real harvest of them (see ``demo/live.py``)."""
+    from shelfdesk.demo.live import harvest_demo, seed_orders, start_live
+
+    seed_orders(ctx, catalogs, demo_tokens())
+    with start_live(ctx, demo_tokens()):
+        results = harvest_demo(ctx)
+    return sum(len(r.stored.created) for r in results)

@@ -1,0 +1,116 @@
+"""The demo's orders come from its own sandboxes, through a real harvest.
+
+Building the demo writes a month of marketplace life into the sandboxes'
+state (orders for the demo catalog's SKUs, created day after day on a clock
+that walks the last 30 days, so payments clear, Leboncoin deadlines cancel
+unconfirmed orders and parcels get delivered as they would), then starts
+both sandboxes on loopback, points the demo accounts at them and harvests.
+``shelfdesk demo`` starts them again for the console session, so accepting,
+shipping or cancelling a demo order works end to end. The sandboxes keep
+their state in the demo folder (``sandbox/live/``): nothing real is reached.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shelfdesk.domain import Marketplace
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
+    from shelfdesk.demo.catalog import DemoProduct
+    from shelfdesk.orders.harvest import HarvestResult
+    from shelfdesk.sandbox.server import RunningSandboxes
+
+FOLDER = "live"
+DAYS = 30
+ORDERS_PER_DAY = 8
+#: Fates the sandboxes know, weighted like a real account's month. [I]
+BACKMARKET_FATES = (("paid", 4), ("accepted", 4), ("shipped", 9), ("cancelled", 1), ("pending_payment", 1))
+LEBONCOIN_FATES = (("paid", 3), ("awaiting_shipment", 3), ("shipped", 3), ("delivered", 3), ("cancelled", 1))
+
+
+def sandbox_folder(ctx: AppContext) -> Path:
+    return ctx.paths.sandbox_dir / FOLDER
+
+
+def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tokens: dict[Marketplace, str], *,
+                days: int = DAYS, per_day: int = ORDERS_PER_DAY, seed: int = 11) -> int:  # fmt: skip
+    """Write ``days`` days of orders into the sandboxes' state; returns how many were created.
+
+    Back Market sells the electronics (phones and laptops), Leboncoin anything
+    (three orders in four go to Back Market). Recent days hold the New orders,
+    as in real life: the sandboxes move older ones along (payment, deadlines).
+    """
+    from shelfdesk.clock import FakeClock
+    from shelfdesk.sandbox.backmarket import BackMarketSandbox
+    from shelfdesk.sandbox.leboncoin import LeboncoinSandbox
+
+    folder = sandbox_folder(ctx)
+    clock = FakeClock(ctx.clock.now() - timedelta(days=days))
+    bm = BackMarketSandbox(folder / "backmarket", clock=clock, token=tokens[Marketplace.backmarket], orders_per_hour=0)
+    lbc = LeboncoinSandbox(folder / "leboncoin", clock=clock, refresh_token=tokens[Marketplace.leboncoin], orders_per_hour=0)
+    rng = random.Random(seed)
+    electronics = [p for p in catalogs["FR"] if p.category_path.startswith("Electronics") and p.price > 0]
+    everything = [p for p in catalogs["FR"] if p.price > 0]
+    created = 0
+    for _ in range(days):
+        for n in range(per_day):
+            if n % 4 == 3:
+                fate = _pick(rng, LEBONCOIN_FATES)
+                lbc.create_orders({"skus": [rng.choice(everything).sku], "fate": fate})
+            else:
+                fate = _pick(rng, BACKMARKET_FATES)
+                skus = [rng.choice(electronics).sku for _ in range(1 + (rng.random() < 0.12))]
+                bm.create_orders({"skus": skus, "fate": fate, "single_order": True})
+            created += 1
+            clock.advance(timedelta(hours=24 / per_day))
+            bm.tick()
+            lbc.tick()
+    for sandbox in (bm, lbc):
+        sandbox.mark_dirty()
+        sandbox._persist()
+    return created
+
+
+def _pick(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:
+    return rng.choices([f for f, _ in weighted], [w for _, w in weighted])[0]
+
+
+#: New sandbox orders per hour while the demo console runs, so a harvest (f) brings new ones.
+LIVE_ORDERS_PER_HOUR = 20.0
+
+
+def start_live(ctx: AppContext, tokens: dict[Marketplace, str], *, orders_per_hour: float = 0.0) -> RunningSandboxes:
+    """Serve the demo sandboxes on loopback and point the demo accounts at them (ports change each time)."""
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import MarketplaceAccount
+    from shelfdesk.sandbox.server import start_sandboxes
+
+    # Leboncoin revokes older refresh tokens when a new one is issued: hand it the demo's own.
+    running = start_sandboxes(sandbox_folder(ctx), clock=ctx.clock, token=tokens[Marketplace.leboncoin],
+                              orders_per_hour=orders_per_hour)  # fmt: skip
+    urls = {Marketplace.backmarket: running.backmarket_url, Marketplace.leboncoin: running.leboncoin_url}
+    with ctx.write_session() as session:
+        for account in session.execute(select(MarketplaceAccount)).scalars():
+            url = urls.get(Marketplace(account.marketplace))
+            if url:
+                account.base_url = url
+                account.settings = {**(account.settings or {}), "first_harvest_days": DAYS + 5}
+    return running
+
+
+def harvest_demo(ctx: AppContext) -> list[HarvestResult]:
+    """The first harvest of the demo accounts, against the running sandboxes."""
+    from shelfdesk.orders.harvest import harvest_sync
+
+    results = harvest_sync(ctx)
+    failed = [r.error for r in results if not r.ok]
+    if failed:
+        raise RuntimeError(f"the demo harvest failed: {'; '.join(str(f) for f in failed)}")
+    return results
