@@ -94,3 +94,15 @@ def test_reprice_simulation_from_the_command_line(shop: Shop, capsys: pytest.Cap
     assert code == 0 and data["simulated"] and data["listings"] == 1
     code, out, err = cli(shop, capsys, "reprice", STORE, CHANNEL)
     assert code == 2 and "repricer is off" in err
+
+
+def test_read_only_plans_without_recording_and_refuses_to_publish(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    listings = shop.listings()
+    shop.add_product("IPH13-128-MID-GOOD", price=listings["IPH13-128-MID-GOOD"]["price"], stock=1)
+    code, out, _ = cli(shop, capsys, "publish", STORE, CHANNEL, "--dry-run", "--read-only")
+    assert code == 0 and out.startswith("Plan (read-only: not recorded)") and "1 update" in out
+    code, out, _ = cli(shop, capsys, "publications", "list", "--json")
+    assert json.loads(out) == []
+    code, _, err = cli(shop, capsys, "publish", STORE, CHANNEL, "--read-only")
+    assert code == 2 and "read-only" in err
+    assert shop.batches() == []
