@@ -193,3 +193,21 @@ async def test_errors_only_toggle_and_history_of_a_sku(shop: Shop, failing_run: 
         await settle(pilot)
         assert isinstance(app.screen, ProductHistoryScreen)
         assert cell(app, 0, "outcome") == "failed"
+
+
+async def test_fix_jumps_to_the_mapping_that_fixes_the_group(shop: Shop, failing_run: int,
+                                                             make_app: Callable[..., Any]) -> None:  # noqa: F811
+    from shelfdesk.tui.screens.mappings import MappingsScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "e")
+        await settle(pilot)
+        await pilot.press("m")  # "Grade: missing" is fixed in the column mapping
+        await settle(pilot)
+        assert isinstance(app.screen, MappingsScreen) and app.current_mode == "mappings"
+        tabs = app.screen.query("TabbedContent")
+        if tabs:  # the Mappings screen of issue 4 (its column pane)
+            assert tabs.first().active == "columns"
+            assert app.screen.channel_id == shop.bm_channel

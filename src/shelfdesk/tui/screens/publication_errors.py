@@ -101,11 +101,27 @@ class PublicationErrorsScreen(ShelfdeskScreen):
             self.app.push_screen(PublicationDetailScreen(self.publication_id, error_key=cluster.key))
 
     def action_fix_group(self) -> None:
+        """Open the Mappings screen on this channel, on the pane that holds the fix."""
+        from shelfdesk.tui.screens.mappings import MappingsScreen
+
         cluster = self.selected
-        if cluster is None:
+        if cluster is None or self.publication is None:
             return
+        pane = "categories" if cluster.attribute == "category" else "columns" if cluster.attribute else "exclusions"
+        if hasattr(MappingsScreen, "wanted_channel"):  # the Mappings screen opens on the channel it is given
+            MappingsScreen.wanted_channel = self.publication.channel_id
         self.notify(f"{cluster.fix}. Then come back (3) and re-publish the group.", title=cluster.cause[:60], timeout=10)
         self.shell.show_view("mappings")
+        self.app.call_later(self._open_pane, pane)
+
+    def _open_pane(self, pane: str) -> None:
+        from textual.css.query import NoMatches
+        from textual.widgets import TabbedContent
+
+        try:
+            self.app.screen.query_one(TabbedContent).active = pane
+        except (NoMatches, ValueError):  # a Mappings screen without that pane: it opens where it opens
+            pass
 
     def _home(self) -> Any:
         from shelfdesk.tui.screens.publications import PublicationsScreen
