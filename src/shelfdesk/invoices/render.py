@@ -196,6 +196,42 @@ th {{ background: #f0f0f0; }}
 """
 
 
+# ---------------------------------------------------------------------- text (the console's view)
+
+
+def render_text(document: dict[str, Any], width: int = 76) -> str:
+    """The invoice as plain text lines for a terminal: what the PDF says, without the layout."""
+    lang, cur = document["language"], document["currency"]
+    w = labels(lang)
+    c = colon(lang)
+    order, seller, buyer = document["order"], document["seller"], document["buyer"]
+    marketplace = MARKETPLACE_NAMES.get(order.get("marketplace", ""), order.get("marketplace", ""))
+    out = [title_of(document), f"{w['date']}{c}{format_date(document['issued_at'], lang)}  ·  {w['order']} "
+           f"{order['marketplace_order_id']} ({marketplace})"]  # fmt: skip
+    if document.get("credited"):
+        credited = document["credited"]
+        out.append(w["credits"].format(number=credited["number"], date=format_date(credited["issued_at"], lang)))
+        if document.get("reason"):
+            out.append(f"{w['reason']}{c}{document['reason']}")
+    out.append(f"{w['seller']}{c}{seller['name']}, {' '.join((seller.get('address') or '').split())}")
+    out.append(f"{w['buyer']}{c}{buyer.get('name') or ''}, {' '.join((buyer.get('address') or '').split())}")
+    out.append("")
+    amount = 12
+    label_width = max(10, width - 2 * amount - 12)
+    for line in document["lines"]:
+        label = line_label(line, lang)
+        text = f"{line['quantity']} × {label}"
+        out.append(f"{text[:label_width]:<{label_width}} {format_rate(line['rate'], lang):>8} "
+                   f"{format_money(line['net'], cur, lang):>{amount}} {format_money(line['gross'], cur, lang):>{amount}}")  # fmt: skip
+    out.append("")
+    for rate in document["rates"]:
+        out.append(f"{w['rate']} {format_rate(rate['rate'], lang)}{c}{w['base']} {format_money(rate['net'], cur, lang)}, "
+                   f"{w['vat_amount']} {format_money(rate['vat'], cur, lang)}")  # fmt: skip
+    out.append(f"{w['total_net']} {format_money(document['total_net'], cur, lang)}  ·  {w['total_vat']} "
+               f"{format_money(document['total_vat'], cur, lang)}  ·  {w['total']} {format_money(document['total'], cur, lang)}")  # fmt: skip
+    return "\n".join(line.replace("\u00a0", " ") for line in out)
+
+
 # ---------------------------------------------------------------------- PDF
 
 

@@ -41,6 +41,7 @@ class OrderFilter:
     channel_id: int | None = None
     status: NormalizedStatus | None = None
     text: str = ""  #: order id (prefix) or buyer name / e-mail (substring), case-insensitive
+    invoiced: bool | None = None  #: True: has an invoice not cancelled by a credit note; False: has none
 
     def with_(self, **changes: Any) -> OrderFilter:
         return replace(self, **changes)
@@ -73,6 +74,8 @@ class OrderFilter:
             parts.append(f"before {self.purchased_before:%Y-%m-%d}")
         if self.text:
             parts.append(f"matching {self.text!r}")
+        if self.invoiced is not None:
+            parts.append("invoiced" if self.invoiced else "not invoiced")
         return ", ".join(parts) or "all orders"
 
 
@@ -102,6 +105,7 @@ class OrderRow:
     sync: str = ""  #: "", "synchronizing" (an action in flight) or "failed"
     address_missing: bool = False
     deadline: datetime | None = None
+    invoiced: bool = False  #: has an invoice not cancelled by a credit note
 
     @property
     def cursor(self) -> Cursor:
@@ -191,6 +195,10 @@ def filter_conditions(flt: OrderFilter, *, with_status: bool = True) -> list[Any
             Order.buyer_name.like(f"%{pattern}%", escape="\\"),  # type: ignore[union-attr]
             Order.buyer_email.like(f"%{pattern}%", escape="\\"),  # type: ignore[union-attr]
         ))  # fmt: skip
+    if flt.invoiced is not None:
+        from shelfdesk.invoices.service import has_invoice_clause
+
+        where.append(has_invoice_clause() if flt.invoiced else ~has_invoice_clause())
     return where
 
 
@@ -237,6 +245,7 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
         ids = [r[0] for r in rows]
         sync: dict[int, str] = {}
         counts: dict[int, int] = {}
+        invoiced: set[int] = set()
         if ids:
             for order_id, state in session.execute(
                 select(OrderAction.order_id, OrderAction.state).where(
@@ -247,6 +256,9 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
                 open_ = ActionState(state).is_open
                 if open_ or order_id not in sync:
                     sync[order_id] = "synchronizing" if open_ else "failed"
+            from shelfdesk.invoices.service import invoiced_order_ids
+
+            invoiced = invoiced_order_ids(session, ids)
             counts = dict(session.execute(  # type: ignore[arg-type]
                 select(OrderLine.order_id, func.sum(OrderLine.quantity)).where(OrderLine.order_id.in_(ids))  # type: ignore[attr-defined]
                 .group_by(OrderLine.order_id)
@@ -256,7 +268,7 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
             id=r[0], marketplace=str(r[1]), marketplace_order_id=r[2], channel=names.channels.get(r[3], "—") if r[3] else "—",
             status=NormalizedStatus(r[4]), marketplace_status=r[5], purchased_at=r[6], buyer_name=r[7], total=r[8],
             currency=r[9], lines=int(counts.get(r[0], 0)), sync=sync.get(r[0], ""), address_missing=bool(r[10]),
-            deadline=r[11] if NormalizedStatus(r[4]) is NormalizedStatus.New else r[12],
+            deadline=r[11] if NormalizedStatus(r[4]) is NormalizedStatus.New else r[12], invoiced=r[0] in invoiced,
         )
         for r in rows
     ]  # fmt: skip

@@ -193,3 +193,40 @@ class PublishFinished(Message):
         super().__init__()
         self.result = result
         self.error = error
+
+
+class InvoicesLoaded(Message):
+    """The invoices list read by a worker (``invoices``: ``invoices.service.InvoiceInfo``; ``detail`` for the cursor row)."""
+
+    def __init__(self, invoices: list, detail: str = "") -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.invoices = invoices
+        self.detail = detail
+
+
+class WebhooksLoaded(Message):
+    """Subscriptions with their delivery health (``webhooks.subscriptions.SubscriptionInfo``)."""
+
+    def __init__(self, subscriptions: list) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.subscriptions = subscriptions
+
+
+class DeliveriesLoaded(Message):
+    """One subscription's queue (``DeliveryInfo``) or delivery log (``AttemptInfo``)."""
+
+    def __init__(self, rows: list, *, log: bool) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.rows = rows
+        self.log = log
+
+
+class OperationDone(Message):
+    """A worker finished an operator's action: what to tell them (a toast) and whether to reload."""
+
+    def __init__(self, title: str, text: str, *, severity: str = "information", reload: bool = True) -> None:
+        super().__init__()
+        self.title = title
+        self.text = text
+        self.severity = severity
+        self.reload = reload

@@ -152,6 +152,12 @@ class ShelfdeskScreen(Screen[None]):
         """
         return False
 
+    def action_open_screen(self, name: str) -> None:
+        """``:webhooks``, ``:invoices``: a screen opened by name from any screen (see screens/extra.py)."""
+        from shelfdesk.tui.screens.extra import open_screen
+
+        open_screen(self.app, name)
+
     def action_refresh(self) -> None:
         self.shell.count_alerts()
         self.refresh_data()

@@ -36,6 +36,7 @@ from shelfdesk.orders.queries import Cursor, Lookups, OrderFilter, OrderPage, Or
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import OrderActionsProgress, OrderCountsLoaded, OrdersHarvested, OrdersLoaded, OrdersQueued
 from shelfdesk.tui.screens.base import ShelfdeskScreen
+from shelfdesk.tui.screens.invoice_dialogs import invoiced_cell
 from shelfdesk.tui.screens.order_flows import OrderFlows
 from shelfdesk.tui.widgets.empty_state import EmptyState
 from shelfdesk.tui.widgets.orders_table import COLUMNS, OrdersTable, channel_code, money, status_text, sync_text, when
@@ -175,7 +176,8 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
 
     def _cells(self, row: OrderRow) -> list[Any]:
         marked = row.id in self.marks or self.all_matching is not None
-        return ["*" if marked else " ", row.marketplace_order_id, status_text(row.status), sync_text(row.sync),
+        sync = sync_text(row.sync) if row.sync or not row.invoiced else invoiced_cell()
+        return ["*" if marked else " ", row.marketplace_order_id, status_text(row.status), sync,
                 when(row.purchased_at), row.buyer_name or "—", money(row.total, row.currency),
                 channel_code(row.channel, CHANNEL_WIDTH)]  # fmt: skip
 
@@ -248,6 +250,32 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
                         title="Filter", severity="error")  # fmt: skip
             return
         self._set_filter(self.filter.with_(status=match))
+
+    def action_filter_invoiced(self, value: str | None = None) -> None:
+        """``$`` cycles all → invoiced → not invoiced; ``:invoiced yes|no|all`` sets it."""
+        if value is None:
+            cycle: list[bool | None] = [None, True, False]
+            self._set_filter(self.filter.with_(invoiced=cycle[(cycle.index(self.filter.invoiced) + 1) % 3]))
+            return
+        wanted = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False, "all": None, "": None}
+        if value.strip().casefold() not in wanted:
+            self.notify(f"{value!r}: :invoiced yes, no or all", title="Filter", severity="error")
+            return
+        self._set_filter(self.filter.with_(invoiced=wanted[value.strip().casefold()]))
+
+    def action_invoice(self) -> None:
+        """``I``: issue invoices for the marked orders (or all matching), or the highlighted one."""
+        from shelfdesk.tui.screens.invoice_dialogs import start_invoicing
+
+        start_invoicing(self)
+
+    def action_open_invoices(self) -> None:
+        """``i``: the highlighted order's invoices and credit notes."""
+        from shelfdesk.tui.screens.invoices import InvoicesScreen
+
+        order_id = self._cursor_order()
+        if order_id is not None:
+            self.app.push_screen(InvoicesScreen(order_id, self._mids.get(order_id)))
 
     def _cycle(self, table: dict[int, str], current: int | None, value: str | None, kind: str) -> tuple[bool, int | None]:
         ids: list[int | None] = [None, *table]
