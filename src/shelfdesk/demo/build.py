@@ -110,6 +110,9 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
     set_up_back_market_france(ctx, channels[("backmarket", "FR")].id, DEMO_TOKENS["demo-backmarket-eu"])
     compute_demo_readiness(ctx, [channels[key].id for key in (("backmarket", "ES"), ("leboncoin", "FR"))])
     orders = _harvest_demo_orders(ctx, catalogs)
+    from shelfdesk.demo.invoicing import set_up_demo_invoicing
+
+    set_up_demo_invoicing(ctx)  # the demo stores can invoice at once (I on Orders)
     from shelfdesk.demo.publications import publish_demo
 
     publish_demo(ctx, channels[("backmarket", "FR")].id)  # after the harvest: open orders hold stock
