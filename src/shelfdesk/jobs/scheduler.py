@@ -129,6 +129,9 @@ class JobScheduler:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         self._trigger = _trigger_class()
+        # APScheduler warns at every fire of a job still running ("maximum number of running
+        # instances reached"): expected here (one run at a time), and noise on a console's stderr.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self._aps = AsyncIOScheduler(
             timezone=timezone.utc,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
