@@ -184,3 +184,18 @@ def test_export_writes_every_document_and_a_summary(ctx: AppContext, seller_stor
     assert rows[0].startswith("number,kind") and rows[3].startswith("F00003,credit_note") and rows[3].endswith("F00001,")
     again = service.export_invoices(ctx, tmp_path / "export")
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in files]
+
+
+def test_rendering_is_reproducible_and_a_credit_note_mirrors_its_invoice(ctx: AppContext, seller_store: Any) -> None:
+    from shelfdesk.invoices.render import render_pdf
+
+    seller_store()
+    make_order(ctx, marketplace_order_id="5010", lines=[("A", 3, "0.10"), ("B", 1, "19.99")], shipping="2.49")
+    invoice = service.generate_invoice(ctx, "5010")
+    detail = service.get_invoice(ctx, invoice.number)
+    assert render_pdf(detail.document) == service.invoice_pdf(ctx, invoice.number)[1]  # same document, same bytes
+    note = service.get_invoice(ctx, service.credit_invoice(ctx, invoice.number, "returned").number).document
+    for key in ("total_net", "total_vat", "total"):
+        assert Decimal(note[key]) == -Decimal(detail.document[key])
+    assert [Decimal(l["net"]) for l in note["lines"]] == [-Decimal(l["net"]) for l in detail.document["lines"]]
+    assert [Decimal(r["vat"]) for r in note["rates"]] == [-Decimal(r["vat"]) for r in detail.document["rates"]]

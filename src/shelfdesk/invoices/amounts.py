@@ -14,7 +14,7 @@ always agree, which is what an accountant checks first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -129,13 +129,6 @@ def _share(rate_net: Decimal, rate: Decimal, indexes: list[int], gross_lines: li
         nets[i] = floors[i]
     for i in order[:missing]:
         nets[i] = floors[i] + CENT
-
-
-def negate(amounts: InvoiceAmounts) -> InvoiceAmounts:
-    """The same amounts with every sign flipped: a credit note mirrors its invoice to the cent."""
-    lines = tuple(replace(l, unit_gross=-l.unit_gross, gross=-l.gross, net=-l.net, vat=-l.vat) for l in amounts.lines)
-    rates = tuple(replace(r, gross=-r.gross, net=-r.net, vat=-r.vat) for r in amounts.rates)
-    return InvoiceAmounts(lines, rates, -amounts.total_net, -amounts.total_vat, -amounts.total)
 
 
 def rate_key(rate: Decimal) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from shelfdesk.domain import NormalizedStatus
-from shelfdesk.invoices.amounts import ZERO, InvoiceAmounts, LineInput, compute, negate, rate_key
+from shelfdesk.invoices.amounts import ZERO, InvoiceAmounts, LineInput, compute, rate_key
 from shelfdesk.invoices.errors import InvoiceError, NumberTaken
 from shelfdesk.invoices.numbering import allocate, format_number, peek_next, prefix_is_used
 from shelfdesk.invoices.settings import InvoiceSettingsInfo, settings_for

@@ -43,7 +43,6 @@ from shelfdesk.webhooks.errors import WebhookError
 
 if TYPE_CHECKING:
     import httpx
-    from sqlalchemy.orm import Session
 
     from shelfdesk.context import AppContext
 

@@ -301,17 +301,22 @@ def _created_rows(session: Session, query: Any, seen_at: datetime | None) -> lis
     return out
 
 
+def _window(query: Any, id_column: Any, time_column: Any, *, after_id: int | None, up_to: int | None,
+            since: datetime | None) -> Any:
+    """``query`` limited to ids in (after_id, up_to] and times from ``since``, in id order."""
+    if after_id is not None:
+        query = query.where(id_column > after_id)
+    if up_to is not None:
+        query = query.where(id_column <= up_to)
+    if since is not None:
+        query = query.where(time_column >= since)
+    return query.order_by(id_column)
+
+
 def _orders_query(*, after_id: int | None = None, up_to: int | None = None, since: datetime | None = None) -> Any:
     from shelfdesk.db.models import Order
 
-    query = select(Order.id, Order.purchased_at)
-    if after_id is not None:
-        query = query.where(Order.id > after_id)
-    if up_to is not None:
-        query = query.where(Order.id <= up_to)
-    if since is not None:
-        query = query.where(Order.purchased_at >= since)
-    return query.order_by(Order.id)  # type: ignore[arg-type]
+    return _window(select(Order.id, Order.purchased_at), Order.id, Order.purchased_at, after_id=after_id, up_to=up_to, since=since)
 
 
 def _order_events_query(*, after_id: int | None = None, up_to: int | None = None, since: datetime | None = None) -> Any:
@@ -320,13 +325,7 @@ def _order_events_query(*, after_id: int | None = None, up_to: int | None = None
     query = select(E.id, E.order_id, E.at, E.kind, E.field, E.old_value, E.new_value, E.source, E.actor, E.message).where(
         E.kind.in_(list(ORDER_EVENT_KINDS))  # type: ignore[attr-defined]
     )
-    if after_id is not None:
-        query = query.where(E.id > after_id)
-    if up_to is not None:
-        query = query.where(E.id <= up_to)
-    if since is not None:
-        query = query.where(E.at >= since)
-    return query.order_by(E.id)  # type: ignore[arg-type]
+    return _window(query, E.id, E.at, after_id=after_id, up_to=up_to, since=since)
 
 
 def _publication_rows(session: Session, since: datetime) -> list[dict[str, Any]]:

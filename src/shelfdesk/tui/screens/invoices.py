@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Label, Static
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import InvoicesLoaded, OperationDone
 from shelfdesk.tui.screens.base import ShelfdeskScreen
+from shelfdesk.tui.screens.operations import RunsOperations
 from shelfdesk.tui.screens.webhooks import RowTable, when
 
 
@@ -26,7 +27,7 @@ def _money(amount: Any, currency: str) -> str:
     return f"{amount:,.2f}" + ("" if currency == "EUR" else f" {currency}")
 
 
-class InvoicesScreen(ShelfdeskScreen):
+class InvoicesScreen(RunsOperations, ShelfdeskScreen):
     """Invoices and credit notes, newest first (of one order when opened from it)."""
 
     SCOPE = "invoices"
@@ -183,19 +184,7 @@ class InvoicesScreen(ShelfdeskScreen):
         text = f"{store}: saved" + (f"; still missing {', '.join(missing)}" if missing else "")
         self.post_message(OperationDone("Invoice settings", text, severity="warning" if missing else "information"))
 
-    @work(thread=True, group="invoices-action", exit_on_error=False, description="Invoice action")
-    def _run(self, title: str, action: Any) -> None:
-        from shelfdesk.invoices.errors import InvoiceError
 
-        try:
-            self.post_message(OperationDone(title, action()))
-        except InvoiceError as exc:
-            self.post_message(OperationDone(title, str(exc), severity="error", reload=False))
-
-    def on_operation_done(self, message: OperationDone) -> None:
-        self.notify(message.text, title=message.title, severity=message.severity, timeout=8)  # type: ignore[arg-type]
-        if message.reload:
-            self.refresh_data()
 
 
 def pdf_writer(ctx: Any, number: str) -> Any:
@@ -228,7 +217,7 @@ def invoice_text(ctx: Any, number: str, width: int = 76) -> str:
     return text + "\n\n" + " · ".join(extra)
 
 
-class InvoiceViewScreen(ShelfdeskScreen):
+class InvoiceViewScreen(RunsOperations, ShelfdeskScreen):
     """One invoice in full, as text; ``w`` writes its PDF."""
 
     SCOPE = "invoices"
@@ -265,9 +254,4 @@ class InvoiceViewScreen(ShelfdeskScreen):
     def action_write_pdf(self) -> None:
         self._run("Write PDF", pdf_writer(self.ctx, self.number))
 
-    @work(thread=True, group="invoices-action", exit_on_error=False, description="Invoice action")
-    def _run(self, title: str, action: Any) -> None:
-        self.post_message(OperationDone(title, action()))
 
-    def on_operation_done(self, message: OperationDone) -> None:
-        self.notify(message.text, title=message.title, severity=message.severity, timeout=8)  # type: ignore[arg-type]

@@ -16,8 +16,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Label, Static
 
 from shelfdesk.tui.commands import bindings_for
-from shelfdesk.tui.messages import DeliveriesLoaded, OperationDone, WebhooksLoaded
+from shelfdesk.tui.messages import DeliveriesLoaded, WebhooksLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
+from shelfdesk.tui.screens.operations import RunsOperations
 
 
 def when(value: Any) -> str:
@@ -66,7 +67,7 @@ class RowTable(DataTable[Any]):
             self.move_cursor(row=self.row_keys.index(keep))
 
 
-class WebhooksScreen(ShelfdeskScreen):
+class WebhooksScreen(RunsOperations, ShelfdeskScreen):
     """Subscriptions, the health of their deliveries, and the keys to test, pause, resume and retry."""
 
     SCOPE = "webhooks"
@@ -167,14 +168,7 @@ class WebhooksScreen(ShelfdeskScreen):
         if (sub := self.current()) is not None:
             self._run("Retry", lambda: f"{retry_now(self.ctx, sub.name)} delivery(ies) of {sub.name} due now")
 
-    @work(thread=True, group="webhooks-action", exit_on_error=False, description="Webhook action")
-    def _run(self, title: str, action: Any) -> None:
-        self.post_message(OperationDone(title, action()))
 
-    def on_operation_done(self, message: OperationDone) -> None:
-        self.notify(message.text, title=message.title, severity=message.severity)  # type: ignore[arg-type]
-        if message.reload:
-            self.refresh_data()
 
 
 def _test_text(ctx: Any, name: str) -> str:
@@ -189,7 +183,7 @@ QUEUE_COLUMNS = [("Id", 5), ("State", 10), ("Event", 20), ("Order", 8), ("Tries"
 LOG_COLUMNS = [("Id", 5), ("Result", 8), ("Event", 20), ("Try", 3), ("ms", 6), ("When", 16), ("Error", 60)]
 
 
-class DeliveriesScreen(ShelfdeskScreen):
+class DeliveriesScreen(RunsOperations, ShelfdeskScreen):
     """One subscription's deliveries (newest first), or its attempt log; replay and retry."""
 
     SCOPE = "webhook-deliveries"
@@ -263,11 +257,4 @@ class DeliveriesScreen(ShelfdeskScreen):
 
         self._run("Retry", lambda: f"{retry_now(self.ctx, self.subscription)} delivery(ies) due now")
 
-    @work(thread=True, group="deliveries-action", exit_on_error=False, description="Delivery action")
-    def _run(self, title: str, action: Any) -> None:
-        self.post_message(OperationDone(title, action()))
 
-    def on_operation_done(self, message: OperationDone) -> None:
-        self.notify(message.text, title=message.title, severity=message.severity)  # type: ignore[arg-type]
-        if message.reload:
-            self.refresh_data()
