@@ -151,3 +151,14 @@ def test_three_lights_go_green_then_publication_can_be_activated(ctx, sandbox, w
     assert view.activated_at == ctx.clock.now()
     listed = stores.list_stores(ctx)[0]
     assert listed.products == 30 and listed.last_import.stored == 30 and listed.channels[0].readiness.ready
+
+
+def test_unchanged_api_settings_keep_the_last_connection_test(ctx) -> None:  # type: ignore[no-untyped-def]
+    from shelfdesk.db.models import MarketplaceAccount
+
+    account = accounts.create_account(ctx, "backmarket", "BM", token=TOKEN, region="eu", company="R",
+                                      contact_email="a@b.example")  # fmt: skip
+    with ctx.write_session() as session:
+        session.get(MarketplaceAccount, account.id).token_checked_at = ctx.clock.now()
+    assert accounts.update_account(ctx, account.id, region="eu", company="R").token_checked_at is not None
+    assert accounts.update_account(ctx, account.id, base_url="http://other.example").token_checked_at is None

@@ -395,11 +395,12 @@ def preview(ctx: AppContext, channel_id: int, *, samples: int = 5, skus: Sequenc
     return Preview(rows, dict(failures), examples, checked)
 
 
-def describe_spec(spec: AttributeSpec) -> str:
+def describe_spec(spec: AttributeSpec, attrs: AttributeSet | None = None) -> str:
     """One line for the console: kind, whether mandatory, accepted values."""
     parts = []
     if spec.mandatory and spec.any_of:
-        parts.append(f"mandatory (or another of {spec.any_of})")
+        others = [s.name for s in (attrs.specs if attrs else ()) if s.any_of == spec.any_of and s.name != spec.name]
+        parts.append(f"mandatory unless {' or '.join(others)} is mapped" if others else "mandatory (one of a group)")
     elif spec.mandatory:
         parts.append("mandatory")
     elif spec.required_when:

@@ -79,30 +79,18 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 
     store = find_store(ctx, args.store)
     token = _read_token(args)
-    created = False
-    if args.account:
-        account = accounts.find_account(ctx, args.account)
-    elif args.marketplace:
-        name = args.account_name or channels.MARKETPLACE_NAMES[channels.Marketplace(args.marketplace)]
-        account = accounts.create_account(ctx, args.marketplace, name, token=token, token_env=args.token_env,
-                                          region=args.region or ("eu" if args.marketplace == "backmarket" else None),
-                                          base_url=args.base_url, company=args.company, contact_email=args.email)  # fmt: skip
-        created = True
-    else:
+    if not args.account and not args.marketplace:
         raise UserFacingError("say which account: --account NAME, or --marketplace with a token for a new one")
-    options = {"products_feed_enabled": not args.no_products_feed, "offers_feed_enabled": not args.no_offers_feed,
-               "quantities_only": args.quantities_only, "orders_enabled": not args.no_orders,
-               "orders_scope": args.orders_scope}  # fmt: skip
-    if account.marketplace == channels.Marketplace.leboncoin:
-        options["secure_payment"] = not args.no_secure_payment
-    try:
-        view = channels.create_channel(ctx, store.id, account.id, args.country, name=args.name, **options)
-    except Exception:
-        if created:  # nothing half-made stays behind
-            accounts.delete_account(ctx, account.id)
-        raise
-    if not created and (token or args.token_env):  # only once the channel exists
-        account = accounts.replace_token(ctx, account.id, token=token, token_env=args.token_env)
+    account_id = accounts.find_account(ctx, args.account).id if args.account else None
+    view = channels.set_up_channel(
+        ctx, store.id, args.country, account_id=account_id, marketplace=args.marketplace,
+        account_name=args.account_name, token=token, token_env=args.token_env, region=args.region,
+        base_url=args.base_url, company=args.company, contact_email=args.email, name=args.name,
+        products_feed_enabled=not args.no_products_feed, offers_feed_enabled=not args.no_offers_feed,
+        quantities_only=args.quantities_only, orders_enabled=not args.no_orders, orders_scope=args.orders_scope,
+        secure_payment=not args.no_secure_payment,
+    )  # fmt: skip
+    account = accounts.get_account(ctx, view.account_id)
     result = channels.test_channel_connection(ctx, view.id) if args.test else None
     view = channels.get_channel(ctx, view.id)
     if args.json:

@@ -216,6 +216,7 @@ def update_account(ctx: AppContext, account_id: int, **changes: Any) -> AccountS
         if account is None:
             raise SetupError(f"no account with id {account_id}")
         market = Marketplace(account.marketplace)
+        before = (account.region, account.base_url, account.company, account.contact_email)
         if "region" in changes:
             account.region = _check_region(market, changes["region"])
         if "base_url" in changes:
@@ -225,7 +226,7 @@ def update_account(ctx: AppContext, account_id: int, **changes: Any) -> AccountS
                 market, changes.get("company", account.company), changes.get("contact_email", account.contact_email))  # fmt: skip
         if "name" in changes and (changes["name"] or "").strip():
             account.name = changes["name"].strip()
-        if {"region", "base_url", "company", "contact_email"} & set(changes):
+        if (account.region, account.base_url, account.company, account.contact_email) != before:
             account.token_checked_at = None  # a different endpoint or identity needs a new test
             account.settings = {k: v for k, v in (account.settings or {}).items() if k != "connection_error"}
         account.updated_at = ctx.clock.now()

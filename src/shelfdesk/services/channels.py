@@ -308,3 +308,40 @@ def deactivate_channel(ctx: AppContext, channel_id: int) -> ChannelView:
         channel.activated_at = None
         record_audit(session, ctx, "channel.deactivate", "channel", channel_id, {})
     return get_channel(ctx, channel_id)
+
+
+def set_up_channel(ctx: AppContext, store_id: int, country: str, *, account_id: int | None = None,
+                   marketplace: Marketplace | str | None = None, account_name: str | None = None,
+                   token: str | None = None, token_env: str | None = None, region: str | None = None,
+                   base_url: str | None = None, company: str | None = None, contact_email: str | None = None,
+                   name: str | None = None, **options: Any) -> ChannelView:  # fmt: skip
+    """One step of set-up, as the console and the CLI offer it: account (existing or new) and channel.
+
+    A new account is removed again when the channel is refused, and an
+    existing account's token is replaced only once the channel exists, so a
+    refused channel leaves nothing half-made behind.
+    """
+    from shelfdesk.services import accounts
+
+    created = False
+    if account_id is None:
+        if marketplace is None:
+            raise SetupError("choose an existing account, or a marketplace for a new one")
+        market = Marketplace(marketplace)
+        account = accounts.create_account(
+            ctx, market, (account_name or "").strip() or MARKETPLACE_NAMES[market], token=token, token_env=token_env,
+            region=region or ("eu" if market is Marketplace.backmarket else None), base_url=base_url,
+            company=company, contact_email=contact_email,
+        )  # fmt: skip
+        account_id, created = account.id, True
+    if Marketplace(accounts.get_account(ctx, account_id).marketplace) is not Marketplace.leboncoin:
+        options.pop("secure_payment", None)
+    try:
+        view = create_channel(ctx, store_id, account_id, country, name=name, **options)
+    except Exception:
+        if created:
+            accounts.delete_account(ctx, account_id)
+        raise
+    if not created and (token or token_env):
+        accounts.replace_token(ctx, account_id, token=token, token_env=token_env)
+    return view

@@ -230,3 +230,73 @@ class OperationDone(Message):
         self.text = text
         self.severity = severity
         self.reload = reload
+
+
+# ---------------------------------------------------------------- stores and mappings
+
+
+class StoresLoaded(Message):
+    """Every store with its channels (``stores``: ``services.stores.StoreSummary``)."""
+
+    def __init__(self, stores: list) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.stores = stores
+
+
+class ImportProgressed(Message):
+    """A running catalog import reported progress (``catalog.importer.ImportProgress``)."""
+
+    def __init__(self, store_name: str, progress: object) -> None:
+        super().__init__()
+        self.store_name = store_name
+        self.progress = progress
+
+
+class ImportFinished(Message):
+    """A catalog import started here ended (``result``: ``ImportResult``), or could not start (``error``)."""
+
+    def __init__(self, store_name: str, result: object | None, error: str | None = None) -> None:
+        super().__init__()
+        self.store_name = store_name
+        self.result = result
+        self.error = error
+
+
+class SetupDone(Message):
+    """A set-up action (store, channel, token, connection test …) finished; ``error`` says why it did not."""
+
+    def __init__(self, what: str, message: str, *, error: str | None = None, retry: object | None = None,
+                 ok: bool = True) -> None:  # fmt: skip
+        super().__init__()
+        self.what = what
+        self.message = message
+        self.error = error
+        self.retry = retry  #: what to reopen a form with, so nothing typed is lost
+        self.ok = ok
+
+
+class MappingChannelsLoaded(Message):
+    """The channels the Mappings screen can show (``channels``: ``services.channels.ChannelView``)."""
+
+    def __init__(self, channels: list) -> None:  # type: ignore[type-arg]
+        super().__init__()
+        self.channels = channels
+
+
+class MappingPaneLoaded(Message):
+    """One pane of the Mappings screen loaded for ``channel_id`` (``pane``: categories, columns, exclusions, readiness)."""
+
+    def __init__(self, channel_id: int, pane: str, data: object) -> None:
+        super().__init__()
+        self.channel_id = channel_id
+        self.pane = pane
+        self.data = data
+
+
+class ExclusionCounted(Message):
+    """The live count of products an edited (unsaved) rule set excludes."""
+
+    def __init__(self, count: object, request: int) -> None:
+        super().__init__()
+        self.count = count
+        self.request = request

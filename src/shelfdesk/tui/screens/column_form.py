@@ -1,0 +1,106 @@
+"""Map one channel attribute: a catalog column (with a default and a value map), or a constant.
+
+The value map reads ``catalog value=accepted value`` pairs separated by commas
+(``0=PREMIUM, 1=EXCELLENT``); for attributes with accepted values it starts
+from the obvious matches among the column's most common values.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select
+
+from shelfdesk.tui.screens.store_form import form_row
+
+CONSTANT = "(constant)"
+
+
+def parse_value_map(text: str) -> dict[str, str]:
+    """``"0=PREMIUM, 1=EXCELLENT"`` → ``{"0": "PREMIUM", "1": "EXCELLENT"}``; a pair without ``=`` is an error."""
+    out: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(",")):
+        if not pair:
+            continue
+        if "=" not in pair:
+            raise ValueError(f"{pair!r} is not a pair (write catalog value=accepted value)")
+        source, _, target = pair.partition("=")
+        out[source.strip()] = target.strip()
+    return out
+
+
+def format_value_map(values: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+class ColumnForm(ModalScreen[dict[str, Any] | None]):
+    CSS_PATH = ["setup_form.tcss", "column_form.tcss"]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="column_form.cancel", tooltip="Close without mapping"),
+                Binding("ctrl+s", "save", "Save", id="column_form.save", tooltip="Save the mapping")]  # fmt: skip
+
+    def __init__(self, spec: Any, fields: list[str], values: list[str], rule: Any, suggestion: str | None) -> None:
+        super().__init__()
+        self.spec = spec
+        self.fields = fields
+        self.values = values
+        self.rule = rule
+        self.suggestion = suggestion
+
+    def compose(self) -> ComposeResult:
+        from shelfdesk.catalog.column_mapping import describe_spec, suggest_value_map
+
+        rule = self.rule
+        column = (rule.column if rule else None) or self.suggestion
+        source = CONSTANT if rule is not None and rule.constant is not None else (column or CONSTANT)
+        value_map = dict(rule.value_map) if rule and rule.value_map else (
+            suggest_value_map(self.spec, self.values) if self.spec.choices else {})  # fmt: skip
+        options = [(name, name) for name in self.fields] + [("(constant value)", CONSTANT)]
+        with Vertical(classes="setup-form", id="column-form"):
+            yield Label(f"{self.spec.label} ({self.spec.name}) — {describe_spec(self.spec)}", classes="form-title",
+                        markup=False)  # fmt: skip
+            yield form_row("Catalog column", Select(options, value=source if source in dict(options).values() else CONSTANT,
+                                                    allow_blank=False, compact=True, id="col-source"))  # fmt: skip
+            yield form_row("Constant", Input(rule.constant if rule and rule.constant is not None else "",
+                                             placeholder=self.spec.suggested_default or "used for every product",
+                                             id="col-constant"))  # fmt: skip
+            yield form_row("Default if empty", Input(rule.default if rule and rule.default else "", id="col-default"))
+            yield form_row("Value map", Input(format_value_map(value_map), placeholder="0=PREMIUM, 1=EXCELLENT",
+                                              id="col-map"))  # fmt: skip
+            if self.values:
+                yield Label("Common values: " + ", ".join(self.values[:10]), classes="form-hint", markup=False)
+            yield Label("Enter/Tab next · ctrl+s saves · Esc cancels", classes="form-hint", markup=False)
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False
+        self.query_one("#col-source", Select).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "col-map":
+            self.action_save()
+        else:
+            self.focus_next()
+
+    def action_save(self) -> None:
+        source = self.query_one("#col-source", Select).value
+        constant = self.query_one("#col-constant", Input).value.strip()
+        try:
+            value_map = parse_value_map(self.query_one("#col-map", Input).value)
+        except ValueError as exc:
+            self.notify(str(exc), title="Value map", severity="error")
+            return
+        if source == CONSTANT:
+            if not constant:
+                self.notify("Type the constant, or choose a catalog column.", title="Mapping", severity="warning")
+                return
+            self.dismiss({"constant": constant})
+            return
+        self.dismiss({"column": source, "default": self.query_one("#col-default", Input).value.strip() or None,
+                      "value_map": value_map})  # fmt: skip
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,79 @@
+"""One import's report: its counts, then every rejected row with its line, field and reason.
+
+Rows page from the database by (line, id), 500 at a time: ``]`` shows the next
+page, ``[`` goes back to the first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label
+
+from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
+
+COLUMNS = [("line", "Line", 7), ("field", "Field", 8), ("sku", "SKU", 16), ("reason", "Reason", 60)]
+
+
+class ImportReportScreen(ModalScreen[None]):
+    CSS_PATH = "import_report.tcss"
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="import_report.close", tooltip="Back to the stores"),
+        Binding("right_square_bracket", "next_page", "Next page", id="import_report.next", tooltip="Next 500 rows"),
+        Binding("left_square_bracket", "first_page", "First page", id="import_report.first", tooltip="Back to line 1"),
+    ]
+
+    def __init__(self, store_name: str, summary: Any) -> None:
+        super().__init__()
+        self.store_name = store_name
+        self.summary = summary
+        self.page = 0
+        self.cursor: tuple[int, int] = (0, 0)
+        self.last: Any = None
+
+    def compose(self) -> ComposeResult:
+        s = self.summary
+        with Vertical(id="import-report"):
+            yield Label(f"Import {s.id} of {self.store_name} · {s.started_at:%Y-%m-%d %H:%M} · {s.source}",
+                        id="report-title", markup=False)  # fmt: skip
+            counts = (f"{s.rows_read:,} read · {s.stored:,} stored · {s.rejected:,} rejected · {s.gone:,} gone"
+                      + (f" · {s.duration_ms / 1000:.1f} s" if s.duration_ms is not None else ""))  # fmt: skip
+            yield Label(counts + (f"\n{s.error}" if s.error else ""), id="report-counts", markup=False)
+            yield DataWindow(COLUMNS, id="report-table")
+            yield Label("] next page · [ first page · Esc closes", id="report-keys", markup=False)
+
+    def on_mount(self) -> None:
+        self._load(0, 0)
+
+    @work(thread=True, group="import-report", exclusive=True, exit_on_error=False, description="Loading rejected rows")
+    def _load(self, after_line: int, after_id: int) -> None:
+        from shelfdesk.catalog.importer import import_rejections
+
+        rows = import_rejections(self.app.ctx, self.summary.id, after_line=after_line, after_id=after_id,  # type: ignore[attr-defined]
+                                 limit=MAX_ROWS)  # fmt: skip
+        self.app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[Any]) -> None:
+        table = self.query_one(DataWindow)
+        table.show([(f"{r.line}:{i}", [str(r.line), r.field or "row", r.sku or "", r.reason]) for i, r in enumerate(rows)])
+        self.last = rows[-1] if rows else None
+        if not rows and self.page == 0:
+            self.query_one("#report-keys", Label).update("No rejected rows: every row was stored. Esc closes.")
+
+    def action_next_page(self) -> None:
+        if self.last is None:
+            return
+        self.page += 1
+        self._load(self.last.line, 10**12)
+
+    def action_first_page(self) -> None:
+        self.page = 0
+        self._load(0, 0)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

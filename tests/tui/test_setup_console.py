@@ -1,0 +1,161 @@
+"""Set-up from the keyboard only: a store, a catalog with bad rows, a Back Market channel against
+the sandbox, mappings, and the three lights going green (issue 4's "done when")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.catalog.conftest import bad_ean, ean
+
+SIZE = (80, 24)
+
+
+def feed(tmp_path: Path) -> Path:
+    path = tmp_path / "feed.csv"
+    rows = [f"IP13-{i};{ean(i)};iPhone 13 #{i};Phones > Smartphones;{300 + i};2;GOOD;12" for i in range(6)]
+    rows += [f"MBA-{i};{ean(50 + i)};MacBook Air #{i};Computers > Laptops;{700 + i};1;EXCELLENT;12" for i in range(3)]
+    rows += [f"BAD-1;{bad_ean(99)};broken EAN;Phones > Smartphones;10;1;GOOD;12", "BAD-2;;no price;Phones;x;1;GOOD;12"]
+    path.write_text("sku;ean;title;category;price;stock;grade;warranty_months\n" + "\n".join(rows) + "\n")
+    return path
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_text(pilot: Any, text: str) -> None:
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, clock: Any):  # type: ignore[no-untyped-def]
+    from shelfdesk.sandbox.server import start_sandboxes
+
+    with start_sandboxes(tmp_path / "sandbox", clock=clock, orders_per_hour=0, token="bm-keyboard-token") as running:
+        yield running
+
+
+async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx, tmp_path, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from shelfdesk.services.channels import list_channels
+    from shelfdesk.services.stores import list_stores
+    from shelfdesk.tui.screens.mappings import MappingsScreen
+    from shelfdesk.tui.screens.stores import StoresScreen
+
+    source = feed(tmp_path)
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("1")
+        await settle(pilot)
+        assert isinstance(app.screen, StoresScreen)
+        # a: add the store (Enter moves from field to field, and saves from the last one).
+        await pilot.press("a")
+        await type_text(pilot, "Refurb Paris")
+        await pilot.press("enter")
+        await type_text(pilot, "FR")
+        await pilot.press("enter", "enter")  # currency EUR is already typed
+        await type_text(pilot, str(source))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [s.name for s in list_stores(ctx)] == ["Refurb Paris"]
+        # i: import the catalog with its bad rows; the report lists them.
+        await pilot.press("i", "enter")
+        await settle(pilot)
+        store = list_stores(ctx)[0]
+        assert (store.products, store.last_import.rejected) == (9, 2)
+        await pilot.press("x")
+        await settle(pilot)
+        from shelfdesk.tui.screens.import_report import ImportReportScreen
+
+        assert isinstance(app.screen, ImportReportScreen) and app.screen.query_one("DataWindow").row_count == 2
+        await pilot.press("escape")
+        # c: a Back Market channel with a new account; the token goes into a masked field.
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("tab", "tab")  # marketplace (Back Market), account (new)
+        await type_text(pilot, "Back Market EU")
+        await pilot.press("tab")
+        await type_text(pilot, "bm-keyboard-token")
+        await pilot.press("tab", "tab", "tab")  # env variable, region (Europe)
+        await type_text(pilot, sandbox.backmarket_url)
+        await pilot.press("tab")
+        await type_text(pilot, "Refurb")
+        await pilot.press("tab")
+        await type_text(pilot, "ops@refurb.example")
+        await pilot.press("tab")
+        await type_text(pilot, "FR")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        channels = list_channels(ctx)
+        assert [c.name for c in channels] == ["Back Market France"]
+        assert not channels[0].readiness.ready
+        # t: test the connection on the channel's row.
+        await pilot.press("down")
+        assert app.screen.query_one("DataWindow").current_key == f"c{channels[0].id}"
+        await pilot.press("t")
+        await settle(pilot)
+        assert list_channels(ctx)[0].readiness.api.ok
+        # Enter: the channel's mappings; s maps categories, v then s maps columns.
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MappingsScreen) and app.screen.channel_id == channels[0].id
+        await pilot.press("s")
+        await settle(pilot)
+        await pilot.press("v", "s")
+        await settle(pilot)
+        await pilot.press("v", "v")
+        await settle(pilot)
+        readiness = app.screen.data["readiness"]
+        assert readiness.ready, readiness.summary()
+        assert "Categories: ✓ green" in str(app.screen.query_one("#readiness-detail").render())
+        await pilot.press("A")
+        await settle(pilot)
+        assert list_channels(ctx)[0].activated_at is not None
+    assert "bm-keyboard-token" not in (ctx.paths.home / "shelfdesk.db").read_bytes().decode("latin-1")
+
+
+async def test_exclusion_rule_with_live_count_and_clear_from_the_keyboard(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.exclusions import channel_rules, count_excluded
+    from shelfdesk.tui.screens.rule_form import RuleForm
+    from tests.tui.setup_data import build
+
+    ids = build(ctx, tmp_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("v", "v")  # Exclusions
+        await settle(pilot)
+        assert "3 of 15 products excluded" in str(app.screen.query_one("#exclusions-count").render())
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, RuleForm)
+        await pilot.press("tab", "tab")  # field sku, operator equals: to the value
+        await type_text(pilot, "IP13-1")
+        await settle(pilot)
+        assert "With this rule: 4 of 15 products excluded" in str(app.screen.query_one("#rule-count").render())
+        await pilot.press("enter")
+        await settle(pilot)
+        assert count_excluded(ctx, ids["france"]).excluded == 4
+        assert "4 of 15 products excluded" in str(app.screen.query_one("#exclusions-count").render())
+        await pilot.press("down", "d")  # the new rule is second: delete it
+        await settle(pilot)
+        assert [r.describe() for r in channel_rules(ctx, ids["france"])] == ["category contains 'Home'"]
+
+
+async def test_read_only_console_refuses_set_up_keys(make_app, ctx, read_only_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shelfdesk.tui.screens.stores import StoresScreen
+    from tests.tui.setup_data import build
+
+    build(ctx, tmp_path)
+    app = make_app(read_only_ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("a", "c", "i", "t")
+        await settle(pilot)
+        assert isinstance(app.screen, StoresScreen) and len(app.screen_stack) == 1
