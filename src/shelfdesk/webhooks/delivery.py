@@ -382,9 +382,13 @@ def deliver_pending(ctx: AppContext, *, client: httpx.AsyncClient | None = None,
 
 
 async def run_job(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
-    """The ``webhooks`` job of the scheduler: one sweep; an empty result when there was nothing to do."""
+    """The ``webhooks`` job of the scheduler: one sweep (and, hourly, pruning); empty when there was nothing to do."""
+    from shelfdesk.webhooks.retention import prune_webhook_rows
+
     async with Deliverer(ctx) as deliverer:
-        return (await deliverer.run_once()).counts()
+        counts = (await deliverer.run_once()).counts()
+    pruned = await asyncio.to_thread(prune_webhook_rows, ctx)
+    return {**counts, **{f"pruned_{k}": v for k, v in pruned.items()}}
 
 
 # ---------------------------------------------------------------------- operator actions
