@@ -199,3 +199,11 @@ def test_rendering_is_reproducible_and_a_credit_note_mirrors_its_invoice(ctx: Ap
         assert Decimal(note[key]) == -Decimal(detail.document[key])
     assert [Decimal(l["net"]) for l in note["lines"]] == [-Decimal(l["net"]) for l in detail.document["lines"]]
     assert [Decimal(r["vat"]) for r in note["rates"]] == [-Decimal(r["vat"]) for r in detail.document["rates"]]
+
+
+def test_a_total_without_shipping_is_consistent_too(ctx: AppContext, seller_store: Any) -> None:
+    """Leboncoin's order total leaves shipping out; the invoice bills what the buyer paid, shipping included."""
+    seller_store()
+    make_order(ctx, marketplace_order_id="LBC-7", lines=[("Lampe", 1, "50.00")], shipping="4.99", total="50.00",
+               marketplace=Marketplace.leboncoin)  # fmt: skip
+    assert service.generate_invoice(ctx, "LBC-7").total == Decimal("54.99")

@@ -212,7 +212,8 @@ def order_lines_for_invoice(session: Session, order: Any, settings: InvoiceSetti
     """The lines an order bills: its lines (cancelled ones left out), shipping, discount.
 
     Checks first that the order is consistent (lines + shipping - discount =
-    the marketplace's total): an invoice must match what the buyer paid.
+    the marketplace's total, or lines - discount where the marketplace's total
+    leaves shipping out): an invoice must match what the buyer paid.
     """
     from shelfdesk.db.models import OrderLine
 
@@ -225,7 +226,8 @@ def order_lines_for_invoice(session: Session, order: Any, settings: InvoiceSetti
     shipping = order.shipping_price or ZERO
     discount = order.discount_total or ZERO
     expected = sum((l.unit_price * l.quantity for l in lines), ZERO) + shipping - discount
-    if order.total is not None and expected != order.total:
+    # Marketplaces differ on whether the order total includes shipping (Leboncoin's does not): either is consistent.
+    if order.total is not None and order.total not in (expected, expected - shipping):
         raise InvoiceError(
             f"order {order.marketplace_order_id}: lines ({expected}) do not add up to the order total ({order.total}); "
             "an invoice must match what the buyer paid, so it was not issued. Refresh the order from the marketplace."
