@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from shelfdesk.catalog.gtin import GTIN_LENGTHS, is_valid_gtin
 
@@ -23,6 +24,11 @@ MAX_PRICE = Decimal("10000000")  # ten million: above it is a unit or column mis
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _CATEGORY_SEPARATORS = re.compile(r"\s*>\s*")
+_PRICE = re.compile(r"\+?\d+(\.\d*)?|\+?\.\d+|-\d+(\.\d*)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_WHOLE_DECIMAL = re.compile(r"[+-]?\d+[.,]0*")
+#: Feeds repeat the same prices, stocks and categories: parse each distinct text once.
+_CACHE = 65536
 
 
 class RowRejected(ValueError):
@@ -76,6 +82,7 @@ def parse_ean(text: str | None) -> str | None:
     return code
 
 
+@lru_cache(maxsize=_CACHE)
 def parse_price(text: str | None) -> Decimal | None:
     """A non-negative amount with at most two decimals; None when empty."""
     raw = (text or "").strip()
@@ -86,7 +93,7 @@ def parse_price(text: str | None) -> Decimal | None:
         if "." in cleaned or cleaned.count(",") > 1:
             raise RowRejected("price", f"price {raw!r} is not a decimal number (use 1234.50 or 1234,50)")
         cleaned = cleaned.replace(",", ".")
-    if not re.fullmatch(r"\+?\d+(\.\d*)?|\+?\.\d+|-\d+(\.\d*)?", cleaned):
+    if not _PRICE.fullmatch(cleaned):
         raise RowRejected("price", f"price {raw!r} is not a decimal number")
     try:
         value = Decimal(cleaned)
@@ -102,15 +109,16 @@ def parse_price(text: str | None) -> Decimal | None:
     return cents
 
 
+@lru_cache(maxsize=_CACHE)
 def parse_stock(text: str | None) -> int:
     """A whole, non-negative quantity; empty means 0 (nothing to sell)."""
     raw = (text or "").strip()
     if not raw:
         return 0
     cleaned = _SPACES.sub("", raw)
-    if re.fullmatch(r"[+-]?\d+", cleaned):
+    if _INTEGER.fullmatch(cleaned):
         value = int(cleaned)
-    elif re.fullmatch(r"[+-]?\d+[.,]0*", cleaned):  # "12.0" from a spreadsheet
+    elif _WHOLE_DECIMAL.fullmatch(cleaned):  # "12.0" from a spreadsheet
         value = int(cleaned.replace(",", ".").split(".")[0])
     else:
         raise RowRejected("stock", f"stock {raw!r} is not a whole number")
@@ -121,6 +129,7 @@ def parse_stock(text: str | None) -> int:
     return value
 
 
+@lru_cache(maxsize=_CACHE)
 def normalize_category(text: str | None) -> str | None:
     """``"Phones>Smartphones "`` → ``"Phones > Smartphones"``; None when empty."""
     raw = (text or "").strip()
@@ -142,15 +151,14 @@ def validate_row(line: int, values: Mapping[str, str], roles: Mapping[str, str])
     (empty values are left out; every raw value stays in the feed file).
     """
 
-    def get(role: str) -> str | None:
-        column = roles.get(role)
-        return values.get(column) if column else None
-
-    sku = parse_sku(get("sku"))
-    ean = parse_ean(get("ean"))
-    price = parse_price(get("price"))
-    stock = parse_stock(get("stock"))
+    get = values.get
+    sku = parse_sku(get(roles["sku"]))
+    ean = parse_ean(get(roles["ean"])) if "ean" in roles else None
+    price = parse_price(get(roles["price"])) if "price" in roles else None
+    stock = parse_stock(get(roles["stock"])) if "stock" in roles else 0
+    title = _text(get(roles["title"])) if "title" in roles else None
+    brand = _text(get(roles["brand"])) if "brand" in roles else None
+    category = normalize_category(get(roles["category"])) if "category" in roles else None
     role_columns = set(roles.values())
-    attributes = {k: v.strip() for k, v in values.items() if k not in role_columns and v and v.strip()}
-    return ProductRow(line, sku, ean, _text(get("title")), _text(get("brand")), normalize_category(get("category")),
-                      price, stock, attributes)  # fmt: skip
+    attributes = {k: v.strip() for k, v in values.items() if v and k not in role_columns and v.strip()}
+    return ProductRow(line, sku, ean, title, brand, category, price, stock, attributes)
