@@ -106,3 +106,10 @@ def test_read_only_plans_without_recording_and_refuses_to_publish(shop: Shop, ca
     code, _, err = cli(shop, capsys, "publish", STORE, CHANNEL, "--read-only")
     assert code == 2 and "read-only" in err
     assert shop.batches() == []
+
+
+def test_full_mode_on_back_market_is_refused_with_the_reason(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    shop.add_product("NEW-OK", ean=sandbox_ean(0), grade="GOOD", price="500.00", stock=2)
+    code, out, err = cli(shop, capsys, "publish", STORE, CHANNEL, "--full")
+    assert code == 2 and shop.batches() == []
+    assert "Back Market France" in err and "takes update mode only, not full" in err

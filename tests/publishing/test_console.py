@@ -138,7 +138,7 @@ async def test_a_large_run_reports_rising_progress_and_esc_cancels_between_batch
         screen.publish_options = {"checkpoint": checkpoint}
         await pilot.press("p")
         await settle(pilot)
-        await pilot.press("down", "down", "enter")  # Back Market France · products · update
+        await pilot.press("down", "enter")  # Back Market France · products · update (no full mode)
         assert await asyncio.to_thread(batches_posted.wait, 10)
         await pilot.press("escape")
         await pilot.pause()

@@ -9,7 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from shelfdesk.domain import ItemAction, ItemOutcome, NormalizedStatus, PublicationState
+from shelfdesk.publishing.errors import PublishError
 from shelfdesk.sandbox.backmarket import ORPHAN_SKUS
 from tests.publishing.conftest import Shop
 
@@ -131,7 +134,7 @@ def test_quantities_only_channel_never_sends_prices(shop: Shop) -> None:
     catalog_like_sandbox(shop)
     shop.set_channel(shop.bm_channel, quantities_only=True)
     shop.set_product("GA52-128-BLK-EXC", price=Decimal("10.00"), stock=1)
-    shop.publish(shop.bm_channel, mode="full")
+    shop.publish(shop.bm_channel)
     rows = shop.batch_rows()
     assert rows and all(row.get("price", "") == "" for row in rows)
     assert shop.listings()["GA52-128-BLK-EXC"]["quantity"] == 1
@@ -163,17 +166,26 @@ def test_only_the_owning_channel_of_an_account_sends_quantities(shop: Shop) -> N
     assert accept_language == {"es-es"}
 
 
+def test_back_market_refuses_full_mode_and_says_why(shop: Shop) -> None:
+    catalog_like_sandbox(shop)
+    with pytest.raises(PublishError, match="takes update mode only, not full"):
+        shop.publish(shop.bm_channel, mode="full")
+    assert shop.batches() == []
+
+
 def test_full_mode_sends_every_listed_sku(shop: Shop) -> None:
-    listings = catalog_like_sandbox(shop)
-    result = shop.publish(shop.bm_channel, mode="full")
-    assert {row["sku"] for row in shop.batch_rows()} == set(listings)
+    ads = shop.ads()
+    for sku in ("IPH13-128-MID-GOOD", "APP1-WHT-EXC"):
+        shop.add_product(sku, price=ads[sku]["price"], stock=ads[sku]["quantity"])
+    result = shop.publish(shop.lbc_channel, mode="full")
+    assert {item["sku"] for item in shop.feed_items("offers")} == set(ads)
     assert result.state is PublicationState.succeeded
 
 
 def test_an_invalid_price_is_recorded_failed_and_not_sent(shop: Shop) -> None:
     catalog_like_sandbox(shop)
     shop.set_product("GA52-128-BLK-EXC", price=Decimal("0.00"))
-    result = shop.publish(shop.bm_channel, mode="full")
+    result = shop.publish(shop.bm_channel)
     assert "GA52-128-BLK-EXC" not in {row["sku"] for row in shop.batch_rows()}
     item = shop.items(result.publication_id)["GA52-128-BLK-EXC"]
     assert (item.outcome, item.attribute, item.sent_at) == (ItemOutcome.failed, "price", None)

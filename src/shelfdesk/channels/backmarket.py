@@ -113,7 +113,10 @@ _CATALOG_PREFIXES = ("/ws/listings", "/ws/tasks")
 
 _CAPABILITIES = Capabilities(
     marketplace=Marketplace.backmarket,
-    feed_modes=frozenset({PublicationMode.full, PublicationMode.update}),
+    # Update mode only: Back Market takes changes, not a full catalog replacement
+    # (BeezUP pushes it in "update" mode; a full resend also burns the 2,000
+    # lines an hour quota) [I: no full-replace semantics in the spec].
+    feed_modes=frozenset({PublicationMode.update}),
     feeds=frozenset({PublicationKind.products, PublicationKind.offers}),
     # New listings match on product_id or EAN; shelfdesk's catalog has no Back
     # Market product ids, so in practice EAN is mandatory (as at BeezUP).

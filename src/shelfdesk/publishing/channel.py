@@ -186,6 +186,14 @@ class ChannelChoice:
     marketplace: Marketplace
     feeds: tuple[str, ...]  #: feeds switched on: offers, products
 
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes the marketplace takes (update first), so the console never offers a refused one."""
+        from shelfdesk.channels.registry import capabilities
+
+        allowed = capabilities(self.marketplace).feed_modes
+        return tuple(m for m in ("update", "full") if m in {str(a) for a in allowed})
+
 
 def list_channels(ctx: AppContext) -> list[ChannelChoice]:
     """Enabled channels with their switched-on feeds, by store then channel name."""

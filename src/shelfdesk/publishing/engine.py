@@ -661,7 +661,9 @@ def _check_feed(channel: ChannelSpec, kind: PublicationKind, mode: PublicationMo
     if kind not in caps.feeds:
         raise PublishError(f"{channel.marketplace} has no {kind} feed")
     if mode not in caps.feed_modes:
-        raise PublishError(f"{channel.marketplace} does not take {mode} publications")
+        allowed = " or ".join(sorted(str(m) for m in caps.feed_modes)) or "no"
+        raise PublishError(f"{channel.label}: {channel.marketplace} takes {allowed} mode only, not {mode} "
+                           f"(update mode sends what changed, what failed last time and vanished SKUs at 0)")  # fmt: skip
     enabled = channel.products_feed_enabled if kind is PublicationKind.products else channel.offers_feed_enabled
     if not enabled:
         raise PublishError(f"the {kind} feed of channel {channel.label} is switched off")

@@ -51,7 +51,7 @@ class PublishDialog(ModalScreen[tuple[int, str, str] | None]):
         first = None
         for channel in channels:
             for feed in channel.feeds:
-                for mode in ("update", "full"):
+                for mode in channel.modes:
                     self.choices.append((channel.id, feed, mode))
                     options.add_option(Option(f"{channel.label} · {feed} · {mode}"))
                     if first is None and (self.channel_id is None or channel.id == self.channel_id):
