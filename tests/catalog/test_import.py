@@ -192,3 +192,20 @@ def test_read_only_workspace_refuses_imports(ctx, store_id, write) -> None:  # t
     ctx.read_only = True
     with pytest.raises(ReadOnlyError):
         import_catalog(ctx, store_id, str(write("f.csv", "sku\nA\n")))
+
+
+def test_column_detection_step_shows_columns_samples_and_roles(ctx, store_id, write) -> None:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.feed_preview import preview_feed
+
+    path = write("f.csv", "Ref;Nom;Prix TTC;couleur\nA1;Chaise;12,50;rouge\nA2;Table;99;\n")
+    preview = preview_feed(ctx, store_id, str(path))
+    assert preview.roles == {"sku": "Ref", "title": "Nom", "price": "Prix TTC"} and not preview.saved_roles
+    assert [(c.name, c.role, c.samples) for c in preview.columns] == [
+        ("Ref", "sku", ("A1", "A2")), ("Nom", "title", ("Chaise", "Table")), ("Prix TTC", "price", ("12,50", "99")),
+        ("couleur", None, ("rouge",))]  # fmt: skip
+    assert preview.options["delimiter"] == ";"
+    import_catalog(ctx, store_id, str(path), roles={"sku": "Ref", "title": "couleur"})
+    again = preview_feed(ctx, store_id)  # the saved source and the roles the operator chose
+    assert again.saved_roles and again.roles == {"sku": "Ref", "title": "couleur"}
+    with ctx.read_session() as session:
+        assert session.get(Store, store_id).column_roles["extra"] == ["Nom", "Prix TTC"]

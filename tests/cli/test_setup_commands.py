@@ -98,3 +98,11 @@ def test_channel_add_without_an_account_is_refused(capsys, workspace) -> None:  
     run(capsys, "store", "add", "S", "--country", "FR")
     code, _, err = run(capsys, "channel", "add", "S", "--country", "FR")
     assert code == 2 and "say which account" in err
+
+
+def test_catalog_columns_shows_the_detection_step(capsys, feed, workspace) -> None:  # type: ignore[no-untyped-def]
+    run(capsys, "store", "add", "S", "--country", "FR")
+    code, out, _ = run(capsys, "catalog", "columns", "S", str(feed), "--json")
+    data = json.loads(out)
+    assert code == 0 and data["roles"]["sku"] == "sku" and data["options"]["delimiter"] == ";"
+    assert data["columns"][0] == {"name": "sku", "role": "sku", "filled": 4, "samples": ["A1", "A2", "A3", "A4"]}

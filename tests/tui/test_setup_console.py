@@ -62,8 +62,15 @@ async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx,
         await pilot.press("enter")
         await settle(pilot)
         assert [s.name for s in list_stores(ctx)] == ["Refurb Paris"]
-        # i: import the catalog with its bad rows; the report lists them.
+        # i: the source, then the columns found with samples and their roles, then the import.
         await pilot.press("i", "enter")
+        await settle(pilot)
+        from shelfdesk.tui.screens.columns_form import ColumnsForm
+
+        assert isinstance(app.screen, ColumnsForm)
+        assert "IP13-0 | IP13-1" in str(app.screen.query_one("#columns-samples").render())
+        assert app.screen.query_one("#role-sku").value == "sku" and app.screen.query_one("#role-ean").value == "ean"
+        await pilot.press("ctrl+s")
         await settle(pilot)
         store = list_stores(ctx)[0]
         assert (store.products, store.last_import.rejected) == (9, 2)

@@ -20,10 +20,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("--sku-column", help="the feed column holding the SKU (otherwise detected or saved)")
     imp.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
     imp.add_argument("--show", type=int, default=20, metavar="N", help="rejected rows to print (default 20)")
+    imp.set_defaults(_catalog_run=_import)
+    cols = sub.add_parser("columns", help="show the columns a feed holds, with samples and their roles",
+                          description="The column-detection step: columns with sample values, the roles "
+                          "shelfdesk would use, and the reading options found. Nothing is imported.",
+                          parents=[common_parser()])  # fmt: skip
+    cols.add_argument("store", help="store name or id")
+    cols.add_argument("source", nargs="?", help="file path or http(s) URL (default: the store's saved source)")
+    cols.add_argument("--format", choices=("csv", "json", "jsonl", "xml"), help="skip format detection")
+    cols.set_defaults(_catalog_run=_columns)
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_with_workspace(args, _import)
+    return run_with_workspace(args, args._catalog_run)
+
+
+def _columns(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.feed_preview import preview_feed
+    from shelfdesk.services.stores import find_store
+
+    store = find_store(ctx, args.store)
+    preview = preview_feed(ctx, store.id, args.source, format=args.format)
+    if args.json:
+        print_json(preview.as_json())
+        return 0
+    options = ", ".join(f"{k}={v!r}" for k, v in preview.options.items())
+    print(f"{preview.source}: {options}")
+    print(f"roles ({'saved on the store' if preview.saved_roles else 'suggested'}): "
+          + (", ".join(f"{role}={column}" for role, column in preview.roles.items()) or "none found"))  # fmt: skip
+    for column in preview.columns:
+        role = f"[{column.role}]" if column.role else "[extra]"
+        print(f"  {column.name:<24} {role:<11} {' | '.join(column.samples)[:60]}")
+    for problem in preview.problems:
+        print(f"  ! {problem}")
+    return 0
 
 
 def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

@@ -379,9 +379,32 @@ class StoresScreen(ShelfdeskScreen):
 
         def done(values: dict[str, Any] | None) -> None:
             if values is not None:
-                self._start_import(store.id, store.name, values)
+                self._preview(store.id, store.name, values)
 
         self.app.push_screen(ImportForm(store.name, store.catalog_source or ""), done)
+
+    @work(thread=True, group="stores-import", exclusive=True, exit_on_error=False, description="Reading the feed's columns")
+    def _preview(self, store_id: int, name: str, values: dict[str, Any]) -> None:
+        """The column-detection step: columns, samples and roles, shown before anything is imported."""
+        from shelfdesk.catalog.errors import CatalogError
+        from shelfdesk.catalog.feed_preview import preview_feed
+
+        try:
+            preview = preview_feed(self.ctx, store_id, values.get("source") or None, format=values.get("format") or None,
+                                   **self.import_options)  # fmt: skip
+        except CatalogError as exc:
+            self.post_message(ImportFinished(name, None, str(exc)))
+            return
+        self.app.call_from_thread(self._push_columns, store_id, name, values, preview)
+
+    def _push_columns(self, store_id: int, name: str, values: dict[str, Any], preview: Any) -> None:
+        from shelfdesk.tui.screens.columns_form import ColumnsForm
+
+        def done(roles: dict[str, str] | None) -> None:
+            if roles is not None:
+                self._start_import(store_id, name, {**values, "roles": roles})
+
+        self.app.push_screen(ColumnsForm(name, preview), done)
 
     def _start_import(self, store_id: int, name: str, values: dict[str, Any]) -> None:
         self.importing = name
@@ -400,7 +423,7 @@ class StoresScreen(ShelfdeskScreen):
         try:
             result = import_catalog(
                 self.ctx, store_id, values.get("source") or None, format=values.get("format") or None,
-                progress=lambda p: self.post_message(ImportProgressed(name, p)),
+                roles=values.get("roles"), progress=lambda p: self.post_message(ImportProgressed(name, p)),
                 should_cancel=self._cancel.is_set, **self.import_options,
             )  # fmt: skip
         except CatalogError as exc:
@@ -419,6 +442,7 @@ class StoresScreen(ShelfdeskScreen):
     def on_import_finished(self, message: ImportFinished) -> None:
         self.importing = None
         self.query_one("#stores-progress").display = False
+        self._cancel.clear()
         result: Any = message.result
         if result is None:
             self.notify(message.error or "import failed", title=f"Import {message.store_name}", severity="error", timeout=10)
