@@ -162,3 +162,14 @@ def test_unchanged_api_settings_keep_the_last_connection_test(ctx) -> None:  # t
         session.get(MarketplaceAccount, account.id).token_checked_at = ctx.clock.now()
     assert accounts.update_account(ctx, account.id, region="eu", company="R").token_checked_at is not None
     assert accounts.update_account(ctx, account.id, base_url="http://other.example").token_checked_at is None
+
+
+def test_an_import_refreshes_the_lights_of_the_store_channels(ctx, write) -> None:  # type: ignore[no-untyped-def]
+    store = stores.create_store(ctx, "Refurb Paris", "FR").id
+    account = accounts.create_account(ctx, "backmarket", "BM", token=TOKEN)
+    channel = channels.create_channel(ctx, store, account.id, "FR").id
+    compute_readiness(ctx, channel)
+    import_catalog(ctx, store, str(write("f.csv", "sku,category\nA,Phones\nB,Laptops\n")))
+    assert channels.get_channel(ctx, channel).readiness.categories.reasons[0].startswith("no products")  # saved, stale
+    channels.refresh_readiness(ctx, store)
+    assert channels.get_channel(ctx, channel).readiness.categories.reasons == ["2 categories unmapped (2 products)"]

@@ -65,6 +65,9 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     if args.sku_column:
         roles = {**{k: v for k, v in store.column_roles.items() if k != "extra"}, "sku": args.sku_column}
     result = import_catalog(ctx, store.id, args.source, format=args.format, roles=roles)
+    from shelfdesk.services.channels import refresh_readiness
+
+    refresh_readiness(ctx, store.id)  # new categories or columns change the channels' lights
     rejected = import_rejections(ctx, result.import_id, limit=max(0, args.show)) if args.show else []
     if args.json:
         print_json({"import_id": result.import_id, "store": store.name, "source": result.source,

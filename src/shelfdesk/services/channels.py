@@ -345,3 +345,12 @@ def set_up_channel(ctx: AppContext, store_id: int, country: str, *, account_id: 
     if not created and (token or token_env):
         accounts.replace_token(ctx, account_id, token=token, token_env=token_env)
     return view
+
+
+def refresh_readiness(ctx: AppContext, store_id: int | None = None) -> list[Readiness]:
+    """Recompute the lights of every channel (of one store): after an import, or on demand."""
+    from shelfdesk.catalog.readiness import compute_readiness
+
+    if ctx.read_only:
+        return []
+    return [compute_readiness(ctx, view.id) for view in list_channels(ctx, store_id)]

@@ -90,10 +90,18 @@ class StoresScreen(ShelfdeskScreen):
     def apply_filter(self, text: str) -> None:
         self._show()
 
+    def action_refresh(self) -> None:
+        """R: recompute every channel's lights, then reload (the base refresh only reloads)."""
+        self.shell.count_alerts()
+        self._load(recompute=True)
+
     @work(thread=True, group="stores", exclusive=True, exit_on_error=False, description="Loading stores")
-    def _load(self) -> None:
+    def _load(self, recompute: bool = False) -> None:
+        from shelfdesk.services.channels import refresh_readiness
         from shelfdesk.services.stores import list_stores
 
+        if recompute:
+            refresh_readiness(self.ctx)
         self.post_message(StoresLoaded(list_stores(self.ctx)))
 
     def on_stores_loaded(self, message: StoresLoaded) -> None:
@@ -429,6 +437,9 @@ class StoresScreen(ShelfdeskScreen):
         except CatalogError as exc:
             self.post_message(ImportFinished(name, None, str(exc)))
             return
+        from shelfdesk.services.channels import refresh_readiness
+
+        refresh_readiness(self.ctx, store_id)  # new categories or columns change the lights
         self.post_message(ImportFinished(name, result))
 
     def on_import_progressed(self, message: ImportProgressed) -> None:
