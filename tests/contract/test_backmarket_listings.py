@@ -67,6 +67,26 @@ async def test_listing_batch_with_per_line_errors_and_task_polling(bm: BackMarke
     assert created.grade == "FAIR" and created.online
 
 
+async def test_products_seeded_through_the_admin_api_let_new_listings_match_their_ean(
+    bm: BackMarketConnector, bm_admin: Admin, clock: FakeClock
+) -> None:
+    from shelfdesk.catalog.gtin import make_ean13
+
+    seeded, unknown = make_ean13("376000000041"), make_ean13("376000000042")
+    added = bm_admin.post("/products", {"products": [{"ean": seeded, "title": "Fairphone 5 256 Go", "grades": ["GOOD"]}]})
+    assert added["added"] == 1
+    assert bm_admin.post("/products", {"products": [{"ean": seeded}]})["added"] == 0  # known EANs stay as they are
+    [ticket] = await bm.submit_listings([
+        ListingUpdate("FP5-GOOD", ean=seeded, grade="GOOD", price=Decimal("399"), quantity=1),
+        ListingUpdate("FP5-FAIR", ean=seeded, grade="FAIR", price=Decimal("349"), quantity=1),
+        ListingUpdate("UNSEEDED", ean=unknown, grade="GOOD", price=Decimal("399"), quantity=1),
+    ])  # fmt: skip
+    outcome = {i.sku: i for i in (await bm.wait_for_batch(ticket, poll_every=30)).items}
+    assert outcome["FP5-GOOD"].ok
+    assert (outcome["FP5-FAIR"].code, outcome["UNSEEDED"].code) == ("grade-not-allowed", "unknown-ean")
+    assert bm_admin.http.post("/_sandbox/products", json={"products": [{"ean": "123"}]}).status_code == 400
+
+
 async def test_whole_batch_failure_reported(bm: BackMarketConnector, bm_admin: Admin) -> None:
     [ticket] = await bm.submit_offers([OfferUpdate("IPH12-64-BLK-VG", quantity=3)])
     task = bm_admin.get("/state")["tasks"][ticket.remote_id]

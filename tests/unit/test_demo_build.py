@@ -72,3 +72,20 @@ def test_reset_recreates_but_never_touches_a_foreign_folder(tmp_path: Path, cloc
     with pytest.raises(DemoError, match="not a shelfdesk demo"):
         open_demo(resolve_paths(real), reset=True, clock=clock)
     assert (real / "shelfdesk.db").read_text() == "precious"
+
+
+def test_demo_products_feed_creates_listings_and_fails_only_the_models_back_market_lacks(tmp_path: Path, clock: FakeClock) -> None:
+    from shelfdesk.db.models import Publication, PublicationItem
+    from shelfdesk.demo.live import UNKNOWN_TO_BACK_MARKET
+    from shelfdesk.domain import ItemOutcome, PublicationKind
+
+    ctx, _ = open_demo(resolve_paths(tmp_path / "demo"), clock=clock)
+    with ctx.read_session() as session:
+        run = session.exec(select(Publication).where(Publication.kind == PublicationKind.products,
+                                                     Publication.dry_run.is_(False))).one()[0]  # type: ignore[attr-defined]  # fmt: skip
+        items = [row[0] for row in session.exec(select(PublicationItem).where(PublicationItem.publication_id == run.id))]
+    ctx.close()
+    created = [i for i in items if i.outcome is ItemOutcome.created]
+    unknown = {i.sku for i in items if i.error_code == "unknown-ean"}
+    assert len(created) > 500
+    assert unknown and all(sku.startswith(UNKNOWN_TO_BACK_MARKET) for sku in unknown)

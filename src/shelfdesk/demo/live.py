@@ -56,6 +56,7 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
     lbc = LeboncoinSandbox(folder / "leboncoin", clock=clock, refresh_token=tokens[Marketplace.leboncoin], orders_per_hour=0)
     rng = random.Random(seed)
     electronics = [p for p in catalogs["FR"] if p.category_path.startswith("Electronics") and p.price > 0]
+    bm.add_products(backmarket_products(electronics))
     everything = [p for p in catalogs["FR"] if p.price > 0]
     created = 0
     for _ in range(days):
@@ -75,6 +76,22 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
         sandbox.mark_dirty()
         sandbox._persist()
     return created
+
+
+#: Demo models Back Market's catalog does not know (SKU prefixes), so the products
+#: feed shows a realistic "unknown EAN" error group beside what it creates.
+UNKNOWN_TO_BACK_MARKET = ("FP4-256",)
+
+
+def backmarket_products(electronics: Sequence[DemoProduct]) -> list[dict[str, str]]:
+    """The demo's electronics as Back Market catalog products (by EAN), bar :data:`UNKNOWN_TO_BACK_MARKET`.
+
+    The real catalog knows most refurbished phones and laptops by EAN; the
+    sandbox only seeds a few of its own, so without these every new listing
+    of the demo would fail with "No product of the Back Market catalog matches".
+    """
+    return [{"ean": p.ean, "title": p.title.rsplit(" - ", 1)[0], "category": p.category_path.rsplit(" > ", 1)[-1].lower()}
+            for p in electronics if p.ean and not p.sku.startswith(UNKNOWN_TO_BACK_MARKET)]  # fmt: skip
 
 
 def _pick(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:

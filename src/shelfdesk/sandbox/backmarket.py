@@ -38,6 +38,7 @@ from shelfdesk.clock import Clock
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.backmarket_rules import (
     CSV_COLUMNS,
+    GRADES,
     MAX_CSV_LINES,
     apply_update,
     check_grade,
@@ -47,7 +48,7 @@ from shelfdesk.sandbox.backmarket_rules import (
     set_line_details,
 )
 from shelfdesk.sandbox.core import RateWindow
-from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid
+from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid, valid_gtin
 
 DEFAULT_TOKEN = "bm-sandbox-token"
 USER_AGENT = re.compile(r"^BM-[^;\s][^;]*-[^;]+;[^;\s]+@[^;\s]+$")
@@ -148,7 +149,7 @@ class BackMarketSandbox(SandboxApp):
             products[pid] = {
                 "product_id": pid, "ean": body + gtin_check_digit(body), "title": title, "category": category,
                 # [I] PREMIUM is offered on Apple products only
-                "grades": ["PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE"] if apple else ["EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE"],
+                "grades": list(GRADES) if apple else list(GRADES[1:]),
             }  # fmt: skip
             product_ids.append(pid)
         now = self.clock.now()
@@ -165,6 +166,37 @@ class BackMarketSandbox(SandboxApp):
             self.generate_order(now - timedelta(hours=6 * (12 - k)), -(k + 1))
         return state
 
+
+    def add_products(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add products to the sandbox's slice of the Back Market catalog; returns the ones added.
+
+        The real catalog knows most refurbished electronics by EAN; the sandbox
+        seeds only a few, so a demo or a test that publishes its own catalog
+        adds its EANs here first (an EAN left out answers ``unknown-ean``, as a
+        product missing from Back Market's catalog would). Each entry needs a
+        valid ``ean``; ``title``, ``category`` and ``grades`` are optional.
+        Known EANs are left as they are.
+        """
+        known = {p["ean"] for p in self.state["products"].values()}
+        added: list[dict[str, Any]] = []
+        for entry in entries:
+            ean = str(entry["ean"]).strip()
+            if not valid_gtin(ean):
+                raise ValueError(f"ean {ean!r} is not a valid EAN")
+            if ean in known:
+                continue
+            grades = [str(g) for g in entry.get("grades") or GRADES]
+            if unknown := sorted(set(grades) - set(GRADES)):
+                raise ValueError(f"unknown grades {unknown}: one of {', '.join(GRADES)}")
+            pid = make_uuid(self.rng_for("product", ean))
+            product = {"product_id": pid, "ean": ean, "title": str(entry.get("title") or f"Product {ean}"),
+                       "category": str(entry.get("category") or "other"), "grades": grades}  # fmt: skip
+            self.state["products"][pid] = product
+            known.add(ean)
+            added.append(product)
+        if added:
+            self.mark_dirty()
+        return added
 
     def _new_listing(self, sku: str, product: dict[str, Any], grade: str, price: Decimal, qty: int, pub: int,
                      now: datetime, rng: Any) -> dict[str, Any]:  # fmt: skip
@@ -599,7 +631,15 @@ class BackMarketSandbox(SandboxApp):
             self.mark_dirty()
             return {"tokens": self.state["tokens"]}
 
-        return [Route("/_sandbox/tokens", admin(tokens), methods=["GET", "POST", "DELETE"])]
+        async def products(request: Request, payload: Any) -> Any:
+            """GET lists the catalog slice; POST ``{"products": [{"ean", "title"?, "category"?, "grades"?}]}`` adds to it."""
+            if request.method == "POST":
+                added = self.add_products(list(payload["products"]))
+                return JSONResponse({"added": len(added), "products": added}, 201)
+            return {"products": list(self.state["products"].values())}
+
+        return [Route("/_sandbox/tokens", admin(tokens), methods=["GET", "POST", "DELETE"]),
+                Route("/_sandbox/products", admin(products), methods=["GET", "POST"])]
 
 
 _LEGACY_STATE = {"PREMIUM": 9, "EXCELLENT": 0, "VERY_GOOD": 1, "GOOD": 2, "FAIR": 3, "STALLONE": 4}  # [C]
