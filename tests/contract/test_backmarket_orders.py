@@ -172,3 +172,12 @@ async def test_invoice_upload_is_received(bm: BackMarketConnector, bm_admin: Adm
     invoices = bm_admin.get("/received")["invoices"]
     assert invoices == [{"order_id": int(oid), "filename": "F-2026-001.pdf", "size": 21,
                          "sha256": hashlib.sha256(b"%PDF-1.4 fake invoice").hexdigest()}]  # fmt: skip
+
+
+async def test_line_amounts_become_unit_prices_that_add_up_to_the_order_total(
+    bm: BackMarketConnector, bm_admin: Admin
+) -> None:
+    created = bm_admin.orders(["IPH13-128-MID-GOOD", "GA52-128-BLK-EXC"], quantity=2, single_order=True)
+    order = await bm.get_order(str(created[0]["order_id"]))
+    assert all(line.quantity == 2 for line in order.lines)
+    assert sum(line.unit_price * line.quantity for line in order.lines) == order.total

@@ -385,11 +385,16 @@ class BackMarketConnector(Connector):
     @staticmethod
     def _line(raw: Mapping[str, Any], currency: str) -> RemoteOrderLine:
         state = text_or_none(raw.get("state"))
+        quantity = to_int(raw.get("quantity"), 1)
+        # [I] An orderline's ``price`` is the line's amount (unit price × quantity), as the
+        # order's ``price`` is the sum of its lines; the spec does not say. Keep the unit price.
+        line_amount = to_decimal(raw.get("price"), _ZERO)
+        unit_price = (line_amount / quantity).quantize(Decimal("0.01")) if quantity > 1 else line_amount
         return RemoteOrderLine(
             remote_id=str(raw.get("id")),
             sku=str(raw.get("listing") or ""),
-            quantity=to_int(raw.get("quantity"), 1),
-            unit_price=to_decimal(raw.get("price"), _ZERO),
+            quantity=quantity,
+            unit_price=unit_price,
             currency=str(raw.get("currency") or currency),
             raw_status=state,
             status=BACKMARKET_LINE.normalize(state),
