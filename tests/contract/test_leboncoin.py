@@ -139,10 +139,11 @@ async def test_ads_include_orphans_and_update_in_real_time(lbc: LeboncoinConnect
 
 async def test_feeds_with_per_line_reports(lbc: LeboncoinConnector, lbc_admin: Admin) -> None:
     good = dict(title="Casque Bose QC35 II noir", description="Casque en très bon état, boîte et câble fournis.",
-                category="multimedia/audio", condition="used", price=Decimal("149"), quantity=1, attributes={"brand": "Bose"})  # fmt: skip
+                category="multimedia.image_sound", condition="used", price=Decimal("149"), quantity=1, attributes={"brand": "Bose"})  # fmt: skip
     products = [
         ListingUpdate("BOSE-QC35", **good),
         ListingUpdate("BAD-CAT", **(good | {"category": "vehicles/cars"})),
+        ListingUpdate("BRANCH-CAT", **(good | {"category": "multimedia.phones"})),  # exists, but not a leaf
         ListingUpdate("NEW-NO-REASON", **(good | {"condition": "new"})),
         ListingUpdate("NEW-CLEARANCE", **(good | {"condition": "new", "new_reason": "clearance"})),
         ListingUpdate("NO-BRAND", **(good | {"attributes": {}})),
@@ -160,6 +161,7 @@ async def test_feeds_with_per_line_reports(lbc: LeboncoinConnector, lbc_admin: A
         "TOO-DEAR": "price_out_of_range",
     }  # fmt: skip
     assert "catégorie" in outcome["BAD-CAT"].message
+    assert outcome["BRANCH-CAT"].code == "unknown_category" and "finale" in outcome["BRANCH-CAT"].message
     [offers] = await lbc.submit_offers([OfferUpdate("BOSE-QC35", quantity=3), OfferUpdate("NOPE-404", quantity=1)])
     report = {i.sku: i for i in (await lbc.wait_for_batch(offers)).items}
     assert report["BOSE-QC35"].ok and report["NOPE-404"].code == "unknown_sku"
@@ -216,3 +218,12 @@ async def test_no_credential_in_the_sandbox_log(lbc: LeboncoinConnector, lbc_adm
     token_call = next(e for e in entries if e["path"] == "/oauth/token")
     assert "grant_type=refresh_token" in token_call["body"]
     assert "lbc-sandbox-refresh-token" not in str(entries) and "lbc-at-" not in str(entries)
+
+
+def test_the_sandbox_accepts_exactly_the_leaves_of_the_tree_shelfdesk_ships() -> None:
+    from shelfdesk.catalog.categories import category_tree
+    from shelfdesk.sandbox.leboncoin_rules import BRANCHES, CATEGORIES
+
+    tree = category_tree("leboncoin")
+    assert set(CATEGORIES) == {node.id for node in tree.nodes if node.leaf}
+    assert BRANCHES == {node.id for node in tree.nodes if not node.leaf}

@@ -80,22 +80,26 @@ def test_the_channel_that_does_not_own_quantities_does_not_create_listings(shop:
 def test_leboncoin_products_report_marketplace_errors_per_attribute(shop: Shop) -> None:
     c = shop.lbc_channel
     for attribute, column in (("title", "title"), ("description", "description"), ("condition", "condition"),
-                              ("price", "price"), ("brand", "brand")):  # fmt: skip
+                              ("price", "price"), ("brand", "brand"), ("model", "model"), ("storage", "storage")):  # fmt: skip
         shop.map_column(c, attribute, column=column)
     shop.map_category(c, "Phones > Smartphones", "multimedia.phones.smartphones")
     long_text = "Reconditionné, testé, garanti douze mois, batterie neuve."
-    shop.add_product("LBC-NEW-1", description=long_text, condition="refurbished", price="300.00", stock=2)
-    shop.add_product("LBC-NEW-2", condition="refurbished", price="300.00", stock=2)  # no description
+    phone = {"condition": "refurbished", "price": "300.00", "stock": 2, "model": "iPhone 13"}
+    shop.add_product("LBC-NEW-1", description=long_text, storage="128 Go", **phone)
+    shop.add_product("LBC-NEW-2", storage="128 Go", **phone)  # no description
+    shop.add_product("LBC-NEW-3", description=long_text, **phone)  # no storage: Leboncoin wants it for smartphones
     result = shop.publish(c, "products")
     items = shop.items(result.publication_id)
     assert items["LBC-NEW-2"].outcome is ItemOutcome.failed and items["LBC-NEW-2"].attribute == "description"
     assert items["LBC-NEW-2"].sent_at is None
-    sent = shop.feed_items("products")
-    assert [i["sku"] for i in sent] == ["LBC-NEW-1"]
-    assert sent[0]["category"] == "multimedia.phones.smartphones"
-    # The marketplace's answer is stored per item with its code and the attribute it names. (The Leboncoin
-    # sandbox knows "multimedia/phones"-style ids, the shipped tree "multimedia.phones.smartphones": reported.)
-    one = items["LBC-NEW-1"]
-    assert (one.outcome, one.action, one.error_code, one.attribute, one.error_key) == (
-        ItemOutcome.failed, ItemAction.create, "unknown_category", "category", "unknown_category:category")  # fmt: skip
-    assert "multimedia.phones.smartphones" in one.message and one.sent_at is not None
+    sent = {i["sku"]: i for i in shop.feed_items("products")}
+    assert set(sent) == {"LBC-NEW-1", "LBC-NEW-3"}
+    assert sent["LBC-NEW-1"]["category"] == "multimedia.phones.smartphones"
+    # The shipped tree's leaf ids are the marketplace's: the sandbox accepts them (it reads the same tree).
+    assert items["LBC-NEW-1"].outcome is ItemOutcome.created and items["LBC-NEW-1"].error_code is None
+    assert shop.ads()["LBC-NEW-1"]["category"] == "multimedia.phones.smartphones"
+    # The marketplace's refusal is stored per item with its code and the attribute it names.
+    three = items["LBC-NEW-3"]
+    assert (three.outcome, three.action, three.error_code, three.attribute, three.error_key) == (
+        ItemOutcome.failed, ItemAction.create, "missing_attribute", "storage", "missing_attribute:storage")  # fmt: skip
+    assert "multimedia.phones.smartphones" in three.message and three.sent_at is not None

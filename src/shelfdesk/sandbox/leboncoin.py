@@ -67,23 +67,23 @@ PER_PAGE_MAX = 100
 #: Ads the account starts with: (sku, title, category, condition, new_reason, price, quantity, attributes).
 #: The last three are SKUs that no shelfdesk catalog has.
 SEED_ADS = (
-    ("IPH13-128-MID-GOOD", "iPhone 13 128 Go minuit reconditionné", "multimedia/phones", "refurbished", None, "549.00", 3,
+    ("IPH13-128-MID-GOOD", "iPhone 13 128 Go minuit reconditionné", "multimedia.phones.smartphones", "refurbished", None, "549.00", 3,
      {"brand": "Apple", "model": "iPhone 13", "storage": "128 Go"}),
-    ("IPH12-64-BLK-VG", "iPhone 12 64 Go noir très bon état", "multimedia/phones", "refurbished", None, "379.00", 2,
+    ("IPH12-64-BLK-VG", "iPhone 12 64 Go noir très bon état", "multimedia.phones.smartphones", "refurbished", None, "379.00", 2,
      {"brand": "Apple", "model": "iPhone 12", "storage": "64 Go"}),
-    ("GS21-128-GRY-GOOD", "Samsung Galaxy S21 128 Go gris", "multimedia/phones", "used", None, "319.00", 1,
+    ("GS21-128-GRY-GOOD", "Samsung Galaxy S21 128 Go gris", "multimedia.phones.smartphones", "used", None, "319.00", 1,
      {"brand": "Samsung", "model": "Galaxy S21", "storage": "128 Go"}),
-    ("MBA-M1-256-GRY-EXC", "MacBook Air M1 256 Go gris sidéral", "multimedia/computers", "refurbished", None, "739.00", 1,
+    ("MBA-M1-256-GRY-EXC", "MacBook Air M1 256 Go gris sidéral", "multimedia.computers.laptops", "refurbished", None, "739.00", 1,
      {"brand": "Apple", "model": "MacBook Air M1"}),
-    ("NSW-OLED-WHT-EXC", "Nintendo Switch OLED blanche", "multimedia/consoles", "used", None, "269.00", 2,
+    ("NSW-OLED-WHT-EXC", "Nintendo Switch OLED blanche", "multimedia.consoles", "used", None, "269.00", 2,
      {"brand": "Nintendo", "model": "Switch OLED"}),
-    ("APP1-WHT-EXC", "AirPods Pro première génération", "multimedia/audio", "refurbished", None, "135.00", 4, {"brand": "Apple"}),
-    ("JBL-FLIP5-NEW", "Enceinte JBL Flip 5 neuve (fin de série)", "multimedia/audio", "new", "clearance", "79.00", 6, {"brand": "JBL"}),
-    ("CHAIR-OAK-01", "Chaise en chêne massif faite main", "home/furniture", "new", "craftsmanship", "189.00", 2, {}),
-    ("LEGACY-IPAD2-16", "iPad 2 16 Go pour pièces", "multimedia/tablets", "used", None, "39.00", 1,
+    ("APP1-WHT-EXC", "AirPods Pro première génération", "multimedia.image_sound", "refurbished", None, "135.00", 4, {"brand": "Apple"}),
+    ("JBL-FLIP5-NEW", "Enceinte JBL Flip 5 neuve (fin de série)", "multimedia.image_sound", "new", "clearance", "79.00", 6, {"brand": "JBL"}),
+    ("CHAIR-OAK-01", "Chaise en chêne massif faite main", "home.furniture.seating", "new", "craftsmanship", "189.00", 2, {}),
+    ("LEGACY-IPAD2-16", "iPad 2 16 Go pour pièces", "multimedia.phones.tablets", "used", None, "39.00", 1,
      {"brand": "Apple", "model": "iPad 2", "storage": "16 Go"}),
-    ("OLD-VELO-ENF-16", "Vélo enfant 16 pouces", "leisure/sports", "used", None, "45.00", 1, {}),
-    ("VIDE-GRENIER-042", "Lot de livres de poche", "leisure/books", "used", None, "12.00", 1, {}),
+    ("OLD-VELO-ENF-16", "Vélo enfant 16 pouces", "leisure.bikes", "used", None, "45.00", 1, {}),
+    ("VIDE-GRENIER-042", "Lot de livres de poche", "leisure.books", "used", None, "12.00", 1, {}),
 )  # fmt: skip
 ORPHAN_SKUS = tuple(a[0] for a in SEED_ADS[-3:])
 
@@ -211,7 +211,7 @@ class LeboncoinSandbox(SandboxApp):
 
     def _placeholder_ad(self, sku: str, now: datetime) -> dict[str, Any]:
         return self._new_ad({"sku": sku, "title": f"Article {sku}", "description": f"Article {sku} créé par le bac à sable.",
-                             "category": "home/decoration", "condition": "used", "new_reason": None, "price": Decimal("50.00"),
+                             "category": "home.decoration", "condition": "used", "new_reason": None, "price": Decimal("50.00"),
                              "quantity": 5, "attributes": {}, "secure_payment": True}, now)  # fmt: skip
 
     def advance(self, now: datetime) -> None:

@@ -20,15 +20,47 @@ from shelfdesk.sandbox.app import ApiError, iso
 CONDITIONS = ("used", "refurbished", "new")
 NEW_REASONS = ("liquidation", "clearance", "defective", "exhibition_model", "craftsmanship", "customer_return", "off_label")
 
-#: category id -> mandatory attributes [I]
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "fashion/clothing": ("brand", "size"), "fashion/shoes": ("brand", "size"), "fashion/watches_jewelry": ("brand",),
-    "home/furniture": (), "home/appliances": ("brand",), "home/decoration": (),
-    "leisure/sports": (), "leisure/music_instruments": ("brand",), "leisure/books": (),
-    "multimedia/phones": ("brand", "model", "storage"), "multimedia/computers": ("brand", "model"),
-    "multimedia/consoles": ("brand", "model"), "multimedia/audio": ("brand",), "multimedia/tablets": ("brand", "model", "storage"),
-    "family/childcare": (), "family/toys": (), "family/baby_clothing": ("size",),
+#: Category id prefix -> mandatory attributes of the leaves under it (the longest prefix wins) [I].
+MANDATORY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "fashion.clothing": ("brand", "size"), "fashion.shoes": ("brand", "size"), "fashion.watches": ("brand",),
+    "home.appliances": ("brand",), "leisure.instruments": ("brand",),
+    "multimedia.phones.smartphones": ("brand", "model", "storage"), "multimedia.phones.tablets": ("brand", "model", "storage"),
+    "multimedia.phones.watches": ("brand", "model"), "multimedia.computers.laptops": ("brand", "model"),
+    "multimedia.computers.desktops": ("brand", "model"), "multimedia.consoles": ("brand", "model"),
+    "multimedia.image_sound": ("brand",), "family.baby_clothing": ("size",),
 }  # fmt: skip
+
+
+def _leaves(node: dict[str, Any]) -> list[str]:
+    children = node.get("children") or []
+    return [str(node["id"])] if node.get("leaf") else [leaf for child in children for leaf in _leaves(child)]
+
+
+def _load_categories() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """Leaf ids (with their mandatory attributes) and all ids of the tree shelfdesk ships for Leboncoin.
+
+    The shipped tree is what the marketplace has, so the sandbox reads the same
+    data file (package data, not the catalog code: the sandbox stands in for
+    the remote service) and accepts leaves only, as a marketplace does.
+    """
+    import json
+    from importlib import resources
+
+    text = resources.files("shelfdesk").joinpath("catalog", "trees", "leboncoin.json").read_text("utf-8")
+    root = json.loads(text)["root"]
+
+    def ids(node: dict[str, Any]) -> list[str]:
+        return [str(node["id"]), *(i for child in node.get("children") or [] for i in ids(child))]
+
+    leaves = _leaves(root)
+    mandatory = {leaf: next((MANDATORY_ATTRIBUTES[p] for p in sorted(MANDATORY_ATTRIBUTES, key=len, reverse=True)
+                             if leaf == p or leaf.startswith(p + ".")), ()) for leaf in leaves}  # fmt: skip
+    return mandatory, frozenset(ids(root)) - {str(root["id"])}
+
+
+#: leaf category id -> mandatory attributes; BRANCHES are ids that exist but are not leaves.
+CATEGORIES, _ALL_IDS = _load_categories()
+BRANCHES = _ALL_IDS - set(CATEGORIES)
 COMMISSION_RATE = Decimal("0.08")  # [I] with secure payment
 INSERTION_FEE = Decimal("2.99")  # [I] without secure payment
 PRICE_MIN, PRICE_MAX = Decimal("1.00"), Decimal("50000.00")  # [I]
@@ -83,7 +115,9 @@ def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     if len(description) < 20:
         errors.append(_err("invalid_description", "La description doit contenir au moins 20 caractères"))
     category = str(item.get("category") or "").strip()
-    if category not in CATEGORIES:
+    if category in BRANCHES:
+        errors.append(_err("unknown_category", f"La catégorie « {category} » n'est pas une catégorie finale : choisissez une sous-catégorie"))
+    elif category not in CATEGORIES:
         errors.append(_err("unknown_category", f"La catégorie « {category} » n'existe pas"))
     condition = str(item.get("condition") or "").strip()
     reason = str(item.get("new_reason") or "").strip() or None
