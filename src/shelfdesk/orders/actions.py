@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from shelfdesk.domain import ActionKind, ActionState, EventSource, Marketplace, NormalizedStatus
 from shelfdesk.orders.errors import ActionRefused, OrderNotFound
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
 
 OPEN_STATES = tuple(s.value for s in ActionState if s.is_open)
+#: Ids per IN (...) list.
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -92,71 +94,119 @@ class BatchProgress:
 
 def find_order_id(session: Session, reference: str | int) -> int:
     """The shelfdesk id of an order named by its marketplace id (or ``#id`` for shelfdesk's own)."""
+    found = find_order_ids(session, [reference])[str(reference).strip()]
+    if isinstance(found, OrderNotFound):
+        raise found
+    return found
+
+
+def find_order_ids(session: Session, references: Iterable[str | int]) -> dict[str, int | OrderNotFound]:
+    """Order ids for many references at once (bulk files): each maps to its id or to why it has none."""
     from shelfdesk.db.models import Order
 
-    text = str(reference).strip()
-    if text.startswith("#") and text[1:].isdigit():
-        if session.get(Order, int(text[1:])) is None:
-            raise OrderNotFound(f"no order #{text[1:]}")
-        return int(text[1:])
-    ids = session.execute(select(Order.id).where(Order.marketplace_order_id == text).limit(3)).scalars().all()
-    if len(ids) > 1:
-        raise OrderNotFound(f"order id {text} exists on several accounts; name it by shelfdesk id (#{ids[0]}, #{ids[1]} …)")
-    if ids:
-        return ids[0]
-    if text.isdigit() and session.get(Order, int(text)) is not None:
-        return int(text)
-    raise OrderNotFound(f"no order {text!r} (give the marketplace's order id, or #id for shelfdesk's)")
+    texts = list(dict.fromkeys(str(r).strip() for r in references))
+    internal = {t: int(t[1:]) for t in texts if t.startswith("#") and t[1:].isdigit()}
+    by_mid: dict[str, list[int]] = {}
+    plain = [t for t in texts if t not in internal]
+    for start in range(0, len(plain), CHUNK):
+        for mid, order_id in session.execute(
+            select(Order.marketplace_order_id, Order.id).where(Order.marketplace_order_id.in_(plain[start : start + CHUNK]))  # type: ignore[attr-defined]
+        ):
+            by_mid.setdefault(mid, []).append(order_id)
+    candidates = set(internal.values()) | {int(t) for t in plain if t.isdigit() and t not in by_mid}
+    existing: set[int] = set()
+    ids = sorted(candidates)
+    for start in range(0, len(ids), CHUNK):
+        existing |= set(session.execute(select(Order.id).where(Order.id.in_(ids[start : start + CHUNK]))).scalars())  # type: ignore[union-attr]
+    result: dict[str, int | OrderNotFound] = {}
+    for text in texts:
+        if text in internal:
+            result[text] = internal[text] if internal[text] in existing else OrderNotFound(f"no order {text}")
+        elif len(by_mid.get(text, ())) > 1:
+            a, b = sorted(by_mid[text])[:2]
+            result[text] = OrderNotFound(f"order id {text} exists on several accounts; name it by shelfdesk id (#{a}, #{b} …)")
+        elif text in by_mid:
+            result[text] = by_mid[text][0]
+        elif text.isdigit() and int(text) in existing:
+            result[text] = int(text)
+        else:
+            result[text] = OrderNotFound(f"no order {text!r} (give the marketplace's order id, or #id for shelfdesk's)")
+    return result
 
 
 def order_facts(session: Session, order_id: int) -> OrderFacts:
     """Everything validation needs about one order, read in one place."""
+    facts = order_facts_many(session, [order_id])
+    if order_id not in facts:
+        raise OrderNotFound(f"no order #{order_id}")
+    return facts[order_id]
+
+
+def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, OrderFacts]:
+    """:func:`order_facts` for many orders in a few set-wise queries (bulk files, "all matching")."""
     from shelfdesk.db.models import CategoryMapping, Order, OrderAction, OrderLine, Product
 
-    order = session.get(Order, order_id)
-    if order is None:
-        raise OrderNotFound(f"no order #{order_id}")
-    lines = session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)).scalars().all()
-    skus = [l.sku for l in lines if l.sku]
-    categories: dict[str, str | None] = {}
-    needs: dict[str, bool] = {}
-    if skus and order.store_id is not None:
-        for sku, category in session.execute(
-            select(Product.sku, Product.category_path).where(Product.store_id == order.store_id, Product.sku.in_(skus))  # type: ignore[attr-defined]
+    ids = sorted(set(order_ids))
+    orders: dict[int, Any] = {}
+    lines: dict[int, list[Any]] = {}
+    open_rows: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        orders.update({o.id: o for o in session.execute(select(Order).where(Order.id.in_(chunk))).scalars()})  # type: ignore[union-attr]
+        for line in session.execute(select(OrderLine).where(OrderLine.order_id.in_(chunk)).order_by(OrderLine.id)).scalars():  # type: ignore[attr-defined]
+            lines.setdefault(line.order_id, []).append(line)
+        for order_id, kind, state in session.execute(
+            select(OrderAction.order_id, OrderAction.kind, OrderAction.state)
+            .where(OrderAction.order_id.in_(chunk), OrderAction.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
         ):
-            categories[sku] = category
-        wanted = {c for c in categories.values() if c}
-        if wanted and order.channel_id is not None:
-            flagged = set(session.execute(
-                select(CategoryMapping.merchant_category).where(
-                    CategoryMapping.channel_id == order.channel_id,
-                    CategoryMapping.merchant_category.in_(wanted),  # type: ignore[attr-defined]
-                    CategoryMapping.requires_imei_or_serial.is_(True),  # type: ignore[attr-defined]
-                )
-            ).scalars())  # fmt: skip
-            needs = {sku: cat in flagged for sku, cat in categories.items() if cat}
-    open_row = session.execute(
-        select(OrderAction.kind, OrderAction.state)
-        .where(OrderAction.order_id == order_id, OrderAction.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
-        .limit(1)
-    ).first()
-    return OrderFacts(
-        id=order.id,
-        marketplace=Marketplace(order.marketplace),
-        marketplace_order_id=order.marketplace_order_id,
-        status=NormalizedStatus(order.status),
-        marketplace_status=order.marketplace_status,
-        allowed_actions=parse_allowed(order.allowed_actions),
-        lines=tuple(
-            LineFacts(
-                remote_id=l.marketplace_line_id, sku=l.sku, quantity=l.quantity, status=NormalizedStatus(l.status),
-                title=l.title, imei=l.imei, serial_number=l.serial_number, needs_identifier=needs.get(l.sku or "", False),
-                category=categories.get(l.sku or ""),
+            open_rows.setdefault(order_id, (str(kind), str(state)))
+    wanted: dict[int, set[str]] = {}  # store -> SKUs
+    for order_id, order in orders.items():
+        if order.store_id is not None:
+            wanted.setdefault(order.store_id, set()).update(l.sku for l in lines.get(order_id, []) if l.sku)
+    categories: dict[tuple[int, str], str | None] = {}
+    for store_id, skus in wanted.items():
+        listed = sorted(skus)
+        for start in range(0, len(listed), CHUNK):
+            for sku, category in session.execute(
+                select(Product.sku, Product.category_path)
+                .where(Product.store_id == store_id, Product.sku.in_(listed[start : start + CHUNK]))  # type: ignore[attr-defined]
+            ):
+                categories[(store_id, sku)] = category
+    channels = {o.channel_id for o in orders.values() if o.channel_id is not None}
+    flagged: set[tuple[int, str]] = set()
+    if channels and categories:
+        flagged = {(c, m) for c, m in session.execute(
+            select(CategoryMapping.channel_id, CategoryMapping.merchant_category).where(
+                CategoryMapping.channel_id.in_(sorted(channels)),  # type: ignore[attr-defined]
+                CategoryMapping.requires_imei_or_serial.is_(True),  # type: ignore[attr-defined]
             )
-            for l in lines
-        ),  # fmt: skip
-        open_action=f"{open_row[0]} ({open_row[1]})" if open_row else None,
-    )
+        )}  # fmt: skip
+    result: dict[int, OrderFacts] = {}
+    for order_id, order in orders.items():
+        open_row = open_rows.get(order_id)
+
+        def category(sku: str | None, store: int | None = order.store_id) -> str | None:
+            return categories.get((store, sku)) if store is not None and sku else None  # type: ignore[arg-type]
+
+        result[order_id] = OrderFacts(
+            id=order.id,
+            marketplace=Marketplace(order.marketplace),
+            marketplace_order_id=order.marketplace_order_id,
+            status=NormalizedStatus(order.status),
+            marketplace_status=order.marketplace_status,
+            allowed_actions=parse_allowed(order.allowed_actions),
+            lines=tuple(
+                LineFacts(
+                    remote_id=l.marketplace_line_id, sku=l.sku, quantity=l.quantity, status=NormalizedStatus(l.status),
+                    title=l.title, imei=l.imei, serial_number=l.serial_number,
+                    needs_identifier=(order.channel_id, category(l.sku)) in flagged, category=category(l.sku),
+                )
+                for l in lines.get(order_id, [])
+            ),  # fmt: skip
+            open_action=f"{open_row[0]} ({open_row[1]})" if open_row else None,
+        )
+    return result
 
 
 def capabilities_for(marketplace: Marketplace | str) -> Capabilities:
@@ -209,32 +259,76 @@ def queue_prepared(
     batch_key: str | None = None,
 ) -> QueuedAction:
     """Write a validated action to the outbox in ``session`` (idempotent), with its event and audit entry."""
+    return queue_many(session, [(facts, prepared)], actor=actor, now=now, batch_key=batch_key)[0]
+
+
+def queue_many(
+    session: Session,
+    items: Sequence[tuple[OrderFacts, PreparedAction]],
+    *,
+    actor: str,
+    now: datetime,
+    batch_key: str | None = None,
+) -> list[QueuedAction]:
+    """Write validated actions to the outbox in a few set-wise statements (idempotent, each with event and audit).
+
+    An action already queued (same order, kind and payload) is returned as it
+    is; one that failed or was dismissed is put back in the queue.
+    """
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import OrderAction, OrderEvent
     from shelfdesk.db.upsert import upsert_rows
 
-    key = idempotency_key(facts.id, prepared)
-    existing = session.execute(select(OrderAction.id, OrderAction.state).where(OrderAction.idempotency_key == key)).first()
-    if existing is not None:
-        state = ActionState(existing[1])
-        if state in (ActionState.failed, ActionState.abandoned):
-            _rearm(session, existing[0], now)
-            state = ActionState.pending
-        return QueuedAction(existing[0], facts.id, facts.marketplace_order_id, prepared.kind, state, False, prepared.summary)
-    row = {
-        "order_id": facts.id, "kind": prepared.kind, "payload": prepared.payload, "state": ActionState.pending,
-        "attempts": 0, "idempotency_key": key, "batch_key": batch_key, "actor": actor, "created_at": now,
-        "updated_at": now, "next_attempt_at": now,
-    }  # fmt: skip
-    # DO NOTHING on a key another process wrote a moment ago: still exactly one row.
-    upsert_rows(session, OrderAction, [row], ["idempotency_key"], [])
-    action_id = session.execute(select(OrderAction.id).where(OrderAction.idempotency_key == key)).scalar_one()
+    keyed = [(idempotency_key(f.id, p), f, p) for f, p in items]
+    keys = [k for k, _, _ in keyed]
+    existing: dict[str, tuple[int, ActionState]] = {}
+    for start in range(0, len(keys), CHUNK):
+        for action_id, key, state in session.execute(
+            select(OrderAction.id, OrderAction.idempotency_key, OrderAction.state)
+            .where(OrderAction.idempotency_key.in_(keys[start : start + CHUNK]))  # type: ignore[attr-defined]
+        ):
+            existing[key] = (action_id, ActionState(state))
+    rows, seen = [], set()
+    for key, facts, prepared in keyed:
+        if key in existing or key in seen:
+            continue
+        seen.add(key)
+        rows.append({
+            "order_id": facts.id, "kind": prepared.kind, "payload": prepared.payload, "state": ActionState.pending,
+            "attempts": 0, "idempotency_key": key, "batch_key": batch_key, "actor": actor, "created_at": now,
+            "updated_at": now, "next_attempt_at": now,
+        })  # fmt: skip
+    # DO NOTHING on a key another process wrote a moment ago: still exactly one row each.
+    upsert_rows(session, OrderAction, rows, ["idempotency_key"], [])
+    created: dict[str, int] = {}
+    new_keys = [r["idempotency_key"] for r in rows]
+    for start in range(0, len(new_keys), CHUNK):
+        created.update(dict(session.execute(  # type: ignore[arg-type]
+            select(OrderAction.idempotency_key, OrderAction.id).where(OrderAction.idempotency_key.in_(new_keys[start : start + CHUNK]))  # type: ignore[attr-defined]
+        ).all()))  # fmt: skip
     source = EventSource.rule if actor.startswith("rule:") else EventSource.operator
-    session.add(OrderEvent(order_id=facts.id, at=now, source=source, kind="action_queued", field=prepared.kind.value,
-                           actor=actor, message=prepared.summary))  # fmt: skip
-    record_audit(session, actor, f"order.{prepared.kind.value}", "order", facts.marketplace_order_id,
-                 {"order_id": facts.id, "action_id": action_id, "summary": prepared.summary, "batch": batch_key}, at=now)  # fmt: skip
-    return QueuedAction(action_id, facts.id, facts.marketplace_order_id, prepared.kind, ActionState.pending, True, prepared.summary)
+    events, result, done = [], [], set()
+    for key, facts, prepared in keyed:
+        if key in existing:
+            action_id, state = existing[key]
+            if state in (ActionState.failed, ActionState.abandoned):
+                _rearm(session, action_id, now)
+                state = ActionState.pending
+            result.append(QueuedAction(action_id, facts.id, facts.marketplace_order_id, prepared.kind, state, False, prepared.summary))
+            continue
+        action_id = created[key]
+        fresh = key not in done
+        done.add(key)
+        result.append(QueuedAction(action_id, facts.id, facts.marketplace_order_id, prepared.kind, ActionState.pending, fresh, prepared.summary))
+        if fresh:
+            events.append({"order_id": facts.id, "at": now, "source": source, "kind": "action_queued",
+                           "field": prepared.kind.value, "actor": actor, "message": prepared.summary})  # fmt: skip
+            record_audit(session, actor, f"order.{prepared.kind.value}", "order", facts.marketplace_order_id,
+                         {"order_id": facts.id, "action_id": action_id, "summary": prepared.summary, "batch": batch_key},
+                         at=now)  # fmt: skip
+    if events:
+        session.execute(insert(OrderEvent.__table__), events)
+    return result
 
 
 def enqueue_action(
@@ -281,20 +375,23 @@ def enqueue_bulk(
     One transaction: either every valid action is queued or none is.
     """
     ctx.require_write()
-    queued: list[QueuedAction] = []
+    ids = list(order_ids)
     refused: list[ActionRefused] = []
-    now = ctx.clock.now()
+    valid: list[tuple[OrderFacts, PreparedAction]] = []
     caps_cache: dict[Marketplace, Capabilities] = {}
     with ctx.write_session() as session:
-        for order_id in order_ids:
-            try:
-                facts = order_facts(session, order_id)
-                caps = caps_cache.setdefault(facts.marketplace, capabilities_for(facts.marketplace))
-                prepared = prepare_for(session, facts, requested, fields, caps=caps)
-            except (ActionRefused, OrderNotFound) as exc:
-                refused.append(exc if isinstance(exc, ActionRefused) else ActionRefused(str(exc)))
+        facts_by_id = order_facts_many(session, ids)
+        for order_id in ids:
+            facts = facts_by_id.get(order_id)
+            if facts is None:
+                refused.append(ActionRefused(f"no order #{order_id}", field="order"))
                 continue
-            queued.append(queue_prepared(session, facts, prepared, actor=ctx.actor, now=now, batch_key=batch_key))
+            caps = caps_cache.setdefault(facts.marketplace, capabilities_for(facts.marketplace))
+            try:
+                valid.append((facts, prepare_for(session, facts, requested, fields, caps=caps)))
+            except ActionRefused as exc:
+                refused.append(exc)
+        queued = queue_many(session, valid, actor=ctx.actor, now=ctx.clock.now(), batch_key=batch_key)
     return BulkQueued(batch_key, queued, refused)
 
 

@@ -28,6 +28,7 @@ import logging
 import os
 import random
 import socket
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ class OutboxSender:
         *,
         factory: ConnectorFactory | None = None,
         holder: str | None = None,
-        concurrency: int = 4,
+        concurrency: int = 8,
         max_attempts: int = MAX_ATTEMPTS,
         claim_timeout: float = CLAIM_TIMEOUT,
         after_remote: AfterRemote | None = None,
@@ -137,6 +138,10 @@ class OutboxSender:
         self.after_remote = after_remote
         self.rng = rng or random.Random()
         self._connectors: dict[int, Connector] = {}
+        # One writer at a time inside this process: SQLite's busy handler sleeps in growing steps
+        # when threads of one process fight for the write lock, which would pace sending below the
+        # marketplace's rate. Other processes are kept apart by the conditional UPDATEs themselves.
+        self._write_lock = threading.Lock()
         self._scopes: dict[int, AccountScope] = {}
         self._accounts: dict[int, AccountRef] = {}
 
@@ -225,7 +230,7 @@ class OutboxSender:
         from shelfdesk.db.models import Order, OrderAction
 
         now = self.ctx.clock.now()
-        with self.ctx.write_session() as session:
+        with self._write_lock, self.ctx.write_session() as session:
             query = (
                 select(OrderAction.id)
                 .where(OrderAction.state == ActionState.pending, OrderAction.next_attempt_at <= now)  # type: ignore[operator]
@@ -257,7 +262,7 @@ class OutboxSender:
         now = self.ctx.clock.now()
         cutoff = now - timedelta(seconds=self.claim_timeout)
         recovered = 0
-        with self.ctx.write_session() as session:
+        with self._write_lock, self.ctx.write_session() as session:
             rows = session.execute(
                 select(OrderAction.id, OrderAction.claimed_by, OrderAction.claimed_at).where(OrderAction.state == ActionState.sending)
             ).all()
@@ -313,7 +318,7 @@ class OutboxSender:
         now = self.ctx.clock.now()
         _, scope = self._context(claimed.account_id)
         source = EventSource.rule if (claimed.actor or "").startswith("rule:") else EventSource.operator
-        with self.ctx.write_session() as session:
+        with self._write_lock, self.ctx.write_session() as session:
             mine = (OrderAction.id == claimed.id, OrderAction.state == ActionState.sending, OrderAction.claimed_by == self.holder)
             if remote is not None:
                 store_remote_orders(session, scope, [remote], now, source=source, actor=claimed.actor)
@@ -341,7 +346,7 @@ class OutboxSender:
         from shelfdesk.db.models import OrderAction
 
         now = self.ctx.clock.now()
-        with self.ctx.write_session() as session:
+        with self._write_lock, self.ctx.write_session() as session:
             session.execute(
                 update(OrderAction)
                 .where(OrderAction.id == claimed.id, OrderAction.state == ActionState.sending, OrderAction.claimed_by == self.holder)
@@ -352,7 +357,7 @@ class OutboxSender:
     def _token_error(self, account_id: int, message: str | None) -> None:
         from shelfdesk.db.models import MarketplaceAccount
 
-        with self.ctx.write_session() as session:
+        with self._write_lock, self.ctx.write_session() as session:
             session.execute(update(MarketplaceAccount).where(MarketplaceAccount.id == account_id)
                             .values(token_error=message, token_checked_at=self.ctx.clock.now()))  # fmt: skip
 
