@@ -29,9 +29,14 @@ if TYPE_CHECKING:
 FOLDER = "live"
 DAYS = 30
 ORDERS_PER_DAY = 8
-#: Fates the sandboxes know, weighted like a real account's month. [I]
-BACKMARKET_FATES = (("paid", 4), ("accepted", 4), ("shipped", 9), ("cancelled", 1), ("pending_payment", 1))
-LEBONCOIN_FATES = (("paid", 3), ("awaiting_shipment", 3), ("shipped", 3), ("delivered", 3), ("cancelled", 1))
+#: Fates the sandboxes know, weighted like a real account's month [I]: orders of the last
+#: days still wait for the seller (to accept, to ship); older ones have reached their end,
+#: as a merchant who works every day would see (no month-old order still to accept).
+RECENT_DAYS = 2
+BACKMARKET_FATES = (("paid", 4), ("accepted", 4), ("shipped", 3), ("pending_payment", 1))
+BACKMARKET_OLD_FATES = (("shipped", 14), ("cancelled", 1))
+LEBONCOIN_FATES = (("paid", 3), ("awaiting_shipment", 3), ("shipped", 1))
+LEBONCOIN_OLD_FATES = (("shipped", 2), ("delivered", 6), ("cancelled", 1))
 
 
 def sandbox_folder(ctx: AppContext) -> Path:
@@ -52,21 +57,26 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
 
     folder = sandbox_folder(ctx)
     clock = FakeClock(ctx.clock.now() - timedelta(days=days))
-    bm = BackMarketSandbox(folder / "backmarket", clock=clock, token=tokens[Marketplace.backmarket], orders_per_hour=0)
+    bm = BackMarketSandbox(folder / "backmarket", clock=clock, token=tokens[Marketplace.backmarket], orders_per_hour=0,
+                           history_orders=0)
     lbc = LeboncoinSandbox(folder / "leboncoin", clock=clock, refresh_token=tokens[Marketplace.leboncoin], orders_per_hour=0)
     rng = random.Random(seed)
     electronics = [p for p in catalogs["FR"] if p.category_path.startswith("Electronics") and p.price > 0]
     bm.add_products(backmarket_products(electronics))
     everything = [p for p in catalogs["FR"] if p.price > 0]
     created = 0
-    for _ in range(days):
+    for day in range(days):
+        recent = days - day <= RECENT_DAYS
         for n in range(per_day):
             if n % 4 == 3:
-                fate = _pick(rng, LEBONCOIN_FATES)
+                fate = _pick(rng, LEBONCOIN_FATES if recent else LEBONCOIN_OLD_FATES)
                 lbc.create_orders({"skus": [rng.choice(everything).sku], "fate": fate})
             else:
-                fate = _pick(rng, BACKMARKET_FATES)
-                skus = [rng.choice(electronics).sku for _ in range(1 + (rng.random() < 0.12))]
+                fate = _pick(rng, BACKMARKET_FATES if recent else BACKMARKET_OLD_FATES)
+                chosen = [rng.choice(electronics) for _ in range(1 + (rng.random() < 0.12))]
+                for product in chosen:  # what sold was listed, at the catalog's price
+                    bm.ensure_listing(product.sku, product.price, grade=product.attributes.get("grade", "GOOD"))
+                skus = [product.sku for product in chosen]
                 bm.create_orders({"skus": skus, "fate": fate, "single_order": True})
             created += 1
             clock.advance(timedelta(hours=24 / per_day))

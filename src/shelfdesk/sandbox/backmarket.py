@@ -122,8 +122,11 @@ class BackMarketSandbox(SandboxApp):
         orders_per_hour: float | None = None,
         task_seconds: float = 120.0,
         hang_cap: float = 15.0,
+        history_orders: int = 12,
     ) -> None:
         self._token = token
+        #: Orders a new sandbox starts with (a real account has some); the demo writes its own month.
+        self.history_orders = history_orders
         self.task_seconds = task_seconds
         self.reset_limits()
         super().__init__(folder, clock=clock, seed=seed, orders_per_hour=orders_per_hour, hang_cap=hang_cap)
@@ -162,8 +165,8 @@ class BackMarketSandbox(SandboxApp):
         self.state = state
         for sku, index, grade, price, qty, pub in SEED_LISTINGS:
             self._new_listing(sku, products[product_ids[index]], grade, Decimal(price), qty, pub, now, rng)
-        for k in range(12):  # history: orders of the last three days
-            self.generate_order(now - timedelta(hours=6 * (12 - k)), -(k + 1))
+        for k in range(self.history_orders):  # history: orders of the last three days
+            self.generate_order(now - timedelta(hours=6 * (self.history_orders - k)), -(k + 1))
         return state
 
 
@@ -267,6 +270,17 @@ class BackMarketSandbox(SandboxApp):
         self.state["orders"][str(oid)] = order
         self.mark_dirty()
         return order
+
+    def ensure_listing(self, sku: str, price: Decimal, *, grade: str = "GOOD", quantity: int = 5) -> dict[str, Any]:
+        """Seeding (demo, tests): the online listing for ``sku`` at ``price``, created when unknown.
+
+        A real account's orders are for listings it sells at its own prices; without
+        this, orders for an unknown SKU get a placeholder listing at 100.00.
+        """
+        listing = self._listing_for_sku(sku, self.rng_for("listing", sku))
+        listing.update(price=f"{price:.2f}", grade=grade, quantity=quantity)
+        self.mark_dirty()
+        return listing
 
     def _listing_for_sku(self, sku: str, rng: Any) -> dict[str, Any]:
         """The listing with this SKU; created on the fly (pending nothing) for an unknown one."""
