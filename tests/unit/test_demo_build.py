@@ -89,3 +89,23 @@ def test_demo_products_feed_creates_listings_and_fails_only_the_models_back_mark
     unknown = {i.sku for i in items if i.error_code == "unknown-ean"}
     assert len(created) > 500
     assert unknown and all(sku.startswith(UNKNOWN_TO_BACK_MARKET) for sku in unknown)
+
+
+def test_a_publish_started_in_the_demo_console_is_answered_in_seconds(tmp_path: Path, clock: FakeClock) -> None:
+    from shelfdesk.db.models import Channel
+    from shelfdesk.demo.build import demo_tokens
+    from shelfdesk.demo.speed import start_demo_sandboxes
+    from shelfdesk.publishing.engine import publish_sync
+    from shelfdesk.sandbox.server import start_sandboxes
+
+    ctx, _ = open_demo(resolve_paths(tmp_path / "demo"), clock=clock)
+    with ctx.read_session() as session:
+        lbc = session.exec(select(Channel).where(Channel.name == "Leboncoin France")).one()[0]  # type: ignore[arg-type]
+    with start_demo_sandboxes(ctx, demo_tokens()):  # as `shelfdesk demo` starts them for the console
+        started = clock.monotonic()
+        result = publish_sync(ctx, lbc.id, "offers", "update", started_by="test")
+        waited = clock.monotonic() - started  # the FakeClock advances by what the run slept
+    ctx.close()
+    assert result.counters.get("sent", 0) > 0 and waited < 10
+    with start_sandboxes(tmp_path / "elsewhere", clock=clock) as running:  # the realistic default stays
+        assert running.backmarket.task_seconds == running.leboncoin.feed_seconds == 120.0

@@ -36,11 +36,13 @@ def run(args: argparse.Namespace) -> int:
             print(paths.home)
             return 0
         from shelfdesk.demo.build import demo_tokens
-        from shelfdesk.demo.live import LIVE_ORDERS_PER_HOUR, start_live
+        from shelfdesk.demo.live import LIVE_ORDERS_PER_HOUR
+        from shelfdesk.demo.speed import start_demo_sandboxes
         from shelfdesk.tui import run_console
 
-        # The demo's marketplaces run for the session, so its orders can be accepted, shipped, cancelled.
-        live = None if ctx.read_only else start_live(ctx, demo_tokens(), orders_per_hour=LIVE_ORDERS_PER_HOUR)
+        # The demo's marketplaces run for the session, so its orders can be accepted, shipped, cancelled,
+        # and a publication started from the console ends in seconds.
+        live = None if ctx.read_only else start_demo_sandboxes(ctx, demo_tokens(), orders_per_hour=LIVE_ORDERS_PER_HOUR)
         try:
             return run_console(ctx, theme=args.theme, mouse=args.mouse)
         finally:

@@ -18,24 +18,13 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
     from shelfdesk.publishing.engine import PublishResult
 
-TASK_SECONDS = 2.0
-
 
 def publish_demo(ctx: AppContext, channel_id: int) -> list[PublishResult]:
     """Products dry run, products run, offers run of ``channel_id``, against the demo's live sandboxes."""
-    from sqlalchemy import update
-
-    from shelfdesk.db.models import Channel
     from shelfdesk.demo.build import demo_tokens
-    from shelfdesk.demo.live import start_live
+    from shelfdesk.demo.speed import start_demo_sandboxes
     from shelfdesk.publishing.engine import publish_sync
 
-    with ctx.write_session() as session:  # poll the demo's fast batches every second
-        channel = session.get(Channel, channel_id)
-        assert channel is not None
-        session.execute(update(Channel).where(Channel.id == channel_id)
-                        .values(settings={**(channel.settings or {}), "batch_poll_seconds": 1}))  # fmt: skip
-    with start_live(ctx, demo_tokens()) as running:
-        running.backmarket.task_seconds = TASK_SECONDS
+    with start_demo_sandboxes(ctx, demo_tokens()):  # batches answered in seconds, polled every second
         return [publish_sync(ctx, channel_id, kind, "update", dry_run=dry, started_by="demo")
                 for kind, dry in (("products", True), ("products", False), ("offers", False))]  # fmt: skip
