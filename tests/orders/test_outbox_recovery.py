@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,13 @@ from sqlalchemy import select
 from shelfdesk.clock import SystemClock
 from shelfdesk.context import open_context
 from shelfdesk.db.models import OrderAction
-from shelfdesk.domain import ActionState
+from shelfdesk.domain import ActionKind, ActionState
 from shelfdesk.orders.actions import enqueue_action
 from shelfdesk.orders.outbox import CLAIM_TIMEOUT, OutboxSender, send_pending
 from shelfdesk.paths import resolve_paths
 from shelfdesk.sandbox.server import start_sandboxes
 
-from .conftest import Desk, make_desk
+from .conftest import Desk, make_desk, order_id_of
 
 
 class Crash(BaseException):
@@ -133,3 +134,17 @@ def test_killing_a_sending_process_then_restarting_ships_each_order_exactly_once
             ctx.close()
 
 
+
+
+def test_a_queued_invoice_upload_never_holds_up_shipping(desk: Desk) -> None:
+    orders = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="accepted", count=1)
+    desk.harvest()
+    oid = str(orders[0]["order_id"])
+    order_pk = order_id_of(desk.ctx, oid)
+    now = desk.clock.now()
+    with desk.ctx.write_session() as session:  # an upload waiting for its retry, as the invoices service queues it
+        session.add(OrderAction(order_id=order_pk, kind=ActionKind.upload_invoice, payload={"invoice_id": 1},
+                           state=ActionState.pending, idempotency_key="upload-1", created_at=now, updated_at=now,
+                           next_attempt_at=now + timedelta(hours=1)))
+    queued = enqueue_action(desk.ctx, oid, "ship", {"carrier": "Colissimo", "tracking_number": "6A00001"})
+    assert queued.kind is ActionKind.ship

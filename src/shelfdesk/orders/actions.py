@@ -157,7 +157,10 @@ def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, Or
             lines.setdefault(line.order_id, []).append(line)
         for order_id, kind, state in session.execute(
             select(OrderAction.order_id, OrderAction.kind, OrderAction.state)
-            .where(OrderAction.order_id.in_(chunk), OrderAction.state.in_(OPEN_STATES))  # type: ignore[attr-defined]
+            .where(OrderAction.order_id.in_(chunk), OrderAction.state.in_(OPEN_STATES),  # type: ignore[attr-defined]
+                   # An invoice upload changes nothing of the order's state: a queued or
+                   # retrying upload must never hold up accepting, shipping or cancelling.
+                   OrderAction.kind != ActionKind.upload_invoice)
         ):
             open_rows.setdefault(order_id, (str(kind), str(state)))
     wanted: dict[int, set[str]] = {}  # store -> SKUs
