@@ -208,3 +208,25 @@ def test_only_loopback_unless_forced() -> None:
     for host in ("0.0.0.0", "10.0.0.5"):
         with pytest.raises(NotLoopback):
             bind(host, 0)
+
+
+async def test_a_later_chunk_failing_keeps_the_tickets_of_the_chunks_already_taken(
+    sandboxes: RunningSandboxes, clock: FakeClock, bm_admin: Admin
+) -> None:
+    from shelfdesk.channels.backmarket import BackMarketLimits
+    from shelfdesk.channels.errors import WafBlocked
+
+    bm = make_bm(sandboxes, clock, limits=BackMarketLimits(lines_per_hour=2))  # two lines a chunk
+    bm_admin.fault(kind="waf", method="POST", path="/ws/listings", skip=1)  # the second POST is blocked
+    skus = ("IPH13-128-MID-EXC", "IPH12-64-BLK-VG", "GA52-128-BLK-EXC")
+    try:
+        with pytest.raises(WafBlocked) as caught:
+            await bm.submit_offers([OfferUpdate(sku, quantity=1) for sku in skus])
+        [ticket] = caught.value.submitted  # the first chunk was taken: its task is not lost
+        assert ticket.skus == skus[:2]
+        assert (await bm.wait_for_batch(ticket, poll_every=30)).state is BatchState.done
+    finally:
+        await bm.aclose()
+    assert len(bm_admin.requests("POST", "/ws/listings")) == 2
+    quantities = {l["sku"]: l["quantity"] for l in bm_admin.get("/state")["listings"].values()}
+    assert (quantities[skus[0]], quantities[skus[1]]) == (1, 1) and quantities[skus[2]] != 1

@@ -281,3 +281,29 @@ def test_leboncoin_offers_follow_the_same_rules(shop: Shop) -> None:
     assert after["APP1-WHT-EXC"]["price"] in ("120.00", "120")
     assert all(after[sku]["quantity"] == 0 for sku in sent if sku != "APP1-WHT-EXC")
     assert result.state is PublicationState.succeeded
+
+
+def test_a_batch_whose_later_chunk_is_blocked_still_follows_the_chunks_the_marketplace_took(shop: Shop) -> None:
+    import random
+
+    from shelfdesk.channels.backmarket import BackMarketConnector, BackMarketLimits
+    from shelfdesk.publishing.engine import publish_sync
+    from tests.publishing.conftest import BM_TOKEN, TIMEOUT
+
+    def two_line_chunks(channel):  # type: ignore[no-untyped-def]
+        return BackMarketConnector(token=BM_TOKEN, clock=shop.clock, company="Acme", contact_email="ops@acme.test",
+                                   base_url=shop.sb.backmarket_url, timeout=TIMEOUT, rng=random.Random(3),
+                                   language=channel.market, limits=BackMarketLimits(lines_per_hour=2))  # fmt: skip
+
+    catalog_like_sandbox(shop)
+    for sku in KEPT:
+        shop.set_product(sku, stock=1)
+    shop.fault("backmarket", kind="waf", method="POST", path="/ws/listings", skip=1)  # the second chunk is blocked
+    result = publish_sync(shop.ctx, shop.bm_channel, "offers", "update", factory=two_line_chunks)
+    items = shop.items(result.publication_id).values()
+    [first] = shop.batches()  # the only chunk the marketplace took
+    taken = [i for i in items if i.remote_task_id is not None]
+    assert len(taken) == 2 and {i.outcome for i in taken} <= {ItemOutcome.updated, ItemOutcome.zeroed}
+    assert all(i.remote_task_id == str(first["task_id"]) for i in taken)
+    assert all(i.outcome is ItemOutcome.queued and i.sent_at is None for i in items if i not in taken)
+    assert "stopped sending" in (result.error or "")

@@ -44,7 +44,7 @@ from shelfdesk.channels.base import (
     RemoteOrderLine,
     check_action_fields,
 )
-from shelfdesk.channels.errors import AuthError, InvalidActionInput, NotFound, RemoteRejected, WafBlocked
+from shelfdesk.channels.errors import AuthError, InvalidActionInput, NotFound, RemoteRejected, WafBlocked, keep_submitted
 from shelfdesk.channels.http import ApiClient, RetryPolicy, call_with_verification
 from shelfdesk.channels.parsing import money_text, rfc3339, text_or_none, to_datetime, to_decimal, to_int
 from shelfdesk.channels.ratelimit import SlidingWindowLimiter
@@ -449,16 +449,17 @@ class BackMarketConnector(Connector):
         """
         tickets: list[BatchTicket] = []
         chunk = min(MAX_CSV_LINES, self._lines.limit)
-        for start in range(0, len(rows), chunk):
-            part = rows[start : start + chunk]
-            await self._lines.acquire(len(part))
-            body = {"catalog": _csv(part), "quotechar": '"', "delimiter": ",", "encoding": "utf-8"}
-            response = await self.api.request("POST", "/ws/listings", json_body=body, safe=False)
-            data = response.data if isinstance(response.data, Mapping) else {}
-            task_id = data.get("bodymessage")
-            if task_id in (None, ""):
-                raise RemoteRejected(f"Back Market accepted the batch without a task id: {data!r}", marketplace="backmarket")
-            tickets.append(BatchTicket(Marketplace.backmarket, kind, str(task_id), tuple(r["sku"] for r in part), self.clock.now()))
+        with keep_submitted(tickets):  # a later chunk's error carries the earlier chunks' tickets
+            for start in range(0, len(rows), chunk):
+                part = rows[start : start + chunk]
+                await self._lines.acquire(len(part))
+                body = {"catalog": _csv(part), "quotechar": '"', "delimiter": ",", "encoding": "utf-8"}
+                response = await self.api.request("POST", "/ws/listings", json_body=body, safe=False)
+                data = response.data if isinstance(response.data, Mapping) else {}
+                task_id = data.get("bodymessage")
+                if task_id in (None, ""):
+                    raise RemoteRejected(f"Back Market accepted the batch without a task id: {data!r}", marketplace="backmarket")
+                tickets.append(BatchTicket(Marketplace.backmarket, kind, str(task_id), tuple(r["sku"] for r in part), self.clock.now()))
         return tickets
 
     async def get_batch(self, ticket: BatchTicket) -> BatchResult:

@@ -9,14 +9,22 @@ or reconcile before doing anything else (:class:`UnknownOutcome`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 
 class ChannelError(Exception):
     """Base of every connector error.
 
     ``status`` is the HTTP status when there was a response, ``request_id`` the
     marketplace's request or Cloudflare ray id when it sent one (quote it to
-    their support).
+    their support). ``submitted`` holds the batch tickets a multi-batch submit
+    had already obtained when this error stopped it: those batches were taken
+    by the marketplace and must still be followed, not sent again.
     """
+
+    submitted: tuple[Any, ...] = ()  #: BatchTicket of each batch taken before the error
 
     def __init__(
         self,
@@ -109,3 +117,14 @@ class InvalidActionInput(ChannelError):
 
 class UnsupportedOperation(ChannelError):
     """The marketplace has no such operation (Leboncoin has no competitor data)."""
+
+
+@contextmanager
+def keep_submitted(tickets: list[Any]) -> Iterator[None]:
+    """A :class:`ChannelError` raised inside carries a copy of ``tickets`` (the batches taken so far)."""
+    try:
+        yield
+    except ChannelError as exc:
+        if tickets:
+            exc.submitted = (*exc.submitted, *tickets)
+        raise

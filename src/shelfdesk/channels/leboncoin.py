@@ -45,7 +45,7 @@ from shelfdesk.channels.base import (
     RemoteOrderLine,
     check_action_fields,
 )
-from shelfdesk.channels.errors import AuthError, RemoteRejected, UnsupportedOperation, WafBlocked
+from shelfdesk.channels.errors import AuthError, RemoteRejected, UnsupportedOperation, WafBlocked, keep_submitted
 from shelfdesk.channels.http import ApiClient, RetryPolicy, call_with_verification
 from shelfdesk.channels.parsing import money_text, rfc3339, text_or_none, to_datetime, to_decimal, to_int
 from shelfdesk.channels.ratelimit import SlidingWindowLimiter
@@ -338,26 +338,27 @@ class LeboncoinConnector(Connector):
     async def _submit(self, kind: PublicationKind, items: list[dict[str, Any]]) -> list[BatchTicket]:
         """Post each feed with a client reference; after an unknown outcome, look the reference up
         (``GET /feeds?reference=``) before sending again, so a feed is never created twice."""
-        tickets = []
-        for start in range(0, len(items), MAX_FEED_ITEMS):
-            part = items[start : start + MAX_FEED_ITEMS]
-            reference = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-            body = {"reference": reference, "items": part}
+        tickets: list[BatchTicket] = []
+        with keep_submitted(tickets):  # a later feed's error carries the earlier feeds' tickets
+            for start in range(0, len(items), MAX_FEED_ITEMS):
+                part = items[start : start + MAX_FEED_ITEMS]
+                reference = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+                body = {"reference": reference, "items": part}
 
-            async def send(body: dict[str, Any] = body) -> Mapping[str, Any]:
-                response = await self.api.request("POST", f"/api/v1/feeds/{kind.value}", json_body=body, safe=False)
-                return response.data if isinstance(response.data, Mapping) else {}
+                async def send(body: dict[str, Any] = body) -> Mapping[str, Any]:
+                    response = await self.api.request("POST", f"/api/v1/feeds/{kind.value}", json_body=body, safe=False)
+                    return response.data if isinstance(response.data, Mapping) else {}
 
-            async def verify(reference: str = reference) -> Mapping[str, Any] | None:
-                response = await self.api.request("GET", "/api/v1/feeds", params={"reference": reference})
-                found = (response.data or {}).get("items") if isinstance(response.data, Mapping) else None
-                return found[0] if found else None
+                async def verify(reference: str = reference) -> Mapping[str, Any] | None:
+                    response = await self.api.request("GET", "/api/v1/feeds", params={"reference": reference})
+                    found = (response.data or {}).get("items") if isinstance(response.data, Mapping) else None
+                    return found[0] if found else None
 
-            data = await call_with_verification(send, verify)
-            feed_id = text_or_none(data.get("feed_id"))
-            if feed_id is None:
-                raise RemoteRejected(f"Leboncoin accepted the feed without an id: {data!r}", marketplace="leboncoin")
-            tickets.append(BatchTicket(Marketplace.leboncoin, kind, feed_id, tuple(str(i.get("sku", "")) for i in part), self.clock.now()))
+                data = await call_with_verification(send, verify)
+                feed_id = text_or_none(data.get("feed_id"))
+                if feed_id is None:
+                    raise RemoteRejected(f"Leboncoin accepted the feed without an id: {data!r}", marketplace="leboncoin")
+                tickets.append(BatchTicket(Marketplace.leboncoin, kind, feed_id, tuple(str(i.get("sku", "")) for i in part), self.clock.now()))
         return tickets
 
     async def get_batch(self, ticket: BatchTicket) -> BatchResult:

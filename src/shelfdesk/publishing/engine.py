@@ -739,10 +739,20 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
         checkpoint("marked")
         payloads = [item.payload for item in chunk]
         try:
-            if kind is PublicationKind.offers:
-                tickets = await connector.submit_offers(payloads)  # type: ignore[arg-type]
-            else:
-                tickets = await connector.submit_listings(payloads)  # type: ignore[arg-type]
+            try:
+                if kind is PublicationKind.offers:
+                    tickets = await connector.submit_offers(payloads)  # type: ignore[arg-type]
+                else:
+                    tickets = await connector.submit_listings(payloads)  # type: ignore[arg-type]
+            except ChannelError as exc:
+                if exc.submitted:  # earlier chunks were taken: follow their tasks; the error is about the rest
+                    taken = _taken_by(items, exc.submitted)
+                    _set_tasks(ctx, taken, exc.submitted)
+                    posted.append((list(exc.submitted), taken))
+                    done += len(taken)
+                    taken_ids = {i.id for i in taken}
+                    items = [i for i in items if i.id not in taken_ids]
+                raise
         except UnknownOutcome as exc:
             # Maybe applied: the items stay "sent" without a task id; the next run checks the listings.
             _note(ctx, [i.id for i in items], f"no answer to the batch ({exc}); checked against the listings before any re-send")
@@ -801,6 +811,9 @@ def _unmark(ctx: AppContext, ids: list[int]) -> None:
     """A batch the marketplace did not take (429, auth): its items were not sent."""
     from sqlalchemy import update
 
+    if not ids:
+        return
+
     from shelfdesk.db.models import PublicationItem
 
     with ctx.write_session() as session:
@@ -811,10 +824,19 @@ def _unmark(ctx: AppContext, ids: list[int]) -> None:
 def _note(ctx: AppContext, ids: list[int], message: str) -> None:
     from sqlalchemy import update
 
+    if not ids:
+        return
+
     from shelfdesk.db.models import PublicationItem
 
     with ctx.write_session() as session:
         session.execute(update(PublicationItem), [{"id": i, "message": message[:500]} for i in ids])
+
+
+def _taken_by(items: list[_SentItem], tickets: Sequence[Any]) -> list[_SentItem]:
+    """The items of ``items`` that one of ``tickets`` (batches the marketplace took) carries."""
+    skus = {sku.casefold() for ticket in tickets for sku in ticket.skus}
+    return [i for i in items if i.sku.casefold() in skus]
 
 
 def _set_tasks(ctx: AppContext, items: list[_SentItem], tickets: Sequence[Any]) -> None:

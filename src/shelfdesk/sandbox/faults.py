@@ -1,7 +1,7 @@
 """Fault injection: rules the admin API or command-line flags set, applied per request.
 
-A rule matches by method and path prefix and fires either for its next
-``count`` matching requests or with probability ``rate`` (from the sandbox's
+A rule matches by method and path prefix and, after letting ``skip`` matches
+through, fires either for its next ``count`` matching requests or with probability ``rate`` (from the sandbox's
 seeded random generator, so a run is repeatable). Kinds:
 
 ``500`` ``502`` ``503``
@@ -43,7 +43,9 @@ class FaultRule:
     after_effect: bool = False
     retry_after: float | None = None
     latency: float = 0.0
+    skip: int = 0  #: let this many matches through first ("the second batch fails")
     fired: int = field(default=0)
+    passed: int = field(default=0)
 
     def __post_init__(self) -> None:
         self.kind = str(self.kind)
@@ -74,7 +76,7 @@ class Faults:
         self.rng = random.Random(f"faults:{seed}")
 
     def add(self, **spec: Any) -> FaultRule:
-        rule = FaultRule(**{k: v for k, v in spec.items() if k != "fired"})
+        rule = FaultRule(**{k: v for k, v in spec.items() if k not in ("fired", "passed")})
         self.rules.append(rule)
         return rule
 
@@ -85,6 +87,9 @@ class Faults:
         """The first live rule that fires for this request (and count it)."""
         for rule in self.rules:
             if rule.exhausted or not rule.matches(method, path):
+                continue
+            if rule.passed < rule.skip:
+                rule.passed += 1
                 continue
             if rule.count is None and self.rng.random() >= rule.rate:
                 continue
