@@ -14,7 +14,9 @@ import httpx
 def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "shelfdesk", "sandbox", "--state", str(tmp_path / "sb"), "--token", "cli-token-42",
                "--orders-per-hour", "0"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr to a file, not a pipe nobody reads: a full pipe would block the server's logging and its exit.
+    errors = (tmp_path / "stderr.log").open("w")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
     try:
         lines = []
         assert process.stdout is not None
@@ -33,7 +35,8 @@ def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
         assert ads.status_code == 200 and ads.json()["total"] > 0
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0  # generous: CI machines can be loaded
+        assert process.wait(timeout=30) == 0, (tmp_path / "stderr.log").read_text()[-2000:]
+        errors.close()
     assert (tmp_path / "sb" / "backmarket" / "state.json").exists() and (tmp_path / "sb" / "leboncoin" / "requests.jsonl").exists()
 
 
