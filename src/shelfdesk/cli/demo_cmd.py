@@ -24,6 +24,13 @@ def run(args: argparse.Namespace) -> int:
     paths = resolve_paths(args.home or demo_home(), database_url=None)
     if paths.database_overridden:
         paths = resolve_paths(args.home or demo_home(), database_url=f"sqlite:///{paths.home / 'shelfdesk.db'}")
+    from shelfdesk.demo.build import MARKER
+
+    if args.reset or not (paths.home / MARKER).exists():
+        # Building takes a while (catalog import, a month of sandbox orders, first publications):
+        # say so, or a newcomer stares at a silent terminal.
+        print(f"Building the demo workspace in {paths.home}: catalogs, a month of marketplace orders "
+              "and first publications (about 15 s)…", file=sys.stderr, flush=True)
     try:
         ctx, summary = open_demo(paths, reset=args.reset, read_only=args.read_only)
     except DemoError as exc:
