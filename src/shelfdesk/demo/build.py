@@ -94,10 +94,12 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
                                           owns_quantities=True, activated_at=now, created_at=now, updated_at=now),
             ("backmarket", "ES"): Channel(store_id=stores["ES"].id, account_id=bm.id, marketplace=Marketplace.backmarket,
                                           market="es-es", country="ES", name="Back Market Spain",
-                                          owns_quantities=False, activated_at=now, created_at=now, updated_at=now),
+                                          # Its mappings are left for the operator to do: not activated
+                                          # (publication needs three green lights).
+                                          owns_quantities=False, activated_at=None, created_at=now, updated_at=now),
             ("leboncoin", "FR"): Channel(store_id=stores["FR"].id, account_id=lbc.id, marketplace=Marketplace.leboncoin,
                                          market="FR", country="FR", name="Leboncoin France",
-                                         activated_at=now, created_at=now, updated_at=now),
+                                         activated_at=None, created_at=now, updated_at=now),
         }
         session.add_all(channels.values())
         session.flush()
