@@ -34,7 +34,7 @@ def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
         ads = httpx.get(f"{lbc}/api/v1/ads", headers={"Authorization": f"Bearer {token['access_token']}"})
         assert ads.status_code == 200 and ads.json()["total"] > 0
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)  # handled even when the test runs from a background shell
         assert process.wait(timeout=30) == 0, (tmp_path / "stderr.log").read_text()[-2000:]
         errors.close()
     assert (tmp_path / "sb" / "backmarket" / "state.json").exists() and (tmp_path / "sb" / "leboncoin" / "requests.jsonl").exists()

@@ -9,6 +9,7 @@ in :func:`run` only, to keep ``shelfdesk --help`` fast.
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 from pathlib import Path
 
@@ -79,10 +80,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"Admin APIs           {running.backmarket_url}/_sandbox  {running.leboncoin_url}/_sandbox")
     print(f"State                {state}")
     print("Ctrl-C stops.", flush=True)
+    stop = threading.Event()
+    # Explicit handlers: a process started in the background by a shell inherits SIGINT
+    # ignored, and a service manager stops with SIGTERM; both must stop the sandboxes cleanly.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         running.stop()
     return 0
