@@ -117,7 +117,8 @@ def test_repeated_failures_pause_the_subscription_with_an_alert_and_resume_deliv
     assert sweep(ctx).delivered == 0 and subscriptions.get_subscription(ctx, "erp").pending == 2
     subscriptions.resume_subscription(ctx, "erp")
     assert sweep(ctx).delivered == 2
-    assert [e["data"]["order"]["marketplace_order_id"] for e in receiver.events] == ["7004", "7005"]
+    # Different orders are delivered concurrently: only the order of one order's events is promised.
+    assert sorted(e["data"]["order"]["marketplace_order_id"] for e in receiver.events) == ["7004", "7005"]
     assert not [a for a in list_alerts(ctx) if a.kind == "webhook_paused"]
 
 
