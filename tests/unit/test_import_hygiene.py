@@ -52,3 +52,13 @@ def test_paths_command_runs_without_textual() -> None:
     )
     assert "workspace" in result.stdout
     assert " textual" not in result.stderr
+
+
+def test_building_the_cli_parser_does_not_load_the_database_layer() -> None:
+    """Every ``shelfdesk`` start builds the parser: it must not pay for SQLAlchemy or httpx."""
+    snippet = (
+        "import sys, shelfdesk.cli as c; c.build_parser(); "
+        "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'httpx', 'textual') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from shelfdesk.webhooks.events import EVENT_TYPES
+    from shelfdesk.webhooks.types import EVENT_TYPES
 
     common = argparse.ArgumentParser(add_help=False)
     add_workspace_options(common)

@@ -30,21 +30,15 @@ if TYPE_CHECKING:
 
     from shelfdesk.context import AppContext
 
-ORDER_CREATED = "order.created"
-ORDER_STATUS_CHANGED = "order.status_changed"
-ORDER_ACTION_CONFIRMED = "order.action_confirmed"
-ORDER_ACTION_FAILED = "order.action_failed"
-PUBLICATION_FINISHED = "publication.finished"
-PING = "ping"
-
-#: Every type a subscription may ask for, with the words the console and the CLI show.
-EVENT_TYPES: dict[str, str] = {
-    ORDER_CREATED: "a new order was harvested",
-    ORDER_STATUS_CHANGED: "an order's status changed",
-    ORDER_ACTION_CONFIRMED: "an order action (accept, ship …) was confirmed by the marketplace",
-    ORDER_ACTION_FAILED: "an order action failed",
-    PUBLICATION_FINISHED: "a catalog publication finished",
-}
+from shelfdesk.webhooks.types import (  # noqa: F401  (re-exported: callers import them from here)
+    EVENT_TYPES,
+    ORDER_ACTION_CONFIRMED,
+    ORDER_ACTION_FAILED,
+    ORDER_CREATED,
+    ORDER_STATUS_CHANGED,
+    PING,
+    PUBLICATION_FINISHED,
+)
 
 #: order_events.kind → event type (status changes only on the normalized status). New orders are
 #: read from ``orders`` itself: a harvest records no history row for an order's first sight.
