@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli import UserFacingError, add_workspace_options
-from shelfdesk.cli.orders_cmd import _date, _filter, _filters, _money, _print_json, _when
+from shelfdesk.cli.orders_cmd import _date, _filter, _filters, _money, _when
+from shelfdesk.cli.setup_common import print_json as _print_json
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext

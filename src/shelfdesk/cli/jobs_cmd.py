@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from shelfdesk.cli.setup_common import print_json as _print_json
 from shelfdesk.cli import UserFacingError, add_workspace_options
 
 if TYPE_CHECKING:
@@ -78,10 +78,6 @@ def _key(ctx: AppContext, args: argparse.Namespace, text: str | None = None) -> 
     from shelfdesk.jobs.schedules import resolve_key
 
     return resolve_key(ctx, text or args.job, args.channel)
-
-
-def _print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 # ---------------------------------------------------------------- reading

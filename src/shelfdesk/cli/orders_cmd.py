@@ -10,17 +10,16 @@ sends them later). Exit codes: 0 done, 1 some order refused or failed,
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shelfdesk.cli.setup_common import print_json as _print_json
 from shelfdesk.cli import UserFacingError, add_workspace_options
 
 if TYPE_CHECKING:
@@ -136,27 +135,6 @@ def run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- output
 
 
-def _plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def _print_json(data: Any) -> None:
-    json.dump(_plain(data), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
-
-
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
 
@@ -251,7 +229,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
 
     d = get_order_detail(ctx, args.order)
     if args.json:
-        data = _plain(d)
+        data = asdict(d)
         if not args.payload:
             data.pop("payload", None)
         data["sync"] = d.sync

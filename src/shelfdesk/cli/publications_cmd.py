@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _json(data: Any) -> None:
-    from shelfdesk.cli.orders_cmd import _print_json
+    from shelfdesk.cli.setup_common import print_json as _print_json
 
     _print_json(data)
 

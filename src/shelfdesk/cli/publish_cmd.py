@@ -83,7 +83,7 @@ def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
         print(f"shelfdesk: the publication failed: {exc}", file=sys.stderr)
         return 1
     if args.json:
-        from shelfdesk.cli.orders_cmd import _print_json
+        from shelfdesk.cli.setup_common import print_json as _print_json
 
         data = result.as_dict()
         if args.dry_run and result.publication_id is not None:

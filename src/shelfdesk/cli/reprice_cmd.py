@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         if args.log:
             rows = list_changes(ctx, channel_id, limit=args.limit or 100)
             if args.json:
-                from shelfdesk.cli.orders_cmd import _print_json
+                from shelfdesk.cli.setup_common import print_json as _print_json
 
                 _print_json(rows)
             for r in [] if args.json else rows:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     if args.json:
-        from shelfdesk.cli.orders_cmd import _print_json
+        from shelfdesk.cli.setup_common import print_json as _print_json
 
         _print_json(result.as_dict())
     else:

@@ -11,6 +11,7 @@ import argparse
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -54,6 +55,8 @@ def run_with_workspace(args: argparse.Namespace, runner: Runner) -> int:
 
 
 def _default(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -64,4 +67,5 @@ def _default(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
+    """The one ``--json`` printer of the CLI (dataclasses, Decimal, datetimes, enums)."""
     print(json.dumps(data, indent=2, ensure_ascii=False, default=_default))

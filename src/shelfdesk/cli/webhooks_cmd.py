@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shelfdesk.cli import UserFacingError, add_workspace_options
-from shelfdesk.cli.orders_cmd import _date, _print_json, _when
+from shelfdesk.cli.orders_cmd import _date, _when
+from shelfdesk.cli.setup_common import print_json as _print_json
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
