@@ -172,18 +172,25 @@ def _filter(ctx: AppContext, args: argparse.Namespace) -> OrderFilter:
 
 
 def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
-    from shelfdesk.orders.harvest import harvest_sync
+    """Harvest under the schedules' leases (a worker's harvest of the same account is never doubled), then send."""
+    import asyncio
+
+    from shelfdesk.jobs.manual import harvest_now, runner_key
+    from shelfdesk.jobs.runner import JobRunner
     from shelfdesk.orders.outbox import send_pending
 
-    results = harvest_sync(ctx, store=args.store, channel=args.channel)
+    runs = asyncio.run(harvest_now(ctx, runner_key(JobRunner(ctx, role="cli")), store=args.store, channel=args.channel))
     report = None if args.no_send else send_pending(ctx, max_wait=30)
     if args.json:
-        _print_json({"harvests": [r.as_dict() for r in results], "actions": _report_data(report)})
+        _print_json({"harvests": [m.as_dict() for m in runs], "actions": _report_data(report)})
     else:
-        if not results:
+        if not runs:
             print("no channel manages orders yet (or none matches)")
-        for r in results:
-            if r.ok:
+        for m in runs:
+            r = m.result
+            if r is None:
+                print(m.error)
+            elif r.ok:
                 print(f"{r.account}: {r.fetched} fetched in {r.pages} page(s), {len(r.stored.created)} new, "
                       f"{len(r.stored.updated)} updated, {r.stored.unchanged} unchanged, "
                       f"{r.auto_accepted} auto-accepted, {r.held} held")  # fmt: skip
@@ -191,8 +198,8 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
                 print(f"{r.account}: FAILED, watermark kept: {r.error}")
         if report is not None:
             _print_report(report)
-    failed = any(not r.ok for r in results) or (report is not None and bool(report.failed))
-    return 1 if failed else 0
+    failed = any(m.result is not None and not m.result.ok for m in runs)
+    return 1 if failed or (report is not None and bool(report.failed)) else 0
 
 
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:

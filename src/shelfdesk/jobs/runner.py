@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,7 @@ class RunEvent:
 
 
 Listener = Callable[[RunEvent], None]
+JobCall = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 class JobRunner:
@@ -98,9 +99,12 @@ class JobRunner:
 
     # ------------------------------------------------------------ one run
 
-    async def run(self, key: str, *, trigger: str = SCHEDULE) -> RunReport:
+    async def run(self, key: str, *, trigger: str = SCHEDULE, call: JobCall | None = None) -> RunReport:
         """Run ``key`` now if it may run; a ``manual`` trigger skips the "once per interval" rule.
 
+        ``call`` replaces the registered function for this run (same lease,
+        same run record): an operator's "fetch now" that wants the service's
+        full result, not only its counts, still runs once across processes.
         Never raises for a failing job: the failure is recorded and reported.
         """
         if self.stopping:
@@ -109,12 +113,12 @@ class JobRunner:
             return RunReport(key, False, reason="already running in this process")
         done = self._busy[key] = asyncio.Event()
         try:
-            return await self._run(key, trigger)
+            return await self._run(key, trigger, call)
         finally:
             self._busy.pop(key, None)
             done.set()
 
-    async def _run(self, key: str, trigger: str) -> RunReport:
+    async def _run(self, key: str, trigger: str, call: JobCall | None) -> RunReport:
         claimed = await asyncio.to_thread(self._claim, key, trigger)
         if isinstance(claimed, RunReport):
             log.debug("job %s not run: %s", key, claimed.reason)
@@ -128,9 +132,9 @@ class JobRunner:
                 f", taken over from {leases.holder_label(taken_over)}" if taken_over else "")  # fmt: skip
         self._tell(RunEvent("started", key, run_id))
         started = self.ctx.clock.monotonic()
-        task = asyncio.ensure_future(self._call(spec, channel_id))
+        task = asyncio.ensure_future(call() if call is not None else self._call(spec, channel_id))
         self._tasks[key] = task
-        self._async[key] = spec.is_async()
+        self._async[key] = call is not None or spec.is_async()
         counts: dict[str, Any] = {}
         error = trace = None
         cancelled_here = False

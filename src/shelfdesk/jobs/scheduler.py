@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from shelfdesk.context import AppContext
 from shelfdesk.jobs.leases import next_due, read_leases
-from shelfdesk.jobs.runner import MANUAL, SCHEDULE, JobRunner, Listener, RunReport
+from shelfdesk.jobs.runner import MANUAL, SCHEDULE, JobCall, JobRunner, Listener, RunReport
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -237,9 +237,9 @@ class JobScheduler:
         except Exception:  # a locked or unreachable database: try again next beat
             log.exception("job heartbeat failed; retrying in %s s", self.heartbeat_seconds)
 
-    async def run_now(self, key: str) -> RunReport:
-        """Run ``key`` at once (an operator's "run now"), then re-aim its timer."""
-        report = await self.runner.run(key, trigger=MANUAL)
+    async def run_now(self, key: str, call: JobCall | None = None) -> RunReport:
+        """Run ``key`` at once (an operator's "run now"), then re-aim its timer; ``call`` as in :meth:`JobRunner.run`."""
+        report = await self.runner.run(key, trigger=MANUAL, call=call)
         if self.started:
             await self.replan(key)
         return report

@@ -17,6 +17,7 @@ from shelfdesk.jobs.registry import DEFAULT_INTERVALS, JobScope, JobSpec, regist
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
+    from shelfdesk.orders.harvest import HarvestResult
 
 
 class JobFailed(RuntimeError):
@@ -46,7 +47,11 @@ async def harvest_orders(ctx: AppContext, channel_id: int | None) -> dict[str, i
         if channel is None:
             raise JobFailed(f"channel {channel_id} no longer exists")
         account_id = channel.account_id
-    result = await harvest_account(ctx, account_id)
+    return harvest_counts(await harvest_account(ctx, account_id))
+
+
+def harvest_counts(result: HarvestResult) -> dict[str, int]:
+    """A harvest's counters for its run record; a harvest that stopped on an error fails the run."""
     if result.error:
         raise JobFailed(result.error)
     return _numbers(result.as_dict(), {

@@ -48,7 +48,7 @@ from shelfdesk.tui.widgets.status_bar import AlertStatus
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
-    from shelfdesk.jobs.runner import RunEvent
+    from shelfdesk.jobs.runner import JobCall, RunEvent, RunReport
     from shelfdesk.jobs.scheduler import JobScheduler
 
 log = logging.getLogger("shelfdesk.tui")
@@ -202,21 +202,25 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
                         description=f"Running {key} now")  # fmt: skip
 
     async def _run_job_now(self, key: str) -> None:
-        from shelfdesk.jobs.runner import MANUAL, JobRunner
         from shelfdesk.jobs.runs import format_counts
 
         self.ctx.require_write()
         self.notify(f"{key} started", title="Run now", timeout=3)
-        if self.jobs_scheduler is not None:
-            report = await self.jobs_scheduler.run_now(key)
-        else:
-            report = await JobRunner(self.ctx, role="console", listener=self._job_event).run(key, trigger=MANUAL)
+        report = await self.run_key(key)
         if not report.ran:
             self.notify(f"{key} did not run: {report.reason}", title="Run now", severity="warning")
         elif str(report.outcome) in ("failed", "abandoned"):
             self.notify(f"{key} {report.outcome}: {report.error}", title="Run now", severity="error", timeout=10)
         else:
             self.notify(f"{key} {report.outcome}: {format_counts(report.counts)}", title="Run now")
+
+    async def run_key(self, key: str, call: JobCall | None = None) -> RunReport:
+        """Run a schedule key now, under its lease: in this console's scheduler if it runs, else a one-off runner."""
+        from shelfdesk.jobs.runner import MANUAL, JobRunner
+
+        if self.jobs_scheduler is not None:
+            return await self.jobs_scheduler.run_now(key, call)
+        return await JobRunner(self.ctx, role="console", listener=self._job_event).run(key, trigger=MANUAL, call=call)
 
     def jobs_changed(self) -> None:
         """Schedules were edited here: re-aim this console's timers now, not at the next heartbeat."""

@@ -139,7 +139,7 @@ class OrderActionsProgress(Message):
 
 
 class OrdersHarvested(Message):
-    """A harvest finished (``results``: ``orders.harvest.HarvestResult`` per account)."""
+    """A manual fetch finished (``results``: ``jobs.manual.ManualHarvest`` per account)."""
 
     def __init__(self, results: list) -> None:  # type: ignore[type-arg]
         super().__init__()

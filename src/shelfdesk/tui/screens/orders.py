@@ -568,19 +568,22 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
 
     @work(exclusive=True, group="orders-harvest", exit_on_error=False, description="Fetching orders")
     async def _harvest(self) -> None:
-        from shelfdesk.orders.harvest import harvest
+        from shelfdesk.jobs.manual import harvest_now
 
-        self.post_message(OrdersHarvested(await harvest(self.ctx)))
+        self.post_message(OrdersHarvested(await harvest_now(self.ctx, self.app.run_key)))  # type: ignore[attr-defined]
 
     def on_orders_harvested(self, message: OrdersHarvested) -> None:
-        failed = [r for r in message.results if not r.ok]
-        created = sum(len(r.stored.created) for r in message.results)
-        updated = sum(len(r.stored.updated) for r in message.results)
+        """One line for the whole fetch: new and changed orders, then each account that failed or was busy."""
+        ran = [m.result for m in message.results if m.result is not None]
+        problems = [m.error for m in message.results if m.error]
+        created = sum(len(r.stored.created) for r in ran)
+        updated = sum(len(r.stored.updated) for r in ran)
         text = f"{created:,} new, {updated:,} changed"
-        if failed:
-            text += "; " + "; ".join(r.error or "" for r in failed)
+        if problems:
+            text += "; " + "; ".join(p or "" for p in problems)
+        severity = "error" if any(r.error for r in ran) else "warning" if problems else "information"
         self.notify(text if message.results else "No channel manages orders yet.", title="Orders fetched",
-                    severity="error" if failed else "information", timeout=10)  # fmt: skip
+                    severity=severity, timeout=10)  # fmt: skip
         self.reload()
 
     def action_export(self) -> None:
