@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -57,8 +58,29 @@ def get_connector(marketplace: Marketplace | str, *, credential: str, clock: Clo
     return factory(credential=credential, clock=clock, base_url=base_url, **options)
 
 
+def connector_class(marketplace: Marketplace | str) -> type[Connector] | None:
+    """The connector class of ``marketplace`` (imported on first use), or None when none is registered."""
+    try:
+        target = _CLASSES[Marketplace(marketplace)]
+    except (KeyError, ValueError):
+        return None
+    module_name, _, class_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)  # type: ignore[no-any-return]
+
+
+def constructor_options(marketplace: Marketplace | str) -> frozenset[str]:
+    """Keyword arguments the connector class of ``marketplace`` accepts (empty when unknown).
+
+    Services pass an account's identity (company, contact e-mail, region)
+    only to connectors that take it, without branching on marketplace names.
+    """
+    cls = connector_class(marketplace)
+    return frozenset(inspect.signature(cls.__init__).parameters) if cls is not None else frozenset()
+
+
 def capabilities(marketplace: Marketplace | str) -> Capabilities:
     """A marketplace's capabilities without building a connector."""
-    module_name, _, class_name = _CLASSES[Marketplace(marketplace)].partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
+    cls = connector_class(marketplace)
+    if cls is None:
+        raise ValueError(f"no connector for marketplace {marketplace!r}")
     return cls.capabilities()

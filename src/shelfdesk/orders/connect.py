@@ -7,12 +7,9 @@ leaves this function: it is not logged, not returned, not stored.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.domain import Marketplace
@@ -86,7 +83,7 @@ def connect(ctx: AppContext, account: AccountRef, **overrides: Any) -> Connector
     connectors whose constructor takes them (Back Market's mandatory
     User-Agent); ``overrides`` (``timeout``, ``rng``, ``transport`` …) win.
     """
-    from shelfdesk.channels.registry import get_connector
+    from shelfdesk.channels.registry import constructor_options, get_connector
 
     settings = ctx.settings
     wanted: dict[str, Any] = {
@@ -94,7 +91,7 @@ def connect(ctx: AppContext, account: AccountRef, **overrides: Any) -> Connector
         "contact_email": account.contact_email or settings.contact_email,
         "region": account.region,
     }
-    accepted = _constructor_options(account.marketplace)
+    accepted = constructor_options(account.marketplace)
     options = {k: v for k, v in wanted.items() if v is not None and k in accepted}
     options.update(overrides)
     return get_connector(account.marketplace, credential=resolve_credential(ctx, account), clock=ctx.clock,
@@ -103,21 +100,3 @@ def connect(ctx: AppContext, account: AccountRef, **overrides: Any) -> Connector
 
 def default_factory(ctx: AppContext, **overrides: Any) -> ConnectorFactory:
     return lambda account: connect(ctx, account, **overrides)
-
-
-@cache
-def _constructor_options(marketplace: Marketplace) -> frozenset[str]:
-    """Keyword arguments the marketplace's connector class accepts.
-
-    The registry maps a marketplace to "module:Class" (the same table its
-    ``capabilities`` reads); reading the constructor keeps this module free
-    of any per-marketplace branch.
-    """
-    from shelfdesk.channels import registry
-
-    target = getattr(registry, "_CLASSES", {}).get(marketplace)
-    if not target:
-        return frozenset()
-    module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return frozenset(inspect.signature(cls.__init__).parameters)
