@@ -17,6 +17,7 @@ from shelfdesk.channels.backmarket import BackMarketConnector
 from shelfdesk.channels.http import shared_ssl_context
 from shelfdesk.channels.leboncoin import LeboncoinConnector
 from shelfdesk.clock import FakeClock
+from shelfdesk.sandbox.app import SandboxApp
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN
 from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN
 from shelfdesk.sandbox.server import RunningSandboxes, start_sandboxes
@@ -57,6 +58,13 @@ class Admin:
 
     def close(self) -> None:
         self.http.close()
+
+
+@pytest.fixture(autouse=True)
+def _verify_sandbox_journals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After every write the sandboxes read their state back from disk and compare it with
+    the one in memory: a change a handler made without telling the journal fails the test."""
+    monkeypatch.setattr(SandboxApp, "verify_journal", True)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,13 @@
 A request to the imitated API goes through, in order: the clock tick (new
 orders, deadlines, task progress), the marketplace's gatekeeping (rate limits,
 headers, credentials — :meth:`SandboxApp.gate`), the fault rules, the handler,
-saving the state if it changed, and one entry in the request log. The admin
+writing what changed to the state's journal (before the reply leaves), and one
+entry in the request log.
+
+Handlers change ``self.state`` in place. What they change is written as it is
+(see :class:`~shelfdesk.sandbox.core.ChangeTracker`): new entries of a keyed
+collection and items appended to a growing list are found by themselves; an
+existing entry changed in place is named with :meth:`SandboxApp.touch`. The admin
 API under ``/_sandbox/`` is not logged, not throttled and needs no token: it
 is for tests and operators on loopback.
 """
@@ -28,7 +34,7 @@ from starlette.routing import Route
 
 from shelfdesk.clock import Clock, SystemClock
 from shelfdesk.logs import redact
-from shelfdesk.sandbox.core import RequestLog, SandboxClock, StateStore, max_in_window
+from shelfdesk.sandbox.core import ChangeTracker, RequestLog, SandboxClock, StateStore, max_in_window
 from shelfdesk.sandbox.faults import WAF_PAGE, FaultRule, Faults
 
 log = logging.getLogger("shelfdesk.sandbox")
@@ -67,6 +73,12 @@ class SandboxApp:
 
     name = "sandbox"
     api_prefix = "/"
+    #: Top-level dicts of entries by key (orders, listings …) and lists that only grow (effects …).
+    keyed_collections: tuple[str, ...] = ("orders",)
+    appended_lists: tuple[str, ...] = ("effects",)
+    #: Tests set this: after every write the state is read back from disk and compared (a
+    #: change a handler made without :meth:`touch` would be lost on restart).
+    verify_journal = False
 
     def __init__(
         self,
@@ -80,13 +92,15 @@ class SandboxApp:
         self.folder = Path(folder)
         self.store = StateStore(self.folder)
         self.log = RequestLog(self.folder)
+        self._changes = ChangeTracker(self.keyed_collections, self.appended_lists)
         base_clock = clock or SystemClock()
         loaded = self.store.load()
         self.clock = SandboxClock(base_clock, float((loaded or {}).get("clock_offset", 0.0)))
         self.seed = int((loaded or {}).get("seed", seed))
         self._request_effects: list[dict[str, Any]] = []
-        self._dirty = loaded is None
+        self._snapshot_due = loaded is None
         self.state: dict[str, Any] = loaded if loaded is not None else self.seed_state(seed)
+        self._changes.baseline(self.state)
         if orders_per_hour is not None:
             self.set_order_rate(orders_per_hour)
         self.faults = Faults(self.seed)
@@ -139,6 +153,7 @@ class SandboxApp:
                 order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group,
                                             fate=spec.get("fate", "paid"), quantity=spec.get("quantity"))  # fmt: skip
                 created.append(self.public_order(order))
+        self._persist()
         return created
 
     def public_order(self, order: dict[str, Any]) -> dict[str, Any]:
@@ -167,15 +182,22 @@ class SandboxApp:
 
         return Route(path, endpoint, methods=methods)
 
+    def touch(self, collection: str, key: Any) -> None:
+        """The entry ``key`` of ``collection`` (an order, a listing …) was changed or deleted in place."""
+        self._changes.touch(collection, key)
+
     def mark_dirty(self) -> None:
-        self._dirty = True
+        """Something changed that no :meth:`touch` names: the next write is a whole snapshot.
+
+        That costs the size of the state; handlers touch what they change instead.
+        """
+        self._snapshot_due = True
 
     def effect(self, kind: str, **data: Any) -> dict[str, Any]:
         """Record one applied change (an action, a batch, an invoice): tests count these."""
         entry = {"kind": kind, "at": iso(self.clock.now()), **data}
         self.state.setdefault("effects", []).append(entry)
         self._request_effects.append(entry)
-        self._dirty = True
         return entry
 
     def rng_for(self, *parts: object) -> Any:
@@ -195,7 +217,6 @@ class SandboxApp:
                 self.generate_order(epoch + timedelta(seconds=k * 3600.0 / rate), k)
             if due != gen["generated"]:
                 gen["generated"] = due
-                self._dirty = True
         self.advance(now)
         return now
 
@@ -205,7 +226,6 @@ class SandboxApp:
             raise ValueError("a rate cannot be negative")
         self.tick()
         self.state["generator"] = {"rate_per_hour": float(per_hour), "epoch": iso(self.clock.now()), "generated": 0}
-        self._dirty = True
         self._persist()
 
     def advance_clock(self, seconds: float) -> datetime:
@@ -224,7 +244,7 @@ class SandboxApp:
         self.reset_limits()
         self._request_effects = []
         self.state = self.seed_state(self.seed)
-        self._dirty = True
+        self._snapshot_due = True
         self._persist()
 
     def reset_limits(self) -> None:
@@ -233,10 +253,35 @@ class SandboxApp:
     # ------------------------------------------------------------------ pipeline
 
     def _persist(self) -> None:
-        if self._dirty:
-            self.state["clock_offset"] = self.clock.offset
+        """Write what changed since the last write: a journal line, or a snapshot when one is due.
+
+        Cheap when nothing changed; called before every reply leaves and after
+        every admin operation, so whatever the sandbox acknowledged is on disk.
+        """
+        self.state["clock_offset"] = self.clock.offset
+        if not self._snapshot_due:
+            ops = self._changes.changes(self.state)
+            if ops:
+                self.store.append(ops)
+        if self._snapshot_due or self.store.wants_compaction():
             self.store.save(self.state)
-            self._dirty = False
+            self._changes.baseline(self.state)
+            self._snapshot_due = False
+        if self.verify_journal:
+            self._verify_journal()
+
+    def _verify_journal(self) -> None:
+        """Read the state back as a restart would and compare it with the one in memory."""
+        on_disk = StateStore(self.folder).load(repair=False) or {}
+        if _dumps(on_disk) == _dumps(self.state):
+            return
+        names = sorted(set(on_disk) | set(self.state), key=str)
+        name = next(n for n in names if _dumps(on_disk.get(n)) != _dumps(self.state.get(n)))
+        detail = ""
+        if isinstance(self.state.get(name), dict) and isinstance(on_disk.get(name), dict):
+            keys = [k for k in {**on_disk[name], **self.state[name]} if _dumps(on_disk[name].get(k)) != _dumps(self.state[name].get(k))]
+            detail = f" (entries {keys[:5]}: changed in place without touch()?)"
+        raise AssertionError(f"{self.name} sandbox: {name!r} on disk differs from memory{detail}")
 
     async def _handle(self, request: Request, handler: Handler, opts: RouteOptions) -> Response:
         raw = await request.body()
@@ -392,7 +437,6 @@ class SandboxApp:
 
         async def orders(request: Request, payload: Any) -> Any:
             created = self.create_orders(payload)
-            self._dirty = True
             return JSONResponse({"orders": created}, 201)
 
         async def received(request: Request, _: Any) -> Any:
@@ -433,6 +477,10 @@ class SandboxApp:
     def admin_routes(self, admin: Callable[..., Any]) -> list[Route]:
         """Marketplace-specific admin routes (wrapped by ``admin``)."""
         return []
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def _loggable(raw: bytes, ctype: str) -> Any:

@@ -111,6 +111,8 @@ CARRIERS = ("Colissimo", "Chronopost", "UPS", "DHL Express")
 
 class BackMarketSandbox(SandboxApp):
     name = "backmarket"
+    keyed_collections = ("orders", "listings", "tasks", "products")
+    appended_lists = ("effects", "invoices")
 
     def __init__(
         self,
@@ -132,7 +134,6 @@ class BackMarketSandbox(SandboxApp):
         super().__init__(folder, clock=clock, seed=seed, orders_per_hour=orders_per_hour, hang_cap=hang_cap)
         if token not in self.state["tokens"]:
             self.state["tokens"].append(token)
-            self.mark_dirty()
             self._persist()
 
     def reset_limits(self) -> None:
@@ -197,8 +198,7 @@ class BackMarketSandbox(SandboxApp):
             self.state["products"][pid] = product
             known.add(ean)
             added.append(product)
-        if added:
-            self.mark_dirty()
+        self._persist()
         return added
 
     def _new_listing(self, sku: str, product: dict[str, Any], grade: str, price: Decimal, qty: int, pub: int,
@@ -241,6 +241,7 @@ class BackMarketSandbox(SandboxApp):
             price = Decimal(listing["price"])
             total += price * qty
             listing["quantity"] = max(0, listing["quantity"] - qty)
+            self.touch("listings", listing["id"])
             lines.append({
                 "id": self._next_id("line"), "state": line_state, "listing": listing["sku"],
                 "listing_id": listing["listing_id"], "product": listing["title"], "product_id": listing["product_id"],
@@ -268,7 +269,6 @@ class BackMarketSandbox(SandboxApp):
             order.update(tracking_number=f"6A{rng.randrange(10**10, 10**11)}", shipper_display=rng.choice(CARRIERS),
                          date_shipping=iso(min(created_at + timedelta(hours=20), max(created_at, self.clock.now()))))  # fmt: skip
         self.state["orders"][str(oid)] = order
-        self.mark_dirty()
         return order
 
     def ensure_listing(self, sku: str, price: Decimal, *, grade: str = "GOOD", quantity: int = 5) -> dict[str, Any]:
@@ -279,7 +279,8 @@ class BackMarketSandbox(SandboxApp):
         """
         listing = self._listing_for_sku(sku, self.rng_for("listing", sku))
         listing.update(price=f"{price:.2f}", grade=grade, quantity=quantity)
-        self.mark_dirty()
+        self.touch("listings", listing["id"])
+        self._persist()
         return listing
 
     def _listing_for_sku(self, sku: str, rng: Any) -> dict[str, Any]:
@@ -304,17 +305,17 @@ class BackMarketSandbox(SandboxApp):
                 for line in order["orderlines"]:
                     line["state"] = new_line
                 order["_due"], order["date_modification"] = None, iso(when)
-                self.mark_dirty()
+                self.touch("orders", order["order_id"])
         for task in self.state["tasks"].values():
             if task["action_status"] in (8, 9):
                 continue
             created = parse_iso(task["created_at"])
             if now >= created + timedelta(seconds=task["seconds"]):
                 self._process_task(task, created + timedelta(seconds=task["seconds"]))
-                self.mark_dirty()
+                self.touch("tasks", task["task_id"])
             elif now >= created + timedelta(seconds=task["seconds"] / 2) and task["action_status"] == 0:
                 task["action_status"] = 2
-                self.mark_dirty()
+                self.touch("tasks", task["task_id"])
 
     # ------------------------------------------------------------------ gatekeeping
 
@@ -416,6 +417,7 @@ class BackMarketSandbox(SandboxApp):
 
     async def update_order(self, request: Request, body: Any) -> Response:
         order = self._order(request.path_params["order_id"])
+        self.touch("orders", order["order_id"])  # before: a refusal may come after a first change
         effect = apply_update(order, body, self.clock.now())
         self.effect("order_action", **effect)
         return JSONResponse(self.public_order(order))
@@ -425,6 +427,7 @@ class BackMarketSandbox(SandboxApp):
         for order in self.state["orders"].values():
             for line in order["orderlines"]:
                 if str(line["id"]) == line_id:
+                    self.touch("orders", order["order_id"])
                     effect = set_line_details(order, line, body, self.clock.now())
                     self.effect("line_details", **effect)
                     return JSONResponse(line)
@@ -532,6 +535,7 @@ class BackMarketSandbox(SandboxApp):
             elif key in ("warranty_delay", "comment", "currency", "grade"):
                 listing[key] = value
         listing["date_modification"] = iso(self.clock.now())
+        self.touch("listings", listing["id"])
 
     async def post_listings(self, request: Request, body: Any) -> Response:
         if not isinstance(body, dict):
@@ -642,7 +646,6 @@ class BackMarketSandbox(SandboxApp):
                     self.state["tokens"].append(token)
             elif request.method == "DELETE":
                 self.state["tokens"] = [t for t in self.state["tokens"] if t != payload.get("token")]
-            self.mark_dirty()
             return {"tokens": self.state["tokens"]}
 
         async def products(request: Request, payload: Any) -> Any:

@@ -1,14 +1,15 @@
-"""Pieces every sandbox shares: its clock, its state file, its request log, its rate windows."""
+"""Pieces every sandbox shares: its clock, its state (snapshot and journal), its request log, its rate windows."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
 from collections import deque
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from shelfdesk.clock import Clock
 
@@ -50,28 +51,246 @@ class SandboxClock:
             self.offset += seconds
 
 
+class JournalCorrupt(ValueError):
+    """A journal line other than the last one does not parse: the state cannot be trusted."""
+
+
+def apply_ops(state: dict[str, Any], ops: list[list[Any]]) -> None:
+    """Replay one journal record on ``state`` (see :class:`StateStore` for the operations)."""
+    for op in ops:
+        kind, name = op[0], op[1]
+        if kind == "put":
+            state.setdefault(name, {})[op[2]] = op[3]
+        elif kind == "del":
+            state.get(name, {}).pop(op[2], None)
+        elif kind == "add":
+            state.setdefault(name, []).extend(op[2])
+        elif kind == "set":
+            state[name] = op[2]
+        elif kind == "drop":
+            state.pop(name, None)
+        else:
+            raise JournalCorrupt(f"unknown journal operation {kind!r}")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
 class StateStore:
-    """One JSON file per sandbox, replaced atomically so a crash never leaves half a state."""
+    """A sandbox's state on disk: a snapshot and the journal of the changes made since.
+
+    ``state.json`` is the whole state at one moment, written to a temporary
+    file, synced and renamed over the old one, so it is always complete. It
+    carries its ``_generation``; the changes made after it go, one line per
+    persisted change, to ``journal-<generation>.jsonl``. A line is a JSON list
+    of operations (:func:`apply_ops`): ``["put", collection, key, value]`` and
+    ``["del", collection, key]`` for one entry of a keyed collection (an
+    order, a listing), ``["add", name, items]`` for items appended to a list
+    that only grows (effects), ``["set", name, value]`` and ``["drop", name]``
+    for a whole top-level value. Writing a change costs its own size, however
+    large the state is.
+
+    :meth:`append` writes the line with one ``write`` before returning, so a
+    change is in the file (the operating system's cache) before the sandbox
+    answers: a killed sandbox restarts with every change it acknowledged. A
+    crash while writing leaves at most a partial last line, never acknowledged;
+    :meth:`load` drops it. :meth:`save` (a fresh snapshot, when the journal has
+    grown past the snapshot's size, or for a new state) moves to the next
+    generation: until the new snapshot is renamed into place the old snapshot
+    and its journal are the state, after it the new snapshot alone is (a
+    journal of an older generation is ignored and deleted), so a crash at any
+    step of a compaction loses nothing.
+    """
+
+    #: The journal is folded into a new snapshot once it is larger than this and than the snapshot.
+    compact_min_bytes = 4 * 1024 * 1024
 
     def __init__(self, folder: Path, name: str = "state.json") -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / name
+        self.generation = 0
+        self.snapshot_bytes = 0
+        self.journal_bytes = 0
+        #: Bytes this store wrote (snapshots and journal lines): what tests measure a write's cost by.
+        self.bytes_written = 0
+        self._journal: BinaryIO | None = None
 
-    def load(self) -> dict[str, Any] | None:
+    def journal_path(self, generation: int | None = None) -> Path:
+        return self.folder / f"journal-{self.generation if generation is None else generation}.jsonl"
+
+    def load(self, *, repair: bool = True) -> dict[str, Any] | None:
+        """The snapshot with its journal replayed; None when there is no state yet.
+
+        ``repair`` cuts a partial last line off the journal and deletes the
+        journals of older generations (a compaction that stopped before its
+        last step); without it the files are only read.
+        """
         if not self.path.exists():
             return None
-        return json.loads(self.path.read_text(encoding="utf-8"))
+        raw = self.path.read_bytes()
+        state = json.loads(raw)
+        self.generation = int(state.pop("_generation", 0))
+        self.snapshot_bytes = len(raw)
+        self.journal_bytes = self._replay(state, repair=repair)
+        if repair:
+            for stale in [*self.folder.glob("journal-*.jsonl"), *self.folder.glob(".state-*.json")]:
+                if stale != self.journal_path():
+                    stale.unlink(missing_ok=True)
+        return state
+
+    def _replay(self, state: dict[str, Any], *, repair: bool) -> int:
+        """Apply the journal's records; a partial last line (a crash while writing) is cut off."""
+        path = self.journal_path()
+        if not path.exists():
+            return 0
+        data = path.read_bytes()
+        good = 0
+        # A line is one write ending in a newline; a last line without one was being written
+        # when the sandbox stopped, so it was never acknowledged: it is dropped.
+        while (end := data.find(b"\n", good)) >= 0:
+            try:
+                ops = json.loads(data[good:end])
+            except ValueError:
+                raise JournalCorrupt(f"{path}: unreadable record at byte {good}") from None
+            apply_ops(state, ops)
+            good = end + 1
+        if good < len(data) and repair:
+            with path.open("r+b") as fh:
+                fh.truncate(good)
+        return good
 
     def save(self, state: dict[str, Any]) -> None:
+        """Write a fresh snapshot (next generation) and start its empty journal."""
+        generation = self.generation + 1
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".state-", suffix=".json")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(state, fh, separators=(",", ":"), default=str)
+            with os.fdopen(fd, "wb") as fh:
+                data = _dumps({**state, "_generation": generation}).encode("utf-8")
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        _sync_folder(self.folder)
+        self.close()
+        old = self.journal_path()
+        self.generation, self.snapshot_bytes, self.journal_bytes = generation, len(data), 0
+        self.bytes_written += len(data)
+        old.unlink(missing_ok=True)
+
+    def append(self, ops: list[list[Any]]) -> int:
+        """Add one record to the journal, in the file before this returns; the bytes written."""
+        line = (_dumps(ops) + "\n").encode("utf-8")
+        if self._journal is None:
+            self._journal = self.journal_path().open("ab", buffering=0)
+        written = 0
+        while written < len(line):  # an unbuffered file writes with one os.write, which may be partial
+            written += self._journal.write(line[written:]) or 0
+        self.journal_bytes += len(line)
+        self.bytes_written += len(line)
+        return len(line)
+
+    def wants_compaction(self) -> bool:
+        return self.journal_bytes > max(self.compact_min_bytes, self.snapshot_bytes)
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform allows opening a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class ChangeTracker:
+    """What changed in a sandbox's state since it was last written, as journal operations.
+
+    The state is a dict of top-level values of three kinds, named by the sandbox:
+
+    * keyed collections (``orders``, ``listings`` …): entries added since the
+      last write are found by themselves (a dict keeps insertion order, so they
+      are its last ones); an entry changed or deleted in place must be named
+      with :meth:`touch`;
+    * lists that only grow (``effects`` …): the items past the length last written;
+    * everything else (counters, tokens, the generator): small values compared
+      with what was last written.
+
+    A collection or list replaced by another object, or shrunk, is written whole.
+    """
+
+    def __init__(self, keyed: tuple[str, ...], appended: tuple[str, ...]) -> None:
+        self.keyed, self.appended = keyed, appended
+        self._touched: dict[str, set[str]] = {}
+        self._sizes: dict[str, tuple[int, int]] = {}  # name -> (id of the object, length) at the last write
+        self._small: dict[str, str] = {}
+
+    def touch(self, collection: str, key: Any) -> None:
+        self._touched.setdefault(collection, set()).add(str(key))
+
+    def _tracked(self, state: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        sizes = {name: state[name] for name in self.keyed if isinstance(state.get(name), dict)}
+        sizes.update({name: state[name] for name in self.appended if isinstance(state.get(name), list)})
+        return {name: (id(value), len(value)) for name, value in sizes.items()}
+
+    def baseline(self, state: dict[str, Any]) -> None:
+        """``state`` is on disk as it is now."""
+        self._touched.clear()
+        self._sizes = self._tracked(state)
+        self._small = {name: _dumps(value) for name, value in state.items() if name not in self._sizes}
+
+    def changes(self, state: dict[str, Any]) -> list[list[Any]]:
+        """The operations that bring the last written state to ``state``, which becomes the new baseline."""
+        ops: list[list[Any]] = []
+        tracked = self._tracked(state)
+        for name in self.keyed:
+            if name not in tracked:
+                continue
+            value = state[name]
+            touched = self._touched.get(name, set())
+            ident, size = self._sizes.get(name, (None, 0))
+            deleted = sum(1 for key in touched if key not in value)
+            added = len(value) - size + deleted
+            if ident != id(value) or added < 0:  # replaced, or shrunk by more than the deletions named
+                ops.append(["set", name, value])
+                continue
+            fresh = list(itertools.islice(reversed(value), added))[::-1]
+            for key in sorted(touched.difference(fresh)):
+                ops.append(["put", name, key, value[key]] if key in value else ["del", name, key])
+            ops.extend(["put", name, key, value[key]] for key in fresh)
+        for name in self.appended:
+            if name not in tracked:
+                continue
+            items = state[name]
+            ident, size = self._sizes.get(name, (None, 0))
+            if ident != id(items) or len(items) < size:
+                ops.append(["set", name, items])
+            elif len(items) > size:
+                ops.append(["add", name, items[size:]])
+        small = {}
+        for name, value in state.items():
+            if name not in tracked:
+                small[name] = text = _dumps(value)
+                if self._small.get(name) != text:
+                    ops.append(["set", name, value])
+        ops.extend(["drop", name] for name in self._small if name not in state)
+        self._small, self._sizes = small, tracked
+        self._touched.clear()
+        return ops
 
 
 class RequestLog:

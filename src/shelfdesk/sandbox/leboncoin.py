@@ -92,6 +92,8 @@ FATES = (("paid", 55), ("awaiting_shipment", 15), ("shipped", 12), ("delivered",
 
 class LeboncoinSandbox(SandboxApp):
     name = "leboncoin"
+    keyed_collections = ("orders", "ads", "feeds")
+    appended_lists = ("effects", "messages")
 
     def __init__(
         self,
@@ -110,7 +112,6 @@ class LeboncoinSandbox(SandboxApp):
         super().__init__(folder, clock=clock, seed=seed, orders_per_hour=orders_per_hour, hang_cap=hang_cap)
         if refresh_token not in self.state["refresh_tokens"]:
             self.issue_refresh_token(refresh_token)
-            self._persist()
 
     def reset_limits(self) -> None:
         self.requests = RateWindow(RATE_LIMIT, RATE_WINDOW, RATE_WINDOW)
@@ -126,7 +127,7 @@ class LeboncoinSandbox(SandboxApp):
             "effects": [], "next_ids": {"ad": 2894561001, "order": 100001, "item": 1, "feed": 501, "token": 1},
             "generator": {"rate_per_hour": 0.0, "epoch": iso(now), "generated": 0},
         }  # fmt: skip
-        self.issue_refresh_token(self._initial_refresh)
+        self._issue_refresh_token(self._initial_refresh)
         for sku, title, category, condition, reason, price, qty, attrs in SEED_ADS:
             self._new_ad({"sku": sku, "title": title, "description": f"{title}. Envoi soigné sous 48 h, facture fournie.",
                           "category": category, "condition": condition, "new_reason": reason, "price": Decimal(price),
@@ -138,13 +139,17 @@ class LeboncoinSandbox(SandboxApp):
 
     def issue_refresh_token(self, token: str | None = None, *, valid_days: float = 365) -> dict[str, Any]:
         """What the merchant does in their account: a new refresh token, the old ones revoked."""
+        issued = self._issue_refresh_token(token, valid_days=valid_days)
+        self._persist()
+        return issued
+
+    def _issue_refresh_token(self, token: str | None = None, *, valid_days: float = 365) -> dict[str, Any]:
         now = self.clock.now()
         token = token or "lbc-rt-" + hashlib.sha256(f"{self.seed}:rt:{self._next_id('token')}".encode()).hexdigest()[:32]
         for record in self.state["refresh_tokens"].values():
             record["revoked"] = True
         record = {"issued_at": iso(now), "expires_at": iso(now + timedelta(days=valid_days)), "revoked": False}
         self.state["refresh_tokens"][token] = record
-        self.mark_dirty()
         return {"refresh_token": token, **record}
 
     def _new_ad(self, values: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -180,6 +185,7 @@ class LeboncoinSandbox(SandboxApp):
         for ad in chosen:
             qty = quantity or 1
             ad["quantity"] = max(0, ad["quantity"] - qty)
+            self.touch("ads", ad["id"])
             total += Decimal(ad["price"]) * qty
             items.append({"id": self._next_id("item"), "ad_id": ad["id"], "sku": ad["sku"], "title": ad["title"],
                           "quantity": qty, "unit_price": ad["price"]})  # fmt: skip
@@ -206,7 +212,6 @@ class LeboncoinSandbox(SandboxApp):
         if fate == "cancelled":
             rules.close_with_refund(order, "buyer_request", at(timedelta(hours=2), 0.1))
         self.state["orders"][order_id] = order
-        self.mark_dirty()
         return order
 
     def _placeholder_ad(self, sku: str, now: datetime) -> dict[str, Any]:
@@ -227,7 +232,7 @@ class LeboncoinSandbox(SandboxApp):
                 order.update(state="delivered", delivered_at=iso(when), updated_at=iso(when))
             else:
                 continue
-            self.mark_dirty()
+            self.touch("orders", order["id"])
         for feed in self.state["feeds"].values():
             if feed["status"] in ("done", "failed"):
                 continue
@@ -238,7 +243,7 @@ class LeboncoinSandbox(SandboxApp):
                 feed["status"] = "processing"
             else:
                 continue
-            self.mark_dirty()
+            self.touch("feeds", feed["feed_id"])
 
     # ------------------------------------------------------------------ gatekeeping
 
@@ -312,7 +317,6 @@ class LeboncoinSandbox(SandboxApp):
             t: r for t, r in self.state["access_tokens"].items() if parse_iso(r["expires_at"]) > now - timedelta(days=1)
         }
         self.state["access_tokens"][access] = {"expires_at": iso(now + ACCESS_TTL), "refresh_token": token}
-        self.mark_dirty()
         return JSONResponse({
             "access_token": access, "token_type": "Bearer", "expires_in": int(ACCESS_TTL.total_seconds()),
             "refresh_token_expires_at": record["expires_at"], "scope": "pro",
@@ -368,6 +372,7 @@ class LeboncoinSandbox(SandboxApp):
             if ad["status"] in ("online", "offline"):
                 ad["status"] = "online" if values["quantity"] > 0 else "offline"
         ad["updated_at"] = iso(self.clock.now())
+        self.touch("ads", ad["id"])
 
     # ---- feeds
 
@@ -456,18 +461,21 @@ class LeboncoinSandbox(SandboxApp):
 
     async def confirm_availability(self, request: Request, body: Any) -> Response:
         order = self._order(request.path_params["order_id"])
+        self.touch("orders", order["id"])
         rules.confirm_availability(order, self.clock.now())
         self.effect("order_action", order_id=order["id"], action="confirm-availability")
         return JSONResponse(order)
 
     async def confirm_shipping(self, request: Request, body: Any) -> Response:
         order = self._order(request.path_params["order_id"])
+        self.touch("orders", order["id"])
         rules.confirm_shipping(order, body if isinstance(body, dict) else {}, self.clock.now())
         self.effect("order_action", order_id=order["id"], action="confirm-shipping", carrier=order["carrier"])
         return JSONResponse(order)
 
     async def cancel(self, request: Request, body: Any) -> Response:
         order = self._order(request.path_params["order_id"])
+        self.touch("orders", order["id"])
         rules.cancel(order, body if isinstance(body, dict) else {}, self.clock.now())
         self.effect("order_action", order_id=order["id"], action="cancel", reason=order["cancel_reason"])
         return JSONResponse(order)
@@ -505,7 +513,6 @@ class LeboncoinSandbox(SandboxApp):
             past = iso(self.clock.now() - timedelta(seconds=1))
             for record in self.state["access_tokens"].values():
                 record["expires_at"] = past
-            self.mark_dirty()
             return {"expired": len(self.state["access_tokens"])}
 
         return [
