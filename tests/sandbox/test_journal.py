@@ -178,6 +178,7 @@ def test_admin_operations_persist_by_themselves(tmp_path: Path, clock: FakeClock
     ]
     lbc = LeboncoinSandbox(tmp_path / "lbc", clock=clock, orders_per_hour=0)
     steps += [
+        lambda: lbc.ensure_listing("DEMO-CHAIR", Decimal("120.00"), title="Chaise de démonstration"),
         lambda: lbc.create_orders({"skus": ["DEMO-CHAIR"]}),
         lambda: lbc.issue_refresh_token("another-refresh-token"),
         lambda: lbc.advance_clock(4 * 86400),  # deadlines pass: orders cancelled
@@ -198,6 +199,24 @@ def test_a_change_made_without_touch_is_caught_when_verifying(tmp_path: Path, cl
         sandbox._persist()
     sandbox.touch("orders", key)
     sandbox._persist()  # named, it is written
+
+
+def test_leboncoin_ensure_listing_gives_orders_the_ads_price(tmp_path: Path, clock: FakeClock) -> None:
+    lbc = LeboncoinSandbox(tmp_path / "lbc", clock=clock, orders_per_hour=0)
+    ad = lbc.ensure_listing("LAMP-07", Decimal("64.90"), title="Lampe de bureau laiton", quantity=3)
+    assert (ad["price"], ad["quantity"], ad["status"], ad["category"]) == ("64.90", 3, "online", "home.decoration")
+    order = lbc.create_orders({"skus": ["LAMP-07"]})[0]
+    assert order["items"][0]["unit_price"] == "64.90" and order["total"] == "64.90"
+    again = lbc.ensure_listing("LAMP-07", "59.00", quantity=4)  # the same ad, new price
+    assert again["id"] == ad["id"] and again["price"] == "59.00" and again["quantity"] == 4
+    assert again["fees"]["amount"] == "4.72"  # commission on the new price
+    seeded = lbc.ensure_listing("IPH13-128-MID-GOOD", Decimal("499.00"))  # a seed ad keeps its category and attributes
+    assert seeded["category"] == "multimedia.phones.smartphones" and seeded["price"] == "499.00"
+    with pytest.raises(ValueError, match="brand"):
+        lbc.ensure_listing("PHONE-X", Decimal("100"), category="multimedia.phones.smartphones")
+    with pytest.raises(ValueError, match="catégorie"):
+        lbc.ensure_listing("THING-1", Decimal("10"), category="multimedia")  # a branch, not a leaf
+    assert lbc._ad_by_sku("PHONE-X") is None
 
 
 def test_a_killed_sandbox_process_restarts_with_every_change_it_acknowledged(tmp_path: Path) -> None:

@@ -219,6 +219,44 @@ class LeboncoinSandbox(SandboxApp):
                              "category": "home.decoration", "condition": "used", "new_reason": None, "price": Decimal("50.00"),
                              "quantity": 5, "attributes": {}, "secure_payment": True}, now)  # fmt: skip
 
+    def ensure_listing(self, sku: str, price: Decimal | str, *, quantity: int = 5, title: str | None = None,
+                       category: str | None = None, condition: str | None = None, new_reason: str | None = None,
+                       attributes: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Seeding (demo, tests): the online ad for ``sku`` at ``price``, created when unknown; returns the ad.
+
+        Leboncoin's counterpart of :meth:`BackMarketSandbox.ensure_listing`: a real
+        account's orders are for ads it publishes at its own prices, and without
+        this an order for an unknown SKU gets a placeholder ad at 50.00. An existing
+        ad gets the price and quantity, and whichever of title, category,
+        condition (with ``new_reason`` for a new good) and attributes are given; a
+        new ad takes them, or a placeholder's (``home.decoration``, used). The ad
+        is checked like a products feed line (leaf category, its mandatory
+        attributes, title of 5 to 100 characters, longer ones are cut): a
+        ``ValueError`` says what is wrong. Persisted before it returns.
+        """
+        ad = self._ad_by_sku(sku)
+        kept = ad or {"title": f"Article {sku}", "category": "home.decoration", "condition": "used", "new_reason": None,
+                      "attributes": {}, "secure_payment": True}  # fmt: skip
+        name = (title or kept["title"]).strip()[:100]
+        item = {
+            "sku": sku, "title": name, "description": ad["description"] if ad else f"{name}. Envoi soigné sous 48 h, facture fournie.",
+            "category": category or kept["category"], "condition": condition or kept["condition"],
+            "new_reason": new_reason if condition else kept["new_reason"],
+            "attributes": kept["attributes"] if attributes is None else attributes,
+            "price": str(price), "quantity": quantity, "secure_payment": kept["secure_payment"],
+        }  # fmt: skip
+        values, errors = rules.check_product(item)
+        if errors:
+            raise ValueError(f"ad {sku}: " + "; ".join(e["message"] for e in errors))
+        if ad is None:
+            ad = self._new_ad(values, self.clock.now())
+        else:
+            for key in ("title", "category", "condition", "new_reason", "attributes"):
+                ad[key] = values[key]
+            self._apply_offer(ad, values)
+        self._persist()
+        return ad
+
     def advance(self, now: datetime) -> None:
         """Deadlines: no confirmation in time cancels and refunds; shipped parcels get delivered."""
         for order in self.state["orders"].values():
