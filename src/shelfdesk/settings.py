@@ -89,6 +89,47 @@ def load_preferences(path: Path) -> Preferences:
     return prefs
 
 
+_TOP_LEVEL_KEY = "{key} = {value}"
+
+
+def save_preference(path: Path, key: str, value: str) -> None:
+    """Set one top-level string preference (``theme``) in the preferences file, keeping everything else.
+
+    The standard library reads TOML but cannot write it, so the file is
+    edited as lines: the key's line is replaced (or added before the first
+    table), comments and key remaps stay as the operator wrote them. The
+    new file replaces the old one atomically, owner-only like the workspace.
+    """
+    import json
+    import os
+    import re
+    import tempfile
+
+    if key not in {"theme"}:
+        raise ValueError(f"{key!r} is not a preference that can be saved")
+    line = _TOP_LEVEL_KEY.format(key=key, value=json.dumps(value))  # a JSON string is a valid TOML basic string
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    first_table = next((i for i, text in enumerate(lines) if text.lstrip().startswith("[")), len(lines))
+    found = next((i for i, text in enumerate(lines[:first_table]) if pattern.match(text)), None)
+    if found is None:
+        lines.insert(first_table, line)
+    else:
+        lines[found] = line
+    text = "\n".join(lines) + "\n"
+    tomllib.loads(text)  # never leave a file the next start could not read
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 DEFAULT_WORKSPACE_CONFIG = """\
 # shelfdesk workspace settings, shared by everyone using this workspace.
 company = "Merchant"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shelfdesk.settings import Preferences
+from shelfdesk.settings import Preferences, load_preferences, save_preference
 from shelfdesk.tui import themes
 from shelfdesk.tui.themes import (
     ANSI_DEFAULT,
@@ -142,3 +142,33 @@ async def test_colon_theme_switches_among_all_registered(make_app: Any) -> None:
         await pilot.pause()
         assert app.theme == "gruvbox"
         assert any("Unknown theme 'nope'" in n.message for n in app._notifications)
+
+
+async def test_a_theme_chosen_in_the_console_is_saved_and_opens_next_time(make_app: Any, ctx: Any) -> None:
+    prefs = ctx.paths.preferences
+    prefs.parent.mkdir(parents=True, exist_ok=True)
+    prefs.write_text('# mine\nmouse = false\n\n[keymap]\n"app.quit" = "q"\n', encoding="utf-8")
+    app = make_app(theme=LIGHT)  # --theme is a one-off: starting with it writes nothing
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "theme" not in prefs.read_text(encoding="utf-8")
+        app.open_command_line()
+        await pilot.pause()
+        app.screen.query_one("Input").value = "theme gruvbox"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+    saved = load_preferences(prefs)
+    assert saved.theme == "gruvbox" and saved.keymap == {"app.quit": "q"} and saved.mouse is False
+    assert prefs.read_text(encoding="utf-8").startswith("# mine\n") and prefs.stat().st_mode & 0o077 == 0
+    app = make_app(theme=None, preferences=saved)
+    async with app.run_test(size=SIZE):
+        assert app.theme == "gruvbox"
+
+
+def test_save_preference_replaces_the_key_and_keeps_tables(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    save_preference(path, "theme", "nord")
+    save_preference(path, "theme", 'odd "name"')
+    assert load_preferences(path).theme == 'odd "name"' and path.read_text().count("theme =") == 1
+    with pytest.raises(ValueError):
+        save_preference(path, "keymap", "x")

@@ -47,6 +47,8 @@ from shelfdesk.tui.themes import default_theme_name, load_themes, status_variabl
 from shelfdesk.tui.widgets.status_bar import AlertStatus
 
 if TYPE_CHECKING:
+    from textual.theme import Theme
+
     from shelfdesk.context import AppContext
     from shelfdesk.jobs.runner import JobCall, RunEvent, RunReport
     from shelfdesk.jobs.scheduler import JobScheduler
@@ -109,6 +111,7 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
             self.register_theme(found)
         self._startup_notes.extend(loaded.problems)
         self.theme = self._initial_theme(theme)
+        self._theme_shown = self.theme  #: only a change from this one is the operator's choice to save
         self._keymap_by_id = {key: str(value) for key, value in self.preferences.keymap.items()}
         if self._keymap_by_id:
             self.set_keymap(self._keymap_by_id)
@@ -148,7 +151,30 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
 
     # ------------------------------------------------------------ lifecycle
 
+    def _theme_changed(self, theme: Theme) -> None:
+        """The operator picked a theme (``:theme``, the palette's picker): the next start opens with it.
+
+        The theme the console started with (``--theme`` included, a one-off
+        choice) is not written; only a change made here is.
+        """
+        if theme.name == self._theme_shown:
+            return
+        self._theme_shown = self.preferences.theme = theme.name
+        self.run_worker(self._save_theme, thread=True, group="preferences", exit_on_error=False,
+                        description="Saving your theme")  # fmt: skip
+
+    def _save_theme(self) -> None:
+        from shelfdesk.settings import SettingsError, save_preference
+
+        path, name = self.ctx.paths.preferences, self.preferences.theme or ""
+        try:
+            save_preference(path, "theme", name)
+        except (OSError, SettingsError, ValueError) as exc:  # a broken file stays as it was
+            self.call_from_thread(self.notify, f"Theme {name} not saved to {path}: {exc}", title="Theme",
+                                  severity="warning")  # fmt: skip
+
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         for note in self._startup_notes:
             log.warning(note)
             self.notify(note, title="Themes", severity="warning", timeout=10)
