@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Label, Static
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import AlertsLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.widgets.keyed_table import KeyedTable
+from shelfdesk.tui.widgets.data_window import DataWindow
 
 if TYPE_CHECKING:
     from shelfdesk.services.alerts import Alert
@@ -65,7 +65,7 @@ class AlertsScreen(ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Alerts · loading…", id="alerts-title", markup=False)
-        yield KeyedTable(COLUMNS, id="alerts-table")
+        yield DataWindow(COLUMNS, id="alerts-table", zebra_stripes=False, cursor_foreground_priority="renderable")
         yield Static("", id="alerts-detail", markup=False)
 
     def on_mount(self) -> None:
@@ -82,7 +82,7 @@ class AlertsScreen(ShelfdeskScreen):
 
     def on_alerts_loaded(self, message: AlertsLoaded) -> None:
         self.alerts = list(message.alerts)
-        self.query_one(KeyedTable).show([
+        self.query_one(DataWindow).show([
             (str(n), ["CRITICAL" if str(a.severity) == "critical" else "warning", a.message])
             for n, a in enumerate(self.alerts)
         ])  # fmt: skip
@@ -92,7 +92,7 @@ class AlertsScreen(ShelfdeskScreen):
         self._show_detail()
 
     def current(self) -> Alert | None:
-        key = self.query_one(KeyedTable).current_key
+        key = self.query_one(DataWindow).current_key
         return self.alerts[int(key)] if key is not None and int(key) < len(self.alerts) else None
 
     def _show_detail(self) -> None:

@@ -20,7 +20,8 @@ from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import InvoicesLoaded, OperationDone
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.operations import RunsOperations
-from shelfdesk.tui.screens.webhooks import RowTable, when
+from shelfdesk.tui.screens.webhooks import when
+from shelfdesk.tui.widgets.data_window import DataWindow, keyed
 
 
 def _money(amount: Any, currency: str) -> str:
@@ -44,8 +45,8 @@ class InvoicesScreen(RunsOperations, ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Invoices · loading…", id="invoices-title", markup=False)
-        yield RowTable([("Number", 12), ("Kind", 7), ("Issued", 16), ("Order", 12), ("Total", 11), ("Upload", 13)],
-                       id="invoices-table")  # fmt: skip
+        yield DataWindow(keyed([("Number", 12), ("Kind", 7), ("Issued", 16), ("Order", 12), ("Total", 11), ("Upload", 13)]),
+                         id="invoices-table", zebra_stripes=False)  # fmt: skip
         with VerticalScroll(id="invoices-detail"):
             yield Static("", id="invoices-text", markup=False)
 
@@ -70,7 +71,7 @@ class InvoicesScreen(RunsOperations, ShelfdeskScreen):
             self.query_one("#invoices-text", Static).update(message.detail)
             return
         self.invoices = list(message.invoices)
-        self.query_one(RowTable).fill([
+        self.query_one(DataWindow).show([
             (i.number, [i.number, "credit" if i.kind == "credit_note" else "invoice", when(i.issued_at), i.marketplace_order_id,
                         _money(i.total, i.currency), i.upload_state or ("—" if i.kind == "invoice" else "")])
             for i in self.invoices
@@ -84,7 +85,7 @@ class InvoicesScreen(RunsOperations, ShelfdeskScreen):
         self._show_current()
 
     def current(self) -> Any | None:
-        key = self.query_one(RowTable).current_key
+        key = self.query_one(DataWindow).current_key
         return next((i for i in self.invoices if i.number == key), None)
 
     def _show_current(self) -> None:

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Label, Static
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import JobRunsLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.widgets.keyed_table import KeyedTable
+from shelfdesk.tui.widgets.data_window import DataWindow
 
 if TYPE_CHECKING:
     from shelfdesk.jobs.runs import RunInfo
@@ -44,7 +44,7 @@ class JobRunsScreen(ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label(f"Runs of {self.label} · loading…", id="runs-title", markup=False)
-        yield KeyedTable(COLUMNS, id="runs-table")
+        yield DataWindow(COLUMNS, id="runs-table", zebra_stripes=False, cursor_foreground_priority="renderable")
         yield Static("", id="runs-detail", markup=False)
 
     def on_mount(self) -> None:
@@ -63,7 +63,7 @@ class JobRunsScreen(ShelfdeskScreen):
         from shelfdesk.jobs.display import run_cells
 
         self.runs = {str(run.id): run for run in message.runs}
-        self.query_one(KeyedTable).show([(str(run.id), list(run_cells(run, message.now))) for run in message.runs])
+        self.query_one(DataWindow).show([(str(run.id), list(run_cells(run, message.now))) for run in message.runs])
         failed = sum(1 for run in message.runs if str(run.outcome) == "failed")
         count = f"{len(message.runs)}" + ("+" if len(message.runs) == RUNS_SHOWN else "")
         title = f"Runs of {self.label} · {count} runs" + (f" · {failed} failed" if failed else "")
@@ -71,7 +71,7 @@ class JobRunsScreen(ShelfdeskScreen):
         self._show_detail()
 
     def current(self) -> RunInfo | None:
-        key = self.query_one(KeyedTable).current_key
+        key = self.query_one(DataWindow).current_key
         return self.runs.get(key) if key else None
 
     def _show_detail(self) -> None:

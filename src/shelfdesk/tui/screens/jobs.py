@@ -26,7 +26,7 @@ from textual.widgets import DataTable, Label, Static
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import JobCommandDone, JobsLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.widgets.keyed_table import KeyedTable
+from shelfdesk.tui.widgets.data_window import DataWindow
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -58,7 +58,7 @@ class JobsScreen(ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Jobs · loading…", id="jobs-title", markup=False)
-        yield KeyedTable(COLUMNS, id="jobs-table")
+        yield DataWindow(COLUMNS, id="jobs-table", zebra_stripes=False, cursor_foreground_priority="renderable")
         yield Static("", id="jobs-detail", markup=False)
 
     def on_mount(self) -> None:
@@ -71,8 +71,8 @@ class JobsScreen(ShelfdeskScreen):
     # ------------------------------------------------------------ loading
 
     @property
-    def table(self) -> KeyedTable:
-        return self.query_one(KeyedTable)
+    def table(self) -> DataWindow:
+        return self.query_one(DataWindow)
 
     def refresh_data(self) -> None:
         if self._timer is not None:

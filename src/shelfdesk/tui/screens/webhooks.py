@@ -19,52 +19,11 @@ from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import DeliveriesLoaded, WebhooksLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.operations import RunsOperations
+from shelfdesk.tui.widgets.data_window import DataWindow, keyed
 
 
 def when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
-class RowTable(DataTable[Any]):
-    """A row-cursor table with vim keys, filled from ``(key, cells)`` pairs, keeping the cursor's key."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False, id="rows.down", tooltip="Next row"),
-        Binding("k", "cursor_up", "Up", show=False, id="rows.up", tooltip="Previous row"),
-        Binding("g", "scroll_top", "First", show=False, id="rows.first", tooltip="First row"),
-        Binding("G", "scroll_bottom", "Last", show=False, id="rows.last", tooltip="Last row"),
-    ]
-
-    def __init__(self, columns: list[tuple[str, int]], *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
-        self._spec = columns
-        self.row_keys: list[str] = []
-
-    def on_mount(self) -> None:
-        self.set_columns(self._spec)
-
-    def set_columns(self, columns: list[tuple[str, int]]) -> None:
-        """Replace the columns (and drop the rows): one table, two views."""
-        self._spec = columns
-        self.clear(columns=True)
-        self.row_keys = []
-        for label, width in columns:
-            self.add_column(label, width=width)
-
-    @property
-    def current_key(self) -> str | None:
-        if 0 <= self.cursor_row < len(self.row_keys):
-            return self.row_keys[self.cursor_row]
-        return None
-
-    def fill(self, rows: list[tuple[str, list[Any]]]) -> None:
-        keep = self.current_key
-        self.clear()
-        self.row_keys = [key for key, _ in rows]
-        for key, cells in rows:
-            self.add_row(*cells, key=key)
-        if keep in self.row_keys:
-            self.move_cursor(row=self.row_keys.index(keep))
 
 
 class WebhooksScreen(RunsOperations, ShelfdeskScreen):
@@ -81,7 +40,8 @@ class WebhooksScreen(RunsOperations, ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Webhooks · loading…", id="webhooks-title", markup=False)
-        yield RowTable([("Name", 12), ("Health", 8), ("Waiting", 7), ("Last delivered", 16), ("Fails", 5), ("URL", 60)],
+        yield DataWindow(keyed([("Name", 12), ("Health", 8), ("Waiting", 7), ("Last delivered", 16), ("Fails", 5), ("URL", 60)]),
+                         zebra_stripes=False,
                        id="webhooks-table")  # fmt: skip
         yield Static("", id="webhooks-detail", markup=False)
 
@@ -102,8 +62,8 @@ class WebhooksScreen(RunsOperations, ShelfdeskScreen):
 
     def on_webhooks_loaded(self, message: WebhooksLoaded) -> None:
         self.subscriptions = list(message.subscriptions)
-        table = self.query_one(RowTable)
-        table.fill([
+        table = self.query_one(DataWindow)
+        table.show([
             (s.name, [s.name, s.health, str(s.pending), when(s.last_success_at), str(s.failures_in_a_row), s.url])
             for s in self.subscriptions
         ])  # fmt: skip
@@ -118,7 +78,7 @@ class WebhooksScreen(RunsOperations, ShelfdeskScreen):
         self._show_detail()
 
     def current(self) -> Any | None:
-        key = self.query_one(RowTable).current_key
+        key = self.query_one(DataWindow).current_key
         return next((s for s in self.subscriptions if s.name == key), None)
 
     def _show_detail(self) -> None:
@@ -199,7 +159,7 @@ class DeliveriesScreen(RunsOperations, ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label(f"{self.subscription} · loading…", id="deliveries-title", markup=False)
-        yield RowTable(QUEUE_COLUMNS, id="deliveries-table")
+        yield DataWindow(keyed(QUEUE_COLUMNS), id="deliveries-table", zebra_stripes=False)
         yield Static("", id="deliveries-detail", markup=False)
 
     def on_mount(self) -> None:
@@ -219,14 +179,14 @@ class DeliveriesScreen(RunsOperations, ShelfdeskScreen):
         if message.log != self.show_log:
             return
         self.rows = list(message.rows)
-        table = self.query_one(RowTable)
+        table = self.query_one(DataWindow)
         if self.show_log:
-            table.fill([(str(a.id), [str(a.delivery_id or "test"), f"ok {a.status_code}" if a.ok else f"FAIL {a.status_code or ''}".strip(),
+            table.show([(str(a.id), [str(a.delivery_id or "test"), f"ok {a.status_code}" if a.ok else f"FAIL {a.status_code or ''}".strip(),
                                      a.event_type, str(a.attempt), str(a.duration_ms), when(a.at), a.error or ""])
                         for a in self.rows])  # fmt: skip
             title = f"{self.subscription} · attempt log · {len(self.rows)} newest"
         else:
-            table.fill([(str(d.id), [str(d.id), d.state + (f" r{d.replay}" if d.replay else ""), d.event_type,
+            table.show([(str(d.id), [str(d.id), d.state + (f" r{d.replay}" if d.replay else ""), d.event_type,
                                      d.ordering_key.replace("order:", "#"), str(d.attempts),
                                      when(d.delivered_at if d.state == "delivered" else d.next_attempt_at),
                                      "" if d.state == "delivered" else (d.last_error or "")])
@@ -240,13 +200,13 @@ class DeliveriesScreen(RunsOperations, ShelfdeskScreen):
 
     def action_toggle_log(self) -> None:
         self.show_log = not self.show_log
-        self.query_one(RowTable).set_columns(LOG_COLUMNS if self.show_log else QUEUE_COLUMNS)
+        self.query_one(DataWindow).set_columns(keyed(LOG_COLUMNS if self.show_log else QUEUE_COLUMNS))
         self.refresh_data()
 
     def action_replay(self) -> None:
         from shelfdesk.webhooks.delivery import replay
 
-        key = self.query_one(RowTable).current_key
+        key = self.query_one(DataWindow).current_key
         if self.show_log or key is None:
             self.notify("Replay works on the queue: press l to leave the log, then pick a delivery.", title="Replay")
             return

@@ -6,6 +6,10 @@ added, gone ones removed, and the cursor stays on the same key when it can
 (the Dolphie pattern). Past a stale-row threshold it clears and refills,
 which is cheaper than many single removals (each one relayouts). Vim keys
 (``j``/``k``/``g``/``G``) sit beside the arrows, hidden from the footer.
+
+It is the one table widget of the console's lists (publications, mappings,
+stores, jobs, alerts, webhooks, invoices); only the orders table, which
+pages at its edges, has its own.
 """
 
 from __future__ import annotations
@@ -18,6 +22,11 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 MAX_ROWS = 500
+
+
+def keyed(columns: Sequence[tuple[str, int | None]]) -> list[tuple[str, str, int | None]]:
+    """``(label, width)`` columns with keys made from their labels ("Last delivered" → "last-delivered")."""
+    return [(label.lower().replace(" ", "-"), label, width) for label, width in columns]
 
 
 class DataWindow(DataTable[Any]):
@@ -35,10 +44,34 @@ class DataWindow(DataTable[Any]):
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
         self._columns_spec = list(columns)
+        self._cells: dict[str, list[Any]] = {}
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for key, label, width in self._columns_spec:
             self.add_column(label, key=key, width=width)
+
+    def set_columns(self, columns: Sequence[tuple[str, str, int | None]]) -> None:
+        """Replace the columns and drop the rows: one table, several views (webhooks, their deliveries)."""
+        self._columns_spec = list(columns)
+        self._cells = {}
+        self.clear(columns=True)
+        self._add_columns()
+
+    def keys(self) -> list[str]:
+        """Row keys in display order."""
+        return [str(k.value) for k in self.rows]
+
+    def cells(self, key: str) -> list[Any]:
+        """The cells last shown for ``key``."""
+        return list(self._cells[key])
+
+    def move_to(self, key: str) -> None:
+        """Put the cursor on ``key``'s row (and scroll to it) when the row is shown."""
+        if key in self._cells:
+            self.move_cursor(row=self.get_row_index(key), scroll=True)
 
     @property
     def current_key(self) -> str | None:
@@ -74,5 +107,6 @@ class DataWindow(DataTable[Any]):
                         self.update_cell(key, column, value)
                 else:
                     self.add_row(*cells, key=key)
-        if keep is not None and keep in wanted:
+        self._cells = {key: list(cells) for key, cells in rows}
+        if keep is not None and keep in self._cells:
             self.move_cursor(row=self.get_row_index(keep))
