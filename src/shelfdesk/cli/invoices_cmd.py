@@ -95,18 +95,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.context import ReadOnlyError, open_context
+    from shelfdesk.cli.setup_common import workspace
     from shelfdesk.invoices.errors import InvoiceError
     from shelfdesk.orders.errors import OrderError
-    from shelfdesk.paths import resolve_paths
 
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
-    try:
+    with workspace(args, InvoiceError, OrderError) as ctx:
         return int(args._invoices_run(ctx, args))
-    except (InvoiceError, OrderError, ReadOnlyError) as exc:
-        raise UserFacingError(str(exc)) from exc
-    finally:
-        ctx.close()
 
 
 def _line(info: InvoiceInfo) -> str:

@@ -57,21 +57,13 @@ def _job_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.context import ReadOnlyError, open_context
-    from shelfdesk.jobs.schedules import ScheduleError
-    from shelfdesk.paths import resolve_paths
+    from shelfdesk.cli.setup_common import workspace
+    from shelfdesk.jobs.schedules import ScheduleError, ensure_schedules
 
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
-    try:
+    with workspace(args, ScheduleError, LookupError) as ctx:
         if not ctx.read_only:
-            from shelfdesk.jobs.schedules import ensure_schedules
-
             ensure_schedules(ctx)  # a new channel's jobs are listed before any scheduler ran
         return int(args._jobs_run(ctx, args))
-    except (ScheduleError, LookupError, ReadOnlyError) as exc:
-        raise UserFacingError(str(exc)) from None
-    finally:
-        ctx.close()
 
 
 def _key(ctx: AppContext, args: argparse.Namespace, text: str | None = None) -> str:

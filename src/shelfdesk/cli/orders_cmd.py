@@ -119,17 +119,11 @@ def _ship_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.context import ReadOnlyError, open_context
+    from shelfdesk.cli.setup_common import workspace
     from shelfdesk.orders.errors import OrderError
-    from shelfdesk.paths import resolve_paths
 
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
-    try:
+    with workspace(args, OrderError) as ctx:
         return int(args._orders_run(ctx, args))
-    except (OrderError, ReadOnlyError) as exc:
-        raise UserFacingError(str(exc)) from exc
-    finally:
-        ctx.close()
 
 
 # ---------------------------------------------------------------------- output

@@ -54,17 +54,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.context import open_context
-    from shelfdesk.paths import resolve_paths
+    from shelfdesk.cli.setup_common import workspace
     from shelfdesk.publishing.errors import PublishError
 
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
-    try:
+    with workspace(args, PublishError) as ctx:
         return int(args._pub_run(ctx, args))
-    except PublishError as exc:
-        raise UserFacingError(str(exc)) from exc
-    finally:
-        ctx.close()
 
 
 def _json(data: Any) -> None:

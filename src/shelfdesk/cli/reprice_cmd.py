@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shelfdesk.cli import UserFacingError, add_workspace_options
+from shelfdesk.cli import add_workspace_options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,37 +27,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from shelfdesk.channels.errors import ChannelError
-    from shelfdesk.context import ReadOnlyError, open_context
+    from shelfdesk.cli.setup_common import print_json as _print_json
+    from shelfdesk.cli.setup_common import workspace
     from shelfdesk.orders.errors import NoCredential
-    from shelfdesk.paths import resolve_paths
     from shelfdesk.publishing.channel import resolve_channel
     from shelfdesk.publishing.errors import PublishError
     from shelfdesk.publishing.repricer import list_changes, reprice_sync
 
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
-    try:
+    with workspace(args, PublishError) as ctx:
         channel_id = resolve_channel(ctx, args.store, args.channel)
         if args.log:
             rows = list_changes(ctx, channel_id, limit=args.limit or 100)
             if args.json:
-                from shelfdesk.cli.setup_common import print_json as _print_json
-
                 _print_json(rows)
             for r in [] if args.json else rows:
                 mode = "simulated" if r["simulated"] else "applied" if r["applied"] else f"refused: {r['error']}"
                 print(f"{r['at'][:16]}  {r['sku']:<28} {r['old_price']} → {r['new_price']}  ({mode}) {r['reason']}")
             return 0
-        result = reprice_sync(ctx, channel_id, simulate=args.simulate, limit=args.limit or None)
-    except (PublishError, ReadOnlyError) as exc:
-        raise UserFacingError(str(exc)) from exc
-    except (ChannelError, NoCredential) as exc:
-        print(f"shelfdesk: the repricer stopped: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        ctx.close()
+        try:
+            result = reprice_sync(ctx, channel_id, simulate=args.simulate, limit=args.limit or None)
+        except (ChannelError, NoCredential) as exc:
+            print(f"shelfdesk: the repricer stopped: {exc}", file=sys.stderr)
+            return 1
     if args.json:
-        from shelfdesk.cli.setup_common import print_json as _print_json
-
         _print_json(result.as_dict())
     else:
         verb = "would change" if result.simulated else "changed"

@@ -34,8 +34,13 @@ def common_parser() -> argparse.ArgumentParser:
 
 
 @contextmanager
-def workspace(args: argparse.Namespace) -> Iterator[AppContext]:
-    """The opened workspace; service refusals become :class:`UserFacingError` (exit 2)."""
+def workspace(args: argparse.Namespace, *refusals: type[Exception]) -> Iterator[AppContext]:
+    """The workspace the command names, opened for the command and closed after it.
+
+    Service refusals (``refusals``, plus catalog errors and writes to a
+    read-only workspace, which every command can meet) become
+    :class:`UserFacingError`: one line on stderr and exit 2, never a traceback.
+    """
     from shelfdesk.catalog.errors import CatalogError
     from shelfdesk.context import ReadOnlyError, open_context
     from shelfdesk.paths import resolve_paths
@@ -43,7 +48,7 @@ def workspace(args: argparse.Namespace) -> Iterator[AppContext]:
     ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
     try:
         yield ctx
-    except (CatalogError, ReadOnlyError) as exc:
+    except (CatalogError, ReadOnlyError, *refusals) as exc:
         raise UserFacingError(str(exc)) from None
     finally:
         ctx.close()

@@ -72,18 +72,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.context import ReadOnlyError, open_context
-    from shelfdesk.paths import resolve_paths
+    from shelfdesk.cli.setup_common import workspace
     from shelfdesk.secrets import SecretError
     from shelfdesk.webhooks.errors import WebhookError
 
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
-    try:
+    with workspace(args, WebhookError, SecretError) as ctx:
         return int(args._webhooks_run(ctx, args))
-    except (WebhookError, ReadOnlyError, SecretError) as exc:
-        raise UserFacingError(str(exc)) from exc
-    finally:
-        ctx.close()
 
 
 def _row(info: SubscriptionInfo) -> str:
