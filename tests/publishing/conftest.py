@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -73,14 +73,19 @@ class Shop:
     lbc_account: int
     bm_channel: int
     lbc_channel: int
+    #: Seeds each connector's rng: reproducible, yet every connector draws other feed references
+    #: (one seed for all would give two Leboncoin feeds of a test the same reference, and the sandbox
+    #: answers a reference it knows with the feed it already has).
+    seeds: random.Random = field(default_factory=lambda: random.Random(3))
 
     def factory(self, channel: ChannelSpec) -> Connector:
+        rng = random.Random(self.seeds.getrandbits(32))
         if channel.marketplace is Marketplace.backmarket:
             return BackMarketConnector(token=BM_TOKEN, clock=self.clock, company="Acme", contact_email="ops@acme.test",
-                                       base_url=self.sb.backmarket_url, timeout=TIMEOUT, rng=random.Random(3),
+                                       base_url=self.sb.backmarket_url, timeout=TIMEOUT, rng=rng,
                                        language=channel.market)  # fmt: skip
         return LeboncoinConnector(refresh_token=LBC_TOKEN, clock=self.clock, base_url=self.sb.leboncoin_url,
-                                  timeout=TIMEOUT, rng=random.Random(3))  # fmt: skip
+                                  timeout=TIMEOUT, rng=rng)  # fmt: skip
 
     def publish(self, channel: int, kind: str = "offers", mode: str = "update", **kw: Any) -> PublishResult:
         return publish_sync(self.ctx, channel, PublicationKind(kind), PublicationMode(mode), factory=self.factory, **kw)

@@ -34,3 +34,16 @@ def test_publishing_jobs_are_registered_and_the_offers_job_publishes(shop: Shop)
     shop.clock.advance(301)
     third = asyncio.run(runner.run(f"offers:{shop.bm_channel}"))
     assert third.outcome is JobOutcome.skipped
+
+
+def test_the_scheduler_does_not_publish_a_channel_whose_publication_is_not_activated(shop: Shop) -> None:
+    """Publication needs the three green lights and the operator's activation: until then its jobs send nothing."""
+    from shelfdesk.publishing.jobs import publish_offers, publish_products
+    from shelfdesk.publishing.triage import list_publications
+
+    catalog_like_sandbox(shop)
+    shop.set_channel(shop.bm_channel, activated_at=None)
+    posts = len(shop.requests("backmarket", method="POST"))
+    assert publish_offers(shop.ctx, shop.bm_channel) == {} and publish_products(shop.ctx, shop.bm_channel) == {}
+    assert len(shop.requests("backmarket", method="POST")) == posts
+    assert list_publications(shop.ctx, channel_id=shop.bm_channel) == []

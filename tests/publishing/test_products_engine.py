@@ -103,3 +103,19 @@ def test_leboncoin_products_report_marketplace_errors_per_attribute(shop: Shop) 
     assert (three.outcome, three.action, three.error_code, three.attribute, three.error_key) == (
         ItemOutcome.failed, ItemAction.create, "missing_attribute", "storage", "missing_attribute:storage")  # fmt: skip
     assert "multimedia.phones.smartphones" in three.message and three.sent_at is not None
+
+
+def test_a_run_that_only_refuses_items_is_partial_and_its_group_reads_the_refused_value(shop: Shop) -> None:
+    """Nothing sent, but products refused: not "skipped" (nothing to do) — the operator has a group to fix,
+    and when every product of the group has the same message, the group says which value is refused."""
+    from shelfdesk.publishing.triage import error_clusters
+
+    bm_mappings(shop)
+    for n in range(3):
+        shop.add_product(f"NEW-WORN-{n}", ean=sandbox_ean(n), grade="Worn", price="300.00", stock=2)
+    result = shop.publish(shop.bm_channel, "products")
+    assert shop.batches() == []
+    pub = shop.publication(result.publication_id)
+    assert (result.state, pub.sent, pub.invalid) == (PublicationState.partial, 0, 3)
+    [group] = error_clusters(shop.ctx, result.publication_id)
+    assert group.label == "Grade 'Worn' is not an accepted value (PREMIUM, EXCELLENT, VERY_GOOD, GOOD, FAIR, STALLONE) — 3 products"

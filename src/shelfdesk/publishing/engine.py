@@ -501,8 +501,8 @@ def finish_counters(ctx: AppContext, publication_id: int, *, state: PublicationS
 
 
 def _final_state(c: dict[str, int], planned: int) -> PublicationState:
-    if planned == 0 and c["sent"] == 0:
-        return PublicationState.skipped
+    if planned == 0 and c["sent"] == 0 and not (c["invalid"] or c["queued"]):
+        return PublicationState.skipped  # nothing to do; a run that refused items or left some queued is partial
     if c["sent"] and c["succeeded"] == 0 and c["failed"] == c["sent"]:
         return PublicationState.failed
     if c["failed"] or c["queued"] or c["pending"] or c["invalid"]:
@@ -720,7 +720,7 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
 
     total = len(plan.to_send)
     if total == 0:
-        return (PublicationState.skipped, None)
+        return (None, None)  # skipped, unless it refused items or queued them all (its counters tell)
     with ctx.read_session() as session:
         ids = dict(session.execute(select(I.sku, I.id).where(
             I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))).all())  # type: ignore[union-attr]  # fmt: skip

@@ -3,12 +3,14 @@
 Plain functions: the runner calls them in a thread, where the engine runs its
 own event loop, so a large plan never blocks the scheduler's loop. Each run
 is an update-mode publication started by "scheduler"; a run with nothing to
-send returns no counts (the job records it as skipped). A run that could not
-publish raises, so the job run is failed with the error.
+send, or of a channel whose publication is not activated yet, returns no
+counts (the job records it as skipped). A run that could not publish raises,
+so the job run is failed with the error.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from shelfdesk.domain import PublicationKind, PublicationMode, PublicationState
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
 
 SCHEDULER = "scheduler"
+log = logging.getLogger("shelfdesk.publishing")
 
 
 class PublicationFailed(RuntimeError):
@@ -29,6 +32,11 @@ def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> 
 
     if channel_id is None:
         raise PublicationFailed(f"the {kind} job needs a channel")
+    if not _publication_active(ctx, channel_id):
+        # Publication needs the three green lights and the operator's activation (A on Mappings);
+        # until then the schedule waits, and the run is recorded as skipped.
+        log.info("%s job of channel %s skipped: its publication is not activated", kind, channel_id)
+        return {}
     result = publish_sync(ctx, channel_id, kind, PublicationMode.update, started_by=SCHEDULER)
     if result.state is PublicationState.failed and not result.counters.get("sent"):
         raise PublicationFailed(result.error or f"publication {result.publication_id} failed")
@@ -37,6 +45,14 @@ def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> 
     c = result.counters
     return {"items_sent": c.get("sent", 0), "items_published": c.get("succeeded", 0), "items_failed": c.get("failed", 0),
             "items_invalid": c.get("invalid", 0), "items_queued": c.get("queued", 0)}  # fmt: skip
+
+
+def _publication_active(ctx: AppContext, channel_id: int) -> bool:
+    from shelfdesk.db.models import Channel
+
+    with ctx.read_session() as session:
+        channel = session.get(Channel, channel_id)
+        return channel is not None and channel.activated_at is not None
 
 
 def publish_offers(ctx: AppContext, channel_id: int | None) -> dict[str, int]:

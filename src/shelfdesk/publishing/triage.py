@@ -142,13 +142,17 @@ class ErrorCluster:
     code: str | None
     attribute: str | None
     invalid: int  #: of which refused before sending (fixed in mappings or the catalog)
+    same_message: bool = False  #: every item of the group has this very message
 
     @property
     def cause(self) -> str:
-        """The message as the group reads: its variable parts (EANs, prices) blanked when it spans products."""
+        """The message as the group reads: verbatim when every product has it (one refused value names
+        what to map), else with its variable parts (EANs, prices) blanked."""
         from shelfdesk.publishing.errors import normalize_message
 
-        return self.message if self.count == 1 else normalize_message(self.message) or self.message
+        if self.count == 1 or self.same_message:
+            return self.message
+        return normalize_message(self.message) or self.message
 
     @property
     def label(self) -> str:
@@ -320,15 +324,16 @@ def error_clusters(ctx: AppContext, publication_id: int) -> list[ErrorCluster]:
     from shelfdesk.db.models import PublicationItem as I
 
     query = (
-        select(I.error_key, func.count(), func.min(I.message), func.min(I.error_code), func.min(I.attribute),
-               func.sum(case((I.sent_at.is_(None), 1), else_=0)))  # type: ignore[union-attr]
+        select(I.error_key, func.count(), func.min(I.message), func.max(I.message), func.min(I.error_code),
+               func.min(I.attribute), func.sum(case((I.sent_at.is_(None), 1), else_=0)))  # type: ignore[union-attr]
         .where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed)
         .group_by(I.error_key)
     )  # fmt: skip
     with ctx.read_session() as session:
         rows = session.execute(query).all()
-    clusters = [ErrorCluster(key or "no message", int(n), message or "(no message)", code, attribute, int(invalid or 0))
-                for key, n, message, code, attribute, invalid in rows]  # fmt: skip
+    clusters = [ErrorCluster(key or "no message", int(n), message or "(no message)", code, attribute, int(invalid or 0),
+                             same_message=message == last)
+                for key, n, message, last, code, attribute, invalid in rows]  # fmt: skip
     clusters.sort(key=lambda c: (-c.count, c.key))
     return clusters
 
