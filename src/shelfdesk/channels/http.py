@@ -3,7 +3,8 @@
 The policy, in one place so every connector behaves the same:
 
 * Before each attempt, take a unit from the connector's rate limiters (on the
-  injected clock).
+  injected clock); it counts until the answer is in, then for a whole window
+  (:func:`~shelfdesk.channels.ratelimit.hold_all`).
 * A **429** means the request was not processed: wait ``Retry-After`` when the
   marketplace sends it, else the policy's ``rate_limit_delay`` (at least 10 s
   for Back Market, whose Cloudflare blocks for 10 s and sends no header), tell
@@ -44,7 +45,7 @@ from shelfdesk.channels.errors import (
     UnknownOutcome,
     WafBlocked,
 )
-from shelfdesk.channels.ratelimit import SlidingWindowLimiter, acquire_all
+from shelfdesk.channels.ratelimit import SlidingWindowLimiter, hold_all
 from shelfdesk.clock import Clock
 from shelfdesk.logs import redact
 
@@ -248,16 +249,17 @@ class ApiClient:
         refreshed = False
         while True:
             attempts += 1
-            await acquire_all(limiters)
-            send_headers = dict(self.headers)
-            if use_auth and self.auth is not None:
-                send_headers.update(await self.auth.headers())
-            send_headers.update(headers or {})
+            hold = await hold_all(limiters)
             label = f"{method} {url.copy_with(query=None)}"
             try:
-                response = await self.client.request(
-                    method, url, params=params, json=json_body, data=data, files=files, headers=send_headers
-                )
+                with hold:  # the marketplace counts the request somewhere before its answer
+                    send_headers = dict(self.headers)
+                    if use_auth and self.auth is not None:
+                        send_headers.update(await self.auth.headers())
+                    send_headers.update(headers or {})
+                    response = await self.client.request(
+                        method, url, params=params, json=json_body, data=data, files=files, headers=send_headers
+                    )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: any call may be tried again.
                 log.warning("%s: could not connect (%s), attempt %d", label, type(exc).__name__, attempts)
