@@ -150,7 +150,8 @@ def test_only_the_owning_channel_of_an_account_sends_quantities(shop: Shop) -> N
         session.add(spain)
         session.flush()
         es = Channel(store_id=spain.id, account_id=shop.bm_account, marketplace="backmarket", market="es-es",
-                     country="ES", name="Back Market Spain", owns_quantities=True, created_at=now, updated_at=now)  # fmt: skip
+                     country="ES", name="Back Market Spain", owns_quantities=True, activated_at=now, created_at=now,
+                     updated_at=now)  # fmt: skip
         session.add(es)
         session.flush()
         es_id, spain_id = es.id, spain.id
@@ -307,3 +308,18 @@ def test_a_batch_whose_later_chunk_is_blocked_still_follows_the_chunks_the_marke
     assert all(i.remote_task_id == str(first["task_id"]) for i in taken)
     assert all(i.outcome is ItemOutcome.queued and i.sent_at is None for i in items if i not in taken)
     assert "stopped sending" in (result.error or "")
+
+
+def test_a_channel_whose_publication_is_not_activated_is_planned_but_never_published(shop: Shop) -> None:
+    from shelfdesk.publishing.channel import list_channels
+
+    catalog_like_sandbox(shop)
+    shop.set_channel(shop.bm_channel, activated_at=None)
+    posts = len(shop.requests("backmarket", method="POST"))
+    with pytest.raises(PublishError, match="Back Market France is not activated"):
+        shop.publish(shop.bm_channel)
+    plan = shop.publish(shop.bm_channel, dry_run=True)  # planning helps while the mapping is done
+    assert plan.state is PublicationState.dry_run and plan.plan.to_send
+    assert len(shop.requests("backmarket", method="POST")) == posts
+    assert {c.label: c.active for c in list_channels(shop.ctx)} == {
+        "Refurb Paris / Back Market France": False, "Refurb Paris / Leboncoin France": True}  # fmt: skip

@@ -50,6 +50,7 @@ class ChannelSpec:
     owns_quantities: bool  #: effective: this channel sends quantities
     repricer_enabled: bool
     safety_stock: int  #: the channel's, else the store's
+    active: bool = True  #: publication activated (three green lights, then the operator's A)
     settings: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
@@ -136,7 +137,7 @@ def channel_spec(session: Session, channel_id: int) -> ChannelSpec:
         market=channel.market, country=channel.country, enabled=channel.enabled, products_feed_enabled=channel.products_feed_enabled,
         offers_feed_enabled=channel.offers_feed_enabled, quantities_only=channel.quantities_only, owns_quantities=owns,
         repricer_enabled=channel.repricer_enabled, safety_stock=max(0, int(safety)),
-        settings=dict(channel.settings or {}), warnings=tuple(warnings),
+        active=channel.activated_at is not None, settings=dict(channel.settings or {}), warnings=tuple(warnings),
     )  # fmt: skip
 
 
@@ -185,6 +186,7 @@ class ChannelChoice:
     label: str
     marketplace: Marketplace
     feeds: tuple[str, ...]  #: feeds switched on: offers, products
+    active: bool = True  #: publication activated: only a dry run may plan it until then
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -204,10 +206,10 @@ def list_channels(ctx: AppContext) -> list[ChannelChoice]:
     with ctx.read_session() as session:
         rows = session.execute(
             select(Channel.id, Channel.name, Store.name, Channel.marketplace, Channel.offers_feed_enabled,
-                   Channel.products_feed_enabled)
+                   Channel.products_feed_enabled, Channel.activated_at)
             .join(Store, Store.id == Channel.store_id).where(Channel.enabled.is_(True))
             .order_by(Store.name, Channel.name)
         ).all()  # fmt: skip
     return [ChannelChoice(cid, f"{store} / {name}", Marketplace(mp),
-                          tuple(f for f, on in (("offers", offers), ("products", products)) if on))
-            for cid, name, store, mp, offers, products in rows]  # fmt: skip
+                          tuple(f for f, on in (("offers", offers), ("products", products)) if on), activated is not None)
+            for cid, name, store, mp, offers, products, activated in rows]  # fmt: skip

@@ -571,6 +571,9 @@ async def publish(
 ) -> PublishResult:
     """Publish one feed of a channel (or plan it: ``dry_run``) and return how it ended.
 
+    A real run needs the channel's publication activated (its three lights green, then
+    the operator's activation); a dry run plans any channel.
+
     ``only_skus`` re-publishes just those SKUs (failed items of a group).
     ``should_cancel`` is checked between batches; a cancelled run leaves
     what it did not send queued. ``checkpoint(name)`` is called at each
@@ -579,6 +582,9 @@ async def publish(
     kind, mode = PublicationKind(kind), PublicationMode(mode)
     channel = load_channel(ctx, channel_id)
     _check_feed(channel, kind, mode)
+    if not dry_run and not channel.active:
+        raise PublishError(f"publication of {channel.label} is not activated: once its three lights are green, "
+                           "A on Mappings (or Stores) activates it; a dry run plans it meanwhile")  # fmt: skip
     write = not ctx.read_only
     if not dry_run:
         ctx.require_write()

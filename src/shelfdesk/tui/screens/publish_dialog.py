@@ -1,7 +1,9 @@
 """Choosing what to publish (or plan): a channel's feed and mode, from a keyboard list.
 
 One line per channel, feed and mode ("Refurb Paris / Back Market France ·
-offers · update"), only for feeds switched on. Enter chooses, Esc cancels.
+offers · update"), only for feeds switched on; a channel whose publication
+is not activated yet is offered for a dry run only (publishing shows it
+greyed, saying why). Enter chooses, Esc cancels.
 The channels are read in a thread worker; nothing is sent from here.
 """
 
@@ -50,6 +52,10 @@ class PublishDialog(ModalScreen[tuple[int, str, str] | None]):
         options = self.query_one(OptionList)
         first = None
         for channel in channels:
+            if not self.dry_run and not channel.active:  # only planned until its publication is activated
+                options.add_option(Option(f"{channel.label} · not activated: green lights, then A on Mappings",
+                                          disabled=True))  # fmt: skip
+                continue
             for feed in channel.feeds:
                 for mode in channel.modes:
                     self.choices.append((channel.id, feed, mode))
