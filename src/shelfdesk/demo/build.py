@@ -75,7 +75,7 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
     with ctx.write_session() as session:
         stores = {}
         for country, name in (("FR", "Refurb Paris"), ("ES", "Refurb Madrid")):
-            source = _write_catalog_csv(ctx.paths.home / f"catalog-{country.lower()}.csv", catalogs[country])
+            source = write_catalog_csv(ctx.paths.home / f"catalog-{country.lower()}.csv", catalogs[country])
             store = Store(name=name, country=country, currency="EUR", catalog_source=str(source),
                           catalog_format="csv", created_at=now, updated_at=now)
             session.add(store)
@@ -99,6 +99,7 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
                                           owns_quantities=False, activated_at=None, created_at=now, updated_at=now),
             ("leboncoin", "FR"): Channel(store_id=stores["FR"].id, account_id=lbc.id, marketplace=Marketplace.leboncoin,
                                          market="FR", country="FR", name="Leboncoin France",
+                                         # Activated below by the service, once its three lights are green.
                                          activated_at=None, created_at=now, updated_at=now),
         }
         session.add_all(channels.values())
@@ -106,22 +107,33 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
         products = sum(len(rows) for rows in catalogs.values())  # imported below, through the import service
         record_audit(session, ctx, "demo.create", "workspace", str(ctx.paths.home),
                      {"products": products, "orders": "harvested from the demo's sandboxes"})
-    from shelfdesk.demo.catalog_setup import compute_demo_readiness, import_demo_catalogs, set_up_back_market_france
+    from shelfdesk.demo.catalog_setup import (
+        compute_demo_readiness,
+        import_demo_catalogs,
+        set_up_back_market_france,
+        set_up_leboncoin_france,
+    )
+    from shelfdesk.demo.live import harvest_demo, seed_orders
+    from shelfdesk.demo.publications import publish_demo
+    from shelfdesk.demo.speed import start_demo_sandboxes
 
     products = import_demo_catalogs(ctx, [store.id for store in stores.values()])
-    set_up_back_market_france(ctx, channels[("backmarket", "FR")].id, DEMO_TOKENS["demo-backmarket-eu"])
-    compute_demo_readiness(ctx, [channels[key].id for key in (("backmarket", "ES"), ("leboncoin", "FR"))])
-    orders = _harvest_demo_orders(ctx, catalogs)
+    seed_orders(ctx, catalogs, demo_tokens())  # a month of orders in the sandboxes' state (see demo/live.py)
+    with start_demo_sandboxes(ctx, demo_tokens()):  # on loopback; the demo accounts point at them
+        results = harvest_demo(ctx)
+        # Mapped as an operator would, each token checked by the sandbox it talks to; Spain is left to do.
+        set_up_back_market_france(ctx, channels[("backmarket", "FR")].id)
+        set_up_leboncoin_france(ctx, channels[("leboncoin", "FR")].id)
+        compute_demo_readiness(ctx, [channels[("backmarket", "ES")].id])
+        publish_demo(ctx, channels[("backmarket", "FR")].id, channels[("leboncoin", "FR")].id)  # open orders hold stock
     from shelfdesk.demo.invoicing import set_up_demo_invoicing
 
     set_up_demo_invoicing(ctx)  # the demo stores can invoice at once (I on Orders)
-    from shelfdesk.demo.publications import publish_demo
-
-    publish_demo(ctx, channels[("backmarket", "FR")].id)  # after the harvest: open orders hold stock
+    orders = sum(len(r.stored.created) for r in results)
     return DemoSummary(created=True, stores=len(stores), products=products, orders=orders)
 
 
-def _write_catalog_csv(path: Path, products: list[DemoProduct]) -> Path:
+def write_catalog_csv(path: Path, products: list[DemoProduct]) -> Path:
     """The merchant's own feed file, so catalog imports have something real to read."""
     extra = sorted({key for p in products for key in p.attributes})
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -135,13 +147,3 @@ def _write_catalog_csv(path: Path, products: list[DemoProduct]) -> Path:
 
 def demo_tokens() -> dict[Marketplace, str]:
     return {Marketplace.backmarket: DEMO_TOKENS["demo-backmarket-eu"], Marketplace.leboncoin: DEMO_TOKENS["demo-leboncoin"]}
-
-
-def _harvest_demo_orders(ctx: AppContext, catalogs: dict[str, list[DemoProduct]]) -> int:
-    """A month of orders in the demo's sandboxes, then a real harvest of them (see ``demo/live.py``)."""
-    from shelfdesk.demo.live import harvest_demo, seed_orders, start_live
-
-    seed_orders(ctx, catalogs, demo_tokens())
-    with start_live(ctx, demo_tokens()):
-        results = harvest_demo(ctx)
-    return sum(len(r.stored.created) for r in results)

@@ -2,7 +2,9 @@
 
 About 2,000 products a Back Market / Leboncoin merchant would really sell:
 refurbished phones and laptops with grades, storage and keyboard layouts,
-second-hand furniture and clothing. Every EAN has a valid check digit, every
+second-hand furniture and clothing. Each row has a description, and its
+condition in the merchant's own words ("Refurbished", "Like new", "Signs of
+wear"), as a real feed has them. Every EAN has a valid check digit, every
 price is a Decimal, stock includes some zeros. The same seed always gives the
 same catalog, so demo screenshots and tests are stable.
 """
@@ -119,10 +121,12 @@ def _phones() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
             storage_factor = Decimal("1") + Decimal("0.18") * storages.index(storage)
             sku = f"{code}-{storage}-{_initials(colour)}-{grade[0]}"
             title = f"{brand} {model} {storage} GB {colour} - {grade[1]}"
+            description = (f"Refurbished {brand} {model}, {storage} GB, {colour.lower()}. Grade: {grade[1].lower()}. "
+                           "Tested, unlocked, 12-month warranty.")
             yield (sku, brand, "Electronics > Mobile phones > Smartphones", title,
                    _price(base, storage_factor * grade[2]),
                    {"grade": grade[0], "storage_gb": str(storage), "color": colour,
-                    "condition": "refurbished", "warranty_months": "12"})
+                    "condition": "Refurbished", "warranty_months": "12", "description": description})
 
 
 def _laptops() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
@@ -132,9 +136,11 @@ def _laptops() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
             memory, disk = config.split("/")
             sku = f"{code}-{memory}{disk}-{layout[:2]}{country}-{grade[0]}"
             title = f"{brand} {model} {config} {layout} ({country}) - {grade[1]}"
+            description = (f"Refurbished {brand} {model}, {memory} RAM, {disk} disk, {layout} keyboard ({country}). "
+                           f"Grade: {grade[1].lower()}. 12-month warranty.")
             yield (sku, brand, "Electronics > Computers > Laptops", title, _price(base, factor),
                    {"grade": grade[0], "ram": memory, "storage": disk, "keyboard": f"{layout} {country}",
-                    "condition": "refurbished", "warranty_months": "12"})
+                    "condition": "Refurbished", "warranty_months": "12", "description": description})
 
 
 def _furniture() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
@@ -143,8 +149,9 @@ def _furniture() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]
         for finish, (condition, factor), piece in cartesian(finishes, FURNITURE_CONDITION, range(1, 11)):
             sku = f"FUR{n:02d}-{_initials(finish)}-{_initials(condition)}-{piece:02d}"
             title = f"{name}, {finish.lower()} - {condition.lower()}"
+            description = f"{name}, {finish.lower()}. {condition}. Collection in Paris or delivery by carrier."
             yield (sku, "Vintage", f"Home > Furniture > {kind}", title, _price(base, factor),
-                   {"material_finish": finish, "condition": "used", "condition_note": condition})
+                   {"material_finish": finish, "condition": condition, "description": description})
 
 
 def _clothing() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
@@ -152,9 +159,10 @@ def _clothing() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
         for size, colour, (condition, factor), piece in cartesian(sizes, colours, CLOTHING_CONDITION, range(1, 5)):
             sku = f"CLO{n:02d}-{size.replace(' ', '')}-{_initials(colour)}-{_initials(condition)}-{piece}"
             title = f"{brand} {name}, {colour.lower()}, size {size} - {condition.lower()}"
+            description = f"{brand} {name}, {colour.lower()}, size {size}. {condition}. Cleaned, checked, sent within 48 h."
             yield (sku, brand, f"Fashion > {gender} > {kind}", title, _price(base, factor),
-                   {"size": size, "color": colour, "condition": "used", "condition_note": condition,
-                    "gender": gender.lower()})
+                   {"size": size, "color": colour, "condition": condition, "gender": gender.lower(),
+                    "description": description})
 
 
 def demo_catalog(seed: int = 7, size: int = 2000) -> list[DemoProduct]:

@@ -1,12 +1,20 @@
-"""The demo's catalogs and Back Market France set-up, done through the real services.
+"""The demo's catalogs and channel set-ups, done through the real services.
 
 Each demo store imports its own feed file (``catalog-fr.csv``, ``catalog-es.csv``)
 with the catalog import service, exactly as a merchant's would be. Back Market
-France is then mapped the way an operator would do it on the Mappings screen
-(its electronics categories, its attributes, furniture and clothing excluded)
-and its token is checked by the demo's own Back Market sandbox, in process:
-the demo never talks to the real marketplace. Its three lights are green; the
-other channels keep honest red lights for the operator to explore.
+France and Leboncoin France are then mapped the way an operator would do it on
+the Mappings screen (categories, attributes, exclusions) and their accounts'
+connections are tested against the demo's own running sandboxes (the accounts
+point at them, see :mod:`shelfdesk.demo.live`): the demo never talks to a
+real marketplace. Their three lights are green and both publish; Back Market
+Spain keeps honest red lights for the operator to explore.
+
+Back Market sells the electronics, Leboncoin the second-hand furniture and
+clothing. Leboncoin's condition value map was written from the merchant's
+most common words and misses one, :data:`FORGOTTEN_CONDITION`: the mapping
+light stays green (a warning: some products fail), the products run refuses
+those products with shelfdesk's own validation, and the operator has a real
+error group to triage, fix on the Mappings screen and re-publish.
 """
 
 from __future__ import annotations
@@ -20,6 +28,21 @@ if TYPE_CHECKING:
 BACK_MARKET_CATEGORIES = {"Electronics > Mobile phones > Smartphones": "7",
                           "Electronics > Computers > Laptops": "32"}  # fmt: skip
 BACK_MARKET_COLUMNS = {"ean": "ean", "grade": "grade", "warranty_delay": "warranty_months", "price": "price"}
+
+#: Demo categories Leboncoin France sells, mapped to leaves of the tree shelfdesk ships (catalog/trees/leboncoin.json).
+LEBONCOIN_CATEGORIES = {
+    "Fashion > Men > Jackets": "fashion.clothing.men", "Fashion > Men > Jeans": "fashion.clothing.men",
+    "Fashion > Men > Shoes": "fashion.shoes.men", "Fashion > Women > Coats": "fashion.clothing.women",
+    "Fashion > Women > Knitwear": "fashion.clothing.women", "Fashion > Women > Shoes": "fashion.shoes.women",
+    "Fashion > Women > Bags": "fashion.bags", "Home > Furniture > Chairs": "home.furniture.seating",
+    "Home > Furniture > Tables": "home.furniture.tables", "Home > Furniture > Storage": "home.furniture.storage",
+    "Home > Furniture > Lighting": "home.lighting",
+}  # fmt: skip
+LEBONCOIN_COLUMNS = {"title": "title", "description": "description", "brand": "brand", "price": "price"}
+#: The merchant's condition words → Leboncoin's conditions (second-hand goods are "used" there).
+LEBONCOIN_CONDITIONS = {"Like new": "used", "Very good condition": "used", "Good condition": "used"}
+#: The condition word the demo's value map forgets: the products run refuses its products.
+FORGOTTEN_CONDITION = "Signs of wear"
 
 
 def import_demo_catalogs(ctx: AppContext, store_ids: list[int]) -> int:
@@ -35,17 +58,9 @@ def import_demo_catalogs(ctx: AppContext, store_ids: list[int]) -> int:
     return stored
 
 
-def set_up_back_market_france(ctx: AppContext, channel_id: int, token: str) -> None:
-    """Map the channel, check its token against the in-process sandbox, compute its lights."""
-    import asyncio
-
-    import httpx
-
+def map_back_market_france(ctx: AppContext, channel_id: int) -> None:
+    """Electronics categories, EAN, grade, warranty and price; furniture and clothing excluded."""
     from shelfdesk.catalog import category_mapping, column_mapping, exclusions
-    from shelfdesk.catalog.readiness import compute_readiness
-    from shelfdesk.sandbox.backmarket import BackMarketSandbox
-    from shelfdesk.services.accounts import check_connection
-    from shelfdesk.services.channels import get_channel
 
     for merchant, leaf in BACK_MARKET_CATEGORIES.items():
         category_mapping.set_category_mapping(ctx, channel_id, merchant, leaf)
@@ -53,12 +68,53 @@ def set_up_back_market_france(ctx: AppContext, channel_id: int, token: str) -> N
         column_mapping.set_mapping(ctx, channel_id, attribute, column=column)
     for family in ("Home", "Fashion"):  # Back Market sells electronics only
         exclusions.add_rule(ctx, channel_id, "category", "contains", family, name=f"no {family.lower()} on Back Market")
-    sandbox = BackMarketSandbox(ctx.paths.sandbox_dir / "demo-backmarket", clock=ctx.clock, token=token,
-                                orders_per_hour=0)  # fmt: skip
-    view = get_channel(ctx, channel_id)
-    asyncio.run(check_connection(ctx, view.account_id, language=view.market,
-                                 transport=httpx.ASGITransport(app=sandbox.app)))  # fmt: skip
+
+
+def map_leboncoin_france(ctx: AppContext, channel_id: int) -> None:
+    """Furniture and clothing categories, title, description, brand, price and a condition value map
+    missing :data:`FORGOTTEN_CONDITION`; electronics excluded (they sell on Back Market)."""
+    from shelfdesk.catalog import category_mapping, column_mapping, exclusions
+
+    for merchant, leaf in LEBONCOIN_CATEGORIES.items():
+        category_mapping.set_category_mapping(ctx, channel_id, merchant, leaf)
+    for attribute, column in LEBONCOIN_COLUMNS.items():
+        column_mapping.set_mapping(ctx, channel_id, attribute, column=column)
+    column_mapping.set_mapping(ctx, channel_id, "condition", column="condition", value_map=LEBONCOIN_CONDITIONS)
+    exclusions.add_rule(ctx, channel_id, "category", "contains", "Electronics", name="electronics sell on Back Market")
+
+
+def set_up_back_market_france(ctx: AppContext, channel_id: int) -> None:
+    """Map the channel, test its account's connection, compute its lights (publication is already on)."""
+    from shelfdesk.catalog.readiness import compute_readiness
+
+    map_back_market_france(ctx, channel_id)
+    _check_connection(ctx, channel_id)
     compute_readiness(ctx, channel_id)
+
+
+def set_up_leboncoin_france(ctx: AppContext, channel_id: int) -> None:
+    """Map the channel, test its account's connection, activate publication (the service refuses
+    unless the three lights are green)."""
+    from shelfdesk.services.channels import activate_channel
+
+    map_leboncoin_france(ctx, channel_id)
+    _check_connection(ctx, channel_id)
+    activate_channel(ctx, channel_id)
+
+
+def _check_connection(ctx: AppContext, channel_id: int) -> None:
+    """The account's connection test (the API light), answered by the demo's running sandbox."""
+    import asyncio
+
+    from shelfdesk.domain import Marketplace
+    from shelfdesk.services.accounts import check_connection
+    from shelfdesk.services.channels import get_channel
+
+    view = get_channel(ctx, channel_id)
+    language = view.market if view.marketplace is Marketplace.backmarket else None
+    result = asyncio.run(check_connection(ctx, view.account_id, language=language))
+    if not result.ok:
+        raise RuntimeError(f"demo connection test of {view.name} failed: {result.message}")
 
 
 def compute_demo_readiness(ctx: AppContext, channel_ids: list[int]) -> None:

@@ -47,11 +47,13 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
                 days: int = DAYS, per_day: int = ORDERS_PER_DAY, seed: int = 11) -> int:  # fmt: skip
     """Write ``days`` days of orders into the sandboxes' state; returns how many were created.
 
-    Back Market sells the electronics (phones and laptops), Leboncoin anything
+    Back Market sells the electronics (phones and laptops), Leboncoin the
+    second-hand furniture and clothing, as the demo's channels are mapped
     (three orders in four go to Back Market). Recent days hold the New orders,
     as in real life: the sandboxes move older ones along (payment, deadlines).
     """
     from shelfdesk.clock import FakeClock
+    from shelfdesk.demo.catalog_setup import LEBONCOIN_CATEGORIES
     from shelfdesk.sandbox.backmarket import BackMarketSandbox
     from shelfdesk.sandbox.leboncoin import LeboncoinSandbox
 
@@ -63,14 +65,18 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
     rng = random.Random(seed)
     electronics = [p for p in catalogs["FR"] if p.category_path.startswith("Electronics") and p.price > 0]
     bm.add_products(backmarket_products(electronics))
-    everything = [p for p in catalogs["FR"] if p.price > 0]
+    second_hand = [p for p in catalogs["FR"] if not p.category_path.startswith("Electronics") and p.price > 0]
     created = 0
     for day in range(days):
         recent = days - day <= RECENT_DAYS
         for n in range(per_day):
             if n % 4 == 3:
                 fate = _pick(rng, LEBONCOIN_FATES if recent else LEBONCOIN_OLD_FATES)
-                lbc.create_orders({"skus": [rng.choice(everything).sku], "fate": fate})
+                product = rng.choice(second_hand)  # what sold was an ad, at the catalog's price
+                lbc.ensure_listing(product.sku, product.price, title=product.title, condition="used",
+                                   category=LEBONCOIN_CATEGORIES[product.category_path],
+                                   attributes=leboncoin_attributes(product))  # fmt: skip
+                lbc.create_orders({"skus": [product.sku], "fate": fate})
             else:
                 fate = _pick(rng, BACKMARKET_FATES if recent else BACKMARKET_OLD_FATES)
                 chosen = [rng.choice(electronics) for _ in range(1 + (rng.random() < 0.12))]
@@ -102,6 +108,12 @@ def backmarket_products(electronics: Sequence[DemoProduct]) -> list[dict[str, st
     """
     return [{"ean": p.ean, "title": p.title.rsplit(" - ", 1)[0], "category": p.category_path.rsplit(" > ", 1)[-1].lower()}
             for p in electronics if p.ean and not p.sku.startswith(UNKNOWN_TO_BACK_MARKET)]  # fmt: skip
+
+
+def leboncoin_attributes(product: DemoProduct) -> dict[str, str]:
+    """The ad attributes Leboncoin wants for a second-hand good: its brand, and a garment's size."""
+    size = product.attributes.get("size")
+    return {"brand": product.brand, **({"size": size} if size else {})}
 
 
 def _pick(rng: random.Random, weighted: Sequence[tuple[str, int]]) -> str:
