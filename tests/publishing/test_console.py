@@ -211,3 +211,68 @@ async def test_fix_jumps_to_the_mapping_that_fixes_the_group(shop: Shop, failing
         if tabs:  # the Mappings screen of issue 4 (its column pane)
             assert tabs.first().active == "columns"
             assert app.screen.channel_id == shop.bm_channel
+
+
+async def test_an_operator_fixes_a_demo_error_group_on_mappings_and_republishes_only_it_with_keys(
+    shop: Shop, tmp_path: Any, make_app: Callable[..., Any]  # noqa: F811
+) -> None:
+    """The demo's triage at 80×24, keys only: the group, m to the mapping that fixes it, the value map
+    completed in the column form, 3 back to the group, r re-publishes just its items."""
+    from textual.widgets import Input, TabbedContent
+
+    from shelfdesk.catalog.column_mapping import channel_rules
+    from shelfdesk.demo.catalog_setup import FORGOTTEN_CONDITION
+    from shelfdesk.publishing.triage import list_publications
+    from shelfdesk.tui.screens.column_form import ColumnForm
+    from shelfdesk.tui.screens.mappings import MappingsScreen
+    from shelfdesk.tui.screens.publication_errors import PublicationErrorsScreen
+    from tests.publishing.demo_shop import demo_shop
+
+    shop.ctx.actor = "operator"
+    demo = demo_shop(shop, tmp_path)
+    run = await asyncio.to_thread(shop.publish, shop.lbc_channel, "products")
+    before = len(shop.requests("leboncoin"))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "e")  # the newest run: Leboncoin France's products, its errors by cause
+        await settle(pilot)
+        assert isinstance(app.screen, PublicationErrorsScreen) and app.screen.publication_id == run.publication_id
+        assert (cell(app, 0, "count"), cell(app, 0, "origin"), cell(app, 0, "attribute")) == ("3", "shelfdesk", "condition")
+        assert f"Condition '{FORGOTTEN_CONDITION}' is not an accepted value" in str(app.screen.query_one("#errors-fix").render())
+
+        await pilot.press("m")  # to the mapping that fixes it: this channel, its columns, the condition row
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MappingsScreen) and screen.channel_id == shop.lbc_channel
+        assert screen.query_one(TabbedContent).active == "columns"
+        assert screen.query_one("#columns-table").current_key == "condition"
+
+        await pilot.press("enter")  # the column form, on the value map, saying what it still refuses
+        await settle(pilot)
+        assert isinstance(app.screen, ColumnForm)
+        assert app.focused is app.screen.query_one("#col-map", Input)
+        assert FORGOTTEN_CONDITION in str(app.screen.query_one("#col-refused").render())
+        await pilot.press(*f", {FORGOTTEN_CONDITION}=used")  # appended to the map
+        assert "Every common value is accepted now." in str(app.screen.query_one("#col-refused").render())
+        await pilot.press("enter")  # saved
+        await settle(pilot)
+        assert channel_rules(shop.ctx, shop.lbc_channel)["condition"].value_map == {
+            "Like new": "used", "Very good condition": "used", "Good condition": "used", FORGOTTEN_CONDITION: "used"}  # fmt: skip
+
+        await pilot.press("3")  # back where the operator left: the group
+        await settle(pilot)
+        assert isinstance(app.screen, PublicationErrorsScreen)
+        await pilot.press("r")
+        await settle(pilot)
+        assert "Re-publish the 3 failed items of" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("tab", "enter")  # "Yes, send"
+        await settle(pilot)
+        await settle(pilot)
+        assert app.screen.query_one("#pub-table").current_key == str(list_publications(shop.ctx, limit=1)[0].id)
+    latest = list_publications(shop.ctx, limit=1)[0]
+    assert (latest.state, latest.items_total, latest.sent, latest.succeeded, latest.failed + latest.invalid) == (
+        PublicationState.succeeded, 3, 3, 3, 0)  # fmt: skip
+    assert latest.summary["only_skus"] == sorted(demo.worn)
+    feeds = [e for e in shop.requests("leboncoin")[before:] if e["method"] == "POST" and "/feeds/" in e["path"]]
+    assert [sorted(item["sku"] for item in e["body"]["items"]) for e in feeds] == [sorted(demo.worn)]

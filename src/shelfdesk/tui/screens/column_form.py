@@ -37,6 +37,20 @@ def format_value_map(values: dict[str, str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items())
 
 
+def refused_values(spec: Any, values: list[str], value_map: dict[str, str]) -> list[str]:
+    """The catalog values the attribute would still refuse through ``value_map`` (what to add to it).
+
+    Looked up as :meth:`ColumnRule.resolve` does: exactly, then ignoring case.
+    """
+    folded = {key.casefold(): target for key, target in value_map.items()}
+    mapped = {value: value_map.get(value.strip(), folded.get(value.strip().casefold(), value)) for value in values}
+    return [value for value, target in mapped.items() if spec.check(target)[1] is not None]
+
+
+def refused_text(refused: list[str]) -> str:
+    return f"Not accepted yet: {', '.join(refused)} (add to the value map)" if refused else "Every common value is accepted now."
+
+
 class ColumnForm(ModalScreen[dict[str, Any] | None]):
     CSS_PATH = ["setup_form.tcss", "column_form.tcss"]
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="column_form.cancel", tooltip="Close without mapping"),
@@ -64,20 +78,42 @@ class ColumnForm(ModalScreen[dict[str, Any] | None]):
                         markup=False)  # fmt: skip
             yield form_row("Catalog column", Select(options, value=source if source in dict(options).values() else CONSTANT,
                                                     allow_blank=False, compact=True, id="col-source"))  # fmt: skip
+            # Compact inputs: a form row is one line high (a bordered input would show only its top edge).
             yield form_row("Constant", Input(rule.constant if rule and rule.constant is not None else "",
                                              placeholder=self.spec.suggested_default or "used for every product",
-                                             id="col-constant"))  # fmt: skip
-            yield form_row("Default if empty", Input(rule.default if rule and rule.default else "", id="col-default"))
+                                             compact=True, id="col-constant"))  # fmt: skip
+            yield form_row("Default if empty", Input(rule.default if rule and rule.default else "", compact=True,
+                                                     id="col-default"))  # fmt: skip
+            # Focusing the value map does not select it: the usual edit appends a pair, typing must not replace it.
             yield form_row("Value map", Input(format_value_map(value_map), placeholder="0=PREMIUM, 1=EXCELLENT",
-                                              id="col-map"))  # fmt: skip
+                                              compact=True, select_on_focus=False, id="col-map"))  # fmt: skip
             if self.values:
                 yield Label("Common values: " + ", ".join(self.values[:10]), classes="form-hint", markup=False)
+                refused = refused_values(self.spec, self.values[:10], value_map) if self.spec.choices else []
+                if refused:
+                    yield Label(refused_text(refused), classes="form-hint", id="col-refused", markup=False)
             yield Label("Enter/Tab next · ctrl+s saves · Esc cancels", classes="form-hint", markup=False)
 
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = False
-        self.query_one("#col-source", Select).focus()
+        if self.query("#col-refused"):  # values still refused: the value map is what to complete
+            value_map = self.query_one("#col-map", Input)
+            value_map.focus()
+            value_map.cursor_position = len(value_map.value)
+        else:
+            self.query_one("#col-source", Select).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """The refused values follow the value map as it is typed."""
+        hint = self.query("#col-refused")
+        if event.input.id != "col-map" or not hint:
+            return
+        try:
+            refused = refused_values(self.spec, self.values[:10], parse_value_map(event.value))
+        except ValueError:  # a pair being typed
+            return
+        hint.first(Label).update(refused_text(refused))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "col-map":

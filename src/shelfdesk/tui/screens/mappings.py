@@ -53,8 +53,12 @@ class MappingsScreen(ShelfdeskScreen):
     CSS_PATH = "mappings.tcss"
     FILTERABLE: ClassVar[bool] = True
     BINDINGS = bindings_for(SCOPE)
-    #: The channel to show next (set by the Stores screen's Enter).
+    #: The channel to show next (set by the Stores screen's Enter, or :meth:`open_on`).
     wanted_channel: ClassVar[int | None] = None
+    #: The pane, the row to highlight in it, and what to say once a change is saved (see :meth:`open_on`).
+    wanted_pane: ClassVar[str | None] = None
+    wanted_row: ClassVar[str | None] = None
+    wanted_note: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,6 +66,16 @@ class MappingsScreen(ShelfdeskScreen):
         self.channel_id: int | None = None
         self.unmapped_only = False
         self.data: dict[str, Any] = {}
+        self._highlight: tuple[str, str] | None = None  #: (pane, row key) to move the cursor to once loaded
+        self.after_save: str | None = None  #: told after each saved change (how to get back to the errors)
+
+    @classmethod
+    def open_on(cls, channel_id: int, *, pane: str | None = None, row: str | None = None,
+                note: str | None = None) -> None:  # fmt: skip
+        """Ask the Mappings screen to show ``channel_id`` on ``pane`` with ``row`` highlighted (an attribute
+        name on Columns, a merchant category on Categories) the next time it shows; ``note`` is said after
+        each saved change. The caller then goes to the Mappings view (``show_view("mappings")``)."""
+        cls.wanted_channel, cls.wanted_pane, cls.wanted_row, cls.wanted_note = channel_id, pane, row, note
 
     def compose_body(self) -> ComposeResult:
         yield Label("Mappings", id="map-title", markup=False)
@@ -82,7 +96,7 @@ class MappingsScreen(ShelfdeskScreen):
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        if MappingsScreen.wanted_channel is not None and MappingsScreen.wanted_channel != self.channel_id:
+        if MappingsScreen.wanted_channel is not None:  # a jump from elsewhere (Stores, an error group)
             self.refresh_data()
 
     # ------------------------------------------------------------ data
@@ -106,10 +120,21 @@ class MappingsScreen(ShelfdeskScreen):
     def on_mapping_channels_loaded(self, message: MappingChannelsLoaded) -> None:
         self.channels = message.channels
         ids = [c.id for c in self.channels]
-        wanted = MappingsScreen.wanted_channel
-        MappingsScreen.wanted_channel = None
+        wanted, pane, row, note = (MappingsScreen.wanted_channel, MappingsScreen.wanted_pane,
+                                   MappingsScreen.wanted_row, MappingsScreen.wanted_note)  # fmt: skip
+        MappingsScreen.wanted_channel = MappingsScreen.wanted_pane = MappingsScreen.wanted_row = None
+        MappingsScreen.wanted_note = None
         if wanted in ids:
+            if wanted != self.channel_id:
+                self.data.clear()
             self.channel_id = wanted
+            self.after_save = note
+            if pane in PANES:
+                self.query_one(TabbedContent).active = pane
+                tables = self.query_one(f"#{pane}").query(DataWindow)
+                if tables:
+                    tables.first().focus()
+                self._highlight = (pane, row) if row else None
         elif self.channel_id not in ids:
             self.channel_id = ids[0] if ids else None
         self._title()
@@ -184,6 +209,12 @@ class MappingsScreen(ShelfdeskScreen):
             return  # an answer for a channel the operator already left
         self.data[message.pane] = message.data
         getattr(self, f"_show_{message.pane}")(message.data)
+        if self._highlight is not None and self._highlight[0] == message.pane:
+            table = self.query_one(f"#{message.pane}-table", DataWindow)
+            key = self._highlight[1]
+            self._highlight = None
+            if key in {str(k.value) for k in table.rows}:
+                table.move_cursor(row=table.get_row_index(key))
 
     def _show_categories(self, rows: list[Any]) -> None:
         self.query_one("#categories-table", DataWindow).show([
@@ -296,6 +327,7 @@ class MappingsScreen(ShelfdeskScreen):
         ids = [c.id for c in self.channels]
         index = ids.index(self.channel_id) if self.channel_id in ids else 0
         self.channel_id = ids[(index + step) % len(ids)]
+        self.after_save = None  # the way back to an error group was about the other channel
         self.data.clear()
         self._title()
         for pane in PANES:
@@ -505,6 +537,8 @@ class MappingsScreen(ShelfdeskScreen):
     def on_setup_done(self, message: SetupDone) -> None:
         if message.error:
             self.notify(message.error, title=message.what.capitalize(), severity="error", timeout=10)
+        elif self.after_save:
+            self.notify(f"{message.message}. {self.after_save}", title=message.what.capitalize(), timeout=10)
         else:
             self.notify(message.message, title=message.what.capitalize(), timeout=5)
         self.refresh_data()

@@ -79,7 +79,8 @@ class PublicationErrorsScreen(ShelfdeskScreen):
     def _show_fix(self) -> None:
         cluster = self.selected
         if cluster is not None:
-            self.query_one("#errors-fix", Static).update(f"{cluster.label}\nFix: {cluster.fix} · then r re-publishes these")
+            self.query_one("#errors-fix", Static).update(
+                f"{cluster.label}\nFix: {cluster.fix} (m goes there); once fixed, r re-publishes these {cluster.count:,}")
 
     def on_data_table_row_highlighted(self, _: Any) -> None:
         self._show_fix()
@@ -101,27 +102,23 @@ class PublicationErrorsScreen(ShelfdeskScreen):
             self.app.push_screen(PublicationDetailScreen(self.publication_id, error_key=cluster.key))
 
     def action_fix_group(self) -> None:
-        """Open the Mappings screen on this channel, on the pane that holds the fix."""
+        """Open the Mappings screen on this channel, on the pane and row that hold the fix."""
         from shelfdesk.tui.screens.mappings import MappingsScreen
 
         cluster = self.selected
         if cluster is None or self.publication is None:
             return
-        pane = "categories" if cluster.attribute == "category" else "columns" if cluster.attribute else "exclusions"
-        if hasattr(MappingsScreen, "wanted_channel"):  # the Mappings screen opens on the channel it is given
-            MappingsScreen.wanted_channel = self.publication.channel_id
-        self.notify(f"{cluster.fix}. Then come back (3) and re-publish the group.", title=cluster.cause[:60], timeout=10)
+        pub = self.publication
+        if cluster.attribute == "category":
+            pane, row = "categories", None  # unmapped categories are listed first, largest first
+        elif cluster.attribute:
+            pane, row = "columns", cluster.attribute
+        else:
+            pane, row = "exclusions", None
+        back = f"3 returns to #{pub.id}'s errors, r re-publishes the group"
+        MappingsScreen.open_on(pub.channel_id, pane=pane, row=row, note=back)
+        self.notify(f"{cluster.fix}. Then {back}.", title=f"Fix: {cluster.cause}"[:70], timeout=10)
         self.shell.show_view("mappings")
-        self.app.call_later(self._open_pane, pane)
-
-    def _open_pane(self, pane: str) -> None:
-        from textual.css.query import NoMatches
-        from textual.widgets import TabbedContent
-
-        try:
-            self.app.screen.query_one(TabbedContent).active = pane
-        except (NoMatches, ValueError):  # a Mappings screen without that pane: it opens where it opens
-            pass
 
     def _home(self) -> Any:
         from shelfdesk.tui.screens.publications import PublicationsScreen

@@ -240,19 +240,23 @@ class PublicationsScreen(ShelfdeskScreen):
 
     @work(thread=True, group="publications-republish", exclusive=True, exit_on_error=False, description="Finding failed items")
     def _republish_prepare(self, publication_id: int, error_key: str | None) -> None:
-        from shelfdesk.publishing.triage import failed_skus, get_publication
+        from shelfdesk.publishing.triage import error_clusters, failed_skus, get_publication
 
         row = get_publication(self.ctx, publication_id)
         skus = failed_skus(self.ctx, publication_id, error_key)
-        self.app.call_from_thread(self._republish_ask, row, skus, error_key)
+        cause = None  # the group as the errors screen reads it, not its key
+        if error_key is not None:
+            cause = next((c.cause for c in error_clusters(self.ctx, publication_id) if c.key == error_key), error_key)
+        self.app.call_from_thread(self._republish_ask, row, skus, error_key, cause)
 
-    def _republish_ask(self, row: PublicationRow, skus: list[str], error_key: str | None) -> None:
+    def _republish_ask(self, row: PublicationRow, skus: list[str], error_key: str | None,
+                       cause: str | None = None) -> None:  # fmt: skip
         from shelfdesk.tui.screens.publish_confirm import PublishConfirm
 
         if not skus:
             self.notify(f"Publication #{row.id} has no failed items to send again.", title="Re-publish", severity="warning")
             return
-        what = f"the {len(skus):,} failed item{'s' if len(skus) != 1 else ''} of #{row.id}" + (f" ({error_key})" if error_key else "")
+        what = f"the {len(skus):,} failed item{'s' if len(skus) != 1 else ''} of #{row.id}" + (f" ({cause})" if cause else "")
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -53,7 +53,7 @@ class PublishDialog(ModalScreen[tuple[int, str, str] | None]):
         first = None
         for channel in channels:
             if not self.dry_run and not channel.active:  # only planned until its publication is activated
-                options.add_option(Option(f"{channel.label} · not activated: green lights, then A on Mappings",
+                options.add_option(Option(f"{channel.label} · not activated (A on Mappings)",
                                           disabled=True))  # fmt: skip
                 continue
             for feed in channel.feeds:

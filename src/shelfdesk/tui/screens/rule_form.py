@@ -46,7 +46,8 @@ class RuleForm(ModalScreen[dict[str, Any] | None]):
             yield form_row("Operator", Select([(label, op.value) for op, label in OPERATOR_LABELS.items()],
                                               value=ExclusionOperator.equals.value, allow_blank=False, compact=True,
                                               id="rule-operator"))  # fmt: skip
-            yield form_row("Value", Input(placeholder="value (a regular expression for 'matches')", id="rule-value"))
+            yield form_row("Value", Input(placeholder="value (a regular expression for 'matches')", compact=True,
+                                           id="rule-value"))
             yield form_row("Group", Select(groups, value=NEW_GROUP, allow_blank=False, compact=True, id="rule-group"))
             yield Label("", id="rule-count", markup=False)
             yield Label("Enter/ctrl+s adds · Esc cancels", classes="form-hint", markup=False)
