@@ -1,15 +1,23 @@
 """Bulk ship against the sandbox at its real rate limit: total time within 1.15x the floor, nothing lost or doubled.
 
-    python benchmarks/bulk_ship.py [--orders 5000] [--concurrency 4]
+    python benchmarks/bulk_ship.py [--orders 5000] [--concurrency 8] [--timeline]
 
 The Back Market sandbox runs as its own process (``shelfdesk sandbox``) on
 loopback, with the real clock and its real limit (200 requests per 10 s, then
-a 10-second block); the connector keeps 10 % under it. N accepted orders are harvested first (not timed), then the job is
-timed: the CSV file is previewed and queued (one batch), and the outbox sender
+a 10-second block); the connector sends up to that limit, counting each request
+until a window after its answer. N accepted orders are harvested first (not
+timed), then the job is timed: the CSV file is previewed and queued (one batch), and the outbox sender
 ships every order. The floor is the number of API calls the job made (reads
 included, counted in the sandbox's own request log) divided by the allowed
 rate (20 requests per second). Lost = orders not shipped at the sandbox;
 duplicated = orders the sandbox shipped more than once (its effects).
+
+Measured on a 2-core machine: 5,000 orders, 10,000 calls, floor 500.0 s, total
+500.8 s (ratio 1.002); 1,000 orders, 2,000 calls, floor 100.0 s, total 94.3 s
+(0.943: a sliding window lets the first 200 calls go at once); none lost or
+doubled, no 429. The sender spends about 40 ms of database work per order
+(claim and record, one writer at a time), so it could ship about 25 orders a
+second; the limit allows 10.
 """
 
 from __future__ import annotations
