@@ -8,6 +8,11 @@ uses, :func:`shelfdesk.orders.store.store_remote_orders`, one transaction per
 page, into a fresh workspace: first as new orders (inserts, "created"
 events), then the same orders again modified (updates with status and
 address events). Network time is not part of it: this is the local side.
+
+Wall time is what the budget is about; CPU time (``time.process_time``) is
+printed beside it because a shared machine's other load slows the wall clock
+and hardly the CPU time: a wall figure far under the CPU one means the
+machine was busy, not the code.
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ def make_orders(count: int, *, modified: datetime, state: str, status: Normalize
     return orders
 
 
-def run_once(count: int, page: int, home: Path) -> tuple[float, float]:
+def run_once(count: int, page: int, home: Path) -> list[tuple[float, float]]:
+    """Orders per second (wall, CPU) for the new orders, then for the same orders changed."""
     ctx = open_context(resolve_paths(home), clock=FakeClock(NOW))
     from shelfdesk.db.models import Channel, MarketplaceAccount, Store
 
@@ -67,13 +73,13 @@ def run_once(count: int, page: int, home: Path) -> tuple[float, float]:
     timings = []
     for modified, state, status in ((NOW, "1", NormalizedStatus.New), (NOW + timedelta(hours=1), "3", NormalizedStatus.InProgress)):
         orders = make_orders(count, modified=modified, state=state, status=status)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for start in range(0, count, page):
             with ctx.write_session() as session:
                 store_remote_orders(session, scope, orders[start : start + page], NOW)
-        timings.append(count / (time.perf_counter() - started))
+        timings.append((count / (time.perf_counter() - started), count / (time.process_time() - cpu)))
     ctx.close()
-    return timings[0], timings[1]
+    return timings
 
 
 def main() -> int:
@@ -82,15 +88,16 @@ def main() -> int:
     parser.add_argument("--page", type=int, default=500, help="orders per transaction (the harvest stores up to 500)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    inserts, updates = [], []
+    runs = []
     for run in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            new, changed = run_once(args.orders, args.page, Path(tmp) / f"ws{run}")
-        inserts.append(new)
-        updates.append(changed)
-    ins, upd = statistics.median(inserts), statistics.median(updates)
-    print(f"harvest store, {args.orders:,} orders, {args.page} per transaction, median of {args.runs}: "
-          f"new {ins:,.0f} orders/s, changed {upd:,.0f} orders/s (budget 20,000/s)")  # fmt: skip
+            runs.append(run_once(args.orders, args.page, Path(tmp) / f"ws{run}"))
+    (ins, ins_cpu), (upd, upd_cpu) = [
+        (statistics.median(r[phase][0] for r in runs), statistics.median(r[phase][1] for r in runs)) for phase in (0, 1)
+    ]  # fmt: skip
+    print(f"harvest store, {args.orders:,} orders, {args.page} per transaction, median of {args.runs}:\n"
+          f"  new      {ins:8,.0f} orders/s wall   {ins_cpu:8,.0f} orders/s CPU\n"
+          f"  changed  {upd:8,.0f} orders/s wall   {upd_cpu:8,.0f} orders/s CPU   (budget 20,000/s wall)")  # fmt: skip
     return 0 if min(ins, upd) >= 20_000 else 1
 
 
