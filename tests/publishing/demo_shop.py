@@ -23,15 +23,15 @@ class DemoShop:
     phones: list[str]  #: electronics Back Market knows
     unknown: list[str]  #: electronics Back Market's catalog does not know (by EAN)
 
-    def set_stock(self, sku: str, stock: int) -> None:
+    def set_stock(self, stock: dict[str, int]) -> None:
         """Edit the feed file as the merchant's system would, then import it with the catalog import service."""
         from shelfdesk.catalog.importer import import_catalog
 
         with self.feed.open(encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh, delimiter=";"))
         for row in rows:
-            if row["sku"] == sku:
-                row["stock"] = str(stock)
+            if row["sku"] in stock:
+                row["stock"] = str(stock[row["sku"]])
         with self.feed.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=";")
             writer.writeheader()

@@ -83,14 +83,16 @@ def test_publish_triage_fix_republish_then_a_stock_change_is_one_quantity_line(s
     ads = shop.ads()
     assert {ads[sku]["condition"] for sku in demo.worn} == {"used"}
 
-    # 5. A stock change in the merchant's feed, re-imported, then the next offers runs: one quantity line.
-    sku = demo.second_hand[-1]  # a piece of clothing
-    demo.set_stock(sku, 1)
+    # 5. Stock changes in the merchant's feed, re-imported, then the next offers runs: one quantity line each.
+    garment, phone = demo.second_hand[-1], demo.phones[0]
+    demo.set_stock({garment: 1, phone: 2})
     before = {mp: len(shop.requests(mp)) for mp in ("backmarket", "leboncoin")}
     by_hand = shop.publish(shop.lbc_channel, "offers")
-    scheduled = publish_offers(shop.ctx, shop.bm_channel)  # the scheduler's job: nothing changed for Back Market
+    scheduled = publish_offers(shop.ctx, shop.bm_channel)  # the scheduler's job
     [(path, items)] = [(e["path"], _lines(e)) for e in _writes(shop, "leboncoin", before["leboncoin"])]
-    assert (path, items) == ("/api/v1/feeds/offers", [{"sku": sku, "quantity": 1}])  # no price, nobody else
-    assert _writes(shop, "backmarket", before["backmarket"]) == [] and scheduled == {}
+    assert (path, items) == ("/api/v1/feeds/offers", [{"sku": garment, "quantity": 1}])  # no price, nobody else
+    [rows] = [_lines(e) for e in _writes(shop, "backmarket", before["backmarket"])]
+    assert rows == [{"sku": phone, "quantity": "2"}]
     assert (by_hand.counters["sent"], by_hand.counters["succeeded"]) == (1, 1)
-    assert shop.ads()[sku]["quantity"] == 1
+    assert (scheduled["items_sent"], scheduled["items_published"]) == (1, 1)
+    assert shop.ads()[garment]["quantity"] == 1 and shop.listings()[phone]["quantity"] == 2
