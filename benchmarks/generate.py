@@ -23,6 +23,7 @@ from shelfdesk.context import open_context
 from shelfdesk.demo.build import fill_demo, prepare_folder
 from shelfdesk.demo.catalog import demo_catalog
 from shelfdesk.domain import NormalizedStatus
+from shelfdesk.orders.terms import fill_search_terms
 from shelfdesk.paths import resolve_paths
 
 DEFAULT_HOME = Path(__file__).resolve().parent.parent / "bench-workspace"
@@ -95,6 +96,8 @@ def add_orders(ctx, count: int, seed: int = 3) -> None:  # type: ignore[no-untyp
                 orders, lines = [], []
         _insert(conn, Order.__table__, orders)
         _insert(conn, OrderLine.__table__, lines)
+        # Orders written here, not by the harvest: their search terms too (what the text filter reads).
+        fill_search_terms(conn, after_id=start_id - 1)
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ from sqlalchemy.dialects import sqlite
 from shelfdesk.context import AppContext
 from shelfdesk.db.models import Order
 from shelfdesk.domain import NormalizedStatus
-from shelfdesk.orders.queries import OrderFilter, count_by_status, count_query, iter_order_ids, list_orders, list_query
+from shelfdesk.orders.queries import (_COUNT, _EXPAND, COUNT_CAP, OrderFilter, TextSearch, candidates_query, count_by_status,
+                                      count_query, iter_order_ids, list_orders, list_query, rows_by_id_query)
 from shelfdesk.orders.store import AccountScope, store_remote_orders
 
 from .conftest import remote
@@ -70,7 +71,10 @@ def test_filters_and_counts_per_status(ctx: AppContext, orders: list[int]) -> No
     by_id = [r.marketplace_order_id for r in list_orders(ctx, OrderFilter(), limit=500).rows]
     assert [r.marketplace_order_id for r in list_orders(ctx, OrderFilter(text="O024")).rows] == [m for m in by_id if m.startswith("O024")]
     assert len([m for m in by_id if m.startswith("O024")]) == 10
-    assert list_orders(ctx, OrderFilter(text="100%")).rows == []  # LIKE wildcards are taken literally
+    assert list_orders(ctx, OrderFilter(text="100%")).rows == []  # nothing is a wildcard
+    # "Buyer 10" and "Buyer 101" … "Buyer 109" (order 100 is Zoé Petit's)
+    assert sorted(r.buyer_name for r in list_orders(ctx, OrderFilter(text="buy 10")).rows) == [f"Buyer {n}" for n in (10, *range(101, 110))]
+    assert list_orders(ctx, OrderFilter(text="uyer")).rows == []  # words match from their start
 
 
 FILTERS = [
@@ -84,12 +88,16 @@ FILTERS = [
 ]
 
 
-@pytest.mark.parametrize("analyzed", [False, True])
-def test_every_list_filter_reads_an_index_in_order_without_a_temporary_sort(ctx: AppContext, orders: list[int],
-                                                                           analyzed: bool) -> None:  # fmt: skip
-    if analyzed:
+@pytest.fixture(params=[False, True], ids=["no-stats", "analyzed"])
+def planned(request: pytest.FixtureRequest, ctx: AppContext, orders: list[int]) -> list[int]:
+    """The orders, with and without the planner's statistics (ANALYZE)."""
+    if request.param:
         with ctx.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
+    return orders
+
+
+def test_every_list_filter_reads_an_index_in_order_without_a_temporary_sort(ctx: AppContext, planned: list[int]) -> None:
     page = list_orders(ctx, OrderFilter(), limit=10)
     for flt in FILTERS:
         for cursor in ({}, {"after": page.last}, {"before": page.last}):
@@ -97,3 +105,26 @@ def test_every_list_filter_reads_an_index_in_order_without_a_temporary_sort(ctx:
             assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, (flt, plan)
             assert "TEMP B-TREE" not in plan, (flt, cursor, plan)
         assert "USING" in _explain(ctx, count_query(flt)) and "SCAN orders\n" not in _explain(ctx, count_query(flt)) + "\n"
+
+
+def test_the_text_filter_reads_the_term_index_in_order_without_a_temporary_sort(ctx: AppContext, planned: list[int]) -> None:
+    """Each way of paging a text (see queries.py) reads indexes only, and never sorts in the database."""
+    page = list_orders(ctx, OrderFilter(), limit=10)
+    for flt in (f.with_(text="Lé zo") for f in FILTERS):
+        for terms in (("lea",), ("lea", "leb", "lefevre")):
+            search = TextSearch(("le", "zo"), terms, 3)
+            for cursor in ({}, {"after": page.last}, {"before": page.last}):
+                plan = _explain(ctx, list_query(flt, **cursor, search=search))
+                assert "ix_order_search_terms_term_purchased (term=?" in plan, (flt, plan)
+                assert "TEMP B-TREE" not in plan and "SCAN" not in plan, (flt, cursor, plan)
+                assert ("MERGE (UNION ALL)" in plan) == (len(terms) > 1)
+        plan = _explain(ctx, rows_by_id_query(flt, [1, 2, 3], ("zo",)))
+        assert "SEARCH orders USING INTEGER PRIMARY KEY" in plan and "TEMP B-TREE" not in plan and "SCAN" not in plan
+    plan = _explain(ctx, candidates_query("le"))
+    assert "ix_order_search_terms_term_purchased (term>? AND term<?)" in plan and "SCAN" not in plan
+    with ctx.engine.connect() as conn:
+        for statement, params in ((_COUNT[0], {"low": "le", "high": "lf", "cap": COUNT_CAP}),
+                                  (_EXPAND[0], {"low": "le", "high": "lf", "n": 65})):  # fmt: skip
+            plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement.text, params))
+            assert "USING COVERING INDEX ix_order_search_terms_term_purchased (term>? AND term<?)" in plan, plan
+            assert "TEMP B-TREE" not in plan

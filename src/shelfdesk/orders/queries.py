@@ -7,28 +7,56 @@ temporary sort, whatever the table's size. Paging is keyset in the expanded
 form ``purchased_at <= :ts AND (purchased_at < :ts OR id < :id)``: SQLite uses
 it as an index bound, where the row-value form is not (measurements.md §4).
 Results are plain dataclasses; no session leaves this module.
+
+The text filter matches word prefixes (``orders/terms.py``): every word typed
+must start one of the order's terms (its marketplace id, a word of the
+buyer's name, the buyer's e-mail or a word of its local part), so "mart"
+finds "Camille Martin" and "4012" finds order 40123456, which is what an
+operator types. It reads ``order_search_terms``, never the orders' text:
+
+* the typed word with the fewest term rows leads (counted up to
+  :data:`COUNT_CAP`); it expands to the distinct terms it starts (a skip-scan
+  of the term index, one query);
+* up to :data:`MAX_MERGED_TERMS` terms, the page is a ``UNION ALL`` of one
+  branch per term, each reading ``(term, purchased_at, order_id)`` newest
+  first from the cursor, which the database merges in order (SQLite's
+  "MERGE (UNION ALL)"); an order found by two terms is kept in the branch of
+  its smallest one only. The other words are index probes of the order's
+  terms;
+* a word that starts more terms than that (one or two letters, a short id
+  prefix) pages the orders' own list index newest first and probes each
+  order's terms, which finds a page quickly because such words match many
+  orders. Neither form sorts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select, text, union_all
 from sqlalchemy.sql import Select
 
 from shelfdesk.domain import ActionState, NormalizedStatus
+from shelfdesk.orders.terms import prefix_bounds, query_words
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from shelfdesk.context import AppContext
     from shelfdesk.orders.actions import ActionInfo
 
 PAGE_SIZE = 100
 #: The console's DataTable never holds more than this many rows (measurements.md §3).
 MAX_WINDOW = 500
+#: A typed word starting at most this many distinct terms is paged by merging their index ranges.
+MAX_MERGED_TERMS = 64
+#: Term rows counted at most per typed word, to choose the one that leads.
+COUNT_CAP = 5000
 
 
 @dataclass(frozen=True)
@@ -40,7 +68,7 @@ class OrderFilter:
     store_id: int | None = None
     channel_id: int | None = None
     status: NormalizedStatus | None = None
-    text: str = ""  #: order id (prefix) or buyer name / e-mail (substring), case-insensitive
+    text: str = ""  #: words, each the start of a word of the order id, buyer name or e-mail (accents and case ignored)
     invoiced: bool | None = None  #: True: has an invoice not cancelled by a credit note; False: has none
 
     def with_(self, **changes: Any) -> OrderFilter:
@@ -169,13 +197,112 @@ def resolve_filter_names(ctx: AppContext, *, store: str | None = None, channel: 
 # ---------------------------------------------------------------------- SQL
 
 
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+@dataclass(frozen=True)
+class TextSearch:
+    """How a page finds the orders matching a text: what :func:`plan_text_search` chose.
+
+    ``words`` must all match; the first leads. ``rows`` are the leading word's
+    term rows, counted up to :data:`COUNT_CAP`. ``terms`` are the distinct terms
+    it starts (empty: nothing matches), or None when there are more than
+    :data:`MAX_MERGED_TERMS`.
+    """
+
+    words: tuple[str, ...]
+    terms: tuple[str, ...] | None = None
+    rows: int = COUNT_CAP
+
+    @property
+    def mode(self) -> str:
+        """"merge" (a branch per term), "few" (its few rows read whole) or "scan" (the orders' list index)."""
+        if self.terms is not None:
+            return "merge"
+        return "few" if self.rows < COUNT_CAP else "scan"
 
 
-def filter_conditions(flt: OrderFilter, *, with_status: bool = True) -> list[Any]:
+def plan_text_search(session: Session, text_: str) -> TextSearch | None:
+    """Choose how to page ``text_``: the word with the fewest term rows leads, expanded to its terms."""
+    words = query_words(text_)
+    if not words:
+        return None
+    counted = []
+    for word in words:
+        low, high = prefix_bounds(word)
+        rows = session.execute(_COUNT[high is None], {"low": low, "high": high, "cap": COUNT_CAP}).scalar_one()
+        if not rows:
+            return TextSearch((word, *(w for w in words if w != word)), (), 0)
+        counted.append((rows, -len(word), word))
+    rows, _, lead = min(counted)
+    low, high = prefix_bounds(lead)
+    terms = session.execute(_EXPAND[high is None], {"low": low, "high": high, "n": MAX_MERGED_TERMS + 1}).scalars().all()
+    merged = tuple(terms) if len(terms) <= MAX_MERGED_TERMS else None
+    return TextSearch((lead, *(w for w in words if w != lead)), merged, rows)
+
+
+def _bounded(sql: str) -> tuple[Any, Any]:
+    """``sql`` with and without its ``< :high`` bound (a prefix of U+10FFFF characters has none)."""
+    return text(sql.replace("{high}", "AND term < :high")), text(sql.replace("{high}", ""))
+
+
+#: Term rows of a prefix, counted up to :cap (an index range read, stopped early).
+_COUNT = dict(enumerate(_bounded(
+    "SELECT count(*) FROM (SELECT 1 FROM order_search_terms WHERE term >= :low {high} LIMIT :cap) AS found"
+)))  # fmt: skip
+#: The distinct terms of a prefix, in order, up to :n: one index seek each (a "loose index scan",
+#: in the recursive form both SQLite and PostgreSQL run), however many rows each term has.
+_EXPAND = dict(enumerate(_bounded(
+    "WITH RECURSIVE expanded(term) AS ("
+    " SELECT min(term) FROM order_search_terms WHERE term >= :low {high}"
+    " UNION ALL"
+    " SELECT (SELECT min(term) FROM order_search_terms WHERE term > expanded.term {high})"
+    " FROM expanded WHERE expanded.term IS NOT NULL"
+    ") SELECT term FROM expanded WHERE term IS NOT NULL LIMIT :n"
+)))  # fmt: skip
+
+
+@cache
+def _terms(name: str) -> Any:
+    """An alias of ``order_search_terms`` (made once: building one costs more than running a page)."""
+    from shelfdesk.db.models.orders import OrderSearchTerm
+
+    return OrderSearchTerm.__table__.alias(name)
+
+
+def _word_condition(order_id: Any, word: str) -> Any:
+    """The order ``order_id`` has a term starting with ``word`` (a probe of its primary key)."""
+    found = _terms("word")
+    low, high = prefix_bounds(word)
+    bounds = [found.c.term >= low] + ([found.c.term < high] if high is not None else [])
+    return exists().where(found.c.order_id == order_id, *bounds)
+
+
+def filter_conditions(flt: OrderFilter, *, with_status: bool = True, search: TextSearch | None = None) -> list[Any]:
+    """The filter as conditions on ``orders``, for reading every match (counts).
+
+    The text's leading word (``search``'s, or the longest) is an ``IN`` of its
+    term rows, so a rare word reads only its orders; every other word, and a
+    leading word that matches too many orders for that to pay, is a probe of
+    each order's terms.
+    """
     from shelfdesk.db.models import Order
 
+    where: list[Any] = _plain_conditions(flt, with_status=with_status)
+    words = search.words if search is not None else query_words(flt.text)
+    if words and search is not None and search.mode == "scan":
+        where += [_word_condition(Order.id, word) for word in words]
+    elif words:
+        found = _terms("found")
+        low, high = prefix_bounds(words[0])
+        bounds = [found.c.term >= low] + ([found.c.term < high] if high is not None else [])
+        where.append(Order.id.in_(select(found.c.order_id).where(*bounds)))  # type: ignore[union-attr]
+        where += [_word_condition(Order.id, word) for word in words[1:]]
+    return where
+
+
+def _plain_conditions(flt: OrderFilter, *, with_status: bool = True, purchased_at: Any = None) -> list[Any]:
+    """Every part of the filter but its text."""
+    from shelfdesk.db.models import Order
+
+    purchased = Order.purchased_at if purchased_at is None else purchased_at
     where: list[Any] = []
     if flt.channel_id is not None:
         where.append(Order.channel_id == flt.channel_id)
@@ -184,17 +311,9 @@ def filter_conditions(flt: OrderFilter, *, with_status: bool = True) -> list[Any
     if with_status and flt.status is not None:
         where.append(Order.status == flt.status)
     if flt.purchased_after is not None:
-        where.append(Order.purchased_at >= flt.purchased_after)
+        where.append(purchased >= flt.purchased_after)
     if flt.purchased_before is not None:
-        where.append(Order.purchased_at < flt.purchased_before)
-    text = flt.text.strip()
-    if text:
-        pattern = _like(text)
-        where.append(or_(
-            Order.marketplace_order_id.like(f"{pattern}%", escape="\\"),  # type: ignore[attr-defined]
-            Order.buyer_name.like(f"%{pattern}%", escape="\\"),  # type: ignore[union-attr]
-            Order.buyer_email.like(f"%{pattern}%", escape="\\"),  # type: ignore[union-attr]
-        ))  # fmt: skip
+        where.append(purchased < flt.purchased_before)
     if flt.invoiced is not None:
         from shelfdesk.invoices.service import has_invoice_clause
 
@@ -202,29 +321,154 @@ def filter_conditions(flt: OrderFilter, *, with_status: bool = True) -> list[Any
     return where
 
 
-def list_query(flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None, limit: int = PAGE_SIZE) -> Select[Any]:
-    """The page query (exposed so a test can EXPLAIN every filter combination)."""
+def _list_columns(order_id: Any, purchased_at: Any) -> list[Any]:
     from shelfdesk.db.models import Order
 
-    query = select(
-        Order.id, Order.marketplace, Order.marketplace_order_id, Order.channel_id, Order.status, Order.marketplace_status,
-        Order.purchased_at, Order.buyer_name, Order.total, Order.currency, Order.address_missing, Order.accept_by,
-        Order.ship_by,
-    ).where(*filter_conditions(flt))  # fmt: skip
+    return [
+        order_id.label("id"), Order.marketplace, Order.marketplace_order_id, Order.channel_id, Order.status,
+        Order.marketplace_status, purchased_at.label("purchased_at"), Order.buyer_name, Order.total, Order.currency,
+        Order.address_missing, Order.accept_by, Order.ship_by,
+    ]  # fmt: skip
+
+
+def _cursor_conditions(purchased_at: Any, order_id: Any, after: Cursor | None, before: Cursor | None) -> list[Any]:
     if after is not None:
-        query = query.where(Order.purchased_at <= after.purchased_at,
-                            or_(Order.purchased_at < after.purchased_at, Order.id < after.id))  # type: ignore[operator]
+        return [purchased_at <= after.purchased_at, or_(purchased_at < after.purchased_at, order_id < after.id)]
     if before is not None:
-        query = query.where(Order.purchased_at >= before.purchased_at,
-                            or_(Order.purchased_at > before.purchased_at, Order.id > before.id))  # type: ignore[operator]
+        return [purchased_at >= before.purchased_at, or_(purchased_at > before.purchased_at, order_id > before.id)]
+    return []
+
+
+def list_query(flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None, limit: int = PAGE_SIZE,
+               search: TextSearch | None = None) -> Any:  # fmt: skip
+    """The page query (exposed so a test can EXPLAIN every filter combination).
+
+    A text filter is paged as ``search`` says (:func:`plan_text_search`); without
+    one, by the orders' list index with a term probe per order.
+    """
+    from shelfdesk.db.models import Order
+
+    words = query_words(flt.text)
+    if words and search is not None and search.terms is not None:
+        return _merged_terms_query(flt, search, after, before, limit)
+    query = select(*_list_columns(Order.id, Order.purchased_at)).where(*_plain_conditions(flt))
+    query = query.where(*(_word_condition(Order.id, word) for word in words))
+    query = query.where(*_cursor_conditions(Order.purchased_at, Order.id, after, before))
+    if before is not None:
         return query.order_by(Order.purchased_at.asc(), Order.id.asc()).limit(limit + 1)  # type: ignore[attr-defined,union-attr]
     return query.order_by(Order.purchased_at.desc(), Order.id.desc()).limit(limit + 1)  # type: ignore[attr-defined,union-attr]
 
 
-def count_query(flt: OrderFilter) -> Select[Any]:
+def _merged_terms_query(flt: OrderFilter, search: TextSearch, after: Cursor | None, before: Cursor | None,
+                        limit: int) -> Any:  # fmt: skip
+    """One branch per term of the leading word, each newest first from its index; the database merges them."""
     from shelfdesk.db.models import Order
 
-    return select(Order.status, func.count()).where(*filter_conditions(flt, with_status=False)).group_by(Order.status)
+    lead, *others = search.words
+    low, _ = prefix_bounds(lead)
+    terms = search.terms or (lead,)  # no term: one branch that finds nothing
+    hit, earlier = _terms("hit"), _terms("earlier")
+    columns = _list_columns(hit.c.order_id, hit.c.purchased_at)
+    plain = _plain_conditions(flt, purchased_at=hit.c.purchased_at)
+    probes = [_word_condition(hit.c.order_id, word) for word in others]
+    cursor = _cursor_conditions(hit.c.purchased_at, hit.c.order_id, after, before)
+    branches = []
+    for term in terms:
+        branch = (
+            select(*columns).select_from(hit.join(Order, Order.id == hit.c.order_id))
+            .where(hit.c.term == term, *plain, *probes, *cursor)
+        )  # fmt: skip
+        if len(terms) > 1:  # an order is listed by its smallest matching term only
+            branch = branch.where(~exists().where(earlier.c.order_id == hit.c.order_id, earlier.c.term >= low,
+                                                  earlier.c.term < term))  # fmt: skip
+        branches.append(branch)
+    if len(branches) == 1:
+        query: Any = branches[0]
+        purchased, order_id = hit.c.purchased_at, hit.c.order_id
+    else:
+        query = union_all(*branches)
+        purchased, order_id = query.selected_columns.purchased_at, query.selected_columns.id
+    if before is not None:
+        return query.order_by(purchased.asc(), order_id.asc()).limit(limit + 1)
+    return query.order_by(purchased.desc(), order_id.desc()).limit(limit + 1)
+
+
+def page_rows(session: Session, flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None,
+              limit: int = PAGE_SIZE, search: TextSearch | None = None) -> list[Any]:  # fmt: skip
+    """Up to ``limit + 1`` rows of :func:`list_query`'s shape, in page order, whichever way ``search`` pages."""
+    if search is not None and search.mode == "few":
+        return _few_rows(session, flt, search, after, before, limit)
+    return list(session.execute(list_query(flt, after=after, before=before, limit=limit, search=search)).all())
+
+
+def candidates_query(word: str) -> Select[Any]:
+    """The (purchase time, order id) of every term row ``word`` starts: one index range, at most COUNT_CAP rows."""
+    hit = _terms("hit")
+    low, high = prefix_bounds(word)
+    bounds = [hit.c.term >= low] + ([hit.c.term < high] if high is not None else [])
+    return select(hit.c.purchased_at, hit.c.order_id).where(*bounds).limit(COUNT_CAP)
+
+
+def rows_by_id_query(flt: OrderFilter, ids: list[int], words: tuple[str, ...] = ()) -> Select[Any]:
+    """The list columns (and the store) of the orders ``ids`` that have every word: primary-key lookups.
+
+    The parts of the filter an index could serve (channel, store, status,
+    dates) are left to :func:`_passes`, so the database looks the ids up
+    rather than reading a list index in their stead.
+    """
+    from shelfdesk.db.models import Order
+
+    query = select(*_list_columns(Order.id, Order.purchased_at), Order.store_id).where(Order.id.in_(ids))  # type: ignore[union-attr]
+    query = query.where(*(_word_condition(Order.id, word) for word in words))
+    if flt.invoiced is not None:
+        from shelfdesk.invoices.service import has_invoice_clause
+
+        query = query.where(has_invoice_clause() if flt.invoiced else ~has_invoice_clause())
+    return query
+
+
+def _passes(flt: OrderFilter, row: Any) -> bool:
+    """The channel, store, status and dates of the filter, on a row of :func:`rows_by_id_query`."""
+    return (
+        (flt.channel_id is None or row.channel_id == flt.channel_id)
+        and (flt.store_id is None or flt.channel_id is not None or row.store_id == flt.store_id)
+        and (flt.status is None or row.status == flt.status)
+        and (flt.purchased_after is None or row.purchased_at >= flt.purchased_after)
+        and (flt.purchased_before is None or row.purchased_at < flt.purchased_before)
+    )
+
+
+def _few_rows(session: Session, flt: OrderFilter, search: TextSearch, after: Cursor | None, before: Cursor | None,
+              limit: int) -> list[Any]:  # fmt: skip
+    """A word with many terms but fewer than COUNT_CAP rows (a short order-id prefix): read its rows whole.
+
+    Its orders may be anywhere in time, so the list index could be read far
+    for one page; its at most COUNT_CAP (purchase time, id) pairs instead come
+    from one range of the term index, are put in page order in memory (a
+    bounded sort, whatever the table's size) and are looked up by id, a batch
+    at a time, until the page is full. Rows keep one extra column (the store).
+    """
+    lead, *others = search.words
+    keys = sorted(set(session.execute(candidates_query(lead)).all()), reverse=before is None)
+    if after is not None:
+        keys = [k for k in keys if (k[0], k[1]) < (after.purchased_at, after.id)]
+    elif before is not None:
+        keys = [k for k in keys if (k[0], k[1]) > (before.purchased_at, before.id)]
+    rows: list[Any] = []
+    for start in range(0, len(keys), 200):
+        batch = [order_id for _, order_id in keys[start : start + 200]]
+        found = {r[0]: r for r in session.execute(rows_by_id_query(flt, batch, tuple(others))) if _passes(flt, r)}
+        rows += [found[order_id] for order_id in batch if order_id in found]
+        if len(rows) > limit:
+            break
+    return rows[: limit + 1]
+
+
+def count_query(flt: OrderFilter, *, search: TextSearch | None = None) -> Select[Any]:
+    from shelfdesk.db.models import Order
+
+    where = filter_conditions(flt, with_status=False, search=search)
+    return select(Order.status, func.count()).where(*where).group_by(Order.status)
 
 
 def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None,
@@ -237,7 +481,8 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
     limit = max(1, min(limit, MAX_WINDOW))
     names = names or lookups(ctx)
     with ctx.read_session() as session:
-        rows = session.execute(list_query(flt, after=after, before=before, limit=limit)).all()
+        search = plan_text_search(session, flt.text) if flt.text.strip() else None
+        rows = page_rows(session, flt, after=after, before=before, limit=limit, search=search)
         more = len(rows) > limit
         rows = rows[:limit]
         if before is not None:
@@ -280,7 +525,8 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
 def count_by_status(ctx: AppContext, flt: OrderFilter) -> dict[NormalizedStatus, int]:
     """Orders per status under every part of the filter except the status (counts at a glance)."""
     with ctx.read_session() as session:
-        found = {NormalizedStatus(s): int(n) for s, n in session.execute(count_query(flt))}
+        search = plan_text_search(session, flt.text) if flt.text.strip() else None
+        found = {NormalizedStatus(s): int(n) for s, n in session.execute(count_query(flt, search=search))}
     return {status: found.get(status, 0) for status in NormalizedStatus}
 
 
@@ -292,9 +538,12 @@ def count_orders(ctx: AppContext, flt: OrderFilter) -> int:
 def iter_order_ids(ctx: AppContext, flt: OrderFilter, *, batch: int = 1000) -> Iterator[list[int]]:
     """Every id matching ``flt``, newest first, in keyset batches (bulk "all matching", export)."""
     cursor: Cursor | None = None
+    search: TextSearch | None = None
     while True:
         with ctx.read_session() as session:
-            rows = session.execute(list_query(flt, after=cursor, limit=batch)).all()[:batch]
+            if cursor is None and flt.text.strip():
+                search = plan_text_search(session, flt.text)
+            rows = page_rows(session, flt, after=cursor, limit=batch, search=search)[:batch]
         if not rows:
             return
         yield [r[0] for r in rows]

@@ -18,6 +18,8 @@ action), so an order looks the same whichever way it arrived:
   at all, so a harvest never touches a pending action;
 * every change of status, amount or address becomes an order event with its
   source (harvest, operator, rule);
+* the order's search terms (``orders/terms.py``: id, buyer name, e-mail) are
+  written with it, and replaced when the buyer's name or e-mail changes;
 * an action waiting in ``synchronizing`` is confirmed as soon as the
   marketplace's state shows it.
 
@@ -42,9 +44,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, cast, delete, func, insert, or_, select, update
 
 from shelfdesk.domain import ActionKind, ActionState, EventSource, Marketplace, NormalizedStatus, OrderScope
+from shelfdesk.orders.terms import order_terms
 from shelfdesk.orders.validation import format_allowed
 
 if TYPE_CHECKING:
@@ -173,7 +176,7 @@ def store_remote_orders(
     source: EventSource = EventSource.harvest,
     actor: str | None = None,
 ) -> StoreOutcome:
-    """Store ``remotes`` (one account's orders) with their lines and events; nothing is committed here."""
+    """Store ``remotes`` (one account's orders) with their lines, events and search terms; nothing is committed here."""
     outcome = StoreOutcome()
     latest: dict[str, RemoteOrder] = {}
     for remote in remotes:  # the same order may come twice: keep the latest copy
@@ -199,6 +202,7 @@ def store_remote_orders(
     updates: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
     written: list[tuple[RemoteOrder, _Existing | None]] = []
     events: list[tuple[str, tuple[Any, ...]]] = []  #: (marketplace order id, event row without its order id)
+    renamed: list[tuple[int, set[str]]] = []  #: existing orders whose search terms change
     for remote, channel in placed:
         old = existing.get(remote.remote_id)
         if old is not None and old.modified_at is not None and remote.modified_at < old.modified_at:
@@ -219,6 +223,10 @@ def store_remote_orders(
         key = (moved, old.status is not remote.status, old.address_missing != values[_ADDRESS_MISSING],
                old.modified_at != remote.modified_at)  # fmt: skip
         updates[key].append([*values, old.id, values[_MODIFIED_AT]])
+        name = values[_BUYER_NAME] or old.buyer_name
+        email = values[_BUYER_EMAIL] or old.buyer_email
+        if name != old.buyer_name or email != old.buyer_email:
+            renamed.append((old.id, order_terms(remote.remote_id, name, email)))
     if not written:
         return outcome
 
@@ -240,6 +248,12 @@ def store_remote_orders(
     if events:
         w.insert_event.execute(session, [(ids[remote_id], *event) for remote_id, event in events])
         outcome.events = len(events)
+    terms = [(ids[remote.remote_id], term, values[_PURCHASED_AT])
+             for remote, values in new
+             for term in sorted(order_terms(remote.remote_id, values[_BUYER_NAME], values[_BUYER_EMAIL]))]  # fmt: skip
+    w.insert_terms.execute(session, terms)
+    if renamed:
+        _replace_terms(session, w, renamed)
     outcome.confirmed_actions = confirm_visible_actions(session, {ids[r.remote_id]: r for r, _ in written}, now)
     return outcome
 
@@ -255,7 +269,8 @@ ORDER_COLUMNS = (
     "address_missing", "gift", "weight_grams", "accept_by", "ship_by", "buyer_note", "payload", "allowed_actions",
 )  # fmt: skip
 _AT = {name: n for n, name in enumerate(ORDER_COLUMNS)}
-_MODIFIED_AT, _ADDRESS_MISSING = _AT["modified_at"], _AT["address_missing"]
+_PURCHASED_AT, _MODIFIED_AT, _ADDRESS_MISSING = _AT["purchased_at"], _AT["modified_at"], _AT["address_missing"]
+_BUYER_NAME, _BUYER_EMAIL = _AT["buyer_name"], _AT["buyer_email"]
 #: Set only when they change: each is in indexes SQLite would otherwise rewrite for nothing.
 _CHANNEL_COLUMNS = ("channel_id", "store_id")
 _ALWAYS_SET = tuple(c for c in ORDER_COLUMNS if c not in ORDER_KEY and c not in IMMUTABLE_COLUMNS
@@ -263,6 +278,7 @@ _ALWAYS_SET = tuple(c for c in ORDER_COLUMNS if c not in ORDER_KEY and c not in 
 LINE_COLUMNS = ("order_id", "marketplace_line_id", "sku", "title", "quantity", "unit_price", "marketplace_status",
                 "status", "imei", "serial_number", "options")  # fmt: skip
 EVENT_COLUMNS = ("order_id", "at", "source", "kind", "field", "old_value", "new_value", "actor", "message")
+TERM_COLUMNS = ("order_id", "term", "purchased_at")
 
 
 class _Writer:
@@ -276,6 +292,7 @@ class _Writer:
 
     def __init__(self, dialect: Dialect) -> None:
         from shelfdesk.db.models import Order, OrderEvent, OrderLine
+        from shelfdesk.db.models.orders import SEARCH_TERM_TYPE, OrderSearchTerm
         from shelfdesk.db.upsert import DriverStatement, bind_converters, insert_for
 
         self.dialect = dialect
@@ -307,6 +324,14 @@ class _Writer:
         self.event_source = _members(EventSource, bind_converters(OrderEvent, ["source"], dialect)[0])
         self.insert_event = self._compile(insert(OrderEvent.__table__), EVENT_COLUMNS, True)
 
+        terms = OrderSearchTerm.__table__
+        self.insert_terms = self._compile(insert(terms), TERM_COLUMNS, True)
+        # Terms added to an existing order copy its purchase time as stored.
+        copy = select(orders.c.id, cast(bindparam("term"), SEARCH_TERM_TYPE), orders.c.purchased_at)
+        copy = copy.where(orders.c.id == bindparam("order_id"))
+        self.add_terms = self._compile(insert(terms).from_select(list(TERM_COLUMNS), copy), ("order_id", "term"))
+        drop = delete(terms).where(terms.c.order_id == bindparam("order_id"), terms.c.term == bindparam("term"))
+        self.drop_terms = self._compile(drop, ("order_id", "term"))
 
     def update_order(self, moved: bool, status: bool, address_missing: bool, modified: bool) -> Any:
         """UPDATE of an existing order by id, under the modified_at guard; sticky columns are COALESCEd.
@@ -466,6 +491,29 @@ def _store_lines(session: Session, w: _Writer, written: Sequence[tuple[RemoteOrd
 
 
 _OPTION_KEYS = ("color", "colour", "size", "storage", "grade", "condition")
+
+
+def _replace_terms(session: Session, w: _Writer, renamed: Sequence[tuple[int, set[str]]]) -> None:
+    """Bring the search terms of existing orders to ``renamed``'s (their buyer's name or e-mail changed)."""
+    from shelfdesk.db.models.orders import OrderSearchTerm
+
+    stored: dict[int, set[str]] = defaultdict(set)
+    order_ids = [order_id for order_id, _ in renamed]
+    for start in range(0, len(order_ids), CHUNK):
+        rows = session.execute(
+            select(OrderSearchTerm.order_id, OrderSearchTerm.term).where(
+                OrderSearchTerm.order_id.in_(order_ids[start : start + CHUNK])  # type: ignore[attr-defined]
+            )
+        )
+        for order_id, term in rows:
+            stored[order_id].add(term)
+    added, dropped = [], []
+    for order_id, terms in renamed:
+        had = stored.get(order_id, set())
+        added += [(order_id, term) for term in sorted(terms - had)]
+        dropped += [(order_id, term) for term in sorted(had - terms)]
+    w.drop_terms.execute(session, dropped)
+    w.add_terms.execute(session, added)
 
 
 def _existing(session: Session, account_id: int, remote_ids: Sequence[str]) -> dict[str, _Existing]:

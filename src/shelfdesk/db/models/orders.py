@@ -4,6 +4,8 @@ An order is unique per (marketplace account, marketplace order id): an account
 seen from two channels never yields the same order twice. Every list the Orders
 screen shows has a composite index ending in ``(purchased_at, id)`` so keyset
 paging (newest first) reads the index in order, with no temporary sort.
+The text filter reads ``order_search_terms`` (one row per word of an order's
+id, buyer name and e-mail; see ``orders/terms.py``) in the same order.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlmodel import Field
 
 from shelfdesk.db.models.base import ShelfModel, enum_field, id_field, json_field, money_field
@@ -81,6 +83,33 @@ class Order(ShelfModel, table=True):
     #: Actions the marketplace allows in its current state (comma-separated ActionKind values,
     #: from the connector's reading of raw states); None until harvested. Last column: added by 0003.
     allowed_actions: str | None = None
+
+
+#: A search term compares as plain code points everywhere, so a prefix is an index range
+#: (on PostgreSQL a linguistic collation would order "ab-c" among "abc…").
+SEARCH_TERM_TYPE = String(120).with_variant(String(120, collation="C"), "postgresql")
+
+
+class OrderSearchTerm(ShelfModel, table=True):
+    """One word an order is found by (see ``orders/terms.py``), written with the order.
+
+    ``purchased_at`` repeats the order's (which never changes) so the index
+    ``(term, purchased_at, order_id)`` gives a word's orders newest first:
+    the text filter pages like every other list, with no sort. The primary key
+    ``(order_id, term)`` answers "has this order a word starting with …" and
+    deletes an order's words. No rowid on SQLite: two B-trees instead of three
+    on the harvest's write path (the option means nothing to PostgreSQL).
+    """
+
+    __tablename__ = "order_search_terms"
+    __table_args__ = (
+        Index("ix_order_search_terms_term_purchased", "term", "purchased_at", "order_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    order_id: int = Field(foreign_key="orders.id", ondelete="CASCADE", primary_key=True)
+    term: str = Field(primary_key=True, sa_type=SEARCH_TERM_TYPE)
+    purchased_at: datetime
 
 
 class OrderLine(ShelfModel, table=True):
