@@ -29,3 +29,12 @@ def test_mappings_columns_80x24(snap_compare: Any, make_app: Any, data: dict[str
 
 def test_mappings_readiness_80x24(snap_compare: Any, make_app: Any, data: dict[str, int]) -> None:
     assert snap_compare(make_app(), terminal_size=SMALL, run_before=after("2", "v", "v", "v"))
+
+
+def test_import_form_80x24(snap_compare: Any, make_app: Any, data: dict[str, int]) -> None:
+    """Its one-line inputs once showed only a top border at this size: the source path was invisible."""
+    assert snap_compare(make_app(), terminal_size=SMALL, run_before=after("1", "down", "i"))
+
+
+def test_channel_form_80x24(snap_compare: Any, make_app: Any, data: dict[str, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=SMALL, run_before=after("1", "down", "c"))

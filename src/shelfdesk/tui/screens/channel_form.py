@@ -109,23 +109,23 @@ class ChannelForm(ModalScreen[dict[str, Any] | None]):
                                                  allow_blank=False, compact=True, id="ch-account",
                                                  disabled=self.editing))  # fmt: skip
                 yield form_row("New account name", Input(v.get("account_name", ""), placeholder="Back Market EU",
-                                                         id="ch-account-name", disabled=self.editing))  # fmt: skip
+                                                         id="ch-account-name", disabled=self.editing, compact=True))  # fmt: skip
                 hint = f"keep {v['credential']}" if v.get("credential") else "paste the token (masked)"
-                yield form_row("API token", Input(v.get("token", ""), password=True, placeholder=hint, id="ch-token"))
+                yield form_row("API token", Input(v.get("token", ""), password=True, placeholder=hint, id="ch-token", compact=True))
                 yield form_row("or env variable", Input(v.get("token_env", ""), placeholder="SHELFDESK_BM_TOKEN",
-                                                        id="ch-token-env"))  # fmt: skip
+                                                        id="ch-token-env", compact=True))  # fmt: skip
                 yield form_row("Region", Select(REGIONS, value=v.get("region", "eu"), allow_blank=False, compact=True,
                                                 id="ch-region"))  # fmt: skip
                 yield form_row("Custom base URL", Input(v.get("base_url", ""), placeholder="optional: sandbox or proxy",
-                                                        id="ch-base-url"))  # fmt: skip
+                                                        id="ch-base-url", compact=True))  # fmt: skip
                 yield form_row("Company", Input(v.get("company", ""), placeholder="Back Market User-Agent",
-                                                id="ch-company"))  # fmt: skip
+                                                id="ch-company", compact=True))  # fmt: skip
                 yield form_row("Contact e-mail", Input(v.get("contact_email", ""), placeholder="ops@example.com",
-                                                       id="ch-email"))  # fmt: skip
+                                                       id="ch-email", compact=True))  # fmt: skip
                 yield form_row("Market country", Input(v.get("country", ""), placeholder="FR", max_length=5,
-                                                       id="ch-country", disabled=self.editing))  # fmt: skip
+                                                       id="ch-country", disabled=self.editing, compact=True))  # fmt: skip
                 yield form_row("Channel name", Input(v.get("name", ""), placeholder="default: marketplace and country",
-                                                     id="ch-name"))  # fmt: skip
+                                                     id="ch-name", compact=True))  # fmt: skip
                 yield Checkbox("Products feed", v.get("products_feed_enabled", True), id="ch-products", compact=True)
                 yield Checkbox("Offers feed", v.get("offers_feed_enabled", True), id="ch-offers", compact=True)
                 yield Checkbox("Quantities only (never prices)", v.get("quantities_only", False), id="ch-qty-only",

@@ -27,7 +27,7 @@ class ImportForm(ModalScreen[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="setup-form", id="import-form"):
             yield Label(f"Import the catalog of {self.store_name}", classes="form-title", markup=False)
-            yield form_row("Source", Input(self.source, placeholder="/path/feed.csv or https://…", id="import-source"))
+            yield form_row("Source", Input(self.source, placeholder="/path/feed.csv or https://…", id="import-source", compact=True))
             yield form_row("Format", Select(FORMATS, value="", allow_blank=False, id="import-format", compact=True))
             yield Label("Valid rows are stored even when others fail; products missing from a complete feed are "
                         "flagged gone. Enter imports · Esc cancels", classes="form-hint", markup=False)  # fmt: skip

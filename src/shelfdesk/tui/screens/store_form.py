@@ -34,13 +34,13 @@ class StoreForm(ModalScreen[dict[str, Any] | None]):
             yield Label("Edit store" if editing else "Add a store", classes="form-title", markup=False)
             if self.error:
                 yield Label(self.error, classes="form-error", markup=False)
-            yield form_row("Name", Input(self.values.get("name", ""), placeholder="Refurb Paris", id="store-name"))
+            yield form_row("Name", Input(self.values.get("name", ""), placeholder="Refurb Paris", id="store-name", compact=True))
             yield form_row("Country (ISO)", Input(self.values.get("country", ""), placeholder="FR", id="store-country",
-                                                  disabled=editing, max_length=2))  # fmt: skip
+                                                  disabled=editing, max_length=2, compact=True))  # fmt: skip
             yield form_row("Currency", Input(self.values.get("currency", "EUR"), id="store-currency", disabled=editing,
-                                             max_length=3))  # fmt: skip
+                                             max_length=3, compact=True))  # fmt: skip
             yield form_row("Catalog source", Input(self.values.get("source", ""), placeholder="/path/feed.csv or https://…",
-                                                   id="store-source"))  # fmt: skip
+                                                   id="store-source", compact=True))  # fmt: skip
             yield Label("Enter: next field, saves from the last · ctrl+s saves · Esc cancels", classes="form-hint",
                         markup=False)  # fmt: skip
 

@@ -24,8 +24,8 @@ class TokenForm(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="setup-form", id="token-form"):
             yield Label(f"Replace the token of {self.account_name}", classes="form-title", markup=False)
-            yield form_row("New token", Input(password=True, placeholder="paste the renewed token", id="token-value"))
-            yield form_row("or env variable", Input(placeholder="SHELFDESK_BM_TOKEN", id="token-env"))
+            yield form_row("New token", Input(password=True, placeholder="paste the renewed token", id="token-value", compact=True))
+            yield form_row("or env variable", Input(placeholder="SHELFDESK_BM_TOKEN", id="token-env", compact=True))
             yield Label("Kept in the workspace secrets file (0600), never shown again in full · Enter saves · Esc cancels",
                         classes="form-hint", markup=False)  # fmt: skip
 
