@@ -357,3 +357,42 @@ def test_parse_interval_refuses(text: str) -> None:
 
 def test_format_interval() -> None:
     assert [format_interval(s) for s in (5, 60, 90, 300, 3600, 5400, 86400)] == ["5s", "1m", "90s", "5m", "1h", "90m", "1d"]
+
+
+async def test_work_done_by_hand_pushes_the_next_run_back(ctx: AppContext, clock: FakeClock, jobs: Any) -> None:
+    """A daily feed published by hand at 10:00 is not published again by its job at 10:05 (JobSpec.last_done)."""
+    done: dict[str, Any] = {"at": None}
+    calls: list[int] = []
+    jobs("feed", _count(calls), interval=3600, last_done=lambda ctx, channel_id: done["at"])
+    scheduler = JobScheduler(ctx, role="console")
+    assert (await scheduler.reconcile())[0].delay == 0  # never done at all: due now
+    done["at"] = clock.now() - timedelta(minutes=5)
+    timer = (await scheduler.reconcile())[0]
+    assert timer.delay == 55 * 60 and timer.due == done["at"] + timedelta(hours=1)
+    await scheduler.runner.run("feed")  # a scheduled run later than the hand-made one wins
+    assert (await scheduler.replan("feed")).delay == 3600
+
+    def broken(ctx: AppContext, channel_id: int | None) -> Any:
+        raise RuntimeError("publications table unreadable")
+
+    jobs("feed", _count(calls), interval=3600, last_done=broken)
+    assert (await scheduler.replan("feed")).delay == 3600  # a failing hook is ignored, the lease still counts
+
+
+async def test_publishing_jobs_wait_for_the_channel_s_activation(ctx: AppContext) -> None:
+    from shelfdesk.db.models import Channel
+
+    registry.load_jobs()
+    [channel_id] = add_channels(ctx, ("BM", "backmarket", "Back Market France")).values()
+    ensure_schedules(ctx)
+    offers = {s.key: s for s in list_schedules(ctx)}.get(f"offers:{channel_id}")
+    assert offers is None  # never applied: no schedule yet, nothing listed as active
+    with ctx.write_session() as session:
+        session.get(Channel, channel_id).activated_at = ctx.clock.now()  # type: ignore[union-attr]
+    ensure_schedules(ctx)
+    by_key = {s.key: s for s in list_schedules(ctx)}
+    assert by_key[f"offers:{channel_id}"].active and by_key[f"products:{channel_id}"].active
+    with ctx.write_session() as session:
+        session.get(Channel, channel_id).activated_at = None  # type: ignore[union-attr]
+    offers = {s.key: s for s in list_schedules(ctx)}[f"offers:{channel_id}"]
+    assert not offers.active and "publication of Back Market France is not activated" in offers.reason

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from shelfdesk.context import AppContext
 from shelfdesk.jobs.leases import holder_label, next_due, read_leases
-from shelfdesk.jobs.registry import load_problems
+from shelfdesk.jobs.registry import done_by_hand, load_problems
 from shelfdesk.jobs.runs import RunInfo, summarize
 from shelfdesk.jobs.schedules import ScheduleInfo, channel_facts, read_schedules
 
@@ -82,7 +82,7 @@ def job_rows(ctx: AppContext) -> list[JobRow]:
             rows.append(JobRow(
                 schedule=schedule, last=summary.last, last_finished=summary.last_finished,
                 last_healthy_at=summary.last_healthy_at, failures_in_a_row=summary.failures_in_a_row,
-                due_at=next_due(schedule.interval, lease), holder=lease.holder if live and lease else None,
+                due_at=next_due(schedule.interval, lease, done_by_hand(ctx, schedule.job, schedule.channel_id)), holder=lease.holder if live and lease else None,
                 lease_expires_at=lease.expires_at if live and lease else None,
             ))  # fmt: skip
     return rows

@@ -199,13 +199,14 @@ def release(session: Session, key: str, holder: str) -> bool:
     ).rowcount == 1  # type: ignore[attr-defined]  # fmt: skip
 
 
-def next_due(interval: int, lease: LeaseState | None) -> datetime | None:
+def next_due(interval: int, lease: LeaseState | None, done_outside: datetime | None = None) -> datetime | None:
     """When a schedule is next due: its last start anywhere plus its interval (None: never ran, due now).
 
+    ``done_outside`` is when the job's work was last done by hand
+    (``JobSpec.last_done``): the schedule then counts from the later of the two.
     Coalescing lives here: however many intervals were missed while every
     process was stopped, the job is due once, now, and then an interval after
     that run.
     """
-    if lease is None or lease.acquired_at is None:
-        return None
-    return lease.acquired_at + timedelta(seconds=interval)
+    starts = [t for t in (lease.acquired_at if lease else None, done_outside) if t is not None]
+    return max(starts) + timedelta(seconds=interval) if starts else None

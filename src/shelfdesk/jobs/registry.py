@@ -48,6 +48,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from shelfdesk.context import AppContext
 
 log = logging.getLogger("shelfdesk.jobs")
@@ -97,6 +99,8 @@ class ChannelFacts:
     products_feed_enabled: bool
     offers_feed_enabled: bool
     repricer_enabled: bool
+    publication_active: bool = False
+    """The operator activated publication (three green lights, then A): feeds and repricer may run."""
 
 
 def _enabled(channel: ChannelFacts) -> bool:
@@ -119,6 +123,9 @@ class JobSpec:
     applies: Callable[[ChannelFacts], bool] = field(default=_enabled)
     """Which channels get a schedule (channel and account scopes), checked again before each run."""
     description: str = ""
+    last_done: Callable[[AppContext, int | None], datetime | None] | None = None
+    """When the job's work was last done outside its schedule (an operator's publication, the demo's
+    first ones): the next scheduled run comes an interval after the later of that and the last run."""
 
     def __post_init__(self) -> None:
         if not self.name or ":" in self.name or " " in self.name:
@@ -189,6 +196,21 @@ def load_problems() -> list[str]:
 
 def get_job(name: str) -> JobSpec | None:
     return load_jobs().get(name)
+
+
+def done_by_hand(ctx: AppContext, job: str, channel_id: int | None) -> datetime | None:
+    """When ``job``'s work was last done outside its schedule (``JobSpec.last_done``); None when unknown.
+
+    A failing hook is logged and ignored: the schedule then runs as if the work was never done by hand.
+    """
+    spec = get_job(job)
+    if spec is None or spec.last_done is None:
+        return None
+    try:
+        return spec.last_done(ctx, channel_id)
+    except Exception:
+        log.exception("job %s: could not tell when it was last done by hand", job)
+        return None
 
 
 def job_key(job: str, channel_id: int | None) -> str:

@@ -173,6 +173,7 @@ class JobScheduler:
 
     def _plan(self, only: str | None = None) -> list[Timer]:
         """Next due time of every active, unpaused schedule (or of ``only``), on our clock."""
+        from shelfdesk.jobs.registry import done_by_hand
         from shelfdesk.jobs.schedules import ensure_schedules, read_schedules
 
         if not self.ctx.read_only and only is None:
@@ -185,7 +186,8 @@ class JobScheduler:
         for schedule in schedules:
             if not schedule.active or schedule.paused:
                 continue
-            due = next_due(schedule.interval, lease_rows.get(schedule.key))
+            done = done_by_hand(self.ctx, schedule.job, schedule.channel_id)
+            due = next_due(schedule.interval, lease_rows.get(schedule.key), done)
             delay = 0.0 if due is None else max(0.0, (due - now).total_seconds())
             plans.append(Timer(schedule.key, schedule.interval, delay, due, schedule.version))
         return plans

@@ -101,12 +101,12 @@ def channel_facts(session: object) -> list[ChannelFacts]:
     rows = session.execute(  # type: ignore[attr-defined]
         select(Channel.id, Channel.name, Channel.account_id, MarketplaceAccount.name, Channel.marketplace,
                Channel.enabled, Channel.orders_enabled, Channel.products_feed_enabled, Channel.offers_feed_enabled,
-               Channel.repricer_enabled)
+               Channel.repricer_enabled, Channel.activated_at)
         .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
         .order_by(Channel.id)
     ).all()  # fmt: skip
-    return [ChannelFacts(r[0], r[1], r[2], r[3], str(r[4]), bool(r[5]), bool(r[6]), bool(r[7]), bool(r[8]), bool(r[9]))
-            for r in rows]  # fmt: skip
+    return [ChannelFacts(r[0], r[1], r[2], r[3], str(r[4]), bool(r[5]), bool(r[6]), bool(r[7]), bool(r[8]), bool(r[9]),
+                         publication_active=r[10] is not None) for r in rows]  # fmt: skip
 
 
 def wanted_schedules(specs: Iterable[JobSpec], channels: Sequence[ChannelFacts]) -> list[Wanted]:
@@ -203,7 +203,15 @@ def _why_not(spec: JobSpec, channel: ChannelFacts | None) -> str:
         return f"channel {channel.name} is disabled"
     if spec.applies(channel) and spec.scope is JobScope.account:
         return f"account {channel.account_name} is handled on another of its channels"
+    if not channel.publication_active and spec.applies(_activated(channel)):
+        return f"publication of {channel.name} is not activated (three green lights, then A on Mappings)"
     return f"{spec.title.lower()} is switched off for channel {channel.name}"
+
+
+def _activated(channel: ChannelFacts) -> ChannelFacts:
+    from dataclasses import replace
+
+    return replace(channel, publication_active=True)
 
 
 def get_schedule(ctx: AppContext, key: str) -> ScheduleInfo:

@@ -17,6 +17,9 @@ from shelfdesk.domain import PublicationKind, PublicationMode, PublicationState
 from shelfdesk.jobs.registry import DEFAULT_INTERVALS, JobScope, JobSpec, register
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from shelfdesk.context import AppContext
 
 SCHEDULER = "scheduler"
@@ -55,6 +58,30 @@ def _publication_active(ctx: AppContext, channel_id: int) -> bool:
         return channel is not None and channel.activated_at is not None
 
 
+def last_publication(kind: PublicationKind) -> Callable[[AppContext, int | None], datetime | None]:
+    """When the channel's ``kind`` feed was last published, by anyone (an operator, the CLI, the demo).
+
+    A products feed published by hand at 10:00 is not published again by the
+    daily job at 10:05 because the job itself never ran: the schedule counts
+    from the later of the two (``JobSpec.last_done``).
+    """
+
+    def last(ctx: AppContext, channel_id: int | None) -> datetime | None:
+        from sqlalchemy import func, select
+
+        from shelfdesk.db.models import Publication
+
+        if channel_id is None:
+            return None
+        with ctx.read_session() as session:
+            return session.execute(
+                select(func.max(Publication.started_at))
+                .where(Publication.channel_id == channel_id, Publication.kind == kind, Publication.dry_run.is_(False))
+            ).scalar()  # fmt: skip
+
+    return last
+
+
 def publish_offers(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
     """Offers in update mode: what changed since the last successful run, failures, vanished SKUs at 0."""
     return _publish(ctx, channel_id, PublicationKind.offers)
@@ -85,17 +112,20 @@ def _has_buybox(marketplace: str) -> bool:
 
 register(JobSpec(
     name="offers", title="Offers publication", run=publish_offers, scope=JobScope.channel,
-    interval=DEFAULT_INTERVALS["offers"], applies=lambda ch: ch.enabled and ch.offers_feed_enabled,
+    interval=DEFAULT_INTERVALS["offers"], applies=lambda ch: ch.enabled and ch.publication_active and ch.offers_feed_enabled,
+    last_done=last_publication(PublicationKind.offers),
     description="Prices and quantities that changed, failures of the last run, vanished SKUs at 0 (update mode)",
 ))  # fmt: skip
 register(JobSpec(
     name="products", title="Products publication", run=publish_products, scope=JobScope.channel,
-    interval=DEFAULT_INTERVALS["products"], applies=lambda ch: ch.enabled and ch.products_feed_enabled,
+    interval=DEFAULT_INTERVALS["products"],
+    applies=lambda ch: ch.enabled and ch.publication_active and ch.products_feed_enabled,
+    last_done=last_publication(PublicationKind.products),
     description="Listings the marketplace does not have yet, within its hourly quota",
 ))  # fmt: skip
 register(JobSpec(
     name="repricer", title="Repricer", run=run_repricer, scope=JobScope.channel,
     interval=DEFAULT_INTERVALS["repricer"],
-    applies=lambda ch: ch.enabled and ch.repricer_enabled and _has_buybox(ch.marketplace),
+    applies=lambda ch: ch.enabled and ch.publication_active and ch.repricer_enabled and _has_buybox(ch.marketplace),
     description="Follows the buybox between minimum and default prices (channels with the repricer on)",
 ))  # fmt: skip
