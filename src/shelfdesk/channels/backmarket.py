@@ -16,6 +16,7 @@ never re-posted: their task is polled instead.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import random
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -47,7 +48,7 @@ from shelfdesk.channels.base import (
 from shelfdesk.channels.errors import AuthError, InvalidActionInput, NotFound, RemoteRejected, WafBlocked, keep_submitted
 from shelfdesk.channels.http import ApiClient, RetryPolicy, call_with_verification
 from shelfdesk.channels.parsing import money_text, rfc3339, text_or_none, to_datetime, to_decimal, to_int
-from shelfdesk.channels.ratelimit import SlidingWindowLimiter
+from shelfdesk.channels.ratelimit import SlidingWindowLimiter, shared_limiter
 from shelfdesk.channels.statuses import BACKMARKET_LINE, normalize_backmarket_order
 from shelfdesk.clock import Clock
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus, PublicationKind, PublicationMode
@@ -198,13 +199,16 @@ class BackMarketConnector(Connector):
         self.clock = clock
         self.language = language.lower()
         limits = limits or BackMarketLimits()
-        self._requests = SlidingWindowLimiter(*limits.requests, clock, name="bm-requests")
-        self._catalog = SlidingWindowLimiter(*limits.catalog, clock, name="bm-catalog")
-        self._competitors = SlidingWindowLimiter(*limits.competitors, clock, name="bm-competitors")
-        self._lines = SlidingWindowLimiter(limits.lines_per_hour, 3600.0, clock, name="bm-lines")
+        base_url = base_url or backmarket_base_url(region, preprod=preprod)
+        # Back Market counts per account (token): every connector of this process shares its limiters.
+        shared = functools.partial(shared_limiter, clock=clock, account=token, where=base_url)
+        self._requests = shared(*limits.requests, name="bm-requests")
+        self._catalog = shared(*limits.catalog, name="bm-catalog")
+        self._competitors = shared(*limits.competitors, name="bm-competitors")
+        self._lines = shared(limits.lines_per_hour, 3600.0, name="bm-lines")
         self.api = ApiClient(
             marketplace="backmarket",
-            base_url=base_url or backmarket_base_url(region, preprod=preprod),
+            base_url=base_url,
             clock=clock,
             headers={
                 "Authorization": f"Basic {token}",

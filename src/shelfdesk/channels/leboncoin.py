@@ -48,7 +48,7 @@ from shelfdesk.channels.base import (
 from shelfdesk.channels.errors import AuthError, RemoteRejected, UnsupportedOperation, WafBlocked, keep_submitted
 from shelfdesk.channels.http import ApiClient, RetryPolicy, call_with_verification
 from shelfdesk.channels.parsing import money_text, rfc3339, text_or_none, to_datetime, to_decimal, to_int
-from shelfdesk.channels.ratelimit import SlidingWindowLimiter
+from shelfdesk.channels.ratelimit import shared_limiter
 from shelfdesk.channels.statuses import LEBONCOIN_ORDER
 from shelfdesk.clock import Clock
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus, PublicationKind, PublicationMode
@@ -167,7 +167,8 @@ class LeboncoinConnector(Connector):
         self._refresh_token = refresh_token
         self.refresh_token_expires_at: datetime | None = None
         self._rng = rng or random.Random()
-        self._limiter = SlidingWindowLimiter(requests_per_10s, 10.0, clock, name="lbc-requests")  # real: 100 / 10 s [I]
+        # Real: 100 / 10 s [I], per client account: every connector of this process shares it.
+        self._limiter = shared_limiter(requests_per_10s, 10.0, clock, name="lbc-requests", account=refresh_token, where=base_url)
         self._auth = _TokenAuth(self)
         self.api = ApiClient(
             marketplace="leboncoin",

@@ -20,13 +20,28 @@ the price is the answer time, a few milliseconds per window.
 A limit that proves too high (a 429 although we counted) is lowered once, to
 ``after_throttle`` of itself: the marketplace told us its real figure is lower
 than the documented one, and every later block would cost 10 seconds.
+
+The marketplace counts per account, not per connector: every run (a harvest,
+an offers feed, the outbox sender) builds its own connector, often one right
+after the other, or side by side in threads. :func:`shared_limiter` gives all
+of them in one process the same limiter per account, so back-to-back runs do
+not each start with a full window and trip the marketplace's block. Taking
+units is guarded by a lock, since publishing runs in threads with their own
+event loops.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Iterable
 
 from shelfdesk.clock import Clock
+
+_TAKING = threading.Lock()
+_SHARED: dict[tuple[object, ...], SlidingWindowLimiter] = {}
+#: Past this many shared limiters, idle ones (nothing in their window, no block) are forgotten.
+_SHARED_PRUNE_AT = 64
 
 #: The share of its limit a limiter keeps after the marketplace throttled it once.
 AFTER_THROTTLE = 0.9
@@ -141,9 +156,10 @@ async def _wait_and_take(limiters: list[SlidingWindowLimiter], cost: int, *, in_
     clock = limiters[0].clock
     waited = 0.0
     while True:
-        wait = max(limiter.wait_time(cost) for limiter in limiters)
-        if wait <= 0:
-            return Hold([(limiter, limiter._take(cost, in_flight=in_flight)) for limiter in limiters], waited)
+        with _TAKING:  # the check and the taking are one step, whichever thread or loop asks
+            wait = max(limiter.wait_time(cost) for limiter in limiters)
+            if wait <= 0:
+                return Hold([(limiter, limiter._take(cost, in_flight=in_flight)) for limiter in limiters], waited)
         await clock.sleep(wait)
         waited += wait
 
@@ -162,3 +178,29 @@ async def hold_all(limiters: Iterable[SlidingWindowLimiter], cost: int = 1) -> H
     """Like :func:`acquire_all` for one request: the units count until the :class:`Hold` is released
     (``with hold: response = await send()``), then for a whole window (see the module's doc)."""
     return await _wait_and_take(list(limiters), cost, in_flight=True)
+
+
+def shared_limiter(limit: int, window: float, clock: Clock, *, name: str, account: str, where: str) -> SlidingWindowLimiter:
+    """This process's one limiter ``name`` for the account whose credential is ``account`` at ``where`` (base URL).
+
+    The credential is only hashed into the key. Limiters on different clocks
+    (tests with their own FakeClock) are never shared. A limiter keeps what it
+    learned (a lowered limit after a 429, a block in progress) for the next run.
+    """
+    fingerprint = hashlib.sha256(account.encode("utf-8")).hexdigest()[:16]
+    key = (id(clock), name, where.rstrip("/"), fingerprint, limit, float(window))
+    with _TAKING:
+        limiter = _SHARED.get(key)
+        if limiter is None or limiter.clock is not clock:
+            if len(_SHARED) >= _SHARED_PRUNE_AT:
+                _prune_idle()
+            limiter = _SHARED[key] = SlidingWindowLimiter(limit, window, clock, name=name)
+        return limiter
+
+
+def _prune_idle() -> None:
+    for key, limiter in list(_SHARED.items()):
+        now = limiter.clock.monotonic()
+        limiter._expire(now)
+        if not limiter._units and limiter._blocked_until <= now:
+            del _SHARED[key]
