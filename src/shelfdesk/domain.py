@@ -22,6 +22,10 @@ class Marketplace(StrEnum):
     leboncoin = "leboncoin"
 
 
+#: How narrow columns (the orders table's channel, 80 columns wide) name a marketplace.
+MARKETPLACE_SHORT: dict[str, str] = {Marketplace.backmarket: "BM", Marketplace.leboncoin: "LBC"}
+
+
 class NormalizedStatus(StrEnum):
     """One order status across marketplaces (BeezUP's unified model).
 

@@ -31,6 +31,7 @@ operator types. It reads ``order_search_terms``, never the orders' text:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import exists, func, or_, select, text, union_all
 from sqlalchemy.sql import Select
 
-from shelfdesk.domain import ActionState, NormalizedStatus
+from shelfdesk.domain import MARKETPLACE_SHORT, ActionState, NormalizedStatus
 from shelfdesk.orders.terms import prefix_bounds, query_words
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class OrderRow:
     address_missing: bool = False
     deadline: datetime | None = None
     invoiced: bool = False  #: has an invoice not cancelled by a credit note
+    channel_code: str = ""  #: short channel name for the table ("BM FR")
 
     @property
     def cursor(self) -> Cursor:
@@ -162,6 +164,8 @@ class Lookups:
     stores: dict[int, str] = field(default_factory=dict)
     channels: dict[int, str] = field(default_factory=dict)
     channel_store: dict[int, int] = field(default_factory=dict)
+    codes: dict[int, str] = field(default_factory=dict)
+    """Short channel names for narrow columns: marketplace and country ("BM FR", "LBC FR")."""
 
 
 def lookups(ctx: AppContext) -> Lookups:
@@ -171,9 +175,14 @@ def lookups(ctx: AppContext) -> Lookups:
         stores = {i: n for i, n in session.execute(select(Store.id, Store.name).order_by(Store.name))}
         channels: dict[int, str] = {}
         channel_store: dict[int, int] = {}
-        for i, n, s in session.execute(select(Channel.id, Channel.name, Channel.store_id).order_by(Channel.name)):
+        codes: dict[int, str] = {}
+        query = select(Channel.id, Channel.name, Channel.store_id, Channel.marketplace, Channel.country).order_by(Channel.name)
+        for i, n, s, marketplace, country in session.execute(query):
             channels[i], channel_store[i] = n, s
-    return Lookups(stores, channels, channel_store)
+            codes[i] = f"{MARKETPLACE_SHORT.get(str(marketplace), str(marketplace)[:3].upper())} {country}"
+    taken = Counter(codes.values())
+    codes = {i: code if taken[code] == 1 else f"{code}{i}" for i, code in codes.items()}  # two BM FR accounts: BM FR3
+    return Lookups(stores, channels, channel_store, codes)
 
 
 def resolve_filter_names(ctx: AppContext, *, store: str | None = None, channel: str | None = None) -> tuple[int | None, int | None]:
@@ -511,6 +520,7 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
     result = [
         OrderRow(
             id=r[0], marketplace=str(r[1]), marketplace_order_id=r[2], channel=names.channels.get(r[3], "—") if r[3] else "—",
+            channel_code=names.codes.get(r[3], "—") if r[3] else "—",
             status=NormalizedStatus(r[4]), marketplace_status=r[5], purchased_at=r[6], buyer_name=r[7], total=r[8],
             currency=r[9], lines=int(counts.get(r[0], 0)), sync=sync.get(r[0], ""), address_missing=bool(r[10]),
             deadline=r[11] if NormalizedStatus(r[4]) is NormalizedStatus.New else r[12], invoiced=r[0] in invoiced,

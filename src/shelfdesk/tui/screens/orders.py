@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -39,14 +40,13 @@ from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.invoice_dialogs import invoiced_cell
 from shelfdesk.tui.screens.order_flows import OrderFlows
 from shelfdesk.tui.widgets.empty_state import EmptyState
-from shelfdesk.tui.widgets.orders_table import COLUMNS, OrdersTable, channel_code, money, status_text, sync_text, when
+from shelfdesk.tui.widgets.orders_table import OrdersTable, money, status_text, sync_text, when
 
 if TYPE_CHECKING:
     from shelfdesk.orders.outbox import SendReport
 
 PAGE_SIZE = 100
 SWEEP_SECONDS = 10.0
-CHANNEL_WIDTH = dict((key, width) for key, _, width in COLUMNS)["channel"]
 STATUS_CYCLE: list[NormalizedStatus | None] = [None, *NormalizedStatus]
 
 
@@ -178,8 +178,8 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         marked = row.id in self.marks or self.all_matching is not None
         sync = sync_text(row.sync) if row.sync or not row.invoiced else invoiced_cell()
         return ["*" if marked else " ", row.marketplace_order_id, status_text(row.status), sync,
-                when(row.purchased_at), row.buyer_name or "—", money(row.total, row.currency),
-                channel_code(row.channel, CHANNEL_WIDTH)]  # fmt: skip
+                when(row.purchased_at), row.buyer_name or "—", Text(money(row.total, row.currency), justify="right"),
+                row.channel_code or row.channel]  # fmt: skip
 
     def _matching(self) -> int | None:
         if self.counts is None:

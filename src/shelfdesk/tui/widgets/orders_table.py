@@ -27,7 +27,7 @@ COLUMNS: list[tuple[str, str, int]] = [
     ("purchased", "Purchased", 11),
     ("buyer", "Buyer", 8),
     ("total", "Total", 9),
-    ("channel", "Channel", 7),
+    ("channel", "Chan.", 6),  # "BM FR", "LBC FR": marketplace and country
 ]
 FIXED = sum(width for key, _, width in COLUMNS if key != "buyer") + 2 * len(COLUMNS) + 1  # cell padding, scrollbar
 
@@ -57,15 +57,6 @@ def sync_text(sync: str) -> Text:
     return Text("")
 
 
-def channel_code(name: str, width: int) -> str:
-    """"Back Market France" -> "BM Fran" within ``width``; initials of the marketplace, then the market."""
-    words = name.split()
-    if len(name) <= width or len(words) < 2:
-        return name[:width]
-    head = "".join(w[0] for w in words[:-1]).upper()
-    return f"{head} {words[-1]}"[:width]
-
-
 class OrdersTable(DataTable[Any]):
     """A row-cursor DataTable of orders with vim keys, asking for a new page at its edges."""
 
@@ -91,7 +82,8 @@ class OrdersTable(DataTable[Any]):
     def set_columns(self, total_width: int) -> None:
         buyer = max(8, total_width - FIXED)
         for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=buyer if key == "buyer" else width)
+            heading = Text(label, justify="right") if key == "total" else label  # amounts line up on the right
+            self.add_column(heading, key=key, width=buyer if key == "buyer" else width)
 
     def action_cursor_down(self) -> None:
         if self.row_count and self.cursor_row >= self.row_count - 1:
