@@ -179,6 +179,23 @@ async def test_feed_lost_answer_checked_by_reference(lbc: LeboncoinConnector, lb
     assert (await lbc.wait_for_batch(ticket)).state is BatchState.done
 
 
+async def test_a_feed_reference_names_one_feed_of_one_type(sandboxes: RunningSandboxes, lbc_admin: Admin, clock: FakeClock) -> None:
+    """Two connectors with the same random seed draw the same reference: the second feed, of another type,
+    is refused (409) rather than answered with the first one, which shelfdesk would then follow as its own."""
+    import random
+
+    first, second = make_lbc(sandboxes, clock, rng=random.Random(7)), make_lbc(sandboxes, clock, rng=random.Random(7))
+    async with first, second:
+        [products] = await first.submit_listings([ListingUpdate(
+            "JBL-FLIP5-NEW", title="Enceinte JBL Flip 5", description="Enceinte en bon état, câble fourni.",
+            category="multimedia.image_sound", condition="used", price=Decimal("59"), quantity=1,
+            attributes={"brand": "JBL"})])  # fmt: skip
+        with pytest.raises(RemoteRejected, match="reference_conflict|déjà celle d'un flux products"):
+            await second.submit_offers([OfferUpdate("JBL-FLIP5-NEW", quantity=2)])
+    assert [e["feed_type"] for e in lbc_admin.effects("feed")] == ["products"]
+    assert [r["status"] for r in lbc_admin.requests("POST", "/api/v1/feeds/offers")] == [409]
+
+
 @pytest.mark.parametrize(("kind", "after_effect", "posts"), [("timeout", True, 1), ("503", False, 2), ("truncated", True, 1)])
 async def test_order_action_once_under_faults(lbc: LeboncoinConnector, lbc_admin: Admin, kind: str, after_effect: bool, posts: int) -> None:
     oid = lbc_admin.orders(["IPH13-128-MID-GOOD"])[0]["id"]

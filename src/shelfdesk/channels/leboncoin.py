@@ -353,12 +353,15 @@ class LeboncoinConnector(Connector):
                 async def verify(reference: str = reference) -> Mapping[str, Any] | None:
                     response = await self.api.request("GET", "/api/v1/feeds", params={"reference": reference})
                     found = (response.data or {}).get("items") if isinstance(response.data, Mapping) else None
-                    return found[0] if found else None
+                    return next((f for f in found or [] if isinstance(f, Mapping) and f.get("type") in (None, kind.value)), None)
 
                 data = await call_with_verification(send, verify)
                 feed_id = text_or_none(data.get("feed_id"))
                 if feed_id is None:
                     raise RemoteRejected(f"Leboncoin accepted the feed without an id: {data!r}", marketplace="leboncoin")
+                if data.get("type") not in (None, kind.value):  # never follow another feed as if it were ours
+                    raise RemoteRejected(f"Leboncoin answered {kind.value} feed {reference} with {data.get('type')} feed "
+                                         f"{feed_id}", marketplace="leboncoin")  # fmt: skip
                 tickets.append(BatchTicket(Marketplace.leboncoin, kind, feed_id, tuple(str(i.get("sku", "")) for i in part), self.clock.now()))
         return tickets
 

@@ -432,6 +432,8 @@ class LeboncoinSandbox(SandboxApp):
         if not reference:
             raise ApiError(400, "Le champ reference est obligatoire", "missing_reference")
         existing = next((f for f in self.state["feeds"].values() if f["reference"] == reference), None)
+        if existing is not None and existing["type"] != kind:  # [I] a reference names one feed, of one type
+            raise ApiError(409, f"La référence {reference} est déjà celle d'un flux {existing['type']}", "reference_conflict")
         if existing is not None:  # the same feed sent twice is not created twice
             return JSONResponse(_feed_view(existing, report=False), 200)
         items = body["items"]
