@@ -109,22 +109,25 @@ def fill_search_terms(conn: Connection, *, after_id: int = 0) -> int:
     order by (order id, term), the primary key's order, so the table grows at
     its end.
     """
-    from sqlalchemy import text
+    from sqlalchemy import column, insert, table, text
+
+    from shelfdesk.db.upsert import DriverStatement
 
     read = text(
         "SELECT id, marketplace_order_id, buyer_name, buyer_email, purchased_at FROM orders "
         "WHERE id > :after ORDER BY id LIMIT :batch"
     )
-    write = text("INSERT INTO order_search_terms (order_id, term, purchased_at) VALUES (:o, :t, :p)")
+    # Straight to the driver's executemany: millions of rows, values as the database returned them.
+    keys = ("order_id", "term", "purchased_at")
+    write = DriverStatement.compile(insert(table("order_search_terms", *map(column, keys))), conn.dialect, keys, insert=True)
     written = 0
     while True:
         orders = conn.execute(read, {"after": after_id, "batch": FILL_BATCH}).all()
         if not orders:
             return written
-        rows = [{"o": order_id, "t": term, "p": purchased}
+        rows = [(order_id, term, purchased)
                 for order_id, remote_id, name, email, purchased in orders
                 for term in sorted(order_terms(remote_id, name, email))]  # fmt: skip
-        if rows:
-            conn.execute(write, rows)
+        write.execute(conn, rows)
         written += len(rows)
         after_id = orders[-1][0]
