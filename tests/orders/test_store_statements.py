@@ -33,8 +33,9 @@ def test_every_statement_compiles_and_binds_each_value_once(dialect: Any) -> Non
     quiet = w.update_order(False, False, False, False)
     assert "status =" not in quiet.sql and "channel_id =" not in quiet.sql and "modified_at =" not in quiet.sql
     assert w.money(Decimal("12.30")) == 1230 and w.status["New"] == "New"
-    with pytest.raises(ValueError):
-        w.money(12.3)  # floats are refused, remembered amounts or not
+    for refused in (12.3, 12.30, Decimal("sNaN"), Decimal("NaN"), Decimal("1.234")):
+        with pytest.raises(ValueError):  # remembered amounts or not, the Money type's rules hold
+            w.money(refused)
     row = [f"v{n}" for n in range(len(ORDER_COLUMNS))] + ["the id", "the guard"]
     conn = Recorder()
     assert update.named == (dialect.name == "postgresql")

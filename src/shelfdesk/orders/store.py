@@ -419,6 +419,8 @@ class _Memo(dict[Decimal, Any]):
             return self.convert(value)
         try:
             return self[value]
+        except TypeError:  # a signaling NaN cannot be hashed: the converter refuses it
+            return self.convert(value)
         except KeyError:
             if len(self) >= self.size:
                 self.clear()
