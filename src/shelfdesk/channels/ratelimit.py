@@ -39,9 +39,9 @@ from collections.abc import Iterable
 from shelfdesk.clock import Clock
 
 _TAKING = threading.Lock()
+#: Never pruned: a process knows a handful of accounts, and a limiter a live connector holds must stay
+#: the one the next connector of its account gets (each holds at most ``limit`` units).
 _SHARED: dict[tuple[object, ...], SlidingWindowLimiter] = {}
-#: Past this many shared limiters, idle ones (nothing in their window, no block) are forgotten.
-_SHARED_PRUNE_AT = 64
 
 #: The share of its limit a limiter keeps after the marketplace throttled it once.
 AFTER_THROTTLE = 0.9
@@ -191,16 +191,6 @@ def shared_limiter(limit: int, window: float, clock: Clock, *, name: str, accoun
     key = (id(clock), name, where.rstrip("/"), fingerprint, limit, float(window))
     with _TAKING:
         limiter = _SHARED.get(key)
-        if limiter is None or limiter.clock is not clock:
-            if len(_SHARED) >= _SHARED_PRUNE_AT:
-                _prune_idle()
+        if limiter is None:
             limiter = _SHARED[key] = SlidingWindowLimiter(limit, window, clock, name=name)
         return limiter
-
-
-def _prune_idle() -> None:
-    for key, limiter in list(_SHARED.items()):
-        now = limiter.clock.monotonic()
-        limiter._expire(now)
-        if not limiter._units and limiter._blocked_until <= now:
-            del _SHARED[key]
