@@ -136,7 +136,7 @@ async def test_run_now_pause_resume_and_edit_schedule(make_app: Any, ctx: AppCon
         await settle(pilot)
         schedule = get_schedule(ctx, key)
         assert (schedule.interval, schedule.version) == (120, 4)  # pause, resume, edit: three versions more
-        assert screen.cells(key)[2] == "2m"
+        assert await settle_until(pilot, lambda: screen.cells(key)[2] == "2m")  # the reload follows the edit's message
 
         await pilot.press("e", "escape")  # Esc changes nothing
         await settle(pilot)
