@@ -39,13 +39,20 @@ BUDGET_MS = 50.0
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
+    """Median wall milliseconds (the budget's); CPU milliseconds go to CPU_MS, read on a busy machine."""
     fn()  # warm the page cache and the statement cache once
-    samples = []
+    samples, cpu = [], []
     for _ in range(runs):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - cpu_started) * 1000)
+    CPU_MS.append(statistics.median(cpu))
     return statistics.median(samples)
+
+
+#: The CPU median of each median_ms call, in order.
+CPU_MS: list[float] = []
 
 
 def plan(ctx: AppContext, flt: OrderFilter) -> tuple[str, str]:
@@ -94,25 +101,29 @@ def main() -> int:
         "text: e-mail 'buyer123456@example.org'": OrderFilter(text="buyer123456@example.org"),
         "text: order id prefix 'B00001234'": OrderFilter(text="B00001234"),
         "text: short id prefix 'B000012'": OrderFilter(text="B000012"),
+        "text 'B000012', status New, channel": OrderFilter(text="B000012", status=NormalizedStatus.New, channel_id=channel),
+        "text: id prefix, 10,000 orders 'B00009'": OrderFilter(text="B00009"),
         "text: broad word 'buyer'": OrderFilter(text="buyer"),
         "text 'Buyer 4', status New, channel": OrderFilter(text="Buyer 4", status=NormalizedStatus.New, channel_id=channel),
     }
-    print(f"{total:,} orders in {args.home}; median of {args.runs} runs, 100-row pages")
+    print(f"{total:,} orders in {args.home}; median of {args.runs} runs, 100-row pages, wall ms (CPU ms)")
     worst = 0.0
     for label, flt in filters.items():
         first = list_orders(ctx, flt, names=names)
         first_ms = median_ms(lambda: list_orders(ctx, flt, names=names), args.runs)
         next_ms = median_ms(lambda: list_orders(ctx, flt, after=first.last, names=names), args.runs)
+        first_cpu, next_cpu = CPU_MS[-2:]
         mode, steps = plan(ctx, flt)
         ok = "TEMP B-TREE" not in steps and "INDEX" in steps
         worst = max(worst, first_ms, next_ms)
-        print(f"  {label:<40} first page {first_ms:6.2f} ms   next page {next_ms:6.2f} ms   {len(first.rows):3} rows "
-              f"{mode:<5}  plan {'ok' if ok else 'BAD: ' + steps}")  # fmt: skip
+        print(f"  {label:<40} first page {first_ms:6.2f} ms ({first_cpu:5.2f} CPU)   next page {next_ms:6.2f} ms "
+              f"({next_cpu:5.2f} CPU)   {len(first.rows):3} rows {mode:<5}  plan {'ok' if ok else 'BAD: ' + steps}")  # fmt: skip
         if not ok:
             worst = float("inf")
     for label in ("status New, channel", "no filter", "text: name words 'Buyer 99999'", "text: broad word 'buyer'"):
         flt = filters[label]
-        print(f"  {'counts: ' + label:<40} {median_ms(lambda: count_by_status(ctx, flt), 3):8.2f} ms (information; cached while paging)")
+        wall = median_ms(lambda: count_by_status(ctx, flt), 3)
+        print(f"  {'counts: ' + label:<40} {wall:8.2f} ms ({CPU_MS[-1]:.2f} CPU) (information; cached while paging)")
     ctx.close()
     print(f"worst filtered page median: {worst:.2f} ms (budget {BUDGET_MS:.0f} ms)")
     return 0 if worst < BUDGET_MS else 1

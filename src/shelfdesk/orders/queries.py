@@ -458,7 +458,7 @@ def _few_rows(session: Session, flt: OrderFilter, search: TextSearch, after: Cur
     at a time, until the page is full. Rows keep one extra column (the store).
     """
     lead, *others = search.words
-    keys = sorted(set(session.execute(candidates_query(lead)).all()), reverse=before is None)
+    keys = sorted({(at, order_id) for at, order_id in session.execute(candidates_query(lead))}, reverse=before is None)
     if after is not None:
         keys = [k for k in keys if (k[0], k[1]) < (after.purchased_at, after.id)]
     elif before is not None:

@@ -201,7 +201,7 @@ def store_remote_orders(
     harvest = source is EventSource.harvest
     source_value = w.event_source[source]
     new: list[tuple[RemoteOrder, list[Any]]] = []
-    updates: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
+    updates: dict[tuple[bool, ...], list[list[Any]]] = defaultdict(list)  #: by the SET list they need
     written: list[tuple[RemoteOrder, _Existing | None]] = []
     events: list[tuple[str, tuple[Any, ...]]] = []  #: (marketplace order id, event row without its order id)
     renamed: list[tuple[int, set[str]]] = []  #: existing orders whose search terms change
