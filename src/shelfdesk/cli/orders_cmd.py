@@ -100,7 +100,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channel", help="channel name or id")
     p.add_argument("--after", metavar="DATE", help="purchased on or after (YYYY-MM-DD or ISO time, UTC)")
     p.add_argument("--before", metavar="DATE", help="purchased before (YYYY-MM-DD or ISO time, UTC)")
-    p.add_argument("--search", default="", help="order id prefix, or part of the buyer's name or e-mail")
+    p.add_argument("--search", default="", help="words, each the start of a word of the order id, buyer name or e-mail ('mart' finds Camille Martin)")
 
 
 def _send_options(p: argparse.ArgumentParser) -> None:
