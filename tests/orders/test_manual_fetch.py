@@ -98,3 +98,16 @@ def test_cli_sync_reports_the_busy_account_and_harvests_once_the_lease_is_free(
     code, out = main(["orders", "sync", "--no-send"]), capsys.readouterr().out
     assert code == 0 and "Back Market EU: 12 fetched" in out and str(bm["order_id"]) in stored_ids(desk)
     assert job_runs(desk, key) == [("manual", "succeeded")]
+
+
+def test_a_harvest_that_raises_is_a_failed_run_and_a_failed_sync(
+    desk: Desk, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(ctx: Any, account_id: int, **kw: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("shelfdesk.orders.harvest.harvest_account", broken)
+    code, out = main(["orders", "sync", "--no-send"]), capsys.readouterr().out
+    assert code == 1 and "Back Market EU: failed: RuntimeError: disk full" in out
+    key = harvest_keys(desk.ctx, [desk.bm_account])[desk.bm_account][0]
+    assert job_runs(desk, key) == [("manual", "failed")]

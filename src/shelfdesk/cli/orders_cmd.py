@@ -192,7 +192,7 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
                 print(f"{r.account}: FAILED, watermark kept: {r.error}")
         if report is not None:
             _print_report(report)
-    failed = any(m.result is not None and not m.result.ok for m in runs)
+    failed = any(m.failed for m in runs)
     return 1 if failed or (report is not None and bool(report.failed)) else 0
 
 

@@ -51,10 +51,17 @@ class ManualHarvest:
         return self.result is not None and self.result.ok
 
     @property
+    def failed(self) -> bool:
+        """It ran and did not go well (a busy account, not fetched now, is not a failure)."""
+        return self.report.ran and not self.ok
+
+    @property
     def error(self) -> str | None:
         """Why this account was not harvested, or why its harvest failed; None when it went well."""
         if self.result is not None:
             return self.result.error
+        if self.report.ran:  # the harvest raised: the run record keeps the traceback
+            return f"{self.account}: {self.report.outcome}: {self.report.error}"
         return f"{self.account}: not fetched now: {self.report.reason}"
 
     def as_dict(self) -> dict[str, object]:

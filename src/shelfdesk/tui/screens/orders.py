@@ -581,7 +581,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         text = f"{created:,} new, {updated:,} changed"
         if problems:
             text += "; " + "; ".join(p or "" for p in problems)
-        severity = "error" if any(r.error for r in ran) else "warning" if problems else "information"
+        severity = "error" if any(m.failed for m in message.results) else "warning" if problems else "information"
         self.notify(text if message.results else "No channel manages orders yet.", title="Orders fetched",
                     severity=severity, timeout=10)  # fmt: skip
         self.reload()
