@@ -89,8 +89,7 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
             bm.tick()
             lbc.tick()
     for sandbox in (bm, lbc):
-        sandbox.mark_dirty()
-        sandbox._persist()
+        sandbox.save_snapshot()
     return created
 
 

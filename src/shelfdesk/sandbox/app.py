@@ -193,6 +193,16 @@ class SandboxApp:
         """
         self._snapshot_due = True
 
+    def save_snapshot(self) -> None:
+        """Write the whole state now, as one snapshot.
+
+        For in-process seeding (the demo creates thousands of orders and
+        listings through Python calls, which no request persists): one
+        snapshot at the end instead of a journal line per change.
+        """
+        self.mark_dirty()
+        self._persist()
+
     def effect(self, kind: str, **data: Any) -> dict[str, Any]:
         """Record one applied change (an action, a batch, an invoice): tests count these."""
         entry = {"kind": kind, "at": iso(self.clock.now()), **data}
