@@ -175,3 +175,19 @@ def test_sql_and_python_agree_on_every_single_rule(ctx, store_id) -> None:  # ty
                     assert sql == {p.sku for p in stored if ex.rule_matches(rule, p)}, rule.describe()
                     checked += 1
     assert checked > 400
+
+
+@pytest.mark.parametrize(("field", "column"), [("title", "products.title"), ("grade", "products.attributes ->> ")])
+def test_text_rules_lower_ascii_letters_only_on_postgresql_too(field: str, column: str) -> None:
+    """PostgreSQL's lower() turns "É" into "é" (SQLite's and the Python side's do not): under "C" it does not.
+
+    Without it, on PostgreSQL ``title contains 'Écran'`` excluded nothing and ``contains 'écran'`` excluded "Écran …".
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    for op in (Op.contains, Op.equals, Op.not_equals):
+        condition = ex.rule_sql(ex.check_rule(field, op, "Écran"))
+        pg = str(condition.compile(dialect=postgresql.dialect()))
+        assert pg.count("lower((") == 1 and pg.count(') COLLATE "C")') == 1 and column in pg, pg
+        lite = str(condition.compile(dialect=sqlite.dialect()))
+        assert "lower(" in lite and "COLLATE" not in lite, lite

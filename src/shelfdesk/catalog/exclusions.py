@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.catalog.errors import CatalogError
@@ -74,6 +75,33 @@ class Rule:
 
 def _lower(text: str) -> str:
     return text.translate(_ASCII_LOWER)
+
+
+@cache
+def _ascii_lower_sql() -> Any:
+    """SQL ``lower()`` of ASCII letters only, as :func:`_lower` (built on first use: no SQLAlchemy at import).
+
+    SQLite's ``lower()`` changes ASCII letters only; PostgreSQL's changes every
+    letter ("Écran" → "écran") unless the text's collation is "C", so there it
+    is ``lower((x) COLLATE "C")``.
+    """
+    from sqlalchemy import String
+    from sqlalchemy.ext.compiler import compiles
+    from sqlalchemy.sql.functions import FunctionElement
+
+    class AsciiLower(FunctionElement[str]):
+        type = String()
+        inherit_cache = True
+
+    @compiles(AsciiLower)
+    def _plain(element: Any, compiler: Any, **kw: Any) -> str:
+        return f"lower({compiler.process(element.clauses, **kw)})"
+
+    @compiles(AsciiLower, "postgresql")
+    def _c_collation(element: Any, compiler: Any, **kw: Any) -> str:
+        return f'lower(({compiler.process(element.clauses, **kw)}) COLLATE "C")'
+
+    return AsciiLower
 
 
 def _number(text: str | None) -> Decimal | None:
@@ -187,10 +215,10 @@ def rule_sql(rule: Rule) -> ColumnElement[bool]:
         elif numeric_role:
             equal = false() if value.strip(" ") else column.is_(None)
         else:
-            equal = func.lower(func.trim(func.coalesce(column, ""))) == _lower(value.strip(" "))
+            equal = _ascii_lower_sql()(func.trim(func.coalesce(column, ""))) == _lower(value.strip(" "))
         return equal if op is Op.equals else not_(equal)
     if op is Op.contains:
-        return and_(column.is_not(None), func.lower(column).contains(_lower(value), autoescape=True))
+        return and_(column.is_not(None), _ascii_lower_sql()(column).contains(_lower(value), autoescape=True))
     if op in (Op.greater_than, Op.less_than):
         bound = _number(value)
         if bound is None:
