@@ -207,3 +207,18 @@ def test_a_total_without_shipping_is_consistent_too(ctx: AppContext, seller_stor
     make_order(ctx, marketplace_order_id="LBC-7", lines=[("Lampe", 1, "50.00")], shipping="4.99", total="50.00",
                marketplace=Marketplace.leboncoin)  # fmt: skip
     assert service.generate_invoice(ctx, "LBC-7").total == Decimal("54.99")
+
+
+def test_search_ignores_case_on_postgresql_too_and_takes_wildcards_as_typed(ctx: AppContext, seller_store: Any) -> None:
+    """LIKE ignores ASCII case on SQLite only: the search lowers both sides, so "f0000" finds F00001 on PostgreSQL too."""
+    from sqlalchemy.dialects import postgresql
+
+    seller_store()
+    for remote in ("LBC0001", "LBC0002"):
+        make_order(ctx, marketplace_order_id=remote)
+        service.generate_invoice(ctx, remote)
+    assert [i.number for i in service.list_invoices(ctx, search=" f00001 ")] == ["F00001"]
+    assert [i.marketplace_order_id for i in service.list_invoices(ctx, search="lbc")] == ["LBC0002", "LBC0001"]
+    assert service.list_invoices(ctx, search="F%1") == [] and service.list_invoices(ctx, search="LBC_00") == []
+    pg = str(service.search_condition("F0000").compile(dialect=postgresql.dialect()))
+    assert "lower(invoices.number) LIKE" in pg and "lower(orders.marketplace_order_id) LIKE" in pg, pg

@@ -546,6 +546,19 @@ def _to_info(row: Any) -> InvoiceInfo:
     )  # fmt: skip
 
 
+def search_condition(search: str) -> Any:
+    """``search`` inside the invoice number or the marketplace order id, ignoring ASCII case, as typed.
+
+    Both sides are lowered because ``LIKE`` ignores case on SQLite only (on
+    PostgreSQL "fr-0001" found nothing); a typed ``%`` or ``_`` is a plain character.
+    """
+    from shelfdesk.db.models import Invoice, Order
+
+    text = search.strip().lower()
+    return (func.lower(Invoice.number).contains(text, autoescape=True)
+            | func.lower(Order.marketplace_order_id).contains(text, autoescape=True))  # fmt: skip
+
+
 def list_invoices(
     ctx: AppContext,
     *,
@@ -574,9 +587,8 @@ def list_invoices(
             query = query.where(Invoice.issued_at >= since)
         if until is not None:
             query = query.where(Invoice.issued_at < until)
-        if search:
-            like = f"%{search.strip()}%"
-            query = query.where(Invoice.number.like(like) | Order.marketplace_order_id.like(like))  # type: ignore[attr-defined]
+        if search and search.strip():
+            query = query.where(search_condition(search))
         query = query.order_by(Invoice.issued_at.desc(), Invoice.id.desc())  # type: ignore[attr-defined]
         if limit is not None:
             query = query.limit(limit)
