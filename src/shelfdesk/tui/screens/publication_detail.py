@@ -4,7 +4,7 @@
 index), ``/`` filters by SKU prefix, ``]``/``[`` page by 200 (keyset), Enter
 opens the highlighted SKU's history. Opened from an error group, the screen
 shows that group's products. The line under the table gives the highlighted
-item's full message, verbatim.
+item's full SKU and message, verbatim.
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ class PublicationDetailScreen(ShelfdeskScreen):
         item = self.selected
         text = ""
         if item is not None:
-            text = item.message or item.warning or item.change_text() or ""
+            # The SKU in full first: the column cuts long ones, and SKUs of one model differ only at the end.
+            text = f"{item.sku}: {item.message or item.warning or item.change_text() or str(item.action)}"
             if item.error_key:
                 text = f"{text}  [group {item.error_key}]"
         self.query_one("#detail-message", Static).update(text)

@@ -52,6 +52,7 @@ class PublicationPlanScreen(ShelfdeskScreen):
                     id="plan-title", markup=False)  # fmt: skip
         yield Static("\n".join(plan_lines(plan)), id="plan-counts", markup=False)
         yield DataWindow(COLUMNS, id="plan-table")
+        yield Static("", id="plan-item", markup=False)
 
     def on_mount(self) -> None:
         plan = self.result.plan
@@ -62,6 +63,20 @@ class PublicationPlanScreen(ShelfdeskScreen):
                     break
                 rows.append((f"{label}:{item.sku}", [item.sku, label or str(item.action), _change(item), item.reason or ""]))
         self.query_one(DataWindow).show(rows)
+        self._show_item()
+
+    def on_data_table_row_highlighted(self, _: Any) -> None:
+        self._show_item()
+
+    def _show_item(self) -> None:
+        """The highlighted row whole, under the table: the SKU and Why columns cut long values."""
+        table = self.query_one(DataWindow)
+        key = table.current_key
+        text = ""
+        if key is not None:
+            sku, would, change, why = table.cells(key)
+            text = " · ".join(part for part in (f"{sku}: {would}", change, why) if part)
+        self.query_one("#plan-item", Static).update(text)
 
     def action_publish_plan(self) -> None:
         from shelfdesk.tui.screens.publications import PublicationsScreen
