@@ -1,4 +1,4 @@
-"""``shelfdesk catalog import STORE [SOURCE]``: import a catalog feed and report what happened."""
+"""``shelfdesk catalog import|columns|report``: import a catalog feed, see its columns, and what an import rejected."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("source", nargs="?", help="file path or http(s) URL (default: the store's saved source)")
     imp.add_argument("--format", choices=("csv", "json", "jsonl", "xml"), help="skip format detection")
     imp.add_argument("--sku-column", help="the feed column holding the SKU (otherwise detected or saved)")
+    imp.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN",
+                     help="the column playing a role (sku, ean, title, brand, category, price, stock), over the saved "
+                     "or detected ones as `catalog columns` shows them; ROLE= leaves the role out; repeatable")  # fmt: skip
     imp.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
     imp.add_argument("--show", type=int, default=20, metavar="N", help="rejected rows to print (default 20)")
     imp.set_defaults(_catalog_run=_import)
@@ -29,6 +32,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cols.add_argument("source", nargs="?", help="file path or http(s) URL (default: the store's saved source)")
     cols.add_argument("--format", choices=("csv", "json", "jsonl", "xml"), help="skip format detection")
     cols.set_defaults(_catalog_run=_columns)
+    rep = sub.add_parser("report", help="a store's last import: counts and every rejected row with its line",
+                         description="The import report of the Stores screen (x): the store's last import, or "
+                         "--import ID from its history, with its rejected rows in line order.",
+                         parents=[common_parser()])  # fmt: skip
+    rep.add_argument("store", help="store name or id")
+    rep.add_argument("--import", dest="import_id", type=int, metavar="ID", help="this import of the store (default: the last)")
+    rep.add_argument("--limit", type=int, default=200, metavar="N", help="rejected rows to print (default 200, 0: all)")
+    rep.set_defaults(_catalog_run=_report)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,14 +67,34 @@ def _columns(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
     return 0
 
 
+def _chosen_roles(args: argparse.Namespace) -> dict[str, str]:
+    from shelfdesk.catalog.columns import ROLES
+    from shelfdesk.cli import UserFacingError
+
+    chosen = {}
+    for pair in args.column:
+        role, sep, column = pair.partition("=")
+        if not sep or not role.strip():
+            raise UserFacingError(f"--column {pair!r}: write ROLE=COLUMN, e.g. --column price=prix_ttc")
+        if role.strip().lower() not in ROLES:
+            raise UserFacingError(f"--column {pair!r}: unknown role {role.strip()!r} (roles: {', '.join(ROLES)})")
+        chosen[role.strip().lower()] = column.strip()
+    if args.sku_column:
+        chosen["sku"] = args.sku_column
+    return chosen
+
+
 def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from shelfdesk.catalog.importer import import_catalog, import_rejections
     from shelfdesk.services.stores import find_store
 
     store = find_store(ctx, args.store)
+    chosen = _chosen_roles(args)
     roles = None
-    if args.sku_column:
-        roles = {**{k: v for k, v in store.column_roles.items() if k != "extra"}, "sku": args.sku_column}
+    if chosen:  # the console's column step: the roles it shows (saved or detected), changed where asked
+        from shelfdesk.catalog.feed_preview import preview_feed
+
+        roles = {**preview_feed(ctx, store.id, args.source, format=args.format).roles, **chosen}
     result = import_catalog(ctx, store.id, args.source, format=args.format, roles=roles)
     from shelfdesk.services.channels import refresh_readiness
 
@@ -89,3 +120,45 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
         print(f"shelfdesk: import {result.import_id}: {result.error}", file=sys.stderr)
         return 1
     return 1 if args.strict and result.rejected else 0
+
+
+def _report(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.importer import import_rejections
+    from shelfdesk.cli import UserFacingError
+    from shelfdesk.secrets import mask_url
+    from shelfdesk.services.stores import find_store, import_history
+
+    store = find_store(ctx, args.store)
+    history = import_history(ctx, store.id, limit=1 if args.import_id is None else 10_000)
+    summary = history[0] if args.import_id is None and history else next(
+        (h for h in history if h.id == args.import_id), None)  # fmt: skip
+    if summary is None:
+        if args.import_id is None:
+            raise UserFacingError(f"{store.name} has no import yet: shelfdesk catalog import {store.name!r} SOURCE")
+        raise UserFacingError(f"{store.name} has no import {args.import_id} (shelfdesk catalog report {store.name!r} "
+                              "shows its last one)")  # fmt: skip
+    rejected: list = []  # type: ignore[type-arg]
+    after_line = 0
+    while args.limit <= 0 or len(rejected) < args.limit:  # pages of the console's report (x), in line order
+        want = 500 if args.limit <= 0 else min(500, args.limit - len(rejected))
+        page = import_rejections(ctx, summary.id, after_line=after_line, after_id=10**12 if after_line else 0,
+                                 limit=want)  # fmt: skip
+        rejected.extend(page)
+        if len(page) < want:
+            break
+        after_line = page[-1].line
+    data = {**summary.as_json(), "source": mask_url(summary.source), "store": store.name,
+            "rejections": [{"line": r.line, "field": r.field, "sku": r.sku, "reason": r.reason} for r in rejected]}
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"import {summary.id} into {store.name} from {data['source']} ({summary.format or 'format detected'}), "
+          f"{summary.started_at:%Y-%m-%d %H:%M}: {summary.rows_read:,} rows read, {summary.stored:,} stored, "
+          f"{summary.rejected:,} rejected, {summary.gone:,} flagged gone")  # fmt: skip
+    if summary.error:
+        print(f"  error: {summary.error}")
+    for r in rejected:
+        print(f"  line {r.line}: {r.reason}")
+    if summary.rejected > len(rejected):
+        print(f"  … {summary.rejected - len(rejected):,} more (--limit 0 lists them all)")
+    return 0

@@ -1,4 +1,4 @@
-"""``shelfdesk channel add|list|test|activate``: set up channels and see their readiness.
+"""``shelfdesk channel add|edit|token|list|test|activate``: set up channels and see their readiness.
 
 The token is never an argument (it would stay in the shell history): give
 ``--token-env VAR`` to reference an environment variable, or ``--token-stdin``
@@ -44,6 +44,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--test", action="store_true", help="test the connection right away")
     add.set_defaults(_channel_run=_add)
 
+    edit = sub.add_parser("edit", help="change a channel's options and its account's API settings", parents=[common],
+                          description="Change what the Stores screen's e changes: the channel's name and options, "
+                          "and its account's region, base URL and identity (the token: `channel token`).")  # fmt: skip
+    edit.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    edit.add_argument("--name", help="channel name")
+    edit.add_argument("--region", choices=("eu", "na", "ap"), help="Back Market region")
+    edit.add_argument("--base-url", help="custom API base URL ('' for the marketplace's own)")
+    edit.add_argument("--company", help="company name (Back Market's User-Agent)")
+    edit.add_argument("--email", help="contact e-mail (Back Market's User-Agent)")
+    for feed, what in (("products-feed", "publish new products"), ("offers-feed", "publish prices and quantities"),
+                       ("orders", "manage this channel's orders"), ("secure-payment", "Leboncoin: secure payment")):
+        edit.add_argument(f"--{feed}", dest=feed.replace("-", "_"), action=argparse.BooleanOptionalAction,
+                          help=f"{what} (--no-{feed}: do not)")  # fmt: skip
+    edit.add_argument("--quantities-only", action=argparse.BooleanOptionalAction,
+                      help="offers carry quantities, never prices")
+    edit.add_argument("--orders-scope", choices=("account", "market"), help="harvest all countries of the account, "
+                      "or only this market")  # fmt: skip
+    edit.set_defaults(_channel_run=_edit)
+
+    tok = sub.add_parser("token", help="replace the token of the channel's account (resets its expiry)",
+                         parents=[common], description="Store the renewed token of the channel's account (the "
+                         "Stores screen's T). Its expiry and last check are reset: test it with `channel test`.")  # fmt: skip
+    tok.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    token = tok.add_mutually_exclusive_group(required=True)
+    token.add_argument("--token-env", metavar="VAR", help="environment variable holding the token")
+    token.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
+    tok.add_argument("--test", action="store_true", help="test the connection right away")
+    tok.set_defaults(_channel_run=_token)
+
     ls = sub.add_parser("list", help="channels with their readiness lights", parents=[common])
     ls.add_argument("--store", help="only this store's channels")
     ls.add_argument("--check", action="store_true", help="recompute readiness before listing")
@@ -82,6 +111,9 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     if not args.account and not args.marketplace:
         raise UserFacingError("say which account: --account NAME, or --marketplace with a token for a new one")
     account_id = accounts.find_account(ctx, args.account).id if args.account else None
+    settings = {key: value for key, value in _account_settings(args).items() if value}
+    if account_id is not None and settings:  # as the console's form does for an existing account
+        accounts.update_account(ctx, account_id, **settings)
     view = channels.set_up_channel(
         ctx, store.id, args.country, account_id=account_id, marketplace=args.marketplace,
         account_name=args.account_name, token=token, token_env=args.token_env, region=args.region,
@@ -102,6 +134,59 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
         if result is not None:
             print(f"connection: {'ok' if result.ok else 'FAILED'} — {result.message}")
     return 0 if result is None or result.ok else 1
+
+
+def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.services import accounts, channels
+
+    view = channels.find_channel(ctx, args.channel)
+    account_settings = _account_settings(args)
+    options = {key: getattr(args, key) for key in ("name", "products_feed", "offers_feed", "quantities_only",
+                                                   "orders", "orders_scope", "secure_payment")}  # fmt: skip
+    options = {_OPTION_NAMES.get(key, key): value for key, value in options.items() if value is not None}
+    if not account_settings and not options:
+        raise UserFacingError("channel edit: nothing to change (see shelfdesk channel edit --help)")
+    if account_settings:
+        accounts.update_account(ctx, view.account_id, **account_settings)
+    if options:
+        channels.update_channel(ctx, view.id, **options)
+    channels.check_readiness(ctx, view.id)
+    view = channels.get_channel(ctx, view.id)
+    account = accounts.get_account(ctx, view.account_id)
+    if args.json:
+        print_json({"channel": view.as_json(), "account": account.as_json()})
+    else:
+        print(f"channel {view.id} {view.name!r} saved (account {account.name}, {account.credential})")
+        print(f"  {_lights(view)}")
+    return 0
+
+
+#: ``channel edit`` option → the service's option name.
+_OPTION_NAMES = {"products_feed": "products_feed_enabled", "offers_feed": "offers_feed_enabled",
+                 "orders": "orders_enabled"}  # fmt: skip
+
+
+def _token(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.services import accounts, channels
+
+    view = channels.find_channel(ctx, args.channel)
+    account = accounts.replace_token(ctx, view.account_id, token=_read_token(args), token_env=args.token_env)
+    result = channels.test_channel_connection(ctx, view.id) if args.test else None
+    if args.json:
+        print_json({"account": account.as_json(), "channel": view.id,
+                    "test": None if result is None else {"ok": result.ok, "message": result.message}})  # fmt: skip
+    else:
+        print(f"token of account {account.name} replaced ({account.credential})"
+              + ("" if result is not None else f"; test it with: shelfdesk channel test {view.id}"))  # fmt: skip
+        if result is not None:
+            print(f"connection: {'ok' if result.ok else 'FAILED'} — {result.message}")
+    return 0 if result is None or result.ok else 1
+
+
+def _account_settings(args: argparse.Namespace) -> dict[str, str]:
+    """The account's API settings given on the command line (``''`` included: it clears one)."""
+    given = (("region", args.region), ("base_url", args.base_url), ("company", args.company), ("contact_email", args.email))
+    return {key: value for key, value in given if value is not None}
 
 
 def _lights(view) -> str:  # type: ignore[no-untyped-def]

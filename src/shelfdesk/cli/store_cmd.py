@@ -1,4 +1,4 @@
-"""``shelfdesk store add|list``: create stores and see their catalogs and channels."""
+"""``shelfdesk store add|edit|list``: create and change stores, see their catalogs and channels."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--currency", default="EUR", help="ISO currency code (default EUR)")
     add.add_argument("--source", help="catalog feed: a file path or an http(s) URL")
     add.set_defaults(_store_run=_add)
+    edit = sub.add_parser("edit", help="rename a store or change its catalog source", parents=[common],
+                          description="Change a store's name or catalog source (the Stores screen's e).")  # fmt: skip
+    edit.add_argument("store", help="store name or id")
+    edit.add_argument("--name", help="new name")
+    edit.add_argument("--source", help="catalog feed: a file path or an http(s) URL ('' forgets it)")
+    edit.set_defaults(_store_run=_edit)
     ls = sub.add_parser("list", help="list stores with products, last import and channels", parents=[common])
     ls.set_defaults(_store_run=_list)
 
@@ -33,6 +39,23 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
         print_json(store.as_json())
     else:
         print(f"store {store.id} {store.name!r} created ({store.country}, {store.currency})")
+    return 0
+
+
+def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.cli import UserFacingError
+    from shelfdesk.secrets import mask_url
+    from shelfdesk.services.stores import find_store, update_store
+
+    changes = {key: value for key, value in (("name", args.name), ("catalog_source", args.source)) if value is not None}
+    if not changes:
+        raise UserFacingError("store edit: nothing to change (give --name or --source)")
+    store = update_store(ctx, find_store(ctx, args.store).id, **changes)
+    if args.json:
+        print_json(store.as_json())
+    else:
+        print(f"store {store.id} {store.name!r} saved "
+              f"(source: {mask_url(store.catalog_source) if store.catalog_source else 'none'})")
     return 0
 
 
