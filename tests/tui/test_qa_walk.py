@@ -84,6 +84,13 @@ async def test_dry_run_plan_names_the_highlighted_sku_in_full(long_sku_plan: Any
         assert {sku for sku in LONG_SKUS if f"{sku}: create" in first + second} == set(LONG_SKUS)
 
 
+def dialog_words(app: Any, border: str) -> str:
+    """The words inside a dialog drawn with ``border`` on its sides, lines joined (wrapped text reads whole)."""
+    inside = [line[line.index(border) + 1 : line.rindex(border)] for line in screen_text(app).splitlines()
+              if line.count(border) >= 2]  # fmt: skip
+    return " ".join(" ".join(inside).split())
+
+
 def shown_whole(app: Any, selector: str) -> bool:
     """Every word of a detail widget's text is on screen, in order (none cut at the bottom of its box)."""
     words = str(app.screen.query_one(selector).render()).split()
@@ -139,3 +146,104 @@ async def test_an_attributes_failures_on_mappings_columns_are_not_cut(
         detail = str(app.screen.query_one("#columns-detail").render())
         assert "2 of 2 products fail, e.g. FAIRPHONE4-256GB-GREEN-" in detail
         assert shown_whole(app, "#columns-detail"), screen_text(app)
+
+
+async def open_column_form(app: Any, pilot: Any, attribute: str, results: list[Any]) -> Any:
+    from shelfdesk.catalog.attributes import attribute_set
+    from shelfdesk.tui.screens.column_form import ColumnForm
+
+    spec = attribute_set("backmarket").get(attribute)
+    form = ColumnForm(spec, ["sku", "price", "grade"], [], None, attribute if attribute in ("price", "grade") else None)
+    await app.push_screen(form, results.append)
+    await pilot.pause()
+    return form
+
+
+async def test_a_refused_constant_keeps_the_column_form_open_with_what_was_typed(make_app: Callable[..., Any]) -> None:
+    """'abc' as the price: the form closed, then the service refused it, and the typing was lost."""
+    from shelfdesk.tui.screens.column_form import CONSTANT, ColumnForm
+
+    app = make_app()
+    results: list[Any] = []
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        form = await open_column_form(app, pilot, "price", results)
+        form.query_one("#col-source").value = CONSTANT
+        await pilot.press("tab", "a", "b", "c", "ctrl+s")
+        await pilot.pause()
+        assert app.screen is form and results == []
+        assert form.query_one("#col-constant").value == "abc"
+        assert any("price: constant 'abc' is not a decimal number" in n.message for n in app._notifications)
+        await pilot.press("ctrl+u", "3", "0", "0", "ctrl+s")  # a good one saves
+        await pilot.pause()
+        assert results == [{"constant": "300"}] and not isinstance(app.screen, ColumnForm)
+
+
+async def test_a_constant_typed_beside_a_catalog_column_is_not_dropped_silently(make_app: Callable[..., Any]) -> None:
+    app = make_app()
+    results: list[Any] = []
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        form = await open_column_form(app, pilot, "price", results)
+        await pilot.press("tab", "3", "0", "0", "ctrl+s")  # the catalog column "price" is still chosen
+        await pilot.pause()
+        assert app.screen is form and results == []
+        assert any("choose it there, or empty the constant" in n.message for n in app._notifications)
+
+
+async def test_a_refused_value_map_keeps_the_column_form_open(make_app: Callable[..., Any]) -> None:
+    app = make_app()
+    results: list[Any] = []
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        form = await open_column_form(app, pilot, "grade", results)
+        form.query_one("#col-map").value = "A=SHINY"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form and results == []
+        assert any("grade: value map 'A' → 'SHINY' is not an accepted value" in n.message for n in app._notifications)
+
+
+async def test_the_ship_dialogs_hints_are_whole_at_80_columns(make_app: Callable[..., Any]) -> None:
+    """"required on Back Market; kept by shelfdesk on" and "…SKU=IMEI names the": cut mid-sentence."""
+    from shelfdesk.tui.screens.order_ship import FIELDS, OrderShipDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(OrderShipDialog("40000169"))
+        await pilot.pause()
+        shown = screen_text(app)
+        for _, _, hint in FIELDS:
+            assert hint in shown, shown
+
+
+async def test_the_cancel_reason_field_can_be_seen(make_app: Callable[..., Any]) -> None:
+    """An empty compact input draws nothing: the operator saw a reason label over a blank line."""
+    from shelfdesk.tui.screens.order_confirm import OrderConfirm
+
+    app = make_app(theme="ansi-dark")  # the SSH default: no background marks the field
+    answers: list[Any] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(OrderConfirm("Cancel 1 order?", "40000168", confirm="Yes, cancel it", reason="Reason"),
+                              answers.append)  # fmt: skip
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        below = lines[next(n for n, line in enumerate(lines) if line.strip().strip("█▊▎ ").endswith("Reason")) + 1]
+        assert "shift+Tab to type it" in below
+        await pilot.press("shift+tab", "b", "u", "y", "e", "r", "enter", "y")  # typed, Enter leaves the field, y confirms
+        await pilot.pause()
+    assert answers == [{"reason": "buyer"}]
+
+
+async def test_the_schedule_question_is_not_cut(make_app: Callable[..., Any]) -> None:
+    from shelfdesk.tui.screens.schedule_dialog import ScheduleDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(ScheduleDialog("Order harvest on Back Market France", "1m"))
+        await pilot.pause()
+        assert "How often should Order harvest on Back Market France run?" in dialog_words(app, "│"), screen_text(app)
+

@@ -133,10 +133,27 @@ class ColumnForm(ModalScreen[dict[str, Any] | None]):
             if not constant:
                 self.notify("Type the constant, or choose a catalog column.", title="Mapping", severity="warning")
                 return
+            if self._refused("constant", constant):
+                return
             self.dismiss({"constant": constant})
             return
-        self.dismiss({"column": source, "default": self.query_one("#col-default", Input).value.strip() or None,
-                      "value_map": value_map})  # fmt: skip
+        if constant:  # it would be dropped without a word: the column wins
+            self.notify(f"The constant {constant!r} is used only with “(constant value)” as the catalog column: "
+                        "choose it there, or empty the constant.", title="Mapping", severity="warning")  # fmt: skip
+            return
+        default = self.query_one("#col-default", Input).value.strip() or None
+        if (default and self._refused("default", default)) or any(
+            self._refused(f"value map {key!r} →", target) for key, target in value_map.items()
+        ):
+            return
+        self.dismiss({"column": source, "default": default, "value_map": value_map})
+
+    def _refused(self, label: str, value: str) -> bool:
+        """Say why the attribute refuses ``value`` (the service's own check) and keep the form open, typed values and all."""
+        problem = self.spec.check(value)[1]
+        if problem:
+            self.notify(f"{self.spec.name}: {label} {problem}", title="Mapping", severity="error")
+        return problem is not None
 
     def action_cancel(self) -> None:
         self.dismiss(None)

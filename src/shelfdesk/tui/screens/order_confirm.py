@@ -37,7 +37,8 @@ class OrderConfirm(ModalScreen[dict[str, str] | None]):
                 yield Label(self.samples, id="order-confirm-samples", markup=False)
             if self.reason_label:
                 yield Label(self.reason_label, classes="order-confirm-hint", markup=False)
-                yield Input(id="order-confirm-reason", compact=True)
+                # A compact input has no border: empty, only its placeholder shows that it is there.
+                yield Input(placeholder="optional · shift+Tab to type it", id="order-confirm-reason", compact=True)
             yield Label("y confirms · n or Esc cancels", classes="order-confirm-hint", markup=False)
             with Horizontal(id="order-confirm-buttons"):
                 yield Button("No", id="order-confirm-no", variant="default")

@@ -89,7 +89,7 @@ def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
         out.append(f"  (not now: {c.reason})\n" if not c.enabled else "\n", style="dim")
     for a in d.actions:
         state = a.state.value.upper() if a.state is ActionState.failed else a.state.value
-        out.append(f"  #{a.id} {a.kind.value} {state} · attempts {a.attempts} · {a.summary or ''}".rstrip())
+        out.append(f"  #{a.id} {a.kind.value} {state} · attempts {a.attempts}" + (f" · {a.summary}" if a.summary else ""))
         out.append(f" — {a.last_error}\n" if a.last_error and a.state is not ActionState.confirmed else "\n")
     if any(a.state is ActionState.failed for a in d.actions):
         out.append("  r retries the failed action (the marketplace is read first) · d dismisses it\n", style="italic")

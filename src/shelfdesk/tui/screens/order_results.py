@@ -20,7 +20,9 @@ class OrderResults(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="order-results"):
-            yield Label(f"{self.label}: {len(self.lines):,} order(s) not done", id="order-results-title", markup=False)
+            count = len(self.lines)
+            yield Label(f"{self.label}: {count:,} order{'' if count == 1 else 's'} not done", id="order-results-title",
+                        markup=False)  # fmt: skip
             with VerticalScroll(id="order-results-list"):
                 yield Static("\n".join(self.lines), markup=False)
             yield Button("Close", id="order-results-close")

@@ -510,8 +510,11 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         self.query_one("#orders-progress").remove_class("-running")
         progress = message.progress
         waiting = getattr(progress, "synchronizing", 0) + getattr(progress, "pending", 0)
-        summary = (f"{job.label}: {getattr(progress, 'confirmed', 0):,} confirmed, {waiting:,} still synchronizing, "
-                   f"{getattr(progress, 'failed', 0):,} failed, {getattr(progress, 'abandoned', 0):,} cancelled")  # fmt: skip
+        # Only the counts that happened; "cancelled" beside "Cancel 3 orders" read as orders cancelled:
+        # these are actions Esc stopped before they were sent.
+        counts = [(getattr(progress, "confirmed", 0), "confirmed"), (waiting, "still synchronizing"),
+                  (getattr(progress, "failed", 0), "failed"), (getattr(progress, "abandoned", 0), "not sent (stopped)")]  # fmt: skip
+        summary = f"{job.label}: " + (", ".join(f"{n:,} {what}" for n, what in counts if n) or "nothing sent")
         failed = bool(message.failures or job.refused)
         self.notify(summary + (" (F lists failed actions)" if failed else ""), title="Orders",
                     severity="warning" if failed else "information", timeout=10)  # fmt: skip

@@ -1,0 +1,77 @@
+"""The operator's walk of the demo, on Orders: what the detail, a bulk action's toast and its results say.
+
+Against the orders tests' sandboxes (tests/orders/conftest.py), at 80x24, keys only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shelfdesk.clock import FakeClock, set_default_clock
+from shelfdesk.tui.app import ShelfdeskApp
+from shelfdesk.tui.screens.order_detail import OrderDetailScreen
+from shelfdesk.tui.screens.order_results import OrderResults
+from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401 (fixtures)
+
+SIZE = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def _default_clock(clock: FakeClock) -> Iterator[None]:
+    old = set_default_clock(clock)
+    yield
+    set_default_clock(old)
+
+
+async def settle(pilot: Any) -> None:
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def test_an_action_without_a_summary_ends_without_a_dangling_separator(desk: Desk) -> None:  # noqa: F811
+    """The detail read "#1 confirm_availability confirmed · attempts 1 ·"."""
+    [order] = desk.new_orders("leboncoin", ["APP1-WHT-EXC"], fate="paid")
+    desk.harvest()
+    app = ShelfdeskApp(desk.ctx, theme="shelfdesk-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *str(order["id"]), "enter", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, OrderDetailScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        text = str(app.screen.query_one("#order-detail").render())
+        [line] = [line for line in text.splitlines() if "attempts" in line]
+        assert line.strip().endswith("attempts 1"), line
+
+
+async def test_a_refused_cancel_lists_one_order_not_done(desk: Desk) -> None:  # noqa: F811
+    """The results read "Cancel 1 order: 1 order(s) not done"."""
+    [order] = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="cancelled")
+    desk.harvest()
+    app = ShelfdeskApp(desk.ctx, theme="shelfdesk-dark")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *str(order["order_id"]), "enter", "x", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, OrderResults)
+        assert str(app.screen.query_one("#order-results-title").render()) == "Cancel 1 order: 1 order not done"
+
+
+async def test_a_bulk_actions_toast_gives_only_the_counts_that_happened(desk: Desk) -> None:  # noqa: F811
+    """"Accept 2 orders: 2 confirmed, 0 still synchronizing, 0 failed, 0 cancelled": on a bulk cancel,
+    "cancelled" read as orders cancelled, when it counted actions stopped by Esc before sending."""
+    desk.new_orders("backmarket", ["APP1-WHT-EXC", "NSW-OLED-WHT-EXC"], fate="paid")
+    desk.harvest()
+    app = ShelfdeskApp(desk.ctx, theme="shelfdesk-dark")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("colon", *"status", "space", *"New", "enter")
+        await settle(pilot)
+        await pilot.press("space", "space", "a", "y")
+        await settle(pilot)
+        assert [n.message for n in app._notifications if n.title == "Orders"] == ["Accept 2 orders: 2 confirmed"]
