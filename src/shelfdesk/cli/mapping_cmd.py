@@ -1,8 +1,11 @@
-"""``shelfdesk mapping export|import|suggest``: mappings as files, to version and copy them.
+"""``shelfdesk mapping``: a channel's mappings, one at a time or as files.
 
-A file (TOML or CSV, by its suffix or ``--format``) holds a channel's category
-mappings, column mappings and exclusion rules. Import checks the whole file
-against the channel and applies it only when every line is valid.
+``show``, ``category``, ``column``, ``clear``, ``rule``, ``enable-rule``,
+``disable-rule`` and ``exclude`` do what the Mappings screen's keys do, through
+the same catalog functions. A file (TOML or CSV, by its suffix or ``--format``)
+holds a channel's category mappings, column mappings and exclusion rules;
+``import`` checks the whole file against the channel and applies it only when
+every line is valid.
 """
 
 from __future__ import annotations
@@ -31,7 +34,60 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sug = sub.add_parser("suggest", help="map unmapped categories and attributes to their suggestions",
                          parents=[common])  # fmt: skip
     sug.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    sug.add_argument("--only", choices=("categories", "attributes"), help="one pane's suggestions, as s on Mappings")
     sug.set_defaults(_mapping_run=_suggest)
+
+    from shelfdesk.domain import ExclusionOperator
+
+    show = sub.add_parser("show", help="categories, attributes and exclusion rules (with their ids) of a channel",
+                          parents=[common])  # fmt: skip
+    show.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    show.add_argument("--unmapped", action="store_true", help="only unmapped categories and failing attributes")
+    show.set_defaults(_mapping_run=_show)
+    cat = sub.add_parser("category", help="map a merchant category to a marketplace category (a leaf)",
+                         parents=[common])  # fmt: skip
+    cat.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    cat.add_argument("merchant_category", metavar="CATEGORY", help="the catalog's category, as `mapping show` lists it")
+    cat.add_argument("target", metavar="TARGET", help="the marketplace category: its id or its full path")
+    cat.set_defaults(_mapping_run=_category)
+    col = sub.add_parser("column", help="map an attribute to a catalog column (default, value map) or a constant",
+                         parents=[common], description="Map one attribute, as the Mappings screen's column form "
+                         "does: options not given keep the attribute's current mapping.")  # fmt: skip
+    col.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    col.add_argument("attribute", help="the marketplace attribute, e.g. grade")
+    source = col.add_mutually_exclusive_group()
+    source.add_argument("--column", help="the catalog column that gives the value")
+    source.add_argument("--constant", help="one value for every product")
+    col.add_argument("--default", help="value when the column is empty ('' for none)")
+    col.add_argument("--map", action="append", default=[], metavar="VALUE=ACCEPTED",
+                     help="value map pair, added to the current map (repeatable)")
+    col.add_argument("--clear-map", action="store_true", help="start the value map from empty")
+    col.set_defaults(_mapping_run=_column)
+    clr = sub.add_parser("clear", help="remove a category mapping, an attribute mapping or an exclusion rule",
+                         parents=[common])  # fmt: skip
+    clr.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    what = clr.add_mutually_exclusive_group(required=True)
+    what.add_argument("--category", help="the merchant category to unmap")
+    what.add_argument("--attribute", help="the attribute to unmap")
+    what.add_argument("--rule", type=int, metavar="ID", help="the exclusion rule to delete (ids: `mapping show`)")
+    clr.set_defaults(_mapping_run=_clear)
+    rule = sub.add_parser("rule", help="add an exclusion rule (AND with --group N, or a new OR group)",
+                          parents=[common])  # fmt: skip
+    rule.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    rule.add_argument("field", help="catalog column, e.g. stock or brand")
+    rule.add_argument("operator", choices=[o.value for o in ExclusionOperator])
+    rule.add_argument("value", nargs="?", help="value to compare with (not for empty / not_empty)")
+    rule.add_argument("--group", type=int, metavar="N", help="add to group N (AND); default: a new group (OR)")
+    rule.set_defaults(_mapping_run=_rule)
+    for name, enabled in (("enable-rule", True), ("disable-rule", False)):
+        toggle = sub.add_parser(name, help=f"turn an exclusion rule {'on' if enabled else 'off'}", parents=[common])
+        toggle.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+        toggle.add_argument("rule", type=int, metavar="ID", help="the rule's id (`mapping show`)")
+        toggle.set_defaults(_mapping_run=_toggle_rule, enabled=enabled)
+    exc = sub.add_parser("exclude", help="keep one product (by SKU) out of a channel", parents=[common])
+    exc.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    exc.add_argument("sku")
+    exc.set_defaults(_mapping_run=_exclude)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,8 +131,8 @@ def _suggest(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
     from shelfdesk.services.channels import check_readiness, find_channel
 
     view = find_channel(ctx, args.channel)
-    categories = category_mapping.apply_suggestions(ctx, view.id)
-    columns = column_mapping.apply_suggestions(ctx, view.id)
+    categories = category_mapping.apply_suggestions(ctx, view.id) if args.only != "attributes" else []
+    columns = column_mapping.apply_suggestions(ctx, view.id) if args.only != "categories" else []
     readiness = check_readiness(ctx, view.id)
     if args.json:
         print_json({"channel": view.id, "categories": [{"merchant": m, "channel": c} for m, c in categories],
@@ -88,3 +144,177 @@ def _suggest(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
             print(f"attribute {name} mapped")
         print(f"  {readiness.summary()}")
     return 0
+
+
+def _done(ctx, view, args: argparse.Namespace, text: str, data: dict) -> int:  # type: ignore[no-untyped-def,type-arg]
+    """Readiness after a change, as the screen's lights show it; one line, or JSON."""
+    from shelfdesk.services.channels import check_readiness
+
+    readiness = check_readiness(ctx, view.id)
+    if args.json:
+        print_json({"channel": view.id, **data, "ready": readiness.ready})
+    else:
+        print(f"{view.name}: {text}")
+        print(f"  {readiness.summary()}")
+    return 0
+
+
+def _show(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.category_mapping import merchant_categories
+    from shelfdesk.catalog.column_mapping import attribute_rows
+    from shelfdesk.catalog.exclusions import channel_rules, count_excluded
+    from shelfdesk.services.channels import find_channel
+
+    view = find_channel(ctx, args.channel)
+    categories = merchant_categories(ctx, view.id, unmapped_only=args.unmapped, limit=100_000)
+    attributes = [r for r in attribute_rows(ctx, view.id) if not args.unmapped or not r.mapped]
+    rules = channel_rules(ctx, view.id)
+    count = count_excluded(ctx, view.id, rules)
+    if args.json:
+        print_json({
+            "channel": view.id,
+            "categories": [{"category": c.path, "products": c.products, "target_id": c.channel_category_id,
+                            "target": c.channel_category_path, "commission": c.commission,
+                            "insertion_fee": c.insertion_fee, "mapped": c.mapped, "problem": c.problem}
+                           for c in categories],
+            "attributes": [{"attribute": r.spec.name, "mandatory": r.spec.mandatory, "mapped": r.mapped,
+                            "column": r.rule.column if r.rule else None, "constant": r.rule.constant if r.rule else None,
+                            "default": r.rule.default if r.rule else None,
+                            "value_map": r.rule.value_map if r.rule else {}, "suggestion": r.suggestion}
+                           for r in attributes],
+            "rules": [{"id": r.id, "group": r.group_no, "field": r.field, "operator": r.operator, "value": r.value,
+                       "enabled": r.enabled, "manual": r.is_manual} for r in rules],
+            "excluded": count.excluded, "products": count.total,
+        })  # fmt: skip
+        return 0
+    print(f"{view.store_name} / {view.name} [{view.market}]")
+    print("categories:")
+    for c in categories:
+        target = c.problem or c.channel_category_path or "unmapped"
+        print(f"  {c.label}  ({c.products:,})  → {target}")
+    print("attributes:")
+    for r in attributes:
+        source = r.rule.source_text() if r.rule else "unmapped"
+        hint = f"  (suggestion: {r.suggestion})" if r.suggestion and not r.mapped else ""
+        print(f"  {r.spec.name}{' *' if r.spec.mandatory else ''}  ← {source}{hint}")
+    print(f"exclusions: {count.excluded:,} of {count.total:,} products excluded")
+    for r in rules:
+        state = "" if r.enabled else "  (off)"
+        print(f"  rule {r.id}  group {r.group_no}  {r.describe()}{'  [by hand]' if r.is_manual else ''}{state}")
+    return 0
+
+
+def _category(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.category_mapping import set_category_mapping
+    from shelfdesk.services.channels import find_channel
+
+    view = find_channel(ctx, args.channel)
+    row = set_category_mapping(ctx, view.id, args.merchant_category, args.target)
+    return _done(ctx, view, args, f"{row.path} → {row.channel_category_path}",
+                 {"category": row.path, "target_id": row.channel_category_id, "target": row.channel_category_path,
+                  "commission": row.commission, "insertion_fee": row.insertion_fee})  # fmt: skip
+
+
+def _column(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.column_mapping import channel_rules, set_mapping
+    from shelfdesk.cli import UserFacingError
+    from shelfdesk.services.channels import find_channel
+
+    view = find_channel(ctx, args.channel)
+    current = channel_rules(ctx, view.id).get(args.attribute)
+    pairs = {}
+    for pair in args.map:
+        source, sep, target = pair.partition("=")
+        if not sep or not source.strip():
+            raise UserFacingError(f"--map {pair!r}: write catalog value=accepted value")
+        pairs[source.strip()] = target.strip()
+    if args.constant is not None:
+        if args.map or args.default is not None:
+            raise UserFacingError("a constant takes no --default or --map (they apply to a column)")
+        rule = set_mapping(ctx, view.id, args.attribute, constant=args.constant)
+    else:
+        column = args.column or (current.column if current else None)
+        if not column:
+            raise UserFacingError(f"{args.attribute} has no column yet: give --column (or --constant)")
+        value_map = {} if args.clear_map or current is None else dict(current.value_map)
+        default = args.default if args.default is not None else (current.default if current else None)
+        rule = set_mapping(ctx, view.id, args.attribute, column=column, default=default or None,
+                           value_map={**value_map, **pairs})  # fmt: skip
+    return _done(ctx, view, args, f"{rule.attribute} ← {rule.source_text()}",
+                 {"attribute": rule.attribute, "column": rule.column, "constant": rule.constant,
+                  "default": rule.default, "value_map": rule.value_map})  # fmt: skip
+
+
+def _rule_of(ctx, view, rule_id: int):  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.exclusions import channel_rules
+    from shelfdesk.cli import UserFacingError
+
+    rule = next((r for r in channel_rules(ctx, view.id) if r.id == rule_id), None)
+    if rule is None:
+        raise UserFacingError(f"{view.name} has no exclusion rule {rule_id} "
+                              f"(shelfdesk mapping show {view.id} lists its rules)")  # fmt: skip
+    return rule
+
+
+def _clear(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.cli import UserFacingError
+    from shelfdesk.services.channels import find_channel
+
+    view = find_channel(ctx, args.channel)
+    if args.rule is not None:
+        from shelfdesk.catalog.exclusions import delete_rule
+
+        rule = _rule_of(ctx, view, args.rule)
+        delete_rule(ctx, args.rule)
+        return _done(ctx, view, args, f"rule {rule.id} ({rule.describe()}) deleted", {"rule": rule.id, "removed": True})
+    if args.category is not None:
+        from shelfdesk.catalog.category_mapping import clear_category_mapping
+
+        what, removed = args.category, clear_category_mapping(ctx, view.id, args.category)
+    else:
+        from shelfdesk.catalog.column_mapping import clear_mapping
+
+        what, removed = args.attribute, clear_mapping(ctx, view.id, args.attribute)
+    if not removed:
+        raise UserFacingError(f"{view.name}: {what!r} is not mapped (shelfdesk mapping show {view.id} lists them)")
+    key = "category" if args.category is not None else "attribute"
+    return _done(ctx, view, args, f"{what} unmapped", {key: what, "removed": True})
+
+
+def _rule(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.exclusions import add_rule
+    from shelfdesk.services.channels import find_channel
+
+    view = find_channel(ctx, args.channel)
+    rule = add_rule(ctx, view.id, args.field, args.operator, args.value, group_no=args.group)
+    return _rule_done(ctx, view, args, rule, f"added to group {rule.group_no}", {"group": rule.group_no})
+
+
+def _toggle_rule(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.exclusions import set_rule_enabled
+    from shelfdesk.services.channels import find_channel
+
+    view = find_channel(ctx, args.channel)
+    rule = _rule_of(ctx, view, args.rule)
+    set_rule_enabled(ctx, rule.id, args.enabled)
+    return _rule_done(ctx, view, args, rule, "on" if args.enabled else "off", {"enabled": args.enabled})
+
+
+def _rule_done(ctx, view, args: argparse.Namespace, rule, change: str, data: dict) -> int:  # type: ignore[no-untyped-def,type-arg]
+    """After a rule changed: the live count of excluded products, as the Exclusions pane shows it."""
+    from shelfdesk.catalog.exclusions import count_excluded
+
+    count = count_excluded(ctx, view.id)
+    return _done(ctx, view, args, f"rule {rule.id} ({rule.describe()}) {change}; "
+                 f"{count.excluded:,} of {count.total:,} products excluded",
+                 {"rule": rule.id, **data, "excluded": count.excluded, "products": count.total})  # fmt: skip
+
+
+def _exclude(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.exclusions import exclude_product
+    from shelfdesk.services.channels import find_channel
+
+    view = find_channel(ctx, args.channel)
+    rule = exclude_product(ctx, view.id, args.sku)
+    return _done(ctx, view, args, f"{args.sku.strip()} excluded by hand (rule {rule.id})",
+                 {"sku": args.sku.strip(), "rule": rule.id})  # fmt: skip
