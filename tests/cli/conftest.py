@@ -1,4 +1,7 @@
-"""What the CLI tests share: running a command, reading the workspace back, a feed and a channel."""
+"""What the CLI tests share: running a command, reading the workspace back, a feed and a channel.
+
+The order tests' sandboxes and desk, and the invoice tests' seller store, serve here too.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import pytest
 
 from shelfdesk.cli import main
 from tests.catalog.conftest import bad_ean, ean
+from tests.invoices.conftest import seller_store  # noqa: F401
+from tests.orders.conftest import desk, sandboxes  # noqa: F401
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]

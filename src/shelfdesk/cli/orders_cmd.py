@@ -55,19 +55,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("order", help="marketplace order id (or #id)")
     p.add_argument("--payload", action="store_true", help="also print the marketplace's raw payload")
 
-    p = add("accept", "accept orders (Leboncoin: confirm availability)", _action("accept"))
-    p.add_argument("orders", nargs="+", metavar="ORDER")
+    p = add("accept", "accept orders (Leboncoin: confirm availability); --filter: every order matching", _action("accept"))
+    p.add_argument("orders", nargs="*", metavar="ORDER")
     p.add_argument("--sku", action="append", default=[], help="only this line (per-line marketplaces); repeatable")
     _send_options(p)
+    _all_matching(p)
 
     p = add("ship", "ship an order (Leboncoin: confirm shipping, tracking kept by shelfdesk)", _action("ship"))
     _ship_options(p)
 
-    p = add("cancel", "cancel orders (the buyer is refunded)", _action("cancel"))
-    p.add_argument("orders", nargs="+", metavar="ORDER")
+    p = add("cancel", "cancel orders (the buyer is refunded); --filter: every order matching", _action("cancel"))
+    p.add_argument("orders", nargs="*", metavar="ORDER")
     p.add_argument("--reason", help="why (Leboncoin: out_of_stock, item_damaged, buyer_request, other)")
     p.add_argument("--sku", action="append", default=[], help="only this line (per-line marketplaces); repeatable")
     _send_options(p)
+    _all_matching(p)
 
     p = add("confirm-availability", "Leboncoin: confirm availability (within 3 days of payment)", _action("confirm_availability"))
     p.add_argument("orders", nargs="+", metavar="ORDER")
@@ -101,6 +103,15 @@ def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--after", metavar="DATE", help="purchased on or after (YYYY-MM-DD or ISO time, UTC)")
     p.add_argument("--before", metavar="DATE", help="purchased before (YYYY-MM-DD or ISO time, UTC)")
     p.add_argument("--search", default="", help="words, each the start of a word of the order id, buyer name or e-mail ('mart' finds Camille Martin)")
+    p.add_argument("--invoiced", choices=("yes", "no"), help="only orders with an invoice (not credited), or without one")
+
+
+def _all_matching(p: argparse.ArgumentParser) -> None:
+    """The console's "mark all matching" (*) then a bulk key: the same filter, kept as a filter."""
+    p.add_argument("--filter", action="store_true", help="act on every order matching the filter options below "
+                   "(instead of naming orders), in one batch")  # fmt: skip
+    p.add_argument("--yes", action="store_true", help="with --filter: do not ask for confirmation")
+    _filters(p)
 
 
 def _send_options(p: argparse.ArgumentParser) -> None:
@@ -158,7 +169,7 @@ def _filter(ctx: AppContext, args: argparse.Namespace) -> OrderFilter:
     return OrderFilter(
         purchased_after=_date(args.after, "--after"), purchased_before=_date(args.before, "--before"),
         store_id=store_id, channel_id=channel_id, status=NormalizedStatus(args.status) if args.status else None,
-        text=args.search or "",
+        text=args.search or "", invoiced=None if not getattr(args, "invoiced", None) else args.invoiced == "yes",
     )  # fmt: skip
 
 
@@ -287,6 +298,14 @@ def _action(requested: str) -> Callable[[AppContext, argparse.Namespace], int]:
         fields = {k: getattr(args, k, None) for k in ("tracking_number", "carrier", "tracking_url", "note", "reason")}
         identifiers = _identifiers(args) if hasattr(args, "imei") else []
         queued, refused = [], []
+        if getattr(args, "filter", False):
+            bulk = _queue_matching(ctx, args, requested, fields)
+            if bulk is None:  # nothing matched, or the operator said no
+                return 0
+            queued = bulk.queued
+            refused = [{"order": exc.order, "error": str(exc)} for exc in bulk.refused]
+        elif not args.orders:
+            raise UserFacingError(f"name the orders to {requested.replace('_', ' ')}, or give --filter with filter options")
         for reference in args.orders:
             try:
                 queued.append(enqueue_action(ctx, reference, requested, fields, skus=getattr(args, "sku", []),
@@ -312,6 +331,38 @@ def _action(requested: str) -> Callable[[AppContext, argparse.Namespace], int]:
         return 1 if refused or (report is not None and report.failed) else 0
 
     return run
+
+
+def _queue_matching(ctx: AppContext, args: argparse.Namespace, requested: str, fields: dict[str, Any]) -> Any:
+    """Queue ``requested`` on every order matching the filter, in one batch, as the console's bulk keys do.
+
+    Asks first on a terminal (naming the count and a few orders) unless ``--yes``; None (said on stdout)
+    when no order matches or the operator said no.
+    """
+    from shelfdesk.orders.actions import enqueue_bulk
+    from shelfdesk.orders.queries import iter_order_ids, list_orders
+
+    if args.orders or getattr(args, "sku", []):
+        raise UserFacingError("--filter acts on every matching order: name no ORDER and no --sku with it")
+    flt = _filter(ctx, args)
+    if flt.is_empty:
+        raise UserFacingError(f"--filter needs at least one filter option (to {requested} every order, say "
+                              "--after 2000-01-01)")  # fmt: skip
+    ids = [i for batch in iter_order_ids(ctx, flt) for i in batch]
+    if not ids:
+        if args.json:
+            _print_json({"queued": [], "refused": [], "sent": None})
+        else:
+            print(f"no order matches {flt.as_dict()}: nothing queued")
+        return None
+    if not args.yes and sys.stdin.isatty():
+        samples = [r.marketplace_order_id for r in list_orders(ctx, flt, limit=5).rows]
+        more = f" and {len(ids) - len(samples):,} more" if len(ids) > len(samples) else ""
+        answer = input(f"{requested.capitalize()} {len(ids):,} order(s) ({', '.join(samples)}{more})? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing queued.")
+            return None
+    return enqueue_bulk(ctx, ids, requested, fields, batch_key=f"{requested}:{uuid.uuid4().hex[:12]}")
 
 
 def _bulk_ship(ctx: AppContext, args: argparse.Namespace) -> int:
