@@ -247,3 +247,89 @@ async def test_the_schedule_question_is_not_cut(make_app: Callable[..., Any]) ->
         await pilot.pause()
         assert "How often should Order harvest on Back Market France run?" in dialog_words(app, "│"), screen_text(app)
 
+
+async def test_an_order_alert_says_where_enter_leads_in_the_operators_words(
+    make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"Enter: Orders, order 169" named the database id of order 40000169."""
+    from shelfdesk.services import alerts
+
+    ship = alerts.Alert("deadline", alerts.Severity.critical, "order 40000169: ship by 11-22 18:37 UTC", "order", 169)
+    monkeypatch.setattr(alerts, "list_alerts", lambda ctx: [ship])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("exclamation_mark")
+        await settle(pilot)
+        detail = str(app.screen.query_one("#alerts-detail").render())
+        assert detail.endswith("Enter: the order's detail, on Orders") and "169\n" not in detail
+
+
+async def test_a_category_search_without_match_says_so(make_app: Callable[..., Any]) -> None:
+    """An empty box looked like a list still loading; Enter on it still picks nothing."""
+    from shelfdesk.catalog.categories import category_tree
+    from shelfdesk.tui.screens.category_picker import CategoryPicker
+
+    app = make_app()
+    picked: list[Any] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        picker = CategoryPicker("Electronics > Phones", category_tree("backmarket").leaves(), [])
+        await app.push_screen(picker, picked.append)
+        await pilot.press("x", "y", "z", "z")
+        await pilot.pause()
+        assert "No category matches “xyzz”: try another word" in dialog_words(app, "█")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is picker and picked == []
+
+
+async def test_help_shows_long_command_names_whole(make_app: Callable[..., Any]) -> None:
+    """":status STAT…" and ":invoiced ye…": the command column cut what to type."""
+    import io
+
+    from rich.console import Console
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        body = app.screen.query_one("#help-text")
+        console = Console(width=body.size.width, file=io.StringIO(), record=True, color_system=None)
+        console.print(app.screen._render_sections())  # the whole list, as the dialog lays it out
+        lines = console.export_text().splitlines()
+        names = [line[9:23].strip() for line in lines]  # keys 8 + gap, then the 13 of the command column
+        assert ":status" in names and "STATUS" in names and ":invoiced" in names and "yes|no|all" in names, lines
+
+
+async def test_publications_name_the_channel_as_orders_do_instead_of_cutting_it(
+    long_sku_run: int, make_app: Callable[..., Any]
+) -> None:
+    """The Channel column read "Back Market Fr" and "Leboncoin Fran" (Orders says "BM FR")."""
+    from shelfdesk.tui.widgets.data_window import DataWindow
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one(DataWindow)
+        assert str(table.get_cell_at((0, table.get_column_index("channel")))) == "BM FR"
+        shown = screen_text(app)
+        assert "Back Market Fr " not in shown and "/ Back Market France" in shown
+
+
+async def test_the_empty_webhooks_and_invoices_lists_say_their_hint_whole(make_app: Callable[..., Any]) -> None:
+    """Their titles stopped at "(see README, Verifying pus" and "(or shelfdesk invoi"."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for command, selector, end in (("webhooks", "#webhooks-title", "Verifying push notifications)"),
+                                       ("invoices", "#invoices-title", "shelfdesk invoices generate)")):  # fmt: skip
+            await pilot.press("colon", *command, "enter")
+            await settle(pilot)
+            assert str(app.screen.query_one(selector).render()).endswith(end)
+            assert shown_whole(app, selector), screen_text(app)
+            await pilot.press("escape")
+            await settle(pilot)

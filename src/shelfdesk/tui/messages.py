@@ -152,10 +152,11 @@ class OrdersHarvested(Message):
 class PublicationsLoaded(Message):
     """A page of the publication history (``rows``: ``publishing.triage.PublicationRow``)."""
 
-    def __init__(self, rows: list, *, running: list | None = None) -> None:  # type: ignore[type-arg]
+    def __init__(self, rows: list, *, running: list | None = None, codes: dict[int, str] | None = None) -> None:  # type: ignore[type-arg]
         super().__init__()
         self.rows = rows
         self.running = running or []
+        self.codes = codes or {}  #: channel id -> short name ("BM FR"), as on Orders
 
 
 class PublicationItemsLoaded(Message):

@@ -47,6 +47,8 @@ def where(alert: Alert) -> str:
     view = target[0].title()
     if alert.target_id is None:
         return view
+    if target[1] is not None:  # its id is the database's: "order 169" was order 40000169
+        return f"the {alert.target_type}'s detail, on {view}"
     return f"{view}, {alert.target_type} {alert.target_id}"
 
 

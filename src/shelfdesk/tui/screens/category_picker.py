@@ -69,9 +69,11 @@ class CategoryPicker(ModalScreen[str | None]):
                 break
         picker = self.query_one(OptionList)
         picker.clear_options()
+        if not options:  # an empty box looked like a list still loading
+            picker.add_option(Option(f"No category matches “{query.strip()}”: try another word", disabled=True))
+            return
         picker.add_options(options)
-        if options:
-            picker.highlighted = 0
+        picker.highlighted = 0
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)

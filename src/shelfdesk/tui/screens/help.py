@@ -47,7 +47,7 @@ class HelpScreen(ModalScreen[None]):
         for heading, rows in self.sections:
             table = Table(box=None, show_header=False, padding=(0, 1), expand=True, pad_edge=False)
             table.add_column("keys", no_wrap=True, width=8, style="bold")
-            table.add_column("name", no_wrap=True, width=13)
+            table.add_column("name", width=13)  # wraps: ":invoiced yes|no|all" was cut to ":invoiced ye…"
             table.add_column("what", ratio=1)
             for row in rows:
                 what = row.description if row.enabled else f"{row.description} (disabled: read-only)"

@@ -28,8 +28,10 @@ from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
 if TYPE_CHECKING:
     from shelfdesk.publishing.triage import PublicationRow
 
-COLUMNS = [("id", "#", 4), ("started", "Started", 11), ("channel", "Channel", 14), ("feed", "Feed", 12),
-           ("state", "State", 11), ("sent", "Sent", 5), ("failed", "Fail", 5)]  # fmt: skip
+#: The channel reads marketplace and country ("BM FR", "LBC FR") as on Orders: a 14-wide name was cut to
+#: "Back Market Fr" and "products full" to "products ful"; the line under the table names it in full.
+COLUMNS = [("id", "#", 4), ("started", "Started", 11), ("channel", "Chan.", 6), ("feed", "Feed", 13),
+           ("state", "State", 11), ("sent", "Sent", 7), ("failed", "Fail", 6)]  # fmt: skip
 
 
 def feed_text(row: PublicationRow) -> str:
@@ -68,6 +70,7 @@ class PublicationsScreen(ShelfdeskScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, PublicationRow] = {}
+        self.codes: dict[int, str] = {}  #: channel id -> "BM FR"
         self.errors_only = False
         self.channel_id: int | None = None
         self.channel_label = "all channels"
@@ -101,12 +104,14 @@ class PublicationsScreen(ShelfdeskScreen):
 
     @work(thread=True, group="publications", exclusive=True, exit_on_error=False, description="Loading publications")
     def _load(self, text: str, errors_only: bool, channel_id: int | None) -> None:
+        from shelfdesk.orders.queries import lookups
         from shelfdesk.publishing.triage import list_publications
 
         rows = list_publications(self.ctx, channel_id=channel_id, failed_only=errors_only, search=text, limit=MAX_ROWS)
-        self.post_message(PublicationsLoaded(rows))
+        self.post_message(PublicationsLoaded(rows, codes=lookups(self.ctx).codes))
 
     def on_publications_loaded(self, message: PublicationsLoaded) -> None:
+        self.codes = message.codes
         self.rows = {str(r.id): r for r in message.rows}
         table = self.query_one(DataWindow)
         table.show([(str(r.id), self._cells(r)) for r in message.rows])
@@ -136,7 +141,7 @@ class PublicationsScreen(ShelfdeskScreen):
 
     def _cells(self, r: PublicationRow) -> list[str]:
         state = r.state_label if r.finished_at or r.state_label != "running" else "running"
-        return [str(r.id), r.started_at.strftime("%m-%d %H:%M"), r.channel, feed_text(r), state,
+        return [str(r.id), r.started_at.strftime("%m-%d %H:%M"), self.codes.get(r.channel_id, r.channel), feed_text(r), state,
                 f"{r.sent:,}", f"{r.failed + r.invalid:,}"]  # fmt: skip
 
     def _show_counters(self) -> None:
