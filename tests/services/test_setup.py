@@ -173,3 +173,32 @@ def test_an_import_refreshes_the_lights_of_the_store_channels(ctx, write) -> Non
     assert channels.get_channel(ctx, channel).readiness.categories.reasons[0].startswith("no products")  # saved, stale
     channels.refresh_readiness(ctx, store)
     assert channels.get_channel(ctx, channel).readiness.categories.reasons == ["2 categories unmapped (2 products)"]
+
+
+def test_a_refused_channel_leaves_an_existing_account_as_it_was(ctx) -> None:  # type: ignore[no-untyped-def]
+    paris = stores.create_store(ctx, "Refurb Paris", "FR").id
+    account = accounts.create_account(ctx, "backmarket", "BM EU", token="bm-token-123456", region="eu", company="R",
+                                      contact_email="a@b.example")  # fmt: skip
+    channels.create_channel(ctx, paris, account.id, "FR")
+    with pytest.raises(SetupError, match="already publishes to fr-fr"):  # a second Back Market France channel
+        channels.set_up_channel(ctx, paris, "FR", account_id=account.id, company="Other", token="bm-token-654321")
+    after = accounts.get_account(ctx, account.id)
+    assert (after.company, after.credential) == ("R", account.credential)  # neither settings nor token changed
+    madrid = stores.create_store(ctx, "Refurb Madrid", "ES").id
+    spain = channels.set_up_channel(ctx, madrid, "ES", account_id=account.id, company="Refurb Iberia")
+    assert accounts.get_account(ctx, account.id).company == "Refurb Iberia"  # saved once the channel exists
+    assert spain.readiness is not None  # its lights are computed
+
+
+def test_edit_channel_saves_account_token_and_options_then_readiness(ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    paris = stores.create_store(ctx, "Refurb Paris", "FR").id
+    account = accounts.create_account(ctx, "backmarket", "BM EU", token="bm-token-123456", region="eu")
+    view = channels.create_channel(ctx, paris, account.id, "FR")
+    assert view.readiness is None
+    clock.advance(timedelta(days=1))
+    edited = channels.edit_channel(ctx, view.id, account={"company": "Refurb", "contact_email": "ops@refurb.example"},
+                                   token="bm-token-renewed-1", name="BM FR", orders_enabled=False)  # fmt: skip
+    after = accounts.get_account(ctx, account.id)
+    assert (edited.name, edited.orders_enabled, after.company) == ("BM FR", False, "Refurb")
+    assert after.credential.endswith("ed-1") and not account.credential.endswith("ed-1")  # the renewed token (masked)
+    assert edited.readiness is not None

@@ -111,9 +111,6 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     if not args.account and not args.marketplace:
         raise UserFacingError("say which account: --account NAME, or --marketplace with a token for a new one")
     account_id = accounts.find_account(ctx, args.account).id if args.account else None
-    settings = {key: value for key, value in _account_settings(args).items() if value}
-    if account_id is not None and settings:  # as the console's form does for an existing account
-        accounts.update_account(ctx, account_id, **settings)
     view = channels.set_up_channel(
         ctx, store.id, args.country, account_id=account_id, marketplace=args.marketplace,
         account_name=args.account_name, token=token, token_env=args.token_env, region=args.region,
@@ -146,12 +143,7 @@ def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     options = {_OPTION_NAMES.get(key, key): value for key, value in options.items() if value is not None}
     if not account_settings and not options:
         raise UserFacingError("channel edit: nothing to change (see shelfdesk channel edit --help)")
-    if account_settings:
-        accounts.update_account(ctx, view.account_id, **account_settings)
-    if options:
-        channels.update_channel(ctx, view.id, **options)
-    channels.check_readiness(ctx, view.id)
-    view = channels.get_channel(ctx, view.id)
+    view = channels.edit_channel(ctx, view.id, account=account_settings, **options)
     account = accounts.get_account(ctx, view.account_id)
     if args.json:
         print_json({"channel": view.as_json(), "account": account.as_json()})

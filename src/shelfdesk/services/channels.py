@@ -318,8 +318,10 @@ def set_up_channel(ctx: AppContext, store_id: int, country: str, *, account_id: 
     """One step of set-up, as the console and the CLI offer it: account (existing or new) and channel.
 
     A new account is removed again when the channel is refused, and an
-    existing account's token is replaced only once the channel exists, so a
-    refused channel leaves nothing half-made behind.
+    existing account's API settings (region, base URL, identity: the ones
+    given, empty ones left alone) and token are saved only once the channel
+    exists, so a refused channel leaves nothing half-made or half-changed
+    behind. Readiness is computed for the new channel.
     """
     from shelfdesk.services import accounts
 
@@ -342,9 +344,37 @@ def set_up_channel(ctx: AppContext, store_id: int, country: str, *, account_id: 
         if created:
             accounts.delete_account(ctx, account_id)
         raise
-    if not created and (token or token_env):
-        accounts.replace_token(ctx, account_id, token=token, token_env=token_env)
-    return view
+    if not created:
+        given = {"region": region, "base_url": base_url, "company": company, "contact_email": contact_email}
+        settings = {key: value for key, value in given.items() if value}
+        if settings:
+            accounts.update_account(ctx, account_id, **settings)
+        if token or token_env:
+            accounts.replace_token(ctx, account_id, token=token, token_env=token_env)
+    check_readiness(ctx, view.id)
+    return get_channel(ctx, view.id)
+
+
+def edit_channel(ctx: AppContext, channel_id: int, *, account: dict[str, Any] | None = None, token: str | None = None,
+                 token_env: str | None = None, **options: Any) -> ChannelView:  # fmt: skip
+    """Save a channel's edit in one step, as the console's form and ``channel edit`` offer it.
+
+    ``account``: API settings of the channel's account (:func:`~shelfdesk.services.accounts.update_account`;
+    an empty string clears one); ``token``/``token_env``: a renewed token;
+    ``options``: the channel's own (:func:`update_channel`, None leaves one as
+    it is). Readiness is computed again, since any of these can change it.
+    """
+    from shelfdesk.services import accounts
+
+    view = get_channel(ctx, channel_id)
+    if account:
+        accounts.update_account(ctx, view.account_id, **account)
+    if token or token_env:
+        accounts.replace_token(ctx, view.account_id, token=token, token_env=token_env)
+    if options:
+        update_channel(ctx, channel_id, **options)
+    check_readiness(ctx, channel_id)
+    return get_channel(ctx, channel_id)
 
 
 def refresh_readiness(ctx: AppContext, store_id: int | None = None) -> list[Readiness]:

@@ -48,7 +48,7 @@ def channel_values(ctx: AppContext, channel_id: int) -> dict[str, Any]:
 
 def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
     """Create or update through the services; returns the confirmation to show."""
-    from shelfdesk.services import accounts, channels
+    from shelfdesk.services import channels
 
     options = {key: values.get(key) for key in ("products_feed_enabled", "offers_feed_enabled", "quantities_only",
                                                   "orders_enabled", "orders_scope")}  # fmt: skip
@@ -59,23 +59,16 @@ def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
                         "base_url": values.get("base_url"), "company": values.get("company"),
                         "contact_email": values.get("contact_email")}  # fmt: skip
     if values.get("channel_id"):
-        channel_id = int(values["channel_id"])
-        accounts.update_account(ctx, int(values["account_id"]), **account_settings)
-        if token or token_env:
-            accounts.replace_token(ctx, int(values["account_id"]), token=token, token_env=token_env)
-        view = channels.update_channel(ctx, channel_id, name=values.get("name") or None, **options)
-        channels.check_readiness(ctx, channel_id)
+        view = channels.edit_channel(ctx, int(values["channel_id"]), account=account_settings, token=token,
+                                     token_env=token_env, name=values.get("name") or None, **options)  # fmt: skip
         return f"{view.name} saved."
     account_id = values.get("account_id")
     existing = account_id not in (None, NEW)
-    if existing:
-        accounts.update_account(ctx, int(account_id), **{k: v for k, v in account_settings.items() if v})
     view = channels.set_up_channel(
         ctx, int(values["store_id"]), values.get("country") or "", account_id=int(account_id) if existing else None,
         marketplace=values.get("marketplace"), account_name=values.get("account_name"), token=token,
         token_env=token_env, name=values.get("name") or None, **account_settings, **options,
     )  # fmt: skip
-    channels.check_readiness(ctx, view.id)
     return f"{view.name} added to {view.store_name}: t tests its connection, ⏎ opens its mappings."
 
 
