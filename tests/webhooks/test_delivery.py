@@ -211,3 +211,19 @@ def test_a_delivery_left_in_flight_by_a_dead_process_is_sent_again(ctx: AppConte
     assert (report.recovered, report.delivered) == (1, 1)
     time.sleep(0)  # nothing else: the receiver got it once
     assert len(receiver.received) == 1
+
+
+def test_a_new_subscription_gets_no_event_for_orders_harvested_before_it(ctx: AppContext, clock: FakeClock, receiver: Receiver) -> None:
+    from shelfdesk.webhooks.events import capture
+
+    past = [order_with_events(ctx, f"PAST{n}", S.InProgress) for n in range(3)]
+    clock.advance(3600)
+    subscriptions.add_subscription(ctx, "erp", receiver.url, "all")  # no backfill
+    capture(ctx)
+    assert delivery.list_deliveries(ctx, "erp") == []  # the past orders are not news
+    new = order_with_events(ctx, "NEW", S.InProgress)
+    capture(ctx)
+    sweep(ctx)
+    assert [(e["type"], e["data"]["order"]["id"]) for e in receiver.events] == [
+        ("order.created", new), ("order.status_changed", new)]  # fmt: skip
+    assert not set(past) & {e["data"]["order"]["id"] for e in receiver.events}

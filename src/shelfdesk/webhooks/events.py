@@ -53,6 +53,10 @@ ORDERS_CURSOR = "orders"
 PUBLICATION_CURSOR = "publications"
 #: Re-read this many ids below the cursor: on PostgreSQL ids can commit out of order.
 LOOKBACK_IDS = 200
+#: Where capture began for each id cursor (set once, by :func:`start_cursors`): the look-back
+#: never reads below it, or the orders stored before the first subscription would come out
+#: as new ``order.created`` events (an order's first capture is timed "now").
+FLOOR_SUFFIX = ":floor"
 PUBLICATION_LOOKBACK = timedelta(minutes=10)
 BATCH = 500
 _NAMESPACE = uuid.UUID("6f1d2a4e-8c3b-4e0a-9a57-2d9f0b8e51c7")
@@ -170,12 +174,13 @@ def start_cursors(session: Session, now: datetime) -> None:
     """Where capture begins when the first subscription is added: now, not the whole history."""
     from shelfdesk.db.models import OrderEvent
 
-    if get_cursor(session, ORDERS_CURSOR) is None:
-        from shelfdesk.db.models import Order
+    from shelfdesk.db.models import Order
 
-        set_cursor(session, ORDERS_CURSOR, int(session.execute(select(func.coalesce(func.max(Order.id), 0))).scalar_one()), now)
-    if get_cursor(session, ORDER_CURSOR) is None:
-        set_cursor(session, ORDER_CURSOR, int(session.execute(select(func.coalesce(func.max(OrderEvent.id), 0))).scalar_one()), now)
+    for name, id_column in ((ORDERS_CURSOR, Order.id), (ORDER_CURSOR, OrderEvent.id)):
+        if get_cursor(session, name) is None:
+            start = int(session.execute(select(func.coalesce(func.max(id_column), 0))).scalar_one())
+            set_cursor(session, name, start, now)
+            set_cursor(session, name + FLOOR_SUFFIX, start, now)
     if get_cursor(session, PUBLICATION_CURSOR) is None:
         set_cursor(session, PUBLICATION_CURSOR, int(now.timestamp()), now)
 
@@ -368,11 +373,14 @@ def capture(ctx: AppContext, *, limit: int = BATCH) -> int:
         # New orders first, so an order's "created" is queued before its later changes.
         orders_cursor = get_cursor(session, ORDERS_CURSOR) or 0
         orders_up_to = orders_cursor + limit
-        created = _created_rows(session, _orders_query(after_id=max(0, orders_cursor - LOOKBACK_IDS), up_to=orders_up_to), now)
+        orders_floor = get_cursor(session, ORDERS_CURSOR + FLOOR_SUFFIX) or 0
+        created = _created_rows(session, _orders_query(after_id=max(orders_floor, orders_cursor - LOOKBACK_IDS),
+                                                       up_to=orders_up_to), now)  # fmt: skip
         orders_top = session.execute(select(func.max(Order.id)).where(Order.id <= orders_up_to)).scalar() or orders_cursor
         cursor = get_cursor(session, ORDER_CURSOR) or 0
         up_to = cursor + limit
-        changes = _order_event_rows(session, _order_events_query(after_id=max(0, cursor - LOOKBACK_IDS), up_to=up_to))
+        floor = get_cursor(session, ORDER_CURSOR + FLOOR_SUFFIX) or 0
+        changes = _order_event_rows(session, _order_events_query(after_id=max(floor, cursor - LOOKBACK_IDS), up_to=up_to))
         top = session.execute(select(func.max(OrderEvent.id)).where(OrderEvent.id <= up_to)).scalar()
         # A change of an order not captured yet (past this run's limit) waits for the next run.
         early = [int(r["source_key"].split(":")[1]) for r in changes if int(r["ordering_key"].split(":")[1]) > orders_top]
