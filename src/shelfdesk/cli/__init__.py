@@ -69,12 +69,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["open", *argv]
     args = parser.parse_args(argv)
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `shelfdesk orders list | head`: the reader has what it wanted
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
     except UserFacingError as exc:
         print(f"shelfdesk: {exc}", file=sys.stderr)
         return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail on the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # stdout is not a real file (tests, embedding)
+        pass
 
 
 class UserFacingError(Exception):
