@@ -152,7 +152,7 @@ async def test_help_with_question_mark_and_f1(make_app: Any) -> None:
         assert rows["5, J"].name == ":jobs"
         assert rows["4, O"].name == ":orders"
         assert rows["/"].description.startswith("Filter the table")
-        assert "never quits" in rows["esc"].description
+        assert "never quits" in rows["Esc"].description
         assert any(row.name == ":theme NAME" for row in rows.values())
         await pilot.press("escape")
         assert isinstance(app.screen, JobsScreen)
@@ -327,7 +327,7 @@ async def test_alert_count_failure_is_reported_not_fatal(make_app: Any, monkeypa
 async def test_keymap_from_preferences_remaps_by_binding_id(make_app: Any) -> None:
     app = make_app(preferences=Preferences(keymap={"go.jobs": "f5", "help": "h"}))
     async with app.run_test(size=SIZE) as pilot:
-        assert str(app.screen.query_one("#nav-jobs").render()) == "f5 Jobs"
+        assert str(app.screen.query_one("#nav-jobs").render()) == "F5 Jobs"
         await pilot.press("f5")
         assert app.current_mode == "jobs"
         await pilot.press("5")  # the old key is gone

@@ -284,21 +284,26 @@ async def test_a_category_search_without_match_says_so(make_app: Callable[..., A
         assert app.screen is picker and picked == []
 
 
-async def test_help_shows_long_command_names_whole(make_app: Callable[..., Any]) -> None:
-    """":status STAT…" and ":invoiced ye…": the command column cut what to type."""
+def help_lines(app: Any) -> list[str]:
+    """The whole help list (beyond what the dialog shows at once), as the dialog lays it out."""
     import io
 
     from rich.console import Console
 
+    console = Console(width=app.screen.query_one("#help-text").size.width, file=io.StringIO(), record=True,
+                      color_system=None)  # fmt: skip
+    console.print(app.screen._render_sections())
+    return console.export_text().splitlines()
+
+
+async def test_help_shows_long_command_names_whole(make_app: Callable[..., Any]) -> None:
+    """":status STAT…" and ":invoiced ye…": the command column cut what to type."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
-        body = app.screen.query_one("#help-text")
-        console = Console(width=body.size.width, file=io.StringIO(), record=True, color_system=None)
-        console.print(app.screen._render_sections())  # the whole list, as the dialog lays it out
-        lines = console.export_text().splitlines()
+        lines = help_lines(app)
         names = [line[9:23].strip() for line in lines]  # keys 8 + gap, then the 13 of the command column
         assert ":status" in names and "STATUS" in names and ":invoiced" in names and "yes|no|all" in names, lines
 
@@ -333,3 +338,17 @@ async def test_the_empty_webhooks_and_invoices_lists_say_their_hint_whole(make_a
             assert shown_whole(app, selector), screen_text(app)
             await pilot.press("escape")
             await settle(pilot)
+
+
+async def test_help_and_footer_write_keys_as_the_hints_do(make_app: Callable[..., Any]) -> None:
+    """Help listed "esc" and "?, f1", the filter's footer "f1 Help", where every hint says "Esc" and "F1"."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        assert screen_text(app).splitlines()[-1].startswith("F1 Help")
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        keys = {line[:9].strip() for line in help_lines(app)}
+        assert {"?, F1", "Esc"} <= keys and not {"esc", "?, f1"} & keys, sorted(keys)

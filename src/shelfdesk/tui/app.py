@@ -341,6 +341,13 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
 
     # ------------------------------------------------------------ commands
 
+    def get_key_display(self, binding: Binding) -> str:
+        """Keys as every hint writes them ("Esc cancels", "F1"): Textual shows "esc" and "f1"."""
+        shown = super().get_key_display(binding)
+        if shown == "esc":
+            return "Esc"
+        return shown.upper() if shown[:1] == "f" and shown[1:].isdigit() else shown
+
     def keys_display(self, command: Command, *, first_only: bool = False) -> str:
         """The keys an operator presses for ``command``, after their keymap."""
         keys = self._keymap_by_id.get(command.id) or ",".join(command.keys)
