@@ -119,3 +119,12 @@ def test_status_is_critical_when_a_token_is_rejected(cli: Any, ctx: AppContext, 
 def test_status_read_only_and_empty(cli: Any) -> None:
     code, out, _ = cli("status", "--read-only")
     assert code == 0 and "No channels yet" in out
+
+
+def test_status_right_after_set_up_shows_the_harvest_due(cli: Any, setup: dict[str, int]) -> None:
+    """No scheduler has run yet (a fresh demo, a channel just added): the harvest is due, not "orders off"."""
+    code, out, _ = cli("status")
+    assert code == 0, out
+    block = out.split("BM France (backmarket, account BM EU)")[1].split("\n\n")[0]
+    assert "not scheduled" not in block
+    assert "last harvest  never" in block and "next harvest  " in block

@@ -26,15 +26,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.context import open_context
+    from shelfdesk.cli.setup_common import workspace
     from shelfdesk.jobs.health import health_dict, sync_health
-    from shelfdesk.paths import resolve_paths
+    from shelfdesk.jobs.schedules import ensure_schedules
 
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
-    try:
+    with workspace(args) as ctx:
+        if not ctx.read_only:
+            ensure_schedules(ctx)  # a channel set up since any scheduler ran has its jobs already
         health = sync_health(ctx)
-    finally:
-        ctx.close()
     if args.json:
         print(json.dumps(health_dict(health), indent=2, ensure_ascii=False))
     else:
