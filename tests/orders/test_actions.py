@@ -119,7 +119,7 @@ def test_leboncoin_confirm_availability_confirm_shipping_and_cancel(desk: Desk) 
         ("ship", {"carrier": "UPS"}, [], "missing required field(s) tracking_number"),
         ("ship", {"tracking_number": "1Z"}, [LineIdentifier(BAD_IMEI)], "fails the Luhn check"),
         ("ship", {"tracking_number": "1Z"}, [LineIdentifier(GOOD_IMEI), LineIdentifier(SECOND_IMEI)], "more IMEI/serial"),
-        ("accept", {}, [], "accept line is allowed when the order is New, and it is InProgress"),
+        ("accept", {}, [], "accept line needs an order that is New; this one is InProgress"),
         ("confirm-shipping", {}, [], "backmarket has no action confirm-shipping"),
         ("cancel", {"tracking_number": "x", "colour": "red"}, [], "unknown field(s) colour"),
     ],

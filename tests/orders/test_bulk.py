@@ -48,7 +48,7 @@ def test_preview_lists_every_row_that_cannot_be_applied_then_apply_ships_the_res
     assert problems["line 5"][1] == "tracking_number" and "missing required field(s) tracking_number" in problems["line 5"][2]
     assert problems["line 6, 7"][1] == "tracking_number" and "differs between the rows" in problems["line 6, 7"][2]
     assert problems["line 8"][1] == "order_id" and "no order '999999'" in problems["line 8"][2]
-    assert problems["line 9"][1] == "status" and "allowed when the order is InProgress, and it is New" in problems["line 9"][2]
+    assert problems["line 9"][1] == "status" and "needs an order that is InProgress; this one is New" in problems["line 9"][2]
     with desk.ctx.read_session() as session:  # a preview queues nothing
         assert session.execute(select(func.count()).select_from(OrderAction)).scalar() == 0
 

@@ -86,7 +86,7 @@ def test_multi_line_ship_sets_identifiers_per_line_first() -> None:
          "imei", "given for two lines"),
         (bm_order(phone(imei="490154203237518")), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)], "imei", "write-once"),
         (bm_order(phone(), status=S.New, allowed=frozenset({ActionKind.accept})), {"tracking_number": "1"},
-         [LineIdentifier(GOOD_IMEI)], "status", "allowed when the order is InProgress, and it is New"),
+         [LineIdentifier(GOOD_IMEI)], "status", "needs an order that is InProgress; this one is New"),
         (bm_order(phone(), allowed=frozenset({ActionKind.cancel})), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)],
          "status", "the marketplace does not allow ship order in the order's current state (marketplace state 3)"),
         (bm_order(phone(), open_action="accept (synchronizing)"), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)],

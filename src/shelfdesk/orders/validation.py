@@ -173,8 +173,9 @@ def state_problem(spec: ActionSpec, order: OrderFacts) -> str | None:
     if order.open_action:
         return f"{order.open_action} is still in flight for this order; wait for it, or dismiss it if it failed"
     if order.status not in spec.allowed_statuses:
-        allowed = ", ".join(sorted(s.value for s in spec.allowed_statuses))
-        return f"{spec.label.lower()} is allowed when the order is {allowed}, and it is {order.status}"
+        allowed = sorted(s.value for s in spec.allowed_statuses)
+        either = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} or {allowed[-1]}"
+        return f"{spec.label.lower()} needs an order that is {either}; this one is {order.status}"
     if order.allowed_actions is not None and spec.kind not in order.allowed_actions:
         raw = f" (marketplace state {order.marketplace_status})" if order.marketplace_status else ""
         return f"the marketplace does not allow {spec.label.lower()} in the order's current state{raw}"
