@@ -30,6 +30,10 @@ class ReadOnlyError(PermissionError):
     """A write was attempted while the workspace is opened read-only."""
 
 
+class DatabaseUnreachable(RuntimeError):
+    """The workspace's database cannot be opened; the message names it (password masked) and says why."""
+
+
 @dataclass
 class AppContext:
     """Everything a service function needs, for one workspace."""
@@ -114,8 +118,33 @@ def open_context(
     if migrate:
         from shelfdesk.db.migrate import ensure_schema
 
+        _check_reachable(ctx)
         ensure_schema(ctx.engine, allow_upgrade=not read_only)
     return ctx
+
+
+def _check_reachable(ctx: AppContext) -> None:
+    """Open one connection, so a wrong host, password or path is one clear error, not a traceback.
+
+    Raises :class:`DatabaseUnreachable` with the database (password masked) and
+    the driver's reason. The connection goes back to the pool for what follows.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from shelfdesk.db.migrate import describe_database
+
+    try:
+        with ctx.engine.connect():
+            pass
+    except DBAPIError as exc:
+        ctx.close()
+        raise DatabaseUnreachable(f"cannot open {describe_database(ctx.engine.url)}: {_reason(exc)}") from exc
+
+
+def _reason(exc: Exception) -> str:
+    """The driver's own message on one line (SQLAlchemy's wrapper adds the SQL and a link)."""
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split()) or type(orig).__name__
 
 
 _logging_configured: set[str] = set()

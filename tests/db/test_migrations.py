@@ -179,19 +179,61 @@ def test_foreign_keys_are_back_on_after_a_migration(bare_engine: Engine) -> None
 
 def test_every_migration_renders_for_postgresql() -> None:
     """No SQLite-only SQL: each migration's upgrade and downgrade render as PostgreSQL DDL."""
-    import io
-
-    from alembic.operations import Operations
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(migrate.alembic_config())
     for revision in reversed(list(script.walk_revisions())):
         for step in ("upgrade", "downgrade"):
-            buffer = io.StringIO()
-            context = MigrationContext.configure(dialect_name="postgresql", opts={"as_sql": True, "output_buffer": buffer})
-            with Operations.context(context):
-                getattr(revision.module, step)()
-            assert buffer.getvalue().strip(), (revision.revision, step)
+            assert _render(revision.revision, step, "postgresql").strip(), (revision.revision, step)
+
+
+def _render(revision: str, step: str, dialect: str) -> str:
+    """The SQL one migration's upgrade or downgrade emits for ``dialect``, rendered offline."""
+    import io
+
+    from alembic.operations import Operations
+    from alembic.script import ScriptDirectory
+
+    module = ScriptDirectory.from_config(migrate.alembic_config()).get_revision(revision).module
+    buffer = io.StringIO()
+    context = MigrationContext.configure(dialect_name=dialect, opts={"as_sql": True, "output_buffer": buffer})
+    with Operations.context(context):
+        getattr(module, step)()
+    return buffer.getvalue()
+
+
+WIDENED_IN_0007 = {("channel_listings", "id"), ("webhook_deliveries", "event_id"),
+                   ("webhook_attempts", "delivery_id"), ("webhook_cursors", "position")}  # fmt: skip
+
+
+def test_0007_widens_exactly_the_int4_counters_to_bigint_on_postgresql() -> None:
+    import re
+
+    sql = _render("0007", "upgrade", "postgresql")
+    statements = [" ".join(s.split()) for s in sql.split(";") if s.strip()]
+    altered = {m.groups() for s in statements if (m := re.fullmatch(r"ALTER TABLE (\w+) ALTER COLUMN (\w+) TYPE BIGINT", s))}
+    assert altered == WIDENED_IN_0007
+    # A SERIAL's sequence is "AS integer" (capped at 2^31 - 1) whatever its column's type.
+    assert [s for s in statements if (s.split()[:2] != ["ALTER", "TABLE"])] == ["ALTER SEQUENCE channel_listings_id_seq AS BIGINT"]
+    assert len(statements) == len(WIDENED_IN_0007) + 1  # nothing else
+    down = " ".join(_render("0007", "downgrade", "postgresql").split())
+    for table, column in WIDENED_IN_0007:
+        assert f"ALTER TABLE {table} ALTER COLUMN {column} TYPE INTEGER" in down
+
+
+def test_0007_changes_nothing_on_sqlite() -> None:
+    """SQLite's INTEGER is already 64-bit: no statement, so no table rebuild."""
+    assert _render("0007", "upgrade", "sqlite").strip() == ""
+    assert _render("0007", "downgrade", "sqlite").strip() == ""
+
+
+def test_the_models_widened_columns_are_bigint_on_postgresql_and_integer_on_sqlite() -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    for table, column in WIDENED_IN_0007:
+        type_ = metadata.tables[table].c[column].type
+        assert type_.compile(dialect=postgresql.dialect()) == "BIGINT", (table, column)
+        assert type_.compile(dialect=sqlite.dialect()) == "INTEGER", (table, column)
 
 
 def test_models_and_upserts_compile_for_postgresql() -> None:

@@ -80,6 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserFacingError as exc:
         print(f"shelfdesk: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        # A workspace whose database cannot be opened (shelfdesk.context.DatabaseUnreachable):
+        # one line, no traceback. Looked up in sys.modules so --help and --version stay light;
+        # whoever raised it has imported the module.
+        context = sys.modules.get("shelfdesk.context")
+        if context is None or not isinstance(exc, context.DatabaseUnreachable):
+            raise
+        print(f"shelfdesk: {exc}", file=sys.stderr)
+        return 2
 
 
 def _silence_stdout() -> None:

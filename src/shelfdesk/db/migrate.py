@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
 #: The newest migration shipped with this shelfdesk; a test checks it is Alembic's head.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -96,7 +96,7 @@ def _migrate(engine: Engine, allow_upgrade: bool) -> str:
     head = script.get_current_head()
     known = {rev.revision for rev in script.walk_revisions()}
     current = current_revision(engine)
-    where = _describe(engine)
+    where = describe_database(engine.url)
     if current is not None and current not in known:
         raise SchemaError(
             f"{where} is at schema revision {current}, which this shelfdesk does not know "
@@ -191,8 +191,8 @@ def _has_shelfdesk_tables(conn: Connection) -> bool:
     return bool({"stores", "orders", "products"} & set(inspect(conn).get_table_names()))
 
 
-def _describe(engine: Engine) -> str:
-    url = engine.url
+def describe_database(url: URL) -> str:
+    """How messages name a database: its file for SQLite, else its URL with the password masked."""
     if url.get_backend_name() == "sqlite":
-        return f"the database {url.database}"
+        return f"the database {url.database or ':memory:'}"
     return f"the database {url.render_as_string(hide_password=True)}"

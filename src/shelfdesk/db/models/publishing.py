@@ -111,7 +111,9 @@ class ChannelListing(ShelfModel, table=True):
     __tablename__ = "channel_listings"
     __table_args__ = (UniqueConstraint("channel_id", "sku_key"),)
 
-    id: int | None = id_field()
+    #: BIGINT (migration 0007): every publication run upserts every listing, and on PostgreSQL
+    #: ``INSERT … ON CONFLICT`` takes a sequence value per row even when the row exists.
+    id: int | None = id_field(big=True)
     channel_id: int = Field(foreign_key="channels.id", ondelete="CASCADE")
     sku: str  #: as the marketplace or the catalog spells it
     sku_key: str  #: case-folded SKU: marketplaces match SKUs without case

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field
 
-from shelfdesk.db.models.base import ShelfModel, id_field, json_field
+from shelfdesk.db.models.base import BigIntId, ShelfModel, id_field, json_field
 
 
 class WebhookSubscription(ShelfModel, table=True):
@@ -73,7 +73,7 @@ class WebhookDelivery(ShelfModel, table=True):
 
     id: int | None = id_field(big=True)
     subscription_id: int = Field(foreign_key="webhook_subscriptions.id", ondelete="CASCADE")
-    event_id: int = Field(foreign_key="webhook_events.id", ondelete="CASCADE")
+    event_id: int = Field(foreign_key="webhook_events.id", ondelete="CASCADE", sa_type=BigIntId)
     replay: int = 0
     ordering_key: str = Field(max_length=64)
     state: str = Field(default="pending", max_length=16)  #: pending, delivering, delivered
@@ -98,7 +98,7 @@ class WebhookAttempt(ShelfModel, table=True):
 
     id: int | None = id_field(big=True)
     subscription_id: int = Field(foreign_key="webhook_subscriptions.id", ondelete="CASCADE")
-    delivery_id: int | None = Field(default=None, foreign_key="webhook_deliveries.id", ondelete="CASCADE")
+    delivery_id: int | None = Field(default=None, foreign_key="webhook_deliveries.id", ondelete="CASCADE", sa_type=BigIntId)
     event_uid: str = Field(max_length=64)
     event_type: str = Field(max_length=48)
     attempt: int
@@ -115,5 +115,6 @@ class WebhookCursor(ShelfModel, table=True):
     __tablename__ = "webhook_cursors"
 
     name: str = Field(primary_key=True, max_length=32)
-    position: int = 0
+    #: An ``order_events.id`` (BIGINT) or Unix seconds (past 2038): BIGINT since migration 0007.
+    position: int = Field(default=0, sa_type=BigIntId)
     updated_at: datetime
