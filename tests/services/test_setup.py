@@ -202,3 +202,14 @@ def test_edit_channel_saves_account_token_and_options_then_readiness(ctx, clock)
     assert (edited.name, edited.orders_enabled, after.company) == ("BM FR", False, "Refurb")
     assert after.credential.endswith("ed-1") and not account.credential.endswith("ed-1")  # the renewed token (masked)
     assert edited.readiness is not None
+
+
+def test_a_store_publishes_to_one_market_through_one_account_only(ctx) -> None:  # type: ignore[no-untyped-def]
+    madrid = stores.create_store(ctx, "Refurb Madrid", "ES").id
+    eu = accounts.create_account(ctx, "backmarket", "BM EU", token="bm-token-123456", region="eu")
+    other = accounts.create_account(ctx, "backmarket", "BM second", token="bm-token-654321", region="eu")
+    channels.create_channel(ctx, madrid, eu.id, "ES")
+    with pytest.raises(SetupError, match="Refurb Madrid already publishes to es-es through Back Market Spain "
+                                         r"\(account BM EU\): one channel per store and market"):  # fmt: skip
+        channels.create_channel(ctx, madrid, other.id, "ES")
+    assert [c.account_id for c in channels.list_channels(ctx, madrid)] == [eu.id]

@@ -160,6 +160,14 @@ def create_channel(ctx: AppContext, store_id: int, account_id: int, country: str
         if taken is not None:
             raise SetupError(f"account {account.name} already publishes to {market.code} through {taken[0]} "
                              f"(store {taken[1]})")  # fmt: skip
+        # Two accounts publishing one catalog to one market would sell its stock twice.
+        twin = session.execute(select(Channel.name, MarketplaceAccount.name)
+                               .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
+                               .where(Channel.store_id == store_id, Channel.marketplace == marketplace,
+                                      Channel.market == market.code)).first()  # fmt: skip
+        if twin is not None:
+            raise SetupError(f"{store.name} already publishes to {market.code} through {twin[0]} (account {twin[1]}): "
+                             "one channel per store and market, or its stock would be sold twice")  # fmt: skip
         owner = session.execute(select(Channel.id).where(
             Channel.account_id == account_id, Channel.owns_quantities.is_(True))).first()  # fmt: skip
         channel = Channel(store_id=store_id, account_id=account_id, marketplace=marketplace, market=market.code,
