@@ -38,3 +38,16 @@ def test_a_postgresql_server_that_does_not_answer(capsys: pytest.CaptureFixture[
     assert err.startswith(f"shelfdesk: cannot open the database postgresql+psycopg://merchant:***@127.0.0.1:{port}/shelfdesk: ")
     assert "s3cret-pw" not in err
     assert "Connection refused" in err  # the driver's reason
+
+
+def test_a_database_from_a_newer_shelfdesk(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import sqlite3
+
+    home = tmp_path / "ws"
+    assert run(capsys, "store", "list", "--home", str(home))[0] == 0  # creates the workspace at head
+    with sqlite3.connect(home / "shelfdesk.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0999'")
+    code, out, err = run(capsys, "status", "--home", str(home))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "schema revision 0999, which this shelfdesk does not know" in err and "Upgrade shelfdesk" in err

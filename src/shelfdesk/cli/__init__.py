@@ -81,14 +81,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"shelfdesk: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:
-        # A workspace whose database cannot be opened (shelfdesk.context.DatabaseUnreachable):
-        # one line, no traceback. Looked up in sys.modules so --help and --version stay light;
-        # whoever raised it has imported the module.
-        context = sys.modules.get("shelfdesk.context")
-        if context is None or not isinstance(exc, context.DatabaseUnreachable):
+        # A workspace whose database cannot be opened or used (unreachable, or a schema this
+        # shelfdesk does not know): one line, no traceback. Looked up in sys.modules so --help and
+        # --version stay light; whoever raised one has imported its module.
+        if not isinstance(exc, _opening_errors()):
             raise
         print(f"shelfdesk: {exc}", file=sys.stderr)
         return 2
+
+
+def _opening_errors() -> tuple[type[Exception], ...]:
+    """The errors of opening a workspace whose message is meant for the operator (loaded modules only)."""
+    found = (getattr(sys.modules.get(module), name, None)
+             for module, name in (("shelfdesk.context", "DatabaseUnreachable"), ("shelfdesk.db.migrate", "SchemaError")))  # fmt: skip
+    return tuple(kind for kind in found if isinstance(kind, type))
 
 
 def _silence_stdout() -> None:
