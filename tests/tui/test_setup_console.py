@@ -166,3 +166,30 @@ async def test_read_only_console_refuses_set_up_keys(make_app, ctx, read_only_ct
         await pilot.press("a", "c", "i", "t")
         await settle(pilot)
         assert isinstance(app.screen, StoresScreen) and len(app.screen_stack) == 1
+
+
+async def test_a_refused_import_source_brings_the_form_back_with_what_was_typed(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shelfdesk.services.stores import create_store
+    from shelfdesk.tui.screens.columns_form import ColumnsForm
+    from shelfdesk.tui.screens.import_form import ImportForm
+
+    create_store(ctx, "Refurb Paris", "FR")
+    missing = tmp_path / "nope" / "feed.csv"
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("i")
+        await type_text(pilot, str(missing))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ImportForm)  # not closed: nothing typed is lost
+        assert app.screen.query_one("#import-source").value == str(missing)
+        assert str(missing) in str(app.screen.query_one(".form-error").render())
+        # The operator corrects the path in place and goes on to the column step.
+        source = feed(tmp_path)
+        await pilot.press("ctrl+u")
+        await type_text(pilot, str(source))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ColumnsForm)

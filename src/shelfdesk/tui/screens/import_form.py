@@ -19,16 +19,20 @@ class ImportForm(ModalScreen[dict[str, Any] | None]):
     CSS_PATH = ["setup_form.tcss", "import_form.tcss"]
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="import_form.cancel", tooltip="Close without importing")]
 
-    def __init__(self, store_name: str, source: str) -> None:
+    def __init__(self, store_name: str, source: str, *, format: str | None = None, error: str | None = None) -> None:
         super().__init__()
         self.store_name = store_name
         self.source = source
+        self.format = format or ""
+        self.error = error  #: why the last try was refused (the form comes back with what was typed)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="setup-form", id="import-form"):
             yield Label(f"Import the catalog of {self.store_name}", classes="form-title", markup=False)
+            if self.error:
+                yield Label(self.error, classes="form-error", markup=False)
             yield form_row("Source", Input(self.source, placeholder="/path/feed.csv or https://…", id="import-source", compact=True))
-            yield form_row("Format", Select(FORMATS, value="", allow_blank=False, id="import-format", compact=True))
+            yield form_row("Format", Select(FORMATS, value=self.format, allow_blank=False, id="import-format", compact=True))
             yield Label("Valid rows are stored even when others fail; products missing from a complete feed are "
                         "flagged gone. Enter imports · Esc cancels", classes="form-hint", markup=False)  # fmt: skip
 

@@ -383,13 +383,18 @@ class StoresScreen(ShelfdeskScreen):
         if self.importing:
             self.notify(f"An import of {self.importing} is running (Esc cancels it).", title="Import", severity="warning")
             return
+        self._ask_import(store.id, store.name, {"source": store.catalog_source or ""})
+
+    def _ask_import(self, store_id: int, name: str, values: dict[str, Any], error: str | None = None) -> None:
+        """The import form; after a refused source it comes back with what was typed and why."""
         from shelfdesk.tui.screens.import_form import ImportForm
 
         def done(values: dict[str, Any] | None) -> None:
             if values is not None:
-                self._preview(store.id, store.name, values)
+                self._preview(store_id, name, values)
 
-        self.app.push_screen(ImportForm(store.name, store.catalog_source or ""), done)
+        form = ImportForm(name, values.get("source") or "", format=values.get("format"), error=error)
+        self.app.push_screen(form, done)
 
     @work(thread=True, group="stores-import", exclusive=True, exit_on_error=False, description="Reading the feed's columns")
     def _preview(self, store_id: int, name: str, values: dict[str, Any]) -> None:
@@ -400,8 +405,8 @@ class StoresScreen(ShelfdeskScreen):
         try:
             preview = preview_feed(self.ctx, store_id, values.get("source") or None, format=values.get("format") or None,
                                    **self.import_options)  # fmt: skip
-        except CatalogError as exc:
-            self.post_message(ImportFinished(name, None, str(exc)))
+        except CatalogError as exc:  # nothing imported yet: the form again, with the typed source
+            self.app.call_from_thread(self._ask_import, store_id, name, values, str(exc))
             return
         self.app.call_from_thread(self._push_columns, store_id, name, values, preview)
 
