@@ -81,7 +81,8 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
                 fate = _pick(rng, BACKMARKET_FATES if recent else BACKMARKET_OLD_FATES)
                 chosen = [rng.choice(electronics) for _ in range(1 + (rng.random() < 0.12))]
                 for product in chosen:  # what sold was listed, at the catalog's price
-                    bm.ensure_listing(product.sku, product.price, grade=product.attributes.get("grade", "GOOD"))
+                    bm.ensure_listing(product.sku, product.price, grade=product.attributes.get("grade", "GOOD"),
+                                      title=product.title)  # fmt: skip
                 skus = [product.sku for product in chosen]
                 bm.create_orders({"skus": skus, "fate": fate, "single_order": True})
             created += 1

@@ -271,14 +271,19 @@ class BackMarketSandbox(SandboxApp):
         self.state["orders"][str(oid)] = order
         return order
 
-    def ensure_listing(self, sku: str, price: Decimal, *, grade: str = "GOOD", quantity: int = 5) -> dict[str, Any]:
+    def ensure_listing(self, sku: str, price: Decimal, *, grade: str = "GOOD", quantity: int = 5,
+                       title: str | None = None) -> dict[str, Any]:  # fmt: skip
         """Seeding (demo, tests): the online listing for ``sku`` at ``price``, created when unknown.
 
         A real account's orders are for listings it sells at its own prices; without
-        this, orders for an unknown SKU get a placeholder listing at 100.00.
+        this, orders for an unknown SKU get a placeholder listing at 100.00. ``title``
+        names what is sold (else the sandbox's first catalog product lends its own,
+        and a laptop's orders would read "iPhone 13").
         """
         listing = self._listing_for_sku(sku, self.rng_for("listing", sku))
         listing.update(price=f"{price:.2f}", grade=grade, quantity=quantity)
+        if title:
+            listing["title"] = title
         self.touch("listings", listing["id"])
         self._persist()
         return listing
