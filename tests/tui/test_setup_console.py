@@ -149,7 +149,16 @@ async def test_exclusion_rule_with_live_count_and_clear_from_the_keyboard(make_a
         await settle(pilot)
         assert count_excluded(ctx, ids["france"]).excluded == 4
         assert "4 of 15 products excluded" in str(app.screen.query_one("#exclusions-count").render())
-        await pilot.press("down", "d")  # the new rule is second: delete it
+        await pilot.press("down", "d")  # the new rule is second: delete it, which asks first
+        await settle(pilot)
+        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "Delete the exclusion rule sku equals 'IP13-1'?" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("enter")  # No is focused: nothing is deleted
+        await settle(pilot)
+        assert len(channel_rules(ctx, ids["france"])) == 2
+        await pilot.press("d", "tab", "enter")  # to "Yes, delete"
         await settle(pilot)
         assert [r.describe() for r in channel_rules(ctx, ids["france"])] == ["category contains 'Home'"]
 

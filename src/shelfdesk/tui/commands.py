@@ -413,7 +413,7 @@ COMMANDS: list[Command] = [
             scope="mappings", group="mappings", help="Map every unmapped category or attribute of this pane to its suggestion",
             names=("suggest",), writes=True),
     Command(id="mappings.clear", description="Clear", action="clear_selected", keys=("d",), scope="mappings",
-            group="mappings", help="Remove the highlighted mapping or exclusion rule", writes=True),
+            group="mappings", help="Remove the highlighted mapping, or the highlighted exclusion rule (asks first)", writes=True),
     Command(id="mappings.add_rule", description="Add rule", action="add_rule", keys=("a",), scope="mappings",
             group="mappings", help="Add an exclusion rule (AND with a group, or a new OR group); the count updates live",
             names=("rule",), writes=True),

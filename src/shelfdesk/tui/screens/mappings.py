@@ -454,8 +454,14 @@ class MappingsScreen(ShelfdeskScreen):
             self._write("clear", lambda: (clear_mapping(self.ctx, channel_id, row.spec.name), f"{row.spec.name} unmapped")[1])
         elif pane == "exclusions":
             from shelfdesk.catalog.exclusions import delete_rule
+            from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
-            self._write("clear", lambda: (delete_rule(self.ctx, row.id), f"Rule {row.describe()} deleted")[1])
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._write("clear", lambda: (delete_rule(self.ctx, row.id), f"Rule {row.describe()} deleted")[1])
+
+            # A rule is typed by hand and no undo brings it back: ask first (mappings are re-picked in a key).
+            self.app.push_screen(ConfirmDialog(f"Delete the exclusion rule {row.describe()}?", yes="Yes, delete"), answered)
 
     def action_toggle_rule(self) -> None:
         row = self._selected("exclusions") if self.pane == "exclusions" else None

@@ -256,7 +256,7 @@ class PublicationsScreen(ShelfdeskScreen):
 
     def _republish_ask(self, row: PublicationRow, skus: list[str], error_key: str | None,
                        cause: str | None = None) -> None:  # fmt: skip
-        from shelfdesk.tui.screens.publish_confirm import PublishConfirm
+        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
         if not skus:
             self.notify(f"Publication #{row.id} has no failed items to send again.", title="Re-publish", severity="warning")
@@ -269,7 +269,7 @@ class PublicationsScreen(ShelfdeskScreen):
                     self.app.pop_screen()
                 self.start(row.channel_id, str(row.kind), "update", dry_run=False, only_skus=skus)
 
-        self.app.push_screen(PublishConfirm(f"Re-publish {what} to {row.channel}?", skus[:5]), answered)
+        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5]), answered)
 
     def action_export_errors(self) -> None:
         row = self._need_selected()

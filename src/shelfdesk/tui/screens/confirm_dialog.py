@@ -1,4 +1,4 @@
-"""Confirming a publication that sends again (re-publishing failed items): count and sample SKUs, No focused."""
+"""A yes/no question before something that cannot be taken back (re-publishing, deleting): No is focused."""
 
 from __future__ import annotations
 
@@ -9,16 +9,21 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 
-class PublishConfirm(ModalScreen[bool]):
-    """Enter on the focused button; Esc (or No, focused first) cancels."""
+class ConfirmDialog(ModalScreen[bool]):
+    """Enter on the focused button; Esc (or No, focused first) cancels.
 
-    CSS_PATH = "publish_confirm.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="publish_confirm.cancel", tooltip="Do nothing")]
+    ``samples`` name a few of the things concerned (SKUs, order ids);
+    ``yes`` is the confirming button's label, saying what it does.
+    """
 
-    def __init__(self, question: str, samples: list[str]) -> None:
+    CSS_PATH = "confirm_dialog.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm_dialog.cancel", tooltip="Do nothing")]
+
+    def __init__(self, question: str, samples: list[str] | None = None, *, yes: str = "Yes, send") -> None:
         super().__init__()
         self.question = question
-        self.samples = samples
+        self.samples = samples or []
+        self.yes = yes
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
@@ -27,7 +32,7 @@ class PublishConfirm(ModalScreen[bool]):
                 yield Label("e.g. " + ", ".join(self.samples), id="confirm-samples", markup=False)
             with Horizontal(id="confirm-buttons"):
                 yield Button("No", id="confirm-no", variant="default")
-                yield Button("Yes, send", id="confirm-yes", variant="warning")
+                yield Button(self.yes, id="confirm-yes", variant="warning")
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()
