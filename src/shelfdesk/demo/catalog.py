@@ -41,7 +41,7 @@ PHONES = [
     ("Apple", "iPhone 14 Pro", "IP14P", "669", [128, 256, 512], ["Space Black", "Deep Purple", "Gold"]),
     ("Samsung", "Galaxy Z Flip4", "GZF4", "369", [128, 256], ["Graphite", "Bora Purple", "Blue"]),
     ("Google", "Pixel 6", "PX6", "189", [128, 256], ["Stormy Black", "Sorta Seafoam"]),
-    ("Fairphone", "Fairphone 4", "FP4", "329", [128, 256], ["Grey", "Green"]),
+    ("Fairphone", "4", "FP4", "329", [128, 256], ["Grey", "Green"]),
     ("Apple", "iPad 9th gen Wi-Fi", "IPAD9", "239", [64, 256], ["Space Grey", "Silver"]),
     ("Apple", "iPad Air 4th gen Wi-Fi", "IPADA4", "389", [64, 256], ["Sky Blue", "Green", "Rose Gold"]),
     ("Samsung", "Galaxy Tab S7 Wi-Fi", "GTS7", "299", [128, 256], ["Mystic Black", "Mystic Silver"]),
