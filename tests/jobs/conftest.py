@@ -52,7 +52,8 @@ def add_channels(ctx: AppContext, *specs: tuple[str, str, str]) -> dict[str, int
                 session.flush()
                 accounts[account_name] = account
             channel = Channel(store_id=store.id, account_id=account.id, marketplace=account.marketplace,
-                              market=f"m{number}", country="FR", name=name, created_at=now, updated_at=now)
+                              market=f"m{number}", country="ES" if "Spain" in name else "FR", name=name,
+                              created_at=now, updated_at=now)  # fmt: skip
             session.add(channel)
             session.flush()
             assert channel.id is not None

@@ -76,10 +76,11 @@ async def test_jobs_screen_shows_schedule_last_next_lease_and_failures(make_app:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_jobs(pilot)
         bm, spain, lbc = ids["BM France"], ids["BM Spain"], ids["LBC France"]
-        assert screen.cells(f"harvest:{bm}") == ["harvest", "BM France", "1m", "09:29 FAILED", "due", "-", "3"]
-        assert screen.cells(f"harvest:{lbc}") == ["harvest", "LBC France", "1m", "09:29 ok", "09:30", "-", "0"]
+        # The channel column reads the short codes of Orders and Publications; the line below names it in full.
+        assert screen.cells(f"harvest:{bm}") == ["harvest", "BM FR", "1m", "09:29 FAILED", "due", "-", "3"]
+        assert screen.cells(f"harvest:{lbc}") == ["harvest", "LBC FR", "1m", "09:29 ok", "09:30", "-", "0"]
         assert screen.cells("outbox") == ["outbox", "workspace", "5s", "09:29 idle", "due", "-", "0"]
-        assert screen.cells(f"offers:{bm}") == ["offers", "BM France", "5m", "09:29 running", "09:34", "worker 4242@srv2", "0"]
+        assert screen.cells(f"offers:{bm}") == ["offers", "BM FR", "5m", "09:29 running", "09:34", "worker 4242@srv2", "0"]
         assert screen.cells(f"products:{spain}")[4] == "paused"
         text = screen_text(app)
         assert "Jobs · 9 · 1 failing · 1 paused" in text

@@ -33,10 +33,11 @@ class FilterChanged(Message):
 class JobsLoaded(Message):
     """The Jobs screen's rows (``shelfdesk.jobs.health.JobRow``), read at ``now`` on the workspace clock."""
 
-    def __init__(self, rows: list, now: object) -> None:  # type: ignore[type-arg]
+    def __init__(self, rows: list, now: object, codes: dict[int, str] | None = None) -> None:  # type: ignore[type-arg]
         super().__init__()
         self.rows = rows
         self.now = now
+        self.codes = codes or {}  #: channel id -> "BM FR", as on Orders and Publications
 
 
 class JobRunsLoaded(Message):

@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
     from shelfdesk.jobs.health import JobRow
 
-COLUMNS = [("job", "Job", 9), ("channel", "Channel", 14), ("every", "Every", 5), ("last", "Last run", 15),
-           ("next", "Next", 6), ("lease", "Lease", 11), ("fails", "Fail", 4)]  # fmt: skip
+#: The channel is its short code ("BM FR"); the line under the table names it in full.
+COLUMNS = [("job", "Job", 9), ("channel", "Channel", 9), ("every", "Every", 5), ("last", "Last run", 15),
+           ("next", "Next", 6), ("lease", "Lease", 16), ("fails", "Fail", 4)]  # fmt: skip
 
 
 class JobsScreen(ShelfdeskScreen):
@@ -52,6 +53,7 @@ class JobsScreen(ShelfdeskScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, JobRow] = {}
+        self.codes: dict[int, str] = {}
         self.now: datetime | None = None
         self._timer: Timer | None = None
         self._target: str | None = None
@@ -83,12 +85,14 @@ class JobsScreen(ShelfdeskScreen):
     @work(thread=True, group="jobs-load", exclusive=True, exit_on_error=False, description="Loading jobs")
     def _load(self) -> None:
         from shelfdesk.jobs.health import job_rows
+        from shelfdesk.orders.queries import lookups
 
         rows = job_rows(self.ctx)
-        self.post_message(JobsLoaded(rows, self.ctx.clock.now()))
+        self.post_message(JobsLoaded(rows, self.ctx.clock.now(), lookups(self.ctx).codes))
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
         self.rows = {row.key: row for row in message.rows}
+        self.codes = message.codes
         self.now = message.now
         self._show()
         self.refresh_bindings()
@@ -104,13 +108,11 @@ class JobsScreen(ShelfdeskScreen):
             self._load()
 
     def _show(self) -> None:
-        from shelfdesk.jobs.display import job_cells
-
         assert self.now is not None
         wanted = self.filter_text.lower()
         shown = [row for row in self.rows.values()
                  if not wanted or wanted in f"{row.key} {row.schedule.where} {row.state}".lower()]  # fmt: skip
-        self.table.show([(row.key, list(job_cells(row, self.now))) for row in shown])
+        self.table.show([(row.key, self._cells(row)) for row in shown])
         failing = sum(1 for row in self.rows.values() if row.failures_in_a_row)
         paused = sum(1 for row in self.rows.values() if row.schedule.paused)
         parts = [f"Jobs · {len(shown)}" + (f" of {len(self.rows)}" if len(shown) != len(self.rows) else "")]
@@ -124,6 +126,14 @@ class JobsScreen(ShelfdeskScreen):
             parts.append("no jobs yet: they appear with the workspace's first channel")
         self.query_one("#jobs-title", Label).update(" · ".join(parts))
         self._show_detail()
+
+    def _cells(self, row: JobRow) -> list[str]:
+        from shelfdesk.jobs.display import job_cells
+
+        assert self.now is not None
+        cells = list(job_cells(row, self.now))
+        cells[1] = self.codes.get(row.schedule.channel_id or 0, cells[1])  # "workspace" jobs keep their word
+        return cells
 
     def apply_filter(self, text: str) -> None:
         if self.now is not None:
