@@ -90,12 +90,9 @@ def default_factory(ctx: AppContext) -> ConnectorFactory:
     """Connectors through the orders module's account resolution (credentials never leave it)."""
 
     def build(channel: ChannelSpec) -> Connector:
-        from shelfdesk.channels.registry import constructor_options
         from shelfdesk.orders.connect import connect, load_account
 
-        account = load_account(ctx, channel.account_id)
-        extra = {"language": channel.market} if "language" in constructor_options(account.marketplace) else {}
-        return connect(ctx, account, **extra)
+        return connect(ctx, load_account(ctx, channel.account_id), language=channel.market)
 
     return build
 
