@@ -46,6 +46,7 @@ from shelfdesk.channels.errors import (
     WafBlocked,
 )
 from shelfdesk.channels.ratelimit import SlidingWindowLimiter, hold_all
+from shelfdesk.claims import backoff
 from shelfdesk.clock import Clock
 from shelfdesk.logs import redact
 
@@ -79,8 +80,7 @@ class RetryPolicy:
         failing together do not come back together, yet never wait less than
         half the exponential step.
         """
-        step = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
-        return step * (1 - self.jitter) + rng.random() * step * self.jitter
+        return backoff(retry, rng, base=self.base_delay, cap=self.max_delay, jitter=self.jitter)
 
 
 @dataclass

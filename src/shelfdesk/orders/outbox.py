@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,6 +44,7 @@ from shelfdesk.channels.errors import (
     UnsupportedOperation,
     WafBlocked,
 )
+from shelfdesk.claims import backoff, claim_abandoned, holder_name
 from shelfdesk.domain import ActionKind, ActionState, EventSource
 from shelfdesk.orders.connect import AccountRef, ConnectorFactory, account_ref, default_factory
 from shelfdesk.orders.errors import NoCredential
@@ -110,10 +108,6 @@ AfterRemote = Callable[[ClaimedAction, "RemoteOrder"], None]
 Progress = Callable[[ActionOutcome], None]
 
 
-def holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class OutboxSender:
     """Claims and sends due actions; one instance per process (or per console screen)."""
 
@@ -131,7 +125,7 @@ class OutboxSender:
     ) -> None:
         self.ctx = ctx
         self.factory = factory or default_factory(ctx)
-        self.holder = holder or holder_name()
+        self.holder = holder or holder_name("outbox")
         self.concurrency = max(1, concurrency)
         self.max_attempts = max_attempts
         self.claim_timeout = claim_timeout
@@ -260,16 +254,13 @@ class OutboxSender:
         from shelfdesk.db.models import OrderAction
 
         now = self.ctx.clock.now()
-        cutoff = now - timedelta(seconds=self.claim_timeout)
         recovered = 0
         with self._write_lock, self.ctx.write_session() as session:
             rows = session.execute(
                 select(OrderAction.id, OrderAction.claimed_by, OrderAction.claimed_at).where(OrderAction.state == ActionState.sending)
             ).all()
             for action_id, holder, claimed_at in rows:
-                if holder == self.holder:
-                    continue
-                if not (_holder_is_dead(holder) or claimed_at is None or claimed_at <= cutoff):
+                if not claim_abandoned(holder, claimed_at, now, self.claim_timeout, me=self.holder):
                     continue
                 recovered += session.execute(
                     update(OrderAction)
@@ -445,8 +436,7 @@ class OutboxSender:
         if isinstance(exc, RateLimited) and exc.retry_after:
             delay = float(exc.retry_after)
         else:
-            step = min(MAX_DELAY, BASE_DELAY * 2 ** (claimed.attempts - 1))
-            delay = step * (0.5 + self.rng.random() * 0.5)
+            delay = backoff(claimed.attempts, self.rng, base=BASE_DELAY, cap=MAX_DELAY)
         code = "outcome_unknown" if isinstance(exc, UnknownOutcome) else "retrying"
         await asyncio.to_thread(self._record, claimed, None, ActionState.pending, message=message, code=code, delay=delay)
         return ActionOutcome(claimed.id, claimed.marketplace_order_id, claimed.kind, ActionState.pending,
@@ -476,23 +466,6 @@ class OutboxSender:
             sent = True
         assert remote is not None
         return remote, sent
-
-
-def _holder_is_dead(holder: str | None) -> bool:
-    """True when ``holder`` names a process on this host that no longer exists."""
-    if not holder:
-        return True
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def send_pending(ctx: AppContext, *, factory: ConnectorFactory | None = None, batch_key: str | None = None,
