@@ -34,6 +34,9 @@ class AccountRef:
     company: str | None = None
     contact_email: str | None = None
     user_agent: str | None = None
+    #: The market (Back Market's locale, e.g. ``en-gb``) the requests speak for: a channel's
+    #: ``market``. None leaves the connector's default.
+    market: str | None = None
 
 
 #: Builds a connector for an account; tests pass one that adds short timeouts.
@@ -79,9 +82,9 @@ def resolve_credential(ctx: AppContext, account: AccountRef) -> str:
 def connect(ctx: AppContext, account: AccountRef, **overrides: Any) -> Connector:
     """A connector for ``account`` on the context's clock.
 
-    The account's identity fields (company, contact e-mail, region) go to
-    connectors whose constructor takes them (Back Market's mandatory
-    User-Agent); ``overrides`` (``timeout``, ``rng``, ``transport`` …) win.
+    The account's identity fields (company, contact e-mail, region) and the
+    market it speaks for go to connectors whose constructor takes them (Back
+    Market's mandatory User-Agent and its ``Accept-Language``); ``overrides`` (``timeout``, ``rng``, ``transport`` …) win.
     """
     from shelfdesk.channels.registry import constructor_options, get_connector
 
@@ -90,6 +93,7 @@ def connect(ctx: AppContext, account: AccountRef, **overrides: Any) -> Connector
         "company": account.company or settings.company,
         "contact_email": account.contact_email or settings.contact_email,
         "region": account.region,
+        "language": account.market,
     }
     accepted = constructor_options(account.marketplace)
     options = {k: v for k, v in wanted.items() if v is not None and k in accepted}
