@@ -35,6 +35,9 @@ class AccountRef:
     company: str | None = None
     contact_email: str | None = None
     user_agent: str | None = None
+    #: The market (Back Market's locale, e.g. ``en-gb``) the requests speak for: a channel's
+    #: ``market``. None leaves the connector's default.
+    market: str | None = None
 
 
 def connector_options(account: AccountRef, *, company: str, contact_email: str, language: str | None = None) -> dict[str, Any]:

@@ -58,12 +58,13 @@ def resolve_credential(ctx: AppContext, account: AccountRef) -> str:
 def connect(ctx: AppContext, account: AccountRef, *, language: str | None = None, **overrides: Any) -> Connector:
     """A connector for ``account`` on the context's clock (see :mod:`shelfdesk.channels.connect`).
 
-    ``language`` is the channel's market for connectors that take one;
+    ``language`` is the market the requests speak for (Back Market's locale, sent as
+    ``Accept-Language``); it defaults to the account reference's ``market``.
     ``overrides`` (``timeout``, ``rng``, ``transport`` …) win.
     """
     settings = ctx.settings
     return build_connector(account, credential=resolve_credential(ctx, account), clock=ctx.clock,
-                           company=settings.company, contact_email=settings.contact_email, language=language,
+                           company=settings.company, contact_email=settings.contact_email, language=language or account.market,
                            **overrides)  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -114,8 +114,8 @@ async def harvest_account(ctx: AppContext, account_id: int, *, factory: Connecto
         row = session.get(MarketplaceAccount, account_id)
         if row is None:
             raise OrderError(f"marketplace account {account_id} does not exist")
-        account = account_ref(row)
         scope = load_scope(session, account_id)
+        account = replace(account_ref(row), market=scope.market)
         watermark = row.orders_watermark
         lookback_days = int((row.settings or {}).get("first_harvest_days") or ctx.settings.harvest_lookback_days)
     result = HarvestResult(account_id, account.name)

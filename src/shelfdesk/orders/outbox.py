@@ -28,7 +28,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +76,7 @@ class ClaimedAction:
     payload: dict[str, Any]
     attempts: int
     actor: str | None
+    market: str | None = None  #: the order's market: what the connector speaks for
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class OutboxSender:
         self.claim_timeout = claim_timeout
         self.after_remote = after_remote
         self.rng = rng or random.Random()
-        self._connectors: dict[int, Connector] = {}
+        self._connectors: dict[tuple[int, str | None], Connector] = {}
         # One writer at a time inside this process: SQLite's busy handler sleeps in growing steps
         # when threads of one process fight for the write lock, which would pace sending below the
         # marketplace's rate. Other processes are kept apart by the conditional UPDATEs themselves.
@@ -242,11 +243,12 @@ class OutboxSender:
                     continue  # another sender took it between our read and our update
                 row = session.execute(
                     select(OrderAction.order_id, Order.account_id, Order.marketplace_order_id, OrderAction.kind,
-                           OrderAction.payload, OrderAction.attempts, OrderAction.actor)  # fmt: skip
+                           OrderAction.payload, OrderAction.attempts, OrderAction.actor, Order.market)  # fmt: skip
                     .join(Order, Order.id == OrderAction.order_id)
                     .where(OrderAction.id == action_id)
                 ).one()
-                return ClaimedAction(action_id, row[0], row[1], row[2], ActionKind(row[3]), dict(row[4] or {}), row[5], row[6])
+                return ClaimedAction(action_id, row[0], row[1], row[2], ActionKind(row[3]), dict(row[4] or {}), row[5], row[6],
+                                     row[7])  # fmt: skip
         return None
 
     def recover_stale(self) -> int:
@@ -354,11 +356,13 @@ class OutboxSender:
 
     # ------------------------------------------------------------------ network side
 
-    def _connector(self, account_id: int) -> Connector:
-        if account_id not in self._connectors:
-            account, _ = self._context(account_id)
-            self._connectors[account_id] = self.factory(account)
-        return self._connectors[account_id]
+    def _connector(self, claimed: ClaimedAction) -> Connector:
+        """The account's connector speaking for the order's market (one per account and market)."""
+        key = (claimed.account_id, claimed.market)
+        if key not in self._connectors:
+            account, _ = self._context(claimed.account_id)
+            self._connectors[key] = self.factory(replace(account, market=claimed.market or account.market))
+        return self._connectors[key]
 
     async def process(self, claimed: ClaimedAction) -> ActionOutcome:
         """Send one claimed action and record its outcome; never raises for a marketplace error."""
@@ -366,7 +370,7 @@ class OutboxSender:
         sent = False
         try:
             await asyncio.to_thread(self._context, claimed.account_id)
-            connector = self._connector(claimed.account_id)
+            connector = self._connector(claimed)
             if claimed.kind is ActionKind.upload_invoice:
                 return await self._upload_invoice(connector, claimed)
             remote: RemoteOrder | None = None
@@ -423,7 +427,7 @@ class OutboxSender:
     async def _read_after_refusal(self, claimed: ClaimedAction) -> RemoteOrder | None:
         """The order as the marketplace has it now, so the refusal is shown beside the real state."""
         try:
-            return await self._connector(claimed.account_id).get_order(claimed.marketplace_order_id)
+            return await self._connector(claimed).get_order(claimed.marketplace_order_id)
         except (ChannelError, OSError):
             return None
 

@@ -76,6 +76,13 @@ class SandboxApp:
     #: Top-level dicts of entries by key (orders, listings …) and lists that only grow (effects …).
     keyed_collections: tuple[str, ...] = ("orders",)
     appended_lists: tuple[str, ...] = ("effects",)
+    #: Options of the admin API's ``/_sandbox/orders`` passed on to :meth:`generate_order`.
+    order_options: tuple[str, ...] = ()
+    #: The path of the request being answered (an error's envelope may depend on it).
+    current_path = ""
+    #: Tests set this: called with (sandbox, request-log entry, parsed request body, parsed answer body)
+    #: after each API request (the log keeps large bodies by their size only).
+    observe: Callable[[SandboxApp, dict[str, Any], Any, Any], None] | None = None
     #: Tests set this: after every write the state is read back from disk and compared (a
     #: change a handler made without :meth:`touch` would be lost on restart).
     verify_journal = False
@@ -150,8 +157,9 @@ class SandboxApp:
         base = len(self.state["orders"])
         for n in range(int(spec.get("count", 1))):
             for i, group in enumerate(groups):
+                options = {k: spec[k] for k in self.order_options if spec.get(k) is not None}
                 order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group,
-                                            fate=spec.get("fate", "paid"), quantity=spec.get("quantity"))  # fmt: skip
+                                            fate=spec.get("fate", "paid"), quantity=spec.get("quantity"), **options)  # fmt: skip
                 created.append(self.public_order(order))
         self._persist()
         return created
@@ -298,6 +306,7 @@ class SandboxApp:
         self._request_effects = []
         now = self.tick()
         method, path = request.method, request.url.path
+        self.current_path = path
         fault: FaultRule | None = None
         response = self.gate(request, opts)
         refused = response is not None
@@ -310,7 +319,7 @@ class SandboxApp:
                 if fault is not None:
                     response = await self._fault_response(fault, request, response)
         self._persist()  # saved before the reply leaves
-        self.log.append(
+        entry = self.log.append(
             {
                 "at": iso(now),
                 "t": now.timestamp(),
@@ -326,6 +335,8 @@ class SandboxApp:
                 "body": _loggable(raw, request.headers.get("content-type", "")),
             }
         )
+        if self.observe is not None:
+            self.observe(self, entry, _parsed(raw), _parsed(bytes(getattr(response, "body", b"") or b"")))
         return response
 
     async def _run(self, handler: Handler, request: Request, raw: bytes) -> Response:
@@ -512,3 +523,12 @@ def _loggable(raw: bytes, ctype: str) -> Any:
         except ValueError:
             return text
     return text
+
+
+def _parsed(data: bytes) -> Any:
+    """A body as JSON when it is JSON, else its text (for :attr:`SandboxApp.observe`)."""
+    text = data.decode("utf-8", "replace")
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text

@@ -20,35 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from shelfdesk.catalog.errors import SetupError
 from shelfdesk.domain import Marketplace, OrderScope
+from shelfdesk.markets import MARKETS, Market, market_by_code
 
 if TYPE_CHECKING:
     from shelfdesk.catalog.readiness import Readiness
     from shelfdesk.context import AppContext
 
 
-@dataclass(frozen=True)
-class Market:
-    country: str
-    name: str
-    code: str  #: the marketplace's market code (Back Market's Accept-Language)
-    currency: str
-    region: str | None = None  #: Back Market region serving it
-
-
-_BM = [("FR", "France", "fr-fr", "EUR", "eu"), ("BE", "Belgium", "fr-be", "EUR", "eu"),
-       ("DE", "Germany", "de-de", "EUR", "eu"), ("AT", "Austria", "de-at", "EUR", "eu"),
-       ("ES", "Spain", "es-es", "EUR", "eu"), ("IT", "Italy", "it-it", "EUR", "eu"),
-       ("NL", "Netherlands", "nl-nl", "EUR", "eu"), ("PT", "Portugal", "pt-pt", "EUR", "eu"),
-       ("FI", "Finland", "fi-fi", "EUR", "eu"), ("IE", "Ireland", "en-ie", "EUR", "eu"),
-       ("GR", "Greece", "el-gr", "EUR", "eu"), ("SK", "Slovakia", "sk-sk", "EUR", "eu"),
-       ("GB", "United Kingdom", "en-gb", "GBP", "eu"), ("SE", "Sweden", "sv-se", "SEK", "eu"),
-       ("US", "United States", "en-us", "USD", "na"), ("JP", "Japan", "ja-jp", "JPY", "ap"),
-       ("AU", "Australia", "en-au", "AUD", "ap")]  # fmt: skip
-
-MARKETS: dict[Marketplace, dict[str, Market]] = {
-    Marketplace.backmarket: {c: Market(c, n, code, cur, reg) for c, n, code, cur, reg in _BM},
-    Marketplace.leboncoin: {"FR": Market("FR", "France", "FR", "EUR")},
-}
 MARKETPLACE_NAMES = {Marketplace.backmarket: "Back Market", Marketplace.leboncoin: "Leboncoin"}
 
 #: Options an operator may change on a channel, with their column (or settings key).
@@ -97,10 +75,9 @@ class ChannelView:
 
 
 def market_for(marketplace: Marketplace, country: str) -> Market:
-    markets = MARKETS[marketplace]
-    code = (country or "").strip()
-    market = markets.get(code.upper()) or next((m for m in markets.values() if m.code == code.lower()), None)
+    market = market_by_code(marketplace, country)
     if market is None:
+        markets = MARKETS[marketplace]
         names = ", ".join(f"{m.country} ({m.name})" for m in markets.values())
         raise SetupError(f"{MARKETPLACE_NAMES[marketplace]} has no market {country!r}; markets: {names}")
     return market
