@@ -17,11 +17,12 @@ is for tests and operators on loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -209,6 +210,23 @@ class SandboxApp:
         self.state.setdefault("effects", []).append(entry)
         self._request_effects.append(entry)
         return entry
+
+    @contextlib.contextmanager
+    def contained(self, what: str) -> Iterator[list[BaseException]]:
+        """Run one unit of background work (a batch, a feed) so that a failure stays its own.
+
+        Background work runs at every tick, before any request is answered: an
+        exception escaping it would fail every later request, and every restart.
+        Inputs are checked before they are stored, so this is for the sandbox's own
+        bugs: logged, and the list yielded receives the exception so the caller
+        can mark the work failed.
+        """
+        failed: list[BaseException] = []
+        try:
+            yield failed
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.exception("%s sandbox: %s failed", self.name, what)
+            failed.append(exc)
 
     def rng_for(self, *parts: object) -> Any:
         import random

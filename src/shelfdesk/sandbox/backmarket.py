@@ -19,9 +19,7 @@ a missing User-Agent answered by 400, an unknown token by 403.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -38,12 +36,15 @@ from shelfdesk.clock import Clock
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.backmarket_rules import (
     CSV_COLUMNS,
+    BatchUnreadable,
     GRADES,
     MAX_CSV_LINES,
     apply_update,
     check_grade,
     check_listing_values,
     parse_listing_row,
+    read_batch,
+    read_catalog,
     resolve_product,
     set_line_details,
 )
@@ -316,8 +317,11 @@ class BackMarketSandbox(SandboxApp):
                 continue
             created = parse_iso(task["created_at"])
             if now >= created + timedelta(seconds=task["seconds"]):
-                self._process_task(task, created + timedelta(seconds=task["seconds"]))
                 self.touch("tasks", task["task_id"])
+                with self.contained(f"task {task['task_id']}") as failed:
+                    self._process_task(task, created + timedelta(seconds=task["seconds"]))
+                if failed:
+                    task.update(action_status=8, last_action_error="Task has been interrupted.", result=task.get("result") or [])
             elif now >= created + timedelta(seconds=task["seconds"] / 2) and task["action_status"] == 0:
                 task["action_status"] = 2
                 self.touch("tasks", task["task_id"])
@@ -543,13 +547,8 @@ class BackMarketSandbox(SandboxApp):
         self.touch("listings", listing["id"])
 
     async def post_listings(self, request: Request, body: Any) -> Response:
-        if not isinstance(body, dict):
-            raise ApiError(400, "Request body must be a JSON object with catalog, quotechar, delimiter and encoding", plain=True)
-        missing = [k for k in ("catalog", "quotechar", "delimiter", "encoding") if not body.get(k)]
-        if missing:
-            raise ApiError(400, f"Missing required field(s): {', '.join(missing)}", plain=True)
-        lines = [l for l in str(body["catalog"]).splitlines() if l.strip()]
-        count = max(0, len(lines) - 1)
+        batch = read_batch(body)
+        count = max(0, len([line for line in batch["catalog"].splitlines() if line.strip()]) - 1)
         if count == 0:
             raise ApiError(400, "The catalog has no line after its header", plain=True)
         if count > MAX_CSV_LINES:
@@ -559,8 +558,7 @@ class BackMarketSandbox(SandboxApp):
         task_id = self._next_id("task")
         self.state["tasks"][str(task_id)] = {
             "task_id": task_id, "created_at": iso(now), "seconds": self.task_seconds, "action_status": 0,
-            "last_action_error": None, "result": None, "lines": count,
-            "catalog": body["catalog"], "quotechar": body["quotechar"], "delimiter": body["delimiter"],
+            "last_action_error": None, "result": None, "lines": count, **batch,
         }  # fmt: skip
         self.effect("listing_batch", task_id=task_id, lines=count)
         return JSONResponse({"bodymessage": task_id, "statuscode": 200})
@@ -572,17 +570,31 @@ class BackMarketSandbox(SandboxApp):
         return JSONResponse({k: task[k] for k in ("task_id", "action_status", "last_action_error", "result")} | {"statuscode": 200})
 
     def _process_task(self, task: dict[str, Any], when: datetime) -> None:
-        """Apply a batch line by line, as Back Market does once the task runs."""
-        reader = csv.DictReader(io.StringIO(task["catalog"]), delimiter=task["delimiter"], quotechar=task["quotechar"])
-        header = [h.strip().lower() for h in reader.fieldnames or []]
+        """Apply a batch line by line, as Back Market does once the task runs.
+
+        A batch that cannot be read (an unknown encoding, a CSV the reader gives up on)
+        fails as a task, status 8 with its reason, as the spec's ``last_action_error``
+        says; it never stops the sandbox. The lines applied before the reader gave up
+        stay applied, as a real import that stops half-way leaves them.
+        """
+        try:
+            rows = read_catalog(task["catalog"], task["delimiter"], task["quotechar"], task.get("encoding", "utf-8"))
+            header = next(rows, [])
+        except BatchUnreadable as exc:
+            task.update(action_status=8, last_action_error=str(exc), result=[])
+            return
         if "sku" not in header:
             task.update(action_status=8, last_action_error="The catalog has no 'sku' column (check the delimiter)", result=[])
             return
         unknown = sorted(set(header) - CSV_COLUMNS)
-        results = []
-        for number, raw_row in enumerate(reader, start=2):
-            row = {str(k).strip().lower(): (v or "") for k, v in raw_row.items() if k}
-            results.append(self._apply_row(row, number, unknown, when))
+        results: list[dict[str, Any]] = []
+        try:
+            for number, values in enumerate(rows, start=2):
+                row = {key: value for key, value in zip(header, values, strict=False) if key}
+                results.append(self._apply_row(row, number, unknown, when))
+        except BatchUnreadable as exc:
+            task.update(action_status=8, last_action_error=f"{exc} (after {len(results)} line(s) applied)", result=results)
+            return
         task.update(action_status=9, result=results)
 
     def _apply_row(self, row: dict[str, str], number: int, unknown: list[str], when: datetime) -> dict[str, Any]:

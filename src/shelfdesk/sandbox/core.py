@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import tempfile
 from collections import deque
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -75,6 +77,31 @@ def apply_ops(state: dict[str, Any], ops: list[list[Any]]) -> None:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def utf8_clean(value: Any, depth: int = 0) -> bool:
+    """True when every string in ``value`` (keys too) can be written as UTF-8.
+
+    JSON can carry lone surrogates (``"\\ud800"``): Python reads them, but no
+    answer containing them can be encoded, so one stored SKU like that would
+    make every listing page fail.
+    """
+    if depth > 200:
+        return False
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, Mapping):
+        return all(utf8_clean(k, depth + 1) and utf8_clean(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(utf8_clean(v, depth + 1) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value)  # JSON has no NaN or Infinity; Python's reader accepts them
+    return True
+
 
 
 class StateStore:
