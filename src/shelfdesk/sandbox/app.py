@@ -35,7 +35,7 @@ from starlette.routing import Route
 
 from shelfdesk.clock import Clock, SystemClock
 from shelfdesk.logs import redact
-from shelfdesk.sandbox.core import ChangeTracker, RequestLog, SandboxClock, StateStore, max_in_window
+from shelfdesk.sandbox.core import ChangeTracker, RequestLog, SandboxClock, Shape, StateStore, max_in_window, shape_problem, utf8_clean
 from shelfdesk.sandbox.faults import WAF_PAGE, FaultRule, Faults
 
 log = logging.getLogger("shelfdesk.sandbox")
@@ -94,13 +94,14 @@ class SandboxApp:
         self.store = StateStore(self.folder)
         self.log = RequestLog(self.folder)
         self._changes = ChangeTracker(self.keyed_collections, self.appended_lists)
-        base_clock = clock or SystemClock()
-        loaded = self.store.load()
-        self.clock = SandboxClock(base_clock, float((loaded or {}).get("clock_offset", 0.0)))
-        self.seed = int((loaded or {}).get("seed", seed))
+        self.clock = SandboxClock(clock or SystemClock(), 0.0)
+        self.seed = seed
         self._request_effects: list[dict[str, Any]] = []
-        self._snapshot_due = loaded is None
-        self.state: dict[str, Any] = loaded if loaded is not None else self.seed_state(seed)
+        #: What could not be read from the state folder at start and was skipped, one sentence each.
+        self.recovered: list[str] = []
+        loaded = self._load()
+        self._snapshot_due = loaded is None or bool(self.recovered)  # a repaired state is written clean at once
+        self.state: dict[str, Any] = loaded if loaded is not None else self.seed_state(self.seed)
         self._changes.baseline(self.state)
         if orders_per_hour is not None:
             self.set_order_rate(orders_per_hour)
@@ -108,6 +109,81 @@ class SandboxApp:
         self.hang_cap = hang_cap  # real seconds: a hung request imitates the network, not the clock
         self._persist()
         self.app = Starlette(routes=self.routes() + self._admin_routes())
+
+    # ------------------------------------------------------------------ loading
+
+    #: Top-level value -> the shape of each of its entries (a dict's values, a list's items): what
+    #: handlers and ticks read without checking, so a loaded entry without it is dropped.
+    entry_shapes: dict[str, Shape] = {}
+
+    def _load(self) -> dict[str, Any] | None:
+        """The state in the folder, repaired so that it can be served; None for a new state.
+
+        Whatever cannot be read is skipped and said in :attr:`recovered` (and the
+        log): unreadable journal records and snapshots (see :meth:`StateStore.load`),
+        top-level values of the wrong kind (the seed's are taken), entries without
+        what handlers read (dropped), a request log's unreadable lines. If the
+        state still cannot go through a tick, it is set aside whole and the
+        sandbox starts from its seed: starting always beats refusing to.
+        """
+        loaded = self.store.load()
+        self.recovered = list(self.store.skipped)
+        if self.log.skipped:
+            self.recovered.append(f"{self.log.path.name}: skipped {self.log.skipped} unreadable line(s)")
+        if loaded is not None:
+            loaded = self._repaired(loaded)
+        for note in self.recovered:
+            log.warning("%s sandbox, %s: %s", self.name, self.folder, note)
+        return loaded
+
+    def _repaired(self, loaded: dict[str, Any]) -> dict[str, Any] | None:
+        seed = loaded.get("seed", self.seed)
+        self.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else self.seed
+        offset = loaded.get("clock_offset", 0.0)
+        if isinstance(offset, (int, float)) and math.isfinite(offset) and 0 <= offset < 100 * 365 * 86400:
+            self.clock.offset = float(offset)
+        fresh = self.seed_state(self.seed)
+        for name, value in fresh.items():
+            if name in loaded and _kind(loaded[name]) != _kind(value):
+                self.recovered.append(f"{name!r} could not be read ({str(loaded[name])[:40]!r}): the seed's was taken")
+                loaded[name] = value
+            loaded.setdefault(name, value)  # a state written before this value existed
+        for name, shape in self.entry_shapes.items():
+            entries = loaded.get(name)
+            items = list(entries.items()) if isinstance(entries, dict) else list(enumerate(entries or []))
+            bad = {key: problem for key, entry in items if (problem := shape_problem(entry, shape) or _unwritable(entry))}
+            if not bad:
+                continue
+            if isinstance(entries, dict):
+                loaded[name] = {k: v for k, v in entries.items() if k not in bad}
+            else:
+                loaded[name] = [v for k, v in items if k not in bad]
+            first = next(iter(bad.items()))
+            self.recovered.append(f"{name}: dropped {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'} "
+                                  f"(first {first[0]!r}: {first[1]})")  # fmt: skip
+        problem = self._tick_problem(loaded)
+        if problem is None:
+            return loaded
+        kept = [self.store._set_aside(path, move=True) for path in (self.store.path, self.store.journal_path()) if path.exists()]
+        self.store.generation = 0
+        self.recovered.append(f"the state could not be served ({problem}): started from the seed; "
+                              f"the old state is in {', '.join(k.name for k in kept)}")  # fmt: skip
+        return None
+
+    def _tick_problem(self, state: dict[str, Any]) -> str | None:
+        """Why ``state`` cannot go through a tick and be written as JSON (None when it can); ``state`` is left as it is."""
+        saved = getattr(self, "state", None)
+        try:
+            self.state = json.loads(_dumps(state))  # a copy, and proof that it is JSON
+            self.tick()
+            json.dumps(self.state, ensure_ascii=False, default=str).encode("utf-8")
+        except Exception as exc:  # noqa: BLE001 - any failure here would be every request's
+            return f"{type(exc).__name__}: {str(exc)[:80]}"
+        finally:
+            self.state = saved  # type: ignore[assignment]
+            self._changes = ChangeTracker(self.keyed_collections, self.appended_lists)
+            self._request_effects = []
+        return None
 
     # ------------------------------------------------------------------ for subclasses
 
@@ -271,7 +347,9 @@ class SandboxApp:
         self.faults = Faults(self.seed)
         self.reset_limits()
         self._request_effects = []
+        self.recovered = []
         self.state = self.seed_state(self.seed)
+        self._changes = ChangeTracker(self.keyed_collections, self.appended_lists)
         self._snapshot_due = True
         self._persist()
 
@@ -407,13 +485,14 @@ class SandboxApp:
     # ------------------------------------------------------------------ admin API
 
     def _admin_routes(self) -> list[Route]:
-        def admin(fn: Callable[[Request, Any], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
+        def admin(fn: Callable[[Request, Any], Awaitable[Any]], *, tick: bool = True) -> Callable[[Request], Awaitable[Response]]:
             async def endpoint(request: Request) -> Response:
                 raw = await request.body()
                 try:
                     payload = json.loads(raw) if raw else {}
                     self._request_effects = []
-                    self.tick()
+                    if tick:
+                        self.tick()
                     result = await fn(request, payload)
                 except (ValueError, TypeError, KeyError, ApiError) as exc:
                     status = exc.status if isinstance(exc, ApiError) else 400
@@ -430,6 +509,7 @@ class SandboxApp:
                 "credentials": self.credentials(),
                 "generator": self.state.get("generator"),
                 "counts": {k: len(v) for k, v in self.state.items() if isinstance(v, (dict, list)) and k != "generator"},
+                "recovered": self.recovered,
             }
 
         async def requests(request: Request, _: Any) -> Any:
@@ -484,7 +564,10 @@ class SandboxApp:
             }
 
         async def reset(request: Request, payload: Any) -> Any:
-            self.reset(seed=payload.get("seed"))
+            seed = payload.get("seed") if isinstance(payload, dict) else None
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                raise ApiError(400, "seed must be an integer")
+            self.reset(seed=seed)
             return {"reset": True, "now": iso(self.clock.now())}
 
         extra = self.admin_routes(admin)
@@ -498,7 +581,8 @@ class SandboxApp:
             Route("/_sandbox/received", admin(received), methods=["GET"]),
             Route("/_sandbox/state", admin(state), methods=["GET"]),
             Route("/_sandbox/windows", admin(windows), methods=["GET"]),
-            Route("/_sandbox/reset", admin(reset), methods=["POST"]),
+            # No tick first: whatever the state holds, a reset must go through.
+            Route("/_sandbox/reset", admin(reset, tick=False), methods=["POST"]),
             *extra,
         ]
 
@@ -509,6 +593,19 @@ class SandboxApp:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _kind(value: Any) -> str:
+    """What a top-level state value is, for telling a readable one from an unreadable one."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def _unwritable(entry: Any) -> str | None:
+    return None if utf8_clean(entry) else "a string no UTF-8 can write, or a number JSON cannot"
 
 
 def _loggable(raw: bytes, ctype: str) -> Any:

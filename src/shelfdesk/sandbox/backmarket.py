@@ -48,7 +48,8 @@ from shelfdesk.sandbox.backmarket_rules import (
     resolve_product,
     set_line_details,
 )
-from shelfdesk.sandbox.core import RateWindow
+from shelfdesk.sandbox.core import RateWindow, as_datetime, shape_problem
+from shelfdesk.sandbox.inputs import as_decimal
 from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid, valid_gtin
 
 DEFAULT_TOKEN = "bm-sandbox-token"
@@ -110,10 +111,40 @@ PAYMENT_DELAY = timedelta(minutes=45)  # [I] state 10 -> 1 (or 8) once the custo
 CARRIERS = ("Colissimo", "Chronopost", "UPS", "DHL Express")
 
 
+def _amount(value: Any) -> bool:
+    return as_decimal(value) is not None
+
+
+def _one_char(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 1
+
+
+def _lines(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(shape_problem(line, _LINE) is None for line in value)
+
+
+_DATE, _NULL = as_datetime, type(None)
+_LINE = {"id": int, "state": int, "listing": str, "listing_id": int, "quantity": int, "price": _amount}
+
+
 class BackMarketSandbox(SandboxApp):
     name = "backmarket"
     keyed_collections = ("orders", "listings", "tasks", "products")
     appended_lists = ("effects", "invoices")
+    entry_shapes = {
+        "listings": {"id": str, "listing_id": int, "product_id": str, "sku": str, "title": str, "quantity": int,
+                     "price": _amount, "min_price": lambda v: v is None or _amount(v),
+                     "max_price": lambda v: v is None or _amount(v), "publication_state": int, "grade": str},
+        "orders": {"order_id": int, "state": int, "orderlines": _lines, "date_creation": _DATE, "date_modification": _DATE,
+                   "_due": lambda v: v is None or _DATE(v), "country_code": str},
+        "tasks": {"task_id": int, "created_at": _DATE, "seconds": (int, float), "action_status": int, "catalog": str,
+                  "delimiter": _one_char, "quotechar": _one_char},
+        "products": {"product_id": str, "ean": str, "title": str, "grades": list},
+        "effects": {"kind": str},
+        "invoices": {"order_id": int},
+        "lines_log": lambda e: isinstance(e, list) and len(e) == 2 and all(isinstance(n, (int, float)) for n in e),
+        "tokens": str,
+    }  # fmt: skip
 
     def __init__(
         self,

@@ -19,12 +19,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shelfdesk.sandbox.app import ApiError
-from shelfdesk.sandbox.core import utf8_clean  # noqa: F401  (read with the other checks)
+from shelfdesk.sandbox.core import as_datetime, utf8_clean  # noqa: F401  (read with the other checks)
 
 #: Integers the sandboxes store are bounded like a database column would bound them [I].
 INT_MAX = 2**31 - 1
@@ -57,17 +56,6 @@ def as_decimal(value: Any) -> Decimal | None:
     if not number.is_finite() or number.adjusted() >= DECIMAL_DIGITS or number.as_tuple().exponent < -DECIMAL_DIGITS:  # type: ignore[operator]
         return None
     return number
-
-
-def as_datetime(value: Any) -> datetime | None:
-    """An RFC 3339 date-time with its offset, or None."""
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else None
 
 
 def is_uuid(value: Any) -> bool:

@@ -54,7 +54,8 @@ from starlette.routing import Route
 from shelfdesk.clock import Clock
 from shelfdesk.sandbox import leboncoin_rules as rules
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
-from shelfdesk.sandbox.core import RateWindow
+from shelfdesk.sandbox.core import RateWindow, as_datetime
+from shelfdesk.sandbox.inputs import as_decimal
 from shelfdesk.sandbox.seeddata import make_address
 
 DEFAULT_REFRESH_TOKEN = "lbc-sandbox-refresh-token"
@@ -90,10 +91,33 @@ ORPHAN_SKUS = tuple(a[0] for a in SEED_ADS[-3:])
 FATES = (("paid", 55), ("awaiting_shipment", 15), ("shipped", 12), ("delivered", 10), ("cancelled", 8))  # [I]
 
 
+_DATE = as_datetime
+
+
+def _maybe_date(value: Any) -> bool:
+    return value is None or bool(_DATE(value))
+
+
+def _amount(value: Any) -> bool:
+    return as_decimal(value) is not None
+
+
 class LeboncoinSandbox(SandboxApp):
     name = "leboncoin"
     keyed_collections = ("orders", "ads", "feeds")
     appended_lists = ("effects", "messages")
+    entry_shapes = {
+        "ads": {"id": str, "sku": str, "title": str, "price": _amount, "quantity": int, "status": str, "secure_payment": bool,
+                "attributes": dict, "category": str, "condition": str},
+        "orders": {"id": str, "state": str, "created_at": _DATE, "updated_at": _DATE, "availability_deadline": _DATE,
+                   "shipping_deadline": _maybe_date, "shipped_at": _maybe_date, "items": list, "total": _amount},
+        "feeds": {"feed_id": str, "type": lambda v: v in ("products", "offers"), "reference": str, "status": str,
+                  "created_at": _DATE, "seconds": (int, float), "items": list},
+        "refresh_tokens": {"issued_at": _DATE, "expires_at": _DATE, "revoked": bool},
+        "access_tokens": {"expires_at": _DATE, "refresh_token": str},
+        "messages": {"order_id": str},
+        "effects": {"kind": str},
+    }  # fmt: skip
 
     def __init__(
         self,
