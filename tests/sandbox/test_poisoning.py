@@ -8,6 +8,7 @@ new sandbox on the same folder starts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -136,4 +137,47 @@ def test_a_batch_that_breaks_the_sandbox_fails_alone(bm: Any, clock: FakeClock, 
     task = http.get(f"/ws/tasks/{answer.json()['bodymessage']}").json()
     assert (task["action_status"], task["last_action_error"]) == (8, "Task has been interrupted.")
     monkeypatch.undo()
+    still_serves(sandbox, http, clock)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/_sandbox/orders", None),  # a JSON null: the handler read .get() on it
+        ("POST", "/_sandbox/orders", {"skus": ["APP1-WHT-EXC"], "quantity": "two"}),  # failed half-way, after a first change
+        ("POST", "/_sandbox/orders", {"skus": ["APP1-WHT-EXC"], "count": 10**9}),
+        ("POST", "/_sandbox/orders", {"skus": ["APP1-WHT-EXC", "A"], "fate": "lost"}),
+        ("POST", "/_sandbox/clock", {"advance": 1e300}),  # the clock overflowed its dates: every request failed
+        ("POST", "/_sandbox/clock", {"to": 12}),
+        ("POST", "/_sandbox/generator", {"orders_per_hour": 1e300}),  # every tick failed
+        ("POST", "/_sandbox/faults", {"kind": "503", "count": "x"}),  # read at every request: every one failed
+        ("POST", "/_sandbox/faults", [{"kind": "503"}, {"kind": "503", "rate": 2}]),
+        ("POST", "/_sandbox/faults", [1]),
+        ("POST", "/_sandbox/products", {"products": [{"ean": "0190198000019"}, {"ean": "nope"}]}),  # the first was kept
+        ("POST", "/_sandbox/tokens", {"token": ["a"]}),
+        ("GET", "/_sandbox/windows?window=-1", None),
+        ("POST", "/_sandbox/reset", [1]),
+        ("POST", "/_sandbox/state", {"sku": "\ud800"}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_the_admin_api_refuses_what_it_cannot_use_and_changes_nothing(bm: Any, clock: FakeClock, method: str, path: str, body: Any) -> None:
+    sandbox, http = bm
+    before = json.dumps(sandbox.state, sort_keys=True)
+    content = json.dumps(body).encode() if body is not None else b"null"
+    answer = http.request(method, path, content=content, headers={"content-type": "application/json"})
+    assert answer.status_code in (400, 405), answer.text
+    assert json.dumps(sandbox.state, sort_keys=True) == before
+    assert sandbox.faults.rules == []
+    still_serves(sandbox, http, clock)
+
+
+@pytest.mark.parametrize("raw", [b'{"sku": "\\ud800"}', b'{"price": NaN}', b'{"price": Infinity}', b"[" * 100_000 + b"]" * 100_000])
+def test_json_that_could_not_be_written_back_is_refused(bm: Any, clock: FakeClock, raw: bytes) -> None:
+    """A lone surrogate stored as a SKU failed every listing page; deep nesting exhausted the reader's stack."""
+    sandbox, http = bm
+    listing = next(iter(sandbox.state["listings"].values()))
+    for path in ("/ws/listings", f"/ws/listings/{listing['id']}", "/_sandbox/orders"):
+        answer = http.post(path, content=raw, headers={"content-type": "application/json"})
+        assert answer.status_code == 400, (path, answer.text)
     still_serves(sandbox, http, clock)

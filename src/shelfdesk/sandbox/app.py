@@ -35,7 +35,17 @@ from starlette.routing import Route
 
 from shelfdesk.clock import Clock, SystemClock
 from shelfdesk.logs import redact
-from shelfdesk.sandbox.core import ChangeTracker, RequestLog, SandboxClock, Shape, StateStore, max_in_window, shape_problem, utf8_clean
+from shelfdesk.sandbox.core import (
+    ChangeTracker,
+    RequestLog,
+    SandboxClock,
+    Shape,
+    StateStore,
+    as_datetime,
+    max_in_window,
+    shape_problem,
+    utf8_clean,
+)
 from shelfdesk.sandbox.faults import WAF_PAGE, FaultRule, Faults
 
 log = logging.getLogger("shelfdesk.sandbox")
@@ -44,6 +54,10 @@ Handler = Callable[[Request, Any], Awaitable[Response]]
 
 #: Generated orders per tick are capped so a jump of months does not build millions.
 MAX_ORDERS_PER_TICK = 1000
+#: Bounds of the admin API's knobs [I]: beyond, a clock overflows its dates or a tick builds too much.
+MAX_CLOCK_JUMP = 10 * 365 * 86400
+MAX_ORDERS_PER_HOUR = 10_000
+MAX_ADMIN_ORDERS = 10_000
 
 
 class ApiError(Exception):
@@ -76,6 +90,8 @@ class SandboxApp:
     api_prefix = "/"
     #: Top-level dicts of entries by key (orders, listings …) and lists that only grow (effects …).
     keyed_collections: tuple[str, ...] = ("orders",)
+    #: How a generated order can start (``create_orders``'s ``fate``).
+    fates: tuple[str, ...] = ()
     appended_lists: tuple[str, ...] = ("effects",)
     #: Tests set this: after every write the state is read back from disk and compared (a
     #: change a handler made without :meth:`touch` would be lost on restart).
@@ -219,16 +235,25 @@ class SandboxApp:
         ``single_order``), ``count`` times, created now. The fates are the
         sandbox's (see its ``FATES``); an unknown SKU gets a listing/ad.
         """
-        skus = [str(s) for s in spec.get("skus") or []]
-        if not skus:
-            raise ValueError("give skus")
+        from shelfdesk.sandbox.inputs import admin_number
+
+        skus = spec.get("skus") if isinstance(spec, dict) else None
+        if not isinstance(skus, list) or not skus or not all(isinstance(s, str) and s.strip() and utf8_clean(s) for s in skus):
+            raise ValueError("give skus: a list of SKUs")
+        fate = spec.get("fate", "paid")
+        if fate not in self.fates:
+            raise ValueError(f"unknown fate {fate!r}: one of {', '.join(self.fates)}")
+        quantity = spec.get("quantity")
+        quantity = None if quantity is None else int(admin_number(spec, "quantity", 1, 1000, whole=True))
+        count = int(admin_number(spec, "count", 1, MAX_ADMIN_ORDERS, default=1, whole=True))
         groups = [skus] if spec.get("single_order") else [[s] for s in skus]
+        if count * len(groups) > MAX_ADMIN_ORDERS:
+            raise ValueError(f"at most {MAX_ADMIN_ORDERS} orders at a time")
         created = []
         base = len(self.state["orders"])
-        for n in range(int(spec.get("count", 1))):
+        for n in range(count):
             for i, group in enumerate(groups):
-                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group,
-                                            fate=spec.get("fate", "paid"), quantity=spec.get("quantity"))  # fmt: skip
+                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group, fate=fate, quantity=quantity)
                 created.append(self.public_order(order))
         self._persist()
         return created
@@ -429,10 +454,7 @@ class SandboxApp:
             payload: Any = None
             ctype = request.headers.get("content-type", "")
             if raw and "json" in ctype:
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
-                    raise ApiError(400, "Invalid JSON body", "invalid-json") from None
+                payload = read_json(raw)
             elif raw:
                 payload = raw
             return await handler(request, payload)
@@ -485,11 +507,17 @@ class SandboxApp:
     # ------------------------------------------------------------------ admin API
 
     def _admin_routes(self) -> list[Route]:
-        def admin(fn: Callable[[Request, Any], Awaitable[Any]], *, tick: bool = True) -> Callable[[Request], Awaitable[Response]]:
+        from shelfdesk.sandbox.inputs import admin_number
+
+        def admin(fn: Callable[[Request, Any], Awaitable[Any]], *, tick: bool = True, lists: bool = False) -> Callable[[Request], Awaitable[Response]]:
+            """An admin endpoint: its JSON body (an object, or a list too when ``lists``), a tick first unless not ``tick``."""
+
             async def endpoint(request: Request) -> Response:
                 raw = await request.body()
                 try:
-                    payload = json.loads(raw) if raw else {}
+                    payload = read_json(raw) if raw else {}
+                    if not isinstance(payload, dict) and not (lists and isinstance(payload, list)):
+                        raise ApiError(400, "the body must be a JSON object")
                     self._request_effects = []
                     if tick:
                         self.tick()
@@ -523,8 +551,10 @@ class SandboxApp:
         async def faults(request: Request, payload: Any) -> Any:
             if request.method == "POST":
                 rules = payload.get("rules", [payload]) if isinstance(payload, dict) else payload
-                for spec in rules:
-                    self.faults.add(**spec)
+                if not isinstance(rules, list) or not all(isinstance(spec, dict) for spec in rules):
+                    raise ApiError(400, "give a rule object, a list of them, or {rules: [...]}")
+                checked = [FaultRule(**spec) for spec in rules]  # every rule checked before any is added
+                self.faults.rules.extend(checked)
             elif request.method == "DELETE":
                 self.faults.clear()
             return {"rules": self.faults.describe()}
@@ -532,15 +562,20 @@ class SandboxApp:
         async def clock(request: Request, payload: Any) -> Any:
             if request.method == "POST":
                 if "to" in payload:
-                    seconds = (parse_iso(payload["to"]) - self.clock.now()).total_seconds()
+                    to = as_datetime(payload["to"])
+                    if to is None:
+                        raise ApiError(400, "to must be an RFC 3339 date-time with its offset")
+                    seconds = (to - self.clock.now()).total_seconds()
+                    if not 0 <= seconds <= MAX_CLOCK_JUMP:
+                        raise ApiError(400, f"to must be from now to {MAX_CLOCK_JUMP // 86400} days ahead (the clock only moves forward)")
                 else:
-                    seconds = float(payload.get("advance", 0))
+                    seconds = admin_number(payload, "advance", 0, MAX_CLOCK_JUMP, default=0)
                 self.advance_clock(seconds)
             return {"now": iso(self.clock.now())}
 
         async def generator(request: Request, payload: Any) -> Any:
             if request.method == "POST":
-                self.set_order_rate(float(payload["orders_per_hour"]))
+                self.set_order_rate(admin_number(payload, "orders_per_hour", 0, MAX_ORDERS_PER_HOUR))
             return self.state["generator"]
 
         async def orders(request: Request, payload: Any) -> Any:
@@ -555,7 +590,7 @@ class SandboxApp:
 
         async def windows(request: Request, _: Any) -> Any:
             """Busiest 10-s window seen in the request log, and how many 429s were sent."""
-            window = float(request.query_params.get("window", 10))
+            window = admin_number(dict(request.query_params), "window", 0.001, MAX_CLOCK_JUMP, default=10)
             entries = self.log.entries
             return {
                 "window": window,
@@ -574,7 +609,7 @@ class SandboxApp:
         return [
             Route("/_sandbox", admin(info), methods=["GET"]),
             Route("/_sandbox/requests", admin(requests), methods=["GET", "DELETE"]),
-            Route("/_sandbox/faults", admin(faults), methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/faults", admin(faults, lists=True), methods=["GET", "POST", "DELETE"]),
             Route("/_sandbox/clock", admin(clock), methods=["GET", "POST"]),
             Route("/_sandbox/generator", admin(generator), methods=["GET", "POST"]),
             Route("/_sandbox/orders", admin(orders), methods=["POST"]),
@@ -593,6 +628,22 @@ class SandboxApp:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def read_json(raw: bytes) -> Any:
+    """A request's JSON body, or a 400: also for what Python reads but no answer could write back.
+
+    Python's reader takes ``NaN`` and ``Infinity``, lone surrogates (``"\\ud800"``)
+    and nesting deep enough to exhaust the stack; stored, the first two would
+    fail every answer that shows them, so they are refused like bad syntax.
+    """
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "Invalid JSON body", "invalid-json") from None
+    if not utf8_clean(payload):
+        raise ApiError(400, "Invalid JSON body: NaN, Infinity, lone surrogates or nesting deeper than 200", "invalid-json")
+    return payload
 
 
 def _kind(value: Any) -> str:
@@ -623,7 +674,8 @@ def _loggable(raw: bytes, ctype: str) -> Any:
     text = redact(raw.decode("utf-8", "replace"))
     if "json" in ctype:
         try:
-            return json.loads(text)
-        except ValueError:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
             return text
+        return parsed if utf8_clean(parsed) else text
     return text

@@ -48,7 +48,7 @@ from shelfdesk.sandbox.backmarket_rules import (
     resolve_product,
     set_line_details,
 )
-from shelfdesk.sandbox.core import RateWindow, as_datetime, shape_problem
+from shelfdesk.sandbox.core import RateWindow, as_datetime, shape_problem, utf8_clean
 from shelfdesk.sandbox.inputs import as_decimal
 from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid, valid_gtin
 
@@ -131,6 +131,7 @@ class BackMarketSandbox(SandboxApp):
     name = "backmarket"
     keyed_collections = ("orders", "listings", "tasks", "products")
     appended_lists = ("effects", "invoices")
+    fates = tuple(fate for fate, _ in FATES)
     entry_shapes = {
         "listings": {"id": str, "listing_id": int, "product_id": str, "sku": str, "title": str, "quantity": int,
                      "price": _amount, "min_price": lambda v: v is None or _amount(v),
@@ -215,21 +216,26 @@ class BackMarketSandbox(SandboxApp):
         """
         known = {p["ean"] for p in self.state["products"].values()}
         added: list[dict[str, Any]] = []
-        for entry in entries:
+        for entry in entries:  # all checked before any is added
+            if not isinstance(entry, dict) or not isinstance(entry.get("ean"), (str, int)) or isinstance(entry["ean"], bool):
+                raise ValueError("each product is an object with its ean")
             ean = str(entry["ean"]).strip()
             if not valid_gtin(ean):
-                raise ValueError(f"ean {ean!r} is not a valid EAN")
+                raise ValueError(f"ean {ean[:20]!r} is not a valid EAN")
+            grades = entry.get("grades") or list(GRADES)
+            if not isinstance(grades, list) or (unknown := sorted(set(map(str, grades)) - set(GRADES))):
+                raise ValueError(f"grades must be a list of {', '.join(GRADES)}")
+            texts = {k: entry.get(k) for k in ("title", "category")}
+            if not all(v is None or (isinstance(v, str) and len(v) <= 200 and utf8_clean(v)) for v in texts.values()):
+                raise ValueError("title and category must be strings of at most 200 characters")
             if ean in known:
                 continue
-            grades = [str(g) for g in entry.get("grades") or GRADES]
-            if unknown := sorted(set(grades) - set(GRADES)):
-                raise ValueError(f"unknown grades {unknown}: one of {', '.join(GRADES)}")
             pid = make_uuid(self.rng_for("product", ean))
-            product = {"product_id": pid, "ean": ean, "title": str(entry.get("title") or f"Product {ean}"),
-                       "category": str(entry.get("category") or "other"), "grades": grades}  # fmt: skip
-            self.state["products"][pid] = product
+            added.append({"product_id": pid, "ean": ean, "title": texts["title"] or f"Product {ean}",
+                          "category": texts["category"] or "other", "grades": [str(g) for g in grades]})  # fmt: skip
             known.add(ean)
-            added.append(product)
+        for product in added:
+            self.state["products"][product["product_id"]] = product
         self._persist()
         return added
 
@@ -688,8 +694,11 @@ class BackMarketSandbox(SandboxApp):
 
     def admin_routes(self, admin: Any) -> list[Route]:
         async def tokens(request: Request, payload: Any) -> Any:
+            if request.method in ("POST", "DELETE") and not (isinstance(payload.get("token"), str) and 0 < len(payload["token"]) <= 200
+                                                             and utf8_clean(payload["token"])):  # fmt: skip
+                raise ApiError(400, "token must be a string of 1 to 200 characters")
             if request.method == "POST":
-                token = str(payload["token"])
+                token = payload["token"]
                 if token not in self.state["tokens"]:
                     self.state["tokens"].append(token)
             elif request.method == "DELETE":
@@ -699,7 +708,9 @@ class BackMarketSandbox(SandboxApp):
         async def products(request: Request, payload: Any) -> Any:
             """GET lists the catalog slice; POST ``{"products": [{"ean", "title"?, "category"?, "grades"?}]}`` adds to it."""
             if request.method == "POST":
-                added = self.add_products(list(payload["products"]))
+                if not isinstance(payload.get("products"), list):
+                    raise ApiError(400, "give products: a list of {ean, title?, category?, grades?}")
+                added = self.add_products(payload["products"])
                 return JSONResponse({"added": len(added), "products": added}, 201)
             return {"products": list(self.state["products"].values())}
 

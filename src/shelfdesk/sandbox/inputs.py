@@ -71,6 +71,18 @@ def is_uuid(value: Any) -> bool:
 # ---------------------------------------------------------------------- refusals
 
 
+def admin_number(values: Mapping[str, Any], name: str, low: float, high: float, *, default: float | None = None,
+                 whole: bool = False) -> float:  # fmt: skip
+    """A number of the admin API (JSON number or its text) within ``[low, high]``; ``ValueError`` (a 400) otherwise."""
+    value = values.get(name, default)
+    number = as_decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+    if number is None or not low <= number <= high or (whole and number != number.to_integral_value()):
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {kind} from {low:g} to {high:g}")
+    return float(number)
+
+
+
 def query_int(params: Mapping[str, str], name: str, *, status: int = 400, code: str = "invalid-parameter",
               choices: tuple[int, ...] | None = None, minimum: int = -INT_MAX, maximum: int = INT_MAX) -> int | None:  # fmt: skip
     """The integer query parameter ``name`` (None when absent or empty), or a refusal."""
