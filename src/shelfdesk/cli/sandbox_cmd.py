@@ -79,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  token endpoint     POST {running.leboncoin_url}/oauth/token grant_type=refresh_token&refresh_token=…")
     print(f"Admin APIs           {running.backmarket_url}/_sandbox  {running.leboncoin_url}/_sandbox")
     print(f"State                {state}")
+    for sandbox in (running.backmarket, running.leboncoin):
+        for note in sandbox.recovered:  # what the state folder held that could not be read, and was skipped
+            print(f"Recovered            {sandbox.name}: {note}")
     print("Ctrl-C stops.", flush=True)
     stop = threading.Event()
     # Explicit handlers: a process started in the background by a shell inherits SIGINT

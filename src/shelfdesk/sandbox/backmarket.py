@@ -19,9 +19,7 @@ a missing User-Agent answered by 400, an unknown token by 403.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -40,16 +38,20 @@ from shelfdesk.markets import BACKMARKET_LOCALES, market_by_code
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.backmarket_rules import (
     CSV_COLUMNS,
+    BatchUnreadable,
     GRADES,
     MAX_CSV_LINES,
     apply_update,
     check_grade,
     check_listing_values,
     parse_listing_row,
+    read_batch,
+    read_catalog,
     resolve_product,
     set_line_details,
 )
-from shelfdesk.sandbox.core import RateWindow
+from shelfdesk.sandbox.core import RateWindow, as_datetime, shape_problem, utf8_clean
+from shelfdesk.sandbox.inputs import as_decimal
 from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid, valid_gtin
 
 DEFAULT_TOKEN = "bm-sandbox-token"
@@ -111,6 +113,22 @@ PAYMENT_DELAY = timedelta(minutes=45)  # [I] state 10 -> 1 (or 8) once the custo
 CARRIERS = ("Colissimo", "Chronopost", "UPS", "DHL Express")
 
 
+def _amount(value: Any) -> bool:
+    return as_decimal(value) is not None
+
+
+def _one_char(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 1
+
+
+def _lines(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(shape_problem(line, _LINE) is None for line in value)
+
+
+_DATE, _NULL = as_datetime, type(None)
+_LINE = {"id": int, "state": int, "listing": str, "listing_id": int, "quantity": int, "price": _amount}
+
+
 class BackMarketSandbox(SandboxApp):
     name = "backmarket"
     #: The market (locale) of the orders it generates; the admin API's orders may name another.
@@ -118,6 +136,21 @@ class BackMarketSandbox(SandboxApp):
     order_options = ("country_code",)
     keyed_collections = ("orders", "listings", "tasks", "products")
     appended_lists = ("effects", "invoices")
+    fates = tuple(fate for fate, _ in FATES)
+    entry_shapes = {
+        "listings": {"id": str, "listing_id": int, "product_id": str, "sku": str, "title": str, "quantity": int,
+                     "price": _amount, "min_price": lambda v: v is None or _amount(v),
+                     "max_price": lambda v: v is None or _amount(v), "publication_state": int, "grade": str},
+        "orders": {"order_id": int, "state": int, "orderlines": _lines, "date_creation": _DATE, "date_modification": _DATE,
+                   "_due": lambda v: v is None or _DATE(v), "country_code": str},
+        "tasks": {"task_id": int, "created_at": _DATE, "seconds": (int, float), "action_status": int, "catalog": str,
+                  "delimiter": _one_char, "quotechar": _one_char},
+        "products": {"product_id": str, "ean": str, "title": str, "grades": list},
+        "effects": {"kind": str},
+        "invoices": {"order_id": int},
+        "lines_log": lambda e: isinstance(e, list) and len(e) == 2 and all(isinstance(n, (int, float)) for n in e),
+        "tokens": str,
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -188,21 +221,26 @@ class BackMarketSandbox(SandboxApp):
         """
         known = {p["ean"] for p in self.state["products"].values()}
         added: list[dict[str, Any]] = []
-        for entry in entries:
+        for entry in entries:  # all checked before any is added
+            if not isinstance(entry, dict) or not isinstance(entry.get("ean"), (str, int)) or isinstance(entry["ean"], bool):
+                raise ValueError("each product is an object with its ean")
             ean = str(entry["ean"]).strip()
             if not valid_gtin(ean):
-                raise ValueError(f"ean {ean!r} is not a valid EAN")
+                raise ValueError(f"ean {ean[:20]!r} is not a valid EAN")
+            grades = entry.get("grades") or list(GRADES)
+            if not isinstance(grades, list) or (unknown := sorted(set(map(str, grades)) - set(GRADES))):
+                raise ValueError(f"grades must be a list of {', '.join(GRADES)}")
+            texts = {k: entry.get(k) for k in ("title", "category")}
+            if not all(v is None or (isinstance(v, str) and len(v) <= 200 and utf8_clean(v)) for v in texts.values()):
+                raise ValueError("title and category must be strings of at most 200 characters")
             if ean in known:
                 continue
-            grades = [str(g) for g in entry.get("grades") or GRADES]
-            if unknown := sorted(set(grades) - set(GRADES)):
-                raise ValueError(f"unknown grades {unknown}: one of {', '.join(GRADES)}")
             pid = make_uuid(self.rng_for("product", ean))
-            product = {"product_id": pid, "ean": ean, "title": str(entry.get("title") or f"Product {ean}"),
-                       "category": str(entry.get("category") or "other"), "grades": grades}  # fmt: skip
-            self.state["products"][pid] = product
+            added.append({"product_id": pid, "ean": ean, "title": texts["title"] or f"Product {ean}",
+                          "category": texts["category"] or "other", "grades": [str(g) for g in grades]})  # fmt: skip
             known.add(ean)
-            added.append(product)
+        for product in added:
+            self.state["products"][product["product_id"]] = product
         self._persist()
         return added
 
@@ -328,8 +366,11 @@ class BackMarketSandbox(SandboxApp):
                 continue
             created = parse_iso(task["created_at"])
             if now >= created + timedelta(seconds=task["seconds"]):
-                self._process_task(task, created + timedelta(seconds=task["seconds"]))
                 self.touch("tasks", task["task_id"])
+                with self.contained(f"task {task['task_id']}") as failed:
+                    self._process_task(task, created + timedelta(seconds=task["seconds"]))
+                if failed:
+                    task.update(action_status=8, last_action_error="Task has been interrupted.", result=task.get("result") or [])
             elif now >= created + timedelta(seconds=task["seconds"] / 2) and task["action_status"] == 0:
                 task["action_status"] = 2
                 self.touch("tasks", task["task_id"])
@@ -573,13 +614,8 @@ class BackMarketSandbox(SandboxApp):
         self.touch("listings", listing["id"])
 
     async def post_listings(self, request: Request, body: Any) -> Response:
-        if not isinstance(body, dict):
-            raise ApiError(400, "Request body must be a JSON object with catalog, quotechar, delimiter and encoding", plain=True)
-        missing = [k for k in ("catalog", "quotechar", "delimiter", "encoding") if not body.get(k)]
-        if missing:
-            raise ApiError(400, f"Missing required field(s): {', '.join(missing)}", plain=True)
-        lines = [l for l in str(body["catalog"]).splitlines() if l.strip()]
-        count = max(0, len(lines) - 1)
+        batch = read_batch(body)
+        count = max(0, len([line for line in batch["catalog"].splitlines() if line.strip()]) - 1)
         if count == 0:
             raise ApiError(400, "The catalog has no line after its header", plain=True)
         if count > MAX_CSV_LINES:
@@ -589,8 +625,7 @@ class BackMarketSandbox(SandboxApp):
         task_id = self._next_id("task")
         self.state["tasks"][str(task_id)] = {
             "task_id": task_id, "created_at": iso(now), "seconds": self.task_seconds, "action_status": 0,
-            "last_action_error": None, "result": None, "lines": count,
-            "catalog": body["catalog"], "quotechar": body["quotechar"], "delimiter": body["delimiter"],
+            "last_action_error": None, "result": None, "lines": count, **batch,
         }  # fmt: skip
         self.effect("listing_batch", task_id=task_id, lines=count)
         return JSONResponse({"bodymessage": task_id, "statuscode": 200})
@@ -602,17 +637,31 @@ class BackMarketSandbox(SandboxApp):
         return JSONResponse({k: task[k] for k in ("task_id", "action_status", "last_action_error", "result")} | {"statuscode": 200})
 
     def _process_task(self, task: dict[str, Any], when: datetime) -> None:
-        """Apply a batch line by line, as Back Market does once the task runs."""
-        reader = csv.DictReader(io.StringIO(task["catalog"]), delimiter=task["delimiter"], quotechar=task["quotechar"])
-        header = [h.strip().lower() for h in reader.fieldnames or []]
+        """Apply a batch line by line, as Back Market does once the task runs.
+
+        A batch that cannot be read (an unknown encoding, a CSV the reader gives up on)
+        fails as a task, status 8 with its reason, as the spec's ``last_action_error``
+        says; it never stops the sandbox. The lines applied before the reader gave up
+        stay applied, as a real import that stops half-way leaves them.
+        """
+        try:
+            rows = read_catalog(task["catalog"], task["delimiter"], task["quotechar"], task.get("encoding", "utf-8"))
+            header = next(rows, [])
+        except BatchUnreadable as exc:
+            task.update(action_status=8, last_action_error=str(exc), result=[])
+            return
         if "sku" not in header:
             task.update(action_status=8, last_action_error="The catalog has no 'sku' column (check the delimiter)", result=[])
             return
         unknown = sorted(set(header) - CSV_COLUMNS)
-        results = []
-        for number, raw_row in enumerate(reader, start=2):
-            row = {str(k).strip().lower(): (v or "") for k, v in raw_row.items() if k}
-            results.append(self._apply_row(row, number, unknown, when))
+        results: list[dict[str, Any]] = []
+        try:
+            for number, values in enumerate(rows, start=2):
+                row = {key: value for key, value in zip(header, values, strict=False) if key}
+                results.append(self._apply_row(row, number, unknown, when))
+        except BatchUnreadable as exc:
+            task.update(action_status=8, last_action_error=f"{exc} (after {len(results)} line(s) applied)", result=results)
+            return
         task.update(action_status=9, result=results)
 
     def _apply_row(self, row: dict[str, str], number: int, unknown: list[str], when: datetime) -> dict[str, Any]:
@@ -675,8 +724,11 @@ class BackMarketSandbox(SandboxApp):
 
     def admin_routes(self, admin: Any) -> list[Route]:
         async def tokens(request: Request, payload: Any) -> Any:
+            if request.method in ("POST", "DELETE") and not (isinstance(payload.get("token"), str) and 0 < len(payload["token"]) <= 200
+                                                             and utf8_clean(payload["token"])):  # fmt: skip
+                raise ApiError(400, "token must be a string of 1 to 200 characters")
             if request.method == "POST":
-                token = str(payload["token"])
+                token = payload["token"]
                 if token not in self.state["tokens"]:
                     self.state["tokens"].append(token)
             elif request.method == "DELETE":
@@ -686,7 +738,9 @@ class BackMarketSandbox(SandboxApp):
         async def products(request: Request, payload: Any) -> Any:
             """GET lists the catalog slice; POST ``{"products": [{"ean", "title"?, "category"?, "grades"?}]}`` adds to it."""
             if request.method == "POST":
-                added = self.add_products(list(payload["products"]))
+                if not isinstance(payload.get("products"), list):
+                    raise ApiError(400, "give products: a list of {ean, title?, category?, grades?}")
+                added = self.add_products(payload["products"])
                 return JSONResponse({"added": len(added), "products": added}, 201)
             return {"products": list(self.state["products"].values())}
 
