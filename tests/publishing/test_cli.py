@@ -76,7 +76,7 @@ def test_bad_input_names_what_and_where(shop: Shop, capsys: pytest.CaptureFixtur
     code, _, err = cli(shop, capsys, "publish", "Nowhere", CHANNEL)
     assert code == 2 and "no store 'Nowhere'" in err and "Refurb Paris" in err
     code, _, err = cli(shop, capsys, "publish", STORE, "Amazon")
-    assert code == 2 and "no channel of store 'Refurb Paris' 'Amazon'" in err
+    assert code == 2 and "no channel 'Amazon' in store 'Refurb Paris'" in err and "#1 Back Market France (slug bm-fr" in err
     code, _, err = cli(shop, capsys, "publications", "show", "999")
     assert code == 2 and "no publication 999" in err
     shop.set_channel(shop.bm_channel, offers_feed_enabled=False)

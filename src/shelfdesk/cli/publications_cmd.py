@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shelfdesk.cli import UserFacingError, add_workspace_options
+from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -31,8 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         return cmd
 
     p = add("list", "publications, newest first", _list)
-    p.add_argument("--store", help="store name or id (with --channel)")
-    p.add_argument("--channel", help="channel name, id or market")
+    p.add_argument("--store", help="store name or id, where --channel is looked for")
+    p.add_argument("--channel", help=CHANNEL_HELP)
     p.add_argument("--errors-only", action="store_true", help="only runs with failed or invalid items")
     p.add_argument("--limit", type=int, default=30)
 
@@ -78,12 +78,12 @@ def _duration(seconds: float | None) -> str:
 
 
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:
-    from shelfdesk.publishing.channel import resolve_channel
+    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.publishing.triage import list_publications
 
-    if bool(args.store) != bool(args.channel):
-        raise UserFacingError("give both --store and --channel, or neither")
-    channel_id = resolve_channel(ctx, args.store, args.channel) if args.store else None
+    if args.store and not args.channel:
+        raise UserFacingError("--store goes with --channel (it narrows which channel the name means)")
+    channel_id = resolve_channel(ctx, args.channel, store=args.store).id if args.channel else None
     rows = list_publications(ctx, channel_id=channel_id, limit=args.limit, failed_only=args.errors_only)
     if args.json:
         _json(rows)

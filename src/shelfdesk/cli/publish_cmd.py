@@ -19,7 +19,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from shelfdesk.cli import UserFacingError, add_workspace_options
+from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     add_workspace_options(parser)
     parser.add_argument("store", help="store name or id")
-    parser.add_argument("channel", help="channel name, id, market or marketplace")
+    parser.add_argument("channel", help=CHANNEL_HELP)
     parser.add_argument("--kind", "--feed", dest="kind", choices=("offers", "products"), default="offers",
                         help="offers (prices and quantities, default) or products (new listings)")  # fmt: skip
     parser.add_argument("--mode", choices=("update", "full"), default=None, help="update (default) or full")
@@ -54,11 +54,11 @@ def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.channels.errors import ChannelError
     from shelfdesk.domain import PublicationState
     from shelfdesk.orders.errors import NoCredential
-    from shelfdesk.publishing.channel import resolve_channel
+    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.publishing.engine import publish_sync
     from shelfdesk.publishing.triage import failed_skus, get_publication
 
-    channel_id = resolve_channel(ctx, args.store, args.channel)
+    channel_id = resolve_channel(ctx, args.channel, store=args.store).id
     kind, mode = args.kind, "full" if args.full else (args.mode or "update")
     only = list(args.only or [])
     if args.error and not args.retry_failed:
