@@ -213,36 +213,59 @@ def _render(revision: str, step: str, dialect: str) -> str:
 
 WIDENED_IN_0007 = {("channel_listings", "id"), ("webhook_deliveries", "event_id"),
                    ("webhook_attempts", "delivery_id"), ("webhook_cursors", "position")}  # fmt: skip
+#: Every table an upsert writes (ON CONFLICT draws a sequence value per row given), and the ones growing with use.
+WIDENED_IN_0009 = {("products", "id"), ("publication_items", "product_id"), ("job_leases", "id"),
+                   ("job_schedules", "id"), ("order_lines", "id"), ("order_actions", "id"),
+                   ("catalog_import_rejections", "id"), ("reprice_changes", "id")}  # fmt: skip
+WIDENED = {"0007": WIDENED_IN_0007, "0009": WIDENED_IN_0009}
 
 
-def test_0007_widens_exactly_the_int4_counters_to_bigint_on_postgresql() -> None:
+@pytest.mark.parametrize("revision", sorted(WIDENED))
+def test_widening_migrations_widen_exactly_their_int4_counters_to_bigint_on_postgresql(revision: str) -> None:
     import re
 
-    sql = _render("0007", "upgrade", "postgresql")
+    widened = WIDENED[revision]
+    sql = _render(revision, "upgrade", "postgresql")
     statements = [" ".join(s.split()) for s in sql.split(";") if s.strip()]
     altered = {m.groups() for s in statements if (m := re.fullmatch(r"ALTER TABLE (\w+) ALTER COLUMN (\w+) TYPE BIGINT", s))}
-    assert altered == WIDENED_IN_0007
+    assert altered == widened
     # A SERIAL's sequence is "AS integer" (capped at 2^31 - 1) whatever its column's type.
-    assert [s for s in statements if (s.split()[:2] != ["ALTER", "TABLE"])] == ["ALTER SEQUENCE channel_listings_id_seq AS BIGINT"]
-    assert len(statements) == len(WIDENED_IN_0007) + 1  # nothing else
-    down = " ".join(_render("0007", "downgrade", "postgresql").split())
-    for table, column in WIDENED_IN_0007:
+    sequences = sorted(f"ALTER SEQUENCE {table}_id_seq AS BIGINT" for table, column in widened if column == "id")
+    assert sorted(s for s in statements if s.split()[:2] != ["ALTER", "TABLE"]) == sequences
+    assert len(statements) == len(widened) + len(sequences)  # nothing else
+    down = " ".join(_render(revision, "downgrade", "postgresql").split())
+    for table, column in widened:
         assert f"ALTER TABLE {table} ALTER COLUMN {column} TYPE INTEGER" in down
 
 
-def test_0007_changes_nothing_on_sqlite() -> None:
+@pytest.mark.parametrize("revision", sorted(WIDENED))
+def test_widening_migrations_change_nothing_on_sqlite(revision: str) -> None:
     """SQLite's INTEGER is already 64-bit: no statement, so no table rebuild."""
-    assert _render("0007", "upgrade", "sqlite").strip() == ""
-    assert _render("0007", "downgrade", "sqlite").strip() == ""
+    assert _render(revision, "upgrade", "sqlite").strip() == ""
+    assert _render(revision, "downgrade", "sqlite").strip() == ""
 
 
 def test_the_models_widened_columns_are_bigint_on_postgresql_and_integer_on_sqlite() -> None:
     from sqlalchemy.dialects import postgresql, sqlite
 
-    for table, column in WIDENED_IN_0007:
+    for table, column in WIDENED_IN_0007 | WIDENED_IN_0009:
         type_ = metadata.tables[table].c[column].type
         assert type_.compile(dialect=postgresql.dialect()) == "BIGINT", (table, column)
         assert type_.compile(dialect=sqlite.dialect()) == "INTEGER", (table, column)
+
+
+@pytest.mark.postgres
+def test_every_serial_id_and_its_sequence_is_64_bit_where_rows_are_upserted(engine: Engine) -> None:
+    """On a migrated PostgreSQL database: no upserted table is left with an int4 id or an int4 sequence."""
+    with engine.connect() as conn:
+        narrow = set(conn.execute(text(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND data_type = 'integer'")).all())  # fmt: skip
+        sequences = dict(conn.execute(text("SELECT sequencename, data_type::text FROM pg_sequences")).all())
+    assert not narrow & (WIDENED_IN_0007 | WIDENED_IN_0009)
+    for table, column in WIDENED_IN_0007 | WIDENED_IN_0009:
+        if column == "id":
+            assert sequences[f"{table}_id_seq"] == "bigint", table
 
 
 def test_models_and_upserts_compile_for_postgresql() -> None:
