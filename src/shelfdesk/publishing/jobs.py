@@ -129,3 +129,8 @@ register(JobSpec(
     applies=lambda ch: ch.enabled and ch.publication_active and ch.repricer_enabled and _has_buybox(ch.marketplace),
     description="Follows the buybox between minimum and default prices (channels with the repricer on)",
 ))  # fmt: skip
+register(JobSpec(
+    name="stock", title="Stock pusher", run="shelfdesk.publishing.pusher:run_pusher", scope=JobScope.channel,
+    interval=DEFAULT_INTERVALS["stock"], applies=lambda ch: ch.enabled and ch.publication_active,
+    description="Quantities that changed (orders on any channel, catalog, stock feed, by hand) within seconds",
+))  # fmt: skip
