@@ -318,3 +318,76 @@ def safety_for(ctx: AppContext, channel_id: int, skus: Sequence[str]) -> dict[st
                     continue
             out[row.sku] = fallback
     return out
+
+
+# --------------------------------------------------------------------------- one SKU's stock, per channel
+
+
+@dataclass(frozen=True)
+class ChannelStock:
+    """What one channel may sell of a SKU, and why."""
+
+    channel_id: int
+    channel: str
+    safety: SafetyStock
+    publishable: int  #: what the channel sends now: stock − held − safety, never below 0
+    published: int | None  #: what it last published (None: never)
+    waiting: bool  #: marked dirty, not pushed yet
+    sends_quantities: bool
+
+    def text(self) -> str:
+        if not self.sends_quantities:
+            return f"{self.channel}: another channel of its account sends the quantities"
+        last = "never published" if self.published is None else f"last published {self.published}"
+        wait = " · waiting for the stock pusher" if self.waiting else ""
+        return f"{self.channel}: {self.safety.describe()} → sends {self.publishable} · {last}{wait}"
+
+
+@dataclass(frozen=True)
+class StockView:
+    store_id: int
+    sku: str
+    stock: int
+    held: int  #: units of open orders placed after the stock figure
+    gone: bool
+    channels: list[ChannelStock]
+
+    def headline(self) -> str:
+        gone = " (gone from the catalog: 0 everywhere)" if self.gone else ""
+        return f"{self.sku}: stock {self.stock} · held by open orders {self.held}{gone}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"store_id": self.store_id, "sku": self.sku, "stock": self.stock, "held": self.held, "gone": self.gone,
+                "channels": [{"channel_id": c.channel_id, "channel": c.channel, "safety_stock": c.safety.units,
+                              "safety_source": c.safety.source, "publishable": c.publishable,
+                              "published": c.published, "waiting": c.waiting,
+                              "sends_quantities": c.sends_quantities} for c in self.channels]}  # fmt: skip
+
+
+def stock_view(ctx: AppContext, store_id: int, sku: str) -> StockView:
+    """A SKU's stock, the units open orders hold, and per channel the safety stock applied and what it sends."""
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Channel, ChannelListing, Product, StockDirty
+    from shelfdesk.publishing.channel import channel_spec
+    from shelfdesk.publishing.stock import open_order_units, publishable_quantity
+
+    with ctx.read_session() as session:
+        product = session.execute(select(Product).where(Product.store_id == store_id, Product.sku == sku)).scalars().first()
+        if product is None:
+            raise SetupError(f"no SKU {sku!r} in this store's catalog")
+        held = open_order_units(session, store_id).get(product.sku, 0)
+        channels = session.execute(select(Channel.id, Channel.name).where(Channel.store_id == store_id).order_by(Channel.id)).all()
+        specs = {cid: channel_spec(session, cid) for cid, _ in channels}
+        key = product.sku.casefold()
+        published = dict(session.execute(select(ChannelListing.channel_id, ChannelListing.published_quantity).where(
+            ChannelListing.sku_key == key, ChannelListing.channel_id.in_([c for c, _ in channels]))).all())  # type: ignore[attr-defined]  # fmt: skip
+        waiting = set(session.execute(select(StockDirty.channel_id).where(StockDirty.sku_key == key)).scalars())
+        stock, gone = int(product.stock), bool(product.gone)
+    lines = []
+    for cid, name in channels:
+        safety = safety_for(ctx, cid, [sku]).get(sku, SafetyStock(0, "store"))
+        quantity = 0 if gone else publishable_quantity(stock, held, safety.units)
+        lines.append(ChannelStock(cid, name, safety, quantity, published.get(cid), cid in waiting,
+                                  specs[cid].owns_quantities))  # fmt: skip
+    return StockView(store_id, sku, stock, held, gone, lines)
