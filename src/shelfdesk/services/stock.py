@@ -148,10 +148,11 @@ def _price(text: str, sku: str) -> Decimal:
 
 def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, source: str = "manual",
               errors: Sequence[str] = ()) -> StockResult:  # fmt: skip
-    """Set the stock (and price, where given) of the store's products; only rows that change are written.
+    """Set the stock (and price, where given) of the store's products; only rows that change are rewritten.
 
     The new figure counts every order placed so far (as a catalog import's
-    does): open orders placed after it still hold units. ``source`` names
+    does): open orders placed after it still hold units, earlier ones no
+    longer do, so an unchanged figure is stamped too. ``source`` names
     what brought it in the audit log and on the dirty marks (``manual``,
     ``stock feed``). A SKU given twice keeps its last line.
     """
@@ -160,6 +161,7 @@ def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, sou
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import Product, Store
     from shelfdesk.publishing.dirty import REASON_MANUAL, REASON_STOCK_FEED, mark_dirty
+    from shelfdesk.publishing.stock import open_order_units
 
     ctx.require_write()
     wanted: dict[str, StockLine] = {}
@@ -180,6 +182,7 @@ def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, sou
                 existing[sku] = (pid, stock, price)
         rows: list[dict[str, Any]] = []
         changed: list[str] = []
+        same: list[int] = []
         for sku, line in wanted.items():
             found = existing.get(sku)
             if found is None:
@@ -189,6 +192,7 @@ def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, sou
             new_price = line.price if line.price is not None else price
             if stock == line.quantity and new_price == price:
                 result.unchanged += 1
+                same.append(pid)
                 continue
             rows.append({"b_id": pid, "stock": line.quantity, "price": new_price, "stock_imported_at": now, "updated_at": now})
             changed.append(sku)
@@ -196,8 +200,14 @@ def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, sou
             from sqlalchemy import bindparam
 
             session.execute(update(t).where(t.c.id == bindparam("b_id")), rows)
+        # An unchanged figure is still a new reading: it counts the orders so far, which stop holding units.
+        held = open_order_units(session, store_id)
+        released = [sku for sku in wanted if sku in held and sku not in changed and sku in existing]
+        for start in range(0, len(same), 900):
+            session.execute(update(t).where(t.c.id.in_(same[start : start + 900])).values(stock_imported_at=now))
+        if changed or released:
             reason = REASON_STOCK_FEED if source == "stock feed" else REASON_MANUAL
-            result.marked = mark_dirty(session, store_id, changed, reason, now)
+            result.marked = mark_dirty(session, store_id, [*changed, *released], reason, now)
         result.changed = len(rows)
         record_audit(session, ctx, "stock.set", "store", store_id,
                      {"source": source, "changed": result.changed, "unchanged": result.unchanged,
