@@ -9,12 +9,8 @@ sends the quantity true now; nothing waits afterwards.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,7 +21,7 @@ from shelfdesk.publishing.dirty import read_marks
 from shelfdesk.publishing.pusher import INTERRUPTED, push_stock_sync
 from shelfdesk.sandbox.server import start_sandboxes
 from shelfdesk.services.stock import StockLine, set_stock
-from tests.publishing.conftest import make_shop
+from tests.publishing.conftest import kill_at_marker, make_shop
 
 CHILD = textwrap.dedent("""
     import sys, threading
@@ -67,21 +63,7 @@ def test_a_pusher_killed_mid_push_loses_no_dirty_sku(ctx, clock, tmp_path: Path)
             with real.read_session() as session:
                 assert {m.sku for m in read_marks(session, shop.bm_channel)} == set(SKUS)
             marker = tmp_path / "applied"
-            child = subprocess.Popen([sys.executable, "-c", CHILD, str(ctx.paths.home), str(marker), str(shop.bm_channel)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-            try:
-                waited = threading.Event()
-                for _ in range(600):
-                    if marker.exists() or child.poll() is not None:
-                        break
-                    waited.wait(0.05)
-                assert marker.exists(), child.communicate(timeout=5)[0].decode()
-                os.kill(child.pid, signal.SIGKILL)
-                assert child.wait(timeout=10) == -signal.SIGKILL
-            finally:
-                if child.poll() is None:
-                    child.kill()
-                    child.wait()
+            kill_at_marker(CHILD, marker, str(ctx.paths.home), str(marker), str(shop.bm_channel))
             with real.read_session() as session:  # nothing was lost: both still wait
                 assert {m.sku for m in read_marks(session, shop.bm_channel)} == set(SKUS)
 
