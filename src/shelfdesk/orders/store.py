@@ -51,6 +51,7 @@ from shelfdesk.domain import ActionKind, ActionState, EventSource, Marketplace, 
 from shelfdesk.markets import country_of
 from shelfdesk.orders.terms import order_terms
 from shelfdesk.orders.validation import format_allowed
+from shelfdesk.publishing.dirty import REASON_ORDER, mark_dirty
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
@@ -219,6 +220,7 @@ def store_remote_orders(
     written: list[tuple[RemoteOrder, _Existing | None]] = []
     events: list[tuple[str, tuple[Any, ...]]] = []  #: (marketplace order id, event row without its order id)
     renamed: list[tuple[int, set[str]]] = []  #: existing orders whose search terms change
+    dirty: dict[int, set[str]] = defaultdict(set)  #: store id → SKUs of the orders written
     for remote, channel in placed:
         old = existing.get(remote.remote_id)
         if old is not None and old.modified_at is not None and remote.modified_at < old.modified_at:
@@ -231,6 +233,8 @@ def store_remote_orders(
             continue
         values = _order_values(w, scope, channel, remote, at, old)
         written.append((remote, old))
+        # Units held by orders change what every channel of the store may sell: the stock pusher sends it.
+        dirty[channel.store_id].update(line.sku for line in remote.lines if line.sku)
         events.extend((remote.remote_id, change) for change in changes)
         if old is None:
             new.append((remote, values))
@@ -272,6 +276,8 @@ def store_remote_orders(
     if renamed:
         _replace_terms(session, w, renamed)
     outcome.confirmed_actions = confirm_visible_actions(session, {ids[r.remote_id]: r for r, _ in written}, now)
+    for store_id, skus in dirty.items():
+        mark_dirty(session, store_id, skus, REASON_ORDER, now)
     return outcome
 
 
