@@ -15,6 +15,7 @@ from shelfdesk.tui.app import ShelfdeskApp
 from shelfdesk.tui.screens.order_detail import OrderDetailScreen
 from shelfdesk.tui.screens.order_results import OrderResults
 from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401 (fixtures)
+from tests.pilot import settle
 
 SIZE = (80, 24)
 
@@ -24,12 +25,6 @@ def _default_clock(clock: FakeClock) -> Iterator[None]:
     old = set_default_clock(clock)
     yield
     set_default_clock(old)
-
-
-async def settle(pilot: Any) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def test_an_action_without_a_summary_ends_without_a_dangling_separator(desk: Desk) -> None:  # noqa: F811

@@ -5,19 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
 from shelfdesk.tui.screens.store_form import form_row
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 FORMATS = [("detect", ""), ("CSV", "csv"), ("JSON array", "json"), ("JSON lines", "jsonl"), ("XML", "xml")]
 
 
-class ImportForm(ModalScreen[dict[str, Any] | None]):
+class ImportForm(DialogScreen[dict[str, Any] | None]):
     CSS_PATH = ["setup_form.tcss", "import_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="import_form.cancel", tooltip="Close without importing")]
 
     def __init__(self, store_name: str, source: str, *, format: str | None = None, error: str | None = None) -> None:
         super().__init__()
@@ -48,5 +46,3 @@ class ImportForm(ModalScreen[dict[str, Any] | None]):
             return
         self.dismiss({"source": source, "format": self.query_one("#import-format", Select).value or None})
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

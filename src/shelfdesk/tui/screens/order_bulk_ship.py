@@ -13,17 +13,15 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 
-class OrderBulkShipDialog(ModalScreen[tuple[str, str] | None]):
+class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
     """Returns (path, the text previewed) to ship, or None."""
 
     CSS_PATH = "order_bulk_ship.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="order_bulk_ship.cancel", tooltip="Close without shipping")]
 
     def __init__(self, folder: str) -> None:
         super().__init__()
@@ -83,5 +81,3 @@ class OrderBulkShipDialog(ModalScreen[tuple[str, str] | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(self._ready if event.button.id == "bulk-ship-go" else None)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

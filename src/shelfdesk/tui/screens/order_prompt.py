@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 
-class OrderPathPrompt(ModalScreen[str | None]):
+class OrderPathPrompt(DialogScreen[str | None]):
     CSS_PATH = "order_prompt.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="order_prompt.cancel", tooltip="Close without writing")]
 
     def __init__(self, question: str, default: str) -> None:
         super().__init__()
@@ -32,5 +30,3 @@ class OrderPathPrompt(ModalScreen[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -9,10 +9,9 @@ last one, ships; Esc closes without shipping.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 FIELDS = (
     ("carrier", "Carrier", "Colissimo, UPS, DHL Express …"),
@@ -24,9 +23,8 @@ FIELDS = (
 )
 
 
-class OrderShipDialog(ModalScreen[dict[str, str] | None]):
+class OrderShipDialog(DialogScreen[dict[str, str] | None]):
     CSS_PATH = "order_ship.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="order_ship.cancel", tooltip="Close without shipping")]
 
     def __init__(self, order: str, values: dict[str, str] | None = None, error: str = "") -> None:
         super().__init__()
@@ -64,5 +62,3 @@ class OrderShipDialog(ModalScreen[dict[str, str] | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(self._values() if event.button.id == "order-ship-go" else None)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
