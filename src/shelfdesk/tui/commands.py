@@ -596,16 +596,17 @@ def complete_command_line(
         except CommandLineError:
             return Completion(text)
         options = sorted(c for c in choices(cmd) if c.lower().startswith(partial_arg.strip().lower()))
-        return _complete(f"{word} ", partial_arg.strip(), options)
+        return common_completion(f"{word} ", partial_arg.strip(), options)
     names = sorted(_named(scope, table))
     options = [name for name in names if name.startswith(stripped.lower())]
-    completion = _complete("", stripped, options)
+    completion = common_completion("", stripped, options)
     if len(options) == 1 and _named(scope, table)[options[0]].argument:
         return Completion(completion.text + " ", completion.candidates)
     return completion
 
 
-def _complete(prefix: str, typed: str, options: list[str]) -> Completion:
+def common_completion(prefix: str, typed: str, options: list[str]) -> Completion:
+    """``prefix`` + the one option, or the options' common prefix (listed), or what was typed."""
     if not options:
         return Completion(prefix + typed)
     if len(options) == 1:

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.dialog import DialogScreen
 

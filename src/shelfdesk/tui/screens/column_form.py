@@ -13,9 +13,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Select
 
-from shelfdesk.tui.screens.store_form import form_row
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.dialog import DialogScreen
+from shelfdesk.tui.screens.store_form import form_row
 
 CONSTANT = "(constant)"
 

@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Select, Static
 
-from shelfdesk.tui.screens.store_form import form_row
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.dialog import DialogScreen
+from shelfdesk.tui.screens.store_form import form_row
 
 NONE = ""
 

@@ -41,6 +41,27 @@ class DialogScreen(ModalScreen[ResultType], Generic[ResultType]):
             self.app.notify(self.CANCEL_NOTE, title="Cancelled", timeout=3)
         self.dismiss(None)
 
+    def action_complete_path(self) -> None:
+        """Tab in a dialog with a path field (``dialog.path``): complete the path, elsewhere move on."""
+        from textual.widgets import Input
+
+        from shelfdesk.tui.path_completion import complete_path
+
+        field = self.focused
+        if not isinstance(field, Input) or not field.has_class("path-field"):
+            self.focus_next()
+            return
+        completion = complete_path(field.value)
+        if completion.text == field.value and len(completion.candidates) <= 1:
+            self.focus_next()  # nothing to complete: Tab moves on as everywhere else
+            return
+        field.value = completion.text
+        field.cursor_position = len(field.value)
+        if len(completion.candidates) > 1:
+            shown = ", ".join(name for name in completion.candidates[:8])
+            more = f" … {len(completion.candidates) - 8} more" if len(completion.candidates) > 8 else ""
+            self.app.notify(shown + more, title="Files", timeout=4)
+
     def action_help(self) -> None:
         """F1: the keys of this dialog, from the same table as its footer."""
         from shelfdesk.tui.screens.help import HelpScreen

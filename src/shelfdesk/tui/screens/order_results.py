@@ -7,6 +7,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Label, Static
+
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.dialog import DialogScreen
 

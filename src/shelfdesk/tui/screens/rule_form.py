@@ -16,9 +16,9 @@ from textual.widgets import Input, Label, Select
 
 from shelfdesk.domain import ExclusionOperator
 from shelfdesk.tui.messages import ExclusionCounted
-from shelfdesk.tui.screens.store_form import form_row
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.dialog import DialogScreen
+from shelfdesk.tui.screens.store_form import form_row
 
 NEW_GROUP = -1
 

@@ -11,6 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
+
 from shelfdesk.tui.screens.dialog import DialogScreen
 
 

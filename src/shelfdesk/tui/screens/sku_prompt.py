@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label
+
 from shelfdesk.tui.screens.dialog import DialogScreen
 
 

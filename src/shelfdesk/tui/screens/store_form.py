@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label
+
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.dialog import DialogScreen
 
