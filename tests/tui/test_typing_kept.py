@@ -4,14 +4,12 @@ confirmation's field moves to the confirming button, never to No."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.widgets import Button, Input
 
-from shelfdesk.clock import FakeClock, set_default_clock
 from shelfdesk.tui.app import ShelfdeskApp
 from tests.orders.conftest import BAD_IMEI, Desk, desk, sandboxes  # noqa: F401 (fixtures)
 from tests.pilot import settle, type_text, typed
@@ -19,11 +17,7 @@ from tests.pilot import settle, type_text, typed
 SIZE = (80, 24)
 
 
-@pytest.fixture(autouse=True)
-def _default_clock(clock: FakeClock) -> Iterator[None]:
-    old = set_default_clock(clock)
-    yield
-    set_default_clock(old)
+pytestmark = pytest.mark.usefixtures("default_clock")
 
 
 async def test_a_refused_ship_puts_the_cursor_on_the_wrong_field_and_typing_adds_to_it(desk: Desk) -> None:  # noqa: F811
