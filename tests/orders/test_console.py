@@ -22,13 +22,14 @@ from shelfdesk.orders.actions import list_actions
 from shelfdesk.orders.store import AccountScope, store_remote_orders
 from shelfdesk.tui.app import ShelfdeskApp
 from shelfdesk.tui.screens.order_bulk_ship import OrderBulkShipDialog
-from shelfdesk.tui.screens.order_confirm import OrderConfirm
+from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 from shelfdesk.tui.screens.order_detail import OrderDetailScreen
 from shelfdesk.tui.screens.order_results import OrderResults
 from shelfdesk.tui.screens.order_ship import OrderShipDialog
 from shelfdesk.tui.screens.orders import OrdersScreen
 
 from .conftest import ADDRESS, GOOD_IMEI, Desk, remote
+from tests.pilot import settle, typed
 
 SIZE = (80, 24)
 S = NormalizedStatus
@@ -45,18 +46,6 @@ def _plain_terminal(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> Iterat
 
 def app_for(ctx: AppContext) -> ShelfdeskApp:
     return ShelfdeskApp(ctx, theme="shelfdesk-dark")
-
-
-async def settle(pilot: Any) -> None:
-    """Wait for every worker (loading, sending), then for the repaint; twice, since one can start another."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def typed(text: str) -> list[str]:
-    """Keys that type ``text`` (Pilot names the space bar "space")."""
-    return ["space" if c == " " else c for c in text]
 
 
 async def start_on_new_orders(pilot: Any) -> OrdersScreen:
@@ -119,9 +108,9 @@ async def test_mark_then_bulk_accept_confirms_with_count_and_samples(desk: Desk)
         await pilot.press("a")
         await pilot.pause()
         dialog = app.screen
-        assert isinstance(dialog, OrderConfirm) and dialog.question == "Accept 3 orders?"
+        assert isinstance(dialog, ConfirmDialog) and dialog.question == "Accept 3 orders?"
         assert all(i in dialog.samples for i in newest)
-        assert app.focused is dialog.query_one("#order-confirm-no", Button)  # the safe button
+        assert app.focused is dialog.query_one("#confirm-no", Button)  # the safe button
         await pilot.press("enter")  # Enter on "No": nothing happens
         await settle(pilot)
         assert list_actions(desk.ctx) == [] and desk.effects("backmarket") == []

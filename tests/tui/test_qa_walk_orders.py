@@ -5,31 +5,20 @@ Against the orders tests' sandboxes (tests/orders/conftest.py), at 80x24, keys o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from shelfdesk.clock import FakeClock, set_default_clock
 from shelfdesk.tui.app import ShelfdeskApp
 from shelfdesk.tui.screens.order_detail import OrderDetailScreen
 from shelfdesk.tui.screens.order_results import OrderResults
 from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401 (fixtures)
+from tests.pilot import settle
 
 SIZE = (80, 24)
 
 
-@pytest.fixture(autouse=True)
-def _default_clock(clock: FakeClock) -> Iterator[None]:
-    old = set_default_clock(clock)
-    yield
-    set_default_clock(old)
-
-
-async def settle(pilot: Any) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+pytestmark = pytest.mark.usefixtures("default_clock")
 
 
 async def test_an_action_without_a_summary_ends_without_a_dangling_separator(desk: Desk) -> None:  # noqa: F811

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.catalog.conftest import bad_ean, ean
+from tests.pilot import settle, type_text
 
 SIZE = (80, 24)
 
@@ -20,16 +21,6 @@ def feed(tmp_path: Path) -> Path:
     rows += [f"BAD-1;{bad_ean(99)};broken EAN;Phones > Smartphones;10;1;GOOD;12", "BAD-2;;no price;Phones;x;1;GOOD;12"]
     path.write_text("sku;ean;title;category;price;stock;grade;warranty_months\n" + "\n".join(rows) + "\n")
     return path
-
-
-async def settle(pilot: Any) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def type_text(pilot: Any, text: str) -> None:
-    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
 
 
 @pytest.fixture

@@ -104,6 +104,8 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         self.startup_probe = startup_probe
         # Over SSH every animation frame is bytes on a slow link.
         self.animation_level = "none"
+        self.data_version = 0
+        """Bumped by every change made from the console; screens behind it reload when shown."""
         self._startup_notes: list[str] = []
         self._alerts_timer: Timer | None = None
         loaded = load_themes(theme_dirs(ctx.paths.preferences))
@@ -258,6 +260,10 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         if self.jobs_scheduler is not None:
             scheduler, self.jobs_scheduler = self.jobs_scheduler, None
             await scheduler.stop(grace=0, reason="console closed")
+
+    def data_changed(self) -> None:
+        """Something an operator did changed the workspace: every screen shown later reloads first."""
+        self.data_version += 1
 
     def open_alerts(self) -> None:
         from shelfdesk.tui.screens.alerts import AlertsScreen

@@ -9,14 +9,14 @@ ctrl+s saves from anywhere, Esc cancels. A refused form comes back with what was
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.screens.store_form import form_row
 
 if TYPE_CHECKING:
@@ -72,10 +72,10 @@ def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
     return f"{view.name} added to {view.store_name}: t tests its connection, ⏎ opens its mappings."
 
 
-class ChannelForm(ModalScreen[dict[str, Any] | None]):
+class ChannelForm(DialogScreen[dict[str, Any] | None]):
     CSS_PATH = ["setup_form.tcss", "channel_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="channel_form.cancel", tooltip="Close without saving"),
-                Binding("ctrl+s", "save", "Save", id="channel_form.save", tooltip="Save the channel")]  # fmt: skip
+    SCOPE: ClassVar[str] = "dialog.form"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, values: dict[str, Any], accounts: list[tuple[int, str, str]], error: str | None = None) -> None:
         super().__init__()
@@ -176,5 +176,3 @@ class ChannelForm(ModalScreen[dict[str, Any] | None]):
             return
         self.dismiss(values)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

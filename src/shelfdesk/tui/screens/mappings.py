@@ -16,6 +16,7 @@ green. Everything is read and written in thread workers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import work
@@ -23,7 +24,7 @@ from textual.app import ComposeResult
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from shelfdesk.tui.commands import bindings_for
-from shelfdesk.tui.messages import MappingChannelsLoaded, MappingPaneLoaded, SetupDone
+from shelfdesk.tui.messages import MappingChannelsLoaded, MappingPaneLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.stores import readiness_lines
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
@@ -456,8 +457,8 @@ class MappingsScreen(ShelfdeskScreen):
             from shelfdesk.catalog.exclusions import delete_rule
             from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
-            def answered(yes: bool | None) -> None:
-                if yes:
+            def answered(answer: str | None) -> None:
+                if answer is not None:
                     self._write("clear", lambda: (delete_rule(self.ctx, row.id), f"Rule {row.describe()} deleted")[1])
 
             # A rule is typed by hand and no undo brings it back: ask first (mappings are re-picked in a key).
@@ -528,23 +529,12 @@ class MappingsScreen(ShelfdeskScreen):
 
     # ------------------------------------------------------------ writes
 
-    @work(thread=True, group="mappings-write", exit_on_error=False, description="Saving the mapping")
-    def _write(self, what: str, change: Any) -> None:
+    def _write(self, what: str, change: Callable[[], str]) -> None:
         """Run one service call; refusals come back as a toast with the service's words."""
-        from shelfdesk.catalog.errors import CatalogError
+        after = self.after_save  # read here: the worker runs on another thread
 
-        try:
+        def write() -> str:
             text = change()
-        except CatalogError as exc:
-            self.post_message(SetupDone(what, "", error=str(exc)))
-            return
-        self.post_message(SetupDone(what, text))
+            return f"{text}. {after}" if after else text
 
-    def on_setup_done(self, message: SetupDone) -> None:
-        if message.error:
-            self.notify(message.error, title=message.what.capitalize(), severity="error", timeout=10)
-        elif self.after_save:
-            self.notify(f"{message.message}. {self.after_save}", title=message.what.capitalize(), timeout=10)
-        else:
-            self.notify(message.message, title=message.what.capitalize(), timeout=5)
-        self.refresh_data()
+        self.run_operation(what.capitalize(), write)

@@ -173,18 +173,18 @@ class OrderDetailScreen(OrderFlows, ShelfdeskScreen):
             self.start_ship(self.order_id, self.detail.marketplace_order_id)
 
     def action_cancel_order(self) -> None:
-        from shelfdesk.tui.screens.order_confirm import OrderConfirm
+        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
         if not self._allowed("cancel_order") or self.detail is None:
             return
 
-        def done(answer: dict[str, str] | None) -> None:
-            if answer is not None:
-                self.queue_one(self.order_id, "cancel", answer)
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.queue_one(self.order_id, "cancel", {"reason": reason})
 
-        self.app.push_screen(OrderConfirm(f"Cancel order {self.detail.marketplace_order_id}? The buyer is refunded.", "",
-                                          confirm="Yes, cancel it",
-                                          reason="Reason (Leboncoin: out_of_stock, item_damaged, buyer_request, other)"),
+        self.app.push_screen(ConfirmDialog(f"Cancel order {self.detail.marketplace_order_id}? The buyer is refunded.",
+                                           yes="Yes, cancel it", cancelled="Not cancelled: the order is unchanged.",
+                                           field="Reason (Leboncoin: out_of_stock, item_damaged, buyer_request, other)"),
                              callback=done)  # fmt: skip
 
     def _failed_action(self) -> int | None:

@@ -385,7 +385,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         return [order_id], 1, [self._mids.get(order_id, f"#{order_id}")]
 
     def _bulk(self, intent: str, verb: str, *, reason: str = "") -> None:
-        from shelfdesk.tui.screens.order_confirm import OrderConfirm
+        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
         if self._job is not None:
             self.notify(f"{self._job.label} is still running: Esc cancels it.", title="Busy", severity="warning")
@@ -398,12 +398,14 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         more = f" and {count - len(samples):,} more" if count > len(samples) else ""
         question = f"{verb} {count:,} order{'s' if count != 1 else ''}?"
 
-        def done(answer: dict[str, str] | None) -> None:
+        def done(answer: str | None) -> None:
             if answer is not None:
-                self._queue_bulk(intent, answer, what, f"{verb} {count:,} order{'s' if count != 1 else ''}")
+                fields = {"reason": answer} if reason else {}
+                self._queue_bulk(intent, fields, what, f"{verb} {count:,} order{'s' if count != 1 else ''}")
 
-        self.app.push_screen(OrderConfirm(question, ", ".join(samples) + more, confirm=f"Yes, {verb.lower()}",
-                                          reason=reason), callback=done)  # fmt: skip
+        self.app.push_screen(ConfirmDialog(question, ", ".join(samples) + more, yes=f"Yes, {verb.lower()}", field=reason,
+                                           cancelled=f"Not confirmed: no order was sent to {verb.lower()}."),
+                             callback=done)  # fmt: skip
 
     def action_accept(self) -> None:
         self._bulk("accept", "Accept")

@@ -263,13 +263,14 @@ class PublicationsScreen(ShelfdeskScreen):
             return
         what = f"the {len(skus):,} failed item{'s' if len(skus) != 1 else ''} of #{row.id}" + (f" ({cause})" if cause else "")
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(answer: str | None) -> None:
+            if answer is not None:
                 while len(self.app.screen_stack) > 1 and self.app.screen is not self:
                     self.app.pop_screen()
                 self.start(row.channel_id, str(row.kind), "update", dry_run=False, only_skus=skus)
 
-        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5]), answered)
+        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5], yes="Yes, send"),
+                             answered)  # fmt: skip
 
     def action_export_errors(self) -> None:
         row = self._need_selected()
