@@ -153,11 +153,14 @@ class OrdersHarvested(Message):
 class PublicationsLoaded(Message):
     """A page of the publication history (``rows``: ``publishing.triage.PublicationRow``)."""
 
-    def __init__(self, rows: list, *, running: list | None = None, codes: dict[int, str] | None = None) -> None:  # type: ignore[type-arg]
+    def __init__(self, rows: list, *, running: list | None = None, codes: dict[int, str] | None = None,  # type: ignore[type-arg]
+                 pusher: str = "", pusher_waiting: int = 0) -> None:  # fmt: skip
         super().__init__()
         self.rows = rows
         self.running = running or []
         self.codes = codes or {}  #: channel id -> short name ("BM FR"), as on Orders
+        self.pusher = pusher  #: the stock pusher's state line
+        self.pusher_waiting = pusher_waiting
 
 
 class PublicationItemsLoaded(Message):
