@@ -122,7 +122,7 @@ def test_a_failing_marketplace_keeps_the_marks_and_the_next_push_sends_them(shop
 
 
 def test_the_pushers_lines_count_in_the_accounts_hourly_budget(shop: Shop) -> None:
-    from shelfdesk.publishing.engine import lines_used_last_hour
+    from shelfdesk.publishing.quota import lines_used_last_hour
 
     _baseline(shop, {SKU: 2})
     with shop.ctx.read_session() as session:
