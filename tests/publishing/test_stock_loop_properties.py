@@ -116,7 +116,7 @@ def test_random_interleavings_never_send_a_quantity_above_the_truth(shop: Shop, 
 def test_the_budget_is_never_exceeded_and_stock_outs_go_first(shop: Shop) -> None:
     from shelfdesk.db.models import Publication, PublicationItem
     from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode, PublicationState
-    from shelfdesk.publishing.engine import lines_used_last_hour
+    from shelfdesk.publishing.quota import lines_used_last_hour
 
     listings = shop.listings()
     skus = sorted(sku for sku, l in listings.items() if l["quantity"] >= 2)[:9]

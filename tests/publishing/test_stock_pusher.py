@@ -122,7 +122,7 @@ def test_a_failing_marketplace_keeps_the_marks_and_the_next_push_sends_them(shop
 
 
 def test_the_pushers_lines_count_in_the_accounts_hourly_budget(shop: Shop) -> None:
-    from shelfdesk.publishing.engine import lines_used_last_hour
+    from shelfdesk.publishing.quota import lines_used_last_hour
 
     _baseline(shop, {SKU: 2})
     with shop.ctx.read_session() as session:
@@ -133,3 +133,29 @@ def test_the_pushers_lines_count_in_the_accounts_hourly_budget(shop: Shop) -> No
     _push(shop)
     with shop.ctx.read_session() as session:
         assert lines_used_last_hour(session, shop.bm_account, shop.clock.now()) == before + 1
+
+
+def test_status_reports_the_oldest_unpushed_change_and_alerts_past_the_threshold(shop: Shop) -> None:
+    from datetime import timedelta
+
+    from shelfdesk.cli.status_cmd import render
+    from shelfdesk.jobs.health import health_dict, sync_health
+    from shelfdesk.services.alerts import list_alerts
+
+    _baseline(shop, {SKU: 2})
+    assert health_dict(sync_health(shop.ctx))["stock"]["oldest_unpushed_age_seconds"] is None
+    from shelfdesk.services.stock import StockLine, set_stock
+
+    set_stock(shop.ctx, shop.store_id, [StockLine(SKU, 1)])
+    shop.clock.advance(timedelta(minutes=4))
+    stock = health_dict(sync_health(shop.ctx))["stock"]
+    assert stock["waiting"] == 2 and stock["oldest_unpushed_age_seconds"] == 240  # both channels of the store
+    assert not [a for a in list_alerts(shop.ctx) if a.kind == "stock_unpushed"]
+    shop.clock.advance(timedelta(minutes=2))
+    alert = next(a for a in list_alerts(shop.ctx) if a.kind == "stock_unpushed")
+    assert str(alert.severity) == "warning" and "not pushed for 6 min" in alert.message
+    assert "Stock pusher  2 quantity update(s) waiting, oldest 6 min ago" in render(sync_health(shop.ctx))
+    _push(shop)
+    _push(shop, shop.lbc_channel)
+    assert health_dict(sync_health(shop.ctx))["stock"]["waiting"] == 0
+    assert not [a for a in list_alerts(shop.ctx) if a.kind == "stock_unpushed"]

@@ -62,7 +62,7 @@ def _wait_for_pusher(ctx: AppContext, channel_id: int) -> None:
     from sqlalchemy import select
 
     from shelfdesk.db.models import Publication
-    from shelfdesk.publishing.engine import holder_alive
+    from shelfdesk.publishing.recovery import holder_alive
     from shelfdesk.publishing.pusher import PUSHER
 
     deadline = time.monotonic() + PUSHER_WAIT_SECONDS

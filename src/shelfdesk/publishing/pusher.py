@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from shelfdesk.channels.base import Connector
     from shelfdesk.context import AppContext
     from shelfdesk.publishing.channel import ChannelSpec
-    from shelfdesk.publishing.engine import ConnectorFactory, _SentItem
+    from shelfdesk.publishing.engine import ConnectorFactory
+    from shelfdesk.publishing.outcomes import SentItem
     from shelfdesk.publishing.plan import Plan, PlannedItem
 
 log = logging.getLogger("shelfdesk.publishing")
@@ -93,7 +94,9 @@ async def push_stock(ctx: AppContext, channel_id: int, *, factory: ConnectorFact
                      settle: bool = True) -> PushResult:  # fmt: skip
     """Push the channel's dirty SKUs now (``settle=False``: do not wait for a burst to end)."""
     from shelfdesk.publishing.channel import load_channel
-    from shelfdesk.publishing.engine import _mark_interrupted, default_factory, recover, run_quota
+    from shelfdesk.publishing.engine import default_factory
+    from shelfdesk.publishing.quota import run_quota
+    from shelfdesk.publishing.recovery import mark_interrupted, recover
 
     result = PushResult(channel_id)
     channel = load_channel(ctx, channel_id)
@@ -110,7 +113,7 @@ async def push_stock(ctx: AppContext, channel_id: int, *, factory: ConnectorFact
     if settle and _settling(ctx, channel, marks):
         result.deferred = "a burst of changes is still arriving"
         return result
-    _, live = _mark_interrupted(ctx, channel_id, write=True)
+    _, live = mark_interrupted(ctx, channel_id, write=True)
     if live:  # a feed run planned before these changes: push after it lands, or it would overwrite the push
         result.deferred = "a publication of this channel is running"
         return result
@@ -165,13 +168,15 @@ def _split(channel: ChannelSpec, items: Sequence[PlannedItem]) -> tuple[list[Pla
 
 async def _send(ctx: AppContext, channel: ChannelSpec, connector: Connector, plan: Plan, result: PushResult) -> set[str]:
     """Record the run, send its items, record their outcomes; returns the SKU keys whose outcome is recorded."""
-    from shelfdesk.publishing.engine import _ACTIVE, _start, finish_counters, record_plan
+    from shelfdesk.publishing.counters import finish_counters
+    from shelfdesk.publishing.engine import _start, record_plan
+    from shelfdesk.publishing.recovery import ACTIVE
 
     skus = [i.sku for i in plan.to_send]
     publication_id = _start(ctx, channel, PublicationKind.offers, PublicationMode.update, dry_run=False,
                             started_by=PUSHER, only_skus=skus)  # fmt: skip
     result.publication_id = publication_id
-    _ACTIVE.add(publication_id)
+    ACTIVE.add(publication_id)
     done: set[str] = set()
     error: str | None = None
     try:
@@ -192,7 +197,7 @@ async def _send(ctx: AppContext, channel: ChannelSpec, connector: Connector, pla
         finish_counters(ctx, publication_id, state=PublicationState.failed, error=str(exc)[:500], finished=True)
         raise
     finally:
-        _ACTIVE.discard(publication_id)
+        ACTIVE.discard(publication_id)
     finish_counters(ctx, publication_id, error=error, finished=True)
     return done
 
@@ -212,7 +217,9 @@ async def _send_realtime(ctx: AppContext, channel: ChannelSpec, connector: Conne
                          done: set[str]) -> str | None:  # fmt: skip
     """One real-time update per item; stops (the rest stays dirty) at a failure that is not about the SKU."""
     from shelfdesk.channels.errors import ChannelError, UnknownOutcome
-    from shelfdesk.publishing.engine import UNKNOWN_OUTCOME, _mark_sent, _requeue_unsent, _unmark, record_outcomes
+    from shelfdesk.publishing.engine import _mark_sent, _requeue_unsent, _unmark
+    from shelfdesk.publishing.outcomes import record_outcomes
+    from shelfdesk.publishing.recovery import UNKNOWN_OUTCOME
 
     for item in items:
         payload = item.payload
@@ -245,7 +252,8 @@ async def _send_batch(ctx: AppContext, channel: ChannelSpec, connector: Connecto
     from sqlalchemy import select
 
     from shelfdesk.db.models import PublicationItem as I
-    from shelfdesk.publishing.engine import SUCCESS, _send
+    from shelfdesk.publishing.counters import SUCCESS
+    from shelfdesk.publishing.engine import _send
 
     batch = replace(plan, to_send=list(items), queued=[])
     _, error = await _send(ctx, channel, PublicationKind.offers, batch, publication_id, connector, lambda p: None, None,
@@ -283,7 +291,8 @@ def _settle_interrupted(ctx: AppContext, channel: ChannelSpec) -> None:
     from sqlalchemy import select
 
     from shelfdesk.db.models import Publication, PublicationItem as I
-    from shelfdesk.publishing.engine import _sent_item, finish_counters, record_outcomes
+    from shelfdesk.publishing.counters import finish_counters
+    from shelfdesk.publishing.outcomes import record_outcomes, sent_item
 
     with ctx.read_session() as session:
         rows = session.execute(
@@ -295,7 +304,7 @@ def _settle_interrupted(ctx: AppContext, channel: ChannelSpec) -> None:
         ).all()  # fmt: skip
     if not rows:
         return
-    items: list[_SentItem] = [_sent_item(row) for row in rows]
+    items: list[SentItem] = [sent_item(row) for row in rows]
     record_outcomes(ctx, channel, items, {i.id: (False, INTERRUPTED, "interrupted", None) for i in items})
     for publication_id in {i.publication_id for i in items}:
         finish_counters(ctx, publication_id)

@@ -179,6 +179,7 @@ class HistoryRow:
     kind: PublicationKind
     dry_run: bool
     item: ItemRow
+    started_by: str | None = None  #: who ran it ("stock pusher" for the pusher's pushes)
 
 
 # --------------------------------------------------------------------------- publications
@@ -385,7 +386,7 @@ def product_history(ctx: AppContext, sku: str, *, channel_id: int | None = None,
     from shelfdesk.db.models import Channel, Publication as P, PublicationItem as I
 
     query = (
-        select(I, P.started_at, Channel.name, P.kind, P.dry_run)
+        select(I, P.started_at, Channel.name, P.kind, P.dry_run, P.started_by)
         .join(P, P.id == I.publication_id).join(Channel, Channel.id == P.channel_id)
         .where(I.sku == sku)
     )  # fmt: skip
@@ -394,8 +395,8 @@ def product_history(ctx: AppContext, sku: str, *, channel_id: int | None = None,
     query = query.order_by(I.publication_id.desc()).limit(max(1, min(limit, MAX_PAGE)))  # type: ignore[attr-defined]
     with ctx.read_session() as session:
         rows = session.execute(query).all()
-    return [HistoryRow(item.publication_id, started, channel, PublicationKind(kind), bool(dry), _item_row(item))
-            for item, started, channel, kind, dry in rows]  # fmt: skip
+    return [HistoryRow(item.publication_id, started, channel, PublicationKind(kind), bool(dry), _item_row(item), by)
+            for item, started, channel, kind, dry, by in rows]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- export

@@ -14,6 +14,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -356,6 +357,7 @@ class ChannelStock:
 @dataclass(frozen=True)
 class StockView:
     store_id: int
+    store_name: str
     sku: str
     stock: int
     held: int  #: units of open orders placed after the stock figure
@@ -367,7 +369,7 @@ class StockView:
         return f"{self.sku}: stock {self.stock} · held by open orders {self.held}{gone}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"store_id": self.store_id, "sku": self.sku, "stock": self.stock, "held": self.held, "gone": self.gone,
+        return {"store_id": self.store_id, "store": self.store_name, "sku": self.sku, "stock": self.stock, "held": self.held, "gone": self.gone,
                 "channels": [{"channel_id": c.channel_id, "channel": c.channel, "safety_stock": c.safety.units,
                               "safety_source": c.safety.source, "publishable": c.publishable,
                               "published": c.published, "waiting": c.waiting,
@@ -378,7 +380,7 @@ def stock_view(ctx: AppContext, store_id: int, sku: str) -> StockView:
     """A SKU's stock, the units open orders hold, and per channel the safety stock applied and what it sends."""
     from sqlalchemy import select
 
-    from shelfdesk.db.models import Channel, ChannelListing, Product, StockDirty
+    from shelfdesk.db.models import Channel, ChannelListing, Product, StockDirty, Store
     from shelfdesk.publishing.channel import channel_spec
     from shelfdesk.publishing.stock import open_order_units, publishable_quantity
 
@@ -387,6 +389,7 @@ def stock_view(ctx: AppContext, store_id: int, sku: str) -> StockView:
         if product is None:
             raise SetupError(f"no SKU {sku!r} in this store's catalog")
         held = open_order_units(session, store_id).get(product.sku, 0)
+        store_name = session.execute(select(Store.name).where(Store.id == store_id)).scalar_one()
         channels = session.execute(select(Channel.id, Channel.name).where(Channel.store_id == store_id).order_by(Channel.id)).all()
         specs = {cid: channel_spec(session, cid) for cid, _ in channels}
         key = product.sku.casefold()
@@ -400,4 +403,135 @@ def stock_view(ctx: AppContext, store_id: int, sku: str) -> StockView:
         quantity = 0 if gone else publishable_quantity(stock, held, safety.units)
         lines.append(ChannelStock(cid, name, safety, quantity, published.get(cid), cid in waiting,
                                   specs[cid].owns_quantities))  # fmt: skip
-    return StockView(store_id, sku, stock, held, gone, lines)
+    return StockView(store_id, store_name, sku, stock, held, gone, lines)
+
+
+def stock_views_for_sku(ctx: AppContext, sku: str) -> list[StockView]:
+    """:func:`stock_view` in every store whose catalog has ``sku`` (a SKU's history spans stores)."""
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Product
+
+    with ctx.read_session() as session:
+        stores = list(session.execute(select(Product.store_id).where(Product.sku == sku).order_by(Product.store_id)).scalars())
+    return [stock_view(ctx, store_id, sku) for store_id in stores]
+
+
+# --------------------------------------------------------------------------- the stock pusher's state
+
+#: An alert fires when a quantity change has waited this long for the pusher (it normally takes seconds).
+LAG_ALERT = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class PusherChannel:
+    """The stock pusher's state for one channel."""
+
+    channel_id: int
+    name: str
+    account: str
+    waiting: int  #: dirty SKUs not pushed yet
+    oldest: datetime | None  #: the oldest change not pushed yet
+    last_push_at: datetime | None
+    last_push_sent: int
+    budget_left: int | None  #: lines the account may still send this hour (None: no hourly limit)
+    budget_limit: int | None
+    budget_wait: str  #: "" when the waiting SKUs fit the budget, else "about N min"
+
+
+@dataclass(frozen=True)
+class PusherStatus:
+    checked_at: datetime
+    channels: list[PusherChannel]
+
+    @property
+    def waiting(self) -> int:
+        return sum(c.waiting for c in self.channels)
+
+    @property
+    def oldest(self) -> datetime | None:
+        return min((c.oldest for c in self.channels if c.oldest is not None), default=None)
+
+    def oldest_age_seconds(self) -> float | None:
+        oldest = self.oldest
+        return None if oldest is None else max(0.0, (self.checked_at - oldest).total_seconds())
+
+    def line(self, channel_id: int | None = None) -> str:
+        """One line for the Publications screen (one channel, or all)."""
+        rows = [c for c in self.channels if channel_id is None or c.channel_id == channel_id]
+        if not rows:
+            return "Stock pusher: no channel publishes quantities yet"
+        waiting = sum(c.waiting for c in rows)
+        parts = ["Stock pusher: nothing waiting" if not waiting else f"Stock pusher: {waiting:,} quantity update(s) waiting"]
+        oldest = min((c.oldest for c in rows if c.oldest is not None), default=None)
+        if oldest is not None:
+            parts[0] += f" (oldest {_age(self.checked_at - oldest)})"
+        pushes = [c for c in rows if c.last_push_at is not None]
+        if pushes:
+            last = max(pushes, key=lambda c: c.last_push_at)  # type: ignore[arg-type,return-value]
+            parts.append(f"last push {last.last_push_at:%H:%M:%S} ({last.last_push_sent:,} sent)")
+        seen: set[str] = set()
+        for c in rows:
+            if c.budget_left is None or c.account in seen:
+                continue
+            seen.add(c.account)
+            text = f"{c.account} {c.budget_left:,}/{c.budget_limit:,} lines left/hour"
+            if c.budget_wait:
+                text += f"; {c.waiting:,} wait for it, {c.budget_wait}"
+            parts.append(text)
+        return " · ".join(parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "waiting": self.waiting, "oldest_unpushed_at": self.oldest.isoformat() if self.oldest else None,
+            "oldest_unpushed_age_seconds": self.oldest_age_seconds(),
+            "channels": [{"channel_id": c.channel_id, "name": c.name, "waiting": c.waiting,
+                          "oldest_unpushed_at": c.oldest.isoformat() if c.oldest else None,
+                          "last_push_at": c.last_push_at.isoformat() if c.last_push_at else None,
+                          "last_push_sent": c.last_push_sent, "budget_left": c.budget_left,
+                          "budget_limit": c.budget_limit, "budget_wait": c.budget_wait or None}
+                         for c in self.channels],
+        }  # fmt: skip
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
+
+
+def pusher_status(ctx: AppContext) -> PusherStatus:
+    """Per channel that sends quantities: SKUs waiting, the last push, the account's budget left this hour."""
+    from sqlalchemy import select
+
+    from shelfdesk.channels.registry import capabilities
+    from shelfdesk.db.models import Channel, MarketplaceAccount, Publication
+    from shelfdesk.publishing.budget import account_budget
+    from shelfdesk.publishing.dirty import waiting_counts
+    from shelfdesk.publishing.pusher import PUSHER
+
+    now = ctx.clock.now()
+    out: list[PusherChannel] = []
+    with ctx.read_session() as session:
+        waiting = waiting_counts(session)
+        rows = session.execute(
+            select(Channel.id, Channel.name, Channel.account_id, Channel.marketplace, MarketplaceAccount.name)
+            .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
+            .where(Channel.enabled.is_(True), Channel.activated_at.is_not(None), Channel.owns_quantities.is_(True))  # type: ignore[attr-defined,union-attr]
+            .order_by(Channel.id)
+        ).all()  # fmt: skip
+        budgets: dict[int, Any] = {}
+        for cid, name, account_id, marketplace, account in rows:
+            if account_id not in budgets:
+                budgets[account_id] = account_budget(session, account_id, capabilities(marketplace).lines_per_hour, now)
+            last = session.execute(
+                select(Publication.started_at, Publication.sent).where(Publication.channel_id == cid, Publication.started_by == PUSHER)
+                .order_by(Publication.started_at.desc(), Publication.id.desc()).limit(1)  # type: ignore[attr-defined]
+            ).first()  # fmt: skip
+            count, oldest = waiting.get(cid, (0, None))
+            budget = budgets[account_id]
+            out.append(PusherChannel(
+                cid, name, account, count, oldest, last[0] if last else None, int(last[1] or 0) if last else 0,
+                budget.left if budget else None, budget.limit if budget else None,
+                budget.wait_text(count, now) if budget and count else "",
+            ))  # fmt: skip
+    return PusherStatus(now, out)
