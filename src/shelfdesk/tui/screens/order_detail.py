@@ -39,6 +39,7 @@ def _when(value: Any) -> str:
 
 def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
     """The whole order as text (statuses as words; the theme colours only headings)."""
+    from shelfdesk.orders.marketplace_states import state_words
     from shelfdesk.orders.store import format_address
 
     out = Text()
@@ -52,7 +53,8 @@ def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
 
     sync = f"   [{d.sync}]" if d.sync else ""
     out.append(f"{d.marketplace} order {d.marketplace_order_id}", style="bold")
-    out.append(f"  (#{d.id})  {d.status.value} · marketplace state {d.marketplace_status or '—'}{sync}\n")
+    state = state_words(d.marketplace, d.marketplace_status)
+    out.append(f"  (#{d.id})  {d.status.value} · on the marketplace: {state}{sync}\n")
     line("Account", f"{d.account} · channel {d.channel or '—'} · store {d.store or '—'} · {d.country or '—'}")
     line("Dates", f"bought {_when(d.purchased_at)} · modified {_when(d.modified_at)} · harvested {_when(d.harvested_at)}")
     discount = f" · discount {money(d.discount_total)}" if d.discount_total else ""
