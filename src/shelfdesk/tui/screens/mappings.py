@@ -57,6 +57,8 @@ class MappingsScreen(ShelfdeskScreen):
     #: The channel to show next (set by the Stores screen's Enter, or :meth:`open_on`).
     wanted_channel: ClassVar[int | None] = None
     #: The pane, the row to highlight in it, and what to say once a change is saved (see :meth:`open_on`).
+    AUTO_FOCUS = "#categories-table"
+    """The table, not the tab bar: the cursor shows on the first row as soon as Mappings opens."""
     wanted_pane: ClassVar[str | None] = None
     wanted_row: ClassVar[str | None] = None
     wanted_note: ClassVar[str | None] = None

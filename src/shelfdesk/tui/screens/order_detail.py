@@ -155,11 +155,18 @@ class OrderDetailScreen(OrderFlows, ShelfdeskScreen):
             return any(a.state is ActionState.failed for a in d.actions)
         return True
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        allowed = super().check_action(action, parameters)
-        if allowed and action in (*KEY_KINDS, "retry", "dismiss_failed") and not self._allowed(action):
-            return None
-        return allowed
+    def disabled_reason(self, action: str) -> str | None:
+        """Ship on a shipped order, retry with nothing failed …: the service's own reason."""
+        reason = super().disabled_reason(action)
+        if reason or action not in (*KEY_KINDS, "retry", "dismiss_failed") or self._allowed(action):
+            return reason
+        d = self.detail
+        if d is None:
+            return "The order is still loading."
+        if action in KEY_KINDS:
+            why = next((c.reason for c in d.choices if c.kind in KEY_KINDS[action] and c.reason), "")
+            return f"Order {d.marketplace_order_id}: {why or 'the marketplace offers no such action'}."
+        return "No failed action on this order."
 
     def action_toggle_payload(self) -> None:
         self.show_payload = not self.show_payload
