@@ -152,12 +152,12 @@ class ErrorCluster:
     @property
     def cause(self) -> str:
         """The message as the group reads: verbatim when every product has it (one refused value names
-        what to map), else with its variable parts (EANs, prices) blanked."""
-        from shelfdesk.publishing.errors import normalize_message
-
+        what to map), else one real example and how many more are like it (the values differ)."""
         if self.count == 1 or self.same_message:
             return self.message
-        return normalize_message(self.message) or self.message
+        # One real example, never "#": "matches ean 3760000000000" names what to look up.
+        others = self.count - 1
+        return f"{self.message.rstrip('.')} (and {others:,} more like it)"
 
     @property
     def label(self) -> str:
