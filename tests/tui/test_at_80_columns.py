@@ -57,3 +57,13 @@ async def test_mappings_opens_with_the_cursor_on_the_first_row(make_app: Callabl
         assert app.focused is table and table.cursor_row == 0 and table.row_count > 0
         await pilot.press("down")
         assert table.cursor_row == 1
+
+
+def test_long_skus_are_cut_in_the_middle_so_their_ends_stay_apart() -> None:
+    """Both SKUs read "FAIRPHONE4-256GB-GREEN-" in a 22-wide column."""
+    from shelfdesk.tui.widgets.data_window import cut_middle
+
+    a, b = cut_middle("FAIRPHONE4-256GB-GREEN-EXCELLENT", 22), cut_middle("FAIRPHONE4-256GB-GREEN-VERY_GOOD", 22)
+    assert a != b and len(a) == len(b) == 22
+    assert a.endswith("EXCELLENT") and b.endswith("VERY_GOOD") and a.startswith("FAIRPHO")
+    assert cut_middle("SHORT-1", 22) == "SHORT-1"
