@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode, PublicationState
 from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, DEFAULT_HOLD_MINUTES, ChannelSpec, load_channel
-from shelfdesk.publishing.errors import PublishError, attribute_of, error_key
+from shelfdesk.publishing.errors import PublicationRunning, PublishError, attribute_of, error_key
 from shelfdesk.publishing.plan import Plan, PlannedItem, RemoteView, build_plan
 
 if TYPE_CHECKING:
@@ -654,7 +654,7 @@ def _refuse_concurrent(ctx: AppContext, channel: ChannelSpec) -> int:
         others = [p for p in (session.get(Publication, pid) for pid in sorted(live)) if p is not None and not p.dry_run]
     if others:
         p = others[0]
-        raise PublishError(f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
+        raise PublicationRunning(f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
                            f"by {p.started_by or '—'} in {p.holder}): wait for it to end")  # fmt: skip
     return interrupted
 
