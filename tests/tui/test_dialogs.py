@@ -105,7 +105,9 @@ async def test_stores_shows_a_mapping_made_on_mappings_without_r(make_app: Calla
         assert before.startswith("✗"), before
         await pilot.press("2")
         await settle(pilot)
-        await pilot.press("s")  # map every category to its suggestion
+        await pilot.press("s")  # the suggestions, all ticked: map them
+        await settle(pilot)
+        await pilot.press("ctrl+s")
         await settle(pilot)
         await pilot.press("1")
         await settle(pilot)

@@ -98,7 +98,10 @@ async def test_run_now_pause_resume_and_edit_schedule(make_app: Any, ctx: AppCon
         await settle(pilot)
         assert calls.keys == [("harvest", lbc)]
         assert [r.trigger for r in list_runs(ctx, key)][:1] == ["manual"]
-        assert any(f"{key} succeeded: orders_new 2" in n.message for n in app._notifications)
+        from shelfdesk.jobs.schedules import get_schedule
+
+        name = get_schedule(ctx, key).name  # named as the Jobs screen names it, not by its key
+        assert any(n.message == f"{name} succeeded: orders_new 2" for n in app._notifications), name
 
         await pilot.press("p")
         await settle(pilot)

@@ -93,3 +93,29 @@ async def test_enter_in_a_confirmation_field_moves_to_the_confirming_button(desk
         await pilot.press("escape")
         await pilot.pause()
         assert any("no order was sent" in n.message for n in app._notifications)  # closed: says so
+
+
+async def test_a_greyed_key_says_why_when_pressed(desk: Desk) -> None:  # noqa: F811
+    """s on a shipped order did nothing at all; the footer greyed it without a word."""
+    from textual.widgets._footer import FooterKey
+
+    from shelfdesk.tui.screens.order_detail import OrderDetailScreen
+
+    [order] = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="shipped")
+    desk.harvest()
+    app = ShelfdeskApp(desk.ctx, theme="shelfdesk-dark")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *typed(str(order["order_id"])), "enter")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, OrderDetailScreen)
+        assert detail.check_action("ship", ()) is None
+        assert all(k.has_class("-disabled") for k in detail.query(FooterKey) if k.action == "ship")
+        await pilot.press("s")
+        await pilot.pause()
+        assert app.screen is detail
+        said = [n.message for n in app._notifications if n.title == "Not now"]
+        assert said and said[0].endswith("this one is Shipped."), said

@@ -63,6 +63,11 @@ class ScheduleInfo:
     def where(self) -> str:
         return self.channel_name or "workspace"
 
+    @property
+    def name(self) -> str:
+        """How the console names the job everywhere ("Offers sync on Back Market France"), never its key."""
+        return f"{self.title} on {self.where}"
+
 
 # ---------------------------------------------------------------- intervals
 

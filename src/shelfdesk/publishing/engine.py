@@ -34,7 +34,7 @@ from shelfdesk.claims import holder_name
 from shelfdesk.domain import ItemOutcome, PublicationKind, PublicationMode, PublicationState
 from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, ChannelSpec, load_channel
 from shelfdesk.publishing.counters import finish_counters
-from shelfdesk.publishing.errors import PublishError, error_key
+from shelfdesk.publishing.errors import PublicationRunning, PublishError, error_key
 from shelfdesk.publishing.listings import read_listings, store_listings
 from shelfdesk.publishing.outcomes import SentItem, batch_outcomes, record_outcomes
 from shelfdesk.publishing.plan import Plan, PlannedItem, build_plan
@@ -238,7 +238,7 @@ def _refuse_concurrent(ctx: AppContext, channel: ChannelSpec) -> int:
         others = [p for p in (session.get(Publication, pid) for pid in sorted(live)) if p is not None and not p.dry_run]
     if others:
         p = others[0]
-        raise PublishError(f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
+        raise PublicationRunning(f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
                            f"by {p.started_by or '—'} in {p.holder}): wait for it to end")  # fmt: skip
     return interrupted
 

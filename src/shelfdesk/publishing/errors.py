@@ -20,6 +20,10 @@ class NotFound(PublishError):
     """No such store, channel or publication."""
 
 
+class PublicationRunning(PublishError):
+    """Another publication of the channel is running: a scheduled run waits for the next turn (skipped)."""
+
+
 #: Marketplace error codes → the channel attribute a mapping fixes.
 CODE_ATTRIBUTES: dict[str, str] = {
     # Back Market sandbox / API codes

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
@@ -95,13 +95,34 @@ class ShelfdeskScreen(Screen[None]):
         return bool(stack) and stack[0] is self
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out writing commands in read-only mode; hide ``q`` on detail screens."""
+        """Grey out what cannot act now (``disabled_reason``); hide ``q`` on detail screens."""
         if action == "quit":
             return self.is_top
+        return None if self.disabled_reason(action) else True
+
+    def disabled_reason(self, action: str) -> str | None:
+        """Why ``action`` cannot act now, in words, or None when it can.
+
+        Its key is greyed in the footer, and pressing it shows this reason
+        rather than doing nothing. Screens add their own reasons (ship on a
+        shipped order, fix with no error group) after calling this.
+        """
         command = find_command(action, visible_scopes(self.SCOPE))
         if command is not None and command.writes and self.ctx.read_only:
-            return None
-        return True
+            return f"{command.description} is disabled: this workspace is open read-only."
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A greyed key pressed: say why it does nothing now (a disabled binding would stay silent)."""
+        for binding in self._bindings.key_to_bindings.get(event.key, []):
+            action = binding.action.split("(", 1)[0]
+            if action == "quit":
+                continue
+            reason = self.disabled_reason(action)
+            if reason:
+                event.stop()
+                self.notify(reason, title="Not now", severity="warning", timeout=4)
+                return
 
     def focus_body(self) -> None:
         """Give focus back to the first focusable widget of the body (or to nothing)."""

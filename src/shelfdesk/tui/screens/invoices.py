@@ -246,10 +246,10 @@ class InvoiceViewScreen(ShelfdeskScreen):
     def on_invoices_loaded(self, message: InvoicesLoaded) -> None:
         self.query_one("#invoice-view-text", Static).update(message.detail)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def disabled_reason(self, action: str) -> str | None:
         if action in ("credit", "upload", "view_invoice", "edit_settings"):
-            return None  # from the list; here the invoice is only read and written out
-        return super().check_action(action, parameters)
+            return "From the invoices list (Esc): here the invoice is only read and written out."
+        return super().disabled_reason(action)
 
     def action_write_pdf(self) -> None:
         self.run_operation("Write PDF", pdf_writer(self.ctx, self.number))

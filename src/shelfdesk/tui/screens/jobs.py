@@ -267,11 +267,11 @@ class JobsScreen(ShelfdeskScreen):
         if message.reload:
             self.shell.jobs_changed()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        allowed = super().check_action(action, parameters)
-        if allowed and action in ("run_now", "toggle_pause", "edit_schedule") and not self.rows:
-            return None  # nothing to act on yet
-        return allowed
+    def disabled_reason(self, action: str) -> str | None:
+        reason = super().disabled_reason(action)
+        if reason is None and action in ("run_now", "toggle_pause", "edit_schedule") and not self.rows:
+            return "No job yet: jobs appear once a channel is set up (Stores)."
+        return reason
 
     def cells(self, key: str) -> list[Any]:
         """The cells shown for ``key`` (tests)."""

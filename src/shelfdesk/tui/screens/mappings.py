@@ -57,6 +57,8 @@ class MappingsScreen(ShelfdeskScreen):
     #: The channel to show next (set by the Stores screen's Enter, or :meth:`open_on`).
     wanted_channel: ClassVar[int | None] = None
     #: The pane, the row to highlight in it, and what to say once a change is saved (see :meth:`open_on`).
+    AUTO_FOCUS = "#categories-table"
+    """The table, not the tab bar: the cursor shows on the first row as soon as Mappings opens."""
     wanted_pane: ClassVar[str | None] = None
     wanted_row: ClassVar[str | None] = None
     wanted_note: ClassVar[str | None] = None
@@ -422,21 +424,48 @@ class MappingsScreen(ShelfdeskScreen):
         channel_id = self._need_channel()
         if channel_id is None:
             return
-        if self.pane == "columns":
-            self._write("suggestions", lambda: self._suggest_columns(channel_id))
-        else:
-            self._write("suggestions", lambda: self._suggest_categories(channel_id))
+        self._propose(channel_id, "columns" if self.pane == "columns" else "categories")
 
-    def _suggest_categories(self, channel_id: int) -> str:
+    @work(thread=True, group="mappings-suggest", exclusive=True, exit_on_error=False, description="Finding suggestions")
+    def _propose(self, channel_id: int, pane: str) -> None:
+        """Read the proposals off the event loop, then show them to tick before anything is mapped."""
+        from shelfdesk.catalog.category_mapping import category_proposals
+        from shelfdesk.catalog.column_mapping import column_proposals
+
+        proposals = column_proposals(self.ctx, channel_id) if pane == "columns" else category_proposals(self.ctx, channel_id)
+        self.app.call_from_thread(self._show_proposals, channel_id, pane, proposals)
+
+    def _show_proposals(self, channel_id: int, pane: str, proposals: list[Any]) -> None:
+        from shelfdesk.tui.screens.suggestions_dialog import SuggestionsDialog
+
+        if not proposals:
+            noun = "attributes" if pane == "columns" else "categories"
+            self.notify(f"No suggestion for the unmapped {noun}: map them one by one with m.", title="Suggestions")
+            return
+        count = len(proposals)
+        noun = ("attribute" if count == 1 else "attributes") if pane == "columns" else ("category" if count == 1 else "categories")
+        title = f"{count} {noun} to map to a suggestion: tick those to map"
+
+        def chosen(names: list[str] | None) -> None:
+            if names is None:
+                return
+            if pane == "columns":
+                self._write("suggestions", lambda: self._suggest_columns(channel_id, names))
+            else:
+                self._write("suggestions", lambda: self._suggest_categories(channel_id, names))
+
+        self.app.push_screen(SuggestionsDialog(title, proposals, unit="products" if pane != "columns" else ""), chosen)
+
+    def _suggest_categories(self, channel_id: int, names: list[str]) -> str:
         from shelfdesk.catalog.category_mapping import apply_suggestions
 
-        done = apply_suggestions(self.ctx, channel_id)
+        done = apply_suggestions(self.ctx, channel_id, only=names)
         return f"{len(done)} categor{'y' if len(done) == 1 else 'ies'} mapped to suggestions" if done else "No suggestion to apply."
 
-    def _suggest_columns(self, channel_id: int) -> str:
+    def _suggest_columns(self, channel_id: int, names: list[str]) -> str:
         from shelfdesk.catalog.column_mapping import apply_suggestions
 
-        done = apply_suggestions(self.ctx, channel_id)
+        done = apply_suggestions(self.ctx, channel_id, only=names)
         return f"Mapped {', '.join(done)}" if done else "No suggestion to apply."
 
     def action_clear_selected(self) -> None:

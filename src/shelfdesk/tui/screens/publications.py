@@ -79,6 +79,7 @@ class PublicationsScreen(ShelfdeskScreen):
         self.channel_id: int | None = None
         self.channel_label = "all channels"
         self.running = False
+        self._listed_run: int | None = None  #: the run started here, once it is in the list
         self._cancel = threading.Event()
         #: Extra keyword arguments for the engine (tests pass a checkpoint).
         self.publish_options: dict[str, Any] = {}
@@ -341,7 +342,10 @@ class PublicationsScreen(ShelfdeskScreen):
         self.post_message(PublishFinished(result))
 
     def on_publish_progress(self, message: PublishProgress) -> None:
-        p: Any = message.progress
+        p = message.progress
+        if p.publication_id is not None and p.publication_id != self._listed_run:
+            self._listed_run = p.publication_id  # the run has its row now: list it as it starts
+            self.refresh_data()
         bar = self.query_one("#pub-bar", ProgressBar)
         if p.total:
             bar.update(total=p.total, progress=p.done)
