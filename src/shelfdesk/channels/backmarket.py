@@ -400,8 +400,9 @@ class BackMarketConnector(Connector):
             billing = None
         name = " ".join(p for p in (address.get("first_name"), address.get("last_name")) if p)
         country, certain = country_of(text_or_none(raw.get("country_code")))
-        if not certain:
+        if not certain:  # not a market we know: not guessed from its shape, the address says more
             problems.append("country_code")
+            country = None
         if country is None:  # no market named: the address's country (ISO 3166-1 alpha-2) is the next best [I]
             country = _iso_country(address.get("country"))
         total = to_decimal(raw.get("price"))
