@@ -416,7 +416,7 @@ class Connector(abc.ABC):
             listing = await self.update_offer(update)
         except RemoteRejected as exc:
             return BatchItemResult(sku, False, exc.message, exc.code, listing_id)
-        return BatchItemResult(sku, True, "updated in real time", None, listing.remote_id or listing_id)
+        return BatchItemResult(sku, True, "", None, listing.remote_id or listing_id)
 
     async def upload_invoice(self, order_id: str, filename: str, content: bytes) -> None:
         """Send the invoice PDF of an order, where the marketplace takes one."""

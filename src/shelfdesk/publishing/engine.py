@@ -31,7 +31,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode, PublicationState
-from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, DEFAULT_HOLD_MINUTES, ChannelSpec, load_channel
+from shelfdesk.publishing.channel import (
+    DEFAULT_BATCH_WAIT_SECONDS,
+    DEFAULT_HOLD_MINUTES,
+    DEFAULT_REALTIME_OFFERS_MAX,
+    ChannelSpec,
+    load_channel,
+)
 from shelfdesk.publishing.errors import PublishError, attribute_of, error_key
 from shelfdesk.publishing.plan import Plan, PlannedItem, RemoteView, build_plan
 
@@ -408,6 +414,9 @@ async def recover(ctx: AppContext, channel: ChannelSpec, connector: Connector,
             report.held.update(i.sku.casefold() for i in items)
             continue
         if write:
+            if result.unread_result is not None:
+                for publication_id in {i.publication_id for i in items}:
+                    _note_run(ctx, publication_id, unread={task_id: result.unread_result})
             published, failed = record_outcomes(ctx, channel, items, _batch_outcomes(items, result))
             report.published += published
             report.failed += failed
@@ -730,6 +739,10 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
     with ctx.read_session() as session:
         ids = dict(session.execute(select(I.sku, I.id).where(
             I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))).all())  # type: ignore[union-attr]  # fmt: skip
+    if kind is PublicationKind.offers and total <= channel.setting_int("realtime_offers_max", DEFAULT_REALTIME_OFFERS_MAX):
+        _note_run(ctx, publication_id, path="real-time")
+        return await _send_realtime(ctx, channel, plan, publication_id, connector, ids, report, should_cancel)
+    _note_run(ctx, publication_id, path="batch")
     size = batch_size(channel)
     posted: list[tuple[Any, list[_SentItem]]] = []
     done = failed = 0
@@ -792,11 +805,72 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
                 continue
             if result.state is BatchState.pending:
                 continue  # left "sent": the next run follows this task
+            if result.unread_result is not None:
+                _note_run(ctx, publication_id, unread={ticket.remote_id: result.unread_result})
             checkpoint("answered")
             failed += record_outcomes(ctx, channel, mine, _batch_outcomes(mine, result))[1]
             answered += len(mine)
             report(Progress(publication_id, "waiting", answered, done, failed, f"{answered:,} of {done:,} answered"))
     return state, error
+
+
+async def _send_realtime(ctx: AppContext, channel: ChannelSpec, plan: Plan, publication_id: int, connector: Connector,
+                         ids: dict[str, int], report: ProgressCallback,
+                         should_cancel: Callable[[], bool] | None) -> tuple[PublicationState | None, str | None]:  # fmt: skip
+    """A few offers, each its own real-time listing update (no batch, no task to poll).
+
+    An update sets absolute values, so one whose answer was lost is simply
+    sent again by the next run: the item goes back to the queue.
+    """
+    from shelfdesk.channels.errors import AuthError, RateLimited, TransientError, WafBlocked
+
+    total, done, failed = len(plan.to_send), 0, 0
+    for planned in plan.to_send:
+        if should_cancel is not None and should_cancel():
+            _requeue_unsent(ctx, publication_id)
+            return PublicationState.canceled, "cancelled by the operator between updates"
+        [item] = _mark_sent(ctx, publication_id, [planned], ids, "rt-" + uuid.uuid4().hex[:9])
+        offer = planned.payload
+        try:
+            outcome = await connector.update_listing_now(
+                sku=planned.sku, quantity=offer.quantity if offer else None, price=offer.price if offer else None,
+                listing_id=getattr(offer, "remote_id", None), currency=getattr(offer, "currency", None),
+                min_price=getattr(offer, "min_price", None))  # fmt: skip
+        except (RateLimited, AuthError, WafBlocked, TransientError) as exc:
+            _unmark(ctx, [item.id])
+            _requeue_unsent(ctx, publication_id)
+            return None, f"stopped sending: {exc}"
+        failed += record_outcomes(ctx, channel, [item], {item.id: (outcome.ok, outcome.message, outcome.code, outcome.remote_id)})[1]
+        done += 1
+        report(Progress(publication_id, "sending", done, total, failed, f"updated {done:,} of {total:,} in real time"))
+    return None, None
+
+
+def _note_run(ctx: AppContext, publication_id: int, *, path: str | None = None, unread: dict[str, Any] | None = None) -> None:
+    """On the run's summary: which path sent it (``batch`` or ``real-time``), and the per-item
+    reports of tasks that could not be read (as the marketplace sent them, for triage)."""
+    from shelfdesk.db.models import Publication
+
+    with ctx.write_session() as session:
+        pub = session.get(Publication, publication_id)
+        if pub is None:
+            return
+        summary = dict(pub.summary or {})
+        if path is not None:
+            summary["path"] = path
+        if unread:
+            kept = dict(summary.get("unread_task_results") or {})
+            kept.update({str(k): _truncated(v) for k, v in unread.items()})
+            summary["unread_task_results"] = kept
+        pub.summary = summary
+
+
+def _truncated(value: Any, limit: int = 4000) -> Any:
+    """A raw report kept as it came, unless it is too large for a summary (then its first characters)."""
+    import json
+
+    text = json.dumps(value, default=str)
+    return value if len(text) <= limit else text[:limit] + "…"
 
 
 def _mark_sent(ctx: AppContext, publication_id: int, chunk: list[PlannedItem], ids: dict[str, int],
