@@ -41,7 +41,8 @@ def test_the_specs_example_order_end_to_end(desk: Desk, ctx: AppContext) -> None
     from shelfdesk.invoices.settings import update_settings
     from shelfdesk.orders.actions import enqueue_action
     from shelfdesk.orders.export import export_text
-    from shelfdesk.orders.queries import OrderFilter, get_order_detail
+    from shelfdesk.orders.detail import get_order_detail
+    from shelfdesk.orders.queries import OrderFilter
 
     now = ctx.clock.now().isoformat(timespec="seconds")
     assert desk.bm.post("/_sandbox/orders/raw", json={"orders": [spec_example_order(now)]}).status_code == 201
