@@ -154,7 +154,7 @@ class OrderEvent(ShelfModel, table=True):
     order_id: int = Field(foreign_key="orders.id", ondelete="CASCADE")
     at: datetime
     source: EventSource = enum_field(EventSource)
-    kind: str = Field(max_length=32)  #: created, status_changed, amount_changed, address_changed, action_* …
+    kind: str = Field(max_length=32)  #: created, status_changed, amount_changed, address_changed, unreadable, action_* …
     field: str | None = None
     old_value: str | None = Field(default=None, sa_type=Text)
     new_value: str | None = Field(default=None, sa_type=Text)
