@@ -159,37 +159,39 @@ def active_invoice(session: Session, order_id: int) -> Any | None:
 
 
 def invoiced_order_ids(session: Session, order_ids: Iterable[int]) -> set[int]:
-    """Which of ``order_ids`` have an invoice not cancelled by a credit note (the Orders screen's marker)."""
-    from sqlalchemy.orm import aliased
+    """Which of ``order_ids`` have an invoice not cancelled by a credit note (the Orders screen's marker).
 
-    from shelfdesk.db.models import Invoice
+    ``session`` may be a Core connection (Core tables: the list commands load no ORM).
+    """
+    from shelfdesk.db.tables import table
 
     ids = sorted(set(order_ids))
     if not ids:
         return set()
-    credit = aliased(Invoice)
+    invoices = table("invoices")
+    credit = invoices.alias("credit")
     found: set[int] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         found.update(session.execute(
-            select(Invoice.order_id).outerjoin(credit, credit.credited_invoice_id == Invoice.id)
-            .where(Invoice.order_id.in_(chunk), Invoice.kind == "invoice", credit.id.is_(None))  # type: ignore[attr-defined,union-attr]
+            select(invoices.c.order_id).select_from(invoices.outerjoin(credit, credit.c.credited_invoice_id == invoices.c.id))
+            .where(invoices.c.order_id.in_(chunk), invoices.c.kind == "invoice", credit.c.id.is_(None))
         ).scalars())  # fmt: skip
     return found
 
 
 def has_invoice_clause() -> Any:
-    """A WHERE clause on ``orders`` true for orders with an active invoice (for list filters)."""
+    """A WHERE clause on ``orders`` true for orders with an active invoice (for list filters; Core tables)."""
     from sqlalchemy import exists
-    from sqlalchemy.orm import aliased
 
-    from shelfdesk.db.models import Invoice, Order
+    from shelfdesk.db.tables import table
 
-    credit = aliased(Invoice)
+    invoices = table("invoices")
+    credit = invoices.alias("credit")
     return exists(
-        select(Invoice.id)
-        .outerjoin(credit, credit.credited_invoice_id == Invoice.id)
-        .where(Invoice.order_id == Order.id, Invoice.kind == "invoice", credit.id.is_(None))  # type: ignore[union-attr]
+        select(invoices.c.id)
+        .select_from(invoices.outerjoin(credit, credit.c.credited_invoice_id == invoices.c.id))
+        .where(invoices.c.order_id == table("orders").c.id, invoices.c.kind == "invoice", credit.c.id.is_(None))
     )
 
 
