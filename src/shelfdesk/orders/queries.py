@@ -538,12 +538,36 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
     return OrderPage(result, has_next=more, has_prev=after is not None)
 
 
-def count_by_status(ctx: AppContext, flt: OrderFilter) -> dict[NormalizedStatus, int]:
-    """Orders per status under every part of the filter except the status (counts at a glance)."""
+def count_by_status(ctx: AppContext, flt: OrderFilter, *, at_most: int | None = None) -> dict[NormalizedStatus, int]:
+    """Orders per status under every part of the filter except the status (counts at a glance).
+
+    Exact counts read every matching order (a third of a second for a million,
+    seconds for a broad word). With ``at_most``, each status is counted up to
+    that many instead (a range of a status index, stopped early), so without a
+    text the answer takes milliseconds whatever the table's size; a count
+    equal to ``at_most`` means "at least" (:func:`describe_count` writes it
+    ``1,000+``). A text matching many orders in few statuses still reads far.
+    """
     with ctx.read_connection() as session:
         search = plan_text_search(session, flt.text) if flt.text.strip() else None
-        found = {NormalizedStatus(s): int(n) for s, n in session.execute(count_query(flt, search=search))}
+        if at_most is None:
+            found = {NormalizedStatus(s): int(n) for s, n in session.execute(count_query(flt, search=search))}
+        else:  # per status, the matching rows counted up to at_most: an index range stopped early
+            where = filter_conditions(flt, with_status=False, search=search)
+            status = table("orders").c.status
+            found = {s: int(session.execute(select(func.count()).select_from(
+                select(status).where(*where, status == s).limit(at_most).subquery())).scalar_one())
+                for s in NormalizedStatus}  # fmt: skip
     return {status: found.get(status, 0) for status in NormalizedStatus}
+
+
+#: How far a quick count goes before it says "at least" (each status, each count).
+QUICK_COUNT = 1_000
+
+
+def describe_count(count: int, at_most: int | None = None) -> str:
+    """``234``, or ``1,000+`` when a count stopped at its bound."""
+    return f"{count:,}+" if at_most is not None and count >= at_most else f"{count:,}"
 
 
 def count_orders(ctx: AppContext, flt: OrderFilter) -> int:
