@@ -77,7 +77,7 @@ def _imported(argv: list[str], env: dict[str, str]) -> set[str]:
 
 
 def test_read_commands_load_only_what_they_need(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """``orders list`` and ``orders show`` on a workspace at head: Core tables and one query each."""
+    """``orders list``, ``orders show`` and ``jobs list`` on a workspace at head read Core tables only."""
     import os
 
     from shelfdesk.db.models import Order
@@ -93,7 +93,9 @@ def test_read_commands_load_only_what_they_need(ctx, tmp_path) -> None:  # type:
     env = {**os.environ, "SHELFDESK_CACHE_DIR": str(tmp_path / "cache")}
     home = ["--home", str(ctx.paths.home)]
     _imported(["orders", "list", "--json", *home], env)  # the first read writes the tables' copy
+    _imported(["jobs", "list", *home], env)  # and the first jobs list creates the channel's schedules
     for argv in (["orders", "list", "--status", "New", "--json"], ["orders", "list", "--channel", "fr-fr"],
-                 ["orders", "list", "--search", "4001"], ["orders", "show", "40012345", "--json"]):  # fmt: skip
+                 ["orders", "list", "--search", "4001"], ["orders", "show", "40012345", "--json"],
+                 ["jobs", "list"], ["jobs", "list", "--json"]):  # fmt: skip
         loaded = _imported([*argv, *home], env)
         assert {m for m in loaded for banned in NOT_FOR_READS if m == banned or m.startswith(banned + ".")} == set(), argv

@@ -31,9 +31,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+
+from shelfdesk.db.tables import table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 #: How long a lease lives without renewal. The heartbeat renews every ≤30 s, so a
 #: holder must miss several heartbeats in a row before anyone takes its job over.
@@ -107,7 +112,7 @@ class Claim:
 
 
 def _row(session: Session, key: str) -> LeaseState | None:
-    from shelfdesk.db.models import JobLease
+    JobLease = table("job_leases").c
 
     row = session.execute(
         select(JobLease.key, JobLease.holder, JobLease.acquired_at, JobLease.expires_at, JobLease.renewed_at)
@@ -117,7 +122,7 @@ def _row(session: Session, key: str) -> LeaseState | None:
 
 
 def read_leases(session: Session) -> dict[str, LeaseState]:
-    from shelfdesk.db.models import JobLease
+    JobLease = table("job_leases").c
 
     rows = session.execute(
         select(JobLease.key, JobLease.holder, JobLease.acquired_at, JobLease.expires_at, JobLease.renewed_at)
