@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 _HERE = Path(__file__).resolve().parent
 _SOURCES = (_HERE / "types.py", *sorted((_HERE / "models").glob("*.py")))
-ENV_CACHE = "SHELFDESK_CACHE_DIR"
 
 
 def table(name: str) -> Table:
@@ -72,14 +71,14 @@ def _cached() -> MetaData:
 
 def cache_file() -> Path:
     """Where the copy of this version's metadata lives (in the user's cache folder)."""
-    import platformdirs
     import sqlalchemy
+
+    from shelfdesk.paths import cache_dir
 
     digest = hashlib.sha256(sqlalchemy.__version__.encode())
     for source in _SOURCES:
         digest.update(source.read_bytes())
-    folder = os.environ.get(ENV_CACHE) or platformdirs.user_cache_dir("shelfdesk", appauthor=False)
-    return Path(folder) / f"tables-{digest.hexdigest()[:16]}.pickle"
+    return cache_dir() / f"tables-{digest.hexdigest()[:16]}.pickle"
 
 
 def dumps(meta: MetaData) -> bytes:

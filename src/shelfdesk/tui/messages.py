@@ -99,12 +99,16 @@ class OrdersLoaded(Message):
 
 
 class OrderCountsLoaded(Message):
-    """Orders per status under the current filter (its status part left out)."""
+    """Orders per status under the current filter (its status part left out).
 
-    def __init__(self, counts: dict, request: int) -> None:  # type: ignore[type-arg]
+    ``at_most``: the counts stopped there (a quick first answer, "1,000+"); the exact ones follow.
+    """
+
+    def __init__(self, counts: dict, request: int, at_most: int | None = None) -> None:  # type: ignore[type-arg]
         super().__init__()
         self.counts = counts
         self.request = request
+        self.at_most = at_most
 
 
 class OrderDetailLoaded(Message):
