@@ -330,7 +330,7 @@ def _plain_conditions(flt: OrderFilter, *, with_status: bool = True, purchased_a
     if flt.purchased_before is not None:
         where.append(purchased < flt.purchased_before)
     if flt.invoiced is not None:
-        from shelfdesk.invoices.service import has_invoice_clause
+        from shelfdesk.invoices.invoiced import has_invoice_clause
 
         where.append(has_invoice_clause() if flt.invoiced else ~has_invoice_clause())
     return where
@@ -436,7 +436,7 @@ def rows_by_id_query(flt: OrderFilter, ids: list[int], words: tuple[str, ...] = 
     query = select(*_list_columns(orders.id, orders.purchased_at), orders.store_id).where(orders.id.in_(ids))
     query = query.where(*(_word_condition(orders.id, word) for word in words))
     if flt.invoiced is not None:
-        from shelfdesk.invoices.service import has_invoice_clause
+        from shelfdesk.invoices.invoiced import has_invoice_clause
 
         query = query.where(has_invoice_clause() if flt.invoiced else ~has_invoice_clause())
     return query
@@ -516,7 +516,7 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
                 open_ = ActionState(state).is_open
                 if open_ or order_id not in sync:
                     sync[order_id] = "synchronizing" if open_ else "failed"
-            from shelfdesk.invoices.service import invoiced_order_ids
+            from shelfdesk.invoices.invoiced import invoiced_order_ids
 
             invoiced = invoiced_order_ids(session, ids)
             counts = dict(session.execute(  # type: ignore[arg-type]
