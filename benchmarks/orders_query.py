@@ -1,4 +1,4 @@
-"""Orders screen queries on a large workspace: filtered first page and next page (budget: median < 50 ms).
+"""Orders screen queries on a large workspace: filtered first page and next page (budget: median < 20 ms).
 
     python benchmarks/generate.py --orders 1000000 --products 200000 --home bench-workspace
     python benchmarks/orders_query.py [--home bench-workspace] [--runs 21]
@@ -9,7 +9,8 @@ operator uses, then the next page by keyset, including text searches (word
 prefixes of order id, buyer name and e-mail, through ``order_search_terms``;
 each reports the way it paged: "merge", "few" or "scan", see
 ``orders/queries.py``). Counts per status (run in a worker when the filter
-changes, then cached) are printed for information. Every list query's plan is
+changes, then cached) are printed for information, exact and bounded (what
+the screen shows first, ``count_by_status(at_most=QUICK_COUNT)``). Every list query's plan is
 checked, and for a text the plans of the queries its way of paging runs: an
 index, no temporary B-tree.
 """
@@ -17,6 +18,7 @@ index, no temporary B-tree.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -30,12 +32,12 @@ from sqlalchemy.dialects import sqlite
 from shelfdesk.clock import SystemClock
 from shelfdesk.context import AppContext, open_context
 from shelfdesk.domain import NormalizedStatus
-from shelfdesk.orders.queries import (OrderFilter, candidates_query, count_by_status, list_orders, list_query, lookups,
-                                      plan_text_search, rows_by_id_query)
+from shelfdesk.orders.queries import (QUICK_COUNT, OrderFilter, candidates_query, count_by_status, list_orders, list_query,
+                                      lookups, plan_text_search, rows_by_id_query)
 from shelfdesk.paths import resolve_paths
 
 DEFAULT_HOME = Path(__file__).resolve().parent.parent / "bench-workspace"
-BUDGET_MS = 50.0
+BUDGET_MS = 20.0
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -124,8 +126,12 @@ def main() -> int:
         flt = filters[label]
         wall = median_ms(lambda: count_by_status(ctx, flt), 3)
         print(f"  {'counts: ' + label:<40} {wall:8.2f} ms ({CPU_MS[-1]:.2f} CPU) (information; cached while paging)")
+        if not flt.text:
+            wall = median_ms(lambda: count_by_status(ctx, flt, at_most=QUICK_COUNT), 3)
+            print(f"  {'bounded counts: ' + label:<40} {wall:8.2f} ms ({CPU_MS[-1]:.2f} CPU) (shown first, '{QUICK_COUNT:,}+')")
     ctx.close()
-    print(f"worst filtered page median: {worst:.2f} ms (budget {BUDGET_MS:.0f} ms)")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"worst filtered page median: {worst:.2f} ms (budget {BUDGET_MS:.0f} ms); load average {load}")
     return 0 if worst < BUDGET_MS else 1
 
 

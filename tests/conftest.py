@@ -60,6 +60,7 @@ def _isolated_environment(request: pytest.FixtureRequest, tmp_path_factory: pyte
     base = tmp_path_factory.mktemp("env")
     monkeypatch.setenv("SHELFDESK_HOME", str(base / "workspace"))
     monkeypatch.setenv("SHELFDESK_CONFIG", str(base / "prefs" / "config.toml"))
+    monkeypatch.setenv("SHELFDESK_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))  # db/tables.py's copy
     monkeypatch.delenv("SHELFDESK_DATABASE_URL", raising=False)
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
     monkeypatch.setenv("TZ", "UTC")

@@ -69,7 +69,7 @@ def codes(rows: list[tuple[int, str, str]]) -> dict[int, str]:
 
 def channel_refs(ctx: AppContext) -> list[ChannelRef]:
     """Every channel, by name, with its store and names."""
-    with ctx.engine.connect() as conn:
+    with ctx.read_connection() as conn:
         return refs_from(conn)
 
 
@@ -77,11 +77,12 @@ def refs_from(conn: Any) -> list[ChannelRef]:
     """:func:`channel_refs` on an open connection or session."""
     from sqlalchemy import select
 
-    from shelfdesk.db.models import Channel, Store
+    from shelfdesk.db.tables import table
 
+    channel, store = table("channels").c, table("stores").c
     rows = conn.execute(
-        select(Channel.id, Channel.name, Channel.store_id, Store.name, Channel.marketplace, Channel.market, Channel.country)
-        .join(Store, Store.id == Channel.store_id).order_by(Channel.name, Channel.id)
+        select(channel.id, channel.name, channel.store_id, store.name, channel.marketplace, channel.market, channel.country)
+        .join_from(table("channels"), table("stores"), store.id == channel.store_id).order_by(channel.name, channel.id)
     ).all()  # fmt: skip
     short = codes([(r[0], r[4], r[6]) for r in rows])
     return [ChannelRef(r[0], r[1], r[2], r[3], str(r[4]), r[5] or "", r[6] or "", short[r[0]]) for r in rows]
@@ -104,11 +105,12 @@ def resolve_channel(ctx: AppContext, text: str | int, *, store: str | int | None
     """The channel ``text`` names (among ``store``'s when given), or :class:`UnknownChannel` listing candidates."""
     from sqlalchemy import select
 
-    from shelfdesk.db.models import Store
+    from shelfdesk.db.tables import table
 
-    with ctx.engine.connect() as conn:
+    with ctx.read_connection() as conn:
         refs = refs_from(conn)
-        stores = dict(conn.execute(select(Store.id, Store.name).order_by(Store.name)).all()) if store else {}
+        columns = table("stores").c
+        stores = dict(conn.execute(select(columns.id, columns.name).order_by(columns.name)).all()) if store else {}
     return pick_channel(refs, text, store=store, stores=stores)
 
 

@@ -9,7 +9,6 @@ calls ``time.sleep``, ``asyncio.sleep`` for waiting on time, or ``datetime.now``
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
@@ -44,6 +43,8 @@ class SystemClock:
         return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
+        import asyncio  # here, not at the top: a running loop has loaded it; a CLI read never does (20 ms)
+
         await asyncio.sleep(max(0.0, seconds))
 
     def sleep_sync(self, seconds: float) -> None:
@@ -88,6 +89,8 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.advance(max(0.0, seconds))
+        import asyncio
+
         await asyncio.sleep(0)
 
     def sleep_sync(self, seconds: float) -> None:

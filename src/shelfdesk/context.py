@@ -22,7 +22,7 @@ from shelfdesk.secrets import SecretStore
 from shelfdesk.settings import WorkspaceSettings, load_workspace_settings, write_default_workspace_config
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
     from sqlmodel import Session
 
 
@@ -56,6 +56,13 @@ class AppContext:
         from shelfdesk.db.engine import make_engine
 
         return make_engine(self.paths.database_url)
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for reading, never committed: what read commands use with ``db.tables``,
+        so answering one loads neither the ORM nor SQLModel (see ``db/tables.py``)."""
+        with self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def read_session(self) -> Iterator[Session]:

@@ -22,6 +22,7 @@ APP_NAME = "shelfdesk"
 ENV_HOME = "SHELFDESK_HOME"
 ENV_DATABASE_URL = "SHELFDESK_DATABASE_URL"
 ENV_CONFIG = "SHELFDESK_CONFIG"
+ENV_CACHE = "SHELFDESK_CACHE_DIR"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,14 @@ class Paths:
             ("exports", str(self.exports_dir)),
             ("sandbox state", str(self.sandbox_dir)),
             ("preferences", str(self.preferences)),
+            ("cache (safe to delete)", str(cache_dir())),
         ]
+
+
+def cache_dir() -> Path:
+    """The user's cache folder: what shelfdesk can rebuild (the tables' copy of ``db/tables.py``)."""
+    override = os.environ.get(ENV_CACHE)
+    return Path(override).expanduser() if override else platformdirs.user_cache_path(APP_NAME, appauthor=False)
 
 
 def default_home() -> Path:

@@ -296,3 +296,42 @@ def test_snapshot_order_detail_80x24(snap_compare: Any, shop: AppContext) -> Non
 
 def test_snapshot_bulk_confirmation_80x24(snap_compare: Any, shop: AppContext) -> None:
     assert snap_compare(app_for(shop), terminal_size=SIZE, run_before=after("t", "asterisk", "a"))
+
+
+async def test_counts_read_bounded_first_then_exact_for_a_new_filter(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new filter shows bounded counts at once ("2+"), then the exact ones; bulk counts wait for the exact."""
+    import threading
+
+    from shelfdesk.orders import queries
+
+    desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="accepted", count=3)
+    desk.harvest()
+    release, real = threading.Event(), queries.count_by_status
+
+    def gated(ctx: AppContext, flt: Any, *, at_most: int | None = None) -> Any:
+        if at_most is None and flt.status is S.New:
+            release.wait(10)  # the exact count of the new filter takes its time
+        return real(ctx, flt, at_most=at_most)
+
+    monkeypatch.setattr(queries, "QUICK_COUNT", 2)
+    monkeypatch.setattr(queries, "count_by_status", gated)
+    app = app_for(desk.ctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = orders_screen(app)
+        counts = real(desk.ctx, screen.filter)
+        assert counts[S.InProgress] > 2 and counts[S.New] > 2
+        exact = str(screen.query_one("#orders-counts").render())
+        assert f"InProgress {counts[S.InProgress]}" in exact and "+" not in exact
+        await pilot.press("t")  # status New: a new filter
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if "+" in str(screen.query_one("#orders-counts").render()):
+                break
+        bounded = str(screen.query_one("#orders-counts").render())
+        assert "[New 2+]" in bounded and "InProgress 2+" in bounded
+        assert screen._matching() is None  # a bulk confirmation would not name a bounded count
+        release.set()
+        await settle(pilot)
+        shown = str(screen.query_one("#orders-counts").render())
+        assert f"[New {counts[S.New]}]" in shown and "+" not in shown and screen._matching() == counts[S.New]

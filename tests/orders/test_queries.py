@@ -128,3 +128,15 @@ def test_the_text_filter_reads_the_term_index_in_order_without_a_temporary_sort(
             plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement.text, params))
             assert "USING COVERING INDEX ix_order_search_terms_term_purchased (term>? AND term<?)" in plan, plan
             assert "TEMP B-TREE" not in plan
+
+
+def test_quick_counts_stop_at_their_bound_and_say_so(ctx: AppContext, orders: list[int]) -> None:
+    """250 orders, 62 or 63 per status: bounded at 60 every status reads 60+, bounded at 100 they are exact."""
+    from shelfdesk.orders.queries import describe_count
+
+    exact = count_by_status(ctx, OrderFilter())
+    assert count_by_status(ctx, OrderFilter(), at_most=100) == exact
+    bounded = count_by_status(ctx, OrderFilter(status=S.New), at_most=60)  # the status filter is not counted on
+    assert {s: n for s, n in bounded.items() if n} == {s: 60 for s in STATUSES}
+    assert count_by_status(ctx, OrderFilter(text="zoé"), at_most=3) == {**{s: 0 for s in S}, S.New: 3, S.Shipped: 2}
+    assert [describe_count(n, 60) for n in (59, 60)] == ["59", "60+"] and describe_count(1234) == "1,234"

@@ -23,9 +23,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 
 from shelfdesk.channels.base import (
     ActionSpec,
@@ -54,6 +53,9 @@ from shelfdesk.clock import Clock
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus, PublicationKind, PublicationMode
 from shelfdesk.logs import register_secret
 from shelfdesk.markets import country_of, locale_for_country
+
+if TYPE_CHECKING:
+    import httpx  # loaded by channels.http when a client is built: reading capabilities needs no HTTP
 
 S = NormalizedStatus
 

@@ -31,9 +31,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shelfdesk.channels.errors import (
     AuthError,
@@ -49,6 +47,9 @@ from shelfdesk.channels.ratelimit import SlidingWindowLimiter, hold_all
 from shelfdesk.claims import backoff
 from shelfdesk.clock import Clock
 from shelfdesk.logs import redact
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("shelfdesk.channels.http")
 
@@ -180,6 +181,8 @@ class ApiClient:
         timeout: float = 30.0,
         rng: random.Random | None = None,
     ) -> None:
+        import httpx  # here: a process that only reads connectors' capabilities (orders show) never loads it
+
         self.marketplace = marketplace
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self.clock = clock
@@ -205,6 +208,8 @@ class ApiClient:
         origin: paging goes on, and the token never leaves in clear.
         """
         if "://" in path_or_url:
+            import httpx
+
             url = httpx.URL(path_or_url)
             if url.host != self.base_url.host:
                 raise ChannelError(f"refusing to follow a link to another host: {url.host}", marketplace=self.marketplace)
@@ -246,6 +251,8 @@ class ApiClient:
         ``safe`` says whether repeating the call can do no harm; it defaults to
         true for GET/HEAD/OPTIONS only.
         """
+        import httpx
+
         method = method.upper()
         safe = method in SAFE_METHODS if safe is None else safe
         url = self.url(path_or_url)
@@ -331,6 +338,8 @@ class ApiClient:
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     """One verifying TLS context per process: loading the CA bundle costs ~50 ms per client."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 

@@ -23,9 +23,8 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 
 from shelfdesk.channels.base import (
     ActionSpec,
@@ -53,6 +52,9 @@ from shelfdesk.channels.statuses import LEBONCOIN_ORDER
 from shelfdesk.clock import Clock
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus, PublicationKind, PublicationMode
 from shelfdesk.logs import register_secret
+
+if TYPE_CHECKING:
+    import httpx  # loaded by channels.http when a client is built: reading capabilities needs no HTTP
 
 S = NormalizedStatus
 

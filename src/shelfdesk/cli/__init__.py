@@ -55,23 +55,30 @@ def add_console_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mouse", action="store_true", help="capture the mouse (off by default so terminal selection works)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, every command is listed but only that one is configured.
+
+    ``main`` passes the command being run as ``only``: importing the other
+    seventeen command modules (and configuring their options) would be paid
+    by every ``shelfdesk`` start, when one answer is all a script wants.
+    """
     parser = argparse.ArgumentParser(prog="shelfdesk", description="Terminal operations console for marketplace sellers.")
     parser.add_argument("--version", action="version", version=f"shelfdesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command")
     for name, module_name, help_text in COMMANDS:
-        module = importlib.import_module(module_name)
         cmd = sub.add_parser(name, help=help_text, description=help_text)
-        module.configure(cmd)
-        cmd.set_defaults(_run=module.run)
+        if only is None or name == only:
+            module = importlib.import_module(module_name)
+            module.configure(cmd)
+            cmd.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         argv = ["open", *argv]
+    parser = build_parser(only=argv[0])
     args = parser.parse_args(argv)
     try:
         code = int(args._run(args) or 0)

@@ -50,6 +50,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _filters(p)
     p.add_argument("--limit", type=int, default=50, help="rows per page (max 500)")
     p.add_argument("--cursor", help="continue after this cursor (printed as 'next' by the previous page)")
+    p.add_argument("--exact-counts", action="store_true", help="count every status exactly (otherwise counts stop at "
+                   "1,000, shown '1,000+' and listed in counts_at_least: exact counts of a million orders take 0.3 s)")  # fmt: skip
 
     p = add("show", "one order in full: lines, deadlines, history, actions", _show)
     p.add_argument("order", help="marketplace order id (or #id)")
@@ -208,7 +210,7 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:
-    from shelfdesk.orders.queries import Cursor, count_by_status, list_orders
+    from shelfdesk.orders.queries import QUICK_COUNT, Cursor, count_by_status, describe_count, list_orders
 
     flt = _filter(ctx, args)
     after = None
@@ -219,13 +221,15 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
             raise UserFacingError(f"--cursor {args.cursor!r} is not a cursor printed by a previous page")
         after = Cursor(when, int(ident))
     page = list_orders(ctx, flt, after=after, limit=args.limit)
-    counts = count_by_status(ctx, flt)
+    bound = None if args.exact_counts else QUICK_COUNT
+    counts = count_by_status(ctx, flt, at_most=bound)
     cursor = f"{page.last.purchased_at.isoformat()}/{page.last.id}" if page.has_next and page.last else None
     if args.json:
-        _print_json({"filter": flt.as_dict(), "counts": {k.value: v for k, v in counts.items()}, "orders": page.rows,
-                     "next": cursor})  # fmt: skip
+        _print_json({"filter": flt.as_dict(), "counts": {k.value: v for k, v in counts.items()},
+                     "counts_at_least": sorted(k.value for k, v in counts.items() if bound is not None and v >= bound),
+                     "orders": page.rows, "next": cursor})  # fmt: skip
         return 0
-    print("  ".join(f"{s.value} {n:,}" for s, n in counts.items() if n) or "no orders")
+    print("  ".join(f"{s.value} {describe_count(n, bound)}" for s, n in counts.items() if n) or "no orders")
     for r in page.rows:
         sync = f" [{r.sync}]" if r.sync else ""
         print(f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {_when(r.purchased_at)}  "

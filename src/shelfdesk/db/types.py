@@ -9,8 +9,10 @@
   VARCHAR, with no database enum type to migrate when a member is added.
 * :func:`json_type` is JSON with in-place mutation tracking for dicts.
 
-Datetimes need no type here: SQLModel 0.0.50 maps ``datetime`` fields to its
-``UTCDateTime``, which refuses naive values and returns aware UTC ones.
+Datetime fields need no type in the models: SQLModel 0.0.50 maps ``datetime``
+fields to its ``UTCDateTime``, which refuses naive values and returns aware UTC
+ones. :class:`UTCDateTime` here does the same for the Core copy of the tables
+(``db/tables.py``), which read commands use without loading SQLModel.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, String
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import JSON, BigInteger, DateTime, Interval, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.mutable import MutableDict
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -169,4 +172,38 @@ def json_type() -> TypeEngine[Any]:
     (convert Decimal and datetime to strings first). Each call returns a new
     instance because mutation tracking is attached per type instance.
     """
+    from sqlalchemy.ext.mutable import MutableDict  # loads the ORM: only the models need it
+
     return MutableDict.as_mutable(JSON(none_as_null=True))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored in UTC and read back aware in UTC (SQLModel's ``UTCDateTime``, for Core reads).
+
+    A database without time zones (SQLite) returns what it stored, UTC without
+    an offset: the offset is put back. Naive values are refused when binding.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def __repr__(self) -> str:
+        return "UTCDateTime()"
+
+    def coerce_compared_value(self, op: Any, value: Any) -> TypeEngine[Any]:
+        return Interval() if isinstance(value, timedelta) else self
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("datetime values must be aware (with a time zone)")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.utcoffset() is None else value.astimezone(timezone.utc)

@@ -11,7 +11,7 @@ progress is real and one bad order costs only itself).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -156,41 +156,6 @@ def active_invoice(session: Session, order_id: int) -> Any | None:
         .order_by(Invoice.id.desc())  # type: ignore[union-attr]
         .limit(1)
     ).scalar_one_or_none()
-
-
-def invoiced_order_ids(session: Session, order_ids: Iterable[int]) -> set[int]:
-    """Which of ``order_ids`` have an invoice not cancelled by a credit note (the Orders screen's marker)."""
-    from sqlalchemy.orm import aliased
-
-    from shelfdesk.db.models import Invoice
-
-    ids = sorted(set(order_ids))
-    if not ids:
-        return set()
-    credit = aliased(Invoice)
-    found: set[int] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        found.update(session.execute(
-            select(Invoice.order_id).outerjoin(credit, credit.credited_invoice_id == Invoice.id)
-            .where(Invoice.order_id.in_(chunk), Invoice.kind == "invoice", credit.id.is_(None))  # type: ignore[attr-defined,union-attr]
-        ).scalars())  # fmt: skip
-    return found
-
-
-def has_invoice_clause() -> Any:
-    """A WHERE clause on ``orders`` true for orders with an active invoice (for list filters)."""
-    from sqlalchemy import exists
-    from sqlalchemy.orm import aliased
-
-    from shelfdesk.db.models import Invoice, Order
-
-    credit = aliased(Invoice)
-    return exists(
-        select(Invoice.id)
-        .outerjoin(credit, credit.credited_invoice_id == Invoice.id)
-        .where(Invoice.order_id == Order.id, Invoice.kind == "invoice", credit.id.is_(None))  # type: ignore[union-attr]
-    )
 
 
 # ---------------------------------------------------------------------- building documents

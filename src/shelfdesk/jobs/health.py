@@ -71,7 +71,7 @@ class JobRow:
 def job_rows(ctx: AppContext) -> list[JobRow]:
     """Every schedule with its last runs, next due time and lease holder (active ones first)."""
     now = ctx.clock.now()
-    with ctx.read_session() as session:
+    with ctx.read_connection() as session:
         schedules = read_schedules(session)
         leases = read_leases(session)
         rows = []

@@ -28,9 +28,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+
+from shelfdesk.db.tables import table
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 from shelfdesk.claims import holder_is_dead, holder_label, holder_name
 
@@ -74,7 +79,7 @@ class Claim:
 
 
 def _row(session: Session, key: str) -> LeaseState | None:
-    from shelfdesk.db.models import JobLease
+    JobLease = table("job_leases").c
 
     row = session.execute(
         select(JobLease.key, JobLease.holder, JobLease.acquired_at, JobLease.expires_at, JobLease.renewed_at)
@@ -84,7 +89,7 @@ def _row(session: Session, key: str) -> LeaseState | None:
 
 
 def read_leases(session: Session) -> dict[str, LeaseState]:
-    from shelfdesk.db.models import JobLease
+    JobLease = table("job_leases").c
 
     rows = session.execute(
         select(JobLease.key, JobLease.holder, JobLease.acquired_at, JobLease.expires_at, JobLease.renewed_at)

@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from shelfdesk.context import AppContext
 from shelfdesk.domain import JobOutcome
+from shelfdesk.db.tables import table
 from shelfdesk.jobs.registry import split_key
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 #: Outcomes that mean "the job is healthy" (skipped = ran, had nothing to do).
 HEALTHY = (JobOutcome.succeeded, JobOutcome.skipped)
@@ -66,7 +69,7 @@ _COLUMNS = ("id", "job", "channel_id", "trigger", "holder", "started_at", "finis
 
 
 def _columns() -> list[Any]:
-    from shelfdesk.db.models import JobRun
+    JobRun = table("job_runs").c  # Core: status and jobs list load no ORM (db/tables.py)
 
     return [getattr(JobRun, name) for name in _COLUMNS]
 
@@ -80,7 +83,7 @@ def _info(row: Any) -> RunInfo:
 
 
 def _key_filter(job: str, channel_id: int | None) -> list[Any]:
-    from shelfdesk.db.models import JobRun
+    JobRun = table("job_runs").c  # Core: status and jobs list load no ORM (db/tables.py)
 
     channel = JobRun.channel_id.is_(None) if channel_id is None else JobRun.channel_id == channel_id  # type: ignore[union-attr]
     return [JobRun.job == job, channel]
@@ -130,7 +133,7 @@ def abandon_runs(session: Session, key: str, holder: str, now: datetime, reason:
 
 
 def recent_runs(session: Session, key: str, limit: int) -> list[RunInfo]:
-    from shelfdesk.db.models import JobRun
+    JobRun = table("job_runs").c  # Core: status and jobs list load no ORM (db/tables.py)
 
     job, channel_id = split_key(key)
     rows = session.execute(
@@ -153,7 +156,7 @@ class RunSummary:
 
 def summarize(session: Session, key: str) -> RunSummary:
     """Latest run, latest finished run, last healthy start and the current failure streak."""
-    from shelfdesk.db.models import JobRun
+    JobRun = table("job_runs").c  # Core: status and jobs list load no ORM (db/tables.py)
 
     recent = recent_runs(session, key, STREAK_LIMIT + 1)
     finished = [run for run in recent if run.outcome is not JobOutcome.running]

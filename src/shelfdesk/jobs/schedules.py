@@ -101,13 +101,14 @@ def format_interval(seconds: int | float) -> str:
 
 def channel_facts(session: object) -> list[ChannelFacts]:
     """Every channel with its account's name, ordered by id (account scope picks the first)."""
-    from shelfdesk.db.models import Channel, MarketplaceAccount
+    from shelfdesk.db.tables import table
 
+    Channel, MarketplaceAccount = table("channels").c, table("marketplace_accounts").c
     rows = session.execute(  # type: ignore[attr-defined]
         select(Channel.id, Channel.name, Channel.account_id, MarketplaceAccount.name, Channel.marketplace,
                Channel.enabled, Channel.orders_enabled, Channel.products_feed_enabled, Channel.offers_feed_enabled,
                Channel.repricer_enabled, Channel.activated_at)
-        .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
+        .join_from(table("channels"), table("marketplace_accounts"), MarketplaceAccount.id == Channel.account_id)
         .order_by(Channel.id)
     ).all()  # fmt: skip
     return [ChannelFacts(r[0], r[1], r[2], r[3], str(r[4]), bool(r[5]), bool(r[6]), bool(r[7]), bool(r[8]), bool(r[9]),
@@ -147,15 +148,17 @@ def ensure_schedules(ctx: AppContext) -> int:
     Safe to run from several processes at once (``INSERT … ON CONFLICT DO
     NOTHING`` on the unique key). Never changes an existing schedule.
     """
-    from shelfdesk.db.models import JobSchedule
-    from shelfdesk.db.upsert import upsert_rows
+    from shelfdesk.db.tables import table
 
-    with ctx.read_session() as session:
-        wanted, _ = _wanted(session)
-        existing = set(session.execute(select(JobSchedule.key)).scalars())
+    with ctx.read_connection() as conn:  # the usual case, nothing missing, loads no ORM
+        wanted, _ = _wanted(conn)
+        existing = set(conn.execute(select(table("job_schedules").c.key)).scalars())
     missing = [w for w in wanted if w.key not in existing]
     if not missing:
         return 0
+    from shelfdesk.db.models import JobSchedule
+    from shelfdesk.db.upsert import upsert_rows
+
     now = ctx.clock.now()
     rows = [{"key": w.key, "job": w.job, "channel_id": w.channel_id, "interval_seconds": w.interval,
              "paused": False, "version": 1, "updated_at": now} for w in missing]  # fmt: skip
@@ -166,20 +169,21 @@ def ensure_schedules(ctx: AppContext) -> int:
 
 def list_schedules(ctx: AppContext) -> list[ScheduleInfo]:
     """Every schedule, active ones first, then by job and channel."""
-    with ctx.read_session() as session:
-        return read_schedules(session)
+    with ctx.read_connection() as conn:
+        return read_schedules(conn)
 
 
 def read_schedules(session: object, key: str | None = None) -> list[ScheduleInfo]:
     """Schedules (all, or the one of ``key``) with whether each is active, in a caller's session."""
-    from shelfdesk.db.models import JobSchedule
+    from shelfdesk.db.tables import table
 
     specs = load_jobs()
     wanted, channels = _wanted(session)
-    query = select(JobSchedule)
+    schedules = table("job_schedules")
+    query = select(schedules)
     if key is not None:
-        query = query.where(JobSchedule.key == key)
-    rows = session.execute(query).scalars().all()  # type: ignore[attr-defined]
+        query = query.where(schedules.c.key == key)
+    rows = session.execute(query).all()  # type: ignore[attr-defined]
     wanted_keys = {w.key for w in wanted}
     result = []
     for row in rows:

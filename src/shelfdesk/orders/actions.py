@@ -111,7 +111,9 @@ def find_order_id(session: Session, reference: str | int) -> int:
 
 def find_order_ids(session: Session, references: Iterable[str | int]) -> dict[str, int | OrderNotFound]:
     """Order ids for many references at once (bulk files): each maps to its id or to why it has none."""
-    from shelfdesk.db.models import Order
+    from shelfdesk.db.tables import table
+
+    Order = table("orders").c
 
     texts = list(dict.fromkeys(str(r).strip() for r in references))
     internal = {t: int(t[1:]) for t in texts if t.startswith("#") and t[1:].isdigit()}
@@ -119,14 +121,14 @@ def find_order_ids(session: Session, references: Iterable[str | int]) -> dict[st
     plain = [t for t in texts if t not in internal]
     for start in range(0, len(plain), CHUNK):
         for mid, order_id in session.execute(
-            select(Order.marketplace_order_id, Order.id).where(Order.marketplace_order_id.in_(plain[start : start + CHUNK]))  # type: ignore[attr-defined]
+            select(Order.marketplace_order_id, Order.id).where(Order.marketplace_order_id.in_(plain[start : start + CHUNK]))
         ):
             by_mid.setdefault(mid, []).append(order_id)
     candidates = set(internal.values()) | {int(t) for t in plain if t.isdigit() and t not in by_mid}
     existing: set[int] = set()
     ids = sorted(candidates)
     for start in range(0, len(ids), CHUNK):
-        existing |= set(session.execute(select(Order.id).where(Order.id.in_(ids[start : start + CHUNK]))).scalars())  # type: ignore[union-attr]
+        existing |= set(session.execute(select(Order.id).where(Order.id.in_(ids[start : start + CHUNK]))).scalars())
     result: dict[str, int | OrderNotFound] = {}
     for text in texts:
         if text in internal:
@@ -153,7 +155,11 @@ def order_facts(session: Session, order_id: int) -> OrderFacts:
 
 def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, OrderFacts]:
     """:func:`order_facts` for many orders in a few set-wise queries (bulk files, "all matching")."""
-    from shelfdesk.db.models import CategoryMapping, Order, OrderAction, OrderLine, Product
+    from shelfdesk.db.tables import table
+
+    orders_t, lines_t = table("orders"), table("order_lines")
+    Order, OrderLine, OrderAction = orders_t.c, lines_t.c, table("order_actions").c
+    Product, CategoryMapping = table("products").c, table("category_mappings").c
 
     ids = sorted(set(order_ids))
     orders: dict[int, Any] = {}
@@ -161,12 +167,12 @@ def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, Or
     open_rows: dict[int, tuple[str, str]] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        orders.update({o.id: o for o in session.execute(select(Order).where(Order.id.in_(chunk))).scalars()})  # type: ignore[union-attr]
-        for line in session.execute(select(OrderLine).where(OrderLine.order_id.in_(chunk)).order_by(OrderLine.id)).scalars():  # type: ignore[attr-defined]
+        orders.update({o.id: o for o in session.execute(select(orders_t).where(Order.id.in_(chunk)))})
+        for line in session.execute(select(lines_t).where(OrderLine.order_id.in_(chunk)).order_by(OrderLine.id)):
             lines.setdefault(line.order_id, []).append(line)
         for order_id, kind, state in session.execute(
             select(OrderAction.order_id, OrderAction.kind, OrderAction.state)
-            .where(OrderAction.order_id.in_(chunk), OrderAction.state.in_(OPEN_STATES),  # type: ignore[attr-defined]
+            .where(OrderAction.order_id.in_(chunk), OrderAction.state.in_(OPEN_STATES),
                    # An invoice upload changes nothing of the order's state: a queued or
                    # retrying upload must never hold up accepting, shipping or cancelling.
                    OrderAction.kind != ActionKind.upload_invoice)
@@ -182,7 +188,7 @@ def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, Or
         for start in range(0, len(listed), CHUNK):
             for sku, category in session.execute(
                 select(Product.sku, Product.category_path)
-                .where(Product.store_id == store_id, Product.sku.in_(listed[start : start + CHUNK]))  # type: ignore[attr-defined]
+                .where(Product.store_id == store_id, Product.sku.in_(listed[start : start + CHUNK]))
             ):
                 categories[(store_id, sku)] = category
     channels = {o.channel_id for o in orders.values() if o.channel_id is not None}
@@ -190,8 +196,8 @@ def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, Or
     if channels and categories:
         flagged = {(c, m) for c, m in session.execute(
             select(CategoryMapping.channel_id, CategoryMapping.merchant_category).where(
-                CategoryMapping.channel_id.in_(sorted(channels)),  # type: ignore[attr-defined]
-                CategoryMapping.requires_imei_or_serial.is_(True),  # type: ignore[attr-defined]
+                CategoryMapping.channel_id.in_(sorted(channels)),
+                CategoryMapping.requires_imei_or_serial.is_(True),
             )
         )}  # fmt: skip
     result: dict[int, OrderFacts] = {}
@@ -552,32 +558,35 @@ def list_actions(
     limit: int = 500,
 ) -> list[ActionInfo]:
     """Outbox rows, newest first (``states=[failed]`` is the failed-actions list)."""
-    from shelfdesk.db.models import Order, OrderAction
-
-    query = select(OrderAction, Order.marketplace_order_id, Order.marketplace).join(Order, Order.id == OrderAction.order_id)
+    actions = _actions_query()
+    action = actions.selected_columns
     if states:
-        query = query.where(OrderAction.state.in_([s.value for s in states]))  # type: ignore[attr-defined]
+        actions = actions.where(action.state.in_([s.value for s in states]))
     if order_id is not None:
-        query = query.where(OrderAction.order_id == order_id)
+        actions = actions.where(action.order_id == order_id)
     if batch_key is not None:
-        query = query.where(OrderAction.batch_key == batch_key)
-    query = query.order_by(OrderAction.id.desc()).limit(limit)  # type: ignore[union-attr]
-    with ctx.read_session() as session:
-        return [_info(a, mid, str(mp)) for a, mid, mp in session.execute(query)]
+        actions = actions.where(action.batch_key == batch_key)
+    with ctx.read_connection() as conn:
+        return [_info(row, row.order_mid, str(row.order_marketplace))
+                for row in conn.execute(actions.order_by(action.id.desc()).limit(limit))]  # fmt: skip
 
 
 def get_action(ctx: AppContext, action_id: int) -> ActionInfo:
-    from shelfdesk.db.models import Order, OrderAction
-
-    with ctx.read_session() as session:
-        row = session.execute(
-            select(OrderAction, Order.marketplace_order_id, Order.marketplace)
-            .join(Order, Order.id == OrderAction.order_id)
-            .where(OrderAction.id == action_id)
-        ).first()
+    actions = _actions_query()
+    with ctx.read_connection() as conn:
+        row = conn.execute(actions.where(actions.selected_columns.id == action_id)).first()
     if row is None:
         raise ActionRefused(f"no order action {action_id}", field="action")
-    return _info(row[0], row[1], str(row[2]))
+    return _info(row, row.order_mid, str(row.order_marketplace))
+
+
+def _actions_query() -> Any:
+    """Outbox rows with their order's marketplace id and marketplace (Core tables: no ORM for a read)."""
+    from shelfdesk.db.tables import table
+
+    actions, orders = table("order_actions"), table("orders")
+    return select(actions, orders.c.marketplace_order_id.label("order_mid"), orders.c.marketplace.label("order_marketplace")
+                  ).join_from(actions, orders, orders.c.id == actions.c.order_id)  # fmt: skip
 
 
 def batch_progress(ctx: AppContext, batch_key: str) -> BatchProgress:

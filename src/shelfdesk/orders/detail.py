@@ -113,25 +113,31 @@ class OrderDetail:
 
 def get_order_detail(ctx: AppContext, reference: str | int, *, events: int = 200) -> OrderDetail:
     """Everything about one order (``reference``: marketplace id, ``#id``, or shelfdesk id)."""
-    from shelfdesk.db.models import Channel, MarketplaceAccount, Order, OrderEvent, OrderLine, Store
+    from shelfdesk.db.tables import table
     from shelfdesk.orders.actions import capabilities_for, find_order_id, list_actions, order_facts
     from shelfdesk.orders.validation import QUEUEABLE, state_problem
 
-    with ctx.read_session() as session:
+    def by_id(name: str, row_id: int | None) -> Any:
+        found = table(name)
+        return None if row_id is None else session.execute(select(found).where(found.c.id == row_id)).first()
+
+    # Core rows, not ORM objects: showing an order loads neither the ORM nor SQLModel (db/tables.py).
+    line_t, event_t = table("order_lines"), table("order_events")
+    with ctx.read_connection() as session:
         order_id = reference if isinstance(reference, int) else find_order_id(session, reference)
-        order = session.get(Order, order_id)
+        order = by_id("orders", order_id)
         if order is None:
             from shelfdesk.orders.errors import OrderNotFound
 
             raise OrderNotFound(f"no order #{order_id}")
-        account = session.get(MarketplaceAccount, order.account_id)
-        channel = session.get(Channel, order.channel_id) if order.channel_id else None
-        store = session.get(Store, order.store_id) if order.store_id else None
-        lines = session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)).scalars().all()
+        account = by_id("marketplace_accounts", order.account_id)
+        channel = by_id("channels", order.channel_id)
+        store = by_id("stores", order.store_id)
+        lines = session.execute(select(line_t).where(line_t.c.order_id == order_id).order_by(line_t.c.id)).all()
         history = session.execute(
-            select(OrderEvent).where(OrderEvent.order_id == order_id)
-            .order_by(OrderEvent.at.desc(), OrderEvent.id.desc()).limit(events)  # type: ignore[attr-defined,union-attr]
-        ).scalars().all()  # fmt: skip
+            select(event_t).where(event_t.c.order_id == order_id)
+            .order_by(event_t.c.at.desc(), event_t.c.id.desc()).limit(events)
+        ).all()  # fmt: skip
         facts = order_facts(session, order_id)
     caps = capabilities_for(order.marketplace)
     choices = []

@@ -44,6 +44,7 @@ from sqlalchemy import exists, func, or_, select, text, union_all
 from sqlalchemy.sql import Select
 
 from shelfdesk.domain import ActionState, NormalizedStatus
+from shelfdesk.db.tables import table
 from shelfdesk.orders.terms import prefix_bounds, query_words
 
 if TYPE_CHECKING:
@@ -170,15 +171,15 @@ class Lookups:
 
 def lookups(ctx: AppContext) -> Lookups:
     from shelfdesk.channel_refs import codes
-    from shelfdesk.db.models import Channel, Store
 
-    with ctx.read_session() as session:
-        stores = {i: n for i, n in session.execute(select(Store.id, Store.name).order_by(Store.name))}
+    store, channel = table("stores").c, table("channels").c
+    with ctx.read_connection() as conn:
+        stores = {i: n for i, n in conn.execute(select(store.id, store.name).order_by(store.name))}
         channels: dict[int, str] = {}
         channel_store: dict[int, int] = {}
         rows: list[tuple[int, str, str]] = []
-        query = select(Channel.id, Channel.name, Channel.store_id, Channel.marketplace, Channel.country).order_by(Channel.name)
-        for i, n, s, marketplace, country in session.execute(query):
+        query = select(channel.id, channel.name, channel.store_id, channel.marketplace, channel.country).order_by(channel.name)
+        for i, n, s, marketplace, country in conn.execute(query):
             channels[i], channel_store[i] = n, s
             rows.append((i, marketplace, country))
     return Lookups(stores, channels, channel_store, codes(rows))  # two BM FR accounts: BM FR3
@@ -269,12 +270,16 @@ _EXPAND = dict(enumerate(_bounded(
 )))  # fmt: skip
 
 
-@cache
 def _terms(name: str) -> Any:
-    """An alias of ``order_search_terms`` (made once: building one costs more than running a page)."""
-    from shelfdesk.db.models.orders import OrderSearchTerm
+    """An alias of ``order_search_terms``."""
+    return _alias(table("order_search_terms"), name)
 
-    return OrderSearchTerm.__table__.alias(name)
+
+@cache
+def _alias(of: Any, name: str) -> Any:
+    """Made once per table object (building one costs more than running a page); keyed by the table, since
+    the models' tables replace the cached copy's once a process loads the models (``db/tables.py``)."""
+    return of.alias(name)
 
 
 def _word_condition(order_id: Any, word: str) -> Any:
@@ -293,51 +298,51 @@ def filter_conditions(flt: OrderFilter, *, with_status: bool = True, search: Tex
     leading word that matches too many orders for that to pay, is a probe of
     each order's terms.
     """
-    from shelfdesk.db.models import Order
+    orders = table("orders").c
 
     where: list[Any] = _plain_conditions(flt, with_status=with_status)
     words = search.words if search is not None else query_words(flt.text)
     if words and search is not None and search.mode == "scan":
-        where += [_word_condition(Order.id, word) for word in words]
+        where += [_word_condition(orders.id, word) for word in words]
     elif words:
         found = _terms("found")
         low, high = prefix_bounds(words[0])
         bounds = [found.c.term >= low] + ([found.c.term < high] if high is not None else [])
-        where.append(Order.id.in_(select(found.c.order_id).where(*bounds)))  # type: ignore[union-attr]
-        where += [_word_condition(Order.id, word) for word in words[1:]]
+        where.append(orders.id.in_(select(found.c.order_id).where(*bounds)))
+        where += [_word_condition(orders.id, word) for word in words[1:]]
     return where
 
 
 def _plain_conditions(flt: OrderFilter, *, with_status: bool = True, purchased_at: Any = None) -> list[Any]:
     """Every part of the filter but its text."""
-    from shelfdesk.db.models import Order
+    orders = table("orders").c
 
-    purchased = Order.purchased_at if purchased_at is None else purchased_at
+    purchased = orders.purchased_at if purchased_at is None else purchased_at
     where: list[Any] = []
     if flt.channel_id is not None:
-        where.append(Order.channel_id == flt.channel_id)
+        where.append(orders.channel_id == flt.channel_id)
     if flt.store_id is not None and flt.channel_id is None:
-        where.append(Order.store_id == flt.store_id)
+        where.append(orders.store_id == flt.store_id)
     if with_status and flt.status is not None:
-        where.append(Order.status == flt.status)
+        where.append(orders.status == flt.status)
     if flt.purchased_after is not None:
         where.append(purchased >= flt.purchased_after)
     if flt.purchased_before is not None:
         where.append(purchased < flt.purchased_before)
     if flt.invoiced is not None:
-        from shelfdesk.invoices.service import has_invoice_clause
+        from shelfdesk.invoices.invoiced import has_invoice_clause
 
         where.append(has_invoice_clause() if flt.invoiced else ~has_invoice_clause())
     return where
 
 
 def _list_columns(order_id: Any, purchased_at: Any) -> list[Any]:
-    from shelfdesk.db.models import Order
+    orders = table("orders").c
 
     return [
-        order_id.label("id"), Order.marketplace, Order.marketplace_order_id, Order.channel_id, Order.status,
-        Order.marketplace_status, purchased_at.label("purchased_at"), Order.buyer_name, Order.total, Order.currency,
-        Order.address_missing, Order.accept_by, Order.ship_by,
+        order_id.label("id"), orders.marketplace, orders.marketplace_order_id, orders.channel_id, orders.status,
+        orders.marketplace_status, purchased_at.label("purchased_at"), orders.buyer_name, orders.total, orders.currency,
+        orders.address_missing, orders.accept_by, orders.ship_by,
     ]  # fmt: skip
 
 
@@ -356,23 +361,23 @@ def list_query(flt: OrderFilter, *, after: Cursor | None = None, before: Cursor 
     A text filter is paged as ``search`` says (:func:`plan_text_search`); without
     one, by the orders' list index with a term probe per order.
     """
-    from shelfdesk.db.models import Order
+    orders = table("orders").c
 
     words = query_words(flt.text)
     if words and search is not None and search.terms is not None:
         return _merged_terms_query(flt, search, after, before, limit)
-    query = select(*_list_columns(Order.id, Order.purchased_at)).where(*_plain_conditions(flt))
-    query = query.where(*(_word_condition(Order.id, word) for word in words))
-    query = query.where(*_cursor_conditions(Order.purchased_at, Order.id, after, before))
+    query = select(*_list_columns(orders.id, orders.purchased_at)).where(*_plain_conditions(flt))
+    query = query.where(*(_word_condition(orders.id, word) for word in words))
+    query = query.where(*_cursor_conditions(orders.purchased_at, orders.id, after, before))
     if before is not None:
-        return query.order_by(Order.purchased_at.asc(), Order.id.asc()).limit(limit + 1)  # type: ignore[attr-defined,union-attr]
-    return query.order_by(Order.purchased_at.desc(), Order.id.desc()).limit(limit + 1)  # type: ignore[attr-defined,union-attr]
+        return query.order_by(orders.purchased_at.asc(), orders.id.asc()).limit(limit + 1)
+    return query.order_by(orders.purchased_at.desc(), orders.id.desc()).limit(limit + 1)
 
 
 def _merged_terms_query(flt: OrderFilter, search: TextSearch, after: Cursor | None, before: Cursor | None,
                         limit: int) -> Any:  # fmt: skip
     """One branch per term of the leading word, each newest first from its index; the database merges them."""
-    from shelfdesk.db.models import Order
+    orders = table("orders").c
 
     lead, *others = search.words
     low, _ = prefix_bounds(lead)
@@ -385,7 +390,7 @@ def _merged_terms_query(flt: OrderFilter, search: TextSearch, after: Cursor | No
     branches = []
     for term in terms:
         branch = (
-            select(*columns).select_from(hit.join(Order, Order.id == hit.c.order_id))
+            select(*columns).select_from(hit.join(table("orders"), orders.id == hit.c.order_id))
             .where(hit.c.term == term, *plain, *probes, *cursor)
         )  # fmt: skip
         if len(terms) > 1:  # an order is listed by its smallest matching term only
@@ -426,12 +431,12 @@ def rows_by_id_query(flt: OrderFilter, ids: list[int], words: tuple[str, ...] = 
     dates) are left to :func:`_passes`, so the database looks the ids up
     rather than reading a list index in their stead.
     """
-    from shelfdesk.db.models import Order
+    orders = table("orders").c
 
-    query = select(*_list_columns(Order.id, Order.purchased_at), Order.store_id).where(Order.id.in_(ids))  # type: ignore[union-attr]
-    query = query.where(*(_word_condition(Order.id, word) for word in words))
+    query = select(*_list_columns(orders.id, orders.purchased_at), orders.store_id).where(orders.id.in_(ids))
+    query = query.where(*(_word_condition(orders.id, word) for word in words))
     if flt.invoiced is not None:
-        from shelfdesk.invoices.service import has_invoice_clause
+        from shelfdesk.invoices.invoiced import has_invoice_clause
 
         query = query.where(has_invoice_clause() if flt.invoiced else ~has_invoice_clause())
     return query
@@ -475,22 +480,22 @@ def _few_rows(session: Session, flt: OrderFilter, search: TextSearch, after: Cur
 
 
 def count_query(flt: OrderFilter, *, search: TextSearch | None = None) -> Select[Any]:
-    from shelfdesk.db.models import Order
+    orders = table("orders").c
 
     where = filter_conditions(flt, with_status=False, search=search)
-    return select(Order.status, func.count()).where(*where).group_by(Order.status)
+    return select(orders.status, func.count()).where(*where).group_by(orders.status)
 
 
 def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None,
                 limit: int = PAGE_SIZE, names: Lookups | None = None) -> OrderPage:  # fmt: skip
     """One page, newest first: the first page, the one after ``after``, or the one before ``before``."""
-    from shelfdesk.db.models import OrderAction, OrderLine
+    order_actions, order_lines = table("order_actions").c, table("order_lines").c
 
     if after is not None and before is not None:
         raise ValueError("page after a cursor or before one, not both")
     limit = max(1, min(limit, MAX_WINDOW))
     names = names or lookups(ctx)
-    with ctx.read_session() as session:
+    with ctx.read_connection() as session:
         search = plan_text_search(session, flt.text) if flt.text.strip() else None
         rows = page_rows(session, flt, after=after, before=before, limit=limit, search=search)
         more = len(rows) > limit
@@ -503,20 +508,20 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
         invoiced: set[int] = set()
         if ids:
             for order_id, state in session.execute(
-                select(OrderAction.order_id, OrderAction.state).where(
-                    OrderAction.order_id.in_(ids),  # type: ignore[attr-defined]
-                    OrderAction.state.in_([*(s.value for s in ActionState if s.is_open), ActionState.failed.value]),  # type: ignore[attr-defined]
+                select(order_actions.order_id, order_actions.state).where(
+                    order_actions.order_id.in_(ids),
+                    order_actions.state.in_([*(s.value for s in ActionState if s.is_open), ActionState.failed.value]),
                 )
             ):
                 open_ = ActionState(state).is_open
                 if open_ or order_id not in sync:
                     sync[order_id] = "synchronizing" if open_ else "failed"
-            from shelfdesk.invoices.service import invoiced_order_ids
+            from shelfdesk.invoices.invoiced import invoiced_order_ids
 
             invoiced = invoiced_order_ids(session, ids)
             counts = dict(session.execute(  # type: ignore[arg-type]
-                select(OrderLine.order_id, func.sum(OrderLine.quantity)).where(OrderLine.order_id.in_(ids))  # type: ignore[attr-defined]
-                .group_by(OrderLine.order_id)
+                select(order_lines.order_id, func.sum(order_lines.quantity)).where(order_lines.order_id.in_(ids))
+                .group_by(order_lines.order_id)
             ).all())  # fmt: skip
     result = [
         OrderRow(
@@ -533,12 +538,36 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
     return OrderPage(result, has_next=more, has_prev=after is not None)
 
 
-def count_by_status(ctx: AppContext, flt: OrderFilter) -> dict[NormalizedStatus, int]:
-    """Orders per status under every part of the filter except the status (counts at a glance)."""
-    with ctx.read_session() as session:
+def count_by_status(ctx: AppContext, flt: OrderFilter, *, at_most: int | None = None) -> dict[NormalizedStatus, int]:
+    """Orders per status under every part of the filter except the status (counts at a glance).
+
+    Exact counts read every matching order (a third of a second for a million,
+    seconds for a broad word). With ``at_most``, each status is counted up to
+    that many instead (a range of a status index, stopped early), so without a
+    text the answer takes milliseconds whatever the table's size; a count
+    equal to ``at_most`` means "at least" (:func:`describe_count` writes it
+    ``1,000+``). A text matching many orders in few statuses still reads far.
+    """
+    with ctx.read_connection() as session:
         search = plan_text_search(session, flt.text) if flt.text.strip() else None
-        found = {NormalizedStatus(s): int(n) for s, n in session.execute(count_query(flt, search=search))}
+        if at_most is None:
+            found = {NormalizedStatus(s): int(n) for s, n in session.execute(count_query(flt, search=search))}
+        else:  # per status, the matching rows counted up to at_most: an index range stopped early
+            where = filter_conditions(flt, with_status=False, search=search)
+            status = table("orders").c.status
+            found = {s: int(session.execute(select(func.count()).select_from(
+                select(status).where(*where, status == s).limit(at_most).subquery())).scalar_one())
+                for s in NormalizedStatus}  # fmt: skip
     return {status: found.get(status, 0) for status in NormalizedStatus}
+
+
+#: How far a quick count goes before it says "at least" (each status, each count).
+QUICK_COUNT = 1_000
+
+
+def describe_count(count: int, at_most: int | None = None) -> str:
+    """``234``, or ``1,000+`` when a count stopped at its bound."""
+    return f"{count:,}+" if at_most is not None and count >= at_most else f"{count:,}"
 
 
 def count_orders(ctx: AppContext, flt: OrderFilter) -> int:
@@ -551,7 +580,7 @@ def iter_order_ids(ctx: AppContext, flt: OrderFilter, *, batch: int = 1000) -> I
     cursor: Cursor | None = None
     search: TextSearch | None = None
     while True:
-        with ctx.read_session() as session:
+        with ctx.read_connection() as session:
             if cursor is None and flt.text.strip():
                 search = plan_text_search(session, flt.text)
             rows = page_rows(session, flt, after=cursor, limit=batch, search=search)[:batch]

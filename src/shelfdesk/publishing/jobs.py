@@ -103,11 +103,12 @@ def last_publication(kind: PublicationKind) -> Callable[[AppContext, int | None]
     def last(ctx: AppContext, channel_id: int | None) -> datetime | None:
         from sqlalchemy import func, select
 
-        from shelfdesk.db.models import Publication
+        from shelfdesk.db.tables import table
 
+        Publication = table("publications").c
         if channel_id is None:
             return None
-        with ctx.read_session() as session:
+        with ctx.read_connection() as session:
             return session.execute(
                 select(func.max(Publication.started_at))
                 .where(Publication.channel_id == channel_id, Publication.kind == kind, Publication.dry_run.is_(False))

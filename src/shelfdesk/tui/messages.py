@@ -130,10 +130,14 @@ class OrdersLoaded(Message):
 
 @dataclass
 class OrderCountsLoaded(Message):
-    """Orders per status under the current filter (its status part left out)."""
+    """Orders per status under the current filter (its status part left out).
+
+    ``at_most``: the counts stopped there (a quick first answer, "1,000+"); the exact ones follow.
+    """
 
     counts: dict[Any, int]
     request: int
+    at_most: int | None = None
 
 
 @dataclass

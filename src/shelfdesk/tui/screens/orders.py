@@ -81,6 +81,9 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         self.page: OrderPage | None = None
         self.names = Lookups()
         self.counts: dict[NormalizedStatus, int] | None = None
+        self._quick: tuple[dict[NormalizedStatus, int], int] | None = None  #: bounded counts until the exact ones
+        self._counting: OrderFilter | None = None  #: the filter of the counts on their way
+        self._counted: OrderFilter | None = None  #: the filter of the exact counts on screen
         self.marks: set[int] = set()
         self.all_matching: OrderFilter | None = None
         self._mids: dict[int, str] = {}  #: marketplace ids of orders seen, for confirmations
@@ -131,7 +134,9 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         self._load_page(self.filter, after, before, 0, self._request)
         if counts:
             self._counts_request += 1
-            self._load_counts(self.filter, self._counts_request)
+            # Bounded counts first only for a new filter: a refresh keeps the exact counts on screen.
+            self._load_counts(self.filter, self._counts_request, quick=self.filter != self._counted)
+            self._counting = self.filter
 
     def refresh_data(self) -> None:
         self.reload()
@@ -145,9 +150,16 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         self.post_message(OrdersLoaded(page, names, request, edge))
 
     @work(thread=True, exclusive=True, group="orders-counts", exit_on_error=False, description="Counting orders")
-    def _load_counts(self, flt: OrderFilter, request: int) -> None:
-        from shelfdesk.orders.queries import count_by_status
+    def _load_counts(self, flt: OrderFilter, request: int, quick: bool = True) -> None:
+        """Bounded counts first (milliseconds on a million orders, shown "1,000+"), then the exact ones.
 
+        A text filter is counted exactly at once: bounded per status, a word
+        matching many orders in few statuses reads further than the exact count.
+        """
+        from shelfdesk.orders.queries import QUICK_COUNT, count_by_status
+
+        if quick and not flt.text.strip():
+            self.post_message(OrderCountsLoaded(count_by_status(self.ctx, flt, at_most=QUICK_COUNT), request, QUICK_COUNT))
         self.post_message(OrderCountsLoaded(count_by_status(self.ctx, flt), request))
 
     def on_orders_loaded(self, message: OrdersLoaded) -> None:
@@ -164,13 +176,20 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         self._show_title()
 
     def on_order_counts_loaded(self, message: OrderCountsLoaded) -> None:
-        if message.request != self._counts_request:
-            return
-        self.counts = message.counts
+        from shelfdesk.orders.queries import describe_count
+
+        if message.request != self._counts_request or (message.at_most is not None and self._counted == self._counting):
+            return  # a newer filter's, or bounded counts arriving after the exact ones
+        counts: dict[NormalizedStatus, int] = message.counts
+        if message.at_most is None:
+            self._counted = self._counting
+        # Bounded counts only show; bulk confirmations name a count, so they wait for the exact ones.
+        self.counts = counts if message.at_most is None else None
+        self._quick = None if message.at_most is None else (counts, message.at_most)
         parts = []
-        for status, count in self.counts.items():
+        for status, count in counts.items():
             if count or status is self.filter.status:
-                text = f"{status.value} {count:,}"
+                text = f"{status.value} {describe_count(count, message.at_most)}"
                 parts.append(f"[{text}]" if status is self.filter.status else text)
         self.query_one("#orders-counts", Label).update("  ".join(parts) or "no orders")
         self._show_title()
@@ -189,7 +208,13 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
 
     def _show_title(self) -> None:
         count = self._matching()
-        parts = ["Orders", "…" if count is None else f"{count:,}", self.filter.describe(self.names)]
+        shown = "…" if count is None else f"{count:,}"
+        if count is None and self._quick is not None:
+            quick, bound = self._quick
+            n = quick[self.filter.status] if self.filter.status is not None else sum(quick.values())
+            capped = any(v >= bound for s, v in quick.items() if self.filter.status in (None, s))
+            shown = f"{n:,}+" if capped else f"{n:,}"
+        parts = ["Orders", shown, self.filter.describe(self.names)]
         if self.all_matching is not None:
             parts.append("ALL MATCHING MARKED")
         elif self.marks:
