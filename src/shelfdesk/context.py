@@ -111,6 +111,10 @@ def open_context(
 ) -> AppContext:
     """Open a workspace: create its folders, bring the schema up to date, return the context."""
     paths = paths or resolve_paths()
+    from shelfdesk.db.engine import read_only_file_system
+
+    if paths.home.is_dir() and read_only_file_system(paths.home):
+        read_only = True  # nothing could be written anyway: refuse changes with the usual clear message
     ensure_workspace(paths)
     write_default_workspace_config(paths.workspace_config)
     _configure_logging(paths)
@@ -156,7 +160,13 @@ def _configure_logging(paths: Paths) -> None:
     if key in _logging_configured:
         return
     _logging_configured.add(key)
-    from shelfdesk.logs import install_file_handler
+    from shelfdesk.logs import install_file_handler, install_stderr_handler
 
-    install_file_handler(paths.log_file)
+    try:
+        install_file_handler(paths.log_file)
+    except OSError as exc:  # a read-only workspace, a full disk, `logs` being a file: say so once, go on
+        install_stderr_handler(logging.WARNING)
+        logging.getLogger("shelfdesk").warning("cannot write the log file %s (%s); logging warnings to stderr",
+                                               paths.log_file, "logs is not a folder" if paths.log_dir.exists()
+                                               and not paths.log_dir.is_dir() else exc.strerror or exc)  # fmt: skip
     logging.getLogger("shelfdesk").setLevel(logging.INFO)
