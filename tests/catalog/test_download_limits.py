@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 from shelfdesk.catalog.errors import SourceError
 from shelfdesk.catalog.source import open_source
 from shelfdesk.clock import FakeClock
+from tests.loopback import serve
 
 
 @pytest.fixture
@@ -38,14 +38,8 @@ def trickling_url() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/feed.csv"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as base:
+        yield f"{base}/feed.csv"
 
 
 def test_the_total_time_limit_holds_whatever_the_chunking(trickling_url: str, tmp_path: Path, clock: FakeClock) -> None:

@@ -9,10 +9,9 @@ never from durations.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 from shelfdesk.clock import FakeClock
 from shelfdesk.context import AppContext
 from shelfdesk.webhooks import delivery, subscriptions
+from tests.loopback import serve
 from tests.webhooks.conftest import Receiver, order_with_events
 
 
@@ -47,14 +47,8 @@ def trickler() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hooks", log
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as base:
+        yield f"{base}/hooks", log
 
 
 def test_a_trickling_receiver_is_cut_at_the_deadline_and_never_delays_another_subscription(
