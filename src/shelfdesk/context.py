@@ -116,6 +116,7 @@ def open_context(
     if paths.home.is_dir() and read_only_file_system(paths.home):
         read_only = True  # nothing could be written anyway: refuse changes with the usual clear message
     ensure_workspace(paths)
+    _refuse_empty_database(paths)
     write_default_workspace_config(paths.workspace_config)
     _configure_logging(paths)
     ctx = AppContext(paths=paths, clock=clock or default_clock(), read_only=read_only)
@@ -125,6 +126,22 @@ def open_context(
         _check_reachable(ctx)
         ensure_schema(ctx.engine, allow_upgrade=not read_only)
     return ctx
+
+
+def _refuse_empty_database(paths: Paths) -> None:
+    """A zero-byte database file is a lost one (a copy cut short, a full disk), not a new workspace.
+
+    SQLite would happily treat it as empty and shelfdesk would build a blank
+    workspace on top, hiding the loss behind exit 0.
+    """
+    file = paths.database_file
+    try:
+        empty = file is not None and file.is_file() and file.stat().st_size == 0
+    except OSError:
+        return
+    if empty:
+        raise DatabaseUnreachable(f"the database file {file} is empty (0 bytes): it was cut short or lost; restore it "
+                                  "from a backup, or delete it to start a new workspace")  # fmt: skip
 
 
 def _check_reachable(ctx: AppContext) -> None:

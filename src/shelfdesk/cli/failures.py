@@ -46,6 +46,11 @@ def describe(exc: BaseException) -> tuple[str, int]:
     """(one line for the operator, exit code) for an exception no command handled."""
     from sqlalchemy.exc import DBAPIError
 
+    from shelfdesk.secrets import SecretError
+    from shelfdesk.settings import SettingsError
+
+    if isinstance(exc, (SecretError, SettingsError)):  # their messages name the file and what to do
+        return _short(str(exc), 400), 1
     if isinstance(exc, DBAPIError):
         orig = " ".join(str(getattr(exc, "orig", None) or exc).split())
         lowered = orig.lower()
