@@ -49,3 +49,17 @@ def test_a_broken_secrets_file_is_named_and_a_zero_byte_database_is_not_a_new_wo
     (empty / "shelfdesk.db").write_bytes(b"")
     code, out, err = run(capsys, "store", "list", "--home", str(empty))
     assert code == 2 and "is empty (0 bytes)" in err and (empty / "shelfdesk.db").stat().st_size == 0
+
+
+def test_catalog_import_refuses_a_cut_feed_until_forced(workspace, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    feed = tmp_path / "feed.csv"
+    whole = "sku,title,price,stock\n" + "".join(f"S{i},Chair {i},{10 + i}.50,2\n" for i in range(40))
+    feed.write_text(whole)
+    run(capsys, "store", "add", "Refurb Paris", "--country", "FR")
+    assert run(capsys, "catalog", "import", "Refurb Paris", str(feed))[0] == 0
+    feed.write_text(whole[: len(whole) // 2].rstrip("\n")[:-2])  # cut inside a price
+    code, out, err = run(capsys, "catalog", "import", "Refurb Paris", "--json")
+    assert code == 1 and err.count("\n") == 1 and "--force" in err and "ends inside the record" in err
+    assert '"outcome": "truncated"' in out and '"stored": 0' in out
+    code, out, err = run(capsys, "catalog", "import", "Refurb Paris", "--force", "--json")
+    assert code == 0 and '"outcome": "forced"' in out and '"gone": 0' in out
