@@ -42,6 +42,8 @@ class AppContext:
     clock: Clock = field(default_factory=default_clock)
     read_only: bool = False
     actor: str = field(default_factory=lambda: _os_user())
+    #: Why the workspace is read-only, for the refusal: the option, or the disk it sits on.
+    read_only_reason: str = "--read-only"
 
     @cached_property
     def settings(self) -> WorkspaceSettings:
@@ -88,7 +90,7 @@ class AppContext:
 
     def require_write(self) -> None:
         if self.read_only:
-            raise ReadOnlyError("this workspace is open read-only (--read-only): nothing was changed")
+            raise ReadOnlyError(f"this workspace is open read-only ({self.read_only_reason}): nothing was changed")
 
     def close(self) -> None:
         if "engine" in self.__dict__:
@@ -113,13 +115,14 @@ def open_context(
     paths = paths or resolve_paths()
     from shelfdesk.db.engine import read_only_file_system
 
+    reason = "--read-only"
     if paths.home.is_dir() and read_only_file_system(paths.home):
-        read_only = True  # nothing could be written anyway: refuse changes with the usual clear message
+        read_only, reason = True, "it sits on a read-only disk"  # nothing could be written: say so before trying
     ensure_workspace(paths)
     _refuse_empty_database(paths)
     write_default_workspace_config(paths.workspace_config)
     _configure_logging(paths)
-    ctx = AppContext(paths=paths, clock=clock or default_clock(), read_only=read_only)
+    ctx = AppContext(paths=paths, clock=clock or default_clock(), read_only=read_only, read_only_reason=reason)
     if migrate:
         from shelfdesk.db.migrate import ensure_schema
 

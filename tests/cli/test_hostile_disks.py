@@ -73,7 +73,7 @@ def test_a_read_only_workspace_still_answers_reading_commands(small_disk, capsys
     code, out, err = run(capsys, "store", "list", "--home", str(home))
     assert code == 0 and "Refurb Paris" in out
     code, out, err = run(capsys, "store", "add", "Other", "--country", "FR", "--home", str(home))
-    assert code == 2 and "read-only" in err.splitlines()[-1] and "Traceback" not in err
+    assert code == 2 and "open read-only (it sits on a read-only disk)" in err.splitlines()[-1] and "Traceback" not in err
 
 
 @pytest.mark.needs_mount
