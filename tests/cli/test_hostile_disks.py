@@ -22,6 +22,20 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def release_logs(folder: Path) -> None:
+    """Close the log files this process opened under ``folder`` (a mount with a file open for writing stays rw)."""
+    import logging
+
+    from shelfdesk import context
+
+    logger = logging.getLogger("shelfdesk")
+    for handler in list(logger.handlers):
+        if str(getattr(handler, "baseFilename", "")).startswith(str(folder)):
+            logger.removeHandler(handler)
+            handler.close()
+    context._logging_configured.clear()
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MB tmpfs, unmounted after the test."""
@@ -35,21 +49,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     try:
         yield mount
     finally:
+        release_logs(mount)  # no later test may log to a file on a disk that is gone
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
-def release_logs(folder: Path) -> None:
-    """Close the log files this process opened under ``folder`` (a mount with a file open for writing stays rw)."""
-    import logging
-
-    from shelfdesk import context
-
-    logger = logging.getLogger("shelfdesk")
-    for handler in list(logger.handlers):
-        if str(getattr(handler, "baseFilename", "")).startswith(str(folder)):
-            logger.removeHandler(handler)
-            handler.close()
-    context._logging_configured.clear()
 
 
 def test_a_logs_file_instead_of_a_folder_warns_once_and_commands_work(workspace, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -95,6 +96,5 @@ def test_a_full_disk_is_one_clear_line_and_loses_nothing(small_disk, capsys, tmp
         lines = [line for line in err.splitlines() if "cannot write the log file" not in line]
         assert code != 0 and len(lines) == 1 and "Traceback" not in err, (argv, code, err)
     (small_disk / "filler").unlink()
-    release_logs(small_disk)
     code, out, err = run(capsys, "store", "list", "--home", str(home))
     assert code == 0 and "50 products" in out
