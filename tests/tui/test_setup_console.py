@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.catalog.conftest import bad_ean, ean
+from tests.pilot import settle, type_text
 
 SIZE = (80, 24)
 
@@ -20,16 +21,6 @@ def feed(tmp_path: Path) -> Path:
     rows += [f"BAD-1;{bad_ean(99)};broken EAN;Phones > Smartphones;10;1;GOOD;12", "BAD-2;;no price;Phones;x;1;GOOD;12"]
     path.write_text("sku;ean;title;category;price;stock;grade;warranty_months\n" + "\n".join(rows) + "\n")
     return path
-
-
-async def settle(pilot: Any) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def type_text(pilot: Any, text: str) -> None:
-    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
 
 
 @pytest.fixture
@@ -110,9 +101,13 @@ async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx,
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, MappingsScreen) and app.screen.channel_id == channels[0].id
-        await pilot.press("s")
+        await pilot.press("s")  # the suggestions, previewed and all ticked: ctrl+s maps them
+        await settle(pilot)
+        await pilot.press("ctrl+s")
         await settle(pilot)
         await pilot.press("v", "s")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
         await settle(pilot)
         await pilot.press("v", "v")
         await settle(pilot)
@@ -239,3 +234,29 @@ async def test_a_truncated_import_is_refused_then_forced_from_its_report(make_ap
     with ctx.read_session() as session:
         price = session.execute(select(Product.price).where(Product.sku == "IP13-0")).scalar_one()
     assert price == Decimal("333.00")
+
+
+async def test_suggestions_are_previewed_and_mapped_one_by_one(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """s mapped every category at once, sight unseen."""
+    from shelfdesk.catalog.category_mapping import merchant_categories
+    from shelfdesk.tui.screens.suggestions_dialog import SuggestionsDialog
+    from tests.tui.setup_data import build
+
+    ids = build(ctx, tmp_path)
+    unmapped = [r.path for r in merchant_categories(ctx, ids["france"], unmapped_only=True) if r.path]
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, SuggestionsDialog)
+        proposals = [p.name for p in dialog.proposals]
+        assert proposals and set(proposals) <= set(unmapped)
+        assert "→" in str(dialog.query_one("SelectionList").get_option_at_index(0).prompt)
+        await pilot.press("space")  # untick the first: it stays unmapped
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    still = {r.path for r in merchant_categories(ctx, ids["france"], unmapped_only=True)}
+    assert proposals[0] in still and not (set(proposals[1:]) & still)

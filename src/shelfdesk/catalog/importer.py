@@ -48,6 +48,8 @@ from shelfdesk.catalog.errors import CatalogError, FeedError, FeedTruncated, Sou
 from shelfdesk.catalog.readers import CountingFile, RawRow, RowError, read_rows
 from shelfdesk.catalog.source import LocalFeed, open_source
 from shelfdesk.catalog.validation import ProductRow, RowRejected, validate_row
+from shelfdesk.publishing.dirty import REASON_CATALOG, mark_dirty
+from shelfdesk.publishing.stock import open_order_units
 
 if TYPE_CHECKING:
     import httpx
@@ -331,6 +333,7 @@ class _Run:
                 )
                 existing = {rec.sku: rec for rec in session.execute(query)}
                 values, unchanged = [], []
+                moved: list[str] = []  #: SKUs whose publishable quantity may change
                 for row in rows:
                     old = existing.get(row.sku)
                     if old is None:
@@ -339,8 +342,12 @@ class _Run:
                         unchanged.append(row.sku)  # the usual daily case: only mark it seen
                         continue
                     values.append(self._values(row))
+                    if old is None or old.gone or ("stock" in self.roles and old.stock != row.stock):
+                        moved.append(row.sku)
                 if values:
                     upsert_rows(session, products, values, ["store_id", "sku"], self._update_columns())
+                if moved:
+                    mark_dirty(session, self.store_id, moved, REASON_CATALOG, self.now)
                 if unchanged:
                     session.execute(
                         update(products)
@@ -413,6 +420,8 @@ class _Run:
                     .where(products.c.store_id == self.store_id, products.c.sku.in_(kept[start : start + 500]))
                     .values(last_import_id=self.import_id)
                 )
+            if "stock" in self.roles:  # open orders placed before this import stop holding units: push the result
+                mark_dirty(session, self.store_id, open_order_units(session, self.store_id), REASON_CATALOG, self.now)
 
     def report(self) -> None:
         if self.progress is not None:
@@ -598,21 +607,16 @@ def import_catalog(
 
 def _flag_gone(ctx: AppContext, store_id: int, import_id: int, now: datetime) -> int:
     """Flag every product of the store this import did not see; returns how many."""
-    from sqlalchemy import or_, update
+    from sqlalchemy import or_, select, update
 
     from shelfdesk.db.models import Product
 
     products = Product.__table__
     with ctx.write_session() as session:
-        result = session.execute(
-            update(products)
-            .where(
-                products.c.store_id == store_id,
-                products.c.gone.is_(False),
-                or_(products.c.last_import_id.is_(None), products.c.last_import_id != import_id),
-            )
-            .values(gone=True, gone_at=now, updated_at=now)
-        )
+        unseen = (products.c.store_id == store_id, products.c.gone.is_(False),
+                  or_(products.c.last_import_id.is_(None), products.c.last_import_id != import_id))  # fmt: skip
+        mark_dirty(session, store_id, session.execute(select(products.c.sku).where(*unseen)).scalars(), REASON_CATALOG, now)
+        result = session.execute(update(products).where(*unseen).values(gone=True, gone_at=now, updated_at=now))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -6,31 +6,27 @@ page, ``[`` goes back to the first.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
 
 COLUMNS = [("line", "Line", 7), ("field", "Field", 8), ("sku", "SKU", 16), ("reason", "Reason", 60)]
 
 
-class ImportReportScreen(ModalScreen[bool]):
+class ImportReportScreen(DialogScreen[bool]):
     """Dismissed with True when the operator forces a refused or truncated import (f)."""
 
     CSS_PATH = "import_report.tcss"
-    BINDINGS = [
-        Binding("escape", "close", "Close", id="import_report.close", tooltip="Back to the stores"),
-        Binding("right_square_bracket", "next_page", "Next page", id="import_report.next", tooltip="Next 500 rows"),
-        Binding("left_square_bracket", "first_page", "First page", id="import_report.first", tooltip="Back to line 1"),
-        Binding("f", "force", "Import anyway", id="import_report.force",
-                tooltip="Store this refused or truncated import after reading why"),
-    ]
+    SCOPE: ClassVar[str] = "dialog.import-report"
+    BINDINGS = bindings_for(SCOPE)
+    CANCEL_NOTE = ""
 
     def __init__(self, store_name: str, summary: Any) -> None:
         super().__init__()
@@ -91,6 +87,3 @@ class ImportReportScreen(ModalScreen[bool]):
 
     def action_force(self) -> None:
         self.dismiss(True)
-
-    def action_close(self) -> None:
-        self.dismiss(False)

@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
 from shelfdesk.tui.commands import bindings_for
-from shelfdesk.tui.messages import ImportFinished, ImportProgressed, SetupDone, StoresLoaded
+from shelfdesk.tui.messages import ImportFinished, ImportProgressed, Severity, StoresLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import DataWindow
 
@@ -95,6 +95,11 @@ class StoresScreen(ShelfdeskScreen):
     def action_refresh(self) -> None:
         """R: recompute every channel's lights, then reload (the base refresh only reloads)."""
         self.shell.count_alerts()
+        self.reload_now()
+
+    def reload_now(self) -> None:
+        """Shown again after a change (a mapping, an activation) or after R: the lights are computed afresh."""
+        self._data_seen = self.shell.data_version
         self._load(recompute=True)
 
     @work(thread=True, group="stores", exclusive=True, exit_on_error=False, description="Loading stores")
@@ -208,21 +213,18 @@ class StoresScreen(ShelfdeskScreen):
         if values is not None:
             self._save_store(values)
 
-    @work(thread=True, group="stores-setup", exit_on_error=False, description="Saving the store")
     def _save_store(self, values: dict[str, Any]) -> None:
-        from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.services.stores import create_store, update_store
 
-        try:
+        def save() -> str:
             if values.get("id"):
                 store = update_store(self.ctx, values["id"], name=values["name"], catalog_source=values["source"])
             else:
                 store = create_store(self.ctx, values["name"], values["country"], values["currency"],
                                      catalog_source=values["source"])  # fmt: skip
-        except CatalogError as exc:
-            self.post_message(SetupDone("store", "", error=str(exc), retry=("store", values)))
-            return
-        self.post_message(SetupDone("store", f"Store {store.name} saved."))
+            return f"Store {store.name} saved."
+
+        self.run_operation("Store", save, retry=("store", values))
 
     def action_add_channel(self) -> None:
         store = self._selected_store()
@@ -250,17 +252,10 @@ class StoresScreen(ShelfdeskScreen):
         if values is not None:
             self._save_channel(values)
 
-    @work(thread=True, group="stores-setup", exit_on_error=False, description="Saving the channel")
     def _save_channel(self, values: dict[str, Any]) -> None:
-        from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.tui.screens.channel_form import save_channel
 
-        try:
-            message = save_channel(self.ctx, values)
-        except CatalogError as exc:
-            self.post_message(SetupDone("channel", "", error=str(exc), retry=("channel", values)))
-            return
-        self.post_message(SetupDone("channel", message))
+        self.run_operation("Channel", lambda: save_channel(self.ctx, values), retry=("channel", values))
 
     def action_edit_selected(self) -> None:
         channel = self._selected_channel()
@@ -297,34 +292,24 @@ class StoresScreen(ShelfdeskScreen):
 
         self.app.push_screen(TokenForm(channel.account_name), done)
 
-    @work(thread=True, group="stores-setup", exit_on_error=False, description="Replacing the token")
     def _save_token(self, account_id: int, values: dict[str, str]) -> None:
-        from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.services.accounts import replace_token
 
-        try:
+        def save() -> str:
             account = replace_token(self.ctx, account_id, token=values.get("token") or None,
                                     token_env=values.get("token_env") or None)  # fmt: skip
-        except CatalogError as exc:
-            self.post_message(SetupDone("token", "", error=str(exc)))
-            return
-        self.post_message(SetupDone("token", f"Token of {account.name} replaced ({account.credential}); test it with t."))
+            return f"Token of {account.name} replaced ({account.credential}); test it with t."
 
-    def on_setup_done(self, message: SetupDone) -> None:
-        if message.error:
-            self.notify(message.error, title=message.what.capitalize(), severity="error", timeout=10)
-            if isinstance(message.retry, tuple):
-                kind, values = message.retry
-                if kind == "channel":
-                    self._open_channel_form(values, message.error)
-                elif kind == "store":
-                    from shelfdesk.tui.screens.store_form import StoreForm
+        self.run_operation("Token", save)
 
-                    self.app.push_screen(StoreForm(values, message.error), self._store_form_done)
-        else:
-            self.notify(message.message, title=message.what.capitalize(), severity="information" if message.ok else "error",
-                        timeout=8)  # fmt: skip
-        self.refresh_data()
+    def operation_refused(self, kind: str, values: dict[str, Any], *, error: str) -> None:
+        """A refused store or channel comes back in its form, with what was typed and why."""
+        if kind == "channel":
+            self._open_channel_form(values, error)
+        elif kind == "store":
+            from shelfdesk.tui.screens.store_form import StoreForm
+
+            self.app.push_screen(StoreForm(values, error), self._store_form_done)
 
     # ------------------------------------------------------------ connection test and activation
 
@@ -336,13 +321,15 @@ class StoresScreen(ShelfdeskScreen):
         self.notify(f"Testing {channel.name}…", title="Test", timeout=3)
         self._test(channel.id, channel.name)
 
-    @work(thread=True, group="stores-test", exclusive=True, exit_on_error=False, description="Testing the connection")
     def _test(self, channel_id: int, name: str) -> None:
         from shelfdesk.services.channels import test_channel_connection
 
-        result = test_channel_connection(self.ctx, channel_id)
-        text = f"{name}: {'connection ok' if result.ok else 'connection failed'} — {result.message}"
-        self.post_message(SetupDone("connection test", text, ok=result.ok))
+        def test() -> tuple[str, Severity]:
+            result = test_channel_connection(self.ctx, channel_id)
+            verdict = "connection ok" if result.ok else "connection failed"
+            return f"{name}: {verdict} — {result.message}", "information" if result.ok else "error"
+
+        self.run_operation("Connection test", test)
 
     def action_activate(self) -> None:
         channel = self._selected_channel()
@@ -351,17 +338,10 @@ class StoresScreen(ShelfdeskScreen):
             return
         self._activate(channel.id)
 
-    @work(thread=True, group="stores-setup", exit_on_error=False, description="Activating publication")
     def _activate(self, channel_id: int) -> None:
-        from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.services.channels import activate_channel
 
-        try:
-            view = activate_channel(self.ctx, channel_id)
-        except CatalogError as exc:
-            self.post_message(SetupDone("activate", "", error=str(exc)))
-            return
-        self.post_message(SetupDone("activate", f"{view.name}: publication active."))
+        self.run_operation("Activate", lambda: f"{activate_channel(self.ctx, channel_id).name}: publication active.")
 
     def action_open_mappings(self) -> None:
         channel = self._selected_channel()
