@@ -1,6 +1,6 @@
 """Time a catalog import of 200,000 products through the real import service.
 
-    python benchmarks/catalog_import.py [--products 200000] [--home bench-import]
+    python benchmarks/catalog_import.py [--products 200000] [--home bench-import] [--format csv|json|jsonl]
 
 Writes a CSV feed of ``--products`` realistic rows (the demo catalog's
 families with numbered variants, valid EANs, a few bad rows), imports it into
@@ -51,10 +51,29 @@ def write_feed(path: Path, count: int) -> int:
     return bad
 
 
+def write_json_feed(csv_path: Path, path: Path, lines: bool) -> None:
+    """The same rows as a JSON array (numbers as JSON numbers) or JSON lines, to time the JSON readers."""
+    import json
+    from decimal import Decimal
+
+    with csv_path.open(newline="", encoding="utf-8") as src, path.open("w", encoding="utf-8") as out:
+        reader = csv.DictReader(src, delimiter=";")
+        if not lines:
+            out.write('{"products": [\n')
+        for n, row in enumerate(reader):
+            item = {k: v for k, v in row.items() if v}
+            price = item.pop("Prix TTC", "").replace(",", ".")
+            text = json.dumps(item, ensure_ascii=False)[:-1] + (f', "Prix TTC": {Decimal(price)}' if price else "") + "}"
+            out.write(text + "\n" if lines else ("" if n == 0 else ",\n") + text)
+        if not lines:
+            out.write("\n]}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=200_000)
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME)
+    parser.add_argument("--format", choices=("csv", "json", "jsonl"), default="csv", help="feed format to time")
     args = parser.parse_args(argv)
     if args.home.exists():
         shutil.rmtree(args.home)
@@ -62,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     feed = args.home / "feed.csv"
     started = time.perf_counter()
     bad = write_feed(feed, args.products)
+    if args.format != "csv":
+        csv_feed, feed = feed, args.home / f"feed.{args.format}"
+        write_json_feed(csv_feed, feed, args.format == "jsonl")
     print(f"feed: {args.products:,} rows, {feed.stat().st_size / 1e6:.1f} MB, written in "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 

@@ -42,6 +42,8 @@ class AppContext:
     clock: Clock = field(default_factory=default_clock)
     read_only: bool = False
     actor: str = field(default_factory=lambda: _os_user())
+    #: Why the workspace is read-only, for the refusal: the option, or the disk it sits on.
+    read_only_reason: str = "--read-only"
 
     @cached_property
     def settings(self) -> WorkspaceSettings:
@@ -95,7 +97,7 @@ class AppContext:
 
     def require_write(self) -> None:
         if self.read_only:
-            raise ReadOnlyError("this workspace is open read-only (--read-only): nothing was changed")
+            raise ReadOnlyError(f"this workspace is open read-only ({self.read_only_reason}): nothing was changed")
 
     def close(self) -> None:
         if "engine" in self.__dict__:
@@ -124,10 +126,16 @@ def open_context(
     another revision, which other workers may be using.
     """
     paths = paths or resolve_paths()
+    from shelfdesk.db.engine import read_only_file_system
+
+    reason = "--read-only"
+    if paths.home.is_dir() and read_only_file_system(paths.home):
+        read_only, reason = True, "it sits on a read-only disk"  # nothing could be written: say so before trying
     ensure_workspace(paths)
+    _refuse_empty_database(paths)
     write_default_workspace_config(paths.workspace_config)
     _configure_logging(paths)
-    ctx = AppContext(paths=paths, clock=clock or default_clock(), read_only=read_only)
+    ctx = AppContext(paths=paths, clock=clock or default_clock(), read_only=read_only, read_only_reason=reason)
     if migrate:
         from shelfdesk.db.migrate import ensure_schema, require_head
 
@@ -141,6 +149,22 @@ def open_context(
             ctx.close()
             raise
     return ctx
+
+
+def _refuse_empty_database(paths: Paths) -> None:
+    """A zero-byte database file is a lost one (a copy cut short, a full disk), not a new workspace.
+
+    SQLite would happily treat it as empty and shelfdesk would build a blank
+    workspace on top, hiding the loss behind exit 0.
+    """
+    file = paths.database_file
+    try:
+        empty = file is not None and file.is_file() and file.stat().st_size == 0
+    except OSError:
+        return
+    if empty:
+        raise DatabaseUnreachable(f"the database file {file} is empty (0 bytes): it was cut short or lost; restore it "
+                                  "from a backup, or delete it to start a new workspace")  # fmt: skip
 
 
 def _check_reachable(ctx: AppContext) -> None:
@@ -171,7 +195,13 @@ def _configure_logging(paths: Paths) -> None:
     if key in _logging_configured:
         return
     _logging_configured.add(key)
-    from shelfdesk.logs import install_file_handler
+    from shelfdesk.logs import install_file_handler, install_stderr_handler
 
-    install_file_handler(paths.log_file)
+    try:
+        install_file_handler(paths.log_file)
+    except OSError as exc:  # a read-only workspace, a full disk, `logs` being a file: say so once, go on
+        install_stderr_handler(logging.WARNING)
+        logging.getLogger("shelfdesk").warning("cannot write the log file %s (%s); logging warnings to stderr",
+                                               paths.log_file, "logs is not a folder" if paths.log_dir.exists()
+                                               and not paths.log_dir.is_dir() else exc.strerror or exc)  # fmt: skip
     logging.getLogger("shelfdesk").setLevel(logging.INFO)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+from typing import Any
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -55,8 +57,29 @@ def install_file_handler(path: Path) -> logging.Handler:
     return handler
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted (not when the handler was made)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+_stderr_handler: logging.Handler | None = None
+
+
 def install_stderr_handler(level: int = logging.INFO) -> logging.Handler:
-    handler = logging.StreamHandler()
+    """Log to stderr (the worker, or a workspace whose log file cannot be written); installed once."""
+    global _stderr_handler
+    if _stderr_handler is not None:
+        _stderr_handler.setLevel(min(level, _stderr_handler.level))
+        return _stderr_handler
+    handler = _CurrentStderr()
+    _stderr_handler = handler
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(MaskingFilter())

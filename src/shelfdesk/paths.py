@@ -113,9 +113,18 @@ def resolve_paths(home: Path | str | None = None, database_url: str | None = Non
 
 
 def ensure_workspace(paths: Paths) -> None:
-    """Create the workspace folders (owner-only, since they hold merchant data)."""
-    for folder in (paths.home, paths.log_dir, paths.exports_dir):
-        folder.mkdir(parents=True, exist_ok=True)
+    """Create the workspace folders (owner-only, since they hold merchant data).
+
+    Only the home folder is required: on a read-only workspace, or where
+    ``logs`` is a file, logging falls back to stderr and exports say why they
+    cannot be written when asked for.
+    """
+    paths.home.mkdir(parents=True, exist_ok=True)
+    for folder in (paths.log_dir, paths.exports_dir):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
     try:
         os.chmod(paths.home, 0o700)
     except OSError:  # pragma: no cover - e.g. a folder owned by someone else

@@ -45,8 +45,12 @@ class SecretStore:
     def _load(self) -> dict[str, str]:
         if not self.path.exists():
             return {}
-        with self.path.open("rb") as fh:
-            data = tomllib.load(fh)
+        try:
+            with self.path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # the reason names a line, never a value
+            raise SecretError(f"the secrets file {self.path} cannot be read ({exc}): fix that line or restore the "
+                              "file; nothing was changed") from None  # fmt: skip
         return {str(k): str(v) for k, v in data.items()}
 
     def get(self, name: str) -> str | None:

@@ -150,5 +150,9 @@ catalog_implausible_share = 0.33
 
 
 def write_default_workspace_config(path: Path) -> None:
+    """Write the commented defaults once; a read-only workspace simply runs on the defaults."""
     if not path.exists():
-        path.write_text(DEFAULT_WORKSPACE_CONFIG, encoding="utf-8")
+        try:
+            path.write_text(DEFAULT_WORKSPACE_CONFIG, encoding="utf-8")
+        except OSError:
+            pass

@@ -184,3 +184,9 @@ def test_truncated_jsonl_and_xml_store_nothing(ctx, store_id, feed_file) -> None
         before = state(ctx, store_id)
         result = import_catalog(ctx, store_id, feed_file(fmt, whole[: len(whole) - 30]), format=fmt)
         assert result.needs_force and result.stored == 0 and state(ctx, store_id) == before, result
+
+
+def test_a_first_import_stores_what_it_can_however_many_rows_are_rejected(ctx, store_id, feed_file) -> None:  # type: ignore[no-untyped-def]
+    items = [dict(p, price="n/a") if i % 2 else p for i, p in enumerate(catalog(30))]
+    result = import_catalog(ctx, store_id, feed_file("csv", render("csv", items)))
+    assert result.outcome == ImportOutcome.DONE and (result.stored, result.rejected) == (15, 15)

@@ -6,7 +6,8 @@ import csv
 import io
 
 from shelfdesk.context import AppContext
-from shelfdesk.orders.export import COLUMNS, export_text, safe_cell
+from shelfdesk.exports import safe_cell
+from shelfdesk.orders.export import COLUMNS, export_text
 from shelfdesk.orders.queries import OrderFilter
 from shelfdesk.orders.store import AccountScope, store_remote_orders
 

@@ -8,13 +8,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from shelfdesk.context import AppContext
 from shelfdesk.domain import EventSource, NormalizedStatus
+from tests.loopback import serve
 
 
 @dataclass
@@ -76,16 +77,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    try:
+    with serve(Handler) as base:
+        state.url = f"{base}/hooks"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def order_with_events(ctx: AppContext, marketplace_order_id: str, *statuses: NormalizedStatus) -> int:

@@ -300,8 +300,13 @@ class _Run:
         return gone, live
 
     def implausible(self, gone: int, live: int, share: float) -> str | None:
-        """Why this feed looks like an accident rather than the new catalog, or None."""
+        """Why this feed looks like an accident rather than the new catalog, or None.
+
+        Only a store that has a catalog to lose is protected: a first import stores what it can.
+        """
         limit = f"more than the {share:.0%} limit (catalog_implausible_share in config.toml)"
+        if not live:
+            return None  # no catalog yet: storing the valid rows of a messy first feed loses nothing
         if self.rejected >= IMPLAUSIBLE_FLOOR and self.rejected > share * self.rows_read:
             return f"{self.rejected:,} of {self.rows_read:,} rows ({self.rejected / self.rows_read:.0%}) were rejected, {limit}"
         if gone >= IMPLAUSIBLE_FLOOR and gone > share * live:
@@ -513,7 +518,9 @@ def import_catalog(
                 error = ("no valid product in the feed: nothing was flagged gone"
                          if run.rows_read else "the feed holds no products: nothing was flagged gone")  # fmt: skip
         else:
-            would_gone, live = run.would_flag_gone() if stopped is None else (0, 0)
+            would_gone, live = run.would_flag_gone()
+            if stopped is not None:
+                would_gone = 0  # a feed not read to its end never flags anything gone
             why = run.implausible(would_gone, live, share)
             if stopped is not None and not force:
                 outcome = ImportOutcome.TRUNCATED
@@ -545,8 +552,7 @@ def import_catalog(
             feed.cleanup()
 
     gone = 0
-    if run is not None and (run.stored or run.rejected_skus) and outcome in (
-            ImportOutcome.DONE, ImportOutcome.FORCED, ImportOutcome.CANCELLED):  # fmt: skip
+    if run is not None and (run.stored or outcome in (ImportOutcome.DONE, ImportOutcome.FORCED)):
         run.mark_seen()
     if complete and run is not None and run.stored:
         gone = _flag_gone(ctx, store_id, import_id, now)

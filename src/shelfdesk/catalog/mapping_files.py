@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.catalog.errors import CatalogError
+from shelfdesk.exports import atomic_text_file, safe_cell, unsafe_cell
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -97,7 +98,8 @@ def export_mappings(ctx: AppContext, channel_id: int, path: Path | None = None, 
     else:
         raise CatalogError(f"unknown mapping file format {fmt!r}: toml or csv")
     if path is not None:
-        path.write_text(text, encoding="utf-8")
+        with atomic_text_file(path) as fh:
+            fh.write(text)
     return text
 
 
@@ -140,9 +142,16 @@ def to_toml(bundle: MappingBundle) -> str:
     return "\n".join(lines)
 
 
+class _SafeWriter(csv.DictWriter):  # type: ignore[type-arg]
+    """Every cell through the one CSV-safety function (a merchant value can start with '=')."""
+
+    def writerow(self, rowdict: Any) -> Any:
+        return super().writerow({k: safe_cell(v) for k, v in rowdict.items()})
+
+
 def to_csv(bundle: MappingBundle) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+    writer = _SafeWriter(out, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for e in bundle.categories:
         writer.writerow({"section": "category", "key": e["merchant"], "target": e["category"],
@@ -165,6 +174,13 @@ def _text(value: Any) -> str:
 # ------------------------------------------------------------------ import
 
 
+class _SafeReader(csv.DictReader):  # type: ignore[type-arg]
+    """Cells back to their values: the apostrophe :class:`_SafeWriter` put before a formula-like value goes."""
+
+    def __next__(self) -> dict[str, Any]:
+        return {k: unsafe_cell(v) if isinstance(v, str) else v for k, v in super().__next__().items()}
+
+
 def parse_file(text: str, fmt: str) -> tuple[MappingBundle, dict[int, int]]:
     """A bundle from TOML or CSV text; the dict maps entry index → line, for messages (CSV only)."""
     if fmt == "toml":
@@ -184,7 +200,7 @@ def parse_file(text: str, fmt: str) -> tuple[MappingBundle, dict[int, int]]:
     if fmt == "csv":
         bundle = MappingBundle("")
         lines: dict[int, int] = {}
-        reader = csv.DictReader(io.StringIO(text))
+        reader = _SafeReader(io.StringIO(text))
         missing = set(("section", "key")) - set(reader.fieldnames or [])
         if missing:
             raise MappingFileError([f"the CSV header lacks {', '.join(sorted(missing))}"])

@@ -1,7 +1,11 @@
 """Where a feed comes from: a local path, or an http(s) URL downloaded with limits.
 
 A download is streamed to a file in the workspace (never held in memory),
-stops at a size limit and at a total time limit, and follows a few redirects.
+stops at a size limit and at a total time limit (checked as each piece
+arrives, and enforced by a watchdog that closes the connection, so a server
+trickling one byte a second is cut off on time), and follows a few redirects
+on the same host only: a redirect to another host is refused, and the
+operator who trusts it gives that URL as the source instead.
 Readers then stream from that file, so the import's memory does not grow with
 the feed. Any other URL scheme is refused (no ``file://`` tricks through a URL
 field someone else may fill in).
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +34,7 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 DEFAULT_TIMEOUT = 300.0
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0
+MAX_REDIRECTS = 5
 
 
 @dataclass
@@ -108,27 +114,54 @@ def download(
     fd, name = tempfile.mkstemp(dir=download_dir, prefix="feed-", suffix=_suffix(url))
     path = Path(name)
     size = 0
+    expired = threading.Event()
     try:
         with os.fdopen(fd, "wb") as out, httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-            follow_redirects=True,
-            max_redirects=5,
+            follow_redirects=False,
             headers={"User-Agent": "shelfdesk catalog import"},
-        ) as client, client.stream("GET", url) as response:
-            if response.status_code >= 400:
-                raise SourceError(f"{shown} answered HTTP {response.status_code} {response.reason_phrase}".rstrip())
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise SourceError(f"{shown} is {_mb(int(declared))}, over the {_mb(max_bytes)} limit")
-            for chunk in response.iter_bytes(64 * 1024):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise SourceError(f"{shown} is larger than the {_mb(max_bytes)} limit; download stopped")
-                if clock.monotonic() > deadline:
+        ) as client:
+            target = url
+            for _ in range(MAX_REDIRECTS + 1):
+                request = client.build_request("GET", target)
+                response = client.send(request, stream=True)
+                if not response.is_redirect:
+                    break
+                following = str(response.next_request.url) if response.next_request is not None else ""
+                response.close()
+                if not _same_host(url, following):
+                    raise SourceError(f"{shown} redirects to another host ({mask_url(following)}): refused; if you "
+                                      "trust it, give that URL as the source")  # fmt: skip
+                target = following
+            else:
+                raise SourceError(f"{shown} redirects too many times")
+            watchdog = threading.Timer(timeout, lambda: (expired.set(), response.close()))
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                if response.status_code >= 400:
+                    raise SourceError(f"{shown} answered HTTP {response.status_code} {response.reason_phrase}".rstrip())
+                declared = response.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > max_bytes:
+                    raise SourceError(f"{shown} is {_mb(int(declared))}, over the {_mb(max_bytes)} limit")
+                for chunk in response.iter_bytes():  # as each piece arrives, however small
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise SourceError(f"{shown} is larger than the {_mb(max_bytes)} limit; download stopped")
+                    if clock.monotonic() > deadline or expired.is_set():
+                        raise SourceError(f"{shown} took longer than {timeout:.0f} s to download; stopped")
+                    out.write(chunk)
+                if expired.is_set():
                     raise SourceError(f"{shown} took longer than {timeout:.0f} s to download; stopped")
-                out.write(chunk)
-            content_type = response.headers.get("content-type")
+                content_type = response.headers.get("content-type")
+            except httpx.HTTPError:
+                if expired.is_set():
+                    raise SourceError(f"{shown} took longer than {timeout:.0f} s to download; stopped") from None
+                raise
+            finally:
+                watchdog.cancel()
+                response.close()
     except SourceError:
         path.unlink(missing_ok=True)
         raise
@@ -145,6 +178,12 @@ def download(
         path.unlink(missing_ok=True)
         raise
     return LocalFeed(path, url, size, temporary=True, content_type=content_type)
+
+
+def _same_host(origin: str, target: str) -> bool:
+    """A redirect kept on the feed's own host (http to https on it is fine)."""
+    first, then = urlsplit(origin), urlsplit(target)
+    return then.scheme in ("http", "https") and (first.hostname or "").lower() == (then.hostname or "").lower()
 
 
 def _suffix(url: str) -> str:

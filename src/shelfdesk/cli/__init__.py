@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from shelfdesk import __version__
 
@@ -55,6 +56,13 @@ def add_console_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mouse", action="store_true", help="capture the mouse (off by default so terminal selection works)")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (the usage itself is one ``--help`` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {' '.join(message.split())} (--help shows the usage)\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with ``only``, every command is listed but only that one is configured.
 
@@ -62,7 +70,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     seventeen command modules (and configuring their options) would be paid
     by every ``shelfdesk`` start, when one answer is all a script wants.
     """
-    parser = argparse.ArgumentParser(prog="shelfdesk", description="Terminal operations console for marketplace sellers.")
+    parser = Parser(prog="shelfdesk", description="Terminal operations console for marketplace sellers.")
     parser.add_argument("--version", action="version", version=f"shelfdesk {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command")
     for name, module_name, help_text in COMMANDS:
@@ -96,10 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A workspace whose database cannot be opened or used (unreachable, or a schema this
         # shelfdesk does not know): one line, no traceback. Looked up in sys.modules so --help and
         # --version stay light; whoever raised one has imported its module.
-        if not isinstance(exc, _opening_errors()):
-            raise
-        print(f"shelfdesk: {exc}", file=sys.stderr)
-        return 2
+        if isinstance(exc, _opening_errors()):
+            print(f"shelfdesk: {exc}", file=sys.stderr)
+            return 2
+        from shelfdesk.cli.failures import explain
+
+        return explain(exc)
 
 
 def _opening_errors() -> tuple[type[Exception], ...]:

@@ -69,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
 def _key(ctx: AppContext, args: argparse.Namespace, text: str | None = None) -> str:
     from shelfdesk.jobs.schedules import resolve_key
 
-    return resolve_key(ctx, text or args.job, args.channel)
+    name = args.job if text is None else text
+    if not name.strip():
+        raise UserFacingError("an empty job name: give a job key (harvest:3, outbox) or name (shelfdesk jobs list)")
+    return resolve_key(ctx, name, args.channel)
 
 
 # ---------------------------------------------------------------- reading

@@ -373,6 +373,8 @@ def _bulk_ship(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.orders.bulk import apply_bulk_ship, plan_as_dict, plan_bulk_ship
     from shelfdesk.orders.outbox import send_pending
 
+    if not str(args.file).strip() or args.file.is_dir():
+        raise UserFacingError(f"{str(args.file) or 'an empty path'}: give the CSV file to ship from, not a folder")
     if not args.file.exists():
         raise UserFacingError(f"{args.file}: no such file")
     if not args.yes:

@@ -15,6 +15,8 @@ next use reconnects instead of failing.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -48,12 +50,32 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_immutable_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # A database on a read-only file system: no journal to set, nothing will be written.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create the engine for ``url`` with shelfdesk's connection settings."""
+    """Create the engine for ``url`` with shelfdesk's connection settings.
+
+    A SQLite file on a read-only file system (a snapshot, a read-only mount)
+    is opened immutable: SQLite could not create its WAL index there, and
+    nothing can change the file while it is mounted so.
+    """
+    path = _sqlite_file(url)
+    if path is not None and path.exists() and read_only_file_system(path.parent):
+        engine = create_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true", echo=echo,
+                               connect_args={"check_same_thread": False})  # fmt: skip
+        event.listen(engine, "connect", _sqlite_immutable_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -112,3 +134,17 @@ def unavailable_reason(exc: BaseException) -> str:
     """The driver's reason on one line (SQLAlchemy's wrapper adds the SQL and a link)."""
     orig = getattr(exc, "orig", None) or exc
     return " ".join(str(orig).split()) or type(orig).__name__
+
+def _sqlite_file(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:") or "?" in url:
+        return None
+    return Path(url[len(prefix):])
+
+
+def read_only_file_system(folder: Path) -> bool:
+    """True when ``folder`` sits on a file system mounted read-only."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs on this platform
+        return False

@@ -625,6 +625,7 @@ def export_invoices(
     import io
 
     from shelfdesk.db.models import Invoice
+    from shelfdesk.exports import safe_cell
 
     for fmt in formats:
         if fmt not in ("pdf", "html"):
@@ -644,9 +645,10 @@ def export_invoices(
     writer.writerow(["number", "kind", "issued_at", "order", "marketplace", "store", "currency", "total_net", "total_vat",
                      "total", "credits", "credited_by"])  # fmt: skip
     for info in reversed(infos):
-        writer.writerow([info.number, info.kind, info.issued_at.isoformat(), info.marketplace_order_id, info.marketplace,
-                         info.store_name or "", info.currency, info.total_net, info.total_vat, info.total,
-                         info.credited_number or "", info.credited_by or ""])  # fmt: skip
+        writer.writerow([safe_cell(v) for v in (
+            info.number, info.kind, info.issued_at.isoformat(), info.marketplace_order_id, info.marketplace,
+            info.store_name or "", info.currency, info.total_net, info.total_vat, info.total,
+            info.credited_number or "", info.credited_by or "")])  # fmt: skip
     summary = directory / "invoices.csv"
     _atomic_write(summary, buffer.getvalue().encode("utf-8"))
     written.append(summary)

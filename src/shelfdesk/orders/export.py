@@ -1,11 +1,8 @@
 """CSV export of the filtered orders: one row per line, order fields repeated, safe to open anywhere.
 
-* **Formula injection.** A spreadsheet runs a cell that starts with ``=``,
-  ``+``, ``-`` or ``@`` (and some read a leading tab or carriage return the
-  same way) as a formula, so a buyer named ``=HYPERLINK(...)`` could act on
-  the operator's machine. Every such cell is written with a leading
-  apostrophe (OWASP's advice), numbers included: ``-2+3`` looks like a number
-  too, and a spreadsheet shows ``'-5.00`` as the text -5.00.
+* **Formula injection.** Every cell goes through
+  :func:`shelfdesk.exports.safe_cell`, as in every CSV shelfdesk writes; the
+  file appears only once complete (:func:`shelfdesk.exports.atomic_text_file`).
 * **No secrets.** Only order tables are read; tokens live in the secrets
   file and never reach a query here.
 * **Constant memory.** Orders are read in keyset batches.
@@ -22,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from shelfdesk.domain import ActionState
+from shelfdesk.exports import atomic_text_file, safe_cell
 from shelfdesk.orders.queries import OrderFilter, iter_order_ids, lookups
 from shelfdesk.orders.store import format_address
 
@@ -38,25 +36,10 @@ COLUMNS = (
     "line_status", "line_marketplace_status", "imei", "serial_number", "stock_location", "options",
 )  # fmt: skip
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> str:
-    """``value`` as CSV text that no spreadsheet will evaluate."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    if text.startswith(_DANGEROUS):
-        return "'" + text
-    return text
-
-
 def export_orders(ctx: AppContext, flt: OrderFilter, target: Path | str | IO[str], *, batch: int = 500) -> int:
     """Write every order matching ``flt`` to ``target`` (a path or a text stream); returns the rows written."""
     if isinstance(target, (str, Path)):
-        with open(target, "w", newline="", encoding="utf-8") as fh:
+        with atomic_text_file(target) as fh:
             return export_orders(ctx, flt, fh, batch=batch)
     writer = csv.writer(target)
     writer.writerow(COLUMNS)

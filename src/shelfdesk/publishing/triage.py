@@ -434,7 +434,9 @@ def export_errors(ctx: AppContext, publication_id: int, target: Path | str | IO[
     """Write the failed items (of one group) as CSV, spreadsheet-safe; returns the row count."""
     get_publication(ctx, publication_id)
     if isinstance(target, (str, Path)):
-        with Path(target).open("w", newline="", encoding="utf-8") as fh:
+        from shelfdesk.exports import atomic_text_file
+
+        with atomic_text_file(target) as fh:
             return _write_errors(ctx, publication_id, fh, error_key)
     return _write_errors(ctx, publication_id, target, error_key)
 
@@ -446,7 +448,7 @@ def export_errors_text(ctx: AppContext, publication_id: int, *, error_key: str |
 
 
 def _write_errors(ctx: AppContext, publication_id: int, fh: IO[str], error_key: str | None) -> int:
-    from shelfdesk.orders.export import safe_cell
+    from shelfdesk.exports import safe_cell
 
     writer = csv.writer(fh)
     writer.writerow(EXPORT_COLUMNS)

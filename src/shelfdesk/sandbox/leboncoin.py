@@ -126,16 +126,26 @@ class LeboncoinSandbox(SandboxApp):
         *,
         clock: Clock | None = None,
         seed: int = 0,
-        refresh_token: str = DEFAULT_REFRESH_TOKEN,
+        refresh_token: str | None = DEFAULT_REFRESH_TOKEN,
         orders_per_hour: float | None = None,
         feed_seconds: float = 120.0,
         hang_cap: float = 15.0,
     ) -> None:
-        self._initial_refresh = refresh_token
+        """``refresh_token`` None keeps the live tokens a saved state holds (a demo's), else issues the default.
+
+        Issuing a token revokes the others, as in the merchant's account: a
+        sandbox restarted on a demo's state without naming a token must not
+        revoke the token the demo's workspace holds.
+        """
+        self._initial_refresh = refresh_token or DEFAULT_REFRESH_TOKEN
         self.feed_seconds = feed_seconds
         self.reset_limits()
         super().__init__(folder, clock=clock, seed=seed, orders_per_hour=orders_per_hour, hang_cap=hang_cap)
-        if refresh_token not in self.state["refresh_tokens"]:
+        live = [t for t, r in self.state["refresh_tokens"].items() if not r.get("revoked")]
+        if refresh_token is None:
+            if not live:
+                self.issue_refresh_token(DEFAULT_REFRESH_TOKEN)
+        elif refresh_token not in self.state["refresh_tokens"]:
             self.issue_refresh_token(refresh_token)
 
     def reset_limits(self) -> None:

@@ -26,7 +26,6 @@ import uvicorn
 from shelfdesk.clock import Clock
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN
 from shelfdesk.sandbox.backmarket import BackMarketSandbox
-from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN as LBC_TOKEN
 from shelfdesk.sandbox.leboncoin import LeboncoinSandbox
 
 
@@ -114,7 +113,7 @@ def start_sandboxes(
     state_dir = Path(state_dir)
     bm = BackMarketSandbox(state_dir / "backmarket", clock=clock, seed=seed, token=token or BM_TOKEN,
                            orders_per_hour=orders_per_hour, task_seconds=task_seconds, hang_cap=hang_cap)  # fmt: skip
-    lbc = LeboncoinSandbox(state_dir / "leboncoin", clock=clock, seed=seed, refresh_token=token or LBC_TOKEN,
+    lbc = LeboncoinSandbox(state_dir / "leboncoin", clock=clock, seed=seed, refresh_token=token,
                            orders_per_hour=orders_per_hour, feed_seconds=task_seconds, hang_cap=hang_cap)  # fmt: skip
     sockets = [bind(host, port, force=force)]
     try:

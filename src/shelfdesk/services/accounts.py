@@ -108,7 +108,9 @@ def _check_token(token: str | None, token_env: str | None) -> None:
     if token is not None and (not token.strip() or any(ch in token for ch in "\r\n")):
         raise SetupError("the token is empty or spans several lines: paste it again")
     if token_env is not None and not _ENV_NAME.fullmatch(token_env):
-        raise SetupError(f"{token_env!r} is not an environment variable name")
+        # Never echoed: what was given may be the token itself, pasted where its variable's name belongs.
+        raise SetupError("--token-env takes the name of an environment variable (letters, digits and _, "
+                         "like BM_TOKEN), not the token; what was given is not shown")  # fmt: skip
 
 
 def _expiry(ctx: AppContext, marketplace: Marketplace) -> datetime | None:

@@ -107,6 +107,23 @@ def _check_currency(currency: str) -> str:
     return code
 
 
+def _check_name(name: str) -> str:
+    """Refuse control and formatting characters in a name every screen, export and log line shows.
+
+    A terminal escape (ESC …) would repaint the console; a bidi override
+    (U+202E) or a zero-width character makes one name look like another.
+    """
+    import unicodedata
+
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")), None)
+    if bad is not None:
+        raise SetupError(f"a store name cannot hold control or invisible formatting characters "
+                         f"(U+{ord(bad):04X} {unicodedata.name(bad, 'control')}): type it again")  # fmt: skip
+    if len(name) > 120:
+        raise SetupError("a store name is at most 120 characters")
+    return name
+
+
 def create_store(ctx: AppContext, name: str, country: str, currency: str = "EUR", *,
                  catalog_source: str | None = None) -> StoreSummary:  # fmt: skip
     """A new store (its catalog comes with the first import)."""
@@ -115,7 +132,7 @@ def create_store(ctx: AppContext, name: str, country: str, currency: str = "EUR"
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import Store
 
-    name = (name or "").strip()
+    name = _check_name((name or "").strip())
     if not name:
         raise SetupError("the store needs a name (e.g. 'Refurb Paris')")
     country, currency = _check_country(country), _check_currency(currency)
@@ -148,7 +165,7 @@ def update_store(ctx: AppContext, store_id: int, **changes: Any) -> StoreSummary
         if store is None:
             raise SetupError(f"no store with id {store_id}")
         if "name" in changes:
-            name = (changes["name"] or "").strip()
+            name = _check_name((changes["name"] or "").strip())
             if not name:
                 raise SetupError("the store needs a name")
             store.name = name

@@ -10,10 +10,21 @@
   back after ``claim_timeout``: the event is sent again (at-least-once;
   receivers deduplicate on the event id).
 * **Outcome.** 2xx is delivered. Anything else (another status, a timeout, a
-  refused connection, a redirect to another host) is a failure: logged with
-  its status, duration and error, retried after an exponential back-off with
-  jitter, and after ``max_failures`` failures in a row the subscription is
-  paused and an alert raised (:mod:`shelfdesk.services.alerts`).
+  refused connection, a redirect to another host, no complete answer within
+  the per-delivery ``deadline``) is a failure: logged with its status,
+  duration and error, retried after an exponential back-off with jitter, and
+  after ``max_failures`` failures in a row the subscription is paused and an
+  alert raised (:mod:`shelfdesk.services.alerts`). Failures count per
+  back-off step, not per queued event: a failure within the back-off of the
+  subscription's last counted one is the same outage (a backlog of 16 events
+  meeting one short outage counts once), so pausing takes ``max_failures``
+  failures spread over 10 s, 20 s, 40 s … of retrying.
+* **Deadline and lanes.** Each delivery has a total deadline (connect, send,
+  wait and read together): a receiver that trickles its answer a byte at a
+  time is cut off at the deadline, not after each read's timeout. Each
+  subscription is sent through its own lane (``concurrency`` at a time), so
+  a slow receiver holds only its own lane and never delays another
+  subscription's deliveries by more than one deadline.
 * **Redirects** are never followed to another host (or another scheme or
   port); a 307/308 to the same origin is followed, up to three times.
 
@@ -50,8 +61,12 @@ log = logging.getLogger("shelfdesk.webhooks")
 BASE_DELAY = 10.0
 MAX_DELAY = 3600.0
 TIMEOUT = 10.0
+#: Total seconds one delivery may take (every read, redirect and wait together).
+DEADLINE = 15.0
 CLAIM_TIMEOUT = 120.0
 CONCURRENCY = 4
+#: Subscriptions sent to at the same time (each in its own lane of ``CONCURRENCY`` deliveries).
+LANES = 8
 MAX_REDIRECTS = 3
 USER_AGENT = "shelfdesk-webhooks/1"
 
@@ -181,10 +196,21 @@ async def post_signed(client: httpx.AsyncClient, url: str, secret: str, body: by
         return AttemptResult(False, None, took(), f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
+async def post_within(deadline: float, client: httpx.AsyncClient, url: str, secret: str, body: bytes,
+                      headers: dict[str, str], now_seconds: int) -> AttemptResult:  # fmt: skip
+    """:func:`post_signed` cut off after ``deadline`` seconds in total, whatever the receiver trickles."""
+    started = time.monotonic()
+    try:
+        return await asyncio.wait_for(post_signed(client, url, secret, body, headers, now_seconds), deadline)
+    except TimeoutError:
+        took = int((time.monotonic() - started) * 1000)
+        return AttemptResult(False, None, took, f"no complete answer within the {deadline:g} s deadline per delivery")
+
+
 # ---------------------------------------------------------------------- the database side
 
 
-def _due_query(now: datetime, limit: int) -> Any:
+def _due_query(now: datetime, limit: int | None, subscription_id: int | None = None) -> Any:
     from shelfdesk.db.models import WebhookDelivery as D
     from shelfdesk.db.models import WebhookSubscription as S
 
@@ -195,13 +221,15 @@ def _due_query(now: datetime, limit: int) -> Any:
                earlier.state != "delivered", earlier.id < D.id)  # fmt: skip
         .exists()
     )
-    return (
+    query = (
         select(D.id)
         .join(S, S.id == D.subscription_id)
         .where(D.state == "pending", D.next_attempt_at <= now, S.state == "active", ~blocked)
         .order_by(D.id)
-        .limit(limit)
     )
+    if subscription_id is not None:
+        query = query.where(D.subscription_id == subscription_id)
+    return query.limit(limit) if limit is not None else query
 
 
 class Deliverer:
@@ -209,11 +237,13 @@ class Deliverer:
 
     def __init__(self, ctx: AppContext, *, client: httpx.AsyncClient | None = None, rng: random.Random | None = None,
                  holder: str | None = None, concurrency: int = CONCURRENCY, claim_timeout: float = CLAIM_TIMEOUT,
-                 timeout: float = TIMEOUT) -> None:  # fmt: skip
+                 timeout: float = TIMEOUT, deadline: float = DEADLINE, lanes: int = LANES) -> None:  # fmt: skip
         self.ctx = ctx
         self._client = client
         self._own_client = client is None
         self.timeout = timeout
+        self.deadline = max(deadline, timeout)
+        self.lanes = max(1, lanes)
         self.rng = rng or random.Random()
         self.holder = holder or holder_name("webhooks")
         self.concurrency = max(1, concurrency)
@@ -245,21 +275,34 @@ class Deliverer:
         report = DeliveryReport()
         report.captured = await asyncio.to_thread(capture, self.ctx)
         report.recovered = await asyncio.to_thread(self.recover_stale)
+        lanes = asyncio.Semaphore(self.lanes)
+
+        async def lane(subscription_id: int) -> None:
+            async with lanes:
+                while not (stop and stop()):
+                    batch = await asyncio.to_thread(self.claim_due, self.concurrency, subscription_id)
+                    if not batch:
+                        return
+                    await asyncio.gather(*(self.deliver(c, report) for c in batch))
+
         while not (stop and stop()):
-            batch = await asyncio.to_thread(self.claim_due, self.concurrency * 4)
-            if not batch:
+            due = await asyncio.to_thread(self.due_subscriptions)
+            if not due:
                 break
-            semaphore = asyncio.Semaphore(self.concurrency)
-
-            async def one(claimed: Claimed) -> None:
-                async with semaphore:
-                    await self.deliver(claimed, report)
-
-            await asyncio.gather(*(one(c) for c in batch))
+            await asyncio.gather(*(lane(subscription_id) for subscription_id in due))
         return report
 
-    def claim_due(self, limit: int) -> list[Claimed]:
-        """Claim up to ``limit`` due deliveries (at most one per subscription and order)."""
+    def due_subscriptions(self) -> list[int]:
+        """Subscriptions with a delivery due now, each to be sent through its own lane."""
+        from shelfdesk.db.models import WebhookDelivery as D
+
+        due = _due_query(self.ctx.clock.now(), None).subquery()
+        with self.ctx.read_session() as session:
+            return list(session.execute(select(D.subscription_id).where(D.id.in_(select(due.c.id)))  # type: ignore[attr-defined]
+                                        .distinct().order_by(D.subscription_id)).scalars())  # fmt: skip
+
+    def claim_due(self, limit: int, subscription_id: int | None = None) -> list[Claimed]:
+        """Claim up to ``limit`` due deliveries (of one subscription when given; one per order at a time)."""
         from shelfdesk.db.models import WebhookDelivery as D
         from shelfdesk.db.models import WebhookEvent as E
         from shelfdesk.db.models import WebhookSubscription as S
@@ -267,7 +310,7 @@ class Deliverer:
         now = self.ctx.clock.now()
         claimed: list[Claimed] = []
         with self.ctx.write_session() as session:
-            for (delivery_id,) in session.execute(_due_query(now, limit)).all():
+            for (delivery_id,) in session.execute(_due_query(now, limit, subscription_id)).all():
                 won = session.execute(
                     update(D).where(D.id == delivery_id, D.state == "pending")
                     .values(state="delivering", claimed_by=self.holder, claimed_at=now, attempts=D.attempts + 1)  # fmt: skip
@@ -317,8 +360,8 @@ class Deliverer:
         else:
             headers = {EVENT_ID_HEADER: claimed.event_uid, EVENT_TYPE_HEADER: claimed.event_type,
                        ATTEMPT_HEADER: str(claimed.attempts)}  # fmt: skip
-            result = await post_signed(self.client, claimed.url, secret, body_bytes(claimed.payload), headers,
-                                       int(self.ctx.clock.now().timestamp()))  # fmt: skip
+            result = await post_within(self.deadline, self.client, claimed.url, secret, body_bytes(claimed.payload),
+                                       headers, int(self.ctx.clock.now().timestamp()))  # fmt: skip
         paused = await asyncio.to_thread(self.record, claimed, result)
         if result.ok:
             report.delivered += 1
@@ -351,9 +394,15 @@ class Deliverer:
             session.execute(update(D).where(*mine).values(
                 state="pending", next_attempt_at=now + timedelta(seconds=delay), last_status=result.status_code,
                 last_error=result.error, claimed_by=None, claimed_at=None))  # fmt: skip
-            session.execute(update(S).where(S.id == claimed.subscription_id).values(
-                failures_in_a_row=S.failures_in_a_row + 1, last_failure_at=now, last_error=result.error, updated_at=now))  # fmt: skip
             sub = session.get(S, claimed.subscription_id)
+            session.refresh(sub)
+            if _new_failure(sub.failures_in_a_row, sub.last_failure_at, now):
+                session.execute(update(S).where(S.id == claimed.subscription_id).values(
+                    failures_in_a_row=S.failures_in_a_row + 1, last_failure_at=now, last_error=result.error,
+                    updated_at=now))  # fmt: skip
+            else:  # the same outage met by another queued event: it does not bring the pause closer
+                session.execute(update(S).where(S.id == claimed.subscription_id)
+                                .values(last_error=result.error, updated_at=now))  # fmt: skip
             session.refresh(sub)
             if sub.state == "active" and sub.failures_in_a_row >= sub.max_failures:
                 reason = f"paused after {sub.failures_in_a_row} failures in a row; last: {result.error}"
@@ -367,12 +416,25 @@ class Deliverer:
         return None
 
 
+def _new_failure(failures_in_a_row: int, last_counted: datetime | None, now: datetime) -> bool:
+    """True when a failure at ``now`` counts toward pausing: the first, or one after the last one's back-off.
+
+    ``last_failure_at`` is only moved by counted failures, so it marks when the
+    current back-off step started; the shortest back-off (half a step, the
+    jitter's floor) must have passed since.
+    """
+    if failures_in_a_row <= 0 or last_counted is None:
+        return True
+    step = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, failures_in_a_row - 1))
+    return (now - last_counted).total_seconds() >= step * 0.5
+
+
 def deliver_pending(ctx: AppContext, *, client: httpx.AsyncClient | None = None, rng: random.Random | None = None,
-                    timeout: float = TIMEOUT) -> DeliveryReport:  # fmt: skip
+                    timeout: float = TIMEOUT, deadline: float = DEADLINE) -> DeliveryReport:  # fmt: skip
     """Synchronous entry point (CLI): capture and send what is due now."""
 
     async def run() -> DeliveryReport:
-        async with Deliverer(ctx, client=client, rng=rng, timeout=timeout) as deliverer:
+        async with Deliverer(ctx, client=client, rng=rng, timeout=timeout, deadline=deadline) as deliverer:
             return await deliverer.run_once()
 
     return asyncio.run(run())
@@ -410,7 +472,8 @@ def send_test(ctx: AppContext, reference: str | int, *, client: httpx.AsyncClien
     async def run() -> AttemptResult:
         own = client or make_client(timeout)
         try:
-            return await post_signed(own, url, secret, body, {EVENT_ID_HEADER: uid, EVENT_TYPE_HEADER: PING}, int(now.timestamp()))
+            return await post_within(max(DEADLINE, timeout), own, url, secret, body,
+                                     {EVENT_ID_HEADER: uid, EVENT_TYPE_HEADER: PING}, int(now.timestamp()))  # fmt: skip
         finally:
             if client is None:
                 await own.aclose()

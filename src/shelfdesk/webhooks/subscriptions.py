@@ -80,8 +80,20 @@ def validate_url(url: str) -> str:
         raise WebhookError("put no credentials in the URL: receivers authenticate requests with the signature")
     if any(c.isspace() for c in text):
         raise WebhookError("the URL contains spaces")
+    if _link_local(parts.hostname):
+        raise WebhookError(f"{parts.hostname} is a link-local address (169.254.0.0/16, fe80::/10), where cloud "
+                           "metadata services answer: refused")  # fmt: skip
     del port
     return text
+
+
+def _link_local(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_link_local
+    except ValueError:  # a host name, not an address
+        return False
 
 
 def _secret_name(name: str) -> str:

@@ -5,6 +5,13 @@ any length costs memory for one product. Numbers keep their exact text
 (``19.90`` stays ``"19.90"``, never a float). Nested values are flattened:
 ``{"specs": {"ram": "8GB"}}`` gives the column ``specs.ram``; lists of plain
 values are joined with ``|``.
+
+Why not ijson (a well-kept incremental parser, numbers as Decimal): on
+200,000 products (45 MB, CPU seconds on the 2-core machine) this reader takes
+1.55-1.64 s; ijson's C backend with the same flattening takes 1.31-1.42 s, but
+it reports no position, so every rejected product would lose the line the
+import report gives it; fed one line at a time to know the line, it takes
+about 2.4 s. Keeping the lines costs ijson its lead, so this reader stays.
 """
 
 from __future__ import annotations
