@@ -70,3 +70,33 @@ def _marks_text(shop: Shop) -> str:
     from shelfdesk.services.stock import stock_view
 
     return "\n".join(line.text() for line in stock_view(shop.ctx, shop.store_id, SKU).channels)
+
+
+async def test_shift_d_checks_drift_and_f_pushes_its_corrections(shop: Shop, make_app: Callable[..., Any],  # noqa: F811
+                                                                  monkeypatch: Any) -> None:  # fmt: skip
+    import shelfdesk.publishing.engine as engine
+
+    shop.ctx.actor = "operator"
+    listings = shop.listings()
+    shop.add_product(SKU, price=listings[SKU]["price"], stock=listings[SKU]["quantity"])
+    await asyncio.to_thread(shop.publish, shop.bm_channel)
+    next(l for l in shop.sb.backmarket.state["listings"].values() if l["sku"] == SKU)["quantity"] = 0  # back office
+    monkeypatch.setattr(engine, "default_factory", lambda ctx: shop.factory)  # the test clock's connectors
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        await settle(pilot)
+        assert cell(app, 0, "feed") == "drift check"
+        row = app.screen.selected
+        assert row is not None and row.planned == 1
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("tab", "enter")  # Yes (No is focused first)
+        await settle(pilot)
+        assert "waiting" in _marks_text(shop)
+    await asyncio.to_thread(push_stock_sync, shop.ctx, shop.bm_channel, factory=shop.factory, settle=False)
+    assert shop.listings()[SKU]["quantity"] == listings[SKU]["quantity"]
