@@ -3,7 +3,7 @@
 Every store with a catalog source gets its catalog fetched again on its own
 interval (default 15 minutes); a store may also have a stock feed (SKU,
 quantity, optional price) polled every minute. One workspace job, ``feeds``
-(every minute, under the same leases as every job, on the Jobs screen), looks
+(every 5 s, under the same leases as every job, on the Jobs screen), looks
 at each store's feeds and refreshes those that are due.
 
 An unchanged feed costs one request and no import: URLs are fetched with
@@ -252,4 +252,8 @@ def refresh_due(ctx: AppContext, channel_id: int | None = None) -> dict[str, int
                "failed": f"{view.kind}_failed"}.get(result.outcome)  # fmt: skip
         if key:
             counts[key] = counts.get(key, 0) + 1
+    if any(key.endswith("_applied") for key in counts):
+        from shelfdesk.publishing.pusher import push_waiting
+
+        push_waiting(ctx)  # what changed reaches the marketplaces now, not at the pusher's next run
     return counts

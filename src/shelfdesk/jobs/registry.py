@@ -72,7 +72,7 @@ DEFAULT_INTERVALS: dict[str, int] = {
     "outbox": 5,  # outbox sender: continuously, a few seconds between sweeps
     "stock": 5,  # stock pusher: dirty SKUs to the marketplace within seconds
     "drift": 24 * 3600,  # drift check: the marketplace's listings against what shelfdesk would send, daily
-    "feeds": 60,  # stores' catalog and stock feeds: each fetched again when its own interval is due
+    "feeds": 5,  # stores' catalog and stock feeds: a look every 5 s, each fetched when its own interval is due
     "offers": 5 * 60,  # offers publication (update mode)
     "products": 24 * 3600,  # products publication, daily
     "repricer": 3600,  # repricer, hourly, where enabled
