@@ -153,8 +153,11 @@ def _settling(ctx: AppContext, channel: ChannelSpec, marks: Sequence[DirtyMark])
 def _plan(ctx: AppContext, channel: ChannelSpec, marks: Sequence[DirtyMark], held: set[str], quota: int | None) -> Plan:
     from shelfdesk.publishing.plan import build_plan
 
+    from shelfdesk.publishing.quota import stockout_reserve
+
     return build_plan(ctx, channel, PublicationKind.offers, PublicationMode.update, held=held,
-                      only_skus=[m.sku for m in marks], quota=quota, changed_only=True)  # fmt: skip
+                      only_skus=[m.sku for m in marks], quota=quota, changed_only=True,
+                      reserve=stockout_reserve(ctx, channel, quota))  # fmt: skip
 
 
 def _split(channel: ChannelSpec, items: Sequence[PlannedItem]) -> tuple[list[PlannedItem], list[PlannedItem]]:
