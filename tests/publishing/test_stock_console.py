@@ -100,3 +100,34 @@ async def test_shift_d_checks_drift_and_f_pushes_its_corrections(shop: Shop, mak
         assert "waiting" in _marks_text(shop)
     await asyncio.to_thread(push_stock_sync, shop.ctx, shop.bm_channel, factory=shop.factory, settle=False)
     assert shop.listings()[SKU]["quantity"] == listings[SKU]["quantity"]
+
+
+async def test_safety_stock_is_set_on_the_store_and_channel_forms(shop: Shop, make_app: Callable[..., Any]) -> None:  # noqa: F811
+    from shelfdesk.services.stock import safety_for
+    from shelfdesk.tui.widgets.data_window import DataWindow
+
+    shop.add_product(SKU, price="100.00", stock=5)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        table = app.screen.query_one(DataWindow)
+        table.move_cursor(row=0)  # the store's line
+        await pilot.press("e")
+        await settle(pilot)
+        app.screen.query_one("#store-safety").focus()
+        await pilot.press("backspace", "2", "ctrl+s")
+        await settle(pilot)
+        assert safety_for(shop.ctx, shop.bm_channel, [SKU])[SKU].describe() == "safety 2 (store)"
+        table = app.screen.query_one(DataWindow)
+        table.move_cursor(row=1)  # its first channel's line
+        await pilot.press("e")
+        await settle(pilot)
+        field = app.screen.query_one("#ch-safety")
+        assert field.value == ""  # the store's default applies
+        field.focus()
+        await pilot.press("3", "ctrl+s")
+        await settle(pilot)
+    channel = {c: safety_for(shop.ctx, c, [SKU])[SKU].describe() for c in (shop.bm_channel, shop.lbc_channel)}
+    assert sorted(channel.values()) == ["safety 2 (store)", "safety 3 (channel)"]
