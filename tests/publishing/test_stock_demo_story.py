@@ -1,4 +1,5 @@
-"""The stock loop's "done when" on the demo: the last unit of a phone sold on Leboncoin, and Back Market shows 0.
+"""The stock loop's "done when" on the demo: the last unit of a phone sold on Leboncoin, and Back Market shows 0;
+an edit of the demo's catalog file reaching Back Market at the store's next refresh.
 
 The demo lists its excellent phones on both marketplaces. The jobs run as the
 console's scheduler runs them (the job runner, under leases): the Leboncoin
@@ -10,6 +11,7 @@ Back Market received is read from its sandbox's own request log.
 from __future__ import annotations
 
 import asyncio
+import csv
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,6 +72,27 @@ def test_the_last_phone_sold_on_leboncoin_shows_0_on_back_market_within_a_minute
             posts = [e for e in running.backmarket.log.entries[seen:] if e["method"] == "POST"]
             assert [(e["path"], e["body"]) for e in posts] == [(f"/ws/listings/{listing['id']}", {"quantity": 0})]
             assert get_job("harvest").interval + get_job("stock").interval <= 60 + 5
+
+            # The merchant edits the demo's catalog file: the refresh picks it up when due, the pusher sends it.
+            asyncio.run(runner.run("feeds"))  # the first look at the file: read as it is
+            other = sorted(sku for sku in listed if sku != phone and sku.startswith("IP13-"))[0]
+            feed_file = ctx.paths.home / "catalog-fr.csv"
+            with feed_file.open(encoding="utf-8", newline="") as fh:
+                rows = list(csv.DictReader(fh, delimiter=";"))
+            row = next(r for r in rows if r["sku"] == other)
+            row["stock"] = str(int(row["stock"]) + 4)
+            before = running.backmarket.state["listings"][listed[other]["id"]]["quantity"]
+            with feed_file.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=";")
+                writer.writeheader()
+                writer.writerows(rows)
+            clock.advance(timedelta(minutes=15))  # the catalog's refresh interval
+            report = asyncio.run(runner.run("feeds"))
+            assert report.ran and report.counts.get("catalog_applied") == 1, report  # Madrid's file is unchanged
+            from shelfdesk.services.stock import stock_view
+
+            expected = stock_view(ctx, store_id, other).channels[0].publishable
+            assert running.backmarket.state["listings"][listed[other]["id"]]["quantity"] == expected != before
     finally:
         status = pusher_status(ctx)
         ctx.close()
