@@ -47,6 +47,16 @@ def sandbox_ean(index: int) -> str:
     return body + gtin_check_digit(body)
 
 
+@pytest.fixture
+def cli_clock(clock: FakeClock) -> Iterator[FakeClock]:
+    """The CLI opens its own context on the default clock: make it the sandboxes' FakeClock."""
+    from shelfdesk.clock import set_default_clock
+
+    old = set_default_clock(clock)
+    yield clock
+    set_default_clock(old)
+
+
 @pytest.fixture(scope="session")
 def _running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandboxes]:
     with start_sandboxes(tmp_path_factory.mktemp("pub-sandbox"), clock=FakeClock(), orders_per_hour=0,

@@ -14,7 +14,7 @@ written, the stock pusher told); a changed stock feed through
 :func:`services.stock.set_stock`. A source that fails (unreachable, HTTP
 error, an import that refused the file) keeps the last good catalog, records
 the reason (an alert names the store, the source and why) and is retried with
-a growing delay, never later than its interval.
+a growing delay (``claims.backoff``), never later than its interval.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def _apply(ctx: AppContext, store_id: int, kind: str, path: Any, transport: http
 
 def _record(ctx: AppContext, store_id: int, kind: str, *, ok: bool, error: str | None = None, etag: str | None = None,
             modified: str | None = None, digest: str | None = None, changed: bool = False) -> None:  # fmt: skip
-    from shelfdesk.channels.http import RetryPolicy
+    from shelfdesk.claims import backoff
 
     now = ctx.clock.now()
     with ctx.write_session() as session:
@@ -235,8 +235,9 @@ def _record(ctx: AppContext, store_id: int, kind: str, *, ok: bool, error: str |
         else:
             row.failures += 1
             row.error = (error or "failed")[:500]
-            policy = RetryPolicy(base_delay=FIRST_RETRY_SECONDS, max_delay=float(row.interval_seconds), jitter=0.25)
-            row.next_at = now + timedelta(seconds=policy.backoff(row.failures, random.Random()))
+            delay = backoff(row.failures, random.Random(), base=FIRST_RETRY_SECONDS, cap=float(row.interval_seconds),
+                            jitter=0.25)  # fmt: skip
+            row.next_at = now + timedelta(seconds=delay)
         row.updated_at = now
 
 

@@ -39,6 +39,10 @@ COMMANDS: list[tuple[str, str, str]] = [
 ]
 
 
+#: How every command's channel argument is described (one resolver reads them all: ``channel_refs``).
+CHANNEL_HELP = "channel: id, name, slug as 'channel list' shows it (bm-fr) or market (fr-fr)"
+
+
 def add_workspace_options(parser: argparse.ArgumentParser) -> None:
     """Options every command that opens a workspace accepts."""
     parser.add_argument("--home", help="workspace folder (default: $SHELFDESK_HOME or the platform data folder)")

@@ -111,7 +111,7 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
 
 def _safety(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from shelfdesk.catalog.errors import SetupError
-    from shelfdesk.publishing.channel import resolve_channel
+    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.services.stock import parse_quantity, set_channel_safety, set_store_safety
 
     store_id = _store_id(ctx, args.store)
@@ -122,7 +122,7 @@ def _safety(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     else:
         units = parse_quantity(args.units, "safety stock")
     if args.channel:
-        channel_id = resolve_channel(ctx, str(store_id), args.channel)
+        channel_id = resolve_channel(ctx, args.channel, store=store_id).id
         set_channel_safety(ctx, channel_id, units)
         what = f"channel {channel_id}: " + ("the store's default" if units is None else f"{units}")
     else:

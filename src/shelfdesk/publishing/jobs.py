@@ -32,6 +32,7 @@ class PublicationFailed(RuntimeError):
 
 def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> dict[str, int]:
     from shelfdesk.publishing.engine import publish_sync
+    from shelfdesk.publishing.errors import PublicationRunning
 
     if channel_id is None:
         raise PublicationFailed(f"the {kind} job needs a channel")
@@ -41,7 +42,13 @@ def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> 
         log.info("%s job of channel %s skipped: its publication is not activated", kind, channel_id)
         return {}
     _wait_for_pusher(ctx, channel_id)
-    result = publish_sync(ctx, channel_id, kind, PublicationMode.update, started_by=SCHEDULER)
+    try:
+        result = publish_sync(ctx, channel_id, kind, PublicationMode.update, started_by=SCHEDULER)
+    except PublicationRunning as exc:
+        # An operator's run (or another process's) is sending this channel now: this turn is
+        # skipped, not failed; the next one publishes what is left.
+        log.info("%s job of channel %s skipped: %s", kind, channel_id, exc)
+        return {}
     if result.state is PublicationState.failed and not result.counters.get("sent"):
         raise PublicationFailed(result.error or f"publication {result.publication_id} failed")
     if result.state is PublicationState.skipped:

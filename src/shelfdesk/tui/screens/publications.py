@@ -82,6 +82,7 @@ class PublicationsScreen(ShelfdeskScreen):
         self.channel_id: int | None = None
         self.channel_label = "all channels"
         self.running = False
+        self._listed_run: int | None = None  #: the run started here, once it is in the list
         self._cancel = threading.Event()
         #: Extra keyword arguments for the engine (tests pass a checkpoint).
         self.publish_options: dict[str, Any] = {}
@@ -277,13 +278,14 @@ class PublicationsScreen(ShelfdeskScreen):
             return
         what = f"the {len(skus):,} failed item{'s' if len(skus) != 1 else ''} of #{row.id}" + (f" ({cause})" if cause else "")
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(answer: str | None) -> None:
+            if answer is not None:
                 while len(self.app.screen_stack) > 1 and self.app.screen is not self:
                     self.app.pop_screen()
                 self.start(row.channel_id, str(row.kind), "update", dry_run=False, only_skus=skus)
 
-        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5]), answered)
+        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5], yes="Yes, send"),
+                             answered)  # fmt: skip
 
     def action_check_drift(self) -> None:
         """Compare the marketplace's listings of the chosen channel (or the highlighted run's) with what we would send."""
@@ -401,7 +403,10 @@ class PublicationsScreen(ShelfdeskScreen):
         self.post_message(PublishFinished(result))
 
     def on_publish_progress(self, message: PublishProgress) -> None:
-        p: Any = message.progress
+        p = message.progress
+        if p.publication_id is not None and p.publication_id != self._listed_run:
+            self._listed_run = p.publication_id  # the run has its row now: list it as it starts
+            self.refresh_data()
         bar = self.query_one("#pub-bar", ProgressBar)
         if p.total:
             bar.update(total=p.total, progress=p.done)
