@@ -99,3 +99,21 @@ def test_safety_stock_from_store_then_channel_then_product_column(capsys, worksp
 def test_bad_safety_stock_is_refused(capsys, workspace, channel, argv) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run(capsys, *argv)
     assert code == 2 and err
+
+
+def test_stock_feed_sets_intervals_and_a_stock_file_and_fetches_now(capsys, workspace, channel, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stock = tmp_path / "stock.csv"
+    stock.write_text("sku;quantity\nA1;6\nNOPE;1\n", encoding="utf-8")
+    code, out, err = run(capsys, "stock", "feed", "Refurb Paris", "--catalog-every", "30m", "--stock-source", str(stock),
+                         "--stock-every", "2m", "--now", "--json")  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert {(f["kind"], f["interval_seconds"]) for f in data["feeds"]} == {("catalog", 1800), ("stock", 120)}
+    assert {r["kind"]: r["outcome"] for r in data["refreshed"]} == {"catalog": "applied", "stock": "applied"}
+    code, out, _ = run(capsys, "stock", "feed", "Refurb Paris", "--now")
+    assert code == 0 and "catalog: unchanged" in out and "stock: unchanged" in out
+    code, _, err = run(capsys, "stock", "feed", "Refurb Paris", "--stock-every", "soon")
+    assert code == 2 and "not an interval" in err
+    stock.unlink()
+    code, out, _ = run(capsys, "stock", "feed", "Refurb Paris", "--now")
+    assert code == 1 and "stock: failed (no such file" in out

@@ -252,7 +252,8 @@ async def test_an_operator_fixes_a_demo_error_group_on_mappings_and_republishes_
         await pilot.press("enter")  # saved
         await settle(pilot)
         assert channel_rules(shop.ctx, shop.lbc_channel)["condition"].value_map == {
-            "Like new": "used", "Very good condition": "used", "Good condition": "used", FORGOTTEN_CONDITION: "used"}  # fmt: skip
+            "Like new": "used", "Very good condition": "used", "Good condition": "used", "Refurbished": "refurbished",
+            FORGOTTEN_CONDITION: "used"}  # fmt: skip
 
         await pilot.press("3")  # back where the operator left: the group
         await settle(pilot)

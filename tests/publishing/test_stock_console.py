@@ -70,3 +70,64 @@ def _marks_text(shop: Shop) -> str:
     from shelfdesk.services.stock import stock_view
 
     return "\n".join(line.text() for line in stock_view(shop.ctx, shop.store_id, SKU).channels)
+
+
+async def test_shift_d_checks_drift_and_f_pushes_its_corrections(shop: Shop, make_app: Callable[..., Any],  # noqa: F811
+                                                                  monkeypatch: Any) -> None:  # fmt: skip
+    import shelfdesk.publishing.engine as engine
+
+    shop.ctx.actor = "operator"
+    listings = shop.listings()
+    shop.add_product(SKU, price=listings[SKU]["price"], stock=listings[SKU]["quantity"])
+    await asyncio.to_thread(shop.publish, shop.bm_channel)
+    next(l for l in shop.sb.backmarket.state["listings"].values() if l["sku"] == SKU)["quantity"] = 0  # back office
+    monkeypatch.setattr(engine, "default_factory", lambda ctx: shop.factory)  # the test clock's connectors
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        await settle(pilot)
+        assert cell(app, 0, "feed") == "drift check"
+        row = app.screen.selected
+        assert row is not None and row.planned == 1
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("tab", "enter")  # Yes (No is focused first)
+        await settle(pilot)
+        assert "waiting" in _marks_text(shop)
+    await asyncio.to_thread(push_stock_sync, shop.ctx, shop.bm_channel, factory=shop.factory, settle=False)
+    assert shop.listings()[SKU]["quantity"] == listings[SKU]["quantity"]
+
+
+async def test_safety_stock_is_set_on_the_store_and_channel_forms(shop: Shop, make_app: Callable[..., Any]) -> None:  # noqa: F811
+    from shelfdesk.services.stock import safety_for
+    from shelfdesk.tui.widgets.data_window import DataWindow
+
+    shop.add_product(SKU, price="100.00", stock=5)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        table = app.screen.query_one(DataWindow)
+        table.move_cursor(row=0)  # the store's line
+        await pilot.press("e")
+        await settle(pilot)
+        app.screen.query_one("#store-safety").focus()
+        await pilot.press("backspace", "2", "ctrl+s")
+        await settle(pilot)
+        assert safety_for(shop.ctx, shop.bm_channel, [SKU])[SKU].describe() == "safety 2 (store)"
+        table = app.screen.query_one(DataWindow)
+        table.move_cursor(row=1)  # its first channel's line
+        await pilot.press("e")
+        await settle(pilot)
+        field = app.screen.query_one("#ch-safety")
+        assert field.value == ""  # the store's default applies
+        field.focus()
+        await pilot.press("3", "ctrl+s")
+        await settle(pilot)
+    channel = {c: safety_for(shop.ctx, c, [SKU])[SKU].describe() for c in (shop.bm_channel, shop.lbc_channel)}
+    assert sorted(channel.values()) == ["safety 2 (store)", "safety 3 (channel)"]

@@ -123,7 +123,8 @@ def test_the_budget_is_never_exceeded_and_stock_outs_go_first(shop: Shop) -> Non
     for sku in skus:
         shop.add_product(sku, price=listings[sku]["price"], stock=listings[sku]["quantity"])
     shop.publish(shop.bm_channel)
-    # The account has used all but 4 lines of its hourly budget (90 % of Back Market's 2,000).
+    # The account has used all but 104 lines of its hourly budget (90 % of Back Market's 2,000), whose last
+    # 100 (5 %) only stock-outs may use: 4 lines are left for anything else.
     now = shop.clock.now()
     with shop.ctx.read_session() as session:
         used = lines_used_last_hour(session, shop.bm_account, now)
@@ -134,7 +135,7 @@ def test_the_budget_is_never_exceeded_and_stock_outs_go_first(shop: Shop) -> Non
         session.flush()
         session.add_all([PublicationItem(publication_id=pub.id, sku=f"OLD-{i}", action=ItemAction.update,
                                          outcome=ItemOutcome.updated, sent_at=now - timedelta(minutes=30))
-                         for i in range(1800 - 4 - used)])  # fmt: skip
+                         for i in range(1800 - 104 - used)])  # fmt: skip
     outs, decreases, increases = skus[:2], skus[2:5], skus[5:]
     set_stock(shop.ctx, shop.store_id, [*(StockLine(s, 0) for s in outs),
                                         *(StockLine(s, listings[s]["quantity"] - 1) for s in decreases),
@@ -148,12 +149,21 @@ def test_the_budget_is_never_exceeded_and_stock_outs_go_first(shop: Shop) -> Non
     got = [by_id[e["path"].rsplit("/", 1)[-1]] for e in received]
     assert len(got) == 4 and set(got[:2]) == set(outs) and set(got[2:]) <= set(decreases)
     assert result.over_budget == len(skus) - 4
-    with shop.ctx.read_session() as session:
-        assert lines_used_last_hour(session, shop.bm_account, shop.clock.now()) == 1800
-        from shelfdesk.publishing.dirty import read_marks
+    from shelfdesk.publishing.dirty import read_marks
 
+    with shop.ctx.read_session() as session:
+        assert lines_used_last_hour(session, shop.bm_account, shop.clock.now()) == 1700
         waiting = {m.sku for m in read_marks(session, shop.bm_channel)}
     assert set(increases) <= waiting and not (set(outs) & waiting)  # the rest waits, nothing lost
+
+    late_out = increases[0]  # sold out meanwhile: the reserve takes it at once, the rest still waits
+    set_stock(shop.ctx, shop.store_id, [StockLine(late_out, 0)])
+    shop.clock.advance(timedelta(seconds=1))
+    again = _push(shop)
+    assert again.realtime == 1 and shop.listings()[late_out]["quantity"] == 0
+    with shop.ctx.read_session() as session:
+        assert lines_used_last_hour(session, shop.bm_account, shop.clock.now()) == 1701
+        assert {m.sku for m in read_marks(session, shop.bm_channel)} == waiting - {late_out}
     shop.clock.advance(timedelta(minutes=31))  # the old lines leave the hour: the rest goes
     _push(shop)
-    assert all(shop.listings()[s]["quantity"] == listings[s]["quantity"] + 5 for s in increases)
+    assert all(shop.listings()[s]["quantity"] == listings[s]["quantity"] + 5 for s in increases[1:])

@@ -46,6 +46,9 @@ class LocalFeed:
     size: int
     temporary: bool = False
     content_type: str | None = None
+    etag: str | None = None  #: the server's validators, for the next conditional request
+    last_modified: str | None = None
+    not_modified: bool = False  #: the server answered 304 to a conditional request: nothing was downloaded
 
     def cleanup(self) -> None:
         if self.temporary:
@@ -64,10 +67,13 @@ def open_source(
     max_bytes: int | None = None,
     timeout: float | None = None,
     transport: httpx.BaseTransport | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
 ) -> LocalFeed:
     """The feed at ``source`` as a local file; raises :class:`SourceError` with the reason.
 
     Limits default to :data:`DEFAULT_MAX_BYTES` and :data:`DEFAULT_TIMEOUT`.
+    ``etag``/``last_modified`` make a URL's request conditional (see :func:`download`).
     """
     max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
@@ -77,7 +83,7 @@ def open_source(
     scheme = urlsplit(text).scheme.lower()
     if is_url(text):
         return download(text, download_dir=download_dir, clock=clock, max_bytes=max_bytes, timeout=timeout,
-                        transport=transport)  # fmt: skip
+                        transport=transport, etag=etag, last_modified=last_modified)  # fmt: skip
     if scheme and len(scheme) > 1:  # "C:" is a Windows drive, not a scheme
         raise SourceError(f"unsupported source {scheme}://: give a file path or an http(s) URL")
     path = Path(os.path.expanduser(text))
@@ -102,8 +108,14 @@ def download(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = DEFAULT_TIMEOUT,
     transport: httpx.BaseTransport | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
 ) -> LocalFeed:
-    """Stream ``url`` into a temporary file under ``download_dir``."""
+    """Stream ``url`` into a temporary file under ``download_dir``.
+
+    ``etag``/``last_modified`` (what the server answered last time) make the
+    request conditional: a 304 returns a feed with ``not_modified`` and no file.
+    """
     import httpx
 
     from shelfdesk.secrets import mask_url
@@ -124,7 +136,7 @@ def download(
         ) as client:
             target = url
             for _ in range(MAX_REDIRECTS + 1):
-                request = client.build_request("GET", target)
+                request = client.build_request("GET", target, headers=_conditional(etag, last_modified))
                 response = client.send(request, stream=True)
                 if not response.is_redirect:
                     break
@@ -136,6 +148,11 @@ def download(
                 target = following
             else:
                 raise SourceError(f"{shown} redirects too many times")
+            if response.status_code == 304 and (etag or last_modified):
+                response.close()
+                path.unlink(missing_ok=True)
+                return LocalFeed(path, url, 0, etag=response.headers.get("etag") or etag,
+                                 last_modified=response.headers.get("last-modified") or last_modified, not_modified=True)
             watchdog = threading.Timer(timeout, lambda: (expired.set(), response.close()))
             watchdog.daemon = True
             watchdog.start()
@@ -155,6 +172,7 @@ def download(
                 if expired.is_set():
                     raise SourceError(f"{shown} took longer than {timeout:.0f} s to download; stopped")
                 content_type = response.headers.get("content-type")
+                validators = response.headers.get("etag"), response.headers.get("last-modified")
             except httpx.HTTPError:
                 if expired.is_set():
                     raise SourceError(f"{shown} took longer than {timeout:.0f} s to download; stopped") from None
@@ -177,7 +195,17 @@ def download(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return LocalFeed(path, url, size, temporary=True, content_type=content_type)
+    return LocalFeed(path, url, size, temporary=True, content_type=content_type, etag=validators[0],
+                     last_modified=validators[1])  # fmt: skip
+
+
+def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
 
 
 def _same_host(origin: str, target: str) -> bool:

@@ -56,6 +56,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("sku")
     p.add_argument("--limit", type=int, default=50)
 
+    p = add("drift", "the marketplace's quantities and prices against what shelfdesk would send now", _drift)
+    p.add_argument("store", help="store name or id")
+    p.add_argument("channel", help="channel name, id or market")
+    p.add_argument("--push", action="store_true", help="push the corrections (the stock pusher sends them)")
+
 
 def run(args: argparse.Namespace) -> int:
     from shelfdesk.cli.setup_common import workspace
@@ -182,4 +187,30 @@ def _history(ctx: AppContext, args: argparse.Namespace) -> int:
         item = r.item
         print(f"{_when(r.started_at)}  #{r.publication_id:<5} {r.channel[:22]:22} {r.kind:8} "
               f"{item.outcome_label(r.dry_run):<16} {item.change_text()}  {item.message or ''}")  # fmt: skip
+    return 0
+
+
+def _drift(ctx: AppContext, args: argparse.Namespace) -> int:
+    from shelfdesk.channel_refs import resolve_channel
+    from shelfdesk.publishing.drift import check_drift_sync, push_corrections
+
+    channel_id = resolve_channel(ctx, args.channel, store=args.store).id
+    report = check_drift_sync(ctx, channel_id)
+    pushed = push_corrections(ctx, channel_id, publication_id=report.publication_id) if args.push and report.drifts else 0
+    if args.json:
+        _json({**report.as_json(), "pushed": pushed})
+        return 0
+    print(f"{report.listed:,} listings read, {len(report.drifts):,} differ from what shelfdesk would send"
+          + (f" (record #{report.publication_id})" if report.publication_id else ""))  # fmt: skip
+    for d in report.drifts[:50]:
+        parts = []
+        if d.marketplace_quantity != d.expected_quantity and d.expected_quantity is not None:
+            parts.append(f"quantity {d.marketplace_quantity} → {d.expected_quantity}")
+        if d.expected_price is not None and d.marketplace_price != d.expected_price:
+            parts.append(f"price {d.marketplace_price} → {d.expected_price}")
+        print(f"  {d.sku}: {', '.join(parts)}")
+    if pushed:
+        print(f"{pushed:,} correction(s) queued for the stock pusher (sent within seconds)")
+    elif report.drifts:
+        print("--push sends the corrections")
     return 0

@@ -1,4 +1,4 @@
-"""``shelfdesk stock set|import|safety|show|push``: quantities by hand and by script, safety stock, the pusher.
+"""``shelfdesk stock set|import|safety|feed|show``: quantities by hand and by script, safety stock, feeds.
 
 ``set`` and ``import`` apply quantities as the console's key on a product's
 line does (one service function, one audit row per call); the stock pusher
@@ -37,6 +37,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sf.add_argument("units", help="a whole number, or 'default' (with --channel)")
     sf.add_argument("--channel", help="channel name, id or market (e.g. fr-fr)")
     sf.set_defaults(_stock_run=_safety)
+    fd = sub.add_parser("feed", help="a store's scheduled catalog refresh and stock feed", parents=[common],
+                        description="Show or change how often the store's catalog source is fetched again "
+                                    "(--catalog-every, default 15m) and its stock feed: a CSV of sku, quantity and "
+                                    "optionally price, from a file or a URL (--stock-source, '' removes it; "
+                                    "--stock-every, default 1m). --now fetches them at once.")  # fmt: skip
+    fd.add_argument("store", help="store name or id")
+    fd.add_argument("--catalog-every", metavar="DURATION", help="e.g. 15m, 1h, 90s")
+    fd.add_argument("--stock-source", metavar="PATH_OR_URL")
+    fd.add_argument("--stock-every", metavar="DURATION")
+    fd.add_argument("--off", choices=("catalog", "stock"), help="stop refreshing that feed")
+    fd.add_argument("--on", choices=("catalog", "stock"), help="refresh that feed again")
+    fd.add_argument("--now", action="store_true", help="fetch the store's feeds now (what is unchanged is not imported)")
+    fd.set_defaults(_stock_run=_feed)
     sh = sub.add_parser("show", help="a SKU's stock, held units and safety stock per channel", parents=[common])
     sh.add_argument("store", help="store name or id")
     sh.add_argument("sku")
@@ -44,9 +57,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from shelfdesk.jobs.schedules import ScheduleError
     from shelfdesk.publishing.errors import PublishError
 
-    with workspace(args, PublishError) as ctx:
+    with workspace(args, PublishError, ScheduleError) as ctx:
         return int(args._stock_run(ctx, args))
 
 
@@ -133,3 +147,36 @@ def _show(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     for line in view.channels:
         print(f"  {line.text()}")
     return 0
+
+
+def _feed(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from shelfdesk.catalog.feeds import CATALOG, STOCK, list_feeds, refresh_feed, set_feed
+    from shelfdesk.jobs.schedules import format_interval, parse_interval
+
+    store_id = _store_id(ctx, args.store)
+    if args.stock_source is not None:
+        set_feed(ctx, store_id, STOCK, source=args.stock_source)
+    for kind, every in ((CATALOG, args.catalog_every), (STOCK, args.stock_every)):
+        if every is not None:
+            set_feed(ctx, store_id, kind, every=int(parse_interval(every)))
+    if args.off:
+        set_feed(ctx, store_id, args.off, enabled=False)
+    if args.on:
+        set_feed(ctx, store_id, args.on, enabled=True)
+    results = []
+    if args.now:
+        results = [refresh_feed(ctx, store_id, v.kind) for v in list_feeds(ctx) if v.store_id == store_id]
+    views = [v for v in list_feeds(ctx) if v.store_id == store_id]
+    if args.json:
+        print_json({"feeds": [v.as_json() for v in views],
+                    "refreshed": [{"kind": r.kind, "outcome": r.outcome, "detail": r.detail} for r in results]})  # fmt: skip
+    else:
+        if not views:
+            print("no feed: the store has no catalog source and no stock feed")
+        for v in views:
+            state = "off" if not v.enabled else f"every {format_interval(v.interval_seconds)}"
+            last = f"last checked {v.checked_at:%Y-%m-%d %H:%M}" if v.checked_at else "never checked"
+            print(f"{v.kind:<8} {v.source}  {state}, {last}" + (f"; FAILING ({v.failures}): {v.error}" if v.error else ""))
+        for r in results:
+            print(f"{r.kind}: {r.outcome}" + (f" ({r.detail})" if r.detail else ""))
+    return 1 if any(r.outcome == "failed" for r in results) else 0

@@ -125,7 +125,7 @@ def _phones() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
                            "Tested, unlocked, 12-month warranty.")
             yield (sku, brand, "Electronics > Mobile phones > Smartphones", title,
                    _price(base, storage_factor * grade[2]),
-                   {"grade": grade[0], "storage_gb": str(storage), "color": colour,
+                   {"grade": grade[0], "model": model, "storage": f"{storage} GB", "color": colour,
                     "condition": "Refurbished", "warranty_months": "12", "description": description})
 
 

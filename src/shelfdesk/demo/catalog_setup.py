@@ -10,7 +10,9 @@ real marketplace. Their three lights are green and both publish; Back Market
 Spain keeps honest red lights for the operator to explore.
 
 Back Market sells the electronics, Leboncoin the second-hand furniture and
-clothing. Leboncoin's condition value map was written from the merchant's
+clothing, and also the phones in excellent condition (under its Multimedia
+universe, as refurbishers do): those phones sell on both marketplaces, so an
+order on one must lower what the other offers (the stock pusher does it). Leboncoin's condition value map was written from the merchant's
 most common words and misses one, :data:`FORGOTTEN_CONDITION`: the mapping
 light stays green (a warning: some products fail), the products run refuses
 those products with shelfdesk's own validation, and the operator has a real
@@ -37,10 +39,14 @@ LEBONCOIN_CATEGORIES = {
     "Fashion > Women > Bags": "fashion.bags", "Home > Furniture > Chairs": "home.furniture.seating",
     "Home > Furniture > Tables": "home.furniture.tables", "Home > Furniture > Storage": "home.furniture.storage",
     "Home > Furniture > Lighting": "home.lighting",
+    "Electronics > Mobile phones > Smartphones": "multimedia.phones.smartphones",
 }  # fmt: skip
+#: The phones Leboncoin France lists too (the demo's catalog column "grade"); the others sell on Back Market only.
+LEBONCOIN_PHONE_GRADE = "EXCELLENT"
 LEBONCOIN_COLUMNS = {"title": "title", "description": "description", "brand": "brand", "price": "price"}
 #: The merchant's condition words → Leboncoin's conditions (second-hand goods are "used" there).
-LEBONCOIN_CONDITIONS = {"Like new": "used", "Very good condition": "used", "Good condition": "used"}
+LEBONCOIN_CONDITIONS = {"Like new": "used", "Very good condition": "used", "Good condition": "used",
+                        "Refurbished": "refurbished"}  # fmt: skip
 #: The condition word the demo's value map forgets: the products run refuses its products.
 FORGOTTEN_CONDITION = "Signs of wear"
 
@@ -71,8 +77,9 @@ def map_back_market_france(ctx: AppContext, channel_id: int) -> None:
 
 
 def map_leboncoin_france(ctx: AppContext, channel_id: int) -> None:
-    """Furniture and clothing categories, title, description, brand, price and a condition value map
-    missing :data:`FORGOTTEN_CONDITION`; electronics excluded (they sell on Back Market)."""
+    """Furniture, clothing and smartphone categories, title, description, brand, price and a condition value
+    map missing :data:`FORGOTTEN_CONDITION`; laptops and the phones of other grades than
+    :data:`LEBONCOIN_PHONE_GRADE` excluded (they sell on Back Market only)."""
     from shelfdesk.catalog import category_mapping, column_mapping, exclusions
 
     for merchant, leaf in LEBONCOIN_CATEGORIES.items():
@@ -80,7 +87,11 @@ def map_leboncoin_france(ctx: AppContext, channel_id: int) -> None:
     for attribute, column in LEBONCOIN_COLUMNS.items():
         column_mapping.set_mapping(ctx, channel_id, attribute, column=column)
     column_mapping.set_mapping(ctx, channel_id, "condition", column="condition", value_map=LEBONCOIN_CONDITIONS)
-    exclusions.add_rule(ctx, channel_id, "category", "contains", "Electronics", name="electronics sell on Back Market")
+    exclusions.add_rule(ctx, channel_id, "category", "contains", "Computers", name="laptops sell on Back Market")
+    phones = exclusions.add_rule(ctx, channel_id, "category", "contains", "Smartphones",
+                                 name="only excellent phones on Leboncoin")  # fmt: skip
+    exclusions.add_rule(ctx, channel_id, "grade", "not_equals", LEBONCOIN_PHONE_GRADE, group_no=phones.group_no,
+                        name="only excellent phones on Leboncoin")  # fmt: skip
 
 
 def set_up_back_market_france(ctx: AppContext, channel_id: int) -> None:

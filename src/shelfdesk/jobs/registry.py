@@ -62,6 +62,7 @@ JOB_MODULES: list[str] = [
     "shelfdesk.jobs.tasks",
     "shelfdesk.publishing.jobs",
     "shelfdesk.webhooks.jobs",
+    "shelfdesk.catalog.jobs",
 ]
 ENV_JOB_MODULES = "SHELFDESK_JOB_MODULES"
 
@@ -70,6 +71,8 @@ DEFAULT_INTERVALS: dict[str, int] = {
     "harvest": 60,  # order harvest every minute
     "outbox": 5,  # outbox sender: continuously, a few seconds between sweeps
     "stock": 5,  # stock pusher: dirty SKUs to the marketplace within seconds
+    "drift": 24 * 3600,  # drift check: the marketplace's listings against what shelfdesk would send, daily
+    "feeds": 5,  # stores' catalog and stock feeds: a look every 5 s, each fetched when its own interval is due
     "offers": 5 * 60,  # offers publication (update mode)
     "products": 24 * 3600,  # products publication, daily
     "repricer": 3600,  # repricer, hourly, where enabled

@@ -47,7 +47,15 @@ async def harvest_orders(ctx: AppContext, channel_id: int | None) -> dict[str, i
         if channel is None:
             raise JobFailed(f"channel {channel_id} no longer exists")
         account_id = channel.account_id
-    return harvest_counts(await harvest_account(ctx, account_id))
+    result = await harvest_account(ctx, account_id)
+    if result.stored.created or result.stored.updated:
+        # Orders change what every channel of their stores may sell: push it now, not at the pusher's next run.
+        import asyncio
+
+        from shelfdesk.publishing.pusher import push_waiting
+
+        await asyncio.to_thread(push_waiting, ctx)
+    return harvest_counts(result)
 
 
 def harvest_counts(result: HarvestResult) -> dict[str, int]:

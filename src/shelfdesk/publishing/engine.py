@@ -38,7 +38,7 @@ from shelfdesk.publishing.errors import PublicationRunning, PublishError, error_
 from shelfdesk.publishing.listings import read_listings, store_listings
 from shelfdesk.publishing.outcomes import SentItem, batch_outcomes, record_outcomes
 from shelfdesk.publishing.plan import Plan, PlannedItem, build_plan
-from shelfdesk.publishing.quota import batch_size, run_quota
+from shelfdesk.publishing.quota import batch_size, run_quota, stockout_reserve
 from shelfdesk.publishing.recovery import ACTIVE, mark_interrupted, recover
 
 if TYPE_CHECKING:
@@ -194,7 +194,8 @@ async def publish(
             recovery.interrupted += interrupted
             report(Progress(publication_id, "planning", message="planning"))
             quota = run_quota(ctx, channel)
-            plan = build_plan(ctx, channel, kind, mode, remote=remote, held=recovery.held, only_skus=only_skus, quota=quota)
+            plan = build_plan(ctx, channel, kind, mode, remote=remote, held=recovery.held, only_skus=only_skus, quota=quota,
+                              reserve=stockout_reserve(ctx, channel, quota))  # fmt: skip
             if not write and recovery.held:
                 plan.warnings.append("earlier batches await an answer; the real run checks them first")
             if publication_id is not None:

@@ -169,3 +169,8 @@ register(JobSpec(
     interval=DEFAULT_INTERVALS["stock"], applies=lambda ch: ch.enabled and ch.publication_active,
     description="Quantities that changed (orders on any channel, catalog, stock feed, by hand) within seconds",
 ))  # fmt: skip
+register(JobSpec(
+    name="drift", title="Drift check", run="shelfdesk.publishing.drift:run_drift", scope=JobScope.channel,
+    interval=DEFAULT_INTERVALS["drift"], applies=lambda ch: ch.enabled and ch.publication_active,
+    description="The marketplace's quantities and prices against what shelfdesk would send; differences on Publications",
+))  # fmt: skip

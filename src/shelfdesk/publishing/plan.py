@@ -302,6 +302,7 @@ def build_plan(
     only_skus: Collection[str] | None = None,
     quota: int | None = None,
     changed_only: bool = False,
+    reserve: int = 0,
 ) -> Plan:
     """Plan one run of ``kind`` in ``mode`` for ``channel``.
 
@@ -311,15 +312,16 @@ def build_plan(
     them even when unchanged (re-publishing failed items), unless
     ``changed_only`` (the stock pusher: of those SKUs, only what differs from
     what was last published). ``quota`` caps the lines sent; the rest is
-    queued in priority order.
+    queued in priority order; the last ``reserve`` lines of the quota are for
+    stock-outs only.
     """
     with _no_gc():
-        return _build_plan(ctx, channel, kind, mode, remote, held, only_skus, quota, changed_only)
+        return _build_plan(ctx, channel, kind, mode, remote, held, only_skus, quota, changed_only, reserve)
 
 
 def _build_plan(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, mode: PublicationMode,
                 remote: Mapping[str, RemoteView] | None, held: Collection[str], only_skus: Collection[str] | None,
-                quota: int | None, changed_only: bool = False) -> Plan:  # fmt: skip
+                quota: int | None, changed_only: bool = False, reserve: int = 0) -> Plan:  # fmt: skip
     plan = Plan(channel, kind, mode, warnings=list(channel.warnings))
     only_keys = {s.casefold() for s in only_skus} if only_skus is not None else None
     if only_skus is not None:
@@ -381,10 +383,13 @@ def _build_plan(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, mo
             plan.skipped[NOT_REQUESTED + " (unknown here)"] += len(missing)
     candidates.sort(key=lambda item: item.rank)
     plan.quota = quota
-    if quota is None or len(candidates) <= quota:
+    general = None if quota is None else max(0, quota - max(0, reserve))
+    if quota is None or len(candidates) <= general:  # type: ignore[operator]
         plan.to_send = candidates
-    else:
-        plan.to_send, plan.queued = candidates[: max(0, quota)], candidates[max(0, quota) :]
+    else:  # in rank order: stock-outs may use the whole quota, everything else stops short of the reserve
+        for item in candidates:
+            room = quota if item.rank == RANK_STOCKOUT else general
+            (plan.to_send if len(plan.to_send) < room else plan.queued).append(item)  # type: ignore[operator]
     return plan
 
 

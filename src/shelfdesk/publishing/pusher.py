@@ -153,8 +153,11 @@ def _settling(ctx: AppContext, channel: ChannelSpec, marks: Sequence[DirtyMark])
 def _plan(ctx: AppContext, channel: ChannelSpec, marks: Sequence[DirtyMark], held: set[str], quota: int | None) -> Plan:
     from shelfdesk.publishing.plan import build_plan
 
+    from shelfdesk.publishing.quota import stockout_reserve
+
     return build_plan(ctx, channel, PublicationKind.offers, PublicationMode.update, held=held,
-                      only_skus=[m.sku for m in marks], quota=quota, changed_only=True)  # fmt: skip
+                      only_skus=[m.sku for m in marks], quota=quota, changed_only=True,
+                      reserve=stockout_reserve(ctx, channel, quota))  # fmt: skip
 
 
 def _split(channel: ChannelSpec, items: Sequence[PlannedItem]) -> tuple[list[PlannedItem], list[PlannedItem]]:
@@ -308,6 +311,29 @@ def _settle_interrupted(ctx: AppContext, channel: ChannelSpec) -> None:
     record_outcomes(ctx, channel, items, {i.id: (False, INTERRUPTED, "interrupted", None) for i in items})
     for publication_id in {i.publication_id for i in items}:
         finish_counters(ctx, publication_id)
+
+
+def push_waiting(ctx: AppContext, *, factory: ConnectorFactory | None = None) -> int:
+    """Push now every channel with SKUs waiting, without waiting for the pusher's next run; returns lines sent.
+
+    Called at the end of a run that has just marked SKUs (an order harvest, a
+    feed applied), so a sale reaches the other marketplaces in the same minute
+    rather than one pusher interval later. A failure is logged, not raised:
+    the marks stay and the pusher's own schedule sends them.
+    """
+    from shelfdesk.publishing.dirty import waiting_counts
+
+    with ctx.read_session() as session:
+        channels = sorted(waiting_counts(session))
+    sent = 0
+    for channel_id in channels:
+        try:
+            result = push_stock_sync(ctx, channel_id, factory=factory, settle=False)
+        except Exception:
+            log.exception("stock push of channel %s after new marks failed; the pusher's schedule retries", channel_id)
+            continue
+        sent += result.realtime + result.batched
+    return sent
 
 
 # --------------------------------------------------------------------------- the job

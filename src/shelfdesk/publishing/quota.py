@@ -53,6 +53,25 @@ def run_quota(ctx: AppContext, channel: ChannelSpec) -> int | None:
     return budget if cap is None else min(cap, budget)
 
 
+#: The share of the hourly limit only stock-outs may use: a feed or the repricer that spends the hour's
+#: budget on increases and prices still leaves room to take a sold-out SKU offline.
+STOCKOUT_RESERVE_SHARE = 0.05
+
+
+def stockout_reserve(ctx: AppContext, channel: ChannelSpec, quota: int | None) -> int:
+    """Of this run's ``quota``, the lines only stock-outs may use: the last lines of the account's hourly
+    budget (0 where the marketplace sets no limit; a per-run cap of the operator's is not reserved from)."""
+    from shelfdesk.channels.registry import capabilities
+
+    per_hour = capabilities(channel.marketplace).lines_per_hour
+    if quota is None or not per_hour:
+        return 0
+    with ctx.read_session() as session:
+        used = lines_used_last_hour(session, channel.account_id, ctx.clock.now())
+    general = max(0, int(per_hour * 0.9) - used - int(per_hour * STOCKOUT_RESERVE_SHARE))
+    return max(0, quota - general)
+
+
 def batch_size(channel: ChannelSpec) -> int:
     from shelfdesk.channels.registry import capabilities
 

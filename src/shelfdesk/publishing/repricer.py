@@ -133,7 +133,7 @@ async def reprice(ctx: AppContext, channel_id: int, *, simulate: bool = False, f
     from shelfdesk.channels.registry import capabilities
     from shelfdesk.publishing.engine import default_factory
     from shelfdesk.publishing.listings import read_listings, store_listings
-    from shelfdesk.publishing.quota import run_quota
+    from shelfdesk.publishing.quota import run_quota, stockout_reserve
 
     channel = load_channel(ctx, channel_id)
     if not capabilities(channel.marketplace).competitors:
@@ -152,6 +152,8 @@ async def reprice(ctx: AppContext, channel_id: int, *, simulate: bool = False, f
         candidates, notes = _candidates(ctx, channel, remote)
         result.notes.extend(notes)
         budget = None if simulate else run_quota(ctx, channel)
+        if budget is not None:
+            budget = max(0, budget - stockout_reserve(ctx, channel, budget))  # prices never take the stock-outs' reserve
         now = ctx.clock.now()
         for sku, listing_id, current, minimum, default, repriced_at in candidates[: limit or None]:
             if repriced_at is not None and now - repriced_at < rails.cooldown:

@@ -263,9 +263,28 @@ def _stock_lag_alerts(session: Session, now: datetime) -> Iterable[Alert]:
                     "units that are gone (see the stock pusher on Publications)", "publications", None)  # fmt: skip
 
 
+def _feed_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+    """A store's catalog source or stock feed that fails: the last good catalog is kept, the stock may be stale."""
+    from shelfdesk.db.models import Store, StoreFeed
+    from shelfdesk.secrets import mask_url
+
+    rows = session.exec(  # type: ignore[call-overload]
+        select(StoreFeed.store_id, StoreFeed.kind, StoreFeed.source, StoreFeed.error, StoreFeed.failures,
+               StoreFeed.next_at, Store.name, Store.catalog_source)
+        .join(Store, Store.id == StoreFeed.store_id).where(StoreFeed.error.is_not(None))  # type: ignore[union-attr]
+    )  # fmt: skip
+    for store_id, kind, source, error, failures, next_at, store, catalog_source in rows:
+        shown = mask_url(source or catalog_source or "")
+        kept = "the last good catalog is kept" if kind == "catalog" else "the last stock figures are kept"
+        retry = f"; retried at {next_at:%H:%M} UTC" if next_at is not None else ""
+        yield Alert("feed_failing", Severity.critical if failures >= 3 else Severity.warning,
+                    f"{kind} feed of {store} ({shown}) failed {failures} time(s): {_first_line(error)}; {kept}{retry}",
+                    "store", store_id)  # fmt: skip
+
+
 RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
     _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts, _publication_alerts, _address_missing_alerts,
-    _stuck_action_alerts, _webhook_alerts, _stock_lag_alerts, _unread_order_alerts,
+    _stuck_action_alerts, _webhook_alerts, _stock_lag_alerts, _unread_order_alerts, _feed_alerts,
 ]
 
 

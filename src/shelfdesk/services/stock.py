@@ -23,6 +23,8 @@ from shelfdesk.catalog.errors import SetupError
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
 
+#: More SKUs than this are matched by reading the store's products once rather than by SKU lists.
+BULK_READ = 2000
 #: Largest quantity accepted (a typo such as 10000000 is refused, not published).
 MAX_QUANTITY = 1_000_000
 #: Column names a stock file's SKU, quantity and price may have (case and accents aside).
@@ -63,6 +65,8 @@ class StockResult:
 
 def parse_quantity(text: str, what: str) -> int:
     """A whole quantity between 0 and :data:`MAX_QUANTITY`, or a clear error naming ``what``."""
+    if text.isdigit() and len(text) < 7:  # the usual case, 20,000 times per stock feed
+        return int(text)
     value = text.strip().lstrip("+")
     if value.endswith(".0"):
         value = value[:-2]
@@ -157,7 +161,7 @@ def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, sou
     what brought it in the audit log and on the dirty marks (``manual``,
     ``stock feed``). A SKU given twice keeps its last line.
     """
-    from sqlalchemy import select, update
+    from sqlalchemy import BigInteger, select, type_coerce, update
 
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import Product, Store
@@ -174,38 +178,43 @@ def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, sou
     with ctx.write_session() as session:
         if session.get(Store, store_id) is None:
             raise SetupError(f"no store with id {store_id}")
-        existing: dict[str, tuple[int, int, Decimal | None]] = {}
+        existing: dict[str, tuple[int, int, int | None]] = {}  #: SKU → (id, stock, price in cents)
         skus = list(wanted)
-        for start in range(0, len(skus), 900):
-            for pid, sku, stock, price in session.execute(
-                select(t.c.id, t.c.sku, t.c.stock, t.c.price).where(t.c.store_id == store_id, t.c.sku.in_(skus[start : start + 900]))
-            ):  # fmt: skip
-                existing[sku] = (pid, stock, price)
+        columns = (t.c.id, t.c.sku, t.c.stock, type_coerce(t.c.price, BigInteger))  # cents: no Decimal per row
+        if len(skus) > BULK_READ:  # a feed: one pass over the store beats thousands of bound parameters
+            rows = session.execute(select(*columns).where(t.c.store_id == store_id))
+            existing = {sku: (pid, stock, price) for pid, sku, stock, price in rows if sku in wanted}
+        else:
+            for start in range(0, len(skus), 900):
+                for pid, sku, stock, price in session.execute(
+                        select(*columns).where(t.c.store_id == store_id, t.c.sku.in_(skus[start : start + 900]))):  # fmt: skip
+                    existing[sku] = (pid, stock, price)
         rows: list[dict[str, Any]] = []
         changed: list[str] = []
-        same: list[int] = []
         for sku, line in wanted.items():
             found = existing.get(sku)
             if found is None:
                 result.unknown.append(sku)
                 continue
-            pid, stock, price = found
-            new_price = line.price if line.price is not None else price
-            if stock == line.quantity and new_price == price:
+            pid, stock, cents = found
+            new_cents = int(line.price * 100) if line.price is not None else cents
+            if stock == line.quantity and new_cents == cents:
                 result.unchanged += 1
-                same.append(pid)
                 continue
-            rows.append({"b_id": pid, "stock": line.quantity, "price": new_price, "stock_imported_at": now, "updated_at": now})
+            price = None if new_cents is None else Decimal(new_cents).scaleb(-2)
+            rows.append({"b_id": pid, "stock": line.quantity, "price": price, "stock_imported_at": now, "updated_at": now})
             changed.append(sku)
         if rows:
             from sqlalchemy import bindparam
 
             session.execute(update(t).where(t.c.id == bindparam("b_id")), rows)
         # An unchanged figure is still a new reading: it counts the orders so far, which stop holding units.
+        # Only SKUs that open orders hold need the new stamp (for the others no order falls before it).
         held = open_order_units(session, store_id)
         released = [sku for sku in wanted if sku in held and sku not in changed and sku in existing]
-        for start in range(0, len(same), 900):
-            session.execute(update(t).where(t.c.id.in_(same[start : start + 900])).values(stock_imported_at=now))
+        stamp = [existing[sku][0] for sku in released]
+        for start in range(0, len(stamp), 900):
+            session.execute(update(t).where(t.c.id.in_(stamp[start : start + 900])).values(stock_imported_at=now))
         if changed or released:
             reason = REASON_STOCK_FEED if source == "stock feed" else REASON_MANUAL
             result.marked = mark_dirty(session, store_id, [*changed, *released], reason, now)

@@ -76,6 +76,7 @@ class StoreSummary:
     gone: int
     last_import: ImportSummary | None
     channels: list[ChannelLine] = field(default_factory=list)
+    safety_stock: int = 0  #: units kept back from every channel without its own setting
 
     def as_json(self) -> dict[str, Any]:
         from shelfdesk.secrets import mask_url
@@ -85,7 +86,7 @@ class StoreSummary:
             "catalog_source": mask_url(self.catalog_source) if self.catalog_source else None,
             "catalog_format": self.catalog_format,
             "column_roles": {k: v for k, v in self.column_roles.items() if k != "extra"},
-            "products": self.products, "gone": self.gone,
+            "products": self.products, "gone": self.gone, "safety_stock": self.safety_stock,
             "last_import": self.last_import.as_json() if self.last_import else None,
             "channels": [{"id": c.id, "name": c.name, "marketplace": c.marketplace, "market": c.market,
                           "account": c.account_name, "active": c.active,
@@ -233,7 +234,7 @@ def list_stores(ctx: AppContext) -> list[StoreSummary]:
         return [
             StoreSummary(s.id, s.name, s.country, s.currency, s.catalog_source, s.catalog_format,
                          dict(s.column_roles or {}), counts.get((s.id, False), 0), counts.get((s.id, True), 0),
-                         imports.get(s.id), channels.get(s.id, []))  # fmt: skip
+                         imports.get(s.id), channels.get(s.id, []), int(s.safety_stock or 0))  # fmt: skip
             for s in stores
         ]
 

@@ -44,7 +44,27 @@ def channel_values(ctx: AppContext, channel_id: int) -> dict[str, Any]:
         "products_feed_enabled": view.products_feed_enabled, "offers_feed_enabled": view.offers_feed_enabled,
         "quantities_only": view.quantities_only, "orders_enabled": view.orders_enabled,
         "orders_scope": str(view.orders_scope), "secure_payment": bool(view.secure_payment),
+        "safety_stock": _channel_safety(ctx, channel_id),
     }  # fmt: skip
+
+
+def _channel_safety(ctx: AppContext, channel_id: int) -> str:
+    """The channel's own safety stock as the form shows it ("" when the store's default applies)."""
+    from shelfdesk.db.models import Channel
+
+    with ctx.read_session() as session:
+        channel = session.get(Channel, channel_id)
+        return "" if channel is None or channel.safety_stock is None else str(channel.safety_stock)
+
+
+def _save_safety(ctx: AppContext, channel_id: int, values: dict[str, Any]) -> None:
+    """A changed safety stock field: blank hands it back to the store's default."""
+    from shelfdesk.services.stock import parse_quantity, set_channel_safety
+
+    text = str(values.get("safety_stock") or "").strip()
+    if text == _channel_safety(ctx, channel_id):
+        return
+    set_channel_safety(ctx, channel_id, parse_quantity(text, "safety stock") if text else None)
 
 
 def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
@@ -60,8 +80,13 @@ def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
                         "base_url": values.get("base_url"), "company": values.get("company"),
                         "contact_email": values.get("contact_email")}  # fmt: skip
     if values.get("channel_id"):
+        if str(values.get("safety_stock") or "").strip():  # refused before anything is saved
+            from shelfdesk.services.stock import parse_quantity
+
+            parse_quantity(str(values["safety_stock"]), "safety stock")
         view = channels.edit_channel(ctx, int(values["channel_id"]), account=account_settings, token=token,
                                      token_env=token_env, name=values.get("name") or None, **options)  # fmt: skip
+        _save_safety(ctx, view.id, values)
         return f"{view.name} saved."
     account_id = values.get("account_id")
     existing = account_id not in (None, NEW)
@@ -70,6 +95,7 @@ def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
         marketplace=values.get("marketplace"), account_name=values.get("account_name"), token=token,
         token_env=token_env, name=values.get("name") or None, **account_settings, **options,
     )  # fmt: skip
+    _save_safety(ctx, view.id, values)
     return f"{view.name} added to {view.store_name}: t tests its connection, ⏎ opens its mappings."
 
 
@@ -128,6 +154,9 @@ class ChannelForm(DialogScreen[dict[str, Any] | None]):
                 yield form_row("Order fetch scope", Select(SCOPES, value=v.get("orders_scope", "market"),
                                                            allow_blank=False, compact=True, id="ch-scope"))  # fmt: skip
                 yield StateCheckbox("Secure payment (Leboncoin)", v.get("secure_payment", True), id="ch-secure", compact=True)
+                if self.editing:  # a new channel starts on the store's default
+                    yield form_row("Safety stock", Input(str(v.get("safety_stock", "")), placeholder="blank: the store's",
+                                                         max_length=7, id="ch-safety", compact=True))  # fmt: skip
             yield Label("Enter/Tab next · Space toggles · ctrl+s saves · Esc cancels", classes="form-hint", markup=False)
 
     def _account_options(self, marketplace: str) -> list[tuple[str, int]]:
@@ -170,7 +199,7 @@ class ChannelForm(DialogScreen[dict[str, Any] | None]):
             "name": text("ch-name"), "products_feed_enabled": checked("ch-products"),
             "offers_feed_enabled": checked("ch-offers"), "quantities_only": checked("ch-qty-only"),
             "orders_enabled": checked("ch-orders"), "orders_scope": self.query_one("#ch-scope", Select).value,
-            "secure_payment": checked("ch-secure"),
+            "secure_payment": checked("ch-secure"), "safety_stock": text("ch-safety") if self.editing else "",
         })  # fmt: skip
         if not values["country"] and not self.editing:
             self.notify("Give the market country (e.g. FR).", title="Channel", severity="warning")

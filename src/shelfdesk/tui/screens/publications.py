@@ -35,10 +35,13 @@ COLUMNS = [("id", "#", 4), ("started", "Started", 11), ("channel", "Chan.", 6), 
 
 
 def feed_text(row: PublicationRow) -> str:
+    from shelfdesk.publishing.drift import DRIFT
     from shelfdesk.publishing.pusher import PUSHER
 
     if row.started_by == PUSHER:
         return "stock push"
+    if row.started_by == DRIFT:
+        return "drift check"
     return f"{row.kind} {'full' if str(row.mode) == 'full' else 'upd'}"
 
 
@@ -283,6 +286,64 @@ class PublicationsScreen(ShelfdeskScreen):
 
         self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5], yes="Yes, send"),
                              answered)  # fmt: skip
+
+    def action_check_drift(self) -> None:
+        """Compare the marketplace's listings of the chosen channel (or the highlighted run's) with what we would send."""
+        row = self.selected
+        channel_id = self.channel_id or (row.channel_id if row is not None else None)
+        if channel_id is None:
+            self.notify("Choose a channel (c) or highlight one of its runs first.", title="Drift", severity="warning")
+            return
+        self.notify("Reading the marketplace's listings…", title="Drift")
+        self._check_drift(channel_id)
+
+    @work(thread=True, group="publications-drift", exclusive=True, exit_on_error=False, description="Checking drift")
+    def _check_drift(self, channel_id: int) -> None:
+        from shelfdesk.channels.errors import ChannelError
+        from shelfdesk.orders.errors import NoCredential
+        from shelfdesk.publishing.drift import check_drift_sync
+        from shelfdesk.publishing.errors import PublishError
+
+        try:
+            report = check_drift_sync(self.ctx, channel_id)
+        except (ChannelError, NoCredential, PublishError) as exc:
+            self.app.call_from_thread(self.notify, f"Drift check failed: {exc}", title="Drift", severity="error", timeout=10)
+            return
+        hint = ": f on it pushes the corrections" if report.drifts else ""
+        self.app.call_from_thread(self.notify, f"{report.listed:,} listings read, {len(report.drifts):,} differ{hint}.",
+                                  title="Drift")  # fmt: skip
+        if report.publication_id is not None:
+            self._focus_id = str(report.publication_id)
+        self.app.call_from_thread(self.refresh_data)
+
+    def action_push_corrections(self) -> None:
+        from shelfdesk.publishing.drift import DRIFT
+        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+
+        row = self._need_selected()
+        if row is None:
+            return
+        if row.started_by != DRIFT:
+            self.notify("Highlight a drift check (D runs one) to push its corrections.", title="Drift", severity="warning")
+            return
+        if not row.planned:
+            self.notify(f"Drift check #{row.id} found nothing to correct.", title="Drift")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._push_corrections(row.channel_id, row.id)
+
+        self.app.push_screen(ConfirmDialog(f"Push the corrections of drift check #{row.id} to {row.channel}?", []), answered)
+
+    @work(thread=True, group="publications-drift-push", exclusive=True, exit_on_error=False, description="Pushing corrections")
+    def _push_corrections(self, channel_id: int, publication_id: int) -> None:
+        from shelfdesk.publishing.drift import push_corrections
+
+        count = push_corrections(self.ctx, channel_id, publication_id=publication_id)
+        self.app.call_from_thread(self.notify, f"{count:,} correction(s) queued: the stock pusher sends them within seconds.",
+                                  title="Drift")  # fmt: skip
+        self.app.call_from_thread(self.refresh_data)
 
     def action_export_errors(self) -> None:
         row = self._need_selected()

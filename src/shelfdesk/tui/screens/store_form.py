@@ -1,4 +1,5 @@
-"""Add or edit a store: name, country, currency and catalog source (a path or an http(s) URL)."""
+"""Add or edit a store: name, country, currency, catalog source (a path or an http(s) URL) and safety stock
+(units kept back from every channel without its own; a product's mapped column overrides it)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ class StoreForm(DialogScreen[dict[str, Any] | None]):
                                              max_length=3, compact=True))  # fmt: skip
             yield form_row("Catalog source", Input(self.values.get("source", ""), placeholder="/path/feed.csv or https://…",
                                                    id="store-source", compact=True))  # fmt: skip
+            if editing:  # a new store starts at 0; the add flow stays name → source
+                yield form_row("Safety stock", Input(str(self.values.get("safety_stock", 0)), id="store-safety",
+                                                     max_length=7, compact=True))  # fmt: skip
             yield Label("Enter: next field, saves from the last · ctrl+s saves · Esc cancels", classes="form-hint",
                         markup=False)  # fmt: skip
 
@@ -61,5 +65,6 @@ class StoreForm(DialogScreen[dict[str, Any] | None]):
     def action_save(self) -> None:
         get = lambda name: self.query_one(f"#store-{name}", Input).value.strip()  # noqa: E731
         self.dismiss({"id": self.values.get("id"), "name": get("name"), "country": get("country").upper(),
-                      "currency": get("currency").upper() or "EUR", "source": get("source")})  # fmt: skip
+                      "currency": get("currency").upper() or "EUR", "source": get("source"),
+                      "safety_stock": (get("safety") or "0") if self.values.get("id") else "0"})  # fmt: skip
 

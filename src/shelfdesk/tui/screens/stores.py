@@ -214,14 +214,18 @@ class StoresScreen(ShelfdeskScreen):
             self._save_store(values)
 
     def _save_store(self, values: dict[str, Any]) -> None:
+        from shelfdesk.services.stock import parse_quantity, set_store_safety
         from shelfdesk.services.stores import create_store, update_store
 
         def save() -> str:
+            safety = parse_quantity(str(values.get("safety_stock", "0")), "safety stock")
             if values.get("id"):
                 store = update_store(self.ctx, values["id"], name=values["name"], catalog_source=values["source"])
             else:
                 store = create_store(self.ctx, values["name"], values["country"], values["currency"],
                                      catalog_source=values["source"])  # fmt: skip
+            if safety != store.safety_stock:
+                set_store_safety(self.ctx, store.id, safety)
             return f"Store {store.name} saved."
 
         self.run_operation("Store", save, retry=("store", values))
@@ -269,7 +273,7 @@ class StoresScreen(ShelfdeskScreen):
         from shelfdesk.tui.screens.store_form import StoreForm
 
         values = {"id": store.id, "name": store.name, "country": store.country, "currency": store.currency,
-                  "source": store.catalog_source or ""}  # fmt: skip
+                  "source": store.catalog_source or "", "safety_stock": store.safety_stock}  # fmt: skip
         self.app.push_screen(StoreForm(values), self._store_form_done)
 
     @work(thread=True, group="stores-setup", exit_on_error=False, description="Reading the channel")
