@@ -341,6 +341,16 @@ class StoresScreen(ShelfdeskScreen):
 
         self.run_operation("Activate", lambda: f"{activate_channel(self.ctx, channel_id).name}: publication active.")
 
+    def action_browse_products(self) -> None:
+        """``b``: the highlighted store's products, each with what its channels make of it."""
+        from shelfdesk.tui.screens.product_browser import ProductBrowserScreen
+
+        store = self._selected_store()
+        if store is None:
+            self.notify("No store yet: a adds one, then i imports its catalog.", title="Products", severity="warning")
+            return
+        self.app.push_screen(ProductBrowserScreen(store.id, store.name))
+
     def action_open_mappings(self) -> None:
         channel = self._selected_channel()
         if channel is None:
