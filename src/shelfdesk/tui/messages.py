@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from shelfdesk.jobs.manual import ManualHarvest
     from shelfdesk.jobs.runs import RunDetail, RunInfo
     from shelfdesk.orders.actions import BatchProgress
-    from shelfdesk.orders.queries import Lookups, OrderDetail, OrderPage
+    from shelfdesk.orders.detail import OrderDetail
+    from shelfdesk.orders.queries import Lookups, OrderPage
     from shelfdesk.publishing.engine import Progress, PublishResult
     from shelfdesk.publishing.triage import ErrorCluster, ItemRow, PublicationRow
     from shelfdesk.services.alerts import Alert
