@@ -190,7 +190,7 @@ class StoresScreen(ShelfdeskScreen):
         roles = ", ".join(f"{k}={v}" for k, v in store.column_roles.items() if k != "extra") or "detected at import"
         lines = [f"{store.name} · {store.country} {store.currency} · {store.products:,} products, {store.gone:,} gone",
                  f"Source: {mask_url(store.catalog_source) if store.catalog_source else 'none yet (i asks for one)'}",
-                 f"Columns: {roles}"]  # fmt: skip
+                 f"Columns: {roles} · b browses its products"]  # fmt: skip
         last = store.last_import
         if last is not None:
             text = (f"Last import {last.started_at:%Y-%m-%d %H:%M}: {last.rows_read:,} read, {last.stored:,} stored, "
