@@ -149,3 +149,13 @@ def test_xml_syntax_error_keeps_earlier_products_and_names_the_line() -> None:
     with pytest.raises(FeedError, match="invalid XML") as info:
         next(reader)
     assert info.value.line == 4
+
+
+def test_csv_row_with_an_unclosed_quote_is_reported_not_merged_with_the_next() -> None:
+    """B's quote is never closed: the reader glued C and D into B's title, silently."""
+    data = b'sku;title;price\nA;"two\nlines";1\nB;"Quoted title;2\nC;Chair;3\nD;Desk;4\n'
+    out = rows(data, format="csv", delimiter=";")
+    kept = [r.values["sku"] for r in out if isinstance(r, RawRow)]
+    errors = [r for r in out if isinstance(r, RowError)]
+    assert kept == ["A"]  # a line break inside a closed quote is still fine
+    assert [e.line for e in errors] == [4] and "'title' is never closed" in errors[0].reason, errors

@@ -64,6 +64,15 @@ def read_csv(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow | RowErr
         line, last_line = last_line + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue
+        swallowed = _unclosed_quote(record, width, options.delimiter)
+        if swallowed is not None:
+            yield RowError(
+                line,
+                f"a quote opened in {columns[swallowed] if swallowed < width else 'a field'!r} is never closed: "
+                f"it ran on to line {last_line} and took the rows between; close the quote",
+                {"text": snippet(options.delimiter.join(record))},
+            )
+            continue
         if len(record) > width:
             extra = [cell for cell in record[width:] if cell.strip()]
             if extra:
@@ -77,6 +86,22 @@ def read_csv(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow | RowErr
         if len(record) < width:
             record = record + [""] * (width - len(record))
         yield RawRow(line, dict(zip(columns, record, strict=True)))
+
+
+def _unclosed_quote(record: list[str], width: int, delimiter: str) -> int | None:
+    """The field whose quote swallowed whole rows below it, or None.
+
+    A quoted field may hold line breaks (a description); but one that holds a
+    line break followed by a line with as many delimiters as a full row is a
+    quote left open, and Python's reader silently glued the next rows into it.
+    """
+    for index, cell in enumerate(record):
+        if "\n" not in cell:
+            continue
+        for continued in cell.split("\n")[1:]:
+            if continued.count(delimiter) >= max(1, width - 1):
+                return index
+    return None
 
 
 def _next_record(reader: csv._reader) -> list[str] | None:  # type: ignore[name-defined]
