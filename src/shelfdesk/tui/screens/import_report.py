@@ -43,6 +43,8 @@ class ImportReportScreen(DialogScreen[None]):
                       + (f" · {s.duration_ms / 1000:.1f} s" if s.duration_ms is not None else ""))  # fmt: skip
             yield Label(counts + (f"\n{s.error}" if s.error else ""), id="report-counts", markup=False)
             yield DataWindow(COLUMNS, id="report-table")
+            # The Reason column is cut at 80 columns: the highlighted row's reasons read whole here.
+            yield Label("", id="report-reason", markup=False)
             yield Label("] next page · [ first page · Esc closes", id="report-keys", markup=False)
 
     def on_mount(self) -> None:
@@ -60,8 +62,21 @@ class ImportReportScreen(DialogScreen[None]):
         table = self.query_one(DataWindow)
         table.show([(f"{r.line}:{i}", [str(r.line), r.field or "row", r.sku or "", r.reason]) for i, r in enumerate(rows)])
         self.last = rows[-1] if rows else None
+        self._show_reason()
         if not rows and self.page == 0:
             self.query_one("#report-keys", Label).update("No rejected rows: every row was stored. Esc closes.")
+
+    def on_data_table_row_highlighted(self, _: Any) -> None:
+        self._show_reason()
+
+    def _show_reason(self) -> None:
+        table = self.query_one(DataWindow)
+        key = table.current_key
+        text = ""
+        if key is not None:
+            line, field, sku, reason = table.cells(key)
+            text = f"line {line}" + (f" · {sku}" if sku else "") + f": {reason}"
+        self.query_one("#report-reason", Label).update(text)
 
     def action_next_page(self) -> None:
         if self.last is None:
