@@ -17,7 +17,7 @@ SIZE = (80, 24)
 
 async def test_a_group_published_later_reads_resolved_and_r_says_why(shop: Shop, failing_run: int,  # noqa: F811
                                                                       make_app: Callable[..., Any]) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.publication_errors import PublicationErrorsScreen
+    from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
 
     shop.map_column(shop.bm_channel, "grade", constant="GOOD")
     await asyncio.to_thread(shop.publish, shop.bm_channel, "products",
@@ -44,7 +44,7 @@ async def test_a_run_started_here_is_listed_while_it_runs(shop: Shop, make_app: 
     """The list showed the run only once it had ended."""
     import threading
 
-    from shelfdesk.tui.screens.publications import PublicationsScreen
+    from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
     from shelfdesk.tui.widgets.data_window import DataWindow
     from tests.publishing.conftest import bm_mappings, sandbox_ean
 

@@ -31,9 +31,9 @@ def toasts(app: Any) -> list[str]:
 
 
 async def test_the_operator_over_ssh_ships_what_came_in_with_keys_only(desk: Desk) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
-    from shelfdesk.tui.screens.order_detail import OrderDetailScreen
-    from shelfdesk.tui.screens.order_ship import OrderShipDialog
+    from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
+    from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
+    from shelfdesk.tui.screens.orders.ship_dialog import OrderShipDialog
 
     desk.new_orders("backmarket", ["APP1-WHT-EXC", "NSW-OLED-WHT-EXC"], fate="paid")
     [phone] = desk.new_orders("backmarket", ["IPH13-128-MID-GOOD"], fate="accepted")
@@ -74,8 +74,8 @@ async def test_the_operator_over_ssh_ships_what_came_in_with_keys_only(desk: Des
 
 
 async def test_a_power_user_bulk_updates_orders_from_marks_and_a_csv(desk: Desk, tmp_path: Path) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.order_bulk_ship import OrderBulkShipDialog
-    from shelfdesk.tui.screens.order_results import OrderResults
+    from shelfdesk.tui.screens.orders.bulk_ship_dialog import OrderBulkShipDialog
+    from shelfdesk.tui.screens.orders.not_done_results import OrderResults
 
     paid = desk.new_orders("backmarket", ["APP1-WHT-EXC", "NSW-OLED-WHT-EXC"], fate="paid")
     desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="shipped")
@@ -112,7 +112,7 @@ async def test_a_power_user_bulk_updates_orders_from_marks_and_a_csv(desk: Desk,
 async def test_a_new_merchant_sets_up_from_zero_and_finds_why_a_product_is_not_listed(  # noqa: F811
         make_app: Callable[..., Any], ctx: Any, tmp_path: Path, sandbox: Any) -> None:  # fmt: skip
     from shelfdesk.services.channels import list_channels
-    from shelfdesk.tui.screens.product_browser import ProductBrowserScreen
+    from shelfdesk.tui.screens.setup.product_browser import ProductBrowserScreen
 
     source = feed(tmp_path)
     app = make_app()
