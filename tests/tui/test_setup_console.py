@@ -199,6 +199,43 @@ async def test_a_refused_import_source_brings_the_form_back_with_what_was_typed(
         assert isinstance(app.screen, ColumnsForm)
 
 
+async def test_a_truncated_import_is_refused_then_forced_from_its_report(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from shelfdesk.catalog.importer import import_catalog
+    from shelfdesk.services.stores import create_store, list_stores
+    from shelfdesk.tui.screens.setup.import_report import ImportReportScreen
+
+    store = create_store(ctx, "Refurb Paris", "FR")
+    source = feed(tmp_path)
+    import_catalog(ctx, store.id, str(source))
+    whole = source.read_text()
+    source.write_text(whole.replace("iPhone 13 #0;Phones > Smartphones;300", "iPhone 13 #0;Phones > Smartphones;333")
+                      [: whole.index("MBA-1")] + "MBA-1;" + ean(51)[:5])  # fmt: skip
+    refused = import_catalog(ctx, store.id)  # what a scheduled refresh would meet: nothing stored
+    assert refused.outcome == "truncated" and refused.stored == 0
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ImportReportScreen)
+        assert "f imports it anyway" in str(app.screen.query_one("#report-keys").render())
+        await pilot.press("f")
+        await settle(pilot)
+        await settle(pilot)
+        last = list_stores(ctx)[0].last_import
+        assert last.outcome == "forced" and last.stored == 7 and last.gone == 0
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Product
+
+    with ctx.read_session() as session:
+        price = session.execute(select(Product.price).where(Product.sku == "IP13-0")).scalar_one()
+    assert price == Decimal("333.00")
+
+
 async def test_suggestions_are_previewed_and_mapped_one_by_one(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """s mapped every category at once, sight unseen."""
     from shelfdesk.catalog.category_mapping import merchant_categories

@@ -119,6 +119,12 @@ def render(health: object) -> list[str]:
             last = row.last_finished
             state = "paused" if row.schedule.paused else f"last {_ago(last.started_at, now)} {outcome_word(last.outcome)}" if last else "never run"
             lines.append(f"  {row.schedule.job:<12} {state}, {row.failures_in_a_row} failure(s) in a row")
+    stock = health.stock or {}
+    if stock.get("channels"):
+        lines.append("")
+        age = stock.get("oldest_unpushed_age_seconds")
+        lines.append("Stock pusher  " + (f"{stock['waiting']:,} quantity update(s) waiting, oldest "
+                                         f"{_span(timedelta(seconds=age))} ago" if age is not None else "nothing waiting"))  # fmt: skip
     lines.append("")
     if health.problems:
         lines.extend(f"PROBLEM  {problem}" for problem in health.problems)

@@ -182,6 +182,9 @@ class PublicationsLoaded(Message):
     running: list[PublicationRow] = field(default_factory=list)
     codes: dict[int, str] = field(default_factory=dict)
     """Channel id -> short name ("BM FR"), as on Orders."""
+    pusher: str = ""
+    """The stock pusher's state line."""
+    pusher_waiting: int = 0
 
 
 @dataclass

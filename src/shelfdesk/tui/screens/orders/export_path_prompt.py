@@ -1,4 +1,4 @@
-"""Asking for a file path (CSV export), with a sensible default already typed."""
+"""Asking for one value with a sensible default already typed (a CSV export's path, a product's stock)."""
 
 from __future__ import annotations
 
@@ -17,16 +17,17 @@ class OrderPathPrompt(DialogScreen[str | None]):
     SCOPE: ClassVar[str] = "dialog.path"
     BINDINGS = bindings_for(SCOPE)
 
-    def __init__(self, question: str, default: str) -> None:
+    def __init__(self, question: str, default: str, hint: str = "Enter writes the file · Esc cancels") -> None:
         super().__init__()
         self.question = question
         self.default = default
+        self.hint = hint
 
     def compose(self) -> ComposeResult:
         with Vertical(id="order-prompt"):
             yield Label(self.question, id="order-prompt-question", markup=False)
             yield Input(self.default, id="order-prompt-path", compact=True, classes="path-field")
-            yield Label("Enter writes the file · Esc cancels", classes="order-prompt-hint", markup=False)
+            yield Label(self.hint, classes="order-prompt-hint", markup=False)
 
     def on_mount(self) -> None:
         field = self.query_one(Input)

@@ -160,6 +160,13 @@ class PublicationDetailScreen(ShelfdeskScreen):
 
         self.app.push_screen(PublicationErrorsScreen(self.publication_id))
 
+    def action_set_stock(self) -> None:
+        from shelfdesk.tui.screens.setup.stock_dialog import ask_stock
+
+        item = self.selected
+        if item is not None:
+            ask_stock(self, item.sku)
+
     def _home(self) -> Any:
         from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
 

@@ -35,6 +35,10 @@ COLUMNS = [("id", "#", 4), ("started", "Started", 11), ("channel", "Chan.", 6), 
 
 
 def feed_text(row: PublicationRow) -> str:
+    from shelfdesk.publishing.pusher import PUSHER
+
+    if row.started_by == PUSHER:
+        return "stock push"
     return f"{row.kind} {'full' if str(row.mode) == 'full' else 'upd'}"
 
 
@@ -84,6 +88,7 @@ class PublicationsScreen(ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("", id="pub-title", markup=False)
+        yield Label("", id="pub-pusher", markup=False)
         yield DataWindow(COLUMNS, id="pub-table")
         yield Static("", id="pub-counters", markup=False)
         yield Label("⏎ open · e errors · d dry run · p publish · r re-publish · z errors only",
@@ -108,8 +113,12 @@ class PublicationsScreen(ShelfdeskScreen):
         from shelfdesk.orders.queries import lookups
         from shelfdesk.publishing.triage import list_publications
 
+        from shelfdesk.services.stock import pusher_status
+
         rows = list_publications(self.ctx, channel_id=channel_id, failed_only=errors_only, search=text, limit=MAX_ROWS)
-        self.post_message(PublicationsLoaded(rows, codes=lookups(self.ctx).codes))
+        pusher = pusher_status(self.ctx)
+        self.post_message(PublicationsLoaded(rows, codes=lookups(self.ctx).codes, pusher=pusher.line(channel_id),
+                                             pusher_waiting=pusher.waiting))  # fmt: skip
 
     def on_publications_loaded(self, message: PublicationsLoaded) -> None:
         self.codes = message.codes
@@ -122,8 +131,10 @@ class PublicationsScreen(ShelfdeskScreen):
         if self._poll is not None:
             self._poll.stop()
             self._poll = None
-        if any(r.finished_at is None for r in message.rows) and self.is_running:
-            # A run (here, in the CLI or the scheduler) is in progress: its counters move, look again soon.
+        self.query_one("#pub-pusher", Label).update(message.pusher)
+        if (message.pusher_waiting or any(r.finished_at is None for r in message.rows)) and self.is_running:
+            # A run (here, in the CLI or the scheduler) is in progress or the stock pusher has SKUs waiting:
+            # counters move, look again soon.
             self._poll = self.set_timer(self.POLL_SECONDS, self.refresh_data)
         flags = [self.channel_label]
         if self.errors_only:

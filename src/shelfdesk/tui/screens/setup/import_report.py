@@ -20,7 +20,9 @@ from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
 COLUMNS = [("line", "Line", 7), ("field", "Field", 8), ("sku", "SKU", 16), ("reason", "Reason", 60)]
 
 
-class ImportReportScreen(DialogScreen[None]):
+class ImportReportScreen(DialogScreen[bool]):
+    """Dismissed with True when the operator forces a refused or truncated import (f)."""
+
     CSS_PATH = "import_report.tcss"
     SCOPE: ClassVar[str] = "dialog.import-report"
     BINDINGS = bindings_for(SCOPE)
@@ -45,7 +47,8 @@ class ImportReportScreen(DialogScreen[None]):
             yield DataWindow(COLUMNS, id="report-table")
             # The Reason column is cut at 80 columns: the highlighted row's reasons read whole here.
             yield Label("", id="report-reason", markup=False)
-            yield Label("] next page · [ first page · Esc closes", id="report-keys", markup=False)
+            force = " · f imports it anyway" if getattr(s, "needs_force", False) else ""
+            yield Label(f"] next page · [ first page{force} · Esc closes", id="report-keys", markup=False)
 
     def on_mount(self) -> None:
         self._load(0, 0)
@@ -64,7 +67,11 @@ class ImportReportScreen(DialogScreen[None]):
         self.last = rows[-1] if rows else None
         self._show_reason()
         if not rows and self.page == 0:
-            self.query_one("#report-keys", Label).update("No rejected rows: every row was stored. Esc closes.")
+            if getattr(self.summary, "needs_force", False):
+                text = "No rejected rows, but nothing was stored (why is above) · f imports it anyway · Esc closes"
+            else:
+                text = "No rejected rows: every row was stored. Esc closes."
+            self.query_one("#report-keys", Label).update(text)
 
     def on_data_table_row_highlighted(self, _: Any) -> None:
         self._show_reason()
@@ -88,3 +95,10 @@ class ImportReportScreen(DialogScreen[None]):
         self.page = 0
         self._load(0, 0)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "force":
+            return bool(getattr(self.summary, "needs_force", False))
+        return True
+
+    def action_force(self) -> None:
+        self.dismiss(True)

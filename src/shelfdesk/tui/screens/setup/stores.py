@@ -68,6 +68,8 @@ class StoresScreen(ShelfdeskScreen):
         self.channels: dict[int, ChannelLine] = {}
         self.importing: str | None = None
         self._cancel = threading.Event()
+        #: What the last import of each store started here was given, for forcing it from its report.
+        self._last_values: dict[int, dict[str, Any]] = {}
         #: Extra keyword arguments for the import service (tests pass an HTTP transport).
         self.import_options: dict[str, Any] = {}
 
@@ -410,6 +412,7 @@ class StoresScreen(ShelfdeskScreen):
         self.app.push_screen(ColumnsForm(name, preview), done)
 
     def _start_import(self, store_id: int, name: str, values: dict[str, Any]) -> None:
+        self._last_values[store_id] = {k: v for k, v in values.items() if k != "force"}
         self.importing = name
         self._cancel.clear()
         self.query_one("#stores-progress").display = True
@@ -427,7 +430,7 @@ class StoresScreen(ShelfdeskScreen):
             result = import_catalog(
                 self.ctx, store_id, values.get("source") or None, format=values.get("format") or None,
                 roles=values.get("roles"), progress=lambda p: self.post_message(ImportProgressed(name, p)),
-                should_cancel=self._cancel.is_set, **self.import_options,
+                should_cancel=self._cancel.is_set, force=bool(values.get("force")), **self.import_options,
             )  # fmt: skip
         except CatalogError as exc:
             self.post_message(ImportFinished(name, None, str(exc)))
@@ -443,7 +446,8 @@ class StoresScreen(ShelfdeskScreen):
         if p.bytes_total:
             bar.update(total=p.bytes_total, progress=p.bytes_read)
         self.query_one("#stores-progress-text", Label).update(
-            f"{p.rows_read:,} rows · {p.stored:,} stored · {p.rejected:,} rejected · Esc cancels")
+            f"{'Checking' if p.phase == 'checking' else 'Writing'} · {p.rows_read:,} rows · {p.stored:,} stored · "
+            f"{p.rejected:,} rejected · Esc cancels")
 
     def on_import_finished(self, message: ImportFinished) -> None:
         self.importing = None
@@ -457,6 +461,8 @@ class StoresScreen(ShelfdeskScreen):
                     f"{result.gone:,} flagged gone")  # fmt: skip
             if result.error:
                 text += f" — {result.error}"
+                if result.needs_force:
+                    text += " (x shows the report; f there imports it anyway)"
             elif result.rejected:
                 text += " — x lists the rejected rows"
             self.notify(text, title=f"Import {message.store_name}", severity="error" if result.error else "information",
@@ -477,4 +483,9 @@ class StoresScreen(ShelfdeskScreen):
             return
         from shelfdesk.tui.screens.setup.import_report import ImportReportScreen
 
-        self.app.push_screen(ImportReportScreen(store.name, store.last_import))
+        def done(force: bool | None) -> None:
+            if force and not self.importing:  # the same source, format and roles, stored this time
+                values = self._last_values.get(store.id, {})
+                self._start_import(store.id, store.name, {**values, "force": True})
+
+        self.app.push_screen(ImportReportScreen(store.name, store.last_import), done)
