@@ -160,11 +160,11 @@ class PublicationsScreen(ShelfdeskScreen):
         row = self.selected
         if row is None:
             return
-        lines = [f"#{row.id} {row.store} / {row.channel} · {duration_text(row.duration_seconds)} · by {row.started_by or '—'}",
-                 counters_text(row)]  # fmt: skip
-        if row.error:
+        lines = [f"#{row.id} {row.store} / {row.channel} · {duration_text(row.duration_seconds)} · by {row.started_by or '—'}"]
+        if row.error:  # before the counters: at 80 columns they take two lines and the error was cut off
             lines.append(row.error)
-        elif row.queued:
+        lines.append(counters_text(row))
+        if not row.error and row.queued:
             lines.append(f"{row.queued:,} queued for the next run (over the quota or stopped)")
         self.query_one("#pub-counters", Static).update("\n".join(lines))
 
