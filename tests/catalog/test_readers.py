@@ -150,3 +150,4 @@ def test_xml_syntax_error_keeps_earlier_products_and_names_the_line() -> None:
     with pytest.raises(FeedError, match="invalid XML") as info:
         next(reader)
     assert info.value.line == 4
+

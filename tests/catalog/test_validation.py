@@ -71,3 +71,13 @@ def test_roles_are_suggested_from_names_and_values() -> None:
     assert suggest_roles(columns, samples) == {"sku": "Référence", "ean": "code", "title": "Désignation",
                                                "brand": "Marque", "category": "Catégorie", "price": "Prix TTC",
                                                "stock": "Qté"}  # fmt: skip
+
+
+def test_a_row_lists_every_reason_not_only_the_first() -> None:
+    from shelfdesk.catalog.validation import RowRejected, validate_row
+
+    roles = {"sku": "sku", "ean": "ean", "price": "price", "stock": "stock"}
+    with pytest.raises(RowRejected) as caught:
+        validate_row(3, {"sku": "A1", "ean": "123", "price": "x", "stock": "-2"}, roles)
+    assert (caught.value.field, caught.value.fields) == ("ean", ["ean", "price", "stock"])
+    assert caught.value.reason.count(";") == 2 and "stock '-2' is negative" in caught.value.reason

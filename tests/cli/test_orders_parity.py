@@ -85,3 +85,20 @@ def test_list_and_export_filter_on_invoices(ctx: AppContext, seller_store, capsy
     target = tmp_path / "invoiced.csv"
     code, out, _ = run(capsys, "orders", "export", str(target), "--invoiced", "yes", "--home", home)
     assert code == 0 and "C0" in target.read_text() and "C1" not in target.read_text()
+
+
+def test_orders_list_fits_the_terminal_or_says_wide(ctx: AppContext, seller_store, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Each line was about 125 columns: wrapped twice at 80."""
+    from tests.invoices.conftest import make_order
+
+    home = str(ctx.paths.home)
+    seller_store()
+    make_order(ctx, marketplace_order_id="C100")
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(capsys, "orders", "list", "--home", home)
+    lines = out.splitlines()
+    assert code == 0 and all(len(line) <= 80 for line in lines), lines
+    assert any(line.startswith("C100") for line in lines) and "--wide shows every column" in out
+    code, out, _ = run(capsys, "orders", "list", "--wide", "--home", home)
+    assert code == 0 and any(len(line) > 80 and line.startswith("C100") for line in out.splitlines())

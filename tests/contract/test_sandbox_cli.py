@@ -64,3 +64,29 @@ def test_sandbox_command_refuses_a_public_address(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "shelfdesk", "sandbox", "--host", "0.0.0.0", "--state", str(tmp_path)],
                             capture_output=True, text=True, timeout=30)  # fmt: skip
     assert result.returncode == 2 and "loopback" in result.stderr
+
+
+def test_a_restarted_sandbox_keeps_its_ports(tmp_path: Path) -> None:
+    """The ports changed on every restart, breaking the base URL a channel had been given."""
+
+    def urls() -> tuple[str, str]:
+        command = [sys.executable, "-m", "shelfdesk", "sandbox", "--state", str(tmp_path / "sb"), "--orders-per-hour", "0"]
+        errors = (tmp_path / "stderr.log").open("w")
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+        try:
+            assert process.stdout is not None
+            text = ""
+            for line in process.stdout:
+                text += line
+                if line.startswith("Ctrl-C"):
+                    break
+            bm = re.search(r"Back Market sandbox\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            lbc = re.search(r"Leboncoin sandbox\s+(\S+)", text).group(1)  # type: ignore[union-attr]
+            return bm, lbc
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=30) == 0, (tmp_path / "stderr.log").read_text()[-2000:]
+            errors.close()
+
+    first = urls()
+    assert urls() == first

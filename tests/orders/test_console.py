@@ -22,12 +22,12 @@ from shelfdesk.domain import ActionKind, ActionState, NormalizedStatus
 from shelfdesk.orders.actions import list_actions
 from shelfdesk.orders.store import AccountScope, store_remote_orders
 from shelfdesk.tui.app import ShelfdeskApp
-from shelfdesk.tui.screens.order_bulk_ship import OrderBulkShipDialog
-from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
-from shelfdesk.tui.screens.order_detail import OrderDetailScreen
-from shelfdesk.tui.screens.order_results import OrderResults
-from shelfdesk.tui.screens.order_ship import OrderShipDialog
-from shelfdesk.tui.screens.orders import OrdersScreen
+from shelfdesk.tui.screens.orders.bulk_ship_dialog import OrderBulkShipDialog
+from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
+from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
+from shelfdesk.tui.screens.orders.not_done_results import OrderResults
+from shelfdesk.tui.screens.orders.ship_dialog import OrderShipDialog
+from shelfdesk.tui.screens.orders.order_list import OrdersScreen
 
 from .conftest import ADDRESS, GOOD_IMEI, Desk, remote
 from tests.pilot import settle, typed

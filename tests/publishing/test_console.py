@@ -40,8 +40,8 @@ def cell(app: Any, row: int, column: str) -> str:
 async def test_triage_groups_errors_jumps_to_products_and_republishes_a_fixed_group(
     shop: Shop, failing_run: int, make_app: Callable[..., Any]  # noqa: F811
 ) -> None:
-    from shelfdesk.tui.screens.publication_detail import PublicationDetailScreen
-    from shelfdesk.tui.screens.publication_errors import PublicationErrorsScreen
+    from shelfdesk.tui.screens.publications.run_items import PublicationDetailScreen
+    from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -82,7 +82,7 @@ async def test_triage_groups_errors_jumps_to_products_and_republishes_a_fixed_gr
 
 async def test_the_dry_run_key_shows_the_plan_and_sends_nothing(shop: Shop, failing_run: int,
                                                                 make_app: Callable[..., Any]) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.publication_plan import PublicationPlanScreen
+    from shelfdesk.tui.screens.publications.plan import PublicationPlanScreen
 
     posts = len(shop.requests("backmarket", method="POST"))
     app = make_app()
@@ -102,7 +102,7 @@ async def test_the_dry_run_key_shows_the_plan_and_sends_nothing(shop: Shop, fail
 async def test_a_large_run_reports_rising_progress_and_esc_cancels_between_batches(
     shop: Shop, make_app: Callable[..., Any]  # noqa: F811
 ) -> None:
-    from shelfdesk.tui.screens.publications import PublicationsScreen
+    from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
 
     bm_mappings(shop)
     shop.set_channel(shop.bm_channel, settings={"batch_lines": 40})
@@ -160,7 +160,7 @@ async def test_a_large_run_reports_rising_progress_and_esc_cancels_between_batch
 
 async def test_errors_only_toggle_and_history_of_a_sku(shop: Shop, failing_run: int,
                                                        make_app: Callable[..., Any]) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.publication_history import ProductHistoryScreen
+    from shelfdesk.tui.screens.publications.sku_history import ProductHistoryScreen
 
     await asyncio.to_thread(shop.publish, shop.lbc_channel, "offers")  # a clean run
     app = make_app()
@@ -191,7 +191,7 @@ async def test_errors_only_toggle_and_history_of_a_sku(shop: Shop, failing_run: 
 
 async def test_fix_jumps_to_the_mapping_that_fixes_the_group(shop: Shop, failing_run: int,
                                                              make_app: Callable[..., Any]) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.mappings import MappingsScreen
+    from shelfdesk.tui.screens.setup.mappings import MappingsScreen
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -217,9 +217,9 @@ async def test_an_operator_fixes_a_demo_error_group_on_mappings_and_republishes_
     from shelfdesk.catalog.column_mapping import channel_rules
     from shelfdesk.demo.catalog_setup import FORGOTTEN_CONDITION
     from shelfdesk.publishing.triage import list_publications
-    from shelfdesk.tui.screens.column_form import ColumnForm
-    from shelfdesk.tui.screens.mappings import MappingsScreen
-    from shelfdesk.tui.screens.publication_errors import PublicationErrorsScreen
+    from shelfdesk.tui.screens.setup.attribute_mapping_form import ColumnForm
+    from shelfdesk.tui.screens.setup.mappings import MappingsScreen
+    from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
     from tests.publishing.demo_shop import demo_shop
 
     shop.ctx.actor = "operator"

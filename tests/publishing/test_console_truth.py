@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from tests.pilot import settle
+from tests.pilot import screen_text, settle
 from tests.publishing.conftest import Shop
 from tests.publishing.test_console import cell, failing_run  # noqa: F401 (fixture)
 from tests.tui.conftest import _plain_terminal, make_app  # noqa: F401 (fixtures)
@@ -17,7 +17,7 @@ SIZE = (80, 24)
 
 async def test_a_group_published_later_reads_resolved_and_r_says_why(shop: Shop, failing_run: int,  # noqa: F811
                                                                       make_app: Callable[..., Any]) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.publication_errors import PublicationErrorsScreen
+    from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
 
     shop.map_column(shop.bm_channel, "grade", constant="GOOD")
     await asyncio.to_thread(shop.publish, shop.bm_channel, "products",
@@ -44,7 +44,7 @@ async def test_a_run_started_here_is_listed_while_it_runs(shop: Shop, make_app: 
     """The list showed the run only once it had ended."""
     import threading
 
-    from shelfdesk.tui.screens.publications import PublicationsScreen
+    from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
     from shelfdesk.tui.widgets.data_window import DataWindow
     from tests.publishing.conftest import bm_mappings, sandbox_ean
 
@@ -79,3 +79,18 @@ async def test_a_run_started_here_is_listed_while_it_runs(shop: Shop, make_app: 
         release.set()
         await settle(pilot)
     assert listed == 1
+
+
+async def test_a_failed_runs_error_is_shown_before_its_counters(shop: Shop, failing_run: int,  # noqa: F811
+                                                                make_app: Callable[..., Any]) -> None:  # noqa: F811
+    """At 80 columns the counters took two lines and the error, third, was cut off: a failed run said nothing."""
+    from shelfdesk.db.models import Publication
+
+    with shop.ctx.write_session() as session:
+        run = session.get(Publication, failing_run)
+        run.error = "cannot reach backmarket at http://127.0.0.1:9/ws/listings: All connection attempts failed"
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await settle(pilot)
+        assert "cannot reach backmarket at http://127.0.0.1:9/ws/listings" in screen_text(app)  # on screen, not cut

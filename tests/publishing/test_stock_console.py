@@ -17,7 +17,7 @@ SKU = "IPH13-128-MID-GOOD"
 
 async def test_q_on_a_skus_line_sets_its_stock_and_the_push_shows_on_publications(
         shop: Shop, make_app: Callable[..., Any]) -> None:  # noqa: F811  # fmt: skip
-    from shelfdesk.tui.screens.publication_history import ProductHistoryScreen
+    from shelfdesk.tui.screens.publications.sku_history import ProductHistoryScreen
 
     shop.ctx.actor = "operator"
     listings = shop.listings()

@@ -120,6 +120,8 @@ def test_unreachable_marketplace_is_not_a_rejected_token(ctx) -> None:  # type: 
     result = accounts.test_connection(ctx, account.id, transport=httpx.MockTransport(refuse))
     summary = accounts.get_account(ctx, account.id)
     assert not result.ok and summary.token_error is None and summary.connection_error
+    # The URL tried is named: "All connection attempts failed" alone left the operator guessing.
+    assert "cannot reach backmarket at https://" in result.message and "connection refused" in result.message, result.message
 
 
 def test_three_lights_go_green_then_publication_can_be_activated(ctx, sandbox, write) -> None:  # type: ignore[no-untyped-def]

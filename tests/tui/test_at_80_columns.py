@@ -67,3 +67,22 @@ def test_long_skus_are_cut_in_the_middle_so_their_ends_stay_apart() -> None:
     assert a != b and len(a) == len(b) == 22
     assert a.endswith("EXCELLENT") and b.endswith("VERY_GOOD") and a.startswith("FAIRPHO")
     assert cut_middle("SHORT-1", 22) == "SHORT-1"
+
+
+async def test_the_import_report_reads_a_long_reason_whole(make_app: Callable[..., Any], ctx: Any, tmp_path: Path) -> None:
+    """The Reason column cut "EAN/GTIN … has 1 digits (8, 12, 13 or 14 expected)" at 80 columns."""
+    from shelfdesk.catalog.importer import import_catalog
+    from shelfdesk.services.stores import create_store
+
+    store = create_store(ctx, "Refurb Paris", "FR").id
+    feed = tmp_path / "feed.csv"
+    feed.write_text("sku;ean;title;price;stock\nA-1;0;Phone;x;-2\n")
+    import_catalog(ctx, store, str(feed))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        reason = str(app.screen.query_one("#report-reason").render())
+        assert reason.startswith("line 2 · A-1: EAN/GTIN '0' has 1 digits") and reason.endswith("stock '-2' is negative")

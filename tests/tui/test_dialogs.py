@@ -51,8 +51,8 @@ def test_every_dialog_takes_its_keys_from_the_command_table() -> None:
 async def test_a_confirmation_shows_its_own_keys_and_says_when_nothing_was_done(make_app: Callable[..., Any], ctx: Any,
                                                                                  tmp_path: Path) -> None:
     from shelfdesk.catalog.exclusions import channel_rules
-    from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
-    from shelfdesk.tui.screens.help import HelpScreen
+    from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
+    from shelfdesk.tui.screens.shell.help import HelpScreen
 
     ids = build(ctx, tmp_path)
     app = make_app()
@@ -91,7 +91,7 @@ async def test_a_confirmation_shows_its_own_keys_and_says_when_nothing_was_done(
 async def test_stores_shows_a_mapping_made_on_mappings_without_r(make_app: Callable[..., Any], ctx: Any,
                                                                   tmp_path: Path) -> None:
     """Stores kept its red category light after the categories were mapped, until R."""
-    from shelfdesk.tui.screens.stores import StoresScreen
+    from shelfdesk.tui.screens.setup.stores import StoresScreen
     from shelfdesk.tui.widgets.data_window import DataWindow
 
     ids = build(ctx, tmp_path)

@@ -14,11 +14,11 @@ from shelfdesk.context import AppContext
 from shelfdesk.domain import JobOutcome
 from shelfdesk.jobs.runs import list_runs
 from shelfdesk.jobs.schedules import get_schedule
-from shelfdesk.tui.screens.alerts import AlertsScreen
-from shelfdesk.tui.screens.job_run import JobRunScreen
-from shelfdesk.tui.screens.job_runs import JobRunsScreen
-from shelfdesk.tui.screens.jobs import JobsScreen
-from shelfdesk.tui.screens.schedule_dialog import ScheduleDialog
+from shelfdesk.tui.screens.jobs.alerts import AlertsScreen
+from shelfdesk.tui.screens.jobs.job_run_detail import JobRunScreen
+from shelfdesk.tui.screens.jobs.job_runs import JobRunsScreen
+from shelfdesk.tui.screens.jobs.job_list import JobsScreen
+from shelfdesk.tui.screens.jobs.schedule_dialog import ScheduleDialog
 from tests.jobs.conftest import jobs  # noqa: F401  (fixture)
 from tests.tui.jobs_data import REMOTE_WORKER, Calls, register_jobs, seed
 from tests.pilot import settle, settle_until

@@ -16,13 +16,13 @@ from shelfdesk.settings import Preferences
 from shelfdesk.tui.app import HOME_VIEW, ShelfdeskApp
 from shelfdesk.tui.messages import AlertsCounted
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.screens.command_line import CommandLineScreen
-from shelfdesk.tui.screens.help import HelpScreen
-from shelfdesk.tui.screens.jobs import JobsScreen
-from shelfdesk.tui.screens.mappings import MappingsScreen
-from shelfdesk.tui.screens.orders import OrdersScreen
-from shelfdesk.tui.screens.publications import PublicationsScreen
-from shelfdesk.tui.screens.stores import StoresScreen
+from shelfdesk.tui.screens.shell.command_line import CommandLineScreen
+from shelfdesk.tui.screens.shell.help import HelpScreen
+from shelfdesk.tui.screens.jobs.job_list import JobsScreen
+from shelfdesk.tui.screens.setup.mappings import MappingsScreen
+from shelfdesk.tui.screens.orders.order_list import OrdersScreen
+from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
+from shelfdesk.tui.screens.setup.stores import StoresScreen
 from shelfdesk.tui.widgets.empty_state import EmptyState
 from shelfdesk.tui.widgets.filter_bar import FilterBar
 

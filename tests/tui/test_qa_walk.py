@@ -46,7 +46,7 @@ def long_sku_plan(long_skus: Shop) -> Any:
 
 async def test_publication_items_name_the_highlighted_sku_in_full(long_sku_run: int, make_app: Callable[..., Any]) -> None:
     """The SKU column cut both SKUs to the same 22 characters: the line under the table names it whole."""
-    from shelfdesk.tui.screens.publication_detail import PublicationDetailScreen
+    from shelfdesk.tui.screens.publications.run_items import PublicationDetailScreen
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -65,7 +65,7 @@ async def test_publication_items_name_the_highlighted_sku_in_full(long_sku_run: 
 
 
 async def test_dry_run_plan_names_the_highlighted_sku_in_full(long_sku_plan: Any, make_app: Callable[..., Any]) -> None:
-    from shelfdesk.tui.screens.publication_plan import PublicationPlanScreen
+    from shelfdesk.tui.screens.publications.plan import PublicationPlanScreen
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -145,7 +145,7 @@ async def test_an_attributes_failures_on_mappings_columns_are_not_cut(
 
 async def open_column_form(app: Any, pilot: Any, attribute: str, results: list[Any]) -> Any:
     from shelfdesk.catalog.attributes import attribute_set
-    from shelfdesk.tui.screens.column_form import ColumnForm
+    from shelfdesk.tui.screens.setup.attribute_mapping_form import ColumnForm
 
     spec = attribute_set("backmarket").get(attribute)
     form = ColumnForm(spec, ["sku", "price", "grade"], [], None, attribute if attribute in ("price", "grade") else None)
@@ -156,7 +156,7 @@ async def open_column_form(app: Any, pilot: Any, attribute: str, results: list[A
 
 async def test_a_refused_constant_keeps_the_column_form_open_with_what_was_typed(make_app: Callable[..., Any]) -> None:
     """'abc' as the price: the form closed, then the service refused it, and the typing was lost."""
-    from shelfdesk.tui.screens.column_form import CONSTANT, ColumnForm
+    from shelfdesk.tui.screens.setup.attribute_mapping_form import CONSTANT, ColumnForm
 
     app = make_app()
     results: list[Any] = []
@@ -201,7 +201,7 @@ async def test_a_refused_value_map_keeps_the_column_form_open(make_app: Callable
 
 async def test_the_ship_dialogs_hints_are_whole_at_80_columns(make_app: Callable[..., Any]) -> None:
     """"required on Back Market; kept by shelfdesk on" and "…SKU=IMEI names the": cut mid-sentence."""
-    from shelfdesk.tui.screens.order_ship import FIELDS, OrderShipDialog
+    from shelfdesk.tui.screens.orders.ship_dialog import FIELDS, OrderShipDialog
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -215,7 +215,7 @@ async def test_the_ship_dialogs_hints_are_whole_at_80_columns(make_app: Callable
 
 async def test_the_cancel_reason_field_can_be_seen(make_app: Callable[..., Any]) -> None:
     """An empty compact input draws nothing: the operator saw a reason label over a blank line."""
-    from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+    from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
     app = make_app(theme="ansi-dark")  # the SSH default: no background marks the field
     answers: list[Any] = []
@@ -233,7 +233,7 @@ async def test_the_cancel_reason_field_can_be_seen(make_app: Callable[..., Any])
 
 
 async def test_the_schedule_question_is_not_cut(make_app: Callable[..., Any]) -> None:
-    from shelfdesk.tui.screens.schedule_dialog import ScheduleDialog
+    from shelfdesk.tui.screens.jobs.schedule_dialog import ScheduleDialog
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -263,7 +263,7 @@ async def test_an_order_alert_says_where_enter_leads_in_the_operators_words(
 async def test_a_category_search_without_match_says_so(make_app: Callable[..., Any]) -> None:
     """An empty box looked like a list still loading; Enter on it still picks nothing."""
     from shelfdesk.catalog.categories import category_tree
-    from shelfdesk.tui.screens.category_picker import CategoryPicker
+    from shelfdesk.tui.screens.setup.category_picker import CategoryPicker
 
     app = make_app()
     picked: list[Any] = []

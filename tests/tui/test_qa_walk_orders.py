@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from shelfdesk.tui.app import ShelfdeskApp
-from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
-from shelfdesk.tui.screens.order_detail import OrderDetailScreen
-from shelfdesk.tui.screens.order_results import OrderResults
+from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
+from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
+from shelfdesk.tui.screens.orders.not_done_results import OrderResults
 from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401 (fixtures)
 from tests.pilot import settle
 

@@ -34,8 +34,8 @@ def sandbox(tmp_path: Path, clock: Any):  # type: ignore[no-untyped-def]
 async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx, tmp_path, sandbox) -> None:  # type: ignore[no-untyped-def]
     from shelfdesk.services.channels import list_channels
     from shelfdesk.services.stores import list_stores
-    from shelfdesk.tui.screens.mappings import MappingsScreen
-    from shelfdesk.tui.screens.stores import StoresScreen
+    from shelfdesk.tui.screens.setup.mappings import MappingsScreen
+    from shelfdesk.tui.screens.setup.stores import StoresScreen
 
     source = feed(tmp_path)
     app = make_app()
@@ -56,7 +56,7 @@ async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx,
         # i: the source, then the columns found with samples and their roles, then the import.
         await pilot.press("i", "enter")
         await settle(pilot)
-        from shelfdesk.tui.screens.columns_form import ColumnsForm
+        from shelfdesk.tui.screens.setup.import_columns_form import ColumnsForm
 
         assert isinstance(app.screen, ColumnsForm)
         assert "IP13-0 | IP13-1" in str(app.screen.query_one("#columns-samples").render())
@@ -67,7 +67,7 @@ async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx,
         assert (store.products, store.last_import.rejected) == (9, 2)
         await pilot.press("x")
         await settle(pilot)
-        from shelfdesk.tui.screens.import_report import ImportReportScreen
+        from shelfdesk.tui.screens.setup.import_report import ImportReportScreen
 
         assert isinstance(app.screen, ImportReportScreen) and app.screen.query_one("DataWindow").row_count == 2
         await pilot.press("escape")
@@ -122,7 +122,7 @@ async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx,
 
 async def test_exclusion_rule_with_live_count_and_clear_from_the_keyboard(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from shelfdesk.catalog.exclusions import channel_rules, count_excluded
-    from shelfdesk.tui.screens.rule_form import RuleForm
+    from shelfdesk.tui.screens.setup.exclusion_rule_form import RuleForm
     from tests.tui.setup_data import build
 
     ids = build(ctx, tmp_path)
@@ -146,7 +146,7 @@ async def test_exclusion_rule_with_live_count_and_clear_from_the_keyboard(make_a
         assert "4 of 15 products excluded" in str(app.screen.query_one("#exclusions-count").render())
         await pilot.press("down", "d")  # the new rule is second: delete it, which asks first
         await settle(pilot)
-        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+        from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
         assert isinstance(app.screen, ConfirmDialog)
         assert "Delete the exclusion rule sku equals 'IP13-1'?" in str(app.screen.query_one("#confirm-question").render())
@@ -159,7 +159,7 @@ async def test_exclusion_rule_with_live_count_and_clear_from_the_keyboard(make_a
 
 
 async def test_read_only_console_refuses_set_up_keys(make_app, ctx, read_only_ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from shelfdesk.tui.screens.stores import StoresScreen
+    from shelfdesk.tui.screens.setup.stores import StoresScreen
     from tests.tui.setup_data import build
 
     build(ctx, tmp_path)
@@ -174,8 +174,8 @@ async def test_read_only_console_refuses_set_up_keys(make_app, ctx, read_only_ct
 
 async def test_a_refused_import_source_brings_the_form_back_with_what_was_typed(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from shelfdesk.services.stores import create_store
-    from shelfdesk.tui.screens.columns_form import ColumnsForm
-    from shelfdesk.tui.screens.import_form import ImportForm
+    from shelfdesk.tui.screens.setup.import_columns_form import ColumnsForm
+    from shelfdesk.tui.screens.setup.import_form import ImportForm
 
     create_store(ctx, "Refurb Paris", "FR")
     missing = tmp_path / "nope" / "feed.csv"
@@ -204,7 +204,7 @@ async def test_a_truncated_import_is_refused_then_forced_from_its_report(make_ap
 
     from shelfdesk.catalog.importer import import_catalog
     from shelfdesk.services.stores import create_store, list_stores
-    from shelfdesk.tui.screens.import_report import ImportReportScreen
+    from shelfdesk.tui.screens.setup.import_report import ImportReportScreen
 
     store = create_store(ctx, "Refurb Paris", "FR")
     source = feed(tmp_path)
@@ -239,7 +239,7 @@ async def test_a_truncated_import_is_refused_then_forced_from_its_report(make_ap
 async def test_suggestions_are_previewed_and_mapped_one_by_one(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """s mapped every category at once, sight unseen."""
     from shelfdesk.catalog.category_mapping import merchant_categories
-    from shelfdesk.tui.screens.suggestions_dialog import SuggestionsDialog
+    from shelfdesk.tui.screens.setup.suggestions_dialog import SuggestionsDialog
     from tests.tui.setup_data import build
 
     ids = build(ctx, tmp_path)

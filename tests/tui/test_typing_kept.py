@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("default_clock")
 
 async def test_a_refused_ship_puts_the_cursor_on_the_wrong_field_and_typing_adds_to_it(desk: Desk) -> None:  # noqa: F811
     """The dialog came back on Tracking number with its text selected: the next key overwrote the tracking."""
-    from shelfdesk.tui.screens.order_ship import OrderShipDialog
+    from shelfdesk.tui.screens.orders.ship_dialog import OrderShipDialog
 
     [order] = desk.new_orders("backmarket", ["IPH13-128-MID-GOOD"], fate="accepted")
     desk.harvest()
@@ -50,7 +50,7 @@ async def test_a_refused_ship_puts_the_cursor_on_the_wrong_field_and_typing_adds
 
 
 async def test_bulk_ship_keeps_a_missing_path_typed_and_completes_paths_with_tab(desk: Desk, tmp_path: Path) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.order_bulk_ship import OrderBulkShipDialog
+    from shelfdesk.tui.screens.orders.bulk_ship_dialog import OrderBulkShipDialog
 
     (tmp_path / "parcels-monday.csv").write_text("order_id,carrier,tracking_number\n")
     app = ShelfdeskApp(desk.ctx, theme="shelfdesk-dark")
@@ -75,7 +75,7 @@ async def test_bulk_ship_keeps_a_missing_path_typed_and_completes_paths_with_tab
 
 async def test_enter_in_a_confirmation_field_moves_to_the_confirming_button(desk: Desk) -> None:  # noqa: F811
     """Enter in the cancel reason went to No: the next Enter closed the dialog, the reason lost."""
-    from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+    from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
     desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="paid")
     desk.harvest()
@@ -99,7 +99,7 @@ async def test_a_greyed_key_says_why_when_pressed(desk: Desk) -> None:  # noqa: 
     """s on a shipped order did nothing at all; the footer greyed it without a word."""
     from textual.widgets._footer import FooterKey
 
-    from shelfdesk.tui.screens.order_detail import OrderDetailScreen
+    from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
 
     [order] = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="shipped")
     desk.harvest()

@@ -11,12 +11,15 @@ value that does not pass is reported with the row's line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import TypeVar
 
 from shelfdesk.catalog.gtin import GTIN_LENGTHS, is_valid_gtin
+
+T = TypeVar("T")
 
 #: Longest SKU kept (marketplaces cap theirs well below; a longer one is a wrong column).
 MAX_SKU = 128
@@ -36,8 +39,9 @@ class RowRejected(ValueError):
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(reason)
-        self.field = field
-        self.reason = reason
+        self.field = field  #: the first role at fault (the report's Field column)
+        self.reason = reason  #: every reason of the row, "; " between them
+        self.fields = [field]  #: every role at fault
 
 
 @dataclass(frozen=True)
@@ -145,17 +149,34 @@ def _text(value: str | None) -> str | None:
 
 
 def validate_row(line: int, values: Mapping[str, str], roles: Mapping[str, str]) -> ProductRow:
-    """The product of one row, or :class:`RowRejected` for its first bad field.
+    """The product of one row, or :class:`RowRejected` naming every bad field of it.
 
-    ``roles`` maps role → column; columns without a role become attributes
-    (empty values are left out; every raw value stays in the feed file).
+    Every field is checked, so a merchant fixes a row once: "ean …; price …"
+    rather than the EAN, a new import, then the price. ``roles`` maps role →
+    column; columns without a role become attributes (empty values are left
+    out; every raw value stays in the feed file).
     """
 
     get = values.get
-    sku = parse_sku(get(roles["sku"]))
-    ean = parse_ean(get(roles["ean"])) if "ean" in roles else None
-    price = parse_price(get(roles["price"])) if "price" in roles else None
-    stock = parse_stock(get(roles["stock"])) if "stock" in roles else 0
+    problems: list[RowRejected] = []
+
+    def checked(parse: Callable[[str | None], T], role: str, default: T) -> T:
+        if role not in roles:
+            return default
+        try:
+            return parse(get(roles[role]))
+        except RowRejected as exc:
+            problems.append(exc)
+            return default
+
+    sku = checked(parse_sku, "sku", "")
+    ean = checked(parse_ean, "ean", None)
+    price = checked(parse_price, "price", None)
+    stock = checked(parse_stock, "stock", 0)
+    if problems:
+        rejected = RowRejected(problems[0].field, "; ".join(p.reason for p in problems))
+        rejected.fields = [p.field for p in problems]
+        raise rejected
     title = _text(get(roles["title"])) if "title" in roles else None
     brand = _text(get(roles["brand"])) if "brand" in roles else None
     category = normalize_category(get(roles["category"])) if "category" in roles else None

@@ -280,7 +280,10 @@ class ApiClient:
                 log.warning("%s: could not connect (%s), attempt %d", label, type(exc).__name__, attempts)
                 retries += 1
                 if retries >= policy.max_attempts:
-                    raise self._error(TransientError, f"cannot reach {self.marketplace}: {exc!r}") from exc
+                    # Named with the URL tried: a sandbox restarted on another port, a typo in the base URL.
+                    where = redact(str(url.copy_with(query=None)))
+                    raise self._error(TransientError, f"cannot reach {self.marketplace} at {where}: "
+                                                      f"{exc or type(exc).__name__}") from exc  # fmt: skip
                 await self.clock.sleep(policy.backoff(retries, self.rng))
                 continue
             except httpx.TransportError as exc:

@@ -10,6 +10,7 @@ sends them later). Exit codes: 0 done, 1 some order refused or failed,
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -52,6 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--cursor", help="continue after this cursor (printed as 'next' by the previous page)")
     p.add_argument("--exact-counts", action="store_true", help="count every status exactly (otherwise counts stop at "
                    "1,000, shown '1,000+' and listed in counts_at_least: exact counts of a million orders take 0.3 s)")  # fmt: skip
+    p.add_argument("--wide", action="store_true", help="every column in full, whatever the terminal's width")
 
     p = add("show", "one order in full: lines, deadlines, history, actions", _show)
     p.add_argument("order", help="marketplace order id (or #id)")
@@ -230,13 +232,32 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
                      "orders": page.rows, "next": cursor})  # fmt: skip
         return 0
     print("  ".join(f"{s.value} {describe_count(n, bound)}" for s, n in counts.items() if n) or "no orders")
+    width = shutil.get_terminal_size((80, 24)).columns
     for r in page.rows:
-        sync = f" [{r.sync}]" if r.sync else ""
-        print(f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {_when(r.purchased_at)}  "
-              f"{(r.buyer_name or '—')[:22]:<22} {_money(r.total, r.currency):>12}  {r.channel}")  # fmt: skip
+        print(_wide_line(r) if args.wide else _fitted_line(r, width))
+    if not args.wide and page.rows and any(len(_wide_line(r)) > width for r in page.rows):
+        print(f"(fitted to {width} columns; --wide shows every column in full)")
     if cursor:
         print(f"next page: --cursor {cursor}")
     return 0
+
+
+def _wide_line(r: Any) -> str:
+    sync = f" [{r.sync}]" if r.sync else ""
+    return (f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {_when(r.purchased_at)}  "
+            f"{(r.buyer_name or '—')[:22]:<22} {_money(r.total, r.currency):>12}  {r.channel}")  # fmt: skip
+
+
+def _fitted_line(r: Any, width: int) -> str:
+    """One order in ``width`` columns: short date and channel code, the buyer's name takes what is left."""
+    sync = {"synchronizing": "sync", "failed": "FAIL"}.get(r.sync, r.sync[:4]) if r.sync else ""
+    when = r.purchased_at.strftime("%m-%d %H:%M") if r.purchased_at else "—"
+    total = _money(r.total, r.currency if r.currency != "EUR" else None)
+    channel = r.channel_code or r.channel[:8]
+    head = f"{r.marketplace_order_id:<14} {r.status.value:<10} {sync:<4} {when}  "
+    tail = f" {total:>10}  {channel}"
+    room = max(6, width - len(head) - len(tail) - 1)
+    return f"{head}{(r.buyer_name or '—')[:room]:<{room}}{tail}"
 
 
 def _show(ctx: AppContext, args: argparse.Namespace) -> int:

@@ -18,7 +18,9 @@ from shelfdesk.cli import UserFacingError
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only unless --force)")
-    parser.add_argument("--port", type=int, default=0, help="Back Market's port; Leboncoin takes the next one (default: free ports)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="Back Market's port; Leboncoin takes the next one (default: the ports of the last start "
+                             "with this state folder, so channels' base URLs keep working; 0: any free ports)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
     parser.add_argument("--token", help="credential both sandboxes accept (Back Market token, Leboncoin refresh token)")
     parser.add_argument("--state", help="state folder (default: the workspace's sandbox folder)")
@@ -53,17 +55,32 @@ def parse_fault(text: str) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     from shelfdesk.paths import resolve_paths
-    from shelfdesk.sandbox.server import NotLoopback, start_sandboxes
+    from shelfdesk.sandbox.server import NotLoopback, RunningSandboxes, start_sandboxes
 
     faults = [parse_fault(f) for f in args.fault]
     state = Path(args.state) if args.state else resolve_paths(args.home, None).sandbox_dir
+    remembered = saved_ports(state) if args.port is None else None
+    port = args.port if args.port is not None else (remembered[0] if remembered else 0)
+
+    def start(port: int, leboncoin: int | None) -> RunningSandboxes:
+        return start_sandboxes(state, seed=args.seed, host=args.host, port=port, token=args.token,
+                               orders_per_hour=args.orders_per_hour, force=args.force, task_seconds=args.task_seconds,
+                               leboncoin_port=leboncoin)  # fmt: skip
+
     try:
-        running = start_sandboxes(state, seed=args.seed, host=args.host, port=args.port, token=args.token,
-                                  orders_per_hour=args.orders_per_hour, force=args.force, task_seconds=args.task_seconds)  # fmt: skip
+        try:
+            running = start(port, remembered[1] if remembered else None)
+        except OSError:
+            if not remembered:
+                raise
+            print(f"Ports {remembered[0]} and {remembered[1]} of the last start are taken: free ones are used "
+                  "instead; update the channels' base URL (e on Stores).")  # fmt: skip
+            running = start(0, None)
     except NotLoopback as exc:
         raise UserFacingError(str(exc)) from None
     except OSError as exc:
-        raise UserFacingError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        raise UserFacingError(f"cannot listen on {args.host}:{port}: {exc.strerror or exc}") from None
+    save_ports(state, running.backmarket_url, running.leboncoin_url)
     for sandbox in (running.backmarket, running.leboncoin):
         for spec in faults:
             sandbox.faults.add(**spec)
@@ -95,6 +112,33 @@ def run(args: argparse.Namespace) -> int:
     finally:
         running.stop()
     return 0
+
+
+PORTS_FILE = "ports.json"
+"""In the state folder: the ports of the last start, reused by the next one."""
+
+
+def saved_ports(state: Path) -> tuple[int, int] | None:
+    """(Back Market, Leboncoin) ports the sandboxes had the last time they served this state folder."""
+    import json
+
+    try:
+        saved = json.loads((state / PORTS_FILE).read_text(encoding="utf-8"))
+        ports = int(saved["backmarket"]), int(saved["leboncoin"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ports if all(0 < p < 65536 for p in ports) else None
+
+
+def save_ports(state: Path, backmarket_url: str, leboncoin_url: str) -> None:
+    """Keep the ports for the next start, so the base URL a channel was given stays right."""
+    import json
+    from urllib.parse import urlsplit
+
+    ports = {"backmarket": urlsplit(backmarket_url).port, "leboncoin": urlsplit(leboncoin_url).port}
+    if all(ports.values()):
+        state.mkdir(parents=True, exist_ok=True)
+        (state / PORTS_FILE).write_text(json.dumps(ports) + "\n", encoding="utf-8")
 
 
 def live_refresh_tokens(tokens: dict[str, dict[str, str]]) -> list[tuple[str, dict[str, str]]]:

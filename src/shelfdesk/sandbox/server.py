@@ -105,8 +105,10 @@ def start_sandboxes(
     force: bool = False,
     task_seconds: float = 120.0,
     hang_cap: float = 15.0,
+    leboncoin_port: int | None = None,
 ) -> RunningSandboxes:
-    """Start both sandboxes; ``port`` 0 picks free ports, else Back Market on ``port`` and Leboncoin on ``port + 1``.
+    """Start both sandboxes; ``port`` 0 picks free ports, else Back Market on ``port`` and Leboncoin on ``port + 1``
+    (or on ``leboncoin_port`` when given: the ports a previous start had).
 
     Each sandbox keeps its state in its own sub-folder of ``state_dir``.
     """
@@ -117,7 +119,8 @@ def start_sandboxes(
                            orders_per_hour=orders_per_hour, feed_seconds=task_seconds, hang_cap=hang_cap)  # fmt: skip
     sockets = [bind(host, port, force=force)]
     try:
-        sockets.append(bind(host, port + 1 if port else 0, force=force))
+        second = leboncoin_port if leboncoin_port is not None else (port + 1 if port else 0)
+        sockets.append(bind(host, second, force=force))
     except OSError:
         sockets[0].close()
         raise

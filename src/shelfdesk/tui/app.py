@@ -1,6 +1,9 @@
 """The shelfdesk console App: screens, global keys, themes, status and failures.
 
-Only the App lives here. Screens are in ``tui/screens/`` (one module each),
+Only the App lives here. Screens are in ``tui/screens/``, grouped by area
+(``setup/``, ``publications/``, ``orders/``, ``jobs/``, ``invoices/``,
+``webhooks/``, and ``shell/`` for help, the command line and the one
+confirmation), one module per screen or dialog beside its ``.tcss``;
 widgets in ``tui/widgets/``, every key and command in ``tui/commands.py``.
 The App owns what is shared by all screens: the workspace context, the alert
 count shown in every status bar (counted in a thread worker, never on the
@@ -36,13 +39,13 @@ from shelfdesk.tui.commands import (
 )
 from shelfdesk.tui.messages import AlertsCounted, JobRunChanged
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.screens.command_line import CommandLineScreen
-from shelfdesk.tui.screens.help import HelpScreen
-from shelfdesk.tui.screens.jobs import JobsScreen
-from shelfdesk.tui.screens.mappings import MappingsScreen
-from shelfdesk.tui.screens.orders import OrdersScreen
-from shelfdesk.tui.screens.publications import PublicationsScreen
-from shelfdesk.tui.screens.stores import StoresScreen
+from shelfdesk.tui.screens.shell.command_line import CommandLineScreen
+from shelfdesk.tui.screens.shell.help import HelpScreen
+from shelfdesk.tui.screens.jobs.job_list import JobsScreen
+from shelfdesk.tui.screens.setup.mappings import MappingsScreen
+from shelfdesk.tui.screens.orders.order_list import OrdersScreen
+from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
+from shelfdesk.tui.screens.setup.stores import StoresScreen
 from shelfdesk.tui.themes import default_theme_name, load_themes, status_variables, theme_dirs
 from shelfdesk.tui.widgets.status_bar import AlertStatus
 
@@ -286,7 +289,7 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         self.data_version += 1
 
     def open_alerts(self) -> None:
-        from shelfdesk.tui.screens.alerts import AlertsScreen
+        from shelfdesk.tui.screens.jobs.alerts import AlertsScreen
 
         if not isinstance(self.screen, AlertsScreen):
             self.push_screen(AlertsScreen())

@@ -412,6 +412,9 @@ COMMANDS: list[Command] = [
     Command(id="stores.report", description="Import report", action="import_report", keys=("x",), scope="stores",
             group="stores", help="The highlighted store's last import: counts and every rejected row with its line",
             names=("report",)),
+    Command(id="stores.products", description="Products", action="browse_products", keys=("b",), scope="stores",
+            group="stores", help="Browse the highlighted store's products: stock, price, and per channel its mapping, "
+            "exclusions and last publication", names=("products",)),
     Command(id="stores.mappings", description="Mappings", action="open_mappings", keys=("enter",), scope="stores",
             group="stores", help="Open the highlighted channel's mappings"),
     Command(id="stores.activate", description="Activate", action="activate", keys=("A",), scope="stores",

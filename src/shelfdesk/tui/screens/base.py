@@ -178,8 +178,8 @@ class ShelfdeskScreen(Screen[None]):
         return False
 
     def action_open_screen(self, name: str) -> None:
-        """``:webhooks``, ``:invoices``: a screen opened by name from any screen (see screens/extra.py)."""
-        from shelfdesk.tui.screens.extra import open_screen
+        """``:webhooks``, ``:invoices``: a screen opened by name from any screen (see screens/shell/by_name.py)."""
+        from shelfdesk.tui.screens.shell.by_name import open_screen
 
         open_screen(self.app, name)
 

@@ -64,7 +64,7 @@ class DialogScreen(ModalScreen[ResultType], Generic[ResultType]):
 
     def action_help(self) -> None:
         """F1: the keys of this dialog, from the same table as its footer."""
-        from shelfdesk.tui.screens.help import HelpScreen
+        from shelfdesk.tui.screens.shell.help import HelpScreen
 
         read_only = bool(getattr(getattr(self.app, "ctx", None), "read_only", False))
         self.app.push_screen(HelpScreen(self.HELP_TITLE, help_sections(self.app, self.SCOPE, self.HELP_TITLE), read_only))  # type: ignore[arg-type]

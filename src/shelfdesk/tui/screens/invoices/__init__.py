@@ -1,0 +1,1 @@
+"""Invoices and credit notes: the list, one invoice, issuing."""

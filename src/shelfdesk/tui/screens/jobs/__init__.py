@@ -1,0 +1,1 @@
+"""Scheduled jobs, their runs, and the alerts they raise."""

@@ -1,0 +1,1 @@
+"""Orders: the list, one order, shipping and bulk actions, failed actions."""

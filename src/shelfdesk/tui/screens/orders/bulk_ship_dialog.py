@@ -1,0 +1,100 @@
+"""Bulk ship from a CSV file: type the path, read the preview, then ship the valid orders.
+
+The preview is computed in a thread worker by the same service that applies
+the file (:func:`shelfdesk.orders.bulk.plan_bulk_ship`): how many orders will
+be shipped and, for every row that cannot be applied, its line, order and
+reason. "Back" is focused; shipping sends the file's content as previewed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Input, Label, Static
+
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
+
+
+class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
+    """Returns (path, the text previewed) to ship, or None."""
+
+    CSS_PATH = "bulk_ship_dialog.tcss"
+    SCOPE: ClassVar[str] = "dialog.path"
+    BINDINGS = bindings_for(SCOPE)
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self.folder = folder
+        self._ready: tuple[str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="bulk-ship"):
+            yield Label("Bulk ship from a CSV file", id="bulk-ship-title", markup=False)
+            yield Label("Columns: order_id, carrier, tracking_number, and optionally imei, serial_number, sku, tracking_url",
+                        classes="bulk-ship-hint", markup=False)  # fmt: skip
+            yield Input(placeholder=f"e.g. {self.folder}/parcels.csv · Tab completes", id="bulk-ship-path", compact=True,
+                        classes="path-field")  # fmt: skip
+            yield Label("Enter reads the file and shows what would be shipped; Tab completes the path.",
+                        id="bulk-ship-summary", markup=False)  # fmt: skip
+            with VerticalScroll(id="bulk-ship-problems"):
+                yield Static("", id="bulk-ship-list", markup=False)
+            with Horizontal(id="bulk-ship-buttons"):
+                yield Button("Back", id="bulk-ship-back")
+                yield Button("Ship", id="bulk-ship-go", variant="warning", disabled=True)
+
+    def on_mount(self) -> None:
+        field = self.query_one(Input)
+        field.cursor_blink = False
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        if path:
+            self.query_one("#bulk-ship-summary", Label).update("Reading the file…")
+            self._preview(path)
+
+    @work(thread=True, exclusive=True, group="bulk-ship-preview", exit_on_error=False, description="Reading the CSV file")
+    def _preview(self, path: str) -> None:
+        from shelfdesk.orders.bulk import plan_bulk_ship
+        from shelfdesk.orders.errors import OrderError
+
+        ctx: Any = self.app.ctx  # type: ignore[attr-defined]
+        file = Path(path).expanduser()
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+            plan = plan_bulk_ship(ctx, str(file), text=text)
+        except (OSError, UnicodeDecodeError, OrderError) as exc:
+            self.app.call_from_thread(self._refuse, f"Cannot use {file}: {exc}")
+            return
+        problems = [f"{item.where}: order {item.order or '?'}: {item.error}" for item in plan.invalid]
+        summary = f"{len(plan.valid):,} order(s) will be shipped; {len(plan.invalid):,} cannot be (listed below)."
+        self.app.call_from_thread(self._show, (str(file), text) if plan.valid else None, summary, problems)
+
+    def _show(self, ready: tuple[str, str] | None, summary: str, problems: list[str]) -> None:
+        self._ready = ready
+        self.query_one("#bulk-ship-summary", Label).update(summary)
+        self.query_one("#bulk-ship-list", Static).update("\n".join(problems) or "Every row can be applied.")
+        ship = self.query_one("#bulk-ship-go", Button)
+        ship.disabled = ready is None
+        ship.label = f"Ship {summary.split(' ', 1)[0]}" if ready else "Ship"
+        self.query_one("#bulk-ship-back", Button).focus()
+
+    def _refuse(self, reason: str) -> None:
+        """The file cannot be read: only the reason shows; the path stays typed and focused, to fix it."""
+        self._ready = None
+        self.query_one("#bulk-ship-summary", Label).update(reason)
+        self.query_one("#bulk-ship-list", Static).update("")
+        ship = self.query_one("#bulk-ship-go", Button)
+        ship.disabled, ship.label = True, "Ship"
+        field = self.query_one(Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(self._ready if event.button.id == "bulk-ship-go" else None)
+

@@ -1,0 +1,1 @@
+"""What every screen reaches: help, the command line, the one confirmation, screens opened by name."""

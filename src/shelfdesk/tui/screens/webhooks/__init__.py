@@ -1,0 +1,1 @@
+"""Webhook subscriptions, their deliveries and log."""
