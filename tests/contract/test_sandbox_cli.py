@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 
+@pytest.mark.slow
 def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "shelfdesk", "sandbox", "--state", str(tmp_path / "sb"), "--token", "cli-token-42",
                "--orders-per-hour", "0"]  # fmt: skip
