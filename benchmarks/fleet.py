@@ -17,10 +17,10 @@ For each worker count, on a fresh PostgreSQL database (on the server named by
 
 Measured from the database, not from the workers' word: an AFTER INSERT
 trigger on ``orders`` records when each order arrived (``clock_timestamp()``),
-so the arrival lag ("lag") is that minus the order's creation in the sandbox,
-and "seen" is that minus the order's last change before it arrived (the
-sandbox, like Back Market, keeps a new order in its checks for a minute
-before it shows as to accept: "seen" is the part shelfdesk controls); harvest
+so the arrival lag ("lag") is that minus the order's creation in the sandbox
+(its generator makes each order one period after the date it stamps on it:
+the lag counts from when the order existed), and "seen" from the later of
+that and the order's last change before it arrived; harvest
 runs come from ``job_runs`` (overlap: a run of an account starting before the
 previous one ended; missed: intervals with no start); takeovers are runs ended
 as "taken over"; connections are sampled from ``pg_stat_activity`` per worker
@@ -103,6 +103,8 @@ class Run:
     accounts: int
     interval: int
     seconds: float
+    #: Seconds between two orders of one account (3600 / --orders-per-hour).
+    period: float
     db_url: str
     db_name: str
     started: datetime | None = None
@@ -298,9 +300,12 @@ def analyse(run: Run, admin: Any, logs: Path) -> None:
 
     engine = _admin(admin.url.set(database=run.db_name).render_as_string(hide_password=False))
     with engine.connect() as conn:
-        arrivals = conn.execute(text("SELECT account_id, remote_id, EXTRACT(EPOCH FROM arrived - created), "
-                                     "EXTRACT(EPOCH FROM arrived - visible) "
-                                     "FROM fleet_arrivals WHERE created >= :t"), {"t": run.started}).all()  # fmt: skip
+        # The sandbox's generator makes order k when period k ends but stamps it with the period's
+        # start: an order exists from its date_creation + one period, and the lag counts from there.
+        made = f"created + make_interval(secs => {run.period})"
+        arrivals = conn.execute(text(f"SELECT account_id, remote_id, EXTRACT(EPOCH FROM arrived - ({made})), "
+                                     f"EXTRACT(EPOCH FROM arrived - GREATEST(visible, {made})) "
+                                     f"FROM fleet_arrivals WHERE {made} >= :t"), {"t": run.started}).all()  # fmt: skip
         duplicated = conn.execute(text("SELECT count(*) - count(DISTINCT (account_id, remote_id)) FROM fleet_arrivals")).scalar()
         runs = conn.execute(text("SELECT channel_id, holder, started_at, finished_at, outcome, error FROM job_runs "
                                  "WHERE job = 'harvest' ORDER BY channel_id, started_at")).all()  # fmt: skip
@@ -404,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
             url = admin.url.set(database=name).render_as_string(hide_password=False)
-            run = Run(workers, args.accounts, args.interval, args.minutes * 60, url, name)
+            run = Run(workers, args.accounts, args.interval, args.minutes * 60, 3600.0 / args.orders_per_hour, url, name)
             print(f"run: {workers} worker(s), {args.accounts} accounts, harvest every {args.interval} s, "
                   f"{args.minutes:g} min …", flush=True)  # fmt: skip
             execute(run, admin, Path(tmp), args.sandbox_processes, args.orders_per_hour)
