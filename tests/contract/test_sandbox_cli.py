@@ -6,16 +6,21 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from shelfdesk.clock import FakeClock
+from shelfdesk.sandbox.backmarket import BackMarketSandbox
 
-@pytest.mark.slow
-def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "shelfdesk", "sandbox", "--state", str(tmp_path / "sb"), "--token", "cli-token-42",
-               "--orders-per-hour", "0"]  # fmt: skip
+
+@contextmanager
+def sandbox_command(tmp_path: Path, *args: str) -> Iterator[str]:
+    """``shelfdesk sandbox ARGS`` running; yields what it printed up to "Ctrl-C stops.", stops it with Ctrl-C after."""
+    command = [sys.executable, "-m", "shelfdesk", "sandbox", *args]
     # stderr to a file, not a pipe nobody reads: a full pipe would block the server's logging and its exit.
     errors = (tmp_path / "stderr.log").open("w")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
@@ -26,7 +31,16 @@ def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
             lines.append(line)
             if line.startswith("Ctrl-C"):
                 break
-        text = "".join(lines)
+        yield "".join(lines)
+    finally:
+        process.send_signal(signal.SIGINT)  # handled even when the test runs from a background shell
+        assert process.wait(timeout=30) == 0, (tmp_path / "stderr.log").read_text()[-2000:]
+        errors.close()
+
+
+@pytest.mark.slow
+def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
+    with sandbox_command(tmp_path, "--state", str(tmp_path / "sb"), "--token", "cli-token-42", "--orders-per-hour", "0") as text:
         bm = re.search(r"Back Market sandbox\s+(\S+)", text).group(1)  # type: ignore[union-attr]
         lbc = re.search(r"Leboncoin sandbox\s+(\S+)", text).group(1)  # type: ignore[union-attr]
         assert "Basic cli-token-42" in text and "refresh token      cli-token-42" in text
@@ -35,11 +49,18 @@ def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
         token = httpx.post(f"{lbc}/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "cli-token-42"}).json()
         ads = httpx.get(f"{lbc}/api/v1/ads", headers={"Authorization": f"Bearer {token['access_token']}"})
         assert ads.status_code == 200 and ads.json()["total"] > 0
-    finally:
-        process.send_signal(signal.SIGINT)  # handled even when the test runs from a background shell
-        assert process.wait(timeout=30) == 0, (tmp_path / "stderr.log").read_text()[-2000:]
-        errors.close()
     assert (tmp_path / "sb" / "backmarket" / "state.json").exists() and (tmp_path / "sb" / "leboncoin" / "requests.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_sandbox_command_starts_on_a_broken_folder_and_says_what_it_skipped(tmp_path: Path, clock: FakeClock) -> None:
+    """A journal record that cannot be read no longer stops ``shelfdesk sandbox``: it is skipped, and said."""
+    sandbox = BackMarketSandbox(tmp_path / "sb" / "backmarket", clock=clock, orders_per_hour=0)
+    sandbox.create_orders({"skus": ["APP1-WHT-EXC"], "fate": "paid"})
+    journal = sandbox.store.journal_path()
+    journal.write_bytes(b"not json\n" + journal.read_bytes())
+    with sandbox_command(tmp_path, "--state", str(tmp_path / "sb")) as text:
+        assert re.search(r"Recovered\s+backmarket: journal-1.jsonl: skipped 1 unreadable record", text), text
 
 
 def test_sandbox_command_refuses_a_public_address(tmp_path: Path) -> None:

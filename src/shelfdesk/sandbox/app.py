@@ -17,11 +17,12 @@ is for tests and operators on loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,7 +35,17 @@ from starlette.routing import Route
 
 from shelfdesk.clock import Clock, SystemClock
 from shelfdesk.logs import redact
-from shelfdesk.sandbox.core import ChangeTracker, RequestLog, SandboxClock, StateStore, max_in_window
+from shelfdesk.sandbox.core import (
+    ChangeTracker,
+    RequestLog,
+    SandboxClock,
+    Shape,
+    StateStore,
+    as_datetime,
+    max_in_window,
+    shape_problem,
+    utf8_clean,
+)
 from shelfdesk.sandbox.faults import WAF_PAGE, FaultRule, Faults
 
 log = logging.getLogger("shelfdesk.sandbox")
@@ -43,6 +54,10 @@ Handler = Callable[[Request, Any], Awaitable[Response]]
 
 #: Generated orders per tick are capped so a jump of months does not build millions.
 MAX_ORDERS_PER_TICK = 1000
+#: Bounds of the admin API's knobs [I]: beyond, a clock overflows its dates or a tick builds too much.
+MAX_CLOCK_JUMP = 10 * 365 * 86400
+MAX_ORDERS_PER_HOUR = 10_000
+MAX_ADMIN_ORDERS = 10_000
 
 
 class ApiError(Exception):
@@ -75,7 +90,16 @@ class SandboxApp:
     api_prefix = "/"
     #: Top-level dicts of entries by key (orders, listings …) and lists that only grow (effects …).
     keyed_collections: tuple[str, ...] = ("orders",)
+    #: How a generated order can start (``create_orders``'s ``fate``).
+    fates: tuple[str, ...] = ()
     appended_lists: tuple[str, ...] = ("effects",)
+    #: Options of the admin API's ``/_sandbox/orders`` passed on to :meth:`generate_order`.
+    order_options: tuple[str, ...] = ()
+    #: The path of the request being answered (an error's envelope may depend on it).
+    current_path = ""
+    #: Tests set this: called with (sandbox, request-log entry, parsed request body, parsed answer body)
+    #: after each API request (the log keeps large bodies by their size only).
+    observe: Callable[[SandboxApp, dict[str, Any], Any, Any], None] | None = None
     #: Tests set this: after every write the state is read back from disk and compared (a
     #: change a handler made without :meth:`touch` would be lost on restart).
     verify_journal = False
@@ -93,13 +117,14 @@ class SandboxApp:
         self.store = StateStore(self.folder)
         self.log = RequestLog(self.folder)
         self._changes = ChangeTracker(self.keyed_collections, self.appended_lists)
-        base_clock = clock or SystemClock()
-        loaded = self.store.load()
-        self.clock = SandboxClock(base_clock, float((loaded or {}).get("clock_offset", 0.0)))
-        self.seed = int((loaded or {}).get("seed", seed))
+        self.clock = SandboxClock(clock or SystemClock(), 0.0)
+        self.seed = seed
         self._request_effects: list[dict[str, Any]] = []
-        self._snapshot_due = loaded is None
-        self.state: dict[str, Any] = loaded if loaded is not None else self.seed_state(seed)
+        #: What could not be read from the state folder at start and was skipped, one sentence each.
+        self.recovered: list[str] = []
+        loaded = self._load()
+        self._snapshot_due = loaded is None or bool(self.recovered)  # a repaired state is written clean at once
+        self.state: dict[str, Any] = loaded if loaded is not None else self.seed_state(self.seed)
         self._changes.baseline(self.state)
         if orders_per_hour is not None:
             self.set_order_rate(orders_per_hour)
@@ -107,6 +132,81 @@ class SandboxApp:
         self.hang_cap = hang_cap  # real seconds: a hung request imitates the network, not the clock
         self._persist()
         self.app = Starlette(routes=self.routes() + self._admin_routes())
+
+    # ------------------------------------------------------------------ loading
+
+    #: Top-level value -> the shape of each of its entries (a dict's values, a list's items): what
+    #: handlers and ticks read without checking, so a loaded entry without it is dropped.
+    entry_shapes: dict[str, Shape] = {}
+
+    def _load(self) -> dict[str, Any] | None:
+        """The state in the folder, repaired so that it can be served; None for a new state.
+
+        Whatever cannot be read is skipped and said in :attr:`recovered` (and the
+        log): unreadable journal records and snapshots (see :meth:`StateStore.load`),
+        top-level values of the wrong kind (the seed's are taken), entries without
+        what handlers read (dropped), a request log's unreadable lines. If the
+        state still cannot go through a tick, it is set aside whole and the
+        sandbox starts from its seed: starting always beats refusing to.
+        """
+        loaded = self.store.load()
+        self.recovered = list(self.store.skipped)
+        if self.log.skipped:
+            self.recovered.append(f"{self.log.path.name}: skipped {self.log.skipped} unreadable line(s)")
+        if loaded is not None:
+            loaded = self._repaired(loaded)
+        for note in self.recovered:
+            log.warning("%s sandbox, %s: %s", self.name, self.folder, note)
+        return loaded
+
+    def _repaired(self, loaded: dict[str, Any]) -> dict[str, Any] | None:
+        seed = loaded.get("seed", self.seed)
+        self.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else self.seed
+        offset = loaded.get("clock_offset", 0.0)
+        if isinstance(offset, (int, float)) and math.isfinite(offset) and 0 <= offset < 100 * 365 * 86400:
+            self.clock.offset = float(offset)
+        fresh = self.seed_state(self.seed)
+        for name, value in fresh.items():
+            if name in loaded and _kind(loaded[name]) != _kind(value):
+                self.recovered.append(f"{name!r} could not be read ({str(loaded[name])[:40]!r}): the seed's was taken")
+                loaded[name] = value
+            loaded.setdefault(name, value)  # a state written before this value existed
+        for name, shape in self.entry_shapes.items():
+            entries = loaded.get(name)
+            items = list(entries.items()) if isinstance(entries, dict) else list(enumerate(entries or []))
+            bad = {key: problem for key, entry in items if (problem := shape_problem(entry, shape) or _unwritable(entry))}
+            if not bad:
+                continue
+            if isinstance(entries, dict):
+                loaded[name] = {k: v for k, v in entries.items() if k not in bad}
+            else:
+                loaded[name] = [v for k, v in items if k not in bad]
+            first = next(iter(bad.items()))
+            self.recovered.append(f"{name}: dropped {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'} "
+                                  f"(first {first[0]!r}: {first[1]})")  # fmt: skip
+        problem = self._tick_problem(loaded)
+        if problem is None:
+            return loaded
+        kept = [self.store._set_aside(path, move=True) for path in (self.store.path, self.store.journal_path()) if path.exists()]
+        self.store.generation = 0
+        self.recovered.append(f"the state could not be served ({problem}): started from the seed; "
+                              f"the old state is in {', '.join(k.name for k in kept)}")  # fmt: skip
+        return None
+
+    def _tick_problem(self, state: dict[str, Any]) -> str | None:
+        """Why ``state`` cannot go through a tick and be written as JSON (None when it can); ``state`` is left as it is."""
+        saved = getattr(self, "state", None)
+        try:
+            self.state = json.loads(_dumps(state))  # a copy, and proof that it is JSON
+            self.tick()
+            json.dumps(self.state, ensure_ascii=False, default=str).encode("utf-8")
+        except Exception as exc:  # noqa: BLE001 - any failure here would be every request's
+            return f"{type(exc).__name__}: {str(exc)[:80]}"
+        finally:
+            self.state = saved  # type: ignore[assignment]
+            self._changes = ChangeTracker(self.keyed_collections, self.appended_lists)
+            self._request_effects = []
+        return None
 
     # ------------------------------------------------------------------ for subclasses
 
@@ -142,16 +242,27 @@ class SandboxApp:
         ``single_order``), ``count`` times, created now. The fates are the
         sandbox's (see its ``FATES``); an unknown SKU gets a listing/ad.
         """
-        skus = [str(s) for s in spec.get("skus") or []]
-        if not skus:
-            raise ValueError("give skus")
+        from shelfdesk.sandbox.inputs import admin_number
+
+        skus = spec.get("skus") if isinstance(spec, dict) else None
+        if not isinstance(skus, list) or not skus or not all(isinstance(s, str) and s.strip() and utf8_clean(s) for s in skus):
+            raise ValueError("give skus: a list of SKUs")
+        fate = spec.get("fate", "paid")
+        if fate not in self.fates:
+            raise ValueError(f"unknown fate {fate!r}: one of {', '.join(self.fates)}")
+        quantity = spec.get("quantity")
+        quantity = None if quantity is None else int(admin_number(spec, "quantity", 1, 1000, whole=True))
+        count = int(admin_number(spec, "count", 1, MAX_ADMIN_ORDERS, default=1, whole=True))
         groups = [skus] if spec.get("single_order") else [[s] for s in skus]
+        if count * len(groups) > MAX_ADMIN_ORDERS:
+            raise ValueError(f"at most {MAX_ADMIN_ORDERS} orders at a time")
         created = []
         base = len(self.state["orders"])
-        for n in range(int(spec.get("count", 1))):
+        for n in range(count):
             for i, group in enumerate(groups):
-                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group,
-                                            fate=spec.get("fate", "paid"), quantity=spec.get("quantity"))  # fmt: skip
+                options = {k: spec[k] for k in self.order_options if spec.get(k) is not None}
+                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group, fate=fate,
+                                            quantity=quantity, **options)  # fmt: skip
                 created.append(self.public_order(order))
         self._persist()
         return created
@@ -210,6 +321,23 @@ class SandboxApp:
         self._request_effects.append(entry)
         return entry
 
+    @contextlib.contextmanager
+    def contained(self, what: str) -> Iterator[list[BaseException]]:
+        """Run one unit of background work (a batch, a feed) so that a failure stays its own.
+
+        Background work runs at every tick, before any request is answered: an
+        exception escaping it would fail every later request, and every restart.
+        Inputs are checked before they are stored, so this is for the sandbox's own
+        bugs: logged, and the list yielded receives the exception so the caller
+        can mark the work failed.
+        """
+        failed: list[BaseException] = []
+        try:
+            yield failed
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.exception("%s sandbox: %s failed", self.name, what)
+            failed.append(exc)
+
     def rng_for(self, *parts: object) -> Any:
         import random
 
@@ -253,7 +381,9 @@ class SandboxApp:
         self.faults = Faults(self.seed)
         self.reset_limits()
         self._request_effects = []
+        self.recovered = []
         self.state = self.seed_state(self.seed)
+        self._changes = ChangeTracker(self.keyed_collections, self.appended_lists)
         self._snapshot_due = True
         self._persist()
 
@@ -298,6 +428,7 @@ class SandboxApp:
         self._request_effects = []
         now = self.tick()
         method, path = request.method, request.url.path
+        self.current_path = path
         fault: FaultRule | None = None
         response = self.gate(request, opts)
         refused = response is not None
@@ -310,7 +441,7 @@ class SandboxApp:
                 if fault is not None:
                     response = await self._fault_response(fault, request, response)
         self._persist()  # saved before the reply leaves
-        self.log.append(
+        entry = self.log.append(
             {
                 "at": iso(now),
                 "t": now.timestamp(),
@@ -326,6 +457,8 @@ class SandboxApp:
                 "body": _loggable(raw, request.headers.get("content-type", "")),
             }
         )
+        if self.observe is not None:
+            self.observe(self, entry, _parsed(raw), _parsed(bytes(getattr(response, "body", b"") or b"")))
         return response
 
     async def _run(self, handler: Handler, request: Request, raw: bytes) -> Response:
@@ -333,10 +466,7 @@ class SandboxApp:
             payload: Any = None
             ctype = request.headers.get("content-type", "")
             if raw and "json" in ctype:
-                try:
-                    payload = json.loads(raw)
-                except ValueError:
-                    raise ApiError(400, "Invalid JSON body", "invalid-json") from None
+                payload = read_json(raw)
             elif raw:
                 payload = raw
             return await handler(request, payload)
@@ -389,13 +519,20 @@ class SandboxApp:
     # ------------------------------------------------------------------ admin API
 
     def _admin_routes(self) -> list[Route]:
-        def admin(fn: Callable[[Request, Any], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
+        from shelfdesk.sandbox.inputs import admin_number
+
+        def admin(fn: Callable[[Request, Any], Awaitable[Any]], *, tick: bool = True, lists: bool = False) -> Callable[[Request], Awaitable[Response]]:
+            """An admin endpoint: its JSON body (an object, or a list too when ``lists``), a tick first unless not ``tick``."""
+
             async def endpoint(request: Request) -> Response:
                 raw = await request.body()
                 try:
-                    payload = json.loads(raw) if raw else {}
+                    payload = read_json(raw) if raw else {}
+                    if not isinstance(payload, dict) and not (lists and isinstance(payload, list)):
+                        raise ApiError(400, "the body must be a JSON object")
                     self._request_effects = []
-                    self.tick()
+                    if tick:
+                        self.tick()
                     result = await fn(request, payload)
                 except (ValueError, TypeError, KeyError, ApiError) as exc:
                     status = exc.status if isinstance(exc, ApiError) else 400
@@ -412,6 +549,7 @@ class SandboxApp:
                 "credentials": self.credentials(),
                 "generator": self.state.get("generator"),
                 "counts": {k: len(v) for k, v in self.state.items() if isinstance(v, (dict, list)) and k != "generator"},
+                "recovered": self.recovered,
             }
 
         async def requests(request: Request, _: Any) -> Any:
@@ -425,8 +563,10 @@ class SandboxApp:
         async def faults(request: Request, payload: Any) -> Any:
             if request.method == "POST":
                 rules = payload.get("rules", [payload]) if isinstance(payload, dict) else payload
-                for spec in rules:
-                    self.faults.add(**spec)
+                if not isinstance(rules, list) or not all(isinstance(spec, dict) for spec in rules):
+                    raise ApiError(400, "give a rule object, a list of them, or {rules: [...]}")
+                checked = [FaultRule(**spec) for spec in rules]  # every rule checked before any is added
+                self.faults.rules.extend(checked)
             elif request.method == "DELETE":
                 self.faults.clear()
             return {"rules": self.faults.describe()}
@@ -434,15 +574,20 @@ class SandboxApp:
         async def clock(request: Request, payload: Any) -> Any:
             if request.method == "POST":
                 if "to" in payload:
-                    seconds = (parse_iso(payload["to"]) - self.clock.now()).total_seconds()
+                    to = as_datetime(payload["to"])
+                    if to is None:
+                        raise ApiError(400, "to must be an RFC 3339 date-time with its offset")
+                    seconds = (to - self.clock.now()).total_seconds()
+                    if not 0 <= seconds <= MAX_CLOCK_JUMP:
+                        raise ApiError(400, f"to must be from now to {MAX_CLOCK_JUMP // 86400} days ahead (the clock only moves forward)")
                 else:
-                    seconds = float(payload.get("advance", 0))
+                    seconds = admin_number(payload, "advance", 0, MAX_CLOCK_JUMP, default=0)
                 self.advance_clock(seconds)
             return {"now": iso(self.clock.now())}
 
         async def generator(request: Request, payload: Any) -> Any:
             if request.method == "POST":
-                self.set_order_rate(float(payload["orders_per_hour"]))
+                self.set_order_rate(admin_number(payload, "orders_per_hour", 0, MAX_ORDERS_PER_HOUR))
             return self.state["generator"]
 
         async def orders(request: Request, payload: Any) -> Any:
@@ -457,7 +602,7 @@ class SandboxApp:
 
         async def windows(request: Request, _: Any) -> Any:
             """Busiest 10-s window seen in the request log, and how many 429s were sent."""
-            window = float(request.query_params.get("window", 10))
+            window = admin_number(dict(request.query_params), "window", 0.001, MAX_CLOCK_JUMP, default=10)
             entries = self.log.entries
             return {
                 "window": window,
@@ -466,21 +611,25 @@ class SandboxApp:
             }
 
         async def reset(request: Request, payload: Any) -> Any:
-            self.reset(seed=payload.get("seed"))
+            seed = payload.get("seed") if isinstance(payload, dict) else None
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                raise ApiError(400, "seed must be an integer")
+            self.reset(seed=seed)
             return {"reset": True, "now": iso(self.clock.now())}
 
         extra = self.admin_routes(admin)
         return [
             Route("/_sandbox", admin(info), methods=["GET"]),
             Route("/_sandbox/requests", admin(requests), methods=["GET", "DELETE"]),
-            Route("/_sandbox/faults", admin(faults), methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/faults", admin(faults, lists=True), methods=["GET", "POST", "DELETE"]),
             Route("/_sandbox/clock", admin(clock), methods=["GET", "POST"]),
             Route("/_sandbox/generator", admin(generator), methods=["GET", "POST"]),
             Route("/_sandbox/orders", admin(orders), methods=["POST"]),
             Route("/_sandbox/received", admin(received), methods=["GET"]),
             Route("/_sandbox/state", admin(state), methods=["GET"]),
             Route("/_sandbox/windows", admin(windows), methods=["GET"]),
-            Route("/_sandbox/reset", admin(reset), methods=["POST"]),
+            # No tick first: whatever the state holds, a reset must go through.
+            Route("/_sandbox/reset", admin(reset, tick=False), methods=["POST"]),
             *extra,
         ]
 
@@ -491,6 +640,35 @@ class SandboxApp:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def read_json(raw: bytes) -> Any:
+    """A request's JSON body, or a 400: also for what Python reads but no answer could write back.
+
+    Python's reader takes ``NaN`` and ``Infinity``, lone surrogates (``"\\ud800"``)
+    and nesting deep enough to exhaust the stack; stored, the first two would
+    fail every answer that shows them, so they are refused like bad syntax.
+    """
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "Invalid JSON body", "invalid-json") from None
+    if not utf8_clean(payload):
+        raise ApiError(400, "Invalid JSON body: NaN, Infinity, lone surrogates or nesting deeper than 200", "invalid-json")
+    return payload
+
+
+def _kind(value: Any) -> str:
+    """What a top-level state value is, for telling a readable one from an unreadable one."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def _unwritable(entry: Any) -> str | None:
+    return None if utf8_clean(entry) else "a string no UTF-8 can write, or a number JSON cannot"
 
 
 def _loggable(raw: bytes, ctype: str) -> Any:
@@ -508,7 +686,17 @@ def _loggable(raw: bytes, ctype: str) -> Any:
     text = redact(raw.decode("utf-8", "replace"))
     if "json" in ctype:
         try:
-            return json.loads(text)
-        except ValueError:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
             return text
+        return parsed if utf8_clean(parsed) else text
     return text
+
+
+def _parsed(data: bytes) -> Any:
+    """A body as JSON when it is JSON, else its text (for :attr:`SandboxApp.observe`)."""
+    text = data.decode("utf-8", "replace")
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text

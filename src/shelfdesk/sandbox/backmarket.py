@@ -19,9 +19,7 @@ a missing User-Agent answered by 400, an unknown token by 403.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -35,19 +33,25 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shelfdesk.clock import Clock
+from shelfdesk.domain import Marketplace
+from shelfdesk.markets import BACKMARKET_LOCALES, market_by_code
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.backmarket_rules import (
     CSV_COLUMNS,
+    BatchUnreadable,
     GRADES,
     MAX_CSV_LINES,
     apply_update,
     check_grade,
     check_listing_values,
     parse_listing_row,
+    read_batch,
+    read_catalog,
     resolve_product,
     set_line_details,
 )
-from shelfdesk.sandbox.core import RateWindow
+from shelfdesk.sandbox.core import RateWindow, as_datetime, shape_problem, utf8_clean
+from shelfdesk.sandbox.inputs import as_decimal
 from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid, valid_gtin
 
 DEFAULT_TOKEN = "bm-sandbox-token"
@@ -109,10 +113,44 @@ PAYMENT_DELAY = timedelta(minutes=45)  # [I] state 10 -> 1 (or 8) once the custo
 CARRIERS = ("Colissimo", "Chronopost", "UPS", "DHL Express")
 
 
+def _amount(value: Any) -> bool:
+    return as_decimal(value) is not None
+
+
+def _one_char(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 1
+
+
+def _lines(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(shape_problem(line, _LINE) is None for line in value)
+
+
+_DATE, _NULL = as_datetime, type(None)
+_LINE = {"id": int, "state": int, "listing": str, "listing_id": int, "quantity": int, "price": _amount}
+
+
 class BackMarketSandbox(SandboxApp):
     name = "backmarket"
+    #: The market (locale) of the orders it generates; the admin API's orders may name another.
+    market = "fr-fr"
+    order_options = ("country_code",)
     keyed_collections = ("orders", "listings", "tasks", "products")
     appended_lists = ("effects", "invoices")
+    fates = tuple(fate for fate, _ in FATES)
+    entry_shapes = {
+        "listings": {"id": str, "listing_id": int, "product_id": str, "sku": str, "title": str, "quantity": int,
+                     "price": _amount, "min_price": lambda v: v is None or _amount(v),
+                     "max_price": lambda v: v is None or _amount(v), "publication_state": int, "grade": str},
+        "orders": {"order_id": int, "state": int, "orderlines": _lines, "date_creation": _DATE, "date_modification": _DATE,
+                   "_due": lambda v: v is None or _DATE(v), "country_code": str},
+        "tasks": {"task_id": int, "created_at": _DATE, "seconds": (int, float), "action_status": int, "catalog": str,
+                  "delimiter": _one_char, "quotechar": _one_char},
+        "products": {"product_id": str, "ean": str, "title": str, "grades": list},
+        "effects": {"kind": str},
+        "invoices": {"order_id": int},
+        "lines_log": lambda e: isinstance(e, list) and len(e) == 2 and all(isinstance(n, (int, float)) for n in e),
+        "tokens": str,
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -183,21 +221,26 @@ class BackMarketSandbox(SandboxApp):
         """
         known = {p["ean"] for p in self.state["products"].values()}
         added: list[dict[str, Any]] = []
-        for entry in entries:
+        for entry in entries:  # all checked before any is added
+            if not isinstance(entry, dict) or not isinstance(entry.get("ean"), (str, int)) or isinstance(entry["ean"], bool):
+                raise ValueError("each product is an object with its ean")
             ean = str(entry["ean"]).strip()
             if not valid_gtin(ean):
-                raise ValueError(f"ean {ean!r} is not a valid EAN")
+                raise ValueError(f"ean {ean[:20]!r} is not a valid EAN")
+            grades = entry.get("grades") or list(GRADES)
+            if not isinstance(grades, list) or (unknown := sorted(set(map(str, grades)) - set(GRADES))):
+                raise ValueError(f"grades must be a list of {', '.join(GRADES)}")
+            texts = {k: entry.get(k) for k in ("title", "category")}
+            if not all(v is None or (isinstance(v, str) and len(v) <= 200 and utf8_clean(v)) for v in texts.values()):
+                raise ValueError("title and category must be strings of at most 200 characters")
             if ean in known:
                 continue
-            grades = [str(g) for g in entry.get("grades") or GRADES]
-            if unknown := sorted(set(grades) - set(GRADES)):
-                raise ValueError(f"unknown grades {unknown}: one of {', '.join(GRADES)}")
             pid = make_uuid(self.rng_for("product", ean))
-            product = {"product_id": pid, "ean": ean, "title": str(entry.get("title") or f"Product {ean}"),
-                       "category": str(entry.get("category") or "other"), "grades": grades}  # fmt: skip
-            self.state["products"][pid] = product
+            added.append({"product_id": pid, "ean": ean, "title": texts["title"] or f"Product {ean}",
+                          "category": texts["category"] or "other", "grades": [str(g) for g in grades]})  # fmt: skip
             known.add(ean)
-            added.append(product)
+        for product in added:
+            self.state["products"][product["product_id"]] = product
         self._persist()
         return added
 
@@ -219,7 +262,13 @@ class BackMarketSandbox(SandboxApp):
         return rng.choice(live or listings)
 
     def generate_order(self, created_at: datetime, index: int, *, skus: list[str] | None = None,
-                       fate: str | None = None, quantity: int | None = None) -> dict[str, Any]:  # fmt: skip
+                       fate: str | None = None, quantity: int | None = None,
+                       country_code: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """One order; ``country_code`` is its market's locale (the sandbox's own market unless given)."""
+        locale = (country_code or self.market).lower()
+        market = market_by_code(Marketplace.backmarket, locale)
+        if market is None or market.code != locale:
+            raise ValueError(f"unknown country_code {country_code!r}: one of {', '.join(BACKMARKET_LOCALES)}")
         rng = self.rng_for("order", index, iso(created_at))
         if fate is None:
             fate = rng.choices([f for f, _ in FATES], [w for _, w in FATES])[0]
@@ -234,7 +283,7 @@ class BackMarketSandbox(SandboxApp):
                 if second is not listings[0]:
                     listings.append(second)
         order_state, line_state = _FATE_STATES[fate]
-        address = make_address(rng)
+        address = make_address(rng, market.country)
         lines, total = [], Decimal("0")
         for listing in listings:
             qty = quantity or (2 if rng.random() < 0.1 else 1)
@@ -244,8 +293,9 @@ class BackMarketSandbox(SandboxApp):
             self.touch("listings", listing["id"])
             lines.append({
                 "id": self._next_id("line"), "state": line_state, "listing": listing["sku"],
-                "listing_id": listing["listing_id"], "product": listing["title"], "product_id": listing["product_id"],
-                "quantity": qty, "price": f"{price * qty:.2f}", "shipping_price": "0.00", "currency": "EUR",
+                # [C] ``price`` is the unit price; ``product_id`` an integer (the listing's backmarket_id).
+                "listing_id": listing["listing_id"], "product": listing["title"], "product_id": listing["backmarket_id"],
+                "quantity": qty, "price": f"{price:.2f}", "shipping_price": "0.00", "currency": "EUR",
                 "orderline_fee": f"{(price * qty * Decimal('0.10')):.2f}", "return_reason": None, "return_message": None,
                 "imei": None, "serial_number": None, "condition": 10,
             })  # fmt: skip
@@ -254,7 +304,7 @@ class BackMarketSandbox(SandboxApp):
         order = {
             "order_id": oid, "state": order_state, "orderlines": lines, "shipping_address": address,
             "billing_address": dict(address), "price": f"{total:.2f}", "shipping_price": "0.00", "currency": "EUR",
-            "country_code": "FR", "date_creation": iso(created_at), "date_modification": iso(created_at),
+            "country_code": locale, "date_creation": iso(created_at), "date_modification": iso(created_at),
             "date_payment": iso(paid) if order_state in (1, 3, 9) else None, "date_shipping": None,
             "expected_dispatch_date": iso(paid + timedelta(days=2)), "tracking_number": None, "tracking_url": None,
             "shipper_display": None, "delivery_note": f"https://sandbox.invalid/delivery-notes/{oid}.pdf",
@@ -316,8 +366,11 @@ class BackMarketSandbox(SandboxApp):
                 continue
             created = parse_iso(task["created_at"])
             if now >= created + timedelta(seconds=task["seconds"]):
-                self._process_task(task, created + timedelta(seconds=task["seconds"]))
                 self.touch("tasks", task["task_id"])
+                with self.contained(f"task {task['task_id']}") as failed:
+                    self._process_task(task, created + timedelta(seconds=task["seconds"]))
+                if failed:
+                    task.update(action_status=8, last_action_error="Task has been interrupted.", result=task.get("result") or [])
             elif now >= created + timedelta(seconds=task["seconds"] / 2) and task["action_status"] == 0:
                 task["action_status"] = 2
                 self.touch("tasks", task["task_id"])
@@ -343,10 +396,18 @@ class BackMarketSandbox(SandboxApp):
         return None
 
     def error(self, exc: ApiError) -> Response:
-        if exc.plain:  # POST /ws/listings answers 400 with a plain string [C]
+        """[C] Listings and tasks answer ``{"error": {"code", "message"}, "requestId"}`` (a 400 of
+        ``POST /ws/listings`` and ``POST /ws/listings/{id}``: a plain JSON string). The orders
+        endpoints document no body: they answer the ``{"errors": [...]}`` envelope the spec
+        defines elsewhere [I]."""
+        if exc.plain:
             return JSONResponse(exc.message, exc.status)
         request_id = hashlib.sha1(f"{self.seed}:{len(self.log.entries)}".encode()).hexdigest()[:20]
-        body = {"errors": [{"code": exc.code or "error", "message": exc.message}], "requestId": request_id}
+        error = {"code": exc.code or "error", "message": exc.message}
+        if self.current_path.startswith(("/ws/listings", "/ws/tasks")):
+            body: dict[str, Any] = {"error": error, "requestId": request_id}
+        else:
+            body = {"errors": [error], "requestId": request_id}
         return JSONResponse(body, exc.status, headers=exc.headers)
 
     def credentials(self) -> dict[str, Any]:
@@ -407,9 +468,19 @@ class BackMarketSandbox(SandboxApp):
                 except ValueError:
                     raise ApiError(400, f"{key} must be an RFC 3339 datetime", "invalid-date") from None
                 orders = [o for o in orders if parse_iso(o[key]) >= since]
-        if q.get("country_code"):
-            orders = [o for o in orders if o["country_code"] == q["country_code"].upper()]
+        if q.get("country_code"):  # [C] a market's locale
+            wanted = q["country_code"].lower()
+            if wanted not in BACKMARKET_LOCALES:
+                raise ApiError(400, f"country_code must be one of {', '.join(BACKMARKET_LOCALES)}", "invalid-country-code")
+            orders = [o for o in orders if str(o["country_code"]).lower() == wanted]
         return self._page(request, [self.public_order(o) for o in orders])
+
+    def public_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        """[C] The spec types these fields as strings (or integers) that are never null: an unset one is
+        an empty string, or absent for dates and codes. The state keeps None."""
+        public = _never_null({k: v for k, v in order.items() if not k.startswith("_")})
+        public["orderlines"] = [_never_null(line) for line in order["orderlines"]]
+        return public
 
     def _order(self, order_id: str) -> dict[str, Any]:
         order = self.state["orders"].get(str(order_id))
@@ -435,7 +506,7 @@ class BackMarketSandbox(SandboxApp):
                     self.touch("orders", order["order_id"])
                     effect = set_line_details(order, line, body, self.clock.now())
                     self.effect("line_details", **effect)
-                    return JSONResponse(line)
+                    return JSONResponse(_never_null(line))
         raise ApiError(404, f"Orderline {line_id} not found", "not-found")
 
     async def upload_invoice(self, request: Request, body: Any) -> Response:
@@ -477,10 +548,10 @@ class BackMarketSandbox(SandboxApp):
             listings = [l for l in listings if l["quantity"] >= int(q["min_quantity"])]
         if q.get("max_quantity"):
             listings = [l for l in listings if l["quantity"] <= int(q["max_quantity"])]
-        return self._page(request, listings)
+        return self._page(request, [_public_listing(l) for l in listings])
 
     async def get_listing(self, request: Request, _: Any) -> Response:
-        return JSONResponse(self._listing(request.path_params["listing_id"]))
+        return JSONResponse(_public_listing(self._listing(request.path_params["listing_id"]), statuscode=200))
 
     async def listing_detail(self, request: Request, _: Any) -> Response:
         q = request.query_params
@@ -488,11 +559,11 @@ class BackMarketSandbox(SandboxApp):
             listing = self._listing_by_sku(q["sku"])
             if listing is None:
                 raise ApiError(404, f"No listing with sku {q['sku']}", "not-found")
-            return JSONResponse(listing)
+            return JSONResponse(_public_listing(listing, statuscode=200))
         ident = q.get("listing_id") or q.get("id")
         if not ident:
             raise ApiError(400, "Give sku, listing_id or id", "missing-parameter")
-        return JSONResponse(self._listing(ident))
+        return JSONResponse(_public_listing(self._listing(ident), statuscode=200))
 
     def _lines_in_last_hour(self, now: float) -> int:
         self.state["lines_log"] = [e for e in self.state["lines_log"] if e[0] + 3600 > now]
@@ -507,8 +578,8 @@ class BackMarketSandbox(SandboxApp):
 
     async def update_listing(self, request: Request, body: Any) -> Response:
         listing = self._listing(request.path_params["listing_id"])
-        if not isinstance(body, dict):
-            raise ApiError(400, "The body must be a JSON object", "invalid-body")
+        if not isinstance(body, dict):  # [C] a 400 of this endpoint is a plain string
+            raise ApiError(400, "The body must be a JSON object", plain=True)
         row = {k: "" if v is None else str(v) for k, v in body.items()}
         values, errors = parse_listing_row(row)
         allowed = {"price", "currency", "comment", "warranty_delay", "quantity", "min_price"} | {
@@ -520,11 +591,11 @@ class BackMarketSandbox(SandboxApp):
         merged.update({k: v for k, v in values.items() if v is not None and k in body})
         errors += check_listing_values(merged, new=False)
         if errors:
-            raise ApiError(400, "; ".join(e["message"] for e in errors), errors[0]["code"])
+            raise ApiError(400, "; ".join(e["message"] for e in errors), errors[0]["code"], plain=True)
         self._take_lines(1)
         self._apply_values(listing, values, body.keys())
         self.effect("listing_update", listing_id=listing["id"], sku=listing["sku"], fields=sorted(body))
-        return JSONResponse(listing)
+        return JSONResponse(_public_listing(listing, statuscode=200))
 
     def _apply_values(self, listing: dict[str, Any], values: dict[str, Any], keys: Any) -> None:
         for key in keys:
@@ -543,13 +614,8 @@ class BackMarketSandbox(SandboxApp):
         self.touch("listings", listing["id"])
 
     async def post_listings(self, request: Request, body: Any) -> Response:
-        if not isinstance(body, dict):
-            raise ApiError(400, "Request body must be a JSON object with catalog, quotechar, delimiter and encoding", plain=True)
-        missing = [k for k in ("catalog", "quotechar", "delimiter", "encoding") if not body.get(k)]
-        if missing:
-            raise ApiError(400, f"Missing required field(s): {', '.join(missing)}", plain=True)
-        lines = [l for l in str(body["catalog"]).splitlines() if l.strip()]
-        count = max(0, len(lines) - 1)
+        batch = read_batch(body)
+        count = max(0, len([line for line in batch["catalog"].splitlines() if line.strip()]) - 1)
         if count == 0:
             raise ApiError(400, "The catalog has no line after its header", plain=True)
         if count > MAX_CSV_LINES:
@@ -559,8 +625,7 @@ class BackMarketSandbox(SandboxApp):
         task_id = self._next_id("task")
         self.state["tasks"][str(task_id)] = {
             "task_id": task_id, "created_at": iso(now), "seconds": self.task_seconds, "action_status": 0,
-            "last_action_error": None, "result": None, "lines": count,
-            "catalog": body["catalog"], "quotechar": body["quotechar"], "delimiter": body["delimiter"],
+            "last_action_error": None, "result": None, "lines": count, **batch,
         }  # fmt: skip
         self.effect("listing_batch", task_id=task_id, lines=count)
         return JSONResponse({"bodymessage": task_id, "statuscode": 200})
@@ -572,17 +637,31 @@ class BackMarketSandbox(SandboxApp):
         return JSONResponse({k: task[k] for k in ("task_id", "action_status", "last_action_error", "result")} | {"statuscode": 200})
 
     def _process_task(self, task: dict[str, Any], when: datetime) -> None:
-        """Apply a batch line by line, as Back Market does once the task runs."""
-        reader = csv.DictReader(io.StringIO(task["catalog"]), delimiter=task["delimiter"], quotechar=task["quotechar"])
-        header = [h.strip().lower() for h in reader.fieldnames or []]
+        """Apply a batch line by line, as Back Market does once the task runs.
+
+        A batch that cannot be read (an unknown encoding, a CSV the reader gives up on)
+        fails as a task, status 8 with its reason, as the spec's ``last_action_error``
+        says; it never stops the sandbox. The lines applied before the reader gave up
+        stay applied, as a real import that stops half-way leaves them.
+        """
+        try:
+            rows = read_catalog(task["catalog"], task["delimiter"], task["quotechar"], task.get("encoding", "utf-8"))
+            header = next(rows, [])
+        except BatchUnreadable as exc:
+            task.update(action_status=8, last_action_error=str(exc), result=[])
+            return
         if "sku" not in header:
             task.update(action_status=8, last_action_error="The catalog has no 'sku' column (check the delimiter)", result=[])
             return
         unknown = sorted(set(header) - CSV_COLUMNS)
-        results = []
-        for number, raw_row in enumerate(reader, start=2):
-            row = {str(k).strip().lower(): (v or "") for k, v in raw_row.items() if k}
-            results.append(self._apply_row(row, number, unknown, when))
+        results: list[dict[str, Any]] = []
+        try:
+            for number, values in enumerate(rows, start=2):
+                row = {key: value for key, value in zip(header, values, strict=False) if key}
+                results.append(self._apply_row(row, number, unknown, when))
+        except BatchUnreadable as exc:
+            task.update(action_status=8, last_action_error=f"{exc} (after {len(results)} line(s) applied)", result=results)
+            return
         task.update(action_status=9, result=results)
 
     def _apply_row(self, row: dict[str, str], number: int, unknown: list[str], when: datetime) -> dict[str, Any]:
@@ -645,8 +724,11 @@ class BackMarketSandbox(SandboxApp):
 
     def admin_routes(self, admin: Any) -> list[Route]:
         async def tokens(request: Request, payload: Any) -> Any:
+            if request.method in ("POST", "DELETE") and not (isinstance(payload.get("token"), str) and 0 < len(payload["token"]) <= 200
+                                                             and utf8_clean(payload["token"])):  # fmt: skip
+                raise ApiError(400, "token must be a string of 1 to 200 characters")
             if request.method == "POST":
-                token = str(payload["token"])
+                token = payload["token"]
                 if token not in self.state["tokens"]:
                     self.state["tokens"].append(token)
             elif request.method == "DELETE":
@@ -656,12 +738,46 @@ class BackMarketSandbox(SandboxApp):
         async def products(request: Request, payload: Any) -> Any:
             """GET lists the catalog slice; POST ``{"products": [{"ean", "title"?, "category"?, "grades"?}]}`` adds to it."""
             if request.method == "POST":
-                added = self.add_products(list(payload["products"]))
+                if not isinstance(payload.get("products"), list):
+                    raise ApiError(400, "give products: a list of {ean, title?, category?, grades?}")
+                added = self.add_products(payload["products"])
                 return JSONResponse({"added": len(added), "products": added}, 201)
             return {"products": list(self.state["products"].values())}
 
+        async def raw_orders(request: Request, payload: Any) -> Any:
+            """POST ``{"orders": [order, ...]}``: orders stored exactly as given (a payload copied from
+            Back Market's documentation, say), each with an integer ``order_id`` and a list of ``orderlines``."""
+            stored = []
+            for order in payload["orders"]:
+                if not isinstance(order, dict) or not isinstance(order.get("order_id"), int) or not isinstance(order.get("orderlines"), list):
+                    raise ValueError("each order needs an integer order_id and a list of orderlines")
+                self.state["orders"][str(order["order_id"])] = {**order, "_due": None, "_fate": "raw"}
+                self.touch("orders", order["order_id"])
+                stored.append(order["order_id"])
+            return JSONResponse({"orders": stored}, 201)
+
         return [Route("/_sandbox/tokens", admin(tokens), methods=["GET", "POST", "DELETE"]),
+                Route("/_sandbox/orders/raw", admin(raw_orders), methods=["POST"]),
                 Route("/_sandbox/products", admin(products), methods=["GET", "POST"])]
+
+
+#: [C] Order and line fields the spec types as non-nullable: an unset one is "" (text) or absent (dates, codes).
+_EMPTY_WHEN_UNSET = ("tracking_number", "tracking_url", "shipper_display", "imei", "serial_number", "return_message")
+_ABSENT_WHEN_UNSET = ("date_shipping", "date_payment", "return_reason")
+
+
+def _never_null(entry: dict[str, Any]) -> dict[str, Any]:
+    public = {k: v for k, v in entry.items() if not (v is None and k in _ABSENT_WHEN_UNSET)}
+    public.update({k: "" for k in _EMPTY_WHEN_UNSET if k in public and public[k] is None})
+    return public
+
+
+def _public_listing(listing: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A listing as the API shows it: [C] ``max_price`` is a string that is never null (empty when unset)."""
+    public = {**listing, **extra}
+    if public.get("max_price") is None:
+        public["max_price"] = ""
+    return public
 
 
 _LEGACY_STATE = {"PREMIUM": 9, "EXCELLENT": 0, "VERY_GOOD": 1, "GOOD": 2, "FAIR": 3, "STALLONE": 4}  # [C]

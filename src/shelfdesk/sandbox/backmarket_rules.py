@@ -8,11 +8,16 @@ of a task's ``result``).
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+from collections.abc import Iterator
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from shelfdesk.sandbox.app import ApiError, iso
+from shelfdesk.sandbox.inputs import as_decimal, as_int, field_str
 from shelfdesk.sandbox.seeddata import valid_gtin
 
 GRADES = ("PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE")  # [C]
@@ -155,20 +160,20 @@ def _decimal(row: dict[str, str], key: str) -> Decimal | None:
     text = (row.get(key) or "").strip()
     if not text:
         return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{key} '{text}' is not a number") from None
+    number = as_decimal(text)
+    if number is None:
+        raise ValueError(f"{key} '{text[:40]}' is not a number")
+    return number
 
 
 def _integer(row: dict[str, str], key: str) -> int | None:
     text = (row.get(key) or "").strip()
     if not text:
         return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{key} '{text}' is not an integer") from None
+    number = as_int(text)
+    if number is None:
+        raise ValueError(f"{key} '{text[:40]}' is not an integer")
+    return number
 
 
 def check_listing_values(values: dict[str, Any], *, new: bool) -> list[dict[str, str]]:
@@ -237,3 +242,65 @@ def check_grade(grade: str | None, product: dict[str, Any] | None, *, new: bool)
     if product is not None and grade not in product["grades"]:
         return [{"code": "grade-not-allowed", "message": f"grade {grade} is not allowed for {product['title']}"}]
     return []
+
+
+# ---------------------------------------------------------------------- listing batches
+
+BATCH_FIELDS = (("catalog", 1, None), ("quotechar", 1, 1), ("delimiter", 1, 1), ("encoding", 2, 64))  # [C] bounds
+
+
+class BatchUnreadable(ValueError):
+    """A batch's catalog cannot be read as CSV: its task fails (status 8) with this reason."""
+
+
+def read_batch(body: Any) -> dict[str, str]:
+    """``POST /ws/listings``'s body checked as the spec bounds it, or its plain-string 400 [C].
+
+    ``catalog`` a non-empty string, ``quotechar`` and ``delimiter`` one character
+    each, ``encoding`` 2 to 64 characters. What passes can always be handed to a
+    CSV reader, so a stored batch never stops the ticks that process it.
+    """
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object with catalog, quotechar, delimiter and encoding", plain=True)
+    batch: dict[str, str] = {}
+    for name, shortest, longest in BATCH_FIELDS:
+        if body.get(name) in (None, ""):
+            raise ApiError(400, f"parameter {name} not found", plain=True)
+        value = field_str(body, name, min_len=shortest, max_len=longest, plain=True)
+        assert value is not None
+        batch[name] = value
+    return batch
+
+
+def read_catalog(catalog: str, delimiter: str, quotechar: str, encoding: str) -> Iterator[list[str]]:
+    """The catalog's rows, its header first (names stripped and lower-cased); :class:`BatchUnreadable` otherwise.
+
+    The catalog travels as a JSON string; ``encoding`` names the file it stands
+    for, so it must be a text encoding that can write it [I]. Raised errors can
+    come while iterating (a CSV error on a later line).
+    """
+    try:
+        codecs.lookup(encoding)
+        catalog.encode(encoding)
+    except LookupError:
+        raise BatchUnreadable(f"Unknown encoding {encoding!r}") from None
+    except (UnicodeError, ValueError, TypeError):
+        raise BatchUnreadable(f"The catalog cannot be written in {encoding!r}") from None
+    try:
+        reader = csv.reader(io.StringIO(catalog, newline=""), delimiter=delimiter, quotechar=quotechar)
+    except (csv.Error, TypeError) as exc:
+        raise BatchUnreadable(f"The delimiter and quotechar do not make a CSV dialect: {exc}") from None
+    return _rows(reader)
+
+
+def _rows(reader: Any) -> Iterator[list[str]]:
+    first = True
+    try:
+        for values in reader:
+            if first:
+                yield [value.strip().lower() for value in values]
+                first = False
+            elif any(value.strip() for value in values):
+                yield values
+    except csv.Error as exc:
+        raise BatchUnreadable(f"The catalog is not valid CSV at line {reader.line_num}: {exc}") from None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
+import shutil
 import tempfile
 from collections import deque
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -52,11 +55,41 @@ class SandboxClock:
 
 
 class JournalCorrupt(ValueError):
-    """A journal line other than the last one does not parse: the state cannot be trusted."""
+    """A journal record (or the snapshot) cannot be read: what a strict read refuses and a repairing load skips."""
+
+
+#: Operation -> (its length, the type the named top-level value must have for it to apply).
+_OPS: dict[str, tuple[int, type | None]] = {"put": (4, dict), "del": (3, dict), "add": (3, list), "set": (3, None), "drop": (2, None)}
+
+
+def record_problem(state: dict[str, Any], ops: Any) -> str | None:
+    """Why the journal record ``ops`` cannot be applied to ``state`` (None when it can)."""
+    if not isinstance(ops, list):
+        return "a record is a list of operations"
+    for op in ops:
+        if not isinstance(op, list) or not op or op[0] not in _OPS:
+            return f"unknown journal operation {str(op)[:60]}"
+        length, target = _OPS[op[0]]
+        if len(op) != length or not isinstance(op[1], str):
+            return f"malformed {op[0]!r} operation"
+        if op[0] in ("put", "del") and not isinstance(op[2], str):
+            return f"{op[0]!r} needs a string key"
+        if op[0] == "add" and not isinstance(op[2], list):
+            return "'add' needs a list of items"
+        if target is not None and op[1] in state and not isinstance(state[op[1]], target):
+            return f"{op[0]!r} on {op[1]!r}, which is not a {target.__name__}"
+    return None
 
 
 def apply_ops(state: dict[str, Any], ops: list[list[Any]]) -> None:
-    """Replay one journal record on ``state`` (see :class:`StateStore` for the operations)."""
+    """Replay one journal record on ``state`` (see :class:`StateStore` for the operations).
+
+    The record is checked whole first (:func:`record_problem`), so it applies
+    entirely or not at all: a record is one acknowledged change.
+    """
+    problem = record_problem(state, ops)
+    if problem is not None:
+        raise JournalCorrupt(problem)
     for op in ops:
         kind, name = op[0], op[1]
         if kind == "put":
@@ -67,14 +100,81 @@ def apply_ops(state: dict[str, Any], ops: list[list[Any]]) -> None:
             state.setdefault(name, []).extend(op[2])
         elif kind == "set":
             state[name] = op[2]
-        elif kind == "drop":
+        else:  # drop
             state.pop(name, None)
-        else:
-            raise JournalCorrupt(f"unknown journal operation {kind!r}")
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def utf8_clean(value: Any, depth: int = 0) -> bool:
+    """True when every string in ``value`` (keys too) can be written as UTF-8.
+
+    JSON can carry lone surrogates (``"\\ud800"``): Python reads them, but no
+    answer containing them can be encoded, so one stored SKU like that would
+    make every listing page fail.
+    """
+    if depth > 200:
+        return False
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, Mapping):
+        return all(utf8_clean(k, depth + 1) and utf8_clean(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(utf8_clean(v, depth + 1) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value)  # JSON has no NaN or Infinity; Python's reader accepts them
+    return True
+
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """An RFC 3339 date-time with its offset, or None."""
+    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+
+Shape = Any  # field -> a type, a tuple of types, or a predicate; or one of these for the whole value
+
+
+def shape_problem(value: Any, shape: Shape) -> str | None:
+    """Why ``value`` is not a dict with these fields of these kinds (None when it is).
+
+    A field's kind is a type or a tuple of types (``type(None)`` for nullable),
+    or a predicate for what a type cannot say (a date that must parse). A
+    ``shape`` that is itself a kind (not a dict) is checked on the whole value.
+    """
+    if not isinstance(shape, dict):
+        ok = isinstance(value, shape) if isinstance(shape, (type, tuple)) else _holds(shape, value)
+        return None if ok else f"{str(value)[:40]!r}"
+    if not isinstance(value, dict):
+        return "not an object"
+    for name, kind in shape.items():
+        if name not in value:
+            return f"no {name!r}"
+        field = value[name]
+        ok = isinstance(field, kind) if isinstance(kind, (type, tuple)) else _holds(kind, field)
+        if not ok:
+            return f"{name!r} is {str(field)[:40]!r}"
+    return None
+
+
+def _holds(predicate: Any, value: Any) -> bool:
+    try:
+        return bool(predicate(value))
+    except Exception:  # noqa: BLE001 - a predicate that cannot read the value says no
+        return False
 
 
 class StateStore:
@@ -115,6 +215,8 @@ class StateStore:
         self.journal_bytes = 0
         #: Bytes this store wrote (snapshots and journal lines): what tests measure a write's cost by.
         self.bytes_written = 0
+        #: What the last :meth:`load` could not read and skipped, one sentence each.
+        self.skipped: list[str] = []
         self._journal: BinaryIO | None = None
 
     def journal_path(self, generation: int | None = None) -> Path:
@@ -125,13 +227,33 @@ class StateStore:
 
         ``repair`` cuts a partial last line off the journal and deletes the
         journals of older generations (a compaction that stopped before its
-        last step); without it the files are only read.
+        last step); without it the files are only read, and anything unreadable
+        raises :class:`JournalCorrupt`.
+
+        Repairing, nothing unreadable stops a sandbox from starting: a journal
+        record that does not parse or apply is skipped, a snapshot that does not
+        parse is set aside (with its journal) and the state starts again, as if
+        there were none. Each is said in :attr:`skipped`, and the files read are
+        first copied to ``unreadable-…`` beside them, for whoever wants to look.
         """
+        self.skipped = []
         if not self.path.exists():
             return None
         raw = self.path.read_bytes()
-        state = json.loads(raw)
-        self.generation = int(state.pop("_generation", 0))
+        try:
+            state = json.loads(raw)
+            if not isinstance(state, dict):
+                raise ValueError("not a JSON object")
+            self.generation = int(state.pop("_generation", 0))
+        except (ValueError, TypeError, RecursionError) as exc:
+            if not repair:
+                raise JournalCorrupt(f"{self.path}: unreadable snapshot ({exc})") from None
+            kept = self._set_aside(self.path, move=True)
+            for journal in self.folder.glob("journal-*.jsonl"):
+                self._set_aside(journal, move=True)
+            self.skipped.append(f"{self.path.name} could not be read ({str(exc)[:80]}): started from the seed; the old file is {kept.name}")
+            self.generation = 0
+            return None
         self.snapshot_bytes = len(raw)
         self.journal_bytes = self._replay(state, repair=repair)
         if repair:
@@ -146,20 +268,36 @@ class StateStore:
         if not path.exists():
             return 0
         data = path.read_bytes()
-        good = 0
+        good, bad = 0, []
         # A line is one write ending in a newline; a last line without one was being written
         # when the sandbox stopped, so it was never acknowledged: it is dropped.
         while (end := data.find(b"\n", good)) >= 0:
             try:
-                ops = json.loads(data[good:end])
-            except ValueError:
-                raise JournalCorrupt(f"{path}: unreadable record at byte {good}") from None
-            apply_ops(state, ops)
+                apply_ops(state, json.loads(data[good:end]))
+            except (ValueError, RecursionError) as exc:  # JournalCorrupt is a ValueError
+                if not repair:
+                    raise JournalCorrupt(f"{path}: unreadable record at byte {good}") from None
+                bad.append(f"byte {good} ({str(exc)[:60]})")
             good = end + 1
+        if bad:
+            kept = self._set_aside(path, move=False)
+            self.skipped.append(f"{path.name}: skipped {len(bad)} unreadable record(s), at {', '.join(bad[:3])}; "
+                                f"the journal as it was is {kept.name}")  # fmt: skip
         if good < len(data) and repair:
             with path.open("r+b") as fh:
                 fh.truncate(good)
         return good
+
+    def _set_aside(self, path: Path, *, move: bool) -> Path:
+        """Keep an unreadable file under a name no load reads again (``unreadable-N-<name>``)."""
+        n = 1
+        while (target := self.folder / f"unreadable-{n}-{path.name}").exists():
+            n += 1
+        if move:
+            os.replace(path, target)
+        else:
+            shutil.copyfile(path, target)
+        return target
 
     def save(self, state: dict[str, Any]) -> None:
         """Write a fresh snapshot (next generation) and start its empty journal."""
@@ -300,12 +438,29 @@ class RequestLog:
     an operator can read it after the fact; it is reloaded on restart).
     """
 
+    #: Every entry has these, of these types: what :meth:`select` and the admin API read.
+    FIELDS: dict[str, type | tuple[type, ...]] = {"method": str, "path": str, "t": (int, float), "status": int}
+
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / "requests.jsonl"
         self.entries: list[dict[str, Any]] = []
+        #: Lines of the file that could not be read back (a crash while writing, an edit), skipped.
+        self.skipped = 0
         if self.path.exists():
-            with self.path.open(encoding="utf-8") as fh:
-                self.entries = [json.loads(line) for line in fh if line.strip()]
+            with self.path.open(encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if line.strip():
+                        self._reload(line)
+
+    def _reload(self, line: str) -> None:
+        try:
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            entry = None
+        if isinstance(entry, dict) and all(isinstance(entry.get(k), t) for k, t in self.FIELDS.items()) and utf8_clean(entry):
+            self.entries.append(entry)
+        else:
+            self.skipped += 1
 
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:
         entry["seq"] = len(self.entries) + 1

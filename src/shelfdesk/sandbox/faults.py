@@ -48,13 +48,27 @@ class FaultRule:
     passed: int = field(default=0)
 
     def __post_init__(self) -> None:
-        self.kind = str(self.kind)
+        """Check every field: a rule is read at each request, so one it cannot read would fail them all."""
+        if _whole(self.kind, 0, 999):
+            self.kind = str(self.kind)  # 503 for "503"
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}: one of {', '.join(KINDS)}")
+        if self.method is not None and not isinstance(self.method, str):
+            raise ValueError("method must be a string")
         if self.method:
             self.method = self.method.upper()
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError("rate must be between 0 and 1")
+        if not isinstance(self.path, str):
+            raise ValueError("path must be a string (a path prefix)")
+        for name in ("count", "skip"):
+            value = getattr(self, name)
+            if not (value is None and name == "count") and not _whole(value, 0, 10**9):
+                raise ValueError(f"{name} must be a whole number from 0" + (" (or null: fire forever at rate)" if name == "count" else ""))
+        for name, high in (("rate", 1.0), ("latency", 3600.0), ("retry_after", 86400.0)):
+            value = getattr(self, name)
+            if not (value is None and name == "retry_after") and not _number(value, 0.0, high):
+                raise ValueError(f"{name} must be a number from 0 to {high:g}")
+        if not isinstance(self.after_effect, bool):
+            raise ValueError("after_effect must be true or false")
 
     @property
     def exhausted(self) -> bool:
@@ -66,6 +80,14 @@ class FaultRule:
     @property
     def before_effect(self) -> bool:
         return self.kind not in AFTER_ONLY and not self.after_effect
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _number(value: Any, low: float, high: float) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
 
 
 class Faults:

@@ -54,7 +54,8 @@ from starlette.routing import Route
 from shelfdesk.clock import Clock
 from shelfdesk.sandbox import leboncoin_rules as rules
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
-from shelfdesk.sandbox.core import RateWindow
+from shelfdesk.sandbox.core import RateWindow, as_datetime, utf8_clean
+from shelfdesk.sandbox.inputs import admin_number, as_decimal
 from shelfdesk.sandbox.seeddata import make_address
 
 DEFAULT_REFRESH_TOKEN = "lbc-sandbox-refresh-token"
@@ -90,10 +91,34 @@ ORPHAN_SKUS = tuple(a[0] for a in SEED_ADS[-3:])
 FATES = (("paid", 55), ("awaiting_shipment", 15), ("shipped", 12), ("delivered", 10), ("cancelled", 8))  # [I]
 
 
+_DATE = as_datetime
+
+
+def _maybe_date(value: Any) -> bool:
+    return value is None or bool(_DATE(value))
+
+
+def _amount(value: Any) -> bool:
+    return as_decimal(value) is not None
+
+
 class LeboncoinSandbox(SandboxApp):
     name = "leboncoin"
     keyed_collections = ("orders", "ads", "feeds")
     appended_lists = ("effects", "messages")
+    fates = tuple(fate for fate, _ in FATES)
+    entry_shapes = {
+        "ads": {"id": str, "sku": str, "title": str, "price": _amount, "quantity": int, "status": str, "secure_payment": bool,
+                "attributes": dict, "category": str, "condition": str},
+        "orders": {"id": str, "state": str, "created_at": _DATE, "updated_at": _DATE, "availability_deadline": _DATE,
+                   "shipping_deadline": _maybe_date, "shipped_at": _maybe_date, "items": list, "total": _amount},
+        "feeds": {"feed_id": str, "type": lambda v: v in ("products", "offers"), "reference": str, "status": str,
+                  "created_at": _DATE, "seconds": (int, float), "items": list},
+        "refresh_tokens": {"issued_at": _DATE, "expires_at": _DATE, "revoked": bool},
+        "access_tokens": {"expires_at": _DATE, "refresh_token": str},
+        "messages": {"order_id": str},
+        "effects": {"kind": str},
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -546,7 +571,10 @@ class LeboncoinSandbox(SandboxApp):
     def admin_routes(self, admin: Any) -> list[Route]:
         async def refresh_tokens(request: Request, payload: Any) -> Any:
             if request.method == "POST":
-                return self.issue_refresh_token(payload.get("token"), valid_days=float(payload.get("valid_days", 365)))
+                token = payload.get("token")
+                if token is not None and not (isinstance(token, str) and 0 < len(token) <= 200 and utf8_clean(token)):
+                    raise ApiError(400, "token must be a string of 1 to 200 characters")
+                return self.issue_refresh_token(token, valid_days=admin_number(payload, "valid_days", -3650, 3650, default=365))
             return self.credentials()
 
         async def expire_access(request: Request, payload: Any) -> Any:

@@ -1,0 +1,115 @@
+"""Reading a request's inputs before anything changes: typed parameters and fields, or a refusal.
+
+A sandbox is only as good as what it refuses. Whatever it accepts ends up in
+its state and its journal, and is read again at every tick and every restart:
+a value no handler can read (a two-character CSV delimiter, a price of
+``NaN``, a string no UTF-8 encoder can write) would make every later request
+fail. So each handler reads its inputs through these helpers first, and only
+then changes the state.
+
+The helpers raise :class:`~shelfdesk.sandbox.app.ApiError` with the status
+the caller gives (the marketplace's own for that endpoint); the message names
+the input and what was expected. The parsers without a status (``as_int``,
+``as_decimal`` …) return ``None`` for what they cannot read, for callers
+that report errors their own way (a CSV line's result, a feed's report).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shelfdesk.sandbox.app import ApiError
+from shelfdesk.sandbox.core import as_datetime, utf8_clean  # noqa: F401  (read with the other checks)
+
+#: Integers the sandboxes store are bounded like a database column would bound them [I].
+INT_MAX = 2**31 - 1
+#: Prices and amounts: finite, at most this many digits before the point [I].
+DECIMAL_DIGITS = 12
+_INT_TEXT = re.compile(r"^[+-]?\d{1,18}$")
+
+
+def as_int(value: Any, *, allow_text: bool = True, minimum: int = -INT_MAX, maximum: int = INT_MAX) -> int | None:
+    """``value`` as an integer (a JSON integer, or decimal digits when ``allow_text``), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif allow_text and isinstance(value, str) and _INT_TEXT.match(value.strip()):
+        number = int(value.strip())
+    else:
+        return None
+    return number if minimum <= number <= maximum else None
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    """A finite amount from a JSON number or its text, or None (``NaN``, ``Infinity``, ``1e999``, words)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number.adjusted() >= DECIMAL_DIGITS or number.as_tuple().exponent < -DECIMAL_DIGITS:  # type: ignore[operator]
+        return None
+    return number
+
+
+def is_uuid(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 36:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------- refusals
+
+
+def admin_number(values: Mapping[str, Any], name: str, low: float, high: float, *, default: float | None = None,
+                 whole: bool = False) -> float:  # fmt: skip
+    """A number of the admin API (JSON number or its text) within ``[low, high]``; ``ValueError`` (a 400) otherwise."""
+    value = values.get(name, default)
+    number = as_decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+    if number is None or not low <= number <= high or (whole and number != number.to_integral_value()):
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"{name} must be {kind} from {low:g} to {high:g}")
+    return float(number)
+
+
+
+def query_int(params: Mapping[str, str], name: str, *, status: int = 400, code: str = "invalid-parameter",
+              choices: tuple[int, ...] | None = None, minimum: int = -INT_MAX, maximum: int = INT_MAX) -> int | None:  # fmt: skip
+    """The integer query parameter ``name`` (None when absent or empty), or a refusal."""
+    text = params.get(name)
+    if text is None or text == "":
+        return None
+    number = as_int(text, minimum=minimum, maximum=maximum)
+    if number is None or (choices is not None and number not in choices):
+        expected = f"one of {', '.join(map(str, choices))}" if choices else f"an integer from {minimum} to {maximum}"
+        raise ApiError(status, f"{name} must be {expected}, not {_shown(text)}", code)
+    return number
+
+
+def field_str(body: Mapping[str, Any], name: str, *, status: int = 400, code: str = "invalid-field", min_len: int = 0,
+              max_len: int | None = None, nullable: bool = False, plain: bool = False) -> str | None:  # fmt: skip
+    """The string field ``name`` of a JSON body (None when absent, or null when ``nullable``), or a refusal."""
+    if name not in body or (body[name] is None and nullable):
+        return None
+    value = body[name]
+    if not isinstance(value, str):
+        raise ApiError(status, f"{name} must be a string", code, plain=plain)
+    if len(value) < min_len or (max_len is not None and len(value) > max_len):
+        span = f"{min_len} to {max_len}" if max_len is not None else f"at least {min_len}"
+        raise ApiError(status, f"{name} must be {span} characters long", code, plain=plain)
+    return value
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A refused value, quoted and cut, for an error message."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
