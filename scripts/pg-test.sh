@@ -83,7 +83,7 @@ log "$("$bindir/postgres" --version | cut -d" " -f2-) on 127.0.0.1:$port (data i
 if [ $# -eq 0 ]; then
   echo "SHELFDESK_TEST_DATABASE_URL=$SHELFDESK_TEST_DATABASE_URL"
   log "Ctrl-C stops and removes the server"
-  while true; do sleep 3600; done
+  while true; do sleep 3600 & wait $!; done  # wait, not sleep: a TERM runs the cleanup at once
 fi
 set +e
 "$@"

@@ -7,7 +7,7 @@ personal and live in the user's config folder.
 
 Discovery happens in :func:`resolve_paths` only, so tests patch one seam:
 ``SHELFDESK_HOME`` moves the workspace, ``SHELFDESK_DATABASE_URL`` moves the
-database (PostgreSQL later), ``SHELFDESK_CONFIG`` moves the preferences file.
+database (a PostgreSQL URL, say), ``SHELFDESK_CONFIG`` moves the preferences file.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import pytest
 
 from shelfdesk.cli import main
 from tests.catalog.conftest import bad_ean, ean
+from tests.dbtext import database_text
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
@@ -91,7 +92,7 @@ def test_channel_commands_keep_the_token_secret(capsys, feed, workspace, monkeyp
     log_file = resolve_paths(workspace).log_file
     assert log_file.exists() and "catalog import" in log_file.read_text()
     assert "bm-cli-token-4242" not in log_file.read_text()
-    assert "bm-cli-token-4242" not in (workspace / "shelfdesk.db").read_bytes().decode("latin-1")
+    assert "bm-cli-token-4242" not in database_text(resolve_paths(workspace))
 
 
 def test_channel_add_without_an_account_is_refused(capsys, workspace) -> None:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ import json
 
 from tests.catalog.conftest import ean
 from tests.cli.conftest import db, run
+from tests.dbtext import database_text
 
 
 # ---------------------------------------------------------------- Stores screen: e, T, x
@@ -106,7 +107,7 @@ def test_channel_token_replaces_the_token_and_never_prints_it(capsys, channel, w
         with ctx.read_session() as session:
             [account] = session.execute(select(MarketplaceAccount)).scalars().all()
             assert account.credential_ref == "env:BM_TOKEN" and account.token_checked_at is None
-    assert "bm-renewed-token-9876" not in (workspace / "shelfdesk.db").read_bytes().decode("latin-1")
+        assert "bm-renewed-token-9876" not in database_text(ctx.paths)
 
 
 def test_catalog_import_sets_column_roles_as_the_column_step_does(capsys, workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -40,6 +40,7 @@ def test_a_postgresql_server_that_does_not_answer(capsys: pytest.CaptureFixture[
     assert "Connection refused" in err  # the driver's reason
 
 
+@pytest.mark.sqlite  # writes the SQLite file with sqlite3
 def test_a_database_from_a_newer_shelfdesk(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     import sqlite3
 

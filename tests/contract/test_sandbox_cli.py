@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from shelfdesk.clock import FakeClock
 from shelfdesk.sandbox.backmarket import BackMarketSandbox
@@ -37,6 +38,7 @@ def sandbox_command(tmp_path: Path, *args: str) -> Iterator[str]:
         errors.close()
 
 
+@pytest.mark.slow
 def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
     with sandbox_command(tmp_path, "--state", str(tmp_path / "sb"), "--token", "cli-token-42", "--orders-per-hour", "0") as text:
         bm = re.search(r"Back Market sandbox\s+(\S+)", text).group(1)  # type: ignore[union-attr]
@@ -50,6 +52,7 @@ def test_sandbox_command_serves_both_apis(tmp_path: Path) -> None:
     assert (tmp_path / "sb" / "backmarket" / "state.json").exists() and (tmp_path / "sb" / "leboncoin" / "requests.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_sandbox_command_starts_on_a_broken_folder_and_says_what_it_skipped(tmp_path: Path, clock: FakeClock) -> None:
     """A journal record that cannot be read no longer stops ``shelfdesk sandbox``: it is skipped, and said."""
     sandbox = BackMarketSandbox(tmp_path / "sb" / "backmarket", clock=clock, orders_per_hour=0)

@@ -36,6 +36,7 @@ WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_processes_issuing_at_once_leave_no_gap_and_no_duplicate(ctx: AppContext, seller_store: Any, tmp_path: Path) -> None:
     seller_store(prefix="INV-", number_digits=4)
     ids = [make_order(ctx, marketplace_order_id=f"P{n}") for n in range(16)]

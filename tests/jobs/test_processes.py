@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
+
 from shelfdesk.context import AppContext
 from shelfdesk.domain import JobOutcome
 from shelfdesk.jobs.runner import JobRunner
@@ -26,6 +28,8 @@ from shelfdesk.jobs.schedules import ensure_schedules
 from tests.conftest import FIXED_NOW
 from tests.jobs.proc_jobs import BLOCKER_STARTED
 from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.slow  # real processes: workers, kills
 
 ROOT = Path(__file__).resolve().parents[2]
 GUARD = 60.0  # seconds before a silent child is declared hung (never reached when things work)

@@ -286,14 +286,17 @@ def after(*keys: str) -> Any:
     return run_before
 
 
+@pytest.mark.sqlite  # the status bar names the SQLite file
 def test_snapshot_orders_list_80x24(snap_compare: Any, shop: AppContext) -> None:
     assert snap_compare(app_for(shop), terminal_size=SIZE, run_before=after("space", "space"))
 
 
+@pytest.mark.sqlite  # the status bar names the SQLite file
 def test_snapshot_order_detail_80x24(snap_compare: Any, shop: AppContext) -> None:
     assert snap_compare(app_for(shop), terminal_size=SIZE, run_before=after("down", "enter"))
 
 
+@pytest.mark.sqlite  # the status bar names the SQLite file
 def test_snapshot_bulk_confirmation_80x24(snap_compare: Any, shop: AppContext) -> None:
     assert snap_compare(app_for(shop), terminal_size=SIZE, run_before=after("t", "asterisk", "a"))
 

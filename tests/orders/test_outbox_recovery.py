@@ -98,6 +98,7 @@ def test_two_senders_at_once_never_send_the_same_action(desk: Desk) -> None:
     assert all(posts[f"/ws/orders/{oid}"] == 1 for oid in ids)
 
 
+@pytest.mark.slow
 def test_killing_a_sending_process_then_restarting_ships_each_order_exactly_once(tmp_path: Path) -> None:
     """A real process is killed (SIGKILL) with actions in flight; the next sender finishes the job."""
     clock = SystemClock()

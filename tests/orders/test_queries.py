@@ -97,6 +97,7 @@ def planned(request: pytest.FixtureRequest, ctx: AppContext, orders: list[int]) 
     return orders
 
 
+@pytest.mark.sqlite  # reads SQLite's EXPLAIN QUERY PLAN
 def test_every_list_filter_reads_an_index_in_order_without_a_temporary_sort(ctx: AppContext, planned: list[int]) -> None:
     page = list_orders(ctx, OrderFilter(), limit=10)
     for flt in FILTERS:
@@ -107,6 +108,7 @@ def test_every_list_filter_reads_an_index_in_order_without_a_temporary_sort(ctx:
         assert "USING" in _explain(ctx, count_query(flt)) and "SCAN orders\n" not in _explain(ctx, count_query(flt)) + "\n"
 
 
+@pytest.mark.sqlite  # reads SQLite's EXPLAIN QUERY PLAN
 def test_the_text_filter_reads_the_term_index_in_order_without_a_temporary_sort(ctx: AppContext, planned: list[int]) -> None:
     """Each way of paging a text (see queries.py) reads indexes only, and never sorts in the database."""
     page = list_orders(ctx, OrderFilter(), limit=10)

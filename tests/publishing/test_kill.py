@@ -24,6 +24,8 @@ from shelfdesk.publishing.engine import publish_sync
 from shelfdesk.sandbox.server import start_sandboxes
 from tests.publishing.conftest import kill_at_marker, make_shop
 
+pytestmark = pytest.mark.slow  # real processes: workers, kills
+
 CHILD = textwrap.dedent("""
     import sys, threading
     from pathlib import Path

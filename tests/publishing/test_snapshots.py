@@ -12,6 +12,9 @@ from textual.pilot import Pilot
 from tests.publishing.test_console import failing_run  # noqa: F401 (fixture)
 from tests.tui.conftest import _plain_terminal, make_app  # noqa: F401 (fixtures)
 
+# The status bar names the database ("db shelfdesk.db"): these snapshots are of a SQLite workspace.
+pytestmark = pytest.mark.sqlite
+
 SIZE = (80, 24)
 
 

@@ -222,6 +222,7 @@ def test_leboncoin_ensure_listing_gives_orders_the_ads_price(tmp_path: Path, clo
     assert lbc._ad_by_sku("PHONE-X") is None
 
 
+@pytest.mark.slow
 def test_a_killed_sandbox_process_restarts_with_every_change_it_acknowledged(tmp_path: Path) -> None:
     state = tmp_path / "sb"
     command = [sys.executable, "-m", "shelfdesk", "sandbox", "--state", str(state), "--orders-per-hour", "0"]

@@ -17,6 +17,9 @@ from textual.pilot import Pilot
 from tests.jobs.conftest import jobs  # noqa: F401  (fixture)
 from tests.tui.jobs_data import Calls, register_jobs, seed
 
+# The status bar names the database ("db shelfdesk.db"): these snapshots are of a SQLite workspace.
+pytestmark = pytest.mark.sqlite
+
 SMALL = (80, 24)
 
 

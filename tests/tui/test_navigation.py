@@ -78,6 +78,7 @@ class TableScreen(ShelfdeskScreen):
         self.filters.append(text)
 
 
+@pytest.mark.sqlite  # the status bar names the SQLite file
 async def test_opens_on_orders_with_status_bar(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -98,6 +99,8 @@ async def test_every_screen_by_number_and_letter(make_app: Any) -> None:
         for view, number, letter, screen_class in VIEWS:
             await pilot.press(number)
             assert app.current_mode == view and isinstance(app.screen, screen_class), view
+            await app.workers.wait_for_complete()  # the screen's first load: slower on PostgreSQL than SQLite
+            await pilot.pause()
             # Every screen has the shell around its body, and at most six keys in the footer.
             assert app.screen.query_one("#status-alerts") and app.screen.query_one(Footer)
             assert app.screen.query_one(f"#nav-{view}").has_class("-current")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.catalog.conftest import bad_ean, ean
+from tests.dbtext import database_text
 from tests.pilot import settle, type_text
 
 SIZE = (80, 24)
@@ -117,7 +118,7 @@ async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx,
         await pilot.press("A")
         await settle(pilot)
         assert list_channels(ctx)[0].activated_at is not None
-    assert "bm-keyboard-token" not in (ctx.paths.home / "shelfdesk.db").read_bytes().decode("latin-1")
+    assert "bm-keyboard-token" not in database_text(ctx.paths)
 
 
 async def test_exclusion_rule_with_live_count_and_clear_from_the_keyboard(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]

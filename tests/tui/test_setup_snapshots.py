@@ -9,6 +9,9 @@ import pytest
 from tests.tui.setup_data import build
 from tests.tui.test_snapshots import SMALL, after
 
+# The status bar names the database ("db shelfdesk.db"): these snapshots are of a SQLite workspace.
+pytestmark = pytest.mark.sqlite
+
 
 @pytest.fixture
 def data(ctx: Any, tmp_path: Any) -> dict[str, int]:

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+# The status bar names the database ("db shelfdesk.db"): these snapshots are of a SQLite workspace.
+pytestmark = pytest.mark.sqlite
+
 SMALL = (80, 24)
 LARGE = (120, 40)
 

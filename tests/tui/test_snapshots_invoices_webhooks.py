@@ -10,11 +10,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
+
 from textual.pilot import Pilot
 
 from shelfdesk.context import AppContext
 from tests.tui.test_invoices_webhooks import invoices_data
 from tests.webhooks.conftest import order_with_events
+
+# The status bar names the database ("db shelfdesk.db"): these snapshots are of a SQLite workspace.
+pytestmark = pytest.mark.sqlite
 
 SMALL = (80, 24)
 

@@ -14,6 +14,9 @@ from shelfdesk.demo.build import DEMO_TOKENS, DemoError, open_demo
 from shelfdesk.domain import NormalizedStatus
 from shelfdesk.paths import resolve_paths
 
+# The demo is a SQLite workspace whatever SHELFDESK_DATABASE_URL says (`shelfdesk demo` sets its file).
+pytestmark = pytest.mark.sqlite
+
 
 def _count(ctx, model) -> int:  # type: ignore[no-untyped-def]
     with ctx.read_session() as session:

@@ -13,6 +13,7 @@ from shelfdesk.secrets import SecretError, SecretStore, mask, mask_url
 from shelfdesk.settings import SettingsError, load_preferences, load_workspace_settings
 
 
+@pytest.mark.sqlite  # the database's default place is the workspace's SQLite file
 def test_shelfdesk_home_moves_every_workspace_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHELFDESK_HOME", str(tmp_path / "ws"))
     paths = resolve_paths()

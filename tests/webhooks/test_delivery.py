@@ -16,6 +16,7 @@ from shelfdesk.webhooks import delivery, subscriptions
 from shelfdesk.webhooks.errors import WebhookError
 from shelfdesk.webhooks.signing import verify
 from tests.webhooks.conftest import Receiver, order_with_events
+from tests.dbtext import database_text
 
 
 def sweep(ctx: AppContext, **kwargs: Any) -> delivery.DeliveryReport:
@@ -160,10 +161,7 @@ def test_only_http_urls_with_a_host_and_no_credentials_are_accepted(ctx: AppCont
 
 def test_the_secret_stays_out_of_the_database(ctx: AppContext, receiver: Receiver) -> None:
     _, secret = subscriptions.add_subscription(ctx, "erp", receiver.url)
-    with ctx.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    database = ctx.paths.database_file
-    assert database is not None and secret.encode() not in database.read_bytes()
+    assert secret not in database_text(ctx.paths)
     assert subscriptions.reveal_secret(ctx, "erp") == secret
     assert oct(ctx.paths.secrets.stat().st_mode)[-3:] == "600"
 

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from shelfdesk.clock import SystemClock
 from shelfdesk.context import AppContext, open_context
 from shelfdesk.webhooks import delivery, subscriptions
@@ -33,6 +35,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_the_readme_receiver_verifies_and_prints_events(ctx: AppContext, tmp_path: Path) -> None:
     real = open_context(ctx.paths, clock=SystemClock())
     port = free_port()

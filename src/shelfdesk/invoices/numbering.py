@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
+from shelfdesk.db.upsert import upsert_rows
 from shelfdesk.invoices.errors import InvoiceError, NumberTaken
 
 if TYPE_CHECKING:
@@ -57,17 +58,19 @@ def allocate(session: Session, prefix: str, now: datetime, wanted: int | None = 
 
     if wanted is not None and wanted < 1:
         raise InvoiceError(f"invoice numbers start at 1, not {wanted}")
-    bumped = session.execute(
-        update(InvoiceSequence)
-        .where(InvoiceSequence.prefix == prefix)
-        .values(next_number=InvoiceSequence.next_number + 1, updated_at=now)
-    ).rowcount
-    if not bumped:
-        # First invoice of this prefix. Two processes may both get here on PostgreSQL: the
-        # primary key lets one insert win, and the other's transaction fails instead of duplicating.
-        session.add(InvoiceSequence(prefix=prefix, next_number=(wanted or 1) + 1, updated_at=now))
-        session.flush()
-        return wanted or 1
+    def bump() -> int:
+        return int(session.execute(
+            update(InvoiceSequence)
+            .where(InvoiceSequence.prefix == prefix)
+            .values(next_number=InvoiceSequence.next_number + 1, updated_at=now)
+        ).rowcount)  # type: ignore[attr-defined]  # fmt: skip
+
+    if not bump():
+        # First invoice of this prefix. Two processes may both get here on PostgreSQL (SQLite's
+        # BEGIN IMMEDIATE queues them): ON CONFLICT DO NOTHING makes the second wait for the first
+        # to commit, then both bump the one row, so the second gets 2 instead of failing.
+        upsert_rows(session, InvoiceSequence, [{"prefix": prefix, "next_number": 1, "updated_at": now}], ["prefix"], [])
+        bump()
     number = int(session.execute(select(InvoiceSequence.next_number).where(InvoiceSequence.prefix == prefix)).scalar_one()) - 1
     if wanted is None or wanted == number:
         return number
