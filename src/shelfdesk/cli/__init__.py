@@ -36,6 +36,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("sandbox", "shelfdesk.cli.sandbox_cmd", "serve the Back Market and Leboncoin sandboxes on loopback"),
     ("worker", "shelfdesk.cli.worker_cmd", "run the workspace's scheduled jobs headless until SIGTERM"),
     ("jobs", "shelfdesk.cli.jobs_cmd", "list, run now, pause, resume and reschedule sync jobs; their runs"),
+    ("due", "shelfdesk.cli.due_cmd", "everything due before a marketplace penalises it; exits 1 when one is overdue"),
     ("status", "shelfdesk.cli.status_cmd", "sync health per channel and alerts; exits 1 when one is critical"),
 ]
 

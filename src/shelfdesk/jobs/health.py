@@ -138,6 +138,8 @@ class SyncHealth:
     """Jobs that could not be loaded (a service module failed to import)."""
     stock: dict[str, Any] = field(default_factory=dict)
     """The stock pusher: SKUs waiting, the oldest unpushed change and its age."""
+    deadlines: dict[str, int] = field(default_factory=dict)
+    """How many deadlines per urgency ("overdue", "within 1 h" …), as ``shelfdesk due`` lists them."""
 
     @property
     def critical(self) -> bool:
@@ -179,9 +181,12 @@ def sync_health(ctx: AppContext) -> SyncHealth:
             token_expires_at=account.token_expires_at, token_error=account.token_error,
         ))  # fmt: skip
     workspace = [r for r in rows if r.schedule.channel_id is None]
+    from shelfdesk.services.deadlines import list_due
     from shelfdesk.services.stock import pusher_status
 
-    return SyncHealth(ctx.clock.now(), result, workspace, list_alerts(ctx), load_problems(), pusher_status(ctx).as_json())
+    deadlines = {str(u): n for u, n in list_due(ctx).counts().items()}
+    return SyncHealth(ctx.clock.now(), result, workspace, list_alerts(ctx), load_problems(), pusher_status(ctx).as_json(),
+                      deadlines)
 
 
 # ---------------------------------------------------------------- plain data (--json)
@@ -234,4 +239,5 @@ def health_dict(health: SyncHealth) -> dict[str, Any]:
                     "target_id": a.target_id} for a in health.alerts],
         "problems": health.problems,
         "stock": health.stock,
+        "deadlines": health.deadlines,
     }  # fmt: skip

@@ -294,6 +294,12 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         if not isinstance(self.screen, AlertsScreen):
             self.push_screen(AlertsScreen())
 
+    def open_due(self) -> None:
+        from shelfdesk.tui.screens.due import DueScreen
+
+        if not isinstance(self.screen, DueScreen):
+            self.push_screen(DueScreen())
+
     # ------------------------------------------------------------ alerts (status bar)
 
     def count_alerts(self) -> None:

@@ -321,6 +321,11 @@ COMMANDS: list[Command] = [
         help="List every alert, critical first; Enter goes to the channel, job, publication or order to fix",
         names=("alerts",),
     ),
+    Command(id="due", description="Due", action="due", keys=("D",), names=("due",),
+            help="Everything due before a marketplace penalises it, most urgent first; Enter opens the order"),
+    Command(id="due.open", description="Go to", action="open_due", keys=("enter",), scope="due", group="due",
+            help="Open the order (its detail, with its actions) or the account the highlighted deadline is about",
+            footer=True),
     # Jobs (issue 7): the jobs, one job's runs, one run, the alert list.
     Command(id="jobs.history", description="Runs", action="open_history", keys=("enter",), scope="jobs", group="jobs",
             help="Runs of the highlighted job, newest first; Enter on a run shows its error"),

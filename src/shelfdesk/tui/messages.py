@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from shelfdesk.orders.actions import BatchProgress
     from shelfdesk.orders.detail import OrderDetail
     from shelfdesk.orders.queries import Lookups, OrderPage
+    from shelfdesk.services.deadlines import DueList
     from shelfdesk.publishing.engine import Progress, PublishResult
     from shelfdesk.publishing.triage import ErrorCluster, ItemRow, PublicationRow
     from shelfdesk.services.alerts import Alert
@@ -105,6 +106,13 @@ class JobRunChanged(Message):
 
     key: str
     kind: str
+
+
+@dataclass
+class DueLoaded(Message):
+    """Everything due, most urgent first (``services.deadlines.list_due``)."""
+
+    due: DueList
 
 
 @dataclass

@@ -169,6 +169,10 @@ class ShelfdeskScreen(Screen[None]):
         """``!``: the alert list, from any screen."""
         self.shell.open_alerts()
 
+    def action_due(self) -> None:
+        """``D``: everything due, most urgent first, from any screen."""
+        self.shell.open_due()
+
     def show_target(self, target_type: str, target_id: object) -> bool:
         """Move to the row an alert points at (a ``job`` key, an ``account`` id …).
 

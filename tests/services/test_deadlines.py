@@ -1,0 +1,70 @@
+"""Everything due in a workspace: the service, ``shelfdesk due`` and the counts ``status --json`` gains."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shelfdesk.cli import main
+from shelfdesk.clock import FakeClock, set_default_clock
+from shelfdesk.context import AppContext
+from shelfdesk.deadlines import DueKind, Urgency
+from shelfdesk.domain import NormalizedStatus as S
+from shelfdesk.services.deadlines import list_due
+from tests.due_data import seed_due
+
+UTC = timezone.utc
+
+
+def test_everything_due_most_urgent_first_with_reasons(ctx: AppContext) -> None:
+    ids = seed_due(ctx)
+    due = list_due(ctx)
+    got = [(d.kind, d.reference, d.urgency(due.now)) for d in due.items]
+    assert got == [
+        (DueKind.ship, "BM-LATE", Urgency.overdue),
+        (DueKind.confirm_availability, "LBC-1", Urgency.soon),
+        (DueKind.accept, "BM-HELD", Urgency.today),
+        (DueKind.send_action, "BM-QUEUED", Urgency.today),  # the queued ship, not the order a second time
+        (DueKind.renew_token, "Leboncoin Pro", Urgency.later),
+    ]
+    held = due.items[2]
+    assert (held.note, held.order_id, held.due_at) == ("stock short: SKU1 (0 of 1)", ids["BM-HELD"],
+                                                       datetime(2026, 3, 2, 23, tzinfo=UTC))  # fmt: skip
+    assert due.items[0].due_at == datetime(2026, 3, 1, 17, tzinfo=UTC)  # Back Market's date, read in Paris time
+    assert due.overdue == 1 and due.counts()[Urgency.today] == 2
+
+
+@pytest.fixture
+def cli_clock(clock: FakeClock) -> Iterator[FakeClock]:
+    old = set_default_clock(clock)
+    yield clock
+    set_default_clock(old)
+
+
+def test_due_command_groups_exits_1_when_overdue_and_status_counts(ctx: AppContext, cli_clock: FakeClock,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    seed_due(ctx)
+    assert main(["due"]) == 1
+    out = capsys.readouterr().out
+    assert "Ship (1)" in out and "Accept (1)" in out and "(stock short: SKU1 (0 of 1))" in out
+    assert out.index("Ship (1)") < out.index("Confirm availability (1)") < out.index("Renew token (1)")
+    assert main(["due", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["overdue"] == 1 and data["items"][0]["reference"] == "BM-LATE"
+    assert data["items"][0]["seconds_left"] == -(16 * 3600 + 30 * 60)
+    main(["status", "--json"])
+    status = json.loads(capsys.readouterr().out)
+    assert status["deadlines"]["overdue"] == 1 and status["deadlines"]["within 4 h"] == 1
+
+    cli_clock.set(datetime(2026, 3, 5, tzinfo=UTC))
+    with ctx.write_session() as session:
+        from sqlalchemy import update
+
+        from shelfdesk.db.models import Order
+
+        session.execute(update(Order).values(status=S.Shipped))
+    assert main(["due"]) == 0  # the token still expires in the future: due, not overdue
+    assert "Renew token (1)" in capsys.readouterr().out

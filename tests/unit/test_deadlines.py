@@ -1,0 +1,148 @@
+"""The deadline clock: business days, holidays, cut-off hours, zones, DST, and each marketplace rule."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shelfdesk.deadlines import (
+    Due, DueKind, OrderFacts, TokenFacts, Urgency, WorkingTime, due_for_action, due_for_line, due_for_order,
+    due_for_token, format_left, most_urgent_first,
+)  # fmt: skip
+from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus as S
+
+UTC = timezone.utc
+instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC))
+countries = st.sampled_from(["FR", "DE", "GB", "ES", "US", "JP", "AU", "IT"])
+cutoffs = st.integers(min_value=0, max_value=24)
+
+
+def bm(status: S = S.InProgress, **kw) -> OrderFacts:
+    return OrderFacts(id=1, reference="BM-1", marketplace=Marketplace.backmarket, status=status,
+                      purchased_at=kw.pop("purchased_at", datetime(2026, 3, 2, 8, tzinfo=UTC)), **kw)  # fmt: skip
+
+
+def lbc(status: S = S.New, **kw) -> OrderFacts:
+    return OrderFacts(id=2, reference="LBC-2", marketplace=Marketplace.leboncoin, status=status,
+                      purchased_at=kw.pop("purchased_at", datetime(2026, 3, 2, 8, tzinfo=UTC)), **kw)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(instants, countries, cutoffs)
+def test_a_dispatch_day_is_a_business_day_never_before_acceptance(at, country, cutoff):
+    working = WorkingTime(country, cutoff)
+    day = working.dispatch_day(at)
+    local = at.astimezone(working.zone)
+    assert working.is_business_day(day)
+    assert day >= local.date()
+    # Every day skipped between acceptance and dispatch is a day off (weekend or public holiday).
+    skipped = [local.date() + timedelta(days=i) for i in range(1, (day - local.date()).days)]
+    assert not any(working.is_business_day(d) for d in skipped)
+    if working.is_business_day(local.date()) and local.hour < cutoff:
+        assert day == local.date()
+    else:
+        assert day > local.date()
+
+
+@settings(max_examples=200, deadline=None)
+@given(instants, countries)
+def test_ship_by_is_the_end_of_the_local_dispatch_day_across_dst(at, country):
+    working = WorkingTime(country)
+    due = due_for_order(bm(accepted_at=at, purchased_at=at - timedelta(hours=1)), working)[0]
+    assert due.kind is DueKind.ship and due.source == "rule"
+    local_end = due.due_at.astimezone(working.zone)
+    assert (local_end.hour, local_end.minute) == (0, 0)  # local midnight, whatever the UTC offset that day
+    assert local_end.date() - timedelta(days=1) == working.dispatch_day(at)
+    assert due.due_at > at
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31)), countries)
+def test_weekends_and_public_holidays_are_never_business_days(day, country):
+    import holidays
+
+    working = WorkingTime(country)
+    if day.weekday() >= 5 or day in holidays.country_holidays(country, years=day.year):
+        assert not working.is_business_day(day)
+    else:
+        assert working.is_business_day(day)
+
+
+def test_backmarket_rule_before_and_after_the_cutoff_and_over_a_holiday():
+    paris = WorkingTime("FR", 13)
+    # Monday 2 March 2026, 10:00 Paris (09:00 UTC): leaves that day, due by local midnight (23:00 UTC).
+    assert due_for_order(bm(accepted_at=datetime(2026, 3, 2, 9, tzinfo=UTC)), paris)[0].due_at == \
+        datetime(2026, 3, 2, 23, tzinfo=UTC)
+    # 14:00 Paris: after the cut-off, leaves Tuesday.
+    assert due_for_order(bm(accepted_at=datetime(2026, 3, 2, 13, tzinfo=UTC)), paris)[0].due_at == \
+        datetime(2026, 3, 3, 23, tzinfo=UTC)
+    # Thursday 30 April after the cut-off: Friday 1 May is Labour Day, the weekend follows: Monday 4 May.
+    assert due_for_order(bm(accepted_at=datetime(2026, 4, 30, 15, tzinfo=UTC)), paris)[0].due_at == \
+        datetime(2026, 5, 4, 22, tzinfo=UTC)  # CEST: local midnight is 22:00 UTC
+    # A merchant working Saturdays ships a Friday-afternoon order on Saturday.
+    six_days = WorkingTime("FR", 13, frozenset(range(6)))
+    assert due_for_order(bm(accepted_at=datetime(2026, 3, 6, 15, tzinfo=UTC)), six_days)[0].due_at == \
+        datetime(2026, 3, 7, 23, tzinfo=UTC)
+
+
+def test_backmarket_expected_dispatch_date_wins_and_is_read_in_local_time():
+    paris = WorkingTime("FR")
+    order = bm(payload={"expected_dispatch_date": "2026-07-01T09:35:24"}, accepted_at=datetime(2026, 6, 30, tzinfo=UTC))
+    due = due_for_order(order, paris)[0]
+    assert (due.due_at, due.source) == (datetime(2026, 7, 1, 7, 35, 24, tzinfo=UTC), "marketplace")
+    zoned = bm(payload={"expected_dispatch_date": "2026-07-01T09:35:24Z"})
+    assert due_for_order(zoned, paris)[0].due_at == datetime(2026, 7, 1, 9, 35, 24, tzinfo=UTC)
+
+
+def test_backmarket_new_order_is_due_for_acceptance_with_its_hold_reason():
+    due = due_for_order(bm(S.New, purchased_at=datetime(2026, 3, 2, 9, tzinfo=UTC), hold_reason="stock short: SKU-1"),
+                        WorkingTime("FR"))[0]  # fmt: skip
+    assert (due.kind, due.due_at, due.note) == (DueKind.accept, datetime(2026, 3, 2, 23, tzinfo=UTC), "stock short: SKU-1")
+    assert due_for_order(bm(S.Shipped), WorkingTime("FR")) == []
+
+
+def test_leboncoin_availability_within_3_days_and_shipping_within_72_hours():
+    bought = datetime(2026, 3, 6, 18, tzinfo=UTC)
+    assert due_for_order(lbc(purchased_at=bought), WorkingTime("FR"))[0].due_at == bought + timedelta(days=3)
+    accepted = bought + timedelta(hours=5)
+    due = due_for_order(lbc(S.InProgress, purchased_at=bought, accepted_at=accepted), WorkingTime("FR"))[0]
+    assert (due.kind, due.due_at) == (DueKind.confirm_shipping, accepted + timedelta(hours=72))
+    given_date = lbc(payload={"availability_deadline": "2026-03-08T12:00:00+00:00"}, purchased_at=bought)
+    assert due_for_order(given_date, WorkingTime("FR"))[0].due_at == datetime(2026, 3, 8, 12, tzinfo=UTC)
+
+
+def test_leboncoin_token_lives_365_days_unless_its_expiry_is_known():
+    issued = datetime(2026, 1, 10, tzinfo=UTC)
+    assert due_for_token(TokenFacts(1, "lbc", Marketplace.leboncoin, None, issued))[0].due_at == issued + timedelta(days=365)
+    known = datetime(2026, 2, 1, tzinfo=UTC)
+    assert due_for_token(TokenFacts(1, "lbc", Marketplace.leboncoin, known, issued))[0].due_at == known
+    assert due_for_token(TokenFacts(2, "bm", Marketplace.backmarket, None)) == []
+
+
+def test_a_pending_action_and_a_line_race_their_orders_deadline():
+    order = bm(accepted_at=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    action = due_for_action(7, ActionKind.ship, order, WorkingTime("FR"))[0]
+    assert (action.kind, action.target_id, action.order_id, action.due_at) == \
+        (DueKind.send_action, 7, 1, datetime(2026, 3, 2, 23, tzinfo=UTC))
+    assert due_for_action(8, ActionKind.upload_invoice, order, WorkingTime("FR")) == []
+    line = due_for_line(order, 11, S.InProgress, WorkingTime("FR"))[0]
+    assert (line.target_type, line.target_id, line.order_id) == ("line", 11, 1)
+    assert due_for_line(order, 12, S.Canceled, WorkingTime("FR")) == []
+
+
+def test_urgency_order_and_time_left():
+    now = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    items = [Due(DueKind.ship, now + timedelta(hours=h), "", "order", i, f"O{i}", "rule")
+             for i, h in enumerate([30, -1, 0.5, 3, 10])]  # fmt: skip
+    ordered = most_urgent_first(items)
+    assert [d.urgency(now) for d in ordered] == \
+        [Urgency.overdue, Urgency.hour, Urgency.soon, Urgency.today, Urgency.later]
+    assert [format_left(d.left(now)) for d in ordered] == ["late 1 h 00", "30 min", "3 h 00", "10 h 00", "1 d 6 h"]
+
+
+def test_channel_settings_pick_cutoff_and_working_days_and_ignore_nonsense():
+    assert WorkingTime.for_channel("de", {"deadlines": {"cutoff_hour": 15, "working_days": [0, 1, 2, 3, 4, 5]}}) == \
+        WorkingTime("DE", 15, frozenset(range(6)))
+    assert WorkingTime.for_channel(None, {"deadlines": {"cutoff_hour": "noon", "working_days": "all"}}) == WorkingTime()
