@@ -330,11 +330,12 @@ class PublicationsScreen(ShelfdeskScreen):
             self.notify(f"Drift check #{row.id} found nothing to correct.", title="Drift")
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(answer: str | None) -> None:
+            if answer is not None:  # "" is yes (no field), None is no
                 self._push_corrections(row.channel_id, row.id)
 
-        self.app.push_screen(ConfirmDialog(f"Push the corrections of drift check #{row.id} to {row.channel}?", []), answered)
+        self.app.push_screen(ConfirmDialog(f"Push the corrections of drift check #{row.id} to {row.channel}?",
+                                           yes="Push corrections"), answered)  # fmt: skip
 
     @work(thread=True, group="publications-drift-push", exclusive=True, exit_on_error=False, description="Pushing corrections")
     def _push_corrections(self, channel_id: int, publication_id: int) -> None:
