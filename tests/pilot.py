@@ -16,8 +16,13 @@ from typing import Any
 
 async def settle(pilot: Any, rounds: int = 3) -> None:
     """Wait for every worker, then for the repaint; ``rounds`` times, since one can start another."""
+    from textual.worker import WorkerCancelled
+
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # an exclusive load superseded by a newer one (a reload after a change): normal, wait again
         await pilot.pause()
 
 

@@ -194,7 +194,8 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         for note in self._startup_notes:
             log.warning(note)
-            self.notify(note, title="Themes", severity="warning", timeout=10)
+            # Shown while the first screen still loads: Textual's own notify, not capped like the others.
+            App.notify(self, note, title="Themes", severity="warning", timeout=10)
 
     def on_ready(self) -> None:
         if self.startup_probe is not None:
