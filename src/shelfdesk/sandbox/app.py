@@ -124,7 +124,8 @@ class SandboxApp:
         self.faults = Faults(self.seed)
         self.hang_cap = hang_cap  # real seconds: a hung request imitates the network, not the clock
         self._persist()
-        self.app = Starlette(routes=self.routes() + self._admin_routes())
+        self.app = Starlette(routes=self.routes() + self._admin_routes(),
+                             exception_handlers={404: self._no_route, 405: self._no_route})  # fmt: skip
 
     # ------------------------------------------------------------------ loading
 
@@ -215,6 +216,12 @@ class SandboxApp:
 
     def error(self, exc: ApiError) -> Response:
         return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status, headers=exc.headers)
+
+    async def _no_route(self, request: Request, exc: Exception) -> Response:
+        """A path or method no route serves: the marketplace's error envelope rather than Starlette's plain text."""
+        status = getattr(exc, "status_code", 404)
+        message = "Method not allowed" if status == 405 else f"No such endpoint: {request.url.path[:100]}"
+        return self.error(ApiError(status, message, "method-not-allowed" if status == 405 else "not-found", headers=dict(getattr(exc, "headers", None) or {})))
 
     def throttled(self, retry_after: float | None) -> Response:
         headers = {"Retry-After": str(int(math.ceil(retry_after)))} if retry_after is not None else {}
