@@ -272,3 +272,10 @@ def test_a_leboncoin_feed_with_unreadable_numbers_reports_them_and_the_sandbox_g
     assert report["status"] == "done" and [line["status"] for line in report["report"]] == ["error", "error"]
     assert http.get("/api/v1/ads").status_code == 200
     assert LeboncoinSandbox(sandbox.folder, clock=clock).recovered == []
+
+
+def test_a_huge_user_agent_is_refused_without_holding_the_sandbox(bm: Any) -> None:
+    """The User-Agent pattern backtracks quadratically: 64 kB of dashes held the event loop for seconds."""
+    sandbox, http = bm
+    answer = http.get("/ws/orders", headers={"User-Agent": "BM-" + "-" * 60_000})
+    assert answer.status_code == 400 and "User-Agent" in answer.text

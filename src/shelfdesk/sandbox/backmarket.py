@@ -57,6 +57,7 @@ from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid
 
 DEFAULT_TOKEN = "bm-sandbox-token"
 USER_AGENT = re.compile(r"^BM-[^;\s][^;]*-[^;]+;[^;\s]+@[^;\s]+$")
+MAX_USER_AGENT = 512
 
 #: The sandbox's slice of the Back Market catalog: (title, category, is Apple).
 PRODUCTS = (
@@ -377,7 +378,9 @@ class BackMarketSandbox(SandboxApp):
             return self.throttled(None)
         if "competitors" in opts.limits and not self.competitors.allow(key, now):
             return self.throttled(None)
-        if not USER_AGENT.match(request.headers.get("user-agent", "")):
+        agent = request.headers.get("user-agent", "")
+        # Length first: the pattern backtracks quadratically, and a 64 kB header held the event loop for seconds [I].
+        if len(agent) > MAX_USER_AGENT or not USER_AGENT.match(agent):
             return self.error(ApiError(400, "User-Agent is mandatory and must read BM-{company}-{integration};{contact email}", "invalid-user-agent"))
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Basic ") or not auth[6:].strip():
