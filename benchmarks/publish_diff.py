@@ -117,7 +117,7 @@ def measure(home: Path, channel_id: int) -> dict[str, object]:
     from shelfdesk.domain import PublicationKind, PublicationMode
     from shelfdesk.paths import resolve_paths
     from shelfdesk.publishing.channel import load_channel
-    from shelfdesk.publishing.engine import run_quota
+    from shelfdesk.publishing.quota import run_quota
     from shelfdesk.publishing.plan import build_plan
 
     ctx = open_context(resolve_paths(home, f"sqlite:///{home / 'shelfdesk.db'}"), clock=SystemClock(), read_only=True)

@@ -12,7 +12,7 @@ from shelfdesk.db.models import AuditLog, CategoryMapping, Order, OrderAction, O
 from shelfdesk.domain import ActionState, NormalizedStatus
 from shelfdesk.orders.actions import dismiss_action, enqueue_action, list_actions, retry_action
 from shelfdesk.orders.errors import ActionRefused, OrderNotFound
-from shelfdesk.orders.queries import get_order_detail
+from shelfdesk.orders.detail import get_order_detail
 from shelfdesk.orders.validation import LineIdentifier
 
 from .conftest import BAD_IMEI, GOOD_IMEI, Desk, add_products

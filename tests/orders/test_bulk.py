@@ -10,7 +10,7 @@ from shelfdesk.db.models import CategoryMapping, OrderAction
 from shelfdesk.domain import ActionKind, ActionState
 from shelfdesk.orders.actions import batch_progress
 from shelfdesk.orders.bulk import apply_bulk_ship, plan_bulk_ship
-from shelfdesk.orders.queries import get_order_detail
+from shelfdesk.orders.detail import get_order_detail
 
 from .conftest import BAD_IMEI, GOOD_IMEI, Desk, add_products
 

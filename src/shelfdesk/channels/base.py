@@ -382,6 +382,32 @@ class Connector(abc.ABC):
             tickets = await self.submit_listings(updates)
         return [await self.wait_for_batch(t) for t in tickets]
 
+    async def update_listing_now(
+        self, *, sku: str, quantity: int | None, price: Decimal | None = None, listing_id: str | None = None,
+        currency: str | None = None, min_price: Decimal | None = None,
+    ) -> BatchItemResult:
+        """Set one listing's quantity (and optionally its price) in real time, outside any batch.
+
+        The path for a few SKUs whose stock must reach the marketplace now (Back
+        Market advises it when a stock is close to 0, instead of its CSV batch
+        that takes minutes): one absolute update per listing, harmless to repeat.
+        ``listing_id`` spares the look-up of the listing by ``sku`` when known.
+
+        Returns the per-SKU outcome publication runs already record
+        (:class:`BatchItemResult`): a marketplace refusal (unknown listing,
+        refused value) is ``ok=False`` with the marketplace's message and code;
+        failures that are not about this SKU (credential refused, throttled,
+        unreachable) are raised, as for any other call.
+        """
+        from shelfdesk.channels.errors import RemoteRejected
+
+        update = OfferUpdate(sku, price=price, quantity=quantity, min_price=min_price, currency=currency, remote_id=listing_id)
+        try:
+            listing = await self.update_offer(update)
+        except RemoteRejected as exc:
+            return BatchItemResult(sku, False, exc.message, exc.code, listing_id)
+        return BatchItemResult(sku, True, "updated in real time", None, listing.remote_id or listing_id)
+
     async def upload_invoice(self, order_id: str, filename: str, content: bytes) -> None:
         """Send the invoice PDF of an order, where the marketplace takes one."""
         from shelfdesk.channels.errors import UnsupportedOperation

@@ -236,7 +236,7 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _show(ctx: AppContext, args: argparse.Namespace) -> int:
-    from shelfdesk.orders.queries import get_order_detail
+    from shelfdesk.orders.detail import get_order_detail
     from shelfdesk.orders.store import format_address
 
     d = get_order_detail(ctx, args.order)

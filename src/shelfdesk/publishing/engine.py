@@ -16,29 +16,34 @@ against the marketplace's listings, and are held, never re-sent, until the
 listings show them applied or a hold period passes. So an item the
 marketplace accepted is never sent twice, and nothing is lost: a 429 or a
 refused batch puts its items back in the queue or records the refusal.
+
+The run is here; its parts are siblings: :mod:`~shelfdesk.publishing.quota`,
+:mod:`~shelfdesk.publishing.listings`, :mod:`~shelfdesk.publishing.outcomes`,
+:mod:`~shelfdesk.publishing.recovery` and :mod:`~shelfdesk.publishing.counters`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode, PublicationState
-from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, DEFAULT_HOLD_MINUTES, ChannelSpec, load_channel
-from shelfdesk.publishing.errors import PublishError, attribute_of, error_key
-from shelfdesk.publishing.plan import Plan, PlannedItem, RemoteView, build_plan
+from shelfdesk.domain import ItemOutcome, PublicationKind, PublicationMode, PublicationState
+from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, ChannelSpec, load_channel
+from shelfdesk.publishing.counters import finish_counters
+from shelfdesk.publishing.errors import PublishError, error_key
+from shelfdesk.publishing.listings import read_listings, store_listings
+from shelfdesk.publishing.outcomes import SentItem, batch_outcomes, record_outcomes
+from shelfdesk.publishing.plan import Plan, PlannedItem, build_plan
+from shelfdesk.publishing.quota import batch_size, run_quota
+from shelfdesk.publishing.recovery import ACTIVE, holder_name, mark_interrupted, recover
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from shelfdesk.channels.base import BatchItemResult, BatchResult, Connector
+    from shelfdesk.channels.base import Connector
     from shelfdesk.context import AppContext
 
 log = logging.getLogger("shelfdesk.publishing")
@@ -46,10 +51,6 @@ log = logging.getLogger("shelfdesk.publishing")
 #: Builds the connector of a channel (tests pass one with short timeouts).
 ConnectorFactory = Callable[[ChannelSpec], "Connector"]
 OVER_QUOTA = "over this hour's quota: carried to the next run"
-UNKNOWN_OUTCOME = "unknown-outcome"
-SUCCESS = (ItemOutcome.created, ItemOutcome.updated, ItemOutcome.zeroed)
-#: Publication ids running in this process (a crashed run of this process is not in it).
-_ACTIVE: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -84,41 +85,6 @@ ProgressCallback = Callable[[Progress], None]
 Checkpoint = Callable[[str], None]
 
 
-def holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-#: A run held by another host is taken as dead after this long (its process cannot be checked).
-FOREIGN_HOLDER_HOURS = 6
-
-
-def holder_alive(holder: str | None, publication_id: int, started_at: datetime | None = None,
-                 now: datetime | None = None) -> bool:  # fmt: skip
-    """Whether the process that runs a publication still does.
-
-    On this host the process id is checked; another host's run is assumed
-    alive for :data:`FOREIGN_HOLDER_HOURS` after it started.
-    """
-    if not holder or ":" not in holder:
-        return False
-    host, _, pid_text = holder.rpartition(":")
-    if host != socket.gethostname():
-        return started_at is None or now is None or now - started_at < timedelta(hours=FOREIGN_HOLDER_HOURS)
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return publication_id in _ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def default_factory(ctx: AppContext) -> ConnectorFactory:
     """Connectors through the orders module's account resolution (credentials never leave it)."""
 
@@ -131,386 +97,6 @@ def default_factory(ctx: AppContext) -> ConnectorFactory:
         return connect(ctx, account, **extra)
 
     return build
-
-
-# --------------------------------------------------------------------------- quota
-
-
-def lines_used_last_hour(session: Session, account_id: int, now: datetime) -> int:
-    """Listing lines the account sent in the last hour: feed items plus applied repricer changes."""
-    from sqlalchemy import func, select
-
-    from shelfdesk.db.models import Channel, Publication, PublicationItem, RepriceChange
-
-    since = now - timedelta(hours=1)
-    channels = select(Channel.id).where(Channel.account_id == account_id)
-    recent = select(Publication.id).where(
-        Publication.channel_id.in_(channels), Publication.dry_run.is_(False),  # type: ignore[attr-defined]
-        Publication.started_at > now - timedelta(hours=6),
-    )
-    items = session.execute(
-        select(func.count()).select_from(PublicationItem)
-        .where(PublicationItem.publication_id.in_(recent), PublicationItem.sent_at > since)  # type: ignore[attr-defined,operator]
-    ).scalar_one()  # fmt: skip
-    reprices = session.execute(
-        select(func.count()).select_from(RepriceChange)
-        .where(RepriceChange.channel_id.in_(channels), RepriceChange.applied.is_(True), RepriceChange.at > since)  # type: ignore[attr-defined]
-    ).scalar_one()  # fmt: skip
-    return int(items) + int(reprices)
-
-
-def run_quota(ctx: AppContext, channel: ChannelSpec) -> int | None:
-    """Lines this run may send: 90 % of the marketplace's hourly limit minus the last hour's use."""
-    from shelfdesk.channels.registry import capabilities
-
-    per_hour = capabilities(channel.marketplace).lines_per_hour
-    cap = channel.setting_int("max_lines_per_run", 0) or None
-    if per_hour is None:
-        return cap
-    with ctx.read_session() as session:
-        used = lines_used_last_hour(session, channel.account_id, ctx.clock.now())
-    budget = max(0, int(per_hour * 0.9) - used)
-    return budget if cap is None else min(cap, budget)
-
-
-def batch_size(channel: ChannelSpec) -> int:
-    from shelfdesk.channels.registry import capabilities
-
-    caps = capabilities(channel.marketplace)
-    size = caps.max_batch_lines
-    if caps.lines_per_hour:
-        size = min(size, int(caps.lines_per_hour * 0.9))
-    wanted = channel.setting_int("batch_lines", 0)
-    return max(1, min(size, wanted) if wanted > 0 else size)
-
-
-# --------------------------------------------------------------------------- the marketplace's listings
-
-
-async def read_listings(connector: Connector) -> dict[str, RemoteView]:
-    """Every listing the account has, by case-folded SKU."""
-    out: dict[str, RemoteView] = {}
-    async for page in connector.iter_listings():
-        for listing in page:
-            if listing.sku:
-                out[listing.sku.casefold()] = RemoteView(listing.sku, listing.remote_id, listing.price, listing.quantity,
-                                                         listing.raw_state)  # fmt: skip
-    return out
-
-
-def store_listings(ctx: AppContext, channel_id: int, remote: dict[str, RemoteView]) -> None:
-    """Replace the stored reading: SKUs the reading does not list are no longer listed."""
-    from sqlalchemy import update
-
-    from shelfdesk.db.models import ChannelListing
-    from shelfdesk.db.upsert import upsert_rows
-
-    now = ctx.clock.now()
-    with ctx.write_session() as session:
-        session.execute(update(ChannelListing).where(ChannelListing.channel_id == channel_id)
-                        .values(remote_id=None, remote_price=None, remote_quantity=None, remote_state=None))  # fmt: skip
-        rows = [{"channel_id": channel_id, "sku": v.sku, "sku_key": key, "remote_id": v.remote_id or key,
-                 "remote_price": v.price, "remote_quantity": v.quantity, "remote_state": v.state,
-                 "remote_seen_at": now, "updated_at": now} for key, v in remote.items()]  # fmt: skip
-        for start in range(0, len(rows), 1000):
-            upsert_rows(session, ChannelListing, rows[start : start + 1000], ["channel_id", "sku_key"],
-                        ["sku", "remote_id", "remote_price", "remote_quantity", "remote_state", "remote_seen_at", "updated_at"])  # fmt: skip
-
-
-# --------------------------------------------------------------------------- outcomes
-
-
-@dataclass(frozen=True)
-class _SentItem:
-    id: int
-    publication_id: int
-    sku: str
-    action: ItemAction
-    new_price: Decimal | None
-    new_quantity: int | None
-    content_hash: str | None
-    remote_task_id: str | None
-    sent_at: datetime | None
-
-
-def _sent_item(row: Any) -> _SentItem:
-    return _SentItem(row.id, row.publication_id, row.sku, ItemAction(row.action), row.new_price, row.new_quantity,
-                     row.content_hash, row.remote_task_id, row.sent_at)  # fmt: skip
-
-
-def record_outcomes(ctx: AppContext, channel: ChannelSpec, items: Sequence[_SentItem],
-                    outcomes: dict[int, tuple[bool, str, str | None, str | None]]) -> tuple[int, int]:  # fmt: skip
-    """Store per-item outcomes and the channel's published state, in one transaction.
-
-    ``outcomes`` maps an item id to ``(ok, message, code, remote_id)``.
-    Returns (published, failed).
-    """
-    from sqlalchemy import select, update
-
-    from shelfdesk.db.models import ChannelListing, PublicationItem
-    from shelfdesk.db.upsert import upsert_rows
-
-    now = ctx.clock.now()
-    ok_count = failed = 0
-    item_rows: list[dict[str, Any]] = []
-    keys = [item.sku.casefold() for item in items if item.id in outcomes]
-    with ctx.write_session() as session:
-        existing: dict[str, Any] = {}
-        for start in range(0, len(keys), 500):
-            for row in session.execute(select(ChannelListing).where(
-                    ChannelListing.channel_id == channel.id, ChannelListing.sku_key.in_(keys[start : start + 500]))).scalars():  # type: ignore[attr-defined]  # fmt: skip
-                existing[row.sku_key] = row
-        listing_rows: list[dict[str, Any]] = []
-        for item in items:
-            if item.id not in outcomes:
-                continue
-            ok, message, code, remote_id = outcomes[item.id]
-            key = item.sku.casefold()
-            before = existing.get(key)
-            state = {
-                "channel_id": channel.id, "sku": item.sku, "sku_key": key,
-                "remote_id": getattr(before, "remote_id", None), "remote_price": getattr(before, "remote_price", None),
-                "remote_quantity": getattr(before, "remote_quantity", None),
-                "published_price": getattr(before, "published_price", None),
-                "published_quantity": getattr(before, "published_quantity", None),
-                "published_hash": getattr(before, "published_hash", None),
-                "published_at": getattr(before, "published_at", None),
-                "last_outcome": None, "last_error": None, "last_publication_id": item.publication_id, "updated_at": now,
-            }  # fmt: skip
-            if ok:
-                ok_count += 1
-                outcome = {ItemAction.create: ItemOutcome.created, ItemAction.zero: ItemOutcome.zeroed}.get(item.action, ItemOutcome.updated)
-                item_rows.append({"id": item.id, "outcome": outcome, "message": None, "error_code": None, "error_key": None,
-                                  "attribute": None, "warning": message or None, "resolved_at": now})  # fmt: skip
-                if item.new_price is not None:
-                    state["published_price"] = state["remote_price"] = item.new_price
-                if item.new_quantity is not None:
-                    state["published_quantity"] = state["remote_quantity"] = item.new_quantity
-                if item.content_hash is not None:
-                    state["published_hash"] = item.content_hash
-                state["remote_id"] = remote_id or state["remote_id"] or key
-                state["published_at"] = now
-                state["last_outcome"] = outcome
-            else:
-                failed += 1
-                attribute = attribute_of(code, message)
-                item_rows.append({"id": item.id, "outcome": ItemOutcome.failed, "message": message or "refused without a message",
-                                  "error_code": code, "error_key": error_key(code, message, attribute),
-                                  "attribute": attribute, "warning": None, "resolved_at": now})  # fmt: skip
-                state["last_outcome"] = ItemOutcome.failed
-                state["last_error"] = (message or "")[:500]
-            listing_rows.append(state)
-        if item_rows:
-            session.execute(update(PublicationItem), item_rows)
-        for start in range(0, len(listing_rows), 1000):
-            upsert_rows(session, ChannelListing, listing_rows[start : start + 1000], ["channel_id", "sku_key"],
-                        [k for k in listing_rows[0] if k not in ("channel_id", "sku_key")])  # fmt: skip
-    return ok_count, failed
-
-
-def _batch_outcomes(items: Sequence[_SentItem], result: BatchResult) -> dict[int, tuple[bool, str, str | None, str | None]]:
-    from shelfdesk.channels.base import BatchState
-
-    by_sku: dict[str, BatchItemResult] = {r.sku.casefold(): r for r in result.items}
-    out: dict[int, tuple[bool, str, str | None, str | None]] = {}
-    for item in items:
-        r = by_sku.get(item.sku.casefold())
-        if r is not None:
-            out[item.id] = (r.ok, r.message, r.code, r.remote_id)
-        elif result.state is BatchState.failed:
-            out[item.id] = (False, result.error or "the marketplace failed the whole batch", "batch-failed", None)
-        else:
-            out[item.id] = (False, "the marketplace reported no result for this SKU", "no-result", None)
-    return out
-
-
-# --------------------------------------------------------------------------- recovery
-
-
-@dataclass
-class Recovery:
-    held: set[str] = field(default_factory=set)  #: case-folded SKUs still awaiting an answer
-    published: int = 0
-    failed: int = 0
-    interrupted: int = 0
-    publications: set[int] = field(default_factory=set)
-
-    def as_dict(self) -> dict[str, int]:
-        return {"interrupted": self.interrupted, "published": self.published, "failed": self.failed, "held": len(self.held)}
-
-
-def _mark_interrupted(ctx: AppContext, channel_id: int, *, write: bool) -> tuple[int, set[int]]:
-    from sqlalchemy import select
-
-    from shelfdesk.db.models import Publication
-
-    with ctx.read_session() as session:
-        running = session.execute(select(Publication.id, Publication.holder, Publication.started_at).where(
-            Publication.channel_id == channel_id, Publication.state == PublicationState.running)).all()  # fmt: skip
-    now = ctx.clock.now()
-    dead = [pid for pid, holder, started in running if not holder_alive(holder, pid, started, now)]
-    live = {pid for pid, _, _ in running} - set(dead)
-    if dead and write:
-        now = ctx.clock.now()
-        with ctx.write_session() as session:
-            for pid in dead:
-                pub = session.get(Publication, pid)
-                if pub is not None and pub.state == PublicationState.running:
-                    pub.state = PublicationState.interrupted
-                    pub.finished_at = now
-                    pub.error = f"the process running it ({pub.holder}) stopped; its batches are followed by the next run"
-    return len(dead), live
-
-
-async def recover(ctx: AppContext, channel: ChannelSpec, connector: Connector,
-                  remote: dict[str, RemoteView] | None, *, write: bool = True) -> Recovery:  # fmt: skip
-    """Follow what earlier runs left ``sent``: poll their batches, check lost answers against the listings."""
-    from sqlalchemy import select
-
-    from shelfdesk.channels.base import BatchState, BatchTicket
-    from shelfdesk.channels.errors import NotFound as NotFoundError
-    from shelfdesk.db.models import Publication, PublicationItem
-
-    report = Recovery()
-    report.interrupted, live = _mark_interrupted(ctx, channel.id, write=write)
-    with ctx.read_session() as session:
-        rows = session.execute(
-            select(PublicationItem.id, PublicationItem.publication_id, PublicationItem.sku, PublicationItem.action,
-                   PublicationItem.new_price, PublicationItem.new_quantity, PublicationItem.content_hash,
-                   PublicationItem.remote_task_id, PublicationItem.sent_at, Publication.kind)
-            .join(Publication, Publication.id == PublicationItem.publication_id)
-            .where(Publication.channel_id == channel.id, Publication.dry_run.is_(False),  # type: ignore[attr-defined]
-                   PublicationItem.outcome == ItemOutcome.sent)
-        ).all()  # fmt: skip
-    rows = [r for r in rows if r.publication_id not in live]
-    if not rows:
-        return report
-    hold = timedelta(minutes=channel.setting_int("unknown_outcome_hold_minutes", DEFAULT_HOLD_MINUTES))
-    now = ctx.clock.now()
-    by_task: dict[tuple[str, str], list[_SentItem]] = {}
-    lost: list[tuple[_SentItem, str]] = []
-    for row in rows:
-        item = _sent_item(row)
-        if item.remote_task_id:
-            by_task.setdefault((str(row.kind), item.remote_task_id), []).append(item)
-        else:
-            lost.append((item, str(row.kind)))
-        report.publications.add(item.publication_id)
-    for (kind, task_id), items in by_task.items():
-        ticket = BatchTicket(channel.marketplace, PublicationKind(kind), task_id, tuple(i.sku for i in items),
-                             min((i.sent_at for i in items if i.sent_at), default=now))  # fmt: skip
-        try:
-            result = await connector.get_batch(ticket)
-        except NotFoundError:  # the marketplace forgot the task: judge by its listings
-            lost.extend((i, kind) for i in items)
-            continue
-        if result.state is BatchState.pending:
-            report.held.update(i.sku.casefold() for i in items)
-            continue
-        if write:
-            published, failed = record_outcomes(ctx, channel, items, _batch_outcomes(items, result))
-            report.published += published
-            report.failed += failed
-    outcomes: dict[int, tuple[bool, str, str | None, str | None]] = {}
-    resolved: list[_SentItem] = []
-    for item, kind in lost:
-        view = remote.get(item.sku.casefold()) if remote is not None else None
-        if remote is not None and _applied(item, kind, view):
-            outcomes[item.id] = (True, "", None, view.remote_id if view else None)
-            resolved.append(item)
-        elif remote is not None and item.sent_at is not None and now - item.sent_at >= hold:
-            outcomes[item.id] = (False, f"no answer to its batch and the marketplace's listings do not show it after "
-                                        f"{int(hold.total_seconds() // 60)} minutes: it is sent again", UNKNOWN_OUTCOME, None)  # fmt: skip
-            resolved.append(item)
-        else:
-            report.held.add(item.sku.casefold())
-    if resolved and write:
-        published, failed = record_outcomes(ctx, channel, resolved, outcomes)
-        report.published += published
-        report.failed += failed
-    if write:
-        for publication_id in report.publications:
-            finish_counters(ctx, publication_id)
-    return report
-
-
-def _applied(item: _SentItem, kind: str, view: RemoteView | None) -> bool:
-    """Whether the marketplace's listing shows what the item sent."""
-    if view is None:
-        return False
-    if kind == PublicationKind.products.value and item.action is ItemAction.create:
-        return True
-    if item.new_price is not None and view.price != item.new_price:
-        return False
-    return item.new_quantity is None or view.quantity == item.new_quantity
-
-
-# --------------------------------------------------------------------------- counters
-
-
-def finish_counters(ctx: AppContext, publication_id: int, *, state: PublicationState | None = None,
-                    error: str | None = None, finished: bool = False) -> tuple[dict[str, int], PublicationState]:  # fmt: skip
-    """Recompute a publication's counters from its items (the items are the truth).
-
-    ``finished`` ends the run: its state is ``state`` or, when None, the one
-    its counters call for. Otherwise (a later run resolved some of its items)
-    a finished state is recomputed and interrupted/cancelled ones are kept.
-    """
-    from sqlalchemy import func, select
-
-    from shelfdesk.db.models import Publication, PublicationItem as I
-
-    with ctx.write_session() as session:
-        rows = session.execute(
-            select(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None), func.count())  # type: ignore[union-attr]
-            .where(I.publication_id == publication_id).group_by(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None))  # type: ignore[union-attr]
-        ).all()  # fmt: skip
-        c = {"sent": 0, "succeeded": 0, "warnings": 0, "failed": 0, "invalid": 0, "queued": 0, "pending": 0, "held": 0}
-        for outcome, was_sent, warned, count in rows:
-            outcome = ItemOutcome(outcome)
-            if was_sent:
-                c["sent"] += count
-            if outcome in SUCCESS:
-                c["succeeded"] += count
-                c["warnings"] += count if warned else 0
-            elif outcome is ItemOutcome.failed:
-                c["failed" if was_sent else "invalid"] += count
-            elif outcome is ItemOutcome.queued:
-                c["queued"] += count
-            elif outcome is ItemOutcome.sent:
-                c["pending"] += count
-            elif outcome is ItemOutcome.skipped:
-                c["held"] += count
-        pub = session.get(Publication, publication_id)
-        assert pub is not None
-        for name in ("sent", "succeeded", "warnings", "failed", "invalid", "queued"):
-            setattr(pub, name, c[name])
-        summary = dict(pub.summary or {})
-        pub.skipped = int(sum((summary.get("skipped") or {}).values())) + c["held"]
-        summary["pending"] = c["pending"]
-        pub.summary = summary
-        if state is not None:
-            pub.state = state
-        elif finished or pub.state in (PublicationState.succeeded, PublicationState.partial, PublicationState.failed):
-            pub.state = _final_state(c, pub.planned or 0)
-        if error is not None:
-            pub.error = error
-        if finished:
-            pub.finished_at = ctx.clock.now()
-        return c, PublicationState(pub.state)
-
-
-def _final_state(c: dict[str, int], planned: int) -> PublicationState:
-    if planned == 0 and c["sent"] == 0 and not (c["invalid"] or c["queued"]):
-        return PublicationState.skipped  # nothing to do; a run that refused items or left some queued is partial
-    if c["sent"] and c["succeeded"] == 0 and c["failed"] == c["sent"]:
-        return PublicationState.failed
-    if c["failed"] or c["queued"] or c["pending"] or c["invalid"]:
-        return PublicationState.partial
-    return PublicationState.succeeded
-
-
-# --------------------------------------------------------------------------- the run
 
 
 def _item_row(publication_id: int, item: PlannedItem, outcome: ItemOutcome, message: str | None = None) -> dict[str, Any]:
@@ -598,7 +184,7 @@ async def publish(
     if write:
         publication_id = _start(ctx, channel, kind, mode, dry_run=dry_run, started_by=started_by, only_skus=only_skus)
     if publication_id is not None:
-        _ACTIVE.add(publication_id)
+        ACTIVE.add(publication_id)
     try:
         connector = make(channel)
         async with connector:
@@ -633,7 +219,7 @@ async def publish(
         raise
     finally:
         if publication_id is not None:
-            _ACTIVE.discard(publication_id)
+            ACTIVE.discard(publication_id)
     counters, state = finish_counters(ctx, publication_id, state=state, error=error, finished=True)
     report(Progress(publication_id, "done", counters.get("sent", 0), len(plan.to_send), counters.get("failed", 0),
                     message=f"{state}"))  # fmt: skip
@@ -647,7 +233,7 @@ def _refuse_concurrent(ctx: AppContext, channel: ChannelSpec) -> int:
     """
     from shelfdesk.db.models import Publication
 
-    interrupted, live = _mark_interrupted(ctx, channel.id, write=True)
+    interrupted, live = mark_interrupted(ctx, channel.id, write=True)
     if not live:
         return interrupted
     with ctx.read_session() as session:
@@ -731,7 +317,7 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
         ids = dict(session.execute(select(I.sku, I.id).where(
             I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))).all())  # type: ignore[union-attr]  # fmt: skip
     size = batch_size(channel)
-    posted: list[tuple[Any, list[_SentItem]]] = []
+    posted: list[tuple[Any, list[SentItem]]] = []
     done = failed = 0
     state: PublicationState | None = None
     error: str | None = None
@@ -793,20 +379,20 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
             if result.state is BatchState.pending:
                 continue  # left "sent": the next run follows this task
             checkpoint("answered")
-            failed += record_outcomes(ctx, channel, mine, _batch_outcomes(mine, result))[1]
+            failed += record_outcomes(ctx, channel, mine, batch_outcomes(mine, result))[1]
             answered += len(mine)
             report(Progress(publication_id, "waiting", answered, done, failed, f"{answered:,} of {done:,} answered"))
     return state, error
 
 
 def _mark_sent(ctx: AppContext, publication_id: int, chunk: list[PlannedItem], ids: dict[str, int],
-               batch_key: str) -> list[_SentItem]:  # fmt: skip
+               batch_key: str) -> list[SentItem]:  # fmt: skip
     from sqlalchemy import update
 
     from shelfdesk.db.models import PublicationItem
 
     now = ctx.clock.now()
-    items = [_SentItem(ids[p.sku], publication_id, p.sku, p.action, p.payload.price if p.payload else None,
+    items = [SentItem(ids[p.sku], publication_id, p.sku, p.action, p.payload.price if p.payload else None,
                        p.payload.quantity if p.payload else None, p.content_hash, None, now) for p in chunk]  # fmt: skip
     with ctx.write_session() as session:
         session.execute(update(PublicationItem), [{"id": i.id, "outcome": ItemOutcome.sent, "sent_at": now,
@@ -840,13 +426,13 @@ def _note(ctx: AppContext, ids: list[int], message: str) -> None:
         session.execute(update(PublicationItem), [{"id": i, "message": message[:500]} for i in ids])
 
 
-def _taken_by(items: list[_SentItem], tickets: Sequence[Any]) -> list[_SentItem]:
+def _taken_by(items: list[SentItem], tickets: Sequence[Any]) -> list[SentItem]:
     """The items of ``items`` that one of ``tickets`` (batches the marketplace took) carries."""
     skus = {sku.casefold() for ticket in tickets for sku in ticket.skus}
     return [i for i in items if i.sku.casefold() in skus]
 
 
-def _set_tasks(ctx: AppContext, items: list[_SentItem], tickets: Sequence[Any]) -> None:
+def _set_tasks(ctx: AppContext, items: list[SentItem], tickets: Sequence[Any]) -> None:
     from sqlalchemy import update
 
     from shelfdesk.db.models import PublicationItem
@@ -872,4 +458,3 @@ def publish_sync(ctx: AppContext, channel_id: int, kind: PublicationKind | str, 
     import asyncio
 
     return asyncio.run(publish(ctx, channel_id, kind, mode, **kwargs))
-

@@ -131,7 +131,9 @@ async def reprice(ctx: AppContext, channel_id: int, *, simulate: bool = False, f
                   limit: int | None = None) -> RepriceResult:  # fmt: skip
     """One repricer run over the channel's listed products (``simulate``: decide and log, send nothing)."""
     from shelfdesk.channels.registry import capabilities
-    from shelfdesk.publishing.engine import default_factory, read_listings, run_quota, store_listings
+    from shelfdesk.publishing.engine import default_factory
+    from shelfdesk.publishing.listings import read_listings, store_listings
+    from shelfdesk.publishing.quota import run_quota
 
     channel = load_channel(ctx, channel_id)
     if not capabilities(channel.marketplace).competitors:

@@ -108,7 +108,7 @@ class OrderCountsLoaded(Message):
 
 
 class OrderDetailLoaded(Message):
-    """One order in full (``detail``: ``orders.queries.OrderDetail``)."""
+    """One order in full (``detail``: ``orders.detail.OrderDetail``)."""
 
     def __init__(self, detail: object) -> None:
         super().__init__()

@@ -26,7 +26,7 @@ from shelfdesk.tui.widgets.orders_table import money
 
 if TYPE_CHECKING:
     from shelfdesk.orders.outbox import SendReport
-    from shelfdesk.orders.queries import OrderDetail
+    from shelfdesk.orders.detail import OrderDetail
 
 #: Detail keys -> the action kinds that make them available.
 KEY_KINDS = {"accept": ("accept", "confirm_availability"), "ship": ("ship", "confirm_shipping"),
@@ -132,7 +132,7 @@ class OrderDetailScreen(OrderFlows, ShelfdeskScreen):
 
     @work(thread=True, exclusive=True, group="order-detail", exit_on_error=False, description="Loading the order")
     def _load(self, order_id: int) -> None:
-        from shelfdesk.orders.queries import get_order_detail
+        from shelfdesk.orders.detail import get_order_detail
 
         self.post_message(OrderDetailLoaded(get_order_detail(self.ctx, order_id)))
 

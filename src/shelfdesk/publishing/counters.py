@@ -1,0 +1,74 @@
+"""A publication's counters and final state, recomputed from its items (the items are the truth)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shelfdesk.domain import ItemOutcome, PublicationState
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
+
+SUCCESS = (ItemOutcome.created, ItemOutcome.updated, ItemOutcome.zeroed)
+
+
+def finish_counters(ctx: AppContext, publication_id: int, *, state: PublicationState | None = None,
+                    error: str | None = None, finished: bool = False) -> tuple[dict[str, int], PublicationState]:  # fmt: skip
+    """Recompute a publication's counters from its items (the items are the truth).
+
+    ``finished`` ends the run: its state is ``state`` or, when None, the one
+    its counters call for. Otherwise (a later run resolved some of its items)
+    a finished state is recomputed and interrupted/cancelled ones are kept.
+    """
+    from sqlalchemy import func, select
+
+    from shelfdesk.db.models import Publication, PublicationItem as I
+
+    with ctx.write_session() as session:
+        rows = session.execute(
+            select(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None), func.count())  # type: ignore[union-attr]
+            .where(I.publication_id == publication_id).group_by(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None))  # type: ignore[union-attr]
+        ).all()  # fmt: skip
+        c = {"sent": 0, "succeeded": 0, "warnings": 0, "failed": 0, "invalid": 0, "queued": 0, "pending": 0, "held": 0}
+        for outcome, was_sent, warned, count in rows:
+            outcome = ItemOutcome(outcome)
+            if was_sent:
+                c["sent"] += count
+            if outcome in SUCCESS:
+                c["succeeded"] += count
+                c["warnings"] += count if warned else 0
+            elif outcome is ItemOutcome.failed:
+                c["failed" if was_sent else "invalid"] += count
+            elif outcome is ItemOutcome.queued:
+                c["queued"] += count
+            elif outcome is ItemOutcome.sent:
+                c["pending"] += count
+            elif outcome is ItemOutcome.skipped:
+                c["held"] += count
+        pub = session.get(Publication, publication_id)
+        assert pub is not None
+        for name in ("sent", "succeeded", "warnings", "failed", "invalid", "queued"):
+            setattr(pub, name, c[name])
+        summary = dict(pub.summary or {})
+        pub.skipped = int(sum((summary.get("skipped") or {}).values())) + c["held"]
+        summary["pending"] = c["pending"]
+        pub.summary = summary
+        if state is not None:
+            pub.state = state
+        elif finished or pub.state in (PublicationState.succeeded, PublicationState.partial, PublicationState.failed):
+            pub.state = _final_state(c, pub.planned or 0)
+        if error is not None:
+            pub.error = error
+        if finished:
+            pub.finished_at = ctx.clock.now()
+        return c, PublicationState(pub.state)
+
+
+def _final_state(c: dict[str, int], planned: int) -> PublicationState:
+    if planned == 0 and c["sent"] == 0 and not (c["invalid"] or c["queued"]):
+        return PublicationState.skipped  # nothing to do; a run that refused items or left some queued is partial
+    if c["sent"] and c["succeeded"] == 0 and c["failed"] == c["sent"]:
+        return PublicationState.failed
+    if c["failed"] or c["queued"] or c["pending"] or c["invalid"]:
+        return PublicationState.partial
+    return PublicationState.succeeded
