@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import math
+import pickle
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -165,10 +166,12 @@ class SandboxApp:
                 self.recovered.append(f"{name!r} could not be read ({str(loaded[name])[:40]!r}): the seed's was taken")
                 loaded[name] = value
             loaded.setdefault(name, value)  # a state written before this value existed
+        writable = _writable(loaded)  # one C-speed pass; entry by entry only when it fails
         for name, shape in self.entry_shapes.items():
             entries = loaded.get(name)
             items = list(entries.items()) if isinstance(entries, dict) else list(enumerate(entries or []))
-            bad = {key: problem for key, entry in items if (problem := shape_problem(entry, shape) or _unwritable(entry))}
+            bad = {key: problem for key, entry in items
+                   if (problem := shape_problem(entry, shape) or (None if writable else _unwritable(entry)))}  # fmt: skip
             if not bad:
                 continue
             if isinstance(entries, dict):
@@ -178,7 +181,7 @@ class SandboxApp:
             first = next(iter(bad.items()))
             self.recovered.append(f"{name}: dropped {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'} "
                                   f"(first {first[0]!r}: {first[1]})")  # fmt: skip
-        problem = self._tick_problem(loaded)
+        problem = self._tick_problem(loaded, writable=writable or _writable(loaded))
         if problem is None:
             return loaded
         kept = [self.store._set_aside(path, move=True) for path in (self.store.path, self.store.journal_path()) if path.exists()]
@@ -187,13 +190,16 @@ class SandboxApp:
                               f"the old state is in {', '.join(k.name for k in kept)}")  # fmt: skip
         return None
 
-    def _tick_problem(self, state: dict[str, Any]) -> str | None:
-        """Why ``state`` cannot go through a tick and be written as JSON (None when it can); ``state`` is left as it is."""
+    def _tick_problem(self, state: dict[str, Any], *, writable: bool) -> str | None:
+        """Why ``state`` cannot go through a tick, or be written as JSON (``writable``); None when it can.
+
+        The tick runs on a copy: ``state`` is left as it is."""
+        if not writable:
+            return "it holds text or numbers JSON cannot write"
         saved = getattr(self, "state", None)
         try:
-            self.state = json.loads(_dumps(state))  # a copy, and proof that it is JSON
+            self.state = pickle.loads(pickle.dumps(state))  # a copy for the tick to change (faster than deepcopy)
             self.tick()
-            json.dumps(self.state, ensure_ascii=False, default=str).encode("utf-8")
         except Exception as exc:  # noqa: BLE001 - any failure here would be every request's
             return f"{type(exc).__name__}: {str(exc)[:80]}"
         finally:
@@ -660,6 +666,15 @@ def _kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "number"
     return type(value).__name__
+
+
+def _writable(value: Any) -> bool:
+    """``value`` can be written as strict JSON in UTF-8 (what every answer and the snapshot do)."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8")
+    except (ValueError, TypeError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return False
+    return True
 
 
 def _unwritable(entry: Any) -> str | None:
