@@ -451,6 +451,9 @@ class RequestLog:
                 for line in fh:
                     if line.strip():
                         self._reload(line)
+            with self.path.open("rb+") as raw:
+                if raw.seek(0, 2) and (raw.seek(-1, 2), raw.read(1))[1] != b"\n":
+                    raw.write(b"\n")  # a line cut by a crash: the next entry starts on its own line
 
     def _reload(self, line: str) -> None:
         try:
