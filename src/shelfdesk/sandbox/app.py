@@ -155,6 +155,7 @@ class SandboxApp:
         return loaded
 
     def _repaired(self, loaded: dict[str, Any]) -> dict[str, Any] | None:
+        """``loaded`` with what no handler could read taken out (see :meth:`_load`); None to start from the seed."""
         seed = loaded.get("seed", self.seed)
         self.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else self.seed
         offset = loaded.get("clock_offset", 0.0)
@@ -184,7 +185,7 @@ class SandboxApp:
         problem = self._tick_problem(loaded, writable=writable or _writable(loaded))
         if problem is None:
             return loaded
-        kept = [self.store._set_aside(path, move=True) for path in (self.store.path, self.store.journal_path()) if path.exists()]
+        kept = [self.store.set_aside(path, move=True) for path in (self.store.path, self.store.journal_path()) if path.exists()]
         self.store.generation = 0
         self.recovered.append(f"the state could not be served ({problem}): started from the seed; "
                               f"the old state is in {', '.join(k.name for k in kept)}")  # fmt: skip
