@@ -108,18 +108,31 @@ def open_context(
     clock: Clock | None = None,
     read_only: bool = False,
     migrate: bool = True,
+    upgrade: bool = True,
 ) -> AppContext:
-    """Open a workspace: create its folders, bring the schema up to date, return the context."""
+    """Open a workspace: create its folders, bring the schema up to date, return the context.
+
+    ``upgrade=False`` (a worker) still creates the schema of a fresh database
+    but refuses, with :class:`~shelfdesk.db.migrate.SchemaError`, a database at
+    another revision, which other workers may be using.
+    """
     paths = paths or resolve_paths()
     ensure_workspace(paths)
     write_default_workspace_config(paths.workspace_config)
     _configure_logging(paths)
     ctx = AppContext(paths=paths, clock=clock or default_clock(), read_only=read_only)
     if migrate:
-        from shelfdesk.db.migrate import ensure_schema
+        from shelfdesk.db.migrate import ensure_schema, require_head
 
         _check_reachable(ctx)
-        ensure_schema(ctx.engine, allow_upgrade=not read_only)
+        try:
+            if upgrade or read_only:
+                ensure_schema(ctx.engine, allow_upgrade=not read_only)
+            else:
+                require_head(ctx.engine)
+        except BaseException:
+            ctx.close()
+            raise
     return ctx
 
 
@@ -131,6 +144,7 @@ def _check_reachable(ctx: AppContext) -> None:
     """
     from sqlalchemy.exc import DBAPIError
 
+    from shelfdesk.db.engine import unavailable_reason
     from shelfdesk.db.migrate import describe_database
 
     try:
@@ -138,13 +152,7 @@ def _check_reachable(ctx: AppContext) -> None:
             pass
     except DBAPIError as exc:
         ctx.close()
-        raise DatabaseUnreachable(f"cannot open {describe_database(ctx.engine.url)}: {_reason(exc)}") from exc
-
-
-def _reason(exc: Exception) -> str:
-    """The driver's own message on one line (SQLAlchemy's wrapper adds the SQL and a link)."""
-    orig = getattr(exc, "orig", None) or exc
-    return " ".join(str(orig).split()) or type(orig).__name__
+        raise DatabaseUnreachable(f"cannot open {describe_database(ctx.engine.url)}: {unavailable_reason(exc)}") from exc
 
 
 _logging_configured: set[str] = set()

@@ -94,9 +94,10 @@ class SecretStore:
                 raise SecretError(f"environment variable {var} is not set")
             return value
         if reference.startswith(SECRET_PREFIX):
-            value = self.get(reference[len(SECRET_PREFIX):])
-            if value is None:
-                raise SecretError(f"secret {reference[len(SECRET_PREFIX):]!r} is missing from {self.path}")
+            name = reference[len(SECRET_PREFIX):]
+            value = self.get(name)
+            if not value:
+                raise SecretError(f"secret {name!r} is {'missing from' if value is None else 'empty in'} {self.path}")
             return value
         raise SecretError("unknown secret reference kind")
 

@@ -33,6 +33,9 @@ class WorkspaceSettings:
     retention_publication_items_days: int = 90
     retention_order_history_days: int = 730  #: events and finished actions of closed or canceled orders
     page_size: int = 200
+    #: A catalog import that would reject, or flag gone, more than this share of the catalog at once is
+    #: refused (nothing stored) until forced: a broken export or a cut download, not the new catalog.
+    catalog_implausible_share: float = 0.33
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -141,6 +144,8 @@ retention_failed_job_runs_days = 90
 retention_skipped_job_runs_days = 2
 retention_publication_items_days = 90
 retention_order_history_days = 730
+# A catalog import that would reject or flag gone more than this share at once is refused until forced.
+catalog_implausible_share = 0.33
 """
 
 

@@ -123,11 +123,15 @@ def test_duplicates_are_found_across_batches(ctx, store_id, write, monkeypatch) 
     assert products(ctx, store_id)["S1"].price == Decimal("1.00")  # the first row wins
 
 
-def test_a_truncated_feed_flags_nothing_gone(ctx, store_id, write) -> None:  # type: ignore[no-untyped-def]
-    import_catalog(ctx, store_id, str(write("feed.json", '[{"sku": "A"}, {"sku": "B"}]')))
-    result = import_catalog(ctx, store_id, str(write("feed.json", '[{"sku": "A"}, {"sku": "B"')))
-    assert not result.ok and "nothing was flagged gone" in result.error and result.gone == 0
-    assert result.stored == 1 and not any(p.gone for p in products(ctx, store_id).values())
+def test_a_truncated_feed_stores_nothing_until_forced_and_flags_nothing_gone(ctx, store_id, write) -> None:  # type: ignore[no-untyped-def]
+    import_catalog(ctx, store_id, str(write("feed.json", '[{"sku": "A", "price": 1}, {"sku": "B"}]')))
+    path = write("feed.json", '[{"sku": "A", "price": 2}, {"sku": "B"')
+    result = import_catalog(ctx, store_id, str(path))
+    assert result.outcome == "truncated" and result.needs_force and "nothing flagged gone" in result.error
+    assert result.stored == 0 and result.gone == 0 and products(ctx, store_id)["A"].price == Decimal("1.00")
+    result = import_catalog(ctx, store_id, str(path), force=True)  # the operator read the report
+    assert result.outcome == "forced" and result.ok and result.stored == 1 and result.gone == 0
+    assert products(ctx, store_id)["A"].price == Decimal("2.00") and not products(ctx, store_id)["B"].gone
 
 
 def test_a_feed_without_valid_rows_flags_nothing_gone(ctx, store_id, write) -> None:  # type: ignore[no-untyped-def]
@@ -153,10 +157,18 @@ def test_missing_file_is_recorded(ctx, store_id, tmp_path) -> None:  # type: ign
 def test_cancel_between_batches_keeps_what_was_stored(ctx, store_id, write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(importer, "BATCH_SIZE", 2)
     import_catalog(ctx, store_id, str(write("f.csv", "sku\nOLD\n")))
-    seen = []
+    seen: list = []  # type: ignore[type-arg]
+    # Cancelled while checking: nothing written at all.
     result = import_catalog(ctx, store_id, str(write("g.csv", "sku\nA\nB\nC\nD\n")), progress=seen.append,
                             should_cancel=lambda: True)  # fmt: skip
-    assert result.cancelled and result.stored == 2 and result.gone == 0 and seen[0].stored == 2
+    assert result.cancelled and result.outcome == "cancelled" and result.stored == 0 and seen[0].phase == "checking"
+    assert set(products(ctx, store_id)) == {"OLD"}
+    # Cancelled while writing: the first batch stays, nothing is flagged gone.
+    seen.clear()
+    result = import_catalog(ctx, store_id, str(write("g.csv", "sku\nA\nB\nC\nD\n")), progress=seen.append,
+                            should_cancel=lambda: seen[-1].phase == "writing")  # fmt: skip
+    writing = [p for p in seen if p.phase == "writing"]
+    assert result.cancelled and result.stored == 2 and result.gone == 0 and writing[0].stored == 2
     assert not products(ctx, store_id)["OLD"].gone
 
 

@@ -15,14 +15,15 @@ def rows(data: bytes, **options: str) -> list[RawRow | RowError]:
     return list(read_rows(io.BytesIO(data), FeedOptions(**options)))  # type: ignore[arg-type]
 
 
-def test_csv_keeps_start_line_of_multiline_records_and_pads_short_rows() -> None:
+def test_csv_keeps_start_line_of_multiline_records_and_rejects_short_rows() -> None:
     data = b'sku;title;price\nA;"two\nlines";1\nB;short\n\nC;x;3\n'
     out = rows(data, format="csv", delimiter=";")
     assert [(r.line, r.values) for r in out if isinstance(r, RawRow)] == [
         (2, {"sku": "A", "title": "two\nlines", "price": "1"}),
-        (4, {"sku": "B", "title": "short", "price": ""}),
         (6, {"sku": "C", "title": "x", "price": "3"}),
     ]
+    short = [r for r in out if isinstance(r, RowError)]  # never padded with blanks that would overwrite
+    assert [(r.line, r.reason.split(" (")[0]) for r in short] == [(4, "2 fields but the header has 3")]
 
 
 def test_csv_row_with_extra_fields_is_reported_not_guessed() -> None:

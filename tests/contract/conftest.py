@@ -18,7 +18,8 @@ from shelfdesk.channels.http import shared_ssl_context
 from shelfdesk.channels.leboncoin import LeboncoinConnector
 from shelfdesk.clock import FakeClock
 from shelfdesk.sandbox.app import SandboxApp
-from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN
+from shelfdesk.sandbox import contract
+from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN, BackMarketSandbox
 from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN
 from shelfdesk.sandbox.server import RunningSandboxes, start_sandboxes
 
@@ -58,6 +59,30 @@ class Admin:
 
     def close(self) -> None:
         self.http.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "malformed_requests: the test sends requests the contract refuses, on purpose "
+                                       "(only the sandbox's answers are checked against the contract)")
+
+
+@pytest.fixture(autouse=True)
+def _published_contract(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every request a Back Market sandbox receives in a contract test, and every answer it gives,
+    is checked against Back Market's published contract (``shelfdesk.sandbox.contract``): a
+    divergence fails the test and names the operation and the field."""
+    seen: list[tuple[dict[str, Any], Any, Any]] = []
+
+    def observe(app: SandboxApp, entry: dict[str, Any], sent: Any, answer: Any) -> None:
+        if isinstance(app, BackMarketSandbox):
+            seen.append((dict(entry), sent, answer))
+
+    monkeypatch.setattr(SandboxApp, "observe", staticmethod(observe))
+    yield
+    requests = request.node.get_closest_marker("malformed_requests") is None
+    found = [d for entry, sent, answer in seen for d in contract.check_exchange(entry, sent, answer, requests=requests)]
+    if found:
+        pytest.fail("the exchanges diverge from Back Market's published contract:\n" + "\n".join(found[:30]), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
-"""Fixtures for the database tests: engines on throwaway SQLite files.
+"""Fixtures for the database tests: engines on throwaway SQLite files, or the test's PostgreSQL database.
 
 Migrating costs a few hundred milliseconds, so one database is migrated per
-session and copied for each test that needs the schema.
+session and copied for each test that needs the schema (on PostgreSQL the
+test's database is already that copy: see ``tests/pgserver.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'test.db'}"
+def db_url(tmp_path: Path, test_database_url: str | None) -> str:
+    return test_database_url or f"sqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture
@@ -44,10 +45,13 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def engine(migrated_template: Path, tmp_path: Path) -> Iterator[Engine]:
+def engine(tmp_path: Path, test_database_url: str | None, request: pytest.FixtureRequest) -> Iterator[Engine]:
     """An engine on a database migrated to head (a copy of the session's template)."""
-    path = tmp_path / "migrated.db"
-    shutil.copyfile(migrated_template, path)
-    engine = make_engine(f"sqlite:///{path}")
+    if test_database_url:
+        engine = make_engine(test_database_url)
+    else:
+        path = tmp_path / "migrated.db"
+        shutil.copyfile(request.getfixturevalue("migrated_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()

@@ -51,11 +51,17 @@ def test_head_revision_is_alembics_head() -> None:
     assert HEAD_REVISION == migrate.script_head()
 
 
-def test_migrations_produce_exactly_the_models_schema(bare_engine: Engine, tmp_path: Path) -> None:
+def test_migrations_produce_the_models_schema_on_either_engine(bare_engine: Engine) -> None:
+    """On PostgreSQL too: a column a migration left INTEGER where the model says BIGINT shows here."""
     assert ensure_schema(bare_engine) == HEAD_REVISION
     with bare_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
         assert compare_metadata(context, metadata) == []
+
+
+@pytest.mark.sqlite
+def test_migrations_produce_exactly_the_models_schema(bare_engine: Engine, tmp_path: Path) -> None:
+    assert ensure_schema(bare_engine) == HEAD_REVISION
     # compare_metadata ignores check constraints and some FK details: compare everything
     # the inspector reports with a database created straight from the models.
     from_models = make_engine(f"sqlite:///{tmp_path / 'models.db'}")
@@ -90,7 +96,7 @@ def test_fast_path_at_head_skips_alembic(engine: Engine, monkeypatch: pytest.Mon
 
 
 def test_fast_path_imports_neither_alembic_nor_the_models(engine: Engine) -> None:
-    db_url = str(engine.url)
+    db_url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
     code = textwrap.dedent(
         f"""
@@ -134,6 +140,7 @@ def test_tables_without_migration_history_are_not_touched(bare_engine: Engine) -
         ensure_schema(bare_engine)
 
 
+@pytest.mark.sqlite
 def test_a_second_migrator_waits_for_the_first_then_finds_the_schema_at_head(bare_engine: Engine) -> None:
     """Two processes starting on one fresh database: the second must not fail half-way."""
     first = migrate._sqlite_migration_engine(bare_engine.url)
@@ -162,6 +169,7 @@ def test_a_second_migrator_waits_for_the_first_then_finds_the_schema_at_head(bar
     assert outcome == {"revision": HEAD_REVISION}
 
 
+@pytest.mark.sqlite
 def test_connections_use_wal_foreign_keys_and_a_busy_timeout(ctx: Any) -> None:
     with ctx.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -170,6 +178,7 @@ def test_connections_use_wal_foreign_keys_and_a_busy_timeout(ctx: Any) -> None:
     assert current_revision(ctx.engine) == HEAD_REVISION
 
 
+@pytest.mark.sqlite
 def test_foreign_keys_are_back_on_after_a_migration(bare_engine: Engine) -> None:
     ensure_schema(bare_engine)  # the slow path runs with foreign keys off, on its own connection
     for _ in range(3):  # every pooled connection
@@ -204,36 +213,59 @@ def _render(revision: str, step: str, dialect: str) -> str:
 
 WIDENED_IN_0007 = {("channel_listings", "id"), ("webhook_deliveries", "event_id"),
                    ("webhook_attempts", "delivery_id"), ("webhook_cursors", "position")}  # fmt: skip
+#: Every table an upsert writes (ON CONFLICT draws a sequence value per row given), and the ones growing with use.
+WIDENED_IN_0009 = {("products", "id"), ("publication_items", "product_id"), ("job_leases", "id"),
+                   ("job_schedules", "id"), ("order_lines", "id"), ("order_actions", "id"),
+                   ("catalog_import_rejections", "id"), ("reprice_changes", "id")}  # fmt: skip
+WIDENED = {"0007": WIDENED_IN_0007, "0009": WIDENED_IN_0009}
 
 
-def test_0007_widens_exactly_the_int4_counters_to_bigint_on_postgresql() -> None:
+@pytest.mark.parametrize("revision", sorted(WIDENED))
+def test_widening_migrations_widen_exactly_their_int4_counters_to_bigint_on_postgresql(revision: str) -> None:
     import re
 
-    sql = _render("0007", "upgrade", "postgresql")
+    widened = WIDENED[revision]
+    sql = _render(revision, "upgrade", "postgresql")
     statements = [" ".join(s.split()) for s in sql.split(";") if s.strip()]
     altered = {m.groups() for s in statements if (m := re.fullmatch(r"ALTER TABLE (\w+) ALTER COLUMN (\w+) TYPE BIGINT", s))}
-    assert altered == WIDENED_IN_0007
+    assert altered == widened
     # A SERIAL's sequence is "AS integer" (capped at 2^31 - 1) whatever its column's type.
-    assert [s for s in statements if (s.split()[:2] != ["ALTER", "TABLE"])] == ["ALTER SEQUENCE channel_listings_id_seq AS BIGINT"]
-    assert len(statements) == len(WIDENED_IN_0007) + 1  # nothing else
-    down = " ".join(_render("0007", "downgrade", "postgresql").split())
-    for table, column in WIDENED_IN_0007:
+    sequences = sorted(f"ALTER SEQUENCE {table}_id_seq AS BIGINT" for table, column in widened if column == "id")
+    assert sorted(s for s in statements if s.split()[:2] != ["ALTER", "TABLE"]) == sequences
+    assert len(statements) == len(widened) + len(sequences)  # nothing else
+    down = " ".join(_render(revision, "downgrade", "postgresql").split())
+    for table, column in widened:
         assert f"ALTER TABLE {table} ALTER COLUMN {column} TYPE INTEGER" in down
 
 
-def test_0007_changes_nothing_on_sqlite() -> None:
+@pytest.mark.parametrize("revision", sorted(WIDENED))
+def test_widening_migrations_change_nothing_on_sqlite(revision: str) -> None:
     """SQLite's INTEGER is already 64-bit: no statement, so no table rebuild."""
-    assert _render("0007", "upgrade", "sqlite").strip() == ""
-    assert _render("0007", "downgrade", "sqlite").strip() == ""
+    assert _render(revision, "upgrade", "sqlite").strip() == ""
+    assert _render(revision, "downgrade", "sqlite").strip() == ""
 
 
 def test_the_models_widened_columns_are_bigint_on_postgresql_and_integer_on_sqlite() -> None:
     from sqlalchemy.dialects import postgresql, sqlite
 
-    for table, column in WIDENED_IN_0007:
+    for table, column in WIDENED_IN_0007 | WIDENED_IN_0009:
         type_ = metadata.tables[table].c[column].type
         assert type_.compile(dialect=postgresql.dialect()) == "BIGINT", (table, column)
         assert type_.compile(dialect=sqlite.dialect()) == "INTEGER", (table, column)
+
+
+@pytest.mark.postgres
+def test_every_serial_id_and_its_sequence_is_64_bit_where_rows_are_upserted(engine: Engine) -> None:
+    """On a migrated PostgreSQL database: no upserted table is left with an int4 id or an int4 sequence."""
+    with engine.connect() as conn:
+        narrow = set(conn.execute(text(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND data_type = 'integer'")).all())  # fmt: skip
+        sequences = dict(conn.execute(text("SELECT sequencename, data_type::text FROM pg_sequences")).all())
+    assert not narrow & (WIDENED_IN_0007 | WIDENED_IN_0009)
+    for table, column in WIDENED_IN_0007 | WIDENED_IN_0009:
+        if column == "id":
+            assert sequences[f"{table}_id_seq"] == "bigint", table
 
 
 def test_models_and_upserts_compile_for_postgresql() -> None:

@@ -140,4 +140,6 @@ def test_nullable_json_stores_sql_null(engine: Engine) -> None:
                   purchased_at=NOW, harvested_at=NOW, updated_at=NOW, shipping_address=None)
         )
         session.commit()
-        assert session.exec(text("SELECT shipping_address IS NULL, payload FROM orders")).one() == (1, "{}")
+        is_null, payload = session.exec(text("SELECT shipping_address IS NULL, payload FROM orders")).one()
+        assert is_null  # 1 on SQLite, True on PostgreSQL
+        assert payload in ("{}", {})  # SQLite hands back the JSON text, psycopg decodes it

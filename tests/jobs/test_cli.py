@@ -128,3 +128,20 @@ def test_status_right_after_set_up_shows_the_harvest_due(cli: Any, setup: dict[s
     block = out.split("BM France (backmarket, account BM EU)")[1].split("\n\n")[0]
     assert "not scheduled" not in block
     assert "last harvest  never" in block and "next harvest  " in block
+
+
+def test_status_on_an_empty_workspace_says_where_it_is_and_how_to_reach_the_demo(
+        cli: Any, ctx: AppContext, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """It printed "No channels yet" and nothing about the demo that was set up beside it."""
+    from shelfdesk import paths as where
+
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    monkeypatch.setattr(where, "demo_home", lambda: demo)
+    code, out, _ = cli("status")
+    assert code == 0 and f"This workspace is {ctx.paths.home}." in out and "The demo is" not in out
+    (demo / "shelfdesk.db").write_bytes(b"")
+    code, out, _ = cli("status")
+    assert f"The demo is in {demo}: shelfdesk status --home {demo}" in out
+    code, out, _ = cli("paths")
+    assert f"demo workspace" in out and f"{demo} (exists: add --home {demo})" in out

@@ -88,7 +88,7 @@ def test_multi_line_ship_sets_identifiers_per_line_first() -> None:
         (bm_order(phone(), status=S.New, allowed=frozenset({ActionKind.accept})), {"tracking_number": "1"},
          [LineIdentifier(GOOD_IMEI)], "status", "needs an order that is InProgress; this one is New"),
         (bm_order(phone(), allowed=frozenset({ActionKind.cancel})), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)],
-         "status", "the marketplace does not allow ship order in the order's current state (marketplace state 3)"),
+         "status", "the marketplace does not allow ship order in the order's current state (accepted, to ship (3))"),
         (bm_order(phone(), open_action="accept (synchronizing)"), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)],
          "status", "accept (synchronizing) is still in flight"),
         (bm_order(phone()), {"tracking_number": "1", "colour": "red"}, [], "colour", "unknown field(s) colour"),

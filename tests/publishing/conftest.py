@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,6 +45,16 @@ def sandbox_ean(index: int) -> str:
     """The EAN of the sandbox's Back Market catalog product number ``index``."""
     body = "0190198" + f"{index:05d}"
     return body + gtin_check_digit(body)
+
+
+@pytest.fixture
+def cli_clock(clock: FakeClock) -> Iterator[FakeClock]:
+    """The CLI opens its own context on the default clock: make it the sandboxes' FakeClock."""
+    from shelfdesk.clock import set_default_clock
+
+    old = set_default_clock(clock)
+    yield clock
+    set_default_clock(old)
 
 
 @pytest.fixture(scope="session")
@@ -228,3 +239,27 @@ def bm_mappings(shop: Shop) -> None:
 
 
 BM_APPLE = [i for i, p in enumerate(BM_PRODUCTS) if p[2]]
+
+
+def kill_at_marker(script: str, marker: Path, *args: str) -> None:
+    """Run ``script`` in a child Python with ``args``, SIGKILL it once it wrote ``marker`` (its stop point)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    child = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        waited = threading.Event()
+        for _ in range(600):
+            if marker.exists() or child.poll() is not None:
+                break
+            waited.wait(0.05)
+        assert marker.exists(), child.communicate(timeout=5)[0].decode()
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from shelfdesk.cli import main
-from shelfdesk.clock import FakeClock, set_default_clock
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN
 from tests.publishing.conftest import Shop, bm_mappings, sandbox_ean
 
 STORE, CHANNEL = "Refurb Paris", "Back Market France"
-
-
-@pytest.fixture(autouse=True)
-def _fake_default_clock(clock: FakeClock) -> Iterator[None]:
-    """The CLI opens its own context on the default clock: make it the sandboxes' FakeClock."""
-    old = set_default_clock(clock)
-    yield
-    set_default_clock(old)
+pytestmark = pytest.mark.usefixtures("cli_clock")
 
 
 def cli(shop: Shop, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -76,7 +67,7 @@ def test_bad_input_names_what_and_where(shop: Shop, capsys: pytest.CaptureFixtur
     code, _, err = cli(shop, capsys, "publish", "Nowhere", CHANNEL)
     assert code == 2 and "no store 'Nowhere'" in err and "Refurb Paris" in err
     code, _, err = cli(shop, capsys, "publish", STORE, "Amazon")
-    assert code == 2 and "no channel of store 'Refurb Paris' 'Amazon'" in err
+    assert code == 2 and "no channel 'Amazon' in store 'Refurb Paris'" in err and "#1 Back Market France (slug bm-fr" in err
     code, _, err = cli(shop, capsys, "publications", "show", "999")
     assert code == 2 and "no publication 999" in err
     shop.set_channel(shop.bm_channel, offers_feed_enabled=False)

@@ -13,6 +13,7 @@ from shelfdesk.domain import ItemOutcome, PublicationState
 from shelfdesk.tui.messages import PublishFinished, PublishProgress
 from tests.publishing.conftest import Shop, bm_mappings, sandbox_ean
 from tests.tui.conftest import _plain_terminal, make_app  # noqa: F401 (fixtures)
+from tests.pilot import settle
 
 SIZE = (80, 24)
 
@@ -27,13 +28,6 @@ def failing_run(shop: Shop) -> int:
         shop.add_product(f"NEW-NOGRADE-{n}", ean=sandbox_ean(n + 1), price="300.00", stock=2)
     shop.add_product("NEW-UNKNOWN-EAN", ean="3760000000000", grade="GOOD", price="120.00", stock=1)
     return shop.publish(shop.bm_channel, "products").publication_id
-
-
-async def settle(pilot: Any) -> None:
-    """Let every worker finish and the screen repaint (twice: a worker may start another)."""
-    for _ in range(2):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def cell(app: Any, row: int, column: str) -> str:

@@ -47,3 +47,27 @@ def test_the_scheduler_does_not_publish_a_channel_whose_publication_is_not_activ
     assert publish_offers(shop.ctx, shop.bm_channel) == {} and publish_products(shop.ctx, shop.bm_channel) == {}
     assert len(shop.requests("backmarket", method="POST")) == posts
     assert list_publications(shop.ctx, channel_id=shop.bm_channel) == []
+
+
+def test_a_scheduled_run_during_an_operators_run_is_skipped_not_failed(shop: Shop) -> None:
+    """The first scheduled offers run, while a manual run was sending, was recorded as failed."""
+    import threading
+
+    catalog_like_sandbox(shop)
+    ensure_schedules(shop.ctx)
+    started, release = threading.Event(), threading.Event()
+
+    def checkpoint(name: str) -> None:
+        if name == "task-recorded" and not started.is_set():
+            started.set()
+            release.wait(10)  # the operator's run is held mid-way
+
+    manual = threading.Thread(target=lambda: shop.publish(shop.bm_channel, "offers", checkpoint=checkpoint))
+    manual.start()
+    try:
+        assert started.wait(10)
+        report = asyncio.run(JobRunner(shop.ctx, role="test").run(f"offers:{shop.bm_channel}"))
+    finally:
+        release.set()
+        manual.join(10)
+    assert report.outcome is JobOutcome.skipped and report.error is None, report

@@ -10,12 +10,8 @@ in exactly one batch.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import textwrap
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -26,7 +22,7 @@ from shelfdesk.context import open_context
 from shelfdesk.domain import PublicationState
 from shelfdesk.publishing.engine import publish_sync
 from shelfdesk.sandbox.server import start_sandboxes
-from tests.publishing.conftest import make_shop
+from tests.publishing.conftest import kill_at_marker, make_shop
 
 CHILD = textwrap.dedent("""
     import sys, threading
@@ -58,21 +54,7 @@ def test_killed_mid_run_the_next_run_completes_without_duplicates(ctx, clock, tm
             for sku in ("IPH13-128-MID-GOOD", "GA52-128-BLK-EXC"):
                 shop.add_product(sku, price=listings[sku]["price"], stock=listings[sku]["quantity"] + 3)
             marker = tmp_path / "answered"
-            child = subprocess.Popen([sys.executable, "-c", CHILD, str(ctx.paths.home), str(marker), str(shop.bm_channel)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-            try:
-                waited = threading.Event()
-                for _ in range(600):
-                    if marker.exists() or child.poll() is not None:
-                        break
-                    waited.wait(0.05)
-                assert marker.exists(), child.communicate(timeout=5)[0].decode()
-                os.kill(child.pid, signal.SIGKILL)
-                assert child.wait(timeout=10) == -signal.SIGKILL
-            finally:
-                if child.poll() is None:
-                    child.kill()
-                    child.wait()
+            kill_at_marker(CHILD, marker, str(ctx.paths.home), str(marker), str(shop.bm_channel))
             batches_after_kill = shop.batches()
             assert len(batches_after_kill) == 1
 

@@ -36,6 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shelfdesk.clock import FakeClock
+from shelfdesk.sandbox import contract
 from shelfdesk.sandbox.app import SandboxApp
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN, BackMarketSandbox
 from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN, LeboncoinSandbox
@@ -90,7 +91,10 @@ class Harness:
         answer = self.request(request.method, request.path, params=request.params, content=request.content, headers=headers)
         assert answer.status_code < 500, f"{answer.status_code} for {request}: {answer.text[:500]}"
         if answer.status_code >= 400 and answer.status_code != 429:  # Back Market's 429 is Cloudflare's plain text
-            answer.json()  # an error is JSON, in the marketplace's envelope
+            body = answer.json()  # an error is JSON, in the marketplace's envelope
+            if isinstance(self.sandbox, BackMarketSandbox) and contract.find(request.method, answer.request.url.path):
+                # a refusal as the published contract gives it for that operation: its status, its envelope
+                assert contract.check_response(request.method, answer.request.url.path, answer.status_code, body) == [], str(request)
 
     def normal(self) -> None:
         """What a client does every day still works."""

@@ -134,7 +134,7 @@ def test_three_lights_go_green_then_publication_can_be_activated(ctx, sandbox, w
     with pytest.raises(SetupError, match="cannot be activated until all three lights are green"):
         channels.activate_channel(ctx, channel)
     feed = "sku,ean,category,price,stock,grade\n" + "\n".join(
-        f"S{i},{ean(i)},{'Phones' if i % 3 else 'Laptops'},{100 + i},1,GOOD" for i in range(30))  # fmt: skip
+        f"S{i},{ean(i)},{'Phones' if i % 3 else 'Laptops'},{100 + i},1,GOOD" for i in range(30)) + "\n"  # fmt: skip
     import_catalog(ctx, store, str(write("feed.csv", feed)))
     readiness = compute_readiness(ctx, channel)
     assert readiness.categories.reasons == ["2 categories unmapped (30 products)"]

@@ -43,3 +43,13 @@ def read_only_ctx(ctx: AppContext, clock: Any) -> AppContext:
     context = open_context(ctx.paths, clock=clock, read_only=True)
     yield context
     context.close()
+
+
+@pytest.fixture
+def default_clock(clock: Any) -> Any:
+    """The workspace's FakeClock as the process default too (code that reads the clock without a ctx)."""
+    from shelfdesk.clock import set_default_clock
+
+    old = set_default_clock(clock)
+    yield clock
+    set_default_clock(old)

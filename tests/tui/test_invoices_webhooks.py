@@ -12,15 +12,9 @@ from shelfdesk.invoices import service
 from shelfdesk.tui.messages import InvoicesLoaded, OperationDone, WebhooksLoaded
 from tests.invoices.conftest import SELLER, make_order
 from tests.webhooks.conftest import Receiver, order_with_events, receiver  # noqa: F401 - fixture
+from tests.pilot import settle
 
 __all__ = ["SELLER", "receiver"]
-
-
-async def settle(pilot: Any) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def invoices_data(ctx: AppContext) -> None:
@@ -112,7 +106,7 @@ async def test_orders_screen_issues_invoices_marks_them_and_filters(make_app: An
         first = screen._cursor_order()
         await pilot.press("I")  # one order: its preview, "No" focused
         await settle(pilot)
-        assert type(app.screen).__name__ == "InvoiceDialog"
+        assert type(app.screen).__name__ == "ConfirmDialog"
         await pilot.press("y")
         await settle(pilot)
         assert [i.order_id for i in service.list_invoices(ctx)] == [first]

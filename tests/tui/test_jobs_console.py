@@ -21,6 +21,7 @@ from shelfdesk.tui.screens.jobs import JobsScreen
 from shelfdesk.tui.screens.schedule_dialog import ScheduleDialog
 from tests.jobs.conftest import jobs  # noqa: F401  (fixture)
 from tests.tui.jobs_data import REMOTE_WORKER, Calls, register_jobs, seed
+from tests.pilot import settle, settle_until
 
 SIZE = (80, 24)
 
@@ -31,23 +32,6 @@ def screen_text(app: Any) -> str:
                       legacy_windows=False)  # fmt: skip
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
-
-
-async def settle(pilot: Any) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def settle_until(pilot: Any, condition: Any, rounds: int = 10) -> bool:
-    """Settle until ``condition()`` holds: a command's worker posts a message whose handler
-    starts a reload worker, and on a loaded machine that chain can take more than one settle."""
-    for _ in range(rounds):
-        await settle(pilot)
-        if condition():
-            return True
-    return condition()
 
 
 @pytest.fixture
@@ -114,7 +98,10 @@ async def test_run_now_pause_resume_and_edit_schedule(make_app: Any, ctx: AppCon
         await settle(pilot)
         assert calls.keys == [("harvest", lbc)]
         assert [r.trigger for r in list_runs(ctx, key)][:1] == ["manual"]
-        assert any(f"{key} succeeded: orders_new 2" in n.message for n in app._notifications)
+        from shelfdesk.jobs.schedules import get_schedule
+
+        name = get_schedule(ctx, key).name  # named as the Jobs screen names it, not by its key
+        assert any(n.message == f"{name} succeeded: orders_new 2" for n in app._notifications), name
 
         await pilot.press("p")
         await settle(pilot)

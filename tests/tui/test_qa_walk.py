@@ -15,16 +15,11 @@ from shelfdesk.domain import ItemOutcome
 from tests.publishing.conftest import Shop, _running, bm_mappings, sandbox_ean, sandboxes, shop  # noqa: F401 (fixtures)
 from tests.tui.setup_data import build
 from tests.tui.test_jobs_console import screen_text
+from tests.pilot import settle
 
 SIZE = (80, 24)
 #: Two SKUs of one model that differ only past the SKU column's 22 characters.
 LONG_SKUS = ["FAIRPHONE4-256GB-GREEN-EXCELLENT", "FAIRPHONE4-256GB-GREEN-VERY_GOOD"]
-
-
-async def settle(pilot: Any) -> None:
-    for _ in range(2):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 @pytest.fixture
@@ -220,13 +215,13 @@ async def test_the_ship_dialogs_hints_are_whole_at_80_columns(make_app: Callable
 
 async def test_the_cancel_reason_field_can_be_seen(make_app: Callable[..., Any]) -> None:
     """An empty compact input draws nothing: the operator saw a reason label over a blank line."""
-    from shelfdesk.tui.screens.order_confirm import OrderConfirm
+    from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
     app = make_app(theme="ansi-dark")  # the SSH default: no background marks the field
     answers: list[Any] = []
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await app.push_screen(OrderConfirm("Cancel 1 order?", "40000168", confirm="Yes, cancel it", reason="Reason"),
+        await app.push_screen(ConfirmDialog("Cancel 1 order?", "40000168", yes="Yes, cancel it", field="Reason"),
                               answers.append)  # fmt: skip
         await pilot.pause()
         lines = screen_text(app).splitlines()
@@ -234,7 +229,7 @@ async def test_the_cancel_reason_field_can_be_seen(make_app: Callable[..., Any])
         assert "shift+Tab to type it" in below
         await pilot.press("shift+tab", "b", "u", "y", "e", "r", "enter", "y")  # typed, Enter leaves the field, y confirms
         await pilot.pause()
-    assert answers == [{"reason": "buyer"}]
+    assert answers == ["buyer"]
 
 
 async def test_the_schedule_question_is_not_cut(make_app: Callable[..., Any]) -> None:

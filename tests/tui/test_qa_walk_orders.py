@@ -5,31 +5,21 @@ Against the orders tests' sandboxes (tests/orders/conftest.py), at 80x24, keys o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from shelfdesk.clock import FakeClock, set_default_clock
 from shelfdesk.tui.app import ShelfdeskApp
+from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 from shelfdesk.tui.screens.order_detail import OrderDetailScreen
 from shelfdesk.tui.screens.order_results import OrderResults
 from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401 (fixtures)
+from tests.pilot import settle
 
 SIZE = (80, 24)
 
 
-@pytest.fixture(autouse=True)
-def _default_clock(clock: FakeClock) -> Iterator[None]:
-    old = set_default_clock(clock)
-    yield
-    set_default_clock(old)
-
-
-async def settle(pilot: Any) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+pytestmark = pytest.mark.usefixtures("default_clock")
 
 
 async def test_an_action_without_a_summary_ends_without_a_dangling_separator(desk: Desk) -> None:  # noqa: F811
@@ -49,16 +39,24 @@ async def test_an_action_without_a_summary_ends_without_a_dangling_separator(des
         assert line.strip().endswith("attempts 1"), line
 
 
-async def test_a_refused_cancel_lists_one_order_not_done(desk: Desk) -> None:  # noqa: F811
-    """The results read "Cancel 1 order: 1 order(s) not done"."""
+async def test_cancelling_a_cancelled_order_says_why_without_asking(desk: Desk) -> None:  # noqa: F811
+    """The results read "Cancel 1 order: 1 order(s) not done", after a confirmation that counted it.
+
+    A bulk confirmation now counts only the orders the action applies to; with none, it says
+    why instead of asking. The results' wording is kept for refusals the marketplace makes.
+    """
     [order] = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="cancelled")
     desk.harvest()
     app = ShelfdeskApp(desk.ctx, theme="shelfdesk-dark")
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
-        await pilot.press("slash", *str(order["order_id"]), "enter", "x", "y")
+        await pilot.press("slash", *str(order["order_id"]), "enter", "x")
         await settle(pilot)
-        assert isinstance(app.screen, OrderResults)
+        assert not isinstance(app.screen, ConfirmDialog)
+        assert [n.message for n in app._notifications if n.title == "Cancel"] == [
+            "Nothing to cancel: of the 1 order chosen, 1 Canceled."]
+        await app.push_screen(OrderResults("Cancel 1 order", ["order 1: refused"]))
+        await pilot.pause()
         assert str(app.screen.query_one("#order-results-title").render()) == "Cancel 1 order: 1 order not done"
 
 
@@ -72,6 +70,8 @@ async def test_a_bulk_actions_toast_gives_only_the_counts_that_happened(desk: De
         await settle(pilot)
         await pilot.press("colon", *"status", "space", *"New", "enter")
         await settle(pilot)
-        await pilot.press("space", "space", "a", "y")
+        await pilot.press("space", "space", "a")
+        await settle(pilot)  # the confirmation counts the orders accept applies to first
+        await pilot.press("y")
         await settle(pilot)
         assert [n.message for n in app._notifications if n.title == "Orders"] == ["Accept 2 orders: 2 confirmed"]

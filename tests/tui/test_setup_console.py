@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.catalog.conftest import bad_ean, ean
+from tests.pilot import settle, type_text
 
 SIZE = (80, 24)
 
@@ -20,16 +21,6 @@ def feed(tmp_path: Path) -> Path:
     rows += [f"BAD-1;{bad_ean(99)};broken EAN;Phones > Smartphones;10;1;GOOD;12", "BAD-2;;no price;Phones;x;1;GOOD;12"]
     path.write_text("sku;ean;title;category;price;stock;grade;warranty_months\n" + "\n".join(rows) + "\n")
     return path
-
-
-async def settle(pilot: Any) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def type_text(pilot: Any, text: str) -> None:
-    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
 
 
 @pytest.fixture
@@ -110,9 +101,13 @@ async def test_a_channel_is_set_up_from_scratch_with_the_keyboard(make_app, ctx,
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, MappingsScreen) and app.screen.channel_id == channels[0].id
-        await pilot.press("s")
+        await pilot.press("s")  # the suggestions, previewed and all ticked: ctrl+s maps them
+        await settle(pilot)
+        await pilot.press("ctrl+s")
         await settle(pilot)
         await pilot.press("v", "s")
+        await settle(pilot)
+        await pilot.press("ctrl+s")
         await settle(pilot)
         await pilot.press("v", "v")
         await settle(pilot)
@@ -202,3 +197,66 @@ async def test_a_refused_import_source_brings_the_form_back_with_what_was_typed(
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ColumnsForm)
+
+
+async def test_a_truncated_import_is_refused_then_forced_from_its_report(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from decimal import Decimal
+
+    from shelfdesk.catalog.importer import import_catalog
+    from shelfdesk.services.stores import create_store, list_stores
+    from shelfdesk.tui.screens.import_report import ImportReportScreen
+
+    store = create_store(ctx, "Refurb Paris", "FR")
+    source = feed(tmp_path)
+    import_catalog(ctx, store.id, str(source))
+    whole = source.read_text()
+    source.write_text(whole.replace("iPhone 13 #0;Phones > Smartphones;300", "iPhone 13 #0;Phones > Smartphones;333")
+                      [: whole.index("MBA-1")] + "MBA-1;" + ean(51)[:5])  # fmt: skip
+    refused = import_catalog(ctx, store.id)  # what a scheduled refresh would meet: nothing stored
+    assert refused.outcome == "truncated" and refused.stored == 0
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ImportReportScreen)
+        assert "f imports it anyway" in str(app.screen.query_one("#report-keys").render())
+        await pilot.press("f")
+        await settle(pilot)
+        await settle(pilot)
+        last = list_stores(ctx)[0].last_import
+        assert last.outcome == "forced" and last.stored == 7 and last.gone == 0
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Product
+
+    with ctx.read_session() as session:
+        price = session.execute(select(Product.price).where(Product.sku == "IP13-0")).scalar_one()
+    assert price == Decimal("333.00")
+
+
+async def test_suggestions_are_previewed_and_mapped_one_by_one(make_app, ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """s mapped every category at once, sight unseen."""
+    from shelfdesk.catalog.category_mapping import merchant_categories
+    from shelfdesk.tui.screens.suggestions_dialog import SuggestionsDialog
+    from tests.tui.setup_data import build
+
+    ids = build(ctx, tmp_path)
+    unmapped = [r.path for r in merchant_categories(ctx, ids["france"], unmapped_only=True) if r.path]
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, SuggestionsDialog)
+        proposals = [p.name for p in dialog.proposals]
+        assert proposals and set(proposals) <= set(unmapped)
+        assert "→" in str(dialog.query_one("SelectionList").get_option_at_index(0).prompt)
+        await pilot.press("space")  # untick the first: it stays unmapped
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    still = {r.path for r in merchant_categories(ctx, ids["france"], unmapped_only=True)}
+    assert proposals[0] in still and not (set(proposals[1:]) & still)

@@ -9,6 +9,7 @@ for Leboncoin without secure payment (a channel option) the insertion fee.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -193,14 +194,34 @@ def suggest_for(ctx: AppContext, channel_id: int, merchant_category: str, limit:
     return category_tree(info.marketplace).suggest(merchant_category, limit)
 
 
-def apply_suggestions(ctx: AppContext, channel_id: int) -> list[tuple[str, str]]:
-    """Map every unmapped category to its best suggestion; returns (merchant, channel path) pairs."""
-    done = []
+@dataclass(frozen=True)
+class Proposal:
+    """A mapping a suggestion would make, shown before it is made: what, to what, for how many products."""
+
+    name: str  #: the merchant category (or, for columns, the channel attribute)
+    target: str  #: the channel category path (or the catalog column)
+    products: int = 0
+    target_id: str = ""
+
+
+def category_proposals(ctx: AppContext, channel_id: int) -> list[Proposal]:
+    """The best suggestion for every unmapped category, largest first; nothing is written."""
+    proposals = []
     for row in merchant_categories(ctx, channel_id, unmapped_only=True, limit=100_000):
         if row.path is None:
             continue
         hits = suggest_for(ctx, channel_id, row.path, 1)
         if hits:
-            set_category_mapping(ctx, channel_id, row.path, hits[0].id)
-            done.append((row.path, hits[0].path))
+            proposals.append(Proposal(row.path, hits[0].path, row.products, hits[0].id))
+    return proposals
+
+
+def apply_suggestions(ctx: AppContext, channel_id: int, only: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """Map unmapped categories to their best suggestion (``only`` those named, if given); returns (merchant, channel path)."""
+    done = []
+    for proposal in category_proposals(ctx, channel_id):
+        if only is not None and proposal.name not in only:
+            continue
+        set_category_mapping(ctx, channel_id, proposal.name, proposal.target_id)
+        done.append((proposal.name, proposal.target))
     return done

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.catalog.attributes import AttributeSet, AttributeSpec, attribute_set
+from shelfdesk.catalog.category_mapping import Proposal
 from shelfdesk.catalog.columns import ROLES, normalize_name
 from shelfdesk.catalog.errors import CatalogError
 from shelfdesk.catalog.fields import ProductValues, product_columns, to_values
@@ -307,11 +308,17 @@ def clear_mapping(ctx: AppContext, channel_id: int, attribute: str) -> bool:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def apply_suggestions(ctx: AppContext, channel_id: int) -> list[str]:
-    """Map every unmapped attribute that has a suggestion (with value maps for choices); returns them."""
+def column_proposals(ctx: AppContext, channel_id: int) -> list[Proposal]:
+    """Every unmapped attribute that has a suggested column; nothing is written."""
+    return [Proposal(row.spec.name, row.suggestion) for row in attribute_rows(ctx, channel_id)
+            if not row.mapped and row.suggestion is not None]  # fmt: skip
+
+
+def apply_suggestions(ctx: AppContext, channel_id: int, only: Collection[str] | None = None) -> list[str]:
+    """Map unmapped attributes that have a suggestion (``only`` those named, if given), with value maps for choices."""
     done = []
     for row in attribute_rows(ctx, channel_id):
-        if row.mapped or row.suggestion is None:
+        if row.mapped or row.suggestion is None or (only is not None and row.spec.name not in only):
             continue
         value_map: dict[str, str] = {}
         if row.spec.kind == "choice":

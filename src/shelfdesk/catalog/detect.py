@@ -118,10 +118,29 @@ def detect_encoding(path: Path, sample: bytes) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    for encoding in ("utf-8", "cp1252"):
-        if _decodes(path, encoding):
-            return encoding
+    if _decodes(path, "utf-8"):
+        return "utf-8"
+    if _mostly_utf8(path):
+        return "utf-8"  # a few lines pasted from elsewhere: the reader rejects those, naming their lines
+    if _decodes(path, "cp1252"):
+        return "cp1252"
     return "latin-1"
+
+
+def _mostly_utf8(path: Path) -> bool:
+    """True when more lines hold UTF-8 accents than hold bytes invalid in UTF-8 (a file mixing encodings)."""
+    utf8 = invalid = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                invalid += 1
+            else:
+                utf8 += 1
+    return utf8 > invalid
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -204,8 +223,8 @@ def detect_xml_element(sample: bytes, complete: bool) -> str | None:
         parser.feed(sample)
         if complete:
             parser.close()
-    except (ParseError, DefusedXmlException):
-        pass  # the sample may end mid-element; refusals are reported by the reader
+    except (ParseError, DefusedXmlException, LookupError):
+        pass  # the sample may end mid-element; refusals and unknown encodings are reported by the reader
     children = counts.get(2, Counter())
     if len(children) == 1 and next(iter(children.values())) >= 2:
         return next(iter(children))

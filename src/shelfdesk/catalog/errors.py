@@ -27,3 +27,11 @@ class FeedError(CatalogError):
 
 class SetupError(CatalogError):
     """Bad store, account or channel settings (unknown market, second Back Market country …)."""
+
+
+class FeedTruncated(FeedError):
+    """The file ends inside a record (a JSON array never closed, a CSV line without its line ending …).
+
+    A download cut short looks exactly like this, so an import treats it as
+    "not the whole catalog": nothing is overwritten and nothing flagged gone.
+    """

@@ -17,8 +17,11 @@ checks they agree. Semantics, for both:
 * ``greater_than`` / ``less_than``: numeric; a value that is not a number
   (``"n/a"``) never matches.
 * ``empty`` / ``not_empty``: missing or only spaces.
-* ``matches``: a Python regular expression searched in the value (add
-  ``(?i)`` to ignore case); never holds for an empty value.
+* ``matches``: a regular expression in Python's syntax searched in the value
+  (add ``(?i)`` to ignore case); never holds for an empty value. Letters,
+  digits and word boundaries are ASCII's, and a construct PostgreSQL cannot
+  mean the same way is refused when the rule is saved (see
+  :mod:`shelfdesk.catalog.regex`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from shelfdesk.catalog.errors import CatalogError
 from shelfdesk.catalog.fields import NUMERIC_ROLES, ProductValues, field_sql
+from shelfdesk.catalog.regex import RegexError, portable_regex
 from shelfdesk.domain import ExclusionOperator as Op
 
 if TYPE_CHECKING:
@@ -41,7 +45,6 @@ if TYPE_CHECKING:
 
 MANUAL = "manual"
 _NUMBER = re.compile(r"^ *[+-]?[0-9]+([.,][0-9]+)? *$")
-_NUMBER_SQL = r"^ *[+-]?[0-9]+([.,][0-9]+)? *$"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 OPERATOR_LABELS = {Op.equals: "equals", Op.not_equals: "does not equal", Op.contains: "contains",
@@ -104,6 +107,49 @@ def _ascii_lower_sql() -> Any:
     return AsciiLower
 
 
+@cache
+def _regex_match_sql() -> Any:
+    """``column`` matches a :class:`~shelfdesk.catalog.regex.PortableRegex`, each engine with its own pattern.
+
+    SQLite runs Python's ``re`` (SQLAlchemy's ``REGEXP``) on the Python form;
+    PostgreSQL runs ``~`` on the translated form, under ``COLLATE "C"`` so that
+    letters and digits are ASCII's as they are for ``re.ASCII``.
+    """
+    from sqlalchemy import Boolean
+    from sqlalchemy.ext.compiler import compiles
+    from sqlalchemy.sql.functions import FunctionElement
+
+    class RegexMatch(FunctionElement[bool]):
+        type = Boolean()
+        inherit_cache = True
+
+    @compiles(RegexMatch)
+    def _python(element: Any, compiler: Any, **kw: Any) -> str:
+        column, python, _postgres = element.clauses
+        return compiler.process(column.regexp_match(python), **kw)
+
+    @compiles(RegexMatch, "postgresql")
+    def _postgres(element: Any, compiler: Any, **kw: Any) -> str:
+        column, _python, postgres = element.clauses
+        return f'(({compiler.process(column, **kw)}) COLLATE "C" ~ {compiler.process(postgres, **kw)})'
+
+    return RegexMatch
+
+
+def _regex_sql(column: Any, pattern: str) -> Any:
+    from sqlalchemy import String, literal
+
+    regex = _portable(pattern)
+    return _regex_match_sql()(column, literal(regex.python, String), literal(regex.postgres, String))
+
+
+def _portable(pattern: str) -> Any:
+    try:
+        return portable_regex(pattern)
+    except RegexError as exc:
+        raise CatalogError(str(exc)) from None
+
+
 def _number(text: str | None) -> Decimal | None:
     if text is None or not _NUMBER.match(text):
         return None
@@ -127,10 +173,7 @@ def check_rule(field: str, operator: Op | str, value: str | None) -> Rule:
         raise CatalogError(f"'{field} {OPERATOR_LABELS[op]}' needs a number, not {value!r}")
     check_field_operator(field, op)
     if op is Op.matches:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise CatalogError(f"{value!r} is not a valid regular expression ({exc})") from None
+        _portable(value)
     return Rule(field, op, value)
 
 
@@ -168,7 +211,7 @@ def rule_matches(rule: Rule, product: ProductValues) -> bool:
             number, limit = float(text.strip().replace(",", ".")), float(bound)
         return number > limit if op is Op.greater_than else number < limit
     if op is Op.matches:
-        return text is not None and re.search(value, text) is not None
+        return text is not None and _portable(value).search(text)
     return False
 
 
@@ -226,11 +269,11 @@ def rule_sql(rule: Rule) -> ColumnElement[bool]:
         if numeric_role:
             target = _bound(rule.field, bound)
             return and_(column.is_not(None), column > target if op is Op.greater_than else column < target)
-        as_number = case((column.regexp_match(_NUMBER_SQL), cast(func.replace(column, ",", "."), Float)), else_=None)
+        as_number = case((_regex_sql(column, _NUMBER.pattern), cast(func.replace(column, ",", "."), Float)), else_=None)
         limit = literal(float(bound), Float)
         return and_(as_number.is_not(None), as_number > limit if op is Op.greater_than else as_number < limit)
     if op is Op.matches:
-        return and_(column.is_not(None), column.regexp_match(value))
+        return and_(column.is_not(None), _regex_sql(column, value))
     return false()
 
 

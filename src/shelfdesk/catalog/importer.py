@@ -13,26 +13,43 @@ worker can keep using the database during a long import.
 * ``updated_at`` only moves when a product's content changed, so an "update"
   publication can send just what changed.
 * Products missing from a complete feed are flagged ``gone`` (never deleted),
-  so their offers go to quantity 0 at the next publication. A feed that could
-  not be read to its end, was cancelled, or yielded no valid row flags
-  nothing: a truncated download must not take a whole catalog offline.
+  so their offers go to quantity 0 at the next publication. A product whose
+  row was rejected but whose SKU could be read is still in the feed: it keeps
+  its stored values and is not flagged gone.
+
+The feed is read twice. The first pass (*checking*) writes no product: it
+validates every row, records the rejections, and decides whether the feed is
+whole and plausible. A feed that ends inside a record or cannot be read to its
+end (:attr:`ImportOutcome.TRUNCATED`), or that would reject or flag gone more
+than a share of the catalog at once (:attr:`ImportOutcome.REFUSED`, the
+workspace setting ``catalog_implausible_share``) stops there: nothing is
+overwritten, nothing flagged gone, the last good catalog stays, and the result
+says why. Only then does the second pass (*writing*) store the rows. An
+operator who has read the report can force the import (``force=True``): rows
+that parsed whole are stored, and products are flagged gone only when the file
+ended cleanly. A scheduled refresh never forces; it turns these two outcomes
+into an alert.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.catalog.columns import ROLES, check_roles, inspect_feed
 from shelfdesk.catalog.detect import FeedOptions, detect_options
-from shelfdesk.catalog.errors import CatalogError, FeedError, SourceError
+from shelfdesk.catalog.errors import CatalogError, FeedError, FeedTruncated, SourceError
 from shelfdesk.catalog.readers import CountingFile, RawRow, RowError, read_rows
 from shelfdesk.catalog.source import LocalFeed, open_source
 from shelfdesk.catalog.validation import ProductRow, RowRejected, validate_row
+from shelfdesk.publishing.dirty import REASON_CATALOG, mark_dirty
+from shelfdesk.publishing.stock import open_order_units
 
 if TYPE_CHECKING:
     import httpx
@@ -42,6 +59,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 2000
+#: Fewer rejected or disappearing products than this never count as implausible (a small catalog
+#: losing two of its five products is an edit, not an accident).
+IMPLAUSIBLE_FLOOR = 10
 #: Rejections returned with the result (all of them are in the database).
 SAMPLE_REJECTIONS = 20
 
@@ -51,15 +71,36 @@ _ROLE_COLUMNS = {"ean": "ean", "title": "title", "brand": "brand", "category": "
 _CONTENT = ("ean", "title", "brand", "category_path", "price", "stock", "attributes")
 
 
+class ImportOutcome(StrEnum):
+    """How an import ended, as a value a scheduled job can turn into an alert."""
+
+    DONE = "done"  #: read to its end and stored (some rows may have been rejected)
+    FORCED = "forced"  #: refused or truncated, then stored because the operator forced it
+    TRUNCATED = "truncated"  #: the file ends inside a record or cannot be read to its end: nothing stored
+    REFUSED = "refused"  #: too many rows rejected or products gone at once: nothing stored
+    CANCELLED = "cancelled"  #: stopped by the operator; rows written before stay, nothing flagged gone
+    FAILED = "failed"  #: the source could not be fetched or opened, or it holds no valid product
+
+    @property
+    def needs_force(self) -> bool:
+        """True when nothing was stored because the feed looked damaged: read the report, then force."""
+        return self in (ImportOutcome.TRUNCATED, ImportOutcome.REFUSED)
+
+
 @dataclass(frozen=True)
 class ImportProgress:
-    """Where a running import is; ``bytes_total`` is 0 when unknown."""
+    """Where a running import is; ``bytes_total`` is 0 when unknown.
+
+    The feed is read twice (``phase`` "checking", then "writing"): bytes count
+    both passes, so ``fraction`` runs once from 0 to 1.
+    """
 
     rows_read: int
     stored: int
     rejected: int
     bytes_read: int
     bytes_total: int
+    phase: str = "writing"
 
     @property
     def fraction(self) -> float | None:
@@ -95,10 +136,17 @@ class ImportResult:
     reasons: dict[str, int] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)
+    outcome: ImportOutcome = ImportOutcome.DONE
+    #: Products a refused or truncated import would have flagged gone (0 otherwise).
+    would_flag_gone: int = 0
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def needs_force(self) -> bool:
+        return self.outcome.needs_force
 
     @property
     def updated(self) -> int:
@@ -111,7 +159,7 @@ class _Cancelled(Exception):
 
 @dataclass
 class _Run:
-    """Counters and settings of one import while it runs."""
+    """Counters and settings of one import while it runs (both passes)."""
 
     ctx: AppContext
     store_id: int
@@ -122,6 +170,8 @@ class _Run:
     should_cancel: Callable[[], bool] | None
     counting: CountingFile | None = None
     bytes_total: int = 0
+    bytes_done: int = 0  #: bytes of the passes already finished
+    phase: str = "checking"
     rows_read: int = 0
     stored: int = 0
     created: int = 0
@@ -130,16 +180,62 @@ class _Run:
     sample: list[Rejection] = field(default_factory=list)
     batch: dict[str, ProductRow] = field(default_factory=dict)
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    #: SKU -> line of every valid row (the first pass finds duplicates and what would be gone with it).
+    valid: dict[str, int] = field(default_factory=dict)
+    #: SKUs of rows rejected by validation: still in the feed, so never flagged gone.
+    rejected_skus: set[str] = field(default_factory=set)
+    #: Lines of every rejected row, skipped by the writing pass.
+    skip: set[int] = field(default_factory=set)
 
     @property
     def compared(self) -> list[str]:
         """Product columns whose change moves ``updated_at``: the mapped roles' and the attributes."""
         return ["attributes", *(column for role, column in _ROLE_COLUMNS.items() if role in self.roles)]
 
+    # ---------------------------------------------------------------- passes
+
+    def _rows(self, path: Path, options: FeedOptions) -> Iterator[RawRow | RowError]:
+        with path.open("rb") as raw:
+            self.counting = CountingFile(raw)
+            yield from read_rows(self.counting, options)  # type: ignore[arg-type]
+
+    def check(self, path: Path, options: FeedOptions) -> FeedError | None:
+        """The first pass: validate every row, record rejections, write no product.
+
+        Returns the damage that stopped the read (None when the file ended cleanly).
+        """
+        stopped: FeedError | None = None
+        try:
+            for item in self._rows(path, options):
+                self.take(item)
+        except FeedError as exc:
+            stopped = exc
+        self.flush_rejections()
+        self.bytes_done = self.counting.bytes_read if self.counting is not None else 0
+        self.counting = None
+        self.report()
+        return stopped
+
+    def write(self, path: Path, options: FeedOptions) -> None:
+        """The second pass: store the rows the first one found valid, in batches."""
+        self.phase = "writing"
+        try:
+            for item in self._rows(path, options):
+                if isinstance(item, RawRow) and item.line not in self.skip:
+                    row = validate_row(item.line, item.values, self.roles)
+                    self.batch[row.sku] = row
+                    if len(self.batch) >= BATCH_SIZE:
+                        self.flush()
+        except FeedError:
+            pass  # the first pass met it too: forced, the rows before it are stored
+        finally:
+            self.flush(check_cancel=False)  # rows read before a cancel are kept
+
     # ---------------------------------------------------------------- rows
 
     def reject(self, line: int, reason: str, field_name: str | None, sku: str | None, raw: dict[str, Any] | None) -> None:
         self.rejected += 1
+        self.skip.add(line)
         self.reasons[field_name or "row"] += 1
         if len(self.sample) < SAMPLE_REJECTIONS:
             self.sample.append(Rejection(line, reason, field_name, sku))
@@ -147,70 +243,113 @@ class _Run:
                                 "reason": reason, "raw": raw})  # fmt: skip
 
     def take(self, item: RawRow | RowError) -> None:
+        """Check one row of the first pass."""
         self.rows_read += 1
         if isinstance(item, RowError):
-            self.reject(item.line, item.reason, None, None, item.raw or None)
-            return
-        try:
-            row = validate_row(item.line, item.values, self.roles)
-        except RowRejected as exc:
-            sku = (item.values.get(self.roles["sku"]) or "").strip() or None
-            self.reject(item.line, exc.reason, exc.field, sku[:128] if sku else None, item.values)
-            return
-        first = self.batch.get(row.sku)
-        if first is not None:
-            self.reject(row.line, f"duplicate SKU {row.sku!r} in the file (first on line {first.line}, kept)",
-                        "sku", row.sku, item.values)  # fmt: skip
-            return
-        self.batch[row.sku] = row
-        if len(self.batch) >= BATCH_SIZE:
-            self.flush()
+            sku = (item.values.get(self.roles["sku"]) or "").strip()[:128] or None
+            if sku:
+                self.rejected_skus.add(sku)
+            self.reject(item.line, item.reason, None, sku, item.raw or None)
+        else:
+            try:
+                row = validate_row(item.line, item.values, self.roles)
+            except RowRejected as exc:
+                sku = (item.values.get(self.roles["sku"]) or "").strip()[:128] or None
+                if sku:
+                    self.rejected_skus.add(sku)
+                self.reject(item.line, exc.reason, exc.field, sku, item.values)
+            else:
+                first = self.valid.get(row.sku)
+                if first is not None:
+                    self.reject(row.line, f"duplicate SKU {row.sku!r} in the file (first on line {first}, kept)",
+                                "sku", row.sku, item.values)  # fmt: skip
+                else:
+                    self.valid[row.sku] = row.line
+        if self.rows_read % BATCH_SIZE == 0:
+            self.flush_rejections()
+            self.report()
+            if self.should_cancel is not None and self.should_cancel():
+                raise _Cancelled
+
+    def flush_rejections(self) -> None:
+        from sqlalchemy import insert
+
+        from shelfdesk.db.models import CatalogImportRejection
+
+        if self.rejections:
+            with self.ctx.write_session() as session:
+                session.execute(insert(CatalogImportRejection.__table__), self.rejections)
+            self.rejections = []
+
+    # ---------------------------------------------------------------- the verdict
+
+    def would_flag_gone(self) -> tuple[int, int]:
+        """(products a clean end would flag gone, products not gone now)."""
+        from sqlalchemy import select
+
+        from shelfdesk.db.models import Product
+
+        products = Product.__table__
+        gone = live = 0
+        query = select(products.c.sku).where(products.c.store_id == self.store_id, products.c.gone.is_(False))
+        with self.ctx.read_session() as session:
+            for (sku,) in session.execute(query):
+                live += 1
+                if sku not in self.valid and sku not in self.rejected_skus:
+                    gone += 1
+        return gone, live
+
+    def implausible(self, gone: int, live: int, share: float) -> str | None:
+        """Why this feed looks like an accident rather than the new catalog, or None."""
+        limit = f"more than the {share:.0%} limit (catalog_implausible_share in config.toml)"
+        if self.rejected >= IMPLAUSIBLE_FLOOR and self.rejected > share * self.rows_read:
+            return f"{self.rejected:,} of {self.rows_read:,} rows ({self.rejected / self.rows_read:.0%}) were rejected, {limit}"
+        if gone >= IMPLAUSIBLE_FLOOR and gone > share * live:
+            return f"{gone:,} of {live:,} products ({gone / live:.0%}) are missing from the feed and would be flagged gone, {limit}"
+        return None
 
     # ---------------------------------------------------------------- batches
 
     def flush(self, *, check_cancel: bool = True) -> None:
-        """Write the batch and the pending rejections in one short transaction."""
-        from sqlalchemy import insert, select, update
+        """Write the batch in one short transaction."""
+        from sqlalchemy import select, update
 
-        from shelfdesk.db.models import CatalogImportRejection, Product
+        from shelfdesk.db.models import Product
         from shelfdesk.db.upsert import upsert_rows
 
         products = Product.__table__
         rows = list(self.batch.values())
         self.batch = {}
-        with self.ctx.write_session() as session:
-            existing: dict[str, Any] = {}
-            if rows:
-                query = select(products.c.sku, products.c.last_import_id, products.c.updated_at, products.c.gone,
+        if rows:
+            with self.ctx.write_session() as session:
+                query = select(products.c.sku, products.c.updated_at, products.c.gone,
                                *(products.c[name] for name in _CONTENT)).where(  # fmt: skip
                     products.c.store_id == self.store_id, products.c.sku.in_([r.sku for r in rows])
                 )
                 existing = {rec.sku: rec for rec in session.execute(query)}
-            values, unchanged = [], []
-            for row in rows:
-                old = existing.get(row.sku)
-                if old is not None and old.last_import_id == self.import_id:
-                    self.reject(row.line, f"duplicate SKU {row.sku!r} in the file (an earlier row was kept)",
-                                "sku", row.sku, None)  # fmt: skip
-                    continue
-                if old is None:
-                    self.created += 1
-                elif not self._changed(row, old):
-                    unchanged.append(row.sku)  # the usual daily case: only mark it seen
-                    continue
-                values.append(self._values(row))
-            if values:
-                upsert_rows(session, products, values, ["store_id", "sku"], self._update_columns())
-            if unchanged:
-                session.execute(
-                    update(products)
-                    .where(products.c.store_id == self.store_id, products.c.sku.in_(unchanged))
-                    .values(last_import_id=self.import_id)
-                )
-            self.stored += len(values) + len(unchanged)
-            if self.rejections:
-                session.execute(insert(CatalogImportRejection.__table__), self.rejections)
-                self.rejections = []
+                values, unchanged = [], []
+                moved: list[str] = []  #: SKUs whose publishable quantity may change
+                for row in rows:
+                    old = existing.get(row.sku)
+                    if old is None:
+                        self.created += 1
+                    elif not self._changed(row, old):
+                        unchanged.append(row.sku)  # the usual daily case: only mark it seen
+                        continue
+                    values.append(self._values(row))
+                    if old is None or old.gone or ("stock" in self.roles and old.stock != row.stock):
+                        moved.append(row.sku)
+                if values:
+                    upsert_rows(session, products, values, ["store_id", "sku"], self._update_columns())
+                if moved:
+                    mark_dirty(session, self.store_id, moved, REASON_CATALOG, self.now)
+                if unchanged:
+                    session.execute(
+                        update(products)
+                        .where(products.c.store_id == self.store_id, products.c.sku.in_(unchanged))
+                        .values(last_import_id=self.import_id)
+                    )
+                self.stored += len(values) + len(unchanged)
         self.report()
         if check_cancel and self.should_cancel is not None and self.should_cancel():
             raise _Cancelled
@@ -250,7 +389,11 @@ class _Run:
         }
 
     def mark_seen(self) -> None:
-        """Stamp every product this import saw (unchanged ones were only given the import id)."""
+        """Stamp every product this import saw (unchanged ones were only given the import id).
+
+        Products whose row was rejected are then given the import id too, so
+        they are not flagged gone, but keep their stamps and values.
+        """
         from sqlalchemy import update
 
         from shelfdesk.db.models import Product
@@ -259,17 +402,27 @@ class _Run:
         stamps: dict[str, Any] = {"last_seen_at": self.now}
         if "stock" in self.roles:
             stamps["stock_imported_at"] = self.now
+        kept = sorted(self.rejected_skus - self.valid.keys())
         with self.ctx.write_session() as session:
             session.execute(
                 update(products)
                 .where(products.c.store_id == self.store_id, products.c.last_import_id == self.import_id)
                 .values(**stamps)
             )
+            for start in range(0, len(kept), 500):
+                session.execute(
+                    update(products)
+                    .where(products.c.store_id == self.store_id, products.c.sku.in_(kept[start : start + 500]))
+                    .values(last_import_id=self.import_id)
+                )
+            if "stock" in self.roles:  # open orders placed before this import stop holding units: push the result
+                mark_dirty(session, self.store_id, open_order_units(session, self.store_id), REASON_CATALOG, self.now)
 
     def report(self) -> None:
         if self.progress is not None:
-            read = self.counting.bytes_read if self.counting is not None else 0
-            self.progress(ImportProgress(self.rows_read, self.stored, self.rejected, read, self.bytes_total))
+            read = self.bytes_done + (self.counting.bytes_read if self.counting is not None else 0)
+            read = min(read, self.bytes_total) if self.bytes_total else read
+            self.progress(ImportProgress(self.rows_read, self.stored, self.rejected, read, self.bytes_total, self.phase))
 
 
 def import_catalog(
@@ -282,13 +435,17 @@ def import_catalog(
     progress: Callable[[ImportProgress], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     transport: httpx.BaseTransport | None = None,
+    force: bool = False,
+    implausible_share: float | None = None,
 ) -> ImportResult:
     """Import ``source`` (default: the store's saved source) into the store's catalog.
 
     ``roles`` overrides the store's column roles (and is saved). Raises
     :class:`CatalogError` for an unknown store or bad arguments; a feed that
     cannot be fetched or read still gets its import record, and the result's
-    ``error`` says why.
+    ``error`` says why and its ``outcome`` what happened (see the module
+    docstring). ``force`` stores a feed refused as truncated or implausible;
+    ``implausible_share`` overrides the workspace setting.
     """
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import CatalogImport, Store
@@ -296,6 +453,7 @@ def import_catalog(
     ctx.require_write()
     if format is not None and format not in ("csv", "json", "jsonl", "xml"):
         raise CatalogError(f"unknown format {format!r}: csv, json, jsonl or xml")
+    share = ctx.settings.catalog_implausible_share if implausible_share is None else implausible_share
     with ctx.read_session() as session:
         store = session.get(Store, store_id)
         if store is None:
@@ -320,8 +478,9 @@ def import_catalog(
     options: FeedOptions | None = None
     chosen_roles: dict[str, str] = {}
     error: str | None = None
-    cancelled = False
+    outcome = ImportOutcome.FAILED
     complete = False
+    would_gone = 0
     columns_report: list[dict[str, Any]] = []
     try:
         feed = open_source(source, download_dir=ctx.paths.home / "downloads", clock=ctx.clock, transport=transport)
@@ -344,23 +503,38 @@ def import_catalog(
                     "say which column holds the SKU (column roles)"
                 )
             chosen_roles = suggested
-        run = _Run(ctx, store_id, import_id, chosen_roles, now, progress, should_cancel, bytes_total=feed.size)
-        with feed.path.open("rb") as raw:
-            run.counting = CountingFile(raw)
-            try:
-                for item in read_rows(run.counting, options):  # type: ignore[arg-type]
-                    run.take(item)
-                complete = True
-            finally:
-                run.flush(check_cancel=False)  # rows read before an error or a cancel are kept
-    except _Cancelled:
-        cancelled = True
-        error = "cancelled by the operator; products read so far were stored, nothing was flagged gone"
-    except FeedError as exc:
-        if run is not None and run.stored:
-            error = f"{exc}; the {run.stored:,} products before it were stored, nothing was flagged gone"
+        run = _Run(ctx, store_id, import_id, chosen_roles, now, progress, should_cancel, bytes_total=feed.size * 2)
+        stopped = run.check(feed.path, options)
+        kept = "nothing was stored and nothing flagged gone: the last good catalog stays"
+        if not run.valid:
+            if stopped is not None:
+                outcome, error = ImportOutcome.TRUNCATED, f"{stopped}; {kept}"
+            else:
+                error = ("no valid product in the feed: nothing was flagged gone"
+                         if run.rows_read else "the feed holds no products: nothing was flagged gone")  # fmt: skip
         else:
-            error = f"{exc}; nothing was imported"
+            would_gone, live = run.would_flag_gone() if stopped is None else (0, 0)
+            why = run.implausible(would_gone, live, share)
+            if stopped is not None and not force:
+                outcome = ImportOutcome.TRUNCATED
+                error = (f"{stopped}; the file was not read to its end, so {kept}. If the file is right, force the "
+                         f"import after reading its report: the {len(run.valid):,} whole rows before it are stored "
+                         "and nothing is flagged gone")  # fmt: skip
+            elif why is not None and not force:
+                outcome = ImportOutcome.REFUSED
+                error = (f"refused as implausible: {why}; {kept}. If the feed is right, force the import after "
+                         "reading its report")  # fmt: skip
+            else:
+                run.write(feed.path, options)
+                complete = stopped is None
+                outcome = ImportOutcome.FORCED if (stopped is not None or why is not None) else ImportOutcome.DONE
+                would_gone = 0
+    except _Cancelled:
+        outcome = ImportOutcome.CANCELLED
+        error = "cancelled by the operator; products written so far were stored, nothing was flagged gone"
+    except FeedError as exc:
+        error = f"{exc}; nothing was imported"
+        outcome = ImportOutcome.TRUNCATED if isinstance(exc, FeedTruncated) else ImportOutcome.FAILED
     except (SourceError, CatalogError) as exc:
         error = str(exc)
     except Exception as exc:
@@ -371,14 +545,11 @@ def import_catalog(
             feed.cleanup()
 
     gone = 0
-    if run is not None and run.stored:
+    if run is not None and (run.stored or run.rejected_skus) and outcome in (
+            ImportOutcome.DONE, ImportOutcome.FORCED, ImportOutcome.CANCELLED):  # fmt: skip
         run.mark_seen()
-    if complete and not cancelled and run is not None:
-        if run.stored == 0:
-            error = ("no valid product in the feed: nothing was flagged gone"
-                     if run.rows_read else "the feed holds no products: nothing was flagged gone")  # fmt: skip
-        else:
-            gone = _flag_gone(ctx, store_id, import_id, now)
+    if complete and run is not None and run.stored:
+        gone = _flag_gone(ctx, store_id, import_id, now)
     duration_ms = int(round((ctx.clock.monotonic() - started) * 1000))
     counts = run or _Run(ctx, store_id, import_id, {}, now, None, None)
     report = {
@@ -388,7 +559,10 @@ def import_catalog(
         "reasons": dict(counts.reasons),
         "created": counts.created,
         "updated": counts.stored - counts.created,
-        "complete": complete and not cancelled,
+        "complete": complete,
+        "outcome": outcome.value,
+        "forced": force,
+        "would_flag_gone": would_gone,
     }
     with ctx.write_session() as session:
         record = session.get(CatalogImport, import_id)
@@ -413,33 +587,30 @@ def import_catalog(
                 store.updated_at = ctx.clock.now()
         record_audit(session, ctx, "catalog.import", "store", store_id,
                      {"import_id": import_id, "source": _shown(source), "stored": counts.stored,
-                      "rejected": counts.rejected, "gone": gone, "error": error})  # fmt: skip
-    log.info("catalog import %s into store %s: %s read, %s stored, %s rejected, %s gone%s", import_id, store_id,
-             counts.rows_read, counts.stored, counts.rejected, gone, f" ({error})" if error else "")  # fmt: skip
+                      "rejected": counts.rejected, "gone": gone, "error": error, "outcome": outcome.value,
+                      "forced": force})  # fmt: skip
+    log.info("catalog import %s into store %s: %s, %s read, %s stored, %s rejected, %s gone%s", import_id, store_id,
+             outcome.value, counts.rows_read, counts.stored, counts.rejected, gone,
+             f" ({error})" if error else "")  # fmt: skip
     return ImportResult(
         import_id, store_id, _shown(source), options.format if options else None, counts.rows_read, counts.stored,
-        counts.created, counts.rejected, gone, duration_ms, error, cancelled, dict(counts.reasons),
-        list(counts.sample), chosen_roles,
+        counts.created, counts.rejected, gone, duration_ms, error, outcome is ImportOutcome.CANCELLED,
+        dict(counts.reasons), list(counts.sample), chosen_roles, outcome, would_gone,
     )  # fmt: skip
 
 
 def _flag_gone(ctx: AppContext, store_id: int, import_id: int, now: datetime) -> int:
     """Flag every product of the store this import did not see; returns how many."""
-    from sqlalchemy import or_, update
+    from sqlalchemy import or_, select, update
 
     from shelfdesk.db.models import Product
 
     products = Product.__table__
     with ctx.write_session() as session:
-        result = session.execute(
-            update(products)
-            .where(
-                products.c.store_id == store_id,
-                products.c.gone.is_(False),
-                or_(products.c.last_import_id.is_(None), products.c.last_import_id != import_id),
-            )
-            .values(gone=True, gone_at=now, updated_at=now)
-        )
+        unseen = (products.c.store_id == store_id, products.c.gone.is_(False),
+                  or_(products.c.last_import_id.is_(None), products.c.last_import_id != import_id))  # fmt: skip
+        mark_dirty(session, store_id, session.execute(select(products.c.sku).where(*unseen)).scalars(), REASON_CATALOG, now)
+        result = session.execute(update(products).where(*unseen).values(gone=True, gone_at=now, updated_at=now))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -65,7 +65,8 @@ class Readiness:
         return " · ".join(parts)
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
+def plural(n: int, word: str, plural: str | None = None) -> str:
+    """"1 order", "3 orders" (thousands separated); ``plural`` for irregular words."""
     return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
@@ -82,11 +83,11 @@ def categories_light(ctx: AppContext, channel_id: int) -> Light:
     broken = [r for r in rows if r.problem is not None]
     if unmapped:
         products = sum(r.products for r in unmapped)
-        reasons.append(f"{_plural(len(unmapped), 'category', 'categories')} unmapped ({_plural(products, 'product')})")
+        reasons.append(f"{plural(len(unmapped), 'category', 'categories')} unmapped ({plural(products, 'product')})")
     if broken:
-        reasons.append(f"{_plural(len(broken), 'mapping')} point at categories that changed: {broken[0].problem}")
+        reasons.append(f"{plural(len(broken), 'mapping')} point at categories that changed: {broken[0].problem}")
     if uncategorized:
-        reasons.append(f"{_plural(uncategorized, 'product')} without a category in the catalog")
+        reasons.append(f"{plural(uncategorized, 'product')} without a category in the catalog")
     return Light("categories", not reasons, reasons)
 
 
@@ -128,7 +129,7 @@ def mapping_light(ctx: AppContext, channel_id: int) -> Light:
             if result.products and count == result.products and spec is not None and (spec.mandatory or spec.any_of):
                 reasons.append(f"{name}: every product fails ({example})")
             else:
-                warnings.append(f"{name}: {_plural(count, 'product')} fail ({example})")
+                warnings.append(f"{name}: {plural(count, 'product')} fail ({example})")
     return Light("mapping", not reasons, reasons, warnings)
 
 

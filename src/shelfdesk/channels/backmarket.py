@@ -53,6 +53,7 @@ from shelfdesk.channels.statuses import BACKMARKET_LINE, normalize_backmarket_or
 from shelfdesk.clock import Clock
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus, PublicationKind, PublicationMode
 from shelfdesk.logs import register_secret
+from shelfdesk.markets import BACKMARKET_LOCALES, country_of, locale_for_country
 
 S = NormalizedStatus
 
@@ -62,8 +63,8 @@ HOSTS = {
     "ap": ("https://www.backmarket.co.jp", "https://preprod.backmarket.co.jp"),
 }
 
-#: Accept-Language values named in the reference; others of the same form are accepted.
-LANGUAGES = ("fr-fr", "de-de", "es-es", "it-it", "en-gb", "en-us", "ja-jp")
+#: Accept-Language values: the market locales (``shelfdesk.markets``); others of the same form are sent as given.
+LANGUAGES = BACKMARKET_LOCALES
 
 GRADES = ("PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE")
 
@@ -197,7 +198,9 @@ class BackMarketConnector(Connector):
             raise AuthError("a Back Market token is required", marketplace="backmarket")
         register_secret(token)
         self.clock = clock
-        self.language = language.lower()
+        # A market's locale (``en-gb``); a country (``GB``) is taken for its market's locale.
+        self.language = locale_for_country(language) if len(language.strip()) == 2 else language.strip().lower()
+        self.language = self.language or language.strip().lower()
         limits = limits or BackMarketLimits()
         base_url = base_url or backmarket_base_url(region, preprod=preprod)
         # Back Market counts per account (token): every connector of this process shares its limiters.
@@ -362,15 +365,50 @@ class BackMarketConnector(Connector):
         await self.api.request("POST", f"/ws/orders/{_int_id(order_id)}/invoice", files=files, safe=False)
 
     def _order(self, raw: Any) -> RemoteOrder:
+        """One order of ``/ws/orders``, read leniently.
+
+        A field in an unexpected shape never loses the order: its readable part
+        is kept, the whole payload stays in ``raw`` and the field is named in
+        ``problems`` (the store flags the order and an alert names the field).
+        Fields the spec types as non-nullable strings (``tracking_number``,
+        ``tracking_url``, ``date_shipping``, ``imei`` …) may be absent, null or
+        empty: all three read as "not set".
+        """
         if not isinstance(raw, Mapping):
             raise RemoteRejected("Back Market sent an order that is not an object", marketplace="backmarket")
+        problems: list[str] = []
         currency = str(raw.get("currency") or "EUR")
-        lines = [self._line(l, currency) for l in raw.get("orderlines") or []]
+        lines_raw = raw.get("orderlines")
+        if lines_raw is not None and not isinstance(lines_raw, list):
+            problems.append("orderlines")
+            lines_raw = []
+        lines: list[RemoteOrderLine] = []
+        for index, line in enumerate(lines_raw or []):
+            if isinstance(line, Mapping):
+                lines.append(self._line(line, currency, problems, index))
+            else:
+                problems.append(f"orderlines[{index}]")
         state = text_or_none(raw.get("state"))
         created = to_datetime(raw.get("date_creation"))
         modified = to_datetime(raw.get("date_modification")) or created
-        address = raw.get("shipping_address") or {}
+        if created is None:
+            problems.append("date_creation")
+        address = _address(raw.get("shipping_address"), "shipping_address", problems)
+        if isinstance(raw.get("billing_address"), Mapping):
+            billing = _address(raw["billing_address"], "billing_address", problems)
+        else:
+            billing = None
         name = " ".join(p for p in (address.get("first_name"), address.get("last_name")) if p)
+        country, certain = country_of(text_or_none(raw.get("country_code")))
+        if not certain:
+            problems.append("country_code")
+        if country is None:  # no market named: the address's country (ISO 3166-1 alpha-2) is the next best [I]
+            country = _iso_country(address.get("country"))
+        total = to_decimal(raw.get("price"))
+        if total is None:
+            if raw.get("price") not in (None, ""):
+                problems.append("price")
+            total = sum((l.unit_price * l.quantity for l in lines), _ZERO)
         return RemoteOrder(
             marketplace=Marketplace.backmarket,
             remote_id=str(raw.get("order_id")),
@@ -379,27 +417,32 @@ class BackMarketConnector(Connector):
             created_at=created or self.clock.now(),
             modified_at=modified or self.clock.now(),
             currency=currency,
-            total=to_decimal(raw.get("price"), _ZERO),
-            shipping_price=to_decimal(raw.get("shipping_price"), _ZERO),
+            total=total,
+            shipping_price=_money(raw, "shipping_price", problems),
             lines=lines,
-            country=text_or_none(raw.get("country_code")),
+            country=country,
             customer_name=name,
-            shipping_address=dict(address),
+            shipping_address=address,
+            billing_address=billing,
             tracking_number=text_or_none(raw.get("tracking_number")),
-            shipper=text_or_none(raw.get("shipper_display") or raw.get("shipper")),
+            # ``shipper_display`` is the carrier's name; ``shipper`` is an integer id in some of the spec's schemas.
+            shipper=text_or_none(raw.get("shipper_display")) or _text_only(raw.get("shipper")),
             deadline=to_datetime(raw.get("expected_dispatch_date")) if state in ("1", "3") else None,
             allowed_actions=_allowed_actions(state, lines),
             raw=dict(raw),
+            problems=tuple(dict.fromkeys(problems)),
         )
 
     @staticmethod
-    def _line(raw: Mapping[str, Any], currency: str) -> RemoteOrderLine:
+    def _line(raw: Mapping[str, Any], currency: str, problems: list[str], index: int) -> RemoteOrderLine:
         state = text_or_none(raw.get("state"))
-        quantity = to_int(raw.get("quantity"), 1)
-        # [I] An orderline's ``price`` is the line's amount (unit price × quantity), as the
-        # order's ``price`` is the sum of its lines; the spec does not say. Keep the unit price.
-        line_amount = to_decimal(raw.get("price"), _ZERO)
-        unit_price = (line_amount / quantity).quantize(Decimal("0.01")) if quantity > 1 else line_amount
+        quantity = to_int(raw.get("quantity"), 0)
+        if quantity < 1:
+            problems.append(f"orderlines[{index}].quantity")
+            quantity = 1
+        # The spec's order-line table: ``price`` is the listing's *unitary* price, taxes included,
+        # without shipping (the order's ``price`` is the sum of unit price × quantity).
+        unit_price = _money(raw, "price", problems, f"orderlines[{index}].")
         return RemoteOrderLine(
             remote_id=str(raw.get("id")),
             sku=str(raw.get("listing") or ""),
@@ -409,10 +452,11 @@ class BackMarketConnector(Connector):
             raw_status=state,
             status=BACKMARKET_LINE.normalize(state),
             title=str(raw.get("product") or ""),
+            # An integer in the spec; a string (a UUID) is kept as it is.
             product_id=text_or_none(raw.get("product_id")),
             imei=text_or_none(raw.get("imei")),
             serial_number=text_or_none(raw.get("serial_number")),
-            shipping_price=to_decimal(raw.get("shipping_price"), _ZERO),
+            shipping_price=_money(raw, "shipping_price", problems, f"orderlines[{index}]."),
             raw=dict(raw),
         )
 
@@ -483,16 +527,41 @@ class BackMarketConnector(Connector):
         else:  # 0 to do, 2 in progress; 3 and 7 are undocumented, taken as still running [I]
             state = BatchState.pending
         items: list[BatchItemResult] = []
+        unread: Any = None
         if state is not BatchState.pending:
-            reported = _task_items(data.get("result"))
+            reported, readable = _task_items(data.get("result"))
+            missing = [sku for sku in ticket.skus if sku.casefold() not in reported]
+            if state is BatchState.done and missing:
+                # The task succeeded but its result does not say how each SKU went (the spec leaves
+                # ``result`` undocumented): read each listing back rather than call it failed.
+                unread = data.get("result")
+                confirmed = {r.sku.casefold(): r for r in await self._confirm_listings(missing, readable)}
+            else:
+                confirmed = {}
             for sku in ticket.skus:
                 item = reported.get(sku.casefold())
-                if item is None:
-                    message = str(data.get("last_action_error") or "") if state is BatchState.failed else ""
-                    items.append(BatchItemResult(sku, False, message or "no result reported for this SKU"))
-                else:
+                if item is not None:
                     items.append(BatchItemResult(sku, item.ok, item.message, item.code, item.remote_id))
-        return BatchResult(ticket, state, items, error=text_or_none(data.get("last_action_error")), raw=dict(data))
+                elif sku.casefold() in confirmed:
+                    items.append(confirmed[sku.casefold()])
+                else:
+                    message = str(data.get("last_action_error") or "")
+                    items.append(BatchItemResult(sku, False, message or "no result reported for this SKU"))
+        return BatchResult(ticket, state, items, error=text_or_none(data.get("last_action_error")), raw=dict(data),
+                           unread_result=unread)  # fmt: skip
+
+    async def _confirm_listings(self, skus: Sequence[str], readable: bool) -> list[BatchItemResult]:
+        """Each SKU's outcome from its listing, read back after a task whose result says nothing of it."""
+        why = "its result names no outcome for this SKU" if readable else "its result could not be read"
+        outcomes: list[BatchItemResult] = []
+        for sku in skus:
+            try:
+                listing = await self.get_listing(sku=sku)
+            except NotFound:
+                outcomes.append(BatchItemResult(sku, False, f"no listing has this SKU after the task ({why})", "not-found-after-task"))
+                continue
+            outcomes.append(BatchItemResult(sku, True, f"confirmed by reading the listing back ({why})", None, listing.remote_id))
+        return outcomes
 
     async def update_offer(self, update: OfferUpdate) -> RemoteListing:
         """``POST /ws/listings/{id}``: sets absolute values, so repeating it is harmless (safe)."""
@@ -527,6 +596,66 @@ class BackMarketConnector(Connector):
 # ---------------------------------------------------------------------- helpers
 
 _ZERO = Decimal("0")
+
+
+#: Address fields under both of the spec's names. Its ``Address`` schema says camelCase
+#: (``firstName``, ``postalCode``, ``phoneNumber``), the text tables of its orders
+#: snake_case (``first_name``, ``postal_code``, ``phone``), and it says nowhere which
+#: one ``/ws/orders`` sends. Both are read, field by field: a non-empty value under
+#: either name wins over an empty or missing one, and when both are filled the
+#: snake_case one is kept, as the text tables describe the orders endpoints
+#: themselves while the schema is shared with newer endpoints [I]. The result
+#: uses shelfdesk's names (snake_case); ``raw`` keeps what was sent.
+_ADDRESS_FIELDS = {
+    "first_name": "firstName", "last_name": "lastName", "postal_code": "postalCode", "phone": "phoneNumber",
+    "street": "street", "street2": "street2", "city": "city", "country": "country", "company": "company",
+    "email": "email", "state": "state",
+}  # fmt: skip
+_CAMEL_NAMES = frozenset(_ADDRESS_FIELDS.values()) - frozenset(_ADDRESS_FIELDS)
+
+
+def _address(raw: Any, field: str, problems: list[str]) -> dict[str, Any]:
+    """An address in shelfdesk's names from either of Back Market's shapes; {} when absent."""
+    if raw is None or raw == "":
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.append(field)
+        return {}
+    address: dict[str, Any] = {k: v for k, v in raw.items() if k not in _CAMEL_NAMES and k not in _ADDRESS_FIELDS}
+    for snake, camel in _ADDRESS_FIELDS.items():
+        value = _filled(raw.get(snake))
+        if value is None:
+            value = _filled(raw.get(camel))
+        if value is not None:
+            address[snake] = value
+    return address
+
+
+def _filled(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return value.strip() if isinstance(value, str) else value
+
+
+def _iso_country(value: Any) -> str | None:
+    text = text_or_none(value)
+    return text.upper() if text and len(text) == 2 and text.isalpha() else None
+
+
+def _text_only(value: Any) -> str | None:
+    """Text, not a bare number (an id is no name to show)."""
+    return text_or_none(value) if isinstance(value, str) else None
+
+
+def _money(raw: Mapping[str, Any], key: str, problems: list[str], where: str = "") -> Decimal:
+    """An amount the spec sends as a string; absent or empty is 0, anything unreadable is 0 and named."""
+    value = raw.get(key)
+    amount = to_decimal(value)
+    if amount is None:
+        if value not in (None, ""):
+            problems.append(f"{where}{key}")
+        return _ZERO
+    return amount
 
 
 def _int_id(value: str | int) -> int:
@@ -589,20 +718,28 @@ class _TaskItem:
     remote_id: str | None
 
 
-def _task_items(result: Any) -> dict[str, _TaskItem]:
-    """Per-SKU outcomes of a task. Back Market does not document ``result``'s shape [I]:
-    we read a list of ``{sku, status, message|errors, listing_id}`` or a mapping sku -> that."""
+def _task_items(result: Any) -> tuple[dict[str, _TaskItem], bool]:
+    """Per-SKU outcomes of a task, and whether ``result`` had a shape we read.
+
+    Back Market does not document ``result`` ("depends on the task action") [I]:
+    we read a list of ``{sku, status, message|errors, listing_id}`` or a mapping
+    sku -> that. Anything else gives no outcome (the SKUs are then confirmed
+    from their listings) and is kept as it came on the run.
+    """
     rows: list[Mapping[str, Any]] = []
+    readable = False
     if isinstance(result, list):
-        rows = [r for r in result if isinstance(r, Mapping)]
+        rows = [r for r in result if isinstance(r, Mapping) and r.get("sku")]
+        readable = bool(rows) or not result
     elif isinstance(result, Mapping):
         rows = [{"sku": k, **v} for k, v in result.items() if isinstance(v, Mapping)]
+        readable = bool(rows)
     items: dict[str, _TaskItem] = {}
     for r in rows:
         sku = str(r.get("sku") or "")
         status = str(r.get("status") or "").lower()
-        errors = r.get("errors") or []
+        errors = r.get("errors") if isinstance(r.get("errors"), list) else []
         message = str(r.get("message") or "; ".join(str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors))
         code = next((str(e.get("code")) for e in errors if isinstance(e, Mapping) and e.get("code")), None)
         items[sku.casefold()] = _TaskItem(status in ("ok", "success", "created", "updated"), message, code, text_or_none(r.get("listing_id")))
-    return items
+    return items, readable

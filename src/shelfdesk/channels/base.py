@@ -138,7 +138,9 @@ class RemoteOrder:
     """An order as the marketplace has it, with its status normalized.
 
     ``allowed_actions`` is computed from the raw states (like BeezUP's
-    transition links); ``deadline`` is the next date by which the seller must
+    transition links); ``country`` is the ISO 3166-1 alpha-2 country of the
+    order's market (Back Market sends a locale, ``en-gb``: this is ``GB``);
+    ``deadline`` is the next date by which the seller must
     act (Back Market's expected dispatch date, Leboncoin's confirmation
     deadlines), when there is one.
     """
@@ -156,11 +158,16 @@ class RemoteOrder:
     country: str | None = None
     customer_name: str = ""
     shipping_address: dict[str, Any] = field(default_factory=dict)
+    #: In shelfdesk's field names when the connector reads one; None: ``raw["billing_address"]`` as sent.
+    billing_address: dict[str, Any] | None = None
     tracking_number: str | None = None
     shipper: str | None = None
     deadline: datetime | None = None
     allowed_actions: tuple[ActionKind, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Fields of ``raw`` that could not be read as expected (``country_code``,
+    #: ``orderlines[0].price`` …): the order is kept with what could be read, and flagged.
+    problems: tuple[str, ...] = ()
 
     def line_by_sku(self, sku: str) -> RemoteOrderLine | None:
         wanted = sku.casefold()
@@ -268,6 +275,9 @@ class BatchResult:
     items: list[BatchItemResult] = field(default_factory=list)
     error: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The marketplace's per-item report when it could not be read (its SKUs were then
+    #: judged another way, e.g. by reading their listings back): kept for triage.
+    unread_result: Any = None
 
     @property
     def succeeded(self) -> list[BatchItemResult]:

@@ -46,6 +46,7 @@ from shelfdesk.channels.errors import (
     WafBlocked,
 )
 from shelfdesk.channels.ratelimit import SlidingWindowLimiter, hold_all
+from shelfdesk.claims import backoff
 from shelfdesk.clock import Clock
 from shelfdesk.logs import redact
 
@@ -79,8 +80,7 @@ class RetryPolicy:
         failing together do not come back together, yet never wait less than
         half the exponential step.
         """
-        step = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
-        return step * (1 - self.jitter) + rng.random() * step * self.jitter
+        return backoff(retry, rng, base=self.base_delay, cap=self.max_delay, jitter=self.jitter)
 
 
 @dataclass
@@ -198,13 +198,18 @@ class ApiClient:
     def url(self, path_or_url: str) -> httpx.URL:
         """Absolute URL for a path under the base URL, or a ``next`` link.
 
-        A link to another origin is refused: following it would hand the
-        token to a host the merchant never configured.
+        A link to another host is refused: following it would hand the token
+        to a host the merchant never configured. A link to the same host under
+        another scheme or port (an API behind a proxy writes ``http://`` links
+        while it is reached over ``https://``) is followed on the configured
+        origin: paging goes on, and the token never leaves in clear.
         """
         if "://" in path_or_url:
             url = httpx.URL(path_or_url)
-            if (url.scheme, url.host, url.port) != (self.base_url.scheme, self.base_url.host, self.base_url.port):
+            if url.host != self.base_url.host:
                 raise ChannelError(f"refusing to follow a link to another host: {url.host}", marketplace=self.marketplace)
+            if (url.scheme, url.port) != (self.base_url.scheme, self.base_url.port):
+                url = url.copy_with(scheme=self.base_url.scheme, port=self.base_url.port)
             return url
         return self.base_url.join(path_or_url.lstrip("/"))
 
@@ -213,10 +218,13 @@ class ApiClient:
         base = self.base_url.path.rstrip("/")
         return path[len(base):] if base and path.startswith(base + "/") else path
 
-    def _error(self, cls: type[ChannelError], message: str, response: httpx.Response | None = None, **kw: Any) -> ChannelError:
+    def _error(self, cls: type[ChannelError], message: str, response: httpx.Response | None = None, *, body: Any = None,
+               **kw: Any) -> ChannelError:  # fmt: skip
         rid = None
         if response is not None:
             rid = response.headers.get("x-request-id") or response.headers.get("cf-ray")
+        if rid is None and isinstance(body, Mapping) and body.get("requestId"):
+            rid = str(body["requestId"])  # Back Market's error envelopes carry it in the body
         return cls(redact(message), marketplace=self.marketplace, status=response.status_code if response is not None else None, request_id=rid, **kw)
 
     async def request(
@@ -298,12 +306,12 @@ class ApiClient:
                     refreshed = True
                     continue
                 message, _ = error_message(body)
-                raise self._error(AuthError, f"{self.marketplace} refused the credential: {message}", response, expired="expired" in message.lower())
+                raise self._error(AuthError, f"{self.marketplace} refused the credential: {message}", response, body=body, expired="expired" in message.lower())
             if status == 403:
                 if _is_waf(response, body):
                     raise self._error(WafBlocked, f"{self.marketplace}'s firewall blocked the request (quote the ray id to support)", response)
                 message, _ = error_message(body)
-                raise self._error(AuthError, f"{self.marketplace} forbids this: {message}", response)
+                raise self._error(AuthError, f"{self.marketplace} forbids this: {message}", response, body=body)
             if status >= 500 or (200 <= status < 300 and not parsed_ok):
                 what = f"HTTP {status}" if status >= 500 else "an unreadable body"
                 if not safe:
@@ -316,7 +324,7 @@ class ApiClient:
             if status >= 400:
                 message, code = error_message(body)
                 cls = NotFound if status == 404 else RemoteRejected
-                raise self._error(cls, message, response, code=code, details=body)
+                raise self._error(cls, message, response, body=body, code=code, details=body)
             return ApiResponse(status=status, headers=response.headers, data=body, attempts=attempts)
 
 

@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("migrate", "shelfdesk.cli.migrate_cmd", "bring the workspace database up to date"),
     ("store", "shelfdesk.cli.store_cmd", "add and list stores"),
     ("catalog", "shelfdesk.cli.catalog_cmd", "import a store's catalog feed (CSV, JSON, XML; file or URL)"),
+    ("stock", "shelfdesk.cli.stock_cmd", "set stock by hand or from a CSV, safety stock, a SKU's stock per channel"),
     ("channel", "shelfdesk.cli.channel_cmd", "add, list, test and activate channels"),
     ("mapping", "shelfdesk.cli.mapping_cmd", "export, import and suggest a channel's mappings"),
     ("orders", "shelfdesk.cli.orders_cmd", "harvest, list, act on, bulk-ship and export orders"),
@@ -36,6 +37,10 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("jobs", "shelfdesk.cli.jobs_cmd", "list, run now, pause, resume and reschedule sync jobs; their runs"),
     ("status", "shelfdesk.cli.status_cmd", "sync health per channel and alerts; exits 1 when one is critical"),
 ]
+
+
+#: How every command's channel argument is described (one resolver reads them all: ``channel_refs``).
+CHANNEL_HELP = "channel: id, name, slug as 'channel list' shows it (bm-fr) or market (fr-fr)"
 
 
 def add_workspace_options(parser: argparse.ArgumentParser) -> None:

@@ -22,6 +22,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                      help="the column playing a role (sku, ean, title, brand, category, price, stock), over the saved "
                      "or detected ones as `catalog columns` shows them; ROLE= leaves the role out; repeatable")  # fmt: skip
     imp.add_argument("--strict", action="store_true", help="exit 1 when any row was rejected")
+    imp.add_argument("--force", action="store_true",
+                     help="store a feed refused as truncated or implausible (too many rows rejected or products "
+                     "gone at once), after reading its report: whole rows are stored, nothing is flagged gone "
+                     "unless the file ended cleanly")  # fmt: skip
     imp.add_argument("--show", type=int, default=20, metavar="N", help="rejected rows to print (default 20)")
     imp.set_defaults(_catalog_run=_import)
     cols = sub.add_parser("columns", help="show the columns a feed holds, with samples and their roles",
@@ -95,7 +99,7 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
         from shelfdesk.catalog.feed_preview import preview_feed
 
         roles = {**preview_feed(ctx, store.id, args.source, format=args.format).roles, **chosen}
-    result = import_catalog(ctx, store.id, args.source, format=args.format, roles=roles)
+    result = import_catalog(ctx, store.id, args.source, format=args.format, roles=roles, force=args.force)
     from shelfdesk.services.channels import refresh_readiness
 
     refresh_readiness(ctx, store.id)  # new categories or columns change the channels' lights
@@ -105,6 +109,7 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
                     "format": result.format, "rows_read": result.rows_read, "stored": result.stored,
                     "created": result.created, "updated": result.updated, "rejected": result.rejected,
                     "gone": result.gone, "duration_ms": result.duration_ms, "error": result.error,
+                    "outcome": result.outcome.value, "would_flag_gone": result.would_flag_gone,
                     "reasons": result.reasons, "roles": result.roles,
                     "rejections": [{"line": r.line, "field": r.field, "sku": r.sku, "reason": r.reason}
                                    for r in rejected]})  # fmt: skip
@@ -117,7 +122,9 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
         if result.rejected > len(rejected):
             print(f"  … {result.rejected - len(rejected):,} more (see the Stores screen or --show N)")
     if result.error:
-        print(f"shelfdesk: import {result.import_id}: {result.error}", file=sys.stderr)
+        hint = (f" (shelfdesk catalog report {store.name!r} --limit 0 lists every rejected row; then add --force)"
+                if result.needs_force else "")  # fmt: skip
+        print(f"shelfdesk: import {result.import_id}: {result.error}{hint}", file=sys.stderr)
         return 1
     return 1 if args.strict and result.rejected else 0
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shelfdesk.cli import UserFacingError
+from shelfdesk.cli import CHANNEL_HELP, UserFacingError
 from shelfdesk.cli.setup_common import common_parser, print_json, run_with_workspace
 
 
@@ -47,7 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     edit = sub.add_parser("edit", help="change a channel's options and its account's API settings", parents=[common],
                           description="Change what the Stores screen's e changes: the channel's name and options, "
                           "and its account's region, base URL and identity (the token: `channel token`).")  # fmt: skip
-    edit.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    edit.add_argument("channel", help=CHANNEL_HELP)
     edit.add_argument("--name", help="channel name")
     edit.add_argument("--region", choices=("eu", "na", "ap"), help="Back Market region")
     edit.add_argument("--base-url", help="custom API base URL ('' for the marketplace's own)")
@@ -66,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tok = sub.add_parser("token", help="replace the token of the channel's account (resets its expiry)",
                          parents=[common], description="Store the renewed token of the channel's account (the "
                          "Stores screen's T). Its expiry and last check are reset: test it with `channel test`.")  # fmt: skip
-    tok.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    tok.add_argument("channel", help=CHANNEL_HELP)
     token = tok.add_mutually_exclusive_group(required=True)
     token.add_argument("--token-env", metavar="VAR", help="environment variable holding the token")
     token.add_argument("--token-stdin", action="store_true", help="read the token from standard input")
@@ -80,12 +80,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     test = sub.add_parser("test", help="test the channel's connection (the marketplace's credentials check)",
                           parents=[common])  # fmt: skip
-    test.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    test.add_argument("channel", help=CHANNEL_HELP)
     test.set_defaults(_channel_run=_test)
 
     act = sub.add_parser("activate", help="turn publication on (only when all three lights are green)",
                          parents=[common])  # fmt: skip
-    act.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    act.add_argument("channel", help=CHANNEL_HELP)
     act.set_defaults(_channel_run=_activate)
 
 
@@ -204,7 +204,7 @@ def _list(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
         print("no channels yet: shelfdesk channel add STORE --country FR --marketplace backmarket --token-stdin …")
     for v in views:
         state = "publishing" if v.activated_at else "not active"
-        print(f"{v.id:>3}  {v.store_name} / {v.name} [{v.market}] via {v.account_name} — {state}")
+        print(f"{v.id:>3}  {v.slug:<8} {v.store_name} / {v.name} [{v.market}] via {v.account_name} — {state}")
         print(f"       {_lights(v)}")
     return 0
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shelfdesk.cli.setup_common import print_json as _print_json
-from shelfdesk.cli import UserFacingError, add_workspace_options
+from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     for name, verb in (("pause", "pause"), ("resume", "resume")):
         p = add(name, f"{verb} jobs (it survives restarts); --all for every job", _pause if name == "pause" else _resume)
         p.add_argument("jobs", nargs="*", metavar="JOB", help="job keys or names")
-        p.add_argument("--channel", help="channel name or id, for a job name with several schedules")
+        p.add_argument("--channel", help=f"{CHANNEL_HELP}, for a job name with several schedules")
         p.add_argument("--all", action="store_true", help=f"{verb} every job")
     p = add("schedule", "change how often a job runs (30s, 5m, 2h, 1d)", _schedule)
     _job_argument(p)
@@ -53,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _job_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", help="job key (harvest:3, outbox) or job name")
-    parser.add_argument("--channel", help="channel name or id, for a job name with several schedules")
+    parser.add_argument("--channel", help=f"{CHANNEL_HELP}, for a job name with several schedules")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from shelfdesk.cli import CHANNEL_HELP
 from shelfdesk.cli.setup_common import common_parser, print_json, run_with_workspace
 
 
@@ -21,19 +22,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     common = common_parser()
     sub = parser.add_subparsers(dest="mapping_command", metavar="action", required=True)
     exp = sub.add_parser("export", help="write a channel's mappings to a file (or stdout)", parents=[common])
-    exp.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    exp.add_argument("channel", help=CHANNEL_HELP)
     exp.add_argument("file", nargs="?", type=Path, help="TOML or CSV file (default: TOML on stdout)")
     exp.add_argument("--format", choices=("toml", "csv"), help="override the file suffix")
     exp.set_defaults(_mapping_run=_export)
     imp = sub.add_parser("import", help="apply a mapping file to a channel (all or nothing)", parents=[common])
-    imp.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    imp.add_argument("channel", help=CHANNEL_HELP)
     imp.add_argument("file", type=Path, help="TOML or CSV mapping file")
     imp.add_argument("--format", choices=("toml", "csv"), help="override the file suffix")
     imp.add_argument("--merge", action="store_true", help="keep mappings the file does not mention")
     imp.set_defaults(_mapping_run=_import)
     sug = sub.add_parser("suggest", help="map unmapped categories and attributes to their suggestions",
                          parents=[common])  # fmt: skip
-    sug.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    sug.add_argument("channel", help=CHANNEL_HELP)
     sug.add_argument("--only", choices=("categories", "attributes"), help="one pane's suggestions, as s on Mappings")
     sug.set_defaults(_mapping_run=_suggest)
 
@@ -41,19 +42,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     show = sub.add_parser("show", help="categories, attributes and exclusion rules (with their ids) of a channel",
                           parents=[common])  # fmt: skip
-    show.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    show.add_argument("channel", help=CHANNEL_HELP)
     show.add_argument("--unmapped", action="store_true", help="only unmapped categories and failing attributes")
     show.set_defaults(_mapping_run=_show)
     cat = sub.add_parser("category", help="map a merchant category to a marketplace category (a leaf)",
                          parents=[common])  # fmt: skip
-    cat.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    cat.add_argument("channel", help=CHANNEL_HELP)
     cat.add_argument("merchant_category", metavar="CATEGORY", help="the catalog's category, as `mapping show` lists it")
     cat.add_argument("target", metavar="TARGET", help="the marketplace category: its id or its full path")
     cat.set_defaults(_mapping_run=_category)
     col = sub.add_parser("column", help="map an attribute to a catalog column (default, value map) or a constant",
                          parents=[common], description="Map one attribute, as the Mappings screen's column form "
                          "does: options not given keep the attribute's current mapping.")  # fmt: skip
-    col.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    col.add_argument("channel", help=CHANNEL_HELP)
     col.add_argument("attribute", help="the marketplace attribute, e.g. grade")
     source = col.add_mutually_exclusive_group()
     source.add_argument("--column", help="the catalog column that gives the value")
@@ -65,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     col.set_defaults(_mapping_run=_column)
     clr = sub.add_parser("clear", help="remove a category mapping, an attribute mapping or an exclusion rule",
                          parents=[common])  # fmt: skip
-    clr.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    clr.add_argument("channel", help=CHANNEL_HELP)
     what = clr.add_mutually_exclusive_group(required=True)
     what.add_argument("--category", help="the merchant category to unmap")
     what.add_argument("--attribute", help="the attribute to unmap")
@@ -73,7 +74,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     clr.set_defaults(_mapping_run=_clear)
     rule = sub.add_parser("rule", help="add an exclusion rule (AND with --group N, or a new OR group)",
                           parents=[common])  # fmt: skip
-    rule.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    rule.add_argument("channel", help=CHANNEL_HELP)
     rule.add_argument("field", help="catalog column, e.g. stock or brand")
     rule.add_argument("operator", choices=[o.value for o in ExclusionOperator])
     rule.add_argument("value", nargs="?", help="value to compare with (not for empty / not_empty)")
@@ -81,11 +82,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     rule.set_defaults(_mapping_run=_rule)
     for name, enabled in (("enable-rule", True), ("disable-rule", False)):
         toggle = sub.add_parser(name, help=f"turn an exclusion rule {'on' if enabled else 'off'}", parents=[common])
-        toggle.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+        toggle.add_argument("channel", help=CHANNEL_HELP)
         toggle.add_argument("rule", type=int, metavar="ID", help="the rule's id (`mapping show`)")
         toggle.set_defaults(_mapping_run=_toggle_rule, enabled=enabled)
     exc = sub.add_parser("exclude", help="keep one product (by SKU) out of a channel", parents=[common])
-    exc.add_argument("channel", help="channel name, STORE/CHANNEL or id")
+    exc.add_argument("channel", help=CHANNEL_HELP)
     exc.add_argument("sku")
     exc.set_defaults(_mapping_run=_exclude)
 
@@ -217,7 +218,7 @@ def _category(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
 
 def _column(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from shelfdesk.catalog.column_mapping import channel_rules, set_mapping
-    from shelfdesk.cli import UserFacingError
+    from shelfdesk.cli import CHANNEL_HELP, UserFacingError
     from shelfdesk.services.channels import find_channel
 
     view = find_channel(ctx, args.channel)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli.setup_common import print_json as _print_json
-from shelfdesk.cli import UserFacingError, add_workspace_options
+from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -43,7 +43,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     p = add("sync", "harvest orders (all accounts, or one store/channel), then send queued actions", _sync)
     p.add_argument("store", nargs="?", help="store name or id")
-    p.add_argument("channel", nargs="?", help="channel name, id or market")
+    p.add_argument("channel", nargs="?", help=CHANNEL_HELP)
     p.add_argument("--no-send", action="store_true", help="only harvest; leave queued actions for later")
 
     p = add("list", "list orders, newest first (keyset paged)", _list)
@@ -99,7 +99,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status", choices=STATUSES)
     p.add_argument("--store", help="store name or id")
-    p.add_argument("--channel", help="channel name or id")
+    p.add_argument("--channel", help=CHANNEL_HELP)
     p.add_argument("--after", metavar="DATE", help="purchased on or after (YYYY-MM-DD or ISO time, UTC)")
     p.add_argument("--before", metavar="DATE", help="purchased before (YYYY-MM-DD or ISO time, UTC)")
     p.add_argument("--search", default="", help="words, each the start of a word of the order id, buyer name or e-mail ('mart' finds Camille Martin)")

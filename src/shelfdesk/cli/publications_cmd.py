@@ -1,8 +1,9 @@
 """``shelfdesk publications list|show|errors|history``: the publication history and its errors.
 
-``errors ID`` groups a publication's failed items by cause, largest first,
-and ``--export FILE.csv`` writes them for a spreadsheet (formula-safe, no
-tokens). Re-publish a group with ``shelfdesk publish STORE CHANNEL
+``errors ID`` groups a publication's failed items by cause, largest first
+(with ``--json``, each group's SKUs a page at a time: ``next`` is the cursor
+for ``--error KEY --after CURSOR``), and ``--export FILE.csv`` writes them for
+a spreadsheet (formula-safe, no tokens). Re-publish a group with ``shelfdesk publish STORE CHANNEL
 --retry-failed ID --error KEY``. Every action takes ``--json``.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shelfdesk.cli import UserFacingError, add_workspace_options
+from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -31,8 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         return cmd
 
     p = add("list", "publications, newest first", _list)
-    p.add_argument("--store", help="store name or id (with --channel)")
-    p.add_argument("--channel", help="channel name, id or market")
+    p.add_argument("--store", help="store name or id, where --channel is looked for")
+    p.add_argument("--channel", help=CHANNEL_HELP)
     p.add_argument("--errors-only", action="store_true", help="only runs with failed or invalid items")
     p.add_argument("--limit", type=int, default=30)
 
@@ -43,10 +44,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--sku", default="", help="only SKUs starting with this")
     p.add_argument("--limit", type=int, default=100)
 
-    p = add("errors", "a publication's failed items grouped by cause, largest first", _errors)
+    p = add("errors", "a publication's failed items grouped by cause, largest first, with their SKUs (--json)", _errors)
     p.add_argument("id", type=int)
     p.add_argument("--export", type=Path, metavar="FILE.csv", help="write the failed items to a CSV file")
-    p.add_argument("--error", metavar="KEY", help="with --export: only this group")
+    p.add_argument("--error", metavar="KEY", help="only this group (its key is printed with it)")
+    p.add_argument("--skus", type=int, default=100, metavar="N",
+                   help="SKUs listed per group with --json (default 100, at most 500); 'next' continues with --after")
+    p.add_argument("--after", type=int, metavar="CURSOR", help="with --error: the SKUs after this cursor ('next' of the previous page)")
 
     p = add("history", "what was published for one SKU, newest first", _history)
     p.add_argument("sku")
@@ -78,12 +82,12 @@ def _duration(seconds: float | None) -> str:
 
 
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:
-    from shelfdesk.publishing.channel import resolve_channel
+    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.publishing.triage import list_publications
 
-    if bool(args.store) != bool(args.channel):
-        raise UserFacingError("give both --store and --channel, or neither")
-    channel_id = resolve_channel(ctx, args.store, args.channel) if args.store else None
+    if args.store and not args.channel:
+        raise UserFacingError("--store goes with --channel (it narrows which channel the name means)")
+    channel_id = resolve_channel(ctx, args.channel, store=args.store).id if args.channel else None
     rows = list_publications(ctx, channel_id=channel_id, limit=args.limit, failed_only=args.errors_only)
     if args.json:
         _json(rows)
@@ -127,7 +131,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _errors(ctx: AppContext, args: argparse.Namespace) -> int:
-    from shelfdesk.publishing.triage import error_clusters, export_errors, get_publication
+    from shelfdesk.publishing.triage import cluster_skus, error_clusters, export_errors, get_publication
 
     pub = get_publication(ctx, args.id)
     if args.export:
@@ -137,9 +141,17 @@ def _errors(ctx: AppContext, args: argparse.Namespace) -> int:
         else:
             print(f"{count:,} failed items written to {args.export}")
         return 0
-    clusters = error_clusters(ctx, args.id)
+    if args.after is not None and not args.error:
+        raise UserFacingError("--after pages one group's SKUs: give the group with --error KEY")
+    clusters = [c for c in error_clusters(ctx, args.id) if args.error in (None, c.key)]
+    if args.error and not clusters:
+        raise UserFacingError(f"publication {args.id} has no failed items in group {args.error!r}")
     if args.json:
-        _json([{**c.__dict__, "cause": c.cause, "label": c.label, "fix": c.fix} for c in clusters])
+        data = []
+        for c in clusters:
+            skus, after = cluster_skus(ctx, args.id, c.key, after=args.after, limit=args.skus)
+            data.append({**c.__dict__, "cause": c.cause, "label": c.label, "fix": c.fix, "skus": skus, "next": after})
+        _json(data)
         return 0
     if not clusters:
         print(f"Publication #{pub.id} has no failed items.")

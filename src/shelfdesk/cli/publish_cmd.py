@@ -1,7 +1,10 @@
 """``shelfdesk publish STORE CHANNEL``: publish (or plan, ``--dry-run``) one feed of a channel.
 
 ``--kind offers`` (the default) sends prices and quantities of what the
-marketplace lists; ``--kind products`` creates what it does not list yet.
+marketplace lists; ``--kind products`` creates what it does not list yet. A
+channel's first publication is therefore two runs, products then offers: an
+offers run skips the SKUs not listed yet and says how many ("12 SKUs not
+listed yet: publish --feed products first"), which is not a failure.
 ``--mode update`` (the default) sends what changed since the last successful
 publication, what failed last time and vanished SKUs at 0; ``--mode full``
 (or ``--full``) sends everything. ``--dry-run`` prints the exact per-product
@@ -9,8 +12,12 @@ change the next real run would make, with counts, and sends nothing.
 ``--retry-failed ID`` re-publishes only the failed items of publication ID
 (of one error group with ``--error KEY``).
 
-Exit codes: 0 published, skipped or planned; 1 some items failed, were
-queued or the run stopped; 2 bad input (the reason on stderr).
+Exit codes: 0 everything to send was sent (or skipped with a reason, or
+planned by a dry run); 1 some items failed (refused by the marketplace or by
+shelfdesk's own checks), were carried to the next run, or the run stopped;
+2 refused before sending anything (bad input, a feed switched off; the reason
+on stderr). ``shelfdesk publications errors ID --json`` lists the failed SKUs
+by cause, for ``--only`` or ``--retry-failed``.
 """
 
 from __future__ import annotations
@@ -19,19 +26,30 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from shelfdesk.cli import UserFacingError, add_workspace_options
+from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
     from shelfdesk.publishing.engine import PublishResult
 
 
+EPILOG = """A first publication is two runs, in this order:
+  shelfdesk publish STORE CHANNEL --feed products   creates the listings the marketplace does not have
+  shelfdesk publish STORE CHANNEL --feed offers     sends their prices and quantities
+An offers run before the products run skips the SKUs not listed yet, and says so.
+
+exit codes: 0 all sent (or skipped with a reason, or a dry run), 1 some items failed
+(shelfdesk publications errors ID --json lists their SKUs by cause), 2 refused before sending."""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_workspace_options(parser)
     parser.add_argument("store", help="store name or id")
-    parser.add_argument("channel", help="channel name, id, market or marketplace")
+    parser.add_argument("channel", help=CHANNEL_HELP)
     parser.add_argument("--kind", "--feed", dest="kind", choices=("offers", "products"), default="offers",
-                        help="offers (prices and quantities, default) or products (new listings)")  # fmt: skip
+                        help="offers (prices and quantities, default) or products (new listings: the first run)")  # fmt: skip
     parser.add_argument("--mode", choices=("update", "full"), default=None, help="update (default) or full")
     parser.add_argument("--full", action="store_true", help="same as --mode full")
     parser.add_argument("--dry-run", action="store_true", help="show what the run would send; send nothing")
@@ -54,11 +72,11 @@ def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.channels.errors import ChannelError
     from shelfdesk.domain import PublicationState
     from shelfdesk.orders.errors import NoCredential
-    from shelfdesk.publishing.channel import resolve_channel
+    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.publishing.engine import publish_sync
     from shelfdesk.publishing.triage import failed_skus, get_publication
 
-    channel_id = resolve_channel(ctx, args.store, args.channel)
+    channel_id = resolve_channel(ctx, args.channel, store=args.store).id
     kind, mode = args.kind, "full" if args.full else (args.mode or "update")
     only = list(args.only or [])
     if args.error and not args.retry_failed:
@@ -80,6 +98,7 @@ def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
         from shelfdesk.cli.setup_common import print_json as _print_json
 
         data = result.as_dict()
+        data["next_step"] = _next_step(result)
         if args.dry_run and result.publication_id is not None:
             data["items"] = [_item_dict(i) for i in _items(ctx, result, 0)]
         _print_json(data)
@@ -87,6 +106,17 @@ def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
         _print_result(ctx, result, args.limit if args.dry_run else 0)
     ok = (PublicationState.succeeded, PublicationState.skipped, PublicationState.dry_run)
     return 0 if result.state in ok else 1
+
+
+def _next_step(result: PublishResult) -> str | None:
+    """What the operator runs next when an offers run skipped SKUs the marketplace does not list yet."""
+    from shelfdesk.publishing.plan import NOT_LISTED
+
+    waiting = result.plan.skipped.get(NOT_LISTED, 0)
+    if str(result.plan.kind) != "offers" or not waiting:
+        return None
+    noun = "SKU" if waiting == 1 else "SKUs"
+    return f"{waiting:,} {noun} not listed yet: publish --feed products first"
 
 
 def _items(ctx: AppContext, result: PublishResult, limit: int) -> list[Any]:
@@ -136,6 +166,9 @@ def _print_result(ctx: AppContext, result: PublishResult, limit: int) -> None:
         print(f"  carried to the next run: {', '.join(f'{n:,} {p}' for p, n in plan.rank_counts(plan.queued).items())}")
     for reason, n in plan.skipped.most_common():
         print(f"  skipped {n:,}: {reason}")
+    step = _next_step(result)
+    if step:
+        print(f"  {step}")
     if result.state != "dry_run" and c:
         print(f"  outcome: {c.get('succeeded', 0):,} published ({c.get('warnings', 0):,} with warnings), "
               f"{c.get('failed', 0):,} failed, {c.get('pending', 0):,} awaiting the marketplace")  # fmt: skip

@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shelfdesk.cli import add_workspace_options
+from shelfdesk.cli import CHANNEL_HELP, add_workspace_options
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_workspace_options(parser)
     parser.add_argument("store", help="store name or id")
-    parser.add_argument("channel", help="channel name, id, market or marketplace")
+    parser.add_argument("channel", help=CHANNEL_HELP)
     parser.add_argument("--simulate", action="store_true", help="show and log what would change; send nothing")
     parser.add_argument("--log", action="store_true", help="print the repricer's latest decisions instead of running")
     parser.add_argument("--limit", type=int, default=0, help="at most this many listings (0: all)")
@@ -30,12 +30,12 @@ def run(args: argparse.Namespace) -> int:
     from shelfdesk.cli.setup_common import print_json as _print_json
     from shelfdesk.cli.setup_common import workspace
     from shelfdesk.orders.errors import NoCredential
-    from shelfdesk.publishing.channel import resolve_channel
+    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.publishing.errors import PublishError
     from shelfdesk.publishing.repricer import list_changes, reprice_sync
 
     with workspace(args, PublishError) as ctx:
-        channel_id = resolve_channel(ctx, args.store, args.channel)
+        channel_id = resolve_channel(ctx, args.channel, store=args.store).id
         if args.log:
             rows = list_changes(ctx, channel_id, limit=args.limit or 100)
             if args.json:

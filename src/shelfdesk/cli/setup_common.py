@@ -37,18 +37,19 @@ def common_parser() -> argparse.ArgumentParser:
 def workspace(args: argparse.Namespace, *refusals: type[Exception]) -> Iterator[AppContext]:
     """The workspace the command names, opened for the command and closed after it.
 
-    Service refusals (``refusals``, plus catalog errors and writes to a
-    read-only workspace, which every command can meet) become
+    Service refusals (``refusals``, plus catalog errors, unknown channel names
+    and writes to a read-only workspace, which every command can meet) become
     :class:`UserFacingError`: one line on stderr and exit 2, never a traceback.
     """
     from shelfdesk.catalog.errors import CatalogError
+    from shelfdesk.channel_refs import UnknownChannel
     from shelfdesk.context import ReadOnlyError, open_context
     from shelfdesk.paths import resolve_paths
 
     ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
     try:
         yield ctx
-    except (CatalogError, ReadOnlyError, *refusals) as exc:
+    except (CatalogError, ReadOnlyError, UnknownChannel, *refusals) as exc:
         raise UserFacingError(str(exc)) from None
     finally:
         ctx.close()

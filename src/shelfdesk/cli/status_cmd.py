@@ -34,11 +34,27 @@ def run(args: argparse.Namespace) -> int:
         if not ctx.read_only:
             ensure_schedules(ctx)  # a channel set up since any scheduler ran has its jobs already
         health = sync_health(ctx)
+        home = ctx.paths.home
     if args.json:
         print(json.dumps(health_dict(health), indent=2, ensure_ascii=False))
     else:
         print("\n".join(render(health)))
+        if not health.channels:
+            print(demo_hint(home))
     return 1 if health.critical else 0
+
+
+def demo_hint(home: object) -> str:
+    """An empty workspace: where it is, and how to reach the demo when one exists."""
+    from pathlib import Path
+
+    from shelfdesk import paths as where
+
+    demo = where.demo_home()
+    text = f"This workspace is {home}."
+    if Path(str(home)).resolve() != demo.resolve() and (demo / "shelfdesk.db").exists():
+        text += f" The demo is in {demo}: shelfdesk status --home {demo}, or shelfdesk --home {demo} for the console."
+    return text
 
 
 def _ago(value: datetime | None, now: datetime) -> str:
@@ -103,6 +119,12 @@ def render(health: object) -> list[str]:
             last = row.last_finished
             state = "paused" if row.schedule.paused else f"last {_ago(last.started_at, now)} {outcome_word(last.outcome)}" if last else "never run"
             lines.append(f"  {row.schedule.job:<12} {state}, {row.failures_in_a_row} failure(s) in a row")
+    stock = health.stock or {}
+    if stock.get("channels"):
+        lines.append("")
+        age = stock.get("oldest_unpushed_age_seconds")
+        lines.append("Stock pusher  " + (f"{stock['waiting']:,} quantity update(s) waiting, oldest "
+                                         f"{_span(timedelta(seconds=age))} ago" if age is not None else "nothing waiting"))  # fmt: skip
     lines.append("")
     if health.problems:
         lines.extend(f"PROBLEM  {problem}" for problem in health.problems)

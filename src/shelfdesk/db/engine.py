@@ -2,8 +2,15 @@
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout, so the
 console, a headless worker and the CLI can use one database file at once.
-Other dialects (PostgreSQL through ``SHELFDESK_DATABASE_URL``) get a plain
-engine; nothing here is SQLite-only except what the connect hook sets.
+
+PostgreSQL (through ``SHELFDESK_DATABASE_URL``) gets timeouts, so that a lost
+server is an error within seconds rather than a worker hung on a socket: a
+connect timeout (a host that drops packets), TCP keepalives (a server that
+vanished mid-query), and a statement timeout (a statement stuck behind a lock).
+Each is a default: the same parameter in the URL's query
+(``?connect_timeout=30``, ``?options=-c statement_timeout=0``) wins. The pool
+checks a connection before handing it out, so after a server restart the
+next use reconnects instead of failing.
 """
 
 from __future__ import annotations
@@ -14,6 +21,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, create_engine
 
 BUSY_TIMEOUT_MS = 10_000
+
+#: Seconds to wait for a PostgreSQL server to answer a connection.
+CONNECT_TIMEOUT_S = 10
+#: The longest one PostgreSQL statement may run (the largest batches take seconds; migrations lift it).
+STATEMENT_TIMEOUT_MS = 300_000
+#: TCP keepalives: a server gone silent mid-query is noticed within about a minute.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 #: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
 #: Write sessions set it: a deferred transaction that reads and then writes fails at
@@ -49,4 +63,52 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=_server_connect_args(url))
+
+
+def _server_connect_args(url: str) -> dict[str, Any]:
+    """Timeouts and keepalives for a PostgreSQL connection, where the URL does not set its own."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return {}
+    given = set(parsed.query)
+    defaults: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, **KEEPALIVES}
+    args = {key: value for key, value in defaults.items() if key not in given}
+    if "options" not in given:
+        args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    return args
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be reached or used right now (worth a retry).
+
+    A lost or refused connection, a timeout, a server shutting down, or a
+    SQLite file locked past the busy timeout; not a bad statement or a
+    constraint, which would fail the same way again.
+    """
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):  # sqlite3 calls "no such column" operational too
+        return any(words in str(exc.orig).lower() for words in _SQLITE_UNAVAILABLE)
+    return True  # psycopg: a lost or refused connection, a timeout, a server shutting down
+
+
+#: What sqlite3 says when the file cannot be used right now (its other OperationalErrors are bad SQL).
+_SQLITE_UNAVAILABLE = ("unable to open", "locked", "disk i/o", "busy")
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """The driver's reason on one line (SQLAlchemy's wrapper adds the SQL and a link)."""
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split()) or type(orig).__name__

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
 
 #: The newest migration shipped with this shelfdesk; a test checks it is Alembic's head.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0010"
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -53,6 +53,42 @@ def ensure_schema(engine: Engine, allow_upgrade: bool = True) -> str:
     if _read_versions(engine) == [HEAD_REVISION]:
         return HEAD_REVISION
     return _migrate(engine, allow_upgrade)
+
+
+def require_head(engine: Engine) -> str:
+    """For a process that runs beside others on one database (a worker): never change a schema in use.
+
+    A fresh database gets its schema (nothing else can be using it); a database
+    at :data:`HEAD_REVISION` is used as it is; any other revision raises
+    :class:`SchemaError` saying what to do, where :func:`ensure_schema` would
+    upgrade it under the feet of workers of the previous version.
+    """
+    if _read_versions(engine) == [HEAD_REVISION]:
+        return HEAD_REVISION
+    current = current_revision(engine)
+    if current is None:
+        return _migrate(engine, allow_upgrade=True)
+    where = describe_database(engine.url)
+    if current in _known_revisions():
+        raise SchemaError(
+            f"{where} is at schema revision {current} and this shelfdesk expects {HEAD_REVISION}: "
+            "stop the workers, run `shelfdesk migrate`, then start them again"
+        )
+    raise SchemaError(
+        f"{where} is at schema revision {current}, which this shelfdesk ({HEAD_REVISION}) does not know: "
+        "it was upgraded by a newer shelfdesk. Upgrade shelfdesk on this machine to run a worker on it."
+    )
+
+
+def at_head(engine: Engine) -> bool:
+    """True when the database is still at :data:`HEAD_REVISION` (a running worker checks this each heartbeat)."""
+    return _read_versions(engine) == [HEAD_REVISION]
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def _read_versions(engine: Engine) -> list[str] | None:
@@ -94,7 +130,7 @@ def _migrate(engine: Engine, allow_upgrade: bool) -> str:
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     head = script.get_current_head()
-    known = {rev.revision for rev in script.walk_revisions()}
+    known = _known_revisions()
     current = current_revision(engine)
     where = describe_database(engine.url)
     if current is not None and current not in known:
@@ -140,6 +176,8 @@ def _upgrade(engine: Engine, config: Config, where: str) -> None:
     target = _sqlite_migration_engine(url) if private else engine
     try:
         with target.connect() as conn, conn.begin():
+            if conn.dialect.name == "postgresql":  # rewriting a large table takes longer than any statement may
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
             # Checked under the migration's lock: another process may have migrated meanwhile.
             if not _has_version_table(conn) and _has_shelfdesk_tables(conn):
                 raise SchemaError(

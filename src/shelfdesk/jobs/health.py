@@ -136,6 +136,8 @@ class SyncHealth:
     alerts: list[Any]
     problems: list[str] = field(default_factory=list)
     """Jobs that could not be loaded (a service module failed to import)."""
+    stock: dict[str, Any] = field(default_factory=dict)
+    """The stock pusher: SKUs waiting, the oldest unpushed change and its age."""
 
     @property
     def critical(self) -> bool:
@@ -177,7 +179,9 @@ def sync_health(ctx: AppContext) -> SyncHealth:
             token_expires_at=account.token_expires_at, token_error=account.token_error,
         ))  # fmt: skip
     workspace = [r for r in rows if r.schedule.channel_id is None]
-    return SyncHealth(ctx.clock.now(), result, workspace, list_alerts(ctx), load_problems())
+    from shelfdesk.services.stock import pusher_status
+
+    return SyncHealth(ctx.clock.now(), result, workspace, list_alerts(ctx), load_problems(), pusher_status(ctx).as_json())
 
 
 # ---------------------------------------------------------------- plain data (--json)
@@ -229,4 +233,5 @@ def health_dict(health: SyncHealth) -> dict[str, Any]:
         "alerts": [{"kind": a.kind, "severity": str(a.severity), "message": a.message, "target_type": a.target_type,
                     "target_id": a.target_id} for a in health.alerts],
         "problems": health.problems,
+        "stock": health.stock,
     }  # fmt: skip

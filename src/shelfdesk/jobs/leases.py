@@ -20,20 +20,19 @@ it. Manual runs ("run now") leave the interval condition out.
 A running job's lease is renewed by its process's heartbeat; a lease whose
 holder stopped renewing (crash, kill -9, suspended laptop) expires and is taken
 over. A holder on *this* host whose process no longer exists is taken over at
-once, without waiting for expiry.
+once, without waiting for expiry. Holder names and liveness are :mod:`shelfdesk.claims`'.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+
+from shelfdesk.claims import holder_is_dead, holder_label, holder_name
 
 #: How long a lease lives without renewal. The heartbeat renews every ≤30 s, so a
 #: holder must miss several heartbeats in a row before anyone takes its job over.
@@ -42,39 +41,7 @@ LEASE_SECONDS = 120
 
 def make_holder(role: str) -> str:
     """A holder name unique to this process: ``host:pid:role-xxxxxx``."""
-    return f"{socket.gethostname()}:{os.getpid()}:{role}-{uuid.uuid4().hex[:6]}"
-
-
-def holder_label(holder: str | None) -> str:
-    """Short words for a holder (``worker 4242``), with the host when it is not this one."""
-    if not holder:
-        return ""
-    host, _, rest = holder.partition(":")
-    pid, _, tag = rest.partition(":")
-    role = tag.rsplit("-", 1)[0] or "process"
-    where = "" if host == socket.gethostname() else f"@{host}"
-    return f"{role} {pid}{where}"
-
-
-def holder_is_dead(holder: str | None) -> bool:
-    """True when ``holder`` names a process on this host that no longer exists.
-
-    Holders on other hosts are never declared dead here: only their lease's
-    expiry tells.
-    """
-    if not holder:
-        return False
-    host, _, rest = holder.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # someone else's live process
-        return False
-    return False
+    return holder_name(role)
 
 
 def slack_for(interval: int) -> timedelta:

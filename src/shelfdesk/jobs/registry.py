@@ -69,6 +69,7 @@ ENV_JOB_MODULES = "SHELFDESK_JOB_MODULES"
 DEFAULT_INTERVALS: dict[str, int] = {
     "harvest": 60,  # order harvest every minute
     "outbox": 5,  # outbox sender: continuously, a few seconds between sweeps
+    "stock": 5,  # stock pusher: dirty SKUs to the marketplace within seconds
     "offers": 5 * 60,  # offers publication (update mode)
     "products": 24 * 3600,  # products publication, daily
     "repricer": 3600,  # repricer, hourly, where enabled

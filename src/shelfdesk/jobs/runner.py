@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shelfdesk.context import AppContext
+from shelfdesk.db.engine import is_unavailable, unavailable_reason
 from shelfdesk.domain import JobOutcome
 from shelfdesk.jobs import leases
 from shelfdesk.jobs.registry import JobSpec, get_job, split_key
@@ -37,6 +38,9 @@ log = logging.getLogger("shelfdesk.jobs")
 
 SCHEDULE = "schedule"
 MANUAL = "manual"
+
+#: Seconds between attempts to record a run's end while the database is unavailable.
+FINISH_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ class JobRunner:
         self._async[key] = call is not None or spec.is_async()
         counts: dict[str, Any] = {}
         error = trace = None
-        cancelled_here = False
+        cancelled_here = lost_database = False
         try:
             counts = _clean_counts(await task)
             outcome = JobOutcome.succeeded if counts else JobOutcome.skipped
@@ -149,6 +153,7 @@ class JobRunner:
             outcome = JobOutcome.failed
             error = redact(f"{type(exc).__name__}: {exc}")
             trace = redact("".join(traceback.format_exception(exc)))
+            lost_database = is_unavailable(exc)
         finally:
             self._tasks.pop(key, None)
             self._async.pop(key, None)
@@ -156,9 +161,9 @@ class JobRunner:
             self._lost.discard(key)
             error = (error + "\n" if error else "") + "lease lost while running: another process may have run it too"
         seconds = self.ctx.clock.monotonic() - started
-        await asyncio.to_thread(self._finish, key, run_id, outcome, counts, error, trace)
+        await self._record_end(key, run_id, outcome, counts, error, trace)
         report = RunReport(key, True, outcome, run_id, counts, error, seconds=seconds, taken_over_from=taken_over)
-        self._log_end(report, trace)
+        self._log_end(report, None if lost_database else trace)  # the database going away is one line, not a traceback
         self._tell(RunEvent("finished", key, run_id, report))
         if cancelled_here:
             raise asyncio.CancelledError
@@ -200,6 +205,26 @@ class JobRunner:
                     log.warning("job %s: took over from %s, %d run(s) marked abandoned", key, claim.taken_over_from, abandoned)
             run_id = start_run(session, key, trigger, self.holder, now)
         return run_id, spec, channel_id, claim.taken_over_from
+
+    async def _record_end(self, key: str, run_id: int, outcome: JobOutcome, counts: Mapping[str, Any],
+                          error: str | None, trace: str | None) -> None:  # fmt: skip
+        """Record the run's end and release its lease, waiting out a database outage while the lease lives.
+
+        Gives up (raising) after about one lease period: by then the lease has
+        expired and another process may take the job over, marking this run
+        abandoned, so writing its end late would be wrong.
+        """
+        attempts = max(1, int(self.lease_seconds // FINISH_RETRY_SECONDS))
+        for attempt in range(1, attempts + 1):
+            try:
+                await asyncio.to_thread(self._finish, key, run_id, outcome, counts, error, trace)
+                return
+            except Exception as exc:
+                if not is_unavailable(exc) or attempt == attempts:
+                    raise
+                log.warning("job %s: cannot record the end of run %s, the database is unavailable (%s): "
+                            "retrying in %g s", key, run_id, unavailable_reason(exc), FINISH_RETRY_SECONDS)  # fmt: skip
+                await asyncio.sleep(FINISH_RETRY_SECONDS)
 
     def _finish(self, key: str, run_id: int, outcome: JobOutcome, counts: Mapping[str, Any],
                 error: str | None, trace: str | None) -> None:  # fmt: skip

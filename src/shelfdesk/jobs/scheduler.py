@@ -22,6 +22,12 @@ on our clock) through :class:`DelayTrigger`, never absolute instants, and
 tests drive the runner and :meth:`JobScheduler.reconcile` with a FakeClock
 instead of waiting for APScheduler.
 
+**A lost database** (a PostgreSQL restart, a network cut, a SQLite file
+locked too long) is one warning line naming it and why, then a retry at each
+heartbeat and timer; one more line when it answers again. The pool checks each
+connection before use, so nothing else is needed to reconnect. A job's lease
+outlives the outage or expires: either way no two processes run it at once.
+
 Misfires are coalesced twice: APScheduler runs a late timer once
 (``coalesce=True``, ``max_instances=1``), and a job that missed many intervals
 while every process was stopped is due once, now (:func:`~shelfdesk.jobs.leases.next_due`).
@@ -117,6 +123,7 @@ class JobScheduler:
         self._aps: AsyncIOScheduler | None = None
         self._trigger: type | None = None
         self._timers: dict[str, Timer] = {}
+        self._unavailable_since: float | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -222,13 +229,13 @@ class JobScheduler:
             report = await self.runner.run(key, trigger=SCHEDULE)
             if not report.ran:
                 log.debug("timer %s: not run (%s)", key, report.reason)
-        except Exception:  # never let one job break the timers
-            log.exception("job %s: the scheduler could not run it", key)
+        except Exception as exc:  # never let one job break the timers
+            self._failed(exc, f"job {key}: the scheduler could not run it")
         if not self.runner.stopping:
             try:
                 await self.replan(key)
-            except Exception:
-                log.exception("job %s: could not plan its next run", key)
+            except Exception as exc:
+                self._failed(exc, f"job {key}: could not plan its next run")
         if report is not None and self.on_fired is not None:
             self.on_fired(report)
 
@@ -236,8 +243,28 @@ class JobScheduler:
         try:
             await self.runner.heartbeat()
             await self.reconcile()
-        except Exception:  # a locked or unreachable database: try again next beat
-            log.exception("job heartbeat failed; retrying in %s s", self.heartbeat_seconds)
+        except Exception as exc:  # a locked or unreachable database: try again next beat
+            self._failed(exc, f"job heartbeat failed; retrying in {self.heartbeat_seconds:g} s")
+            return
+        if self._unavailable_since is not None:
+            down = self.ctx.clock.monotonic() - self._unavailable_since
+            self._unavailable_since = None
+            log.warning("the database answers again (unavailable for %.0f s): jobs resume", down)
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        """Log a failure: one line for a database that went away (once per outage), a traceback otherwise."""
+        from shelfdesk.db.engine import is_unavailable, unavailable_reason
+        from shelfdesk.db.migrate import describe_database
+
+        if not is_unavailable(exc):
+            log.error("%s", what, exc_info=exc)
+            return
+        if self._unavailable_since is None:
+            self._unavailable_since = self.ctx.clock.monotonic()
+            log.warning("%s is unavailable (%s): retrying every %g s", describe_database(self.ctx.engine.url),
+                        unavailable_reason(exc), self.heartbeat_seconds)  # fmt: skip
+        else:
+            log.debug("%s: the database is still unavailable (%s)", what, unavailable_reason(exc))
 
     async def run_now(self, key: str, call: JobCall | None = None) -> RunReport:
         """Run ``key`` at once (an operator's "run now"), then re-aim its timer; ``call`` as in :meth:`JobRunner.run`."""

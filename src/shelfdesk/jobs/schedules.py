@@ -63,6 +63,11 @@ class ScheduleInfo:
     def where(self) -> str:
         return self.channel_name or "workspace"
 
+    @property
+    def name(self) -> str:
+        """How the console names the job everywhere ("Offers sync on Back Market France"), never its key."""
+        return f"{self.title} on {self.where}"
+
 
 # ---------------------------------------------------------------- intervals
 
@@ -223,13 +228,18 @@ def get_schedule(ctx: AppContext, key: str) -> ScheduleInfo:
 
 
 def resolve_key(ctx: AppContext, text: str, channel: str | None = None) -> str:
-    """Find a schedule from what an operator typed: a key, or a job name plus a channel name or id."""
+    """Find a schedule from what an operator typed: a key, or a job name plus a channel (any form of ``channel_refs``)."""
     schedules = list_schedules(ctx)
+    channel_id = None
+    if channel is not None:
+        from shelfdesk.channel_refs import resolve_channel
+
+        channel_id = resolve_channel(ctx, channel).id
     if channel is None and any(s.key == text for s in schedules):
         return text
     candidates = [s for s in schedules if s.job == text or s.key == text]
     if channel is not None:
-        candidates = [s for s in candidates if channel in (str(s.channel_id), s.channel_name)]
+        candidates = [s for s in candidates if s.channel_id == channel_id]
     if len(candidates) == 1:
         return candidates[0].key
     if not candidates:

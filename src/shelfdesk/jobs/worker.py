@@ -8,7 +8,10 @@ recorded ``abandoned`` with their leases released — every job is written to be
 safe to stop there and to run again. A second signal abandons them at once.
 
 Several workers, consoles and CLI runs may share one workspace: leases make
-each job run once per interval among all of them.
+each job run once per interval among all of them. A worker never changes the
+schema under the others: it refuses to start on a database at another schema
+revision, and stops (exit 2, one line) when someone migrates the database
+while it runs. A database that goes away is waited for (see the scheduler).
 """
 
 from __future__ import annotations
@@ -53,13 +56,39 @@ async def _serve(ctx: AppContext, grace: float) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
+    watch = asyncio.ensure_future(_watch_schema(ctx, stop, received, scheduler.heartbeat_seconds))
     try:
         scheduler.start()
         log.info("worker started on workspace %s as %s", ctx.paths.home, scheduler.runner.holder)
         await stop.wait()
         await scheduler.stop(grace=grace, reason=f"worker stopped ({received[0]})")
     finally:
+        watch.cancel()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     log.info("worker stopped")
-    return 0
+    return 2 if received[0] == SCHEMA_CHANGED else 0
+
+
+SCHEMA_CHANGED = "schema changed"
+
+
+async def _watch_schema(ctx: AppContext, stop: asyncio.Event, received: list[str], seconds: float) -> None:
+    """Stop the worker when the database leaves this shelfdesk's schema revision (a migration by another)."""
+    from shelfdesk.db.engine import is_unavailable
+    from shelfdesk.db.migrate import HEAD_REVISION, at_head, current_revision, describe_database
+
+    while not stop.is_set():
+        await asyncio.sleep(seconds)
+        try:
+            if await asyncio.to_thread(at_head, ctx.engine):
+                continue
+            revision = await asyncio.to_thread(current_revision, ctx.engine)
+        except Exception as exc:
+            if not is_unavailable(exc):  # an outage is the scheduler's to report
+                log.exception("schema check failed")
+            continue
+        log.error("%s is now at schema revision %s and this worker runs %s: stopping (restart it with the "
+                  "matching shelfdesk)", describe_database(ctx.engine.url), revision, HEAD_REVISION)  # fmt: skip
+        received.append(SCHEMA_CHANGED)
+        stop.set()

@@ -20,7 +20,16 @@ from sqlalchemy import func, insert, select, update
 
 from shelfdesk.domain import ActionKind, ActionState, EventSource, Marketplace, NormalizedStatus
 from shelfdesk.orders.errors import ActionRefused, OrderNotFound
-from shelfdesk.orders.validation import LineFacts, LineIdentifier, OrderFacts, PreparedAction, parse_allowed, prepare_action
+from shelfdesk.orders.validation import (
+    LineFacts,
+    LineIdentifier,
+    OrderFacts,
+    PreparedAction,
+    parse_allowed,
+    prepare_action,
+    resolve_kind,
+    state_problem,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -363,6 +372,60 @@ class BulkQueued:
     batch_key: str
     queued: list[QueuedAction]
     refused: list[ActionRefused]
+
+
+@dataclass(frozen=True)
+class BulkReach:
+    """Which of the orders asked about an action applies to now, before asking the operator to confirm."""
+
+    applicable: list[int]
+    total: int
+    others: dict[str, int]
+    """Why the rest cannot take it, counted: {"Shipped": 2, "with an action in flight": 1}."""
+
+    def others_text(self) -> str:
+        """"3 are not New: 2 Shipped, 1 with an action in flight" reads "2 Shipped, 1 with …"."""
+        return ", ".join(f"{count:,} {why}" for why, count in sorted(self.others.items(), key=lambda kv: -kv[1]))
+
+
+def bulk_reach(ctx: AppContext, order_ids: Iterable[int], requested: str) -> BulkReach:
+    """Which orders ``requested`` (accept, cancel …) applies to now, by the same rule as :func:`enqueue_bulk`.
+
+    Only the order's state counts here (status, an action in flight, the
+    marketplace's allowed actions); fields such as a reason are checked when
+    queuing. Read-only: nothing is written.
+    """
+    ids = list(order_ids)
+    applicable: list[int] = []
+    others: dict[str, int] = {}
+    caps_cache: dict[Marketplace, Capabilities] = {}
+    with ctx.read_session() as session:
+        facts_by_id = order_facts_many(session, ids)
+    for order_id in ids:
+        facts = facts_by_id.get(order_id)
+        if facts is None:
+            others["gone"] = others.get("gone", 0) + 1
+            continue
+        caps = caps_cache.setdefault(facts.marketplace, capabilities_for(facts.marketplace))
+        try:
+            spec = resolve_kind(caps, requested, facts.marketplace_order_id)
+        except ActionRefused:
+            why = f"on {facts.marketplace} (no such action)"
+        else:
+            problem = state_problem(spec, facts)
+            if problem is None:
+                applicable.append(order_id)
+                continue
+            if facts.open_action:
+                why = "with an action in flight"
+            elif facts.status not in spec.allowed_statuses:
+                why = str(facts.status)
+            else:
+                from shelfdesk.orders.marketplace_states import state_words
+
+                why = state_words(facts.marketplace, facts.marketplace_status)
+        others[why] = others.get(why, 0) + 1
+    return BulkReach(applicable, len(ids), others)
 
 
 def enqueue_bulk(

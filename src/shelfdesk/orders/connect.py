@@ -2,38 +2,24 @@
 
 The credential is read from the workspace secrets file (``secret:NAME``) or
 the environment (``env:VAR``) at the moment the connector is built and never
-leaves this function: it is not logged, not returned, not stored.
+leaves this function: it is not logged, not returned, not stored. The
+connector's options come from :mod:`shelfdesk.channels.connect`, the one place
+that builds connectors.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shelfdesk.channels.connect import AccountRef, build_connector
 from shelfdesk.domain import Marketplace
 from shelfdesk.orders.errors import NoCredential
-from shelfdesk.secrets import ENV_PREFIX, SECRET_PREFIX
+from shelfdesk.secrets import SecretError
 
 if TYPE_CHECKING:
     from shelfdesk.channels.base import Connector
     from shelfdesk.context import AppContext
-
-
-@dataclass(frozen=True)
-class AccountRef:
-    """What is needed to reach one marketplace account (no secret in it)."""
-
-    id: int
-    name: str
-    marketplace: Marketplace
-    credential_ref: str | None
-    base_url: str | None = None
-    region: str | None = None
-    company: str | None = None
-    contact_email: str | None = None
-    user_agent: str | None = None
 
 
 #: Builds a connector for an account; tests pass one that adds short timeouts.
@@ -51,6 +37,7 @@ def load_account(ctx: AppContext, account_id: int) -> AccountRef:
 
 
 def account_ref(row: Any) -> AccountRef:
+    """The account row's connection fields, detached from its session."""
     return AccountRef(
         id=row.id, name=row.name, marketplace=Marketplace(row.marketplace), credential_ref=row.credential_ref,
         base_url=row.base_url, region=row.region, company=row.company, contact_email=row.contact_email,
@@ -60,42 +47,25 @@ def account_ref(row: Any) -> AccountRef:
 
 def resolve_credential(ctx: AppContext, account: AccountRef) -> str:
     """The account's token from its reference; a clear error names the account when it is missing."""
-    ref = account.credential_ref
-    if not ref:
+    if not account.credential_ref:
         raise NoCredential(f"account {account.name!r} has no credential yet: set its token first")
-    if ref.startswith(SECRET_PREFIX):
-        value = ctx.secrets.get(ref[len(SECRET_PREFIX) :])
-        where = f"the workspace secrets file ({ref})"
-    elif ref.startswith(ENV_PREFIX):
-        value = os.environ.get(ref[len(ENV_PREFIX) :])
-        where = f"the environment variable {ref[len(ENV_PREFIX):]}"
-    else:
-        raise NoCredential(f"account {account.name!r}: credential reference {ref!r} is neither secret:NAME nor env:VAR")
-    if not value:
-        raise NoCredential(f"account {account.name!r}: no token found in {where}")
-    return value
+    try:
+        return ctx.secrets.resolve(account.credential_ref)
+    except SecretError as exc:
+        raise NoCredential(f"account {account.name!r}: {exc}") from None
 
 
-def connect(ctx: AppContext, account: AccountRef, **overrides: Any) -> Connector:
-    """A connector for ``account`` on the context's clock.
+def connect(ctx: AppContext, account: AccountRef, *, language: str | None = None, **overrides: Any) -> Connector:
+    """A connector for ``account`` on the context's clock (see :mod:`shelfdesk.channels.connect`).
 
-    The account's identity fields (company, contact e-mail, region) go to
-    connectors whose constructor takes them (Back Market's mandatory
-    User-Agent); ``overrides`` (``timeout``, ``rng``, ``transport`` …) win.
+    ``language`` is the market the requests speak for (Back Market's locale, sent as
+    ``Accept-Language``); it defaults to the account reference's ``market``.
+    ``overrides`` (``timeout``, ``rng``, ``transport`` …) win.
     """
-    from shelfdesk.channels.registry import constructor_options, get_connector
-
     settings = ctx.settings
-    wanted: dict[str, Any] = {
-        "company": account.company or settings.company,
-        "contact_email": account.contact_email or settings.contact_email,
-        "region": account.region,
-    }
-    accepted = constructor_options(account.marketplace)
-    options = {k: v for k, v in wanted.items() if v is not None and k in accepted}
-    options.update(overrides)
-    return get_connector(account.marketplace, credential=resolve_credential(ctx, account), clock=ctx.clock,
-                         base_url=account.base_url, **options)  # fmt: skip
+    return build_connector(account, credential=resolve_credential(ctx, account), clock=ctx.clock,
+                           company=settings.company, contact_email=settings.contact_email, language=language or account.market,
+                           **overrides)  # fmt: skip
 
 
 def default_factory(ctx: AppContext, **overrides: Any) -> ConnectorFactory:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -80,11 +80,12 @@ PageCallback = Callable[[HarvestResult], None]
 
 
 def accounts_to_harvest(ctx: AppContext, *, store: str | None = None, channel: str | None = None) -> list[int]:
-    """Accounts with an order-managing channel, narrowed to a store and/or channel (name or id)."""
+    """Accounts with an order-managing channel, narrowed to a store and/or channel (name or id; a channel in any form of ``channel_refs``)."""
     from shelfdesk.db.models import Channel, Store
 
     with ctx.read_session() as session:
         query = select(Channel.account_id).where(Channel.orders_enabled.is_(True), Channel.enabled.is_(True))  # type: ignore[attr-defined]
+        store_row = None
         if store:
             store_row = session.execute(
                 select(Store.id).where((Store.name == store) | (Store.id == _int_or(store)))
@@ -93,7 +94,10 @@ def accounts_to_harvest(ctx: AppContext, *, store: str | None = None, channel: s
                 raise OrderError(f"no store {store!r}")
             query = query.where(Channel.store_id == store_row)
         if channel:
-            query = query.where((Channel.name == channel) | (Channel.id == _int_or(channel)) | (Channel.market == channel))
+            from shelfdesk.channel_refs import pick_channel, refs_from
+
+            query = query.where(Channel.id == pick_channel(refs_from(session), channel, store=store_row,
+                                                          stores={store_row: store} if store_row else None).id)
         ids = sorted(set(session.execute(query).scalars()))
     if channel and not ids:
         raise OrderError(f"no order-managing channel {channel!r}" + (f" in store {store!r}" if store else ""))
@@ -114,8 +118,8 @@ async def harvest_account(ctx: AppContext, account_id: int, *, factory: Connecto
         row = session.get(MarketplaceAccount, account_id)
         if row is None:
             raise OrderError(f"marketplace account {account_id} does not exist")
-        account = account_ref(row)
         scope = load_scope(session, account_id)
+        account = replace(account_ref(row), market=scope.market)
         watermark = row.orders_watermark
         lookback_days = int((row.settings or {}).get("first_harvest_days") or ctx.settings.harvest_lookback_days)
     result = HarvestResult(account_id, account.name)

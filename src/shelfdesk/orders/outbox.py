@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
-import socket
 import threading
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +44,7 @@ from shelfdesk.channels.errors import (
     UnsupportedOperation,
     WafBlocked,
 )
+from shelfdesk.claims import backoff, claim_abandoned, holder_name
 from shelfdesk.domain import ActionKind, ActionState, EventSource
 from shelfdesk.orders.connect import AccountRef, ConnectorFactory, account_ref, default_factory
 from shelfdesk.orders.errors import NoCredential
@@ -78,6 +76,7 @@ class ClaimedAction:
     payload: dict[str, Any]
     attempts: int
     actor: str | None
+    market: str | None = None  #: the order's market: what the connector speaks for
 
 
 @dataclass(frozen=True)
@@ -110,10 +109,6 @@ AfterRemote = Callable[[ClaimedAction, "RemoteOrder"], None]
 Progress = Callable[[ActionOutcome], None]
 
 
-def holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class OutboxSender:
     """Claims and sends due actions; one instance per process (or per console screen)."""
 
@@ -131,13 +126,13 @@ class OutboxSender:
     ) -> None:
         self.ctx = ctx
         self.factory = factory or default_factory(ctx)
-        self.holder = holder or holder_name()
+        self.holder = holder or holder_name("outbox")
         self.concurrency = max(1, concurrency)
         self.max_attempts = max_attempts
         self.claim_timeout = claim_timeout
         self.after_remote = after_remote
         self.rng = rng or random.Random()
-        self._connectors: dict[int, Connector] = {}
+        self._connectors: dict[tuple[int, str | None], Connector] = {}
         # One writer at a time inside this process: SQLite's busy handler sleeps in growing steps
         # when threads of one process fight for the write lock, which would pace sending below the
         # marketplace's rate. Other processes are kept apart by the conditional UPDATEs themselves.
@@ -248,11 +243,12 @@ class OutboxSender:
                     continue  # another sender took it between our read and our update
                 row = session.execute(
                     select(OrderAction.order_id, Order.account_id, Order.marketplace_order_id, OrderAction.kind,
-                           OrderAction.payload, OrderAction.attempts, OrderAction.actor)  # fmt: skip
+                           OrderAction.payload, OrderAction.attempts, OrderAction.actor, Order.market)  # fmt: skip
                     .join(Order, Order.id == OrderAction.order_id)
                     .where(OrderAction.id == action_id)
                 ).one()
-                return ClaimedAction(action_id, row[0], row[1], row[2], ActionKind(row[3]), dict(row[4] or {}), row[5], row[6])
+                return ClaimedAction(action_id, row[0], row[1], row[2], ActionKind(row[3]), dict(row[4] or {}), row[5], row[6],
+                                     row[7])  # fmt: skip
         return None
 
     def recover_stale(self) -> int:
@@ -260,16 +256,13 @@ class OutboxSender:
         from shelfdesk.db.models import OrderAction
 
         now = self.ctx.clock.now()
-        cutoff = now - timedelta(seconds=self.claim_timeout)
         recovered = 0
         with self._write_lock, self.ctx.write_session() as session:
             rows = session.execute(
                 select(OrderAction.id, OrderAction.claimed_by, OrderAction.claimed_at).where(OrderAction.state == ActionState.sending)
             ).all()
             for action_id, holder, claimed_at in rows:
-                if holder == self.holder:
-                    continue
-                if not (_holder_is_dead(holder) or claimed_at is None or claimed_at <= cutoff):
+                if not claim_abandoned(holder, claimed_at, now, self.claim_timeout, me=self.holder):
                     continue
                 recovered += session.execute(
                     update(OrderAction)
@@ -363,11 +356,13 @@ class OutboxSender:
 
     # ------------------------------------------------------------------ network side
 
-    def _connector(self, account_id: int) -> Connector:
-        if account_id not in self._connectors:
-            account, _ = self._context(account_id)
-            self._connectors[account_id] = self.factory(account)
-        return self._connectors[account_id]
+    def _connector(self, claimed: ClaimedAction) -> Connector:
+        """The account's connector speaking for the order's market (one per account and market)."""
+        key = (claimed.account_id, claimed.market)
+        if key not in self._connectors:
+            account, _ = self._context(claimed.account_id)
+            self._connectors[key] = self.factory(replace(account, market=claimed.market or account.market))
+        return self._connectors[key]
 
     async def process(self, claimed: ClaimedAction) -> ActionOutcome:
         """Send one claimed action and record its outcome; never raises for a marketplace error."""
@@ -375,7 +370,7 @@ class OutboxSender:
         sent = False
         try:
             await asyncio.to_thread(self._context, claimed.account_id)
-            connector = self._connector(claimed.account_id)
+            connector = self._connector(claimed)
             if claimed.kind is ActionKind.upload_invoice:
                 return await self._upload_invoice(connector, claimed)
             remote: RemoteOrder | None = None
@@ -432,7 +427,7 @@ class OutboxSender:
     async def _read_after_refusal(self, claimed: ClaimedAction) -> RemoteOrder | None:
         """The order as the marketplace has it now, so the refusal is shown beside the real state."""
         try:
-            return await self._connector(claimed.account_id).get_order(claimed.marketplace_order_id)
+            return await self._connector(claimed).get_order(claimed.marketplace_order_id)
         except (ChannelError, OSError):
             return None
 
@@ -445,8 +440,7 @@ class OutboxSender:
         if isinstance(exc, RateLimited) and exc.retry_after:
             delay = float(exc.retry_after)
         else:
-            step = min(MAX_DELAY, BASE_DELAY * 2 ** (claimed.attempts - 1))
-            delay = step * (0.5 + self.rng.random() * 0.5)
+            delay = backoff(claimed.attempts, self.rng, base=BASE_DELAY, cap=MAX_DELAY)
         code = "outcome_unknown" if isinstance(exc, UnknownOutcome) else "retrying"
         await asyncio.to_thread(self._record, claimed, None, ActionState.pending, message=message, code=code, delay=delay)
         return ActionOutcome(claimed.id, claimed.marketplace_order_id, claimed.kind, ActionState.pending,
@@ -476,23 +470,6 @@ class OutboxSender:
             sent = True
         assert remote is not None
         return remote, sent
-
-
-def _holder_is_dead(holder: str | None) -> bool:
-    """True when ``holder`` names a process on this host that no longer exists."""
-    if not holder:
-        return True
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def send_pending(ctx: AppContext, *, factory: ConnectorFactory | None = None, batch_key: str | None = None,

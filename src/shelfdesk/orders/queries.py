@@ -33,8 +33,7 @@ operator types. It reads ``order_search_terms``, never the orders' text:
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from datetime import datetime
@@ -44,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import exists, func, or_, select, text, union_all
 from sqlalchemy.sql import Select
 
-from shelfdesk.domain import MARKETPLACE_SHORT, ActionState, NormalizedStatus
+from shelfdesk.domain import ActionState, NormalizedStatus
 from shelfdesk.orders.terms import prefix_bounds, query_words
 
 if TYPE_CHECKING:
@@ -170,38 +169,39 @@ class Lookups:
 
 
 def lookups(ctx: AppContext) -> Lookups:
+    from shelfdesk.channel_refs import codes
     from shelfdesk.db.models import Channel, Store
 
     with ctx.read_session() as session:
         stores = {i: n for i, n in session.execute(select(Store.id, Store.name).order_by(Store.name))}
         channels: dict[int, str] = {}
         channel_store: dict[int, int] = {}
-        codes: dict[int, str] = {}
+        rows: list[tuple[int, str, str]] = []
         query = select(Channel.id, Channel.name, Channel.store_id, Channel.marketplace, Channel.country).order_by(Channel.name)
         for i, n, s, marketplace, country in session.execute(query):
             channels[i], channel_store[i] = n, s
-            codes[i] = f"{MARKETPLACE_SHORT.get(str(marketplace), str(marketplace)[:3].upper())} {country}"
-    taken = Counter(codes.values())
-    codes = {i: code if taken[code] == 1 else f"{code}{i}" for i, code in codes.items()}  # two BM FR accounts: BM FR3
-    return Lookups(stores, channels, channel_store, codes)
+            rows.append((i, marketplace, country))
+    return Lookups(stores, channels, channel_store, codes(rows))  # two BM FR accounts: BM FR3
 
 
 def resolve_filter_names(ctx: AppContext, *, store: str | None = None, channel: str | None = None) -> tuple[int | None, int | None]:
-    """Store and channel ids from names (or ids) typed by an operator; a clear error when unknown."""
+    """Store and channel ids from names (or ids) typed by an operator; a clear error when unknown.
+
+    The channel takes every form of ``channel_refs`` (id, name, slug, market), among the store's channels
+    when a store is given too.
+    """
+    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.orders.errors import OrderError
 
-    names = lookups(ctx)
-
-    def find(kind: str, table: Mapping[int, str], wanted: str | None) -> int | None:
-        if not wanted:
-            return None
-        for key, name in table.items():
-            if name.casefold() == wanted.casefold() or str(key) == wanted:
-                return key
-        known = ", ".join(sorted(table.values())) or "none yet"
-        raise OrderError(f"no {kind} {wanted!r} (known: {known})")
-
-    return find("store", names.stores, store), find("channel", names.channels, channel)
+    store_id = None
+    if store:
+        names = lookups(ctx)
+        store_id = next((key for key, name in names.stores.items()
+                         if name.casefold() == store.casefold() or str(key) == store), None)  # fmt: skip
+        if store_id is None:
+            raise OrderError(f"no store {store!r} (known: {', '.join(sorted(names.stores.values())) or 'none yet'})")
+    channel_id = resolve_channel(ctx, channel, store=store_id).id if channel else None
+    return store_id, channel_id
 
 
 # ---------------------------------------------------------------------- SQL

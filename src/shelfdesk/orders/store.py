@@ -48,8 +48,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, cast, delete, func, insert, or_, select, type_coerce, update
 
 from shelfdesk.domain import ActionKind, ActionState, EventSource, Marketplace, NormalizedStatus, OrderScope
+from shelfdesk.markets import country_of
 from shelfdesk.orders.terms import order_terms
 from shelfdesk.orders.validation import format_allowed
+from shelfdesk.publishing.dirty import REASON_ORDER, mark_dirty
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
@@ -95,15 +97,28 @@ class AccountScope:
     marketplace: Marketplace
     channels: tuple[ChannelScope, ...]
 
+    @property
+    def market(self) -> str | None:
+        """The market an account-wide request (the order harvest) speaks for.
+
+        The one market of the account's channels that take orders; with several,
+        the first channel's (the harvest reads every market's orders whatever the
+        header says: it only has to name one the account sells in) [I].
+        """
+        enabled = [c for c in self.channels if c.orders_enabled] or list(self.channels)
+        return enabled[0].market if enabled else None
+
     def channel_for(self, country: str | None) -> ChannelScope | None:
-        """The channel of the order's market; an account-scoped channel takes the other countries.
+        """The channel of the order's market (a country or a locale); an account-scoped channel takes the other countries.
 
         None means no channel of this account manages that market's orders
         (scope "market" everywhere, or orders turned off for it).
         """
         enabled = [c for c in self.channels if c.orders_enabled]
-        if country:
-            exact = [c for c in self.channels if c.country.upper() == country.upper()]
+        # A market's locale (Back Market's ``en-gb``) or its country (``GB``) name the same market.
+        iso = country_of(country)[0]
+        if iso:
+            exact = [c for c in self.channels if c.country.upper() == iso]
             if exact:
                 return exact[0] if exact[0].orders_enabled else None
             return next((c for c in enabled if c.scope is OrderScope.account), None)
@@ -205,6 +220,7 @@ def store_remote_orders(
     written: list[tuple[RemoteOrder, _Existing | None]] = []
     events: list[tuple[str, tuple[Any, ...]]] = []  #: (marketplace order id, event row without its order id)
     renamed: list[tuple[int, set[str]]] = []  #: existing orders whose search terms change
+    dirty: dict[int, set[str]] = defaultdict(set)  #: store id → SKUs of the orders written
     for remote, channel in placed:
         old = existing.get(remote.remote_id)
         if old is not None and old.modified_at is not None and remote.modified_at < old.modified_at:
@@ -217,6 +233,8 @@ def store_remote_orders(
             continue
         values = _order_values(w, scope, channel, remote, at, old)
         written.append((remote, old))
+        # Units held by orders change what every channel of the store may sell: the stock pusher sends it.
+        dirty[channel.store_id].update(line.sku for line in remote.lines if line.sku)
         events.extend((remote.remote_id, change) for change in changes)
         if old is None:
             new.append((remote, values))
@@ -258,6 +276,8 @@ def store_remote_orders(
     if renamed:
         _replace_terms(session, w, renamed)
     outcome.confirmed_actions = confirm_visible_actions(session, {ids[r.remote_id]: r for r, _ in written}, now)
+    for store_id, skus in dirty.items():
+        mark_dirty(session, store_id, skus, REASON_ORDER, now)
     return outcome
 
 
@@ -481,7 +501,7 @@ def _order_values(w: _Writer, scope: AccountScope, channel: ChannelScope, remote
     raw = remote.raw or {}
     get = raw.get
     address = remote.shipping_address or None
-    billing = get("billing_address")
+    billing = remote.billing_address if remote.billing_address is not None else get("billing_address")
     buyer = get("buyer")
     if not isinstance(buyer, Mapping):
         buyer = {}
@@ -506,7 +526,7 @@ def _order_values(w: _Writer, scope: AccountScope, channel: ChannelScope, remote
         w.marketplace[scope.marketplace],
         remote.remote_id,
         channel.market,
-        (remote.country or "").upper()[:2] or None,
+        country_of(remote.country)[0],
         remote.raw_status,
         w.status[status],
         dt(remote.created_at),

@@ -177,7 +177,9 @@ def state_problem(spec: ActionSpec, order: OrderFacts) -> str | None:
         either = allowed[0] if len(allowed) == 1 else f"{', '.join(allowed[:-1])} or {allowed[-1]}"
         return f"{spec.label.lower()} needs an order that is {either}; this one is {order.status}"
     if order.allowed_actions is not None and spec.kind not in order.allowed_actions:
-        raw = f" (marketplace state {order.marketplace_status})" if order.marketplace_status else ""
+        from shelfdesk.orders.marketplace_states import state_words
+
+        raw = f" ({state_words(order.marketplace, order.marketplace_status)})" if order.marketplace_status else ""
         return f"the marketplace does not allow {spec.label.lower()} in the order's current state{raw}"
     return None
 

@@ -141,43 +141,6 @@ def channel_spec(session: Session, channel_id: int) -> ChannelSpec:
     )  # fmt: skip
 
 
-def resolve_channel(ctx: AppContext, store: str, channel: str) -> int:
-    """The id of ``channel`` in ``store``, each given by name (any case), id, or (channel) market or marketplace.
-
-    An ambiguous or unknown name is refused with the names that exist.
-    """
-    from sqlalchemy import select
-
-    from shelfdesk.db.models import Channel, Store
-
-    with ctx.read_session() as session:
-        stores = session.execute(select(Store.id, Store.name)).all()
-        store_id = _pick("store", store, [(s.id, (s.name,)) for s in stores])
-        channels = session.execute(
-            select(Channel.id, Channel.name, Channel.market, Channel.marketplace).where(Channel.store_id == store_id)
-        ).all()
-    return _pick(f"channel of store {store!r}", channel,
-                 [(c.id, (c.name, c.market, str(c.marketplace))) for c in channels])  # fmt: skip
-
-
-def _pick(what: str, wanted: str, rows: list[tuple[int, tuple[str, ...]]]) -> int:
-    text = (wanted or "").strip()
-    if not text:
-        raise PublishError(f"give the {what}")
-    if text.isdigit() and any(r[0] == int(text) for r in rows):
-        return int(text)
-    folded = text.casefold()
-    for position in range(3):  # the name first, then the market, then the marketplace
-        hits = [r[0] for r in rows if len(r[1]) > position and r[1][position].casefold() == folded]
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            names = ", ".join(r[1][0] for r in rows if r[0] in hits)
-            raise PublishError(f"{what} {wanted!r} is ambiguous ({names}): give its name or id")
-    known = ", ".join(repr(r[1][0]) for r in rows) or "none"
-    raise NotFound(f"no {what} {wanted!r} (known: {known})")
-
-
 @dataclass(frozen=True)
 class ChannelChoice:
     """A channel an operator can publish, as the console lists it."""

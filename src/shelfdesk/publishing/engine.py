@@ -2,7 +2,7 @@
 
 The order of writes is what makes a run safe to kill at any point:
 
-1. The run is recorded (``running``, with its holder ``host:pid``) and every
+1. The run is recorded (``running``, with its holder ``host:pid:publish-xxxxxx``) and every
    planned item is written before anything is sent.
 2. Before a batch is posted, its items are marked ``sent`` with a batch key
    (committed). Then the batch is posted and its task id committed.
@@ -30,15 +30,16 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shelfdesk.claims import holder_name
 from shelfdesk.domain import ItemOutcome, PublicationKind, PublicationMode, PublicationState
 from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, ChannelSpec, load_channel
 from shelfdesk.publishing.counters import finish_counters
-from shelfdesk.publishing.errors import PublishError, error_key
+from shelfdesk.publishing.errors import PublicationRunning, PublishError, error_key
 from shelfdesk.publishing.listings import read_listings, store_listings
 from shelfdesk.publishing.outcomes import SentItem, batch_outcomes, record_outcomes
 from shelfdesk.publishing.plan import Plan, PlannedItem, build_plan
 from shelfdesk.publishing.quota import batch_size, run_quota
-from shelfdesk.publishing.recovery import ACTIVE, holder_name, mark_interrupted, recover
+from shelfdesk.publishing.recovery import ACTIVE, mark_interrupted, recover
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -89,12 +90,9 @@ def default_factory(ctx: AppContext) -> ConnectorFactory:
     """Connectors through the orders module's account resolution (credentials never leave it)."""
 
     def build(channel: ChannelSpec) -> Connector:
-        from shelfdesk.channels.registry import constructor_options
         from shelfdesk.orders.connect import connect, load_account
 
-        account = load_account(ctx, channel.account_id)
-        extra = {"language": channel.market} if "language" in constructor_options(account.marketplace) else {}
-        return connect(ctx, account, **extra)
+        return connect(ctx, load_account(ctx, channel.account_id), language=channel.market)
 
     return build
 
@@ -240,7 +238,7 @@ def _refuse_concurrent(ctx: AppContext, channel: ChannelSpec) -> int:
         others = [p for p in (session.get(Publication, pid) for pid in sorted(live)) if p is not None and not p.dry_run]
     if others:
         p = others[0]
-        raise PublishError(f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
+        raise PublicationRunning(f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
                            f"by {p.started_by or '—'} in {p.holder}): wait for it to end")  # fmt: skip
     return interrupted
 
@@ -270,7 +268,7 @@ def _start(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, mode: P
     now = ctx.clock.now()
     with ctx.write_session() as session:
         pub = Publication(channel_id=channel.id, kind=kind, mode=mode, dry_run=dry_run,
-                          state=PublicationState.running, started_by=started_by or ctx.actor, holder=holder_name(),
+                          state=PublicationState.running, started_by=started_by or ctx.actor, holder=holder_name("publish"),
                           started_at=now, summary={"only_skus": sorted(only_skus)[:50] if only_skus else []})  # fmt: skip
         session.add(pub)
         session.flush()

@@ -20,6 +20,10 @@ class NotFound(PublishError):
     """No such store, channel or publication."""
 
 
+class PublicationRunning(PublishError):
+    """Another publication of the channel is running: a scheduled run waits for the next turn (skipped)."""
+
+
 #: Marketplace error codes → the channel attribute a mapping fixes.
 CODE_ATTRIBUTES: dict[str, str] = {
     # Back Market sandbox / API codes
@@ -59,9 +63,13 @@ def normalize_message(message: str) -> str:
     return _SPACES.sub(" ", text).strip().rstrip(".")[:200]
 
 
+#: The group of failures with nothing to group by (no code, no message).
+NO_KEY = "no message"
+
+
 def error_key(code: str | None, message: str, attribute: str | None = None) -> str:
     """The group a failure belongs to: ``code[:attribute]``, else the normalized message."""
     if code:
         return f"{code}:{attribute}" if attribute else code
     normalized = normalize_message(message)
-    return normalized or "no message"
+    return normalized or NO_KEY

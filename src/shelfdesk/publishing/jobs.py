@@ -32,6 +32,7 @@ class PublicationFailed(RuntimeError):
 
 def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> dict[str, int]:
     from shelfdesk.publishing.engine import publish_sync
+    from shelfdesk.publishing.errors import PublicationRunning
 
     if channel_id is None:
         raise PublicationFailed(f"the {kind} job needs a channel")
@@ -40,7 +41,14 @@ def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> 
         # until then the schedule waits, and the run is recorded as skipped.
         log.info("%s job of channel %s skipped: its publication is not activated", kind, channel_id)
         return {}
-    result = publish_sync(ctx, channel_id, kind, PublicationMode.update, started_by=SCHEDULER)
+    _wait_for_pusher(ctx, channel_id)
+    try:
+        result = publish_sync(ctx, channel_id, kind, PublicationMode.update, started_by=SCHEDULER)
+    except PublicationRunning as exc:
+        # An operator's run (or another process's) is sending this channel now: this turn is
+        # skipped, not failed; the next one publishes what is left.
+        log.info("%s job of channel %s skipped: %s", kind, channel_id, exc)
+        return {}
     if result.state is PublicationState.failed and not result.counters.get("sent"):
         raise PublicationFailed(result.error or f"publication {result.publication_id} failed")
     if result.state is PublicationState.skipped:
@@ -48,6 +56,32 @@ def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> 
     c = result.counters
     return {"items_sent": c.get("sent", 0), "items_published": c.get("succeeded", 0), "items_failed": c.get("failed", 0),
             "items_invalid": c.get("invalid", 0), "items_queued": c.get("queued", 0)}  # fmt: skip
+
+
+#: How long a scheduled feed run waits for the stock pusher's push of its channel to end (seconds).
+PUSHER_WAIT_SECONDS = 30.0
+
+
+def _wait_for_pusher(ctx: AppContext, channel_id: int) -> None:
+    """A push takes seconds: the feed waits for it rather than fail as "another run is in progress"."""
+    import time
+
+    from sqlalchemy import select
+
+    from shelfdesk.db.models import Publication
+    from shelfdesk.publishing.recovery import holder_alive
+    from shelfdesk.publishing.pusher import PUSHER
+
+    deadline = time.monotonic() + PUSHER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        with ctx.read_session() as session:
+            running = session.execute(select(Publication.id, Publication.holder, Publication.started_at).where(
+                Publication.channel_id == channel_id, Publication.state == PublicationState.running,
+                Publication.started_by == PUSHER)).all()  # fmt: skip
+        now = ctx.clock.now()
+        if not any(holder_alive(holder, pid, started, now) for pid, holder, started in running):
+            return
+        time.sleep(0.2)
 
 
 def _publication_active(ctx: AppContext, channel_id: int) -> bool:
@@ -128,4 +162,9 @@ register(JobSpec(
     interval=DEFAULT_INTERVALS["repricer"],
     applies=lambda ch: ch.enabled and ch.publication_active and ch.repricer_enabled and _has_buybox(ch.marketplace),
     description="Follows the buybox between minimum and default prices (channels with the repricer on)",
+))  # fmt: skip
+register(JobSpec(
+    name="stock", title="Stock pusher", run="shelfdesk.publishing.pusher:run_pusher", scope=JobScope.channel,
+    interval=DEFAULT_INTERVALS["stock"], applies=lambda ch: ch.enabled and ch.publication_active,
+    description="Quantities that changed (orders on any channel, catalog, stock feed, by hand) within seconds",
 ))  # fmt: skip

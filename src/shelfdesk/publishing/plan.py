@@ -49,10 +49,11 @@ if TYPE_CHECKING:
 
     from shelfdesk.context import AppContext
 
-#: Send order under a quota (lower first).
-RANK_STOCKOUT, RANK_QUANTITY, RANK_PRICE, RANK_CREATE, RANK_OTHER = range(5)
-RANK_LABELS = {RANK_STOCKOUT: "stock-out", RANK_QUANTITY: "quantity change", RANK_PRICE: "price change",
-               RANK_CREATE: "new listing", RANK_OTHER: "resent unchanged"}  # fmt: skip
+#: Send order under a quota (lower first): a unit offered that is not there costs more than one
+#: not offered that is, so stock-outs, then decreases, then increases and prices.
+RANK_STOCKOUT, RANK_DECREASE, RANK_INCREASE, RANK_PRICE, RANK_CREATE, RANK_OTHER = range(6)
+RANK_LABELS = {RANK_STOCKOUT: "stock-out", RANK_DECREASE: "quantity decrease", RANK_INCREASE: "quantity increase",
+               RANK_PRICE: "price change", RANK_CREATE: "new listing", RANK_OTHER: "resent unchanged"}  # fmt: skip
 
 # Skip reasons (counted, shown with counts in the plan).
 UNCHANGED = "unchanged since the last successful publication"
@@ -300,22 +301,25 @@ def build_plan(
     held: Collection[str] = (),
     only_skus: Collection[str] | None = None,
     quota: int | None = None,
+    changed_only: bool = False,
 ) -> Plan:
     """Plan one run of ``kind`` in ``mode`` for ``channel``.
 
     ``remote`` is a fresh reading of the marketplace's listings by case-folded
     SKU (None: the stored one). ``held`` SKUs await an earlier batch's answer
     and are not sent. ``only_skus`` restricts the run to those SKUs and sends
-    them even when unchanged (re-publishing failed items). ``quota`` caps the
-    lines sent; the rest is queued in priority order.
+    them even when unchanged (re-publishing failed items), unless
+    ``changed_only`` (the stock pusher: of those SKUs, only what differs from
+    what was last published). ``quota`` caps the lines sent; the rest is
+    queued in priority order.
     """
     with _no_gc():
-        return _build_plan(ctx, channel, kind, mode, remote, held, only_skus, quota)
+        return _build_plan(ctx, channel, kind, mode, remote, held, only_skus, quota, changed_only)
 
 
 def _build_plan(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, mode: PublicationMode,
                 remote: Mapping[str, RemoteView] | None, held: Collection[str], only_skus: Collection[str] | None,
-                quota: int | None) -> Plan:  # fmt: skip
+                quota: int | None, changed_only: bool = False) -> Plan:  # fmt: skip
     plan = Plan(channel, kind, mode, warnings=list(channel.warnings))
     only_keys = {s.casefold() for s in only_skus} if only_skus is not None else None
     if only_skus is not None:
@@ -332,7 +336,7 @@ def _build_plan(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, mo
     with ctx.read_session() as session:
         held_units = open_order_units(session, channel.store_id)
         categories = _category_mappings(session, channel) if kind is PublicationKind.products else {}
-    force = only_keys is not None
+    force = only_keys is not None and not changed_only
     candidates: list[PlannedItem] = []
     seen: set[str] = set()
     offers = kind is PublicationKind.offers
@@ -501,17 +505,17 @@ def _offer_item(plan: Plan, out: list[PlannedItem], sku: str, product_id: int, l
         new_price=_dec(price),
         old_quantity=listing.remote_quantity if listing.remote_quantity is not None else listing.published_quantity,
         new_quantity=quantity,
-        rank=_rank(qty_changed, price_changed, quantity),
+        rank=_rank(qty_changed, price_changed, quantity, base_qty),
         payload=OfferUpdate(sku, price=_dec(price), quantity=quantity,
                             currency=plan.channel.currency if price is not None else None, remote_id=listing.remote_id),
     ))  # fmt: skip
 
 
-def _rank(qty_changed: bool, price_changed: bool, new_qty: int | None) -> int:
+def _rank(qty_changed: bool, price_changed: bool, new_qty: int | None, old_qty: int | None = None) -> int:
     if qty_changed and new_qty == 0:
         return RANK_STOCKOUT
     if qty_changed:
-        return RANK_QUANTITY
+        return RANK_DECREASE if old_qty is not None and new_qty is not None and new_qty < old_qty else RANK_INCREASE
     if price_changed:
         return RANK_PRICE
     return RANK_OTHER
@@ -625,7 +629,7 @@ def _listing(plan: Plan, out: list[PlannedItem], product: _Product, listing: _Li
         product.sku, product.id, action,
         old_price=_dec(listing.remote_price) if listing is not None else None, new_price=_dec(price),
         old_quantity=listing.remote_quantity if listing is not None else None, new_quantity=update.quantity,
-        rank=RANK_CREATE if not listed else _rank(qty_changed, price_changed, update.quantity),
+        rank=RANK_CREATE if not listed else _rank(qty_changed, price_changed, update.quantity, base_qty),
         payload=update, content_hash=digest,
     ))  # fmt: skip
 

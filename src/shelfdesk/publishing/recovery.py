@@ -7,12 +7,11 @@ listings show them applied or a hold period passes.
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from shelfdesk.claims import Liveness, liveness
 from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationState
 from shelfdesk.publishing.channel import DEFAULT_HOLD_MINUTES
 from shelfdesk.publishing.counters import finish_counters
@@ -29,10 +28,6 @@ UNKNOWN_OUTCOME = "unknown-outcome"
 ACTIVE: set[int] = set()
 
 
-def holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 #: A run held by another host is taken as dead after this long (its process cannot be checked).
 FOREIGN_HOLDER_HOURS = 6
 
@@ -41,27 +36,16 @@ def holder_alive(holder: str | None, publication_id: int, started_at: datetime |
                  now: datetime | None = None) -> bool:  # fmt: skip
     """Whether the process that runs a publication still does.
 
-    On this host the process id is checked; another host's run is assumed
-    alive for :data:`FOREIGN_HOLDER_HOURS` after it started.
+    On this host the process is checked (in this process, the run must be in
+    :data:`ACTIVE`: a run that died inside it is not); another host's run is
+    assumed alive for :data:`FOREIGN_HOLDER_HOURS` after it started.
     """
-    if not holder or ":" not in holder:
-        return False
-    host, _, pid_text = holder.rpartition(":")
-    if host != socket.gethostname():
+    state = liveness(holder)
+    if state is Liveness.elsewhere:
         return started_at is None or now is None or now - started_at < timedelta(hours=FOREIGN_HOLDER_HOURS)
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if pid == os.getpid():
+    if state is Liveness.this_process:
         return publication_id in ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return state is Liveness.running
 
 
 @dataclass

@@ -143,16 +143,21 @@ class ErrorCluster:
     attribute: str | None
     invalid: int  #: of which refused before sending (fixed in mappings or the catalog)
     same_message: bool = False  #: every item of the group has this very message
+    resolved: int = 0  #: of which a later run on the same channel published successfully
+
+    @property
+    def all_resolved(self) -> bool:
+        return self.resolved >= self.count
 
     @property
     def cause(self) -> str:
         """The message as the group reads: verbatim when every product has it (one refused value names
-        what to map), else with its variable parts (EANs, prices) blanked."""
-        from shelfdesk.publishing.errors import normalize_message
-
+        what to map), else one real example and how many more are like it (the values differ)."""
         if self.count == 1 or self.same_message:
             return self.message
-        return normalize_message(self.message) or self.message
+        # One real example, never "#": "matches ean 3760000000000" names what to look up.
+        others = self.count - 1
+        return f"{self.message.rstrip('.')} (and {others:,} more like it)"
 
     @property
     def label(self) -> str:
@@ -179,6 +184,7 @@ class HistoryRow:
     kind: PublicationKind
     dry_run: bool
     item: ItemRow
+    started_by: str | None = None  #: who ran it ("stock pusher" for the pusher's pushes)
 
 
 # --------------------------------------------------------------------------- publications
@@ -317,11 +323,17 @@ def count_items(ctx: AppContext, publication_id: int, flt: ItemFilter | None = N
         return int(session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
 
+SUCCESSFUL = (ItemOutcome.created, ItemOutcome.updated, ItemOutcome.unchanged, ItemOutcome.zeroed)
+"""Outcomes that mean the marketplace holds the product as sent."""
+
+
 def error_clusters(ctx: AppContext, publication_id: int) -> list[ErrorCluster]:
     """Failed items grouped by cause, largest first (one GROUP BY over the triage index)."""
-    from sqlalchemy import case, func, select
+    from sqlalchemy import case, exists, func, select
+    from sqlalchemy.orm import aliased
 
-    from shelfdesk.db.models import PublicationItem as I
+    from shelfdesk.db.models import Publication, PublicationItem as I
+    from shelfdesk.publishing.errors import NO_KEY
 
     query = (
         select(I.error_key, func.count(), func.min(I.message), func.max(I.message), func.min(I.error_code),
@@ -329,13 +341,52 @@ def error_clusters(ctx: AppContext, publication_id: int) -> list[ErrorCluster]:
         .where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed)
         .group_by(I.error_key)
     )  # fmt: skip
+    # An item is resolved when its SKU went through in a later run on the same channel.
+    L, LP, P = aliased(I), aliased(Publication), aliased(Publication)
+    later_ok = (
+        select(L.id).join(LP, LP.id == L.publication_id).join(P, P.id == publication_id)
+        .where(L.sku == I.sku, LP.channel_id == P.channel_id, L.publication_id > publication_id,
+               L.outcome.in_(SUCCESSFUL))  # type: ignore[attr-defined]
+    )  # fmt: skip
+    resolved_query = (
+        select(I.error_key, func.count())
+        .where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed, exists(later_ok))
+        .group_by(I.error_key)
+    )  # fmt: skip
     with ctx.read_session() as session:
         rows = session.execute(query).all()
-    clusters = [ErrorCluster(key or "no message", int(n), message or "(no message)", code, attribute, int(invalid or 0),
-                             same_message=message == last)
+        resolved = {key: int(n) for key, n in session.execute(resolved_query).all()}
+    clusters = [ErrorCluster(key or NO_KEY, int(n), message or "(no message)", code, attribute, int(invalid or 0),
+                             same_message=message == last, resolved=resolved.get(key, 0))
                 for key, n, message, last, code, attribute, invalid in rows]  # fmt: skip
     clusters.sort(key=lambda c: (-c.count, c.key))
     return clusters
+
+
+def cluster_skus(ctx: AppContext, publication_id: int, error_key: str, *, after: int | None = None,
+                 limit: int = 100) -> tuple[list[str], int | None]:  # fmt: skip
+    """One page of an error group's SKUs, in the order the run built them, and the cursor of the next page.
+
+    Keyset on the item id, read along the triage index (publication, outcome,
+    error key, id), so the last page of a 100,000-item group costs what the
+    first does. The cursor is None after the last page.
+    """
+    from sqlalchemy import or_, select
+
+    from shelfdesk.db.models import PublicationItem as I
+    from shelfdesk.publishing.errors import NO_KEY
+
+    limit = max(1, min(limit, MAX_PAGE))
+    key = I.error_key == error_key
+    if error_key == NO_KEY:  # items stored without a key are listed in that group too
+        key = or_(key, I.error_key.is_(None))  # type: ignore[union-attr]
+    query = select(I.id, I.sku).where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed, key)
+    if after is not None:
+        query = query.where(I.id > after)
+    with ctx.read_session() as session:
+        rows = session.execute(query.order_by(I.id).limit(limit + 1)).all()  # type: ignore[arg-type]
+    page = rows[:limit]
+    return [sku for _, sku in page], (page[-1][0] if len(rows) > limit else None)
 
 
 def failed_skus(ctx: AppContext, publication_id: int, error_key: str | None = None) -> list[str]:
@@ -358,7 +409,7 @@ def product_history(ctx: AppContext, sku: str, *, channel_id: int | None = None,
     from shelfdesk.db.models import Channel, Publication as P, PublicationItem as I
 
     query = (
-        select(I, P.started_at, Channel.name, P.kind, P.dry_run)
+        select(I, P.started_at, Channel.name, P.kind, P.dry_run, P.started_by)
         .join(P, P.id == I.publication_id).join(Channel, Channel.id == P.channel_id)
         .where(I.sku == sku)
     )  # fmt: skip
@@ -367,8 +418,8 @@ def product_history(ctx: AppContext, sku: str, *, channel_id: int | None = None,
     query = query.order_by(I.publication_id.desc()).limit(max(1, min(limit, MAX_PAGE)))  # type: ignore[attr-defined]
     with ctx.read_session() as session:
         rows = session.execute(query).all()
-    return [HistoryRow(item.publication_id, started, channel, PublicationKind(kind), bool(dry), _item_row(item))
-            for item, started, channel, kind, dry in rows]  # fmt: skip
+    return [HistoryRow(item.publication_id, started, channel, PublicationKind(kind), bool(dry), _item_row(item), by)
+            for item, started, channel, kind, dry, by in rows]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- export

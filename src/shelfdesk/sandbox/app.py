@@ -94,6 +94,14 @@ class SandboxApp:
     #: How a generated order can start (``create_orders``'s ``fate``).
     fates: tuple[str, ...] = ()
     appended_lists: tuple[str, ...] = ("effects",)
+    #: Options of the admin API's ``/_sandbox/orders`` passed on to :meth:`generate_order`.
+    order_options: tuple[str, ...] = ()
+    #: The path of the request being answered (an error's envelope may depend on it).
+    current_path = ""
+    current_method = ""
+    #: Tests set this: called with (sandbox, request-log entry, parsed request body, parsed answer body)
+    #: after each API request (the log keeps large bodies by their size only).
+    observe: Callable[[SandboxApp, dict[str, Any], Any, Any], None] | None = None
     #: Tests set this: after every write the state is read back from disk and compared (a
     #: change a handler made without :meth:`touch` would be lost on restart).
     verify_journal = False
@@ -227,6 +235,7 @@ class SandboxApp:
     async def _no_route(self, request: Request, exc: Exception) -> Response:
         """A path or method no route serves: the marketplace's error envelope rather than Starlette's plain text."""
         status = getattr(exc, "status_code", 404)
+        self.current_path, self.current_method = request.url.path, request.method
         message = "Method not allowed" if status == 405 else f"No such endpoint: {request.url.path[:100]}"
         return self.error(ApiError(status, message, "method-not-allowed" if status == 405 else "not-found", headers=dict(getattr(exc, "headers", None) or {})))
 
@@ -263,11 +272,15 @@ class SandboxApp:
         groups = [skus] if spec.get("single_order") else [[s] for s in skus]
         if count * len(groups) > MAX_ADMIN_ORDERS:
             raise ValueError(f"at most {MAX_ADMIN_ORDERS} orders at a time")
+        options = {k: spec[k] for k in self.order_options if spec.get(k) is not None}
+        if not all(isinstance(v, str) and len(v) <= 100 for v in options.values()):
+            raise ValueError(f"{', '.join(self.order_options)} must be text")
         created = []
         base = len(self.state["orders"])
         for n in range(count):
             for i, group in enumerate(groups):
-                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group, fate=fate, quantity=quantity)
+                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group, fate=fate,
+                                            quantity=quantity, **options)  # fmt: skip
                 created.append(self.public_order(order))
         self._persist()
         return created
@@ -433,6 +446,7 @@ class SandboxApp:
         self._request_effects = []
         now = self.tick()
         method, path = request.method, request.url.path
+        self.current_path, self.current_method = path, method
         fault: FaultRule | None = None
         response = self.gate(request, opts)
         refused = response is not None
@@ -445,7 +459,7 @@ class SandboxApp:
                 if fault is not None:
                     response = await self._fault_response(fault, request, response)
         self._persist()  # saved before the reply leaves
-        self.log.append(
+        entry = self.log.append(
             {
                 "at": iso(now),
                 "t": now.timestamp(),
@@ -461,13 +475,17 @@ class SandboxApp:
                 "body": _loggable(raw, request.headers.get("content-type", "")),
             }
         )
+        if self.observe is not None:
+            self.observe(self, entry, _parsed(raw), _parsed(bytes(getattr(response, "body", b"") or b"")))
         return response
 
     async def _run(self, handler: Handler, request: Request, raw: bytes) -> Response:
         try:
             payload: Any = None
             ctype = request.headers.get("content-type", "")
-            if raw and "json" in ctype:
+            if request.method in ("GET", "HEAD", "DELETE"):
+                pass  # a body there means nothing to a server: not read, so never refused
+            elif raw and "json" in ctype:
                 payload = read_json(raw)
             elif raw:
                 payload = raw
@@ -702,3 +720,12 @@ def _loggable(raw: bytes, ctype: str) -> Any:
             return text
         return parsed if utf8_clean(parsed) else text
     return text
+
+
+def _parsed(data: bytes) -> Any:
+    """A body as JSON when it is JSON, else its text (for :attr:`SandboxApp.observe`)."""
+    text = data.decode("utf-8", "replace")
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text

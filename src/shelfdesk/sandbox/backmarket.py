@@ -33,6 +33,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from shelfdesk.clock import Clock
+from shelfdesk.domain import Marketplace
+from shelfdesk.markets import BACKMARKET_LOCALES, market_by_code
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.backmarket_rules import (
     CSV_COLUMNS,
@@ -133,6 +135,9 @@ _LINE = {"id": int, "state": int, "listing": str, "listing_id": int, "quantity":
 
 class BackMarketSandbox(SandboxApp):
     name = "backmarket"
+    #: The market (locale) of the orders it generates; the admin API's orders may name another.
+    market = "fr-fr"
+    order_options = ("country_code",)
     keyed_collections = ("orders", "listings", "tasks", "products")
     appended_lists = ("effects", "invoices")
     fates = tuple(fate for fate, _ in FATES)
@@ -261,7 +266,13 @@ class BackMarketSandbox(SandboxApp):
         return rng.choice(live or listings)
 
     def generate_order(self, created_at: datetime, index: int, *, skus: list[str] | None = None,
-                       fate: str | None = None, quantity: int | None = None) -> dict[str, Any]:  # fmt: skip
+                       fate: str | None = None, quantity: int | None = None,
+                       country_code: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """One order; ``country_code`` is its market's locale (the sandbox's own market unless given)."""
+        locale = (country_code or self.market).lower()
+        market = market_by_code(Marketplace.backmarket, locale)
+        if market is None or market.code != locale:
+            raise ValueError(f"unknown country_code {country_code!r}: one of {', '.join(BACKMARKET_LOCALES)}")
         rng = self.rng_for("order", index, iso(created_at))
         if fate is None:
             fate = rng.choices([f for f, _ in FATES], [w for _, w in FATES])[0]
@@ -276,7 +287,7 @@ class BackMarketSandbox(SandboxApp):
                 if second is not listings[0]:
                     listings.append(second)
         order_state, line_state = _FATE_STATES[fate]
-        address = make_address(rng)
+        address = make_address(rng, market.country)
         lines, total = [], Decimal("0")
         for listing in listings:
             qty = quantity or (2 if rng.random() < 0.1 else 1)
@@ -286,8 +297,9 @@ class BackMarketSandbox(SandboxApp):
             self.touch("listings", listing["id"])
             lines.append({
                 "id": self._next_id("line"), "state": line_state, "listing": listing["sku"],
-                "listing_id": listing["listing_id"], "product": listing["title"], "product_id": listing["product_id"],
-                "quantity": qty, "price": f"{price * qty:.2f}", "shipping_price": "0.00", "currency": "EUR",
+                # [C] ``price`` is the unit price; ``product_id`` an integer (the listing's backmarket_id).
+                "listing_id": listing["listing_id"], "product": listing["title"], "product_id": listing["backmarket_id"],
+                "quantity": qty, "price": f"{price:.2f}", "shipping_price": "0.00", "currency": "EUR",
                 "orderline_fee": f"{(price * qty * Decimal('0.10')):.2f}", "return_reason": None, "return_message": None,
                 "imei": None, "serial_number": None, "condition": 10,
             })  # fmt: skip
@@ -296,7 +308,7 @@ class BackMarketSandbox(SandboxApp):
         order = {
             "order_id": oid, "state": order_state, "orderlines": lines, "shipping_address": address,
             "billing_address": dict(address), "price": f"{total:.2f}", "shipping_price": "0.00", "currency": "EUR",
-            "country_code": "FR", "date_creation": iso(created_at), "date_modification": iso(created_at),
+            "country_code": locale, "date_creation": iso(created_at), "date_modification": iso(created_at),
             "date_payment": iso(paid) if order_state in (1, 3, 9) else None, "date_shipping": None,
             "expected_dispatch_date": iso(paid + timedelta(days=2)), "tracking_number": None, "tracking_url": None,
             "shipper_display": None, "delivery_note": f"https://sandbox.invalid/delivery-notes/{oid}.pdf",
@@ -390,10 +402,18 @@ class BackMarketSandbox(SandboxApp):
         return None
 
     def error(self, exc: ApiError) -> Response:
-        if exc.plain:  # POST /ws/listings answers 400 with a plain string [C]
-            return JSONResponse(exc.message, exc.status)
+        """[C] Listings and tasks answer ``{"error": {"code", "message"}, "requestId"}`` (a 400 of
+        ``POST /ws/listings`` and ``POST /ws/listings/{id}``: a plain JSON string). The orders
+        endpoints document no body: they answer the ``{"errors": [...]}`` envelope the spec
+        defines elsewhere [I]."""
+        if exc.plain or (exc.status == 400 and self.current_method == "POST" and self.current_path.startswith("/ws/listings")):
+            return JSONResponse(exc.message, exc.status)  # also for a body that is not JSON at all
         request_id = hashlib.sha1(f"{self.seed}:{len(self.log.entries)}".encode()).hexdigest()[:20]
-        body = {"errors": [{"code": exc.code or "error", "message": exc.message}], "requestId": request_id}
+        error = {"code": exc.code or "error", "message": exc.message}
+        if self.current_path.startswith(("/ws/listings", "/ws/tasks")):
+            body: dict[str, Any] = {"error": error, "requestId": request_id}
+        else:
+            body = {"errors": [error], "requestId": request_id}
         return JSONResponse(body, exc.status, headers=exc.headers)
 
     def credentials(self) -> dict[str, Any]:
@@ -444,6 +464,9 @@ class BackMarketSandbox(SandboxApp):
                 bounds[key] = as_datetime(q[key])
                 if bounds[key] is None:
                     raise ApiError(400, f"{key} must be an RFC 3339 datetime with its offset", "invalid-date")
+        wanted = (q.get("country_code") or "").lower()
+        if wanted and wanted not in BACKMARKET_LOCALES:  # [C] a market's locale
+            raise ApiError(400, f"country_code must be one of {', '.join(BACKMARKET_LOCALES)}", "invalid-country-code")
         orders = sorted(self.state["orders"].values(), key=lambda o: o["order_id"])
         if state is not None:
             orders = [o for o in orders if o["state"] == state]
@@ -451,9 +474,16 @@ class BackMarketSandbox(SandboxApp):
             orders = [o for o in orders if o["state"] not in (0, 8)]
         for key, since in bounds.items():
             orders = [o for o in orders if parse_iso(o[key]) >= since]
-        if q.get("country_code"):
-            orders = [o for o in orders if o["country_code"] == q["country_code"].upper()]
+        if wanted:
+            orders = [o for o in orders if str(o["country_code"]).lower() == wanted]
         return self._page(request, [self.public_order(o) for o in orders])
+
+    def public_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        """[C] The spec types these fields as strings (or integers) that are never null: an unset one is
+        an empty string, or absent for dates and codes. The state keeps None."""
+        public = _never_null({k: v for k, v in order.items() if not k.startswith("_")})
+        public["orderlines"] = [_never_null(line) for line in order["orderlines"]]
+        return public
 
     def _order(self, order_id: str) -> dict[str, Any]:
         if as_int(order_id, minimum=0) is None:  # [C] an integer path parameter; Back Market answers 400 to others
@@ -484,7 +514,7 @@ class BackMarketSandbox(SandboxApp):
                     self.touch("orders", order["order_id"])
                     effect = set_line_details(order, line, body, self.clock.now())
                     self.effect("line_details", **effect)
-                    return JSONResponse(line)
+                    return JSONResponse(_never_null(line))
         raise ApiError(404, f"Orderline {line_id} not found", "not-found")
 
     async def upload_invoice(self, request: Request, body: Any) -> Response:
@@ -509,10 +539,10 @@ class BackMarketSandbox(SandboxApp):
         wanted = sku.casefold()
         return next((l for l in self.state["listings"].values() if l["sku"].casefold() == wanted), None)
 
-    def _listing(self, ident: str, *, status: int = 400) -> dict[str, Any]:
+    def _listing(self, ident: str, *, status: int = 400, plain: bool = False) -> dict[str, Any]:
         """A listing by its UUID or its integer id (the path's ``oneOf`` [C]); ``status`` for an id of neither shape."""
         if not is_uuid(ident) and as_int(ident, minimum=0) is None:
-            raise ApiError(status, f"listingId must be a UUID or an integer, not {ident[:40]!r}", "invalid-parameter")
+            raise ApiError(status, f"listingId must be a UUID or an integer, not {ident[:40]!r}", "invalid-parameter", plain=plain)
         listing = self.state["listings"].get(ident) or next(
             (l for l in self.state["listings"].values() if str(l["listing_id"]) == ident), None
         )
@@ -531,10 +561,10 @@ class BackMarketSandbox(SandboxApp):
             listings = [l for l in listings if l["quantity"] >= least]
         if most is not None:
             listings = [l for l in listings if l["quantity"] <= most]
-        return self._page(request, listings)
+        return self._page(request, [_public_listing(l) for l in listings])
 
     async def get_listing(self, request: Request, _: Any) -> Response:
-        return JSONResponse(self._listing(request.path_params["listing_id"]))
+        return JSONResponse(_public_listing(self._listing(request.path_params["listing_id"]), statuscode=200))
 
     async def listing_detail(self, request: Request, _: Any) -> Response:
         q = request.query_params
@@ -545,11 +575,11 @@ class BackMarketSandbox(SandboxApp):
             listing = self._listing_by_sku(q["sku"])
             if listing is None:
                 raise ApiError(404, f"No listing with sku {q['sku'][:100]}", "not-found")
-            return JSONResponse(listing)
+            return JSONResponse(_public_listing(listing, statuscode=200))
         ident = str(listing_id) if listing_id is not None else q.get("id")
         if not ident:
             raise ApiError(400, "Give sku, listing_id or id", "missing-parameter")
-        return JSONResponse(self._listing(ident))
+        return JSONResponse(_public_listing(self._listing(ident), statuscode=200))
 
     def _lines_in_last_hour(self, now: float) -> int:
         self.state["lines_log"] = [e for e in self.state["lines_log"] if e[0] + 3600 > now]
@@ -563,9 +593,9 @@ class BackMarketSandbox(SandboxApp):
         self.state["lines_log"].append([now, count])
 
     async def update_listing(self, request: Request, body: Any) -> Response:
-        listing = self._listing(request.path_params["listing_id"])
+        listing = self._listing(request.path_params["listing_id"], plain=True)
         if not isinstance(body, dict):
-            raise ApiError(400, "The body must be a JSON object", "invalid-body")
+            raise ApiError(400, "The body must be a JSON object", plain=True)  # [C] a 400 here is a plain string
         errors = check_listing_update_types(body)
         row = {k: "" if v is None else str(v) for k, v in body.items() if isinstance(v, (str, int, float))}
         values, more = parse_listing_row(row)
@@ -577,11 +607,11 @@ class BackMarketSandbox(SandboxApp):
         merged.update({k: v for k, v in values.items() if v is not None and k in body})
         errors += check_listing_values(merged, new=False)
         if errors:
-            raise ApiError(400, "; ".join(e["message"] for e in errors), errors[0]["code"])
+            raise ApiError(400, "; ".join(e["message"] for e in errors), errors[0]["code"], plain=True)
         self._take_lines(1)
         self._apply_values(listing, values, body.keys())
         self.effect("listing_update", listing_id=listing["id"], sku=listing["sku"], fields=sorted(body))
-        return JSONResponse(listing)
+        return JSONResponse(_public_listing(listing, statuscode=200))
 
     def _apply_values(self, listing: dict[str, Any], values: dict[str, Any], keys: Any) -> None:
         for key in keys:
@@ -731,8 +761,40 @@ class BackMarketSandbox(SandboxApp):
                 return JSONResponse({"added": len(added), "products": added}, 201)
             return {"products": list(self.state["products"].values())}
 
+        async def raw_orders(request: Request, payload: Any) -> Any:
+            """POST ``{"orders": [order, ...]}``: orders stored exactly as given (a payload copied from
+            Back Market's documentation, say), each with an integer ``order_id`` and a list of ``orderlines``."""
+            stored = []
+            for order in payload["orders"]:
+                if not isinstance(order, dict) or not isinstance(order.get("order_id"), int) or not isinstance(order.get("orderlines"), list):
+                    raise ValueError("each order needs an integer order_id and a list of orderlines")
+                self.state["orders"][str(order["order_id"])] = {**order, "_due": None, "_fate": "raw"}
+                self.touch("orders", order["order_id"])
+                stored.append(order["order_id"])
+            return JSONResponse({"orders": stored}, 201)
+
         return [Route("/_sandbox/tokens", admin(tokens), methods=["GET", "POST", "DELETE"]),
+                Route("/_sandbox/orders/raw", admin(raw_orders), methods=["POST"]),
                 Route("/_sandbox/products", admin(products), methods=["GET", "POST"])]
+
+
+#: [C] Order and line fields the spec types as non-nullable: an unset one is "" (text) or absent (dates, codes).
+_EMPTY_WHEN_UNSET = ("tracking_number", "tracking_url", "shipper_display", "imei", "serial_number", "return_message")
+_ABSENT_WHEN_UNSET = ("date_shipping", "date_payment", "return_reason")
+
+
+def _never_null(entry: dict[str, Any]) -> dict[str, Any]:
+    public = {k: v for k, v in entry.items() if not (v is None and k in _ABSENT_WHEN_UNSET)}
+    public.update({k: "" for k in _EMPTY_WHEN_UNSET if k in public and public[k] is None})
+    return public
+
+
+def _public_listing(listing: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A listing as the API shows it: [C] ``max_price`` is a string that is never null (empty when unset)."""
+    public = {**listing, **extra}
+    if public.get("max_price") is None:
+        public["max_price"] = ""
+    return public
 
 
 _LEGACY_STATE = {"PREMIUM": 9, "EXCELLENT": 0, "VERY_GOOD": 1, "GOOD": 2, "FAIR": 3, "STALLONE": 4}  # [C]

@@ -322,17 +322,6 @@ def find_account(ctx: AppContext, ref: str | int, marketplace: Marketplace | str
     raise SetupError(f"no account {text!r} (accounts: {', '.join(a.name for a in accounts) or 'none yet'})")
 
 
-def connector_options(account: Any, language: str | None = None) -> dict[str, Any]:
-    """Constructor options for the account's connector (never the credential)."""
-    options: dict[str, Any] = {}
-    if Marketplace(account.marketplace) is Marketplace.backmarket:
-        options.update(company=account.company or "", contact_email=account.contact_email or "",
-                       region=account.region or "eu")  # fmt: skip
-        if language:
-            options["language"] = language
-    return options
-
-
 async def check_connection(ctx: AppContext, account_id: int, *, language: str | None = None,
                            transport: httpx.AsyncBaseTransport | None = None) -> ConnectionResult:  # fmt: skip
     """Ask the marketplace whether the account's token works (its connector's credentials check).
@@ -342,26 +331,23 @@ async def check_connection(ctx: AppContext, account_id: int, *, language: str | 
     ``connection_error``, a success clears both and may tell the expiry.
     """
     from shelfdesk.channels.errors import ChannelError
-    from shelfdesk.channels.registry import get_connector
     from shelfdesk.db.models import MarketplaceAccount
+    from shelfdesk.orders.connect import connect, load_account
+    from shelfdesk.orders.errors import NoCredential
 
     ctx.require_write()
     with ctx.read_session() as session:
-        account = session.get(MarketplaceAccount, account_id)
-        if account is None:
+        if session.get(MarketplaceAccount, account_id) is None:
             raise SetupError(f"no account with id {account_id}")
-        ref, base_url, options = account.credential_ref, account.base_url, connector_options(account, language)
-        market = Marketplace(account.marketplace)
+    account = load_account(ctx, account_id)
     token_error: str | None = None
     connection_error: str | None = None
     expires_at: datetime | None = None
+    overrides: dict[str, Any] = {"transport": transport} if transport is not None else {}
     try:
-        credential = ctx.secrets.resolve(ref)
-    except SecretError as exc:
+        connector = connect(ctx, account, language=language, **overrides)
+    except NoCredential as exc:
         return _save_check(ctx, account_id, ConnectionResult(False, f"no usable token: {exc}"), None, str(exc))
-    try:
-        connector = get_connector(market, credential=credential, clock=ctx.clock, base_url=base_url,
-                                  transport=transport, **options)  # fmt: skip
     except (ValueError, ChannelError) as exc:
         message = str(exc)
         return _save_check(ctx, account_id, ConnectionResult(False, message), None, message)
@@ -373,7 +359,7 @@ async def check_connection(ctx: AppContext, account_id: int, *, language: str | 
         result = ConnectionResult(False, f"could not check the token: {exc}")
     except Exception as exc:  # network failures the connector did not type (DNS, TLS …)
         connection_error = f"{type(exc).__name__}: {exc}"
-        result = ConnectionResult(False, f"could not reach {base_url or market.value}: {connection_error}")
+        result = ConnectionResult(False, f"could not reach {account.base_url or account.marketplace.value}: {connection_error}")
     else:
         expires_at = status.expires_at
         if status.valid:

@@ -229,9 +229,23 @@ def _webhook_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         yield Alert("webhook_paused", Severity.critical, f"webhook {name}: {reason or 'paused after failures'}", "webhook", sub_id)
 
 
+def _stock_lag_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+    """Quantity changes the stock pusher has not sent for minutes: a marketplace may sell units that are gone."""
+    from shelfdesk.publishing.dirty import waiting_counts
+    from shelfdesk.services.stock import LAG_ALERT
+
+    late = [(n, oldest) for n, oldest in waiting_counts(session).values() if oldest is not None and now - oldest >= LAG_ALERT]
+    if late:
+        oldest = min(o for _, o in late)
+        minutes = int((now - oldest).total_seconds() // 60)
+        yield Alert("stock_unpushed", Severity.critical if now - oldest >= 3 * LAG_ALERT else Severity.warning,
+                    f"{sum(n for n, _ in late):,} stock change(s) not pushed for {minutes} min: marketplaces may offer "
+                    "units that are gone (see the stock pusher on Publications)", "publications", None)  # fmt: skip
+
+
 RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
     _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts, _publication_alerts, _address_missing_alerts,
-    _stuck_action_alerts, _webhook_alerts,
+    _stuck_action_alerts, _webhook_alerts, _stock_lag_alerts,
 ]
 
 

@@ -14,41 +14,19 @@ Rules enforced here, with the reason in the message:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.catalog.errors import SetupError
 from shelfdesk.domain import Marketplace, OrderScope
+from shelfdesk.markets import MARKETS, Market, market_by_code
 
 if TYPE_CHECKING:
     from shelfdesk.catalog.readiness import Readiness
     from shelfdesk.context import AppContext
 
 
-@dataclass(frozen=True)
-class Market:
-    country: str
-    name: str
-    code: str  #: the marketplace's market code (Back Market's Accept-Language)
-    currency: str
-    region: str | None = None  #: Back Market region serving it
-
-
-_BM = [("FR", "France", "fr-fr", "EUR", "eu"), ("BE", "Belgium", "fr-be", "EUR", "eu"),
-       ("DE", "Germany", "de-de", "EUR", "eu"), ("AT", "Austria", "de-at", "EUR", "eu"),
-       ("ES", "Spain", "es-es", "EUR", "eu"), ("IT", "Italy", "it-it", "EUR", "eu"),
-       ("NL", "Netherlands", "nl-nl", "EUR", "eu"), ("PT", "Portugal", "pt-pt", "EUR", "eu"),
-       ("FI", "Finland", "fi-fi", "EUR", "eu"), ("IE", "Ireland", "en-ie", "EUR", "eu"),
-       ("GR", "Greece", "el-gr", "EUR", "eu"), ("SK", "Slovakia", "sk-sk", "EUR", "eu"),
-       ("GB", "United Kingdom", "en-gb", "GBP", "eu"), ("SE", "Sweden", "sv-se", "SEK", "eu"),
-       ("US", "United States", "en-us", "USD", "na"), ("JP", "Japan", "ja-jp", "JPY", "ap"),
-       ("AU", "Australia", "en-au", "AUD", "ap")]  # fmt: skip
-
-MARKETS: dict[Marketplace, dict[str, Market]] = {
-    Marketplace.backmarket: {c: Market(c, n, code, cur, reg) for c, n, code, cur, reg in _BM},
-    Marketplace.leboncoin: {"FR": Market("FR", "France", "FR", "EUR")},
-}
 MARKETPLACE_NAMES = {Marketplace.backmarket: "Back Market", Marketplace.leboncoin: "Leboncoin"}
 
 #: Options an operator may change on a channel, with their column (or settings key).
@@ -77,6 +55,7 @@ class ChannelView:
     owns_quantities: bool
     activated_at: datetime | None
     readiness: Readiness | None
+    slug: str = ""  #: the short name every command accepts ("bm-fr"), see ``channel_refs``
 
     def as_json(self) -> dict[str, Any]:
         readiness = None
@@ -85,7 +64,7 @@ class ChannelView:
                 light.name: {"ok": light.ok, "reasons": light.reasons, "warnings": light.warnings}
                 for light in self.readiness.lights}}  # fmt: skip
         return {
-            "id": self.id, "name": self.name, "store": self.store_name, "store_id": self.store_id,
+            "id": self.id, "name": self.name, "slug": self.slug, "store": self.store_name, "store_id": self.store_id,
             "account": self.account_name, "account_id": self.account_id, "marketplace": str(self.marketplace),
             "market": self.market, "country": self.country, "enabled": self.enabled,
             "products_feed": self.products_feed_enabled, "offers_feed": self.offers_feed_enabled,
@@ -97,10 +76,9 @@ class ChannelView:
 
 
 def market_for(marketplace: Marketplace, country: str) -> Market:
-    markets = MARKETS[marketplace]
-    code = (country or "").strip()
-    market = markets.get(code.upper()) or next((m for m in markets.values() if m.code == code.lower()), None)
+    market = market_by_code(marketplace, country)
     if market is None:
+        markets = MARKETS[marketplace]
         names = ", ".join(f"{m.country} ({m.name})" for m in markets.values())
         raise SetupError(f"{MARKETPLACE_NAMES[marketplace]} has no market {country!r}; markets: {names}")
     return market
@@ -234,8 +212,11 @@ def list_channels(ctx: AppContext, store_id: int | None = None) -> list[ChannelV
              .order_by(Store.name, Channel.name))  # fmt: skip
     if store_id is not None:
         query = query.where(Channel.store_id == store_id)
+    from shelfdesk.channel_refs import refs_from
+
     with ctx.read_session() as session:
-        return [_view(c, s, a) for c, s, a in session.execute(query).all()]
+        slugs = {ref.id: ref.slug for ref in refs_from(session)}  # over every channel: a shared code gets its id
+        return [replace(_view(c, s, a), slug=slugs.get(c.id, "")) for c, s, a in session.execute(query).all()]
 
 
 def get_channel(ctx: AppContext, channel_id: int) -> ChannelView:
@@ -246,21 +227,10 @@ def get_channel(ctx: AppContext, channel_id: int) -> ChannelView:
 
 
 def find_channel(ctx: AppContext, ref: str | int) -> ChannelView:
-    """A channel by id or by name (case-insensitive; ``Store/Channel`` when names repeat)."""
-    text = str(ref).strip()
-    channels = list_channels(ctx)
-    if text.isdigit():
-        for view in channels:
-            if view.id == int(text):
-                return view
-    store, _, name = text.rpartition("/")
-    matches = [c for c in channels if c.name.casefold() == (name or text).casefold()
-               and (not store or c.store_name.casefold() == store.casefold())]  # fmt: skip
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise SetupError(f"several channels are named {text!r}: use STORE/CHANNEL or the id")
-    raise SetupError(f"no channel {text!r} (channels: {', '.join(c.name for c in channels) or 'none yet'})")
+    """A channel by any name an operator gives it (id, name, ``STORE/NAME``, slug, market): see ``channel_refs``."""
+    from shelfdesk.channel_refs import resolve_channel
+
+    return get_channel(ctx, resolve_channel(ctx, ref).id)
 
 
 def check_readiness(ctx: AppContext, channel_id: int) -> Readiness:

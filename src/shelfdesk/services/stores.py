@@ -31,13 +31,20 @@ class ImportSummary:
     gone: int
     duration_ms: int | None
     error: str | None
+    #: ``catalog.importer.ImportOutcome`` value ("done" for imports recorded before outcomes existed).
+    outcome: str = "done"
+
+    @property
+    def needs_force(self) -> bool:
+        """Nothing was stored because the feed looked cut or implausible: it can be forced after reading this."""
+        return self.outcome in ("truncated", "refused")
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "started_at": self.started_at.isoformat(),
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None, "source": self.source,
                 "format": self.format, "rows_read": self.rows_read, "stored": self.stored,
                 "rejected": self.rejected, "gone": self.gone, "duration_ms": self.duration_ms,
-                "error": self.error}  # fmt: skip
+                "error": self.error, "outcome": self.outcome}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,7 @@ def list_stores(ctx: AppContext) -> list[StoreSummary]:
 def _import_summary(record: Any) -> ImportSummary:
     return ImportSummary(record.id, record.started_at, record.finished_at, record.source, record.format,
                          record.rows_read, record.stored, record.rejected, record.gone, record.duration_ms,
-                         record.error)  # fmt: skip
+                         record.error, str((record.report or {}).get("outcome") or "done"))  # fmt: skip
 
 
 def get_store(ctx: AppContext, store_id: int) -> StoreSummary:

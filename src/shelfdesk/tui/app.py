@@ -47,6 +47,7 @@ from shelfdesk.tui.themes import default_theme_name, load_themes, status_variabl
 from shelfdesk.tui.widgets.status_bar import AlertStatus
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
     from textual.theme import Theme
 
     from shelfdesk.context import AppContext
@@ -104,6 +105,8 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         self.startup_probe = startup_probe
         # Over SSH every animation frame is bytes on a slow link.
         self.animation_level = "none"
+        self.data_version = 0
+        """Bumped by every change made from the console; screens behind it reload when shown."""
         self._startup_notes: list[str] = []
         self._alerts_timer: Timer | None = None
         loaded = load_themes(theme_dirs(ctx.paths.preferences))
@@ -115,6 +118,17 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         self._keymap_by_id = {key: str(value) for key, value in self.preferences.keymap.items()}
         if self._keymap_by_id:
             self.set_keymap(self._keymap_by_id)
+
+    # ------------------------------------------------------------ toasts
+
+    TOAST_SECONDS: ClassVar[dict[str, float]] = {"information": 4, "warning": 6, "error": 8}
+    """How long a toast stays, at most: long enough to read, short enough not to hide the screen."""
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:  # fmt: skip
+        """Every toast of the console: its time capped by severity (screens asked for up to 10 s)."""
+        cap = self.TOAST_SECONDS.get(severity, 6)
+        super().notify(message, title=title, severity=severity, timeout=min(timeout or cap, cap), markup=markup)
 
     # ------------------------------------------------------------ themes
 
@@ -228,17 +242,24 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
                         description=f"Running {key} now")  # fmt: skip
 
     async def _run_job_now(self, key: str) -> None:
+        import asyncio
+
         from shelfdesk.jobs.runs import format_counts
+        from shelfdesk.jobs.schedules import ScheduleError, get_schedule
 
         self.ctx.require_write()
-        self.notify(f"{key} started", title="Run now", timeout=3)
+        try:  # the toasts name the job as the Jobs screen does, never by its key
+            name = (await asyncio.to_thread(get_schedule, self.ctx, key)).name
+        except ScheduleError:
+            name = key
+        self.notify(f"{name} started", title="Run now", timeout=3)
         report = await self.run_key(key)
         if not report.ran:
-            self.notify(f"{key} did not run: {report.reason}", title="Run now", severity="warning")
+            self.notify(f"{name} did not run: {report.reason}", title="Run now", severity="warning")
         elif str(report.outcome) in ("failed", "abandoned"):
-            self.notify(f"{key} {report.outcome}: {report.error}", title="Run now", severity="error", timeout=10)
+            self.notify(f"{name} {report.outcome}: {report.error}", title="Run now", severity="error")
         else:
-            self.notify(f"{key} {report.outcome}: {format_counts(report.counts)}", title="Run now")
+            self.notify(f"{name} {report.outcome}: {format_counts(report.counts)}", title="Run now")
 
     async def run_key(self, key: str, call: JobCall | None = None) -> RunReport:
         """Run a schedule key now, under its lease: in this console's scheduler if it runs, else a one-off runner."""
@@ -258,6 +279,10 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         if self.jobs_scheduler is not None:
             scheduler, self.jobs_scheduler = self.jobs_scheduler, None
             await scheduler.stop(grace=0, reason="console closed")
+
+    def data_changed(self) -> None:
+        """Something an operator did changed the workspace: every screen shown later reloads first."""
+        self.data_version += 1
 
     def open_alerts(self) -> None:
         from shelfdesk.tui.screens.alerts import AlertsScreen

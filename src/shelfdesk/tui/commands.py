@@ -23,6 +23,10 @@ Screens pick up their rows with ``BINDINGS = bindings_for("orders")``.
 Scopes: ``APP`` rows are bound on the App (they work even inside dialogs, so
 keep them to ctrl+c and the palette), ``GLOBAL`` rows are bound on every
 shelfdesk screen, and any other scope belongs to the screen with that SCOPE.
+Dialogs work the same way: ``DIALOG`` rows (Esc, F1) are bound on every
+dialog (``screens/dialog.py``), and a scope starting with ``dialog.`` belongs
+to one kind of dialog (``dialog.confirm``: y and n), so a dialog's footer and
+its F1 help list exactly the keys that work in it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ if TYPE_CHECKING:
 
 APP = "app"
 GLOBAL = "global"
+DIALOG = "dialog"
+"""Rows bound on every dialog; ``dialog.*`` scopes belong to one kind of dialog."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,12 @@ COMMANDS: list[Command] = [
             group="publications", help="Write the highlighted run's failed items to a CSV file (no secrets)"),
     Command(id="pubitems.history", description="SKU history", action="sku_history", keys=("enter",), scope="publication",
             group="publication", help="What was sent for the highlighted SKU across publications", footer=True),
+    Command(id="pubitems.stock", description="Set stock", action="set_stock", keys=("s",), scope="publication",
+            group="publication", help="Set the highlighted SKU's stock; the stock pusher sends it within seconds",
+            writes=True),
+    Command(id="history.stock", description="Set stock", action="set_stock", keys=("s",), scope="product-history",
+            group="history", help="Set this SKU's stock; the stock pusher sends it within seconds", writes=True,
+            footer=True),
     Command(id="pubitems.errors_only", description="Errors only", action="toggle_errors_only", keys=("z", "ctrl+z"),
             scope="publication", group="publication", help="Show only failed items (toggle)", footer=True),
     Command(id="pubitems.errors", description="Errors", action="show_errors", keys=("e",), scope="publication",
@@ -409,8 +421,8 @@ COMMANDS: list[Command] = [
     Command(id="mappings.map", description="Map", action="map_selected", keys=("m",), scope="mappings",
             group="mappings", help="Map the highlighted category or attribute (Enter does it too)", names=("map",),
             writes=True),
-    Command(id="mappings.suggest", description="Apply suggestions", action="apply_suggestions", keys=("s",),
-            scope="mappings", group="mappings", help="Map every unmapped category or attribute of this pane to its suggestion",
+    Command(id="mappings.suggest", description="Suggestions", action="apply_suggestions", keys=("s",),
+            scope="mappings", group="mappings", help="Preview the suggested mappings of this pane; tick the ones to map",
             names=("suggest",), writes=True),
     Command(id="mappings.clear", description="Clear", action="clear_selected", keys=("d",), scope="mappings",
             group="mappings", help="Remove the highlighted mapping, or the highlighted exclusion rule (asks first)", writes=True),
@@ -426,6 +438,47 @@ COMMANDS: list[Command] = [
             scope="mappings", group="mappings", help="Show only unmapped categories and failing attributes (toggle)"),
     Command(id="mappings.activate", description="Activate", action="activate", keys=("A",), scope="mappings",
             group="mappings", help="Turn publication on (only when the three lights are green)", writes=True),
+    # Dialogs: every one closes with Esc and lists its keys with F1; each kind adds its own.
+    Command(id="dialog.cancel", description="Cancel", action="cancel", keys=("escape",), scope=DIALOG, group="dialog",
+            help="Close the dialog without doing anything (it says so)", footer=True, palette=False),
+    Command(id="dialog.help", description="Keys", action="help", keys=("f1",), scope=DIALOG, group="dialog",
+            help="List the keys of this dialog", footer=True, palette=False),
+    Command(id="confirm.yes", description="Yes", action="confirm", keys=("y",), scope="dialog.confirm",
+            group="dialog", help="Go ahead (Enter on the focused button does the same; No is focused first)",
+            footer=True, palette=False),
+    Command(id="confirm.no", description="No", action="refuse", keys=("n",), scope="dialog.confirm", group="dialog",
+            help="Do nothing", footer=True, palette=False),
+    Command(id="form.save", description="Save", action="save", keys=("ctrl+s",), scope="dialog.form", group="dialog",
+            help="Save what the form holds (Enter in the last field does it too)", footer=True, palette=False),
+    Command(id="columns_form.save", description="Import", action="save", keys=("ctrl+s",), scope="dialog.columns",
+            group="dialog", help="Import the catalog with these column roles", footer=True, palette=False),
+    Command(id="import_report.next", description="Next page", action="next_page", keys=("right_square_bracket",),
+            scope="dialog.import-report", group="dialog", help="The next 500 rejected rows", footer=True,
+            palette=False),
+    Command(id="import_report.first", description="First page", action="first_page", keys=("left_square_bracket",),
+            scope="dialog.import-report", group="dialog", help="Back to the first rejected row", footer=True,
+            palette=False),
+    Command(id="import_report.force", description="Import anyway", action="force", keys=("f",),
+            scope="dialog.import-report", group="dialog",
+            help="Store this refused or truncated import after reading why", footer=True, palette=False),
+    Command(id="results.close", description="Close", action="cancel", keys=("enter",), scope="dialog.results",
+            group="dialog", help="Back to the orders", footer=True, palette=False),
+    Command(id="category_picker.list", description="List", action="to_list", keys=("down",),
+            scope="dialog.category-picker", group="dialog", help="Move from the search field to the list",
+            palette=False),
+    Command(id="command_line.complete", description="Complete", action="complete", keys=("tab",),
+            scope="dialog.command-line", group="dialog", help="Complete the command or its argument",
+            priority=True, footer=True, palette=False),
+    Command(id="help.close", description="Close", action="cancel", keys=("q", "question_mark"), scope="dialog.help",
+            group="dialog", help="Close the help", footer=True, palette=False),
+    Command(id="suggestions.apply", description="Map ticked", action="save", keys=("ctrl+s",),
+            scope="dialog.suggestions", group="dialog", help="Map the ticked proposals", footer=True, palette=False),
+    Command(id="suggestions.all", description="All/none", action="toggle_all", keys=("a",),
+            scope="dialog.suggestions", group="dialog", help="Tick every proposal, or none", footer=True,
+            palette=False),
+    Command(id="path.complete", description="Complete path", action="complete_path", keys=("tab",),
+            scope="dialog.path", group="dialog", help="Complete the file name typed so far (Tab again lists)",
+            priority=True, footer=True, palette=False),
 ]
 """The table. Order matters: it is the order of help, footer and palette."""
 
@@ -440,8 +493,14 @@ def commands_for(scopes: Iterable[str], table: Sequence[Command] | None = None) 
     return [cmd for cmd in _table(table) if cmd.scope in wanted]
 
 
+def is_dialog_scope(scope: str) -> bool:
+    return scope == DIALOG or scope.startswith(DIALOG + ".")
+
+
 def visible_scopes(scope: str) -> tuple[str, ...]:
-    """Scopes an operator can reach from a screen whose SCOPE is ``scope``."""
+    """Scopes an operator can reach from a screen (or dialog) whose SCOPE is ``scope``."""
+    if is_dialog_scope(scope):
+        return (APP, DIALOG) if scope == DIALOG else (APP, DIALOG, scope)
     return (APP, GLOBAL) if scope in (APP, GLOBAL) else (APP, GLOBAL, scope)
 
 
@@ -551,16 +610,17 @@ def complete_command_line(
         except CommandLineError:
             return Completion(text)
         options = sorted(c for c in choices(cmd) if c.lower().startswith(partial_arg.strip().lower()))
-        return _complete(f"{word} ", partial_arg.strip(), options)
+        return common_completion(f"{word} ", partial_arg.strip(), options)
     names = sorted(_named(scope, table))
     options = [name for name in names if name.startswith(stripped.lower())]
-    completion = _complete("", stripped, options)
+    completion = common_completion("", stripped, options)
     if len(options) == 1 and _named(scope, table)[options[0]].argument:
         return Completion(completion.text + " ", completion.candidates)
     return completion
 
 
-def _complete(prefix: str, typed: str, options: list[str]) -> Completion:
+def common_completion(prefix: str, typed: str, options: list[str]) -> Completion:
+    """``prefix`` + the one option, or the options' common prefix (listed), or what was typed."""
     if not options:
         return Completion(prefix + typed)
     if len(options) == 1:
@@ -593,6 +653,10 @@ def help_sections(app: ShelfdeskApp, scope: str, title: str) -> list[tuple[str, 
             result.append(HelpRow(app.keys_display(cmd), name, cmd.help or cmd.description, not app.is_disabled(cmd)))
         return result
 
+    if is_dialog_scope(scope):
+        # Under a dialog only its own keys and the App's work: the screens' keys wait behind it.
+        own = commands_for([scope, DIALOG] if scope != DIALOG else [DIALOG])
+        return [(title, rows(own)), ("Everywhere", rows(c for c in commands_for([APP]) if c.keys))]
     own = [c for c in commands_for([scope]) if scope not in (APP, GLOBAL)]
     general = [c for c in commands_for([GLOBAL, APP]) if not c.id.startswith("go.")]
     sections = []

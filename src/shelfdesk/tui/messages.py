@@ -1,304 +1,298 @@
-"""Typed messages of the console shell.
+"""Typed messages of the console.
 
 Thread workers never touch widgets: they post one of these (``post_message``
 is thread-safe) and the main thread updates the screen. Tests assert on them
 through ``run_test(message_hook=...)`` rather than on pixels.
+
+Each message is a dataclass (as in Toolong): its fields are its payload, typed
+with the service's own result types, so a handler reads ``message.page.rows``
+with its type known. Textual's ``Message.__init__`` only calls
+``__post_init__``, which the dataclass ``__init__`` calls too.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
 from textual.message import Message
 
+if TYPE_CHECKING:
+    from shelfdesk.catalog.exclusions import ExclusionCount
+    from shelfdesk.catalog.importer import ImportProgress, ImportResult
+    from shelfdesk.invoices.service import InvoiceInfo
+    from shelfdesk.jobs.health import JobRow
+    from shelfdesk.jobs.manual import ManualHarvest
+    from shelfdesk.jobs.runs import RunDetail, RunInfo
+    from shelfdesk.orders.actions import BatchProgress
+    from shelfdesk.orders.detail import OrderDetail
+    from shelfdesk.orders.queries import Lookups, OrderPage
+    from shelfdesk.publishing.engine import Progress, PublishResult
+    from shelfdesk.publishing.triage import ErrorCluster, ItemRow, PublicationRow
+    from shelfdesk.services.alerts import Alert
+    from shelfdesk.services.channels import ChannelView
+    from shelfdesk.services.stores import StoreSummary
+    from shelfdesk.webhooks.delivery import AttemptInfo, DeliveryInfo
+    from shelfdesk.webhooks.subscriptions import SubscriptionInfo
 
+Severity = Literal["information", "warning", "error"]
+
+
+@dataclass
 class AlertsCounted(Message):
     """The status worker counted the open alerts of the workspace."""
 
-    def __init__(self, count: int) -> None:
-        super().__init__()
-        self.count = count
+    count: int
 
 
+@dataclass
 class FilterChanged(Message):
     """The operator edited (or cleared, with ``text == ""``) the filter of the current screen."""
 
-    def __init__(self, text: str, *, submitted: bool = False) -> None:
-        super().__init__()
-        self.text = text
-        self.submitted = submitted
+    text: str
+    submitted: bool = False
 
 
-# ---------------------------------------------------------------- jobs and alerts (issue 7)
+@dataclass
+class OperationDone(Message):
+    """An operator's action run by ``ShelfdeskScreen.run_operation`` ended: the toast, and what follows.
+
+    ``reload``: the workspace changed, so this screen reloads and the others
+    reload when shown again. ``retry``: what to reopen a refused form with
+    (its kind and the values typed), so nothing typed is lost.
+    """
+
+    title: str
+    text: str
+    severity: Severity = "information"
+    reload: bool = True
+    retry: tuple[str, dict[str, Any]] | None = None
 
 
+# ---------------------------------------------------------------- jobs and alerts
+
+
+@dataclass
 class JobsLoaded(Message):
-    """The Jobs screen's rows (``shelfdesk.jobs.health.JobRow``), read at ``now`` on the workspace clock."""
+    """The Jobs screen's rows, read at ``now`` on the workspace clock."""
 
-    def __init__(self, rows: list, now: object, codes: dict[int, str] | None = None) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.rows = rows
-        self.now = now
-        self.codes = codes or {}  #: channel id -> "BM FR", as on Orders and Publications
+    rows: list[JobRow]
+    now: datetime
+    codes: dict[int, str] = field(default_factory=dict)
+    """Channel id -> "BM FR", as on Orders and Publications."""
 
 
+@dataclass
 class JobRunsLoaded(Message):
-    """A job's runs, newest first (``shelfdesk.jobs.runs.RunInfo``)."""
+    """A job's runs, newest first."""
 
-    def __init__(self, key: str, runs: list, now: object) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.key = key
-        self.runs = runs
-        self.now = now
+    key: str
+    runs: list[RunInfo]
+    now: datetime
 
 
+@dataclass
 class JobRunDetailLoaded(Message):
-    """One run with its error and traceback (``shelfdesk.jobs.runs.RunDetail``)."""
+    """One run with its error and traceback."""
 
-    def __init__(self, run: object) -> None:
-        super().__init__()
-        self.run = run
+    run: RunDetail
 
 
+@dataclass
 class JobRunChanged(Message):
     """A run of this console's scheduler started or finished (``kind``: "started" or "finished")."""
 
-    def __init__(self, key: str, kind: str) -> None:
-        super().__init__()
-        self.key = key
-        self.kind = kind
+    key: str
+    kind: str
 
 
-class JobCommandDone(Message):
-    """Run now, pause, resume or a schedule edit finished; ``text`` says what happened."""
-
-    def __init__(self, text: str, *, ok: bool = True) -> None:
-        super().__init__()
-        self.text = text
-        self.ok = ok
-
-
+@dataclass
 class AlertsLoaded(Message):
-    """Every current alert (``shelfdesk.services.alerts.Alert``), critical first."""
+    """Every current alert, critical first."""
 
-    def __init__(self, alerts: list) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.alerts = alerts
+    alerts: list[Alert]
 
 
 # ---------------------------------------------------------------- orders
 
 
+@dataclass
 class OrdersLoaded(Message):
-    """A page of the orders list (``page``: ``orders.queries.OrderPage``) for ``request`` (newest wins)."""
+    """A page of the orders list for ``request`` (newest wins)."""
 
-    def __init__(self, page: object, names: object, request: int, edge: int = 0) -> None:
-        super().__init__()
-        self.page = page
-        self.names = names
-        self.request = request
-        self.edge = edge  #: +1 moved forward (cursor to the top), -1 backward (cursor to the bottom)
+    page: OrderPage
+    names: Lookups
+    request: int
+    edge: int = 0
+    """+1 moved forward (cursor to the top), -1 backward (cursor to the bottom)."""
 
 
+@dataclass
 class OrderCountsLoaded(Message):
     """Orders per status under the current filter (its status part left out)."""
 
-    def __init__(self, counts: dict, request: int) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.counts = counts
-        self.request = request
+    counts: dict[Any, int]
+    request: int
 
 
+@dataclass
 class OrderDetailLoaded(Message):
-    """One order in full (``detail``: ``orders.detail.OrderDetail``)."""
+    """One order in full."""
 
-    def __init__(self, detail: object) -> None:
-        super().__init__()
-        self.detail = detail
+    detail: OrderDetail
 
 
+@dataclass
 class OrdersQueued(Message):
     """A bulk (or single) action was written to the outbox; ``refused`` holds the reasons of the others."""
 
-    def __init__(self, label: str, batch_key: str, queued: int, refused: list[str], action_ids: set[int]) -> None:
-        super().__init__()
-        self.label = label
-        self.batch_key = batch_key
-        self.queued = queued
-        self.refused = refused
-        self.action_ids = action_ids
+    label: str
+    batch_key: str
+    queued: int
+    refused: list[str]
+    action_ids: set[int]
 
 
+@dataclass
 class OrderActionsProgress(Message):
-    """Where a batch of actions stands (``progress``: ``orders.actions.BatchProgress``)."""
+    """Where a batch of actions stands."""
 
-    def __init__(self, batch_key: str, progress: object, *, finished: bool = False,
-                 failures: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
-        super().__init__()
-        self.batch_key = batch_key
-        self.progress = progress
-        self.finished = finished
-        self.failures = failures or []
+    batch_key: str
+    progress: BatchProgress
+    finished: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass
 class OrdersHarvested(Message):
-    """A manual fetch finished (``results``: ``jobs.manual.ManualHarvest`` per account)."""
+    """A manual fetch finished, one result per account."""
 
-    def __init__(self, results: list) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.results = results
+    results: list[ManualHarvest]
 
 
 # ---------------------------------------------------------------- publications
 
 
+@dataclass
 class PublicationsLoaded(Message):
-    """A page of the publication history (``rows``: ``publishing.triage.PublicationRow``)."""
+    """A page of the publication history."""
 
-    def __init__(self, rows: list, *, running: list | None = None, codes: dict[int, str] | None = None) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.rows = rows
-        self.running = running or []
-        self.codes = codes or {}  #: channel id -> short name ("BM FR"), as on Orders
+    rows: list[PublicationRow]
+    running: list[PublicationRow] = field(default_factory=list)
+    codes: dict[int, str] = field(default_factory=dict)
+    """Channel id -> short name ("BM FR"), as on Orders."""
+    pusher: str = ""
+    """The stock pusher's state line."""
+    pusher_waiting: int = 0
 
 
+@dataclass
 class PublicationItemsLoaded(Message):
     """A page of one publication's items, with the count matching the filter."""
 
-    def __init__(self, publication: object, items: list, total: int, page: int) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.publication = publication
-        self.items = items
-        self.total = total
-        self.page = page
+    publication: PublicationRow
+    items: list[ItemRow]
+    total: int
+    page: int
 
 
+@dataclass
 class ErrorClustersLoaded(Message):
     """Failed items of a publication grouped by cause, largest first."""
 
-    def __init__(self, publication: object, clusters: list) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.publication = publication
-        self.clusters = clusters
+    publication: PublicationRow
+    clusters: list[ErrorCluster]
 
 
+@dataclass
 class PublishProgress(Message):
-    """A running publication reported progress (``publishing.engine.Progress``)."""
+    """A running publication reported progress."""
 
-    def __init__(self, progress: object) -> None:
-        super().__init__()
-        self.progress = progress
+    progress: Progress
 
 
+@dataclass
 class PublishFinished(Message):
     """A publication (or dry run) started from the console ended; ``error`` when it could not run."""
 
-    def __init__(self, result: object | None, error: str | None = None) -> None:
-        super().__init__()
-        self.result = result
-        self.error = error
+    result: PublishResult | None
+    error: str | None = None
 
 
+@dataclass
 class InvoicesLoaded(Message):
-    """The invoices list read by a worker (``invoices``: ``invoices.service.InvoiceInfo``; ``detail`` for the cursor row)."""
+    """The invoices list read by a worker (``detail``: the text of the cursor row's invoice)."""
 
-    def __init__(self, invoices: list, detail: str = "") -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.invoices = invoices
-        self.detail = detail
+    invoices: list[InvoiceInfo]
+    detail: str = ""
 
 
+@dataclass
 class WebhooksLoaded(Message):
-    """Subscriptions with their delivery health (``webhooks.subscriptions.SubscriptionInfo``)."""
+    """Subscriptions with their delivery health."""
 
-    def __init__(self, subscriptions: list) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.subscriptions = subscriptions
+    subscriptions: list[SubscriptionInfo]
 
 
+@dataclass
 class DeliveriesLoaded(Message):
-    """One subscription's queue (``DeliveryInfo``) or delivery log (``AttemptInfo``)."""
+    """One subscription's queue (deliveries) or delivery log (attempts, ``log``)."""
 
-    def __init__(self, rows: list, *, log: bool) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.rows = rows
-        self.log = log
-
-
-class OperationDone(Message):
-    """A worker finished an operator's action: what to tell them (a toast) and whether to reload."""
-
-    def __init__(self, title: str, text: str, *, severity: str = "information", reload: bool = True) -> None:
-        super().__init__()
-        self.title = title
-        self.text = text
-        self.severity = severity
-        self.reload = reload
+    rows: list[DeliveryInfo] | list[AttemptInfo]
+    log: bool
 
 
 # ---------------------------------------------------------------- stores and mappings
 
 
+@dataclass
 class StoresLoaded(Message):
-    """Every store with its channels (``stores``: ``services.stores.StoreSummary``)."""
+    """Every store with its channels."""
 
-    def __init__(self, stores: list) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.stores = stores
+    stores: list[StoreSummary]
 
 
+@dataclass
 class ImportProgressed(Message):
-    """A running catalog import reported progress (``catalog.importer.ImportProgress``)."""
+    """A running catalog import reported progress."""
 
-    def __init__(self, store_name: str, progress: object) -> None:
-        super().__init__()
-        self.store_name = store_name
-        self.progress = progress
+    store_name: str
+    progress: ImportProgress
 
 
+@dataclass
 class ImportFinished(Message):
-    """A catalog import started here ended (``result``: ``ImportResult``), or could not start (``error``)."""
+    """A catalog import started here ended (``result``), or could not start (``error``)."""
 
-    def __init__(self, store_name: str, result: object | None, error: str | None = None) -> None:
-        super().__init__()
-        self.store_name = store_name
-        self.result = result
-        self.error = error
+    store_name: str
+    result: ImportResult | None
+    error: str | None = None
 
 
-class SetupDone(Message):
-    """A set-up action (store, channel, token, connection test …) finished; ``error`` says why it did not."""
-
-    def __init__(self, what: str, message: str, *, error: str | None = None, retry: object | None = None,
-                 ok: bool = True) -> None:  # fmt: skip
-        super().__init__()
-        self.what = what
-        self.message = message
-        self.error = error
-        self.retry = retry  #: what to reopen a form with, so nothing typed is lost
-        self.ok = ok
-
-
+@dataclass
 class MappingChannelsLoaded(Message):
-    """The channels the Mappings screen can show (``channels``: ``services.channels.ChannelView``)."""
+    """The channels the Mappings screen can show."""
 
-    def __init__(self, channels: list) -> None:  # type: ignore[type-arg]
-        super().__init__()
-        self.channels = channels
+    channels: list[ChannelView]
 
 
+@dataclass
 class MappingPaneLoaded(Message):
-    """One pane of the Mappings screen loaded for ``channel_id`` (``pane``: categories, columns, exclusions, readiness)."""
+    """One pane of the Mappings screen loaded for ``channel_id``.
 
-    def __init__(self, channel_id: int, pane: str, data: object) -> None:
-        super().__init__()
-        self.channel_id = channel_id
-        self.pane = pane
-        self.data = data
+    ``data`` depends on ``pane``: category rows, (column rows, preview),
+    (rules, count) or the readiness.
+    """
+
+    channel_id: int
+    pane: str
+    data: Any
 
 
+@dataclass
 class ExclusionCounted(Message):
-    """The live count of products an edited (unsaved) rule set excludes."""
+    """The live count of products an edited (unsaved) rule set excludes, or why it cannot be counted."""
 
-    def __init__(self, count: object, request: int) -> None:
-        super().__init__()
-        self.count = count
-        self.request = request
+    count: ExclusionCount | str
+    request: int

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -39,6 +37,7 @@ from urllib.parse import urljoin, urlsplit
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import aliased
 
+from shelfdesk.claims import backoff, claim_abandoned, holder_name
 from shelfdesk.webhooks.errors import WebhookError
 
 if TYPE_CHECKING:
@@ -182,16 +181,6 @@ async def post_signed(client: httpx.AsyncClient, url: str, secret: str, body: by
         return AttemptResult(False, None, took(), f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
-def backoff(attempts: int, rng: random.Random) -> float:
-    """Seconds before the next attempt: 10 s doubling to an hour, with jitter (half to full step)."""
-    step = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
-    return step * (0.5 + rng.random() * 0.5)
-
-
-def holder_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 # ---------------------------------------------------------------------- the database side
 
 
@@ -226,7 +215,7 @@ class Deliverer:
         self._own_client = client is None
         self.timeout = timeout
         self.rng = rng or random.Random()
-        self.holder = holder or holder_name()
+        self.holder = holder or holder_name("webhooks")
         self.concurrency = max(1, concurrency)
         self.claim_timeout = claim_timeout
 
@@ -293,17 +282,25 @@ class Deliverer:
         return claimed
 
     def recover_stale(self) -> int:
-        """Put back deliveries claimed by a process that stopped mid-send (they will be sent again)."""
+        """Put back deliveries claimed by a process that stopped mid-send (they will be sent again).
+
+        A claim is abandoned when its process (on this host) is gone or it is
+        older than ``claim_timeout``: the rule of :func:`shelfdesk.claims.claim_abandoned`.
+        """
         from shelfdesk.db.models import WebhookDelivery as D
 
         now = self.ctx.clock.now()
-        cutoff = now - timedelta(seconds=self.claim_timeout)
+        count = 0
         with self.ctx.write_session() as session:
-            count = session.execute(
-                update(D).where(D.state == "delivering", D.claimed_by != self.holder, D.claimed_at <= cutoff)  # type: ignore[operator]
-                .values(state="pending", claimed_by=None, claimed_at=None, next_attempt_at=now,
-                        last_error="the sender stopped before recording the outcome; sending again")  # fmt: skip
-            ).rowcount
+            rows = session.execute(select(D.id, D.claimed_by, D.claimed_at).where(D.state == "delivering")).all()
+            for delivery_id, holder, claimed_at in rows:
+                if not claim_abandoned(holder, claimed_at, now, self.claim_timeout, me=self.holder):
+                    continue
+                count += session.execute(
+                    update(D).where(D.id == delivery_id, D.state == "delivering", D.claimed_by == holder)
+                    .values(state="pending", claimed_by=None, claimed_at=None, next_attempt_at=now,
+                            last_error="the sender stopped before recording the outcome; sending again")  # fmt: skip
+                ).rowcount
         if count:
             log.warning("recovered %d webhook delivery(ies) left in flight by a stopped process", count)
         return int(count or 0)
@@ -350,7 +347,7 @@ class Deliverer:
                 session.execute(update(S).where(S.id == claimed.subscription_id)
                                 .values(failures_in_a_row=0, last_success_at=now, updated_at=now))  # fmt: skip
                 return None
-            delay = backoff(claimed.attempts, self.rng)
+            delay = backoff(claimed.attempts, self.rng, base=BASE_DELAY, cap=MAX_DELAY)  # 10 s doubling to an hour
             session.execute(update(D).where(*mine).values(
                 state="pending", next_attempt_at=now + timedelta(seconds=delay), last_status=result.status_code,
                 last_error=result.error, claimed_by=None, claimed_at=None))  # fmt: skip

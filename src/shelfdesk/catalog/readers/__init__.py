@@ -37,6 +37,9 @@ class RowError:
     line: int
     reason: str
     raw: dict[str, Any] = field(default_factory=dict)
+    #: What could be read of the row by column, best effort (a CSV record with the wrong field count):
+    #: the import takes the SKU from it so the product is not flagged gone for one damaged line.
+    values: dict[str, str] = field(default_factory=dict)
 
 
 class CountingFile(io.RawIOBase):

@@ -16,8 +16,9 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from shelfdesk.catalog.errors import FeedError
+from shelfdesk.catalog.errors import FeedError, FeedTruncated
 from shelfdesk.catalog.readers import RawRow, RowError, snippet
+from shelfdesk.catalog.readers.text_checks import ERRORS, clean, encoding_problem
 
 if TYPE_CHECKING:
     from shelfdesk.catalog.detect import FeedOptions
@@ -143,7 +144,7 @@ def read_json_array(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow |
     while True:
         char = buf.skip_ws()
         if char is None:
-            raise FeedError("the file ends inside the array (truncated download?)", buf.line)
+            raise FeedTruncated("the file ends inside the array (truncated download?)", buf.line)
         if char == "]":
             return
         if item:
@@ -152,7 +153,7 @@ def read_json_array(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow |
             buf.advance(buf.pos + 1)
             char = buf.skip_ws()
             if char is None:
-                raise FeedError("the file ends inside the array (truncated download?)", buf.line)
+                raise FeedTruncated("the file ends inside the array (truncated download?)", buf.line)
         item += 1
         start_line = buf.line
         value = _decode_value(buf, item)
@@ -171,6 +172,8 @@ def _decode_value(buf: _Buffer, item: int) -> Any:
             if not buf.eof and len(buf.text) - buf.pos < MAX_ITEM_CHARS:
                 buf.fill()
                 continue
+            if buf.eof and not buf.text[exc.pos :].strip():
+                raise FeedTruncated(f"the file ends inside item {item} (truncated download?)", buf.line) from None
             raise FeedError(f"invalid JSON in item {item}: {exc.msg}", buf.line_at(exc.pos)) from None
         except RecursionError:
             raise FeedError(f"invalid JSON in item {item}: nested too deeply", buf.line) from None
@@ -194,23 +197,37 @@ def _kind(value: Any) -> str:
 
 
 def read_json_lines(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow | RowError]:
-    """One product object per line; a broken line is reported and the next one read."""
-    text = io.TextIOWrapper(binary, encoding=options.encoding, newline=None)  # type: ignore[arg-type]
+    """One product object per line; a broken line is reported and the next one read.
+
+    A last line that is not valid JSON and has no line ending is where the file
+    was cut: :class:`FeedTruncated`, so the import keeps the stored catalog.
+    """
+    text = io.TextIOWrapper(binary, encoding=options.encoding, errors=ERRORS, newline=None)  # type: ignore[arg-type]
     line = 0
     while True:
         try:
             raw = text.readline()
-        except UnicodeError as exc:
-            raise FeedError(f"the file is not valid {options.encoding} text ({getattr(exc, 'reason', exc)})", line + 1) from None
+        except UnicodeError as exc:  # what surrogateescape cannot carry: a UTF-16 file cut inside a character
+            raise FeedTruncated(f"the file is not valid {options.encoding} text ({getattr(exc, 'reason', exc)}): "
+                                "cut short?", line + 1) from None  # fmt: skip
         if not raw:
             return
         line += 1
         stripped = raw.strip().lstrip("\ufeff")
         if not stripped:
             continue
+        problem = encoding_problem(stripped, options.encoding)
+        if problem and not raw.endswith("\n"):
+            raise FeedTruncated(f"the file ends inside line {line}, in the middle of a character (cut short?)", line)
+        if problem:
+            yield RowError(line, f"line {line} is {problem}", {"text": snippet(clean(stripped))})
+            continue
         try:
             value = _DECODER.decode(stripped)
         except json.JSONDecodeError as exc:
+            if not raw.endswith("\n"):
+                raise FeedTruncated(f"the file ends inside line {line}, which is not whole JSON (cut short?)",
+                                    line) from None  # fmt: skip
             yield RowError(line, f"invalid JSON: {exc.msg} (column {exc.colno})", {"text": snippet(stripped)})
             continue
         except RecursionError:

@@ -123,6 +123,8 @@ def read_xml(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow | RowErr
         raise FeedError("the XML refers to an external entity or DTD, which shelfdesk refuses to load", line()) from None
     except DefusedXmlException as exc:
         raise FeedError(f"the XML uses a construct shelfdesk refuses ({exc})", line()) from None
+    except LookupError as exc:  # <?xml encoding="…"?> naming no known encoding
+        raise FeedError(f"the XML declares an encoding shelfdesk does not know ({exc})", 1) from None
     except ParseError as exc:
         position = getattr(exc, "position", None)
         where = position[0] if position else line()

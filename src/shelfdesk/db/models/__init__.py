@@ -11,6 +11,7 @@ from shelfdesk.db.models.invoices import Invoice, InvoiceSequence, InvoiceSettin
 from shelfdesk.db.models.jobs import JobLease, JobRun, JobSchedule
 from shelfdesk.db.models.orders import Order, OrderAction, OrderEvent, OrderLine
 from shelfdesk.db.models.publishing import ChannelListing, Publication, PublicationItem, RepriceChange
+from shelfdesk.db.models.stock import StockDirty, StoreFeed
 from shelfdesk.db.models.stores import Channel, MarketplaceAccount, Store
 from shelfdesk.db.models.webhooks import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEvent, WebhookSubscription
 
@@ -40,7 +41,9 @@ __all__ = [
     "PublicationItem",
     "RepriceChange",
     "ShelfModel",
+    "StockDirty",
     "Store",
+    "StoreFeed",
     "WebhookAttempt",
     "WebhookCursor",
     "WebhookDelivery",

@@ -29,7 +29,7 @@ class Product(ShelfModel, table=True):
         Index("ix_products_store_category", "store_id", "category_path"),
     )
 
-    id: int | None = id_field()
+    id: int | None = id_field(big=True)  # BIGINT since migration 0009
     store_id: int = Field(foreign_key="stores.id", ondelete="CASCADE")
     sku: str
     ean: str | None = Field(default=None, max_length=14)  #: EAN/GTIN, digits only
@@ -84,7 +84,7 @@ class CatalogImportRejection(ShelfModel, table=True):
     __tablename__ = "catalog_import_rejections"
     __table_args__ = (Index("ix_catalog_import_rejections_import_line", "import_id", "line", "id"),)
 
-    id: int | None = id_field()
+    id: int | None = id_field(big=True)  # BIGINT since migration 0009
     import_id: int = Field(foreign_key="catalog_imports.id", ondelete="CASCADE")
     line: int  #: line of the file (CSV/JSON lines/XML) or item number (JSON array)
     sku: str | None = None

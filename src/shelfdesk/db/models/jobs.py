@@ -27,7 +27,7 @@ class JobSchedule(ShelfModel, table=True):
 
     __tablename__ = "job_schedules"
 
-    id: int | None = id_field()
+    id: int | None = id_field(big=True)  # BIGINT since migration 0009
     key: str = Field(unique=True)
     job: str = Field(max_length=64)
     channel_id: int | None = Field(default=None, foreign_key="channels.id", ondelete="CASCADE", index=True)
@@ -42,7 +42,7 @@ class JobLease(ShelfModel, table=True):
 
     __tablename__ = "job_leases"
 
-    id: int | None = id_field()
+    id: int | None = id_field(big=True)  # BIGINT since migration 0009
     key: str = Field(unique=True)  #: same key as the schedule
     holder: str | None = None  #: host:pid:uuid of the process; None = free
     acquired_at: datetime | None = None

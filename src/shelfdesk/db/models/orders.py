@@ -121,7 +121,7 @@ class OrderLine(ShelfModel, table=True):
         Index("ix_order_lines_sku", "sku"),
     )
 
-    id: int | None = id_field()
+    id: int | None = id_field(big=True)  # BIGINT since migration 0009
     order_id: int = Field(foreign_key="orders.id", ondelete="CASCADE")
     marketplace_line_id: str  #: the marketplace's id, or one the connector derives stably
     sku: str | None = None
@@ -174,7 +174,7 @@ class OrderAction(ShelfModel, table=True):
         Index("ix_order_actions_batch", "batch_key"),
     )
 
-    id: int | None = id_field()
+    id: int | None = id_field(big=True)  # BIGINT since migration 0009
     order_id: int = Field(foreign_key="orders.id", ondelete="CASCADE")
     kind: ActionKind = enum_field(ActionKind)
     payload: dict[str, Any] = json_field()

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
-from shelfdesk.db.models.base import ShelfModel, enum_field, id_field, json_field, money_field
+from shelfdesk.db.models.base import BigIntId, ShelfModel, enum_field, id_field, json_field, money_field
 from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode, PublicationState
 
 
@@ -76,7 +76,7 @@ class PublicationItem(ShelfModel, table=True):
 
     id: int | None = id_field(big=True)
     publication_id: int = Field(foreign_key="publications.id", ondelete="CASCADE")
-    product_id: int | None = Field(default=None, foreign_key="products.id", ondelete="SET NULL")
+    product_id: int | None = Field(default=None, foreign_key="products.id", ondelete="SET NULL", sa_type=BigIntId)
     sku: str
     action: ItemAction = enum_field(ItemAction)
     outcome: ItemOutcome = enum_field(ItemOutcome, ItemOutcome.queued)
@@ -142,7 +142,7 @@ class RepriceChange(ShelfModel, table=True):
         Index("ix_reprice_changes_channel_sku", "channel_id", "sku", "at"),
     )
 
-    id: int | None = id_field()
+    id: int | None = id_field(big=True)  # BIGINT since migration 0009
     channel_id: int = Field(foreign_key="channels.id", ondelete="CASCADE")
     run_key: str  #: one repricer run (its decisions share it)
     sku: str

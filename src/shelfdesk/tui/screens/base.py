@@ -9,8 +9,10 @@ from here, so it behaves the same on every screen, detail screens included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.screen import Screen
@@ -18,7 +20,7 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from shelfdesk.tui.commands import GLOBAL, bindings_for, find_command, view_commands, view_name, visible_scopes
-from shelfdesk.tui.messages import FilterChanged
+from shelfdesk.tui.messages import FilterChanged, OperationDone, Severity
 from shelfdesk.tui.widgets.filter_bar import FilterBar
 from shelfdesk.tui.widgets.nav_bar import NavBar
 from shelfdesk.tui.widgets.status_bar import StatusBar, workspace_info
@@ -47,6 +49,8 @@ class ShelfdeskScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
+        self._data_seen = -1
+        """The App's ``data_version`` this screen last loaded; behind it, the screen reloads when shown."""
 
     # ------------------------------------------------------------ layout
 
@@ -91,13 +95,34 @@ class ShelfdeskScreen(Screen[None]):
         return bool(stack) and stack[0] is self
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out writing commands in read-only mode; hide ``q`` on detail screens."""
+        """Grey out what cannot act now (``disabled_reason``); hide ``q`` on detail screens."""
         if action == "quit":
             return self.is_top
+        return None if self.disabled_reason(action) else True
+
+    def disabled_reason(self, action: str) -> str | None:
+        """Why ``action`` cannot act now, in words, or None when it can.
+
+        Its key is greyed in the footer, and pressing it shows this reason
+        rather than doing nothing. Screens add their own reasons (ship on a
+        shipped order, fix with no error group) after calling this.
+        """
         command = find_command(action, visible_scopes(self.SCOPE))
         if command is not None and command.writes and self.ctx.read_only:
-            return None
-        return True
+            return f"{command.description} is disabled: this workspace is open read-only."
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A greyed key pressed: say why it does nothing now (a disabled binding would stay silent)."""
+        for binding in self._bindings.key_to_bindings.get(event.key, []):
+            action = binding.action.split("(", 1)[0]
+            if action == "quit":
+                continue
+            reason = self.disabled_reason(action)
+            if reason:
+                event.stop()
+                self.notify(reason, title="Not now", severity="warning", timeout=4)
+                return
 
     def focus_body(self) -> None:
         """Give focus back to the first focusable widget of the body (or to nothing)."""
@@ -160,10 +185,71 @@ class ShelfdeskScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         self.shell.count_alerts()
-        self.refresh_data()
+        self.reload_now()
 
     def action_quit(self) -> None:
         self.app.exit()
+
+    # ------------------------------------------------------------ the one action runner
+
+    def run_operation(
+        self,
+        title: str,
+        action: Callable[[], str | tuple[str, Severity]],
+        *,
+        retry: tuple[str, dict[str, object]] | None = None,
+    ) -> None:
+        """Run an operator's action (one service call) off the event loop, then toast its result.
+
+        ``action`` returns the sentence to show (or the sentence and a
+        severity, for an outcome that is not an error but went wrong, such as
+        a failed connection test). A refusal the services raise for the
+        operator (a ``ValueError`` such as ``CatalogError``, ``InvoiceError``,
+        ``WebhookError``, or the read-only ``PermissionError``) becomes an error
+        toast with their words, changes nothing, and hands ``retry`` to
+        ``operation_refused`` so a form can come back with what was typed.
+        Anything else goes to the App's failure handler. Every screen runs its
+        actions here, so they all answer the same way, and every screen shown
+        later reloads (``data_version``).
+        """
+        self._run_operation(title, action, retry)
+
+    @work(thread=True, group="operation", exit_on_error=False, description="Operator action")
+    def _run_operation(self, title: str, action: Callable[[], str | tuple[str, Severity]],
+                       retry: tuple[str, dict[str, object]] | None) -> None:  # fmt: skip
+        try:
+            outcome = action()
+        except (ValueError, PermissionError) as exc:
+            self.post_message(OperationDone(title, str(exc), severity="error", reload=False, retry=retry))
+            return
+        text, severity = outcome if isinstance(outcome, tuple) else (outcome, "information")
+        self.post_message(OperationDone(title, text, severity=severity))
+
+    def on_operation_done(self, message: OperationDone) -> None:
+        timeout = 10 if message.severity == "error" else 6
+        self.notify(message.text, title=message.title, severity=message.severity, timeout=timeout)
+        if message.retry is not None:
+            self.operation_refused(*message.retry, error=message.text)
+        if message.reload:
+            self.shell.data_changed()
+            self.reload_now()
+
+    def operation_refused(self, kind: str, values: dict[str, object], *, error: str) -> None:
+        """A refused action's form, to reopen with what was typed (screens with forms override this)."""
+
+    # ------------------------------------------------------------ staying true
+
+    def reload_now(self) -> None:
+        """Reload, and note that this screen now shows the workspace as it is."""
+        self._data_seen = self.shell.data_version
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        """Shown again after something changed elsewhere (a mapping, a publication): reload first."""
+        if self._data_seen == -1:
+            self._data_seen = self.shell.data_version
+        elif self._data_seen != self.shell.data_version:
+            self.reload_now()
 
     # ------------------------------------------------------------ events
 

@@ -6,14 +6,15 @@ path, the default cost and whether lines need an IMEI or serial number.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
+
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 MAX_SHOWN = 200
 
@@ -26,10 +27,10 @@ def leaf_text(leaf: Any, marker: str = "") -> str:
     return f"{marker}{leaf.path}  ({cost}{needs})"
 
 
-class CategoryPicker(ModalScreen[str | None]):
+class CategoryPicker(DialogScreen[str | None]):
     CSS_PATH = ["setup_form.tcss", "category_picker.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="category_picker.cancel", tooltip="Close without mapping"),
-                Binding("down", "to_list", "List", show=False, id="category_picker.list", tooltip="Move to the list")]  # fmt: skip
+    SCOPE: ClassVar[str] = "dialog.category-picker"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, merchant: str, leaves: list[Any], suggestions: list[Any]) -> None:
         super().__init__()
@@ -89,5 +90,3 @@ class CategoryPicker(ModalScreen[str | None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -9,15 +9,16 @@ ctrl+s saves from anywhere, Esc cancels. A refused form comes back with what was
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Checkbox, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.screens.store_form import form_row
+from shelfdesk.tui.widgets.checkbox import StateCheckbox
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -72,10 +73,10 @@ def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
     return f"{view.name} added to {view.store_name}: t tests its connection, ⏎ opens its mappings."
 
 
-class ChannelForm(ModalScreen[dict[str, Any] | None]):
+class ChannelForm(DialogScreen[dict[str, Any] | None]):
     CSS_PATH = ["setup_form.tcss", "channel_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="channel_form.cancel", tooltip="Close without saving"),
-                Binding("ctrl+s", "save", "Save", id="channel_form.save", tooltip="Save the channel")]  # fmt: skip
+    SCOPE: ClassVar[str] = "dialog.form"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, values: dict[str, Any], accounts: list[tuple[int, str, str]], error: str | None = None) -> None:
         super().__init__()
@@ -119,14 +120,14 @@ class ChannelForm(ModalScreen[dict[str, Any] | None]):
                                                        id="ch-country", disabled=self.editing, compact=True))  # fmt: skip
                 yield form_row("Channel name", Input(v.get("name", ""), placeholder="default: marketplace and country",
                                                      id="ch-name", compact=True))  # fmt: skip
-                yield Checkbox("Products feed", v.get("products_feed_enabled", True), id="ch-products", compact=True)
-                yield Checkbox("Offers feed", v.get("offers_feed_enabled", True), id="ch-offers", compact=True)
-                yield Checkbox("Quantities only (never prices)", v.get("quantities_only", False), id="ch-qty-only",
+                yield StateCheckbox("Products feed", v.get("products_feed_enabled", True), id="ch-products", compact=True)
+                yield StateCheckbox("Offers feed", v.get("offers_feed_enabled", True), id="ch-offers", compact=True)
+                yield StateCheckbox("Quantities only (never prices)", v.get("quantities_only", False), id="ch-qty-only",
                                compact=True)  # fmt: skip
-                yield Checkbox("Order management", v.get("orders_enabled", True), id="ch-orders", compact=True)
+                yield StateCheckbox("Order management", v.get("orders_enabled", True), id="ch-orders", compact=True)
                 yield form_row("Order fetch scope", Select(SCOPES, value=v.get("orders_scope", "market"),
                                                            allow_blank=False, compact=True, id="ch-scope"))  # fmt: skip
-                yield Checkbox("Secure payment (Leboncoin)", v.get("secure_payment", True), id="ch-secure", compact=True)
+                yield StateCheckbox("Secure payment (Leboncoin)", v.get("secure_payment", True), id="ch-secure", compact=True)
             yield Label("Enter/Tab next · Space toggles · ctrl+s saves · Esc cancels", classes="form-hint", markup=False)
 
     def _account_options(self, marketplace: str) -> list[tuple[str, int]]:
@@ -157,7 +158,7 @@ class ChannelForm(ModalScreen[dict[str, Any] | None]):
             return self.query_one(f"#{name}", Input).value.strip()
 
         def checked(name: str) -> bool:
-            return self.query_one(f"#{name}", Checkbox).value
+            return self.query_one(f"#{name}", StateCheckbox).value
 
         values = dict(self.values)
         values.update({
@@ -176,5 +177,3 @@ class ChannelForm(ModalScreen[dict[str, Any] | None]):
             return
         self.dismiss(values)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

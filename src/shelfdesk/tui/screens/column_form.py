@@ -7,14 +7,14 @@ from the obvious matches among the column's most common values.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.screens.store_form import form_row
 
 CONSTANT = "(constant)"
@@ -51,10 +51,10 @@ def refused_text(refused: list[str]) -> str:
     return f"Not accepted yet: {', '.join(refused)} (add to the value map)" if refused else "Every common value is accepted now."
 
 
-class ColumnForm(ModalScreen[dict[str, Any] | None]):
+class ColumnForm(DialogScreen[dict[str, Any] | None]):
     CSS_PATH = ["setup_form.tcss", "column_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="column_form.cancel", tooltip="Close without mapping"),
-                Binding("ctrl+s", "save", "Save", id="column_form.save", tooltip="Save the mapping")]  # fmt: skip
+    SCOPE: ClassVar[str] = "dialog.form"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, spec: Any, fields: list[str], values: list[str], rule: Any, suggestion: str | None) -> None:
         super().__init__()
@@ -155,5 +155,3 @@ class ColumnForm(ModalScreen[dict[str, Any] | None]):
             self.notify(f"{self.spec.name}: {label} {problem}", title="Mapping", severity="error")
         return problem is not None
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -4,23 +4,23 @@ on each product as extra attributes. ctrl+s imports with these roles, Esc cancel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Select, Static
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.screens.store_form import form_row
 
 NONE = ""
 
 
-class ColumnsForm(ModalScreen[dict[str, str] | None]):
+class ColumnsForm(DialogScreen[dict[str, str] | None]):
     CSS_PATH = ["setup_form.tcss", "columns_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="columns_form.cancel", tooltip="Close without importing"),
-                Binding("ctrl+s", "save", "Import", id="columns_form.save", tooltip="Import with these roles")]  # fmt: skip
+    SCOPE: ClassVar[str] = "dialog.columns"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, store_name: str, preview: Any) -> None:
         super().__init__()
@@ -66,5 +66,3 @@ class ColumnsForm(ModalScreen[dict[str, str] | None]):
             return
         self.dismiss(roles)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -9,25 +9,25 @@ line can never run something the table does not know.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from shelfdesk.tui.commands import Completion
+from shelfdesk.tui.commands import Completion, bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 
-class CommandLineScreen(ModalScreen[str | None]):
+class CommandLineScreen(DialogScreen[str | None]):
     """Returns the typed text on Enter, None on Esc."""
 
     CSS_PATH = "command_line.tcss"
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="command_line.cancel", tooltip="Close the command line"),
-        Binding("tab", "complete", "Complete", priority=True, id="command_line.complete", tooltip="Complete the command"),
-    ]
+    SCOPE: ClassVar[str] = "dialog.command-line"
+    BINDINGS = bindings_for(SCOPE)
+    FOOTER = False
+    CANCEL_NOTE = ""
 
     def __init__(self, complete: Callable[[str], Completion], hint: str) -> None:
         super().__init__()
@@ -46,8 +46,6 @@ class CommandLineScreen(ModalScreen[str | None]):
         field.cursor_blink = False
         field.focus()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     def action_complete(self) -> None:
         field = self.query_one(Input)

@@ -8,25 +8,30 @@ are marked, so nobody wonders where a key went.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from shelfdesk.tui.commands import HelpRow
+from shelfdesk.tui.commands import HelpRow, bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DialogScreen[None]):
     """A scrollable list of keys and commands; Esc, q, ? or F1 closes it."""
 
     CSS_PATH = "help.tcss"
-    BINDINGS = [
-        Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close", tooltip="Close the help"),
-    ]
+    SCOPE: ClassVar[str] = "dialog.help"
+    BINDINGS = bindings_for(SCOPE)
+    CANCEL_NOTE = ""
+
+    def action_help(self) -> None:
+        """F1 closes the help it opened."""
+        self.action_cancel()
 
     def __init__(self, title: str, sections: list[tuple[str, list[HelpRow]]], read_only: bool) -> None:
         super().__init__()

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.screens.store_form import form_row
 
 FORMATS = [("detect", ""), ("CSV", "csv"), ("JSON array", "json"), ("JSON lines", "jsonl"), ("XML", "xml")]
 
 
-class ImportForm(ModalScreen[dict[str, Any] | None]):
+class ImportForm(DialogScreen[dict[str, Any] | None]):
     CSS_PATH = ["setup_form.tcss", "import_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="import_form.cancel", tooltip="Close without importing")]
+    SCOPE: ClassVar[str] = "dialog.path"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, store_name: str, source: str, *, format: str | None = None, error: str | None = None) -> None:
         super().__init__()
@@ -31,7 +32,7 @@ class ImportForm(ModalScreen[dict[str, Any] | None]):
             yield Label(f"Import the catalog of {self.store_name}", classes="form-title", markup=False)
             if self.error:
                 yield Label(self.error, classes="form-error", markup=False)
-            yield form_row("Source", Input(self.source, placeholder="/path/feed.csv or https://…", id="import-source", compact=True))
+            yield form_row("Source", Input(self.source, placeholder="/path/feed.csv or https://…", id="import-source", compact=True, classes="path-field"))
             yield form_row("Format", Select(FORMATS, value=self.format, allow_blank=False, id="import-format", compact=True))
             yield Label("Valid rows are stored even when others fail; products missing from a complete feed are "
                         "flagged gone. Enter imports · Esc cancels", classes="form-hint", markup=False)  # fmt: skip
@@ -48,5 +49,3 @@ class ImportForm(ModalScreen[dict[str, Any] | None]):
             return
         self.dismiss({"source": source, "format": self.query_one("#import-format", Select).value or None})
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -6,27 +6,27 @@ page, ``[`` goes back to the first.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
 
 COLUMNS = [("line", "Line", 7), ("field", "Field", 8), ("sku", "SKU", 16), ("reason", "Reason", 60)]
 
 
-class ImportReportScreen(ModalScreen[None]):
+class ImportReportScreen(DialogScreen[bool]):
+    """Dismissed with True when the operator forces a refused or truncated import (f)."""
+
     CSS_PATH = "import_report.tcss"
-    BINDINGS = [
-        Binding("escape", "close", "Close", id="import_report.close", tooltip="Back to the stores"),
-        Binding("right_square_bracket", "next_page", "Next page", id="import_report.next", tooltip="Next 500 rows"),
-        Binding("left_square_bracket", "first_page", "First page", id="import_report.first", tooltip="Back to line 1"),
-    ]
+    SCOPE: ClassVar[str] = "dialog.import-report"
+    BINDINGS = bindings_for(SCOPE)
+    CANCEL_NOTE = ""
 
     def __init__(self, store_name: str, summary: Any) -> None:
         super().__init__()
@@ -45,7 +45,8 @@ class ImportReportScreen(ModalScreen[None]):
                       + (f" · {s.duration_ms / 1000:.1f} s" if s.duration_ms is not None else ""))  # fmt: skip
             yield Label(counts + (f"\n{s.error}" if s.error else ""), id="report-counts", markup=False)
             yield DataWindow(COLUMNS, id="report-table")
-            yield Label("] next page · [ first page · Esc closes", id="report-keys", markup=False)
+            force = " · f imports it anyway" if getattr(s, "needs_force", False) else ""
+            yield Label(f"] next page · [ first page{force} · Esc closes", id="report-keys", markup=False)
 
     def on_mount(self) -> None:
         self._load(0, 0)
@@ -63,7 +64,11 @@ class ImportReportScreen(ModalScreen[None]):
         table.show([(f"{r.line}:{i}", [str(r.line), r.field or "row", r.sku or "", r.reason]) for i, r in enumerate(rows)])
         self.last = rows[-1] if rows else None
         if not rows and self.page == 0:
-            self.query_one("#report-keys", Label).update("No rejected rows: every row was stored. Esc closes.")
+            if getattr(self.summary, "needs_force", False):
+                text = "No rejected rows, but nothing was stored (why is above) · f imports it anyway · Esc closes"
+            else:
+                text = "No rejected rows: every row was stored. Esc closes."
+            self.query_one("#report-keys", Label).update(text)
 
     def action_next_page(self) -> None:
         if self.last is None:
@@ -75,5 +80,10 @@ class ImportReportScreen(ModalScreen[None]):
         self.page = 0
         self._load(0, 0)
 
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "force":
+            return bool(getattr(self.summary, "needs_force", False))
+        return True
+
+    def action_force(self) -> None:
+        self.dismiss(True)

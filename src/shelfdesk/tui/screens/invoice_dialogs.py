@@ -7,73 +7,25 @@ cancels. The field (number, first number, reason) comes back as typed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from rich.text import Text
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, ProgressBar
+from textual.containers import Vertical
+from textual.widgets import Label, ProgressBar
 
 from shelfdesk.tui.messages import OperationDone
+from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 
-class InvoiceDialog(ModalScreen[str | None]):
-    """A question, some details, one field; returns the field's text on yes, None on no."""
-
-    CSS_PATH = "invoice_dialogs.tcss"
-    BINDINGS = [
-        Binding("escape,n", "cancel", "No", id="invoice_dialog.cancel", tooltip="Do nothing"),
-        Binding("y", "confirm", "Yes", id="invoice_dialog.yes", tooltip="Go ahead"),
-    ]
-
-    def __init__(self, question: str, details: Sequence[str], *, field: str, value: str = "", confirm: str = "Yes") -> None:
-        super().__init__()
-        self.question = question
-        self.details = list(details)
-        self.field_label = field
-        self.value = value
-        self.confirm_label = confirm
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="invoice-dialog"):
-            yield Label(self.question, id="invoice-dialog-question", markup=False)
-            for line in self.details:
-                yield Label(line, classes="invoice-dialog-detail", markup=False)
-            yield Label(self.field_label, classes="invoice-dialog-hint", markup=False)
-            yield Input(self.value, id="invoice-dialog-field", compact=True)
-            yield Label("y confirms · n or Esc cancels", classes="invoice-dialog-hint", markup=False)
-            with Horizontal(id="invoice-dialog-buttons"):
-                yield Button("No", id="invoice-dialog-no", variant="default")
-                yield Button(self.confirm_label, id="invoice-dialog-yes", variant="warning")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).cursor_blink = False
-        self.query_one("#invoice-dialog-no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(self.query_one(Input).value.strip() if event.button.id == "invoice-dialog-yes" else None)
-
-    def on_input_submitted(self, _: Input.Submitted) -> None:
-        self.query_one("#invoice-dialog-yes", Button).focus()  # Enter in the field, then Enter again issues
-
-    def action_confirm(self) -> None:
-        if self.focused is not self.query_one(Input):
-            self.dismiss(self.query_one(Input).value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class BulkInvoiceProgress(ModalScreen[None]):
+class BulkInvoiceProgress(DialogScreen[None]):
     """Issues invoices for ``order_ids`` in a worker: "n of N", failures, Esc to cancel between orders."""
 
     CSS_PATH = "invoice_dialogs.tcss"
-    BINDINGS = [Binding("escape", "stop", "Stop", id="invoice_bulk.stop", tooltip="Stop after the current order")]
+    CANCEL_NOTE = ""
 
     def __init__(self, order_ids: list[int], start_number: int | None) -> None:
         super().__init__()
@@ -91,6 +43,10 @@ class BulkInvoiceProgress(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self._run()
+
+    def action_cancel(self) -> None:
+        """Esc stops after the current order (an issued invoice cannot be taken back)."""
+        self.action_stop()
 
     @work(thread=True, group="invoice-bulk", exclusive=True, exit_on_error=False, description="Issuing invoices")
     def _run(self) -> None:
@@ -159,8 +115,8 @@ def start_invoicing(screen: Any) -> None:
 
     more = f" and {count - len(samples):,} more" if count > len(samples) else ""
     details = [", ".join(samples) + more, "Orders already invoiced are skipped; one refused order does not stop the others."]
-    screen.app.push_screen(InvoiceDialog(f"Issue invoices for {count:,} order{'s' if count != 1 else ''}?", details,
-                                         field="First number (empty: the next free one):", confirm="Yes, issue"),
+    screen.app.push_screen(ConfirmDialog(f"Issue invoices for {count:,} order{'s' if count != 1 else ''}?", details=details,
+                                         field="First number (empty: the next free one):", yes="Yes, issue"),
                            callback=done)  # fmt: skip
 
 
@@ -211,8 +167,8 @@ def _confirm_one(screen: Any, preview: Any) -> None:
         screen.run_worker(issue, thread=True, group="invoice-issue", exclusive=True, exit_on_error=False,
                           description="Issuing an invoice")  # fmt: skip
 
-    screen.app.push_screen(InvoiceDialog(f"Issue invoice {preview.number}?", details, field=hint,
-                                         value=str(preview.next_number), confirm="Yes, issue"), callback=done)  # fmt: skip
+    screen.app.push_screen(ConfirmDialog(f"Issue invoice {preview.number}?", details=details, field=hint,
+                                         value=str(preview.next_number), yes="Yes, issue"), callback=done)  # fmt: skip
 
 
 def _resolve_and_run(screen: Any, what: Any, start: int | None) -> None:

@@ -19,7 +19,6 @@ from textual.widgets import DataTable, Label, Static
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import InvoicesLoaded, OperationDone
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.screens.operations import RunsOperations
 from shelfdesk.tui.screens.webhooks import when
 from shelfdesk.tui.widgets.data_window import DataWindow, keyed
 
@@ -28,7 +27,7 @@ def _money(amount: Any, currency: str) -> str:
     return f"{amount:,.2f}" + ("" if currency == "EUR" else f" {currency}")
 
 
-class InvoicesScreen(RunsOperations, ShelfdeskScreen):
+class InvoicesScreen(ShelfdeskScreen):
     """Invoices and credit notes, newest first (of one order when opened from it)."""
 
     SCOPE = "invoices"
@@ -113,11 +112,11 @@ class InvoicesScreen(RunsOperations, ShelfdeskScreen):
 
     def action_write_pdf(self) -> None:
         if (invoice := self.current()) is not None:
-            self._run("Write PDF", pdf_writer(self.ctx, invoice.number))
+            self.run_operation("Write PDF", pdf_writer(self.ctx, invoice.number))
 
     def action_credit(self) -> None:
         from shelfdesk.invoices.service import credit_invoice
-        from shelfdesk.tui.screens.invoice_dialogs import InvoiceDialog
+        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
         invoice = self.current()
         if invoice is None:
@@ -129,19 +128,19 @@ class InvoicesScreen(RunsOperations, ShelfdeskScreen):
         def done(reason: str | None) -> None:
             if reason is None:
                 return
-            self._run("Credit note", lambda: f"{credit_invoice(self.ctx, invoice.number, reason).number} cancels {invoice.number}")
+            self.run_operation("Credit note", lambda: f"{credit_invoice(self.ctx, invoice.number, reason).number} cancels {invoice.number}")
 
         details = [f"Order {invoice.marketplace_order_id}, total {_money(invoice.total, invoice.currency)}.",
                    "The invoice itself never changes; a credit note with the next number cancels it."]  # fmt: skip
-        self.app.push_screen(InvoiceDialog(f"Cancel {invoice.number} with a credit note?", details,
-                                           field="Reason (printed on the credit note):", confirm="Yes, credit"),
+        self.app.push_screen(ConfirmDialog(f"Cancel {invoice.number} with a credit note?", details=details,
+                                           field="Reason (printed on the credit note):", yes="Yes, credit"),
                              callback=done)  # fmt: skip
 
     def action_upload(self) -> None:
         from shelfdesk.invoices.upload import queue_upload_for
 
         if (invoice := self.current()) is not None:
-            self._run("Upload", lambda: f"upload of {invoice.number} queued (action {queue_upload_for(self.ctx, invoice.number)})")
+            self.run_operation("Upload", lambda: f"upload of {invoice.number} queued (action {queue_upload_for(self.ctx, invoice.number)})")
 
     def action_edit_settings(self) -> None:
         invoice = self.current()
@@ -218,7 +217,7 @@ def invoice_text(ctx: Any, number: str, width: int = 76) -> str:
     return text + "\n\n" + " · ".join(extra)
 
 
-class InvoiceViewScreen(RunsOperations, ShelfdeskScreen):
+class InvoiceViewScreen(ShelfdeskScreen):
     """One invoice in full, as text; ``w`` writes its PDF."""
 
     SCOPE = "invoices"
@@ -247,12 +246,12 @@ class InvoiceViewScreen(RunsOperations, ShelfdeskScreen):
     def on_invoices_loaded(self, message: InvoicesLoaded) -> None:
         self.query_one("#invoice-view-text", Static).update(message.detail)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def disabled_reason(self, action: str) -> str | None:
         if action in ("credit", "upload", "view_invoice", "edit_settings"):
-            return None  # from the list; here the invoice is only read and written out
-        return super().check_action(action, parameters)
+            return "From the invoices list (Esc): here the invoice is only read and written out."
+        return super().disabled_reason(action)
 
     def action_write_pdf(self) -> None:
-        self._run("Write PDF", pdf_writer(self.ctx, self.number))
+        self.run_operation("Write PDF", pdf_writer(self.ctx, self.number))
 
 

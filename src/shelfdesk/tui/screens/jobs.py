@@ -24,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Label, Static
 
 from shelfdesk.tui.commands import bindings_for
-from shelfdesk.tui.messages import JobCommandDone, JobsLoaded
+from shelfdesk.tui.messages import JobsLoaded, OperationDone
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import DataWindow
 
@@ -226,14 +226,16 @@ class JobsScreen(ShelfdeskScreen):
     def action_resume_all(self) -> None:
         self._set_paused(None, False)
 
-    @work(thread=True, group="jobs-change", exit_on_error=False, description="Pausing or resuming jobs")
     def _set_paused(self, keys: list[str] | None, paused: bool) -> None:
         from shelfdesk.jobs.schedules import set_paused
 
-        changed = set_paused(self.ctx, keys, paused)
-        what = ("every job" if keys is None else keys[0]) if changed else "nothing"
-        verb = "paused" if paused else "resumed"
-        self.post_message(JobCommandDone(f"{what} {verb}" + (f" ({changed} jobs)" if keys is None and changed else "")))
+        def change() -> str:
+            changed = set_paused(self.ctx, keys, paused)
+            what = ("every job" if keys is None else keys[0]) if changed else "nothing"
+            verb = "paused" if paused else "resumed"
+            return f"{what} {verb}" + (f" ({changed} jobs)" if keys is None and changed else "")
+
+        self.run_operation("Jobs", change)
 
     def action_edit_schedule(self) -> None:
         from shelfdesk.jobs.schedules import format_interval
@@ -251,23 +253,25 @@ class JobsScreen(ShelfdeskScreen):
         title = f"{row.schedule.title} on {row.schedule.where}"
         self.app.push_screen(ScheduleDialog(title, format_interval(row.schedule.interval)), callback=done)
 
-    @work(thread=True, group="jobs-change", exit_on_error=False, description="Changing a job's schedule")
     def _set_interval(self, key: str, seconds: int) -> None:
         from shelfdesk.jobs.schedules import format_interval, set_interval
 
-        set_interval(self.ctx, key, seconds)
-        self.post_message(JobCommandDone(f"{key} now runs every {format_interval(seconds)}"))
+        def change() -> str:
+            set_interval(self.ctx, key, seconds)
+            return f"{key} now runs every {format_interval(seconds)}"
 
-    def on_job_command_done(self, message: JobCommandDone) -> None:
-        self.notify(message.text, title="Jobs", severity="information" if message.ok else "error")
-        self.shell.jobs_changed()
-        self.refresh_data()
+        self.run_operation("Jobs", change)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        allowed = super().check_action(action, parameters)
-        if allowed and action in ("run_now", "toggle_pause", "edit_schedule") and not self.rows:
-            return None  # nothing to act on yet
-        return allowed
+    def on_operation_done(self, message: OperationDone) -> None:
+        """Schedules changed here: this console's scheduler re-aims now (the toast and reload are the base's)."""
+        if message.reload:
+            self.shell.jobs_changed()
+
+    def disabled_reason(self, action: str) -> str | None:
+        reason = super().disabled_reason(action)
+        if reason is None and action in ("run_now", "toggle_pause", "edit_schedule") and not self.rows:
+            return "No job yet: jobs appear once a channel is set up (Stores)."
+        return reason
 
     def cells(self, key: str) -> list[Any]:
         """The cells shown for ``key`` (tests)."""

@@ -16,6 +16,7 @@ green. Everything is read and written in thread workers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import work
@@ -23,7 +24,7 @@ from textual.app import ComposeResult
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from shelfdesk.tui.commands import bindings_for
-from shelfdesk.tui.messages import MappingChannelsLoaded, MappingPaneLoaded, SetupDone
+from shelfdesk.tui.messages import MappingChannelsLoaded, MappingPaneLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.stores import readiness_lines
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
@@ -56,6 +57,8 @@ class MappingsScreen(ShelfdeskScreen):
     #: The channel to show next (set by the Stores screen's Enter, or :meth:`open_on`).
     wanted_channel: ClassVar[int | None] = None
     #: The pane, the row to highlight in it, and what to say once a change is saved (see :meth:`open_on`).
+    AUTO_FOCUS = "#categories-table"
+    """The table, not the tab bar: the cursor shows on the first row as soon as Mappings opens."""
     wanted_pane: ClassVar[str | None] = None
     wanted_row: ClassVar[str | None] = None
     wanted_note: ClassVar[str | None] = None
@@ -421,21 +424,48 @@ class MappingsScreen(ShelfdeskScreen):
         channel_id = self._need_channel()
         if channel_id is None:
             return
-        if self.pane == "columns":
-            self._write("suggestions", lambda: self._suggest_columns(channel_id))
-        else:
-            self._write("suggestions", lambda: self._suggest_categories(channel_id))
+        self._propose(channel_id, "columns" if self.pane == "columns" else "categories")
 
-    def _suggest_categories(self, channel_id: int) -> str:
+    @work(thread=True, group="mappings-suggest", exclusive=True, exit_on_error=False, description="Finding suggestions")
+    def _propose(self, channel_id: int, pane: str) -> None:
+        """Read the proposals off the event loop, then show them to tick before anything is mapped."""
+        from shelfdesk.catalog.category_mapping import category_proposals
+        from shelfdesk.catalog.column_mapping import column_proposals
+
+        proposals = column_proposals(self.ctx, channel_id) if pane == "columns" else category_proposals(self.ctx, channel_id)
+        self.app.call_from_thread(self._show_proposals, channel_id, pane, proposals)
+
+    def _show_proposals(self, channel_id: int, pane: str, proposals: list[Any]) -> None:
+        from shelfdesk.tui.screens.suggestions_dialog import SuggestionsDialog
+
+        if not proposals:
+            noun = "attributes" if pane == "columns" else "categories"
+            self.notify(f"No suggestion for the unmapped {noun}: map them one by one with m.", title="Suggestions")
+            return
+        count = len(proposals)
+        noun = ("attribute" if count == 1 else "attributes") if pane == "columns" else ("category" if count == 1 else "categories")
+        title = f"{count} {noun} to map to a suggestion: tick those to map"
+
+        def chosen(names: list[str] | None) -> None:
+            if names is None:
+                return
+            if pane == "columns":
+                self._write("suggestions", lambda: self._suggest_columns(channel_id, names))
+            else:
+                self._write("suggestions", lambda: self._suggest_categories(channel_id, names))
+
+        self.app.push_screen(SuggestionsDialog(title, proposals, unit="products" if pane != "columns" else ""), chosen)
+
+    def _suggest_categories(self, channel_id: int, names: list[str]) -> str:
         from shelfdesk.catalog.category_mapping import apply_suggestions
 
-        done = apply_suggestions(self.ctx, channel_id)
+        done = apply_suggestions(self.ctx, channel_id, only=names)
         return f"{len(done)} categor{'y' if len(done) == 1 else 'ies'} mapped to suggestions" if done else "No suggestion to apply."
 
-    def _suggest_columns(self, channel_id: int) -> str:
+    def _suggest_columns(self, channel_id: int, names: list[str]) -> str:
         from shelfdesk.catalog.column_mapping import apply_suggestions
 
-        done = apply_suggestions(self.ctx, channel_id)
+        done = apply_suggestions(self.ctx, channel_id, only=names)
         return f"Mapped {', '.join(done)}" if done else "No suggestion to apply."
 
     def action_clear_selected(self) -> None:
@@ -456,8 +486,8 @@ class MappingsScreen(ShelfdeskScreen):
             from shelfdesk.catalog.exclusions import delete_rule
             from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
-            def answered(yes: bool | None) -> None:
-                if yes:
+            def answered(answer: str | None) -> None:
+                if answer is not None:
                     self._write("clear", lambda: (delete_rule(self.ctx, row.id), f"Rule {row.describe()} deleted")[1])
 
             # A rule is typed by hand and no undo brings it back: ask first (mappings are re-picked in a key).
@@ -528,23 +558,12 @@ class MappingsScreen(ShelfdeskScreen):
 
     # ------------------------------------------------------------ writes
 
-    @work(thread=True, group="mappings-write", exit_on_error=False, description="Saving the mapping")
-    def _write(self, what: str, change: Any) -> None:
+    def _write(self, what: str, change: Callable[[], str]) -> None:
         """Run one service call; refusals come back as a toast with the service's words."""
-        from shelfdesk.catalog.errors import CatalogError
+        after = self.after_save  # read here: the worker runs on another thread
 
-        try:
+        def write() -> str:
             text = change()
-        except CatalogError as exc:
-            self.post_message(SetupDone(what, "", error=str(exc)))
-            return
-        self.post_message(SetupDone(what, text))
+            return f"{text}. {after}" if after else text
 
-    def on_setup_done(self, message: SetupDone) -> None:
-        if message.error:
-            self.notify(message.error, title=message.what.capitalize(), severity="error", timeout=10)
-        elif self.after_save:
-            self.notify(f"{message.message}. {self.after_save}", title=message.what.capitalize(), timeout=10)
-        else:
-            self.notify(message.message, title=message.what.capitalize(), timeout=5)
-        self.refresh_data()
+        self.run_operation(what.capitalize(), write)

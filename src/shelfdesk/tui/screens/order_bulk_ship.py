@@ -9,21 +9,23 @@ reason. "Back" is focused; shipping sends the file's content as previewed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 
-class OrderBulkShipDialog(ModalScreen[tuple[str, str] | None]):
+
+class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
     """Returns (path, the text previewed) to ship, or None."""
 
     CSS_PATH = "order_bulk_ship.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="order_bulk_ship.cancel", tooltip="Close without shipping")]
+    SCOPE: ClassVar[str] = "dialog.path"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, folder: str) -> None:
         super().__init__()
@@ -35,8 +37,10 @@ class OrderBulkShipDialog(ModalScreen[tuple[str, str] | None]):
             yield Label("Bulk ship from a CSV file", id="bulk-ship-title", markup=False)
             yield Label("Columns: order_id, carrier, tracking_number, and optionally imei, serial_number, sku, tracking_url",
                         classes="bulk-ship-hint", markup=False)  # fmt: skip
-            yield Input(placeholder=f"path of the file, e.g. {self.folder}/parcels.csv", id="bulk-ship-path", compact=True)
-            yield Label("Enter reads the file and shows what would be shipped.", id="bulk-ship-summary", markup=False)
+            yield Input(placeholder=f"e.g. {self.folder}/parcels.csv · Tab completes", id="bulk-ship-path", compact=True,
+                        classes="path-field")  # fmt: skip
+            yield Label("Enter reads the file and shows what would be shipped; Tab completes the path.",
+                        id="bulk-ship-summary", markup=False)  # fmt: skip
             with VerticalScroll(id="bulk-ship-problems"):
                 yield Static("", id="bulk-ship-list", markup=False)
             with Horizontal(id="bulk-ship-buttons"):
@@ -65,7 +69,7 @@ class OrderBulkShipDialog(ModalScreen[tuple[str, str] | None]):
             text = file.read_text(encoding="utf-8-sig")
             plan = plan_bulk_ship(ctx, str(file), text=text)
         except (OSError, UnicodeDecodeError, OrderError) as exc:
-            self.app.call_from_thread(self._show, None, f"Cannot use {file}: {exc}", [])
+            self.app.call_from_thread(self._refuse, f"Cannot use {file}: {exc}")
             return
         problems = [f"{item.where}: order {item.order or '?'}: {item.error}" for item in plan.invalid]
         summary = f"{len(plan.valid):,} order(s) will be shipped; {len(plan.invalid):,} cannot be (listed below)."
@@ -80,8 +84,17 @@ class OrderBulkShipDialog(ModalScreen[tuple[str, str] | None]):
         ship.label = f"Ship {summary.split(' ', 1)[0]}" if ready else "Ship"
         self.query_one("#bulk-ship-back", Button).focus()
 
+    def _refuse(self, reason: str) -> None:
+        """The file cannot be read: only the reason shows; the path stays typed and focused, to fix it."""
+        self._ready = None
+        self.query_one("#bulk-ship-summary", Label).update(reason)
+        self.query_one("#bulk-ship-list", Static).update("")
+        ship = self.query_one("#bulk-ship-go", Button)
+        ship.disabled, ship.label = True, "Ship"
+        field = self.query_one(Input)
+        field.focus()
+        field.cursor_position = len(field.value)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(self._ready if event.button.id == "bulk-ship-go" else None)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -39,6 +39,7 @@ def _when(value: Any) -> str:
 
 def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
     """The whole order as text (statuses as words; the theme colours only headings)."""
+    from shelfdesk.orders.marketplace_states import state_words
     from shelfdesk.orders.store import format_address
 
     out = Text()
@@ -52,7 +53,8 @@ def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
 
     sync = f"   [{d.sync}]" if d.sync else ""
     out.append(f"{d.marketplace} order {d.marketplace_order_id}", style="bold")
-    out.append(f"  (#{d.id})  {d.status.value} · marketplace state {d.marketplace_status or '—'}{sync}\n")
+    state = state_words(d.marketplace, d.marketplace_status)
+    out.append(f"  (#{d.id})  {d.status.value} · on the marketplace: {state}{sync}\n")
     line("Account", f"{d.account} · channel {d.channel or '—'} · store {d.store or '—'} · {d.country or '—'}")
     line("Dates", f"bought {_when(d.purchased_at)} · modified {_when(d.modified_at)} · harvested {_when(d.harvested_at)}")
     discount = f" · discount {money(d.discount_total)}" if d.discount_total else ""
@@ -153,11 +155,18 @@ class OrderDetailScreen(OrderFlows, ShelfdeskScreen):
             return any(a.state is ActionState.failed for a in d.actions)
         return True
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        allowed = super().check_action(action, parameters)
-        if allowed and action in (*KEY_KINDS, "retry", "dismiss_failed") and not self._allowed(action):
-            return None
-        return allowed
+    def disabled_reason(self, action: str) -> str | None:
+        """Ship on a shipped order, retry with nothing failed …: the service's own reason."""
+        reason = super().disabled_reason(action)
+        if reason or action not in (*KEY_KINDS, "retry", "dismiss_failed") or self._allowed(action):
+            return reason
+        d = self.detail
+        if d is None:
+            return "The order is still loading."
+        if action in KEY_KINDS:
+            why = next((c.reason for c in d.choices if c.kind in KEY_KINDS[action] and c.reason), "")
+            return f"Order {d.marketplace_order_id}: {why or 'the marketplace offers no such action'}."
+        return "No failed action on this order."
 
     def action_toggle_payload(self) -> None:
         self.show_payload = not self.show_payload
@@ -173,18 +182,18 @@ class OrderDetailScreen(OrderFlows, ShelfdeskScreen):
             self.start_ship(self.order_id, self.detail.marketplace_order_id)
 
     def action_cancel_order(self) -> None:
-        from shelfdesk.tui.screens.order_confirm import OrderConfirm
+        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
 
         if not self._allowed("cancel_order") or self.detail is None:
             return
 
-        def done(answer: dict[str, str] | None) -> None:
-            if answer is not None:
-                self.queue_one(self.order_id, "cancel", answer)
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.queue_one(self.order_id, "cancel", {"reason": reason})
 
-        self.app.push_screen(OrderConfirm(f"Cancel order {self.detail.marketplace_order_id}? The buyer is refunded.", "",
-                                          confirm="Yes, cancel it",
-                                          reason="Reason (Leboncoin: out_of_stock, item_damaged, buyer_request, other)"),
+        self.app.push_screen(ConfirmDialog(f"Cancel order {self.detail.marketplace_order_id}? The buyer is refunded.",
+                                           yes="Yes, cancel it", cancelled="Not cancelled: the order is unchanged.",
+                                           field="Reason (Leboncoin: out_of_stock, item_damaged, buyer_request, other)"),
                              callback=done)  # fmt: skip
 
     def _failed_action(self) -> int | None:

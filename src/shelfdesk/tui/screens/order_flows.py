@@ -49,14 +49,14 @@ class OrderFlows:
     # ------------------------------------------------------------ ship one order
 
     def start_ship(self, order_id: int, marketplace_order_id: str, values: dict[str, str] | None = None,
-                   error: str = "") -> None:  # fmt: skip
+                   error: str = "", error_field: str | None = None) -> None:  # fmt: skip
         from shelfdesk.tui.screens.order_ship import OrderShipDialog
 
         def done(result: dict[str, str] | None) -> None:
             if result is not None:
                 self.queue_ship(order_id, marketplace_order_id, result)
 
-        self.app.push_screen(OrderShipDialog(marketplace_order_id, values or {}, error), callback=done)  # type: ignore[attr-defined]
+        self.app.push_screen(OrderShipDialog(marketplace_order_id, values or {}, error, error_field), callback=done)  # type: ignore[attr-defined]
 
     @work(thread=True, group="orders-queue", exit_on_error=False, description="Queuing the shipment")
     def queue_ship(self, order_id: int, marketplace_order_id: str, values: dict[str, str]) -> None:
@@ -69,7 +69,8 @@ class OrderFlows:
             queued = enqueue_action(self.ctx, f"#{order_id}", "ship", fields,
                                     identifiers=parse_identifiers(values.get("identifiers", "")), batch_key=batch)  # fmt: skip
         except (ActionRefused, OrderNotFound) as exc:
-            self.app.call_from_thread(self.start_ship, order_id, marketplace_order_id, values, str(exc))  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.start_ship, order_id, marketplace_order_id, values, str(exc),
+                                      getattr(exc, "field", None))  # type: ignore[attr-defined]
             return
         self.post_message(OrdersQueued(f"Ship {marketplace_order_id}", batch, 1, [], {queued.action_id}))  # type: ignore[attr-defined]
 

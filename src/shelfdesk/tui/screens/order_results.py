@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 
-class OrderResults(ModalScreen[None]):
+
+class OrderResults(DialogScreen[None]):
     CSS_PATH = "order_results.tcss"
-    BINDINGS = [Binding("escape,enter", "close", "Close", id="order_results.close", tooltip="Back to the orders")]
+    SCOPE: ClassVar[str] = "dialog.results"
+    BINDINGS = bindings_for(SCOPE)
+    CANCEL_NOTE = ""
 
     def __init__(self, label: str, lines: list[str]) -> None:
         super().__init__()
@@ -33,5 +38,3 @@ class OrderResults(ModalScreen[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
 
-    def action_close(self) -> None:
-        self.dismiss(None)

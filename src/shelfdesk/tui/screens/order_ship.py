@@ -9,10 +9,10 @@ last one, ships; Esc closes without shipping.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
+
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 FIELDS = (
     ("carrier", "Carrier", "Colissimo, UPS, DHL Express …"),
@@ -23,16 +23,22 @@ FIELDS = (
     ("note", "Note", "kept with the order"),
 )
 
+FIELD_OF_ERROR = {"imei": "identifiers", "serial_number": "identifiers", "sku": "identifiers", "identifiers": "identifiers",
+                  "carrier": "carrier", "tracking_number": "tracking_number", "tracking_url": "tracking_url",
+                  "note": "note"}  # fmt: skip
+"""The field a refusal's ``ActionRefused.field`` points at; the cursor goes there, after what was typed."""
 
-class OrderShipDialog(ModalScreen[dict[str, str] | None]):
+
+class OrderShipDialog(DialogScreen[dict[str, str] | None]):
     CSS_PATH = "order_ship.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="order_ship.cancel", tooltip="Close without shipping")]
 
-    def __init__(self, order: str, values: dict[str, str] | None = None, error: str = "") -> None:
+    def __init__(self, order: str, values: dict[str, str] | None = None, error: str = "",
+                 error_field: str | None = None) -> None:  # fmt: skip
         super().__init__()
         self.order = order
         self.values = values or {}
         self.error = error
+        self.error_field = FIELD_OF_ERROR.get(error_field or "")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="order-ship"):
@@ -42,7 +48,8 @@ class OrderShipDialog(ModalScreen[dict[str, str] | None]):
             for key, label, hint in FIELDS:
                 with Horizontal(classes="order-ship-row"):
                     yield Label(label, classes="order-ship-label", markup=False)
-                    yield Input(self.values.get(key, ""), placeholder=hint, id=f"ship-{key}", compact=True)
+                    yield Input(self.values.get(key, ""), placeholder=hint, id=f"ship-{key}", compact=True,
+                                select_on_focus=False)  # typing adds to what is there, never replaces it
             with Horizontal(id="order-ship-buttons"):
                 yield Button("Cancel", id="order-ship-cancel")
                 yield Button("Ship", id="order-ship-go", variant="warning")
@@ -50,7 +57,16 @@ class OrderShipDialog(ModalScreen[dict[str, str] | None]):
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = False
-        self.query_one("#ship-tracking_number" if self.values.get("carrier") else "#ship-carrier", Input).focus()
+        if self.error_field:  # refused: the cursor goes to the field at fault, after its text
+            target = self.query_one(f"#ship-{self.error_field}", Input)
+        elif self.error:  # refused for the order as a whole: the first empty field, else Ship
+            empty = [field for field in self.query(Input) if not field.value]
+            target = empty[0] if empty else self.query_one("#order-ship-go", Button)
+        else:
+            target = self.query_one("#ship-tracking_number" if self.values.get("carrier") else "#ship-carrier", Input)
+        target.focus()
+        if isinstance(target, Input):
+            target.cursor_position = len(target.value)
 
     def _values(self) -> dict[str, str]:
         return {key: self.query_one(f"#ship-{key}", Input).value.strip() for key, _, _ in FIELDS}
@@ -64,5 +80,3 @@ class OrderShipDialog(ModalScreen[dict[str, str] | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(self._values() if event.button.id == "order-ship-go" else None)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

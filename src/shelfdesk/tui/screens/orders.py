@@ -43,6 +43,7 @@ from shelfdesk.tui.widgets.empty_state import EmptyState
 from shelfdesk.tui.widgets.orders_table import OrdersTable, money, status_text, sync_text, when
 
 if TYPE_CHECKING:
+    from shelfdesk.orders.actions import BulkReach
     from shelfdesk.orders.outbox import SendReport
 
 PAGE_SIZE = 100
@@ -385,8 +386,6 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         return [order_id], 1, [self._mids.get(order_id, f"#{order_id}")]
 
     def _bulk(self, intent: str, verb: str, *, reason: str = "") -> None:
-        from shelfdesk.tui.screens.order_confirm import OrderConfirm
-
         if self._job is not None:
             self.notify(f"{self._job.label} is still running: Esc cancels it.", title="Busy", severity="warning")
             return
@@ -394,16 +393,46 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         if target is None:
             self.notify("There is no order here to act on.", title=verb)
             return
-        what, count, samples = target
-        more = f" and {count - len(samples):,} more" if count > len(samples) else ""
-        question = f"{verb} {count:,} order{'s' if count != 1 else ''}?"
+        self._reach(intent, verb, reason, target)
 
-        def done(answer: dict[str, str] | None) -> None:
+    @work(thread=True, group="orders-reach", exclusive=True, exit_on_error=False, description="Checking the orders")
+    def _reach(self, intent: str, verb: str, reason: str, target: tuple[list[int] | OrderFilter, int, list[str]]) -> None:
+        """Count the orders the action applies to, so the question names only those."""
+        from shelfdesk.orders.actions import bulk_reach
+        from shelfdesk.orders.queries import iter_order_ids
+
+        what = target[0]
+        ids = [i for batch in iter_order_ids(self.ctx, what) for i in batch] if isinstance(what, OrderFilter) else what
+        self.app.call_from_thread(self._ask_bulk, intent, verb, reason, target, bulk_reach(self.ctx, ids, intent))
+
+    def _ask_bulk(self, intent: str, verb: str, reason: str, target: tuple[list[int] | OrderFilter, int, list[str]],
+                  reach: BulkReach) -> None:  # fmt: skip
+        from shelfdesk.catalog.readiness import plural
+        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+
+        what, _, _ = target
+        if not reach.applicable:
+            self.notify(f"Nothing to {verb.lower()}: of the {plural(reach.total, 'order')} chosen, "
+                        f"{reach.others_text()}.", title=verb, severity="warning")  # fmt: skip
+            return
+        n = len(reach.applicable)
+        samples = [self._mids.get(i, f"#{i}") for i in reach.applicable[:5]]
+        more = f" and {n - len(samples):,} more" if n > len(samples) else ""
+        chosen = "marked " if self.marks or self.all_matching is not None else ""
+        if n == reach.total:
+            question = f"{verb} {plural(n, 'order')}?"
+        else:
+            question = f"{verb} {n:,} of the {plural(reach.total, chosen + 'order')}? The others cannot be: {reach.others_text()}."
+        label = f"{verb} {plural(n, 'order')}"
+
+        def done(answer: str | None) -> None:
             if answer is not None:
-                self._queue_bulk(intent, answer, what, f"{verb} {count:,} order{'s' if count != 1 else ''}")
+                fields = {"reason": answer} if reason else {}
+                self._queue_bulk(intent, fields, reach.applicable if n < reach.total else what, label)
 
-        self.app.push_screen(OrderConfirm(question, ", ".join(samples) + more, confirm=f"Yes, {verb.lower()}",
-                                          reason=reason), callback=done)  # fmt: skip
+        self.app.push_screen(ConfirmDialog(question, ", ".join(samples) + more, yes=f"Yes, {verb.lower()}", field=reason,
+                                           cancelled=f"Not confirmed: no order was sent to {verb.lower()}."),
+                             callback=done)  # fmt: skip
 
     def action_accept(self) -> None:
         self._bulk("accept", "Accept")

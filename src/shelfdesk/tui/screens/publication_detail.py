@@ -18,14 +18,15 @@ from textual.widgets import Label, Static
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import PublicationItemsLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.widgets.data_window import DataWindow
+from shelfdesk.tui.widgets.data_window import DataWindow, cut_middle
 
 if TYPE_CHECKING:
     from shelfdesk.publishing.triage import ItemRow, PublicationRow
 
 PAGE = 200
 #: The message goes on the line under the table, whole: a column would cut it.
-COLUMNS = [("sku", "SKU", 22), ("action", "Action", 6), ("outcome", "Outcome", 14), ("change", "Change / reason", 28)]
+SKU_WIDTH = 22
+COLUMNS = [("sku", "SKU", SKU_WIDTH), ("action", "Action", 6), ("outcome", "Outcome", 14), ("change", "Change / reason", 28)]
 
 
 class PublicationDetailScreen(ShelfdeskScreen):
@@ -106,7 +107,8 @@ class PublicationDetailScreen(ShelfdeskScreen):
 
     @staticmethod
     def _cells(item: ItemRow, dry_run: bool) -> list[str]:
-        return [item.sku, str(item.action), item.outcome_label(dry_run), item.change_text() or item.message or ""]
+        return [cut_middle(item.sku, SKU_WIDTH), str(item.action), item.outcome_label(dry_run),
+                item.change_text() or item.message or ""]
 
     def _show_message(self) -> None:
         item = self.selected
@@ -157,6 +159,13 @@ class PublicationDetailScreen(ShelfdeskScreen):
         from shelfdesk.tui.screens.publication_errors import PublicationErrorsScreen
 
         self.app.push_screen(PublicationErrorsScreen(self.publication_id))
+
+    def action_set_stock(self) -> None:
+        from shelfdesk.tui.screens.stock_dialog import ask_stock
+
+        item = self.selected
+        if item is not None:
+            ask_stock(self, item.sku)
 
     def _home(self) -> Any:
         from shelfdesk.tui.screens.publications import PublicationsScreen

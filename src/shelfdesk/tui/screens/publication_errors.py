@@ -66,28 +66,47 @@ class PublicationErrorsScreen(ShelfdeskScreen):
         rows = []
         for c in clusters:
             origin = "shelfdesk" if c.invalid == c.count else "marketplace" if c.invalid == 0 else "both"
-            rows.append((c.key, [f"{c.count:,}", c.cause, origin, c.attribute or "—"]))
+            count = f"{c.count:,} ✓" if c.all_resolved else f"{c.count:,}"  # ✓: all published since
+            rows.append((c.key, [count, c.cause, origin, c.attribute or "—"]))
         self.query_one(DataWindow).show(rows)
         failed = sum(c.count for c in clusters)
         self.query_one("#errors-title", Label).update(
             f"#{pub.id} {pub.store} / {pub.channel} · {pub.kind} · {failed:,} failed in {len(clusters)} group"
             + ("s" if len(clusters) != 1 else ""))
         self._show_fix()
+        self.refresh_bindings()
         if not clusters:
             self.query_one("#errors-fix", Static).update("No failed items in this publication.")
 
     def _show_fix(self) -> None:
         cluster = self.selected
-        if cluster is not None:
+        if cluster is not None and cluster.all_resolved:
             self.query_one("#errors-fix", Static).update(
-                f"{cluster.label}\nFix: {cluster.fix} (m goes there); once fixed, r re-publishes these {cluster.count:,}")
+                f"{cluster.label}\nResolved: all {cluster.count:,} were published successfully by a later run.")
+        elif cluster is not None:
+            since = f" ({cluster.resolved:,} published since)" if cluster.resolved else ""
+            self.query_one("#errors-fix", Static).update(
+                f"{cluster.label}\nFix: {cluster.fix} (m goes there); once fixed, r re-publishes these "
+                f"{cluster.count:,}{since}")  # fmt: skip
 
     def on_data_table_row_highlighted(self, _: Any) -> None:
         self._show_fix()
+        self.refresh_bindings()
 
     def on_data_table_row_selected(self, _: Any) -> None:
         """Enter on the table (the table's own binding shadows the screen's)."""
         self.action_open_group()
+
+    def disabled_reason(self, action: str) -> str | None:
+        reason = super().disabled_reason(action)
+        if reason or action not in ("open_group", "fix_group", "republish_group", "export_group"):
+            return reason
+        cluster = self.selected
+        if cluster is None:
+            return "No error group here: this publication has no failed items." if not self.clusters else "No group highlighted."
+        if action in ("fix_group", "republish_group") and cluster.all_resolved:
+            return f"Resolved: all {cluster.count:,} products of this group were published successfully since."
+        return None
 
     @property
     def selected(self) -> ErrorCluster | None:

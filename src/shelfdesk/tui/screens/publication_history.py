@@ -1,4 +1,10 @@
-"""One SKU across publications: what was sent, when, to which channel, with what outcome."""
+"""One SKU across publications: what was sent, when, to which channel, with what outcome.
+
+Above the table, the SKU's stock now: per store, the units open orders hold,
+and per channel the safety stock applied (and whether it is the product's,
+its mapped column's, the channel's or the store's) and what the channel sends.
+``s`` sets the stock.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
+from shelfdesk.publishing.pusher import PUSHER
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
@@ -32,6 +39,7 @@ class ProductHistoryScreen(ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label(f"SKU {self.sku} across publications", id="history-title", markup=False)
+        yield Static("", id="history-stock", markup=False)
         yield DataWindow(COLUMNS, id="history-table")
         yield Static("", id="history-message", markup=False)
 
@@ -45,13 +53,22 @@ class ProductHistoryScreen(ShelfdeskScreen):
     def _load(self) -> None:
         from shelfdesk.publishing.triage import product_history
 
-        rows = product_history(self.ctx, self.sku, limit=MAX_ROWS)
-        self.app.call_from_thread(self._show, rows)
+        from shelfdesk.services.stock import stock_views_for_sku
 
-    def _show(self, rows: list[Any]) -> None:
+        rows = product_history(self.ctx, self.sku, limit=MAX_ROWS)
+        views = stock_views_for_sku(self.ctx, self.sku)
+        self.app.call_from_thread(self._show, rows, views)
+
+    def _show(self, rows: list[Any], views: list[Any] | None = None) -> None:
+        lines = []
+        for view in views or []:
+            lines.append(f"{view.store_name}: {view.headline().split(': ', 1)[1]}")
+            lines.extend(f"  {line.text()}" for line in view.channels)
+        self.query_one("#history-stock", Static).update("\n".join(lines) or "Not in any store's catalog.")
         self.entries = {str(r.item.id): r for r in rows}
         self.query_one(DataWindow).show([
-            (str(r.item.id), [r.started_at.strftime("%m-%d %H:%M"), str(r.publication_id), r.channel, str(r.kind),
+            (str(r.item.id), [r.started_at.strftime("%m-%d %H:%M"), str(r.publication_id), r.channel,
+                              "stock" if r.started_by == PUSHER else str(r.kind),
                               r.item.outcome_label(r.dry_run), r.item.change_text()])
             for r in rows
         ])  # fmt: skip
@@ -65,3 +82,8 @@ class ProductHistoryScreen(ShelfdeskScreen):
 
     def on_data_table_row_highlighted(self, _: Any) -> None:
         self._show_message()
+
+    def action_set_stock(self) -> None:
+        from shelfdesk.tui.screens.stock_dialog import ask_stock
+
+        ask_stock(self, self.sku, self.refresh_data)

@@ -15,9 +15,10 @@ from textual.widgets import Label, Static
 
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
+from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow, cut_middle
 
-COLUMNS = [("sku", "SKU", 22), ("do", "Would", 11), ("change", "Change", 26), ("why", "Why", 11)]
+SKU_WIDTH = 22
+COLUMNS = [("sku", "SKU", SKU_WIDTH), ("do", "Would", 11), ("change", "Change", 26), ("why", "Why", 11)]
 
 
 def plan_lines(plan: Any) -> list[str]:
@@ -61,7 +62,8 @@ class PublicationPlanScreen(ShelfdeskScreen):
             for item in items:
                 if len(rows) >= MAX_ROWS:
                     break
-                rows.append((f"{label}:{item.sku}", [item.sku, label or str(item.action), _change(item), item.reason or ""]))
+                rows.append((f"{label}:{item.sku}", [cut_middle(item.sku, SKU_WIDTH), label or str(item.action), _change(item),
+                                                     item.reason or ""]))  # fmt: skip
         self.query_one(DataWindow).show(rows)
         self._show_item()
 
@@ -74,7 +76,8 @@ class PublicationPlanScreen(ShelfdeskScreen):
         key = table.current_key
         text = ""
         if key is not None:
-            sku, would, change, why = table.cells(key)
+            _, would, change, why = table.cells(key)
+            sku = key.split(":", 1)[1]  # whole: the cell may be cut
             text = " · ".join(part for part in (f"{sku}: {would}", change, why) if part)
         self.query_one("#plan-item", Static).update(text)
 

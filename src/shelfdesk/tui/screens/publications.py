@@ -35,6 +35,10 @@ COLUMNS = [("id", "#", 4), ("started", "Started", 11), ("channel", "Chan.", 6), 
 
 
 def feed_text(row: PublicationRow) -> str:
+    from shelfdesk.publishing.pusher import PUSHER
+
+    if row.started_by == PUSHER:
+        return "stock push"
     return f"{row.kind} {'full' if str(row.mode) == 'full' else 'upd'}"
 
 
@@ -75,6 +79,7 @@ class PublicationsScreen(ShelfdeskScreen):
         self.channel_id: int | None = None
         self.channel_label = "all channels"
         self.running = False
+        self._listed_run: int | None = None  #: the run started here, once it is in the list
         self._cancel = threading.Event()
         #: Extra keyword arguments for the engine (tests pass a checkpoint).
         self.publish_options: dict[str, Any] = {}
@@ -83,6 +88,7 @@ class PublicationsScreen(ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("", id="pub-title", markup=False)
+        yield Label("", id="pub-pusher", markup=False)
         yield DataWindow(COLUMNS, id="pub-table")
         yield Static("", id="pub-counters", markup=False)
         yield Label("⏎ open · e errors · d dry run · p publish · r re-publish · z errors only",
@@ -107,8 +113,12 @@ class PublicationsScreen(ShelfdeskScreen):
         from shelfdesk.orders.queries import lookups
         from shelfdesk.publishing.triage import list_publications
 
+        from shelfdesk.services.stock import pusher_status
+
         rows = list_publications(self.ctx, channel_id=channel_id, failed_only=errors_only, search=text, limit=MAX_ROWS)
-        self.post_message(PublicationsLoaded(rows, codes=lookups(self.ctx).codes))
+        pusher = pusher_status(self.ctx)
+        self.post_message(PublicationsLoaded(rows, codes=lookups(self.ctx).codes, pusher=pusher.line(channel_id),
+                                             pusher_waiting=pusher.waiting))  # fmt: skip
 
     def on_publications_loaded(self, message: PublicationsLoaded) -> None:
         self.codes = message.codes
@@ -121,8 +131,10 @@ class PublicationsScreen(ShelfdeskScreen):
         if self._poll is not None:
             self._poll.stop()
             self._poll = None
-        if any(r.finished_at is None for r in message.rows) and self.is_running:
-            # A run (here, in the CLI or the scheduler) is in progress: its counters move, look again soon.
+        self.query_one("#pub-pusher", Label).update(message.pusher)
+        if (message.pusher_waiting or any(r.finished_at is None for r in message.rows)) and self.is_running:
+            # A run (here, in the CLI or the scheduler) is in progress or the stock pusher has SKUs waiting:
+            # counters move, look again soon.
             self._poll = self.set_timer(self.POLL_SECONDS, self.refresh_data)
         flags = [self.channel_label]
         if self.errors_only:
@@ -263,13 +275,14 @@ class PublicationsScreen(ShelfdeskScreen):
             return
         what = f"the {len(skus):,} failed item{'s' if len(skus) != 1 else ''} of #{row.id}" + (f" ({cause})" if cause else "")
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(answer: str | None) -> None:
+            if answer is not None:
                 while len(self.app.screen_stack) > 1 and self.app.screen is not self:
                     self.app.pop_screen()
                 self.start(row.channel_id, str(row.kind), "update", dry_run=False, only_skus=skus)
 
-        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5]), answered)
+        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5], yes="Yes, send"),
+                             answered)  # fmt: skip
 
     def action_export_errors(self) -> None:
         row = self._need_selected()
@@ -329,7 +342,10 @@ class PublicationsScreen(ShelfdeskScreen):
         self.post_message(PublishFinished(result))
 
     def on_publish_progress(self, message: PublishProgress) -> None:
-        p: Any = message.progress
+        p = message.progress
+        if p.publication_id is not None and p.publication_id != self._listed_run:
+            self._listed_run = p.publication_id  # the run has its row now: list it as it starts
+            self.refresh_data()
         bar = self.query_one("#pub-bar", ProgressBar)
         if p.total:
             bar.update(total=p.total, progress=p.done)

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from shelfdesk.tui.screens.dialog import DialogScreen
 
-class PublishDialog(ModalScreen[tuple[int, str, str] | None]):
+
+class PublishDialog(DialogScreen[tuple[int, str, str] | None]):
     """Returns ``(channel id, feed, mode)`` or None."""
 
     CSS_PATH = "publish_dialog.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="publish_dialog.cancel", tooltip="Close without choosing")]
 
     def __init__(self, *, dry_run: bool, channel_id: int | None = None) -> None:
         super().__init__()
@@ -72,5 +71,3 @@ class PublishDialog(ModalScreen[tuple[int, str, str] | None]):
         if 0 <= event.option_index < len(self.choices):
             self.dismiss(self.choices[event.option_index])
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

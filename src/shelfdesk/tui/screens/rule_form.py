@@ -7,26 +7,26 @@ in a thread worker, for the rules as they would be after saving.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
 from shelfdesk.domain import ExclusionOperator
 from shelfdesk.tui.messages import ExclusionCounted
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.screens.store_form import form_row
 
 NEW_GROUP = -1
 
 
-class RuleForm(ModalScreen[dict[str, Any] | None]):
+class RuleForm(DialogScreen[dict[str, Any] | None]):
     CSS_PATH = ["setup_form.tcss", "rule_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="rule_form.cancel", tooltip="Close without adding"),
-                Binding("ctrl+s", "save", "Save", id="rule_form.save", tooltip="Add the rule")]  # fmt: skip
+    SCOPE: ClassVar[str] = "dialog.form"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, channel_id: int, fields: list[str], groups: list[int]) -> None:
         super().__init__()
@@ -113,5 +113,3 @@ class RuleForm(ModalScreen[dict[str, Any] | None]):
             return
         self.dismiss(candidate)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

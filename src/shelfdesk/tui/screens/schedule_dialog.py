@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from shelfdesk.tui.screens.dialog import DialogScreen
 
-class ScheduleDialog(ModalScreen[int | None]):
+
+class ScheduleDialog(DialogScreen[int | None]):
     """One Input, pre-filled with the current interval."""
 
     CSS_PATH = "schedule_dialog.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="schedule.cancel", tooltip="Close without changing anything")]
 
     def __init__(self, title: str, current: str) -> None:
         super().__init__()
@@ -39,8 +38,6 @@ class ScheduleDialog(ModalScreen[int | None]):
         field.cursor_blink = False
         field.focus()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
     @on(Input.Submitted, "#schedule-input")
     def _submitted(self, event: Input.Submitted) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from shelfdesk.tui.screens.dialog import DialogScreen
 
-class SkuPrompt(ModalScreen[str | None]):
+
+class SkuPrompt(DialogScreen[str | None]):
     CSS_PATH = ["setup_form.tcss", "sku_prompt.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="sku_prompt.cancel", tooltip="Close without excluding")]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="setup-form", id="sku-prompt"):
@@ -29,5 +28,3 @@ class SkuPrompt(ModalScreen[str | None]):
         if event.value.strip():
             self.dismiss(event.value.strip())
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

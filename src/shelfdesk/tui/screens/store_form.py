@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
+
+from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 
 def form_row(label: str, widget: Any) -> Horizontal:
@@ -16,12 +17,12 @@ def form_row(label: str, widget: Any) -> Horizontal:
     return Horizontal(Label(label, classes="form-label", markup=False), widget, classes="form-row")
 
 
-class StoreForm(ModalScreen[dict[str, Any] | None]):
+class StoreForm(DialogScreen[dict[str, Any] | None]):
     """Enter moves to the next field and saves from the last; Esc cancels, nothing is written."""
 
     CSS_PATH = ["setup_form.tcss", "store_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="store_form.cancel", tooltip="Close without saving"),
-                Binding("ctrl+s", "save", "Save", id="store_form.save", tooltip="Save the store")]  # fmt: skip
+    SCOPE: ClassVar[str] = "dialog.form"
+    BINDINGS = bindings_for(SCOPE)
 
     def __init__(self, values: dict[str, Any] | None = None, error: str | None = None) -> None:
         super().__init__()
@@ -62,5 +63,3 @@ class StoreForm(ModalScreen[dict[str, Any] | None]):
         self.dismiss({"id": self.values.get("id"), "name": get("name"), "country": get("country").upper(),
                       "currency": get("currency").upper() or "EUR", "source": get("source")})  # fmt: skip
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
 from shelfdesk.tui.commands import bindings_for
-from shelfdesk.tui.messages import ImportFinished, ImportProgressed, SetupDone, StoresLoaded
+from shelfdesk.tui.messages import ImportFinished, ImportProgressed, Severity, StoresLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import DataWindow
 
@@ -68,6 +68,8 @@ class StoresScreen(ShelfdeskScreen):
         self.channels: dict[int, ChannelLine] = {}
         self.importing: str | None = None
         self._cancel = threading.Event()
+        #: What the last import of each store started here was given, for forcing it from its report.
+        self._last_values: dict[int, dict[str, Any]] = {}
         #: Extra keyword arguments for the import service (tests pass an HTTP transport).
         self.import_options: dict[str, Any] = {}
 
@@ -93,6 +95,11 @@ class StoresScreen(ShelfdeskScreen):
     def action_refresh(self) -> None:
         """R: recompute every channel's lights, then reload (the base refresh only reloads)."""
         self.shell.count_alerts()
+        self.reload_now()
+
+    def reload_now(self) -> None:
+        """Shown again after a change (a mapping, an activation) or after R: the lights are computed afresh."""
+        self._data_seen = self.shell.data_version
         self._load(recompute=True)
 
     @work(thread=True, group="stores", exclusive=True, exit_on_error=False, description="Loading stores")
@@ -206,21 +213,18 @@ class StoresScreen(ShelfdeskScreen):
         if values is not None:
             self._save_store(values)
 
-    @work(thread=True, group="stores-setup", exit_on_error=False, description="Saving the store")
     def _save_store(self, values: dict[str, Any]) -> None:
-        from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.services.stores import create_store, update_store
 
-        try:
+        def save() -> str:
             if values.get("id"):
                 store = update_store(self.ctx, values["id"], name=values["name"], catalog_source=values["source"])
             else:
                 store = create_store(self.ctx, values["name"], values["country"], values["currency"],
                                      catalog_source=values["source"])  # fmt: skip
-        except CatalogError as exc:
-            self.post_message(SetupDone("store", "", error=str(exc), retry=("store", values)))
-            return
-        self.post_message(SetupDone("store", f"Store {store.name} saved."))
+            return f"Store {store.name} saved."
+
+        self.run_operation("Store", save, retry=("store", values))
 
     def action_add_channel(self) -> None:
         store = self._selected_store()
@@ -248,17 +252,10 @@ class StoresScreen(ShelfdeskScreen):
         if values is not None:
             self._save_channel(values)
 
-    @work(thread=True, group="stores-setup", exit_on_error=False, description="Saving the channel")
     def _save_channel(self, values: dict[str, Any]) -> None:
-        from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.tui.screens.channel_form import save_channel
 
-        try:
-            message = save_channel(self.ctx, values)
-        except CatalogError as exc:
-            self.post_message(SetupDone("channel", "", error=str(exc), retry=("channel", values)))
-            return
-        self.post_message(SetupDone("channel", message))
+        self.run_operation("Channel", lambda: save_channel(self.ctx, values), retry=("channel", values))
 
     def action_edit_selected(self) -> None:
         channel = self._selected_channel()
@@ -295,34 +292,24 @@ class StoresScreen(ShelfdeskScreen):
 
         self.app.push_screen(TokenForm(channel.account_name), done)
 
-    @work(thread=True, group="stores-setup", exit_on_error=False, description="Replacing the token")
     def _save_token(self, account_id: int, values: dict[str, str]) -> None:
-        from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.services.accounts import replace_token
 
-        try:
+        def save() -> str:
             account = replace_token(self.ctx, account_id, token=values.get("token") or None,
                                     token_env=values.get("token_env") or None)  # fmt: skip
-        except CatalogError as exc:
-            self.post_message(SetupDone("token", "", error=str(exc)))
-            return
-        self.post_message(SetupDone("token", f"Token of {account.name} replaced ({account.credential}); test it with t."))
+            return f"Token of {account.name} replaced ({account.credential}); test it with t."
 
-    def on_setup_done(self, message: SetupDone) -> None:
-        if message.error:
-            self.notify(message.error, title=message.what.capitalize(), severity="error", timeout=10)
-            if isinstance(message.retry, tuple):
-                kind, values = message.retry
-                if kind == "channel":
-                    self._open_channel_form(values, message.error)
-                elif kind == "store":
-                    from shelfdesk.tui.screens.store_form import StoreForm
+        self.run_operation("Token", save)
 
-                    self.app.push_screen(StoreForm(values, message.error), self._store_form_done)
-        else:
-            self.notify(message.message, title=message.what.capitalize(), severity="information" if message.ok else "error",
-                        timeout=8)  # fmt: skip
-        self.refresh_data()
+    def operation_refused(self, kind: str, values: dict[str, Any], *, error: str) -> None:
+        """A refused store or channel comes back in its form, with what was typed and why."""
+        if kind == "channel":
+            self._open_channel_form(values, error)
+        elif kind == "store":
+            from shelfdesk.tui.screens.store_form import StoreForm
+
+            self.app.push_screen(StoreForm(values, error), self._store_form_done)
 
     # ------------------------------------------------------------ connection test and activation
 
@@ -334,13 +321,15 @@ class StoresScreen(ShelfdeskScreen):
         self.notify(f"Testing {channel.name}…", title="Test", timeout=3)
         self._test(channel.id, channel.name)
 
-    @work(thread=True, group="stores-test", exclusive=True, exit_on_error=False, description="Testing the connection")
     def _test(self, channel_id: int, name: str) -> None:
         from shelfdesk.services.channels import test_channel_connection
 
-        result = test_channel_connection(self.ctx, channel_id)
-        text = f"{name}: {'connection ok' if result.ok else 'connection failed'} — {result.message}"
-        self.post_message(SetupDone("connection test", text, ok=result.ok))
+        def test() -> tuple[str, Severity]:
+            result = test_channel_connection(self.ctx, channel_id)
+            verdict = "connection ok" if result.ok else "connection failed"
+            return f"{name}: {verdict} — {result.message}", "information" if result.ok else "error"
+
+        self.run_operation("Connection test", test)
 
     def action_activate(self) -> None:
         channel = self._selected_channel()
@@ -349,17 +338,10 @@ class StoresScreen(ShelfdeskScreen):
             return
         self._activate(channel.id)
 
-    @work(thread=True, group="stores-setup", exit_on_error=False, description="Activating publication")
     def _activate(self, channel_id: int) -> None:
-        from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.services.channels import activate_channel
 
-        try:
-            view = activate_channel(self.ctx, channel_id)
-        except CatalogError as exc:
-            self.post_message(SetupDone("activate", "", error=str(exc)))
-            return
-        self.post_message(SetupDone("activate", f"{view.name}: publication active."))
+        self.run_operation("Activate", lambda: f"{activate_channel(self.ctx, channel_id).name}: publication active.")
 
     def action_open_mappings(self) -> None:
         channel = self._selected_channel()
@@ -420,6 +402,7 @@ class StoresScreen(ShelfdeskScreen):
         self.app.push_screen(ColumnsForm(name, preview), done)
 
     def _start_import(self, store_id: int, name: str, values: dict[str, Any]) -> None:
+        self._last_values[store_id] = {k: v for k, v in values.items() if k != "force"}
         self.importing = name
         self._cancel.clear()
         self.query_one("#stores-progress").display = True
@@ -437,7 +420,7 @@ class StoresScreen(ShelfdeskScreen):
             result = import_catalog(
                 self.ctx, store_id, values.get("source") or None, format=values.get("format") or None,
                 roles=values.get("roles"), progress=lambda p: self.post_message(ImportProgressed(name, p)),
-                should_cancel=self._cancel.is_set, **self.import_options,
+                should_cancel=self._cancel.is_set, force=bool(values.get("force")), **self.import_options,
             )  # fmt: skip
         except CatalogError as exc:
             self.post_message(ImportFinished(name, None, str(exc)))
@@ -453,7 +436,8 @@ class StoresScreen(ShelfdeskScreen):
         if p.bytes_total:
             bar.update(total=p.bytes_total, progress=p.bytes_read)
         self.query_one("#stores-progress-text", Label).update(
-            f"{p.rows_read:,} rows · {p.stored:,} stored · {p.rejected:,} rejected · Esc cancels")
+            f"{'Checking' if p.phase == 'checking' else 'Writing'} · {p.rows_read:,} rows · {p.stored:,} stored · "
+            f"{p.rejected:,} rejected · Esc cancels")
 
     def on_import_finished(self, message: ImportFinished) -> None:
         self.importing = None
@@ -467,6 +451,8 @@ class StoresScreen(ShelfdeskScreen):
                     f"{result.gone:,} flagged gone")  # fmt: skip
             if result.error:
                 text += f" — {result.error}"
+                if result.needs_force:
+                    text += " (x shows the report; f there imports it anyway)"
             elif result.rejected:
                 text += " — x lists the rejected rows"
             self.notify(text, title=f"Import {message.store_name}", severity="error" if result.error else "information",
@@ -487,4 +473,9 @@ class StoresScreen(ShelfdeskScreen):
             return
         from shelfdesk.tui.screens.import_report import ImportReportScreen
 
-        self.app.push_screen(ImportReportScreen(store.name, store.last_import))
+        def done(force: bool | None) -> None:
+            if force and not self.importing:  # the same source, format and roles, stored this time
+                values = self._last_values.get(store.id, {})
+                self._start_import(store.id, store.name, {**values, "force": True})
+
+        self.app.push_screen(ImportReportScreen(store.name, store.last_import), done)

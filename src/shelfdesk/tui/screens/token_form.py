@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from shelfdesk.tui.screens.store_form import form_row
+from shelfdesk.tui.screens.dialog import DialogScreen
 
 
-class TokenForm(ModalScreen[dict[str, str] | None]):
+class TokenForm(DialogScreen[dict[str, str] | None]):
     """The new token is never shown; saving resets its expiry and asks for a new connection test."""
 
     CSS_PATH = ["setup_form.tcss", "token_form.tcss"]
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="token_form.cancel", tooltip="Close without changing the token")]
 
     def __init__(self, account_name: str) -> None:
         super().__init__()
@@ -40,5 +38,3 @@ class TokenForm(ModalScreen[dict[str, str] | None]):
         if token or env:
             self.dismiss({"token": token, "token_env": env})
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -18,7 +18,6 @@ from textual.widgets import DataTable, Label, Static
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import DeliveriesLoaded, WebhooksLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.screens.operations import RunsOperations
 from shelfdesk.tui.widgets.data_window import DataWindow, keyed
 
 
@@ -26,7 +25,7 @@ def when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
-class WebhooksScreen(RunsOperations, ShelfdeskScreen):
+class WebhooksScreen(ShelfdeskScreen):
     """Subscriptions, the health of their deliveries, and the keys to test, pause, resume and retry."""
 
     SCOPE = "webhooks"
@@ -110,7 +109,7 @@ class WebhooksScreen(RunsOperations, ShelfdeskScreen):
 
     def action_test(self) -> None:
         if (sub := self.current()) is not None:
-            self._run("Test", lambda: _test_text(self.ctx, sub.name))
+            self.run_operation("Test", lambda: _test_text(self.ctx, sub.name))
 
     def action_toggle_pause(self) -> None:
         from shelfdesk.webhooks.subscriptions import pause_subscription, resume_subscription
@@ -118,15 +117,15 @@ class WebhooksScreen(RunsOperations, ShelfdeskScreen):
         if (sub := self.current()) is None:
             return
         if sub.state == "paused":
-            self._run("Resume", lambda: f"{resume_subscription(self.ctx, sub.name).name} resumed: waiting events go first")
+            self.run_operation("Resume", lambda: f"{resume_subscription(self.ctx, sub.name).name} resumed: waiting events go first")
         else:
-            self._run("Pause", lambda: f"{pause_subscription(self.ctx, sub.name).name} paused: events keep queuing")
+            self.run_operation("Pause", lambda: f"{pause_subscription(self.ctx, sub.name).name} paused: events keep queuing")
 
     def action_retry(self) -> None:
         from shelfdesk.webhooks.delivery import retry_now
 
         if (sub := self.current()) is not None:
-            self._run("Retry", lambda: f"{retry_now(self.ctx, sub.name)} delivery(ies) of {sub.name} due now")
+            self.run_operation("Retry", lambda: f"{retry_now(self.ctx, sub.name)} delivery(ies) of {sub.name} due now")
 
 
 
@@ -143,7 +142,7 @@ QUEUE_COLUMNS = [("Id", 5), ("State", 10), ("Event", 20), ("Order", 8), ("Tries"
 LOG_COLUMNS = [("Id", 5), ("Result", 8), ("Event", 20), ("Try", 3), ("ms", 6), ("When", 16), ("Error", 60)]
 
 
-class DeliveriesScreen(RunsOperations, ShelfdeskScreen):
+class DeliveriesScreen(ShelfdeskScreen):
     """One subscription's deliveries (newest first), or its attempt log; replay and retry."""
 
     SCOPE = "webhook-deliveries"
@@ -210,11 +209,11 @@ class DeliveriesScreen(RunsOperations, ShelfdeskScreen):
         if self.show_log or key is None:
             self.notify("Replay works on the queue: press l to leave the log, then pick a delivery.", title="Replay")
             return
-        self._run("Replay", lambda: f"event queued again as delivery {replay(self.ctx, int(key), subscription=self.subscription)}")
+        self.run_operation("Replay", lambda: f"event queued again as delivery {replay(self.ctx, int(key), subscription=self.subscription)}")
 
     def action_retry(self) -> None:
         from shelfdesk.webhooks.delivery import retry_now
 
-        self._run("Retry", lambda: f"{retry_now(self.ctx, self.subscription)} delivery(ies) due now")
+        self.run_operation("Retry", lambda: f"{retry_now(self.ctx, self.subscription)} delivery(ies) due now")
 
 

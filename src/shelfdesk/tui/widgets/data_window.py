@@ -24,6 +24,18 @@ from textual.widgets.data_table import RowKey
 MAX_ROWS = 500
 
 
+def cut_middle(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, cut in the middle: SKUs differ at their end ("…GREEN-EXCELLENT").
+
+    The table's own cut keeps the start, so two SKUs sharing their first 22
+    characters read the same; this keeps a third of the start and the rest from the end.
+    """
+    if len(text) <= width:
+        return text
+    head = max(1, (width - 1) // 3)
+    return f"{text[:head]}…{text[len(text) - (width - 1 - head):]}"
+
+
 def keyed(columns: Sequence[tuple[str, int | None]]) -> list[tuple[str, str, int | None]]:
     """``(label, width)`` columns with keys made from their labels ("Last delivered" → "last-delivered")."""
     return [(label.lower().replace(" ", "-"), label, width) for label, width in columns]
