@@ -20,6 +20,7 @@ import pytest
 from shelfdesk.clock import FakeClock
 from shelfdesk.sandbox.app import SandboxApp
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN, BackMarketSandbox
+from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN, LeboncoinSandbox
 
 with warnings.catch_warnings():  # Starlette would rather have httpx2 serve its synchronous test client
     warnings.simplefilter("ignore")
@@ -181,3 +182,100 @@ def test_json_that_could_not_be_written_back_is_refused(bm: Any, clock: FakeCloc
         answer = http.post(path, content=raw, headers={"content-type": "application/json"})
         assert answer.status_code == 400, (path, answer.text)
     still_serves(sandbox, http, clock)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/ws/listings?min_quantity=abc", None, 400),  # int() raised: a 500
+        ("GET", "/ws/listings?max_quantity=1.5", None, 400),
+        ("GET", "/ws/listings?publication_state=9", None, 400),
+        ("GET", "/ws/listings?page-size=51", None, 400),
+        ("GET", "/ws/orders?state=2", None, 400),
+        ("GET", "/ws/orders?date_modification=2026-03-02T09:30:00", None, 400),  # no offset: compared with aware dates, a 500
+        ("GET", "/ws/orders/abc", None, 400),
+        ("PATCH", "/ws/orderlines/abc", {"imei": "1"}, 400),
+        ("GET", "/ws/listings/detail?listing_id=abc", None, 400),
+        ("GET", "/ws/listings/detail?id=not-a-uuid", None, 400),
+        ("GET", "/ws/listings/not-an-id", None, 400),
+        ("GET", "/ws/tasks/abc", None, 404),
+        ("GET", "/ws/backbox/v1/competitors/not-a-uuid", None, 422),
+        ("POST", "/ws/orders/{order}", {"new_state": 3, "tracking_number": 123}, 400),
+        ("POST", "/ws/orders/{order}", {"new_state": 3, "tracking_number": "6A1", "date_shipping": "yesterday"}, 400),
+        ("POST", "/ws/orders/{order}", {"new_state": 3, "tracking_number": "6A1", "vat_type": "X"}, 400),
+        ("POST", "/ws/orders/{order}", {"new_state": 3, "tracking_number": "6A1", "tracking_url": "x" * 301}, 400),
+        ("POST", "/ws/orders/{order}", {"new_state": 12}, 400),
+        ("PATCH", "/ws/orderlines/{line}", {"imei": 123456}, 400),
+        ("POST", "/ws/listings/{listing}", {"price": "NaN"}, 400),
+        ("POST", "/ws/listings/{listing}", {"quantity": []}, 400),
+        ("POST", "/ws/listings/{listing}", {"comment": {"a": 1}}, 400),
+        ("POST", "/ws/listings/{listing}", {"currency": "euros"}, 400),
+        ("GET", "/ws/nowhere", None, 404),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_back_market_refuses_malformed_parameters_and_bodies(bm: Any, clock: FakeClock, method: str, path: str, body: Any, status: int) -> None:
+    sandbox, http = bm
+    order = sandbox.create_orders({"skus": ["APP1-WHT-EXC"], "fate": "accepted"})[0]  # ready to ship
+    listing = next(iter(sandbox.state["listings"].values()))
+    path = path.format(order=order["order_id"], listing=listing["id"], line=order["orderlines"][0]["id"])
+    before = json.dumps(sandbox.state, sort_keys=True)
+    answer = http.request(method, path, json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()  # JSON, in the sandbox's envelope
+    assert json.dumps(sandbox.state, sort_keys=True) == before
+    still_serves(sandbox, http, clock)
+
+
+@pytest.fixture
+def lbc(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[LeboncoinSandbox, TestClient]]:
+    sandbox = LeboncoinSandbox(tmp_path / "lbc", clock=clock, orders_per_hour=0, feed_seconds=60)
+    with TestClient(sandbox.app, base_url="http://sandbox") as http:
+        token = http.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": DEFAULT_REFRESH_TOKEN}).json()
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        yield sandbox, http
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("PATCH", "/api/v1/ads/{ad}", {"price": "NaN"}, 400),  # compared with the bounds: a 500
+        ("PATCH", "/api/v1/ads/{ad}", {"quantity": "9" * 40}, 400),
+        ("GET", "/api/v1/orders?updated_since=2026-03-02T09:30:00", None, 400),  # no offset: a 500
+        ("GET", "/api/v1/ads?per_page=0", None, 400),
+        ("POST", "/api/v1/feeds/offers", {"reference": {"a": 1}, "items": [{"sku": "X", "price": "10"}]}, 400),
+        ("POST", "/api/v1/orders/{order}/confirm-shipping", {"carrier": ["colissimo"]}, 400),
+        ("POST", "/api/v1/orders/{order}/messages", {"body": {"text": "bonjour"}}, 400),
+        ("GET", "/api/v1/nowhere", None, 404),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_leboncoin_refuses_malformed_parameters_and_bodies(lbc: Any, method: str, path: str, body: Any, status: int) -> None:
+    sandbox, http = lbc
+    order = sandbox.create_orders({"skus": ["CHAIR-OAK-01"], "fate": "awaiting_shipment"})[0]
+    path = path.format(ad=next(iter(sandbox.state["ads"])), order=order["id"])
+    before = json.dumps(sandbox.state, sort_keys=True)
+    answer = http.request(method, path, json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["message"]
+    assert json.dumps(sandbox.state, sort_keys=True) == before
+
+
+def test_a_leboncoin_feed_with_unreadable_numbers_reports_them_and_the_sandbox_goes_on(lbc: Any, clock: FakeClock) -> None:
+    """A feed line priced "NaN" made every tick fail once the feed was processed: every request, every restart."""
+    sandbox, http = lbc
+    items = [{"sku": "CHAIR-OAK-01", "price": "NaN"}, {"sku": "CHAIR-OAK-01", "quantity": "1e999999999"}]
+    feed = http.post("/api/v1/feeds/offers", json={"reference": "poison", "items": items})
+    assert feed.status_code == 202, feed.text
+    clock.advance(61)
+    report = http.get(f"/api/v1/feeds/{feed.json()['feed_id']}").json()
+    assert report["status"] == "done" and [line["status"] for line in report["report"]] == ["error", "error"]
+    assert http.get("/api/v1/ads").status_code == 200
+    assert LeboncoinSandbox(sandbox.folder, clock=clock).recovered == []
+
+
+def test_a_huge_user_agent_is_refused_without_holding_the_sandbox(bm: Any) -> None:
+    """The User-Agent pattern backtracks quadratically: 64 kB of dashes held the event loop for seconds."""
+    sandbox, http = bm
+    answer = http.get("/ws/orders", headers={"User-Agent": "BM-" + "-" * 60_000})
+    assert answer.status_code == 400 and "User-Agent" in answer.text

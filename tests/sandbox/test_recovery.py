@@ -113,12 +113,14 @@ def test_leboncoin_drops_what_it_cannot_read_too(tmp_path: Path, clock: FakeCloc
     state["feeds"]["F1"] = {"feed_id": "F1", "type": "nonsense", "reference": "r", "status": "pending"}
     state["ads"][next(iter(state["ads"]))]["price"] = "NaN"
     sandbox.store.save(state)
-    (sandbox.folder / "requests.jsonl").write_text('{"method": "GET", "path": "/", "t": 1, "status": 200}\n{"trunc\n')
+    (sandbox.folder / "requests.jsonl").write_text('{"method": "GET", "path": "/", "t": 1, "status": 200}\n{"trunc')
 
     again = LeboncoinSandbox(sandbox.folder, clock=clock)
     notes = " | ".join(again.recovered)
     assert "feeds: dropped 1" in notes and "ads: dropped 1" in notes and "requests.jsonl: skipped 1 unreadable line" in notes
     assert len(again.log.entries) == 1
+    again.log.append({"method": "GET", "path": "/after", "t": 2, "status": 200})  # after the cut line, on its own line
+    assert [e["path"] for e in LeboncoinSandbox(sandbox.folder, clock=clock).log.entries] == ["/", "/after"]
     serves(again)
 
 

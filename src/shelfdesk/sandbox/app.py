@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import math
+import pickle
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,6 +98,7 @@ class SandboxApp:
     order_options: tuple[str, ...] = ()
     #: The path of the request being answered (an error's envelope may depend on it).
     current_path = ""
+    current_method = ""
     #: Tests set this: called with (sandbox, request-log entry, request body, answer body), the bodies as
     #: bytes, after each API request (the log keeps large bodies by their size only). Kept cheap: it
     #: runs before the answer leaves.
@@ -132,7 +134,8 @@ class SandboxApp:
         self.faults = Faults(self.seed)
         self.hang_cap = hang_cap  # real seconds: a hung request imitates the network, not the clock
         self._persist()
-        self.app = Starlette(routes=self.routes() + self._admin_routes())
+        self.app = Starlette(routes=self.routes() + self._admin_routes(),
+                             exception_handlers={404: self._no_route, 405: self._no_route})  # fmt: skip
 
     # ------------------------------------------------------------------ loading
 
@@ -161,6 +164,7 @@ class SandboxApp:
         return loaded
 
     def _repaired(self, loaded: dict[str, Any]) -> dict[str, Any] | None:
+        """``loaded`` with what no handler could read taken out (see :meth:`_load`); None to start from the seed."""
         seed = loaded.get("seed", self.seed)
         self.seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else self.seed
         offset = loaded.get("clock_offset", 0.0)
@@ -172,10 +176,12 @@ class SandboxApp:
                 self.recovered.append(f"{name!r} could not be read ({str(loaded[name])[:40]!r}): the seed's was taken")
                 loaded[name] = value
             loaded.setdefault(name, value)  # a state written before this value existed
+        writable = _writable(loaded)  # one C-speed pass; entry by entry only when it fails
         for name, shape in self.entry_shapes.items():
             entries = loaded.get(name)
             items = list(entries.items()) if isinstance(entries, dict) else list(enumerate(entries or []))
-            bad = {key: problem for key, entry in items if (problem := shape_problem(entry, shape) or _unwritable(entry))}
+            bad = {key: problem for key, entry in items
+                   if (problem := shape_problem(entry, shape) or (None if writable else _unwritable(entry)))}  # fmt: skip
             if not bad:
                 continue
             if isinstance(entries, dict):
@@ -185,22 +191,25 @@ class SandboxApp:
             first = next(iter(bad.items()))
             self.recovered.append(f"{name}: dropped {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'} "
                                   f"(first {first[0]!r}: {first[1]})")  # fmt: skip
-        problem = self._tick_problem(loaded)
+        problem = self._tick_problem(loaded, writable=writable or _writable(loaded))
         if problem is None:
             return loaded
-        kept = [self.store._set_aside(path, move=True) for path in (self.store.path, self.store.journal_path()) if path.exists()]
+        kept = [self.store.set_aside(path, move=True) for path in (self.store.path, self.store.journal_path()) if path.exists()]
         self.store.generation = 0
         self.recovered.append(f"the state could not be served ({problem}): started from the seed; "
                               f"the old state is in {', '.join(k.name for k in kept)}")  # fmt: skip
         return None
 
-    def _tick_problem(self, state: dict[str, Any]) -> str | None:
-        """Why ``state`` cannot go through a tick and be written as JSON (None when it can); ``state`` is left as it is."""
+    def _tick_problem(self, state: dict[str, Any], *, writable: bool) -> str | None:
+        """Why ``state`` cannot go through a tick, or be written as JSON (``writable``); None when it can.
+
+        The tick runs on a copy: ``state`` is left as it is."""
+        if not writable:
+            return "it holds text or numbers JSON cannot write"
         saved = getattr(self, "state", None)
         try:
-            self.state = json.loads(_dumps(state))  # a copy, and proof that it is JSON
+            self.state = pickle.loads(pickle.dumps(state))  # a copy for the tick to change (faster than deepcopy)
             self.tick()
-            json.dumps(self.state, ensure_ascii=False, default=str).encode("utf-8")
         except Exception as exc:  # noqa: BLE001 - any failure here would be every request's
             return f"{type(exc).__name__}: {str(exc)[:80]}"
         finally:
@@ -223,6 +232,13 @@ class SandboxApp:
 
     def error(self, exc: ApiError) -> Response:
         return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, exc.status, headers=exc.headers)
+
+    async def _no_route(self, request: Request, exc: Exception) -> Response:
+        """A path or method no route serves: the marketplace's error envelope rather than Starlette's plain text."""
+        status = getattr(exc, "status_code", 404)
+        self.current_path, self.current_method = request.url.path, request.method
+        message = "Method not allowed" if status == 405 else f"No such endpoint: {request.url.path[:100]}"
+        return self.error(ApiError(status, message, "method-not-allowed" if status == 405 else "not-found", headers=dict(getattr(exc, "headers", None) or {})))
 
     def throttled(self, retry_after: float | None) -> Response:
         headers = {"Retry-After": str(int(math.ceil(retry_after)))} if retry_after is not None else {}
@@ -257,11 +273,13 @@ class SandboxApp:
         groups = [skus] if spec.get("single_order") else [[s] for s in skus]
         if count * len(groups) > MAX_ADMIN_ORDERS:
             raise ValueError(f"at most {MAX_ADMIN_ORDERS} orders at a time")
+        options = {k: spec[k] for k in self.order_options if spec.get(k) is not None}
+        if not all(isinstance(v, str) and len(v) <= 100 for v in options.values()):
+            raise ValueError(f"{', '.join(self.order_options)} must be text")
         created = []
         base = len(self.state["orders"])
         for n in range(count):
             for i, group in enumerate(groups):
-                options = {k: spec[k] for k in self.order_options if spec.get(k) is not None}
                 order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group, fate=fate,
                                             quantity=quantity, **options)  # fmt: skip
                 created.append(self.public_order(order))
@@ -429,7 +447,7 @@ class SandboxApp:
         self._request_effects = []
         now = self.tick()
         method, path = request.method, request.url.path
-        self.current_path = path
+        self.current_path, self.current_method = path, method
         fault: FaultRule | None = None
         response = self.gate(request, opts)
         refused = response is not None
@@ -466,7 +484,9 @@ class SandboxApp:
         try:
             payload: Any = None
             ctype = request.headers.get("content-type", "")
-            if raw and "json" in ctype:
+            if request.method in ("GET", "HEAD", "DELETE"):
+                pass  # a body there means nothing to a server: not read, so never refused
+            elif raw and "json" in ctype:
                 payload = read_json(raw)
             elif raw:
                 payload = raw
@@ -666,6 +686,15 @@ def _kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "number"
     return type(value).__name__
+
+
+def _writable(value: Any) -> bool:
+    """``value`` can be written as strict JSON in UTF-8 (what every answer and the snapshot do)."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8")
+    except (ValueError, TypeError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return False
+    return True
 
 
 def _unwritable(entry: Any) -> str | None:

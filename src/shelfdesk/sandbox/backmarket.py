@@ -38,11 +38,14 @@ from shelfdesk.markets import BACKMARKET_LOCALES, market_by_code
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.backmarket_rules import (
     CSV_COLUMNS,
+    LISTING_UPDATE_FIELDS,
+    ORDER_STATES,
     BatchUnreadable,
     GRADES,
     MAX_CSV_LINES,
     apply_update,
     check_grade,
+    check_listing_update_types,
     check_listing_values,
     parse_listing_row,
     read_batch,
@@ -51,11 +54,12 @@ from shelfdesk.sandbox.backmarket_rules import (
     set_line_details,
 )
 from shelfdesk.sandbox.core import RateWindow, as_datetime, shape_problem, utf8_clean
-from shelfdesk.sandbox.inputs import as_decimal
+from shelfdesk.sandbox.inputs import as_decimal, as_int, is_uuid, query_int
 from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid, valid_gtin
 
 DEFAULT_TOKEN = "bm-sandbox-token"
 USER_AGENT = re.compile(r"^BM-[^;\s][^;]*-[^;]+;[^;\s]+@[^;\s]+$")
+MAX_USER_AGENT = 512
 
 #: The sandbox's slice of the Back Market catalog: (title, category, is Apple).
 PRODUCTS = (
@@ -386,7 +390,9 @@ class BackMarketSandbox(SandboxApp):
             return self.throttled(None)
         if "competitors" in opts.limits and not self.competitors.allow(key, now):
             return self.throttled(None)
-        if not USER_AGENT.match(request.headers.get("user-agent", "")):
+        agent = request.headers.get("user-agent", "")
+        # Length first: the pattern backtracks quadratically, and a 64 kB header held the event loop for seconds [I].
+        if len(agent) > MAX_USER_AGENT or not USER_AGENT.match(agent):
             return self.error(ApiError(400, "User-Agent is mandatory and must read BM-{company}-{integration};{contact email}", "invalid-user-agent"))
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Basic ") or not auth[6:].strip():
@@ -400,8 +406,8 @@ class BackMarketSandbox(SandboxApp):
         ``POST /ws/listings`` and ``POST /ws/listings/{id}``: a plain JSON string). The orders
         endpoints document no body: they answer the ``{"errors": [...]}`` envelope the spec
         defines elsewhere [I]."""
-        if exc.plain:
-            return JSONResponse(exc.message, exc.status)
+        if exc.plain or (exc.status == 400 and self.current_method == "POST" and self.current_path.startswith("/ws/listings")):
+            return JSONResponse(exc.message, exc.status)  # also for a body that is not JSON at all
         request_id = hashlib.sha1(f"{self.seed}:{len(self.log.entries)}".encode()).hexdigest()[:20]
         error = {"code": exc.code or "error", "message": exc.message}
         if self.current_path.startswith(("/ws/listings", "/ws/tasks")):
@@ -437,13 +443,8 @@ class BackMarketSandbox(SandboxApp):
 
     def _page(self, request: Request, items: list[dict[str, Any]]) -> JSONResponse:
         q = request.query_params
-        try:
-            page = int(q.get("page", 1))
-            size = int(q.get("page-size", 10))
-        except ValueError:
-            raise ApiError(400, "page and page-size must be integers", "invalid-pagination") from None
-        if page < 1 or not 1 <= size <= 50:
-            raise ApiError(400, "page must be >= 1 and page-size between 1 and 50", "invalid-pagination")
+        page = query_int(q, "page", minimum=1, code="invalid-pagination") or 1
+        size = query_int(q, "page-size", minimum=1, maximum=50, code="invalid-pagination") or 10
         start = (page - 1) * size
         chunk = items[start : start + size]
         more = start + size < len(items)
@@ -456,22 +457,24 @@ class BackMarketSandbox(SandboxApp):
 
     async def list_orders(self, request: Request, _: Any) -> Response:
         q = request.query_params
-        orders = sorted(self.state["orders"].values(), key=lambda o: o["order_id"])
-        if "state" in q:
-            orders = [o for o in orders if str(o["state"]) == q["state"]]
-        else:  # [C] states 0 and 8 are left out by default
-            orders = [o for o in orders if o["state"] not in (0, 8)]
+        state = query_int(q, "state", choices=ORDER_STATES)
+        bounds = {}
         for key in ("date_modification", "date_creation"):
             if q.get(key):
-                try:
-                    since = parse_iso(q[key])
-                except ValueError:
-                    raise ApiError(400, f"{key} must be an RFC 3339 datetime", "invalid-date") from None
-                orders = [o for o in orders if parse_iso(o[key]) >= since]
-        if q.get("country_code"):  # [C] a market's locale
-            wanted = q["country_code"].lower()
-            if wanted not in BACKMARKET_LOCALES:
-                raise ApiError(400, f"country_code must be one of {', '.join(BACKMARKET_LOCALES)}", "invalid-country-code")
+                bounds[key] = as_datetime(q[key])
+                if bounds[key] is None:
+                    raise ApiError(400, f"{key} must be an RFC 3339 datetime with its offset", "invalid-date")
+        wanted = (q.get("country_code") or "").lower()
+        if wanted and wanted not in BACKMARKET_LOCALES:  # [C] a market's locale
+            raise ApiError(400, f"country_code must be one of {', '.join(BACKMARKET_LOCALES)}", "invalid-country-code")
+        orders = sorted(self.state["orders"].values(), key=lambda o: o["order_id"])
+        if state is not None:
+            orders = [o for o in orders if o["state"] == state]
+        else:  # [C] states 0 and 8 are left out by default
+            orders = [o for o in orders if o["state"] not in (0, 8)]
+        for key, since in bounds.items():
+            orders = [o for o in orders if parse_iso(o[key]) >= since]
+        if wanted:
             orders = [o for o in orders if str(o["country_code"]).lower() == wanted]
         return self._page(request, [self.public_order(o) for o in orders])
 
@@ -483,7 +486,9 @@ class BackMarketSandbox(SandboxApp):
         return public
 
     def _order(self, order_id: str) -> dict[str, Any]:
-        order = self.state["orders"].get(str(order_id))
+        if as_int(order_id, minimum=0) is None:  # [C] an integer path parameter; Back Market answers 400 to others
+            raise ApiError(400, f"order_id must be an integer, not {order_id[:40]!r}", "invalid-parameter")
+        order = self.state["orders"].get(str(as_int(order_id)))
         if order is None:
             raise ApiError(404, f"Order {order_id} not found", "not-found")
         return order
@@ -500,6 +505,9 @@ class BackMarketSandbox(SandboxApp):
 
     async def patch_line(self, request: Request, body: Any) -> Response:
         line_id = request.path_params["line_id"]
+        if as_int(line_id, minimum=0) is None:  # [C] an integer path parameter
+            raise ApiError(400, f"orderline_id must be an integer, not {line_id[:40]!r}", "invalid-parameter")
+        line_id = str(as_int(line_id))
         for order in self.state["orders"].values():
             for line in order["orderlines"]:
                 if str(line["id"]) == line_id:
@@ -531,7 +539,10 @@ class BackMarketSandbox(SandboxApp):
         wanted = sku.casefold()
         return next((l for l in self.state["listings"].values() if l["sku"].casefold() == wanted), None)
 
-    def _listing(self, ident: str) -> dict[str, Any]:
+    def _listing(self, ident: str, *, status: int = 400, plain: bool = False) -> dict[str, Any]:
+        """A listing by its UUID or its integer id (the path's ``oneOf`` [C]); ``status`` for an id of neither shape."""
+        if not is_uuid(ident) and as_int(ident, minimum=0) is None:
+            raise ApiError(status, f"listingId must be a UUID or an integer, not {ident[:40]!r}", "invalid-parameter", plain=plain)
         listing = self.state["listings"].get(ident) or next(
             (l for l in self.state["listings"].values() if str(l["listing_id"]) == ident), None
         )
@@ -541,13 +552,15 @@ class BackMarketSandbox(SandboxApp):
 
     async def list_listings(self, request: Request, _: Any) -> Response:
         q = request.query_params
+        publication = query_int(q, "publication_state", choices=(0, 1, 2, 3, 4))  # [C]
+        least, most = query_int(q, "min_quantity"), query_int(q, "max_quantity")
         listings = sorted(self.state["listings"].values(), key=lambda l: l["listing_id"])
-        if q.get("publication_state"):
-            listings = [l for l in listings if str(l["publication_state"]) == q["publication_state"]]
-        if q.get("min_quantity"):
-            listings = [l for l in listings if l["quantity"] >= int(q["min_quantity"])]
-        if q.get("max_quantity"):
-            listings = [l for l in listings if l["quantity"] <= int(q["max_quantity"])]
+        if publication is not None:
+            listings = [l for l in listings if l["publication_state"] == publication]
+        if least is not None:
+            listings = [l for l in listings if l["quantity"] >= least]
+        if most is not None:
+            listings = [l for l in listings if l["quantity"] <= most]
         return self._page(request, [_public_listing(l) for l in listings])
 
     async def get_listing(self, request: Request, _: Any) -> Response:
@@ -555,12 +568,15 @@ class BackMarketSandbox(SandboxApp):
 
     async def listing_detail(self, request: Request, _: Any) -> Response:
         q = request.query_params
+        listing_id = query_int(q, "listing_id", minimum=0)  # [C] an integer
+        if q.get("id") and not is_uuid(q["id"]):  # [C] a UUID
+            raise ApiError(400, f"id must be a UUID, not {q['id'][:40]!r}", "invalid-parameter")
         if q.get("sku"):
             listing = self._listing_by_sku(q["sku"])
             if listing is None:
-                raise ApiError(404, f"No listing with sku {q['sku']}", "not-found")
+                raise ApiError(404, f"No listing with sku {q['sku'][:100]}", "not-found")
             return JSONResponse(_public_listing(listing, statuscode=200))
-        ident = q.get("listing_id") or q.get("id")
+        ident = str(listing_id) if listing_id is not None else q.get("id")
         if not ident:
             raise ApiError(400, "Give sku, listing_id or id", "missing-parameter")
         return JSONResponse(_public_listing(self._listing(ident), statuscode=200))
@@ -577,16 +593,16 @@ class BackMarketSandbox(SandboxApp):
         self.state["lines_log"].append([now, count])
 
     async def update_listing(self, request: Request, body: Any) -> Response:
-        listing = self._listing(request.path_params["listing_id"])
-        if not isinstance(body, dict):  # [C] a 400 of this endpoint is a plain string
-            raise ApiError(400, "The body must be a JSON object", plain=True)
-        row = {k: "" if v is None else str(v) for k, v in body.items()}
-        values, errors = parse_listing_row(row)
-        allowed = {"price", "currency", "comment", "warranty_delay", "quantity", "min_price"} | {
-            f"{p}_{n}" for p in ("shipper", "shipping_delay", "shipping_price") for n in (1, 2, 3)}  # fmt: skip
-        unknown = sorted(set(body) - allowed)
+        listing = self._listing(request.path_params["listing_id"], plain=True)
+        if not isinstance(body, dict):
+            raise ApiError(400, "The body must be a JSON object", plain=True)  # [C] a 400 here is a plain string
+        errors = check_listing_update_types(body)
+        row = {k: "" if v is None else str(v) for k, v in body.items() if isinstance(v, (str, int, float))}
+        values, more = parse_listing_row(row)
+        errors += more
+        unknown = sorted(set(body) - set(LISTING_UPDATE_FIELDS))
         if unknown:
-            errors.append({"code": "unknown-fields", "message": f"Unknown field(s): {', '.join(unknown)}"})
+            errors.append({"code": "unknown-fields", "message": f"Unknown field(s): {', '.join(u[:40] for u in unknown[:5])}"})
         merged = {"price": Decimal(listing["price"]), "min_price": _dec(listing["min_price"]), "max_price": _dec(listing["max_price"])}
         merged.update({k: v for k, v in values.items() if v is not None and k in body})
         errors += check_listing_values(merged, new=False)
@@ -631,7 +647,8 @@ class BackMarketSandbox(SandboxApp):
         return JSONResponse({"bodymessage": task_id, "statuscode": 200})
 
     async def get_task(self, request: Request, _: Any) -> Response:
-        task = self.state["tasks"].get(request.path_params["task_id"])
+        task_id = as_int(request.path_params["task_id"], minimum=0)  # [C] an integer; the spec gives no 400 here [I]
+        task = self.state["tasks"].get(str(task_id)) if task_id is not None else None
         if task is None:
             raise ApiError(404, f"Task {request.path_params['task_id']} not found", "not-found")
         return JSONResponse({k: task[k] for k in ("task_id", "action_status", "last_action_error", "result")} | {"statuscode": 200})
@@ -695,7 +712,7 @@ class BackMarketSandbox(SandboxApp):
         return {"line": number, "sku": listing["sku"], "status": outcome, "listing_id": listing["id"], "message": ""}
 
     async def get_competitors(self, request: Request, _: Any) -> Response:
-        listing = self._listing(request.path_params["listing_id"])
+        listing = self._listing(request.path_params["listing_id"], status=422)  # [C] 422 for an unprocessable id
         rng = self.rng_for("competitors", listing["id"], self.clock.now().date())
         price = Decimal(listing["price"])
         rows = []

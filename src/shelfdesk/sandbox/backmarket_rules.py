@@ -17,10 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from shelfdesk.sandbox.app import ApiError, iso
-from shelfdesk.sandbox.inputs import as_decimal, as_int, field_str
+from shelfdesk.sandbox.inputs import as_datetime, as_decimal, as_int, field_str
 from shelfdesk.sandbox.seeddata import valid_gtin
 
 GRADES = ("PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE")  # [C]
+ORDER_STATES = (0, 10, 1, 3, 8, 9)  # [C] OrderState, the values GET /ws/orders?state= takes
 RETURN_REASONS = {0, 1, 11, 12, 13, 21, 22, 23, 24, 25}  # [C]
 CANCELLED_LINES = {4, 5, 7}
 PRICE_MIN, PRICE_MAX = Decimal("1.00"), Decimal("20000.00")  # [I] the real bounds are not published
@@ -52,10 +53,41 @@ def _settle(order: dict[str, Any]) -> None:
         order["state"] = 9
 
 
-def apply_update(order: dict[str, Any], body: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """POST /ws/orders/{id}: move lines as Back Market allows, or raise. Returns the effect."""
+#: UpdateOrder's string fields and their longest length [C] (date_shipping is a date-time, checked apart).
+UPDATE_TEXT_FIELDS = {"sku": None, "imei": 15, "serial_number": 50, "tracking_number": 200, "tracking_url": 300,
+                      "shipper": 200, "return_message": 500}  # fmt: skip
+LINE_STATES = (0, 9, 8, 1, 2, 3, 4, 5, 6, 7)  # [C] OrderLineState
+VAT_TYPES = ("REGULAR", "MARGINAL")  # [C]
+
+
+def check_update_order(body: Any) -> dict[str, Any]:
+    """POST /ws/orders/{id}'s body as the spec types it (UpdateOrder), or a 400 naming the field.
+
+    Checked before anything moves, so a half-typed body changes nothing. The
+    spec lists ``id`` as required but names the field ``order_id``; neither is
+    required here, and ``order_id`` must match the URL when given [I].
+    """
     if not isinstance(body, dict):
         raise refused("The body must be a JSON object", "invalid-body")
+    for name, longest in UPDATE_TEXT_FIELDS.items():
+        field_str(body, name, max_len=longest, code="invalid-field", nullable=True)
+    if "order_id" in body and as_int(body["order_id"]) is None:
+        raise refused("order_id must be an integer", "invalid-field")
+    if body.get("date_shipping") is not None and as_datetime(body["date_shipping"]) is None:
+        raise refused("date_shipping must be an RFC 3339 date-time with its offset", "invalid-field")
+    if body.get("vat_type") is not None and body["vat_type"] not in VAT_TYPES:
+        raise refused("vat_type must be REGULAR or MARGINAL", "invalid-vat-type")
+    new_state = as_int(body.get("new_state"))
+    if new_state is None or new_state not in LINE_STATES:
+        raise refused("new_state is required (2 accept, 3 ship, 4 cancel, 5 refund before shipping, 6 refund)", "missing-new-state")
+    if body.get("return_reason") is not None and as_int(body["return_reason"]) not in RETURN_REASONS:
+        raise refused(f"return_reason must be one of {', '.join(map(str, sorted(RETURN_REASONS)))}", "invalid-return-reason")
+    return body
+
+
+def apply_update(order: dict[str, Any], body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """POST /ws/orders/{id}: move lines as Back Market allows, or raise. Returns the effect."""
+    check_update_order(body)
     if "order_id" in body and str(body["order_id"]) != str(order["order_id"]):
         raise refused("order_id does not match the URL", "order-id-mismatch")
     try:
@@ -139,6 +171,8 @@ def set_line_details(order: dict[str, Any], line: dict[str, Any], body: Any, now
     """PATCH /ws/orderlines/{id}."""
     if not isinstance(body, dict):
         raise ApiError(400, "The body must be a JSON object", "invalid-body")
+    for name in ("imei", "serial_number"):
+        field_str(body, name, code="invalid-field", nullable=True)  # lengths are the 422s below [C]
     details = {k: str(body[k]).strip() for k in ("imei", "serial_number") if body.get(k) not in (None, "")}
     if not details:
         raise ApiError(400, "Give imei and/or serial_number", "missing-fields")
@@ -176,6 +210,27 @@ def _integer(row: dict[str, str], key: str) -> int | None:
     return number
 
 
+_TEXT, _NUMBER, _NULL = (str,), (int, float), (type(None),)
+#: POST /ws/listings/{id}'s fields and the JSON types each takes [C]. The shippers' enum (95 names) is
+#: not copied: a shipper is checked to be a string, and it is not applied by the sandbox anyway [I].
+LISTING_UPDATE_FIELDS: dict[str, tuple[type, ...]] = {
+    "price": _TEXT + _NUMBER, "currency": _TEXT, "comment": _TEXT + _NULL, "warranty_delay": _TEXT + (int,),
+    "quantity": _TEXT + (int,), "min_price": _TEXT + _NUMBER + _NULL,
+    **{f"shipper_{n}": _TEXT + _NULL for n in (1, 2, 3)}, **{f"shipper_display_{n}": _TEXT + _NULL for n in (1, 2, 3)},
+    **{f"shipping_delay_{n}": (int,) + _NULL for n in (1, 2, 3)},
+    **{f"shipping_price_{n}": _TEXT + _NUMBER + _NULL for n in (1, 2, 3)},
+}  # fmt: skip
+
+
+def check_listing_update_types(body: dict[str, Any]) -> list[dict[str, str]]:
+    """Errors for the fields of a real-time listing update whose JSON type the spec does not allow."""
+    errors = []
+    for name, kinds in LISTING_UPDATE_FIELDS.items():
+        if name in body and (isinstance(body[name], bool) or not isinstance(body[name], kinds)):
+            errors.append({"code": "invalid-field", "message": f"{name} has the wrong type"})
+    return errors
+
+
 def check_listing_values(values: dict[str, Any], *, new: bool) -> list[dict[str, str]]:
     """Errors for a listing's values (a CSV line or a real-time update)."""
     errors: list[dict[str, str]] = []
@@ -196,6 +251,9 @@ def check_listing_values(values: dict[str, Any], *, new: bool) -> list[dict[str,
     warranty = values.get("warranty_delay")
     if warranty is not None and warranty < 12:
         errors.append({"code": "invalid-warranty", "message": "warranty_delay must be at least 12 months"})
+    currency = values.get("currency")
+    if currency is not None and not (len(currency) == 3 and currency.isascii() and currency.isupper() and currency.isalpha()):
+        errors.append({"code": "invalid-currency", "message": "currency is an ISO 4217 code, like EUR"})
     if len(values.get("comment") or "") > 500:
         errors.append({"code": "comment-too-long", "message": "comment is limited to 500 characters"})
     return errors

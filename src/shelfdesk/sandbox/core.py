@@ -132,7 +132,6 @@ def utf8_clean(value: Any, depth: int = 0) -> bool:
     return True
 
 
-
 def as_datetime(value: Any) -> datetime | None:
     """An RFC 3339 date-time with its offset, or None."""
     if not isinstance(value, str) or not 10 <= len(value) <= 40:
@@ -142,7 +141,6 @@ def as_datetime(value: Any) -> datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo is not None else None
-
 
 
 Shape = Any  # field -> a type, a tuple of types, or a predicate; or one of these for the whole value
@@ -248,9 +246,9 @@ class StateStore:
         except (ValueError, TypeError, RecursionError) as exc:
             if not repair:
                 raise JournalCorrupt(f"{self.path}: unreadable snapshot ({exc})") from None
-            kept = self._set_aside(self.path, move=True)
+            kept = self.set_aside(self.path, move=True)
             for journal in self.folder.glob("journal-*.jsonl"):
-                self._set_aside(journal, move=True)
+                self.set_aside(journal, move=True)
             self.skipped.append(f"{self.path.name} could not be read ({str(exc)[:80]}): started from the seed; the old file is {kept.name}")
             self.generation = 0
             return None
@@ -280,7 +278,7 @@ class StateStore:
                 bad.append(f"byte {good} ({str(exc)[:60]})")
             good = end + 1
         if bad:
-            kept = self._set_aside(path, move=False)
+            kept = self.set_aside(path, move=False)
             self.skipped.append(f"{path.name}: skipped {len(bad)} unreadable record(s), at {', '.join(bad[:3])}; "
                                 f"the journal as it was is {kept.name}")  # fmt: skip
         if good < len(data) and repair:
@@ -288,7 +286,7 @@ class StateStore:
                 fh.truncate(good)
         return good
 
-    def _set_aside(self, path: Path, *, move: bool) -> Path:
+    def set_aside(self, path: Path, *, move: bool) -> Path:
         """Keep an unreadable file under a name no load reads again (``unreadable-N-<name>``)."""
         n = 1
         while (target := self.folder / f"unreadable-{n}-{path.name}").exists():
@@ -451,6 +449,9 @@ class RequestLog:
                 for line in fh:
                     if line.strip():
                         self._reload(line)
+            with self.path.open("rb+") as raw:
+                if raw.seek(0, 2) and (raw.seek(-1, 2), raw.read(1))[1] != b"\n":
+                    raw.write(b"\n")  # a line cut by a crash: the next entry starts on its own line
 
     def _reload(self, line: str) -> None:
         try:

@@ -84,15 +84,16 @@ def admin_number(values: Mapping[str, Any], name: str, low: float, high: float, 
 
 
 def query_int(params: Mapping[str, str], name: str, *, status: int = 400, code: str = "invalid-parameter",
-              choices: tuple[int, ...] | None = None, minimum: int = -INT_MAX, maximum: int = INT_MAX) -> int | None:  # fmt: skip
-    """The integer query parameter ``name`` (None when absent or empty), or a refusal."""
+              choices: tuple[int, ...] | None = None, minimum: int = -INT_MAX, maximum: int = INT_MAX,
+              message: str | None = None) -> int | None:  # fmt: skip
+    """The integer query parameter ``name`` (None when absent or empty), or a refusal (``message`` if given)."""
     text = params.get(name)
     if text is None or text == "":
         return None
     number = as_int(text, minimum=minimum, maximum=maximum)
     if number is None or (choices is not None and number not in choices):
         expected = f"one of {', '.join(map(str, choices))}" if choices else f"an integer from {minimum} to {maximum}"
-        raise ApiError(status, f"{name} must be {expected}, not {_shown(text)}", code)
+        raise ApiError(status, message or f"{name} must be {expected}, not {_shown(text)}", code)
     return number
 
 

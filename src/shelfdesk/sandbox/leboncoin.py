@@ -55,7 +55,7 @@ from shelfdesk.clock import Clock
 from shelfdesk.sandbox import leboncoin_rules as rules
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.core import RateWindow, as_datetime, utf8_clean
-from shelfdesk.sandbox.inputs import admin_number, as_decimal
+from shelfdesk.sandbox.inputs import admin_number, as_decimal, query_int
 from shelfdesk.sandbox.seeddata import make_address
 
 DEFAULT_REFRESH_TOKEN = "lbc-sandbox-refresh-token"
@@ -402,12 +402,9 @@ class LeboncoinSandbox(SandboxApp):
 
     def _page(self, request: Request, items: list[dict[str, Any]]) -> JSONResponse:
         q = request.query_params
-        try:
-            page, per_page = int(q.get("page", 1)), int(q.get("per_page", 20))
-        except ValueError:
-            raise ApiError(400, "page et per_page doivent être des entiers", "invalid_pagination") from None
-        if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
-            raise ApiError(400, f"per_page doit être compris entre 1 et {PER_PAGE_MAX}", "invalid_pagination")
+        page = query_int(q, "page", minimum=1, code="invalid_pagination", message="page doit être un entier à partir de 1") or 1
+        per_page = query_int(q, "per_page", minimum=1, maximum=PER_PAGE_MAX, code="invalid_pagination",
+                             message=f"per_page doit être un entier compris entre 1 et {PER_PAGE_MAX}") or 20  # fmt: skip
         start = (page - 1) * per_page
         more = start + per_page < len(items)
         return JSONResponse({
@@ -463,9 +460,14 @@ class LeboncoinSandbox(SandboxApp):
     def _post_feed(self, kind: str, body: Any) -> Response:
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
             raise ApiError(400, "Le corps doit être un objet {reference, items}", "invalid_body")
-        reference = str(body.get("reference") or "").strip()
+        reference = body.get("reference")
+        if reference is not None and not isinstance(reference, str):
+            raise ApiError(400, "Le champ reference est un texte", "invalid_reference")
+        reference = (reference or "").strip()
         if not reference:
             raise ApiError(400, "Le champ reference est obligatoire", "missing_reference")
+        if len(reference) > 100:  # [I]
+            raise ApiError(400, "Le champ reference contient au plus 100 caractères", "invalid_reference")
         existing = next((f for f in self.state["feeds"].values() if f["reference"] == reference), None)
         if existing is not None and existing["type"] != kind:  # [I] a reference names one feed, of one type
             raise ApiError(409, f"La référence {reference} est déjà celle d'un flux {existing['type']}", "reference_conflict")
@@ -518,10 +520,9 @@ class LeboncoinSandbox(SandboxApp):
         orders = sorted(self.state["orders"].values(), key=lambda o: o["id"])
         since = request.query_params.get("updated_since")
         if since:
-            try:
-                bound = parse_iso(since)
-            except ValueError:
-                raise ApiError(400, "updated_since doit être une date RFC 3339", "invalid_date") from None
+            bound = as_datetime(since)
+            if bound is None:  # a date without its offset could not be compared with the orders'
+                raise ApiError(400, "updated_since doit être une date RFC 3339 avec son fuseau", "invalid_date")
             orders = [o for o in orders if parse_iso(o["updated_at"]) >= bound]
         return self._page(request, orders)
 
@@ -559,7 +560,8 @@ class LeboncoinSandbox(SandboxApp):
         order = self._order(request.path_params["order_id"])
         if request.method == "GET":
             return JSONResponse({"items": [m for m in self.state["messages"] if m["order_id"] == order["id"]]})
-        text = str((body or {}).get("body") or "").strip() if isinstance(body, dict) else ""
+        text = body.get("body") if isinstance(body, dict) else None
+        text = text.strip() if isinstance(text, str) else ""
         if not 1 <= len(text) <= 2000:
             raise ApiError(400, "Le message doit contenir entre 1 et 2000 caractères", "invalid_message")
         message = {"id": len(self.state["messages"]) + 1, "order_id": order["id"], "body": text, "sent_at": iso(self.clock.now())}

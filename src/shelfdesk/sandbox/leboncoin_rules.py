@@ -12,10 +12,11 @@ ours [I], kept consistent with the connector.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from shelfdesk.sandbox.app import ApiError, iso
+from shelfdesk.sandbox.inputs import as_decimal, as_int
 
 CONDITIONS = ("used", "refurbished", "new")
 NEW_REASONS = ("liquidation", "clearance", "defective", "exhibition_model", "craftsmanship", "customer_return", "off_label")
@@ -76,10 +77,9 @@ def _err(code: str, message: str) -> dict[str, str]:
 
 
 def _price(value: Any, errors: list[dict[str, str]]) -> Decimal | None:
-    try:
-        price = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        errors.append(_err("invalid_price", f"Le prix « {value} » n'est pas un nombre"))
+    price = as_decimal(value)  # finite and bounded: "NaN" could not be compared with the bounds
+    if price is None:
+        errors.append(_err("invalid_price", f"Le prix « {str(value)[:40]} » n'est pas un nombre"))
         return None
     if not PRICE_MIN <= price <= PRICE_MAX:
         errors.append(_err("price_out_of_range", f"Le prix doit être compris entre {PRICE_MIN} € et {PRICE_MAX} €"))
@@ -87,20 +87,30 @@ def _price(value: Any, errors: list[dict[str, str]]) -> Decimal | None:
 
 
 def _quantity(value: Any, errors: list[dict[str, str]]) -> int | None:
-    try:
-        qty = int(str(value))
-    except ValueError:
-        errors.append(_err("invalid_quantity", f"La quantité « {value} » n'est pas un entier"))
+    qty = as_int(value)
+    if qty is None:
+        errors.append(_err("invalid_quantity", f"La quantité « {str(value)[:40]} » n'est pas un entier"))
         return None
     if qty < 0:
         errors.append(_err("invalid_quantity", "La quantité ne peut pas être négative"))
     return qty
 
 
+def _text(item: dict[str, Any], name: str, errors: list[dict[str, str]], longest: int = 5000) -> str:
+    """The text field ``name`` stripped ("" when absent); a number is read as its text, anything else is an error."""
+    value = item.get(name)
+    if value is None or isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > longest:
+        if value is not None:
+            errors.append(_err(f"invalid_{name}", f"Le champ {name} est un texte d'au plus {longest} caractères"))
+        return ""
+    return str(value).strip()
+
+
 def _with_sku(item: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Every line names its SKU; matching is on SKU only (no EAN matching)."""
-    sku = str(item.get("sku") or "").strip()
-    return {"sku": sku}, [] if sku else [_err("missing_sku", "Le champ sku est obligatoire")]
+    errors: list[dict[str, str]] = []
+    sku = _text(item, "sku", errors, 100)
+    return {"sku": sku}, errors or ([] if sku else [_err("missing_sku", "Le champ sku est obligatoire")])
 
 
 def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
@@ -108,19 +118,19 @@ def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     if not isinstance(item, dict):
         return {}, [_err("invalid_item", "Chaque ligne doit être un objet JSON")]
     values, errors = _with_sku(item)
-    title = str(item.get("title") or "").strip()
+    title = _text(item, "title", errors)
     if not 5 <= len(title) <= 100:
         errors.append(_err("invalid_title", "Le titre doit contenir entre 5 et 100 caractères"))
-    description = str(item.get("description") or "").strip()
+    description = _text(item, "description", errors)
     if len(description) < 20:
         errors.append(_err("invalid_description", "La description doit contenir au moins 20 caractères"))
-    category = str(item.get("category") or "").strip()
+    category = _text(item, "category", errors, 200)
     if category in BRANCHES:
         errors.append(_err("unknown_category", f"La catégorie « {category} » n'est pas une catégorie finale : choisissez une sous-catégorie"))
     elif category not in CATEGORIES:
         errors.append(_err("unknown_category", f"La catégorie « {category} » n'existe pas"))
-    condition = str(item.get("condition") or "").strip()
-    reason = str(item.get("new_reason") or "").strip() or None
+    condition = _text(item, "condition", errors, 50)
+    reason = _text(item, "new_reason", errors, 50) or None
     if condition not in CONDITIONS:
         errors.append(_err("invalid_condition", "L'état doit être used, refurbished ou new"))
     elif condition == "new" and reason not in NEW_REASONS:
@@ -128,9 +138,12 @@ def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     elif condition != "new" and reason:
         errors.append(_err("unexpected_new_reason", "Le motif n'est accepté que pour un produit neuf"))
     attributes = item.get("attributes") or {}
-    if not isinstance(attributes, dict):
+    if not isinstance(attributes, dict) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in attributes.values()):
         attributes = {}
-        errors.append(_err("invalid_attributes", "Les attributs doivent être un objet"))
+        errors.append(_err("invalid_attributes", "Les attributs doivent être un objet de textes"))
+    secure = item.get("secure_payment", True)
+    if not isinstance(secure, bool):
+        errors.append(_err("invalid_secure_payment", "secure_payment vaut true ou false"))
     for name in CATEGORIES.get(category, ()):
         if not str(attributes.get(name) or "").strip():
             errors.append(_err("missing_attribute", f"L'attribut « {name} » est obligatoire pour la catégorie {category}"))
@@ -140,7 +153,7 @@ def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     qty = _quantity(item.get("quantity", 1), errors)
     values.update(title=title, description=description, category=category, condition=condition, new_reason=reason,
                   attributes={str(k): str(v) for k, v in attributes.items()}, price=price, quantity=qty,
-                  secure_payment=bool(item.get("secure_payment", True)))  # fmt: skip
+                  secure_payment=secure is not False)  # fmt: skip
     return values, errors
 
 
@@ -179,7 +192,11 @@ def confirm_availability(order: dict[str, Any], now: datetime) -> None:
 def confirm_shipping(order: dict[str, Any], body: dict[str, Any], now: datetime) -> None:
     unknown = set(body) - {"carrier"}
     if unknown:
-        raise ApiError(400, f"Champ(s) non accepté(s) : {', '.join(sorted(unknown))} (le suivi n'est pas transmis par l'API)", "unknown_fields")
+        names = ", ".join(name[:40] for name in sorted(unknown)[:5])
+        raise ApiError(400, f"Champ(s) non accepté(s) : {names} (le suivi n'est pas transmis par l'API)", "unknown_fields")
+    carrier = body.get("carrier")
+    if carrier is not None and not (isinstance(carrier, str) and 0 < len(carrier) <= 100):
+        raise ApiError(400, "Le transporteur est un texte de 1 à 100 caractères", "invalid_carrier")
     if order["state"] != "awaiting_shipment":
         raise refuse(order, "confirmer l'expédition")
     order.update(state="shipped", shipped_at=iso(now), carrier=body.get("carrier"), updated_at=iso(now))
