@@ -138,7 +138,7 @@ def download(
             for _ in range(MAX_REDIRECTS + 1):
                 request = client.build_request("GET", target, headers=_conditional(etag, last_modified))
                 response = client.send(request, stream=True)
-                if not response.is_redirect:
+                if not response.has_redirect_location:  # a 304 (not modified) is a 3xx without a Location
                     break
                 following = str(response.next_request.url) if response.next_request is not None else ""
                 response.close()
