@@ -13,8 +13,8 @@ SMALL = (80, 24)
 
 
 async def test_d_opens_due_most_urgent_first_and_enter_opens_the_order(ctx: Any, make_app: Any) -> None:
-    from shelfdesk.tui.screens.due import DueScreen
-    from shelfdesk.tui.screens.order_detail import OrderDetailScreen
+    from shelfdesk.tui.screens.jobs.due import DueScreen
+    from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
 
     ids = seed_due(ctx)
     app = make_app()

@@ -296,7 +296,7 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
             self.push_screen(AlertsScreen())
 
     def open_due(self) -> None:
-        from shelfdesk.tui.screens.due import DueScreen
+        from shelfdesk.tui.screens.jobs.due import DueScreen
 
         if not isinstance(self.screen, DueScreen):
             self.push_screen(DueScreen())

@@ -318,7 +318,7 @@ class PublicationsScreen(ShelfdeskScreen):
 
     def action_push_corrections(self) -> None:
         from shelfdesk.publishing.drift import DRIFT
-        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+        from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
         row = self._need_selected()
         if row is None:
