@@ -103,7 +103,7 @@ def fill_search_terms(conn: Connection, *, after_id: int = 0) -> int:
     """Write the terms of every order with an id above ``after_id``; returns the rows written.
 
     For orders written without :func:`~shelfdesk.orders.store.store_remote_orders`
-    (migration 0006 on an existing workspace, benchmark data). Plain SQL on the
+    (benchmark data; migration 0006 has its own frozen copy). Plain SQL on the
     given connection, in its transaction; ``purchased_at`` is copied as the
     database returns it, so it is stored exactly like the order's. Rows go in
     order by (order id, term), the primary key's order, so the table grows at
