@@ -140,7 +140,8 @@ def test_back_market_invoices_are_queued_for_upload_leboncoin_ones_are_not(ctx: 
         actions = session.execute(select(OrderAction)).scalars().all()
     assert [(a.kind, a.payload["number"]) for a in actions] == [(ActionKind.upload_invoice, bm.number)]
     # Queuing it again is the same row, not a second upload.
-    from shelfdesk.invoices.upload import queue_upload_for, upload_document
+    from shelfdesk.invoices.service import queue_upload_for
+    from shelfdesk.invoices.upload import upload_document
 
     assert queue_upload_for(ctx, bm.number) == actions[0].id
     filename, content = upload_document(ctx, actions[0].payload)

@@ -273,7 +273,7 @@ def _credit(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _upload(ctx: AppContext, args: argparse.Namespace) -> int:
-    from shelfdesk.invoices.upload import queue_upload_for
+    from shelfdesk.invoices.service import queue_upload_for
 
     action_id = queue_upload_for(ctx, args.invoice)
     if args.json:

@@ -660,3 +660,20 @@ def count_invoices(ctx: AppContext) -> int:
 
     with ctx.read_session() as session:
         return int(session.execute(select(func.count()).select_from(Invoice)).scalar_one())
+
+
+def queue_upload_for(ctx: AppContext, invoice_ref: str | int) -> int:
+    """Queue (again) the upload of an issued invoice; InvoiceError where the marketplace takes none."""
+    from shelfdesk.db.models import Order
+    from shelfdesk.invoices.upload import marketplace_takes_invoices, queue_upload
+
+    with ctx.write_session() as session:
+        invoice = find_invoice(session, invoice_ref)
+        if invoice.kind != "invoice":
+            raise InvoiceError(f"{invoice.number} is a credit note; marketplaces take invoices only")
+        order = session.get(Order, invoice.order_id)
+        assert order is not None
+        if not marketplace_takes_invoices(order.marketplace):
+            raise InvoiceError(f"{order.marketplace} takes no invoice upload; keep {invoice.number} for your records")
+        return queue_upload(session, order_id=order.id, marketplace_order_id=order.marketplace_order_id,
+                            invoice_id=invoice.id, number=invoice.number, actor=ctx.actor, now=ctx.clock.now())  # fmt: skip

@@ -73,24 +73,6 @@ def queue_upload(session: Session, *, order_id: int, marketplace_order_id: str, 
     return action_id
 
 
-def queue_upload_for(ctx: AppContext, invoice_ref: str | int) -> int:
-    """Queue (again) the upload of an issued invoice; InvoiceError where the marketplace takes none."""
-    from shelfdesk.db.models import Order
-    from shelfdesk.invoices.errors import InvoiceError
-    from shelfdesk.invoices.service import find_invoice
-
-    with ctx.write_session() as session:
-        invoice = find_invoice(session, invoice_ref)
-        if invoice.kind != "invoice":
-            raise InvoiceError(f"{invoice.number} is a credit note; marketplaces take invoices only")
-        order = session.get(Order, invoice.order_id)
-        assert order is not None
-        if not marketplace_takes_invoices(order.marketplace):
-            raise InvoiceError(f"{order.marketplace} takes no invoice upload; keep {invoice.number} for your records")
-        return queue_upload(session, order_id=order.id, marketplace_order_id=order.marketplace_order_id,
-                            invoice_id=invoice.id, number=invoice.number, actor=ctx.actor, now=ctx.clock.now())  # fmt: skip
-
-
 def upload_document(ctx: AppContext, payload: dict[str, Any]) -> tuple[str, bytes]:
     """The file an ``upload_invoice`` action sends: (filename, PDF bytes), read from the invoice."""
     from shelfdesk.db.models import Invoice

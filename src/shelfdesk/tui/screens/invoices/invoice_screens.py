@@ -137,7 +137,7 @@ class InvoicesScreen(ShelfdeskScreen):
                              callback=done)  # fmt: skip
 
     def action_upload(self) -> None:
-        from shelfdesk.invoices.upload import queue_upload_for
+        from shelfdesk.invoices.service import queue_upload_for
 
         if (invoice := self.current()) is not None:
             self.run_operation("Upload", lambda: f"upload of {invoice.number} queued (action {queue_upload_for(self.ctx, invoice.number)})")
