@@ -35,6 +35,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("sandbox", "shelfdesk.cli.sandbox_cmd", "serve the Back Market and Leboncoin sandboxes on loopback"),
     ("worker", "shelfdesk.cli.worker_cmd", "run the workspace's scheduled jobs headless until SIGTERM"),
     ("jobs", "shelfdesk.cli.jobs_cmd", "list, run now, pause, resume and reschedule sync jobs; their runs"),
+    ("api", "shelfdesk.cli.api_cmd", "serve the HTTP API for your own systems (ERP, shop); its tokens"),
     ("status", "shelfdesk.cli.status_cmd", "sync health per channel and alerts; exits 1 when one is critical"),
 ]
 
