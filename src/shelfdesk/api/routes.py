@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 ORDER_ACTIONS = ("accept", "ship", "cancel", "confirm_availability", "confirm_shipping")
 #: Operator fields an action body may carry, as the CLI's options name them.
 ACTION_FIELDS = ("carrier", "tracking_number", "tracking_url", "note", "reason")
+#: Every key an action body may have.
+ACTION_KEYS = frozenset((*ACTION_FIELDS, "skus", "imei", "serial_number", "sku", "identifiers"))
 #: Rows per page of the order list, unless ``limit`` says otherwise.
 DEFAULT_LIMIT = 50
 
@@ -49,6 +51,13 @@ def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "bad_request", "the body must be a JSON object")
     return body
+
+
+def _only(body: Mapping[str, Any], keys: set[str]) -> None:
+    unknown = sorted(set(body) - keys)
+    if unknown:
+        raise ApiError(422, "invalid", f"unknown field(s) {', '.join(unknown)} (fields: {', '.join(sorted(keys))})",
+                       field=unknown[0])  # fmt: skip
 
 
 def _text(body: Mapping[str, Any], name: str) -> str | None:
@@ -138,6 +147,7 @@ def order_action(call: Call, *, send: bool) -> Answer:
     if action not in ORDER_ACTIONS:
         raise ApiError(404, "not_found", f"no order action {action!r} (one of: {', '.join(ORDER_ACTIONS)})", field="action")
     body = _object(call.body if call.body is not None else {})
+    _only(body, set(ACTION_KEYS))
     skus = body.get("skus") or []
     if not isinstance(skus, list) or not all(isinstance(s, str) for s in skus):
         raise ApiError(422, "invalid", "skus must be a list of strings", field="skus")
@@ -194,6 +204,7 @@ def put_stock(call: Call) -> Answer:
     from shelfdesk.services.stock import StockLine, set_stock
 
     body = _object(call.body)
+    _only(body, {"quantity"})
     sku = call.path["sku"]
     try:
         quantity = _quantity(body.get("quantity"), sku)
@@ -211,6 +222,7 @@ def post_stock(call: Call) -> Answer:
     from shelfdesk.services.stock import StockLine, set_stock
 
     body = _object(call.body)
+    _only(body, {"items"})
     items = body.get("items")
     if not isinstance(items, list) or not items:
         raise ApiError(422, "invalid", "items: a non-empty list of {sku, quantity}", field="items")
