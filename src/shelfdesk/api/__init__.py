@@ -6,3 +6,7 @@ A thin layer over the same service functions as the console and the CLI:
 the OpenAPI document from the routes and the services' dataclasses, and
 ``server`` runs it under uvicorn. No business rule lives here.
 """
+
+#: Where ``shelfdesk api serve`` listens unless told otherwise (loopback only).
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from shelfdesk.api import DEFAULT_HOST, DEFAULT_PORT
 from shelfdesk.sandbox.server import _url, bind
 
 if TYPE_CHECKING:
     from shelfdesk.api.app import ApiSettings
     from shelfdesk.context import AppContext
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8765
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "RunningApi", "serve_forever", "start_api"]
 
 
 def _server(ctx: AppContext, settings: ApiSettings | None, *, access_log: bool) -> uvicorn.Server:

@@ -14,7 +14,7 @@ from shelfdesk.cli.setup_common import common_parser, print_json, workspace
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from shelfdesk.api.server import DEFAULT_HOST, DEFAULT_PORT
+    from shelfdesk.api import DEFAULT_HOST, DEFAULT_PORT
 
     common = common_parser()
     sub = parser.add_subparsers(dest="api_command", metavar="action", required=True)
