@@ -82,3 +82,17 @@ def test_token_cli_shows_the_secret_once_and_never_in_lists(workspace, capsys: p
     assert main(["api", "token", "revoke", "erp"]) == 0
     assert main(["api", "token", "revoke", "erp"]) == 2
     assert "revoked already" in capsys.readouterr().err
+
+
+def test_unknown_paths_and_methods_answer_in_the_one_error_shape(api: Api) -> None:
+    missing = api.writer.get("/v1/nothing-here")
+    assert missing.status_code == 404 and error_of(missing)["code"] == "not_found"
+    wrong = api.writer.delete("/v1/orders")
+    assert wrong.status_code == 405 and error_of(wrong)["code"] == "method_not_allowed"
+
+
+def test_serve_refuses_nonsense_limits(workspace, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    from shelfdesk.cli import main
+
+    assert main(["api", "serve", "--rate", "0"]) == 2
+    assert "must be positive" in capsys.readouterr().err

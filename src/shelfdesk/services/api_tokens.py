@@ -3,7 +3,8 @@
 A token is shown once, when it is created, and stored only as its SHA-256
 (a token is 256 random bits, so a plain hash is enough: there is nothing to
 guess). ``shelfdesk api token add|list|revoke`` and the API server both call
-these functions. Every change is audit-logged.
+these functions. Every change is audit-logged. Stored answers to
+Idempotency-Keys are pruned by the daily retention job after a week.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ SCOPES = ("read", "write")
 TOKEN_PREFIX = "sdk_"
 #: ``last_used_at`` is written at most this often per token (not on every request).
 LAST_USE_RESOLUTION = timedelta(seconds=60)
-#: Answers to Idempotency-Keys are kept this long, then may be purged.
-IDEMPOTENCY_TTL = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -173,14 +172,3 @@ def store_answer(ctx: AppContext, token_id: int, key: str, digest: str, status: 
             return first
         raise
     return status, body
-
-
-def purge_answers(ctx: AppContext) -> int:
-    """Forget answers older than :data:`IDEMPOTENCY_TTL`."""
-    from sqlalchemy import delete
-
-    from shelfdesk.db.models import ApiIdempotency
-
-    with ctx.write_session() as session:
-        result = session.execute(delete(ApiIdempotency).where(ApiIdempotency.created_at < ctx.clock.now() - IDEMPOTENCY_TTL))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
