@@ -141,3 +141,18 @@ def test_a_refusal_is_replayed_too(api: Api, desk: Desk) -> None:
     assert first.status_code == 422
     again = api.writer.post(path, headers=key, json={"tracking_number": "1"})
     assert again.status_code == 422 and again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+
+
+def test_leboncoin_confirm_availability_then_confirm_shipping_and_cancel(api: Api, desk: Desk) -> None:
+    [a, b] = desk.new_orders("leboncoin", ["APP1-WHT-EXC", "JBL-FLIP5-NEW"], fate="paid")
+    desk.harvest()
+    assert api.writer.post(f"/v1/orders/{a['id']}/confirm_availability").status_code == 202
+    assert api.writer.post(f"/v1/orders/{b['id']}/cancel", json={"reason": "out_of_stock"}).status_code == 202
+    assert {o.state for o in desk.send().outcomes} == {ActionState.confirmed}
+    shipped = api.writer.post(f"/v1/orders/{a['id']}/confirm_shipping",
+                              json={"carrier": "colissimo", "tracking_number": "XY12"})  # fmt: skip
+    assert shipped.status_code == 202, shipped.text
+    assert [o.state for o in desk.send().outcomes] == [ActionState.confirmed]
+    actions = {(e["order_id"], e["action"]) for e in desk.effects("leboncoin")}
+    assert actions == {(a["id"], "confirm-availability"), (a["id"], "confirm-shipping"), (b["id"], "cancel")}
+    assert api.reader.get(f"/v1/orders/{a['id']}").json()["tracking_number"] == "XY12"
