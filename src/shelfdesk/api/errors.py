@@ -58,8 +58,6 @@ def from_service_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, OrderNotFound):
         return ApiError(404, "not_found", str(exc), field="order")
     if isinstance(exc, ActionRefused):
-        if exc.field == "action" and str(exc).startswith("no order action"):
-            return ApiError(404, "not_found", str(exc), field="action")
         return ApiError(422, "refused", str(exc), field=exc.field)
     if isinstance(exc, ReadOnlyError):
         return ApiError(403, "read_only", str(exc))

@@ -170,11 +170,15 @@ def order_action(call: Call, *, send: bool) -> Answer:
 
 def action_state(call: Call) -> Answer:
     from shelfdesk.orders.actions import get_action
+    from shelfdesk.orders.errors import ActionRefused
 
     ident = call.path["action_id"]
     if not ident.isdigit() or len(ident) > 18:
         raise ApiError(404, "not_found", f"no order action {ident!r}", field="action")
-    return Answer(200, asdict(get_action(call.ctx, int(ident))))
+    try:
+        return Answer(200, asdict(get_action(call.ctx, int(ident))))
+    except ActionRefused as exc:  # the service's "no order action N"
+        raise ApiError(404, "not_found", str(exc), field="action") from None
 
 
 # ---------------------------------------------------------------------- stock
