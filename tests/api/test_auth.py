@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from shelfdesk.api.app import ApiSettings
 from shelfdesk.db.models import ApiToken, AuditLog
 from shelfdesk.services.api_tokens import list_tokens, revoke_token
 
