@@ -1,4 +1,4 @@
-"""Tokens, scopes, body limits and the rate limit, over loopback."""
+"""Tokens (hashes only, last use, revocation), scopes, one 401 for every token problem, the one error shape."""
 
 from __future__ import annotations
 
