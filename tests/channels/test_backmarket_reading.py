@@ -52,12 +52,13 @@ async def test_country_code_is_a_locale_whose_country_is_after_the_dash(clock: F
     assert remote.country == country and remote.problems == ()
 
 
-async def test_a_locale_outside_the_enum_keeps_its_country_and_is_flagged(clock: FakeClock) -> None:
-    remote = await read(clock, order(country_code="fr-lu"))
-    assert remote.country == "LU" and remote.problems == ("country_code",)
-    unreadable = await read(clock, order(country_code="Francia"))
-    assert unreadable.country == "FR" and unreadable.problems == ("country_code",)  # the address's country
-    assert unreadable.raw["country_code"] == "Francia"
+@pytest.mark.parametrize("code", ["fr-lu", "Francia", 33])
+async def test_a_market_outside_the_enum_is_flagged_and_the_address_says_the_country(clock: FakeClock, code: Any) -> None:
+    remote = await read(clock, order(country_code=code))
+    assert remote.country == "FR" and remote.problems == ("country_code",)  # the address's country
+    assert remote.raw["country_code"] == code
+    nowhere = await read(clock, order(country_code=code, shipping_address={}))
+    assert nowhere.country is None and nowhere.problems == ("country_code",)
 
 
 async def test_line_price_is_the_unit_price(clock: FakeClock) -> None:

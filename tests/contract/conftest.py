@@ -73,7 +73,7 @@ def _published_contract(request: pytest.FixtureRequest, monkeypatch: pytest.Monk
     divergence fails the test and names the operation and the field."""
     seen: list[tuple[dict[str, Any], Any, Any]] = []
 
-    def observe(app: SandboxApp, entry: dict[str, Any], sent: Any, answer: Any) -> None:
+    def observe(app: SandboxApp, entry: dict[str, Any], sent: bytes, answer: bytes) -> None:
         if isinstance(app, BackMarketSandbox):
             seen.append((dict(entry), sent, answer))
 

@@ -41,3 +41,10 @@ async def test_refusals_are_the_skus_outcome_not_an_exception(bm: BackMarketConn
 async def test_leboncoin_ads_take_the_same_call(lbc: LeboncoinConnector) -> None:
     outcome = await lbc.update_listing_now(sku="JBL-FLIP5-NEW", quantity=0)
     assert outcome.ok and outcome.remote_id
+
+
+async def test_a_listing_id_alone_is_enough(bm: BackMarketConnector, bm_admin: Admin) -> None:
+    listing_id = (await bm.get_listing(sku="NSW-OLED-WHT-EXC")).remote_id
+    outcome = await bm.update_listing_now(listing_id=listing_id, quantity=2)
+    assert outcome.ok and (outcome.sku, outcome.remote_id) == ("NSW-OLED-WHT-EXC", listing_id)
+    assert (await bm.get_listing(listing_id=listing_id)).quantity == 2

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from shelfdesk.db.models import Channel, Order, Store
+from shelfdesk.db.models import Channel, Order, OrderEvent, Store
 from shelfdesk.domain import Marketplace, OrderScope
 from shelfdesk.orders.actions import enqueue_action
 
@@ -71,3 +71,37 @@ def test_harvest_and_actions_speak_the_channels_market(desk: Desk) -> None:
     assert action and {e["accept_language"] for e in action} == {"en-gb"}
     reads = desk.requests("backmarket", path=f"/ws/orders/{uk_order['order_id']}", method="GET")
     assert reads and {e["accept_language"] for e in reads} == {"en-gb"}
+
+
+def test_an_order_in_an_unexpected_shape_is_kept_flagged_and_alerted(desk: Desk) -> None:
+    from shelfdesk.services.alerts import list_alerts
+
+    now = desk.clock.now().isoformat(timespec="seconds")
+    line = {"id": 1, "state": 1, "listing": "IPH12-64-BLK-VG", "quantity": 1, "price": "389,00", "product_id": 5}
+    raw = {"order_id": 777, "state": 1, "country_code": "Frankreich", "currency": "EUR", "price": "389.00",
+           "date_creation": now, "date_modification": now, "shipping_address": "Léa Martin, Lyon", "orderlines": [line]}  # fmt: skip
+    assert desk.bm.post("/_sandbox/orders/raw", json={"orders": [raw]}).status_code == 201
+    [result] = [r for r in desk.harvest() if r.account_id == desk.bm_account]
+    assert result.error is None and result.stored.out_of_scope == 0
+    with desk.ctx.read_session() as session:
+        order = session.execute(select(Order).where(Order.marketplace_order_id == "777")).scalar_one()
+        events = session.execute(select(OrderEvent).where(OrderEvent.order_id == order.id)).scalars().all()
+    assert order.channel_id == desk.bm_channel and order.country is None  # no market it could read: never dropped
+    assert order.unread_fields == "orderlines[0].price, shipping_address, country_code"
+    assert order.payload["country_code"] == "Frankreich" and order.payload["orderlines"][0]["price"] == "389,00"
+    [event] = [e for e in events if e.kind == "unreadable"]
+    assert event.field == "orderlines[0].price" and "country_code" in event.message
+    [alert] = [a for a in list_alerts(desk.ctx) if a.kind == "order_unreadable"]
+    assert (alert.target_type, alert.target_id) == ("order", order.id)
+    assert "orderlines[0].price, shipping_address, country_code" in alert.message
+
+    fixed = {**raw, "country_code": "fr-fr", "shipping_address": {"firstName": "Léa", "lastName": "Martin"},
+             "orderlines": [{**line, "price": "389.00"}], "date_modification": desk.clock.now().isoformat(timespec="seconds")}  # fmt: skip
+    desk.clock.advance(60)
+    fixed["date_modification"] = desk.clock.now().isoformat(timespec="seconds")
+    desk.bm.post("/_sandbox/orders/raw", json={"orders": [fixed]})
+    desk.harvest()
+    with desk.ctx.read_session() as session:
+        order = session.execute(select(Order).where(Order.marketplace_order_id == "777")).scalar_one()
+    assert order.unread_fields is None and order.country == "FR" and order.buyer_name == "Léa Martin"
+    assert [a for a in list_alerts(desk.ctx) if a.kind == "order_unreadable"] == []

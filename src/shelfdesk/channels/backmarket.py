@@ -53,7 +53,7 @@ from shelfdesk.channels.statuses import BACKMARKET_LINE, normalize_backmarket_or
 from shelfdesk.clock import Clock
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus, PublicationKind, PublicationMode
 from shelfdesk.logs import register_secret
-from shelfdesk.markets import BACKMARKET_LOCALES, country_of, locale_for_country
+from shelfdesk.markets import country_of, locale_for_country
 
 S = NormalizedStatus
 
@@ -62,9 +62,6 @@ HOSTS = {
     "na": ("https://www.backmarket.com", "https://preprod.backmarket.com"),
     "ap": ("https://www.backmarket.co.jp", "https://preprod.backmarket.co.jp"),
 }
-
-#: Accept-Language values: the market locales (``shelfdesk.markets``); others of the same form are sent as given.
-LANGUAGES = BACKMARKET_LOCALES
 
 GRADES = ("PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE")
 
@@ -199,8 +196,8 @@ class BackMarketConnector(Connector):
         register_secret(token)
         self.clock = clock
         # A market's locale (``en-gb``); a country (``GB``) is taken for its market's locale.
-        self.language = locale_for_country(language) if len(language.strip()) == 2 else language.strip().lower()
-        self.language = self.language or language.strip().lower()
+        text = language.strip()
+        self.language = (locale_for_country(text) if len(text) == 2 else None) or text.lower()
         limits = limits or BackMarketLimits()
         base_url = base_url or backmarket_base_url(region, preprod=preprod)
         # Back Market counts per account (token): every connector of this process shares its limiters.
@@ -400,8 +397,9 @@ class BackMarketConnector(Connector):
             billing = None
         name = " ".join(p for p in (address.get("first_name"), address.get("last_name")) if p)
         country, certain = country_of(text_or_none(raw.get("country_code")))
-        if not certain:
+        if not certain:  # not a market we know: not guessed from its shape, the address says more
             problems.append("country_code")
+            country = None
         if country is None:  # no market named: the address's country (ISO 3166-1 alpha-2) is the next best [I]
             country = _iso_country(address.get("country"))
         total = to_decimal(raw.get("price"))

@@ -393,7 +393,7 @@ class Connector(abc.ABC):
         return [await self.wait_for_batch(t) for t in tickets]
 
     async def update_listing_now(
-        self, *, sku: str, quantity: int | None, price: Decimal | None = None, listing_id: str | None = None,
+        self, *, sku: str | None = None, quantity: int | None, price: Decimal | None = None, listing_id: str | None = None,
         currency: str | None = None, min_price: Decimal | None = None,
     ) -> BatchItemResult:
         """Set one listing's quantity (and optionally its price) in real time, outside any batch.
@@ -401,7 +401,8 @@ class Connector(abc.ABC):
         The path for a few SKUs whose stock must reach the marketplace now (Back
         Market advises it when a stock is close to 0, instead of its CSV batch
         that takes minutes): one absolute update per listing, harmless to repeat.
-        ``listing_id`` spares the look-up of the listing by ``sku`` when known.
+        Give the listing's ``sku``, its ``listing_id``, or both (the id spares
+        the look-up by SKU; the outcome names the SKU the marketplace answers with).
 
         Returns the per-SKU outcome publication runs already record
         (:class:`BatchItemResult`): a marketplace refusal (unknown listing,
@@ -411,12 +412,15 @@ class Connector(abc.ABC):
         """
         from shelfdesk.channels.errors import RemoteRejected
 
-        update = OfferUpdate(sku, price=price, quantity=quantity, min_price=min_price, currency=currency, remote_id=listing_id)
+        if not sku and not listing_id:
+            raise ValueError("update_listing_now needs the listing's sku or its listing_id")
+        update = OfferUpdate(sku or "", price=price, quantity=quantity, min_price=min_price, currency=currency,
+                             remote_id=listing_id)  # fmt: skip
         try:
             listing = await self.update_offer(update)
         except RemoteRejected as exc:
-            return BatchItemResult(sku, False, exc.message, exc.code, listing_id)
-        return BatchItemResult(sku, True, "updated in real time", None, listing.remote_id or listing_id)
+            return BatchItemResult(sku or "", False, exc.message, exc.code, listing_id)
+        return BatchItemResult(sku or listing.sku, True, "", None, listing.remote_id or listing_id)
 
     async def upload_invoice(self, order_id: str, filename: str, content: bytes) -> None:
         """Send the invoice PDF of an order, where the marketplace takes one."""

@@ -114,12 +114,15 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         _json({"publication": pub, "items": items, "matching": total})
         return 0
     print(f"Publication #{pub.id} · {pub.store} / {pub.channel} · {pub.kind} · {pub.mode} · {pub.state_label}")
-    print(f"  started {_when(pub.started_at)} by {pub.started_by or '—'} · {_duration(pub.duration_seconds)}")
+    sent_by = {"real-time": " · sent as real-time listing updates", "batch": " · sent in batches"}.get(pub.summary.get("path") or "", "")
+    print(f"  started {_when(pub.started_at)} by {pub.started_by or '—'} · {_duration(pub.duration_seconds)}{sent_by}")
     print(f"  built {pub.items_total:,} · excluded {pub.excluded:,} · invalid {pub.invalid:,} · sent {pub.sent:,} · "
           f"published {pub.succeeded:,} ({pub.warnings:,} warnings) · failed {pub.failed:,} · queued {pub.queued:,} · "
           f"skipped {pub.skipped:,}")  # fmt: skip
     if pub.error:
         print(f"  {pub.error}")
+    for task, result in (pub.summary.get("unread_task_results") or {}).items():
+        print(f"  task {task}: its result could not be read, each SKU was read back instead; as sent: {str(result)[:200]}")
     for reason, n in (pub.summary.get("skipped") or {}).items():
         print(f"  skipped {n:,}: {reason}")
     print(f"  items: {total:,} matching" + (f", first {len(items)}" if total > len(items) else ""))

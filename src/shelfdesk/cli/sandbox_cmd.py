@@ -82,12 +82,13 @@ def run(args: argparse.Namespace) -> int:
     for sandbox in (running.backmarket, running.leboncoin):
         for note in sandbox.recovered:  # what the state folder held that could not be read, and was skipped
             print(f"Recovered            {sandbox.name}: {note}")
-    print("Ctrl-C stops.", flush=True)
     stop = threading.Event()
     # Explicit handlers: a process started in the background by a shell inherits SIGINT
     # ignored, and a service manager stops with SIGTERM; both must stop the sandboxes cleanly.
+    # They are in place before the line that invites Ctrl-C, so a Ctrl-C right after it stops cleanly.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    print("Ctrl-C stops.", flush=True)
     try:
         while not stop.wait(0.5):
             pass

@@ -181,6 +181,7 @@ class _Existing:
     address_missing: bool
     buyer_name: str | None
     buyer_email: str | None
+    unread_fields: str | None = None
 
 
 def store_remote_orders(
@@ -290,6 +291,7 @@ ORDER_COLUMNS = (
     "shipping_price", "discount_total", "currency", "buyer_name", "buyer_email", "buyer_phone", "shipping_address",
     "billing_address", "shipping_method", "payment_method", "carrier", "tracking_number", "tracking_url",
     "address_missing", "gift", "weight_grams", "accept_by", "ship_by", "buyer_note", "payload", "allowed_actions",
+    "unread_fields",
 )  # fmt: skip
 _AT = {name: n for n, name in enumerate(ORDER_COLUMNS)}
 _PURCHASED_AT, _MODIFIED_AT, _ADDRESS_MISSING = _AT["purchased_at"], _AT["modified_at"], _AT["address_missing"]
@@ -555,6 +557,7 @@ def _order_values(w: _Writer, scope: AccountScope, channel: ChannelScope, remote
         _text(get("buyer_note") or get("buyer_message") or get("customer_note")),
         json["payload"](raw),
         w.allowed(remote.allowed_actions),
+        ", ".join(remote.problems) or None,
     ]
 
 
@@ -629,7 +632,7 @@ def _existing(session: Session, account_id: int, remote_ids: Sequence[str]) -> d
         rows = session.connection().execute(
             select(Order.marketplace_order_id, Order.id, Order.status, Order.marketplace_status, Order.total,
                    Order.shipping_price, Order.shipping_address, Order.modified_at, Order.channel_id, Order.store_id,
-                   Order.address_missing, Order.buyer_name, Order.buyer_email)  # fmt: skip
+                   Order.address_missing, Order.buyer_name, Order.buyer_email, Order.unread_fields)  # fmt: skip
             .where(Order.account_id == account_id, Order.marketplace_order_id.in_(chunk))  # type: ignore[attr-defined]
         ).all()
         for r in rows:
@@ -658,6 +661,18 @@ def _ids(session: Session, account_id: int, remote_ids: Sequence[str]) -> dict[s
 def _changes(old: _Existing | None, remote: RemoteOrder, at: Any, source: EventSource, source_value: Any,
              actor: str | None) -> list[tuple[Any, ...]]:  # fmt: skip
     """Events (EVENT_COLUMNS rows without the order id) for what changed between the stored order and the marketplace's copy."""
+    unread = ", ".join(remote.problems) or None
+    if unread and unread != (old.unread_fields if old is not None else None):
+        # Said once, when it starts (or the fields change): the order is kept, its payload as sent.
+        first = [(at, source_value, "unreadable", remote.problems[0], None, unread, actor,
+                  f"the marketplace sent {unread} in a shape shelfdesk cannot read; kept as sent in the payload")]  # fmt: skip
+    else:
+        first = []
+    return first + _field_changes(old, remote, at, source, source_value, actor)
+
+
+def _field_changes(old: _Existing | None, remote: RemoteOrder, at: Any, source: EventSource, source_value: Any,
+                   actor: str | None) -> list[tuple[Any, ...]]:  # fmt: skip
     if old is None:
         # A first sight is not a change (the order's harvested_at says when it arrived); one row
         # less per new order keeps the harvest fast. Orders created by an action still get one.

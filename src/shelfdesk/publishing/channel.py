@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 DEFAULT_HOLD_MINUTES = 30
 #: How long a run polls its batches before leaving them to the next run.
 DEFAULT_BATCH_WAIT_SECONDS = 900.0
+#: An offers run of at most this many items updates each listing in real time instead of a batch
+#: (channel setting ``realtime_offers_max``; 0 always batches). Back Market advises its real-time
+#: update for stocks close to 0; each update counts in the same hourly line budget as a batch line.
+DEFAULT_REALTIME_OFFERS_MAX = 0
 
 
 @dataclass(frozen=True)

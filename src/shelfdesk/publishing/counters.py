@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shelfdesk.domain import ItemOutcome, PublicationState
 
@@ -72,3 +72,30 @@ def _final_state(c: dict[str, int], planned: int) -> PublicationState:
     if c["failed"] or c["queued"] or c["pending"] or c["invalid"]:
         return PublicationState.partial
     return PublicationState.succeeded
+
+
+def note_run(ctx: AppContext, publication_id: int, *, path: str | None = None, unread: dict[str, Any] | None = None) -> None:
+    """On the run's summary: which path sent it (``batch`` or ``real-time``), and the per-item
+    reports of tasks that could not be read (as the marketplace sent them, for triage)."""
+    from shelfdesk.db.models import Publication
+
+    with ctx.write_session() as session:
+        pub = session.get(Publication, publication_id)
+        if pub is None:
+            return
+        summary = dict(pub.summary or {})
+        if path is not None:
+            summary["path"] = path
+        if unread:
+            kept = dict(summary.get("unread_task_results") or {})
+            kept.update({str(k): _truncated(v) for k, v in unread.items()})
+            summary["unread_task_results"] = kept
+        pub.summary = summary
+
+
+def _truncated(value: Any, limit: int = 4000) -> Any:
+    """A raw report kept as it came, unless it is too large for a summary (then its first characters)."""
+    import json
+
+    text = json.dumps(value, default=str)
+    return value if len(text) <= limit else text[:limit] + "…"

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from shelfdesk.claims import holder_name
 from shelfdesk.domain import ItemOutcome, PublicationKind, PublicationMode, PublicationState
-from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, ChannelSpec, load_channel
-from shelfdesk.publishing.counters import finish_counters
+from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, DEFAULT_REALTIME_OFFERS_MAX, ChannelSpec, load_channel
+from shelfdesk.publishing.counters import finish_counters, note_run
 from shelfdesk.publishing.errors import PublicationRunning, PublishError, error_key
 from shelfdesk.publishing.listings import read_listings, store_listings
 from shelfdesk.publishing.outcomes import SentItem, batch_outcomes, record_outcomes
@@ -314,6 +314,10 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
     with ctx.read_session() as session:
         ids = dict(session.execute(select(I.sku, I.id).where(
             I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))).all())  # type: ignore[union-attr]  # fmt: skip
+    if kind is PublicationKind.offers and total <= channel.setting_int("realtime_offers_max", DEFAULT_REALTIME_OFFERS_MAX):
+        note_run(ctx, publication_id, path="real-time")
+        return await _send_realtime(ctx, channel, plan, publication_id, connector, ids, report, should_cancel)
+    note_run(ctx, publication_id, path="batch")
     size = batch_size(channel)
     posted: list[tuple[Any, list[SentItem]]] = []
     done = failed = 0
@@ -376,11 +380,45 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
                 continue
             if result.state is BatchState.pending:
                 continue  # left "sent": the next run follows this task
+            if result.unread_result is not None:
+                note_run(ctx, publication_id, unread={ticket.remote_id: result.unread_result})
             checkpoint("answered")
             failed += record_outcomes(ctx, channel, mine, batch_outcomes(mine, result))[1]
             answered += len(mine)
             report(Progress(publication_id, "waiting", answered, done, failed, f"{answered:,} of {done:,} answered"))
     return state, error
+
+
+async def _send_realtime(ctx: AppContext, channel: ChannelSpec, plan: Plan, publication_id: int, connector: Connector,
+                         ids: dict[str, int], report: ProgressCallback,
+                         should_cancel: Callable[[], bool] | None) -> tuple[PublicationState | None, str | None]:  # fmt: skip
+    """A few offers, each its own real-time listing update (no batch, no task to poll).
+
+    An update sets absolute values, so one whose answer was lost is simply
+    sent again by the next run: the item goes back to the queue.
+    """
+    from shelfdesk.channels.errors import AuthError, RateLimited, TransientError, WafBlocked
+
+    total, done, failed = len(plan.to_send), 0, 0
+    for planned in plan.to_send:
+        if should_cancel is not None and should_cancel():
+            _requeue_unsent(ctx, publication_id)
+            return PublicationState.canceled, "cancelled by the operator between updates"
+        [item] = _mark_sent(ctx, publication_id, [planned], ids, "rt-" + uuid.uuid4().hex[:9])
+        offer = planned.payload
+        try:
+            outcome = await connector.update_listing_now(
+                sku=planned.sku, quantity=offer.quantity if offer else None, price=offer.price if offer else None,
+                listing_id=getattr(offer, "remote_id", None), currency=getattr(offer, "currency", None),
+                min_price=getattr(offer, "min_price", None))  # fmt: skip
+        except (RateLimited, AuthError, WafBlocked, TransientError) as exc:
+            _unmark(ctx, [item.id])
+            _requeue_unsent(ctx, publication_id)
+            return None, f"stopped sending: {exc}"
+        failed += record_outcomes(ctx, channel, [item], {item.id: (outcome.ok, outcome.message, outcome.code, outcome.remote_id)})[1]
+        done += 1
+        report(Progress(publication_id, "sending", done, total, failed, f"updated {done:,} of {total:,} in real time"))
+    return None, None
 
 
 def _mark_sent(ctx: AppContext, publication_id: int, chunk: list[PlannedItem], ids: dict[str, int],

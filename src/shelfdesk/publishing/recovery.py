@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from shelfdesk.claims import Liveness, liveness
 from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationState
 from shelfdesk.publishing.channel import DEFAULT_HOLD_MINUTES
-from shelfdesk.publishing.counters import finish_counters
+from shelfdesk.publishing.counters import finish_counters, note_run
 from shelfdesk.publishing.outcomes import Outcome, SentItem, batch_outcomes, record_outcomes, sent_item
 
 if TYPE_CHECKING:
@@ -129,6 +129,9 @@ async def recover(ctx: AppContext, channel: ChannelSpec, connector: Connector,
             report.held.update(i.sku.casefold() for i in items)
             continue
         if write:
+            if result.unread_result is not None:
+                for publication_id in {i.publication_id for i in items}:
+                    note_run(ctx, publication_id, unread={task_id: result.unread_result})
             published, failed = record_outcomes(ctx, channel, items, batch_outcomes(items, result))
             report.published += published
             report.failed += failed

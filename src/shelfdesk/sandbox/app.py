@@ -97,9 +97,10 @@ class SandboxApp:
     order_options: tuple[str, ...] = ()
     #: The path of the request being answered (an error's envelope may depend on it).
     current_path = ""
-    #: Tests set this: called with (sandbox, request-log entry, parsed request body, parsed answer body)
-    #: after each API request (the log keeps large bodies by their size only).
-    observe: Callable[[SandboxApp, dict[str, Any], Any, Any], None] | None = None
+    #: Tests set this: called with (sandbox, request-log entry, request body, answer body), the bodies as
+    #: bytes, after each API request (the log keeps large bodies by their size only). Kept cheap: it
+    #: runs before the answer leaves.
+    observe: Callable[[SandboxApp, dict[str, Any], bytes, bytes], None] | None = None
     #: Tests set this: after every write the state is read back from disk and compared (a
     #: change a handler made without :meth:`touch` would be lost on restart).
     verify_journal = False
@@ -458,7 +459,7 @@ class SandboxApp:
             }
         )
         if self.observe is not None:
-            self.observe(self, entry, _parsed(raw), _parsed(bytes(getattr(response, "body", b"") or b"")))
+            self.observe(self, entry, raw, bytes(getattr(response, "body", b"") or b""))
         return response
 
     async def _run(self, handler: Handler, request: Request, raw: bytes) -> Response:
@@ -691,12 +692,3 @@ def _loggable(raw: bytes, ctype: str) -> Any:
             return text
         return parsed if utf8_clean(parsed) else text
     return text
-
-
-def _parsed(data: bytes) -> Any:
-    """A body as JSON when it is JSON, else its text (for :attr:`SandboxApp.observe`)."""
-    text = data.decode("utf-8", "replace")
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return text

@@ -200,6 +200,26 @@ def _address_missing_alerts(session: Session, now: datetime) -> Iterable[Alert]:
                     f"{count} accepted order(s) have no shipping address yet", "orders", None)
 
 
+def _unread_order_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+    """Orders the marketplace sent with fields in a shape shelfdesk cannot read (kept, payload as sent)."""
+    from shelfdesk.db.models import Order
+
+    rows = session.exec(  # type: ignore[call-overload]
+        select(Order.id, Order.marketplace_order_id, Order.marketplace, Order.unread_fields)
+        .where(Order.unread_fields.is_not(None)).order_by(Order.id.desc()).limit(PER_ROW_LIMIT + 1)  # type: ignore[union-attr]
+    ).all()  # fmt: skip
+    for order_id, reference, marketplace, fields in rows[:PER_ROW_LIMIT]:
+        yield Alert("order_unreadable", Severity.warning,
+                    f"order {reference}: {marketplace} sent {fields} in a shape shelfdesk cannot read; "
+                    "kept with what was sent (see its payload)", "order", order_id)  # fmt: skip
+    if len(rows) > PER_ROW_LIMIT:
+        total = session.exec(  # type: ignore[call-overload]
+            select(func.count()).select_from(Order).where(Order.unread_fields.is_not(None))  # type: ignore[union-attr]
+        ).one()[0]
+        yield Alert("order_unreadable", Severity.warning, f"and {total - PER_ROW_LIMIT} more order(s) with unreadable fields",
+                    "orders", None)  # fmt: skip
+
+
 def _stuck_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     """Actions sent long ago that the marketplace's state still does not show."""
     from shelfdesk.db.models import OrderAction
@@ -245,7 +265,7 @@ def _stock_lag_alerts(session: Session, now: datetime) -> Iterable[Alert]:
 
 RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
     _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts, _publication_alerts, _address_missing_alerts,
-    _stuck_action_alerts, _webhook_alerts, _stock_lag_alerts,
+    _stuck_action_alerts, _webhook_alerts, _stock_lag_alerts, _unread_order_alerts,
 ]
 
 

@@ -41,6 +41,7 @@ class Order(ShelfModel, table=True):
         Index("ix_orders_account_modified", "account_id", "modified_at"),
         Index("ix_orders_marketplace_order_id", "marketplace_order_id"),
         Index("ix_orders_address_missing_status", "address_missing", "status"),
+        Index("ix_orders_unread_fields", "unread_fields"),
     )
 
     id: int | None = id_field()
@@ -83,6 +84,9 @@ class Order(ShelfModel, table=True):
     #: Actions the marketplace allows in its current state (comma-separated ActionKind values,
     #: from the connector's reading of raw states); None until harvested. Last column: added by 0003.
     allowed_actions: str | None = None
+    #: Fields of the marketplace's copy that could not be read (comma-separated), None when all were:
+    #: the order is kept with ``payload`` as sent, and an alert names them. Added by 0008.
+    unread_fields: str | None = None
 
 
 #: A search term compares as plain code points everywhere, so a prefix is an index range
@@ -150,7 +154,7 @@ class OrderEvent(ShelfModel, table=True):
     order_id: int = Field(foreign_key="orders.id", ondelete="CASCADE")
     at: datetime
     source: EventSource = enum_field(EventSource)
-    kind: str = Field(max_length=32)  #: created, status_changed, amount_changed, address_changed, action_* …
+    kind: str = Field(max_length=32)  #: created, status_changed, amount_changed, address_changed, unreadable, action_* …
     field: str | None = None
     old_value: str | None = Field(default=None, sa_type=Text)
     new_value: str | None = Field(default=None, sa_type=Text)

@@ -138,20 +138,31 @@ def check_response(method: str, path: str, status: int, body: Any, name: str = "
     return divergences(schema, body, f"{method} {path} response {status}", name)
 
 
-def check_exchange(entry: Mapping[str, Any], request_body: Any, response: Any, *, requests: bool = True,
+def parsed(body: bytes | str | None) -> Any:
+    """A body as JSON when it is JSON, else its text (None when empty)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def check_exchange(entry: Mapping[str, Any], request_body: bytes | None, response: bytes | None, *, requests: bool = True,
                    name: str = "backmarket") -> list[str]:  # fmt: skip
     """Both sides of one exchange with the sandbox (see ``SandboxApp.observe``).
 
     ``entry`` is the request log's entry (method, path, query, accept_language,
-    status, fault); ``request_body`` and ``response`` the parsed bodies. Answers a
+    status, fault); ``request_body`` and ``response`` the bodies as sent. Answers a
     fault rule made (a 502, a truncated body) are the test's doing, not the
     sandbox's: they are not checked.
     """
     found: list[str] = []
     if requests:
-        body = None if "multipart" in str(entry.get("body")) else request_body
+        body = None if "multipart" in str(entry.get("body")) else parsed(request_body)
         found += check_request(entry["method"], entry["path"], query=entry.get("query") or "",
                                headers={"accept_language": entry.get("accept_language")}, body=body, name=name)  # fmt: skip
     if not entry.get("fault"):
-        found += check_response(entry["method"], entry["path"], int(entry["status"]), response, name)
+        found += check_response(entry["method"], entry["path"], int(entry["status"]), parsed(response), name)
     return found
