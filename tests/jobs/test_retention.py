@@ -52,13 +52,22 @@ def test_prune_by_age_and_kind(ctx: AppContext, clock: FakeClock) -> None:
                 session.add(OrderEvent(order_id=order.id, at=days(age), source=EventSource.harvest, kind="status"))
             session.add(OrderAction(order_id=order.id, kind=ActionKind.accept, state=ActionState.confirmed,
                                     idempotency_key=f"k-{name}", created_at=days(800), updated_at=days(800)))
+        # API answers to Idempotency-Keys: a week.
+        from shelfdesk.db.models import ApiIdempotency, ApiToken
+
+        token = ApiToken(name="erp", scope="write", token_hash="0" * 64, prefix="sdk_0", created_at=days(30), created_by="t")
+        session.add(token)
+        session.flush()
+        session.add_all([ApiIdempotency(token_id=token.id, key=f"k{age}", request_hash="0" * 64, status=202, body={},
+                                        created_at=days(age)) for age in (8, 6)])  # fmt: skip
 
     with ctx.read_session() as session:
         assert retention.prunable(session, ctx) == {"job_runs": 1, "job_runs_nothing_to_do": 1, "job_runs_failed": 2,
-                                                    "publication_items": 3, "order_events": 1, "order_actions": 1}
+                                                    "publication_items": 3, "order_events": 1, "order_actions": 1,
+                                                    "api_idempotency": 1}
     deleted = asyncio.run(retention.prune(ctx))
     assert deleted == {"job_runs": 1, "job_runs_nothing_to_do": 1, "job_runs_failed": 2, "publication_items": 3,
-                       "order_events": 1, "order_actions": 1}
+                       "order_events": 1, "order_actions": 1, "api_idempotency": 1}
     with ctx.read_session() as session:
         left = session.execute(select(JobRun.outcome, JobRun.started_at)).all()
         events = session.execute(select(OrderEvent.order_id, OrderEvent.at)).all()

@@ -37,6 +37,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("worker", "shelfdesk.cli.worker_cmd", "run the workspace's scheduled jobs headless until SIGTERM"),
     ("jobs", "shelfdesk.cli.jobs_cmd", "list, run now, pause, resume and reschedule sync jobs; their runs"),
     ("due", "shelfdesk.cli.due_cmd", "everything due before a marketplace penalises it; exits 1 when one is overdue"),
+    ("api", "shelfdesk.cli.api_cmd", "serve the HTTP API for your own systems (ERP, shop); its tokens"),
     ("status", "shelfdesk.cli.status_cmd", "sync health per channel and alerts; exits 1 when one is critical"),
 ]
 

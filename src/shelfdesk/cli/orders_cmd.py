@@ -15,7 +15,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,25 +156,22 @@ def _money(amount: Decimal | None, currency: str | None) -> str:
 
 
 def _date(text: str | None, what: str) -> datetime | None:
-    if not text:
-        return None
+    """A date option (``--after``); a bad one is one line on stderr naming the option."""
+    from shelfdesk.orders.errors import OrderError
+    from shelfdesk.orders.queries import parse_time
+
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UserFacingError(f"{what}: {text!r} is not a date (YYYY-MM-DD or an ISO time)") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return parse_time(text, what)
+    except OrderError as exc:
+        raise UserFacingError(str(exc)) from None
 
 
 def _filter(ctx: AppContext, args: argparse.Namespace) -> OrderFilter:
-    from shelfdesk.domain import NormalizedStatus
-    from shelfdesk.orders.queries import OrderFilter, resolve_filter_names
+    from shelfdesk.orders.queries import make_filter
 
-    store_id, channel_id = resolve_filter_names(ctx, store=args.store, channel=args.channel)
-    return OrderFilter(
-        purchased_after=_date(args.after, "--after"), purchased_before=_date(args.before, "--before"),
-        store_id=store_id, channel_id=channel_id, status=NormalizedStatus(args.status) if args.status else None,
-        text=args.search or "", invoiced=None if not getattr(args, "invoiced", None) else args.invoiced == "yes",
-    )  # fmt: skip
+    return make_filter(ctx, status=args.status, store=args.store, channel=args.channel, after=args.after,
+                       before=args.before, search=args.search or "",
+                       invoiced=None if not getattr(args, "invoiced", None) else args.invoiced == "yes")  # fmt: skip
 
 
 # ---------------------------------------------------------------------- commands
@@ -212,20 +209,14 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
 
 
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:
-    from shelfdesk.orders.queries import QUICK_COUNT, Cursor, count_by_status, describe_count, list_orders
+    from shelfdesk.orders.queries import QUICK_COUNT, count_by_status, describe_count, format_cursor, list_orders, parse_cursor
 
     flt = _filter(ctx, args)
-    after = None
-    if args.cursor:
-        stamp, _, ident = args.cursor.rpartition("/")
-        when = _date(stamp, "--cursor")
-        if when is None or not ident.isdigit():
-            raise UserFacingError(f"--cursor {args.cursor!r} is not a cursor printed by a previous page")
-        after = Cursor(when, int(ident))
+    after = parse_cursor(args.cursor) if args.cursor else None
     page = list_orders(ctx, flt, after=after, limit=args.limit)
     bound = None if args.exact_counts else QUICK_COUNT
     counts = count_by_status(ctx, flt, at_most=bound)
-    cursor = f"{page.last.purchased_at.isoformat()}/{page.last.id}" if page.has_next and page.last else None
+    cursor = format_cursor(page.last) if page.has_next and page.last else None
     if args.json:
         _print_json({"filter": flt.as_dict(), "counts": {k.value: v for k, v in counts.items()},
                      "counts_at_least": sorted(k.value for k, v in counts.items() if bound is not None and v >= bound),

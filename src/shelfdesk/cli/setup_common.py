@@ -11,13 +11,10 @@ import argparse
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
-from datetime import datetime
-from decimal import Decimal
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli import UserFacingError, add_workspace_options
+from shelfdesk.jsonable import json_default
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -60,18 +57,6 @@ def run_with_workspace(args: argparse.Namespace, runner: Runner) -> int:
         return runner(ctx, args)
 
 
-def _default(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
 def print_json(data: Any) -> None:
     """The one ``--json`` printer of the CLI (dataclasses, Decimal, datetimes, enums)."""
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=_default))
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=json_default))

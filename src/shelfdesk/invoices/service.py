@@ -560,6 +560,18 @@ def list_invoices(
         return [_to_info(row) for row in session.execute(query).all()]
 
 
+def order_invoice(ctx: AppContext, order_id: int) -> InvoiceInfo | None:
+    """The order's invoice that no credit note cancels, as lists show it (the HTTP API's order detail), or None."""
+    from shelfdesk.db.models import Invoice
+
+    with ctx.read_session() as session:
+        invoice = active_invoice(session, order_id)
+        if invoice is None:
+            return None
+        row = session.execute(_info_query().where(Invoice.id == invoice.id)).first()
+    return _to_info(row) if row is not None else None
+
+
 def get_invoice_info(ctx: AppContext, reference: str | int) -> InvoiceInfo:
     from shelfdesk.db.models import Invoice
 

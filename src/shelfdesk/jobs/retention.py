@@ -15,6 +15,7 @@ job runs, failed/abandoned started longer ago than                              
 publication items          their publication finished longer ago than             ``retention_publication_items_days`` (90)
 order events               older than, *and* the order is closed or canceled      ``retention_order_history_days`` (730)
 order actions              finished longer ago than, *and* the order is closed    ``retention_order_history_days`` (730)
+API Idempotency-Key answers given longer ago than                                   (7, fixed: a retry comes sooner)
 =========================  =====================================================  ==========================
 
 Nothing an open order needs is ever pruned. Rows go in small batches, one
@@ -40,6 +41,8 @@ from shelfdesk.context import AppContext
 from shelfdesk.settings import WorkspaceSettings
 
 BATCH = 2000
+#: Days an answer to an API Idempotency-Key is replayed (integrators retry within minutes or hours).
+IDEMPOTENCY_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,12 @@ def _order_actions(cutoff: datetime) -> Any:
     )
 
 
+def _idempotency_answers(cutoff: datetime) -> Any:
+    from shelfdesk.db.models import ApiIdempotency
+
+    return select(ApiIdempotency.id).where(ApiIdempotency.created_at < cutoff)
+
+
 def _model(name: str) -> Callable[[], Any]:
     def table() -> Any:
         from shelfdesk.db import models
@@ -109,6 +118,7 @@ RULES: list[Rule] = [
     Rule("publication_items", lambda s: s.retention_publication_items_days, _publication_items, _model("PublicationItem")),
     Rule("order_events", lambda s: s.retention_order_history_days, _order_events, _model("OrderEvent")),
     Rule("order_actions", lambda s: s.retention_order_history_days, _order_actions, _model("OrderAction")),
+    Rule("api_idempotency", lambda s: IDEMPOTENCY_DAYS, _idempotency_answers, _model("ApiIdempotency")),
 ]
 
 

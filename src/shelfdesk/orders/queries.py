@@ -205,6 +205,55 @@ def resolve_filter_names(ctx: AppContext, *, store: str | None = None, channel: 
     return store_id, channel_id
 
 
+def parse_time(text: str | None, what: str) -> datetime | None:
+    """A filter's date or ISO time as typed (naive is UTC); an :class:`OrderError` naming ``what`` when unreadable."""
+    from datetime import timezone
+
+    from shelfdesk.orders.errors import OrderError
+
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise OrderError(f"{what}: {text!r} is not a date (YYYY-MM-DD or an ISO time)") from None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def make_filter(ctx: AppContext, *, status: str | None = None, store: str | None = None, channel: str | None = None,
+                after: str | None = None, before: str | None = None, search: str = "", invoiced: bool | None = None,
+                option: str = "--") -> OrderFilter:  # fmt: skip
+    """The Orders screen's filter from typed options (the CLI's and the HTTP API's); ``option`` prefixes names in errors."""
+    from shelfdesk.orders.errors import OrderError
+
+    try:
+        state = NormalizedStatus(status) if status else None
+    except ValueError:
+        raise OrderError(f"{option}status: {status!r} is not one of {', '.join(s.value for s in NormalizedStatus)}") from None
+    store_id, channel_id = resolve_filter_names(ctx, store=store, channel=channel)
+    return OrderFilter(purchased_after=parse_time(after, f"{option}after"), purchased_before=parse_time(before, f"{option}before"),
+                       store_id=store_id, channel_id=channel_id, status=state, text=search or "", invoiced=invoiced)  # fmt: skip
+
+
+def format_cursor(cursor: Cursor) -> str:
+    """A page position as text (``2026-03-02T09:30:00Z/123``: no character a URL query must escape)."""
+    return f"{cursor.purchased_at.isoformat().replace('+00:00', 'Z')}/{cursor.id}"
+
+
+def parse_cursor(text: str, what: str = "--cursor") -> Cursor:
+    """The text :func:`format_cursor` wrote; an :class:`OrderError` naming ``what`` otherwise."""
+    from shelfdesk.orders.errors import OrderError
+
+    stamp, _, ident = text.rpartition("/")
+    try:
+        when = parse_time(stamp, what) if stamp else None
+    except OrderError:
+        when = None
+    if when is None or not ident.isdigit() or len(ident) > 18:
+        raise OrderError(f"{what} {text!r} is not a cursor given by a previous page")
+    return Cursor(when, int(ident))
+
+
 # ---------------------------------------------------------------------- SQL
 
 

@@ -3,6 +3,7 @@
 Importing this package registers all tables on :data:`metadata`.
 """
 
+from shelfdesk.db.models.api import ApiIdempotency, ApiToken
 from shelfdesk.db.models.audit import AuditLog
 from shelfdesk.db.models.base import NAMING_CONVENTION, ShelfModel, metadata
 from shelfdesk.db.models.catalog import CatalogImport, CategoryMapping, ColumnMapping, ExclusionRule, Product
@@ -17,6 +18,8 @@ from shelfdesk.db.models.webhooks import WebhookAttempt, WebhookCursor, WebhookD
 
 __all__ = [
     "NAMING_CONVENTION",
+    "ApiIdempotency",
+    "ApiToken",
     "AuditLog",
     "CatalogImport",
     "CatalogImportRejection",
