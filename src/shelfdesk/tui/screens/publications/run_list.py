@@ -73,6 +73,8 @@ class PublicationsScreen(ShelfdeskScreen):
     FILTERABLE: ClassVar[bool] = True
     BINDINGS = bindings_for(SCOPE)
     POLL_SECONDS: ClassVar[float] = 5.0
+    #: Reload when a scheduled publishing job (the stock pusher, a feed) finishes having done some work.
+    RELOAD_AFTER_JOBS: ClassVar[bool] = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -318,7 +320,7 @@ class PublicationsScreen(ShelfdeskScreen):
 
     def action_push_corrections(self) -> None:
         from shelfdesk.publishing.drift import DRIFT
-        from shelfdesk.tui.screens.confirm_dialog import ConfirmDialog
+        from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
         row = self._need_selected()
         if row is None:
@@ -330,8 +332,8 @@ class PublicationsScreen(ShelfdeskScreen):
             self.notify(f"Drift check #{row.id} found nothing to correct.", title="Drift")
             return
 
-        def answered(yes: bool | None) -> None:
-            if yes:
+        def answered(answer: str | None) -> None:
+            if answer is not None:  # yes answers "" (the dialog has no field), no answers None
                 self._push_corrections(row.channel_id, row.id)
 
         self.app.push_screen(ConfirmDialog(f"Push the corrections of drift check #{row.id} to {row.channel}?", []), answered)
