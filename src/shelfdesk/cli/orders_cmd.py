@@ -214,6 +214,8 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.orders.queries import QUICK_COUNT, Cursor, count_by_status, describe_count, list_orders
 
+    if args.limit < 1:  # the query would quietly list one row
+        raise UserFacingError(f"--limit {args.limit}: give the rows per page, from 1 to 500")
     flt = _filter(ctx, args)
     after = None
     if args.cursor:
