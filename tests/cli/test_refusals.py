@@ -63,3 +63,10 @@ def test_catalog_import_refuses_a_cut_feed_until_forced(workspace, capsys, tmp_p
     assert '"outcome": "truncated"' in out and '"stored": 0' in out
     code, out, err = run(capsys, "catalog", "import", "Refurb Paris", "--force", "--json")
     assert code == 0 and '"outcome": "forced"' in out and '"gone": 0' in out
+
+
+@pytest.mark.parametrize("limit", ["0", "-3"])
+def test_orders_list_refuses_a_limit_below_one(workspace, capsys, limit: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run(capsys, "orders", "list", "--limit", limit)
+    assert code == 2 and err.strip() == f"shelfdesk: --limit {limit}: give the rows per page, from 1 to 500"
+    assert run(capsys, "orders", "list", "--limit", "1")[0] == 0

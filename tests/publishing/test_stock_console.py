@@ -131,3 +131,38 @@ async def test_safety_stock_is_set_on_the_store_and_channel_forms(shop: Shop, ma
         await settle(pilot)
     channel = {c: safety_for(shop.ctx, c, [SKU])[SKU].describe() for c in (shop.bm_channel, shop.lbc_channel)}
     assert sorted(channel.values()) == ["safety 2 (store)", "safety 3 (channel)"]
+
+
+async def test_a_scheduled_stock_push_appears_on_publications_without_a_key(
+        shop: Shop, make_app: Callable[..., Any]) -> None:  # noqa: F811  # fmt: skip
+    """The scheduler's stock job pushes while Publications is open, or while another screen is: the run is
+    listed as soon as the job finishes, or when Publications is shown again, with no key pressed."""
+    from shelfdesk.domain import JobOutcome
+    from shelfdesk.jobs.runner import RunEvent, RunReport
+    from shelfdesk.services.stock import StockLine, set_stock
+
+    listings = shop.listings()
+    shop.add_product(SKU, price=listings[SKU]["price"], stock=3)
+    await asyncio.to_thread(shop.publish, shop.bm_channel)
+    app = make_app()
+
+    async def push_as_the_scheduler(stock: int) -> int:
+        await asyncio.to_thread(set_stock, shop.ctx, shop.store_id, [StockLine(SKU, stock)])
+        result = await asyncio.to_thread(push_stock_sync, shop.ctx, shop.bm_channel, factory=shop.factory, settle=False)
+        key = f"stock:{shop.bm_channel}"
+        app._job_event(RunEvent("finished", key, 1, RunReport(key, True, JobOutcome.succeeded)))
+        return result.publication_id
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        first = await push_as_the_scheduler(1)
+        await settle(pilot)
+        assert cell(app, 0, "id") == str(first) and cell(app, 0, "feed") == "stock push"
+        await pilot.press("4")
+        await settle(pilot)
+        second = await push_as_the_scheduler(0)
+        await pilot.press("3")
+        await settle(pilot)
+        assert cell(app, 0, "id") == str(second) and cell(app, 0, "feed") == "stock push"

@@ -211,6 +211,8 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.orders.queries import QUICK_COUNT, count_by_status, describe_count, format_cursor, list_orders, parse_cursor
 
+    if args.limit < 1:  # the query would quietly list one row
+        raise UserFacingError(f"--limit {args.limit}: give the rows per page, from 1 to 500")
     flt = _filter(ctx, args)
     after = parse_cursor(args.cursor) if args.cursor else None
     page = list_orders(ctx, flt, after=after, limit=args.limit)

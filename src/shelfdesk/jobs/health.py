@@ -160,7 +160,9 @@ def sync_health(ctx: AppContext) -> SyncHealth:
             found = []
             for kind in ("offers", "products"):
                 pub = session.execute(
-                    select(Publication).where(Publication.channel_id == channel.id, Publication.kind == kind)
+                    # A dry run (a drift check, publish --dry-run) sent nothing: the last run that sent is meant.
+                    select(Publication).where(Publication.channel_id == channel.id, Publication.kind == kind,
+                                              Publication.dry_run.is_(False))  # type: ignore[attr-defined]
                     .order_by(Publication.started_at.desc(), Publication.id.desc()).limit(1)  # type: ignore[attr-defined,union-attr]
                 ).scalar()  # fmt: skip
                 if pub is not None:

@@ -62,6 +62,9 @@ log = logging.getLogger("shelfdesk.tui")
 HOME_VIEW = "orders"
 """The screen the console opens on, and where Esc leads back to: operators live in Orders."""
 
+#: Scheduled jobs whose runs that did some work are publications (Publications lists them).
+PUBLISHING_JOBS = frozenset({"stock", "offers", "products", "drift"})
+
 
 def count_open_alerts(ctx: AppContext) -> int:
     """Count alerts (runs in a worker thread; the import stays off the startup path)."""
@@ -232,14 +235,22 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
 
     def _job_event(self, event: RunEvent) -> None:
         """Called on the event loop by the runner; the UI hears of it through a message."""
-        self.post_message(JobRunChanged(event.key, event.kind))
+        outcome = event.report.outcome if event.report is not None else None
+        self.post_message(JobRunChanged(event.key, event.kind, str(outcome) if outcome is not None else None))
 
     def on_job_run_changed(self, message: JobRunChanged) -> None:
         if message.kind == "finished":
             self.count_alerts()
+        # A run that did work (the stock pusher's, a scheduled feed) added a publication: screens that list
+        # them reload now if shown (RELOAD_AFTER_JOBS), any other when next shown.
+        did_work = message.outcome == "succeeded" and message.key.split(":")[0] in PUBLISHING_JOBS
+        if did_work:
+            self.data_changed()
         screen = self.view_screen()
         if screen is not None and getattr(screen, "REFRESH_ON_JOB_RUNS", False):
             screen.refresh_data()
+        elif screen is not None and did_work and getattr(screen, "RELOAD_AFTER_JOBS", False):
+            screen.reload_now()
 
     def run_job_now(self, key: str) -> None:
         """An operator's "run now": in this console's scheduler if it runs, else in a one-off runner."""

@@ -102,10 +102,14 @@ class JobRunDetailLoaded(Message):
 
 @dataclass
 class JobRunChanged(Message):
-    """A run of this console's scheduler started or finished (``kind``: "started" or "finished")."""
+    """A run of this console's scheduler started or finished (``kind``: "started" or "finished").
+
+    ``outcome`` is the finished run's outcome ("succeeded" when it did some work, "skipped" when idle).
+    """
 
     key: str
     kind: str
+    outcome: str | None = None
 
 
 @dataclass

@@ -73,6 +73,8 @@ class PublicationsScreen(ShelfdeskScreen):
     FILTERABLE: ClassVar[bool] = True
     BINDINGS = bindings_for(SCOPE)
     POLL_SECONDS: ClassVar[float] = 5.0
+    #: Reload when a scheduled publishing job (the stock pusher, a feed) finishes having done some work.
+    RELOAD_AFTER_JOBS: ClassVar[bool] = True
 
     def __init__(self) -> None:
         super().__init__()
