@@ -77,6 +77,7 @@ def test_a_read_only_workspace_still_answers_reading_commands(small_disk, capsys
     assert code == 2 and "open read-only (it sits on a read-only disk)" in err.splitlines()[-1] and "Traceback" not in err
 
 
+@pytest.mark.sqlite  # the workspace's SQLite file is what fills the disk
 @pytest.mark.needs_mount
 def test_a_full_disk_is_one_clear_line_and_loses_nothing(small_disk, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
     home = small_disk / "ws"

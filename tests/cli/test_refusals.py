@@ -38,6 +38,7 @@ def test_webhooks_refuse_link_local_receivers(workspace, capsys, url: str) -> No
     assert code != 0 and "link-local" in err and "Traceback" not in err
 
 
+@pytest.mark.sqlite  # a zero-byte SQLite file
 def test_a_broken_secrets_file_is_named_and_a_zero_byte_database_is_not_a_new_workspace(workspace, capsys) -> None:  # type: ignore[no-untyped-def]
     assert run(capsys, "store", "add", "Refurb Paris", "--country", "FR")[0] == 0
     (workspace / "secrets.toml").write_text('bm = = "half a line\n')

@@ -39,6 +39,7 @@ async def test_d_opens_due_most_urgent_first_and_enter_opens_the_order(ctx: Any,
         assert app.current_mode == "orders" and app.screen.order_id == ids["BM-HELD"]
 
 
+@pytest.mark.sqlite  # the status bar names the SQLite file, as in every snapshot
 @pytest.mark.parametrize("keys", [()], ids=["due"])
 def test_due_80x24(snap_compare: Any, make_app: Any, ctx: Any, keys: tuple[str, ...]) -> None:
     seed_due(ctx)

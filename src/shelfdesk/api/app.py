@@ -364,6 +364,9 @@ def create_app(ctx: AppContext, settings: ApiSettings | None = None) -> Starlett
     app_routes = [Route(ep.path, guard.wrap(ep), methods=[ep.method]) for ep in table]
     app_routes.append(Route(OPENAPI_PATH, openapi, methods=["GET"]))
     app = Starlette(routes=app_routes, exception_handlers={HTTPException: http_error, Exception: http_error})
+    # No redirect to the path with(out) a trailing slash: an id that ends in "/" (an encoded
+    # "%2F") is a 404 in the document's error shape, never a 307 the document does not list.
+    app.router.redirect_slashes = False
     app.state.document = document
     app.state.guard = guard
     return app
