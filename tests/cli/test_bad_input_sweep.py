@@ -17,7 +17,7 @@ import pytest
 from shelfdesk.cli import build_parser, main
 
 #: Commands that serve or open the console until stopped: not for an in-process sweep.
-BLOCKING = {("open",), ("demo",), ("sandbox",), ("worker",)}
+BLOCKING = {("open",), ("demo",), ("sandbox",), ("worker",), ("api", "serve")}
 
 BAD_VALUES = {
     "huge id": "99999999999999999999999",
@@ -39,7 +39,7 @@ def leaf_commands() -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]
             yield from walk(child, (*path, name))
 
     for path, parser in walk(build_parser(), ()):
-        if path[:1] not in BLOCKING:
+        if not any(path[: len(blocking)] == blocking for blocking in BLOCKING):
             yield path, parser
 
 
