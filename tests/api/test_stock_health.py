@@ -90,3 +90,15 @@ def test_status_is_status_json_and_ready_answers(api: Api, shop: Shop, capsys: p
 
     assert DEFAULT_TOKEN not in json.dumps(over_api) and api.read_token not in json.dumps(over_api)
     assert api.client().get("/v1/ready").status_code == 200
+
+
+def test_an_sku_holding_a_slash_is_one_path_segment(api: Api, shop: Shop) -> None:
+    """``A/B`` sent as ``A%2FB`` names that SKU; it is not two segments routed elsewhere."""
+    shop.add_product("CASE/BLK-01", price=100, stock=5)
+    response = api.writer.put(f"/v1/stock/{shop.store_id}/CASE%2FBLK-01", json={"quantity": 3})
+    assert response.status_code == 200, response.text
+    assert _stock(api, "CASE/BLK-01") == 3
+    missing = api.writer.put(f"/v1/stock/{shop.store_id}/CASE%2fNOPE", json={"quantity": 3})
+    assert missing.status_code == 404 and "CASE/NOPE" in error_of(missing)["message"]
+    order = api.reader.get("/v1/orders/0%2F0")  # no longer a 405 from POST /v1/orders/{order}/{action}
+    assert order.status_code == 404 and error_of(order)["field"] == "order", order.text

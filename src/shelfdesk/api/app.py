@@ -16,17 +16,21 @@ import copy
 import json
 import logging
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shelfdesk.api import routes
 from shelfdesk.api.errors import ApiError, from_service_error
@@ -217,6 +221,30 @@ def endpoints(settings: ApiSettings) -> list[Endpoint]:
 
 # ---------------------------------------------------------------------- the guard
 
+#: Stands for a "/" sent encoded (%2F) inside one path segment while the router matches the path
+#: (a private-use character: no order id or SKU holds one).
+_ENCODED_SLASH = "\ue000"
+
+
+class _EncodedSlashes:
+    """Route on the path as sent, so an order id or SKU holding "/" (sent as %2F) stays one segment.
+
+    The router matches the decoded path, where ``A%2FB`` has become two segments and
+    reaches another endpoint (or a 405); here each segment is decoded on its own and the
+    guard turns the stand-in back into "/" in the path parameters.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw and b"%2f" in raw.lower():
+            path = raw.split(b"?", 1)[0].decode("latin-1")
+            scope = dict(scope, path=_ENCODED_SLASH.join(unquote(part) for part in re.split("%2[fF]", path)))
+        await self.app(scope, receive, send)
+
+
 
 def _plain(body: Any) -> Any:
     """JSON-native data: money as decimal strings, times RFC 3339 UTC (the CLI's --json conversion)."""
@@ -306,7 +334,8 @@ class Guard:
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "bad_request", "the body is not valid JSON") from None
         ctx = _acting(self.ctx, token) if token is not None else self.ctx
-        call = routes.Call(ctx, token, dict(request.path_params), dict(request.query_params), body)
+        path = {name: str(value).replace(_ENCODED_SLASH, "/") for name, value in request.path_params.items()}
+        call = routes.Call(ctx, token, path, dict(request.query_params), body)
         key = request.headers.get("idempotency-key") if ep.idempotent and token is not None else None
         digest = ""
         if key is not None:
@@ -363,7 +392,8 @@ def create_app(ctx: AppContext, settings: ApiSettings | None = None) -> Starlett
 
     app_routes = [Route(ep.path, guard.wrap(ep), methods=[ep.method]) for ep in table]
     app_routes.append(Route(OPENAPI_PATH, openapi, methods=["GET"]))
-    app = Starlette(routes=app_routes, exception_handlers={HTTPException: http_error, Exception: http_error})
+    app = Starlette(routes=app_routes, middleware=[Middleware(_EncodedSlashes)],
+                    exception_handlers={HTTPException: http_error, Exception: http_error})  # fmt: skip
     # No redirect to the path with(out) a trailing slash: an id that ends in "/" (an encoded
     # "%2F") is a 404 in the document's error shape, never a 307 the document does not list.
     app.router.redirect_slashes = False
