@@ -72,16 +72,22 @@ def main() -> int:
     print(f"{count:,} orders in {args.home}")
     failed = False
     try:
-        with start_api(ctx, ApiSettings(rate=1e6, burst=1_000_000)) as api, \
-                httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:  # fmt: skip
+        with (
+            start_api(ctx, ApiSettings(rate=1e6, burst=1_000_000)) as api,
+            httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client,
+        ):
             first = client.get("/v1/orders").json()
             cursor = first["next"]
             results = [
                 measure("list: first page (50)", lambda: client.get("/v1/orders"), args.requests),
-                measure("list: status=Shipped&channel=1", lambda: client.get("/v1/orders", params={"status": "Shipped", "channel": "1"}), args.requests),
+                measure(
+                    "list: status=Shipped&channel=1",
+                    lambda: client.get("/v1/orders", params={"status": "Shipped", "channel": "1"}),
+                    args.requests,
+                ),
                 measure("list: next page by cursor", lambda: client.get("/v1/orders", params={"cursor": cursor}), args.requests),
                 measure("detail: random order", lambda: client.get(f"/v1/orders/%23{rng.randint(1, top)}"), args.requests),
-            ]  # fmt: skip
+            ]
             failed = any(p50 >= P50_BUDGET_MS or p95 >= P95_BUDGET_MS for p50, p95 in results)
     finally:
         revoke_token(ctx, name)

@@ -54,8 +54,11 @@ def sandbox_process(state: Path):  # type: ignore[no-untyped-def]
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "shelfdesk", "sandbox", "--port", str(port), "--state", str(state),
-                             "--orders-per-hour", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shelfdesk", "sandbox", "--port", str(port), "--state", str(state), "--orders-per-hour", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -78,12 +81,30 @@ def setup(home: Path, url: str):  # type: ignore[no-untyped-def]
     ref = ctx.secrets.set("bench-bm", DEFAULT_TOKEN)
     with ctx.write_session() as session:
         store = Store(name="Bench", country="FR", currency="EUR", created_at=now, updated_at=now)
-        account = MarketplaceAccount(marketplace=Marketplace.backmarket, name="BM bench", credential_ref=ref, base_url=url,
-                                     company="Bench", contact_email="ops@bench.test", created_at=now, updated_at=now)  # fmt: skip
+        account = MarketplaceAccount(
+            marketplace=Marketplace.backmarket,
+            name="BM bench",
+            credential_ref=ref,
+            base_url=url,
+            company="Bench",
+            contact_email="ops@bench.test",
+            created_at=now,
+            updated_at=now,
+        )
         session.add_all([store, account])
         session.flush()
-        session.add(Channel(store_id=store.id, account_id=account.id, marketplace=Marketplace.backmarket, market="fr-fr",
-                            country="FR", name="BM FR", created_at=now, updated_at=now))  # fmt: skip
+        session.add(
+            Channel(
+                store_id=store.id,
+                account_id=account.id,
+                marketplace=Marketplace.backmarket,
+                market="fr-fr",
+                country="FR",
+                name="BM FR",
+                created_at=now,
+                updated_at=now,
+            )
+        )
     return ctx
 
 
@@ -133,10 +154,14 @@ def main() -> int:
     floor = calls / ALLOWED_PER_SECOND
     minimal_floor = 2 * len(orders) / ALLOWED_PER_SECOND
     ratio = elapsed / floor
-    print(f"{len(orders):,} orders: queued in {queued_at - started:.1f} s ({len(plan.valid):,} valid rows), "
-          f"{sent:,} actions sent, {calls:,} API calls ({throttled} answered 429)")  # fmt: skip
-    print(f"total {elapsed:.1f} s; floor {floor:.1f} s (calls / 20 per s; 2 calls per order would be {minimal_floor:.1f} s); "
-          f"ratio {ratio:.3f} (budget 1.15); lost {len(lost)}, duplicated {len(duplicated)}")  # fmt: skip
+    print(
+        f"{len(orders):,} orders: queued in {queued_at - started:.1f} s ({len(plan.valid):,} valid rows), "
+        f"{sent:,} actions sent, {calls:,} API calls ({throttled} answered 429)"
+    )
+    print(
+        f"total {elapsed:.1f} s; floor {floor:.1f} s (calls / 20 per s; 2 calls per order would be {minimal_floor:.1f} s); "
+        f"ratio {ratio:.3f} (budget 1.15); lost {len(lost)}, duplicated {len(duplicated)}"
+    )
     return 0 if ratio <= 1.15 and not lost and not duplicated else 1
 
 

@@ -46,8 +46,18 @@ def write_feed(path: Path, count: int) -> int:
             if i % 1000 == 999:
                 bad += 1
                 ean = ean[:-1] + str((int(ean[-1]) + 1) % 10)  # bad check digit
-            writer.writerow([f"{base.sku}-V{i:06d}", ean, base.title, base.brand, base.category_path, price,
-                             base.stock, *(base.attributes.get(k, "") for k in extra)])
+            writer.writerow(
+                [
+                    f"{base.sku}-V{i:06d}",
+                    ean,
+                    base.title,
+                    base.brand,
+                    base.category_path,
+                    price,
+                    base.stock,
+                    *(base.attributes.get(k, "") for k in extra),
+                ]
+            )
     return bad
 
 
@@ -84,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.format != "csv":
         csv_feed, feed = feed, args.home / f"feed.{args.format}"
         write_json_feed(csv_feed, feed, args.format == "jsonl")
-    print(f"feed: {args.products:,} rows, {feed.stat().st_size / 1e6:.1f} MB, written in "
-          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    print(f"feed: {args.products:,} rows, {feed.stat().st_size / 1e6:.1f} MB, written in {time.perf_counter() - started:.1f} s")
 
     ctx = open_context(resolve_paths(args.home / "workspace"), clock=SystemClock())
     from shelfdesk.db.models import Store
@@ -102,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         started, cpu = time.perf_counter(), time.process_time()
         result = import_catalog(ctx, store_id, str(feed))
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        print(f"{label}: {elapsed:.1f} s wall, {cpu:.1f} s CPU — {result.rows_read:,} read, {result.stored:,} stored, "
-              f"{result.rejected:,} rejected, {result.gone:,} gone"
-              f"{'' if result.ok else ' — ' + str(result.error)}")  # fmt: skip
+        print(
+            f"{label}: {elapsed:.1f} s wall, {cpu:.1f} s CPU — {result.rows_read:,} read, {result.stored:,} stored, "
+            f"{result.rejected:,} rejected, {result.gone:,} gone"
+            f"{'' if result.ok else ' — ' + str(result.error)}"
+        )
         ok = ok and result.ok and result.rejected == bad and result.stored == args.products - bad
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {peak_mb:.0f} MB")

@@ -44,8 +44,7 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def import_seconds(argv: list[str], env: dict[str, str]) -> float:
     """The top-level imports' cumulative time, as ``-X importtime`` reports it (microseconds → seconds)."""
-    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)  # fmt: skip
+    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     total = 0
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and line.count("|") == 2:
@@ -85,8 +84,10 @@ def main() -> int:
         "jobs list": [*shelfdesk, "jobs", "list", *home],
     }
     reference = {"python -c pass": [sys.executable, "-c", "pass"], "paths (no database)": [*shelfdesk, "paths", *home]}
-    print(f"{args.home}: median of {args.runs} fresh processes each, wall seconds; load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+    print(
+        f"{args.home}: median of {args.runs} fresh processes each, wall seconds; load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     worst = 0.0
     for label, argv in {**reference, **budgeted}.items():
         run_once(argv, env)  # warm the page cache, .pyc files and the tables' copy
@@ -98,10 +99,11 @@ def main() -> int:
         if label in budgeted:
             worst = max(worst, median)
             mark = "ok" if median < BUDGET_S else "OVER"
-        print(f"  {label:<34} median {median:.3f}  min {min(times):.3f}  max {max(times):.3f}  (CPU {cpu:.3f})   "
-              f"imports {imports:.3f}  rest {max(0.0, median - imports):.3f}  {mark}")  # fmt: skip
-    print(f"worst median {worst:.3f} s (budget {BUDGET_S:.3f} s); load average now "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+        print(
+            f"  {label:<34} median {median:.3f}  min {min(times):.3f}  max {max(times):.3f}  (CPU {cpu:.3f})   "
+            f"imports {imports:.3f}  rest {max(0.0, median - imports):.3f}  {mark}"
+        )
+    print(f"worst median {worst:.3f} s (budget {BUDGET_S:.3f} s); load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0 if worst < BUDGET_S else 1
 
 

@@ -81,8 +81,7 @@ def serve_sandboxes(first: int, count: int, total: int, rate: float, state: Path
         sandbox.state["generator"] = {"rate_per_hour": rate, "epoch": iso(epoch), "generated": 0}
         sandboxes.append(sandbox)
     sockets = [bind("127.0.0.1", 0) for _ in sandboxes]
-    servers = [uvicorn.Server(uvicorn.Config(s.app, log_level="error", access_log=False, lifespan="off"))
-               for s in sandboxes]  # fmt: skip
+    servers = [uvicorn.Server(uvicorn.Config(s.app, log_level="error", access_log=False, lifespan="off")) for s in sandboxes]
     print(json.dumps([_url(sock) for sock in sockets]), flush=True)
 
     async def serve() -> None:
@@ -165,8 +164,9 @@ def prepare(run: Run, home: Path, urls: list[str]) -> None:
             conn.exec_driver_sql(ARRIVALS)
         for n, url in enumerate(urls):
             store = create_store(ctx, f"Fleet {n:03d}", "FR")
-            account = create_account(ctx, "backmarket", f"BM {n:03d}", token=TOKEN.format(n), base_url=url,
-                                     company="Fleet", contact_email="ops@example.org")  # fmt: skip
+            account = create_account(
+                ctx, "backmarket", f"BM {n:03d}", token=TOKEN.format(n), base_url=url, company="Fleet", contact_email="ops@example.org"
+            )
             create_channel(ctx, store.id, account.id, "FR", name=f"BM {n:03d} FR")
         ensure_schedules(ctx)
         schedules = list_schedules(ctx)
@@ -182,11 +182,11 @@ def prepare(run: Run, home: Path, urls: list[str]) -> None:
 
 
 def start_worker(run: Run, home: Path, index: int, logs: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SHELFDESK_DATABASE_URL": _with_app_name(run.db_url, f"fleet-w{index}"),
-           "PYTHONPATH": str(ROOT / "src")}  # fmt: skip
+    env = {**os.environ, "SHELFDESK_DATABASE_URL": _with_app_name(run.db_url, f"fleet-w{index}"), "PYTHONPATH": str(ROOT / "src")}
     log = open(logs / f"worker{index}.log", "wb")  # noqa: SIM115 - the child owns it
-    return subprocess.Popen([sys.executable, "-m", "shelfdesk", "worker", f"--home={home}", "--grace=10"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "shelfdesk", "worker", f"--home={home}", "--grace=10"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def reap(proc: subprocess.Popen[bytes], started: float, run: Run) -> None:
@@ -204,8 +204,7 @@ def holder_of(admin: Any, db: str, pid: int) -> str | None:
     engine = _admin(url.render_as_string(hide_password=False))
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT holder FROM job_runs WHERE holder LIKE :p LIMIT 1"),
-                                {"p": f"%:{pid}:worker-%"}).scalar()  # fmt: skip
+            return conn.execute(text("SELECT holder FROM job_runs WHERE holder LIKE :p LIMIT 1"), {"p": f"%:{pid}:worker-%"}).scalar()
     finally:
         engine.dispose()
 
@@ -216,8 +215,12 @@ def restart_postgres() -> tuple[datetime, datetime] | None:
         return None
     prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     begun = _now()
-    subprocess.run([*prefix, f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "restart"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [*prefix, f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "restart"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return begun, _now()
 
 
@@ -226,8 +229,10 @@ def sample_connections(admin: Any, run: Run) -> None:
 
     try:
         with admin.connect() as conn:
-            rows = conn.execute(text("SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = :d "
-                                     "GROUP BY application_name"), {"d": run.db_name}).all()  # fmt: skip
+            rows = conn.execute(
+                text("SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = :d GROUP BY application_name"),
+                {"d": run.db_name},
+            ).all()
     except Exception:  # the server is restarting
         return
     total = 0
@@ -245,9 +250,20 @@ def execute(run: Run, admin: Any, work: Path, sandbox_procs: int, rate: float) -
     per = -(-run.accounts // sandbox_procs)
     for first in range(0, run.accounts, per):
         count = min(per, run.accounts - first)
-        proc = subprocess.Popen([sys.executable, __file__, "sandbox-host", str(first), str(count), str(run.accounts), str(rate),
-                                 str(work / f"sandbox{run.workers}")], stdout=subprocess.PIPE,
-                                env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "sandbox-host",
+                str(first),
+                str(count),
+                str(run.accounts),
+                str(rate),
+                str(work / f"sandbox{run.workers}"),
+            ],
+            stdout=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
         assert proc.stdout is not None
         urls += json.loads(proc.stdout.readline())
         hosts.append(proc)
@@ -273,9 +289,9 @@ def execute(run: Run, admin: Any, work: Path, sandbox_procs: int, rate: float) -
                 run.restart = restart_postgres()
                 restart_at = None
         run.ended = _now()
-        for proc in workers[1 if run.killed_at else 0:]:
+        for proc in workers[1 if run.killed_at else 0 :]:
             proc.send_signal(signal.SIGTERM)
-        for i, proc in enumerate(workers[1 if run.killed_at else 0:]):
+        for i, proc in enumerate(workers[1 if run.killed_at else 0 :]):
             reap(proc, born[i], run)
     finally:
         for proc in hosts:
@@ -303,12 +319,21 @@ def analyse(run: Run, admin: Any, logs: Path) -> None:
         # The sandbox's generator makes order k when period k ends but stamps it with the period's
         # start: an order exists from its date_creation + one period, and the lag counts from there.
         made = f"created + make_interval(secs => {run.period})"
-        arrivals = conn.execute(text(f"SELECT account_id, remote_id, EXTRACT(EPOCH FROM arrived - ({made})), "
-                                     f"EXTRACT(EPOCH FROM arrived - GREATEST(visible, {made})) "
-                                     f"FROM fleet_arrivals WHERE {made} >= :t"), {"t": run.started}).all()  # fmt: skip
+        arrivals = conn.execute(
+            text(
+                f"SELECT account_id, remote_id, EXTRACT(EPOCH FROM arrived - ({made})), "
+                f"EXTRACT(EPOCH FROM arrived - GREATEST(visible, {made})) "
+                f"FROM fleet_arrivals WHERE {made} >= :t"
+            ),
+            {"t": run.started},
+        ).all()
         duplicated = conn.execute(text("SELECT count(*) - count(DISTINCT (account_id, remote_id)) FROM fleet_arrivals")).scalar()
-        runs = conn.execute(text("SELECT channel_id, holder, started_at, finished_at, outcome, error FROM job_runs "
-                                 "WHERE job = 'harvest' ORDER BY channel_id, started_at")).all()  # fmt: skip
+        runs = conn.execute(
+            text(
+                "SELECT channel_id, holder, started_at, finished_at, outcome, error FROM job_runs "
+                "WHERE job = 'harvest' ORDER BY channel_id, started_at"
+            )
+        ).all()
     engine.dispose()
     by_channel: dict[int, list[Any]] = {}
     for row in runs:
@@ -340,48 +365,69 @@ def analyse(run: Run, admin: Any, logs: Path) -> None:
     outage_lines = sum(open(p, errors="replace").read().count("is unavailable (") for p in logs.glob("worker*.log"))
     cpu = sum(run.cpu)
     run.results = {
-        "harvests": harvests, "failed": failed, "orders": len(lags), "lag_p50": _pct(lags, 0.5),
-        "lag_p95": _pct(lags, 0.95), "seen_p50": _pct(visible_lags, 0.5), "seen_p95": _pct(visible_lags, 0.95), "missed": missed, "overlapping": overlapping, "late_accounts": late_accounts,
-        "duplicated": int(duplicated or 0), "takeovers": takeovers, "killed_accounts": len(pickups),
-        "pickup_max": max(pickups) if pickups else None, "outage_lines": outage_lines,
+        "harvests": harvests,
+        "failed": failed,
+        "orders": len(lags),
+        "lag_p50": _pct(lags, 0.5),
+        "lag_p95": _pct(lags, 0.95),
+        "seen_p50": _pct(visible_lags, 0.5),
+        "seen_p95": _pct(visible_lags, 0.95),
+        "missed": missed,
+        "overlapping": overlapping,
+        "late_accounts": late_accounts,
+        "duplicated": int(duplicated or 0),
+        "takeovers": takeovers,
+        "killed_accounts": len(pickups),
+        "pickup_max": max(pickups) if pickups else None,
+        "outage_lines": outage_lines,
         "cpu_per_worker": [c / a for c, a in zip(run.cpu, run.alive, strict=True)],
         "cpu_per_harvest": cpu / harvests if harvests else float("nan"),
-    }  # fmt: skip
+    }
 
 
 def report(runs: list[Run], interval: int) -> None:
     print()
-    print(f"{'workers':>7} {'accounts':>8} {'harvests':>8} {'failed':>6} {'orders':>6} {'lag p50':>7} {'lag p95':>7} {'seen p50':>8} {'seen p95':>8} "
-          f"{'missed':>6} {'overlap':>7} {'late acc':>8} {'dup':>3} {'takeover':>8} {'pickup':>7} "
-          f"{'conns':>5} {'conn/w':>6} {'CPU/worker':>14} {'ms CPU/harvest':>14}")  # fmt: skip
+    print(
+        f"{'workers':>7} {'accounts':>8} {'harvests':>8} {'failed':>6} {'orders':>6} {'lag p50':>7} {'lag p95':>7} {'seen p50':>8} {'seen p95':>8} "
+        f"{'missed':>6} {'overlap':>7} {'late acc':>8} {'dup':>3} {'takeover':>8} {'pickup':>7} "
+        f"{'conns':>5} {'conn/w':>6} {'CPU/worker':>14} {'ms CPU/harvest':>14}"
+    )
     for run in runs:
         r = run.results
         pickup = "-" if r["pickup_max"] is None else f"{r['pickup_max']:.0f} s"
         cpu = " ".join(f"{c * 100:.0f}%" for c in r["cpu_per_worker"])
         per_worker = max(run.connections.values(), default=0)
-        print(f"{run.workers:>7} {run.accounts:>8} {r['harvests']:>8} {r['failed']:>6} {r['orders']:>6} "
-              f"{r['lag_p50']:>6.1f}s {r['lag_p95']:>6.1f}s {r['seen_p50']:>7.1f}s {r['seen_p95']:>7.1f}s {r['missed']:>6} {r['overlapping']:>7} "
-              f"{r['late_accounts']:>8} {r['duplicated']:>3} {r['takeovers']:>8} {pickup:>7} "
-              f"{run.total_connections:>5} {per_worker:>6} {cpu:>14} {r['cpu_per_harvest'] * 1000:>14.0f}")  # fmt: skip
+        print(
+            f"{run.workers:>7} {run.accounts:>8} {r['harvests']:>8} {r['failed']:>6} {r['orders']:>6} "
+            f"{r['lag_p50']:>6.1f}s {r['lag_p95']:>6.1f}s {r['seen_p50']:>7.1f}s {r['seen_p95']:>7.1f}s {r['missed']:>6} {r['overlapping']:>7} "
+            f"{r['late_accounts']:>8} {r['duplicated']:>3} {r['takeovers']:>8} {pickup:>7} "
+            f"{run.total_connections:>5} {per_worker:>6} {cpu:>14} {r['cpu_per_harvest'] * 1000:>14.0f}"
+        )
     print()
     for run in runs:
         r = run.results
         events = []
         if run.killed_at:
-            events.append(f"worker killed (SIGKILL) at {run.killed_at:%H:%M:%S}: {r['killed_accounts']} accounts it had "
-                          f"harvested last, all picked up again within {r['pickup_max']:.0f} s, "
-                          f"{r['takeovers']} lease(s) taken over")  # fmt: skip
+            events.append(
+                f"worker killed (SIGKILL) at {run.killed_at:%H:%M:%S}: {r['killed_accounts']} accounts it had "
+                f"harvested last, all picked up again within {r['pickup_max']:.0f} s, "
+                f"{r['takeovers']} lease(s) taken over"
+            )
         if run.restart:
             took = (run.restart[1] - run.restart[0]).total_seconds()
-            events.append(f"PostgreSQL restarted at {run.restart[0]:%H:%M:%S} ({took:.1f} s): "
-                          f"{r['outage_lines']} 'unavailable' line(s) in the workers' logs, {r['failed']} run(s) failed")  # fmt: skip
+            events.append(
+                f"PostgreSQL restarted at {run.restart[0]:%H:%M:%S} ({took:.1f} s): "
+                f"{r['outage_lines']} 'unavailable' line(s) in the workers' logs, {r['failed']} run(s) failed"
+            )
         print(f"{run.workers} worker(s): " + ("; ".join(events) or "no fault injected"))
     base = runs[0].results
     if base["harvests"]:
         per_worker = interval * TARGET_BUSY / base["cpu_per_harvest"]
-        print(f"\none worker: {base['cpu_per_harvest'] * 1000:.0f} ms of CPU per harvest, so about {per_worker:.0f} "
-              f"accounts harvested every {interval} s at {TARGET_BUSY:.0%} of a core "
-              f"(this machine: {os.cpu_count()} cores, shared)")  # fmt: skip
+        print(
+            f"\none worker: {base['cpu_per_harvest'] * 1000:.0f} ms of CPU per harvest, so about {per_worker:.0f} "
+            f"accounts harvested every {interval} s at {TARGET_BUSY:.0%} of a core "
+            f"(this machine: {os.cpu_count()} cores, shared)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -396,8 +442,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=5.0, help="length of each run (default 5)")
     parser.add_argument("--orders-per-hour", type=float, default=6.0, help="new orders per account per hour")
     parser.add_argument("--sandbox-processes", type=int, default=2)
-    parser.add_argument("--database-url", default=os.environ.get("SHELFDESK_TEST_DATABASE_URL"),
-                        help="a PostgreSQL server's admin URL (default: $SHELFDESK_TEST_DATABASE_URL)")  # fmt: skip
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("SHELFDESK_TEST_DATABASE_URL"),
+        help="a PostgreSQL server's admin URL (default: $SHELFDESK_TEST_DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("needs a PostgreSQL server: run it under scripts/pg-test.sh or give --database-url")
@@ -410,8 +459,9 @@ def main(argv: list[str] | None = None) -> int:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
             url = admin.url.set(database=name).render_as_string(hide_password=False)
             run = Run(workers, args.accounts, args.interval, args.minutes * 60, 3600.0 / args.orders_per_hour, url, name)
-            print(f"run: {workers} worker(s), {args.accounts} accounts, harvest every {args.interval} s, "
-                  f"{args.minutes:g} min …", flush=True)  # fmt: skip
+            print(
+                f"run: {workers} worker(s), {args.accounts} accounts, harvest every {args.interval} s, {args.minutes:g} min …", flush=True
+            )
             execute(run, admin, Path(tmp), args.sandbox_processes, args.orders_per_hour)
             runs.append(run)
             with admin.connect() as conn:

@@ -28,9 +28,15 @@ from shelfdesk.paths import resolve_paths
 
 DEFAULT_HOME = Path(__file__).resolve().parent.parent / "bench-workspace"
 BATCH = 5_000
-STATUSES = [(NormalizedStatus.Shipped, "9", 55), (NormalizedStatus.Closed, "9", 15), (NormalizedStatus.New, "1", 8),
-            (NormalizedStatus.InProgress, "3", 10), (NormalizedStatus.Canceled, "8", 10),
-            (NormalizedStatus.Undefined, "42", 1), (NormalizedStatus.NotProvided, None, 1)]
+STATUSES = [
+    (NormalizedStatus.Shipped, "9", 55),
+    (NormalizedStatus.Closed, "9", 15),
+    (NormalizedStatus.New, "1", 8),
+    (NormalizedStatus.InProgress, "3", 10),
+    (NormalizedStatus.Canceled, "8", 10),
+    (NormalizedStatus.Undefined, "42", 1),
+    (NormalizedStatus.NotProvided, None, 1),
+]
 
 
 def _insert(conn, table, rows: list[dict]) -> None:  # type: ignore[no-untyped-def]
@@ -50,10 +56,24 @@ def add_products(ctx, store_id: int, count: int) -> None:  # type: ignore[no-unt
             sku = f"{base.sku}-V{i // len(catalog):04d}"
             if sku in existing:
                 continue
-            batch.append(dict(store_id=store_id, sku=sku, ean=None, title=f"{base.title} #{i}", brand=base.brand,
-                              category_path=base.category_path, price=base.price, stock=i % 17,
-                              stock_imported_at=now, attributes=base.attributes, first_seen_at=now,
-                              last_seen_at=now, gone=False, updated_at=now))
+            batch.append(
+                dict(
+                    store_id=store_id,
+                    sku=sku,
+                    ean=None,
+                    title=f"{base.title} #{i}",
+                    brand=base.brand,
+                    category_path=base.category_path,
+                    price=base.price,
+                    stock=i % 17,
+                    stock_imported_at=now,
+                    attributes=base.attributes,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    gone=False,
+                    updated_at=now,
+                )
+            )
             if len(batch) >= BATCH:
                 _insert(conn, Product.__table__, batch)
                 batch = []
@@ -67,8 +87,9 @@ def add_orders(ctx, count: int, seed: int = 3) -> None:  # type: ignore[no-untyp
 
     rng, now = random.Random(seed), ctx.clock.now()
     with ctx.engine.begin() as conn:
-        channels = conn.execute(select(Channel.id, Channel.account_id, Channel.store_id, Channel.marketplace,
-                                       Channel.market, Channel.country)).all()
+        channels = conn.execute(
+            select(Channel.id, Channel.account_id, Channel.store_id, Channel.marketplace, Channel.market, Channel.country)
+        ).all()
         start_id = (conn.execute(select(Order.id).order_by(Order.id.desc()).limit(1)).scalar() or 0) + 1
         statuses, weights = list(zip(*[(s[:2], s[2]) for s in STATUSES]))
         orders: list[dict] = []
@@ -79,17 +100,43 @@ def add_orders(ctx, count: int, seed: int = 3) -> None:  # type: ignore[no-untyp
             status, raw = rng.choices(statuses, weights)[0]
             purchased = now - timedelta(minutes=rng.randint(1, 2 * 365 * 24 * 60))
             price = Decimal(rng.randint(1500, 120000)) / 100
-            orders.append(dict(id=order_id, account_id=channel.account_id, channel_id=channel.id,
-                               store_id=channel.store_id, marketplace=channel.marketplace,
-                               marketplace_order_id=f"B{order_id:09d}", market=channel.market,
-                               country=channel.country, marketplace_status=raw, status=status,
-                               purchased_at=purchased, modified_at=purchased + timedelta(hours=6), harvested_at=now,
-                               updated_at=now, total=price, shipping_price=Decimal("0.00"), currency="EUR",
-                               buyer_name=f"Buyer {order_id}", buyer_email=f"buyer{order_id}@example.org",
-                               payload={"order_id": order_id, "state": raw}))
-            lines.append(dict(order_id=order_id, marketplace_line_id=f"{order_id}-1", sku=f"SKU-{n % 200000}",
-                              title="Benchmark item", quantity=1, unit_price=price, marketplace_status=raw,
-                              status=status, options={}))
+            orders.append(
+                dict(
+                    id=order_id,
+                    account_id=channel.account_id,
+                    channel_id=channel.id,
+                    store_id=channel.store_id,
+                    marketplace=channel.marketplace,
+                    marketplace_order_id=f"B{order_id:09d}",
+                    market=channel.market,
+                    country=channel.country,
+                    marketplace_status=raw,
+                    status=status,
+                    purchased_at=purchased,
+                    modified_at=purchased + timedelta(hours=6),
+                    harvested_at=now,
+                    updated_at=now,
+                    total=price,
+                    shipping_price=Decimal("0.00"),
+                    currency="EUR",
+                    buyer_name=f"Buyer {order_id}",
+                    buyer_email=f"buyer{order_id}@example.org",
+                    payload={"order_id": order_id, "state": raw},
+                )
+            )
+            lines.append(
+                dict(
+                    order_id=order_id,
+                    marketplace_line_id=f"{order_id}-1",
+                    sku=f"SKU-{n % 200000}",
+                    title="Benchmark item",
+                    quantity=1,
+                    unit_price=price,
+                    marketplace_status=raw,
+                    status=status,
+                    options={},
+                )
+            )
             if len(orders) >= BATCH:
                 _insert(conn, Order.__table__, orders)
                 _insert(conn, OrderLine.__table__, lines)
@@ -128,8 +175,10 @@ def main() -> None:
         conn.exec_driver_sql("ANALYZE")
     ctx.close()
     size = (args.home / "shelfdesk.db").stat().st_size / 1e6
-    print(f"workspace {args.home}: {args.products:,} products in {t_products - started:.1f} s, "
-          f"{args.orders:,} orders in {t_orders - t_products:.1f} s, database {size:,.0f} MB")
+    print(
+        f"workspace {args.home}: {args.products:,} products in {t_products - started:.1f} s, "
+        f"{args.orders:,} orders in {t_orders - t_products:.1f} s, database {size:,.0f} MB"
+    )
 
 
 if __name__ == "__main__":

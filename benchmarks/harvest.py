@@ -47,19 +47,62 @@ def make_orders(count: int, *, modified: datetime, state: str, status: Normalize
     orders = []
     for n in range(count):
         oid = str(40_000_000 + n)
-        address = {"first_name": "Camille", "last_name": f"Martin{n % 97}", "street": f"{n % 120} rue Pasteur",
-                   "street2": "", "postal_code": "75011", "city": "Paris", "country": "FR",
-                   "phone": "+33600000000", "email": f"buyer{n}@example.org", "company": ""}  # fmt: skip
-        lines = [RemoteOrderLine(f"{60_000_000 + 2 * n + k}", f"IPH13-128-{k}", 1, Decimal("629.00"), "EUR", state, status,
-                                 title="iPhone 13 128 Go - Minuit", raw={"id": 60_000_000 + 2 * n + k, "state": state})
-                 for k in range(1 + (n % 5 == 0))]  # fmt: skip
-        raw = {"order_id": int(oid), "state": state, "orderlines": [l.raw for l in lines], "shipping_address": address,
-               "billing_address": address, "price": "629.00", "currency": "EUR", "country_code": "FR",
-               "date_creation": modified.isoformat(), "payment_method": "CARD"}  # fmt: skip
-        orders.append(RemoteOrder(Marketplace.backmarket, oid, state, status, NOW - timedelta(minutes=n), modified, "EUR",
-                                  Decimal("629.00") * len(lines), lines, country="FR", customer_name="Camille Martin",
-                                  shipping_address=address if status is not NormalizedStatus.New else {},
-                                  allowed_actions=(ActionKind.accept, ActionKind.cancel), raw=raw))  # fmt: skip
+        address = {
+            "first_name": "Camille",
+            "last_name": f"Martin{n % 97}",
+            "street": f"{n % 120} rue Pasteur",
+            "street2": "",
+            "postal_code": "75011",
+            "city": "Paris",
+            "country": "FR",
+            "phone": "+33600000000",
+            "email": f"buyer{n}@example.org",
+            "company": "",
+        }
+        lines = [
+            RemoteOrderLine(
+                f"{60_000_000 + 2 * n + k}",
+                f"IPH13-128-{k}",
+                1,
+                Decimal("629.00"),
+                "EUR",
+                state,
+                status,
+                title="iPhone 13 128 Go - Minuit",
+                raw={"id": 60_000_000 + 2 * n + k, "state": state},
+            )
+            for k in range(1 + (n % 5 == 0))
+        ]
+        raw = {
+            "order_id": int(oid),
+            "state": state,
+            "orderlines": [l.raw for l in lines],
+            "shipping_address": address,
+            "billing_address": address,
+            "price": "629.00",
+            "currency": "EUR",
+            "country_code": "FR",
+            "date_creation": modified.isoformat(),
+            "payment_method": "CARD",
+        }
+        orders.append(
+            RemoteOrder(
+                Marketplace.backmarket,
+                oid,
+                state,
+                status,
+                NOW - timedelta(minutes=n),
+                modified,
+                "EUR",
+                Decimal("629.00") * len(lines),
+                lines,
+                country="FR",
+                customer_name="Camille Martin",
+                shipping_address=address if status is not NormalizedStatus.New else {},
+                allowed_actions=(ActionKind.accept, ActionKind.cancel),
+                raw=raw,
+            )
+        )
     return orders
 
 
@@ -77,8 +120,18 @@ def run_once(count: int, page: int, home: Path, journal: list[Any] | None = None
         account = MarketplaceAccount(marketplace=Marketplace.backmarket, name="BM", created_at=NOW, updated_at=NOW)
         session.add_all([store, account])
         session.flush()
-        session.add(Channel(store_id=store.id, account_id=account.id, marketplace=Marketplace.backmarket,
-                            market="fr-fr", country="FR", name="BM FR", created_at=NOW, updated_at=NOW))  # fmt: skip
+        session.add(
+            Channel(
+                store_id=store.id,
+                account_id=account.id,
+                marketplace=Marketplace.backmarket,
+                market="fr-fr",
+                country="FR",
+                name="BM FR",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
         session.flush()
         scope = load_scope(session, account.id)
     timings = []
@@ -162,14 +215,18 @@ def main() -> int:
                 floors.append(replay(journal, args.orders, Path(tmp) / f"replay{run}"))
     (ins, ins_cpu), (upd, upd_cpu) = [
         (statistics.median(r[phase][0] for r in runs), statistics.median(r[phase][1] for r in runs)) for phase in (0, 1)
-    ]  # fmt: skip
-    print(f"harvest store, {args.orders:,} orders, {args.page} per transaction, median of {args.runs}:\n"
-          f"  new      {ins:8,.0f} orders/s wall   {ins_cpu:8,.0f} orders/s CPU\n"
-          f"  changed  {upd:8,.0f} orders/s wall   {upd_cpu:8,.0f} orders/s CPU   (budget 20,000/s wall)")  # fmt: skip
+    ]
+    print(
+        f"harvest store, {args.orders:,} orders, {args.page} per transaction, median of {args.runs}:\n"
+        f"  new      {ins:8,.0f} orders/s wall   {ins_cpu:8,.0f} orders/s CPU\n"
+        f"  changed  {upd:8,.0f} orders/s wall   {upd_cpu:8,.0f} orders/s CPU   (budget 20,000/s wall)"
+    )
     if floors:
         new_floor, changed_floor = (statistics.median(f[phase] for f in floors) for phase in (0, 1))
-        print(f"the same SQL replayed alone (sqlite3 module, no shelfdesk code), median of {args.runs}:\n"
-              f"  new      {new_floor:8,.0f} orders/s wall\n  changed  {changed_floor:8,.0f} orders/s wall")  # fmt: skip
+        print(
+            f"the same SQL replayed alone (sqlite3 module, no shelfdesk code), median of {args.runs}:\n"
+            f"  new      {new_floor:8,.0f} orders/s wall\n  changed  {changed_floor:8,.0f} orders/s wall"
+        )
     return 0 if min(ins, upd) >= 20_000 else 1
 
 

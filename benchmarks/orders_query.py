@@ -32,8 +32,17 @@ from sqlalchemy.dialects import sqlite
 from shelfdesk.clock import SystemClock
 from shelfdesk.context import AppContext, open_context
 from shelfdesk.domain import NormalizedStatus
-from shelfdesk.orders.queries import (QUICK_COUNT, OrderFilter, candidates_query, count_by_status, list_orders, list_query,
-                                      lookups, plan_text_search, rows_by_id_query)
+from shelfdesk.orders.queries import (
+    QUICK_COUNT,
+    OrderFilter,
+    candidates_query,
+    count_by_status,
+    list_orders,
+    list_query,
+    lookups,
+    plan_text_search,
+    rows_by_id_query,
+)
 from shelfdesk.paths import resolve_paths
 
 DEFAULT_HOME = Path(__file__).resolve().parent.parent / "bench-workspace"
@@ -93,10 +102,12 @@ def main() -> int:
     store = next(iter(names.stores))
     filters = {
         "status New, channel": OrderFilter(status=NormalizedStatus.New, channel_id=channel),
-        "status InProgress, store, last 90 days": OrderFilter(status=NormalizedStatus.InProgress, store_id=store,
-                                                              purchased_after=newest - timedelta(days=90)),  # fmt: skip
-        "status Shipped, purchased in one year": OrderFilter(status=NormalizedStatus.Shipped, purchased_after=newest - timedelta(days=500),
-                                                             purchased_before=newest - timedelta(days=135)),  # fmt: skip
+        "status InProgress, store, last 90 days": OrderFilter(
+            status=NormalizedStatus.InProgress, store_id=store, purchased_after=newest - timedelta(days=90)
+        ),
+        "status Shipped, purchased in one year": OrderFilter(
+            status=NormalizedStatus.Shipped, purchased_after=newest - timedelta(days=500), purchased_before=newest - timedelta(days=135)
+        ),
         "channel only": OrderFilter(channel_id=channel),
         "no filter": OrderFilter(),
         "text: name words 'Buyer 99999'": OrderFilter(text="Buyer 99999"),
@@ -118,8 +129,10 @@ def main() -> int:
         mode, steps = plan(ctx, flt)
         ok = "TEMP B-TREE" not in steps and "INDEX" in steps
         worst = max(worst, first_ms, next_ms)
-        print(f"  {label:<40} first page {first_ms:6.2f} ms ({first_cpu:5.2f} CPU)   next page {next_ms:6.2f} ms "
-              f"({next_cpu:5.2f} CPU)   {len(first.rows):3} rows {mode:<5}  plan {'ok' if ok else 'BAD: ' + steps}")  # fmt: skip
+        print(
+            f"  {label:<40} first page {first_ms:6.2f} ms ({first_cpu:5.2f} CPU)   next page {next_ms:6.2f} ms "
+            f"({next_cpu:5.2f} CPU)   {len(first.rows):3} rows {mode:<5}  plan {'ok' if ok else 'BAD: ' + steps}"
+        )
         if not ok:
             worst = float("inf")
     for label in ("status New, channel", "no filter", "text: name words 'Buyer 99999'", "text: broad word 'buyer'"):

@@ -58,12 +58,23 @@ def build(home: Path, products: int, seed: int = 11) -> int:
         account = MarketplaceAccount(marketplace=Marketplace.backmarket, name="Bench BM", created_at=now, updated_at=now)
         session.add_all([store, account])
         session.flush()
-        channel = Channel(store_id=store.id, account_id=account.id, marketplace=Marketplace.backmarket, market="fr-fr",
-                          country="FR", name="Back Market France", created_at=now, updated_at=now)  # fmt: skip
+        channel = Channel(
+            store_id=store.id,
+            account_id=account.id,
+            marketplace=Marketplace.backmarket,
+            market="fr-fr",
+            country="FR",
+            name="Back Market France",
+            created_at=now,
+            updated_at=now,
+        )
         session.add(channel)
         session.flush()
-        session.add(ExclusionRule(channel_id=channel.id, field="category", operator=ExclusionOperator.equals,
-                                  value="Bench > Excluded", updated_at=now))  # fmt: skip
+        session.add(
+            ExclusionRule(
+                channel_id=channel.id, field="category", operator=ExclusionOperator.equals, value="Bench > Excluded", updated_at=now
+            )
+        )
         store_id, channel_id = int(store.id), int(channel.id)  # type: ignore[arg-type]
     prices = [Decimal(f"{rng.randint(500, 150000) / 100:.2f}") for _ in range(997)]
     with ctx.engine.begin() as conn:
@@ -72,22 +83,60 @@ def build(home: Path, products: int, seed: int = 11) -> int:
             sku = f"BENCH-{i:07d}"
             price, stock = prices[i % len(prices)], i % 23
             category = "Bench > Excluded" if i % 500 == 0 else "Bench > Phones"
-            rows.append(dict(store_id=store_id, sku=sku, ean=None, title=f"Product {i}", brand="Bench",
-                             category_path=category, price=price, stock=stock, stock_imported_at=now,
-                             attributes={"grade": "GOOD"}, first_seen_at=now, last_seen_at=now, gone=False, updated_at=now))  # fmt: skip
+            rows.append(
+                dict(
+                    store_id=store_id,
+                    sku=sku,
+                    ean=None,
+                    title=f"Product {i}",
+                    brand="Bench",
+                    category_path=category,
+                    price=price,
+                    stock=stock,
+                    stock_imported_at=now,
+                    attributes={"grade": "GOOD"},
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    gone=False,
+                    updated_at=now,
+                )
+            )
             published_stock = 0 if category == "Bench > Excluded" else stock
-            listings.append(dict(channel_id=channel_id, sku=sku, sku_key=sku.casefold(), remote_id=f"L{i}",
-                                 remote_price=price, remote_quantity=published_stock, published_price=price,
-                                 published_quantity=published_stock, published_at=now, last_outcome="updated",
-                                 updated_at=now))  # fmt: skip
+            listings.append(
+                dict(
+                    channel_id=channel_id,
+                    sku=sku,
+                    sku_key=sku.casefold(),
+                    remote_id=f"L{i}",
+                    remote_price=price,
+                    remote_quantity=published_stock,
+                    published_price=price,
+                    published_quantity=published_stock,
+                    published_at=now,
+                    last_outcome="updated",
+                    updated_at=now,
+                )
+            )
             if len(rows) >= BATCH:
                 conn.execute(Product.__table__.insert(), rows)
                 conn.execute(ChannelListing.__table__.insert(), listings)
                 rows, listings = [], []
         for n in range(100):  # SKUs the marketplace lists that the catalog never had
-            listings.append(dict(channel_id=channel_id, sku=f"ORPHAN-{n}", sku_key=f"orphan-{n}", remote_id=f"O{n}",
-                                 remote_price=Decimal("10.00"), remote_quantity=1, published_price=None,
-                                 published_quantity=None, published_at=None, last_outcome=None, updated_at=now))  # fmt: skip
+            listings.append(
+                dict(
+                    channel_id=channel_id,
+                    sku=f"ORPHAN-{n}",
+                    sku_key=f"orphan-{n}",
+                    remote_id=f"O{n}",
+                    remote_price=Decimal("10.00"),
+                    remote_quantity=1,
+                    published_price=None,
+                    published_quantity=None,
+                    published_at=None,
+                    last_outcome=None,
+                    updated_at=now,
+                )
+            )
         if rows:
             conn.execute(Product.__table__.insert(), rows)
         conn.execute(ChannelListing.__table__.insert(), listings)
@@ -130,10 +179,20 @@ def measure(home: Path, channel_id: int) -> dict[str, object]:
     cpu = time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ctx.close()
-    return {"plan_seconds": done - imported, "cpu_seconds": cpu, "process_seconds": done - started, "peak_mb": peak / 1024,
-            "plan_mb": (peak - rss_before) / 1024, "built": plan.built, "send": len(plan.to_send),
-            "queued": len(plan.queued), "skipped": sum(plan.skipped.values()), "excluded": plan.excluded,
-            "priorities": plan.rank_counts(plan.to_send + plan.queued), "actions": plan.action_counts()}  # fmt: skip
+    return {
+        "plan_seconds": done - imported,
+        "cpu_seconds": cpu,
+        "process_seconds": done - started,
+        "peak_mb": peak / 1024,
+        "plan_mb": (peak - rss_before) / 1024,
+        "built": plan.built,
+        "send": len(plan.to_send),
+        "queued": len(plan.queued),
+        "skipped": sum(plan.skipped.values()),
+        "excluded": plan.excluded,
+        "priorities": plan.rank_counts(plan.to_send + plan.queued),
+        "actions": plan.action_counts(),
+    }
 
 
 def main() -> None:
@@ -151,21 +210,27 @@ def main() -> None:
     print(f"workspace {args.home}: {args.products:,} products and their published state in {time.perf_counter() - t0:.1f} s")
     results = []
     for _ in range(args.runs):
-        out = subprocess.run([sys.executable, __file__, "--home", str(args.home), "--measure", str(channel_id)],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, __file__, "--home", str(args.home), "--measure", str(channel_id)], capture_output=True, text=True, check=True
+        )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     last = results[-1]
     plan = statistics.median(r["plan_seconds"] for r in results)
     process = statistics.median(r["process_seconds"] for r in results)
     cpu = statistics.median(r["cpu_seconds"] for r in results)
     peak = max(r["peak_mb"] for r in results)
-    print(f"plan: built {last['built']:,}, excluded {last['excluded']:,}, to send {last['send']:,} "
-          f"(quota), queued {last['queued']:,}, skipped {last['skipped']:,}")  # fmt: skip
+    print(
+        f"plan: built {last['built']:,}, excluded {last['excluded']:,}, to send {last['send']:,} "
+        f"(quota), queued {last['queued']:,}, skipped {last['skipped']:,}"
+    )
     print(f"      by priority {last['priorities']}, actions sent now {last['actions']}")
-    print(f"build + diff: median {plan:.2f} s over {len(results)} fresh processes "
-          f"(with imports and opening the workspace: {process:.2f} s)")  # fmt: skip
-    print(f"CPU time of build + diff: median {cpu:.2f} s (wall time grows when other work shares the cores; "
-          f"load average now {os.getloadavg()[0]:.1f})")  # fmt: skip
+    print(
+        f"build + diff: median {plan:.2f} s over {len(results)} fresh processes (with imports and opening the workspace: {process:.2f} s)"
+    )
+    print(
+        f"CPU time of build + diff: median {cpu:.2f} s (wall time grows when other work shares the cores; "
+        f"load average now {os.getloadavg()[0]:.1f})"
+    )
     print(f"peak memory: {peak:.0f} MB RSS for the whole process (budget: 3 s, 400 MB)")
     sys.exit(0 if plan < 3.0 and peak < 400 else 1)
 

@@ -74,7 +74,11 @@ def one_run(home: Path, timeout: float) -> tuple[float, float, float]:
         started = time.time()
         proc = subprocess.Popen(
             [sys.executable, "-m", "shelfdesk", "open", "--home", str(home)],
-            stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
         )
         try:
             proc.wait(timeout=timeout)
@@ -108,13 +112,10 @@ def main() -> None:
     outside, inside, cpu = [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"startup to first interactive frame over {args.runs} runs on {args.home} (load average {load})")
-    print(f"  seen in the terminal: median {statistics.median(outside):.3f} s   min {min(outside):.3f} s   "
-          f"max {max(outside):.3f} s")  # fmt: skip
-    print(f"  on_ready, in process: median {statistics.median(inside):.3f} s   min {min(inside):.3f} s   "
-          f"max {max(inside):.3f} s")  # fmt: skip
+    print(f"  seen in the terminal: median {statistics.median(outside):.3f} s   min {min(outside):.3f} s   max {max(outside):.3f} s")
+    print(f"  on_ready, in process: median {statistics.median(inside):.3f} s   min {min(inside):.3f} s   max {max(inside):.3f} s")
     print(f"  CPU of the whole run (to its exit, just after the frame): median {statistics.median(cpu):.3f} s")
-    print(f"  budget {BUDGET_S:.3f} s (seen in the terminal): "
-          f"{'OK' if statistics.median(outside) < BUDGET_S else 'OVER BUDGET'}")
+    print(f"  budget {BUDGET_S:.3f} s (seen in the terminal): {'OK' if statistics.median(outside) < BUDGET_S else 'OVER BUDGET'}")
 
 
 if __name__ == "__main__":

@@ -50,21 +50,48 @@ def main() -> int:
     now = ctx.clock.now()
     with ctx.write_session() as session:
         store = Store(name="Bench store", country="FR", currency="EUR", created_at=now, updated_at=now)
-        accounts = [MarketplaceAccount(marketplace=m, name=f"Bench {m}", created_at=now, updated_at=now)
-                    for m in (Marketplace.backmarket, Marketplace.leboncoin)]  # fmt: skip
+        accounts = [
+            MarketplaceAccount(marketplace=m, name=f"Bench {m}", created_at=now, updated_at=now)
+            for m in (Marketplace.backmarket, Marketplace.leboncoin)
+        ]
         session.add_all([store, *accounts])
         session.flush()
         for account, market in zip(accounts, ("fr-fr", "FR"), strict=True):
-            session.add(Channel(store_id=store.id, account_id=account.id, marketplace=account.marketplace, market=market,
-                                country="FR", name=f"{account.marketplace} France", activated_at=now, created_at=now,
-                                updated_at=now))  # fmt: skip
+            session.add(
+                Channel(
+                    store_id=store.id,
+                    account_id=account.id,
+                    marketplace=account.marketplace,
+                    market=market,
+                    country="FR",
+                    name=f"{account.marketplace} France",
+                    activated_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         store_id = int(store.id)  # type: ignore[arg-type]
     stock = {f"BENCH-{i:06d}": i % 17 for i in range(args.rows)}
     with ctx.engine.begin() as conn:
-        conn.execute(Product.__table__.insert(), [
-            dict(store_id=store_id, sku=sku, title=sku, price=Decimal("100.00"), stock=qty, stock_imported_at=now,
-                 attributes={}, first_seen_at=now, last_seen_at=now, gone=False, updated_at=now)
-            for sku, qty in stock.items()])  # fmt: skip
+        conn.execute(
+            Product.__table__.insert(),
+            [
+                dict(
+                    store_id=store_id,
+                    sku=sku,
+                    title=sku,
+                    price=Decimal("100.00"),
+                    stock=qty,
+                    stock_imported_at=now,
+                    attributes={},
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    gone=False,
+                    updated_at=now,
+                )
+                for sku, qty in stock.items()
+            ],
+        )
     rng = random.Random(3)
     times = []
     for run in range(args.runs):
@@ -74,8 +101,7 @@ def main() -> int:
         started = time.perf_counter()
         result = set_stock_text(ctx, store_id, text, source="stock feed")
         times.append(time.perf_counter() - started)
-        print(f"run {run + 1}: {args.rows:,} rows, {result.changed:,} changed, {result.marked:,} marks: "
-              f"{times[-1] * 1000:.0f} ms")  # fmt: skip
+        print(f"run {run + 1}: {args.rows:,} rows, {result.changed:,} changed, {result.marked:,} marks: {times[-1] * 1000:.0f} ms")
     print(f"median {statistics.median(times) * 1000:.0f} ms for {args.rows:,} rows (budget: well under a second)")
     ctx.close()
     return 0

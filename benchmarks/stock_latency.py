@@ -127,18 +127,46 @@ def build(home: Path, bm_url: str, lbc_url: str, feed: Feed, harvest: int) -> di
     now = ctx.clock.now()
     bm_ref, lbc_ref = ctx.secrets.set("bench-bm", TOKEN), ctx.secrets.set("bench-lbc", TOKEN)
     with ctx.write_session() as session:
-        store = Store(name="Bench store", country="FR", currency="EUR", catalog_source=feed.url, catalog_format="csv",
-                      created_at=now, updated_at=now)  # fmt: skip
-        bm = MarketplaceAccount(marketplace=Marketplace.backmarket, name="Bench BM", credential_ref=bm_ref, base_url=bm_url,
-                                company="Bench", contact_email="ops@bench.example", created_at=now, updated_at=now)  # fmt: skip
-        lbc = MarketplaceAccount(marketplace=Marketplace.leboncoin, name="Bench LBC", credential_ref=lbc_ref, base_url=lbc_url,
-                                 created_at=now, updated_at=now)  # fmt: skip
+        store = Store(
+            name="Bench store", country="FR", currency="EUR", catalog_source=feed.url, catalog_format="csv", created_at=now, updated_at=now
+        )
+        bm = MarketplaceAccount(
+            marketplace=Marketplace.backmarket,
+            name="Bench BM",
+            credential_ref=bm_ref,
+            base_url=bm_url,
+            company="Bench",
+            contact_email="ops@bench.example",
+            created_at=now,
+            updated_at=now,
+        )
+        lbc = MarketplaceAccount(
+            marketplace=Marketplace.leboncoin, name="Bench LBC", credential_ref=lbc_ref, base_url=lbc_url, created_at=now, updated_at=now
+        )
         session.add_all([store, bm, lbc])
         session.flush()
-        bm_ch = Channel(store_id=store.id, account_id=bm.id, marketplace=Marketplace.backmarket, market="fr-fr", country="FR",
-                        name="Back Market France", activated_at=now, created_at=now, updated_at=now)  # fmt: skip
-        lbc_ch = Channel(store_id=store.id, account_id=lbc.id, marketplace=Marketplace.leboncoin, market="FR", country="FR",
-                         name="Leboncoin France", activated_at=now, created_at=now, updated_at=now)  # fmt: skip
+        bm_ch = Channel(
+            store_id=store.id,
+            account_id=bm.id,
+            marketplace=Marketplace.backmarket,
+            market="fr-fr",
+            country="FR",
+            name="Back Market France",
+            activated_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        lbc_ch = Channel(
+            store_id=store.id,
+            account_id=lbc.id,
+            marketplace=Marketplace.leboncoin,
+            market="FR",
+            country="FR",
+            name="Leboncoin France",
+            activated_at=now,
+            created_at=now,
+            updated_at=now,
+        )
         session.add_all([bm_ch, lbc_ch])
         session.flush()
         ids = {"store": int(store.id), "bm": int(bm_ch.id), "lbc": int(lbc_ch.id)}  # type: ignore[arg-type]
@@ -170,8 +198,15 @@ def seed_sandboxes(state: Path, listings: dict[str, tuple[str, int]]) -> None:
     lbc = LeboncoinSandbox(state / "leboncoin", clock=clock, refresh_token=TOKEN, orders_per_hour=0)
     for sku, (price, quantity) in listings.items():
         bm.ensure_listing(sku, Decimal(price), quantity=quantity, title=f"Phone {sku}")
-        lbc.ensure_listing(sku, Decimal(price), quantity=quantity, title=f"Phone {sku}", condition="refurbished",
-                           category="multimedia.phones.smartphones", attributes={"brand": "Bench", "model": sku, "storage": "128 GB"})  # fmt: skip
+        lbc.ensure_listing(
+            sku,
+            Decimal(price),
+            quantity=quantity,
+            title=f"Phone {sku}",
+            condition="refurbished",
+            category="multimedia.phones.smartphones",
+            attributes={"brand": "Bench", "model": sku, "storage": "128 GB"},
+        )
     for sandbox in (bm, lbc):
         sandbox.save_snapshot()
 
@@ -206,9 +241,11 @@ def percentile(values: list[float], p: float) -> float:
 def describe(name: str, latencies: list[float], interval: float, budget: float) -> bool:
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     ok = p95 <= budget
-    print(f"{name}: n={len(latencies)}  p50 {p50:.1f} s = {p50 / interval:.2f} × {interval:.0f} s"
-          f"  p95 {p95:.1f} s = 1 × {interval:.0f} s {p95 - interval:+.1f} s  max {max(latencies):.1f} s"
-          f"  (budget p95 ≤ {budget:.0f} s: {'met' if ok else 'MISSED'})")  # fmt: skip
+    print(
+        f"{name}: n={len(latencies)}  p50 {p50:.1f} s = {p50 / interval:.2f} × {interval:.0f} s"
+        f"  p95 {p95:.1f} s = 1 × {interval:.0f} s {p95 - interval:+.1f} s  max {max(latencies):.1f} s"
+        f"  (budget p95 ≤ {budget:.0f} s: {'met' if ok else 'MISSED'})"
+    )
     return ok
 
 
@@ -237,9 +274,27 @@ def main() -> int:
     port = free_port()
     env = {**os.environ, "SHELFDESK_HOME": str(home)}
     logs = (home / "sandbox.log").open("w"), (home / "worker.log").open("w")
-    sandbox = subprocess.Popen([sys.executable, "-m", "shelfdesk", "sandbox", "--state", str(state), "--port", str(port),
-                                "--token", TOKEN, "--orders-per-hour", "0", "--task-seconds", "5"],
-                               stdout=logs[0], stderr=subprocess.STDOUT, env=env)  # fmt: skip
+    sandbox = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shelfdesk",
+            "sandbox",
+            "--state",
+            str(state),
+            "--port",
+            str(port),
+            "--token",
+            TOKEN,
+            "--orders-per-hour",
+            "0",
+            "--task-seconds",
+            "5",
+        ],
+        stdout=logs[0],
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     worker = None
     feed = Feed(rows)
     bm = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
@@ -253,8 +308,7 @@ def main() -> int:
             except httpx.HTTPError:
                 time.sleep(0.1)
         ids = build(home, str(bm.base_url).rstrip("/"), str(lbc.base_url).rstrip("/"), feed, args.harvest)
-        worker = subprocess.Popen([sys.executable, "-m", "shelfdesk", "worker"], stdout=logs[1], stderr=subprocess.STDOUT,
-                                  env=env)  # fmt: skip
+        worker = subprocess.Popen([sys.executable, "-m", "shelfdesk", "worker"], stdout=logs[1], stderr=subprocess.STDOUT, env=env)
         time.sleep(3)  # the worker starts its scheduler
 
         # 1. Sales on Leboncoin, quantity 0 on Back Market.
@@ -286,8 +340,7 @@ def main() -> int:
             oversold += sum(1 for t, q in after if q > 0 and t > zero[0])
         final = {l["sku"]: l["quantity"] for l in bm.get("/_sandbox/state").json()["listings"].values()}
         oversold += sum(1 for sku in sold if final.get(sku, 0) > 0)
-        ok = describe(f"sale on Leboncoin → Back Market 0 (harvest every {args.harvest} s)", latencies, args.harvest,
-                      args.harvest + 10)  # fmt: skip
+        ok = describe(f"sale on Leboncoin → Back Market 0 (harvest every {args.harvest} s)", latencies, args.harvest, args.harvest + 10)
         print(f"oversold units: {oversold}")
         ok = ok and oversold == 0
 
@@ -320,12 +373,30 @@ def main() -> int:
             else:
                 print(f"  {sku}: the new quantity never arrived")
         if feed_latencies:
-            ok = describe(f"feed change at its URL → Back Market (refresh every {args.refresh} s)", feed_latencies,
-                          args.refresh, args.refresh + 10) and ok  # fmt: skip
-        print(json.dumps({"sales": {"p50": percentile(latencies, 50) if latencies else None,
-                                    "p95": percentile(latencies, 95) if latencies else None, "oversold": oversold},
-                          "feed": {"p50": percentile(feed_latencies, 50) if feed_latencies else None,
-                                   "p95": percentile(feed_latencies, 95) if feed_latencies else None}}))  # fmt: skip
+            ok = (
+                describe(
+                    f"feed change at its URL → Back Market (refresh every {args.refresh} s)",
+                    feed_latencies,
+                    args.refresh,
+                    args.refresh + 10,
+                )
+                and ok
+            )
+        print(
+            json.dumps(
+                {
+                    "sales": {
+                        "p50": percentile(latencies, 50) if latencies else None,
+                        "p95": percentile(latencies, 95) if latencies else None,
+                        "oversold": oversold,
+                    },
+                    "feed": {
+                        "p50": percentile(feed_latencies, 50) if feed_latencies else None,
+                        "p95": percentile(feed_latencies, 95) if feed_latencies else None,
+                    },
+                }
+            )
+        )
         return 0 if ok and len(feed_latencies) == len(fed) else 1
     finally:
         for process in (worker, sandbox):

@@ -52,8 +52,9 @@ def test_database_url(request: pytest.FixtureRequest, _pg_server: TestServer | N
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def _isolated_environment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep every test away from the developer's real workspace and preferences."""
     if request.node.get_closest_marker("postgres") and test_server_url() is None:
         pytest.skip(f"needs a PostgreSQL server: set {TEST_DATABASE_ENV} (scripts/pg-test.sh does)")

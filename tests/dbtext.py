@@ -19,7 +19,6 @@ def database_text(paths: Paths) -> str:
     try:
         with engine.connect() as conn:
             tables = inspect(conn).get_table_names()
-            return "\n".join(str(row[0]) for table in tables
-                             for row in conn.execute(text(f'SELECT CAST(t AS text) FROM "{table}" t')))  # fmt: skip
+            return "\n".join(str(row[0]) for table in tables for row in conn.execute(text(f'SELECT CAST(t AS text) FROM "{table}" t')))
     finally:
         engine.dispose()

@@ -51,7 +51,6 @@ def screen_text(app: Any, size: tuple[int, int] = (80, 24)) -> str:
 
     from rich.console import Console
 
-    console = Console(width=size[0], height=size[1], file=io.StringIO(), record=True, color_system=None,
-                      legacy_windows=False)  # fmt: skip
+    console = Console(width=size[0], height=size[1], file=io.StringIO(), record=True, color_system=None, legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()

@@ -82,8 +82,9 @@ def refs_from(conn: Any) -> list[ChannelRef]:
     channel, store = table("channels").c, table("stores").c
     rows = conn.execute(
         select(channel.id, channel.name, channel.store_id, store.name, channel.marketplace, channel.market, channel.country)
-        .join_from(table("channels"), table("stores"), store.id == channel.store_id).order_by(channel.name, channel.id)
-    ).all()  # fmt: skip
+        .join_from(table("channels"), table("stores"), store.id == channel.store_id)
+        .order_by(channel.name, channel.id)
+    ).all()
     short = codes([(r[0], r[4], r[6]) for r in rows])
     return [ChannelRef(r[0], r[1], r[2], r[3], str(r[4]), r[5] or "", r[6] or "", short[r[0]]) for r in rows]
 
@@ -114,8 +115,9 @@ def resolve_channel(ctx: AppContext, text: str | int, *, store: str | int | None
     return pick_channel(refs, text, store=store, stores=stores)
 
 
-def pick_channel(refs: list[ChannelRef], text: str | int, *, store: str | int | None = None,
-                 stores: dict[int, str] | None = None) -> ChannelRef:  # fmt: skip
+def pick_channel(
+    refs: list[ChannelRef], text: str | int, *, store: str | int | None = None, stores: dict[int, str] | None = None
+) -> ChannelRef:
     """:func:`resolve_channel` over channels (and, with ``store``, every store by id) already read."""
     wanted = str(text).strip()
     candidates, where = refs, ""

@@ -88,8 +88,7 @@ def holder_is_dead(holder: str | None) -> bool:
     return liveness(holder) is Liveness.gone
 
 
-def claim_abandoned(holder: str | None, claimed_at: datetime | None, now: datetime, timeout_seconds: float, *,
-                    me: str) -> bool:  # fmt: skip
+def claim_abandoned(holder: str | None, claimed_at: datetime | None, now: datetime, timeout_seconds: float, *, me: str) -> bool:
     """Whether a claim is to be taken back: its holder is gone, or it is older than the timeout.
 
     ``me`` (the caller's own holder name) never abandons its claims: it records

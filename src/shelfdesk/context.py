@@ -163,8 +163,10 @@ def _refuse_empty_database(paths: Paths) -> None:
     except OSError:
         return
     if empty:
-        raise DatabaseUnreachable(f"the database file {file} is empty (0 bytes): it was cut short or lost; restore it "
-                                  "from a backup, or delete it to start a new workspace")  # fmt: skip
+        raise DatabaseUnreachable(
+            f"the database file {file} is empty (0 bytes): it was cut short or lost; restore it "
+            "from a backup, or delete it to start a new workspace"
+        )
 
 
 def _check_reachable(ctx: AppContext) -> None:
@@ -201,7 +203,9 @@ def _configure_logging(paths: Paths) -> None:
         install_file_handler(paths.log_file)
     except OSError as exc:  # a read-only workspace, a full disk, `logs` being a file: say so once, go on
         install_stderr_handler(logging.WARNING)
-        logging.getLogger("shelfdesk").warning("cannot write the log file %s (%s); logging warnings to stderr",
-                                               paths.log_file, "logs is not a folder" if paths.log_dir.exists()
-                                               and not paths.log_dir.is_dir() else exc.strerror or exc)  # fmt: skip
+        logging.getLogger("shelfdesk").warning(
+            "cannot write the log file %s (%s); logging warnings to stderr",
+            paths.log_file,
+            "logs is not a folder" if paths.log_dir.exists() and not paths.log_dir.is_dir() else exc.strerror or exc,
+        )
     logging.getLogger("shelfdesk").setLevel(logging.INFO)

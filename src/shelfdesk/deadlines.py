@@ -57,12 +57,27 @@ LEBONCOIN_TOKEN_LIFETIME = timedelta(days=365)
 
 #: The local zone of each market's country (the capital's, for countries spanning several).
 COUNTRY_ZONES: dict[str, str] = {
-    "FR": "Europe/Paris", "BE": "Europe/Brussels", "ES": "Europe/Madrid", "DE": "Europe/Berlin",
-    "AT": "Europe/Vienna", "IT": "Europe/Rome", "JP": "Asia/Tokyo", "AU": "Australia/Sydney",
-    "GB": "Europe/London", "US": "America/New_York", "NL": "Europe/Amsterdam", "PT": "Europe/Lisbon",
-    "IE": "Europe/Dublin", "GR": "Europe/Athens", "SK": "Europe/Bratislava", "SE": "Europe/Stockholm",
-    "FI": "Europe/Helsinki", "LU": "Europe/Luxembourg", "CH": "Europe/Zurich", "PL": "Europe/Warsaw",
-}  # fmt: skip
+    "FR": "Europe/Paris",
+    "BE": "Europe/Brussels",
+    "ES": "Europe/Madrid",
+    "DE": "Europe/Berlin",
+    "AT": "Europe/Vienna",
+    "IT": "Europe/Rome",
+    "JP": "Asia/Tokyo",
+    "AU": "Australia/Sydney",
+    "GB": "Europe/London",
+    "US": "America/New_York",
+    "NL": "Europe/Amsterdam",
+    "PT": "Europe/Lisbon",
+    "IE": "Europe/Dublin",
+    "GR": "Europe/Athens",
+    "SK": "Europe/Bratislava",
+    "SE": "Europe/Stockholm",
+    "FI": "Europe/Helsinki",
+    "LU": "Europe/Luxembourg",
+    "CH": "Europe/Zurich",
+    "PL": "Europe/Warsaw",
+}
 DEFAULT_COUNTRY = "FR"
 
 
@@ -87,9 +102,11 @@ class Urgency(StrEnum):
 
 #: The thresholds urgencies start at (time left at most this much).
 URGENCY_LIMITS: tuple[tuple[Urgency, timedelta], ...] = (
-    (Urgency.overdue, timedelta(0)), (Urgency.hour, timedelta(hours=1)),
-    (Urgency.soon, timedelta(hours=4)), (Urgency.today, timedelta(hours=24)),
-)  # fmt: skip
+    (Urgency.overdue, timedelta(0)),
+    (Urgency.hour, timedelta(hours=1)),
+    (Urgency.soon, timedelta(hours=4)),
+    (Urgency.today, timedelta(hours=24)),
+)
 
 
 @dataclass(frozen=True)
@@ -227,30 +244,63 @@ def _backmarket_marketplace_date(order: OrderFacts, working: WorkingTime) -> dat
 
 def due_for_order(order: OrderFacts, working: WorkingTime) -> list[Due]:
     """What is due on an order now, by when, and what missing it costs (empty once nothing is)."""
-    common = dict(target_type="order", target_id=order.id, reference=order.reference, order_id=order.id,
-                  note=order.hold_reason if order.status is NormalizedStatus.New else None)  # fmt: skip
+    common = dict(
+        target_type="order",
+        target_id=order.id,
+        reference=order.reference,
+        order_id=order.id,
+        note=order.hold_reason if order.status is NormalizedStatus.New else None,
+    )
     if order.marketplace is Marketplace.leboncoin:
         if order.status is NormalizedStatus.New:
             given = working.local_date(order.payload.get("availability_deadline")) or order.accept_by
             at = given or order.purchased_at + LEBONCOIN_AVAILABILITY
-            return [Due(DueKind.confirm_availability, at, "Leboncoin cancels the sale and refunds the buyer",
-                        source="marketplace" if given else "rule", **common)]  # fmt: skip
+            return [
+                Due(
+                    DueKind.confirm_availability,
+                    at,
+                    "Leboncoin cancels the sale and refunds the buyer",
+                    source="marketplace" if given else "rule",
+                    **common,
+                )
+            ]
         if order.status is NormalizedStatus.InProgress:
             given = working.local_date(order.payload.get("shipping_deadline")) or order.ship_by
             at = given or (order.accepted_at or order.purchased_at) + LEBONCOIN_SHIPPING
-            return [Due(DueKind.confirm_shipping, at, "Leboncoin cancels the sale and refunds the buyer",
-                        source="marketplace" if given else "rule", **common)]  # fmt: skip
+            return [
+                Due(
+                    DueKind.confirm_shipping,
+                    at,
+                    "Leboncoin cancels the sale and refunds the buyer",
+                    source="marketplace" if given else "rule",
+                    **common,
+                )
+            ]
         return []
     if order.status not in (NormalizedStatus.New, NormalizedStatus.InProgress):
         return []
     given = _backmarket_marketplace_date(order, working)
     if order.status is NormalizedStatus.New:
         at = given or working.end_of_day(working.dispatch_day(order.purchased_at))
-        return [Due(DueKind.accept, at, "Back Market counts a late shipment and may cancel the order",
-                    source="marketplace" if given else "rule", **common)]  # fmt: skip
+        return [
+            Due(
+                DueKind.accept,
+                at,
+                "Back Market counts a late shipment and may cancel the order",
+                source="marketplace" if given else "rule",
+                **common,
+            )
+        ]
     at = given or working.end_of_day(working.dispatch_day(order.accepted_at or order.purchased_at))
-    return [Due(DueKind.ship, at, "Back Market counts a late shipment against the seller's rating",
-                source="marketplace" if given else "rule", **common)]  # fmt: skip
+    return [
+        Due(
+            DueKind.ship,
+            at,
+            "Back Market counts a late shipment against the seller's rating",
+            source="marketplace" if given else "rule",
+            **common,
+        )
+    ]
 
 
 def due_for_line(order: OrderFacts, line_id: int, line_status: NormalizedStatus, working: WorkingTime) -> list[Due]:
@@ -258,8 +308,10 @@ def due_for_line(order: OrderFacts, line_id: int, line_status: NormalizedStatus,
     if line_status not in (NormalizedStatus.New, NormalizedStatus.InProgress):
         return []
     facts = OrderFacts(**{**order.__dict__, "status": line_status})
-    return [Due(d.kind, d.due_at, d.consequence, "line", line_id, d.reference, d.source, d.order_id, d.note)
-            for d in due_for_order(facts, working)]  # fmt: skip
+    return [
+        Due(d.kind, d.due_at, d.consequence, "line", line_id, d.reference, d.source, d.order_id, d.note)
+        for d in due_for_order(facts, working)
+    ]
 
 
 @dataclass(frozen=True)
@@ -279,24 +331,47 @@ def due_for_token(token: TokenFacts) -> list[Due]:
         at, source = token.issued_at + LEBONCOIN_TOKEN_LIFETIME, "rule"
     if at is None:
         return []
-    return [Due(DueKind.renew_token, at, "orders stop arriving and stock stops updating on this account",
-                "account", token.account_id, token.name, source)]  # fmt: skip
+    return [
+        Due(
+            DueKind.renew_token,
+            at,
+            "orders stop arriving and stock stops updating on this account",
+            "account",
+            token.account_id,
+            token.name,
+            source,
+        )
+    ]
 
 
 #: The order deadline an outbox action of each kind races against.
 _ACTION_RACES: dict[ActionKind, tuple[DueKind, ...]] = {
-    ActionKind.accept: (DueKind.accept,), ActionKind.confirm_availability: (DueKind.confirm_availability,),
-    ActionKind.ship: (DueKind.ship,), ActionKind.confirm_shipping: (DueKind.confirm_shipping,),
+    ActionKind.accept: (DueKind.accept,),
+    ActionKind.confirm_availability: (DueKind.confirm_availability,),
+    ActionKind.ship: (DueKind.ship,),
+    ActionKind.confirm_shipping: (DueKind.confirm_shipping,),
     ActionKind.set_line_details: (DueKind.ship,),
-}  # fmt: skip
+}
 
 
 def due_for_action(action_id: int, kind: ActionKind, order: OrderFacts, working: WorkingTime) -> list[Due]:
     """A pending outbox action is due by the order deadline it answers (an action nothing races has none)."""
     races = _ACTION_RACES.get(kind, ())
-    return [Due(DueKind.send_action, d.due_at, f"{kind} not sent in time: {d.consequence}", "action", action_id,
-                d.reference, d.source, order.id, f"{kind} waiting in the outbox")
-            for d in due_for_order(order, working) if d.kind in races]  # fmt: skip
+    return [
+        Due(
+            DueKind.send_action,
+            d.due_at,
+            f"{kind} not sent in time: {d.consequence}",
+            "action",
+            action_id,
+            d.reference,
+            d.source,
+            order.id,
+            f"{kind} waiting in the outbox",
+        )
+        for d in due_for_order(order, working)
+        if d.kind in races
+    ]
 
 
 def most_urgent_first(items: Iterable[Due]) -> list[Due]:

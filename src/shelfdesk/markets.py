@@ -31,15 +31,23 @@ class Market:
 
 
 _BACKMARKET = (
-    ("FR", "France", "fr-fr", "EUR", "eu"), ("BE", "Belgium", "fr-be", "EUR", "eu"),
-    ("ES", "Spain", "es-es", "EUR", "eu"), ("DE", "Germany", "de-de", "EUR", "eu"),
-    ("AT", "Austria", "de-at", "EUR", "eu"), ("IT", "Italy", "it-it", "EUR", "eu"),
-    ("JP", "Japan", "ja-jp", "JPY", "ap"), ("AU", "Australia", "en-au", "AUD", "ap"),
-    ("GB", "United Kingdom", "en-gb", "GBP", "eu"), ("US", "United States", "en-us", "USD", "na"),
-    ("NL", "Netherlands", "nl-nl", "EUR", "eu"), ("PT", "Portugal", "pt-pt", "EUR", "eu"),
-    ("IE", "Ireland", "en-ie", "EUR", "eu"), ("GR", "Greece", "el-gr", "EUR", "eu"),
-    ("SK", "Slovakia", "sk-sk", "EUR", "eu"), ("SE", "Sweden", "sv-se", "SEK", "eu"),
-)  # fmt: skip
+    ("FR", "France", "fr-fr", "EUR", "eu"),
+    ("BE", "Belgium", "fr-be", "EUR", "eu"),
+    ("ES", "Spain", "es-es", "EUR", "eu"),
+    ("DE", "Germany", "de-de", "EUR", "eu"),
+    ("AT", "Austria", "de-at", "EUR", "eu"),
+    ("IT", "Italy", "it-it", "EUR", "eu"),
+    ("JP", "Japan", "ja-jp", "JPY", "ap"),
+    ("AU", "Australia", "en-au", "AUD", "ap"),
+    ("GB", "United Kingdom", "en-gb", "GBP", "eu"),
+    ("US", "United States", "en-us", "USD", "na"),
+    ("NL", "Netherlands", "nl-nl", "EUR", "eu"),
+    ("PT", "Portugal", "pt-pt", "EUR", "eu"),
+    ("IE", "Ireland", "en-ie", "EUR", "eu"),
+    ("GR", "Greece", "el-gr", "EUR", "eu"),
+    ("SK", "Slovakia", "sk-sk", "EUR", "eu"),
+    ("SE", "Sweden", "sv-se", "SEK", "eu"),
+)
 
 #: Markets by marketplace, keyed by country.
 MARKETS: dict[Marketplace, dict[str, Market]] = {

@@ -44,7 +44,7 @@ class Paths:
         """The SQLite file, or None when the database is elsewhere."""
         prefix = "sqlite:///"
         if self.database_url.startswith(prefix):
-            return Path(self.database_url[len(prefix):])
+            return Path(self.database_url[len(prefix) :])
         return None
 
     @property

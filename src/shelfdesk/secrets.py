@@ -49,8 +49,9 @@ class SecretStore:
             with self.path.open("rb") as fh:
                 data = tomllib.load(fh)
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # the reason names a line, never a value
-            raise SecretError(f"the secrets file {self.path} cannot be read ({exc}): fix that line or restore the "
-                              "file; nothing was changed") from None  # fmt: skip
+            raise SecretError(
+                f"the secrets file {self.path} cannot be read ({exc}): fix that line or restore the file; nothing was changed"
+            ) from None
         return {str(k): str(v) for k, v in data.items()}
 
     def get(self, name: str) -> str | None:
@@ -92,13 +93,13 @@ class SecretStore:
         if not reference:
             raise SecretError("no credential configured")
         if reference.startswith(ENV_PREFIX):
-            var = reference[len(ENV_PREFIX):]
+            var = reference[len(ENV_PREFIX) :]
             value = os.environ.get(var)
             if not value:
                 raise SecretError(f"environment variable {var} is not set")
             return value
         if reference.startswith(SECRET_PREFIX):
-            name = reference[len(SECRET_PREFIX):]
+            name = reference[len(SECRET_PREFIX) :]
             value = self.get(name)
             if not value:
                 raise SecretError(f"secret {name!r} is {'missing from' if value is None else 'empty in'} {self.path}")

@@ -70,9 +70,7 @@ def _typed(cls: type, data: dict[str, Any], path: Path) -> Any:
             continue
         if spec.default is not MISSING and spec.default is not None:
             if not isinstance(value, type(spec.default)):
-                raise SettingsError(
-                    f"{path}: {key} should be {type(spec.default).__name__}, got {value!r}"
-                )
+                raise SettingsError(f"{path}: {key} should be {type(spec.default).__name__}, got {value!r}")
         kwargs[key] = value
     obj = cls(**kwargs)
     if hasattr(obj, "extra"):

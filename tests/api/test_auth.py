@@ -27,9 +27,15 @@ def test_every_auth_failure_is_the_same_401_without_detail(api: Api) -> None:
     }
     bodies = set()
     for name, client in attempts.items():
-        for method, path in (("GET", "/v1/orders"), ("GET", "/v1/orders/1"), ("POST", "/v1/orders/1/accept"),
-                             ("GET", "/v1/actions/1"), ("PUT", "/v1/stock/s/k"), ("POST", "/v1/stock/s"),
-                             ("GET", "/v1/status")):  # fmt: skip
+        for method, path in (
+            ("GET", "/v1/orders"),
+            ("GET", "/v1/orders/1"),
+            ("POST", "/v1/orders/1/accept"),
+            ("GET", "/v1/actions/1"),
+            ("PUT", "/v1/stock/s/k"),
+            ("POST", "/v1/stock/s"),
+            ("GET", "/v1/status"),
+        ):
             response = client.request(method, path, json={})
             assert response.status_code == 401, (name, path, response.text)
             assert response.headers["www-authenticate"].startswith("Bearer")

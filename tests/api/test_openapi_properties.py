@@ -65,8 +65,7 @@ def _request(draw: st.DrawFn, document: dict[str, Any], order_ids: list[str]) ->
         schema = param["schema"]
         if param["in"] == "path":
             pool = order_ids if param["name"] == "order" else []
-            value = draw(st.one_of(st.sampled_from(pool or ["1"]), st.text(SAFE, min_size=1, max_size=10),
-                                   _value(schema).map(str)))  # fmt: skip
+            value = draw(st.one_of(st.sampled_from(pool or ["1"]), st.text(SAFE, min_size=1, max_size=10), _value(schema).map(str)))
             url = url.replace("{" + param["name"] + "}", quote(str(value) or "x", safe="") or "x")
         elif param["in"] == "query" and draw(st.booleans()):
             query[param["name"]] = str(draw(_value(schema)))
@@ -74,8 +73,12 @@ def _request(draw: st.DrawFn, document: dict[str, Any], order_ids: list[str]) ->
             headers[param["name"]] = draw(st.text(SAFE, min_size=1, max_size=8))
     body = None
     if "requestBody" in op:
-        body = draw(st.one_of(_value(op["requestBody"]["content"]["application/json"]["schema"]),
-                              st.recursive(st.none() | st.integers() | TEXT, lambda c: st.lists(c) | st.dictionaries(TEXT, c), max_leaves=4)))  # fmt: skip
+        body = draw(
+            st.one_of(
+                _value(op["requestBody"]["content"]["application/json"]["schema"]),
+                st.recursive(st.none() | st.integers() | TEXT, lambda c: st.lists(c) | st.dictionaries(TEXT, c), max_leaves=4),
+            )
+        )
     return method.upper(), url, op["operationId"], {"params": query, "headers": headers, "json": body}
 
 

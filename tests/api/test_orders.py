@@ -48,8 +48,7 @@ def test_list_filters_are_validated_by_name(api: Api) -> None:
     for params, field in (({"limit": "0"}, "limit"), ({"limit": "501"}, "limit"), ({"invoiced": "maybe"}, "invoiced")):
         response = api.reader.get("/v1/orders", params=params)
         assert response.status_code == 422 and error_of(response)["field"] == field
-    for params in ({"after": "yesterday"}, {"status": "Lost"}, {"store": "Nowhere"}, {"cursor": "garbage"},
-                   {"channel": "nope"}):  # fmt: skip
+    for params in ({"after": "yesterday"}, {"status": "Lost"}, {"store": "Nowhere"}, {"cursor": "garbage"}, {"channel": "nope"}):
         response = api.reader.get("/v1/orders", params=params)
         assert response.status_code == 422, (params, response.text)
         assert list(params.values())[0] in error_of(response)["message"]
@@ -67,11 +66,9 @@ def test_accept_then_ship_with_tracking_and_imei_confirmed_at_the_sandbox(api: A
     assert [o.state for o in desk.send().outcomes] == [ActionState.confirmed]
     assert api.reader.get(f"/v1/actions/{action['action_id']}").json()["state"] == "confirmed"
 
-    bad = api.writer.post(f"/v1/orders/{oid}/ship", json={"carrier": "Colissimo", "tracking_number": "6A1",
-                                                         "imei": BAD_IMEI})  # fmt: skip
+    bad = api.writer.post(f"/v1/orders/{oid}/ship", json={"carrier": "Colissimo", "tracking_number": "6A1", "imei": BAD_IMEI})
     assert bad.status_code == 422 and error_of(bad)["field"] == "imei"
-    shipped = api.writer.post(f"/v1/orders/{oid}/ship", json={"carrier": "Colissimo", "tracking_number": "6A1",
-                                                             "imei": GOOD_IMEI})  # fmt: skip
+    shipped = api.writer.post(f"/v1/orders/{oid}/ship", json={"carrier": "Colissimo", "tracking_number": "6A1", "imei": GOOD_IMEI})
     assert shipped.status_code == 202, shipped.text
     assert [o.state for o in desk.send().outcomes] == [ActionState.confirmed]
     remote = desk.sandbox_state("backmarket")["orders"][oid]
@@ -149,8 +146,7 @@ def test_leboncoin_confirm_availability_then_confirm_shipping_and_cancel(api: Ap
     assert api.writer.post(f"/v1/orders/{a['id']}/confirm_availability").status_code == 202
     assert api.writer.post(f"/v1/orders/{b['id']}/cancel", json={"reason": "out_of_stock"}).status_code == 202
     assert {o.state for o in desk.send().outcomes} == {ActionState.confirmed}
-    shipped = api.writer.post(f"/v1/orders/{a['id']}/confirm_shipping",
-                              json={"carrier": "colissimo", "tracking_number": "XY12"})  # fmt: skip
+    shipped = api.writer.post(f"/v1/orders/{a['id']}/confirm_shipping", json={"carrier": "colissimo", "tracking_number": "XY12"})
     assert shipped.status_code == 202, shipped.text
     assert [o.state for o in desk.send().outcomes] == [ActionState.confirmed]
     actions = {(e["order_id"], e["action"]) for e in desk.effects("leboncoin")}

@@ -20,10 +20,12 @@ def _orders(api: Api, ids: range, minutes: list[int]) -> None:
     """Orders as a harvest stores them (the harvest's own upsert), with the given purchase times."""
     with api.ctx.write_session() as session:
         channel = session.execute(select(Channel)).scalar_one()
-        rows = [{**order_row(channel.account_id, f"P{n:06d}", channel=channel), "purchased_at": NOW - timedelta(minutes=m)}
-                for n, m in zip(ids, minutes, strict=True)]  # fmt: skip
+        rows = [
+            {**order_row(channel.account_id, f"P{n:06d}", channel=channel), "purchased_at": NOW - timedelta(minutes=m)}
+            for n, m in zip(ids, minutes, strict=True)
+        ]
         for start in range(0, len(rows), 2000):
-            upsert_rows(session, Order, rows[start:start + 2000], KEYS, ["status"])
+            upsert_rows(session, Order, rows[start : start + 2000], KEYS, ["status"])
 
 
 def test_ten_thousand_orders_page_without_gap_or_duplicate_while_orders_arrive(api: Api) -> None:

@@ -35,8 +35,10 @@ def test_a_stock_put_reaches_the_sandbox_through_the_stock_loop(api: Api, shop: 
     push_stock_sync(shop.ctx, shop.bm_channel, factory=shop.factory, settle=False)
     assert shop.listings()[SKU]["quantity"] == 2
 
-    batch = api.writer.post(f"/v1/stock/{shop.store_id}", json={"items": [
-        {"sku": "GA52-128-BLK-EXC", "quantity": 1}, {"sku": "NOPE-1", "quantity": 3}, {"sku": SKU, "quantity": -1}]})
+    batch = api.writer.post(
+        f"/v1/stock/{shop.store_id}",
+        json={"items": [{"sku": "GA52-128-BLK-EXC", "quantity": 1}, {"sku": "NOPE-1", "quantity": 3}, {"sku": SKU, "quantity": -1}]},
+    )
     assert batch.status_code == 200, batch.text
     result = batch.json()
     assert result["changed"] == 1 and result["unknown"] == ["NOPE-1"] and len(result["errors"]) == 1

@@ -23,26 +23,29 @@ from shelfdesk.db.models import Product
 from tests.catalog.conftest import ean
 
 COUNT = 40
-FUZZ = settings(max_examples=40, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # fmt: skip
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 def catalog(count: int = COUNT) -> list[dict[str, Any]]:
-    return [{"sku": f"SKU-{i:03d}", "ean": ean(i), "title": f"Teak chair n°{i}, oiled", "price": f"{100 + i}.90",
-             "stock": str(i % 7)} for i in range(count)]  # fmt: skip
+    return [
+        {"sku": f"SKU-{i:03d}", "ean": ean(i), "title": f"Teak chair n°{i}, oiled", "price": f"{100 + i}.90", "stock": str(i % 7)}
+        for i in range(count)
+    ]
 
 
 def render(fmt: str, items: list[dict[str, Any]]) -> bytes:
     if fmt == "csv":
-        lines = ["sku,ean,title,price,stock"] + [
-            f'{p["sku"]},{p["ean"]},"{p["title"]}",{p["price"]},{p["stock"]}' for p in items]
+        lines = ["sku,ean,title,price,stock"] + [f'{p["sku"]},{p["ean"]},"{p["title"]}",{p["price"]},{p["stock"]}' for p in items]
         return ("\n".join(lines) + "\n").encode()
     if fmt == "jsonl":
         return "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in items).encode()
     if fmt == "json":
         return json.dumps({"products": items}, ensure_ascii=False, indent=1).encode()
-    body = "".join(f"  <product><sku>{p['sku']}</sku><ean>{p['ean']}</ean><title>{p['title']}</title>"
-                   f"<price>{p['price']}</price><stock>{p['stock']}</stock></product>\n" for p in items)  # fmt: skip
+    body = "".join(
+        f"  <product><sku>{p['sku']}</sku><ean>{p['ean']}</ean><title>{p['title']}</title>"
+        f"<price>{p['price']}</price><stock>{p['stock']}</stock></product>\n"
+        for p in items
+    )
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<products>\n{body}</products>\n'.encode()
 
 
@@ -73,8 +76,7 @@ def feed_file(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 @FUZZ
 @given(fmt=st.sampled_from(["csv", "json", "jsonl", "xml"]), cut=st.floats(0.0, 1.0))
-def test_a_prefix_never_changes_a_product_nor_flags_one_gone_unless_it_ends_cleanly(ctx, store_id, feed_file, fmt,
-                                                                                     cut) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_a_prefix_never_changes_a_product_nor_flags_one_gone_unless_it_ends_cleanly(ctx, store_id, feed_file, fmt, cut) -> None:  # type: ignore[no-untyped-def]
     whole = render(fmt, catalog())
     first = import_catalog(ctx, store_id, feed_file(fmt, whole), format=fmt)
     assert first.outcome == ImportOutcome.DONE and first.stored == COUNT
@@ -91,10 +93,13 @@ def test_a_prefix_never_changes_a_product_nor_flags_one_gone_unless_it_ends_clea
 
 
 @FUZZ
-@given(fmt=st.sampled_from(["csv", "json", "jsonl", "xml"]), where=st.floats(0.0, 1.0), byte=st.integers(0, 255),
-       how=st.sampled_from(["replace", "insert", "delete"]))  # fmt: skip
-def test_a_corrupted_byte_changes_at_most_the_record_it_lands_in(ctx, store_id, feed_file, fmt, where, byte,
-                                                                 how) -> None:  # type: ignore[no-untyped-def]
+@given(
+    fmt=st.sampled_from(["csv", "json", "jsonl", "xml"]),
+    where=st.floats(0.0, 1.0),
+    byte=st.integers(0, 255),
+    how=st.sampled_from(["replace", "insert", "delete"]),
+)
+def test_a_corrupted_byte_changes_at_most_the_record_it_lands_in(ctx, store_id, feed_file, fmt, where, byte, how) -> None:  # type: ignore[no-untyped-def]
     whole = render(fmt, catalog())
     import_catalog(ctx, store_id, feed_file(fmt, whole), format=fmt)
     before = state(ctx, store_id)
@@ -146,7 +151,8 @@ def test_short_rows_are_rejected_never_padded(ctx, store_id, feed_file) -> None:
     result = import_catalog(ctx, store_id, feed_file("csv", text.encode()))
     assert result.rejected == 1 and "fields but the header has 5" in import_rejections(ctx, result.import_id)[0].reason
     assert state(ctx, store_id)["SKU-003"] == ("Teak chair n°3, oiled", Decimal("103.90"), 3, False) or (
-        state(ctx, store_id)["SKU-003"][:3] == ("Teak chair n°3, oiled", Decimal("103.90"), 3))
+        state(ctx, store_id)["SKU-003"][:3] == ("Teak chair n°3, oiled", Decimal("103.90"), 3)
+    )
 
 
 def test_an_implausible_share_gone_or_rejected_is_refused_until_forced(ctx, store_id, feed_file) -> None:  # type: ignore[no-untyped-def]

@@ -63,5 +63,4 @@ def test_redirects_stay_on_the_feed_host(tmp_path: Path, clock: FakeClock) -> No
     feed.cleanup()
     with pytest.raises(SourceError, match="redirects to another host") as info:
         open_source("https://shop.example/elsewhere", download_dir=tmp_path, clock=clock, transport=transport)
-    assert str(info.value).endswith("(http://169.254.169.254/latest/meta-data): refused; if you trust it, give that "
-                                    "URL as the source")  # fmt: skip
+    assert str(info.value).endswith("(http://169.254.169.254/latest/meta-data): refused; if you trust it, give that URL as the source")

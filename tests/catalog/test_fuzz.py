@@ -36,15 +36,26 @@ def drain(data: bytes, options: FeedOptions) -> list[RawRow | RowError]:
 
 
 @FAST
-@given(st.binary(max_size=2000), st.sampled_from(["csv", "json", "jsonl", "xml"]),
-       st.sampled_from(["utf-8", "cp1252", "latin-1", "utf-16"]), st.sampled_from([",", ";", "\t", "|"]))  # fmt: skip
+@given(
+    st.binary(max_size=2000),
+    st.sampled_from(["csv", "json", "jsonl", "xml"]),
+    st.sampled_from(["utf-8", "cp1252", "latin-1", "utf-16"]),
+    st.sampled_from([",", ";", "\t", "|"]),
+)
 def test_readers_survive_random_bytes(data: bytes, fmt: str, encoding: str, delimiter: str) -> None:
     drain(data, FeedOptions(fmt, encoding=encoding, delimiter=delimiter))
 
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
-_value = st.one_of(_text, st.integers(), st.floats(allow_nan=False), st.none(), st.booleans(),
-                   st.lists(_text, max_size=3), st.dictionaries(_text, _text, max_size=3))  # fmt: skip
+_value = st.one_of(
+    _text,
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.lists(_text, max_size=3),
+    st.dictionaries(_text, _text, max_size=3),
+)
 
 
 @FAST

@@ -61,12 +61,18 @@ def test_csv_with_good_and_broken_rows(ctx, store_id, write) -> None:  # type: i
 
 
 def test_json_array_with_good_and_broken_rows(ctx, store_id, write) -> None:  # type: ignore[no-untyped-def]
-    feed = [{"sku": "J1", "ean": ean(11), "price": 19.9, "stock": 2, "title": "ok"}, "not an object",
-            {"sku": "J2", "price": -5}, {"sku": "J3", "price": "7.00", "stock": 1, "specs": {"ram": "8GB"}}]
+    feed = [
+        {"sku": "J1", "ean": ean(11), "price": 19.9, "stock": 2, "title": "ok"},
+        "not an object",
+        {"sku": "J2", "price": -5},
+        {"sku": "J3", "price": "7.00", "stock": 1, "specs": {"ram": "8GB"}},
+    ]
     result = import_catalog(ctx, store_id, str(write("feed.json", json.dumps(feed, indent=1))))
     assert (result.stored, result.rejected) == (2, 2)
     assert [r.reason for r in import_rejections(ctx, result.import_id)] == [
-        "item 2 is a string, not a product object", "price '-5' is negative"]
+        "item 2 is a string, not a product object",
+        "price '-5' is negative",
+    ]
     stored = products(ctx, store_id)
     assert stored["J1"].price == Decimal("19.90") and stored["J3"].attributes == {"specs.ram": "8GB"}
 
@@ -159,14 +165,14 @@ def test_cancel_between_batches_keeps_what_was_stored(ctx, store_id, write, monk
     import_catalog(ctx, store_id, str(write("f.csv", "sku\nOLD\n")))
     seen: list = []  # type: ignore[type-arg]
     # Cancelled while checking: nothing written at all.
-    result = import_catalog(ctx, store_id, str(write("g.csv", "sku\nA\nB\nC\nD\n")), progress=seen.append,
-                            should_cancel=lambda: True)  # fmt: skip
+    result = import_catalog(ctx, store_id, str(write("g.csv", "sku\nA\nB\nC\nD\n")), progress=seen.append, should_cancel=lambda: True)
     assert result.cancelled and result.outcome == "cancelled" and result.stored == 0 and seen[0].phase == "checking"
     assert set(products(ctx, store_id)) == {"OLD"}
     # Cancelled while writing: the first batch stays, nothing is flagged gone.
     seen.clear()
-    result = import_catalog(ctx, store_id, str(write("g.csv", "sku\nA\nB\nC\nD\n")), progress=seen.append,
-                            should_cancel=lambda: seen[-1].phase == "writing")  # fmt: skip
+    result = import_catalog(
+        ctx, store_id, str(write("g.csv", "sku\nA\nB\nC\nD\n")), progress=seen.append, should_cancel=lambda: seen[-1].phase == "writing"
+    )
     writing = [p for p in seen if p.phase == "writing"]
     assert result.cancelled and result.stored == 2 and result.gone == 0 and writing[0].stored == 2
     assert not products(ctx, store_id)["OLD"].gone
@@ -213,8 +219,11 @@ def test_column_detection_step_shows_columns_samples_and_roles(ctx, store_id, wr
     preview = preview_feed(ctx, store_id, str(path))
     assert preview.roles == {"sku": "Ref", "title": "Nom", "price": "Prix TTC"} and not preview.saved_roles
     assert [(c.name, c.role, c.samples) for c in preview.columns] == [
-        ("Ref", "sku", ("A1", "A2")), ("Nom", "title", ("Chaise", "Table")), ("Prix TTC", "price", ("12,50", "99")),
-        ("couleur", None, ("rouge",))]  # fmt: skip
+        ("Ref", "sku", ("A1", "A2")),
+        ("Nom", "title", ("Chaise", "Table")),
+        ("Prix TTC", "price", ("12,50", "99")),
+        ("couleur", None, ("rouge",)),
+    ]
     assert preview.options["delimiter"] == ";"
     import_catalog(ctx, store_id, str(path), roles={"sku": "Ref", "title": "couleur"})
     again = preview_feed(ctx, store_id)  # the saved source and the roles the operator chose

@@ -52,8 +52,11 @@ def test_unmapped_first_largest_first_and_leaf_only(ctx, channels) -> None:  # t
     bm, _ = channels
     rows = cm.merchant_categories(ctx, bm)
     assert [(r.path, r.products) for r in rows] == [
-        ("Electronics > Mobile phones > Smartphones", 3), ("Home > Furniture > Chairs", 2),
-        ("Electronics > Computers > Laptops", 1), (None, 1)]  # fmt: skip
+        ("Electronics > Mobile phones > Smartphones", 3),
+        ("Home > Furniture > Chairs", 2),
+        ("Electronics > Computers > Laptops", 1),
+        (None, 1),
+    ]
     with pytest.raises(CatalogError, match="not a leaf category: choose one of its subcategories"):
         cm.set_category_mapping(ctx, bm, "Electronics > Computers > Laptops", "Computers > Laptops")
     with pytest.raises(CatalogError, match="no category"):
@@ -73,8 +76,7 @@ def test_leboncoin_cost_follows_secure_payment(ctx, channels) -> None:  # type: 
     update_channel(ctx, lbc, secure_payment=False)
     without = cm.set_category_mapping(ctx, lbc, "Home > Furniture > Chairs", "Home > Furniture > Chairs & armchairs")
     assert (without.commission, without.insertion_fee) == (None, Decimal("2.00"))
-    custom = cm.set_category_mapping(ctx, lbc, "Home > Furniture > Chairs", "home.furniture.seating",
-                                     insertion_fee=Decimal("1.25"))  # fmt: skip
+    custom = cm.set_category_mapping(ctx, lbc, "Home > Furniture > Chairs", "home.furniture.seating", insertion_fee=Decimal("1.25"))
     assert custom.insertion_fee == Decimal("1.25")
 
 
@@ -89,8 +91,7 @@ def test_category_suggestions(ctx, channels) -> None:  # type: ignore[no-untyped
 def test_column_mapping_value_maps_and_preview(ctx, channels) -> None:  # type: ignore[no-untyped-def]
     bm, _ = channels
     rows = {r.spec.name: r for r in col.attribute_rows(ctx, bm)}
-    assert rows["grade"].spec.mandatory and rows["grade"].spec.accepted == (
-        "PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE")
+    assert rows["grade"].spec.mandatory and rows["grade"].spec.accepted == ("PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE")
     assert rows["warranty_delay"].suggestion == "warranty" and rows["ean"].suggestion == "ean"
     with pytest.raises(CatalogError, match="not an accepted value"):
         col.set_mapping(ctx, bm, "grade", column="grade", value_map={"0": "MINT"})
@@ -130,7 +131,10 @@ def test_value_map_suggestions() -> None:
 
     grade = attribute_set("backmarket").get("grade")
     assert col.suggest_value_map(grade, ["Very good", "excellent", "Fair", "B"]) == {
-        "Very good": "VERY_GOOD", "excellent": "EXCELLENT", "Fair": "FAIR"}  # fmt: skip
+        "Very good": "VERY_GOOD",
+        "excellent": "EXCELLENT",
+        "Fair": "FAIR",
+    }
 
 
 @pytest.mark.parametrize("fmt", ["toml", "csv"])
@@ -163,9 +167,11 @@ def test_a_bad_mapping_file_lists_every_problem_and_changes_nothing(ctx, channel
     path.write_text(
         "section,key,target,column,constant,default,values,commission,insertion_fee,group,operator,value,enabled,name\n"
         "category,Phones,2,,,,,,,,,,,\n"
-        "column,grade,,grade,,,\"{\"\"A\"\": \"\"MINT\"\"}\",,,,,,,\n"
+        'column,grade,,grade,,,"{""A"": ""MINT""}",,,,,,,\n'
         "column,colour,,colour,,,,,,,,,,\n"
-        "exclusion,price,,,,,,,,0,greater_than,cheap,true,\n", encoding="utf-8")  # fmt: skip
+        "exclusion,price,,,,,,,,0,greater_than,cheap,true,\n",
+        encoding="utf-8",
+    )
     with pytest.raises(mf.MappingFileError) as info:
         mf.import_mappings(ctx, bm, path)
     assert [p.split(":")[0] for p in info.value.problems] == ["line 2 (Phones)", "line 3 (grade)", "line 4", "line 5"]

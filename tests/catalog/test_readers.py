@@ -59,8 +59,14 @@ def test_utf8_detection_reads_the_whole_file(tmp_path) -> None:  # type: ignore[
 
 @pytest.mark.parametrize(
     ("sample", "name", "expected"),
-    [(b"[{}]", "x", "json"), (b'{"a":1}\n{"a":2}\n', "x", "jsonl"), (b'{"products": []}', "x", "json"),
-     (b"<?xml version='1.0'?><a/>", "x", "xml"), (b"a,b\n1,2\n", "x.json", "json"), (b"a;b\n", "feed", "csv")],
+    [
+        (b"[{}]", "x", "json"),
+        (b'{"a":1}\n{"a":2}\n', "x", "jsonl"),
+        (b'{"products": []}', "x", "json"),
+        (b"<?xml version='1.0'?><a/>", "x", "xml"),
+        (b"a,b\n1,2\n", "x.json", "json"),
+        (b"a;b\n", "feed", "csv"),
+    ],
 )
 def test_format_detection(sample: bytes, name: str, expected: str) -> None:
     assert detect_format(sample, name) == expected
@@ -71,7 +77,9 @@ def test_delimiter_prefers_consistent_width() -> None:
 
 
 def test_json_array_streams_objects_with_their_line_and_exact_numbers() -> None:
-    data = b'[\n {"sku": "A", "price": 19.90, "specs": {"ram": "8GB"}, "tags": ["x", "y"], "ok": true},\n 42,\n {"sku": "B", "price": null}\n]'
+    data = (
+        b'[\n {"sku": "A", "price": 19.90, "specs": {"ram": "8GB"}, "tags": ["x", "y"], "ok": true},\n 42,\n {"sku": "B", "price": null}\n]'
+    )
     out = rows(data, format="json")
     assert isinstance(out[0], RawRow) and out[0].line == 2
     assert out[0].values == {"sku": "A", "price": "19.90", "specs.ram": "8GB", "tags": "x|y", "ok": "true"}
@@ -150,4 +158,3 @@ def test_xml_syntax_error_keeps_earlier_products_and_names_the_line() -> None:
     with pytest.raises(FeedError, match="invalid XML") as info:
         next(reader)
     assert info.value.line == 4
-

@@ -18,16 +18,32 @@ from shelfdesk.catalog.validation import (
 from tests.catalog.conftest import bad_ean, ean
 
 
-@pytest.mark.parametrize(("text", "expected"), [("12.50", Decimal("12.50")), ("12,5", Decimal("12.50")),
-                                                ("1 234,00", Decimal("1234.00")), ("0", Decimal("0.00")),
-                                                ("", None), ("12.500", Decimal("12.50"))])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12.50", Decimal("12.50")),
+        ("12,5", Decimal("12.50")),
+        ("1 234,00", Decimal("1234.00")),
+        ("0", Decimal("0.00")),
+        ("", None),
+        ("12.500", Decimal("12.50")),
+    ],
+)
 def test_prices_accepted(text: str, expected: Decimal | None) -> None:
     assert parse_price(text) == expected
 
 
-@pytest.mark.parametrize(("text", "reason"), [("-1", "negative"), ("abc", "not a decimal"), ("12.345", "two decimals"),
-                                              ("1,234.50", "not a decimal"), ("1e3", "not a decimal"),
-                                              ("99999999", "implausibly")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("-1", "negative"),
+        ("abc", "not a decimal"),
+        ("12.345", "two decimals"),
+        ("1,234.50", "not a decimal"),
+        ("1e3", "not a decimal"),
+        ("99999999", "implausibly"),
+    ],
+)
 def test_prices_rejected(text: str, reason: str) -> None:
     with pytest.raises(RowRejected, match=reason) as info:
         parse_price(text)
@@ -68,9 +84,15 @@ def test_category_normalization() -> None:
 def test_roles_are_suggested_from_names_and_values() -> None:
     columns = ["Référence", "Désignation", "Prix TTC", "Qté", "Marque", "Catégorie", "code", "min_price"]
     samples = {"code": [ean(1), ean(2)]}
-    assert suggest_roles(columns, samples) == {"sku": "Référence", "ean": "code", "title": "Désignation",
-                                               "brand": "Marque", "category": "Catégorie", "price": "Prix TTC",
-                                               "stock": "Qté"}  # fmt: skip
+    assert suggest_roles(columns, samples) == {
+        "sku": "Référence",
+        "ean": "code",
+        "title": "Désignation",
+        "brand": "Marque",
+        "category": "Catégorie",
+        "price": "Prix TTC",
+        "stock": "Qté",
+    }
 
 
 def test_a_row_lists_every_reason_not_only_the_first() -> None:

@@ -28,15 +28,31 @@ def connector(clock: FakeClock, answer: Any, seen: list[httpx.Request] | None = 
             seen.append(request)
         return answer(request)
 
-    return BackMarketConnector(token="t0k", clock=clock, company="Acme", contact_email="ops@acme.test", base_url=BASE,
-                               transport=httpx.MockTransport(handler), rng=random.Random(1), **kw)  # fmt: skip
+    return BackMarketConnector(
+        token="t0k",
+        clock=clock,
+        company="Acme",
+        contact_email="ops@acme.test",
+        base_url=BASE,
+        transport=httpx.MockTransport(handler),
+        rng=random.Random(1),
+        **kw,
+    )
 
 
 def order(**changes: Any) -> dict[str, Any]:
-    base = {"order_id": 7, "state": 1, "country_code": "fr-fr", "currency": "EUR", "price": "600.00", "shipping_price": "0.00",
-            "date_creation": "2026-03-02T09:00:00Z", "date_modification": "2026-03-02T09:00:00Z",
-            "shipping_address": {"first_name": "Léa", "last_name": "Martin", "postal_code": "69003", "country": "FR"},
-            "orderlines": [{"id": 11, "state": 1, "listing": "SKU-A", "quantity": 2, "price": "300.00", "product_id": 141}]}  # fmt: skip
+    base = {
+        "order_id": 7,
+        "state": 1,
+        "country_code": "fr-fr",
+        "currency": "EUR",
+        "price": "600.00",
+        "shipping_price": "0.00",
+        "date_creation": "2026-03-02T09:00:00Z",
+        "date_modification": "2026-03-02T09:00:00Z",
+        "shipping_address": {"first_name": "Léa", "last_name": "Martin", "postal_code": "69003", "country": "FR"},
+        "orderlines": [{"id": 11, "state": 1, "listing": "SKU-A", "quantity": 2, "price": "300.00", "product_id": 141}],
+    }
     base.update(changes)
     return base
 
@@ -75,11 +91,23 @@ async def test_product_id_is_an_integer_and_a_uuid_is_kept(clock: FakeClock) -> 
     assert (await read(clock, order(orderlines=lines, price="300.00"))).lines[0].product_id == uuid
 
 
-@pytest.mark.parametrize("address", [
-    {"firstName": "Victor", "lastName": "Hugo", "postalCode": "75003", "phoneNumber": "+33639981234", "country": "FR"},
-    {"first_name": "Victor", "last_name": "Hugo", "postal_code": "75003", "phone": "+33639981234", "country": "FR"},
-    {"first_name": "", "firstName": "Victor", "lastName": "Hugo", "last_name": None, "postal_code": "75003", "phoneNumber": "+33639981234", "country": "FR"},
-], ids=["camelCase", "snake_case", "mixed"])  # fmt: skip
+@pytest.mark.parametrize(
+    "address",
+    [
+        {"firstName": "Victor", "lastName": "Hugo", "postalCode": "75003", "phoneNumber": "+33639981234", "country": "FR"},
+        {"first_name": "Victor", "last_name": "Hugo", "postal_code": "75003", "phone": "+33639981234", "country": "FR"},
+        {
+            "first_name": "",
+            "firstName": "Victor",
+            "lastName": "Hugo",
+            "last_name": None,
+            "postal_code": "75003",
+            "phoneNumber": "+33639981234",
+            "country": "FR",
+        },
+    ],
+    ids=["camelCase", "snake_case", "mixed"],
+)
 async def test_both_address_shapes_read_the_same(clock: FakeClock, address: dict[str, Any]) -> None:
     remote = await read(clock, order(shipping_address=address, billing_address=address))
     assert remote.customer_name == "Victor Hugo"
@@ -109,11 +137,15 @@ async def test_non_nullable_fields_may_be_absent_or_empty(clock: FakeClock, unse
 
 
 async def test_unreadable_fields_keep_the_order_and_are_named(clock: FakeClock) -> None:
-    raw = order(price="six hundred", shipping_address="Lyon", orderlines=[
-        {"id": 11, "state": 1, "listing": "SKU-A", "quantity": "two", "price": "300.00"},
-        {"id": 12, "state": 1, "listing": "SKU-B", "quantity": 1, "price": "3O0"},
-        "SKU-C",
-    ])  # fmt: skip
+    raw = order(
+        price="six hundred",
+        shipping_address="Lyon",
+        orderlines=[
+            {"id": 11, "state": 1, "listing": "SKU-A", "quantity": "two", "price": "300.00"},
+            {"id": 12, "state": 1, "listing": "SKU-B", "quantity": 1, "price": "3O0"},
+            "SKU-C",
+        ],
+    )
     remote = await read(clock, raw)
     assert remote.remote_id == "7" and [l.sku for l in remote.lines] == ["SKU-A", "SKU-B"]
     assert remote.problems == ("orderlines[0].quantity", "orderlines[1].price", "orderlines[2]", "shipping_address", "price")
@@ -175,7 +207,9 @@ async def test_a_succeeded_task_whose_result_cannot_be_read_confirms_each_sku_fr
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/ws/tasks/9001":
-            return httpx.Response(200, json={"task_id": 9001, "action_status": 9, "last_action_error": None, "result": result, "statuscode": 200})
+            return httpx.Response(
+                200, json={"task_id": 9001, "action_status": 9, "last_action_error": None, "result": result, "statuscode": 200}
+            )
         if request.url.params["sku"] == "SKU-A":
             return httpx.Response(200, json={"id": "l-1", "sku": "SKU-A", "quantity": 3, "price": "10.00", "statuscode": 200})
         return httpx.Response(404, json={"error": {"code": "not-found", "message": "no listing"}, "requestId": "r"})
@@ -190,8 +224,10 @@ async def test_a_succeeded_task_whose_result_cannot_be_read_confirms_each_sku_fr
 
 
 async def test_a_readable_result_is_used_as_it_is(clock: FakeClock) -> None:
-    result = [{"sku": "SKU-A", "status": "updated", "listing_id": "l-1"},
-              {"sku": "SKU-B", "status": "error", "errors": [{"code": "invalid-quantity", "message": "bad"}]}]  # fmt: skip
+    result = [
+        {"sku": "SKU-A", "status": "updated", "listing_id": "l-1"},
+        {"sku": "SKU-B", "status": "error", "errors": [{"code": "invalid-quantity", "message": "bad"}]},
+    ]
     task = {"task_id": 9001, "action_status": 9, "last_action_error": None, "result": result, "statuscode": 200}
     seen: list[httpx.Request] = []
     async with connector(clock, lambda r: httpx.Response(200, json=task), seen) as bm:

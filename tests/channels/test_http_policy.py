@@ -39,8 +39,7 @@ def scripted(*responses: httpx.Response | type[Exception]) -> tuple[httpx.MockTr
 
 
 def client(clock: FakeClock, transport: httpx.MockTransport, **kw) -> ApiClient:
-    return ApiClient(marketplace="test", base_url="https://api.test/base", clock=clock, transport=transport,
-                     rng=random.Random(7), **kw)  # fmt: skip
+    return ApiClient(marketplace="test", base_url="https://api.test/base", clock=clock, transport=transport, rng=random.Random(7), **kw)
 
 
 def ok(body: object = None) -> httpx.Response:
@@ -117,11 +116,16 @@ async def test_error_mapping(clock: FakeClock) -> None:
     cases = [
         (httpx.Response(401, json={"errors": [{"code": "unauthorized", "message": "no"}]}), AuthError),
         (httpx.Response(403, json={"errors": [{"code": "forbidden", "message": "Invalid token."}]}), AuthError),
-        (httpx.Response(403, text="<html>Attention Required! | Cloudflare</html>", headers={"content-type": "text/html", "cf-ray": "abc-CDG"}), WafBlocked),
+        (
+            httpx.Response(
+                403, text="<html>Attention Required! | Cloudflare</html>", headers={"content-type": "text/html", "cf-ray": "abc-CDG"}
+            ),
+            WafBlocked,
+        ),
         (httpx.Response(403, json={"errors": [{"code": "bot-need-challenge", "message": "challenge"}]}), WafBlocked),
         (httpx.Response(404, json={"errors": [{"code": "not-found", "message": "Order 1 not found"}]}), NotFound),
         (httpx.Response(400, json="Missing required field(s): catalog"), RemoteRejected),
-    ]  # fmt: skip
+    ]
     for response, expected in cases:
         transport, _ = scripted(response)
         with pytest.raises(expected) as info:
@@ -187,7 +191,10 @@ async def test_tokens_never_reach_the_logs(clock: FakeClock, caplog: pytest.LogC
 def test_error_envelopes() -> None:
     assert error_message({"error": {"code": "E1", "message": "bad listing"}}) == ("bad listing", "E1")
     assert error_message({"errors": [{"code": "a", "message": "one"}, {"message": "two"}]}) == ("one; two", "a")
-    assert error_message({"error": "invalid_grant", "error_description": "refresh token expired"}) == ("refresh token expired", "invalid_grant")
+    assert error_message({"error": "invalid_grant", "error_description": "refresh token expired"}) == (
+        "refresh token expired",
+        "invalid_grant",
+    )
     assert error_message({"status": 400, "title": "Bad Request"}) == ("Bad Request", None)
     assert error_message("plain text") == ("plain text", None)
     assert error_message(None) == ("no message", None)

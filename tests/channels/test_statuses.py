@@ -8,16 +8,34 @@ from shelfdesk.channels.statuses import BACKMARKET_LINE, BACKMARKET_ORDER, LEBON
 from shelfdesk.domain import NormalizedStatus as S
 
 BACKMARKET_ORDER_CASES = [
-    (0, S.New), (10, S.New), (1, S.New), (3, S.InProgress), (8, S.Canceled), (9, S.Shipped),
+    (0, S.New),
+    (10, S.New),
+    (1, S.New),
+    (3, S.InProgress),
+    (8, S.Canceled),
+    (9, S.Shipped),
     ("3", S.InProgress),  # states may come as strings
-    (42, S.Undefined), ("paid", S.Undefined), (None, S.NotProvided), ("", S.NotProvided),
-]  # fmt: skip
+    (42, S.Undefined),
+    ("paid", S.Undefined),
+    (None, S.NotProvided),
+    ("", S.NotProvided),
+]
 
 BACKMARKET_LINE_CASES = [
-    (0, S.New), (1, S.New), (2, S.InProgress), (3, S.Shipped), (4, S.Canceled), (5, S.Canceled),
-    (6, S.Closed), (7, S.Canceled), (8, S.New), (9, S.New),
-    (11, S.Undefined), (-1, S.Undefined), (None, S.NotProvided),
-]  # fmt: skip
+    (0, S.New),
+    (1, S.New),
+    (2, S.InProgress),
+    (3, S.Shipped),
+    (4, S.Canceled),
+    (5, S.Canceled),
+    (6, S.Closed),
+    (7, S.Canceled),
+    (8, S.New),
+    (9, S.New),
+    (11, S.Undefined),
+    (-1, S.Undefined),
+    (None, S.NotProvided),
+]
 
 
 @pytest.mark.parametrize(("raw", "expected"), BACKMARKET_ORDER_CASES)
@@ -58,9 +76,16 @@ def test_backmarket_order_refined_by_lines(state: object, lines: list[int], expe
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("paid", S.New), ("awaiting_shipment", S.InProgress), ("shipped", S.Shipped), ("delivered", S.Closed),
-     ("cancelled", S.Canceled), ("lost", S.Undefined), (None, S.NotProvided)],
-)  # fmt: skip
+    [
+        ("paid", S.New),
+        ("awaiting_shipment", S.InProgress),
+        ("shipped", S.Shipped),
+        ("delivered", S.Closed),
+        ("cancelled", S.Canceled),
+        ("lost", S.Undefined),
+        (None, S.NotProvided),
+    ],
+)
 def test_leboncoin_order_states(raw: object, expected: S) -> None:
     assert LEBONCOIN_ORDER.normalize(raw) is expected
 

@@ -39,10 +39,12 @@ def db(workspace) -> Iterator:  # type: ignore[no-untyped-def,type-arg]
 @pytest.fixture
 def feed(tmp_path):  # type: ignore[no-untyped-def]
     path = tmp_path / "feed.csv"
-    path.write_text("sku;ean;category;price;stock;grade;warranty_months\n"
-                    f"A1;{ean(1)};Phones;100;1;GOOD;12\nA2;{bad_ean(2)};Phones;100;1;GOOD;12\n"
-                    f"A3;{ean(3)};Phones > Android;1x0;1;GOOD;12\nA4;{ean(4)};Phones > Android;90;0;FAIR;12\n",
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "sku;ean;category;price;stock;grade;warranty_months\n"
+        f"A1;{ean(1)};Phones;100;1;GOOD;12\nA2;{bad_ean(2)};Phones;100;1;GOOD;12\n"
+        f"A3;{ean(3)};Phones > Android;1x0;1;GOOD;12\nA4;{ean(4)};Phones > Android;90;0;FAIR;12\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -52,7 +54,8 @@ def channel(capsys, feed, workspace, monkeypatch):  # type: ignore[no-untyped-de
     monkeypatch.setenv("BM_TOKEN", "bm-env-token-1111")
     run(capsys, "store", "add", "Refurb Paris", "--country", "FR", "--source", str(feed))
     run(capsys, "catalog", "import", "Refurb Paris")
-    code, out, err = run(capsys, "channel", "add", "Refurb Paris", "--country", "FR", "--marketplace", "backmarket",
-                         "--token-env", "BM_TOKEN", "--json")  # fmt: skip
+    code, out, err = run(
+        capsys, "channel", "add", "Refurb Paris", "--country", "FR", "--marketplace", "backmarket", "--token-env", "BM_TOKEN", "--json"
+    )
     assert code == 0, err
     return json.loads(out)["channel"]["id"]

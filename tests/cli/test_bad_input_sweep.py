@@ -71,8 +71,11 @@ def test_every_command_answers_hostile_values_in_one_line(shop, capsys) -> None:
     for path, parser in commands:
         count = max(1, positionals(parser))
         for label, value in BAD_VALUES.items():
-            argv = [*path, *([value] * count), "--home", str(shop)] if "--home" in parser._option_string_actions \
-                else [*path, *([value] * count)]  # fmt: skip
+            argv = (
+                [*path, *([value] * count), "--home", str(shop)]
+                if "--home" in parser._option_string_actions
+                else [*path, *([value] * count)]
+            )
             code, err = call(capsys, argv)
             lines = [line for line in err.splitlines() if line.strip()]
             if "Traceback" in err or code == 70 or len(lines) > 1 or (code != 0 and not lines):

@@ -91,8 +91,11 @@ def test_a_full_disk_is_one_clear_line_and_loses_nothing(small_disk, capsys, tmp
                 filler.write(b"\0" * 4096)
         except OSError:
             pass
-    for argv in (["store", "add", "Other", "--country", "FR"], ["catalog", "import", "Refurb Paris", str(feed)],
-                 ["orders", "export", str(small_disk / "orders.csv")]):  # fmt: skip
+    for argv in (
+        ["store", "add", "Other", "--country", "FR"],
+        ["catalog", "import", "Refurb Paris", str(feed)],
+        ["orders", "export", str(small_disk / "orders.csv")],
+    ):
         code, out, err = run(capsys, *argv, "--home", str(home))
         lines = [line for line in err.splitlines() if "cannot write the log file" not in line]
         assert code != 0 and len(lines) == 1 and "Traceback" not in err, (argv, code, err)

@@ -23,8 +23,9 @@ def test_mapping_commands_map_clear_and_exclude_one_at_a_time(capsys, channel, w
     assert code == 0 and json.loads(out)["target"] == target
     code, _, err = run(capsys, "mapping", "category", "Back Market France", "Phones", "Smartphones")
     assert code == 2 and "did you mean: Smartphones & mobile phones > Smartphones" in err
-    code, out, _ = run(capsys, "mapping", "column", "Back Market France", "grade", "--column", "grade",
-                       "--map", "GOOD=GOOD", "--map", "FAIR=FAIR")  # fmt: skip
+    code, out, _ = run(
+        capsys, "mapping", "column", "Back Market France", "grade", "--column", "grade", "--map", "GOOD=GOOD", "--map", "FAIR=FAIR"
+    )
     assert code == 0 and "grade ← grade (value map, 2)" in out
     code, out, _ = run(capsys, "mapping", "column", "Back Market France", "grade", "--default", "FAIR", "--json")
     assert json.loads(out)["value_map"] == {"GOOD": "GOOD", "FAIR": "FAIR"}  # the current map is kept

@@ -20,8 +20,7 @@ from tests.webhooks.test_cli import _cli_uses_the_test_clock
 __all__ = ["_cli_uses_the_test_clock"]  # autouse: the commands read the test's clock
 
 
-def test_accept_every_matching_order_in_one_batch(desk: Desk, capsys: pytest.CaptureFixture[str],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_accept_every_matching_order_in_one_batch(desk: Desk, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     new = [str(o["order_id"]) for o in desk.new_orders("backmarket", ["APP1-WHT-EXC", "APP1-WHT-EXC"])]
     assert run(capsys, "orders", "sync", "--json")[0] == 0
 
@@ -43,8 +42,7 @@ def test_accept_every_matching_order_in_one_batch(desk: Desk, capsys: pytest.Cap
     assert code == 0 and "Accept " in out and "order(s) (" in out and "Nothing queued." in out  # asked, said no
     assert desk.effects("backmarket") == []
 
-    code, out, err = run(capsys, "orders", "accept", "--filter", "--status", "New", "--channel", "Back Market France",
-                         "--yes", "--json")  # fmt: skip
+    code, out, err = run(capsys, "orders", "accept", "--filter", "--status", "New", "--channel", "Back Market France", "--yes", "--json")
     data = json.loads(out)
     assert code == 0, err
     queued = {q["marketplace_order_id"] for q in data["queued"]}
@@ -65,8 +63,12 @@ def test_accept_every_matching_order_in_one_batch(desk: Desk, capsys: pytest.Cap
     assert code == 2 and again["queued"] == [] and again["refused"][0]["order"] == new[0]  # accepted already
 
 
-def test_list_and_export_filter_on_invoices(ctx: AppContext, seller_store, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
-                                           tmp_path) -> None:  # fmt: skip
+def test_list_and_export_filter_on_invoices(
+    ctx: AppContext,
+    seller_store,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+    tmp_path,
+) -> None:
     from tests.invoices.conftest import make_order
 
     home = str(ctx.paths.home)
@@ -87,8 +89,12 @@ def test_list_and_export_filter_on_invoices(ctx: AppContext, seller_store, capsy
     assert code == 0 and "C0" in target.read_text() and "C1" not in target.read_text()
 
 
-def test_orders_list_fits_the_terminal_or_says_wide(ctx: AppContext, seller_store, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_orders_list_fits_the_terminal_or_says_wide(
+    ctx: AppContext,
+    seller_store,
+    capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Each line was about 125 columns: wrapped twice at 80."""
     from tests.invoices.conftest import make_order
 

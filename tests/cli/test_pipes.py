@@ -12,8 +12,14 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     read, write = os.pipe()
     os.close(read)  # the reader is gone before anything is written: every write fails
     try:
-        done = subprocess.run([sys.executable, "-m", "shelfdesk", "paths", "--home", str(tmp_path / "ws")], stdout=write,
-                              stderr=subprocess.PIPE, text=True, timeout=60, env={**os.environ, "PYTHONWARNINGS": ""})  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "shelfdesk", "paths", "--home", str(tmp_path / "ws")],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONWARNINGS": ""},
+        )
     finally:
         os.close(write)
     assert done.returncode == 141, done.stderr

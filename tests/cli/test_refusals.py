@@ -26,8 +26,7 @@ def test_store_names_refuse_control_and_bidi_characters(workspace, capsys, name:
 def test_token_env_never_echoes_what_was_given(workspace, capsys) -> None:  # type: ignore[no-untyped-def]
     run(capsys, "store", "add", "Refurb Paris", "--country", "FR")
     token = "bm-9f8e7d6c5b4a-REAL-TOKEN"
-    code, out, err = run(capsys, "channel", "add", "Refurb Paris", "--country", "FR", "--marketplace", "backmarket",
-                         "--token-env", token)  # fmt: skip
+    code, out, err = run(capsys, "channel", "add", "Refurb Paris", "--country", "FR", "--marketplace", "backmarket", "--token-env", token)
     assert code == 2 and "name of an environment variable" in err
     assert token not in err and token not in out and "9f8e7d" not in err
 

@@ -22,9 +22,12 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-
 @pytest.fixture
 def feed(tmp_path):  # type: ignore[no-untyped-def]
     path = tmp_path / "feed.csv"
-    path.write_text("sku;ean;category;price;stock;grade;warranty_months\n"
-                    f"A1;{ean(1)};Phones;100;1;GOOD;12\nA2;{bad_ean(2)};Phones;100;1;GOOD;12\n"
-                    f"A3;{ean(3)};Phones;1x0;1;GOOD;12\nA4;{ean(4)};Phones;90;2;FAIR;12\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "sku;ean;category;price;stock;grade;warranty_months\n"
+        f"A1;{ean(1)};Phones;100;1;GOOD;12\nA2;{bad_ean(2)};Phones;100;1;GOOD;12\n"
+        f"A3;{ean(3)};Phones;1x0;1;GOOD;12\nA4;{ean(4)};Phones;90;2;FAIR;12\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -61,9 +64,25 @@ def test_channel_commands_keep_the_token_secret(capsys, feed, workspace, monkeyp
     run(capsys, "store", "add", "Refurb Paris", "--country", "FR")
     run(capsys, "catalog", "import", "Refurb Paris", str(feed))
     monkeypatch.setattr("sys.stdin", io.StringIO("bm-cli-token-4242\n"))
-    code, out, err = run(capsys, "channel", "add", "Refurb Paris", "--country", "FR", "--marketplace", "backmarket",
-                         "--token-stdin", "--company", "Refurb", "--email", "ops@refurb.example",
-                         "--base-url", "http://sandbox.local", "--test", "--json")  # fmt: skip
+    code, out, err = run(
+        capsys,
+        "channel",
+        "add",
+        "Refurb Paris",
+        "--country",
+        "FR",
+        "--marketplace",
+        "backmarket",
+        "--token-stdin",
+        "--company",
+        "Refurb",
+        "--email",
+        "ops@refurb.example",
+        "--base-url",
+        "http://sandbox.local",
+        "--test",
+        "--json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["test"] == {"ok": True, "message": "token accepted"} and "bm-cli-token-4242" not in out

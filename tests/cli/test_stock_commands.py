@@ -32,8 +32,14 @@ def test_stock_set_writes_changed_rows_marks_them_and_audits(capsys, workspace, 
     _activate(workspace, channel)
     code, out, err = run(capsys, "stock", "set", "Refurb Paris", "A1=7", "A4=0", "--json")
     assert code == 0, err
-    assert json.loads(out) | {"marked": 0} == {"store_id": 1, "changed": 1, "unchanged": 1, "unknown": [], "errors": [],
-                                               "marked": 0}  # A4 was already 0  # fmt: skip
+    assert json.loads(out) | {"marked": 0} == {
+        "store_id": 1,
+        "changed": 1,
+        "unchanged": 1,
+        "unknown": [],
+        "errors": [],
+        "marked": 0,
+    }  # A4 was already 0
     assert _marks(workspace) == {"A1": "manual"}
     from sqlalchemy import select
 
@@ -52,8 +58,7 @@ def test_stock_set_refuses_unknown_skus_by_name_and_applies_the_rest(capsys, wor
     assert code == 2 and "'three' is not a whole number" in err
 
 
-def test_stock_import_reads_csv_on_stdin_with_price_and_names_bad_lines(capsys, workspace, channel,
-                                                                        monkeypatch) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_stock_import_reads_csv_on_stdin_with_price_and_names_bad_lines(capsys, workspace, channel, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("sys.stdin", io.StringIO("sku;quantity;price\nA1;4;99.50\nA3;x;10\nA4;2;\n"))
     code, out, err = run(capsys, "stock", "import", "Refurb Paris", "-")
     assert code == 1 and "line 3" in err and "2 changed" in out
@@ -82,8 +87,12 @@ def test_safety_stock_from_store_then_channel_then_product_column(capsys, worksp
     assert shown() == {"safety_stock": 2, "safety_source": "store", "publishable": 8}
     assert run(capsys, "stock", "safety", "Refurb Paris", "3", "--channel", "fr-fr")[0] == 0  # the market names it
     assert shown() == {"safety_stock": 3, "safety_source": "channel", "publishable": 7}
-    feed.write_text(feed.read_text().replace("warranty_months\n", "warranty_months;reserve\n")
-                    .replace(";12\n", ";12;5\n").replace("A1;" + ean(1) + ";Phones;100;1;", "A1;" + ean(1) + ";Phones;100;10;"))
+    feed.write_text(
+        feed.read_text()
+        .replace("warranty_months\n", "warranty_months;reserve\n")
+        .replace(";12\n", ";12;5\n")
+        .replace("A1;" + ean(1) + ";Phones;100;1;", "A1;" + ean(1) + ";Phones;100;10;")
+    )
     assert run(capsys, "catalog", "import", "Refurb Paris")[0] == 0
     code, _, err = run(capsys, "mapping", "column", "Back Market France", "safety_stock", "--column", "reserve")
     assert code == 0, err
@@ -94,8 +103,7 @@ def test_safety_stock_from_store_then_channel_then_product_column(capsys, worksp
     assert "safety 5 (mapped column) → sends 5" in out
 
 
-@pytest.mark.parametrize("argv", [("stock", "safety", "Refurb Paris", "default"),
-                                  ("stock", "safety", "Refurb Paris", "-1")])  # fmt: skip
+@pytest.mark.parametrize("argv", [("stock", "safety", "Refurb Paris", "default"), ("stock", "safety", "Refurb Paris", "-1")])
 def test_bad_safety_stock_is_refused(capsys, workspace, channel, argv) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run(capsys, *argv)
     assert code == 2 and err
@@ -104,8 +112,20 @@ def test_bad_safety_stock_is_refused(capsys, workspace, channel, argv) -> None: 
 def test_stock_feed_sets_intervals_and_a_stock_file_and_fetches_now(capsys, workspace, channel, tmp_path) -> None:  # type: ignore[no-untyped-def]
     stock = tmp_path / "stock.csv"
     stock.write_text("sku;quantity\nA1;6\nNOPE;1\n", encoding="utf-8")
-    code, out, err = run(capsys, "stock", "feed", "Refurb Paris", "--catalog-every", "30m", "--stock-source", str(stock),
-                         "--stock-every", "2m", "--now", "--json")  # fmt: skip
+    code, out, err = run(
+        capsys,
+        "stock",
+        "feed",
+        "Refurb Paris",
+        "--catalog-every",
+        "30m",
+        "--stock-source",
+        str(stock),
+        "--stock-every",
+        "2m",
+        "--now",
+        "--json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert {(f["kind"], f["interval_seconds"]) for f in data["feeds"]} == {("catalog", 1800), ("stock", 120)}

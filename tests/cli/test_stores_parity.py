@@ -18,8 +18,9 @@ from tests.dbtext import database_text
 
 def test_store_edit_renames_and_changes_the_source(capsys, feed, workspace) -> None:  # type: ignore[no-untyped-def]
     run(capsys, "store", "add", "Refurb Paris", "--country", "FR")
-    code, out, _ = run(capsys, "store", "edit", "Refurb Paris", "--name", "Refurb Lyon", "--source",
-                       "https://ops:hunter2@feeds.example/cat.csv", "--json")  # fmt: skip
+    code, out, _ = run(
+        capsys, "store", "edit", "Refurb Paris", "--name", "Refurb Lyon", "--source", "https://ops:hunter2@feeds.example/cat.csv", "--json"
+    )
     data = json.loads(out)
     assert code == 0 and data["name"] == "Refurb Lyon" and "hunter2" not in out
     code, out, _ = run(capsys, "store", "edit", "Refurb Lyon", "--source", str(feed))
@@ -54,8 +55,21 @@ def test_catalog_report_lists_the_last_import_and_its_rejected_rows(capsys, feed
 
 
 def test_channel_edit_changes_options_and_account_settings(capsys, channel, workspace) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = run(capsys, "channel", "edit", "Back Market France", "--no-orders", "--quantities-only",
-                         "--company", "Refurb", "--email", "ops@refurb.example", "--name", "BM FR", "--json")  # fmt: skip
+    code, out, err = run(
+        capsys,
+        "channel",
+        "edit",
+        "Back Market France",
+        "--no-orders",
+        "--quantities-only",
+        "--company",
+        "Refurb",
+        "--email",
+        "ops@refurb.example",
+        "--name",
+        "BM FR",
+        "--json",
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["channel"]["name"] == "BM FR" and data["account"]["company"] == "Refurb"
@@ -77,8 +91,21 @@ def test_channel_edit_changes_options_and_account_settings(capsys, channel, work
 
 def test_channel_add_on_an_existing_account_saves_its_settings(capsys, channel, workspace) -> None:  # type: ignore[no-untyped-def]
     run(capsys, "store", "add", "Refurb Madrid", "--country", "ES")
-    code, out, err = run(capsys, "channel", "add", "Refurb Madrid", "--country", "ES", "--account", "Back Market",
-                         "--company", "Refurb Iberia", "--email", "es@refurb.example", "--json")  # fmt: skip
+    code, out, err = run(
+        capsys,
+        "channel",
+        "add",
+        "Refurb Madrid",
+        "--country",
+        "ES",
+        "--account",
+        "Back Market",
+        "--company",
+        "Refurb Iberia",
+        "--email",
+        "es@refurb.example",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["account"]["company"] == "Refurb Iberia"  # as the console's channel form saves them
     with db(workspace) as ctx:
@@ -116,8 +143,7 @@ def test_catalog_import_sets_column_roles_as_the_column_step_does(capsys, worksp
     run(capsys, "store", "add", "Refurb Paris", "--country", "FR")
     code, _, err = run(capsys, "catalog", "import", "Refurb Paris", str(source), "--column", "colour=ean")
     assert code == 2 and "unknown role 'colour'" in err
-    code, out, err = run(capsys, "catalog", "import", "Refurb Paris", str(source), "--column", "stock=",
-                         "--column", "price=prix", "--json")  # fmt: skip
+    code, out, err = run(capsys, "catalog", "import", "Refurb Paris", str(source), "--column", "stock=", "--column", "price=prix", "--json")
     data = json.loads(out)
     assert code == 0, err
     # the detected roles are kept (sku=ref, ean, category) and changed where asked: stock left out

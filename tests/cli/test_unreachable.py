@@ -16,8 +16,7 @@ def _closed_loopback_port() -> int:
         return int(sock.getsockname()[1])  # closed when the block ends: nothing listens there
 
 
-def test_a_sqlite_file_that_cannot_be_opened(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_a_sqlite_file_that_cannot_be_opened(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "no-such-folder" / "shelfdesk.db"  # SQLite does not create folders
     monkeypatch.setenv("SHELFDESK_DATABASE_URL", f"sqlite:///{target}")
     for argv in (["store", "list", "--home", str(tmp_path / "ws")], ["migrate", "--home", str(tmp_path / "ws")]):

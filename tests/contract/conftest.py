@@ -62,8 +62,11 @@ class Admin:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "malformed_requests: the test sends requests the contract refuses, on purpose "
-                                       "(only the sandbox's answers are checked against the contract)")
+    config.addinivalue_line(
+        "markers",
+        "malformed_requests: the test sends requests the contract refuses, on purpose "
+        "(only the sandbox's answers are checked against the contract)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -121,15 +124,23 @@ def lbc_admin(sandboxes: RunningSandboxes) -> Iterator[Admin]:
 
 
 def make_bm(sandboxes: RunningSandboxes, clock: FakeClock, **kw: Any) -> BackMarketConnector:
-    options: dict[str, Any] = dict(token=DEFAULT_TOKEN, clock=clock, company="Acme", contact_email="ops@acme.test",
-                                   base_url=sandboxes.backmarket_url, timeout=TIMEOUT, rng=random.Random(5))  # fmt: skip
+    options: dict[str, Any] = dict(
+        token=DEFAULT_TOKEN,
+        clock=clock,
+        company="Acme",
+        contact_email="ops@acme.test",
+        base_url=sandboxes.backmarket_url,
+        timeout=TIMEOUT,
+        rng=random.Random(5),
+    )
     options.update(kw)
     return BackMarketConnector(**options)
 
 
 def make_lbc(sandboxes: RunningSandboxes, clock: FakeClock, **kw: Any) -> LeboncoinConnector:
-    options: dict[str, Any] = dict(refresh_token=DEFAULT_REFRESH_TOKEN, clock=clock, base_url=sandboxes.leboncoin_url,
-                                   timeout=TIMEOUT, rng=random.Random(5))  # fmt: skip
+    options: dict[str, Any] = dict(
+        refresh_token=DEFAULT_REFRESH_TOKEN, clock=clock, base_url=sandboxes.leboncoin_url, timeout=TIMEOUT, rng=random.Random(5)
+    )
     options.update(kw)
     return LeboncoinConnector(**options)
 
@@ -146,5 +157,3 @@ async def lbc(sandboxes: RunningSandboxes, clock: FakeClock) -> AsyncIterator[Le
     connector = make_lbc(sandboxes, clock)
     yield connector
     await connector.aclose()
-
-

@@ -147,7 +147,9 @@ async def test_line_details_lost_answer_checked_before_resending(
 async def test_real_time_update_is_safe_to_retry(bm: BackMarketConnector, bm_admin: Admin) -> None:
     listing = (await bm.get_listing(sku="IPH12-64-BLK-VG")).remote_id
     bm_admin.fault(kind="502", method="POST", path=f"/ws/listings/{listing}")
-    updated = await bm.update_offer(OfferUpdate("IPH12-64-BLK-VG", price=__import__("decimal").Decimal("371.50"), quantity=8, remote_id=listing))
+    updated = await bm.update_offer(
+        OfferUpdate("IPH12-64-BLK-VG", price=__import__("decimal").Decimal("371.50"), quantity=8, remote_id=listing)
+    )
     assert str(updated.price) == "371.50" and updated.quantity == 8
     assert [e["status"] for e in bm_admin.requests("POST", f"/ws/listings/{listing}")] == [502, 200]
 

@@ -43,7 +43,7 @@ async def test_listing_batch_with_per_line_errors_and_task_polling(bm: BackMarke
         ListingUpdate("PREMIUM-SWITCH", ean=switch, grade="PREMIUM", price=Decimal("300"), quantity=1),
         ListingUpdate("OLD-GRADE", ean=iphone, grade="SHINY", price=Decimal("300"), quantity=1),
         ListingUpdate("NO-PRODUCT", grade="GOOD", price=Decimal("300"), quantity=1),
-    ]  # fmt: skip
+    ]
     [ticket] = await bm.submit_listings(updates)
     first = await bm.get_batch(ticket)
     assert first.state is BatchState.pending and first.items == []
@@ -53,10 +53,14 @@ async def test_listing_batch_with_per_line_errors_and_task_polling(bm: BackMarke
     assert outcome["NEW-IPH13-FAIR"].ok and outcome["NEW-IPH13-FAIR"].remote_id
     assert outcome["IPH12-64-BLK-VG"].ok
     expected_errors = {
-        "BAD-EAN": "invalid-ean", "NO-GRADE": "missing-grade", "TOO-CHEAP": "price-out-of-range",
-        "UNKNOWN-PRODUCT": "unknown-product", "PREMIUM-SWITCH": "grade-not-allowed", "OLD-GRADE": "invalid-grade",
+        "BAD-EAN": "invalid-ean",
+        "NO-GRADE": "missing-grade",
+        "TOO-CHEAP": "price-out-of-range",
+        "UNKNOWN-PRODUCT": "unknown-product",
+        "PREMIUM-SWITCH": "grade-not-allowed",
+        "OLD-GRADE": "invalid-grade",
         "NO-PRODUCT": "missing-product",
-    }  # fmt: skip
+    }
     for sku, code in expected_errors.items():
         assert not outcome[sku].ok and outcome[sku].code == code and outcome[sku].message, sku
     assert len(bm_admin.requests("POST", "/ws/listings")) == 1
@@ -76,11 +80,13 @@ async def test_products_seeded_through_the_admin_api_let_new_listings_match_thei
     added = bm_admin.post("/products", {"products": [{"ean": seeded, "title": "Fairphone 5 256 Go", "grades": ["GOOD"]}]})
     assert added["added"] == 1
     assert bm_admin.post("/products", {"products": [{"ean": seeded}]})["added"] == 0  # known EANs stay as they are
-    [ticket] = await bm.submit_listings([
-        ListingUpdate("FP5-GOOD", ean=seeded, grade="GOOD", price=Decimal("399"), quantity=1),
-        ListingUpdate("FP5-FAIR", ean=seeded, grade="FAIR", price=Decimal("349"), quantity=1),
-        ListingUpdate("UNSEEDED", ean=unknown, grade="GOOD", price=Decimal("399"), quantity=1),
-    ])  # fmt: skip
+    [ticket] = await bm.submit_listings(
+        [
+            ListingUpdate("FP5-GOOD", ean=seeded, grade="GOOD", price=Decimal("399"), quantity=1),
+            ListingUpdate("FP5-FAIR", ean=seeded, grade="FAIR", price=Decimal("349"), quantity=1),
+            ListingUpdate("UNSEEDED", ean=unknown, grade="GOOD", price=Decimal("399"), quantity=1),
+        ]
+    )
     outcome = {i.sku: i for i in (await bm.wait_for_batch(ticket, poll_every=30)).items}
     assert outcome["FP5-GOOD"].ok
     assert (outcome["FP5-FAIR"].code, outcome["UNSEEDED"].code) == ("grade-not-allowed", "unknown-ean")
@@ -93,9 +99,10 @@ async def test_whole_batch_failure_reported(bm: BackMarketConnector, bm_admin: A
     assert task["catalog"].splitlines()[0] == "sku,quantity"
     # A task whose CSV cannot be read (no sku column) fails as a whole.
     response = httpx.post(
-        f"{bm.api.base_url}ws/listings", json={"catalog": "ref;qty\nA;1\n", "quotechar": '"', "delimiter": ",", "encoding": "utf-8"},
+        f"{bm.api.base_url}ws/listings",
+        json={"catalog": "ref;qty\nA;1\n", "quotechar": '"', "delimiter": ",", "encoding": "utf-8"},
         headers={"Authorization": "Basic bm-sandbox-token", "User-Agent": "BM-Acme-x;a@b.c"},
-    )  # fmt: skip
+    )
     task_id = response.json()["bodymessage"]
     from shelfdesk.channels.base import BatchTicket
     from shelfdesk.domain import Marketplace, PublicationKind
@@ -121,7 +128,9 @@ async def test_offer_batches_split_by_the_hourly_line_budget(sandboxes: RunningS
 
 async def test_listing_paging(bm: BackMarketConnector, bm_admin: Admin) -> None:
     iphone = ean_of(bm_admin, PRODUCTS[0][0])
-    [ticket] = await bm.submit_listings([ListingUpdate(f"PAGE-{n:03d}", ean=iphone, grade="GOOD", price=Decimal("300"), quantity=1) for n in range(120)])
+    [ticket] = await bm.submit_listings(
+        [ListingUpdate(f"PAGE-{n:03d}", ean=iphone, grade="GOOD", price=Decimal("300"), quantity=1) for n in range(120)]
+    )
     assert (await bm.wait_for_batch(ticket)).state is BatchState.done
     pages = [p async for p in bm.iter_listings()]
     total = len(bm_admin.get("/state")["listings"])

@@ -17,8 +17,9 @@ def orders(sandboxes: RunningSandboxes, **params: str) -> httpx.Response:
     return httpx.get(f"{sandboxes.backmarket_url}/ws/orders", params={"page-size": "50", **params}, headers=HEADERS)
 
 
-async def test_orders_carry_their_locale_and_the_filter_takes_one(sandboxes: RunningSandboxes, bm_admin: Admin,
-                                                                   bm: BackMarketConnector) -> None:  # fmt: skip
+async def test_orders_carry_their_locale_and_the_filter_takes_one(
+    sandboxes: RunningSandboxes, bm_admin: Admin, bm: BackMarketConnector
+) -> None:
     [uk] = bm_admin.orders(["GA52-128-BLK-EXC"], country_code="en-gb")
     [at] = bm_admin.orders(["GA52-128-BLK-EXC"], country_code="de-at")
     assert (uk["country_code"], uk["shipping_address"]["country"]) == ("en-gb", "GB")

@@ -88,7 +88,12 @@ async def test_accept_cancel_details_and_ship_a_two_line_order(bm: BackMarketCon
     assert shipped.tracking_number == "6A123" and shipped.shipper == "Colissimo"
     assert shipped.line_by_sku("IPH13-128-MID-GOOD").raw_status == "3"
     actions = bm_admin.effects("order_action") + bm_admin.effects("line_details")
-    assert [(e.get("new_state"), e["kind"]) for e in actions] == [(2, "order_action"), (4, "order_action"), (3, "order_action"), (None, "line_details")]
+    assert [(e.get("new_state"), e["kind"]) for e in actions] == [
+        (2, "order_action"),
+        (4, "order_action"),
+        (3, "order_action"),
+        (None, "line_details"),
+    ]
     posts = bm_admin.requests("POST", f"/ws/orders/{oid}")
     assert [p["body"]["new_state"] for p in posts] == [2, 4, 3] and all(p["body"]["order_id"] == int(oid) for p in posts)
 
@@ -170,13 +175,12 @@ async def test_invoice_upload_is_received(bm: BackMarketConnector, bm_admin: Adm
     oid = str(bm_admin.orders(["IPH12-64-BLK-VG"], fate="shipped")[0]["order_id"])
     await bm.upload_invoice(oid, "F-2026-001.pdf", b"%PDF-1.4 fake invoice")
     invoices = bm_admin.get("/received")["invoices"]
-    assert invoices == [{"order_id": int(oid), "filename": "F-2026-001.pdf", "size": 21,
-                         "sha256": hashlib.sha256(b"%PDF-1.4 fake invoice").hexdigest()}]  # fmt: skip
+    assert invoices == [
+        {"order_id": int(oid), "filename": "F-2026-001.pdf", "size": 21, "sha256": hashlib.sha256(b"%PDF-1.4 fake invoice").hexdigest()}
+    ]
 
 
-async def test_line_amounts_become_unit_prices_that_add_up_to_the_order_total(
-    bm: BackMarketConnector, bm_admin: Admin
-) -> None:
+async def test_line_amounts_become_unit_prices_that_add_up_to_the_order_total(bm: BackMarketConnector, bm_admin: Admin) -> None:
     created = bm_admin.orders(["IPH13-128-MID-GOOD", "GA52-128-BLK-EXC"], quantity=2, single_order=True)
     order = await bm.get_order(str(created[0]["order_id"]))
     assert all(line.quantity == 2 for line in order.lines)

@@ -138,8 +138,15 @@ async def test_ads_include_orphans_and_update_in_real_time(lbc: LeboncoinConnect
 
 
 async def test_feeds_with_per_line_reports(lbc: LeboncoinConnector, lbc_admin: Admin) -> None:
-    good = dict(title="Casque Bose QC35 II noir", description="Casque en très bon état, boîte et câble fournis.",
-                category="multimedia.image_sound", condition="used", price=Decimal("149"), quantity=1, attributes={"brand": "Bose"})  # fmt: skip
+    good = dict(
+        title="Casque Bose QC35 II noir",
+        description="Casque en très bon état, boîte et câble fournis.",
+        category="multimedia.image_sound",
+        condition="used",
+        price=Decimal("149"),
+        quantity=1,
+        attributes={"brand": "Bose"},
+    )
     products = [
         ListingUpdate("BOSE-QC35", **good),
         ListingUpdate("BAD-CAT", **(good | {"category": "vehicles/cars"})),
@@ -157,9 +164,11 @@ async def test_feeds_with_per_line_reports(lbc: LeboncoinConnector, lbc_admin: A
     outcome = {i.sku: i for i in result.items}
     assert outcome["BOSE-QC35"].ok and outcome["NEW-CLEARANCE"].ok and outcome["WITH-EAN"].ok
     assert {sku: outcome[sku].code for sku in ("BAD-CAT", "NEW-NO-REASON", "NO-BRAND", "TOO-DEAR")} == {
-        "BAD-CAT": "unknown_category", "NEW-NO-REASON": "new_not_eligible", "NO-BRAND": "missing_attribute",
+        "BAD-CAT": "unknown_category",
+        "NEW-NO-REASON": "new_not_eligible",
+        "NO-BRAND": "missing_attribute",
         "TOO-DEAR": "price_out_of_range",
-    }  # fmt: skip
+    }
     assert "catégorie" in outcome["BAD-CAT"].message
     assert outcome["BRANCH-CAT"].code == "unknown_category" and "finale" in outcome["BRANCH-CAT"].message
     [offers] = await lbc.submit_offers([OfferUpdate("BOSE-QC35", quantity=3), OfferUpdate("NOPE-404", quantity=1)])
@@ -186,10 +195,20 @@ async def test_a_feed_reference_names_one_feed_of_one_type(sandboxes: RunningSan
 
     first, second = make_lbc(sandboxes, clock, rng=random.Random(7)), make_lbc(sandboxes, clock, rng=random.Random(7))
     async with first, second:
-        [products] = await first.submit_listings([ListingUpdate(
-            "JBL-FLIP5-NEW", title="Enceinte JBL Flip 5", description="Enceinte en bon état, câble fourni.",
-            category="multimedia.image_sound", condition="used", price=Decimal("59"), quantity=1,
-            attributes={"brand": "JBL"})])  # fmt: skip
+        [products] = await first.submit_listings(
+            [
+                ListingUpdate(
+                    "JBL-FLIP5-NEW",
+                    title="Enceinte JBL Flip 5",
+                    description="Enceinte en bon état, câble fourni.",
+                    category="multimedia.image_sound",
+                    condition="used",
+                    price=Decimal("59"),
+                    quantity=1,
+                    attributes={"brand": "JBL"},
+                )
+            ]
+        )
         with pytest.raises(RemoteRejected, match="reference_conflict|déjà celle d'un flux products"):
             await second.submit_offers([OfferUpdate("JBL-FLIP5-NEW", quantity=2)])
     assert [e["feed_type"] for e in lbc_admin.effects("feed")] == ["products"]

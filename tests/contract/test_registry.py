@@ -17,10 +17,11 @@ from .conftest import TIMEOUT, Admin
 
 async def test_push_offers_through_the_registry(sandboxes: RunningSandboxes, bm_admin: Admin, lbc_admin: Admin, clock: FakeClock) -> None:
     targets = {
-        Marketplace.backmarket: dict(credential="bm-sandbox-token", base_url=sandboxes.backmarket_url, company="Acme",
-                                     contact_email="ops@acme.test"),
+        Marketplace.backmarket: dict(
+            credential="bm-sandbox-token", base_url=sandboxes.backmarket_url, company="Acme", contact_email="ops@acme.test"
+        ),
         Marketplace.leboncoin: dict(credential="lbc-sandbox-refresh-token", base_url=sandboxes.leboncoin_url),
-    }  # fmt: skip
+    }
     for marketplace, options in targets.items():
         async with get_connector(marketplace, clock=clock, timeout=TIMEOUT, **options) as connector:
             assert (await connector.check_credentials()).valid

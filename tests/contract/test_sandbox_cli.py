@@ -64,8 +64,12 @@ def test_sandbox_command_starts_on_a_broken_folder_and_says_what_it_skipped(tmp_
 
 
 def test_sandbox_command_refuses_a_public_address(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "shelfdesk", "sandbox", "--host", "0.0.0.0", "--state", str(tmp_path)],
-                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "shelfdesk", "sandbox", "--host", "0.0.0.0", "--state", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "loopback" in result.stderr
 
 

@@ -21,19 +21,66 @@ from tests.orders.conftest import Desk, desk  # noqa: F401  (the workspace fixtu
 
 
 def spec_example_order(now: str) -> dict[str, Any]:
-    address = {"id": 1, "country": "FR", "city": "Paris", "postalCode": "75003", "firstName": "Victor", "lastName": "Hugo",
-               "company": "backmarket", "phoneNumber": "+33639981234", "street": "3, Imaginary Street", "street2": "Apartement X"}  # fmt: skip
-    line = {"id": 37195, "date_creation": now, "state": 1, "price": "229.0", "shipping_price": "0.00", "shipping_delay": 48,
-            "currency": "EUR", "return_reason": 0, "return_message": "", "listing": "IPHONE416GONLIB0", "listing_id": 142,
-            "orderline_fee": "22.9", "product": "Apple Iphone 4 16 Go - Noir - Débloqué", "quantity": 2, "brand": "apple",
-            "product_id": 141, "backcare": True, "backcare_price": 500, "sales_taxes": "25.8", "imei": "011415009346880",
-            "serial_number": "", "condition": 10}  # fmt: skip
-    return {"order_id": 5978, "shipping_address": address, "billing_address": dict(address),
-            "delivery_note": "https://example.com/delivery_note/1519221434.69.pdf", "expected_dispatch_date": now,
-            "tracking_number": "", "tracking_url": "", "shipper_display": "", "is_backship": False, "date_creation": now,
-            "date_modification": now, "date_payment": now, "state": 1, "orderlines": [line], "price": "458.00",
-            "shipping_price": "0.00", "currency": "EUR", "country_code": "fr-fr", "paypal_reference": None,
-            "installment_payment": False, "payment_method": "CARD", "sales_taxes": "25.8"}  # fmt: skip
+    address = {
+        "id": 1,
+        "country": "FR",
+        "city": "Paris",
+        "postalCode": "75003",
+        "firstName": "Victor",
+        "lastName": "Hugo",
+        "company": "backmarket",
+        "phoneNumber": "+33639981234",
+        "street": "3, Imaginary Street",
+        "street2": "Apartement X",
+    }
+    line = {
+        "id": 37195,
+        "date_creation": now,
+        "state": 1,
+        "price": "229.0",
+        "shipping_price": "0.00",
+        "shipping_delay": 48,
+        "currency": "EUR",
+        "return_reason": 0,
+        "return_message": "",
+        "listing": "IPHONE416GONLIB0",
+        "listing_id": 142,
+        "orderline_fee": "22.9",
+        "product": "Apple Iphone 4 16 Go - Noir - Débloqué",
+        "quantity": 2,
+        "brand": "apple",
+        "product_id": 141,
+        "backcare": True,
+        "backcare_price": 500,
+        "sales_taxes": "25.8",
+        "imei": "011415009346880",
+        "serial_number": "",
+        "condition": 10,
+    }
+    return {
+        "order_id": 5978,
+        "shipping_address": address,
+        "billing_address": dict(address),
+        "delivery_note": "https://example.com/delivery_note/1519221434.69.pdf",
+        "expected_dispatch_date": now,
+        "tracking_number": "",
+        "tracking_url": "",
+        "shipper_display": "",
+        "is_backship": False,
+        "date_creation": now,
+        "date_modification": now,
+        "date_payment": now,
+        "state": 1,
+        "orderlines": [line],
+        "price": "458.00",
+        "shipping_price": "0.00",
+        "currency": "EUR",
+        "country_code": "fr-fr",
+        "paypal_reference": None,
+        "installment_payment": False,
+        "payment_method": "CARD",
+        "sales_taxes": "25.8",
+    }
 
 
 def test_the_specs_example_order_end_to_end(desk: Desk, ctx: AppContext) -> None:

@@ -22,9 +22,7 @@ def add_store(session: Session, name: str = "Refurb FR", country: str = "FR") ->
 
 
 def add_account(session: Session, name: str = "BM EU", marketplace: Marketplace = Marketplace.backmarket) -> MarketplaceAccount:
-    account = MarketplaceAccount(
-        marketplace=marketplace, name=name, credential_ref=f"secret:{name}", created_at=NOW, updated_at=NOW
-    )
+    account = MarketplaceAccount(marketplace=marketplace, name=name, credential_ref=f"secret:{name}", created_at=NOW, updated_at=NOW)
     session.add(account)
     session.flush()
     return account
@@ -32,16 +30,29 @@ def add_account(session: Session, name: str = "BM EU", marketplace: Marketplace 
 
 def add_channel(session: Session, store: Store, account: MarketplaceAccount, market: str) -> Channel:
     channel = Channel(
-        store_id=store.id, account_id=account.id, marketplace=account.marketplace, market=market,
-        country=market[:2].upper(), name=f"{account.name} {market}", created_at=NOW, updated_at=NOW,
+        store_id=store.id,
+        account_id=account.id,
+        marketplace=account.marketplace,
+        market=market,
+        country=market[:2].upper(),
+        name=f"{account.name} {market}",
+        created_at=NOW,
+        updated_at=NOW,
     )
     session.add(channel)
     session.flush()
     return channel
 
 
-def order_row(account_id: int, order_id: str, *, channel: Channel | None = None, minutes: int = 0,
-              status: NormalizedStatus = NormalizedStatus.New, total: str = "99.90") -> dict[str, Any]:
+def order_row(
+    account_id: int,
+    order_id: str,
+    *,
+    channel: Channel | None = None,
+    minutes: int = 0,
+    status: NormalizedStatus = NormalizedStatus.New,
+    total: str = "99.90",
+) -> dict[str, Any]:
     """One orders row as a harvest would upsert it (every row has the same keys)."""
     return {
         "account_id": account_id,

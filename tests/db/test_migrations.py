@@ -30,18 +30,14 @@ def _schema(engine: Engine) -> dict[str, Any]:
         if table == "alembic_version":
             continue
         out[table] = {
-            "columns": [
-                (c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in insp.get_columns(table)
-            ],
+            "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in insp.get_columns(table)],
             "pk": insp.get_pk_constraint(table),
             "fks": sorted(
                 (fk["name"], tuple(fk["constrained_columns"]), fk["referred_table"], str(fk["options"]))
                 for fk in insp.get_foreign_keys(table)
             ),
             "unique": sorted((u["name"], tuple(u["column_names"])) for u in insp.get_unique_constraints(table)),
-            "indexes": sorted(
-                (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(table)
-            ),
+            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(table)),
             "checks": sorted((c["name"], " ".join(c["sqltext"].split())) for c in insp.get_check_constraints(table)),
         }
     return out
@@ -211,12 +207,23 @@ def _render(revision: str, step: str, dialect: str) -> str:
     return buffer.getvalue()
 
 
-WIDENED_IN_0007 = {("channel_listings", "id"), ("webhook_deliveries", "event_id"),
-                   ("webhook_attempts", "delivery_id"), ("webhook_cursors", "position")}  # fmt: skip
+WIDENED_IN_0007 = {
+    ("channel_listings", "id"),
+    ("webhook_deliveries", "event_id"),
+    ("webhook_attempts", "delivery_id"),
+    ("webhook_cursors", "position"),
+}
 #: Every table an upsert writes (ON CONFLICT draws a sequence value per row given), and the ones growing with use.
-WIDENED_IN_0009 = {("products", "id"), ("publication_items", "product_id"), ("job_leases", "id"),
-                   ("job_schedules", "id"), ("order_lines", "id"), ("order_actions", "id"),
-                   ("catalog_import_rejections", "id"), ("reprice_changes", "id")}  # fmt: skip
+WIDENED_IN_0009 = {
+    ("products", "id"),
+    ("publication_items", "product_id"),
+    ("job_leases", "id"),
+    ("job_schedules", "id"),
+    ("order_lines", "id"),
+    ("order_actions", "id"),
+    ("catalog_import_rejections", "id"),
+    ("reprice_changes", "id"),
+}
 WIDENED = {"0007": WIDENED_IN_0007, "0009": WIDENED_IN_0009}
 
 
@@ -258,9 +265,14 @@ def test_the_models_widened_columns_are_bigint_on_postgresql_and_integer_on_sqli
 def test_every_serial_id_and_its_sequence_is_64_bit_where_rows_are_upserted(engine: Engine) -> None:
     """On a migrated PostgreSQL database: no upserted table is left with an int4 id or an int4 sequence."""
     with engine.connect() as conn:
-        narrow = set(conn.execute(text(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND data_type = 'integer'")).all())  # fmt: skip
+        narrow = set(
+            conn.execute(
+                text(
+                    "SELECT table_name, column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND data_type = 'integer'"
+                )
+            ).all()
+        )
         sequences = dict(conn.execute(text("SELECT sequencename, data_type::text FROM pg_sequences")).all())
     assert not narrow & (WIDENED_IN_0007 | WIDENED_IN_0009)
     for table, column in WIDENED_IN_0007 | WIDENED_IN_0009:
@@ -281,6 +293,5 @@ def test_models_and_upserts_compile_for_postgresql() -> None:
     assert "purchased_at TIMESTAMP WITH TIME ZONE NOT NULL" in ddl["orders"]
     assert "total BIGINT" in ddl["orders"]  # money in cents
     stmt = _insert_for("postgresql", Order.__table__)
-    stmt = stmt.on_conflict_do_update(index_elements=["account_id", "marketplace_order_id"],
-                                      set_={"status": stmt.excluded.status})
+    stmt = stmt.on_conflict_do_update(index_elements=["account_id", "marketplace_order_id"], set_={"status": stmt.excluded.status})
     assert "ON CONFLICT (account_id, marketplace_order_id) DO UPDATE" in str(stmt.compile(dialect=dialect))

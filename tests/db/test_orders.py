@@ -22,8 +22,9 @@ from tests.db.factories import NOW, add_account, add_channel, add_store, order_r
 
 
 def _order(account_id: int, order_id: str) -> Order:
-    return Order(account_id=account_id, marketplace="backmarket", marketplace_order_id=order_id,
-                 purchased_at=NOW, harvested_at=NOW, updated_at=NOW)
+    return Order(
+        account_id=account_id, marketplace="backmarket", marketplace_order_id=order_id, purchased_at=NOW, harvested_at=NOW, updated_at=NOW
+    )
 
 
 def test_same_order_id_on_two_accounts_is_two_orders_but_never_twice_on_one(engine: Engine) -> None:
@@ -54,11 +55,13 @@ def test_deleting_an_order_takes_its_lines_events_and_actions(engine: Engine) ->
         order = _order(account.id, "7")
         session.add(order)
         session.flush()
-        session.add_all([
-            OrderLine(order_id=order.id, marketplace_line_id="7-1", sku="SKU"),
-            OrderEvent(order_id=order.id, at=NOW, source=EventSource.harvest, kind="created"),
-            OrderAction(order_id=order.id, kind="accept", idempotency_key="accept:7", created_at=NOW, updated_at=NOW),
-        ])
+        session.add_all(
+            [
+                OrderLine(order_id=order.id, marketplace_line_id="7-1", sku="SKU"),
+                OrderEvent(order_id=order.id, at=NOW, source=EventSource.harvest, kind="created"),
+                OrderAction(order_id=order.id, kind="accept", idempotency_key="accept:7", created_at=NOW, updated_at=NOW),
+            ]
+        )
         session.commit()
         session.execute(delete(Order))
         session.commit()
@@ -90,13 +93,10 @@ LIST_FILTERS = {
     "everything": ((), "ix_orders_purchased"),
     "status": ((Order.status == NormalizedStatus.New,), "ix_orders_status_purchased"),
     "channel": ((Order.channel_id == 2,), "ix_orders_channel_purchased"),
-    "channel+status": ((Order.channel_id == 2, Order.status == NormalizedStatus.Shipped),
-                       "ix_orders_channel_status_purchased"),
+    "channel+status": ((Order.channel_id == 2, Order.status == NormalizedStatus.Shipped), "ix_orders_channel_status_purchased"),
     "store": ((Order.store_id == 1,), "ix_orders_store_purchased"),
-    "store+status": ((Order.store_id == 1, Order.status == NormalizedStatus.InProgress),
-                     "ix_orders_store_status_purchased"),
-    "status+dates": ((Order.status == NormalizedStatus.New, Order.purchased_at >= NOW - timedelta(days=30)),
-                     "ix_orders_status_purchased"),
+    "store+status": ((Order.store_id == 1, Order.status == NormalizedStatus.InProgress), "ix_orders_store_status_purchased"),
+    "status+dates": ((Order.status == NormalizedStatus.New, Order.purchased_at >= NOW - timedelta(days=30)), "ix_orders_status_purchased"),
 }
 
 
@@ -110,10 +110,12 @@ def filled(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     with Session(engine) as session:
         account = add_account(session)
         stores = [add_store(session, "FR"), add_store(session, "ES", "ES")]
-        channels = [add_channel(session, stores[0], account, "fr-fr"), add_channel(session, stores[1], account, "es-es"),
-                    add_channel(session, stores[0], add_account(session, "LBC", "leboncoin"), "FR")]
-        rows = [order_row(account.id, str(n), channel=channels[n % 3], minutes=n, status=statuses[n % len(statuses)])
-                for n in range(3000)]
+        channels = [
+            add_channel(session, stores[0], account, "fr-fr"),
+            add_channel(session, stores[1], account, "es-es"),
+            add_channel(session, stores[0], add_account(session, "LBC", "leboncoin"), "FR"),
+        ]
+        rows = [order_row(account.id, str(n), channel=channels[n % 3], minutes=n, status=statuses[n % len(statuses)]) for n in range(3000)]
         upsert_rows(session, Order, rows, ["account_id", "marketplace_order_id"], ["status"])
         session.commit()
     yield engine

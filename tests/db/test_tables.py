@@ -18,8 +18,7 @@ from shelfdesk.db.models import metadata
 def _shape(table) -> dict:  # type: ignore[no-untyped-def]
     renamed = {"AutoString": "String"}
     return {
-        "columns": [(c.name, renamed.get(type(c.type).__name__, type(c.type).__name__), c.nullable, c.primary_key)
-                    for c in table.columns],  # fmt: skip
+        "columns": [(c.name, renamed.get(type(c.type).__name__, type(c.type).__name__), c.nullable, c.primary_key) for c in table.columns],
         "indexes": sorted((i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes),
         "foreign_keys": sorted(str(fk.target_fullname) for fk in table.foreign_keys),
     }

@@ -18,9 +18,7 @@ from tests.db.factories import NOW, add_account, add_channel, add_store
 
 
 def _product(store: Store, sku: str, price: object) -> Product:
-    return Product(
-        store_id=store.id, sku=sku, price=price, first_seen_at=NOW, last_seen_at=NOW, updated_at=NOW
-    )
+    return Product(store_id=store.id, sku=sku, price=price, first_seen_at=NOW, last_seen_at=NOW, updated_at=NOW)
 
 
 def test_money_round_trips_decimals_exactly_and_sums_in_cents(engine: Engine) -> None:
@@ -86,8 +84,11 @@ def test_credential_ref_must_be_a_reference_never_a_token(engine: Engine) -> Non
     with Session(engine) as session:
         session.add(
             MarketplaceAccount(
-                marketplace="backmarket", name="BM", credential_ref="eyJhbGciOi.token",
-                created_at=NOW, updated_at=NOW,
+                marketplace="backmarket",
+                name="BM",
+                credential_ref="eyJhbGciOi.token",
+                created_at=NOW,
+                updated_at=NOW,
             )
         )
         with pytest.raises(IntegrityError):
@@ -115,8 +116,11 @@ def test_json_columns_track_in_place_changes_and_percent_keeps_rates(engine: Eng
         channel = add_channel(session, store, add_account(session, "LBC", Marketplace.leboncoin), "FR")
         session.add(
             CategoryMapping(
-                channel_id=channel.id, merchant_category="Phones", channel_category_id="17",
-                commission=Decimal("12.5"), updated_at=NOW,
+                channel_id=channel.id,
+                merchant_category="Phones",
+                channel_category_id="17",
+                commission=Decimal("12.5"),
+                updated_at=NOW,
             )
         )
         session.commit()
@@ -136,8 +140,15 @@ def test_nullable_json_stores_sql_null(engine: Engine) -> None:
     with Session(engine) as session:
         account = add_account(session)
         session.add(
-            Order(account_id=account.id, marketplace="backmarket", marketplace_order_id="1",
-                  purchased_at=NOW, harvested_at=NOW, updated_at=NOW, shipping_address=None)
+            Order(
+                account_id=account.id,
+                marketplace="backmarket",
+                marketplace_order_id="1",
+                purchased_at=NOW,
+                harvested_at=NOW,
+                updated_at=NOW,
+                shipping_address=None,
+            )
         )
         session.commit()
         is_null, payload = session.exec(text("SELECT shipping_address IS NULL, payload FROM orders")).one()

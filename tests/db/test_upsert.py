@@ -70,15 +70,15 @@ def test_empty_update_columns_only_insert_missing_rows(engine: Engine) -> None:
         upsert_rows(session, JobLease, [{"key": "harvest:1", "holder": "a"}], ["key"], [])
         upsert_rows(session, JobLease, [{"key": "harvest:1", "holder": "b"}, {"key": "offers:1", "holder": "b"}], ["key"], [])
         assert session.execute(select(JobLease.key, JobLease.holder).order_by(JobLease.key)).all() == [
-            ("harvest:1", "a"), ("offers:1", "b"),
+            ("harvest:1", "a"),
+            ("offers:1", "b"),
         ]
 
 
 def test_values_go_through_the_column_types(engine: Engine) -> None:
     with Session(engine) as session:
         store = add_store(session)
-        row = {"store_id": store.id, "sku": "A", "price": 12.5, "first_seen_at": NOW, "last_seen_at": NOW,
-               "updated_at": NOW}
+        row = {"store_id": store.id, "sku": "A", "price": 12.5, "first_seen_at": NOW, "last_seen_at": NOW, "updated_at": NOW}
         with pytest.raises(Exception, match="float"):
             upsert_rows(session, Product, [row], ["store_id", "sku"], ["price"])
 

@@ -45,31 +45,67 @@ def make_order(
             session.flush()
         account = session.execute(select(MarketplaceAccount).where(MarketplaceAccount.marketplace == marketplace)).scalar_one_or_none()
         if account is None:
-            account = MarketplaceAccount(marketplace=marketplace, name=f"{marketplace} acct", credential_ref="secret:x",
-                                         created_at=now, updated_at=now)
+            account = MarketplaceAccount(
+                marketplace=marketplace, name=f"{marketplace} acct", credential_ref="secret:x", created_at=now, updated_at=now
+            )
             session.add(account)
             session.flush()
-        channel = session.execute(select(Channel).where(Channel.account_id == account.id, Channel.store_id == store.id)).scalar_one_or_none()
+        channel = session.execute(
+            select(Channel).where(Channel.account_id == account.id, Channel.store_id == store.id)
+        ).scalar_one_or_none()
         if channel is None:
-            channel = Channel(store_id=store.id, account_id=account.id, marketplace=marketplace, market=f"fr-{store.id}",
-                              country="FR", name=f"{store_name} {marketplace}", created_at=now, updated_at=now)
+            channel = Channel(
+                store_id=store.id,
+                account_id=account.id,
+                marketplace=marketplace,
+                market=f"fr-{store.id}",
+                country="FR",
+                name=f"{store_name} {marketplace}",
+                created_at=now,
+                updated_at=now,
+            )
             session.add(channel)
             session.flush()
         gross = sum((Decimal(price) * qty for _, qty, price in lines), Decimal("0.00"))
         computed = gross + Decimal(shipping) - Decimal(discount or "0")
         order = Order(
-            account_id=account.id, channel_id=channel.id, store_id=store.id, marketplace=marketplace,
-            marketplace_order_id=marketplace_order_id, status=status, purchased_at=now, harvested_at=now, updated_at=now,
-            total=Decimal(total) if total is not None else computed, shipping_price=Decimal(shipping),
-            discount_total=Decimal(discount) if discount else None, currency="EUR", buyer_name="Camille Martin",
-            billing_address={"first_name": "Camille", "last_name": "Martin", "street": "3 place Bellecour",
-                             "postal_code": "69002", "city": "Lyon", "country": "FR"},
+            account_id=account.id,
+            channel_id=channel.id,
+            store_id=store.id,
+            marketplace=marketplace,
+            marketplace_order_id=marketplace_order_id,
+            status=status,
+            purchased_at=now,
+            harvested_at=now,
+            updated_at=now,
+            total=Decimal(total) if total is not None else computed,
+            shipping_price=Decimal(shipping),
+            discount_total=Decimal(discount) if discount else None,
+            currency="EUR",
+            buyer_name="Camille Martin",
+            billing_address={
+                "first_name": "Camille",
+                "last_name": "Martin",
+                "street": "3 place Bellecour",
+                "postal_code": "69002",
+                "city": "Lyon",
+                "country": "FR",
+            },
         )
         session.add(order)
         session.flush()
         for number, (title, qty, price) in enumerate(lines):
-            session.add(OrderLine(order_id=order.id, marketplace_line_id=f"{marketplace_order_id}-{number}", sku=f"SKU-{number}",
-                                  title=title, quantity=qty, unit_price=Decimal(price), status=status))
+            session.add(
+                OrderLine(
+                    order_id=order.id,
+                    marketplace_line_id=f"{marketplace_order_id}-{number}",
+                    sku=f"SKU-{number}",
+                    title=title,
+                    quantity=qty,
+                    unit_price=Decimal(price),
+                    status=status,
+                )
+            )
         return int(order.id)
 
 

@@ -54,11 +54,13 @@ def test_known_example_rounds_per_rate_not_per_line() -> None:
 
 
 def test_two_rates_are_summarized_separately() -> None:
-    amounts = compute([
-        LineInput("phone", 1, Decimal("329.90"), Decimal(20)),
-        LineInput("book", 2, Decimal("10.55"), Decimal("5.5")),
-        LineInput("shipping", 1, Decimal("4.90"), Decimal(20), kind="shipping"),
-    ])  # fmt: skip
+    amounts = compute(
+        [
+            LineInput("phone", 1, Decimal("329.90"), Decimal(20)),
+            LineInput("book", 2, Decimal("10.55"), Decimal("5.5")),
+            LineInput("shipping", 1, Decimal("4.90"), Decimal(20), kind="shipping"),
+        ]
+    )
     by_rate = {r.rate: r for r in amounts.rates}
     assert by_rate[Decimal(20)].net == Decimal("279.00") and by_rate[Decimal(20)].vat == Decimal("55.80")
     assert by_rate[Decimal("5.5")].net == Decimal("20.00") and by_rate[Decimal("5.5")].vat == Decimal("1.10")

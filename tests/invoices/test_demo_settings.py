@@ -16,5 +16,9 @@ def test_demo_stores_can_invoice(ctx: AppContext) -> None:
     assert all(not info.problems() for info in list_settings(ctx))
     paris, madrid = service.generate_invoice(ctx, "D1"), service.generate_invoice(ctx, "D2")
     assert (paris.number, madrid.number) == ("FR-00001", "ES-00001")
-    assert service.get_invoice(ctx, "ES-00001").document["rates"][0] == {"rate": "21.0000", "net": "200.00", "vat": "42.00",
-                                                                           "gross": "242.00"}  # fmt: skip
+    assert service.get_invoice(ctx, "ES-00001").document["rates"][0] == {
+        "rate": "21.0000",
+        "net": "200.00",
+        "vat": "42.00",
+        "gross": "242.00",
+    }

@@ -43,8 +43,12 @@ def test_two_processes_issuing_at_once_leave_no_gap_and_no_duplicate(ctx: AppCon
     go = tmp_path / "go"
     halves = [ids[0::2], ids[1::2]]
     procs = [
-        subprocess.Popen([sys.executable, "-c", WORKER, str(ctx.paths.home), str(go), ",".join(map(str, half))],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(ctx.paths.home), str(go), ",".join(map(str, half))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for half in halves
     ]
     time.sleep(0.2)  # let both import and open the workspace  # noqa: S110 - real processes, real time

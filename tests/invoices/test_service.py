@@ -33,8 +33,19 @@ def test_issued_invoice_has_amounts_document_and_readable_pdf(ctx: AppContext, s
     assert detail.document["rates"] == [{"rate": "20.0000", "net": "295.65", "vat": "59.13", "gross": "354.78"}]
     path = service.write_invoice(ctx, "F00001", tmp_path / "out.pdf")
     content = pdf_text(path.read_bytes())
-    for expected in ("Facture F00001", "Atelier Reconditionné SAS", "FR12345678901", "Camille Martin", "iPhone 12 64 Go",
-                     "Frais de port", "354,78 €", "295,65 €", "59,13 €", "Garantie 12 mois. Merci !", "Back Market"):  # fmt: skip
+    for expected in (
+        "Facture F00001",
+        "Atelier Reconditionné SAS",
+        "FR12345678901",
+        "Camille Martin",
+        "iPhone 12 64 Go",
+        "Frais de port",
+        "354,78 €",
+        "295,65 €",
+        "59,13 €",
+        "Garantie 12 mois. Merci !",
+        "Back Market",
+    ):
         assert expected in content, expected
 
 
@@ -117,8 +128,10 @@ def test_cancelled_lines_and_discounts(ctx: AppContext, seller_store: Any) -> No
 
 
 def test_header_and_footer_are_sanitized(ctx: AppContext, seller_store: Any) -> None:
-    info = seller_store(header_html='<p onclick="x()">Hi<script>alert(1)</script><img src="https://tracker.example/p.gif">'
-                                    '<a href="javascript:evil()">x</a><a href="https://shop.example">shop</a></p>')  # fmt: skip
+    info = seller_store(
+        header_html='<p onclick="x()">Hi<script>alert(1)</script><img src="https://tracker.example/p.gif">'
+        '<a href="javascript:evil()">x</a><a href="https://shop.example">shop</a></p>'
+    )
     assert "script" not in info.header_html and "img" not in info.header_html and "onclick" not in info.header_html
     assert "javascript" not in info.header_html and 'href="https://shop.example"' in info.header_html
     make_order(ctx, marketplace_order_id="5008")
@@ -205,8 +218,9 @@ def test_rendering_is_reproducible_and_a_credit_note_mirrors_its_invoice(ctx: Ap
 def test_a_total_without_shipping_is_consistent_too(ctx: AppContext, seller_store: Any) -> None:
     """Leboncoin's order total leaves shipping out; the invoice bills what the buyer paid, shipping included."""
     seller_store()
-    make_order(ctx, marketplace_order_id="LBC-7", lines=[("Lampe", 1, "50.00")], shipping="4.99", total="50.00",
-               marketplace=Marketplace.leboncoin)  # fmt: skip
+    make_order(
+        ctx, marketplace_order_id="LBC-7", lines=[("Lampe", 1, "50.00")], shipping="4.99", total="50.00", marketplace=Marketplace.leboncoin
+    )
     assert service.generate_invoice(ctx, "LBC-7").total == Decimal("54.99")
 
 

@@ -24,8 +24,7 @@ def jobs() -> Iterator[Callable[..., JobSpec]]:
     registry.reset_for_tests({})
 
     def add(name: str, run: Any, *, scope: JobScope = JobScope.workspace, interval: int = 60, **kw: Any) -> JobSpec:
-        return registry.register(JobSpec(name=name, title=kw.pop("title", name.title()), run=run, scope=scope,
-                                          interval=interval, **kw))
+        return registry.register(JobSpec(name=name, title=kw.pop("title", name.title()), run=run, scope=scope, interval=interval, **kw))
 
     yield add
     registry.reset_for_tests(saved)
@@ -46,14 +45,26 @@ def add_channels(ctx: AppContext, *specs: tuple[str, str, str]) -> dict[str, int
         for number, (account_name, marketplace, name) in enumerate(specs):
             account = accounts.get(account_name)
             if account is None:
-                account = MarketplaceAccount(marketplace=Marketplace(marketplace), name=account_name,
-                                             credential_ref=f"secret:{account_name}", created_at=now, updated_at=now)
+                account = MarketplaceAccount(
+                    marketplace=Marketplace(marketplace),
+                    name=account_name,
+                    credential_ref=f"secret:{account_name}",
+                    created_at=now,
+                    updated_at=now,
+                )
                 session.add(account)
                 session.flush()
                 accounts[account_name] = account
-            channel = Channel(store_id=store.id, account_id=account.id, marketplace=account.marketplace,
-                              market=f"m{number}", country="ES" if "Spain" in name else "FR", name=name,
-                              created_at=now, updated_at=now)  # fmt: skip
+            channel = Channel(
+                store_id=store.id,
+                account_id=account.id,
+                marketplace=account.marketplace,
+                market=f"m{number}",
+                country="ES" if "Spain" in name else "FR",
+                name=name,
+                created_at=now,
+                updated_at=now,
+            )
             session.add(channel)
             session.flush()
             assert channel.id is not None

@@ -54,8 +54,19 @@ def race(args: argparse.Namespace) -> None:
             return
         ctx.clock.set(start + timedelta(seconds=step * args.interval))  # type: ignore[attr-defined]
         report = asyncio.run(runner.run(args.key))
-        print(json.dumps({"step": step, "ran": report.ran, "outcome": report.outcome, "error": report.error,
-                          "reason": report.reason, "counts": report.counts}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "step": step,
+                    "ran": report.ran,
+                    "outcome": report.outcome,
+                    "error": report.error,
+                    "reason": report.reason,
+                    "counts": report.counts,
+                }
+            ),
+            flush=True,
+        )
     ctx.close()
 
 

@@ -20,8 +20,15 @@ async def _ok(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
     return {"ok": 1}
 
 
-def _runs(ctx: AppContext, key_job: str, channel_id: int | None, outcomes: list[JobOutcome], *, every: int = 60,
-          error: str = "HTTP 503 from the marketplace") -> None:  # fmt: skip
+def _runs(
+    ctx: AppContext,
+    key_job: str,
+    channel_id: int | None,
+    outcomes: list[JobOutcome],
+    *,
+    every: int = 60,
+    error: str = "HTTP 503 from the marketplace",
+) -> None:
     """Runs newest first: ``outcomes[0]`` started one interval ago, the next two intervals ago …"""
     from shelfdesk.db.models import JobRun
 
@@ -29,8 +36,16 @@ def _runs(ctx: AppContext, key_job: str, channel_id: int | None, outcomes: list[
     with ctx.write_session() as session:
         for n, outcome in enumerate(outcomes, start=1):
             started = now - timedelta(seconds=n * every)
-            session.add(JobRun(job=key_job, channel_id=channel_id, started_at=started, finished_at=started,
-                               outcome=outcome, error=error if outcome is JobOutcome.failed else None))  # fmt: skip
+            session.add(
+                JobRun(
+                    job=key_job,
+                    channel_id=channel_id,
+                    started_at=started,
+                    finished_at=started,
+                    outcome=outcome,
+                    error=error if outcome is JobOutcome.failed else None,
+                )
+            )
 
 
 def _kinds(ctx: AppContext, prefix: str) -> list[tuple[str, Severity, str, Any]]:
@@ -42,8 +57,7 @@ def test_a_job_failing_three_times_in_a_row(ctx: AppContext, clock: FakeClock, j
     jobs("harvest", _ok, scope=JobScope.account, interval=60)
     ensure_schedules(ctx)
     key = f"harvest:{ids['BM France']}"
-    _runs(ctx, "harvest", ids["BM France"], [JobOutcome.failed, JobOutcome.abandoned, JobOutcome.failed, JobOutcome.succeeded],
-          every=10)
+    _runs(ctx, "harvest", ids["BM France"], [JobOutcome.failed, JobOutcome.abandoned, JobOutcome.failed, JobOutcome.succeeded], every=10)
     assert _kinds(ctx, "job_") == []  # two failures (an abandoned run neither breaks nor extends a streak)
     _runs(ctx, "harvest", ids["BM France"], [JobOutcome.failed], every=5)
     [alert] = [a for a in list_alerts(ctx) if a.kind == "job_failing"]
@@ -82,16 +96,21 @@ def test_publication_alerts_read_the_latest_settled_publication(ctx: AppContext,
 
     def publish(channel: str, kind: PublicationKind, state: PublicationState, minutes: int, **counters: Any) -> int:
         with ctx.write_session() as session:
-            pub = Publication(channel_id=ids[channel], kind=kind, mode=PublicationMode.update, state=state,
-                              started_at=now - timedelta(minutes=minutes), **counters)
+            pub = Publication(
+                channel_id=ids[channel],
+                kind=kind,
+                mode=PublicationMode.update,
+                state=state,
+                started_at=now - timedelta(minutes=minutes),
+                **counters,
+            )
             session.add(pub)
             session.flush()
             return int(pub.id)
 
     publish("BM France", PublicationKind.offers, PublicationState.failed, 60, error="old failure")
     publish("BM France", PublicationKind.offers, PublicationState.partial, 30, succeeded=90, failed=10)  # 10 %: fine
-    bad_products = publish("BM France", PublicationKind.products, PublicationState.partial, 20, succeeded=14,
-                           failed=4, invalid=2)  # fmt: skip
+    bad_products = publish("BM France", PublicationKind.products, PublicationState.partial, 20, succeeded=14, failed=4, invalid=2)
     failed_offers = publish("LBC France", PublicationKind.offers, PublicationState.failed, 10, error="401 token rejected\nmore")
     publish("LBC France", PublicationKind.offers, PublicationState.running, 1)  # in progress: not judged yet
 
@@ -110,9 +129,18 @@ def test_deadlines_and_failed_actions_point_at_each_order(ctx: AppContext, clock
     add_channels(ctx, ("LBC", "leboncoin", "LBC France"))
     now = clock.now()
     with ctx.write_session() as session:
+
         def order(reference: str, status: NormalizedStatus, **deadline: Any) -> int:
-            row = Order(account_id=1, marketplace=Marketplace.leboncoin, marketplace_order_id=reference, status=status,
-                        purchased_at=now, harvested_at=now, updated_at=now, **deadline)
+            row = Order(
+                account_id=1,
+                marketplace=Marketplace.leboncoin,
+                marketplace_order_id=reference,
+                status=status,
+                purchased_at=now,
+                harvested_at=now,
+                updated_at=now,
+                **deadline,
+            )
             session.add(row)
             session.flush()
             return int(row.id)
@@ -124,15 +152,25 @@ def test_deadlines_and_failed_actions_point_at_each_order(ctx: AppContext, clock
         for n in range(5):
             order(f"S-{n}", NormalizedStatus.InProgress, ship_by=now + timedelta(hours=n))
         refused = order("R-1", NormalizedStatus.New)
-        session.add(OrderAction(order_id=refused, kind=ActionKind.accept, state=ActionState.failed, idempotency_key="k",
-                                last_error="order already canceled by the buyer\n(details)", created_at=now,
-                                updated_at=now))  # fmt: skip
+        session.add(
+            OrderAction(
+                order_id=refused,
+                kind=ActionKind.accept,
+                state=ActionState.failed,
+                idempotency_key="k",
+                last_error="order already canceled by the buyer\n(details)",
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
     accept = [(a.severity, a.target_type, a.target_id, a.message) for a in list_alerts(ctx) if a.kind == "deadline_accept"]
-    assert sorted(accept) == sorted([
-        (Severity.critical, "order", late, "order L-1: accept by 03-02 07:30 UTC (2 h ago)"),
-        (Severity.warning, "order", soon, "order L-2: accept by 03-02 14:30 UTC (in 5 h)"),
-    ])
+    assert sorted(accept) == sorted(
+        [
+            (Severity.critical, "order", late, "order L-1: accept by 03-02 07:30 UTC (2 h ago)"),
+            (Severity.warning, "order", soon, "order L-2: accept by 03-02 14:30 UTC (in 5 h)"),
+        ]
+    )
     ship = [a for a in list_alerts(ctx) if a.kind == "deadline_ship"]
     assert [a.target_type for a in ship] == ["order"] * 3 + ["orders"]  # three rows, then the rest summed up
     assert ship[-1].message == "and 2 more order(s) to ship close to or past their deadline"

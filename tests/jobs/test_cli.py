@@ -131,7 +131,8 @@ def test_status_right_after_set_up_shows_the_harvest_due(cli: Any, setup: dict[s
 
 
 def test_status_on_an_empty_workspace_says_where_it_is_and_how_to_reach_the_demo(
-        cli: Any, ctx: AppContext, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    cli: Any, ctx: AppContext, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """It printed "No channels yet" and nothing about the demo that was set up beside it."""
     from shelfdesk import paths as where
 
@@ -148,19 +149,39 @@ def test_status_on_an_empty_workspace_says_where_it_is_and_how_to_reach_the_demo
 
 
 def test_status_names_the_last_publication_that_sent_not_a_later_dry_run(
-        cli: Any, ctx: AppContext, setup: dict[str, int], clock: FakeClock) -> None:  # fmt: skip
+    cli: Any, ctx: AppContext, setup: dict[str, int], clock: FakeClock
+) -> None:
     """A drift check (a dry run of the offers feed) after a real offers run: status still says how that run went."""
     from shelfdesk.db.models import Publication
     from shelfdesk.domain import PublicationKind, PublicationMode, PublicationState
 
     now = clock.now()
     with ctx.write_session() as session:
-        session.add(Publication(channel_id=setup["BM France"], kind=PublicationKind.offers, mode=PublicationMode.update,
-                                state=PublicationState.succeeded, started_at=now - timedelta(minutes=5),
-                                finished_at=now - timedelta(minutes=5), sent=3, succeeded=3, items_total=3))  # fmt: skip
-        session.add(Publication(channel_id=setup["BM France"], kind=PublicationKind.offers, mode=PublicationMode.full,
-                                state=PublicationState.dry_run, dry_run=True, started_by="drift check",
-                                started_at=now - timedelta(minutes=1), finished_at=now - timedelta(minutes=1)))  # fmt: skip
+        session.add(
+            Publication(
+                channel_id=setup["BM France"],
+                kind=PublicationKind.offers,
+                mode=PublicationMode.update,
+                state=PublicationState.succeeded,
+                started_at=now - timedelta(minutes=5),
+                finished_at=now - timedelta(minutes=5),
+                sent=3,
+                succeeded=3,
+                items_total=3,
+            )
+        )
+        session.add(
+            Publication(
+                channel_id=setup["BM France"],
+                kind=PublicationKind.offers,
+                mode=PublicationMode.full,
+                state=PublicationState.dry_run,
+                dry_run=True,
+                started_by="drift check",
+                started_at=now - timedelta(minutes=1),
+                finished_at=now - timedelta(minutes=1),
+            )
+        )
     code, out, _ = cli("status")
     block = out.split("BM France (backmarket, account BM EU)")[1].split("\n\n")[0]
     assert code == 0 and "offers        succeeded" in block and "dry_run" not in block, block

@@ -45,8 +45,9 @@ def _set_revision(ctx: AppContext, revision: str) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
 
 
-async def test_a_lost_database_is_one_line_then_the_heartbeat_resumes(ctx: AppContext, tmp_path: Path, jobs: Any,
-                                                                      caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+async def test_a_lost_database_is_one_line_then_the_heartbeat_resumes(
+    ctx: AppContext, tmp_path: Path, jobs: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     ran: list[int] = []
 
     async def ping(_ctx: AppContext, _channel: int | None) -> dict[str, int]:
@@ -64,22 +65,24 @@ async def test_a_lost_database_is_one_line_then_the_heartbeat_resumes(ctx: AppCo
     assert ran == []
     outage = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(outage) == 1, [r.getMessage() for r in outage]
-    assert outage[0].getMessage() == (f"the database {tmp_path / 'gone' / 'shelfdesk.db'} is unavailable "
-                                      "(unable to open database file): retrying every 15 s")  # fmt: skip
+    assert outage[0].getMessage() == (
+        f"the database {tmp_path / 'gone' / 'shelfdesk.db'} is unavailable (unable to open database file): retrying every 15 s"
+    )
     assert outage[0].exc_info is None  # no traceback
     _restore(ctx, real)
     caplog.clear()
     await scheduler._heartbeat()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
-        "the database answers again (unavailable for 0 s): jobs resume"]  # the FakeClock did not move
+        "the database answers again (unavailable for 0 s): jobs resume"
+    ]  # the FakeClock did not move
     await scheduler._fire("ping")
     assert ran == [1]
     assert [r.outcome for r in list_runs(ctx, "ping")] == [JobOutcome.succeeded]
 
 
 async def test_a_run_whose_end_cannot_be_written_retries_until_the_database_answers(
-        ctx: AppContext, tmp_path: Path, jobs: Any, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    ctx: AppContext, tmp_path: Path, jobs: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """The job's work is done; its record and lease wait for the database instead of being left 'running'."""
     from shelfdesk.jobs import runner as runner_module
 
@@ -129,24 +132,30 @@ def test_the_statement_timeout_reaches_the_server(ctx: AppContext) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("revision", "says"), [
-    ("0007", f"is at schema revision 0007 and this shelfdesk expects {HEAD_REVISION}: stop the workers, "
-             "run `shelfdesk migrate`, then start them again"),
-    ("9999", f"is at schema revision 9999, which this shelfdesk ({HEAD_REVISION}) does not know"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("revision", "says"),
+    [
+        (
+            "0007",
+            f"is at schema revision 0007 and this shelfdesk expects {HEAD_REVISION}: stop the workers, "
+            "run `shelfdesk migrate`, then start them again",
+        ),
+        ("9999", f"is at schema revision 9999, which this shelfdesk ({HEAD_REVISION}) does not know"),
+    ],
+)
 def test_a_worker_refuses_a_database_at_another_revision_in_one_line(ctx: AppContext, revision: str, says: str) -> None:
     _set_revision(ctx, revision)
     ctx.close()
-    result = subprocess.run([sys.executable, "-m", "shelfdesk", "worker", f"--home={ctx.paths.home}"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "shelfdesk", "worker", f"--home={ctx.paths.home}"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and says in result.stderr, result.stderr
     with ctx.engine.connect() as conn:  # nothing was migrated
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == revision
 
 
-async def test_a_running_worker_stops_when_the_database_is_migrated_under_it(ctx: AppContext,
-                                                                             caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+async def test_a_running_worker_stops_when_the_database_is_migrated_under_it(ctx: AppContext, caplog: pytest.LogCaptureFixture) -> None:
     from shelfdesk.jobs.worker import SCHEMA_CHANGED, _watch_schema
 
     stop, received = asyncio.Event(), []

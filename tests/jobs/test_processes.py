@@ -39,10 +39,14 @@ class Child:
     """A child process whose output lines are read by a thread, so reads can time out."""
 
     def __init__(self, args: list[str]) -> None:
-        env = {**os.environ, "SHELFDESK_JOB_MODULES": "tests.jobs.proc_jobs",
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            "SHELFDESK_JOB_MODULES": "tests.jobs.proc_jobs",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
@@ -78,8 +82,7 @@ class Child:
 
 def _driver(mode: str, home: Path, role: str, **options: Any) -> Child:
     extra = [f"--{name}={value}" for name, value in options.items()]
-    return Child(["-m", "tests.jobs.proc_jobs", mode, f"--home={home}", f"--start={FIXED_NOW.isoformat()}",
-                  f"--role={role}", *extra])
+    return Child(["-m", "tests.jobs.proc_jobs", mode, f"--home={home}", f"--start={FIXED_NOW.isoformat()}", f"--role={role}", *extra])
 
 
 def test_two_processes_on_one_workspace_run_each_harvest_once(desk: Desk) -> None:
@@ -155,6 +158,11 @@ def test_worker_stops_cleanly_on_sigterm_and_abandons_the_job_in_hand(ctx: AppCo
 
 
 def test_worker_refuses_a_read_only_workspace(ctx: AppContext) -> None:
-    result = subprocess.run([sys.executable, "-m", "shelfdesk", "worker", f"--home={ctx.paths.home}", "--read-only"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=GUARD)
+    result = subprocess.run(
+        [sys.executable, "-m", "shelfdesk", "worker", f"--home={ctx.paths.home}", "--read-only"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=GUARD,
+    )
     assert result.returncode == 2 and "--read-only makes no sense" in result.stderr

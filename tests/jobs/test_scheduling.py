@@ -51,8 +51,7 @@ def _lease(ctx: AppContext, key: str) -> Any:
 
 
 def test_schedules_are_seeded_per_channel_per_account_and_for_the_workspace(ctx: AppContext, jobs: Any) -> None:
-    ids = add_channels(ctx, ("BM EU", "backmarket", "BM France"), ("BM EU", "backmarket", "BM Spain"),
-                       ("LBC", "leboncoin", "LBC France"))
+    ids = add_channels(ctx, ("BM EU", "backmarket", "BM France"), ("BM EU", "backmarket", "BM Spain"), ("LBC", "leboncoin", "LBC France"))
     jobs("harvest", _count([]), scope=JobScope.account, interval=60, applies=lambda c: c.enabled and c.orders_enabled)
     jobs("offers", _count([]), scope=JobScope.channel, interval=300)
     jobs("outbox", _count([]), scope=JobScope.workspace, interval=5)
@@ -61,8 +60,7 @@ def test_schedules_are_seeded_per_channel_per_account_and_for_the_workspace(ctx:
     assert ensure_schedules(ctx) == 0  # idempotent
     keys = {s.key: s for s in list_schedules(ctx)}
     # One harvest per account, on its first channel; offers on every channel; one outbox.
-    assert set(keys) == {f"harvest:{ids['BM France']}", f"harvest:{ids['LBC France']}", "outbox",
-                         *(f"offers:{i}" for i in ids.values())}
+    assert set(keys) == {f"harvest:{ids['BM France']}", f"harvest:{ids['LBC France']}", "outbox", *(f"offers:{i}" for i in ids.values())}
     assert keys["outbox"].interval == 5 and keys["outbox"].where == "workspace"
     assert keys[f"offers:{ids['BM Spain']}"].interval == 300
 

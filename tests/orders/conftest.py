@@ -104,8 +104,9 @@ def run_async(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
-def make_desk(ctx: AppContext, sandboxes: RunningSandboxes, clock: FakeClock, *, auto_accept: bool = False,
-              bm_scope: OrderScope = OrderScope.market) -> Desk:  # fmt: skip
+def make_desk(
+    ctx: AppContext, sandboxes: RunningSandboxes, clock: FakeClock, *, auto_accept: bool = False, bm_scope: OrderScope = OrderScope.market
+) -> Desk:
     from shelfdesk.db.models import Channel, MarketplaceAccount, Store
 
     now = clock.now()
@@ -115,25 +116,63 @@ def make_desk(ctx: AppContext, sandboxes: RunningSandboxes, clock: FakeClock, *,
         store = Store(name="Refurb Paris", country="FR", currency="EUR", created_at=now, updated_at=now)
         session.add(store)
         session.flush()
-        bm = MarketplaceAccount(marketplace=Marketplace.backmarket, name="Back Market EU", credential_ref=bm_ref,
-                                base_url=sandboxes.backmarket_url, company="Acme", contact_email="ops@acme.test",
-                                created_at=now, updated_at=now)  # fmt: skip
-        lbc = MarketplaceAccount(marketplace=Marketplace.leboncoin, name="Leboncoin Pro", credential_ref=lbc_ref,
-                                 base_url=sandboxes.leboncoin_url, created_at=now, updated_at=now)  # fmt: skip
+        bm = MarketplaceAccount(
+            marketplace=Marketplace.backmarket,
+            name="Back Market EU",
+            credential_ref=bm_ref,
+            base_url=sandboxes.backmarket_url,
+            company="Acme",
+            contact_email="ops@acme.test",
+            created_at=now,
+            updated_at=now,
+        )
+        lbc = MarketplaceAccount(
+            marketplace=Marketplace.leboncoin,
+            name="Leboncoin Pro",
+            credential_ref=lbc_ref,
+            base_url=sandboxes.leboncoin_url,
+            created_at=now,
+            updated_at=now,
+        )
         session.add_all([bm, lbc])
         session.flush()
-        bm_channel = Channel(store_id=store.id, account_id=bm.id, marketplace=Marketplace.backmarket, market="fr-fr",
-                             country="FR", name="Back Market France", orders_scope=bm_scope, auto_accept=auto_accept,
-                             activated_at=now, created_at=now, updated_at=now)  # fmt: skip
-        lbc_channel = Channel(store_id=store.id, account_id=lbc.id, marketplace=Marketplace.leboncoin, market="FR",
-                              country="FR", name="Leboncoin France", auto_accept=auto_accept, activated_at=now,
-                              created_at=now, updated_at=now)  # fmt: skip
+        bm_channel = Channel(
+            store_id=store.id,
+            account_id=bm.id,
+            marketplace=Marketplace.backmarket,
+            market="fr-fr",
+            country="FR",
+            name="Back Market France",
+            orders_scope=bm_scope,
+            auto_accept=auto_accept,
+            activated_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        lbc_channel = Channel(
+            store_id=store.id,
+            account_id=lbc.id,
+            marketplace=Marketplace.leboncoin,
+            market="FR",
+            country="FR",
+            name="Leboncoin France",
+            auto_accept=auto_accept,
+            activated_at=now,
+            created_at=now,
+            updated_at=now,
+        )
         session.add_all([bm_channel, lbc_channel])
         session.flush()
         ids = (store.id, bm.id, lbc.id, bm_channel.id, lbc_channel.id)
-    return Desk(ctx, sandboxes, clock, httpx.Client(base_url=sandboxes.backmarket_url, timeout=30),
-                httpx.Client(base_url=sandboxes.leboncoin_url, timeout=30), *ids,
-                factory=default_factory(ctx, timeout=TIMEOUT, rng=random.Random(7)))  # fmt: skip
+    return Desk(
+        ctx,
+        sandboxes,
+        clock,
+        httpx.Client(base_url=sandboxes.backmarket_url, timeout=30),
+        httpx.Client(base_url=sandboxes.leboncoin_url, timeout=30),
+        *ids,
+        factory=default_factory(ctx, timeout=TIMEOUT, rng=random.Random(7)),
+    )
 
 
 @pytest.fixture
@@ -151,8 +190,20 @@ def add_products(ctx: AppContext, store_id: int, stock: dict[str, int], *, categ
     now = ctx.clock.now()
     with ctx.write_session() as session:
         for sku, qty in stock.items():
-            session.add(Product(store_id=store_id, sku=sku, title=sku, category_path=category, price=Decimal("100.00"),
-                                stock=qty, stock_imported_at=now, first_seen_at=now, last_seen_at=now, updated_at=now))  # fmt: skip
+            session.add(
+                Product(
+                    store_id=store_id,
+                    sku=sku,
+                    title=sku,
+                    category_path=category,
+                    price=Decimal("100.00"),
+                    stock=qty,
+                    stock_imported_at=now,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    updated_at=now,
+                )
+            )
 
 
 def order_id_of(ctx: AppContext, marketplace_order_id: str) -> int:
@@ -166,8 +217,16 @@ def order_id_of(ctx: AppContext, marketplace_order_id: str) -> int:
 
 # ---------------------------------------------------------------------- local orders (no sandbox)
 
-ADDRESS = {"first_name": "Léa", "last_name": "Martin", "street": "3 rue Pasteur", "postal_code": "69003", "city": "Lyon",
-           "country": "FR", "email": "lea@example.org", "phone": "+33600000000"}  # fmt: skip
+ADDRESS = {
+    "first_name": "Léa",
+    "last_name": "Martin",
+    "street": "3 rue Pasteur",
+    "postal_code": "69003",
+    "city": "Lyon",
+    "country": "FR",
+    "email": "lea@example.org",
+    "phone": "+33600000000",
+}
 
 
 @pytest.fixture
@@ -180,20 +239,57 @@ def scope(ctx: AppContext) -> AccountScope:
         account = MarketplaceAccount(marketplace=Marketplace.backmarket, name="BM", created_at=now, updated_at=now)
         session.add_all([store, account])
         session.flush()
-        session.add(Channel(store_id=store.id, account_id=account.id, marketplace=Marketplace.backmarket, market="fr-fr",
-                            country="FR", name="BM FR", created_at=now, updated_at=now))  # fmt: skip
+        session.add(
+            Channel(
+                store_id=store.id,
+                account_id=account.id,
+                marketplace=Marketplace.backmarket,
+                market="fr-fr",
+                country="FR",
+                name="BM FR",
+                created_at=now,
+                updated_at=now,
+            )
+        )
         session.flush()
         return load_scope(session, account.id)
 
 
-def remote(ctx: AppContext, oid: str = "1", *, minutes: int = 0, status: NormalizedStatus = NormalizedStatus.New,
-           raw: str = "1", total: str = "100.00", address: dict | None = None, tracking: str | None = None,
-           line_status: NormalizedStatus | None = None, bought: int = 0, buyer: str = "Léa Martin",
-           extra: dict | None = None, lines: int = 1) -> RemoteOrder:  # fmt: skip
+def remote(
+    ctx: AppContext,
+    oid: str = "1",
+    *,
+    minutes: int = 0,
+    status: NormalizedStatus = NormalizedStatus.New,
+    raw: str = "1",
+    total: str = "100.00",
+    address: dict | None = None,
+    tracking: str | None = None,
+    line_status: NormalizedStatus | None = None,
+    bought: int = 0,
+    buyer: str = "Léa Martin",
+    extra: dict | None = None,
+    lines: int = 1,
+) -> RemoteOrder:
     """A Back Market-like order; ``minutes`` moves its modification time, ``bought`` its purchase time."""
     when = ctx.clock.now() + timedelta(minutes=minutes)
-    items = [RemoteOrderLine(f"{oid}-{n}", f"SKU{n}", 1, Decimal(total), "EUR", raw, line_status or status, title="Phone")
-             for n in range(1, lines + 1)]  # fmt: skip
-    return RemoteOrder(Marketplace.backmarket, oid, raw, status, ctx.clock.now() + timedelta(minutes=bought), when, "EUR",
-                       Decimal(total), items, country="FR", customer_name=buyer, shipping_address=address or {},
-                       tracking_number=tracking, raw={"order_id": oid, "state": raw, **(extra or {})})  # fmt: skip
+    items = [
+        RemoteOrderLine(f"{oid}-{n}", f"SKU{n}", 1, Decimal(total), "EUR", raw, line_status or status, title="Phone")
+        for n in range(1, lines + 1)
+    ]
+    return RemoteOrder(
+        Marketplace.backmarket,
+        oid,
+        raw,
+        status,
+        ctx.clock.now() + timedelta(minutes=bought),
+        when,
+        "EUR",
+        Decimal(total),
+        items,
+        country="FR",
+        customer_name=buyer,
+        shipping_address=address or {},
+        tracking_number=tracking,
+        raw={"order_id": oid, "state": raw, **(extra or {})},
+    )

@@ -32,9 +32,15 @@ def _actions_count(desk: Desk) -> int:
 def _phones_need_imei(desk: Desk, skus: list[str]) -> None:
     add_products(desk.ctx, desk.store_id, {sku: 10 for sku in skus})
     with desk.ctx.write_session() as session:
-        session.add(CategoryMapping(channel_id=desk.bm_channel, merchant_category="Phones > Smartphones",
-                                    channel_category_id="smartphones", requires_imei_or_serial=True,
-                                    updated_at=desk.clock.now()))  # fmt: skip
+        session.add(
+            CategoryMapping(
+                channel_id=desk.bm_channel,
+                merchant_category="Phones > Smartphones",
+                channel_category_id="smartphones",
+                requires_imei_or_serial=True,
+                updated_at=desk.clock.now(),
+            )
+        )
 
 
 def test_back_market_accept_per_line_then_ship_with_imeis_per_line(desk: Desk) -> None:
@@ -54,10 +60,14 @@ def test_back_market_accept_per_line_then_ship_with_imeis_per_line(desk: Desk) -
     assert detail.status is NormalizedStatus.InProgress and detail.sync == ""
 
     with pytest.raises(ActionRefused, match="needs an IMEI or serial number per unit"):
-        enqueue_action(desk.ctx, oid, "ship", {"carrier": "Colissimo", "tracking_number": "6A100"},
-                       identifiers=[LineIdentifier(GOOD_IMEI)])  # fmt: skip
-    enqueue_action(desk.ctx, oid, "ship", {"carrier": "Colissimo", "tracking_number": "6A100"},
-                   identifiers=[LineIdentifier(GOOD_IMEI, sku=skus[0]), LineIdentifier(SECOND_IMEI, sku=skus[1])])  # fmt: skip
+        enqueue_action(desk.ctx, oid, "ship", {"carrier": "Colissimo", "tracking_number": "6A100"}, identifiers=[LineIdentifier(GOOD_IMEI)])
+    enqueue_action(
+        desk.ctx,
+        oid,
+        "ship",
+        {"carrier": "Colissimo", "tracking_number": "6A100"},
+        identifiers=[LineIdentifier(GOOD_IMEI, sku=skus[0]), LineIdentifier(SECOND_IMEI, sku=skus[1])],
+    )
     [shipped] = desk.send().outcomes
     assert shipped.state is ActionState.confirmed
     remote = desk.sandbox_state("backmarket")["orders"][oid]
@@ -78,8 +88,13 @@ def test_back_market_accept_per_line_then_ship_with_imeis_per_line(desk: Desk) -
 def test_back_market_single_unit_ship_and_line_cancel(desk: Desk) -> None:
     [one, two] = desk.new_orders("backmarket", ["APP1-WHT-EXC", "NSW-OLED-WHT-EXC"], fate="accepted")
     desk.harvest()
-    enqueue_action(desk.ctx, str(one["order_id"]), "ship", {"carrier": "UPS", "tracking_number": "1Z9"},
-                   identifiers=[LineIdentifier(serial_number="SN-42")])  # fmt: skip
+    enqueue_action(
+        desk.ctx,
+        str(one["order_id"]),
+        "ship",
+        {"carrier": "UPS", "tracking_number": "1Z9"},
+        identifiers=[LineIdentifier(serial_number="SN-42")],
+    )
     enqueue_action(desk.ctx, str(two["order_id"]), "cancel", {"reason": "out of stock"})
     outcomes = {o.marketplace_order_id: o.state for o in desk.send().outcomes}
     assert set(outcomes.values()) == {ActionState.confirmed}
@@ -124,8 +139,7 @@ def test_leboncoin_confirm_availability_confirm_shipping_and_cancel(desk: Desk) 
         ("cancel", {"tracking_number": "x", "colour": "red"}, [], "unknown field(s) colour"),
     ],
 )
-def test_refused_inputs_queue_nothing_and_send_nothing(desk: Desk, requested: str, fields: dict, identifiers: list,
-                                                       message: str) -> None:  # fmt: skip
+def test_refused_inputs_queue_nothing_and_send_nothing(desk: Desk, requested: str, fields: dict, identifiers: list, message: str) -> None:
     [order] = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="accepted")
     desk.harvest()
     before = len(desk.requests("backmarket"))
@@ -188,8 +202,9 @@ def test_a_refusal_keeps_the_marketplace_message_and_can_be_retried_or_dismissed
     from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN
 
     async def cancel_elsewhere() -> None:
-        async with BackMarketConnector(token=DEFAULT_TOKEN, clock=desk.clock, company="Other", contact_email="x@y.z",
-                                       base_url=desk.sb.backmarket_url, timeout=TIMEOUT) as other:  # fmt: skip
+        async with BackMarketConnector(
+            token=DEFAULT_TOKEN, clock=desk.clock, company="Other", contact_email="x@y.z", base_url=desk.sb.backmarket_url, timeout=TIMEOUT
+        ) as other:
             await other.apply_action(oid, "cancel", {"sku": "APP1-WHT-EXC"})
 
     asyncio.run(cancel_elsewhere())

@@ -32,8 +32,9 @@ def _held(desk: Desk) -> dict[str, str | None]:
 
 def _queued(desk: Desk) -> dict[str, tuple[ActionKind, str | None]]:
     with desk.ctx.read_session() as session:
-        rows = session.execute(select(Order.marketplace_order_id, OrderAction.kind, OrderAction.actor)
-                               .join(Order, Order.id == OrderAction.order_id)).all()  # fmt: skip
+        rows = session.execute(
+            select(Order.marketplace_order_id, OrderAction.kind, OrderAction.actor).join(Order, Order.id == OrderAction.order_id)
+        ).all()
     return {mid: (ActionKind(kind), actor) for mid, kind, actor in rows}
 
 
@@ -53,8 +54,11 @@ def test_new_orders_with_catalog_stock_are_accepted_by_the_rule_and_the_rest_hel
 
     queued = _queued(desk)
     accepted = [str(o["order_id"]) for o in iphones[:2]]
-    assert queued == {accepted[0]: (ActionKind.accept, "rule:auto-accept"), accepted[1]: (ActionKind.accept, "rule:auto-accept"),
-                      lbc["id"]: (ActionKind.confirm_availability, "rule:auto-accept")}  # fmt: skip
+    assert queued == {
+        accepted[0]: (ActionKind.accept, "rule:auto-accept"),
+        accepted[1]: (ActionKind.accept, "rule:auto-accept"),
+        lbc["id"]: (ActionKind.confirm_availability, "rule:auto-accept"),
+    }
     held = _held(desk)
     assert held[str(iphones[2]["order_id"])] == "SKU IPH13-128-MID-GOOD: 1 wanted, 0 available (stock 3, safety 1)"
     assert held[str(galaxy["order_id"])].startswith("SKU GA52-128-BLK-EXC: 1 wanted, 0 available")  # type: ignore[union-attr]
@@ -67,8 +71,11 @@ def test_new_orders_with_catalog_stock_are_accepted_by_the_rule_and_the_rest_hel
     assert [e["action"] for e in desk.effects("leboncoin")] == ["confirm-availability"]
     with desk.ctx.read_session() as session:
         audit = session.execute(select(AuditLog.actor, AuditLog.action, AuditLog.target_id)).all()
-        rule_events = session.execute(select(OrderEvent.kind, Order.marketplace_order_id).join(Order, Order.id == OrderEvent.order_id)
-                                      .where(OrderEvent.source == EventSource.rule)).all()  # fmt: skip
+        rule_events = session.execute(
+            select(OrderEvent.kind, Order.marketplace_order_id)
+            .join(Order, Order.id == OrderEvent.order_id)
+            .where(OrderEvent.source == EventSource.rule)
+        ).all()
     assert sorted(a for a in audit if a[0] == "rule:auto-accept") == sorted(
         [("rule:auto-accept", "order.accept", oid) for oid in accepted] + [("rule:auto-accept", "order.confirm_availability", lbc["id"])]
     )

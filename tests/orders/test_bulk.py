@@ -18,10 +18,21 @@ from .conftest import BAD_IMEI, GOOD_IMEI, Desk, add_products
 def test_preview_lists_every_row_that_cannot_be_applied_then_apply_ships_the_rest_once(desk: Desk, tmp_path: Path) -> None:
     add_products(desk.ctx, desk.store_id, {"IPH13-128-MID-GOOD": 9})
     with desk.ctx.write_session() as session:
-        session.add(CategoryMapping(channel_id=desk.bm_channel, merchant_category="Phones > Smartphones",
-                                    channel_category_id="smartphones", requires_imei_or_serial=True, updated_at=desk.clock.now()))  # fmt: skip
-    plain, phone, bad_phone, no_tracking, twice = (str(o["order_id"]) for o in desk.new_orders(
-        "backmarket", ["APP1-WHT-EXC", "IPH13-128-MID-GOOD", "IPH13-128-MID-GOOD", "NSW-OLED-WHT-EXC", "APP1-WHT-EXC"], fate="accepted"))  # fmt: skip
+        session.add(
+            CategoryMapping(
+                channel_id=desk.bm_channel,
+                merchant_category="Phones > Smartphones",
+                channel_category_id="smartphones",
+                requires_imei_or_serial=True,
+                updated_at=desk.clock.now(),
+            )
+        )
+    plain, phone, bad_phone, no_tracking, twice = (
+        str(o["order_id"])
+        for o in desk.new_orders(
+            "backmarket", ["APP1-WHT-EXC", "IPH13-128-MID-GOOD", "IPH13-128-MID-GOOD", "NSW-OLED-WHT-EXC", "APP1-WHT-EXC"], fate="accepted"
+        )
+    )
     [unaccepted] = [str(o["order_id"]) for o in desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="paid")]
     [lbc] = desk.new_orders("leboncoin", ["APP1-WHT-EXC"], fate="awaiting_shipment")
     desk.harvest()
@@ -41,8 +52,11 @@ def test_preview_lists_every_row_that_cannot_be_applied_then_apply_ships_the_res
     )
 
     plan = plan_bulk_ship(desk.ctx, csv_file)
-    assert [(i.order, i.kind) for i in plan.valid] == [(plain, ActionKind.ship), (phone, ActionKind.ship),
-                                                       (lbc["id"], ActionKind.confirm_shipping)]  # fmt: skip
+    assert [(i.order, i.kind) for i in plan.valid] == [
+        (plain, ActionKind.ship),
+        (phone, ActionKind.ship),
+        (lbc["id"], ActionKind.confirm_shipping),
+    ]
     problems = {i.where: (i.order, i.field, i.error) for i in plan.invalid}
     assert problems["line 4"][1] == "imei" and "Luhn" in problems["line 4"][2]
     assert problems["line 5"][1] == "tracking_number" and "missing required field(s) tracking_number" in problems["line 5"][2]

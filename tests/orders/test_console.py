@@ -144,8 +144,10 @@ async def test_all_matching_is_kept_as_the_filter_and_refusals_are_listed(desk: 
         await pilot.press("a")
         await settle(pilot)
         # Only the orders accept applies to are counted; the one still waiting for payment is named.
-        assert app.screen.question == (f"Accept {new_count - 1} of the {new_count} marked orders? "  # type: ignore[attr-defined]
-                                       "The others cannot be: 1 waiting for payment (10).")
+        assert app.screen.question == (
+            f"Accept {new_count - 1} of the {new_count} marked orders? "  # type: ignore[attr-defined]
+            "The others cannot be: 1 waiting for payment (10)."
+        )
         await pilot.press("y")
         await settle(pilot)
         assert not isinstance(app.screen, OrderResults)  # nothing refused: only those were sent
@@ -267,9 +269,17 @@ def shop(ctx: AppContext, scope: AccountScope) -> AppContext:
     remotes = []
     for n in range(12):
         status, raw = statuses[n % 4]
-        order = remote(ctx, f"4000{n:04d}", status=status, raw=raw, bought=-37 * n, total=f"{129 + 10 * n}.00",
-                       address=ADDRESS if status is not S.New else None, lines=1 + (n % 3 == 0),
-                       buyer=["Camille Martin", "Hugo Petit", "Léa Dubois", "Jules Moreau"][n % 4])  # fmt: skip
+        order = remote(
+            ctx,
+            f"4000{n:04d}",
+            status=status,
+            raw=raw,
+            bought=-37 * n,
+            total=f"{129 + 10 * n}.00",
+            address=ADDRESS if status is not S.New else None,
+            lines=1 + (n % 3 == 0),
+            buyer=["Camille Martin", "Hugo Petit", "Léa Dubois", "Jules Moreau"][n % 4],
+        )
         remotes.append(replace(order, allowed_actions=allowed.get(status, ())))
     with ctx.write_session() as session:
         store_remote_orders(session, scope, remotes, ctx.clock.now())

@@ -42,8 +42,15 @@ def test_thousands_of_orders_across_pages_with_faults_arrive_exactly_once(desk: 
     expected = _bm_expected(desk)
     assert len(expected) >= 3000
     # One fault after another as pages come in (each within the connector's retries), plus a random 5 %.
-    staged = {2: {"kind": "500"}, 4: {"kind": "timeout"}, 6: {"kind": "429", "count": 2}, 8: {"kind": "truncated"},
-              10: {"kind": "malformed"}, 12: {"kind": "503", "count": 2}, 14: {"kind": "502"}}  # fmt: skip
+    staged = {
+        2: {"kind": "500"},
+        4: {"kind": "timeout"},
+        6: {"kind": "429", "count": 2},
+        8: {"kind": "truncated"},
+        10: {"kind": "malformed"},
+        12: {"kind": "503", "count": 2},
+        14: {"kind": "502"},
+    }
     desk.fault("backmarket", kind="503", method="GET", path="/ws/orders", count=None, rate=0.05)
 
     def inject(progress: HarvestResult) -> None:
@@ -104,8 +111,9 @@ def test_status_changes_after_the_first_harvest_are_picked_up(desk: Desk) -> Non
         assert lbc_local[order["id"]] == (LEBONCOIN_ORDER.normalize("cancelled"), "cancelled")
     with desk.ctx.read_session() as session:
         changes = session.execute(
-            select(OrderEvent.old_value, OrderEvent.new_value, OrderEvent.source, OrderEvent.message)
-            .where(OrderEvent.kind == "status_changed", OrderEvent.field == "status")
+            select(OrderEvent.old_value, OrderEvent.new_value, OrderEvent.source, OrderEvent.message).where(
+                OrderEvent.kind == "status_changed", OrderEvent.field == "status"
+            )
         ).all()
     assert ("New", "Canceled", EventSource.harvest, "marketplace status paid → cancelled") in changes
     assert any(old == "New" and new == "Canceled" and "10 → 8" in (msg or "") for old, new, _, msg in changes)
@@ -138,8 +146,11 @@ def test_first_harvest_looks_back_a_configurable_period(desk: Desk) -> None:
     assert set(_local(desk, desk.bm_account)) == {str(recent[0]["order_id"])}
 
     with desk.ctx.write_session() as session:
-        session.execute(update(MarketplaceAccount).where(MarketplaceAccount.id == desk.bm_account)
-                        .values(orders_watermark=None, settings={"first_harvest_days": 30}))  # fmt: skip
+        session.execute(
+            update(MarketplaceAccount)
+            .where(MarketplaceAccount.id == desk.bm_account)
+            .values(orders_watermark=None, settings={"first_harvest_days": 30})
+        )
     desk.harvest(channel="Back Market France")
     assert set(_local(desk, desk.bm_account)) == set(_bm_expected(desk))
 
@@ -156,8 +167,9 @@ def test_order_scope_market_or_whole_account(desk: Desk) -> None:
         session.execute(update(MarketplaceAccount).where(MarketplaceAccount.id == desk.bm_account).values(orders_watermark=None))
     desk.harvest(channel="Back Market France")
     with desk.ctx.read_session() as session:
-        placed = session.execute(select(Order.channel_id, Order.store_id, Order.country)
-                                 .where(Order.marketplace_order_id == str(orders[0]["order_id"]))).one()  # fmt: skip
+        placed = session.execute(
+            select(Order.channel_id, Order.store_id, Order.country).where(Order.marketplace_order_id == str(orders[0]["order_id"]))
+        ).one()
     assert placed == (desk.bm_channel, desk.store_id, "FR")
 
 

@@ -83,9 +83,7 @@ async def test_console_fetch_is_a_manual_run_and_skips_an_account_a_worker_is_ha
     assert job_runs(desk, lbc_key) == [("manual", "succeeded")] and job_runs(desk, busy) == []
 
 
-def test_cli_sync_reports_the_busy_account_and_harvests_once_the_lease_is_free(
-    desk: Desk, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_sync_reports_the_busy_account_and_harvests_once_the_lease_is_free(desk: Desk, capsys: pytest.CaptureFixture[str]) -> None:
     [bm] = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="accepted")
     key = hold_harvest_lease(desk, desk.bm_account)
     code, out = main(["orders", "sync", "--no-send", "--json"]), capsys.readouterr().out

@@ -19,9 +19,18 @@ def add_uk_channel(desk: Desk) -> int:
         store = Store(name="Refurb London", country="GB", currency="GBP", created_at=now, updated_at=now)
         session.add(store)
         session.flush()
-        channel = Channel(store_id=store.id, account_id=desk.bm_account, marketplace=Marketplace.backmarket, market="en-gb",
-                          country="GB", name="Back Market UK", orders_scope=OrderScope.market, activated_at=now,
-                          created_at=now, updated_at=now)  # fmt: skip
+        channel = Channel(
+            store_id=store.id,
+            account_id=desk.bm_account,
+            marketplace=Marketplace.backmarket,
+            market="en-gb",
+            country="GB",
+            name="Back Market UK",
+            orders_scope=OrderScope.market,
+            activated_at=now,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(channel)
         session.flush()
         return int(channel.id)
@@ -78,8 +87,17 @@ def test_an_order_in_an_unexpected_shape_is_kept_flagged_and_alerted(desk: Desk)
 
     now = desk.clock.now().isoformat(timespec="seconds")
     line = {"id": 1, "state": 1, "listing": "IPH12-64-BLK-VG", "quantity": 1, "price": "389,00", "product_id": 5}
-    raw = {"order_id": 777, "state": 1, "country_code": "Frankreich", "currency": "EUR", "price": "389.00",
-           "date_creation": now, "date_modification": now, "shipping_address": "Léa Martin, Lyon", "orderlines": [line]}  # fmt: skip
+    raw = {
+        "order_id": 777,
+        "state": 1,
+        "country_code": "Frankreich",
+        "currency": "EUR",
+        "price": "389.00",
+        "date_creation": now,
+        "date_modification": now,
+        "shipping_address": "Léa Martin, Lyon",
+        "orderlines": [line],
+    }
     assert desk.bm.post("/_sandbox/orders/raw", json={"orders": [raw]}).status_code == 201
     [result] = [r for r in desk.harvest() if r.account_id == desk.bm_account]
     assert result.error is None and result.stored.out_of_scope == 0
@@ -95,8 +113,13 @@ def test_an_order_in_an_unexpected_shape_is_kept_flagged_and_alerted(desk: Desk)
     assert (alert.target_type, alert.target_id) == ("order", order.id)
     assert "orderlines[0].price, shipping_address, country_code" in alert.message
 
-    fixed = {**raw, "country_code": "fr-fr", "shipping_address": {"firstName": "Léa", "lastName": "Martin"},
-             "orderlines": [{**line, "price": "389.00"}], "date_modification": desk.clock.now().isoformat(timespec="seconds")}  # fmt: skip
+    fixed = {
+        **raw,
+        "country_code": "fr-fr",
+        "shipping_address": {"firstName": "Léa", "lastName": "Martin"},
+        "orderlines": [{**line, "price": "389.00"}],
+        "date_modification": desk.clock.now().isoformat(timespec="seconds"),
+    }
     desk.clock.advance(60)
     fixed["date_modification"] = desk.clock.now().isoformat(timespec="seconds")
     desk.bm.post("/_sandbox/orders/raw", json={"orders": [fixed]})

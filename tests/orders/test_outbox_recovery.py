@@ -86,8 +86,10 @@ def test_two_senders_at_once_never_send_the_same_action(desk: Desk) -> None:
     ids = _ship_all(desk, 20)
 
     async def both() -> list[int]:
-        async with OutboxSender(desk.ctx, factory=desk.factory, concurrency=3) as a, \
-                OutboxSender(desk.ctx, factory=desk.factory, concurrency=3) as b:  # fmt: skip
+        async with (
+            OutboxSender(desk.ctx, factory=desk.factory, concurrency=3) as a,
+            OutboxSender(desk.ctx, factory=desk.factory, concurrency=3) as b,
+        ):
             reports = await asyncio.gather(a.run_until_idle(), b.run_until_idle())
         return [len(r.outcomes) for r in reports]
 
@@ -111,8 +113,12 @@ def test_killing_a_sending_process_then_restarting_ships_each_order_exactly_once
             # The marketplace applies each ship at once but answers 0.15 s later: a kill lands between the two.
             desk.fault("backmarket", kind="latency", latency=0.15, method="POST", path="/ws/orders/", count=None)
             env = {**os.environ, "SHELFDESK_HOME": str(home)}
-            proc = subprocess.Popen([sys.executable, "-m", "shelfdesk", "orders", "actions", "--send"], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "shelfdesk", "orders", "actions", "--send"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             deadline = time.monotonic() + 60
             while sum(_ships(sandboxes.backmarket.state["effects"]).values()) < 8:
                 assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -135,8 +141,6 @@ def test_killing_a_sending_process_then_restarting_ships_each_order_exactly_once
             ctx.close()
 
 
-
-
 def test_a_queued_invoice_upload_never_holds_up_shipping(desk: Desk) -> None:
     orders = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="accepted", count=1)
     desk.harvest()
@@ -144,8 +148,17 @@ def test_a_queued_invoice_upload_never_holds_up_shipping(desk: Desk) -> None:
     order_pk = order_id_of(desk.ctx, oid)
     now = desk.clock.now()
     with desk.ctx.write_session() as session:  # an upload waiting for its retry, as the invoices service queues it
-        session.add(OrderAction(order_id=order_pk, kind=ActionKind.upload_invoice, payload={"invoice_id": 1},
-                           state=ActionState.pending, idempotency_key="upload-1", created_at=now, updated_at=now,
-                           next_attempt_at=now + timedelta(hours=1)))
+        session.add(
+            OrderAction(
+                order_id=order_pk,
+                kind=ActionKind.upload_invoice,
+                payload={"invoice_id": 1},
+                state=ActionState.pending,
+                idempotency_key="upload-1",
+                created_at=now,
+                updated_at=now,
+                next_attempt_at=now + timedelta(hours=1),
+            )
+        )
     queued = enqueue_action(desk.ctx, oid, "ship", {"carrier": "Colissimo", "tracking_number": "6A00001"})
     assert queued.kind is ActionKind.ship

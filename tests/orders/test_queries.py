@@ -12,8 +12,20 @@ from sqlalchemy.dialects import sqlite
 from shelfdesk.context import AppContext
 from shelfdesk.db.models import Order
 from shelfdesk.domain import NormalizedStatus
-from shelfdesk.orders.queries import (_COUNT, _EXPAND, COUNT_CAP, OrderFilter, TextSearch, candidates_query, count_by_status,
-                                      count_query, iter_order_ids, list_orders, list_query, rows_by_id_query)
+from shelfdesk.orders.queries import (
+    _COUNT,
+    _EXPAND,
+    COUNT_CAP,
+    OrderFilter,
+    TextSearch,
+    candidates_query,
+    count_by_status,
+    count_query,
+    iter_order_ids,
+    list_orders,
+    list_query,
+    rows_by_id_query,
+)
 from shelfdesk.orders.store import AccountScope, store_remote_orders
 
 from .conftest import remote
@@ -25,8 +37,12 @@ STATUSES = [S.New, S.InProgress, S.Shipped, S.Canceled]
 @pytest.fixture
 def orders(ctx: AppContext, scope: AccountScope) -> list[int]:
     """250 orders; purchase times repeat (ties broken by id) and statuses rotate."""
-    remotes = [remote(ctx, f"O{n:04d}", bought=-(n // 3), status=STATUSES[n % 4], raw=str(n % 4),
-                      buyer="Zoé Petit" if n % 50 == 0 else f"Buyer {n}") for n in range(250)]  # fmt: skip
+    remotes = [
+        remote(
+            ctx, f"O{n:04d}", bought=-(n // 3), status=STATUSES[n % 4], raw=str(n % 4), buyer="Zoé Petit" if n % 50 == 0 else f"Buyer {n}"
+        )
+        for n in range(250)
+    ]
     with ctx.write_session() as session:
         store_remote_orders(session, scope, remotes, ctx.clock.now())
     with ctx.read_session() as session:
@@ -60,8 +76,9 @@ def test_filters_and_counts_per_status(ctx: AppContext, orders: list[int]) -> No
     now = ctx.clock.now()
     flt = OrderFilter(status=S.New, purchased_after=now - timedelta(minutes=40), purchased_before=now - timedelta(minutes=10))
     page = list_orders(ctx, flt, limit=500)
-    assert page.rows and all(r.status is S.New and now - timedelta(minutes=40) <= r.purchased_at < now - timedelta(minutes=10)
-                             for r in page.rows)  # fmt: skip
+    assert page.rows and all(
+        r.status is S.New and now - timedelta(minutes=40) <= r.purchased_at < now - timedelta(minutes=10) for r in page.rows
+    )
     counts = count_by_status(ctx, flt)  # the status part of the filter is left out: counts at a glance
     everything = list_orders(ctx, flt.with_(status=None), limit=500).rows
     assert counts[S.New] == len(page.rows) and sum(counts.values()) == len(everything) > len(page.rows)
@@ -80,7 +97,9 @@ def test_filters_and_counts_per_status(ctx: AppContext, orders: list[int]) -> No
 FILTERS = [
     OrderFilter(**dict(zip(("status", "store_id", "channel_id", "purchased_after", "purchased_before", "text"), combo)))
     for combo in itertools.product(
-        (None, S.New), (None, 1), (None, 1),
+        (None, S.New),
+        (None, 1),
+        (None, 1),
         (None, datetime(2026, 1, 1, tzinfo=timezone.utc)),
         (None, datetime(2026, 3, 1, tzinfo=timezone.utc)),
         ("", "Lé"),
@@ -125,8 +144,10 @@ def test_the_text_filter_reads_the_term_index_in_order_without_a_temporary_sort(
     plan = _explain(ctx, candidates_query("le"))
     assert "ix_order_search_terms_term_purchased (term>? AND term<?)" in plan and "SCAN" not in plan
     with ctx.engine.connect() as conn:
-        for statement, params in ((_COUNT[0], {"low": "le", "high": "lf", "cap": COUNT_CAP}),
-                                  (_EXPAND[0], {"low": "le", "high": "lf", "n": 65})):  # fmt: skip
+        for statement, params in (
+            (_COUNT[0], {"low": "le", "high": "lf", "cap": COUNT_CAP}),
+            (_EXPAND[0], {"low": "le", "high": "lf", "n": 65}),
+        ):
             plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement.text, params))
             assert "USING COVERING INDEX ix_order_search_terms_term_purchased (term>? AND term<?)" in plan, plan
             assert "TEMP B-TREE" not in plan

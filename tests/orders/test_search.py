@@ -32,7 +32,12 @@ LAST = ["Martin", "Petit", "Dupont", "Marchand", "Lefèvre"]
 
 def test_terms_of_an_order_and_of_a_query() -> None:
     assert order_terms("40123456", "Camille Martin", "camille.martin87@Gmail.com") == {
-        "40123456", "camille", "martin", "camille.martin87@gmail.com", "martin87"}  # fmt: skip
+        "40123456",
+        "camille",
+        "martin",
+        "camille.martin87@gmail.com",
+        "martin87",
+    }
     assert order_terms("O-77", "Jean-Pierre Lefèvre", None) == {"o-77", "jean-pierre", "jean", "pierre", "lefevre"}
     assert order_terms("1", None, "  ") == {"1"}
     assert normalize("Zoé STRASSE Straße") == "zoe strasse strasse"
@@ -56,8 +61,7 @@ def orders(ctx: AppContext, scope: AccountScope) -> dict[int, tuple[str, str, st
         name, email = _people(n)
         status = [S.New, S.InProgress, S.Shipped][n % 3]
         address = {**ADDRESS, "email": email} if status is not S.New else None
-        remotes.append(remote(ctx, str(4_000_000 + n), bought=-((n * 7) % 300), status=status, raw=str(n % 3),
-                              buyer=name, address=address))  # fmt: skip
+        remotes.append(remote(ctx, str(4_000_000 + n), bought=-((n * 7) % 300), status=status, raw=str(n % 3), buyer=name, address=address))
     with ctx.write_session() as session:
         store_remote_orders(session, scope, remotes, ctx.clock.now())
     with ctx.read_session() as session:
@@ -74,8 +78,11 @@ def _expected(ctx: AppContext, orders: dict[int, tuple[str, str, str, S]], flt: 
     for order_id, purchased_at in order:
         remote_id, name, email, status = orders[order_id]
         terms = order_terms(remote_id, name, email)
-        if (all(any(t.startswith(w) for t in terms) for w in words) and flt.status in (None, status)
-                and (flt.purchased_after is None or purchased_at >= flt.purchased_after)):  # fmt: skip
+        if (
+            all(any(t.startswith(w) for t in terms) for w in words)
+            and flt.status in (None, status)
+            and (flt.purchased_after is None or purchased_at >= flt.purchased_after)
+        ):
             matching.append(order_id)
     return matching
 
@@ -95,21 +102,44 @@ def _paged(ctx: AppContext, flt: OrderFilter, limit: int = 7) -> list[int]:
     return [i for p in pages for i in p]
 
 
-TEXTS = ["mart", "MARTIN", "martine", "zoé", "zoe petit", "jean", "pierre", "jean-p", "4000", "40001", "4000123",
-         "lea.martin", "camille.dupont9", "@example", "artin", "99999", "hugo lef", "m", "dup mar"]  # fmt: skip
+TEXTS = [
+    "mart",
+    "MARTIN",
+    "martine",
+    "zoé",
+    "zoe petit",
+    "jean",
+    "pierre",
+    "jean-p",
+    "4000",
+    "40001",
+    "4000123",
+    "lea.martin",
+    "camille.dupont9",
+    "@example",
+    "artin",
+    "99999",
+    "hugo lef",
+    "m",
+    "dup mar",
+]
 
 
 @pytest.mark.parametrize("mode, limits", [("merge", (64, 5000)), ("few", (3, 5000)), ("scan", (3, 20))])
-def test_every_way_of_paging_finds_what_the_rule_says(ctx: AppContext, scope: AccountScope, orders: dict, mode: str,
-                                                      limits: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_every_way_of_paging_finds_what_the_rule_says(
+    ctx: AppContext, scope: AccountScope, orders: dict, mode: str, limits: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Small limits push the same texts through the other ways of paging."""
     monkeypatch.setattr(queries, "MAX_MERGED_TERMS", limits[0])
     monkeypatch.setattr(queries, "COUNT_CAP", limits[1])
     modes = set()
     for text in TEXTS:
         recent = ctx.clock.now() - timedelta(minutes=150)
-        for flt in (OrderFilter(text=text), OrderFilter(text=text, status=S.InProgress),
-                    OrderFilter(text=text, purchased_after=recent, channel_id=scope.channels[0].id)):  # fmt: skip
+        for flt in (
+            OrderFilter(text=text),
+            OrderFilter(text=text, status=S.InProgress),
+            OrderFilter(text=text, purchased_after=recent, channel_id=scope.channels[0].id),
+        ):
             expected = _expected(ctx, orders, flt)
             assert _paged(ctx, flt) == expected, (text, flt.status)
             assert [i for batch in iter_order_ids(ctx, flt, batch=4) for i in batch] == expected
@@ -149,15 +179,15 @@ def test_terms_follow_the_buyer_and_silence_keeps_them(ctx: AppContext, scope: A
 
 def test_migration_0006_fills_the_terms_of_existing_orders(ctx: AppContext, scope: AccountScope) -> None:
     with ctx.write_session() as session:
-        store_remote_orders(session, scope, [remote(ctx, "B7", buyer="Hugo Marchand"), remote(ctx, "B8", buyer="Léa")],
-                            ctx.clock.now())  # fmt: skip
+        store_remote_orders(session, scope, [remote(ctx, "B7", buyer="Hugo Marchand"), remote(ctx, "B8", buyer="Léa")], ctx.clock.now())
     config = migrate.alembic_config()
     with ctx.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0005")
         command.upgrade(config, "0006")
     with ctx.read_session() as session:
-        rows = set(session.execute(select(OrderSearchTerm.term, Order.marketplace_order_id)
-                                   .join(Order, Order.id == OrderSearchTerm.order_id)))  # fmt: skip
+        rows = set(
+            session.execute(select(OrderSearchTerm.term, Order.marketplace_order_id).join(Order, Order.id == OrderSearchTerm.order_id))
+        )
     assert rows == {("b7", "B7"), ("hugo", "B7"), ("marchand", "B7"), ("b8", "B8"), ("lea", "B8")}
     assert [r.marketplace_order_id for r in list_orders(ctx, OrderFilter(text="march")).rows] == ["B7"]

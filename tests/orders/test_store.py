@@ -17,6 +17,7 @@ from .conftest import ADDRESS, remote
 
 S = NormalizedStatus
 
+
 def store(ctx: AppContext, scope: AccountScope, *remotes: RemoteOrder):  # type: ignore[no-untyped-def]
     with ctx.write_session() as session:
         return store_remote_orders(session, scope, remotes, ctx.clock.now())
@@ -29,9 +30,12 @@ def order(ctx: AppContext, oid: str = "1") -> Order:
 
 def events(ctx: AppContext) -> list[tuple[str, str | None, str | None, str | None]]:
     with ctx.read_session() as session:
-        return [tuple(r) for r in session.execute(
-            select(OrderEvent.kind, OrderEvent.field, OrderEvent.old_value, OrderEvent.new_value).order_by(OrderEvent.id)
-        )]  # fmt: skip
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(OrderEvent.kind, OrderEvent.field, OrderEvent.old_value, OrderEvent.new_value).order_by(OrderEvent.id)
+            )
+        ]
 
 
 def test_the_latest_copy_of_an_order_wins_and_an_older_one_is_ignored(ctx: AppContext, scope: AccountScope) -> None:
@@ -72,8 +76,11 @@ def test_an_order_outside_every_channel_scope_is_counted_not_stored(ctx: AppCont
     spain.country = "ES"
     outcome = store(ctx, scope, spain)
     assert outcome.out_of_scope == 1 and outcome.created == []
-    wide = AccountScope(scope.account_id, scope.marketplace,
-                        tuple(ChannelScope(c.id, c.store_id, c.name, c.market, c.country, OrderScope.account) for c in scope.channels))  # fmt: skip
+    wide = AccountScope(
+        scope.account_id,
+        scope.marketplace,
+        tuple(ChannelScope(c.id, c.store_id, c.name, c.market, c.country, OrderScope.account) for c in scope.channels),
+    )
     assert store(ctx, wide, spain).created and order(ctx, "2").channel_id == scope.channels[0].id
 
 
@@ -83,9 +90,18 @@ def test_action_visible_reads_the_marketplace_state() -> None:
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
     def make(status: S, lines: list[S], tracking: str | None = None) -> RemoteOrder:
-        return RemoteOrder(Marketplace.backmarket, "1", None, status, now, now, "EUR", Decimal("1"),
-                           [RemoteOrderLine(str(i), f"S{i}", 1, Decimal("1"), "EUR", None, s) for i, s in enumerate(lines)],
-                           tracking_number=tracking)  # fmt: skip
+        return RemoteOrder(
+            Marketplace.backmarket,
+            "1",
+            None,
+            status,
+            now,
+            now,
+            "EUR",
+            Decimal("1"),
+            [RemoteOrderLine(str(i), f"S{i}", 1, Decimal("1"), "EUR", None, s) for i, s in enumerate(lines)],
+            tracking_number=tracking,
+        )
 
     assert action_visible(ActionKind.accept, {"skus": ["S0"]}, make(S.New, [S.InProgress, S.New]))
     assert not action_visible(ActionKind.accept, {"skus": ["S0", "S1"]}, make(S.New, [S.InProgress, S.New]))

@@ -25,14 +25,16 @@ LBC = capabilities(Marketplace.leboncoin)
 BM_SHIP_OK = frozenset({ActionKind.ship, ActionKind.cancel, ActionKind.set_line_details})
 
 
-def bm_order(*lines: LineFacts, status: S = S.InProgress, allowed: frozenset[ActionKind] | None = BM_SHIP_OK,
-             open_action: str | None = None) -> OrderFacts:  # fmt: skip
+def bm_order(
+    *lines: LineFacts, status: S = S.InProgress, allowed: frozenset[ActionKind] | None = BM_SHIP_OK, open_action: str | None = None
+) -> OrderFacts:
     return OrderFacts(1, Marketplace.backmarket, "40000001", status, "3", allowed, lines, open_action)
 
 
 def phone(remote_id: str = "L1", *, quantity: int = 1, imei: str | None = None, needs: bool = True) -> LineFacts:
-    return LineFacts(remote_id, f"SKU-{remote_id}", quantity, S.InProgress, imei=imei, needs_identifier=needs,
-                     category="Phones > Smartphones")  # fmt: skip
+    return LineFacts(
+        remote_id, f"SKU-{remote_id}", quantity, S.InProgress, imei=imei, needs_identifier=needs, category="Phones > Smartphones"
+    )
 
 
 def test_luhn_and_imei_shape() -> None:
@@ -55,8 +57,9 @@ def test_intents_map_to_each_marketplace_s_action() -> None:
 
 
 def test_single_unit_ship_carries_the_imei_in_the_ship_call() -> None:
-    prepared = prepare_action(BM, bm_order(phone()), "ship", {"carrier": "Colissimo", "tracking_number": "6A1"},
-                              identifiers=[LineIdentifier(GOOD_IMEI)])  # fmt: skip
+    prepared = prepare_action(
+        BM, bm_order(phone()), "ship", {"carrier": "Colissimo", "tracking_number": "6A1"}, identifiers=[LineIdentifier(GOOD_IMEI)]
+    )
     assert prepared.kind is ActionKind.ship
     assert prepared.payload["fields"] == {"shipper": "Colissimo", "tracking_number": "6A1", "imei": GOOD_IMEI}
     assert "lines" not in prepared.payload
@@ -66,8 +69,9 @@ def test_multi_line_ship_sets_identifiers_per_line_first() -> None:
     second = "490154203237518"
     assert imei_problem(second) is None
     order = bm_order(phone("L1"), phone("L2"))
-    prepared = prepare_action(BM, order, "ship", {"tracking_number": "6A1"},
-                              identifiers=[LineIdentifier(GOOD_IMEI), LineIdentifier(second, sku="SKU-L2")])  # fmt: skip
+    prepared = prepare_action(
+        BM, order, "ship", {"tracking_number": "6A1"}, identifiers=[LineIdentifier(GOOD_IMEI), LineIdentifier(second, sku="SKU-L2")]
+    )
     assert prepared.payload["lines"] == {"L1": {"imei": GOOD_IMEI}, "L2": {"imei": second}}
     assert "imei" not in prepared.payload["fields"]
 
@@ -75,27 +79,59 @@ def test_multi_line_ship_sets_identifiers_per_line_first() -> None:
 @pytest.mark.parametrize(
     ("order", "fields", "identifiers", "field", "words"),
     [
-        (bm_order(phone()), {"carrier": "UPS"}, [LineIdentifier(GOOD_IMEI)], "tracking_number", "missing required field(s) tracking_number"),
+        (
+            bm_order(phone()),
+            {"carrier": "UPS"},
+            [LineIdentifier(GOOD_IMEI)],
+            "tracking_number",
+            "missing required field(s) tracking_number",
+        ),
         (bm_order(phone()), {"tracking_number": "1"}, [], "imei", "needs an IMEI or serial number per unit"),
         (bm_order(phone()), {"tracking_number": "1"}, [LineIdentifier(BAD_IMEI)], "imei", "fails the Luhn check"),
         (bm_order(phone()), {"tracking_number": "1"}, [LineIdentifier("12345")], "imei", "exactly 15 digits"),
-        (bm_order(phone(quantity=2)), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)], "imei",
-         "has quantity 2; backmarket takes one IMEI or serial number per order line and only on a line of quantity 1"),
+        (
+            bm_order(phone(quantity=2)),
+            {"tracking_number": "1"},
+            [LineIdentifier(GOOD_IMEI)],
+            "imei",
+            "has quantity 2; backmarket takes one IMEI or serial number per order line and only on a line of quantity 1",
+        ),
         (bm_order(phone(quantity=2)), {"tracking_number": "1"}, [], "imei", "needs an IMEI or serial number per unit"),
-        (bm_order(phone("L1"), phone("L2")), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI), LineIdentifier(GOOD_IMEI)],
-         "imei", "given for two lines"),
+        (
+            bm_order(phone("L1"), phone("L2")),
+            {"tracking_number": "1"},
+            [LineIdentifier(GOOD_IMEI), LineIdentifier(GOOD_IMEI)],
+            "imei",
+            "given for two lines",
+        ),
         (bm_order(phone(imei="490154203237518")), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)], "imei", "write-once"),
-        (bm_order(phone(), status=S.New, allowed=frozenset({ActionKind.accept})), {"tracking_number": "1"},
-         [LineIdentifier(GOOD_IMEI)], "status", "needs an order that is InProgress; this one is New"),
-        (bm_order(phone(), allowed=frozenset({ActionKind.cancel})), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)],
-         "status", "the marketplace does not allow ship order in the order's current state (accepted, to ship (3))"),
-        (bm_order(phone(), open_action="accept (synchronizing)"), {"tracking_number": "1"}, [LineIdentifier(GOOD_IMEI)],
-         "status", "accept (synchronizing) is still in flight"),
+        (
+            bm_order(phone(), status=S.New, allowed=frozenset({ActionKind.accept})),
+            {"tracking_number": "1"},
+            [LineIdentifier(GOOD_IMEI)],
+            "status",
+            "needs an order that is InProgress; this one is New",
+        ),
+        (
+            bm_order(phone(), allowed=frozenset({ActionKind.cancel})),
+            {"tracking_number": "1"},
+            [LineIdentifier(GOOD_IMEI)],
+            "status",
+            "the marketplace does not allow ship order in the order's current state (accepted, to ship (3))",
+        ),
+        (
+            bm_order(phone(), open_action="accept (synchronizing)"),
+            {"tracking_number": "1"},
+            [LineIdentifier(GOOD_IMEI)],
+            "status",
+            "accept (synchronizing) is still in flight",
+        ),
         (bm_order(phone()), {"tracking_number": "1", "colour": "red"}, [], "colour", "unknown field(s) colour"),
     ],
 )
-def test_refused_ship_inputs_name_the_order_and_the_field(order: OrderFacts, fields: dict, identifiers: list,
-                                                          field: str, words: str) -> None:  # fmt: skip
+def test_refused_ship_inputs_name_the_order_and_the_field(
+    order: OrderFacts, fields: dict, identifiers: list, field: str, words: str
+) -> None:
     with pytest.raises(ActionRefused) as refused:
         prepare_action(BM, order, "ship", fields, identifiers=identifiers)
     assert refused.value.order == "40000001" and refused.value.field == field
@@ -109,8 +145,15 @@ def test_lines_not_needing_an_identifier_ship_without_one() -> None:
 
 
 def test_accept_and_cancel_work_per_line_on_back_market() -> None:
-    order = OrderFacts(1, Marketplace.backmarket, "7", S.New, "1", frozenset({ActionKind.accept, ActionKind.cancel}),
-                       (LineFacts("a", "A", 1, S.New), LineFacts("b", "B", 1, S.Canceled)))  # fmt: skip
+    order = OrderFacts(
+        1,
+        Marketplace.backmarket,
+        "7",
+        S.New,
+        "1",
+        frozenset({ActionKind.accept, ActionKind.cancel}),
+        (LineFacts("a", "A", 1, S.New), LineFacts("b", "B", 1, S.Canceled)),
+    )
     assert prepare_action(BM, order, "accept").payload["skus"] == ["A"]
     with pytest.raises(ActionRefused, match="line B is Canceled"):
         prepare_action(BM, order, "cancel", skus=["B"])
@@ -121,8 +164,15 @@ def test_accept_and_cancel_work_per_line_on_back_market() -> None:
 
 
 def test_leboncoin_cancel_needs_one_of_its_reasons_and_shipping_keeps_the_tracking() -> None:
-    order = OrderFacts(2, Marketplace.leboncoin, "LBC1", S.InProgress, "awaiting_shipment",
-                       frozenset({ActionKind.confirm_shipping, ActionKind.cancel}), (LineFacts("1", "X", 1, S.InProgress),))  # fmt: skip
+    order = OrderFacts(
+        2,
+        Marketplace.leboncoin,
+        "LBC1",
+        S.InProgress,
+        "awaiting_shipment",
+        frozenset({ActionKind.confirm_shipping, ActionKind.cancel}),
+        (LineFacts("1", "X", 1, S.InProgress),),
+    )
     with pytest.raises(ActionRefused, match="missing required field"):
         prepare_action(LBC, order, "cancel")
     with pytest.raises(ActionRefused, match="reason must be one of out_of_stock"):

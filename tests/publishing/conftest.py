@@ -21,8 +21,10 @@ import pytest
 try:  # The engine plans through the catalog services (mappings, exclusions, attribute checks) of issue 4.
     import shelfdesk.catalog.column_mapping  # noqa: F401
 except ImportError:  # a checkout without them: only what does not plan can run
-    collect_ignore_glob = [f"test_{name}.py" for name in ("offers_engine", "products_engine", "faults", "kill", "repricer",
-                                                          "cli", "console", "snapshots", "jobs")]  # fmt: skip
+    collect_ignore_glob = [
+        f"test_{name}.py"
+        for name in ("offers_engine", "products_engine", "faults", "kill", "repricer", "cli", "console", "snapshots", "jobs")
+    ]
 
 from shelfdesk.channels.backmarket import BackMarketConnector
 from shelfdesk.channels.base import Connector
@@ -59,8 +61,9 @@ def cli_clock(clock: FakeClock) -> Iterator[FakeClock]:
 
 @pytest.fixture(scope="session")
 def _running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandboxes]:
-    with start_sandboxes(tmp_path_factory.mktemp("pub-sandbox"), clock=FakeClock(), orders_per_hour=0,
-                         task_seconds=120, hang_cap=2) as running:  # fmt: skip
+    with start_sandboxes(
+        tmp_path_factory.mktemp("pub-sandbox"), clock=FakeClock(), orders_per_hour=0, task_seconds=120, hang_cap=2
+    ) as running:
         yield running
 
 
@@ -92,11 +95,17 @@ class Shop:
     def factory(self, channel: ChannelSpec) -> Connector:
         rng = random.Random(self.seeds.getrandbits(32))
         if channel.marketplace is Marketplace.backmarket:
-            return BackMarketConnector(token=BM_TOKEN, clock=self.clock, company="Acme", contact_email="ops@acme.test",
-                                       base_url=self.sb.backmarket_url, timeout=TIMEOUT, rng=rng,
-                                       language=channel.market)  # fmt: skip
-        return LeboncoinConnector(refresh_token=LBC_TOKEN, clock=self.clock, base_url=self.sb.leboncoin_url,
-                                  timeout=TIMEOUT, rng=rng)  # fmt: skip
+            return BackMarketConnector(
+                token=BM_TOKEN,
+                clock=self.clock,
+                company="Acme",
+                contact_email="ops@acme.test",
+                base_url=self.sb.backmarket_url,
+                timeout=TIMEOUT,
+                rng=rng,
+                language=channel.market,
+            )
+        return LeboncoinConnector(refresh_token=LBC_TOKEN, clock=self.clock, base_url=self.sb.leboncoin_url, timeout=TIMEOUT, rng=rng)
 
     def publish(self, channel: int, kind: str = "offers", mode: str = "update", **kw: Any) -> PublishResult:
         return publish_sync(self.ctx, channel, PublicationKind(kind), PublicationMode(mode), factory=self.factory, **kw)
@@ -140,15 +149,36 @@ class Shop:
 
     # ---- the workspace
 
-    def add_product(self, sku: str, *, price: str = "100.00", stock: int = 5, ean: str | None = None,
-                    category: str = "Phones > Smartphones", store_id: int | None = None, **attributes: Any) -> int:  # fmt: skip
+    def add_product(
+        self,
+        sku: str,
+        *,
+        price: str = "100.00",
+        stock: int = 5,
+        ean: str | None = None,
+        category: str = "Phones > Smartphones",
+        store_id: int | None = None,
+        **attributes: Any,
+    ) -> int:
         from shelfdesk.db.models import Product
 
         now = self.clock.now()
         with self.ctx.write_session() as session:
-            product = Product(store_id=store_id or self.store_id, sku=sku, ean=ean, title=f"Product {sku}", brand="Apple",
-                              category_path=category, price=Decimal(price), stock=stock, stock_imported_at=now,
-                              attributes=attributes, first_seen_at=now, last_seen_at=now, updated_at=now)  # fmt: skip
+            product = Product(
+                store_id=store_id or self.store_id,
+                sku=sku,
+                ean=ean,
+                title=f"Product {sku}",
+                brand="Apple",
+                category_path=category,
+                price=Decimal(price),
+                stock=stock,
+                stock_imported_at=now,
+                attributes=attributes,
+                first_seen_at=now,
+                last_seen_at=now,
+                updated_at=now,
+            )
             session.add(product)
             session.flush()
             return int(product.id)  # type: ignore[arg-type]
@@ -169,32 +199,58 @@ class Shop:
         with self.ctx.write_session() as session:
             session.execute(update(Channel).where(Channel.id == channel_id).values(**values))
 
-    def map_column(self, channel_id: int, attribute: str, *, column: str | None = None, constant: str | None = None,
-                   value_map: dict[str, str] | None = None) -> None:  # fmt: skip
+    def map_column(
+        self,
+        channel_id: int,
+        attribute: str,
+        *,
+        column: str | None = None,
+        constant: str | None = None,
+        value_map: dict[str, str] | None = None,
+    ) -> None:
         from sqlalchemy import delete
 
         from shelfdesk.db.models import ColumnMapping
 
         with self.ctx.write_session() as session:
-            session.execute(delete(ColumnMapping).where(ColumnMapping.channel_id == channel_id,
-                                                        ColumnMapping.channel_attribute == attribute))  # fmt: skip
-            session.add(ColumnMapping(channel_id=channel_id, channel_attribute=attribute, catalog_column=column,
-                                      constant=constant, value_map=value_map or {}, updated_at=self.clock.now()))  # fmt: skip
+            session.execute(
+                delete(ColumnMapping).where(ColumnMapping.channel_id == channel_id, ColumnMapping.channel_attribute == attribute)
+            )
+            session.add(
+                ColumnMapping(
+                    channel_id=channel_id,
+                    channel_attribute=attribute,
+                    catalog_column=column,
+                    constant=constant,
+                    value_map=value_map or {},
+                    updated_at=self.clock.now(),
+                )
+            )
 
     def map_category(self, channel_id: int, merchant: str, leaf: str) -> None:
         from shelfdesk.db.models import CategoryMapping
 
         with self.ctx.write_session() as session:
-            session.add(CategoryMapping(channel_id=channel_id, merchant_category=merchant, channel_category_id=leaf,
-                                        updated_at=self.clock.now()))  # fmt: skip
+            session.add(
+                CategoryMapping(channel_id=channel_id, merchant_category=merchant, channel_category_id=leaf, updated_at=self.clock.now())
+            )
 
     def exclude(self, channel_id: int, sku: str) -> None:
         from shelfdesk.db.models import ExclusionRule
         from shelfdesk.domain import ExclusionOperator
 
         with self.ctx.write_session() as session:
-            session.add(ExclusionRule(channel_id=channel_id, name="manual", field="sku", operator=ExclusionOperator.equals,
-                                      value=sku, group_no=100, updated_at=self.clock.now()))  # fmt: skip
+            session.add(
+                ExclusionRule(
+                    channel_id=channel_id,
+                    name="manual",
+                    field="sku",
+                    operator=ExclusionOperator.equals,
+                    value=sku,
+                    group_no=100,
+                    updated_at=self.clock.now(),
+                )
+            )
 
     def items(self, publication_id: int) -> dict[str, Any]:
         from sqlalchemy import select
@@ -217,8 +273,9 @@ def make_shop(ctx: AppContext, sandboxes: RunningSandboxes, clock: FakeClock) ->
     from tests.orders.conftest import make_desk
 
     desk = make_desk(ctx, sandboxes, clock)
-    return Shop(ctx, sandboxes, clock, desk.bm, desk.lbc, desk.store_id, desk.bm_account, desk.lbc_account,
-                desk.bm_channel, desk.lbc_channel)  # fmt: skip
+    return Shop(
+        ctx, sandboxes, clock, desk.bm, desk.lbc, desk.store_id, desk.bm_account, desk.lbc_account, desk.bm_channel, desk.lbc_channel
+    )
 
 
 @pytest.fixture

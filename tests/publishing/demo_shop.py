@@ -53,8 +53,10 @@ def demo_shop(shop: Shop, folder: Path) -> DemoShop:
 
     catalog = demo_catalog()
     worn = _first(catalog, 3, lambda p: p.attributes.get("condition") == FORGOTTEN_CONDITION)
-    second_hand = [*_first(catalog, 2, lambda p: p.category_path.startswith("Home") and p not in worn),
-                   *_first(catalog, 3, lambda p: p.category_path.startswith("Fashion"))]  # fmt: skip
+    second_hand = [
+        *_first(catalog, 2, lambda p: p.category_path.startswith("Home") and p not in worn),
+        *_first(catalog, 3, lambda p: p.category_path.startswith("Fashion")),
+    ]
     phones = _first(catalog, 2, lambda p: "Smartphones" in p.category_path and not p.sku.startswith(UNKNOWN_TO_BACK_MARKET))
     unknown = _first(catalog, 1, lambda p: p.sku.startswith(UNKNOWN_TO_BACK_MARKET))
     products = sorted([*worn, *second_hand, *phones, *unknown], key=lambda p: p.sku)
@@ -65,5 +67,4 @@ def demo_shop(shop: Shop, folder: Path) -> DemoShop:
     map_leboncoin_france(shop.ctx, shop.lbc_channel)
     added = shop.bm.post("/_sandbox/products", json={"products": backmarket_products([*phones, *unknown])})
     assert added.status_code == 201 and added.json()["added"] == 2  # the Fairphone stays unknown to Back Market
-    return DemoShop(shop, feed, [p.sku for p in worn], [p.sku for p in second_hand], [p.sku for p in phones],
-                    [p.sku for p in unknown])  # fmt: skip
+    return DemoShop(shop, feed, [p.sku for p in worn], [p.sku for p in second_hand], [p.sku for p in phones], [p.sku for p in unknown])

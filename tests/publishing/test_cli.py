@@ -24,8 +24,7 @@ def cli(shop: Shop, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int
     return code, out, err
 
 
-def test_dry_run_then_publish_then_triage_from_the_command_line(shop: Shop, capsys: pytest.CaptureFixture[str],
-                                                                tmp_path: Path) -> None:  # fmt: skip
+def test_dry_run_then_publish_then_triage_from_the_command_line(shop: Shop, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bm_mappings(shop)
     shop.add_product("NEW-OK", ean=sandbox_ean(0), grade="GOOD", price="500.00", stock=2)
     shop.add_product("NEW-NOGRADE-1", ean=sandbox_ean(1), price="300.00", stock=2)
@@ -52,8 +51,7 @@ def test_dry_run_then_publish_then_triage_from_the_command_line(shop: Shop, caps
     assert sorted(r["sku"] for r in rows) == ["NEW-NOGRADE-1", "NEW-NOGRADE-2"]
 
     shop.map_column(shop.bm_channel, "grade", constant="GOOD")  # the fix
-    code, out, _ = cli(shop, capsys, "publish", STORE, CHANNEL, "--retry-failed", str(publication),
-                       "--error", "attribute-missing:grade")  # fmt: skip
+    code, out, _ = cli(shop, capsys, "publish", STORE, CHANNEL, "--retry-failed", str(publication), "--error", "attribute-missing:grade")
     assert code == 0, out
     assert {s for s in shop.listings()} >= {"NEW-OK", "NEW-NOGRADE-1", "NEW-NOGRADE-2"}
 
@@ -78,8 +76,12 @@ def test_bad_input_names_what_and_where(shop: Shop, capsys: pytest.CaptureFixtur
 def test_reprice_simulation_from_the_command_line(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
     listings = shop.listings()
     shop.map_column(shop.bm_channel, "min_price", column="floor")
-    shop.add_product("IPH13-128-MID-EXC", price=listings["IPH13-128-MID-EXC"]["price"], stock=1,
-                     floor=str(Decimal(listings["IPH13-128-MID-EXC"]["price"]) - 100))  # fmt: skip
+    shop.add_product(
+        "IPH13-128-MID-EXC",
+        price=listings["IPH13-128-MID-EXC"]["price"],
+        stock=1,
+        floor=str(Decimal(listings["IPH13-128-MID-EXC"]["price"]) - 100),
+    )
     code, out, _ = cli(shop, capsys, "reprice", STORE, CHANNEL, "--simulate", "--json")
     data = json.loads(out)
     assert code == 0 and data["simulated"] and data["listings"] == 1

@@ -37,11 +37,17 @@ def shelfdesk(capsys: pytest.CaptureFixture[str], home: Path, *argv: str) -> tup
 
 def _feed(path: Path, *unknown: str) -> Path:
     """Five phones; ``unknown`` are the EANs of IPH-C and IPH-E (ones Back Market's catalog does not know)."""
-    rows = [("IPH-A", sandbox_ean(0), "500.00", 3), ("IPH-B", sandbox_ean(1), "300.00", 2),
-            ("IPH-C", unknown[0], "250.00", 4), ("IPH-D", sandbox_ean(2), "200.00", 0),
-            ("IPH-E", unknown[1], "150.00", 1)]  # fmt: skip
-    path.write_text("sku;ean;category;price;stock;grade\n"
-                    + "".join(f"{s};{e};Phones > Smartphones;{p};{q};GOOD\n" for s, e, p, q in rows), encoding="utf-8")  # fmt: skip
+    rows = [
+        ("IPH-A", sandbox_ean(0), "500.00", 3),
+        ("IPH-B", sandbox_ean(1), "300.00", 2),
+        ("IPH-C", unknown[0], "250.00", 4),
+        ("IPH-D", sandbox_ean(2), "200.00", 0),
+        ("IPH-E", unknown[1], "150.00", 1),
+    ]
+    path.write_text(
+        "sku;ean;category;price;stock;grade\n" + "".join(f"{s};{e};Phones > Smartphones;{p};{q};GOOD\n" for s, e, p, q in rows),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -52,26 +58,48 @@ def _batch_skus(admin: httpx.Client) -> list[list[str]]:
 
 
 def test_a_channel_from_zero_to_published_named_by_its_market(
-    capsys: pytest.CaptureFixture[str], sandboxes: RunningSandboxes, workspace: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    sandboxes: RunningSandboxes,
+    workspace: Path,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     home = workspace
     feed = _feed(tmp_path / "catalog.csv", ean(77), ean(78))
     assert shelfdesk(capsys, home, "store", "add", STORE, "--country", "FR", "--source", str(feed))[0] == 0
     assert shelfdesk(capsys, home, "catalog", "import", STORE)[0] == 0
     monkeypatch.setattr("sys.stdin", io.StringIO(DEFAULT_TOKEN + "\n"))
-    code, out, err = shelfdesk(capsys, home, "channel", "add", STORE, "--country", "FR", "--marketplace", "backmarket",
-                               "--token-stdin", "--base-url", sandboxes.backmarket_url, "--company", "Acme",
-                               "--email", "ops@acme.test", "--json")  # fmt: skip
+    code, out, err = shelfdesk(
+        capsys,
+        home,
+        "channel",
+        "add",
+        STORE,
+        "--country",
+        "FR",
+        "--marketplace",
+        "backmarket",
+        "--token-stdin",
+        "--base-url",
+        sandboxes.backmarket_url,
+        "--company",
+        "Acme",
+        "--email",
+        "ops@acme.test",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["channel"]["slug"] == "bm-fr"
 
-    for argv in (("mapping", "category", MARKET, "Phones > Smartphones", "7"),
-                 ("mapping", "column", MARKET, "ean", "--column", "ean"),
-                 ("mapping", "column", MARKET, "grade", "--column", "grade"),
-                 ("mapping", "column", MARKET, "price", "--column", "price"),
-                 ("mapping", "column", MARKET, "warranty_delay", "--constant", "12"),
-                 ("channel", "test", MARKET), ("channel", "activate", MARKET)):  # fmt: skip
+    for argv in (
+        ("mapping", "category", MARKET, "Phones > Smartphones", "7"),
+        ("mapping", "column", MARKET, "ean", "--column", "ean"),
+        ("mapping", "column", MARKET, "grade", "--column", "grade"),
+        ("mapping", "column", MARKET, "price", "--column", "price"),
+        ("mapping", "column", MARKET, "warranty_delay", "--constant", "12"),
+        ("channel", "test", MARKET),
+        ("channel", "activate", MARKET),
+    ):
         code, out, err = shelfdesk(capsys, home, *argv)
         assert code == 0, (argv, out, err)
     code, out, _ = shelfdesk(capsys, home, "channel", "list")
@@ -96,8 +124,20 @@ def test_a_channel_from_zero_to_published_named_by_its_market(
         assert code == 0 and (cause["count"], cause["skus"]) == (2, ["IPH-C"]) and cause["next"] is not None
         failed = list(cause["skus"])
         while cause["next"] is not None:
-            code, out, _ = shelfdesk(capsys, home, "publications", "errors", publication, "--json", "--skus", "1",
-                                     "--error", cause["key"], "--after", str(cause["next"]))  # fmt: skip
+            code, out, _ = shelfdesk(
+                capsys,
+                home,
+                "publications",
+                "errors",
+                publication,
+                "--json",
+                "--skus",
+                "1",
+                "--error",
+                cause["key"],
+                "--after",
+                str(cause["next"]),
+            )
             (cause,) = json.loads(out)
             failed += cause["skus"]
         assert failed == ["IPH-C", "IPH-E"]
@@ -114,10 +154,14 @@ def test_a_channel_from_zero_to_published_named_by_its_market(
         assert code == 0 and json.loads(out)["next_step"] is None
         listings = {l["sku"]: l for l in admin.get("/_sandbox/state").json()["listings"].values()}
     assert {sku: listings[sku]["quantity"] for sku in ("IPH-A", "IPH-B", "IPH-C", "IPH-D", "IPH-E")} == {
-        "IPH-A": 3, "IPH-B": 2, "IPH-C": 4, "IPH-D": 0, "IPH-E": 1}  # fmt: skip
+        "IPH-A": 3,
+        "IPH-B": 2,
+        "IPH-C": 4,
+        "IPH-D": 0,
+        "IPH-E": 1,
+    }
 
     code, out, _ = shelfdesk(capsys, home, "publications", "list", "--channel", MARKET, "--json")
     assert code == 0 and [p["kind"] for p in json.loads(out)][:3] == ["offers", "products", "products"]
     code, _, err = shelfdesk(capsys, home, "publish", STORE, "es-es")
     assert code == 2 and "no channel 'es-es' in store 'Refurb Paris'; channels: #1 Back Market France (slug bm-fr" in err
-

@@ -38,7 +38,9 @@ def cell(app: Any, row: int, column: str) -> str:
 
 
 async def test_triage_groups_errors_jumps_to_products_and_republishes_a_fixed_group(
-    shop: Shop, failing_run: int, make_app: Callable[..., Any]  # noqa: F811
+    shop: Shop,
+    failing_run: int,
+    make_app: Callable[..., Any],  # noqa: F811
 ) -> None:
     from shelfdesk.tui.screens.publications.run_items import PublicationDetailScreen
     from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
@@ -56,7 +58,10 @@ async def test_triage_groups_errors_jumps_to_products_and_republishes_a_fixed_gr
         await settle(pilot)
         assert isinstance(app.screen, PublicationDetailScreen)
         assert sorted(cell(app, r, "sku") for r in range(app.screen.query_one("#detail-table").row_count)) == [
-            "NEW-NOGRADE-0", "NEW-NOGRADE-1", "NEW-NOGRADE-2"]  # fmt: skip
+            "NEW-NOGRADE-0",
+            "NEW-NOGRADE-1",
+            "NEW-NOGRADE-2",
+        ]
         await pilot.press("escape")
         await settle(pilot)
 
@@ -76,12 +81,14 @@ async def test_triage_groups_errors_jumps_to_products_and_republishes_a_fixed_gr
 
     latest = list_publications(shop.ctx, limit=1)[0]
     assert (latest.state, latest.succeeded, latest.summary["only_skus"]) == (
-        PublicationState.succeeded, 3, ["NEW-NOGRADE-0", "NEW-NOGRADE-1", "NEW-NOGRADE-2"])  # fmt: skip
+        PublicationState.succeeded,
+        3,
+        ["NEW-NOGRADE-0", "NEW-NOGRADE-1", "NEW-NOGRADE-2"],
+    )
     assert {"NEW-NOGRADE-0", "NEW-NOGRADE-1", "NEW-NOGRADE-2"} <= set(shop.listings())
 
 
-async def test_the_dry_run_key_shows_the_plan_and_sends_nothing(shop: Shop, failing_run: int,
-                                                                make_app: Callable[..., Any]) -> None:  # noqa: F811
+async def test_the_dry_run_key_shows_the_plan_and_sends_nothing(shop: Shop, failing_run: int, make_app: Callable[..., Any]) -> None:  # noqa: F811
     from shelfdesk.tui.screens.publications.plan import PublicationPlanScreen
 
     posts = len(shop.requests("backmarket", method="POST"))
@@ -100,7 +107,8 @@ async def test_the_dry_run_key_shows_the_plan_and_sends_nothing(shop: Shop, fail
 
 
 async def test_a_large_run_reports_rising_progress_and_esc_cancels_between_batches(
-    shop: Shop, make_app: Callable[..., Any]  # noqa: F811
+    shop: Shop,
+    make_app: Callable[..., Any],  # noqa: F811
 ) -> None:
     from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
 
@@ -158,8 +166,7 @@ async def test_a_large_run_reports_rising_progress_and_esc_cancels_between_batch
     assert sum(1 for i in items.values() if i.outcome is ItemOutcome.created) == 115
 
 
-async def test_errors_only_toggle_and_history_of_a_sku(shop: Shop, failing_run: int,
-                                                       make_app: Callable[..., Any]) -> None:  # noqa: F811
+async def test_errors_only_toggle_and_history_of_a_sku(shop: Shop, failing_run: int, make_app: Callable[..., Any]) -> None:  # noqa: F811
     from shelfdesk.tui.screens.publications.sku_history import ProductHistoryScreen
 
     await asyncio.to_thread(shop.publish, shop.lbc_channel, "offers")  # a clean run
@@ -189,8 +196,7 @@ async def test_errors_only_toggle_and_history_of_a_sku(shop: Shop, failing_run: 
         assert cell(app, 0, "outcome") == "failed"
 
 
-async def test_fix_jumps_to_the_mapping_that_fixes_the_group(shop: Shop, failing_run: int,
-                                                             make_app: Callable[..., Any]) -> None:  # noqa: F811
+async def test_fix_jumps_to_the_mapping_that_fixes_the_group(shop: Shop, failing_run: int, make_app: Callable[..., Any]) -> None:  # noqa: F811
     from shelfdesk.tui.screens.setup.mappings import MappingsScreen
 
     app = make_app()
@@ -208,7 +214,9 @@ async def test_fix_jumps_to_the_mapping_that_fixes_the_group(shop: Shop, failing
 
 
 async def test_an_operator_fixes_a_demo_error_group_on_mappings_and_republishes_only_it_with_keys(
-    shop: Shop, tmp_path: Any, make_app: Callable[..., Any]  # noqa: F811
+    shop: Shop,
+    tmp_path: Any,
+    make_app: Callable[..., Any],  # noqa: F811
 ) -> None:
     """The demo's triage at 80×24, keys only: the group, m to the mapping that fixes it, the value map
     completed in the column form, 3 back to the group, r re-publishes just its items."""
@@ -252,8 +260,12 @@ async def test_an_operator_fixes_a_demo_error_group_on_mappings_and_republishes_
         await pilot.press("enter")  # saved
         await settle(pilot)
         assert channel_rules(shop.ctx, shop.lbc_channel)["condition"].value_map == {
-            "Like new": "used", "Very good condition": "used", "Good condition": "used", "Refurbished": "refurbished",
-            FORGOTTEN_CONDITION: "used"}  # fmt: skip
+            "Like new": "used",
+            "Very good condition": "used",
+            "Good condition": "used",
+            "Refurbished": "refurbished",
+            FORGOTTEN_CONDITION: "used",
+        }
 
         await pilot.press("3")  # back where the operator left: the group
         await settle(pilot)
@@ -267,7 +279,12 @@ async def test_an_operator_fixes_a_demo_error_group_on_mappings_and_republishes_
         assert app.screen.query_one("#pub-table").current_key == str(list_publications(shop.ctx, limit=1)[0].id)
     latest = list_publications(shop.ctx, limit=1)[0]
     assert (latest.state, latest.items_total, latest.sent, latest.succeeded, latest.failed + latest.invalid) == (
-        PublicationState.succeeded, 3, 3, 3, 0)  # fmt: skip
+        PublicationState.succeeded,
+        3,
+        3,
+        3,
+        0,
+    )
     assert latest.summary["only_skus"] == sorted(demo.worn)
     feeds = [e for e in shop.requests("leboncoin")[before:] if e["method"] == "POST" and "/feeds/" in e["path"]]
     assert [sorted(item["sku"] for item in e["body"]["items"]) for e in feeds] == [sorted(demo.worn)]

@@ -15,13 +15,15 @@ from tests.tui.conftest import _plain_terminal, make_app  # noqa: F401 (fixtures
 SIZE = (80, 24)
 
 
-async def test_a_group_published_later_reads_resolved_and_r_says_why(shop: Shop, failing_run: int,  # noqa: F811
-                                                                      make_app: Callable[..., Any]) -> None:  # noqa: F811
+async def test_a_group_published_later_reads_resolved_and_r_says_why(
+    shop: Shop,
+    failing_run: int,  # noqa: F811
+    make_app: Callable[..., Any],
+) -> None:  # noqa: F811
     from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
 
     shop.map_column(shop.bm_channel, "grade", constant="GOOD")
-    await asyncio.to_thread(shop.publish, shop.bm_channel, "products",
-                            only_skus=["NEW-NOGRADE-0", "NEW-NOGRADE-1", "NEW-NOGRADE-2"])  # fmt: skip
+    await asyncio.to_thread(shop.publish, shop.bm_channel, "products", only_skus=["NEW-NOGRADE-0", "NEW-NOGRADE-1", "NEW-NOGRADE-2"])
     app = make_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await settle(pilot)
@@ -81,8 +83,11 @@ async def test_a_run_started_here_is_listed_while_it_runs(shop: Shop, make_app: 
     assert listed == 1
 
 
-async def test_a_failed_runs_error_is_shown_before_its_counters(shop: Shop, failing_run: int,  # noqa: F811
-                                                                make_app: Callable[..., Any]) -> None:  # noqa: F811
+async def test_a_failed_runs_error_is_shown_before_its_counters(
+    shop: Shop,
+    failing_run: int,  # noqa: F811
+    make_app: Callable[..., Any],
+) -> None:  # noqa: F811
     """At 80 columns the counters took two lines and the error, third, was cut off: a failed run said nothing."""
     from shelfdesk.db.models import Publication
 

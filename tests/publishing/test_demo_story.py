@@ -57,8 +57,7 @@ def test_publish_triage_fix_republish_then_a_stock_change_is_one_quantity_line(s
 
     # 2. Errors grouped by cause: refused by shelfdesk for Leboncoin, by the marketplace for Back Market.
     [lbc_group] = error_clusters(shop.ctx, lbc_products.publication_id)
-    assert (lbc_group.key, lbc_group.count, lbc_group.invalid, lbc_group.attribute) == (
-        "attribute-invalid:condition", 3, 3, "condition")  # fmt: skip
+    assert (lbc_group.key, lbc_group.count, lbc_group.invalid, lbc_group.attribute) == ("attribute-invalid:condition", 3, 3, "condition")
     assert lbc_group.cause == f"Condition {FORGOTTEN_CONDITION!r} is not an accepted value (used, refurbished, new)"
     [bm_group] = error_clusters(shop.ctx, bm_products.publication_id)
     assert (bm_group.key, bm_group.count, bm_group.invalid) == ("unknown-ean:ean", 1, 0)
@@ -66,8 +65,7 @@ def test_publish_triage_fix_republish_then_a_stock_change_is_one_quantity_line(s
 
     # 3. The operator's fix, through the mapping service: the forgotten word is second-hand too.
     rule = channel_rules(shop.ctx, shop.lbc_channel)["condition"]
-    set_mapping(shop.ctx, shop.lbc_channel, "condition", column=rule.column,
-                value_map={**rule.value_map, FORGOTTEN_CONDITION: "used"})  # fmt: skip
+    set_mapping(shop.ctx, shop.lbc_channel, "condition", column=rule.column, value_map={**rule.value_map, FORGOTTEN_CONDITION: "used"})
     assert "condition" not in preview(shop.ctx, shop.lbc_channel, samples=0).failures
 
     # 4. Re-publish the group: exactly its items are sent, and published.
@@ -78,7 +76,13 @@ def test_publish_triage_fix_republish_then_a_stock_change_is_one_quantity_line(s
     assert path == "/api/v1/feeds/products" and sorted(item["sku"] for item in items) == sorted(demo.worn) == group
     record = shop.publication(retry.publication_id)
     assert (record.state, record.items_total, record.sent, record.succeeded, record.failed, record.invalid) == (
-        PublicationState.succeeded, 3, 3, 3, 0, 0)  # fmt: skip
+        PublicationState.succeeded,
+        3,
+        3,
+        3,
+        0,
+        0,
+    )
     assert {i.sku: i.outcome for i in shop.items(retry.publication_id).values()} == dict.fromkeys(demo.worn, ItemOutcome.created)
     ads = shop.ads()
     assert {ads[sku]["condition"] for sku in demo.worn} == {"used"}

@@ -165,8 +165,16 @@ def test_a_second_real_run_of_a_channel_is_refused_while_one_runs_in_a_live_proc
     now = shop.clock.now()
     with shop.ctx.write_session() as session:  # a run held by this host's pid 1 (alive), and one by a dead pid
         for pid in (1, 2**22 + 12345):
-            session.add(Publication(channel_id=shop.bm_channel, kind="offers", mode="update", state="running",
-                                    holder=f"{__import__('socket').gethostname()}:{pid}", started_at=now))  # fmt: skip
+            session.add(
+                Publication(
+                    channel_id=shop.bm_channel,
+                    kind="offers",
+                    mode="update",
+                    state="running",
+                    holder=f"{__import__('socket').gethostname()}:{pid}",
+                    started_at=now,
+                )
+            )
     with pytest.raises(PublishError, match=r"publication #1 of Refurb Paris / Back Market France is running"):
         shop.publish(shop.bm_channel)
     assert shop.publication(2).state is PublicationState.interrupted  # the dead holder's run

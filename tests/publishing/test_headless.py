@@ -5,8 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-MODULES = ["shelfdesk.publishing.engine", "shelfdesk.publishing.triage", "shelfdesk.publishing.repricer",
-           "shelfdesk.cli.publish_cmd", "shelfdesk.cli.publications_cmd", "shelfdesk.cli.reprice_cmd"]  # fmt: skip
+MODULES = [
+    "shelfdesk.publishing.engine",
+    "shelfdesk.publishing.triage",
+    "shelfdesk.publishing.repricer",
+    "shelfdesk.cli.publish_cmd",
+    "shelfdesk.cli.publications_cmd",
+    "shelfdesk.cli.reprice_cmd",
+]
 
 
 def test_publishing_does_not_import_textual() -> None:

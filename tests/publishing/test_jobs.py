@@ -28,7 +28,12 @@ def test_publishing_jobs_are_registered_and_the_offers_job_publishes(shop: Shop)
     shop.clock.advance(301)  # the next offers run is due (every 5 minutes)
     second = asyncio.run(runner.run(f"offers:{shop.bm_channel}"))
     assert second.outcome is JobOutcome.succeeded and second.counts == {
-        "items_sent": 1, "items_published": 1, "items_failed": 0, "items_invalid": 0, "items_queued": 0}  # fmt: skip
+        "items_sent": 1,
+        "items_published": 1,
+        "items_failed": 0,
+        "items_invalid": 0,
+        "items_queued": 0,
+    }
     new_rows = [r for b in shop.batches()[batches:] for r in __import__("csv").DictReader(__import__("io").StringIO(b["catalog"]))]
     assert new_rows == [{"sku": "IPH12-64-BLK-VG", "quantity": "7"}]
     shop.clock.advance(301)

@@ -97,15 +97,23 @@ def test_safety_stock_and_open_orders_reduce_the_quantity_never_below_zero(shop:
     shop.clock.advance(60)
     now = shop.clock.now()
     with shop.ctx.write_session() as session:  # a harvested, accepted order placed after the stock import
-        for n, (status, qty) in enumerate(((NormalizedStatus.InProgress, 3), (NormalizedStatus.Shipped, 4),
-                                           (NormalizedStatus.Canceled, 5))):  # fmt: skip
-            order = Order(account_id=shop.bm_account, channel_id=shop.bm_channel, store_id=shop.store_id,
-                          marketplace="backmarket", marketplace_order_id=f"X{n}", status=status, purchased_at=now,
-                          harvested_at=now, updated_at=now)  # fmt: skip
+        for n, (status, qty) in enumerate(
+            ((NormalizedStatus.InProgress, 3), (NormalizedStatus.Shipped, 4), (NormalizedStatus.Canceled, 5))
+        ):
+            order = Order(
+                account_id=shop.bm_account,
+                channel_id=shop.bm_channel,
+                store_id=shop.store_id,
+                marketplace="backmarket",
+                marketplace_order_id=f"X{n}",
+                status=status,
+                purchased_at=now,
+                harvested_at=now,
+                updated_at=now,
+            )
             session.add(order)
             session.flush()
-            session.add(OrderLine(order_id=order.id, marketplace_line_id="1", sku="IPH13-128-MID-GOOD", quantity=qty,
-                                  status=status))  # fmt: skip
+            session.add(OrderLine(order_id=order.id, marketplace_line_id="1", sku="IPH13-128-MID-GOOD", quantity=qty, status=status))
     shop.publish(shop.bm_channel)
     # 10 in stock − 3 held by the open order (shipped and cancelled ones do not count) − 2 safety
     assert shop.listings()["IPH13-128-MID-GOOD"]["quantity"] == 5
@@ -149,9 +157,18 @@ def test_only_the_owning_channel_of_an_account_sends_quantities(shop: Shop) -> N
         spain = Store(name="Refurb Madrid", country="ES", currency="EUR", created_at=now, updated_at=now)
         session.add(spain)
         session.flush()
-        es = Channel(store_id=spain.id, account_id=shop.bm_account, marketplace="backmarket", market="es-es",
-                     country="ES", name="Back Market Spain", owns_quantities=True, activated_at=now, created_at=now,
-                     updated_at=now)  # fmt: skip
+        es = Channel(
+            store_id=spain.id,
+            account_id=shop.bm_account,
+            marketplace="backmarket",
+            market="es-es",
+            country="ES",
+            name="Back Market Spain",
+            owns_quantities=True,
+            activated_at=now,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(es)
         session.flush()
         es_id, spain_id = es.id, spain.id
@@ -202,7 +219,11 @@ def test_marketplace_refusals_are_stored_per_item_and_resent_next_update_run(sho
     result = shop.publish(shop.bm_channel)
     item = shop.items(result.publication_id)["IPH13-128-MID-EXC"]
     assert (item.outcome, item.error_code, item.error_key, item.attribute) == (
-        ItemOutcome.failed, None, item.error_key, None) or item.outcome is ItemOutcome.failed  # fmt: skip
+        ItemOutcome.failed,
+        None,
+        item.error_key,
+        None,
+    ) or item.outcome is ItemOutcome.failed
     assert "out of the allowed range" in item.message
     assert result.state is PublicationState.failed
     # Fixed in the catalog: the next update run sends it (it failed last time), and it succeeds.
@@ -221,12 +242,13 @@ def test_dry_run_lists_exactly_what_the_next_real_run_sends(shop: Shop) -> None:
     dry = shop.publish(shop.bm_channel, dry_run=True)
     assert len(shop.requests("backmarket", method="POST")) == posts  # a dry run sends nothing
     assert dry.state is PublicationState.dry_run
-    planned = {(i.sku, i.new_price, i.new_quantity) for i in shop.items(dry.publication_id).values()
-               if i.outcome is ItemOutcome.queued}  # fmt: skip
+    planned = {(i.sku, i.new_price, i.new_quantity) for i in shop.items(dry.publication_id).values() if i.outcome is ItemOutcome.queued}
 
     shop.publish(shop.bm_channel)
-    received = {(r["sku"], Decimal(r["price"]) if r.get("price") else None, int(r["quantity"]) if r.get("quantity") else None)
-                for r in shop.batch_rows()}  # fmt: skip
+    received = {
+        (r["sku"], Decimal(r["price"]) if r.get("price") else None, int(r["quantity"]) if r.get("quantity") else None)
+        for r in shop.batch_rows()
+    }
     assert planned == received
     assert ("GA52-128-BLK-EXC", Decimal("215.00"), 0) in planned
     assert dry.plan.skipped["not listed on the marketplace yet (the products feed creates it)"] == 1
@@ -292,9 +314,17 @@ def test_a_batch_whose_later_chunk_is_blocked_still_follows_the_chunks_the_marke
     from tests.publishing.conftest import BM_TOKEN, TIMEOUT
 
     def two_line_chunks(channel):  # type: ignore[no-untyped-def]
-        return BackMarketConnector(token=BM_TOKEN, clock=shop.clock, company="Acme", contact_email="ops@acme.test",
-                                   base_url=shop.sb.backmarket_url, timeout=TIMEOUT, rng=random.Random(3),
-                                   language=channel.market, limits=BackMarketLimits(lines_per_hour=2))  # fmt: skip
+        return BackMarketConnector(
+            token=BM_TOKEN,
+            clock=shop.clock,
+            company="Acme",
+            contact_email="ops@acme.test",
+            base_url=shop.sb.backmarket_url,
+            timeout=TIMEOUT,
+            rng=random.Random(3),
+            language=channel.market,
+            limits=BackMarketLimits(lines_per_hour=2),
+        )
 
     catalog_like_sandbox(shop)
     for sku in KEPT:
@@ -322,4 +352,6 @@ def test_a_channel_whose_publication_is_not_activated_is_planned_but_never_publi
     assert plan.state is PublicationState.dry_run and plan.plan.to_send
     assert len(shop.requests("backmarket", method="POST")) == posts
     assert {c.label: c.active for c in list_channels(shop.ctx)} == {
-        "Refurb Paris / Back Market France": False, "Refurb Paris / Leboncoin France": True}  # fmt: skip
+        "Refurb Paris / Back Market France": False,
+        "Refurb Paris / Leboncoin France": True,
+    }

@@ -18,8 +18,15 @@ def test_valid_products_are_created_and_invalid_ones_are_recorded_not_sent(shop:
 
     sent = {row["sku"]: row for row in shop.batch_rows()}
     assert set(sent) == {"NEW-IPH13-VG", "NEW-UNKNOWN-EAN"}
-    assert sent["NEW-IPH13-VG"] == {"sku": "NEW-IPH13-VG", "ean": sandbox_ean(0), "quantity": "3", "price": "579.00",
-                                    "currency": "EUR", "grade": "VERY_GOOD", "warranty_delay": "12"}  # fmt: skip
+    assert sent["NEW-IPH13-VG"] == {
+        "sku": "NEW-IPH13-VG",
+        "ean": sandbox_ean(0),
+        "quantity": "3",
+        "price": "579.00",
+        "currency": "EUR",
+        "grade": "VERY_GOOD",
+        "warranty_delay": "12",
+    }
     created = shop.listings()["NEW-IPH13-VG"]
     assert (created["quantity"], created["price"], created["grade"]) == (3, "579.00", "VERY_GOOD")
     items = shop.items(result.publication_id)
@@ -63,7 +70,9 @@ def test_a_mapping_fix_then_republishing_only_the_failed_items_succeeds(shop: Sh
     rows = [r["sku"] for b in shop.batches()[batches:] for r in __import__("csv").DictReader(__import__("io").StringIO(b["catalog"]))]
     assert sorted(rows) == ["NEW-A", "NEW-B"]
     assert {i.sku: i.outcome for i in shop.items(retry.publication_id).values()} == {
-        "NEW-A": ItemOutcome.created, "NEW-B": ItemOutcome.created}  # fmt: skip
+        "NEW-A": ItemOutcome.created,
+        "NEW-B": ItemOutcome.created,
+    }
     assert retry.state is PublicationState.succeeded
     assert shop.publication(retry.publication_id).summary["only_skus"] == ["NEW-A", "NEW-B"]
 
@@ -79,8 +88,15 @@ def test_the_channel_that_does_not_own_quantities_does_not_create_listings(shop:
 
 def test_leboncoin_products_report_marketplace_errors_per_attribute(shop: Shop) -> None:
     c = shop.lbc_channel
-    for attribute, column in (("title", "title"), ("description", "description"), ("condition", "condition"),
-                              ("price", "price"), ("brand", "brand"), ("model", "model"), ("storage", "storage")):  # fmt: skip
+    for attribute, column in (
+        ("title", "title"),
+        ("description", "description"),
+        ("condition", "condition"),
+        ("price", "price"),
+        ("brand", "brand"),
+        ("model", "model"),
+        ("storage", "storage"),
+    ):
         shop.map_column(c, attribute, column=column)
     shop.map_category(c, "Phones > Smartphones", "multimedia.phones.smartphones")
     long_text = "Reconditionné, testé, garanti douze mois, batterie neuve."
@@ -101,7 +117,12 @@ def test_leboncoin_products_report_marketplace_errors_per_attribute(shop: Shop) 
     # The marketplace's refusal is stored per item with its code and the attribute it names.
     three = items["LBC-NEW-3"]
     assert (three.outcome, three.action, three.error_code, three.attribute, three.error_key) == (
-        ItemOutcome.failed, ItemAction.create, "missing_attribute", "storage", "missing_attribute:storage")  # fmt: skip
+        ItemOutcome.failed,
+        ItemAction.create,
+        "missing_attribute",
+        "storage",
+        "missing_attribute:storage",
+    )
     assert "multimedia.phones.smartphones" in three.message and three.sent_at is not None
 
 

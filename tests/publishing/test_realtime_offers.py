@@ -23,12 +23,13 @@ def test_a_few_offers_go_in_real_time_and_the_run_says_so(shop: Shop) -> None:
     assert len(shop.batches()) == batches  # no CSV batch, no task to poll
     listings = shop.listings()
     updates = {e["path"]: e["body"] for e in shop.requests("backmarket", method="POST") if e["path"] != "/ws/listings"}
-    assert updates == {f"/ws/listings/{listings['IPH12-64-BLK-VG']['id']}": {"quantity": 1},
-                       f"/ws/listings/{listings['GA52-128-BLK-EXC']['id']}": {"quantity": 0}}  # fmt: skip
+    assert updates == {
+        f"/ws/listings/{listings['IPH12-64-BLK-VG']['id']}": {"quantity": 1},
+        f"/ws/listings/{listings['GA52-128-BLK-EXC']['id']}": {"quantity": 0},
+    }
     assert listings["IPH12-64-BLK-VG"]["quantity"] == 1 and listings["GA52-128-BLK-EXC"]["quantity"] == 0
     items = shop.items(result.publication_id)
-    assert {sku: i.outcome for sku, i in items.items()} == {"IPH12-64-BLK-VG": ItemOutcome.updated,
-                                                              "GA52-128-BLK-EXC": ItemOutcome.zeroed}  # fmt: skip
+    assert {sku: i.outcome for sku, i in items.items()} == {"IPH12-64-BLK-VG": ItemOutcome.updated, "GA52-128-BLK-EXC": ItemOutcome.zeroed}
     assert shop.publication(result.publication_id).summary["path"] == "real-time"
 
 

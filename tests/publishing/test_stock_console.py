@@ -15,8 +15,7 @@ from tests.tui.conftest import _plain_terminal, make_app  # noqa: F401 (fixtures
 SKU = "IPH13-128-MID-GOOD"
 
 
-async def test_q_on_a_skus_line_sets_its_stock_and_the_push_shows_on_publications(
-        shop: Shop, make_app: Callable[..., Any]) -> None:  # noqa: F811  # fmt: skip
+async def test_q_on_a_skus_line_sets_its_stock_and_the_push_shows_on_publications(shop: Shop, make_app: Callable[..., Any]) -> None:  # noqa: F811
     from shelfdesk.tui.screens.publications.sku_history import ProductHistoryScreen
 
     shop.ctx.actor = "operator"
@@ -72,8 +71,11 @@ def _marks_text(shop: Shop) -> str:
     return "\n".join(line.text() for line in stock_view(shop.ctx, shop.store_id, SKU).channels)
 
 
-async def test_shift_d_checks_drift_and_f_pushes_its_corrections(shop: Shop, make_app: Callable[..., Any],  # noqa: F811
-                                                                  monkeypatch: Any) -> None:  # fmt: skip
+async def test_shift_d_checks_drift_and_f_pushes_its_corrections(
+    shop: Shop,
+    make_app: Callable[..., Any],  # noqa: F811
+    monkeypatch: Any,
+) -> None:
     import shelfdesk.publishing.engine as engine
 
     shop.ctx.actor = "operator"
@@ -133,8 +135,7 @@ async def test_safety_stock_is_set_on_the_store_and_channel_forms(shop: Shop, ma
     assert sorted(channel.values()) == ["safety 2 (store)", "safety 3 (channel)"]
 
 
-async def test_a_scheduled_stock_push_appears_on_publications_without_a_key(
-        shop: Shop, make_app: Callable[..., Any]) -> None:  # noqa: F811  # fmt: skip
+async def test_a_scheduled_stock_push_appears_on_publications_without_a_key(shop: Shop, make_app: Callable[..., Any]) -> None:  # noqa: F811
     """The scheduler's stock job pushes while Publications is open, or while another screen is: the run is
     listed as soon as the job finishes, or when Publications is shown again, with no key pressed."""
     from shelfdesk.domain import JobOutcome

@@ -101,7 +101,12 @@ def test_the_last_phone_sold_on_leboncoin_shows_0_on_back_market_within_a_minute
 
     ctx, _ = open_demo(resolve_paths(tmp_path / "demo"), clock=clock)
     with ctx.read_session() as session:
-        push = session.execute(select(Publication).where(Publication.channel_id == bm, Publication.started_by == PUSHER)
-                               .order_by(Publication.id.desc())).scalars().first()  # fmt: skip
+        push = (
+            session.execute(
+                select(Publication).where(Publication.channel_id == bm, Publication.started_by == PUSHER).order_by(Publication.id.desc())
+            )
+            .scalars()
+            .first()
+        )
         assert push is not None and push.sent == 1 and push.succeeded == 1
     ctx.close()

@@ -35,7 +35,10 @@ def test_a_listing_changed_in_the_back_office_is_a_drift_and_its_correction_is_p
     report = check_drift_sync(shop.ctx, shop.bm_channel, factory=shop.factory)
     [drift] = report.drifts
     assert (drift.sku, drift.marketplace_quantity, drift.expected_quantity) == (
-        SKU, listings[SKU]["quantity"] + 7, listings[SKU]["quantity"])  # fmt: skip
+        SKU,
+        listings[SKU]["quantity"] + 7,
+        listings[SKU]["quantity"],
+    )
     record = shop.publication(report.publication_id)
     assert record.started_by == DRIFT and record.dry_run and record.planned == 1
     assert shop.listings()[SKU]["quantity"] == listings[SKU]["quantity"] + 7  # a check changes nothing there
@@ -53,7 +56,8 @@ def test_publications_drift_json_lists_the_differences_and_push_queues_them(shop
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert [(d["sku"], d["marketplace_quantity"], d["expected_quantity"]) for d in data["drifts"]] == [
-        (SKU, 0, listings[SKU]["quantity"])] and data["pushed"] == 1  # fmt: skip
+        (SKU, 0, listings[SKU]["quantity"])
+    ] and data["pushed"] == 1
     from shelfdesk.publishing.dirty import read_marks
 
     with shop.ctx.read_session() as session:

@@ -31,8 +31,13 @@ class FeedServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
-                server.log.append({"path": self.path, "if_none_match": self.headers.get("If-None-Match"),
-                                   "if_modified_since": self.headers.get("If-Modified-Since")})  # fmt: skip
+                server.log.append(
+                    {
+                        "path": self.path,
+                        "if_none_match": self.headers.get("If-None-Match"),
+                        "if_modified_since": self.headers.get("If-Modified-Since"),
+                    }
+                )
                 if server.fail is not None:
                     self.send_response(server.fail)
                     self.end_headers()
@@ -89,7 +94,8 @@ def _listed(shop: Shop, server: FeedServer) -> str:
 
 
 def test_a_changed_catalog_at_its_url_reaches_the_marketplace_and_an_unchanged_one_is_not_imported(
-        shop: Shop, feed_server: FeedServer) -> None:  # fmt: skip
+    shop: Shop, feed_server: FeedServer
+) -> None:
     price = _listed(shop, feed_server)
     first = refresh_feed(shop.ctx, shop.store_id, CATALOG)  # the first scheduled look: applied
     imports = _imports(shop)
@@ -106,8 +112,7 @@ def test_a_changed_catalog_at_its_url_reaches_the_marketplace_and_an_unchanged_o
     assert shop.listings()[SKU]["quantity"] == 0
 
 
-def test_a_failing_catalog_source_keeps_the_last_catalog_alerts_and_retries_with_backoff(
-        shop: Shop, feed_server: FeedServer) -> None:  # fmt: skip
+def test_a_failing_catalog_source_keeps_the_last_catalog_alerts_and_retries_with_backoff(shop: Shop, feed_server: FeedServer) -> None:
     _listed(shop, feed_server)
     feed_server.fail = 503
     shop.clock.advance(timedelta(minutes=15))

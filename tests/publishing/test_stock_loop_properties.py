@@ -30,8 +30,19 @@ _examples = itertools.count()
 def _order(shop: Shop, oid: str, sku: str, quantity: int, status: NormalizedStatus, modified_minutes: int = 0) -> None:
     now = shop.clock.now()
     line = RemoteOrderLine(f"{oid}-1", sku, quantity, Decimal("100.00"), "EUR", str(status), status, title="Phone")
-    order = RemoteOrder(Marketplace.leboncoin, oid, str(status), status, now, now + timedelta(minutes=modified_minutes),
-                        "EUR", Decimal("100.00") * quantity, [line], country="FR", customer_name="Léa Martin")  # fmt: skip
+    order = RemoteOrder(
+        Marketplace.leboncoin,
+        oid,
+        str(status),
+        status,
+        now,
+        now + timedelta(minutes=modified_minutes),
+        "EUR",
+        Decimal("100.00") * quantity,
+        [line],
+        country="FR",
+        customer_name="Léa Martin",
+    )
     with shop.ctx.write_session() as session:
         store_remote_orders(session, load_scope(session, shop.lbc_account), [order], now)
 
@@ -50,12 +61,16 @@ def _push(shop: Shop) -> Any:
     return push_stock_sync(shop.ctx, shop.bm_channel, factory=shop.factory, settle=False)
 
 
-OPS = st.lists(st.one_of(
-    st.tuples(st.just("order"), st.integers(1, 3)),
-    st.tuples(st.just("cancel"), st.integers(0, 9)),
-    st.tuples(st.just("stock"), st.integers(0, 6)),
-    st.tuples(st.just("push"), st.just(0)),
-), min_size=1, max_size=14)  # fmt: skip
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("order"), st.integers(1, 3)),
+        st.tuples(st.just("cancel"), st.integers(0, 9)),
+        st.tuples(st.just("stock"), st.integers(0, 6)),
+        st.tuples(st.just("push"), st.just(0)),
+    ),
+    min_size=1,
+    max_size=14,
+)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -129,17 +144,37 @@ def test_the_budget_is_never_exceeded_and_stock_outs_go_first(shop: Shop) -> Non
     with shop.ctx.read_session() as session:
         used = lines_used_last_hour(session, shop.bm_account, now)
     with shop.ctx.write_session() as session:
-        pub = Publication(channel_id=shop.bm_channel, kind=PublicationKind.offers, mode=PublicationMode.update,
-                          state=PublicationState.succeeded, started_at=now - timedelta(minutes=30))  # fmt: skip
+        pub = Publication(
+            channel_id=shop.bm_channel,
+            kind=PublicationKind.offers,
+            mode=PublicationMode.update,
+            state=PublicationState.succeeded,
+            started_at=now - timedelta(minutes=30),
+        )
         session.add(pub)
         session.flush()
-        session.add_all([PublicationItem(publication_id=pub.id, sku=f"OLD-{i}", action=ItemAction.update,
-                                         outcome=ItemOutcome.updated, sent_at=now - timedelta(minutes=30))
-                         for i in range(1800 - 104 - used)])  # fmt: skip
+        session.add_all(
+            [
+                PublicationItem(
+                    publication_id=pub.id,
+                    sku=f"OLD-{i}",
+                    action=ItemAction.update,
+                    outcome=ItemOutcome.updated,
+                    sent_at=now - timedelta(minutes=30),
+                )
+                for i in range(1800 - 104 - used)
+            ]
+        )
     outs, decreases, increases = skus[:2], skus[2:5], skus[5:]
-    set_stock(shop.ctx, shop.store_id, [*(StockLine(s, 0) for s in outs),
-                                        *(StockLine(s, listings[s]["quantity"] - 1) for s in decreases),
-                                        *(StockLine(s, listings[s]["quantity"] + 5) for s in increases)])  # fmt: skip
+    set_stock(
+        shop.ctx,
+        shop.store_id,
+        [
+            *(StockLine(s, 0) for s in outs),
+            *(StockLine(s, listings[s]["quantity"] - 1) for s in decreases),
+            *(StockLine(s, listings[s]["quantity"] + 5) for s in increases),
+        ],
+    )
     shop.clock.advance(timedelta(seconds=1))
     since = len(shop.requests("backmarket", method="POST"))
     result = _push(shop)

@@ -99,7 +99,7 @@ def test_a_large_change_goes_in_one_batch_and_stock_outs_in_real_time(shop: Shop
     assert result.realtime == 1 and result.batched == len(skus) - 1
     posts = _realtime_posts(shop)
     assert len(posts) == 1
-    new_rows = shop.batch_rows()[-(len(skus) - 1):]
+    new_rows = shop.batch_rows()[-(len(skus) - 1) :]
     assert len(shop.batches()) == batches + 1
     assert {r["sku"]: r["quantity"] for r in new_rows} == {s: "7" for s in skus[1:]}
     after = shop.listings()

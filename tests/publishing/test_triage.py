@@ -46,26 +46,51 @@ def publications(ctx: AppContext) -> list[int]:
         account = MarketplaceAccount(marketplace=Marketplace.backmarket, name="A", created_at=now, updated_at=now)
         session.add_all([store, account])
         session.flush()
-        channels = [Channel(store_id=store.id, account_id=account.id, marketplace=Marketplace.backmarket, market=m,
-                            country="FR", name=f"C{m}", created_at=now, updated_at=now) for m in ("fr-fr", "es-es")]  # fmt: skip
+        channels = [
+            Channel(
+                store_id=store.id,
+                account_id=account.id,
+                marketplace=Marketplace.backmarket,
+                market=m,
+                country="FR",
+                name=f"C{m}",
+                created_at=now,
+                updated_at=now,
+            )
+            for m in ("fr-fr", "es-es")
+        ]
         session.add_all(channels)
         session.flush()
         ids = []
         for n in range(5):
-            pub = Publication(channel_id=channels[n % 2].id, kind="offers", mode="update", state=PublicationState.partial,
-                              started_at=now + timedelta(minutes=n // 2), finished_at=now + timedelta(minutes=n // 2, seconds=30),
-                              failed=450 if n == 4 else 0)  # fmt: skip
+            pub = Publication(
+                channel_id=channels[n % 2].id,
+                kind="offers",
+                mode="update",
+                state=PublicationState.partial,
+                started_at=now + timedelta(minutes=n // 2),
+                finished_at=now + timedelta(minutes=n // 2, seconds=30),
+                failed=450 if n == 4 else 0,
+            )
             session.add(pub)
             session.flush()
             ids.append(pub.id)
         rows = []
         for i in range(600):
             key = ("grade:missing", "unknown-ean:ean", "price-out-of-range:price")[i % 3] if i < 450 else None
-            rows.append(dict(publication_id=ids[-1], sku=f"SKU-{i:04d}", action=ItemAction.update,
-                             outcome=ItemOutcome.failed if key else ItemOutcome.updated, error_key=key,
-                             message=f"problem {key} on SKU-{i:04d}" if key else None,
-                             attribute=key.split(":")[1] if key else None, new_price=Decimal("9.99"),
-                             sent_at=None if key == "grade:missing" else now))  # fmt: skip
+            rows.append(
+                dict(
+                    publication_id=ids[-1],
+                    sku=f"SKU-{i:04d}",
+                    action=ItemAction.update,
+                    outcome=ItemOutcome.failed if key else ItemOutcome.updated,
+                    error_key=key,
+                    message=f"problem {key} on SKU-{i:04d}" if key else None,
+                    attribute=key.split(":")[1] if key else None,
+                    new_price=Decimal("9.99"),
+                    sent_at=None if key == "grade:missing" else now,
+                )
+            )
         session.execute(PublicationItem.__table__.insert(), rows)
     return ids
 
@@ -92,7 +117,10 @@ def test_clusters_are_largest_first_and_republishing_takes_one_group(ctx: AppCon
     pid = publications[-1]
     clusters = error_clusters(ctx, pid)
     assert [(c.key, c.count, c.invalid) for c in clusters] == [
-        ("grade:missing", 150, 150), ("price-out-of-range:price", 150, 0), ("unknown-ean:ean", 150, 0)]  # fmt: skip
+        ("grade:missing", 150, 150),
+        ("price-out-of-range:price", 150, 0),
+        ("unknown-ean:ean", 150, 0),
+    ]
     # One real example rather than "SKU-#": the operator can look the value up.
     assert clusters[0].label == "problem grade:missing on SKU-0000 (and 149 more like it) — 150 products"
     assert "Mappings → columns" in clusters[0].fix

@@ -25,57 +25,263 @@ from shelfdesk.sandbox.backmarket_rules import CSV_COLUMNS
 #: Names any route of either sandbox reads from a query string or a body.
 FIELD_NAMES = (
     # Back Market
-    "catalog", "quotechar", "delimiter", "encoding", "new_state", "sku", "order_id", "id", "tracking_number",
-    "tracking_url", "imei", "serial_number", "return_reason", "return_message", "date_shipping", "shipper", "vat_type",
-    "price", "quantity", "min_price", "max_price", "comment", "currency", "warranty_delay", "shipper_1",
-    "shipping_delay_1", "shipping_price_1", "shipper_display_1", "page", "page-size", "state", "country_code",
-    "date_modification", "date_creation", "publication_state", "min_quantity", "max_quantity", "listing_id",
+    "catalog",
+    "quotechar",
+    "delimiter",
+    "encoding",
+    "new_state",
+    "sku",
+    "order_id",
+    "id",
+    "tracking_number",
+    "tracking_url",
+    "imei",
+    "serial_number",
+    "return_reason",
+    "return_message",
+    "date_shipping",
+    "shipper",
+    "vat_type",
+    "price",
+    "quantity",
+    "min_price",
+    "max_price",
+    "comment",
+    "currency",
+    "warranty_delay",
+    "shipper_1",
+    "shipping_delay_1",
+    "shipping_price_1",
+    "shipper_display_1",
+    "page",
+    "page-size",
+    "state",
+    "country_code",
+    "date_modification",
+    "date_creation",
+    "publication_state",
+    "min_quantity",
+    "max_quantity",
+    "listing_id",
     # Leboncoin
-    "reference", "items", "carrier", "reason", "body", "grant_type", "refresh_token", "per_page", "updated_since",
-    "title", "description", "category", "condition", "new_reason", "attributes", "secure_payment",
+    "reference",
+    "items",
+    "carrier",
+    "reason",
+    "body",
+    "grant_type",
+    "refresh_token",
+    "per_page",
+    "updated_since",
+    "title",
+    "description",
+    "category",
+    "condition",
+    "new_reason",
+    "attributes",
+    "secure_payment",
     # admin
-    "skus", "fate", "count", "single_order", "seed", "advance", "to", "orders_per_hour", "token", "products", "ean",
-    "grades", "rules", "kind", "rate", "method", "path", "prefix", "window", "valid_days", "retry_after", "latency",
-    "skip", "after_effect",
-)  # fmt: skip
+    "skus",
+    "fate",
+    "count",
+    "single_order",
+    "seed",
+    "advance",
+    "to",
+    "orders_per_hour",
+    "token",
+    "products",
+    "ean",
+    "grades",
+    "rules",
+    "kind",
+    "rate",
+    "method",
+    "path",
+    "prefix",
+    "window",
+    "valid_days",
+    "retry_after",
+    "latency",
+    "skip",
+    "after_effect",
+)
 
 #: Text that breaks naive readers.
 NASTY_TEXT = (
-    "", " ", "0", "-1", "1.5", "NaN", "nan", "Infinity", "-Infinity", "1e999999999", "9" * 30, "-" + "9" * 30, "true",
-    "null", "[]", "{}", "\x00", "\ud800", "é", "💥", "a;;b", ";;", '""', "\n", "\r\n", "%", "../", "2026-03-02",
-    "2026-03-02T09:30:00", "2026-03-02T09:30:00+00:00", "2026-03-02T09:30:00Z", "9999-12-31T23:59:59+00:00",
-    "fr-fr", "FR", "EXCELLENT", "GOOD", "Colissimo", "REGULAR", "paid", "refurbished", "new", "clearance", "x" * 600,
-)  # fmt: skip
+    "",
+    " ",
+    "0",
+    "-1",
+    "1.5",
+    "NaN",
+    "nan",
+    "Infinity",
+    "-Infinity",
+    "1e999999999",
+    "9" * 30,
+    "-" + "9" * 30,
+    "true",
+    "null",
+    "[]",
+    "{}",
+    "\x00",
+    "\ud800",
+    "é",
+    "💥",
+    "a;;b",
+    ";;",
+    '""',
+    "\n",
+    "\r\n",
+    "%",
+    "../",
+    "2026-03-02",
+    "2026-03-02T09:30:00",
+    "2026-03-02T09:30:00+00:00",
+    "2026-03-02T09:30:00Z",
+    "9999-12-31T23:59:59+00:00",
+    "fr-fr",
+    "FR",
+    "EXCELLENT",
+    "GOOD",
+    "Colissimo",
+    "REGULAR",
+    "paid",
+    "refurbished",
+    "new",
+    "clearance",
+    "x" * 600,
+)
 
 #: Numbers as they arrive, as JSON numbers or text: the values number readers get wrong.
 NASTY_NUMBERS = (
-    "NaN", "nan", "sNaN", "Infinity", "-Infinity", "1e999999999", "-1e999999999", "1E+5", "1_000", " 12 ", "12.", ".5",
-    "0x10", "9" * 30, "-" + "9" * 30, "1.999999999999999999", "-0", "0", "-1", "1", "2", "3", "12", "24", "150.00", "",
-    10**30, -(10**30), 1e20, -1, 0, 1, 2, 3, 4, 5, 6, 9, 10, 12, 2**31, 1.5, 0.001, True, False, None,
-)  # fmt: skip
+    "NaN",
+    "nan",
+    "sNaN",
+    "Infinity",
+    "-Infinity",
+    "1e999999999",
+    "-1e999999999",
+    "1E+5",
+    "1_000",
+    " 12 ",
+    "12.",
+    ".5",
+    "0x10",
+    "9" * 30,
+    "-" + "9" * 30,
+    "1.999999999999999999",
+    "-0",
+    "0",
+    "-1",
+    "1",
+    "2",
+    "3",
+    "12",
+    "24",
+    "150.00",
+    "",
+    10**30,
+    -(10**30),
+    1e20,
+    -1,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    9,
+    10,
+    12,
+    2**31,
+    1.5,
+    0.001,
+    True,
+    False,
+    None,
+)
 
 #: The numbers that once entered a sandbox's state and failed every later request.
 POISON_NUMBERS = ("NaN", "sNaN", "Infinity", "1e999999999", "9" * 30, 10**30, -1)
 
 #: Path fragment -> the fields its handler reads: an object for that route takes its keys from here most of the time.
 ROUTE_FIELDS = {
-    "/ws/orders/": ("order_id", "new_state", "sku", "imei", "serial_number", "tracking_number", "tracking_url", "vat_type",
-                    "date_shipping", "shipper", "return_reason", "return_message"),
+    "/ws/orders/": (
+        "order_id",
+        "new_state",
+        "sku",
+        "imei",
+        "serial_number",
+        "tracking_number",
+        "tracking_url",
+        "vat_type",
+        "date_shipping",
+        "shipper",
+        "return_reason",
+        "return_message",
+    ),
     "/ws/orderlines/": ("imei", "serial_number"),
-    "/ws/listings/": ("price", "quantity", "min_price", "currency", "comment", "warranty_delay", "shipper_1",
-                      "shipping_delay_1", "shipping_price_1", "shipper_display_1"),
+    "/ws/listings/": (
+        "price",
+        "quantity",
+        "min_price",
+        "currency",
+        "comment",
+        "warranty_delay",
+        "shipper_1",
+        "shipping_delay_1",
+        "shipping_price_1",
+        "shipper_display_1",
+    ),
     "/ws/listings": ("catalog", "quotechar", "delimiter", "encoding"),
-    "/ads/": ("price", "quantity", "sku"), "/feeds/": ("reference", "items"), "confirm-shipping": ("carrier",),
-    "/cancel": ("reason",), "/messages": ("body",), "/oauth/token": ("grant_type", "refresh_token"),
-    "/_sandbox/orders": ("skus", "fate", "count", "quantity", "single_order"), "/_sandbox/clock": ("advance", "to"),
-    "/_sandbox/generator": ("orders_per_hour",), "/_sandbox/faults": ("kind", "count", "rate", "method", "path", "skip",
-    "latency", "retry_after", "after_effect", "rules"), "/_sandbox/products": ("products",), "/_sandbox/tokens": ("token",),
-    "/_sandbox/refresh-tokens": ("token", "valid_days"), "/_sandbox/reset": ("seed",),
-}  # fmt: skip
-NUMERIC_FIELDS = {"price", "quantity", "min_price", "max_price", "warranty_delay", "new_state", "return_reason", "order_id",
-                  "count", "advance", "orders_per_hour", "valid_days", "seed", "rate", "latency", "skip", "retry_after",
-                  "shipping_delay_1", "shipping_price_1", "page", "page-size", "per_page", "state", "publication_state",
-                  "min_quantity", "max_quantity", "listing_id", "window"}  # fmt: skip
+    "/ads/": ("price", "quantity", "sku"),
+    "/feeds/": ("reference", "items"),
+    "confirm-shipping": ("carrier",),
+    "/cancel": ("reason",),
+    "/messages": ("body",),
+    "/oauth/token": ("grant_type", "refresh_token"),
+    "/_sandbox/orders": ("skus", "fate", "count", "quantity", "single_order"),
+    "/_sandbox/clock": ("advance", "to"),
+    "/_sandbox/generator": ("orders_per_hour",),
+    "/_sandbox/faults": ("kind", "count", "rate", "method", "path", "skip", "latency", "retry_after", "after_effect", "rules"),
+    "/_sandbox/products": ("products",),
+    "/_sandbox/tokens": ("token",),
+    "/_sandbox/refresh-tokens": ("token", "valid_days"),
+    "/_sandbox/reset": ("seed",),
+}
+NUMERIC_FIELDS = {
+    "price",
+    "quantity",
+    "min_price",
+    "max_price",
+    "warranty_delay",
+    "new_state",
+    "return_reason",
+    "order_id",
+    "count",
+    "advance",
+    "orders_per_hour",
+    "valid_days",
+    "seed",
+    "rate",
+    "latency",
+    "skip",
+    "retry_after",
+    "shipping_delay_1",
+    "shipping_price_1",
+    "page",
+    "page-size",
+    "per_page",
+    "state",
+    "publication_state",
+    "min_quantity",
+    "max_quantity",
+    "listing_id",
+    "window",
+}
 
 #: What a URL can carry: bytes, so no lone surrogate.
 URL_TEXT = tuple(t for t in NASTY_TEXT if t != "\ud800")
@@ -116,10 +322,17 @@ class Pools:
 
 def scalars(pools: Pools) -> st.SearchStrategy[Any]:
     return st.one_of(
-        st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-        st.sampled_from(NASTY_TEXT), st.text(max_size=20), st.sampled_from(pools.ids or ["1"]),
-        st.sampled_from(pools.skus or ["SKU"]), st.sampled_from(pools.eans or ["0"]),
-    )  # fmt: skip
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**40), 2**40),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(NASTY_TEXT),
+        st.text(max_size=20),
+        st.sampled_from(pools.ids or ["1"]),
+        st.sampled_from(pools.skus or ["SKU"]),
+        st.sampled_from(pools.eans or ["0"]),
+    )
 
 
 def json_values(pools: Pools) -> st.SearchStrategy[Any]:
@@ -159,10 +372,14 @@ def csv_batches(draw: Any, pools: Pools) -> dict[str, Any]:
     quotechar = draw(st.sampled_from(['"', "'", ","]) | st.characters(max_codepoint=0x2FF))
     header = draw(st.lists(st.sampled_from(sorted(CSV_COLUMNS)) | st.text(max_size=6), min_size=1, max_size=7))
     value = st.one_of(
-        st.sampled_from(pools.skus or ["SKU"]), st.sampled_from(pools.eans or ["0"]), st.sampled_from(pools.ids or ["1"]),
-        st.sampled_from(NASTY_TEXT[:40]), st.decimals(allow_nan=True, places=2).map(str), st.integers(-5, 10**6).map(str),
+        st.sampled_from(pools.skus or ["SKU"]),
+        st.sampled_from(pools.eans or ["0"]),
+        st.sampled_from(pools.ids or ["1"]),
+        st.sampled_from(NASTY_TEXT[:40]),
+        st.decimals(allow_nan=True, places=2).map(str),
+        st.integers(-5, 10**6).map(str),
         st.sampled_from(["PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE", "EUR", "12", "24"]),
-    )  # fmt: skip
+    )
     rows = draw(st.lists(st.lists(value, min_size=len(header), max_size=len(header) + 1), min_size=0, max_size=4))
     quote_all = draw(st.booleans())
 
@@ -170,8 +387,12 @@ def csv_batches(draw: Any, pools: Pools) -> dict[str, Any]:
         return quotechar + text.replace(quotechar, quotechar * 2) + quotechar if quote_all else text
 
     catalog = "\n".join(delimiter.join(cell(c) for c in row) for row in [header, *rows])
-    body: dict[str, Any] = {"catalog": catalog, "quotechar": quotechar, "delimiter": delimiter,
-                            "encoding": draw(st.sampled_from(["utf-8", "UTF-8", "latin-1", "ascii", "utf-16", "klingon", "rot13"]))}  # fmt: skip
+    body: dict[str, Any] = {
+        "catalog": catalog,
+        "quotechar": quotechar,
+        "delimiter": delimiter,
+        "encoding": draw(st.sampled_from(["utf-8", "UTF-8", "latin-1", "ascii", "utf-16", "klingon", "rot13"])),
+    }
     # sometimes one field of the batch is malformed too
     broken = draw(st.sampled_from([None, None, "catalog", "quotechar", "delimiter", "encoding"]))
     if broken:
@@ -186,7 +407,8 @@ def feed_items(draw: Any, pools: Pools) -> dict[str, Any]:
         {},
         optional={
             "sku": st.sampled_from(pools.skus or ["SKU"]) | st.sampled_from(NASTY_TEXT),
-            "title": st.text(max_size=120) | st.sampled_from(NASTY_TEXT), "description": st.text(min_size=0, max_size=40),
+            "title": st.text(max_size=120) | st.sampled_from(NASTY_TEXT),
+            "description": st.text(min_size=0, max_size=40),
             "category": st.sampled_from(["multimedia.consoles", "home.decoration", "home", "nope", ""]),
             "condition": st.sampled_from(["used", "refurbished", "new", "", "broken"]),
             "new_reason": st.sampled_from(["clearance", "craftsmanship", None, "x"]),
@@ -195,7 +417,7 @@ def feed_items(draw: Any, pools: Pools) -> dict[str, Any]:
             "quantity": st.sampled_from(POISON_NUMBERS) | st.sampled_from(NASTY_NUMBERS) | scalars(pools),
             "secure_payment": scalars(pools),
         },
-    )  # fmt: skip
+    )
     reference = st.text(min_size=1, max_size=10) | st.text(min_size=1, max_size=10) | scalars(pools)
     return {"reference": draw(reference), "items": draw(st.lists(item | item | json_values(pools), min_size=0, max_size=4))}
 
@@ -232,16 +454,21 @@ def requests(route: tuple[str, str], pools: Pools) -> st.SearchStrategy[Request]
     anything = st.one_of(st.sampled_from(pools.ids or ["1"]), st.sampled_from(URL_TEXT[:25]), st.text(min_size=1, max_size=12))
     segments = {name: st.sampled_from(pools.by_param.get(name) or pools.ids or ["1"]) | anything for name in names}
     param_value = st.sampled_from(URL_TEXT) | st.sampled_from([str(n) for n in NASTY_NUMBERS]) | st.text(max_size=12)
-    params = st.lists(st.tuples(st.sampled_from(sorted(NUMERIC_FIELDS)) | st.sampled_from(FIELD_NAMES) | st.text(max_size=6), param_value), max_size=4)
+    params = st.lists(
+        st.tuples(st.sampled_from(sorted(NUMERIC_FIELDS)) | st.sampled_from(FIELD_NAMES) | st.text(max_size=6), param_value), max_size=4
+    )
     own = objects(pools, fields_for(template)).map(lambda v: json.dumps(v).encode())
     kinds: dict[str, st.SearchStrategy[Any]] = {
-        "own": own, "json": json_values(pools).map(lambda v: json.dumps(v).encode()),
-        "raw": st.sampled_from([b"{", b"NaN", b'{"price": NaN}', b'{"sku": "\\ud800"}', b"[" * 5000 + b"]" * 5000,
-                                b'{"a": Infinity}', b"\xff\xfe", b"null"]) | st.binary(max_size=40),
+        "own": own,
+        "json": json_values(pools).map(lambda v: json.dumps(v).encode()),
+        "raw": st.sampled_from(
+            [b"{", b"NaN", b'{"price": NaN}', b'{"sku": "\\ud800"}', b"[" * 5000 + b"]" * 5000, b'{"a": Infinity}', b"\xff\xfe", b"null"]
+        )
+        | st.binary(max_size=40),
         "form": st.sampled_from([b"grant_type=refresh_token&refresh_token=lbc-sandbox-refresh-token", b"grant_type=x", b"%zz"])
         | st.binary(max_size=30),
         "none": st.none(),
-    }  # fmt: skip
+    }
     weights = ["own", "own", "own", "json", "raw", "form", "none"]
     if template == "/ws/listings":
         kinds["csv"] = csv_batches(pools).map(lambda v: json.dumps(v).encode())
@@ -250,9 +477,19 @@ def requests(route: tuple[str, str], pools: Pools) -> st.SearchStrategy[Request]
         kinds["feed"] = feed_items(pools).map(lambda v: json.dumps(v).encode())
         weights += ["feed"] * 4
     if "invoice" in template:
-        kinds["multipart"] = st.sampled_from(["b", "xyz", ""]).flatmap(lambda b: st.tuples(st.just(b), st.sampled_from([
-            f'--{b}\r\nContent-Disposition: form-data; name="invoice"; filename="i.pdf"\r\n\r\n%PDF\r\n--{b}--\r\n'.encode(),
-            f"--{b}\r\n\r\n--{b}--".encode(), b"garbage"]) | st.binary(max_size=60)))  # fmt: skip
+        kinds["multipart"] = st.sampled_from(["b", "xyz", ""]).flatmap(
+            lambda b: st.tuples(
+                st.just(b),
+                st.sampled_from(
+                    [
+                        f'--{b}\r\nContent-Disposition: form-data; name="invoice"; filename="i.pdf"\r\n\r\n%PDF\r\n--{b}--\r\n'.encode(),
+                        f"--{b}\r\n\r\n--{b}--".encode(),
+                        b"garbage",
+                    ]
+                )
+                | st.binary(max_size=60),
+            )
+        )
         weights += ["multipart"] * 3
     kind_of = st.sampled_from(weights)
 
@@ -277,27 +514,75 @@ def requests(route: tuple[str, str], pools: Pools) -> st.SearchStrategy[Request]
 # ---------------------------------------------------------------------- the poison table
 
 #: Values that, in one field or another, once entered a sandbox's state or broke a handler.
-POISON_VALUES: tuple[Any, ...] = (*POISON_NUMBERS, "-Infinity", "1_000", "", " ", "x" * 6000, "\x00", [], {}, [1], {"a": 1}, True, None, 1.5, "é💥")
+POISON_VALUES: tuple[Any, ...] = (
+    *POISON_NUMBERS,
+    "-Infinity",
+    "1_000",
+    "",
+    " ",
+    "x" * 6000,
+    "\x00",
+    [],
+    {},
+    [1],
+    {"a": 1},
+    True,
+    None,
+    1.5,
+    "é💥",
+)
 
 #: Path fragment -> a body its handler accepts: the table puts one poison into one field of it at a time.
 BASE_BODIES: dict[str, dict[str, Any]] = {
-    "/ws/orders/": {"new_state": 3, "tracking_number": "6A1", "tracking_url": "https://t.example/1", "shipper": "Colissimo",
-                    "date_shipping": "2026-03-02T09:30:00+00:00", "vat_type": "REGULAR"},
+    "/ws/orders/": {
+        "new_state": 3,
+        "tracking_number": "6A1",
+        "tracking_url": "https://t.example/1",
+        "shipper": "Colissimo",
+        "date_shipping": "2026-03-02T09:30:00+00:00",
+        "vat_type": "REGULAR",
+    },
     "/ws/orderlines/": {"imei": "123456789012345", "serial_number": "SN1"},
-    "/ws/listings/": {"price": "100.00", "quantity": 3, "min_price": "90.00", "currency": "EUR", "comment": "ok",
-                      "warranty_delay": 12, "shipper_1": "Colissimo", "shipping_delay_1": 24, "shipping_price_1": "0.00"},
+    "/ws/listings/": {
+        "price": "100.00",
+        "quantity": 3,
+        "min_price": "90.00",
+        "currency": "EUR",
+        "comment": "ok",
+        "warranty_delay": 12,
+        "shipper_1": "Colissimo",
+        "shipping_delay_1": 24,
+        "shipping_price_1": "0.00",
+    },
     "/ws/listings": {"catalog": "sku,quantity,price\nIPH12-64-BLK-VG,3,389.00", "quotechar": '"', "delimiter": ",", "encoding": "utf-8"},
     "/ads/": {"price": "10.00", "quantity": 1},
-    "/feeds/": {"reference": "poison", "items": [{"sku": "CHAIR-OAK-01", "title": "Chaise en chêne", "description": "Une chaise en chêne massif faite main.",
-                "category": "home.furniture.seating", "condition": "used", "price": "100.00", "quantity": 1, "attributes": {}}]},
-    "confirm-shipping": {"carrier": "colissimo"}, "/cancel": {"reason": "out_of_stock"}, "/messages": {"body": "Bonjour"},
+    "/feeds/": {
+        "reference": "poison",
+        "items": [
+            {
+                "sku": "CHAIR-OAK-01",
+                "title": "Chaise en chêne",
+                "description": "Une chaise en chêne massif faite main.",
+                "category": "home.furniture.seating",
+                "condition": "used",
+                "price": "100.00",
+                "quantity": 1,
+                "attributes": {},
+            }
+        ],
+    },
+    "confirm-shipping": {"carrier": "colissimo"},
+    "/cancel": {"reason": "out_of_stock"},
+    "/messages": {"body": "Bonjour"},
     "/_sandbox/orders": {"skus": ["IPH12-64-BLK-VG"], "fate": "paid", "count": 1, "quantity": 1},
-    "/_sandbox/clock": {"advance": 1}, "/_sandbox/generator": {"orders_per_hour": 0},
+    "/_sandbox/clock": {"advance": 1},
+    "/_sandbox/generator": {"orders_per_hour": 0},
     "/_sandbox/faults": {"kind": "503", "count": 1, "rate": 1.0, "path": "/nowhere"},
     "/_sandbox/products": {"products": [{"ean": "0190198000019", "title": "T", "category": "c", "grades": ["GOOD"]}]},
-    "/_sandbox/tokens": {"token": "fuzz-token"}, "/_sandbox/refresh-tokens": {"token": "fuzz-refresh", "valid_days": 1},
+    "/_sandbox/tokens": {"token": "fuzz-token"},
+    "/_sandbox/refresh-tokens": {"token": "fuzz-refresh", "valid_days": 1},
     "/_sandbox/reset": {"seed": 0},
-}  # fmt: skip
+}
 
 
 def base_body(template: str) -> dict[str, Any] | None:

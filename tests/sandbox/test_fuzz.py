@@ -44,8 +44,13 @@ from tests.sandbox.fuzzing import Pools, Request, poisoned_bodies, requests, rou
 
 EXAMPLES = int(os.environ.get("SHELFDESK_FUZZ_EXAMPLES", "12"))
 BM_HEADERS = {"Authorization": f"Basic {DEFAULT_TOKEN}", "User-Agent": "BM-Acme-fuzz;ops@acme.test"}
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])  # fmt: skip
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=False,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 
 
 class Harness:
@@ -168,7 +173,6 @@ class Harness:
     def close(self) -> None:
         self.loop.run_until_complete(self.client.aclose())
         self.loop.close()
-
 
     def run(self) -> None:
         """The poison table, the examples, then a restart and a reset."""

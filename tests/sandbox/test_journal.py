@@ -64,9 +64,9 @@ async def test_a_restart_after_writes_of_every_kind_gives_the_same_state(bm: Any
     assert (await http.patch(f"/ws/orderlines/{line_id}", json={"imei": "356938035643809"})).status_code == 200
     files = {"invoice": ("f.pdf", b"%PDF-1.4 test", "application/pdf")}
     assert (await http.post(f"/ws/orders/{oid}/invoice", files=files)).status_code == 200
-    listing = sandbox.ensure_listing("NEW-SKU-1", Decimal("42.00"), title="Surface Laptop 4 13.5\" 16 Go")
+    listing = sandbox.ensure_listing("NEW-SKU-1", Decimal("42.00"), title='Surface Laptop 4 13.5" 16 Go')
     sold = sandbox.create_orders({"skus": ["NEW-SKU-1"], "fate": "paid"})[0]
-    assert sold["orderlines"][0]["product"] == "Surface Laptop 4 13.5\" 16 Go"  # what is sold, not a placeholder
+    assert sold["orderlines"][0]["product"] == 'Surface Laptop 4 13.5" 16 Go'  # what is sold, not a placeholder
     assert (await http.post(f"/ws/listings/{listing['id']}", json={"price": "41.00", "quantity": 3})).status_code == 200
     catalog = "sku,price,quantity\nIPH12-64-BLK-VG,379.00,4\n"
     body = {"catalog": catalog, "quotechar": '"', "delimiter": ",", "encoding": "utf-8"}

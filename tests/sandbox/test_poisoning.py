@@ -93,7 +93,7 @@ def test_a_listing_batch_that_is_not_an_object_is_refused(bm: Any, clock: FakeCl
         "sku,quantity,price\nIPH12-64-BLK-VG,3,NaN\n",  # a Decimal NaN cannot be compared with the bounds
         "sku,quantity,price,max_price\nIPH12-64-BLK-VG,3,389.00,1e999999999\n",  # would be written out digit by digit
         "sku,quantity,price\nIPH12-64-BLK-VG,3," + "9" * 200_000 + "\n",  # longer than a CSV field may be
-        "sku,quantity\n\"IPH12-64-BLK-VG,3\n",  # an unclosed quote
+        'sku,quantity\n"IPH12-64-BLK-VG,3\n',  # an unclosed quote
         "sku,quantity\nIPH12\x00,3\n",
     ],
     ids=["nan-price", "huge-max-price", "huge-field", "unclosed-quote", "nul"],
@@ -214,7 +214,9 @@ def test_json_that_could_not_be_written_back_is_refused(bm: Any, clock: FakeCloc
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
-def test_back_market_refuses_malformed_parameters_and_bodies(bm: Any, clock: FakeClock, method: str, path: str, body: Any, status: int) -> None:
+def test_back_market_refuses_malformed_parameters_and_bodies(
+    bm: Any, clock: FakeClock, method: str, path: str, body: Any, status: int
+) -> None:
     sandbox, http = bm
     order = sandbox.create_orders({"skus": ["APP1-WHT-EXC"], "fate": "accepted"})[0]  # ready to ship
     listing = next(iter(sandbox.state["listings"].values()))

@@ -86,9 +86,22 @@ def test_a_truncated_snapshot_starts_from_the_seed_and_is_kept_aside(tmp_path: P
     ("change", "said"),
     [
         (lambda s: s["listings"][next(iter(s["listings"]))].update(quantity="lots"), "listings: dropped 1 unreadable entry"),
-        (lambda s: s["tasks"].update({"9": {"task_id": 9, "created_at": "2026-03-02T09:00:00+00:00", "seconds": 60,
-                                            "action_status": 0, "catalog": "sku\nA", "delimiter": ";;", "quotechar": '"'}}),
-         "tasks: dropped 1 unreadable entry"),  # a batch an older sandbox accepted
+        (
+            lambda s: s["tasks"].update(
+                {
+                    "9": {
+                        "task_id": 9,
+                        "created_at": "2026-03-02T09:00:00+00:00",
+                        "seconds": 60,
+                        "action_status": 0,
+                        "catalog": "sku\nA",
+                        "delimiter": ";;",
+                        "quotechar": '"',
+                    }
+                }
+            ),
+            "tasks: dropped 1 unreadable entry",
+        ),  # a batch an older sandbox accepted
         (lambda s: s.update(orders=[]), "'orders' could not be read"),
         (lambda s: s["orders"][next(iter(s["orders"]))].update(date_modification="yesterday"), "orders: dropped 1"),
         (lambda s: s["generator"].update(rate_per_hour="fast"), "the state could not be served (ValueError"),

@@ -40,6 +40,10 @@ def test_the_connection_test_and_the_harvest_send_the_same_user_agent(ctx: AppCo
 def test_options_come_from_the_account_then_the_workspace_and_only_those_the_connector_takes() -> None:
     bm = AccountRef(1, "BM", Marketplace.backmarket, "env:X", region="na", company="Refurb")
     assert connector_options(bm, company="Merchant", contact_email="ops@example.com", language="fr-fr") == {
-        "company": "Refurb", "contact_email": "ops@example.com", "region": "na", "language": "fr-fr"}  # fmt: skip
+        "company": "Refurb",
+        "contact_email": "ops@example.com",
+        "region": "na",
+        "language": "fr-fr",
+    }
     lbc = AccountRef(2, "LBC", Marketplace.leboncoin, "env:Y", company="Refurb")
     assert connector_options(lbc, company="Merchant", contact_email="ops@example.com", language="fr-fr") == {}

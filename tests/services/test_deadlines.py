@@ -31,8 +31,7 @@ def test_everything_due_most_urgent_first_with_reasons(ctx: AppContext) -> None:
         (DueKind.renew_token, "Leboncoin Pro", Urgency.later),
     ]
     held = due.items[2]
-    assert (held.note, held.order_id, held.due_at) == ("stock short: SKU1 (0 of 1)", ids["BM-HELD"],
-                                                       datetime(2026, 3, 2, 23, tzinfo=UTC))  # fmt: skip
+    assert (held.note, held.order_id, held.due_at) == ("stock short: SKU1 (0 of 1)", ids["BM-HELD"], datetime(2026, 3, 2, 23, tzinfo=UTC))
     assert due.items[0].due_at == datetime(2026, 3, 1, 17, tzinfo=UTC)  # Back Market's date, read in Paris time
     assert due.overdue == 1 and due.counts()[Urgency.today] == 2
 
@@ -44,8 +43,9 @@ def cli_clock(clock: FakeClock) -> Iterator[FakeClock]:
     set_default_clock(old)
 
 
-def test_due_command_groups_exits_1_when_overdue_and_status_counts(ctx: AppContext, cli_clock: FakeClock,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_due_command_groups_exits_1_when_overdue_and_status_counts(
+    ctx: AppContext, cli_clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
     seed_due(ctx)
     assert main(["due"]) == 1
     out = capsys.readouterr().out

@@ -32,8 +32,12 @@ def sandbox(tmp_path, clock):  # type: ignore[no-untyped-def]
 def test_stores_need_valid_codes_and_unique_names(ctx) -> None:  # type: ignore[no-untyped-def]
     store = stores.create_store(ctx, "Refurb Paris", "fr", "eur")
     assert (store.country, store.currency, store.products) == ("FR", "EUR", 0)
-    for args, message in ((("refurb paris", "FR"), "already exists"), (("X", "France"), "two-letter"),
-                          (("X", "FR", "EURO"), "three-letter"), (("", "FR"), "needs a name")):  # fmt: skip
+    for args, message in (
+        (("refurb paris", "FR"), "already exists"),
+        (("X", "France"), "two-letter"),
+        (("X", "FR", "EURO"), "three-letter"),
+        (("", "FR"), "needs a name"),
+    ):
         with pytest.raises(SetupError, match=message):
             stores.create_store(ctx, *args)
     assert stores.find_store(ctx, "REFURB PARIS").id == store.id == stores.find_store(ctx, str(store.id)).id
@@ -44,8 +48,10 @@ def test_back_market_needs_one_store_per_country(ctx) -> None:  # type: ignore[n
     account = accounts.create_account(ctx, "backmarket", "BM EU", token="bm-token-123456", region="eu")
     france = channels.create_channel(ctx, paris, account.id, "FR")
     assert (france.name, france.market, france.owns_quantities) == ("Back Market France", "fr-fr", True)
-    with pytest.raises(SetupError, match="Back Market needs one store per country: Refurb Paris already publishes "
-                                         "to Back Market France. Create a store for Spain"):  # fmt: skip
+    with pytest.raises(
+        SetupError,
+        match="Back Market needs one store per country: Refurb Paris already publishes to Back Market France. Create a store for Spain",
+    ):
         channels.create_channel(ctx, paris, account.id, "ES")
     madrid = stores.create_store(ctx, "Refurb Madrid", "ES").id
     spain = channels.create_channel(ctx, madrid, account.id, "es-es")
@@ -64,8 +70,9 @@ def test_tokens_never_reach_the_database(ctx) -> None:  # type: ignore[no-untype
     account = accounts.create_account(ctx, "backmarket", "BM", token=secret)
     assert secret not in repr(account) and account.credential.endswith("8765") and "secret" in account.credential
     with ctx.read_session() as session:
-        dump = "\n".join(str(row) for table in ("marketplace_accounts", "audit_log")
-                         for row in session.execute(text(f"SELECT * FROM {table}")))  # fmt: skip
+        dump = "\n".join(
+            str(row) for table in ("marketplace_accounts", "audit_log") for row in session.execute(text(f"SELECT * FROM {table}"))
+        )
     assert secret not in dump and "secret:account-" in dump
     assert ctx.secrets.get(f"account-{account.id}-token") == secret
     assert (ctx.paths.secrets.stat().st_mode & 0o777) == 0o600
@@ -93,8 +100,9 @@ def test_replacing_a_token_resets_its_expiry_and_last_check(ctx, clock) -> None:
 
 def test_connection_test_against_the_sandboxes(ctx, sandbox) -> None:  # type: ignore[no-untyped-def]
     store = stores.create_store(ctx, "Refurb Paris", "FR").id
-    good = accounts.create_account(ctx, "backmarket", "BM", token=TOKEN, base_url="http://sandbox.local",
-                                   company="Refurb", contact_email="ops@refurb.example")  # fmt: skip
+    good = accounts.create_account(
+        ctx, "backmarket", "BM", token=TOKEN, base_url="http://sandbox.local", company="Refurb", contact_email="ops@refurb.example"
+    )
     channel = channels.create_channel(ctx, store, good.id, "FR").id
     result = channels.test_channel_connection(ctx, channel, transport=sandbox["backmarket"])
     assert result.ok and result.message == "token accepted"
@@ -103,8 +111,7 @@ def test_connection_test_against_the_sandboxes(ctx, sandbox) -> None:  # type: i
     assert not result.ok and result.message.startswith("token rejected: ")
     api = channels.get_channel(ctx, channel).readiness.api
     assert not api.ok and api.reasons[0].startswith("token rejected: ")
-    lbc = accounts.create_account(ctx, "leboncoin", "LBC", token="lbc-sandbox-refresh-token",
-                                  base_url="http://sandbox.local")  # fmt: skip
+    lbc = accounts.create_account(ctx, "leboncoin", "LBC", token="lbc-sandbox-refresh-token", base_url="http://sandbox.local")
     from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN
 
     accounts.replace_token(ctx, lbc.id, token=DEFAULT_REFRESH_TOKEN)
@@ -126,8 +133,9 @@ def test_unreachable_marketplace_is_not_a_rejected_token(ctx) -> None:  # type: 
 
 def test_three_lights_go_green_then_publication_can_be_activated(ctx, sandbox, write) -> None:  # type: ignore[no-untyped-def]
     store = stores.create_store(ctx, "Refurb Paris", "FR").id
-    account = accounts.create_account(ctx, "backmarket", "BM", token=TOKEN, base_url="http://sandbox.local",
-                                      company="Refurb", contact_email="ops@refurb.example")  # fmt: skip
+    account = accounts.create_account(
+        ctx, "backmarket", "BM", token=TOKEN, base_url="http://sandbox.local", company="Refurb", contact_email="ops@refurb.example"
+    )
     channel = channels.create_channel(ctx, store, account.id, "FR").id
     readiness = compute_readiness(ctx, channel)
     assert [light.ok for light in readiness.lights] == [False, False, False]
@@ -136,8 +144,11 @@ def test_three_lights_go_green_then_publication_can_be_activated(ctx, sandbox, w
     assert readiness.api.reasons == ["connection not tested yet: run test connection"]
     with pytest.raises(SetupError, match="cannot be activated until all three lights are green"):
         channels.activate_channel(ctx, channel)
-    feed = "sku,ean,category,price,stock,grade\n" + "\n".join(
-        f"S{i},{ean(i)},{'Phones' if i % 3 else 'Laptops'},{100 + i},1,GOOD" for i in range(30)) + "\n"  # fmt: skip
+    feed = (
+        "sku,ean,category,price,stock,grade\n"
+        + "\n".join(f"S{i},{ean(i)},{'Phones' if i % 3 else 'Laptops'},{100 + i},1,GOOD" for i in range(30))
+        + "\n"
+    )
     import_catalog(ctx, store, str(write("feed.csv", feed)))
     readiness = compute_readiness(ctx, channel)
     assert readiness.categories.reasons == ["2 categories unmapped (30 products)"]
@@ -159,8 +170,7 @@ def test_three_lights_go_green_then_publication_can_be_activated(ctx, sandbox, w
 def test_unchanged_api_settings_keep_the_last_connection_test(ctx) -> None:  # type: ignore[no-untyped-def]
     from shelfdesk.db.models import MarketplaceAccount
 
-    account = accounts.create_account(ctx, "backmarket", "BM", token=TOKEN, region="eu", company="R",
-                                      contact_email="a@b.example")  # fmt: skip
+    account = accounts.create_account(ctx, "backmarket", "BM", token=TOKEN, region="eu", company="R", contact_email="a@b.example")
     with ctx.write_session() as session:
         session.get(MarketplaceAccount, account.id).token_checked_at = ctx.clock.now()
     assert accounts.update_account(ctx, account.id, region="eu", company="R").token_checked_at is not None
@@ -180,8 +190,9 @@ def test_an_import_refreshes_the_lights_of_the_store_channels(ctx, write) -> Non
 
 def test_a_refused_channel_leaves_an_existing_account_as_it_was(ctx) -> None:  # type: ignore[no-untyped-def]
     paris = stores.create_store(ctx, "Refurb Paris", "FR").id
-    account = accounts.create_account(ctx, "backmarket", "BM EU", token="bm-token-123456", region="eu", company="R",
-                                      contact_email="a@b.example")  # fmt: skip
+    account = accounts.create_account(
+        ctx, "backmarket", "BM EU", token="bm-token-123456", region="eu", company="R", contact_email="a@b.example"
+    )
     channels.create_channel(ctx, paris, account.id, "FR")
     with pytest.raises(SetupError, match="already publishes to fr-fr"):  # a second Back Market France channel
         channels.set_up_channel(ctx, paris, "FR", account_id=account.id, company="Other", token="bm-token-654321")
@@ -199,8 +210,14 @@ def test_edit_channel_saves_account_token_and_options_then_readiness(ctx, clock)
     view = channels.create_channel(ctx, paris, account.id, "FR")
     assert view.readiness is None
     clock.advance(timedelta(days=1))
-    edited = channels.edit_channel(ctx, view.id, account={"company": "Refurb", "contact_email": "ops@refurb.example"},
-                                   token="bm-token-renewed-1", name="BM FR", orders_enabled=False)  # fmt: skip
+    edited = channels.edit_channel(
+        ctx,
+        view.id,
+        account={"company": "Refurb", "contact_email": "ops@refurb.example"},
+        token="bm-token-renewed-1",
+        name="BM FR",
+        orders_enabled=False,
+    )
     after = accounts.get_account(ctx, account.id)
     assert (edited.name, edited.orders_enabled, after.company) == ("BM FR", False, "Refurb")
     assert after.credential.endswith("ed-1") and not account.credential.endswith("ed-1")  # the renewed token (masked)
@@ -212,7 +229,10 @@ def test_a_store_publishes_to_one_market_through_one_account_only(ctx) -> None: 
     eu = accounts.create_account(ctx, "backmarket", "BM EU", token="bm-token-123456", region="eu")
     other = accounts.create_account(ctx, "backmarket", "BM second", token="bm-token-654321", region="eu")
     channels.create_channel(ctx, madrid, eu.id, "ES")
-    with pytest.raises(SetupError, match="Refurb Madrid already publishes to es-es through Back Market Spain "
-                                         r"\(account BM EU\): one channel per store and market"):  # fmt: skip
+    with pytest.raises(
+        SetupError,
+        match="Refurb Madrid already publishes to es-es through Back Market Spain "
+        r"\(account BM EU\): one channel per store and market",
+    ):
         channels.create_channel(ctx, madrid, other.id, "ES")
     assert [c.account_id for c in channels.list_channels(ctx, madrid)] == [eu.id]

@@ -41,8 +41,14 @@ def register_jobs(jobs: Any, calls: Calls) -> None:
 
         return run
 
-    jobs("harvest", make("harvest"), scope=JobScope.account, interval=60, title="Order harvest",
-         applies=lambda c: c.enabled and c.orders_enabled)
+    jobs(
+        "harvest",
+        make("harvest"),
+        scope=JobScope.account,
+        interval=60,
+        title="Order harvest",
+        applies=lambda c: c.enabled and c.orders_enabled,
+    )
     jobs("outbox", make("outbox"), interval=5, title="Outbox sender")
     jobs("offers", make("offers"), scope=JobScope.channel, interval=300, title="Offers publication")
     jobs("products", make("products"), scope=JobScope.channel, interval=86400, title="Products publication")
@@ -52,26 +58,45 @@ def seed(ctx: AppContext) -> dict[str, int]:
     """Channels, schedules, runs and leases; returns channel name → id."""
     from shelfdesk.db.models import JobRun
 
-    ids = add_channels(ctx, ("Back Market EU", "backmarket", "BM France"), ("Back Market EU", "backmarket", "BM Spain"),
-                       ("Leboncoin Pro", "leboncoin", "LBC France"))
+    ids = add_channels(
+        ctx,
+        ("Back Market EU", "backmarket", "BM France"),
+        ("Back Market EU", "backmarket", "BM Spain"),
+        ("Leboncoin Pro", "leboncoin", "LBC France"),
+    )
     ensure_schedules(ctx)
     now = ctx.clock.now()
     bm, lbc = ids["BM France"], ids["LBC France"]
 
-    def run(job: str, channel: int | None, minutes_ago: float, outcome: JobOutcome, seconds: float = 1.5,
-            **fields: Any) -> None:  # fmt: skip
+    def run(job: str, channel: int | None, minutes_ago: float, outcome: JobOutcome, seconds: float = 1.5, **fields: Any) -> None:
         started = now - timedelta(minutes=minutes_ago)
         finished = None if outcome is JobOutcome.running else started + timedelta(seconds=seconds)
-        session.add(JobRun(job=job, channel_id=channel, trigger="schedule", holder="srv1:1200:console-a1b2c3",
-                           started_at=started, finished_at=finished, outcome=outcome, **fields))  # fmt: skip
+        session.add(
+            JobRun(
+                job=job,
+                channel_id=channel,
+                trigger="schedule",
+                holder="srv1:1200:console-a1b2c3",
+                started_at=started,
+                finished_at=finished,
+                outcome=outcome,
+                **fields,
+            )
+        )
 
     with ctx.write_session() as session:
         run("harvest", bm, 40, JobOutcome.succeeded, counts={"orders_fetched": 4, "orders_new": 3})
         for minutes in (3, 2, 1):
-            run("harvest", bm, minutes, JobOutcome.failed, seconds=0.4,
+            run(
+                "harvest",
+                bm,
+                minutes,
+                JobOutcome.failed,
+                seconds=0.4,
                 error="AuthError: Back Market answered 401: token rejected",
-                traceback="Traceback (most recent call last):\n  File \"harvest.py\", line 140, in harvest_account\n"
-                          "AuthError: Back Market answered 401: token rejected")  # fmt: skip
+                traceback='Traceback (most recent call last):\n  File "harvest.py", line 140, in harvest_account\n'
+                "AuthError: Back Market answered 401: token rejected",
+            )
         run("harvest", lbc, 0.5, JobOutcome.succeeded, counts={"orders_fetched": 12, "orders_new": 2, "orders_updated": 5})
         run("outbox", None, 0.1, JobOutcome.skipped, seconds=0.1)
         run("offers", bm, 0.2, JobOutcome.running)

@@ -24,8 +24,9 @@ def build(ctx: Any, folder: Path) -> dict[str, int]:
     store = stores.create_store(ctx, "Refurb Paris", "FR").id
     import_catalog(ctx, store, str(feed))
     stores.update_store(ctx, store, catalog_source="https://shop.example/feed.csv")  # no tmp path on screen
-    bm = accounts.create_account(ctx, "backmarket", "Back Market EU", token="bm-snapshot-token", region="eu",
-                                 company="Refurb", contact_email="ops@refurb.example")  # fmt: skip
+    bm = accounts.create_account(
+        ctx, "backmarket", "Back Market EU", token="bm-snapshot-token", region="eu", company="Refurb", contact_email="ops@refurb.example"
+    )
     lbc = accounts.create_account(ctx, "leboncoin", "Leboncoin Pro", token="lbc-snapshot-token")
     france = channels.create_channel(ctx, store, bm.id, "FR").id
     leboncoin = channels.create_channel(ctx, store, lbc.id, "FR").id

@@ -43,8 +43,7 @@ async def test_a_checkbox_reads_on_or_off_without_colour(make_app: Callable[...,
         assert "▐X▌ Products feed" in text and "▐ ▌ Quantities only" in text, text
 
 
-async def test_mappings_opens_with_the_cursor_on_the_first_row(make_app: Callable[..., Any], ctx: Any,
-                                                                tmp_path: Path) -> None:
+async def test_mappings_opens_with_the_cursor_on_the_first_row(make_app: Callable[..., Any], ctx: Any, tmp_path: Path) -> None:
     """The tab bar had the focus: no row showed a cursor until Tab."""
     from shelfdesk.tui.widgets.data_window import DataWindow
 

@@ -48,8 +48,9 @@ def test_every_dialog_takes_its_keys_from_the_command_table() -> None:
                 assert binding.id in ids, (cls.__name__, binding)
 
 
-async def test_a_confirmation_shows_its_own_keys_and_says_when_nothing_was_done(make_app: Callable[..., Any], ctx: Any,
-                                                                                 tmp_path: Path) -> None:
+async def test_a_confirmation_shows_its_own_keys_and_says_when_nothing_was_done(
+    make_app: Callable[..., Any], ctx: Any, tmp_path: Path
+) -> None:
     from shelfdesk.catalog.exclusions import channel_rules
     from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
     from shelfdesk.tui.screens.shell.help import HelpScreen
@@ -88,8 +89,7 @@ async def test_a_confirmation_shows_its_own_keys_and_says_when_nothing_was_done(
         assert channel_rules(ctx, ids["france"]) == []
 
 
-async def test_stores_shows_a_mapping_made_on_mappings_without_r(make_app: Callable[..., Any], ctx: Any,
-                                                                  tmp_path: Path) -> None:
+async def test_stores_shows_a_mapping_made_on_mappings_without_r(make_app: Callable[..., Any], ctx: Any, tmp_path: Path) -> None:
     """Stores kept its red category light after the categories were mapped, until R."""
     from shelfdesk.tui.screens.setup.stores import StoresScreen
     from shelfdesk.tui.widgets.data_window import DataWindow

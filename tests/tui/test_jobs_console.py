@@ -28,8 +28,7 @@ SIZE = (80, 24)
 
 def screen_text(app: Any) -> str:
     """What the terminal shows, as plain text (what an operator reads)."""
-    console = Console(width=SIZE[0], height=SIZE[1], file=io.StringIO(), record=True, color_system=None,
-                      legacy_windows=False)  # fmt: skip
+    console = Console(width=SIZE[0], height=SIZE[1], file=io.StringIO(), record=True, color_system=None, legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
 
@@ -86,8 +85,7 @@ async def test_jobs_screen_shows_schedule_last_next_lease_and_failures(make_app:
         assert len(screen.table.keys()) == 9
 
 
-async def test_run_now_pause_resume_and_edit_schedule(make_app: Any, ctx: AppContext, ids: dict[str, int],
-                                                      calls: Calls) -> None:  # fmt: skip
+async def test_run_now_pause_resume_and_edit_schedule(make_app: Any, ctx: AppContext, ids: dict[str, int], calls: Calls) -> None:
     lbc = ids["LBC France"]
     key = f"harvest:{lbc}"
     app = make_app()
@@ -159,8 +157,7 @@ async def test_enter_drills_into_runs_and_a_runs_error(make_app: Any, ids: dict[
         assert isinstance(app.screen, JobsScreen)
 
 
-async def test_alert_list_opens_from_anywhere_and_enter_goes_to_the_job_row(make_app: Any, ids: dict[str, int],
-                                                                             monkeypatch: Any) -> None:  # fmt: skip
+async def test_alert_list_opens_from_anywhere_and_enter_goes_to_the_job_row(make_app: Any, ids: dict[str, int], monkeypatch: Any) -> None:
     from shelfdesk.services import alerts
 
     webhook = alerts.Alert("webhook_paused", alerts.Severity.warning, "webhook erp: paused after 10 failures", "webhook", 3)

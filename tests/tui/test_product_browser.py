@@ -13,8 +13,9 @@ from tests.tui.setup_data import build
 SIZE = (80, 24)
 
 
-async def test_b_on_stores_finds_a_sku_and_says_what_each_channel_makes_of_it(make_app: Callable[..., Any], ctx: Any,
-                                                                                tmp_path: Path) -> None:
+async def test_b_on_stores_finds_a_sku_and_says_what_each_channel_makes_of_it(
+    make_app: Callable[..., Any], ctx: Any, tmp_path: Path
+) -> None:
     from shelfdesk.tui.screens.setup.product_browser import ProductBrowserScreen
 
     build(ctx, tmp_path)

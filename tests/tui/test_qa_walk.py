@@ -81,8 +81,7 @@ async def test_dry_run_plan_names_the_highlighted_sku_in_full(long_sku_plan: Any
 
 def dialog_words(app: Any, border: str) -> str:
     """The words inside a dialog drawn with ``border`` on its sides, lines joined (wrapped text reads whole)."""
-    inside = [line[line.index(border) + 1 : line.rindex(border)] for line in screen_text(app).splitlines()
-              if line.count(border) >= 2]  # fmt: skip
+    inside = [line[line.index(border) + 1 : line.rindex(border)] for line in screen_text(app).splitlines() if line.count(border) >= 2]
     return " ".join(" ".join(inside).split())
 
 
@@ -102,8 +101,7 @@ async def test_a_red_channels_detail_on_stores_shows_every_light_and_its_keys(
 
     build(ctx, tmp_path)
     madrid = stores.create_store(ctx, "Refurb Madrid", "ES").id
-    spain = accounts.create_account(ctx, "backmarket", "Back Market ES", region="eu", company="Refurb",
-                                    contact_email="ops@refurb.example")  # fmt: skip
+    spain = accounts.create_account(ctx, "backmarket", "Back Market ES", region="eu", company="Refurb", contact_email="ops@refurb.example")
     compute_readiness(ctx, channels.create_channel(ctx, madrid, spain.id, "ES").id)  # nothing mapped, no token
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -119,9 +117,7 @@ async def test_a_red_channels_detail_on_stores_shows_every_light_and_its_keys(
         assert shown_whole(app, "#stores-detail"), screen_text(app)
 
 
-async def test_an_attributes_failures_on_mappings_columns_are_not_cut(
-    long_skus: Shop, make_app: Callable[..., Any]
-) -> None:
+async def test_an_attributes_failures_on_mappings_columns_are_not_cut(long_skus: Shop, make_app: Callable[..., Any]) -> None:
     """Rule, help and "N of M products fail, e.g. SKU: why" took five lines in a box of four."""
     from shelfdesk.catalog.column_mapping import clear_mapping
 
@@ -200,7 +196,7 @@ async def test_a_refused_value_map_keeps_the_column_form_open(make_app: Callable
 
 
 async def test_the_ship_dialogs_hints_are_whole_at_80_columns(make_app: Callable[..., Any]) -> None:
-    """"required on Back Market; kept by shelfdesk on" and "…SKU=IMEI names the": cut mid-sentence."""
+    """ "required on Back Market; kept by shelfdesk on" and "…SKU=IMEI names the": cut mid-sentence."""
     from shelfdesk.tui.screens.orders.ship_dialog import FIELDS, OrderShipDialog
 
     app = make_app()
@@ -221,8 +217,7 @@ async def test_the_cancel_reason_field_can_be_seen(make_app: Callable[..., Any])
     answers: list[Any] = []
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await app.push_screen(ConfirmDialog("Cancel 1 order?", "40000168", yes="Yes, cancel it", field="Reason"),
-                              answers.append)  # fmt: skip
+        await app.push_screen(ConfirmDialog("Cancel 1 order?", "40000168", yes="Yes, cancel it", field="Reason"), answers.append)
         await pilot.pause()
         lines = screen_text(app).splitlines()
         below = lines[next(n for n, line in enumerate(lines) if line.strip().strip("█▊▎ ").endswith("Reason")) + 1]
@@ -246,7 +241,7 @@ async def test_the_schedule_question_is_not_cut(make_app: Callable[..., Any]) ->
 async def test_an_order_alert_says_where_enter_leads_in_the_operators_words(
     make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """"Enter: Orders, order 169" named the database id of order 40000169."""
+    """ "Enter: Orders, order 169" named the database id of order 40000169."""
     from shelfdesk.services import alerts
 
     ship = alerts.Alert("deadline", alerts.Severity.critical, "order 40000169: ship by 11-22 18:37 UTC", "order", 169)
@@ -285,14 +280,13 @@ def help_lines(app: Any) -> list[str]:
 
     from rich.console import Console
 
-    console = Console(width=app.screen.query_one("#help-text").size.width, file=io.StringIO(), record=True,
-                      color_system=None)  # fmt: skip
+    console = Console(width=app.screen.query_one("#help-text").size.width, file=io.StringIO(), record=True, color_system=None)
     console.print(app.screen._render_sections())
     return console.export_text().splitlines()
 
 
 async def test_help_shows_long_command_names_whole(make_app: Callable[..., Any]) -> None:
-    """":status STAT…" and ":invoiced ye…": the command column cut what to type."""
+    """ ":status STAT…" and ":invoiced ye…": the command column cut what to type."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -303,9 +297,7 @@ async def test_help_shows_long_command_names_whole(make_app: Callable[..., Any])
         assert ":status" in names and "STATUS" in names and ":invoiced" in names and "yes|no|all" in names, lines
 
 
-async def test_publications_name_the_channel_as_orders_do_instead_of_cutting_it(
-    long_sku_run: int, make_app: Callable[..., Any]
-) -> None:
+async def test_publications_name_the_channel_as_orders_do_instead_of_cutting_it(long_sku_run: int, make_app: Callable[..., Any]) -> None:
     """The Channel column read "Back Market Fr" and "Leboncoin Fran" (Orders says "BM FR")."""
     from shelfdesk.tui.widgets.data_window import DataWindow
 
@@ -325,8 +317,10 @@ async def test_the_empty_webhooks_and_invoices_lists_say_their_hint_whole(make_a
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        for command, selector, end in (("webhooks", "#webhooks-title", "Verifying push notifications)"),
-                                       ("invoices", "#invoices-title", "shelfdesk invoices generate)")):  # fmt: skip
+        for command, selector, end in (
+            ("webhooks", "#webhooks-title", "Verifying push notifications)"),
+            ("invoices", "#invoices-title", "shelfdesk invoices generate)"),
+        ):
             await pilot.press("colon", *command, "enter")
             await settle(pilot)
             assert str(app.screen.query_one(selector).render()).endswith(end)

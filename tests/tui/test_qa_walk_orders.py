@@ -53,15 +53,14 @@ async def test_cancelling_a_cancelled_order_says_why_without_asking(desk: Desk) 
         await pilot.press("slash", *str(order["order_id"]), "enter", "x")
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmDialog)
-        assert [n.message for n in app._notifications if n.title == "Cancel"] == [
-            "Nothing to cancel: of the 1 order chosen, 1 Canceled."]
+        assert [n.message for n in app._notifications if n.title == "Cancel"] == ["Nothing to cancel: of the 1 order chosen, 1 Canceled."]
         await app.push_screen(OrderResults("Cancel 1 order", ["order 1: refused"]))
         await pilot.pause()
         assert str(app.screen.query_one("#order-results-title").render()) == "Cancel 1 order: 1 order not done"
 
 
 async def test_a_bulk_actions_toast_gives_only_the_counts_that_happened(desk: Desk) -> None:  # noqa: F811
-    """"Accept 2 orders: 2 confirmed, 0 still synchronizing, 0 failed, 0 cancelled": on a bulk cancel,
+    """ "Accept 2 orders: 2 confirmed, 0 still synchronizing, 0 failed, 0 cancelled": on a bulk cancel,
     "cancelled" read as orders cancelled, when it counted actions stopped by Esc before sending."""
     desk.new_orders("backmarket", ["APP1-WHT-EXC", "NSW-OLED-WHT-EXC"], fate="paid")
     desk.harvest()

@@ -90,9 +90,7 @@ async def test_writing_command_is_greyed_out_and_refused(
         assert any(row.description.startswith("Add a thing") and not row.enabled for row in rows)
 
 
-async def test_writing_command_works_when_not_read_only(
-    make_app: Any, writing_screen: type[ShelfdeskScreen]
-) -> None:
+async def test_writing_command_works_when_not_read_only(make_app: Any, writing_screen: type[ShelfdeskScreen]) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = writing_screen()

@@ -211,8 +211,11 @@ async def test_a_truncated_import_is_refused_then_forced_from_its_report(make_ap
     source = feed(tmp_path)
     import_catalog(ctx, store.id, str(source))
     whole = source.read_text()
-    source.write_text(whole.replace("iPhone 13 #0;Phones > Smartphones;300", "iPhone 13 #0;Phones > Smartphones;333")
-                      [: whole.index("MBA-1")] + "MBA-1;" + ean(51)[:5])  # fmt: skip
+    source.write_text(
+        whole.replace("iPhone 13 #0;Phones > Smartphones;300", "iPhone 13 #0;Phones > Smartphones;333")[: whole.index("MBA-1")]
+        + "MBA-1;"
+        + ean(51)[:5]
+    )
     refused = import_catalog(ctx, store.id)  # what a scheduled refresh would meet: nothing stored
     assert refused.outcome == "truncated" and refused.stored == 0
     app = make_app()

@@ -41,8 +41,7 @@ def webhooks_data(ctx: AppContext) -> None:
     from shelfdesk.webhooks import delivery, subscriptions
     from shelfdesk.webhooks.events import capture
 
-    subscriptions.add_subscription(ctx, "erp", "https://erp.example.com/shelfdesk", "order.created,order.status_changed",
-                                   secret="s" * 32)  # fmt: skip
+    subscriptions.add_subscription(ctx, "erp", "https://erp.example.com/shelfdesk", "order.created,order.status_changed", secret="s" * 32)
     subscriptions.add_subscription(ctx, "warehouse", "https://wms.example.net/in", "all", max_failures=2, secret="w" * 32)
     from shelfdesk.domain import NormalizedStatus as S
 

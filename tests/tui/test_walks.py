@@ -110,7 +110,8 @@ async def test_a_power_user_bulk_updates_orders_from_marks_and_a_csv(desk: Desk,
 
 
 async def test_a_new_merchant_sets_up_from_zero_and_finds_why_a_product_is_not_listed(  # noqa: F811
-        make_app: Callable[..., Any], ctx: Any, tmp_path: Path, sandbox: Any) -> None:  # fmt: skip
+    make_app: Callable[..., Any], ctx: Any, tmp_path: Path, sandbox: Any
+) -> None:
     from shelfdesk.services.channels import list_channels
     from shelfdesk.tui.screens.setup.product_browser import ProductBrowserScreen
 

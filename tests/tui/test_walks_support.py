@@ -16,7 +16,8 @@ SIZE = (80, 24)
 
 
 async def test_support_triages_a_failed_publication_and_republishes_only_the_fixed_group(  # noqa: F811
-        shop: Shop, failing_run: int, make_app: Callable[..., Any]) -> None:  # fmt: skip
+    shop: Shop, failing_run: int, make_app: Callable[..., Any]
+) -> None:
     from shelfdesk.tui.screens.setup.mappings import MappingsScreen
     from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
 

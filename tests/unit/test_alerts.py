@@ -13,8 +13,9 @@ def _account(session, clock: FakeClock, **kw):  # type: ignore[no-untyped-def]
     from shelfdesk.db.models import MarketplaceAccount
 
     now = clock.now()
-    account = MarketplaceAccount(marketplace=Marketplace.leboncoin, name=kw.pop("name", "LBC"),
-                                 credential_ref="secret:x", created_at=now, updated_at=now, **kw)
+    account = MarketplaceAccount(
+        marketplace=Marketplace.leboncoin, name=kw.pop("name", "LBC"), credential_ref="secret:x", created_at=now, updated_at=now, **kw
+    )
     session.add(account)
     session.flush()
     return account
@@ -33,8 +34,7 @@ def test_token_alerts(ctx, clock: FakeClock) -> None:  # type: ignore[no-untyped
         _account(session, clock, name="rejected", token_error="401 invalid token")
     alerts = list_alerts(ctx)
     kinds = {(a.kind, a.severity) for a in alerts}
-    assert kinds == {("token_expiring", Severity.warning), ("token_expired", Severity.critical),
-                     ("token_rejected", Severity.critical)}
+    assert kinds == {("token_expiring", Severity.warning), ("token_expired", Severity.critical), ("token_rejected", Severity.critical)}
     assert alerts[0].severity is Severity.critical
     assert "expires in 10 days" in next(a.message for a in alerts if a.kind == "token_expiring")
 
@@ -45,13 +45,23 @@ def test_failed_actions_deadlines_and_failing_jobs(ctx, clock: FakeClock) -> Non
     now = clock.now()
     with ctx.write_session() as session:
         account = _account(session, clock)
-        order = Order(account_id=account.id, marketplace=Marketplace.leboncoin, marketplace_order_id="1",
-                      status=NormalizedStatus.New, purchased_at=now, harvested_at=now, updated_at=now,
-                      accept_by=now + timedelta(hours=2))
+        order = Order(
+            account_id=account.id,
+            marketplace=Marketplace.leboncoin,
+            marketplace_order_id="1",
+            status=NormalizedStatus.New,
+            purchased_at=now,
+            harvested_at=now,
+            updated_at=now,
+            accept_by=now + timedelta(hours=2),
+        )
         session.add(order)
         session.flush()
-        session.add(OrderAction(order_id=order.id, kind=ActionKind.accept, state=ActionState.failed,
-                                idempotency_key="k1", created_at=now, updated_at=now))
+        session.add(
+            OrderAction(
+                order_id=order.id, kind=ActionKind.accept, state=ActionState.failed, idempotency_key="k1", created_at=now, updated_at=now
+            )
+        )
         # Failing-job alerts come from schedules (one indexed query each), not from every run ever recorded.
         session.add(JobSchedule(key="outbox", job="outbox", interval_seconds=5, updated_at=now))
         for minutes in (1, 2, 3):

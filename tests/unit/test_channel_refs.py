@@ -24,20 +24,23 @@ def test_codes_are_the_short_names_and_a_shared_one_gets_the_id() -> None:
     assert [r.slug for r in refs] == ["bm-fr1", "lbc-fr", "bm-es", "bm-fr4"]
 
 
-@pytest.mark.parametrize(("typed", "store", "expected"), [
-    ("3", None, 3),
-    ("back market spain", None, 3),
-    ("Refurb Lyon/Back Market France", None, 4),
-    ("bm-fr4", None, 4),
-    ("LBC-FR", None, 2),
-    ("es-es", None, 3),
-    ("es_ES", None, 3),
-    ("fr-fr", "Refurb Paris", 1),
-    ("fr-fr", "30", 4),
-    ("Back Market France", "Refurb Lyon", 4),
-    ("leboncoin", None, 2),
-    ("backmarket", "Refurb Madrid", 3),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("typed", "store", "expected"),
+    [
+        ("3", None, 3),
+        ("back market spain", None, 3),
+        ("Refurb Lyon/Back Market France", None, 4),
+        ("bm-fr4", None, 4),
+        ("LBC-FR", None, 2),
+        ("es-es", None, 3),
+        ("es_ES", None, 3),
+        ("fr-fr", "Refurb Paris", 1),
+        ("fr-fr", "30", 4),
+        ("Back Market France", "Refurb Lyon", 4),
+        ("leboncoin", None, 2),
+        ("backmarket", "Refurb Madrid", 3),
+    ],
+)
 def test_every_form_names_the_same_channel(typed: str, store: str | None, expected: int) -> None:
     stores = {10: "Refurb Paris", 20: "Refurb Madrid", 30: "Refurb Lyon"}
     assert pick_channel(_refs(), typed, store=store, stores=stores).id == expected

@@ -8,9 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shelfdesk.deadlines import (
-    Due, DueKind, OrderFacts, TokenFacts, Urgency, WorkingTime, due_for_action, due_for_line, due_for_order,
-    due_for_token, format_left, most_urgent_first,
-)  # fmt: skip
+    Due,
+    DueKind,
+    OrderFacts,
+    TokenFacts,
+    Urgency,
+    WorkingTime,
+    due_for_action,
+    due_for_line,
+    due_for_order,
+    due_for_token,
+    format_left,
+    most_urgent_first,
+)
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus as S
 
 UTC = timezone.utc
@@ -20,13 +30,25 @@ cutoffs = st.integers(min_value=0, max_value=24)
 
 
 def bm(status: S = S.InProgress, **kw) -> OrderFacts:
-    return OrderFacts(id=1, reference="BM-1", marketplace=Marketplace.backmarket, status=status,
-                      purchased_at=kw.pop("purchased_at", datetime(2026, 3, 2, 8, tzinfo=UTC)), **kw)  # fmt: skip
+    return OrderFacts(
+        id=1,
+        reference="BM-1",
+        marketplace=Marketplace.backmarket,
+        status=status,
+        purchased_at=kw.pop("purchased_at", datetime(2026, 3, 2, 8, tzinfo=UTC)),
+        **kw,
+    )
 
 
 def lbc(status: S = S.New, **kw) -> OrderFacts:
-    return OrderFacts(id=2, reference="LBC-2", marketplace=Marketplace.leboncoin, status=status,
-                      purchased_at=kw.pop("purchased_at", datetime(2026, 3, 2, 8, tzinfo=UTC)), **kw)  # fmt: skip
+    return OrderFacts(
+        id=2,
+        reference="LBC-2",
+        marketplace=Marketplace.leboncoin,
+        status=status,
+        purchased_at=kw.pop("purchased_at", datetime(2026, 3, 2, 8, tzinfo=UTC)),
+        **kw,
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -73,18 +95,16 @@ def test_weekends_and_public_holidays_are_never_business_days(day, country):
 def test_backmarket_rule_before_and_after_the_cutoff_and_over_a_holiday():
     paris = WorkingTime("FR", 13)
     # Monday 2 March 2026, 10:00 Paris (09:00 UTC): leaves that day, due by local midnight (23:00 UTC).
-    assert due_for_order(bm(accepted_at=datetime(2026, 3, 2, 9, tzinfo=UTC)), paris)[0].due_at == \
-        datetime(2026, 3, 2, 23, tzinfo=UTC)
+    assert due_for_order(bm(accepted_at=datetime(2026, 3, 2, 9, tzinfo=UTC)), paris)[0].due_at == datetime(2026, 3, 2, 23, tzinfo=UTC)
     # 14:00 Paris: after the cut-off, leaves Tuesday.
-    assert due_for_order(bm(accepted_at=datetime(2026, 3, 2, 13, tzinfo=UTC)), paris)[0].due_at == \
-        datetime(2026, 3, 3, 23, tzinfo=UTC)
+    assert due_for_order(bm(accepted_at=datetime(2026, 3, 2, 13, tzinfo=UTC)), paris)[0].due_at == datetime(2026, 3, 3, 23, tzinfo=UTC)
     # Thursday 30 April after the cut-off: Friday 1 May is Labour Day, the weekend follows: Monday 4 May.
-    assert due_for_order(bm(accepted_at=datetime(2026, 4, 30, 15, tzinfo=UTC)), paris)[0].due_at == \
-        datetime(2026, 5, 4, 22, tzinfo=UTC)  # CEST: local midnight is 22:00 UTC
+    assert due_for_order(bm(accepted_at=datetime(2026, 4, 30, 15, tzinfo=UTC)), paris)[0].due_at == datetime(
+        2026, 5, 4, 22, tzinfo=UTC
+    )  # CEST: local midnight is 22:00 UTC
     # A merchant working Saturdays ships a Friday-afternoon order on Saturday.
     six_days = WorkingTime("FR", 13, frozenset(range(6)))
-    assert due_for_order(bm(accepted_at=datetime(2026, 3, 6, 15, tzinfo=UTC)), six_days)[0].due_at == \
-        datetime(2026, 3, 7, 23, tzinfo=UTC)
+    assert due_for_order(bm(accepted_at=datetime(2026, 3, 6, 15, tzinfo=UTC)), six_days)[0].due_at == datetime(2026, 3, 7, 23, tzinfo=UTC)
 
 
 def test_backmarket_expected_dispatch_date_wins_and_is_read_in_local_time():
@@ -97,8 +117,7 @@ def test_backmarket_expected_dispatch_date_wins_and_is_read_in_local_time():
 
 
 def test_backmarket_new_order_is_due_for_acceptance_with_its_hold_reason():
-    due = due_for_order(bm(S.New, purchased_at=datetime(2026, 3, 2, 9, tzinfo=UTC), hold_reason="stock short: SKU-1"),
-                        WorkingTime("FR"))[0]  # fmt: skip
+    due = due_for_order(bm(S.New, purchased_at=datetime(2026, 3, 2, 9, tzinfo=UTC), hold_reason="stock short: SKU-1"), WorkingTime("FR"))[0]
     assert (due.kind, due.due_at, due.note) == (DueKind.accept, datetime(2026, 3, 2, 23, tzinfo=UTC), "stock short: SKU-1")
     assert due_for_order(bm(S.Shipped), WorkingTime("FR")) == []
 
@@ -124,8 +143,12 @@ def test_leboncoin_token_lives_365_days_unless_its_expiry_is_known():
 def test_a_pending_action_and_a_line_race_their_orders_deadline():
     order = bm(accepted_at=datetime(2026, 3, 2, 9, tzinfo=UTC))
     action = due_for_action(7, ActionKind.ship, order, WorkingTime("FR"))[0]
-    assert (action.kind, action.target_id, action.order_id, action.due_at) == \
-        (DueKind.send_action, 7, 1, datetime(2026, 3, 2, 23, tzinfo=UTC))
+    assert (action.kind, action.target_id, action.order_id, action.due_at) == (
+        DueKind.send_action,
+        7,
+        1,
+        datetime(2026, 3, 2, 23, tzinfo=UTC),
+    )
     assert due_for_action(8, ActionKind.upload_invoice, order, WorkingTime("FR")) == []
     line = due_for_line(order, 11, S.InProgress, WorkingTime("FR"))[0]
     assert (line.target_type, line.target_id, line.order_id) == ("line", 11, 1)
@@ -134,15 +157,14 @@ def test_a_pending_action_and_a_line_race_their_orders_deadline():
 
 def test_urgency_order_and_time_left():
     now = datetime(2026, 3, 2, 12, tzinfo=UTC)
-    items = [Due(DueKind.ship, now + timedelta(hours=h), "", "order", i, f"O{i}", "rule")
-             for i, h in enumerate([30, -1, 0.5, 3, 10])]  # fmt: skip
+    items = [Due(DueKind.ship, now + timedelta(hours=h), "", "order", i, f"O{i}", "rule") for i, h in enumerate([30, -1, 0.5, 3, 10])]
     ordered = most_urgent_first(items)
-    assert [d.urgency(now) for d in ordered] == \
-        [Urgency.overdue, Urgency.hour, Urgency.soon, Urgency.today, Urgency.later]
+    assert [d.urgency(now) for d in ordered] == [Urgency.overdue, Urgency.hour, Urgency.soon, Urgency.today, Urgency.later]
     assert [format_left(d.left(now)) for d in ordered] == ["late 1 h 00", "30 min", "3 h 00", "10 h 00", "1 d 6 h"]
 
 
 def test_channel_settings_pick_cutoff_and_working_days_and_ignore_nonsense():
-    assert WorkingTime.for_channel("de", {"deadlines": {"cutoff_hour": 15, "working_days": [0, 1, 2, 3, 4, 5]}}) == \
-        WorkingTime("DE", 15, frozenset(range(6)))
+    assert WorkingTime.for_channel("de", {"deadlines": {"cutoff_hour": 15, "working_days": [0, 1, 2, 3, 4, 5]}}) == WorkingTime(
+        "DE", 15, frozenset(range(6))
+    )
     assert WorkingTime.for_channel(None, {"deadlines": {"cutoff_hour": "noon", "working_days": "all"}}) == WorkingTime()

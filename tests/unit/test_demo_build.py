@@ -90,9 +90,11 @@ def _products_run(ctx, channel_id: int):  # type: ignore[no-untyped-def]
     from shelfdesk.domain import PublicationKind
 
     with ctx.read_session() as session:
-        return session.exec(select(Publication).where(
-            Publication.channel_id == channel_id, Publication.kind == PublicationKind.products,
-            Publication.dry_run.is_(False))).one()[0]  # type: ignore[attr-defined]  # fmt: skip
+        return session.exec(
+            select(Publication).where(
+                Publication.channel_id == channel_id, Publication.kind == PublicationKind.products, Publication.dry_run.is_(False)
+            )
+        ).one()[0]  # type: ignore[attr-defined]
 
 
 def test_demo_products_feed_creates_listings_and_fails_only_the_models_back_market_lacks(tmp_path: Path, clock: FakeClock) -> None:
@@ -137,8 +139,11 @@ def test_demo_leboncoin_is_live_and_fails_one_fixable_group_then_a_stock_change_
     with ctx.read_session() as session:
         channel = session.get(Channel, lbc)
         assert channel.activated_at is not None and channel.categories_ok and channel.columns_ok and channel.api_ok
-        forgotten = {p.sku for (p,) in session.exec(select(Product).where(Product.store_id == channel.store_id))
-                     if p.attributes.get("condition") == FORGOTTEN_CONDITION}  # fmt: skip
+        forgotten = {
+            p.sku
+            for (p,) in session.exec(select(Product).where(Product.store_id == channel.store_id))
+            if p.attributes.get("condition") == FORGOTTEN_CONDITION
+        }
     run = _products_run(ctx, lbc)
     assert (run.state, run.invalid, run.failed) == (PublicationState.partial, len(forgotten), 0) and run.succeeded > 900
     [group] = error_clusters(ctx, run.id)
@@ -156,7 +161,10 @@ def test_demo_leboncoin_is_live_and_fails_one_fixable_group_then_a_stock_change_
         [feed] = [f for key, f in running.leboncoin.state["feeds"].items() if key not in feeds]
         assert {item["sku"] for item in feed["items"]} == forgotten and waited < 10
         assert (retry.state, retry.counters["sent"], retry.counters["succeeded"]) == (
-            PublicationState.succeeded, len(forgotten), len(forgotten))  # fmt: skip
+            PublicationState.succeeded,
+            len(forgotten),
+            len(forgotten),
+        )
 
         feed_file = ctx.paths.home / "catalog-fr.csv"  # the merchant's feed: one jacket's stock changes
         with feed_file.open(encoding="utf-8", newline="") as fh:
@@ -172,11 +180,11 @@ def test_demo_leboncoin_is_live_and_fails_one_fixable_group_then_a_stock_change_
         started = clock.monotonic()
         offers = publish_sync(ctx, lbc, "offers", "update", started_by="test")
         waited = clock.monotonic() - started
-        writes = [e for e in running.leboncoin.log.entries[seen:]
-                  if e["method"] in ("POST", "PATCH") and e["path"] != "/oauth/token"]  # fmt: skip
+        writes = [e for e in running.leboncoin.log.entries[seen:] if e["method"] in ("POST", "PATCH") and e["path"] != "/oauth/token"]
     ctx.close()
     assert [(e["path"], e["body"]["items"]) for e in writes] == [
-        ("/api/v1/feeds/offers", [{"sku": row["sku"], "quantity": int(row["stock"])}])]  # fmt: skip
+        ("/api/v1/feeds/offers", [{"sku": row["sku"], "quantity": int(row["stock"])}])
+    ]
     assert offers.counters["sent"] == offers.counters["succeeded"] == 1 and waited < 10
     with start_sandboxes(tmp_path / "elsewhere", clock=clock) as elsewhere:  # the realistic default stays
         assert elsewhere.backmarket.task_seconds == elsewhere.leboncoin.feed_seconds == 120.0

@@ -9,8 +9,10 @@ import pytest
 from shelfdesk.exports import atomic_text_file, safe_cell, unsafe_cell
 
 
-@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx",
-                                   "\uff1dHYPERLINK(\"http://x\")", "\uff0b1", "\uff0d1", "\uff20A"])  # fmt: skip
+@pytest.mark.parametrize(
+    "value",
+    ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx", '\uff1dHYPERLINK("http://x")', "\uff0b1", "\uff0d1", "\uff20A"],
+)
 def test_formula_like_cells_are_neutralised_and_read_back(value: str) -> None:
     assert safe_cell(value) == "'" + value and unsafe_cell(safe_cell(value)) == value
 
@@ -36,8 +38,7 @@ def test_mapping_csv_export_is_formula_safe_and_round_trips(tmp_path: Path) -> N
     from shelfdesk.catalog.mapping_files import MappingBundle, parse_file, to_csv
 
     bundle = MappingBundle("backmarket")
-    bundle.columns.append({"attribute": "grade", "column": None, "constant": "=cmd|' /C calc'!A0", "default": "-1",
-                           "values": {}})  # fmt: skip
+    bundle.columns.append({"attribute": "grade", "column": None, "constant": "=cmd|' /C calc'!A0", "default": "-1", "values": {}})
     text = to_csv(bundle)
     assert "'=cmd" in text and ",'-1," in text
     parsed, _ = parse_file(text, "csv")

@@ -40,7 +40,9 @@ HEADLESS_MODULES = [
 def test_cli_and_headless_modules_do_not_import_textual() -> None:
     result = subprocess.run(
         [sys.executable, "-c", HEADLESS_SNIPPET.format(modules=HEADLESS_MODULES)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == "", f"Textual imported by headless code: {result.stdout}"
 
@@ -48,7 +50,9 @@ def test_cli_and_headless_modules_do_not_import_textual() -> None:
 def test_paths_command_runs_without_textual() -> None:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "shelfdesk", "paths"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "workspace" in result.stdout
     assert " textual" not in result.stderr
@@ -70,8 +74,7 @@ NOT_FOR_READS = ("sqlmodel", "pydantic", "sqlalchemy.orm", "shelfdesk.db.models"
 
 
 def _imported(argv: list[str], env: dict[str, str]) -> set[str]:
-    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "shelfdesk", *argv], env=env,
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "shelfdesk", *argv], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     return {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
 
@@ -94,8 +97,13 @@ def test_read_commands_load_only_what_they_need(ctx, tmp_path) -> None:  # type:
     home = ["--home", str(ctx.paths.home)]
     _imported(["orders", "list", "--json", *home], env)  # the first read writes the tables' copy
     _imported(["jobs", "list", *home], env)  # and the first jobs list creates the channel's schedules
-    for argv in (["orders", "list", "--status", "New", "--json"], ["orders", "list", "--channel", "fr-fr"],
-                 ["orders", "list", "--search", "4001"], ["orders", "show", "40012345", "--json"],
-                 ["jobs", "list"], ["jobs", "list", "--json"]):  # fmt: skip
+    for argv in (
+        ["orders", "list", "--status", "New", "--json"],
+        ["orders", "list", "--channel", "fr-fr"],
+        ["orders", "list", "--search", "4001"],
+        ["orders", "show", "40012345", "--json"],
+        ["jobs", "list"],
+        ["jobs", "list", "--json"],
+    ):
         loaded = _imported([*argv, *home], env)
         assert {m for m in loaded for banned in NOT_FOR_READS if m == banned or m.startswith(banned + ".")} == set(), argv

@@ -95,19 +95,37 @@ def order_with_events(ctx: AppContext, marketplace_order_id: str, *statuses: Nor
     with ctx.write_session() as session:
         account = session.execute(select(MarketplaceAccount)).scalars().first()
         if account is None:
-            account = MarketplaceAccount(marketplace=Marketplace.backmarket, name="BM", credential_ref="secret:x",
-                                         created_at=now, updated_at=now)
+            account = MarketplaceAccount(
+                marketplace=Marketplace.backmarket, name="BM", credential_ref="secret:x", created_at=now, updated_at=now
+            )
             session.add(account)
             session.flush()
-        order = Order(account_id=account.id, marketplace=Marketplace.backmarket, marketplace_order_id=marketplace_order_id,
-                      status=NormalizedStatus.New, purchased_at=now, harvested_at=now, updated_at=now, total=Decimal("10.00"),
-                      currency="EUR")
+        order = Order(
+            account_id=account.id,
+            marketplace=Marketplace.backmarket,
+            marketplace_order_id=marketplace_order_id,
+            status=NormalizedStatus.New,
+            purchased_at=now,
+            harvested_at=now,
+            updated_at=now,
+            total=Decimal("10.00"),
+            currency="EUR",
+        )
         session.add(order)
         session.flush()
         old = NormalizedStatus.New
         for step, status in enumerate(statuses, start=1):
-            session.add(OrderEvent(order_id=order.id, at=now + timedelta(seconds=step), source=EventSource.harvest,
-                                   kind="status_changed", field="status", old_value=old.value, new_value=status.value))
+            session.add(
+                OrderEvent(
+                    order_id=order.id,
+                    at=now + timedelta(seconds=step),
+                    source=EventSource.harvest,
+                    kind="status_changed",
+                    field="status",
+                    old_value=old.value,
+                    new_value=status.value,
+                )
+            )
             old = status
         order.status = old
         return int(order.id)

@@ -14,8 +14,7 @@ __all__ = ["desk", "make_desk", "sandboxes"]
 
 def test_harvested_orders_and_their_changes_reach_the_receiver_even_after_it_was_down(desk: Any, receiver: Receiver) -> None:
     ctx = desk.ctx
-    subscriptions.add_subscription(ctx, "erp", receiver.url, "order.created,order.status_changed,order.action_confirmed",
-                                   max_failures=2)  # fmt: skip
+    subscriptions.add_subscription(ctx, "erp", receiver.url, "order.created,order.status_changed,order.action_confirmed", max_failures=2)
     [first] = desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="paid", quantity=1)
     desk.harvest()  # the sandbox's own orders come too
     report = delivery.deliver_pending(ctx, rng=random.Random(1))

@@ -25,7 +25,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def readme_receiver() -> str:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Verifying push notifications"):]
+    section = text[text.index("## Verifying push notifications") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
 
 
@@ -44,8 +44,13 @@ def test_the_readme_receiver_verifies_and_prints_events(ctx: AppContext, tmp_pat
     script = tmp_path / "receiver.py"
     script.write_text(code, encoding="utf-8")
     info, secret = subscriptions.add_subscription(real, "erp", f"http://127.0.0.1:{port}/", "order.created")
-    proc = subprocess.Popen([sys.executable, str(script)], env={"SHELFDESK_SECRET": secret, "PATH": ""},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        env={"SHELFDESK_SECRET": secret, "PATH": ""},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for _ in range(200):  # wait until it listens (real time: it is a real process)
             with socket.socket() as s:
@@ -57,8 +62,9 @@ def test_the_readme_receiver_verifies_and_prints_events(ctx: AppContext, tmp_pat
         report = delivery.deliver_pending(real)
         assert report.delivered == 1
         # Signed with another secret: refused, and counted as a failure.
-        other, _ = subscriptions.add_subscription(real, "impostor", f"http://127.0.0.1:{port}/", "order.created",
-                                                  secret="not-the-receivers-secret")  # fmt: skip
+        other, _ = subscriptions.add_subscription(
+            real, "impostor", f"http://127.0.0.1:{port}/", "order.created", secret="not-the-receivers-secret"
+        )
         assert delivery.send_test(real, "impostor").status_code == 401
     finally:
         proc.terminate()

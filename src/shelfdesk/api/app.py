@@ -92,20 +92,31 @@ _WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422, 429)
 def _order_list(s: Schemas) -> dict[str, Any]:
     from shelfdesk.orders.queries import OrderRow
 
-    return {"type": "object", "additionalProperties": False, "required": ["orders", "next", "filter"],
-            "properties": {"orders": {"type": "array", "items": s.ref(OrderRow)},
-                           "next": {"type": ["string", "null"], "description": "cursor of the next page, null on the last"},
-                           "filter": {"type": "object"},
-                           "counts": {"type": "object", "additionalProperties": {"type": "integer"}}}}  # fmt: skip
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["orders", "next", "filter"],
+        "properties": {
+            "orders": {"type": "array", "items": s.ref(OrderRow)},
+            "next": {"type": ["string", "null"], "description": "cursor of the next page, null on the last"},
+            "filter": {"type": "object"},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    }
 
 
 def _order_detail(s: Schemas) -> dict[str, Any]:
     from shelfdesk.invoices.service import InvoiceInfo
     from shelfdesk.orders.detail import OrderDetail
 
-    return s.ref(OrderDetail, drop=("payload",), extra={
-        "sync": {"type": "string", "description": "'', 'synchronizing' (an action in flight) or 'failed'"},
-        "invoice": {"anyOf": [s.ref(InvoiceInfo), {"type": "null"}]}})  # fmt: skip
+    return s.ref(
+        OrderDetail,
+        drop=("payload",),
+        extra={
+            "sync": {"type": "string", "description": "'', 'synchronizing' (an action in flight) or 'failed'"},
+            "invoice": {"anyOf": [s.ref(InvoiceInfo), {"type": "null"}]},
+        },
+    )
 
 
 def _queued(s: Schemas) -> dict[str, Any]:
@@ -128,13 +139,17 @@ def _stock_result(s: Schemas) -> dict[str, Any]:
 
 
 def _action_body(s: Schemas) -> dict[str, Any]:
-    ident = {"type": "object", "additionalProperties": False,
-             "properties": {"sku": _STR, "imei": _STR, "serial_number": _STR}}  # fmt: skip
+    ident = {"type": "object", "additionalProperties": False, "properties": {"sku": _STR, "imei": _STR, "serial_number": _STR}}
     props = {name: _STR for name in routes.ACTION_FIELDS}
-    props.update({"skus": {"type": "array", "items": _STR, "description": "only these lines (per-line marketplaces)"},
-                  "imei": {"type": "string", "description": "15 digits with a valid Luhn check digit (one unit)"},
-                  "serial_number": _STR, "sku": {"type": "string", "description": "the line imei/serial_number is for"},
-                  "identifiers": {"type": "array", "items": ident, "description": "one per unit"}})  # fmt: skip
+    props.update(
+        {
+            "skus": {"type": "array", "items": _STR, "description": "only these lines (per-line marketplaces)"},
+            "imei": {"type": "string", "description": "15 digits with a valid Luhn check digit (one unit)"},
+            "serial_number": _STR,
+            "sku": {"type": "string", "description": "the line imei/serial_number is for"},
+            "identifiers": {"type": "array", "items": ident, "description": "one per unit"},
+        }
+    )
     return {"type": "object", "additionalProperties": False, "properties": props}
 
 
@@ -145,26 +160,40 @@ def _quantity_schema() -> dict[str, Any]:
 
 
 def _put_stock_body(s: Schemas) -> dict[str, Any]:
-    return {"type": "object", "required": ["quantity"], "additionalProperties": False,
-            "properties": {"quantity": _quantity_schema()}}  # fmt: skip
+    return {"type": "object", "required": ["quantity"], "additionalProperties": False, "properties": {"quantity": _quantity_schema()}}
 
 
 def _post_stock_body(s: Schemas) -> dict[str, Any]:
-    item = {"type": "object", "required": ["sku", "quantity"], "additionalProperties": False,
-            "properties": {"sku": {"type": "string", "minLength": 1}, "quantity": _quantity_schema()}}  # fmt: skip
-    return {"type": "object", "required": ["items"], "additionalProperties": False,
-            "properties": {"items": {"type": "array", "minItems": 1, "items": item}}}  # fmt: skip
+    item = {
+        "type": "object",
+        "required": ["sku", "quantity"],
+        "additionalProperties": False,
+        "properties": {"sku": {"type": "string", "minLength": 1}, "quantity": _quantity_schema()},
+    }
+    return {
+        "type": "object",
+        "required": ["items"],
+        "additionalProperties": False,
+        "properties": {"items": {"type": "array", "minItems": 1, "items": item}},
+    }
 
 
 def _status(s: Schemas) -> dict[str, Any]:
-    return {"type": "object", "required": ["checked_at", "critical", "channels", "alerts"],
-            "properties": {"checked_at": TIME, "critical": {"type": "boolean"}, "channels": {"type": "array"},
-                           "workspace_jobs": {"type": "array"}, "alerts": {"type": "array"}}}  # fmt: skip
+    return {
+        "type": "object",
+        "required": ["checked_at", "critical", "channels", "alerts"],
+        "properties": {
+            "checked_at": TIME,
+            "critical": {"type": "boolean"},
+            "channels": {"type": "array"},
+            "workspace_jobs": {"type": "array"},
+            "alerts": {"type": "array"},
+        },
+    }
 
 
 def _ready(s: Schemas) -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": False, "required": ["status"],
-            "properties": {"status": {"const": "ready"}}}  # fmt: skip
+    return {"type": "object", "additionalProperties": False, "required": ["status"], "properties": {"status": {"const": "ready"}}}
 
 
 def _document(s: Schemas) -> dict[str, Any]:
@@ -183,39 +212,117 @@ def endpoints(settings: ApiSettings) -> list[Endpoint]:
 
     send.__doc__ = routes.order_action.__doc__
     return [
-        Endpoint("listOrders", "GET", "/v1/orders", routes.list_orders, "read", "List orders, newest first", "orders",
-                 {200: ("a page of orders", _order_list)}, (*_READ_ERRORS, 422), params=(
-                     Param("status", "query", {"type": "string", "enum": [s.value for s in NormalizedStatus]}),
-                     Param("store", "query", _STR, "store name or id"),
-                     Param("channel", "query", _STR, "channel id, name, slug (bm-fr) or market (fr-fr)"),
-                     Param("after", "query", _STR, "purchased on or after (YYYY-MM-DD or RFC 3339)"),
-                     Param("before", "query", _STR, "purchased before (YYYY-MM-DD or RFC 3339)"),
-                     Param("search", "query", _STR, "words, each the start of a word of the order id, buyer name or e-mail"),
-                     Param("invoiced", "query", {"type": "string", "enum": ["true", "false"]}),
-                     Param("cursor", "query", _STR, "the `next` of the previous page"),
-                     Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW, "default": routes.DEFAULT_LIMIT}),
-                     Param("counts", "query", {"type": "string", "enum": ["true", "false"]}, "also count orders per status"),
-                 )),  # fmt: skip
-        Endpoint("getOrder", "GET", "/v1/orders/{order}", routes.order_detail, "read", "One order in full", "orders",
-                 {200: ("the order", _order_detail)}, (*_READ_ERRORS, 404), params=(order,)),
-        Endpoint("orderAction", "POST", "/v1/orders/{order}/{action}", send, "write",
-                 "Queue an action on an order (accept, ship, cancel, confirm_availability, confirm_shipping)", "orders",
-                 {202: ("queued (or already queued: created is false)", _queued)}, _WRITE_ERRORS,
-                 params=(order, Param("action", "path", {"type": "string", "enum": list(routes.ORDER_ACTIONS)})),
-                 body=_action_body, idempotent=True),  # fmt: skip
-        Endpoint("getAction", "GET", "/v1/actions/{action_id}", routes.action_state, "read", "An order action's state",
-                 "orders", {200: ("the action", _action_info)}, (*_READ_ERRORS, 404),
-                 params=(Param("action_id", "path", {"type": "string", "pattern": "^[0-9]+$"}),)),  # fmt: skip
-        Endpoint("putStock", "PUT", "/v1/stock/{store}/{sku}", routes.put_stock, "write", "Set one SKU's stock", "stock",
-                 {200: ("applied; the stock pusher sends it to every channel", _stock_result)}, _WRITE_ERRORS,
-                 params=(store, Param("sku", "path", _STR)), body=_put_stock_body, idempotent=True),  # fmt: skip
-        Endpoint("postStock", "POST", "/v1/stock/{store}", routes.post_stock, "write", "Set the stock of many SKUs",
-                 "stock", {200: ("applied (unknown SKUs and bad items are listed, the rest applied)", _stock_result)},
-                 _WRITE_ERRORS, params=(store,), body=_post_stock_body, idempotent=True),  # fmt: skip
-        Endpoint("status", "GET", "/v1/status", routes.status, "read", "Sync health and alerts (as status --json)",
-                 "health", {200: ("sync health", _status)}, _READ_ERRORS),
-        Endpoint("ready", "GET", "/v1/ready", routes.ready, None, "Readiness, for a load balancer (no token)",
-                 "health", {200: ("ready", _ready)}, (503,)),
+        Endpoint(
+            "listOrders",
+            "GET",
+            "/v1/orders",
+            routes.list_orders,
+            "read",
+            "List orders, newest first",
+            "orders",
+            {200: ("a page of orders", _order_list)},
+            (*_READ_ERRORS, 422),
+            params=(
+                Param("status", "query", {"type": "string", "enum": [s.value for s in NormalizedStatus]}),
+                Param("store", "query", _STR, "store name or id"),
+                Param("channel", "query", _STR, "channel id, name, slug (bm-fr) or market (fr-fr)"),
+                Param("after", "query", _STR, "purchased on or after (YYYY-MM-DD or RFC 3339)"),
+                Param("before", "query", _STR, "purchased before (YYYY-MM-DD or RFC 3339)"),
+                Param("search", "query", _STR, "words, each the start of a word of the order id, buyer name or e-mail"),
+                Param("invoiced", "query", {"type": "string", "enum": ["true", "false"]}),
+                Param("cursor", "query", _STR, "the `next` of the previous page"),
+                Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW, "default": routes.DEFAULT_LIMIT}),
+                Param("counts", "query", {"type": "string", "enum": ["true", "false"]}, "also count orders per status"),
+            ),
+        ),
+        Endpoint(
+            "getOrder",
+            "GET",
+            "/v1/orders/{order}",
+            routes.order_detail,
+            "read",
+            "One order in full",
+            "orders",
+            {200: ("the order", _order_detail)},
+            (*_READ_ERRORS, 404),
+            params=(order,),
+        ),
+        Endpoint(
+            "orderAction",
+            "POST",
+            "/v1/orders/{order}/{action}",
+            send,
+            "write",
+            "Queue an action on an order (accept, ship, cancel, confirm_availability, confirm_shipping)",
+            "orders",
+            {202: ("queued (or already queued: created is false)", _queued)},
+            _WRITE_ERRORS,
+            params=(order, Param("action", "path", {"type": "string", "enum": list(routes.ORDER_ACTIONS)})),
+            body=_action_body,
+            idempotent=True,
+        ),
+        Endpoint(
+            "getAction",
+            "GET",
+            "/v1/actions/{action_id}",
+            routes.action_state,
+            "read",
+            "An order action's state",
+            "orders",
+            {200: ("the action", _action_info)},
+            (*_READ_ERRORS, 404),
+            params=(Param("action_id", "path", {"type": "string", "pattern": "^[0-9]+$"}),),
+        ),
+        Endpoint(
+            "putStock",
+            "PUT",
+            "/v1/stock/{store}/{sku}",
+            routes.put_stock,
+            "write",
+            "Set one SKU's stock",
+            "stock",
+            {200: ("applied; the stock pusher sends it to every channel", _stock_result)},
+            _WRITE_ERRORS,
+            params=(store, Param("sku", "path", _STR)),
+            body=_put_stock_body,
+            idempotent=True,
+        ),
+        Endpoint(
+            "postStock",
+            "POST",
+            "/v1/stock/{store}",
+            routes.post_stock,
+            "write",
+            "Set the stock of many SKUs",
+            "stock",
+            {200: ("applied (unknown SKUs and bad items are listed, the rest applied)", _stock_result)},
+            _WRITE_ERRORS,
+            params=(store,),
+            body=_post_stock_body,
+            idempotent=True,
+        ),
+        Endpoint(
+            "status",
+            "GET",
+            "/v1/status",
+            routes.status,
+            "read",
+            "Sync health and alerts (as status --json)",
+            "health",
+            {200: ("sync health", _status)},
+            _READ_ERRORS,
+        ),
+        Endpoint(
+            "ready",
+            "GET",
+            "/v1/ready",
+            routes.ready,
+            None,
+            "Readiness, for a load balancer (no token)",
+            "health",
+            {200: ("ready", _ready)},
+            (503,),
+        ),
     ]
 
 
@@ -245,7 +352,6 @@ class _EncodedSlashes:
         await self.app(scope, receive, send)
 
 
-
 def _plain(body: Any) -> Any:
     """JSON-native data: money as decimal strings, times RFC 3339 UTC (the CLI's --json conversion)."""
     return json.loads(json.dumps(body, default=json_default))
@@ -256,8 +362,7 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Resp
     return Response(text.encode("utf-8"), status_code=status, headers=headers, media_type="application/json")
 
 
-UNAUTHORIZED = ApiError(401, "unauthorized", "a valid bearer token is required",
-                        headers={"WWW-Authenticate": 'Bearer realm="shelfdesk"'})  # fmt: skip
+UNAUTHORIZED = ApiError(401, "unauthorized", "a valid bearer token is required", headers={"WWW-Authenticate": 'Bearer realm="shelfdesk"'})
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -316,8 +421,12 @@ class Guard:
             raise UNAUTHORIZED
         wait = self.limiter.take(token.id)
         if wait > 0:
-            raise ApiError(429, "rate_limited", f"over {self.settings.rate:g} requests a second for this token",
-                           headers={"Retry-After": str(max(1, math.ceil(wait)))})  # fmt: skip
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"over {self.settings.rate:g} requests a second for this token",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
         if ep.scope == "write" and not token.can_write:
             raise ApiError(403, "forbidden", "this token's scope is read: changes need a token of scope write")
         return token
@@ -365,8 +474,7 @@ class Guard:
             mapped = from_service_error(exc)
             if mapped is None:
                 log.exception("API %s failed", ep.name)
-                return 500, {"error": {"code": "internal", "message": "internal error (see the workspace log)",
-                                       "field": None}}, None  # fmt: skip
+                return 500, {"error": {"code": "internal", "message": "internal error (see the workspace log)", "field": None}}, None
             return mapped.status, mapped.body(), None
         return answer.status, _plain(answer.body), answer.after
 
@@ -392,8 +500,9 @@ def create_app(ctx: AppContext, settings: ApiSettings | None = None) -> Starlett
 
     app_routes = [Route(ep.path, guard.wrap(ep), methods=[ep.method]) for ep in table]
     app_routes.append(Route(OPENAPI_PATH, openapi, methods=["GET"]))
-    app = Starlette(routes=app_routes, middleware=[Middleware(_EncodedSlashes)],
-                    exception_handlers={HTTPException: http_error, Exception: http_error})  # fmt: skip
+    app = Starlette(
+        routes=app_routes, middleware=[Middleware(_EncodedSlashes)], exception_handlers={HTTPException: http_error, Exception: http_error}
+    )
     # No redirect to the path with(out) a trailing slash: an id that ends in "/" (an encoded
     # "%2F") is a 404 in the document's error shape, never a 307 the document does not list.
     app.router.redirect_slashes = False

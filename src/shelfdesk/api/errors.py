@@ -16,8 +16,7 @@ from starlette.responses import JSONResponse
 class ApiError(Exception):
     """An answer other than success, raised anywhere under a route."""
 
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code

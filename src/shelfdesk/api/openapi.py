@@ -27,11 +27,18 @@ OPENAPI_PATH = "/v1/openapi.json"
 MONEY = {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "decimal amount as a string"}
 TIME = {"type": "string", "format": "date-time", "description": "RFC 3339, UTC"}
 ERROR = {
-    "type": "object", "additionalProperties": False, "required": ["error"],
-    "properties": {"error": {"type": "object", "additionalProperties": False, "required": ["code", "message", "field"],
-                             "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                                            "field": {"type": ["string", "null"]}}}},
-}  # fmt: skip
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["code", "message", "field"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]}},
+        }
+    },
+}
 
 
 class Schemas:
@@ -102,23 +109,32 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
         op: dict[str, Any] = {"operationId": ep.name, "summary": ep.summary, "tags": [ep.tag]}
         if ep.handler.__doc__:
             op["description"] = " ".join(ep.handler.__doc__.split())
-        params = [{"name": p.name, "in": p.where, "required": p.where == "path" or p.required,
-                   "description": p.description, "schema": p.schema} for p in ep.params]  # fmt: skip
+        params = [
+            {"name": p.name, "in": p.where, "required": p.where == "path" or p.required, "description": p.description, "schema": p.schema}
+            for p in ep.params
+        ]
         if ep.idempotent:
-            params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                           "description": "a retried request with the same key gets the first answer, and queues nothing twice",
-                           "schema": {"type": "string", "minLength": 1, "maxLength": 255}})  # fmt: skip
+            params.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "a retried request with the same key gets the first answer, and queues nothing twice",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            )
         if params:
             op["parameters"] = params
         if ep.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ep.body(schemas)}}}
         responses: dict[str, Any] = {}
         for status, (description, schema) in ep.answers.items():
-            responses[str(status)] = {"description": description,
-                                      "content": {"application/json": {"schema": schema(schemas)}}}  # fmt: skip
+            responses[str(status)] = {"description": description, "content": {"application/json": {"schema": schema(schemas)}}}
         for status in ep.errors:
-            responses[str(status)] = {"description": ERROR_STATUSES.get(status, "not ready"),
-                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}  # fmt: skip
+            responses[str(status)] = {
+                "description": ERROR_STATUSES.get(status, "not ready"),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
         op["responses"] = responses
         if ep.scope is None:
             op["security"] = []
@@ -127,14 +143,16 @@ def build_document(endpoints: list[Endpoint], *, version: str) -> dict[str, Any]
         paths.setdefault(ep.path, {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "shelfdesk API", "version": version,
-                 "description": "Orders, order actions, stock and sync health of one shelfdesk workspace. "
-                                "Send `Authorization: Bearer TOKEN` (from `shelfdesk api token add`). Errors are "
-                                "always {\"error\": {\"code\", \"message\", \"field\"}}; money is a decimal string; "
-                                "times are RFC 3339 in UTC."},  # fmt: skip
+        "info": {
+            "title": "shelfdesk API",
+            "version": version,
+            "description": "Orders, order actions, stock and sync health of one shelfdesk workspace. "
+            "Send `Authorization: Bearer TOKEN` (from `shelfdesk api token add`). Errors are "
+            'always {"error": {"code", "message", "field"}}; money is a decimal string; '
+            "times are RFC 3339 in UTC.",
+        },
         "servers": [{"url": "/"}],
-        "components": {"schemas": schemas.components,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},  # fmt: skip
+        "components": {"schemas": schemas.components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
         "paths": paths,
     }

@@ -56,8 +56,7 @@ def _object(body: Any) -> dict[str, Any]:
 def _only(body: Mapping[str, Any], keys: set[str]) -> None:
     unknown = sorted(set(body) - keys)
     if unknown:
-        raise ApiError(422, "invalid", f"unknown field(s) {', '.join(unknown)} (fields: {', '.join(sorted(keys))})",
-                       field=unknown[0])  # fmt: skip
+        raise ApiError(422, "invalid", f"unknown field(s) {', '.join(unknown)} (fields: {', '.join(sorted(keys))})", field=unknown[0])
 
 
 def _text(body: Mapping[str, Any], name: str) -> str | None:
@@ -84,10 +83,17 @@ def list_orders(call: Call) -> Answer:
     invoiced = q.get("invoiced")
     if invoiced not in (None, "", "true", "false"):
         raise ApiError(422, "invalid", "invoiced: true or false", field="invoiced")
-    flt = make_filter(call.ctx, status=q.get("status") or None, store=q.get("store") or None,
-                      channel=q.get("channel") or None, after=q.get("after") or None, before=q.get("before") or None,
-                      search=q.get("search") or "", invoiced=None if not invoiced else invoiced == "true",
-                      option="")  # fmt: skip
+    flt = make_filter(
+        call.ctx,
+        status=q.get("status") or None,
+        store=q.get("store") or None,
+        channel=q.get("channel") or None,
+        after=q.get("after") or None,
+        before=q.get("before") or None,
+        search=q.get("search") or "",
+        invoiced=None if not invoiced else invoiced == "true",
+        option="",
+    )
     after = parse_cursor(q["cursor"], "cursor") if q.get("cursor") else None
     page = page_of(call.ctx, flt, after=after, limit=int(limit_text))
     body: dict[str, Any] = {
@@ -126,16 +132,14 @@ def _identifiers(body: Mapping[str, Any]) -> list[Any]:
 
     found = []
     if body.get("imei") is not None or body.get("serial_number") is not None:
-        found.append(LineIdentifier(imei=_text(body, "imei"), serial_number=_text(body, "serial_number"),
-                                    sku=_text(body, "sku")))  # fmt: skip
+        found.append(LineIdentifier(imei=_text(body, "imei"), serial_number=_text(body, "serial_number"), sku=_text(body, "sku")))
     items = body.get("identifiers") or []
     if not isinstance(items, list):
         raise ApiError(422, "invalid", "identifiers must be a list of {sku, imei, serial_number}", field="identifiers")
     for item in items:
         if not isinstance(item, dict):
             raise ApiError(422, "invalid", "identifiers must be a list of {sku, imei, serial_number}", field="identifiers")
-        found.append(LineIdentifier(imei=_text(item, "imei"), serial_number=_text(item, "serial_number"),
-                                    sku=_text(item, "sku")))  # fmt: skip
+        found.append(LineIdentifier(imei=_text(item, "imei"), serial_number=_text(item, "serial_number"), sku=_text(item, "sku")))
     return found
 
 

@@ -27,8 +27,7 @@ __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "RunningApi", "serve_forever", "start
 def _server(ctx: AppContext, settings: ApiSettings | None, *, access_log: bool) -> uvicorn.Server:
     from shelfdesk.api.app import create_app
 
-    config = uvicorn.Config(create_app(ctx, settings), log_level="warning", access_log=access_log, lifespan="off",
-                            server_header=False)  # fmt: skip
+    config = uvicorn.Config(create_app(ctx, settings), log_level="warning", access_log=access_log, lifespan="off", server_header=False)
     return uvicorn.Server(config)
 
 

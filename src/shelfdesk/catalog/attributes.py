@@ -106,36 +106,90 @@ def _backmarket() -> AttributeSet:
     from shelfdesk.channels.registry import capabilities
 
     grades = capabilities(Marketplace.backmarket).grades
-    labels = {"PREMIUM": "Premium", "EXCELLENT": "Excellent", "VERY_GOOD": "Very good", "GOOD": "Good",
-              "FAIR": "Fair", "STALLONE": "Stallone"}  # fmt: skip
-    return AttributeSet(Marketplace.backmarket, (
-        AttributeSpec("product_id", "Back Market product id", "product_id", mandatory=True, any_of="match",
-                      help="the number in the product's backmarket.com address (or its UUID); matches the "
-                           "listing to Back Market's product sheet; product id or EAN is needed",
-                      synonyms=("product id", "backmarket id", "bm id", "bm product id", "backmarket product id")),
-        AttributeSpec("ean", "EAN / GTIN", "gtin", mandatory=True, any_of="match",
-                      help="matches the listing to Back Market's product sheet when no product id is given",
-                      synonyms=("ean", "gtin", "ean13", "barcode")),
-        AttributeSpec("grade", "Grade", "choice", mandatory=True,
-                      choices=tuple((g, labels.get(g, g.title())) for g in grades),
-                      help="aesthetic grade of the refurbished device",
-                      synonyms=("grade", "condition grade", "grading", "etat", "aesthetic grade", "quality")),
-        AttributeSpec("warranty_delay", "Warranty (months)", "integer", mandatory=True, minimum=Decimal(12),
-                      help="commercial warranty in months; Back Market requires at least 12",
-                      synonyms=("warranty", "warranty months", "warranty delay", "garantie", "garantie mois"),
-                      suggested_default="12"),
-        AttributeSpec("price", "Default price", "decimal", mandatory=True, minimum=Decimal(0),
-                      help="price in the market's currency, VAT included", synonyms=("price", "prix")),
-        AttributeSpec("min_price", "Minimum price", "decimal", minimum=Decimal(0),
-                      help="floor for Back Market's BackPricer; empty = no automatic repricing",
-                      synonyms=("min price", "minimum price", "prix min", "prix plancher", "floor price")),
-        AttributeSpec("safety_stock", "Safety stock", "integer", minimum=Decimal(0),
-                      help="units kept back from the published quantity",
-                      synonyms=("safety stock", "stock securite", "reserve")),
-        AttributeSpec("comment", "Comment", "text", max_length=500,
-                      help="seller's comment shown on the listing (500 characters at most)",
-                      synonyms=("comment", "commentaire", "note", "condition note")),
-    ))  # fmt: skip
+    labels = {
+        "PREMIUM": "Premium",
+        "EXCELLENT": "Excellent",
+        "VERY_GOOD": "Very good",
+        "GOOD": "Good",
+        "FAIR": "Fair",
+        "STALLONE": "Stallone",
+    }
+    return AttributeSet(
+        Marketplace.backmarket,
+        (
+            AttributeSpec(
+                "product_id",
+                "Back Market product id",
+                "product_id",
+                mandatory=True,
+                any_of="match",
+                help="the number in the product's backmarket.com address (or its UUID); matches the "
+                "listing to Back Market's product sheet; product id or EAN is needed",
+                synonyms=("product id", "backmarket id", "bm id", "bm product id", "backmarket product id"),
+            ),
+            AttributeSpec(
+                "ean",
+                "EAN / GTIN",
+                "gtin",
+                mandatory=True,
+                any_of="match",
+                help="matches the listing to Back Market's product sheet when no product id is given",
+                synonyms=("ean", "gtin", "ean13", "barcode"),
+            ),
+            AttributeSpec(
+                "grade",
+                "Grade",
+                "choice",
+                mandatory=True,
+                choices=tuple((g, labels.get(g, g.title())) for g in grades),
+                help="aesthetic grade of the refurbished device",
+                synonyms=("grade", "condition grade", "grading", "etat", "aesthetic grade", "quality"),
+            ),
+            AttributeSpec(
+                "warranty_delay",
+                "Warranty (months)",
+                "integer",
+                mandatory=True,
+                minimum=Decimal(12),
+                help="commercial warranty in months; Back Market requires at least 12",
+                synonyms=("warranty", "warranty months", "warranty delay", "garantie", "garantie mois"),
+                suggested_default="12",
+            ),
+            AttributeSpec(
+                "price",
+                "Default price",
+                "decimal",
+                mandatory=True,
+                minimum=Decimal(0),
+                help="price in the market's currency, VAT included",
+                synonyms=("price", "prix"),
+            ),
+            AttributeSpec(
+                "min_price",
+                "Minimum price",
+                "decimal",
+                minimum=Decimal(0),
+                help="floor for Back Market's BackPricer; empty = no automatic repricing",
+                synonyms=("min price", "minimum price", "prix min", "prix plancher", "floor price"),
+            ),
+            AttributeSpec(
+                "safety_stock",
+                "Safety stock",
+                "integer",
+                minimum=Decimal(0),
+                help="units kept back from the published quantity",
+                synonyms=("safety stock", "stock securite", "reserve"),
+            ),
+            AttributeSpec(
+                "comment",
+                "Comment",
+                "text",
+                max_length=500,
+                help="seller's comment shown on the listing (500 characters at most)",
+                synonyms=("comment", "commentaire", "note", "condition note"),
+            ),
+        ),
+    )
 
 
 def _leboncoin() -> AttributeSet:
@@ -143,31 +197,57 @@ def _leboncoin() -> AttributeSet:
 
     caps = capabilities(Marketplace.leboncoin)
     condition_labels = {"used": "Second-hand", "refurbished": "Refurbished", "new": "New"}
-    reason_labels = {"liquidation": "Liquidation", "clearance": "Clearance", "defective": "Product with a defect",
-                     "exhibition_model": "Exhibition model", "craftsmanship": "Craftsmanship",
-                     "customer_return": "Customer return", "off_label": "Off-label"}  # fmt: skip
-    return AttributeSet(Marketplace.leboncoin, (
-        AttributeSpec("title", "Ad title", "text", mandatory=True, max_length=100,
-                      synonyms=("title", "name", "titre", "designation")),
-        AttributeSpec("description", "Description", "text", mandatory=True, max_length=4000,
-                      synonyms=("description", "long description", "descriptif")),
-        AttributeSpec("condition", "Condition", "choice", mandatory=True,
-                      choices=tuple((c, condition_labels.get(c, c)) for c in caps.conditions),
-                      help="second-hand, refurbished, or new with a reason",
-                      synonyms=("condition", "etat", "state", "item condition")),
-        AttributeSpec("new_reason", "Reason for new", "choice", required_when=("condition", "new"),
-                      choices=tuple((r, reason_labels.get(r, r)) for r in caps.new_reasons),
-                      help="why a new item may be sold on Leboncoin; required when the condition is new",
-                      synonyms=("new reason", "reason", "motif")),
-        AttributeSpec("price", "Price", "decimal", mandatory=True, minimum=Decimal(0),
-                      synonyms=("price", "prix")),
-        AttributeSpec("brand", "Brand", "text", max_length=60, synonyms=("brand", "marque")),
-        AttributeSpec("image_urls", "Image URLs", "text",
-                      help="one or more image addresses separated by |",
-                      synonyms=("images", "image", "image url", "image urls", "photo", "photos", "picture")),
-        AttributeSpec("safety_stock", "Safety stock", "integer", minimum=Decimal(0),
-                      synonyms=("safety stock", "stock securite")),
-    ))  # fmt: skip
+    reason_labels = {
+        "liquidation": "Liquidation",
+        "clearance": "Clearance",
+        "defective": "Product with a defect",
+        "exhibition_model": "Exhibition model",
+        "craftsmanship": "Craftsmanship",
+        "customer_return": "Customer return",
+        "off_label": "Off-label",
+    }
+    return AttributeSet(
+        Marketplace.leboncoin,
+        (
+            AttributeSpec("title", "Ad title", "text", mandatory=True, max_length=100, synonyms=("title", "name", "titre", "designation")),
+            AttributeSpec(
+                "description",
+                "Description",
+                "text",
+                mandatory=True,
+                max_length=4000,
+                synonyms=("description", "long description", "descriptif"),
+            ),
+            AttributeSpec(
+                "condition",
+                "Condition",
+                "choice",
+                mandatory=True,
+                choices=tuple((c, condition_labels.get(c, c)) for c in caps.conditions),
+                help="second-hand, refurbished, or new with a reason",
+                synonyms=("condition", "etat", "state", "item condition"),
+            ),
+            AttributeSpec(
+                "new_reason",
+                "Reason for new",
+                "choice",
+                required_when=("condition", "new"),
+                choices=tuple((r, reason_labels.get(r, r)) for r in caps.new_reasons),
+                help="why a new item may be sold on Leboncoin; required when the condition is new",
+                synonyms=("new reason", "reason", "motif"),
+            ),
+            AttributeSpec("price", "Price", "decimal", mandatory=True, minimum=Decimal(0), synonyms=("price", "prix")),
+            AttributeSpec("brand", "Brand", "text", max_length=60, synonyms=("brand", "marque")),
+            AttributeSpec(
+                "image_urls",
+                "Image URLs",
+                "text",
+                help="one or more image addresses separated by |",
+                synonyms=("images", "image", "image url", "image urls", "photo", "photos", "picture"),
+            ),
+            AttributeSpec("safety_stock", "Safety stock", "integer", minimum=Decimal(0), synonyms=("safety stock", "stock securite")),
+        ),
+    )
 
 
 @cache

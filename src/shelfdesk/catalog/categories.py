@@ -115,13 +115,39 @@ class CategoryTree:
 
 
 _STOP = {"and", "the", "of", "for", "with", "et", "de", "des", "les", "la", "le", "pour", "s"}
-_SYNONYMS = {"phone": "phone", "mobile": "phone", "telephone": "phone", "smartphone": "smartphone",
-             "laptop": "laptop", "notebook": "laptop", "computer": "computer", "pc": "computer",
-             "clothe": "clothing", "clothing": "clothing", "apparel": "clothing", "jacket": "clothing",
-             "jean": "clothing", "coat": "clothing", "knitwear": "clothing", "chair": "chair", "armchair": "chair",
-             "table": "table", "lamp": "lighting", "lighting": "lighting", "shoe": "shoe", "sneaker": "shoe",
-             "bag": "bag", "storage": "storage", "cabinet": "storage", "sideboard": "storage",
-             "furniture": "furniture", "women": "women", "woman": "women", "men": "men", "man": "men"}  # fmt: skip
+_SYNONYMS = {
+    "phone": "phone",
+    "mobile": "phone",
+    "telephone": "phone",
+    "smartphone": "smartphone",
+    "laptop": "laptop",
+    "notebook": "laptop",
+    "computer": "computer",
+    "pc": "computer",
+    "clothe": "clothing",
+    "clothing": "clothing",
+    "apparel": "clothing",
+    "jacket": "clothing",
+    "jean": "clothing",
+    "coat": "clothing",
+    "knitwear": "clothing",
+    "chair": "chair",
+    "armchair": "chair",
+    "table": "table",
+    "lamp": "lighting",
+    "lighting": "lighting",
+    "shoe": "shoe",
+    "sneaker": "shoe",
+    "bag": "bag",
+    "storage": "storage",
+    "cabinet": "storage",
+    "sideboard": "storage",
+    "furniture": "furniture",
+    "women": "women",
+    "woman": "women",
+    "men": "men",
+    "man": "men",
+}
 
 
 def _stems(text: str) -> set[str]:
@@ -160,8 +186,9 @@ def _walk(node: dict[str, Any], parents: list[str], parent_id: str | None, depth
     needs = node.get("needs")
     if needs not in (None, "imei", "serial"):
         raise ValueError(f"category {cid}: needs must be imei or serial, not {needs!r}")
-    yield ChannelCategory(cid, name, path, leaf, depth, parent_id, _decimal(node.get("commission"), cid),
-                          _decimal(node.get("insertion_fee"), cid), needs)  # fmt: skip
+    yield ChannelCategory(
+        cid, name, path, leaf, depth, parent_id, _decimal(node.get("commission"), cid), _decimal(node.get("insertion_fee"), cid), needs
+    )
     for child in children:
         yield from _walk(child, [*parents, name], cid, depth + 1)
 

@@ -62,8 +62,12 @@ def channel_info(ctx: AppContext, channel_id: int) -> ChannelInfo:
         channel = session.get(Channel, channel_id)
         if channel is None:
             raise CatalogError(f"no channel with id {channel_id}")
-        return ChannelInfo(channel.id, channel.store_id, Marketplace(channel.marketplace),  # type: ignore[arg-type]
-                           bool((channel.settings or {}).get("secure_payment", True)))  # fmt: skip
+        return ChannelInfo(
+            channel.id,
+            channel.store_id,
+            Marketplace(channel.marketplace),  # type: ignore[arg-type]
+            bool((channel.settings or {}).get("secure_payment", True)),
+        )
 
 
 def uses_insertion_fee(info: ChannelInfo) -> bool:
@@ -71,8 +75,9 @@ def uses_insertion_fee(info: ChannelInfo) -> bool:
     return info.marketplace is Marketplace.leboncoin and not info.secure_payment
 
 
-def merchant_categories(ctx: AppContext, channel_id: int, *, search: str = "", unmapped_only: bool = False,
-                        limit: int = 500, offset: int = 0) -> list[MerchantCategory]:  # fmt: skip
+def merchant_categories(
+    ctx: AppContext, channel_id: int, *, search: str = "", unmapped_only: bool = False, limit: int = 500, offset: int = 0
+) -> list[MerchantCategory]:
     """The store's categories with product counts and mapping: unmapped first, then largest first."""
     from sqlalchemy import func, not_, select
 
@@ -82,18 +87,16 @@ def merchant_categories(ctx: AppContext, channel_id: int, *, search: str = "", u
     info = channel_info(ctx, channel_id)
     tree = category_tree(info.marketplace)
     t = Product.__table__
-    query = (
-        select(t.c.category_path, func.count())
-        .where(t.c.store_id == info.store_id, t.c.gone.is_(False))
-        .group_by(t.c.category_path)
-    )
+    query = select(t.c.category_path, func.count()).where(t.c.store_id == info.store_id, t.c.gone.is_(False)).group_by(t.c.category_path)
     condition = exclusion_sql(channel_rules(ctx, channel_id))
     if condition is not None:
         query = query.where(not_(condition))
     with ctx.read_session() as session:
         counts = session.execute(query).all()
-        mappings = {m.merchant_category: m for m in session.execute(
-            select(CategoryMapping).where(CategoryMapping.channel_id == channel_id)).scalars()}  # fmt: skip
+        mappings = {
+            m.merchant_category: m
+            for m in session.execute(select(CategoryMapping).where(CategoryMapping.channel_id == channel_id)).scalars()
+        }
     rows: list[MerchantCategory] = []
     for path, count in counts:
         rows.append(_row(path, int(count), mappings.get(path) if path else None, tree))
@@ -115,8 +118,16 @@ def _row(path: str | None, count: int, mapping: Any, tree: CategoryTree) -> Merc
         problem = f"category {mapping.channel_category_id} no longer exists on the marketplace"
     elif not node.leaf:
         problem = f"{node.path} is no longer a leaf category"
-    return MerchantCategory(path, count, mapping.channel_category_id, mapping.channel_category_path,
-                            mapping.commission, mapping.insertion_fee, mapping.requires_imei_or_serial, problem)  # fmt: skip
+    return MerchantCategory(
+        path,
+        count,
+        mapping.channel_category_id,
+        mapping.channel_category_path,
+        mapping.commission,
+        mapping.insertion_fee,
+        mapping.requires_imei_or_serial,
+        problem,
+    )
 
 
 def resolve_leaf(tree: CategoryTree, id_or_path: str) -> ChannelCategory:
@@ -132,8 +143,15 @@ def resolve_leaf(tree: CategoryTree, id_or_path: str) -> ChannelCategory:
     return node
 
 
-def set_category_mapping(ctx: AppContext, channel_id: int, merchant_category: str, channel_category: str, *,
-                         commission: Decimal | None = None, insertion_fee: Decimal | None = None) -> MerchantCategory:  # fmt: skip
+def set_category_mapping(
+    ctx: AppContext,
+    channel_id: int,
+    merchant_category: str,
+    channel_category: str,
+    *,
+    commission: Decimal | None = None,
+    insertion_fee: Decimal | None = None,
+) -> MerchantCategory:
     """Map a merchant category to a leaf (by id or path), with the tree's cost unless one is given."""
     from sqlalchemy import select
 
@@ -157,12 +175,11 @@ def set_category_mapping(ctx: AppContext, channel_id: int, merchant_category: st
             commission = node.commission
     now = ctx.clock.now()
     with ctx.write_session() as session:
-        row = session.execute(select(CategoryMapping).where(
-            CategoryMapping.channel_id == channel_id, CategoryMapping.merchant_category == merchant_category)
-        ).scalar_one_or_none()  # fmt: skip
+        row = session.execute(
+            select(CategoryMapping).where(CategoryMapping.channel_id == channel_id, CategoryMapping.merchant_category == merchant_category)
+        ).scalar_one_or_none()
         if row is None:
-            row = CategoryMapping(channel_id=channel_id, merchant_category=merchant_category, channel_category_id=node.id,
-                                  updated_at=now)  # fmt: skip
+            row = CategoryMapping(channel_id=channel_id, merchant_category=merchant_category, channel_category_id=node.id, updated_at=now)
             session.add(row)
         row.channel_category_id = node.id
         row.channel_category_path = node.path
@@ -170,10 +187,10 @@ def set_category_mapping(ctx: AppContext, channel_id: int, merchant_category: st
         row.insertion_fee = insertion_fee.quantize(Decimal("0.01")) if insertion_fee is not None else None
         row.requires_imei_or_serial = node.requires_imei_or_serial
         row.updated_at = now
-        record_audit(session, ctx, "mapping.category", "channel", channel_id,
-                     {"merchant": merchant_category, "category": node.id, "path": node.path})  # fmt: skip
-    return MerchantCategory(merchant_category, 0, node.id, node.path, row.commission, row.insertion_fee,
-                            node.requires_imei_or_serial)  # fmt: skip
+        record_audit(
+            session, ctx, "mapping.category", "channel", channel_id, {"merchant": merchant_category, "category": node.id, "path": node.path}
+        )
+    return MerchantCategory(merchant_category, 0, node.id, node.path, row.commission, row.insertion_fee, node.requires_imei_or_serial)
 
 
 def clear_category_mapping(ctx: AppContext, channel_id: int, merchant_category: str) -> bool:
@@ -183,8 +200,9 @@ def clear_category_mapping(ctx: AppContext, channel_id: int, merchant_category: 
     from shelfdesk.db.models import CategoryMapping
 
     with ctx.write_session() as session:
-        result = session.execute(delete(CategoryMapping).where(
-            CategoryMapping.channel_id == channel_id, CategoryMapping.merchant_category == merchant_category))  # fmt: skip
+        result = session.execute(
+            delete(CategoryMapping).where(CategoryMapping.channel_id == channel_id, CategoryMapping.merchant_category == merchant_category)
+        )
         record_audit(session, ctx, "mapping.category.clear", "channel", channel_id, {"merchant": merchant_category})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -103,8 +103,9 @@ class Preview:
     products: int  #: products checked (not gone, not excluded)
 
 
-def check_value(spec: AttributeSpec, rule: ColumnRule | None, product: ProductValues,
-                values: Mapping[str, str | None] | None = None) -> tuple[str | None, str | None]:  # fmt: skip
+def check_value(
+    spec: AttributeSpec, rule: ColumnRule | None, product: ProductValues, values: Mapping[str, str | None] | None = None
+) -> tuple[str | None, str | None]:
     """``(value, problem)`` of one attribute for one product; ``problem`` None means fine.
 
     ``values`` holds the product's other resolved values, for attributes whose
@@ -126,8 +127,7 @@ def _required(spec: AttributeSpec, values: Mapping[str, str | None]) -> bool:
     return spec.mandatory and spec.any_of is None
 
 
-def evaluate(attrs: AttributeSet, rules: Mapping[str, ColumnRule], product: ProductValues
-             ) -> dict[str, tuple[str | None, str | None]]:  # fmt: skip
+def evaluate(attrs: AttributeSet, rules: Mapping[str, ColumnRule], product: ProductValues) -> dict[str, tuple[str | None, str | None]]:
     """Every attribute's ``(value, problem)`` for one product; ``any_of`` groups need one member."""
     out: dict[str, tuple[str | None, str | None]] = {}
     plain: dict[str, str | None] = {}
@@ -160,9 +160,12 @@ def channel_rules(ctx: AppContext, channel_id: int) -> dict[str, ColumnRule]:
 
     with ctx.read_session() as session:
         rows = session.execute(select(M).where(M.channel_id == channel_id)).scalars().all()
-        return {r.channel_attribute: ColumnRule(r.channel_attribute, r.catalog_column, r.constant, r.default_value,
-                                                {str(k): str(v) for k, v in (r.value_map or {}).items()})
-                for r in rows}  # fmt: skip
+        return {
+            r.channel_attribute: ColumnRule(
+                r.channel_attribute, r.catalog_column, r.constant, r.default_value, {str(k): str(v) for k, v in (r.value_map or {}).items()}
+            )
+            for r in rows
+        }
 
 
 def _channel(ctx: AppContext, channel_id: int) -> tuple[int, str]:
@@ -245,9 +248,16 @@ def attribute_rows(ctx: AppContext, channel_id: int) -> list[AttributeRow]:
     return rows
 
 
-def set_mapping(ctx: AppContext, channel_id: int, attribute: str, *, column: str | None = None,
-                constant: str | None = None, default: str | None = None,
-                value_map: Mapping[str, str] | None = None) -> ColumnRule:  # fmt: skip
+def set_mapping(
+    ctx: AppContext,
+    channel_id: int,
+    attribute: str,
+    *,
+    column: str | None = None,
+    constant: str | None = None,
+    default: str | None = None,
+    value_map: Mapping[str, str] | None = None,
+) -> ColumnRule:
     """Map ``attribute`` to a catalog field or a constant (exactly one of them).
 
     Constants, defaults and value-map targets must be accepted values of the
@@ -280,8 +290,9 @@ def set_mapping(ctx: AppContext, channel_id: int, attribute: str, *, column: str
             raise CatalogError(f"{attribute}: value map {source!r} → {problem}")
     now = ctx.clock.now()
     with ctx.write_session() as session:
-        row = session.execute(select(ColumnMapping).where(
-            ColumnMapping.channel_id == channel_id, ColumnMapping.channel_attribute == attribute)).scalar_one_or_none()  # fmt: skip
+        row = session.execute(
+            select(ColumnMapping).where(ColumnMapping.channel_id == channel_id, ColumnMapping.channel_attribute == attribute)
+        ).scalar_one_or_none()
         if row is None:
             row = ColumnMapping(channel_id=channel_id, channel_attribute=attribute, updated_at=now)
             session.add(row)
@@ -290,8 +301,14 @@ def set_mapping(ctx: AppContext, channel_id: int, attribute: str, *, column: str
         row.default_value = default if default and default.strip() else None
         row.value_map = clean_map
         row.updated_at = now
-        record_audit(session, ctx, "mapping.column", "channel", channel_id,
-                     {"attribute": attribute, "column": column, "constant": constant, "values": len(clean_map)})  # fmt: skip
+        record_audit(
+            session,
+            ctx,
+            "mapping.column",
+            "channel",
+            channel_id,
+            {"attribute": attribute, "column": column, "constant": constant, "values": len(clean_map)},
+        )
     return ColumnRule(attribute, column, constant, row.default_value, clean_map)
 
 
@@ -302,16 +319,18 @@ def clear_mapping(ctx: AppContext, channel_id: int, attribute: str) -> bool:
     from shelfdesk.db.models import ColumnMapping
 
     with ctx.write_session() as session:
-        result = session.execute(delete(ColumnMapping).where(
-            ColumnMapping.channel_id == channel_id, ColumnMapping.channel_attribute == attribute))  # fmt: skip
+        result = session.execute(
+            delete(ColumnMapping).where(ColumnMapping.channel_id == channel_id, ColumnMapping.channel_attribute == attribute)
+        )
         record_audit(session, ctx, "mapping.column.clear", "channel", channel_id, {"attribute": attribute})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def column_proposals(ctx: AppContext, channel_id: int) -> list[Proposal]:
     """Every unmapped attribute that has a suggested column; nothing is written."""
-    return [Proposal(row.spec.name, row.suggestion) for row in attribute_rows(ctx, channel_id)
-            if not row.mapped and row.suggestion is not None]  # fmt: skip
+    return [
+        Proposal(row.spec.name, row.suggestion) for row in attribute_rows(ctx, channel_id) if not row.mapped and row.suggestion is not None
+    ]
 
 
 def apply_suggestions(ctx: AppContext, channel_id: int, only: Collection[str] | None = None) -> list[str]:
@@ -342,14 +361,18 @@ def distinct_values(ctx: AppContext, channel_id: int, column: str, limit: int = 
     expr = field_sql(column)
     with ctx.read_session() as session:
         rows = session.execute(
-            select(expr, func.count()).where(Product.store_id == store_id, Product.gone.is_(False), expr.is_not(None))
-            .group_by(expr).order_by(func.count().desc()).limit(limit)
-        ).all()  # fmt: skip
+            select(expr, func.count())
+            .where(Product.store_id == store_id, Product.gone.is_(False), expr.is_not(None))
+            .group_by(expr)
+            .order_by(func.count().desc())
+            .limit(limit)
+        ).all()
     return [str(value) for value, _ in rows if value is not None and str(value).strip()]
 
 
-def iter_products(ctx: AppContext, channel_id: int, *, include_excluded: bool = False,
-                  skus: Sequence[str] | None = None, limit: int | None = None) -> Iterable[ProductValues]:  # fmt: skip
+def iter_products(
+    ctx: AppContext, channel_id: int, *, include_excluded: bool = False, skus: Sequence[str] | None = None, limit: int | None = None
+) -> Iterable[ProductValues]:
     """The store's current products (keyset-paged by id, ``CHUNK`` per query), excluded ones left out."""
     from sqlalchemy import not_, select
 
@@ -378,8 +401,15 @@ def iter_products(ctx: AppContext, channel_id: int, *, include_excluded: bool = 
         last_id = rows[-1].id
 
 
-def preview(ctx: AppContext, channel_id: int, *, samples: int = 5, skus: Sequence[str] | None = None,
-            rules: Mapping[str, ColumnRule] | None = None, count_failures: bool = True) -> Preview:  # fmt: skip
+def preview(
+    ctx: AppContext,
+    channel_id: int,
+    *,
+    samples: int = 5,
+    skus: Sequence[str] | None = None,
+    rules: Mapping[str, ColumnRule] | None = None,
+    count_failures: bool = True,
+) -> Preview:
     """Mapped values of a few products, and failures per mandatory attribute over the whole catalog.
 
     ``rules`` previews an unsaved mapping (default: the saved one).
@@ -387,8 +417,9 @@ def preview(ctx: AppContext, channel_id: int, *, samples: int = 5, skus: Sequenc
     _, marketplace = _channel(ctx, channel_id)
     attrs = attribute_set(marketplace)
     rules = dict(channel_rules(ctx, channel_id) if rules is None else rules)
-    rows = [PreviewRow(p.sku, evaluate(attrs, rules, p))
-            for p in iter_products(ctx, channel_id, skus=skus, limit=None if skus else samples)]  # fmt: skip
+    rows = [
+        PreviewRow(p.sku, evaluate(attrs, rules, p)) for p in iter_products(ctx, channel_id, skus=skus, limit=None if skus else samples)
+    ]
     failures: Counter[str] = Counter()
     examples: dict[str, str] = {}
     checked = 0

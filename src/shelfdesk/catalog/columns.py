@@ -21,26 +21,111 @@ from shelfdesk.catalog.gtin import is_valid_gtin
 #: The roles a store maps, in the order the console shows them. Only ``sku`` is required.
 ROLES: tuple[str, ...] = ("sku", "ean", "title", "brand", "category", "price", "stock")
 
-ROLE_LABELS = {"sku": "SKU", "ean": "EAN/GTIN", "title": "Title", "brand": "Brand", "category": "Category",
-               "price": "Price", "stock": "Stock"}  # fmt: skip
+ROLE_LABELS = {
+    "sku": "SKU",
+    "ean": "EAN/GTIN",
+    "title": "Title",
+    "brand": "Brand",
+    "category": "Category",
+    "price": "Price",
+    "stock": "Stock",
+}
 
 #: Normalized header names per role, best first (English, French, Spanish, common tools).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "sku": ("sku", "seller sku", "merchant sku", "sku id", "ref", "reference", "ref interne", "reference interne",
-            "ref produit", "reference produit", "referencia", "item id", "article", "code article", "offer id",
-            "id produit", "product sku", "id"),
-    "ean": ("ean", "ean13", "ean 13", "gtin", "gtin13", "gtin 13", "barcode", "code barre", "code barres",
-            "codigo de barras", "upc", "ean code", "ean8", "gtin14"),
-    "title": ("title", "product title", "name", "product name", "titre", "nom", "nom produit", "designation",
-              "libelle", "titulo", "nombre", "item name"),
+    "sku": (
+        "sku",
+        "seller sku",
+        "merchant sku",
+        "sku id",
+        "ref",
+        "reference",
+        "ref interne",
+        "reference interne",
+        "ref produit",
+        "reference produit",
+        "referencia",
+        "item id",
+        "article",
+        "code article",
+        "offer id",
+        "id produit",
+        "product sku",
+        "id",
+    ),
+    "ean": (
+        "ean",
+        "ean13",
+        "ean 13",
+        "gtin",
+        "gtin13",
+        "gtin 13",
+        "barcode",
+        "code barre",
+        "code barres",
+        "codigo de barras",
+        "upc",
+        "ean code",
+        "ean8",
+        "gtin14",
+    ),
+    "title": (
+        "title",
+        "product title",
+        "name",
+        "product name",
+        "titre",
+        "nom",
+        "nom produit",
+        "designation",
+        "libelle",
+        "titulo",
+        "nombre",
+        "item name",
+    ),
     "brand": ("brand", "marque", "marca", "manufacturer", "fabricant", "fabricante", "make"),
-    "category": ("category", "category path", "categorie", "categoria", "product type", "product category",
-                 "categorie produit", "rayon", "famille", "family", "breadcrumb"),
-    "price": ("price", "prix", "prix ttc", "price ttc", "selling price", "sale price", "prix de vente", "precio",
-              "tarif", "unit price", "price eur", "prix eur"),
-    "stock": ("stock", "quantity", "qty", "quantite", "qte", "stock quantity", "available", "inventory",
-              "cantidad", "existencias", "disponible", "stock disponible"),
-}  # fmt: skip
+    "category": (
+        "category",
+        "category path",
+        "categorie",
+        "categoria",
+        "product type",
+        "product category",
+        "categorie produit",
+        "rayon",
+        "famille",
+        "family",
+        "breadcrumb",
+    ),
+    "price": (
+        "price",
+        "prix",
+        "prix ttc",
+        "price ttc",
+        "selling price",
+        "sale price",
+        "prix de vente",
+        "precio",
+        "tarif",
+        "unit price",
+        "price eur",
+        "prix eur",
+    ),
+    "stock": (
+        "stock",
+        "quantity",
+        "qty",
+        "quantite",
+        "qte",
+        "stock quantity",
+        "available",
+        "inventory",
+        "cantidad",
+        "existencias",
+        "disponible",
+        "stock disponible",
+    ),
+}
 
 
 def normalize_name(name: str) -> str:
@@ -88,9 +173,7 @@ def suggest_roles(columns: Iterable[str], samples: Mapping[str, list[str]] | Non
             if role in roles:
                 continue
             for synonym in SYNONYMS[role]:
-                match = next(
-                    (c for c in columns if c not in taken and _matches(normalized[c], synonym, strict)), None
-                )
+                match = next((c for c in columns if c not in taken and _matches(normalized[c], synonym, strict)), None)
                 if match is not None:
                     roles[role] = match
                     taken.add(match)

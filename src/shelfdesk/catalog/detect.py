@@ -22,8 +22,7 @@ from shelfdesk.catalog.errors import FeedError
 FORMATS = ("csv", "json", "jsonl", "xml")
 DELIMITERS = (";", ",", "\t", "|")
 SAMPLE_BYTES = 64 * 1024
-_EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".json": "json", ".jsonl": "jsonl",
-               ".ndjson": "jsonl", ".xml": "xml"}  # fmt: skip
+_EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xml": "xml"}
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,16 @@ MANUAL = "manual"
 _NUMBER = re.compile(r"^ *[+-]?[0-9]+([.,][0-9]+)? *$")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
-OPERATOR_LABELS = {Op.equals: "equals", Op.not_equals: "does not equal", Op.contains: "contains",
-                   Op.greater_than: "is greater than", Op.less_than: "is less than", Op.empty: "is empty",
-                   Op.not_empty: "is not empty", Op.matches: "matches"}  # fmt: skip
+OPERATOR_LABELS = {
+    Op.equals: "equals",
+    Op.not_equals: "does not equal",
+    Op.contains: "contains",
+    Op.greater_than: "is greater than",
+    Op.less_than: "is less than",
+    Op.empty: "is empty",
+    Op.not_empty: "is not empty",
+    Op.matches: "matches",
+}
 
 
 @dataclass(frozen=True)
@@ -355,8 +362,16 @@ def count_excluded(ctx: AppContext, channel_id: int, rules: Sequence[Rule] | Non
     return ExclusionCount(int(excluded), int(total))
 
 
-def add_rule(ctx: AppContext, channel_id: int, field: str, operator: Op | str, value: str | None = None, *,
-             group_no: int | None = None, name: str | None = None) -> Rule:  # fmt: skip
+def add_rule(
+    ctx: AppContext,
+    channel_id: int,
+    field: str,
+    operator: Op | str,
+    value: str | None = None,
+    *,
+    group_no: int | None = None,
+    name: str | None = None,
+) -> Rule:
     """Save a rule; ``group_no`` None starts a new group (OR with the others)."""
     from sqlalchemy import func, select
 
@@ -369,14 +384,22 @@ def add_rule(ctx: AppContext, channel_id: int, field: str, operator: Op | str, v
         if session.get(Channel, channel_id) is None:
             raise CatalogError(f"no channel with id {channel_id}")
         if group_no is None:
-            top = session.execute(select(func.max(ExclusionRule.group_no)).where(
-                ExclusionRule.channel_id == channel_id)).scalar_one()  # fmt: skip
+            top = session.execute(select(func.max(ExclusionRule.group_no)).where(ExclusionRule.channel_id == channel_id)).scalar_one()
             group_no = 0 if top is None else int(top) + 1
-        position = session.execute(select(func.count()).where(
-            ExclusionRule.channel_id == channel_id, ExclusionRule.group_no == group_no)).scalar_one()  # fmt: skip
-        row = ExclusionRule(channel_id=channel_id, name=name, field=rule.field, operator=rule.operator,
-                            value=rule.value, group_no=group_no, position=int(position), enabled=True,
-                            updated_at=now)  # fmt: skip
+        position = session.execute(
+            select(func.count()).where(ExclusionRule.channel_id == channel_id, ExclusionRule.group_no == group_no)
+        ).scalar_one()
+        row = ExclusionRule(
+            channel_id=channel_id,
+            name=name,
+            field=rule.field,
+            operator=rule.operator,
+            value=rule.value,
+            group_no=group_no,
+            position=int(position),
+            enabled=True,
+            updated_at=now,
+        )
         session.add(row)
         session.flush()
         record_audit(session, ctx, "exclusion.add", "channel", channel_id, {"rule": rule.describe(), "group": group_no})
@@ -391,8 +414,7 @@ def delete_rule(ctx: AppContext, rule_id: int) -> None:
         row = session.get(ExclusionRule, rule_id)
         if row is None:
             raise CatalogError(f"no exclusion rule with id {rule_id}")
-        record_audit(session, ctx, "exclusion.delete", "channel", row.channel_id,
-                     {"rule": f"{row.field} {row.operator} {row.value!r}"})  # fmt: skip
+        record_audit(session, ctx, "exclusion.delete", "channel", row.channel_id, {"rule": f"{row.field} {row.operator} {row.value!r}"})
         session.delete(row)
 
 

@@ -32,13 +32,19 @@ class FeedPreview:
     problems: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"source": self.source, "options": self.options, "roles": self.roles, "saved_roles": self.saved_roles,
-                "columns": [{"name": c.name, "role": c.role, "filled": c.filled, "samples": list(c.samples)}
-                            for c in self.columns], "problems": self.problems}  # fmt: skip
+        return {
+            "source": self.source,
+            "options": self.options,
+            "roles": self.roles,
+            "saved_roles": self.saved_roles,
+            "columns": [{"name": c.name, "role": c.role, "filled": c.filled, "samples": list(c.samples)} for c in self.columns],
+            "problems": self.problems,
+        }
 
 
-def preview_feed(ctx: AppContext, store_id: int, source: str | None = None, *, format: str | None = None,
-                 transport: httpx.BaseTransport | None = None) -> FeedPreview:  # fmt: skip
+def preview_feed(
+    ctx: AppContext, store_id: int, source: str | None = None, *, format: str | None = None, transport: httpx.BaseTransport | None = None
+) -> FeedPreview:
     """Fetch and look at the first rows of ``source`` (default: the store's); nothing is written."""
     from shelfdesk.db.models import Store
     from shelfdesk.secrets import mask_url

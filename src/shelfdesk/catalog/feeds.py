@@ -83,8 +83,9 @@ def _row(session: Any, store_id: int, kind: str, now: datetime) -> Any:
     return row
 
 
-def set_feed(ctx: AppContext, store_id: int, kind: str, *, source: str | None = None, every: int | None = None,
-             enabled: bool | None = None) -> None:  # fmt: skip
+def set_feed(
+    ctx: AppContext, store_id: int, kind: str, *, source: str | None = None, every: int | None = None, enabled: bool | None = None
+) -> None:
     """Change a store's feed: its source (stock feeds; '' removes it), interval (seconds), on or off."""
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import Store
@@ -111,8 +112,14 @@ def set_feed(ctx: AppContext, store_id: int, kind: str, *, source: str | None = 
         if enabled is not None:
             row.enabled = enabled
         row.updated_at = now
-        record_audit(session, ctx, "feed.edit", "store", store_id,
-                     {"kind": kind, "every": every, "enabled": enabled, "source": _masked(source) if source else source})  # fmt: skip
+        record_audit(
+            session,
+            ctx,
+            "feed.edit",
+            "store",
+            store_id,
+            {"kind": kind, "every": every, "enabled": enabled, "source": _masked(source) if source else source},
+        )
 
 
 def _masked(source: str | None) -> str | None:
@@ -137,11 +144,21 @@ def list_feeds(ctx: AppContext) -> list[FeedView]:
                 source = catalog_source if kind == CATALOG else (row.source if row else None)
                 if source is None:
                     continue
-                out.append(FeedView(store_id, name, kind, _masked(source),
-                                    row.interval_seconds if row else DEFAULT_SECONDS[kind], row.enabled if row else True,
-                                    row.checked_at if row else None, row.changed_at if row else None,
-                                    row.next_at if row else None, row.failures if row else 0,
-                                    row.error if row else None))  # fmt: skip
+                out.append(
+                    FeedView(
+                        store_id,
+                        name,
+                        kind,
+                        _masked(source),
+                        row.interval_seconds if row else DEFAULT_SECONDS[kind],
+                        row.enabled if row else True,
+                        row.checked_at if row else None,
+                        row.changed_at if row else None,
+                        row.next_at if row else None,
+                        row.failures if row else 0,
+                        row.error if row else None,
+                    )
+                )
     return out
 
 
@@ -164,8 +181,14 @@ def refresh_feed(ctx: AppContext, store_id: int, kind: str, *, transport: httpx.
         return RefreshResult(store_id, kind, "no source")
     feed = None
     try:
-        feed = open_source(source, download_dir=ctx.paths.home / "downloads", clock=ctx.clock, transport=transport,
-                           etag=etag if known else None, last_modified=modified if known else None)  # fmt: skip
+        feed = open_source(
+            source,
+            download_dir=ctx.paths.home / "downloads",
+            clock=ctx.clock,
+            transport=transport,
+            etag=etag if known else None,
+            last_modified=modified if known else None,
+        )
         if feed.not_modified:
             _record(ctx, store_id, kind, ok=True, etag=feed.etag, modified=feed.last_modified)
             return RefreshResult(store_id, kind, "not modified", "the source answered 304: nothing fetched")
@@ -204,8 +227,7 @@ def _apply(ctx: AppContext, store_id: int, kind: str, path: Any, transport: http
         with open(path, encoding="utf-8-sig") as fh:
             result = set_stock_text(ctx, store_id, fh.read(), source="stock feed")
         if result.errors or result.unknown:
-            log.info("stock feed of store %s: %s line(s) refused, %s unknown SKU(s)", store_id, len(result.errors),
-                     len(result.unknown))  # fmt: skip
+            log.info("stock feed of store %s: %s line(s) refused, %s unknown SKU(s)", store_id, len(result.errors), len(result.unknown))
         return result.changed
     from shelfdesk.catalog.importer import import_catalog
 
@@ -216,8 +238,18 @@ def _apply(ctx: AppContext, store_id: int, kind: str, path: Any, transport: http
     return result.stored
 
 
-def _record(ctx: AppContext, store_id: int, kind: str, *, ok: bool, error: str | None = None, etag: str | None = None,
-            modified: str | None = None, digest: str | None = None, changed: bool = False) -> None:  # fmt: skip
+def _record(
+    ctx: AppContext,
+    store_id: int,
+    kind: str,
+    *,
+    ok: bool,
+    error: str | None = None,
+    etag: str | None = None,
+    modified: str | None = None,
+    digest: str | None = None,
+    changed: bool = False,
+) -> None:
     from shelfdesk.claims import backoff
 
     now = ctx.clock.now()
@@ -235,8 +267,7 @@ def _record(ctx: AppContext, store_id: int, kind: str, *, ok: bool, error: str |
         else:
             row.failures += 1
             row.error = (error or "failed")[:500]
-            delay = backoff(row.failures, random.Random(), base=FIRST_RETRY_SECONDS, cap=float(row.interval_seconds),
-                            jitter=0.25)  # fmt: skip
+            delay = backoff(row.failures, random.Random(), base=FIRST_RETRY_SECONDS, cap=float(row.interval_seconds), jitter=0.25)
             row.next_at = now + timedelta(seconds=delay)
         row.updated_at = now
 
@@ -249,8 +280,12 @@ def refresh_due(ctx: AppContext, channel_id: int | None = None) -> dict[str, int
         if not view.enabled or (view.next_at is not None and view.next_at > now):
             continue
         result = refresh_feed(ctx, view.store_id, view.kind)
-        key = {"not modified": "unchanged", "unchanged": "unchanged", "applied": f"{view.kind}_applied",
-               "failed": f"{view.kind}_failed"}.get(result.outcome)  # fmt: skip
+        key = {
+            "not modified": "unchanged",
+            "unchanged": "unchanged",
+            "applied": f"{view.kind}_applied",
+            "failed": f"{view.kind}_failed",
+        }.get(result.outcome)
         if key:
             counts[key] = counts.get(key, 0) + 1
     if any(key.endswith("_applied") for key in counts):

@@ -18,8 +18,15 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
 
 #: Role → product column.
-ROLE_FIELDS: dict[str, str] = {"sku": "sku", "ean": "ean", "title": "title", "brand": "brand",
-                               "category": "category_path", "price": "price", "stock": "stock"}  # fmt: skip
+ROLE_FIELDS: dict[str, str] = {
+    "sku": "sku",
+    "ean": "ean",
+    "title": "title",
+    "brand": "brand",
+    "category": "category_path",
+    "price": "price",
+    "stock": "stock",
+}
 NUMERIC_ROLES = ("price", "stock")
 
 
@@ -63,8 +70,7 @@ def product_columns() -> list[Any]:
 
 
 def to_values(row: Any) -> ProductValues:
-    return ProductValues(row.id, row.sku, row.ean, row.title, row.brand, row.category_path, row.price, row.stock,
-                         row.attributes or {})  # fmt: skip
+    return ProductValues(row.id, row.sku, row.ean, row.title, row.brand, row.category_path, row.price, row.stock, row.attributes or {})
 
 
 def field_sql(name: str) -> ColumnElement[Any]:

@@ -66,8 +66,7 @@ IMPLAUSIBLE_FLOOR = 10
 SAMPLE_REJECTIONS = 20
 
 #: Product columns each role fills; unmapped roles leave existing values alone.
-_ROLE_COLUMNS = {"ean": "ean", "title": "title", "brand": "brand", "category": "category_path",
-                 "price": "price", "stock": "stock"}  # fmt: skip
+_ROLE_COLUMNS = {"ean": "ean", "title": "title", "brand": "brand", "category": "category_path", "price": "price", "stock": "stock"}
 _CONTENT = ("ean", "title", "brand", "category_path", "price", "stock", "attributes")
 
 
@@ -239,8 +238,7 @@ class _Run:
         self.reasons[field_name or "row"] += 1
         if len(self.sample) < SAMPLE_REJECTIONS:
             self.sample.append(Rejection(line, reason, field_name, sku))
-        self.rejections.append({"import_id": self.import_id, "line": line, "sku": sku, "field": field_name,
-                                "reason": reason, "raw": raw})  # fmt: skip
+        self.rejections.append({"import_id": self.import_id, "line": line, "sku": sku, "field": field_name, "reason": reason, "raw": raw})
 
     def take(self, item: RawRow | RowError) -> None:
         """Check one row of the first pass."""
@@ -261,8 +259,9 @@ class _Run:
             else:
                 first = self.valid.get(row.sku)
                 if first is not None:
-                    self.reject(row.line, f"duplicate SKU {row.sku!r} in the file (first on line {first}, kept)",
-                                "sku", row.sku, item.values)  # fmt: skip
+                    self.reject(
+                        row.line, f"duplicate SKU {row.sku!r} in the file (first on line {first}, kept)", "sku", row.sku, item.values
+                    )
                 else:
                     self.valid[row.sku] = row.line
         if self.rows_read % BATCH_SIZE == 0:
@@ -327,8 +326,7 @@ class _Run:
         self.batch = {}
         if rows:
             with self.ctx.write_session() as session:
-                query = select(products.c.sku, products.c.updated_at, products.c.gone,
-                               *(products.c[name] for name in _CONTENT)).where(  # fmt: skip
+                query = select(products.c.sku, products.c.updated_at, products.c.gone, *(products.c[name] for name in _CONTENT)).where(
                     products.c.store_id == self.store_id, products.c.sku.in_([r.sku for r in rows])
                 )
                 existing = {rec.sku: rec for rec in session.execute(query)}
@@ -369,8 +367,15 @@ class _Run:
         return columns
 
     def _content(self, row: ProductRow) -> dict[str, Any]:
-        return {"ean": row.ean, "title": row.title, "brand": row.brand, "category_path": row.category_path,
-                "price": row.price, "stock": row.stock, "attributes": row.attributes}  # fmt: skip
+        return {
+            "ean": row.ean,
+            "title": row.title,
+            "brand": row.brand,
+            "category_path": row.category_path,
+            "price": row.price,
+            "stock": row.stock,
+            "attributes": row.attributes,
+        }
 
     def _changed(self, row: ProductRow, old: Any) -> bool:
         """True when the row brings something new (a gone product coming back counts)."""
@@ -410,9 +415,7 @@ class _Run:
         kept = sorted(self.rejected_skus - self.valid.keys())
         with self.ctx.write_session() as session:
             session.execute(
-                update(products)
-                .where(products.c.store_id == self.store_id, products.c.last_import_id == self.import_id)
-                .values(**stamps)
+                update(products).where(products.c.store_id == self.store_id, products.c.last_import_id == self.import_id).values(**stamps)
             )
             for start in range(0, len(kept), 500):
                 session.execute(
@@ -489,8 +492,7 @@ def import_catalog(
     columns_report: list[dict[str, Any]] = []
     try:
         feed = open_source(source, download_dir=ctx.paths.home / "downloads", clock=ctx.clock, transport=transport)
-        options = detect_options(feed.path, format_hint=format,
-                                 saved=saved_options if same_source and not format else None)  # fmt: skip
+        options = detect_options(feed.path, format_hint=format, saved=saved_options if same_source and not format else None)
         inspected = inspect_feed(feed.path, options, roles=None)
         columns = [c.name for c in inspected.columns]
         columns_report = [{"name": c.name, "samples": list(c.samples)} for c in inspected.columns]
@@ -504,8 +506,7 @@ def import_catalog(
                 if not columns and inspected.problems:
                     raise FeedError(inspected.problems[0])
                 raise CatalogError(
-                    f"no SKU column found among: {', '.join(columns) or 'no columns'}; "
-                    "say which column holds the SKU (column roles)"
+                    f"no SKU column found among: {', '.join(columns) or 'no columns'}; say which column holds the SKU (column roles)"
                 )
             chosen_roles = suggested
         run = _Run(ctx, store_id, import_id, chosen_roles, now, progress, should_cancel, bytes_total=feed.size * 2)
@@ -515,8 +516,11 @@ def import_catalog(
             if stopped is not None:
                 outcome, error = ImportOutcome.TRUNCATED, f"{stopped}; {kept}"
             else:
-                error = ("no valid product in the feed: nothing was flagged gone"
-                         if run.rows_read else "the feed holds no products: nothing was flagged gone")  # fmt: skip
+                error = (
+                    "no valid product in the feed: nothing was flagged gone"
+                    if run.rows_read
+                    else "the feed holds no products: nothing was flagged gone"
+                )
         else:
             would_gone, live = run.would_flag_gone()
             if stopped is not None:
@@ -524,13 +528,14 @@ def import_catalog(
             why = run.implausible(would_gone, live, share)
             if stopped is not None and not force:
                 outcome = ImportOutcome.TRUNCATED
-                error = (f"{stopped}; the file was not read to its end, so {kept}. If the file is right, force the "
-                         f"import after reading its report: the {len(run.valid):,} whole rows before it are stored "
-                         "and nothing is flagged gone")  # fmt: skip
+                error = (
+                    f"{stopped}; the file was not read to its end, so {kept}. If the file is right, force the "
+                    f"import after reading its report: the {len(run.valid):,} whole rows before it are stored "
+                    "and nothing is flagged gone"
+                )
             elif why is not None and not force:
                 outcome = ImportOutcome.REFUSED
-                error = (f"refused as implausible: {why}; {kept}. If the feed is right, force the import after "
-                         "reading its report")  # fmt: skip
+                error = f"refused as implausible: {why}; {kept}. If the feed is right, force the import after reading its report"
             else:
                 run.write(feed.path, options)
                 complete = stopped is None
@@ -575,8 +580,7 @@ def import_catalog(
         assert record is not None
         record.finished_at = ctx.clock.now()
         record.format = options.format if options else None
-        record.rows_read, record.stored, record.rejected, record.gone = (
-            counts.rows_read, counts.stored, counts.rejected, gone)  # fmt: skip
+        record.rows_read, record.stored, record.rejected, record.gone = (counts.rows_read, counts.stored, counts.rejected, gone)
         record.duration_ms = duration_ms
         record.error = error
         record.report = report
@@ -588,21 +592,58 @@ def import_catalog(
             if store.catalog_source == source:
                 store.catalog_format = options.format
                 store.catalog_options = options.to_dict()
-                store.column_roles = {**chosen_roles, "extra": [c["name"] for c in columns_report
-                                                                 if c["name"] not in chosen_roles.values()]}  # fmt: skip
+                store.column_roles = {
+                    **chosen_roles,
+                    "extra": [c["name"] for c in columns_report if c["name"] not in chosen_roles.values()],
+                }
                 store.updated_at = ctx.clock.now()
-        record_audit(session, ctx, "catalog.import", "store", store_id,
-                     {"import_id": import_id, "source": _shown(source), "stored": counts.stored,
-                      "rejected": counts.rejected, "gone": gone, "error": error, "outcome": outcome.value,
-                      "forced": force})  # fmt: skip
-    log.info("catalog import %s into store %s: %s, %s read, %s stored, %s rejected, %s gone%s", import_id, store_id,
-             outcome.value, counts.rows_read, counts.stored, counts.rejected, gone,
-             f" ({error})" if error else "")  # fmt: skip
+        record_audit(
+            session,
+            ctx,
+            "catalog.import",
+            "store",
+            store_id,
+            {
+                "import_id": import_id,
+                "source": _shown(source),
+                "stored": counts.stored,
+                "rejected": counts.rejected,
+                "gone": gone,
+                "error": error,
+                "outcome": outcome.value,
+                "forced": force,
+            },
+        )
+    log.info(
+        "catalog import %s into store %s: %s, %s read, %s stored, %s rejected, %s gone%s",
+        import_id,
+        store_id,
+        outcome.value,
+        counts.rows_read,
+        counts.stored,
+        counts.rejected,
+        gone,
+        f" ({error})" if error else "",
+    )
     return ImportResult(
-        import_id, store_id, _shown(source), options.format if options else None, counts.rows_read, counts.stored,
-        counts.created, counts.rejected, gone, duration_ms, error, outcome is ImportOutcome.CANCELLED,
-        dict(counts.reasons), list(counts.sample), chosen_roles, outcome, would_gone,
-    )  # fmt: skip
+        import_id,
+        store_id,
+        _shown(source),
+        options.format if options else None,
+        counts.rows_read,
+        counts.stored,
+        counts.created,
+        counts.rejected,
+        gone,
+        duration_ms,
+        error,
+        outcome is ImportOutcome.CANCELLED,
+        dict(counts.reasons),
+        list(counts.sample),
+        chosen_roles,
+        outcome,
+        would_gone,
+    )
 
 
 def _flag_gone(ctx: AppContext, store_id: int, import_id: int, now: datetime) -> int:
@@ -613,8 +654,11 @@ def _flag_gone(ctx: AppContext, store_id: int, import_id: int, now: datetime) ->
 
     products = Product.__table__
     with ctx.write_session() as session:
-        unseen = (products.c.store_id == store_id, products.c.gone.is_(False),
-                  or_(products.c.last_import_id.is_(None), products.c.last_import_id != import_id))  # fmt: skip
+        unseen = (
+            products.c.store_id == store_id,
+            products.c.gone.is_(False),
+            or_(products.c.last_import_id.is_(None), products.c.last_import_id != import_id),
+        )
         mark_dirty(session, store_id, session.execute(select(products.c.sku).where(*unseen)).scalars(), REASON_CATALOG, now)
         result = session.execute(update(products).where(*unseen).values(gone=True, gone_at=now, updated_at=now))
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -641,8 +685,7 @@ def _shown(source: str) -> str:
     return mask_url(source)
 
 
-def import_rejections(ctx: AppContext, import_id: int, *, after_line: int = 0, after_id: int = 0,
-                      limit: int = 200) -> list[Rejection]:  # fmt: skip
+def import_rejections(ctx: AppContext, import_id: int, *, after_line: int = 0, after_id: int = 0, limit: int = 200) -> list[Rejection]:
     """Rejected rows of an import in line order, keyset-paged by (line, id)."""
     from sqlalchemy import and_, or_, select
 

@@ -26,8 +26,22 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
 
 FORMAT = "shelfdesk-mappings/1"
-CSV_COLUMNS = ("section", "key", "target", "column", "constant", "default", "values", "commission", "insertion_fee",
-               "group", "operator", "value", "enabled", "name")  # fmt: skip
+CSV_COLUMNS = (
+    "section",
+    "key",
+    "target",
+    "column",
+    "constant",
+    "default",
+    "values",
+    "commission",
+    "insertion_fee",
+    "group",
+    "operator",
+    "value",
+    "enabled",
+    "name",
+)
 
 
 @dataclass
@@ -71,19 +85,41 @@ def collect(ctx: AppContext, channel_id: int) -> MappingBundle:
         if channel is None:
             raise CatalogError(f"no channel with id {channel_id}")
         bundle = MappingBundle(str(channel.marketplace))
-        for m in session.execute(select(CategoryMapping).where(CategoryMapping.channel_id == channel_id)
-                                 .order_by(CategoryMapping.merchant_category)).scalars():  # fmt: skip
-            bundle.categories.append({"merchant": m.merchant_category, "category": m.channel_category_id,
-                                      "path": m.channel_category_path, "commission": m.commission,
-                                      "insertion_fee": m.insertion_fee})  # fmt: skip
-        for c in session.execute(select(ColumnMapping).where(ColumnMapping.channel_id == channel_id)
-                                 .order_by(ColumnMapping.channel_attribute)).scalars():  # fmt: skip
-            bundle.columns.append({"attribute": c.channel_attribute, "column": c.catalog_column,
-                                   "constant": c.constant, "default": c.default_value,
-                                   "values": dict(c.value_map or {})})  # fmt: skip
+        for m in session.execute(
+            select(CategoryMapping).where(CategoryMapping.channel_id == channel_id).order_by(CategoryMapping.merchant_category)
+        ).scalars():
+            bundle.categories.append(
+                {
+                    "merchant": m.merchant_category,
+                    "category": m.channel_category_id,
+                    "path": m.channel_category_path,
+                    "commission": m.commission,
+                    "insertion_fee": m.insertion_fee,
+                }
+            )
+        for c in session.execute(
+            select(ColumnMapping).where(ColumnMapping.channel_id == channel_id).order_by(ColumnMapping.channel_attribute)
+        ).scalars():
+            bundle.columns.append(
+                {
+                    "attribute": c.channel_attribute,
+                    "column": c.catalog_column,
+                    "constant": c.constant,
+                    "default": c.default_value,
+                    "values": dict(c.value_map or {}),
+                }
+            )
     for rule in channel_rules(ctx, channel_id):
-        bundle.exclusions.append({"group": rule.group_no, "field": rule.field, "operator": rule.operator.value,
-                                  "value": rule.value, "enabled": rule.enabled, "name": rule.name})  # fmt: skip
+        bundle.exclusions.append(
+            {
+                "group": rule.group_no,
+                "field": rule.field,
+                "operator": rule.operator.value,
+                "value": rule.value,
+                "enabled": rule.enabled,
+                "name": rule.name,
+            }
+        )
     return bundle
 
 
@@ -115,8 +151,12 @@ def _toml_value(value: Any) -> str:
 
 
 def to_toml(bundle: MappingBundle) -> str:
-    lines = [f"# shelfdesk mappings for a {bundle.marketplace} channel", f"format = {_toml_value(FORMAT)}",
-             f"marketplace = {_toml_value(bundle.marketplace)}", ""]  # fmt: skip
+    lines = [
+        f"# shelfdesk mappings for a {bundle.marketplace} channel",
+        f"format = {_toml_value(FORMAT)}",
+        f"marketplace = {_toml_value(bundle.marketplace)}",
+        "",
+    ]
     for entry in bundle.categories:
         lines.append("[[categories]]")
         for key in ("merchant", "category", "path", "commission", "insertion_fee"):
@@ -154,16 +194,38 @@ def to_csv(bundle: MappingBundle) -> str:
     writer = _SafeWriter(out, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for e in bundle.categories:
-        writer.writerow({"section": "category", "key": e["merchant"], "target": e["category"],
-                         "commission": _text(e.get("commission")), "insertion_fee": _text(e.get("insertion_fee"))})  # fmt: skip
+        writer.writerow(
+            {
+                "section": "category",
+                "key": e["merchant"],
+                "target": e["category"],
+                "commission": _text(e.get("commission")),
+                "insertion_fee": _text(e.get("insertion_fee")),
+            }
+        )
     for e in bundle.columns:
-        writer.writerow({"section": "column", "key": e["attribute"], "column": _text(e.get("column")),
-                         "constant": _text(e.get("constant")), "default": _text(e.get("default")),
-                         "values": json.dumps(e.get("values") or {}, ensure_ascii=False) if e.get("values") else ""})  # fmt: skip
+        writer.writerow(
+            {
+                "section": "column",
+                "key": e["attribute"],
+                "column": _text(e.get("column")),
+                "constant": _text(e.get("constant")),
+                "default": _text(e.get("default")),
+                "values": json.dumps(e.get("values") or {}, ensure_ascii=False) if e.get("values") else "",
+            }
+        )
     for e in bundle.exclusions:
-        writer.writerow({"section": "exclusion", "key": e["field"], "group": e["group"], "operator": e["operator"],
-                         "value": _text(e.get("value")), "enabled": "true" if e.get("enabled", True) else "false",
-                         "name": _text(e.get("name"))})  # fmt: skip
+        writer.writerow(
+            {
+                "section": "exclusion",
+                "key": e["field"],
+                "group": e["group"],
+                "operator": e["operator"],
+                "value": _text(e.get("value")),
+                "enabled": "true" if e.get("enabled", True) else "false",
+                "name": _text(e.get("name")),
+            }
+        )
     return out.getvalue()
 
 
@@ -209,23 +271,43 @@ def parse_file(text: str, fmt: str) -> tuple[MappingBundle, dict[int, int]]:
             line = reader.line_num
             section = (row.get("section") or "").strip()
             if section == "category":
-                bundle.categories.append({"merchant": row.get("key"), "category": row.get("target"),
-                                          "commission": row.get("commission") or None,
-                                          "insertion_fee": row.get("insertion_fee") or None, "_line": line})  # fmt: skip
+                bundle.categories.append(
+                    {
+                        "merchant": row.get("key"),
+                        "category": row.get("target"),
+                        "commission": row.get("commission") or None,
+                        "insertion_fee": row.get("insertion_fee") or None,
+                        "_line": line,
+                    }
+                )
             elif section == "column":
                 try:
                     values = json.loads(row["values"]) if (row.get("values") or "").strip() else {}
                 except json.JSONDecodeError as exc:
                     problems.append(f"line {line}: values is not JSON ({exc.msg})")
                     continue
-                bundle.columns.append({"attribute": row.get("key"), "column": row.get("column") or None,
-                                       "constant": row.get("constant") if row.get("constant") != "" else None,
-                                       "default": row.get("default") or None, "values": values, "_line": line})  # fmt: skip
+                bundle.columns.append(
+                    {
+                        "attribute": row.get("key"),
+                        "column": row.get("column") or None,
+                        "constant": row.get("constant") if row.get("constant") != "" else None,
+                        "default": row.get("default") or None,
+                        "values": values,
+                        "_line": line,
+                    }
+                )
             elif section == "exclusion":
-                bundle.exclusions.append({"field": row.get("key"), "group": row.get("group"),
-                                          "operator": row.get("operator"), "value": row.get("value"),
-                                          "enabled": (row.get("enabled") or "true").lower() != "false",
-                                          "name": row.get("name") or None, "_line": line})  # fmt: skip
+                bundle.exclusions.append(
+                    {
+                        "field": row.get("key"),
+                        "group": row.get("group"),
+                        "operator": row.get("operator"),
+                        "value": row.get("value"),
+                        "enabled": (row.get("enabled") or "true").lower() != "false",
+                        "name": row.get("name") or None,
+                        "_line": line,
+                    }
+                )
             elif section:
                 problems.append(f"line {line}: unknown section {section!r} (category, column or exclusion)")
         if problems:
@@ -250,8 +332,9 @@ def _decimal(value: Any) -> Decimal | None:
     return number
 
 
-def import_mappings(ctx: AppContext, channel_id: int, path: Path | None = None, *, text: str | None = None,
-                    fmt: str | None = None, replace: bool = True) -> ImportReport:  # fmt: skip
+def import_mappings(
+    ctx: AppContext, channel_id: int, path: Path | None = None, *, text: str | None = None, fmt: str | None = None, replace: bool = True
+) -> ImportReport:
     """Check a mapping file against the channel and apply it (all or nothing)."""
     from sqlalchemy import delete, select
 
@@ -275,8 +358,12 @@ def import_mappings(ctx: AppContext, channel_id: int, path: Path | None = None, 
     bundle, _ = parse_file(text, fmt)
     info = channel_info(ctx, channel_id)
     if bundle.marketplace and bundle.marketplace != info.marketplace.value:
-        raise MappingFileError([f"the file is for {bundle.marketplace}, the channel is {info.marketplace.value}: "
-                                "categories and attributes differ between marketplaces"])  # fmt: skip
+        raise MappingFileError(
+            [
+                f"the file is for {bundle.marketplace}, the channel is {info.marketplace.value}: "
+                "categories and attributes differ between marketplaces"
+            ]
+        )
     tree, attrs = category_tree(info.marketplace), attribute_set(info.marketplace)
     problems: list[str] = []
     categories: dict[str, dict[str, Any]] = {}
@@ -313,21 +400,31 @@ def import_mappings(ctx: AppContext, channel_id: int, path: Path | None = None, 
         if not isinstance(values, dict):
             problems.append(f"{where} ({name}): values must map catalog values to accepted values")
             continue
-        for label, candidate in [("constant", constant), ("default", entry.get("default")),
-                                 *((f"value {k!r} →", v) for k, v in values.items())]:  # fmt: skip
+        for label, candidate in [
+            ("constant", constant),
+            ("default", entry.get("default")),
+            *((f"value {k!r} →", v) for k, v in values.items()),
+        ]:
             if candidate is not None and str(candidate).strip():
                 _, problem = spec.check(str(candidate))
                 if problem:
                     problems.append(f"{where} ({name}): {label} {problem}")
-        columns[name] = {"column": column, "constant": None if constant is None else str(constant),
-                         "default": entry.get("default"), "values": {str(k): str(v) for k, v in values.items()}}  # fmt: skip
+        columns[name] = {
+            "column": column,
+            "constant": None if constant is None else str(constant),
+            "default": entry.get("default"),
+            "values": {str(k): str(v) for k, v in values.items()},
+        }
     rules: list[tuple[int, Any, bool, str | None]] = []
     for i, entry in enumerate(bundle.exclusions):
         where = _where(entry, "exclusion", i)
         try:
             group = int(entry.get("group") or 0)
-            rule = check_rule(str(entry.get("field") or ""), str(entry.get("operator") or ""),
-                              None if entry.get("value") is None else str(entry.get("value")))  # fmt: skip
+            rule = check_rule(
+                str(entry.get("field") or ""),
+                str(entry.get("operator") or ""),
+                None if entry.get("value") is None else str(entry.get("value")),
+            )
         except (CatalogError, ValueError) as exc:
             problems.append(f"{where}: {exc}")
             continue
@@ -340,33 +437,72 @@ def import_mappings(ctx: AppContext, channel_id: int, path: Path | None = None, 
             for model in (CategoryMapping, ColumnMapping, ExclusionRule):
                 session.execute(delete(model).where(model.channel_id == channel_id))
         else:
-            session.execute(delete(CategoryMapping).where(CategoryMapping.channel_id == channel_id,
-                                                          CategoryMapping.merchant_category.in_(list(categories))))  # fmt: skip
-            session.execute(delete(ColumnMapping).where(ColumnMapping.channel_id == channel_id,
-                                                        ColumnMapping.channel_attribute.in_(list(columns))))  # fmt: skip
+            session.execute(
+                delete(CategoryMapping).where(
+                    CategoryMapping.channel_id == channel_id, CategoryMapping.merchant_category.in_(list(categories))
+                )
+            )
+            session.execute(
+                delete(ColumnMapping).where(ColumnMapping.channel_id == channel_id, ColumnMapping.channel_attribute.in_(list(columns)))
+            )
         for merchant, c in categories.items():
             node = c["node"]
-            session.add(CategoryMapping(channel_id=channel_id, merchant_category=merchant, channel_category_id=node.id,
-                                        channel_category_path=node.path, commission=c["commission"],
-                                        insertion_fee=c["fee"], requires_imei_or_serial=node.requires_imei_or_serial,
-                                        updated_at=now))  # fmt: skip
+            session.add(
+                CategoryMapping(
+                    channel_id=channel_id,
+                    merchant_category=merchant,
+                    channel_category_id=node.id,
+                    channel_category_path=node.path,
+                    commission=c["commission"],
+                    insertion_fee=c["fee"],
+                    requires_imei_or_serial=node.requires_imei_or_serial,
+                    updated_at=now,
+                )
+            )
         for name, c in columns.items():
-            session.add(ColumnMapping(channel_id=channel_id, channel_attribute=name, catalog_column=c["column"],
-                                      constant=c["constant"], default_value=c["default"], value_map=c["values"],
-                                      updated_at=now))  # fmt: skip
+            session.add(
+                ColumnMapping(
+                    channel_id=channel_id,
+                    channel_attribute=name,
+                    catalog_column=c["column"],
+                    constant=c["constant"],
+                    default_value=c["default"],
+                    value_map=c["values"],
+                    updated_at=now,
+                )
+            )
         offset = 0
         if not replace:
-            top = session.execute(select(ExclusionRule.group_no).where(ExclusionRule.channel_id == channel_id)
-                                  .order_by(ExclusionRule.group_no.desc()).limit(1)).scalar_one_or_none()  # fmt: skip
+            top = session.execute(
+                select(ExclusionRule.group_no)
+                .where(ExclusionRule.channel_id == channel_id)
+                .order_by(ExclusionRule.group_no.desc())
+                .limit(1)
+            ).scalar_one_or_none()
             offset = 0 if top is None else top + 1
         positions: dict[int, int] = {}
         for group, rule, enabled, name in rules:
             position = positions.get(group, 0)
             positions[group] = position + 1
-            session.add(ExclusionRule(channel_id=channel_id, name=name, field=rule.field, operator=rule.operator,
-                                      value=rule.value, group_no=group + offset, position=position, enabled=enabled,
-                                      updated_at=now))  # fmt: skip
-        record_audit(session, ctx, "mapping.import", "channel", channel_id,
-                     {"categories": len(categories), "columns": len(columns), "exclusions": len(rules),
-                      "replace": replace})  # fmt: skip
+            session.add(
+                ExclusionRule(
+                    channel_id=channel_id,
+                    name=name,
+                    field=rule.field,
+                    operator=rule.operator,
+                    value=rule.value,
+                    group_no=group + offset,
+                    position=position,
+                    enabled=enabled,
+                    updated_at=now,
+                )
+            )
+        record_audit(
+            session,
+            ctx,
+            "mapping.import",
+            "channel",
+            channel_id,
+            {"categories": len(categories), "columns": len(columns), "exclusions": len(rules), "replace": replace},
+        )
     return ImportReport(len(categories), len(columns), len(rules), replace)

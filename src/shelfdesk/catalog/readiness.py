@@ -66,7 +66,7 @@ class Readiness:
 
 
 def plural(n: int, word: str, plural: str | None = None) -> str:
-    """"1 order", "3 orders" (thousands separated); ``plural`` for irregular words."""
+    """ "1 order", "3 orders" (thousands separated); ``plural`` for irregular words."""
     return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
@@ -175,8 +175,9 @@ def api_light(ctx: AppContext, channel_id: int) -> Light:
 
 def compute_readiness(ctx: AppContext, channel_id: int, *, save: bool = True) -> Readiness:
     """The three lights of a channel; saved on the channel unless ``save`` is False or read-only."""
-    readiness = Readiness(channel_id, categories_light(ctx, channel_id), mapping_light(ctx, channel_id),
-                          api_light(ctx, channel_id), ctx.clock.now())  # fmt: skip
+    readiness = Readiness(
+        channel_id, categories_light(ctx, channel_id), mapping_light(ctx, channel_id), api_light(ctx, channel_id), ctx.clock.now()
+    )
     if save and not ctx.read_only:
         save_readiness(ctx, readiness)
     return readiness
@@ -193,9 +194,7 @@ def save_readiness(ctx: AppContext, readiness: Readiness) -> None:
         channel.columns_ok = readiness.mapping.ok
         channel.api_ok = readiness.api.ok
         channel.readiness_checked_at = readiness.checked_at
-        channel.readiness_reasons = {
-            light.name: {"reasons": light.reasons, "warnings": light.warnings} for light in readiness.lights
-        }
+        channel.readiness_reasons = {light.name: {"reasons": light.reasons, "warnings": light.warnings} for light in readiness.lights}
 
 
 def saved_readiness(channel: object) -> Readiness | None:
@@ -209,6 +208,10 @@ def saved_readiness(channel: object) -> Readiness | None:
         data = saved.get(name) or {}
         return Light(name, ok, list(data.get("reasons") or []), list(data.get("warnings") or []))
 
-    return Readiness(getattr(channel, "id"), light("categories", bool(getattr(channel, "categories_ok"))),  # noqa: B009
-                     light("mapping", bool(getattr(channel, "columns_ok"))),  # noqa: B009
-                     light("api", bool(getattr(channel, "api_ok"))), checked)  # noqa: B009  # fmt: skip
+    return Readiness(
+        getattr(channel, "id"),
+        light("categories", bool(getattr(channel, "categories_ok"))),  # noqa: B009
+        light("mapping", bool(getattr(channel, "columns_ok"))),  # noqa: B009
+        light("api", bool(getattr(channel, "api_ok"))),
+        checked,
+    )  # noqa: B009

@@ -152,15 +152,15 @@ class _Translator:
         self.at += 2
         self.after_quantifier = False
         if char == "x":
-            digits = body[self.at:self.at + 2]
+            digits = body[self.at : self.at + 2]
             self.at += 2
             return f"\\u00{digits}"
         if char == "u":
-            digits = body[self.at:self.at + 4]
+            digits = body[self.at : self.at + 4]
             self.at += 4
             return f"\\u{digits}"
         if char == "U":
-            digits = body[self.at:self.at + 8]
+            digits = body[self.at : self.at + 8]
             self.at += 8
             return f"\\U{digits}"
         if char.isdigit():
@@ -192,7 +192,7 @@ class _Translator:
             if body[self.at] == "\\":
                 parts.append(self._escape(in_class=True))
                 continue
-            if body[self.at] == "[" and body[self.at + 1:self.at + 2] in (":", "=", "."):
+            if body[self.at] == "[" and body[self.at + 1 : self.at + 2] in (":", "=", "."):
                 raise self.refuse("a POSIX class such as [[:alpha:]]", "Python reads them as plain characters; write [a-zA-Z]")
             if body[self.at] == "[":
                 parts.append("\\[")
@@ -204,7 +204,7 @@ class _Translator:
 
     def _group(self) -> None:
         """An opening parenthesis: the group kinds both engines know, or a refusal."""
-        rest = self.body[self.at:]
+        rest = self.body[self.at :]
         for prefix in ("(?:", "(?=", "(?!", "(?<=", "(?<!"):
             if rest.startswith(prefix):
                 self.out.append(prefix)

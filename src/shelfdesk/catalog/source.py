@@ -82,8 +82,16 @@ def open_source(
         raise SourceError("no catalog source: give a file path or an http(s) URL")
     scheme = urlsplit(text).scheme.lower()
     if is_url(text):
-        return download(text, download_dir=download_dir, clock=clock, max_bytes=max_bytes, timeout=timeout,
-                        transport=transport, etag=etag, last_modified=last_modified)  # fmt: skip
+        return download(
+            text,
+            download_dir=download_dir,
+            clock=clock,
+            max_bytes=max_bytes,
+            timeout=timeout,
+            transport=transport,
+            etag=etag,
+            last_modified=last_modified,
+        )
     if scheme and len(scheme) > 1:  # "C:" is a Windows drive, not a scheme
         raise SourceError(f"unsupported source {scheme}://: give a file path or an http(s) URL")
     path = Path(os.path.expanduser(text))
@@ -128,12 +136,15 @@ def download(
     size = 0
     expired = threading.Event()
     try:
-        with os.fdopen(fd, "wb") as out, httpx.Client(
-            transport=transport,
-            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
-            follow_redirects=False,
-            headers={"User-Agent": "shelfdesk catalog import"},
-        ) as client:
+        with (
+            os.fdopen(fd, "wb") as out,
+            httpx.Client(
+                transport=transport,
+                timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+                follow_redirects=False,
+                headers={"User-Agent": "shelfdesk catalog import"},
+            ) as client,
+        ):
             target = url
             for _ in range(MAX_REDIRECTS + 1):
                 request = client.build_request("GET", target, headers=_conditional(etag, last_modified))
@@ -143,16 +154,23 @@ def download(
                 following = str(response.next_request.url) if response.next_request is not None else ""
                 response.close()
                 if not _same_host(url, following):
-                    raise SourceError(f"{shown} redirects to another host ({mask_url(following)}): refused; if you "
-                                      "trust it, give that URL as the source")  # fmt: skip
+                    raise SourceError(
+                        f"{shown} redirects to another host ({mask_url(following)}): refused; if you trust it, give that URL as the source"
+                    )
                 target = following
             else:
                 raise SourceError(f"{shown} redirects too many times")
             if response.status_code == 304 and (etag or last_modified):
                 response.close()
                 path.unlink(missing_ok=True)
-                return LocalFeed(path, url, 0, etag=response.headers.get("etag") or etag,
-                                 last_modified=response.headers.get("last-modified") or last_modified, not_modified=True)
+                return LocalFeed(
+                    path,
+                    url,
+                    0,
+                    etag=response.headers.get("etag") or etag,
+                    last_modified=response.headers.get("last-modified") or last_modified,
+                    not_modified=True,
+                )
             watchdog = threading.Timer(timeout, lambda: (expired.set(), response.close()))
             watchdog.daemon = True
             watchdog.start()
@@ -195,8 +213,7 @@ def download(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return LocalFeed(path, url, size, temporary=True, content_type=content_type, etag=validators[0],
-                     last_modified=validators[1])  # fmt: skip
+    return LocalFeed(path, url, size, temporary=True, content_type=content_type, etag=validators[0], last_modified=validators[1])
 
 
 def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:

@@ -68,9 +68,18 @@ HOSTS = {
 GRADES = ("PREMIUM", "EXCELLENT", "VERY_GOOD", "GOOD", "FAIR", "STALLONE")
 
 #: ``return_reason`` codes for refunds, kept for the console's choice lists.
-RETURN_REASONS = {0: "stock mistake", 1: "withdrawal (14 days)", 11: "not at address", 12: "parcel did not arrive",
-                  13: "lost", 21: "faulty on opening", 22: "failure at first use", 23: "failure under warranty",
-                  24: "non-compliant", 25: "other"}  # fmt: skip
+RETURN_REASONS = {
+    0: "stock mistake",
+    1: "withdrawal (14 days)",
+    11: "not at address",
+    12: "parcel did not arrive",
+    13: "lost",
+    21: "faulty on opening",
+    22: "failure at first use",
+    23: "failure under warranty",
+    24: "non-compliant",
+    25: "other",
+}
 
 MAX_PAGE_SIZE = 50
 MAX_CSV_LINES = 15_000
@@ -131,15 +140,24 @@ _CAPABILITIES = Capabilities(
     ean_matching=True,
     actions={
         ActionKind.accept: ActionSpec(
-            ActionKind.accept, "Accept line", (FieldSpec("sku", required=True),), frozenset({S.New}), per_line=True,
+            ActionKind.accept,
+            "Accept line",
+            (FieldSpec("sku", required=True),),
+            frozenset({S.New}),
+            per_line=True,
             help="new_state 2 on the line with this SKU; the order moves to 3 once no line waits",
         ),
         ActionKind.cancel: ActionSpec(
-            ActionKind.cancel, "Cancel line", (FieldSpec("sku", required=True),), frozenset({S.New, S.InProgress}), per_line=True,
+            ActionKind.cancel,
+            "Cancel line",
+            (FieldSpec("sku", required=True),),
+            frozenset({S.New, S.InProgress}),
+            per_line=True,
             help="new_state 4 on a paid line (5, refund before shipping, on an accepted one); the customer is refunded",
         ),
         ActionKind.ship: ActionSpec(
-            ActionKind.ship, "Ship order",
+            ActionKind.ship,
+            "Ship order",
             (
                 FieldSpec("tracking_number", required=True),
                 FieldSpec("shipper"),
@@ -153,9 +171,11 @@ _CAPABILITIES = Capabilities(
             help="new_state 3 without SKU: every line ships together (one parcel per order)",
         ),
         ActionKind.set_line_details: ActionSpec(
-            ActionKind.set_line_details, "IMEI / serial",
+            ActionKind.set_line_details,
+            "IMEI / serial",
             (FieldSpec("line_id", required=True), FieldSpec("imei", max_length=15), FieldSpec("serial_number", max_length=50)),
-            frozenset({S.New, S.InProgress}), per_line=True,
+            frozenset({S.New, S.InProgress}),
+            per_line=True,
             help="PATCH /ws/orderlines/{id} before shipping; write-once",
         ),
         ActionKind.upload_invoice: ActionSpec(ActionKind.upload_invoice, "Upload invoice", (), frozenset({S.InProgress, S.Shipped})),
@@ -292,7 +312,9 @@ class BackMarketConnector(Connector):
         fields = dict(fields or {})
         if spec.kind is ActionKind.set_line_details:
             clean = check_action_fields(spec, fields)
-            return await self.set_line_details(order_id, str(clean["line_id"]), imei=clean.get("imei"), serial_number=clean.get("serial_number"))
+            return await self.set_line_details(
+                order_id, str(clean["line_id"]), imei=clean.get("imei"), serial_number=clean.get("serial_number")
+            )
         if spec.kind is ActionKind.upload_invoice:
             raise InvalidActionInput("upload an invoice with upload_invoice(order_id, filename, content)")
         before = await self.get_order(order_id)
@@ -477,21 +499,35 @@ class BackMarketConnector(Connector):
         return _listing(response.data)
 
     async def submit_offers(self, updates: Sequence[OfferUpdate]) -> list[BatchTicket]:
-        rows = [{"sku": u.sku, "quantity": "" if u.quantity is None else str(u.quantity), "price": money_text(u.price),
-                 "min_price": money_text(u.min_price), "currency": u.currency or ""} for u in updates]  # fmt: skip
+        rows = [
+            {
+                "sku": u.sku,
+                "quantity": "" if u.quantity is None else str(u.quantity),
+                "price": money_text(u.price),
+                "min_price": money_text(u.min_price),
+                "currency": u.currency or "",
+            }
+            for u in updates
+        ]
         return await self._submit(PublicationKind.offers, rows)
 
     async def submit_listings(self, updates: Sequence[ListingUpdate]) -> list[BatchTicket]:
         rows = [
             {
-                "sku": u.sku, "product_id": u.product_id or "", "ean": u.ean or "",
-                "quantity": "" if u.quantity is None else str(u.quantity), "price": money_text(u.price),
-                "min_price": money_text(u.min_price), "max_price": money_text(u.max_price), "currency": u.currency or "",
-                "grade": u.grade or "", "warranty_delay": "" if u.warranty_months is None else str(u.warranty_months),
+                "sku": u.sku,
+                "product_id": u.product_id or "",
+                "ean": u.ean or "",
+                "quantity": "" if u.quantity is None else str(u.quantity),
+                "price": money_text(u.price),
+                "min_price": money_text(u.min_price),
+                "max_price": money_text(u.max_price),
+                "currency": u.currency or "",
+                "grade": u.grade or "",
+                "warranty_delay": "" if u.warranty_months is None else str(u.warranty_months),
                 "comment": u.comment or "",
             }
             for u in updates
-        ]  # fmt: skip
+        ]
         return await self._submit(PublicationKind.products, rows)
 
     async def _submit(self, kind: PublicationKind, rows: list[dict[str, str]]) -> list[BatchTicket]:
@@ -547,8 +583,7 @@ class BackMarketConnector(Connector):
                 else:
                     message = str(data.get("last_action_error") or "")
                     items.append(BatchItemResult(sku, False, message or "no result reported for this SKU"))
-        return BatchResult(ticket, state, items, error=text_or_none(data.get("last_action_error")), raw=dict(data),
-                           unread_result=unread)  # fmt: skip
+        return BatchResult(ticket, state, items, error=text_or_none(data.get("last_action_error")), raw=dict(data), unread_result=unread)
 
     async def _confirm_listings(self, skus: Sequence[str], readable: bool) -> list[BatchItemResult]:
         """Each SKU's outcome from its listing, read back after a task whose result says nothing of it."""
@@ -566,9 +601,16 @@ class BackMarketConnector(Connector):
     async def update_offer(self, update: OfferUpdate) -> RemoteListing:
         """``POST /ws/listings/{id}``: sets absolute values, so repeating it is harmless (safe)."""
         listing_id = update.remote_id or (await self.get_listing(sku=update.sku)).remote_id
-        body = {k: v for k, v in (("price", money_text(update.price)), ("min_price", money_text(update.min_price)),
-                                  ("currency", update.currency or ""),
-                                  ("quantity", "" if update.quantity is None else update.quantity)) if v != ""}  # fmt: skip
+        body = {
+            k: v
+            for k, v in (
+                ("price", money_text(update.price)),
+                ("min_price", money_text(update.min_price)),
+                ("currency", update.currency or ""),
+                ("quantity", "" if update.quantity is None else update.quantity),
+            )
+            if v != ""
+        }
         await self._lines.acquire(1)
         response = await self.api.request("POST", f"/ws/listings/{listing_id}", json_body=body, safe=True)
         return _listing(response.data)
@@ -607,10 +649,18 @@ _ZERO = Decimal("0")
 #: themselves while the schema is shared with newer endpoints [I]. The result
 #: uses shelfdesk's names (snake_case); ``raw`` keeps what was sent.
 _ADDRESS_FIELDS = {
-    "first_name": "firstName", "last_name": "lastName", "postal_code": "postalCode", "phone": "phoneNumber",
-    "street": "street", "street2": "street2", "city": "city", "country": "country", "company": "company",
-    "email": "email", "state": "state",
-}  # fmt: skip
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "postal_code": "postalCode",
+    "phone": "phoneNumber",
+    "street": "street",
+    "street2": "street2",
+    "city": "city",
+    "country": "country",
+    "company": "company",
+    "email": "email",
+    "state": "state",
+}
 _CAMEL_NAMES = frozenset(_ADDRESS_FIELDS.values()) - frozenset(_ADDRESS_FIELDS)
 
 
@@ -741,5 +791,7 @@ def _task_items(result: Any) -> tuple[dict[str, _TaskItem], bool]:
         errors = r.get("errors") if isinstance(r.get("errors"), list) else []
         message = str(r.get("message") or "; ".join(str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors))
         code = next((str(e.get("code")) for e in errors if isinstance(e, Mapping) and e.get("code")), None)
-        items[sku.casefold()] = _TaskItem(status in ("ok", "success", "created", "updated"), message, code, text_or_none(r.get("listing_id")))
+        items[sku.casefold()] = _TaskItem(
+            status in ("ok", "success", "created", "updated"), message, code, text_or_none(r.get("listing_id"))
+        )
     return items, readable

@@ -393,8 +393,14 @@ class Connector(abc.ABC):
         return [await self.wait_for_batch(t) for t in tickets]
 
     async def update_listing_now(
-        self, *, sku: str | None = None, quantity: int | None, price: Decimal | None = None, listing_id: str | None = None,
-        currency: str | None = None, min_price: Decimal | None = None,
+        self,
+        *,
+        sku: str | None = None,
+        quantity: int | None,
+        price: Decimal | None = None,
+        listing_id: str | None = None,
+        currency: str | None = None,
+        min_price: Decimal | None = None,
     ) -> BatchItemResult:
         """Set one listing's quantity (and optionally its price) in real time, outside any batch.
 
@@ -414,8 +420,7 @@ class Connector(abc.ABC):
 
         if not sku and not listing_id:
             raise ValueError("update_listing_now needs the listing's sku or its listing_id")
-        update = OfferUpdate(sku or "", price=price, quantity=quantity, min_price=min_price, currency=currency,
-                             remote_id=listing_id)  # fmt: skip
+        update = OfferUpdate(sku or "", price=price, quantity=quantity, min_price=min_price, currency=currency, remote_id=listing_id)
         try:
             listing = await self.update_offer(update)
         except RemoteRejected as exc:

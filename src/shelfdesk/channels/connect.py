@@ -56,8 +56,9 @@ def connector_options(account: AccountRef, *, company: str, contact_email: str, 
     return {k: v for k, v in wanted.items() if v is not None and k in accepted}
 
 
-def build_connector(account: AccountRef, *, credential: str, clock: Clock, company: str, contact_email: str,
-                    language: str | None = None, **overrides: Any) -> Connector:  # fmt: skip
+def build_connector(
+    account: AccountRef, *, credential: str, clock: Clock, company: str, contact_email: str, language: str | None = None, **overrides: Any
+) -> Connector:
     """The account's connector; ``overrides`` (``timeout``, ``rng``, ``transport`` …) win over the account's options."""
     options = connector_options(account, company=company, contact_email=contact_email, language=language)
     options.update(overrides)

@@ -221,16 +221,23 @@ class ApiClient:
     def _relative(self, path: str) -> str:
         """``path`` without the base URL's own path prefix (``/prefix/ws/x`` -> ``/ws/x``)."""
         base = self.base_url.path.rstrip("/")
-        return path[len(base):] if base and path.startswith(base + "/") else path
+        return path[len(base) :] if base and path.startswith(base + "/") else path
 
-    def _error(self, cls: type[ChannelError], message: str, response: httpx.Response | None = None, *, body: Any = None,
-               **kw: Any) -> ChannelError:  # fmt: skip
+    def _error(
+        self, cls: type[ChannelError], message: str, response: httpx.Response | None = None, *, body: Any = None, **kw: Any
+    ) -> ChannelError:
         rid = None
         if response is not None:
             rid = response.headers.get("x-request-id") or response.headers.get("cf-ray")
         if rid is None and isinstance(body, Mapping) and body.get("requestId"):
             rid = str(body["requestId"])  # Back Market's error envelopes carry it in the body
-        return cls(redact(message), marketplace=self.marketplace, status=response.status_code if response is not None else None, request_id=rid, **kw)
+        return cls(
+            redact(message),
+            marketplace=self.marketplace,
+            status=response.status_code if response is not None else None,
+            request_id=rid,
+            **kw,
+        )
 
     async def request(
         self,
@@ -282,18 +289,21 @@ class ApiClient:
                 if retries >= policy.max_attempts:
                     # Named with the URL tried: a sandbox restarted on another port, a typo in the base URL.
                     where = redact(str(url.copy_with(query=None)))
-                    raise self._error(TransientError, f"cannot reach {self.marketplace} at {where}: "
-                                                      f"{exc or type(exc).__name__}") from exc  # fmt: skip
+                    raise self._error(TransientError, f"cannot reach {self.marketplace} at {where}: {exc or type(exc).__name__}") from exc
                 await self.clock.sleep(policy.backoff(retries, self.rng))
                 continue
             except httpx.TransportError as exc:
                 # Sent, then the answer never came or broke: the effect is unknown.
                 log.warning("%s: %s after sending, attempt %d", label, type(exc).__name__, attempts)
                 if not safe:
-                    raise self._error(UnknownOutcome, f"{method} {url.path}: no answer ({type(exc).__name__}); it may have been applied") from exc
+                    raise self._error(
+                        UnknownOutcome, f"{method} {url.path}: no answer ({type(exc).__name__}); it may have been applied"
+                    ) from exc
                 retries += 1
                 if retries >= policy.max_attempts:
-                    raise self._error(TransientError, f"{method} {url.path}: no answer after {attempts} attempts ({type(exc).__name__})") from exc
+                    raise self._error(
+                        TransientError, f"{method} {url.path}: no answer after {attempts} attempts ({type(exc).__name__})"
+                    ) from exc
                 await self.clock.sleep(policy.backoff(retries, self.rng))
                 continue
 
@@ -316,10 +326,18 @@ class ApiClient:
                     refreshed = True
                     continue
                 message, _ = error_message(body)
-                raise self._error(AuthError, f"{self.marketplace} refused the credential: {message}", response, body=body, expired="expired" in message.lower())
+                raise self._error(
+                    AuthError,
+                    f"{self.marketplace} refused the credential: {message}",
+                    response,
+                    body=body,
+                    expired="expired" in message.lower(),
+                )
             if status == 403:
                 if _is_waf(response, body):
-                    raise self._error(WafBlocked, f"{self.marketplace}'s firewall blocked the request (quote the ray id to support)", response)
+                    raise self._error(
+                        WafBlocked, f"{self.marketplace}'s firewall blocked the request (quote the ray id to support)", response
+                    )
                 message, _ = error_message(body)
                 raise self._error(AuthError, f"{self.marketplace} forbids this: {message}", response, body=body)
             if status >= 500 or (200 <= status < 300 and not parsed_ok):

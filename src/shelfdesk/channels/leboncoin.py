@@ -76,11 +76,15 @@ _CAPABILITIES = Capabilities(
     ean_matching=False,
     actions={
         ActionKind.confirm_availability: ActionSpec(
-            ActionKind.confirm_availability, "Confirm availability", (), frozenset({S.New}),
+            ActionKind.confirm_availability,
+            "Confirm availability",
+            (),
+            frozenset({S.New}),
             help="within 3 days of payment, else Leboncoin cancels and refunds",
         ),
         ActionKind.confirm_shipping: ActionSpec(
-            ActionKind.confirm_shipping, "Confirm shipping",
+            ActionKind.confirm_shipping,
+            "Confirm shipping",
             (
                 FieldSpec("carrier"),
                 FieldSpec("tracking_number", help="not sent through the API: kept by shelfdesk and sent to the buyer as a message"),
@@ -90,8 +94,11 @@ _CAPABILITIES = Capabilities(
             help="within 72 h of confirming availability, else Leboncoin cancels and refunds",
         ),
         ActionKind.cancel: ActionSpec(
-            ActionKind.cancel, "Cancel order", (FieldSpec("reason", required=True, choices=CANCEL_REASONS),),
-            frozenset({S.New, S.InProgress, S.Shipped}), help="the buyer is refunded automatically",
+            ActionKind.cancel,
+            "Cancel order",
+            (FieldSpec("reason", required=True, choices=CANCEL_REASONS),),
+            frozenset({S.New, S.InProgress, S.Shipped}),
+            help="the buyer is refunded automatically",
         ),
     },
     conditions=CONDITIONS,
@@ -128,13 +135,17 @@ class _TokenAuth:
             c = self.connector
             try:
                 response = await c.api.request(
-                    "POST", "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": c._refresh_token},
-                    use_auth=False, safe=True,  # a new access token each time: repeating is harmless
-                )  # fmt: skip
+                    "POST",
+                    "/oauth/token",
+                    data={"grant_type": "refresh_token", "refresh_token": c._refresh_token},
+                    use_auth=False,
+                    safe=True,  # a new access token each time: repeating is harmless
+                )
             except RemoteRejected as exc:
                 expired = "expired" in exc.message.lower()
-                raise AuthError(f"Leboncoin refused the refresh token: {exc.message}", expired=expired,
-                                marketplace="leboncoin", status=exc.status) from exc  # fmt: skip
+                raise AuthError(
+                    f"Leboncoin refused the refresh token: {exc.message}", expired=expired, marketplace="leboncoin", status=exc.status
+                ) from exc
             data = response.data if isinstance(response.data, Mapping) else {}
             token = text_or_none(data.get("access_token"))
             if token is None:
@@ -272,7 +283,9 @@ class LeboncoinConnector(Connector):
 
         await call_with_verification(send, verify)
 
-    async def set_line_details(self, order_id: str, line_id: str, *, imei: str | None = None, serial_number: str | None = None) -> RemoteOrder:
+    async def set_line_details(
+        self, order_id: str, line_id: str, *, imei: str | None = None, serial_number: str | None = None
+    ) -> RemoteOrder:
         raise UnsupportedOperation("Leboncoin takes no IMEI or serial number", marketplace="leboncoin")
 
     def _order(self, raw: Any) -> RemoteOrder:
@@ -282,14 +295,20 @@ class LeboncoinConnector(Connector):
         currency = str(raw.get("currency") or "EUR")
         lines = [
             RemoteOrderLine(
-                remote_id=str(i.get("id")), sku=str(i.get("sku") or ""), quantity=to_int(i.get("quantity"), 1),
-                unit_price=to_decimal(i.get("unit_price"), Decimal("0")), currency=currency, raw_status=state,
-                status=LEBONCOIN_ORDER.normalize(state), title=str(i.get("title") or ""), product_id=text_or_none(i.get("ad_id")),
+                remote_id=str(i.get("id")),
+                sku=str(i.get("sku") or ""),
+                quantity=to_int(i.get("quantity"), 1),
+                unit_price=to_decimal(i.get("unit_price"), Decimal("0")),
+                currency=currency,
+                raw_status=state,
+                status=LEBONCOIN_ORDER.normalize(state),
+                title=str(i.get("title") or ""),
+                product_id=text_or_none(i.get("ad_id")),
                 raw=dict(i),
             )
             for i in raw.get("items") or []
             if isinstance(i, Mapping)
-        ]  # fmt: skip
+        ]
         shipping = raw.get("shipping") or {}
         deadline = {"paid": raw.get("availability_deadline"), "awaiting_shipment": raw.get("shipping_deadline")}.get(state or "")
         allowed = {
@@ -325,17 +344,27 @@ class LeboncoinConnector(Connector):
             yield [_ad(a) for a in items]
 
     async def submit_offers(self, updates: Sequence[OfferUpdate]) -> list[BatchTicket]:
-        items = [{k: v for k, v in (("sku", u.sku), ("price", money_text(u.price) or None), ("quantity", u.quantity)) if v is not None}
-                 for u in updates]  # fmt: skip
+        items = [
+            {k: v for k, v in (("sku", u.sku), ("price", money_text(u.price) or None), ("quantity", u.quantity)) if v is not None}
+            for u in updates
+        ]
         return await self._submit(PublicationKind.offers, items)
 
     async def submit_listings(self, updates: Sequence[ListingUpdate]) -> list[BatchTicket]:
         items = [
-            {"sku": u.sku, "title": u.title, "description": u.description, "category": u.category,
-             "condition": u.condition, "new_reason": u.new_reason, "price": money_text(u.price) or None,
-             "quantity": u.quantity, "attributes": dict(u.attributes)}
+            {
+                "sku": u.sku,
+                "title": u.title,
+                "description": u.description,
+                "category": u.category,
+                "condition": u.condition,
+                "new_reason": u.new_reason,
+                "price": money_text(u.price) or None,
+                "quantity": u.quantity,
+                "attributes": dict(u.attributes),
+            }
             for u in updates
-        ]  # fmt: skip
+        ]
         return await self._submit(PublicationKind.products, [{k: v for k, v in i.items() if v is not None} for i in items])
 
     async def _submit(self, kind: PublicationKind, items: list[dict[str, Any]]) -> list[BatchTicket]:
@@ -362,9 +391,12 @@ class LeboncoinConnector(Connector):
                 if feed_id is None:
                     raise RemoteRejected(f"Leboncoin accepted the feed without an id: {data!r}", marketplace="leboncoin")
                 if data.get("type") not in (None, kind.value):  # never follow another feed as if it were ours
-                    raise RemoteRejected(f"Leboncoin answered {kind.value} feed {reference} with {data.get('type')} feed "
-                                         f"{feed_id}", marketplace="leboncoin")  # fmt: skip
-                tickets.append(BatchTicket(Marketplace.leboncoin, kind, feed_id, tuple(str(i.get("sku", "")) for i in part), self.clock.now()))
+                    raise RemoteRejected(
+                        f"Leboncoin answered {kind.value} feed {reference} with {data.get('type')} feed {feed_id}", marketplace="leboncoin"
+                    )
+                tickets.append(
+                    BatchTicket(Marketplace.leboncoin, kind, feed_id, tuple(str(i.get("sku", "")) for i in part), self.clock.now())
+                )
         return tickets
 
     async def get_batch(self, ticket: BatchTicket) -> BatchResult:
@@ -381,10 +413,15 @@ class LeboncoinConnector(Connector):
                     items.append(BatchItemResult(sku, False, "no result reported for this SKU"))
                     continue
                 errors = [e for e in r.get("errors") or [] if isinstance(e, Mapping)]
-                items.append(BatchItemResult(
-                    sku, r.get("status") == "ok", "; ".join(str(e.get("message")) for e in errors),
-                    text_or_none(errors[0].get("code")) if errors else None, text_or_none(r.get("ad_id")),
-                ))  # fmt: skip
+                items.append(
+                    BatchItemResult(
+                        sku,
+                        r.get("status") == "ok",
+                        "; ".join(str(e.get("message")) for e in errors),
+                        text_or_none(errors[0].get("code")) if errors else None,
+                        text_or_none(r.get("ad_id")),
+                    )
+                )
         return BatchResult(ticket, state, items, error=text_or_none(data.get("error")), raw=dict(data))
 
     async def update_offer(self, update: OfferUpdate) -> RemoteListing:

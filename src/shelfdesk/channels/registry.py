@@ -43,7 +43,9 @@ def register(marketplace: Marketplace, factory: Factory, connector_class: str | 
         _CLASSES[Marketplace(marketplace)] = connector_class
 
 
-def get_connector(marketplace: Marketplace | str, *, credential: str, clock: Clock, base_url: str | None = None, **options: Any) -> Connector:
+def get_connector(
+    marketplace: Marketplace | str, *, credential: str, clock: Clock, base_url: str | None = None, **options: Any
+) -> Connector:
     """A connector for ``marketplace``.
 
     ``credential`` is the Back Market token or the Leboncoin refresh token.

@@ -116,8 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _opening_errors() -> tuple[type[Exception], ...]:
     """The errors of opening a workspace whose message is meant for the operator (loaded modules only)."""
-    found = (getattr(sys.modules.get(module), name, None)
-             for module, name in (("shelfdesk.context", "DatabaseUnreachable"), ("shelfdesk.db.migrate", "SchemaError")))  # fmt: skip
+    found = (
+        getattr(sys.modules.get(module), name, None)
+        for module, name in (("shelfdesk.context", "DatabaseUnreachable"), ("shelfdesk.db.migrate", "SchemaError"))
+    )
     return tuple(kind for kind in found if isinstance(kind, type))
 
 

@@ -18,8 +18,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     common = common_parser()
     sub = parser.add_subparsers(dest="api_command", metavar="action", required=True)
-    sv = sub.add_parser("serve", help="serve the HTTP API (loopback by default)", parents=[common],
-                        description="Serve orders, order actions, stock and health over HTTP with bearer tokens.")  # fmt: skip
+    sv = sub.add_parser(
+        "serve",
+        help="serve the HTTP API (loopback by default)",
+        parents=[common],
+        description="Serve orders, order actions, stock and health over HTTP with bearer tokens.",
+    )
     sv.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
     sv.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     sv.add_argument("--max-body", type=int, default=1_048_576, help="largest request body in bytes (413 past it)")

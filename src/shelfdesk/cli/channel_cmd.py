@@ -18,9 +18,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     common = common_parser()
     sub = parser.add_subparsers(dest="channel_command", metavar="action", required=True)
 
-    add = sub.add_parser("add", help="publish a store to one market of a marketplace account", parents=[common],
-                         description="Add a channel. Use --account for an existing account, or --marketplace "
-                         "with --account-name and a token to create one.")  # fmt: skip
+    add = sub.add_parser(
+        "add",
+        help="publish a store to one market of a marketplace account",
+        parents=[common],
+        description="Add a channel. Use --account for an existing account, or --marketplace with --account-name and a token to create one.",
+    )
     add.add_argument("store", help="store name or id")
     add.add_argument("--country", required=True, help="market country, e.g. FR (Back Market: one store per country)")
     add.add_argument("--account", help="existing account name or id")
@@ -38,34 +41,46 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--no-offers-feed", action="store_true", help="do not publish prices and quantities")
     add.add_argument("--quantities-only", action="store_true", help="offers carry quantities, never prices")
     add.add_argument("--no-orders", action="store_true", help="do not manage this channel's orders")
-    add.add_argument("--orders-scope", choices=("account", "market"), help="harvest all countries of the account, "
-                     "or only this market (default)")  # fmt: skip
+    add.add_argument(
+        "--orders-scope", choices=("account", "market"), help="harvest all countries of the account, or only this market (default)"
+    )
     add.add_argument("--no-secure-payment", action="store_true", help="Leboncoin: ads without secure payment")
     add.add_argument("--test", action="store_true", help="test the connection right away")
     add.set_defaults(_channel_run=_add)
 
-    edit = sub.add_parser("edit", help="change a channel's options and its account's API settings", parents=[common],
-                          description="Change what the Stores screen's e changes: the channel's name and options, "
-                          "and its account's region, base URL and identity (the token: `channel token`).")  # fmt: skip
+    edit = sub.add_parser(
+        "edit",
+        help="change a channel's options and its account's API settings",
+        parents=[common],
+        description="Change what the Stores screen's e changes: the channel's name and options, "
+        "and its account's region, base URL and identity (the token: `channel token`).",
+    )
     edit.add_argument("channel", help=CHANNEL_HELP)
     edit.add_argument("--name", help="channel name")
     edit.add_argument("--region", choices=("eu", "na", "ap"), help="Back Market region")
     edit.add_argument("--base-url", help="custom API base URL ('' for the marketplace's own)")
     edit.add_argument("--company", help="company name (Back Market's User-Agent)")
     edit.add_argument("--email", help="contact e-mail (Back Market's User-Agent)")
-    for feed, what in (("products-feed", "publish new products"), ("offers-feed", "publish prices and quantities"),
-                       ("orders", "manage this channel's orders"), ("secure-payment", "Leboncoin: secure payment")):
-        edit.add_argument(f"--{feed}", dest=feed.replace("-", "_"), action=argparse.BooleanOptionalAction,
-                          help=f"{what} (--no-{feed}: do not)")  # fmt: skip
-    edit.add_argument("--quantities-only", action=argparse.BooleanOptionalAction,
-                      help="offers carry quantities, never prices")
-    edit.add_argument("--orders-scope", choices=("account", "market"), help="harvest all countries of the account, "
-                      "or only this market")  # fmt: skip
+    for feed, what in (
+        ("products-feed", "publish new products"),
+        ("offers-feed", "publish prices and quantities"),
+        ("orders", "manage this channel's orders"),
+        ("secure-payment", "Leboncoin: secure payment"),
+    ):
+        edit.add_argument(
+            f"--{feed}", dest=feed.replace("-", "_"), action=argparse.BooleanOptionalAction, help=f"{what} (--no-{feed}: do not)"
+        )
+    edit.add_argument("--quantities-only", action=argparse.BooleanOptionalAction, help="offers carry quantities, never prices")
+    edit.add_argument("--orders-scope", choices=("account", "market"), help="harvest all countries of the account, or only this market")
     edit.set_defaults(_channel_run=_edit)
 
-    tok = sub.add_parser("token", help="replace the token of the channel's account (resets its expiry)",
-                         parents=[common], description="Store the renewed token of the channel's account (the "
-                         "Stores screen's T). Its expiry and last check are reset: test it with `channel test`.")  # fmt: skip
+    tok = sub.add_parser(
+        "token",
+        help="replace the token of the channel's account (resets its expiry)",
+        parents=[common],
+        description="Store the renewed token of the channel's account (the "
+        "Stores screen's T). Its expiry and last check are reset: test it with `channel test`.",
+    )
     tok.add_argument("channel", help=CHANNEL_HELP)
     token = tok.add_mutually_exclusive_group(required=True)
     token.add_argument("--token-env", metavar="VAR", help="environment variable holding the token")
@@ -78,13 +93,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ls.add_argument("--check", action="store_true", help="recompute readiness before listing")
     ls.set_defaults(_channel_run=_list)
 
-    test = sub.add_parser("test", help="test the channel's connection (the marketplace's credentials check)",
-                          parents=[common])  # fmt: skip
+    test = sub.add_parser("test", help="test the channel's connection (the marketplace's credentials check)", parents=[common])
     test.add_argument("channel", help=CHANNEL_HELP)
     test.set_defaults(_channel_run=_test)
 
-    act = sub.add_parser("activate", help="turn publication on (only when all three lights are green)",
-                         parents=[common])  # fmt: skip
+    act = sub.add_parser("activate", help="turn publication on (only when all three lights are green)", parents=[common])
     act.add_argument("channel", help=CHANNEL_HELP)
     act.set_defaults(_channel_run=_activate)
 
@@ -112,22 +125,39 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
         raise UserFacingError("say which account: --account NAME, or --marketplace with a token for a new one")
     account_id = accounts.find_account(ctx, args.account).id if args.account else None
     view = channels.set_up_channel(
-        ctx, store.id, args.country, account_id=account_id, marketplace=args.marketplace,
-        account_name=args.account_name, token=token, token_env=args.token_env, region=args.region,
-        base_url=args.base_url, company=args.company, contact_email=args.email, name=args.name,
-        products_feed_enabled=not args.no_products_feed, offers_feed_enabled=not args.no_offers_feed,
-        quantities_only=args.quantities_only, orders_enabled=not args.no_orders, orders_scope=args.orders_scope,
+        ctx,
+        store.id,
+        args.country,
+        account_id=account_id,
+        marketplace=args.marketplace,
+        account_name=args.account_name,
+        token=token,
+        token_env=args.token_env,
+        region=args.region,
+        base_url=args.base_url,
+        company=args.company,
+        contact_email=args.email,
+        name=args.name,
+        products_feed_enabled=not args.no_products_feed,
+        offers_feed_enabled=not args.no_offers_feed,
+        quantities_only=args.quantities_only,
+        orders_enabled=not args.no_orders,
+        orders_scope=args.orders_scope,
         secure_payment=not args.no_secure_payment,
-    )  # fmt: skip
+    )
     account = accounts.get_account(ctx, view.account_id)
     result = channels.test_channel_connection(ctx, view.id) if args.test else None
     view = channels.get_channel(ctx, view.id)
     if args.json:
-        print_json({"channel": view.as_json(), "account": account.as_json(),
-                    "test": None if result is None else {"ok": result.ok, "message": result.message}})  # fmt: skip
+        print_json(
+            {
+                "channel": view.as_json(),
+                "account": account.as_json(),
+                "test": None if result is None else {"ok": result.ok, "message": result.message},
+            }
+        )
     else:
-        print(f"channel {view.id} {view.name!r} added to {view.store_name} via account {account.name} "
-              f"({account.credential})")  # fmt: skip
+        print(f"channel {view.id} {view.name!r} added to {view.store_name} via account {account.name} ({account.credential})")
         if result is not None:
             print(f"connection: {'ok' if result.ok else 'FAILED'} — {result.message}")
     return 0 if result is None or result.ok else 1
@@ -138,8 +168,10 @@ def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 
     view = channels.find_channel(ctx, args.channel)
     account_settings = _account_settings(args)
-    options = {key: getattr(args, key) for key in ("name", "products_feed", "offers_feed", "quantities_only",
-                                                   "orders", "orders_scope", "secure_payment")}  # fmt: skip
+    options = {
+        key: getattr(args, key)
+        for key in ("name", "products_feed", "offers_feed", "quantities_only", "orders", "orders_scope", "secure_payment")
+    }
     options = {_OPTION_NAMES.get(key, key): value for key, value in options.items() if value is not None}
     if not account_settings and not options:
         raise UserFacingError("channel edit: nothing to change (see shelfdesk channel edit --help)")
@@ -154,8 +186,7 @@ def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 
 
 #: ``channel edit`` option → the service's option name.
-_OPTION_NAMES = {"products_feed": "products_feed_enabled", "offers_feed": "offers_feed_enabled",
-                 "orders": "orders_enabled"}  # fmt: skip
+_OPTION_NAMES = {"products_feed": "products_feed_enabled", "offers_feed": "offers_feed_enabled", "orders": "orders_enabled"}
 
 
 def _token(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
@@ -165,11 +196,18 @@ def _token(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def
     account = accounts.replace_token(ctx, view.account_id, token=_read_token(args), token_env=args.token_env)
     result = channels.test_channel_connection(ctx, view.id) if args.test else None
     if args.json:
-        print_json({"account": account.as_json(), "channel": view.id,
-                    "test": None if result is None else {"ok": result.ok, "message": result.message}})  # fmt: skip
+        print_json(
+            {
+                "account": account.as_json(),
+                "channel": view.id,
+                "test": None if result is None else {"ok": result.ok, "message": result.message},
+            }
+        )
     else:
-        print(f"token of account {account.name} replaced ({account.credential})"
-              + ("" if result is not None else f"; test it with: shelfdesk channel test {view.id}"))  # fmt: skip
+        print(
+            f"token of account {account.name} replaced ({account.credential})"
+            + ("" if result is not None else f"; test it with: shelfdesk channel test {view.id}")
+        )
         if result is not None:
             print(f"connection: {'ok' if result.ok else 'FAILED'} — {result.message}")
     return 0 if result is None or result.ok else 1
@@ -216,8 +254,15 @@ def _test(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     result = channels.test_channel_connection(ctx, view.id)
     view = channels.get_channel(ctx, view.id)
     if args.json:
-        print_json({"channel": view.id, "ok": result.ok, "message": result.message,
-                    "expires_at": result.expires_at, "readiness": view.as_json()["readiness"]})  # fmt: skip
+        print_json(
+            {
+                "channel": view.id,
+                "ok": result.ok,
+                "message": result.message,
+                "expires_at": result.expires_at,
+                "readiness": view.as_json()["readiness"],
+            }
+        )
     else:
         print(f"{view.name}: {'connection ok' if result.ok else 'connection FAILED'} — {result.message}")
         print(f"  {_lights(view)}")

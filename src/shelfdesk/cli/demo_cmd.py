@@ -29,16 +29,21 @@ def run(args: argparse.Namespace) -> int:
     if args.reset or not (paths.home / MARKER).exists():
         # Building takes a while (catalog import, a month of sandbox orders, first publications):
         # say so, or a newcomer stares at a silent terminal.
-        print(f"Building the demo workspace in {paths.home}: catalogs, a month of marketplace orders "
-              "and first publications (about 15 s)…", file=sys.stderr, flush=True)
+        print(
+            f"Building the demo workspace in {paths.home}: catalogs, a month of marketplace orders and first publications (about 15 s)…",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         ctx, summary = open_demo(paths, reset=args.reset, read_only=args.read_only)
     except DemoError as exc:
         raise UserFacingError(str(exc)) from exc
     try:
         if summary.created:
-            print(f"demo workspace created in {paths.home}: {summary.stores} stores, "
-                  f"{summary.products} products, {summary.orders} orders", file=sys.stderr)
+            print(
+                f"demo workspace created in {paths.home}: {summary.stores} stores, {summary.products} products, {summary.orders} orders",
+                file=sys.stderr,
+            )
         if args.no_console:
             print(paths.home)
             return 0

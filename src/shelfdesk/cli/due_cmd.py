@@ -41,8 +41,11 @@ def render(due: object) -> list[str]:
     assert isinstance(due, DueList)
     now = due.now
     counts = due.counts()
-    lines = [f"Due at {now:%Y-%m-%d %H:%M} UTC: " + ", ".join(f"{n} {u}" for u, n in counts.items() if n)
-             if due.items else f"Nothing due at {now:%Y-%m-%d %H:%M} UTC."]  # fmt: skip
+    lines = [
+        f"Due at {now:%Y-%m-%d %H:%M} UTC: " + ", ".join(f"{n} {u}" for u, n in counts.items() if n)
+        if due.items
+        else f"Nothing due at {now:%Y-%m-%d %H:%M} UTC."
+    ]
     groups: dict[str, list[str]] = {}
     for d in due.items:
         urgency = d.urgency(now)

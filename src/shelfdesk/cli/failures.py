@@ -19,18 +19,21 @@ log = logging.getLogger("shelfdesk.cli")
 
 #: SQLite's words for a machine problem, and what the operator can do about each.
 _DATABASE_HINTS = (
-    ("database or disk is full", "the disk holding the workspace is full: free some space and run it again; "
-                                 "nothing was changed"),
-    ("readonly database", "the database file cannot be written (a read-only or immutable file): nothing was "
-                          "changed; reading commands still work with --read-only"),
+    ("database or disk is full", "the disk holding the workspace is full: free some space and run it again; nothing was changed"),
+    (
+        "readonly database",
+        "the database file cannot be written (a read-only or immutable file): nothing was "
+        "changed; reading commands still work with --read-only",
+    ),
     ("disk image is malformed", "the database file is damaged: restore it from a backup (nothing was changed)"),
-    ("file is not a database", "the database file is not a shelfdesk database or is damaged: restore it from a "
-                               "backup or point --home elsewhere"),
+    (
+        "file is not a database",
+        "the database file is not a shelfdesk database or is damaged: restore it from a backup or point --home elsewhere",
+    ),
     ("database is locked", "the database stayed locked by another shelfdesk process: run it again in a moment"),
     ("disk i/o error", "the disk refused to read or write the database (full, removed or failing)"),
-    ("unable to open database file", "the database file cannot be opened (missing folder, permissions, or a "
-                                     "read-only disk)"),
-)  # fmt: skip
+    ("unable to open database file", "the database file cannot be opened (missing folder, permissions, or a read-only disk)"),
+)
 
 
 def explain(exc: BaseException) -> int:
@@ -69,18 +72,25 @@ def describe(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, UnicodeError):
         return f"text that cannot be read or written here ({exc})", 2
     log.error("unexpected error in a command", exc_info=exc)
-    return (f"unexpected error ({type(exc).__name__}: {_short(str(exc))}); the details are in the workspace log "
-            "(SHELFDESK_DEBUG=1 shows them here); please report it", 70)  # fmt: skip
+    return (
+        f"unexpected error ({type(exc).__name__}: {_short(str(exc))}); the details are in the workspace log "
+        "(SHELFDESK_DEBUG=1 shows them here); please report it",
+        70,
+    )
 
 
 _TOO_LARGE = "a number is too large: ids and counts go up to 9223372036854775807"
 
 
 def _os_error(exc: OSError) -> str:
-    reason = {errno.ENOSPC: "the disk is full", errno.EROFS: "the disk is read-only",
-              errno.ENAMETOOLONG: "the path is too long", errno.EISDIR: "that is a folder, not a file",
-              errno.EACCES: "permission denied", errno.ENOENT: "no such file or folder"}.get(  # fmt: skip
-        exc.errno or 0, exc.strerror or type(exc).__name__)
+    reason = {
+        errno.ENOSPC: "the disk is full",
+        errno.EROFS: "the disk is read-only",
+        errno.ENAMETOOLONG: "the path is too long",
+        errno.EISDIR: "that is a folder, not a file",
+        errno.EACCES: "permission denied",
+        errno.ENOENT: "no such file or folder",
+    }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
     name = exc.filename if isinstance(exc.filename, str) else None
     return f"{reason}: {_short(name)}" if name else reason
 

@@ -90,8 +90,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--registration", dest="seller_registration", help="company registration (SIRET, RCS …)")
     p.add_argument("--header-file", type=Path, help="HTML file for the header (sanitized)")
     p.add_argument("--footer-file", type=Path, help="HTML file for the footer (sanitized)")
-    p.add_argument("--upload", dest="upload", action=argparse.BooleanOptionalAction, default=None,
-                   help="queue uploads where the marketplace takes invoices")  # fmt: skip
+    p.add_argument(
+        "--upload",
+        dest="upload",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="queue uploads where the marketplace takes invoices",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,8 +115,10 @@ def _line(info: InvoiceInfo) -> str:
     elif info.credited_by:
         extra = f"  cancelled by {info.credited_by}"
     upload = f"  upload {info.upload_state}" if info.upload_state else ""
-    return (f"{info.number:<14} {'credit' if info.kind == 'credit_note' else 'invoice':<8} {_when(info.issued_at)}  "
-            f"{info.marketplace_order_id:<14} {_money(info.total, info.currency):>14}{extra}{upload}")  # fmt: skip
+    return (
+        f"{info.number:<14} {'credit' if info.kind == 'credit_note' else 'invoice':<8} {_when(info.issued_at)}  "
+        f"{info.marketplace_order_id:<14} {_money(info.total, info.currency):>14}{extra}{upload}"
+    )
 
 
 # ---------------------------------------------------------------------- generate
@@ -151,8 +158,13 @@ def _generate(ctx: AppContext, args: argparse.Namespace) -> int:
 
     report = service.generate_bulk(ctx, ids, start_number=args.start, upload=upload, progress=progress)
     if args.json:
-        _print_json({"issued": report.issued, "skipped": [{"order_id": o, "why": w} for o, w in report.skipped],
-                     "failed": [{"order_id": o, "why": w} for o, w in report.failed]})  # fmt: skip
+        _print_json(
+            {
+                "issued": report.issued,
+                "skipped": [{"order_id": o, "why": w} for o, w in report.skipped],
+                "failed": [{"order_id": o, "why": w} for o, w in report.failed],
+            }
+        )
     else:
         print(file=sys.stderr)
         for info in report.issued:
@@ -172,8 +184,10 @@ def _generate_one(ctx: AppContext, args: argparse.Namespace, upload: bool | None
     if not args.yes and sys.stdin.isatty():
         preview = service.preview_invoice(ctx, args.orders[0])
         rates = ", ".join(f"{rate.normalize():f} %: {vat}" for rate, vat in preview.rates)
-        print(f"Order {preview.marketplace_order_id} ({preview.store_name}): total {_money(preview.total, preview.currency)}, "
-              f"excl. VAT {preview.total_net}, VAT {preview.total_vat} ({rates})")  # fmt: skip
+        print(
+            f"Order {preview.marketplace_order_id} ({preview.store_name}): total {_money(preview.total, preview.currency)}, "
+            f"excl. VAT {preview.total_net}, VAT {preview.total_vat} ({rates})"
+        )
         hint = "any number (new prefix)" if not preview.prefix_in_use else "Enter"
         answer = input(f"Issue as {preview.number}? [Enter = yes, n = no, or a number: {hint}] ").strip().lower()
         if answer in ("n", "no"):
@@ -197,8 +211,16 @@ def _generate_one(ctx: AppContext, args: argparse.Namespace, upload: bool | None
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.invoices import service
 
-    rows = service.list_invoices(ctx, order=args.order, store=args.store, kind=args.kind, since=_date(args.since, "--since"),
-                                 until=_date(args.until, "--until"), search=args.search, limit=args.limit)  # fmt: skip
+    rows = service.list_invoices(
+        ctx,
+        order=args.order,
+        store=args.store,
+        kind=args.kind,
+        since=_date(args.since, "--since"),
+        until=_date(args.until, "--until"),
+        search=args.search,
+        limit=args.limit,
+    )
     if args.json:
         _print_json(rows)
         return 0
@@ -249,8 +271,14 @@ def _pdf(ctx: AppContext, args: argparse.Namespace) -> int:
 def _export(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.invoices import service
 
-    files = service.export_invoices(ctx, args.directory, formats=tuple(args.format or ("pdf", "html")), store=args.store,
-                                    since=_date(args.since, "--since"), until=_date(args.until, "--until"))  # fmt: skip
+    files = service.export_invoices(
+        ctx,
+        args.directory,
+        formats=tuple(args.format or ("pdf", "html")),
+        store=args.store,
+        since=_date(args.since, "--since"),
+        until=_date(args.until, "--until"),
+    )
     if args.json:
         _print_json({"files": [str(f) for f in files]})
     else:
@@ -283,8 +311,19 @@ def _upload(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-SETTING_OPTIONS = ("language", "product_vat_rate", "shipping_vat_rate", "prefix", "number_digits", "next_number",
-                   "seller_name", "seller_address", "seller_vat_number", "seller_registration", "upload")  # fmt: skip
+SETTING_OPTIONS = (
+    "language",
+    "product_vat_rate",
+    "shipping_vat_rate",
+    "prefix",
+    "number_digits",
+    "next_number",
+    "seller_name",
+    "seller_address",
+    "seller_vat_number",
+    "seller_registration",
+    "upload",
+)
 
 
 def _settings(ctx: AppContext, args: argparse.Namespace) -> int:
@@ -297,9 +336,11 @@ def _settings(ctx: AppContext, args: argparse.Namespace) -> int:
         for info in rows if not args.json else ():
             state = "configured" if info.configured else "defaults"
             problems = info.problems()
-            print(f"{info.store_name:<20} {info.language}  prefix {info.prefix!r} next {info.next_number}  "
-                  f"VAT {info.product_vat_rate.normalize():f} %/{info.shipping_vat_rate.normalize():f} %  {state}"
-                  + (f"  missing: {', '.join(problems)}" if problems else ""))  # fmt: skip
+            print(
+                f"{info.store_name:<20} {info.language}  prefix {info.prefix!r} next {info.next_number}  "
+                f"VAT {info.product_vat_rate.normalize():f} %/{info.shipping_vat_rate.normalize():f} %  {state}"
+                + (f"  missing: {', '.join(problems)}" if problems else "")
+            )
         return 0
     changes: dict[str, Any] = {k: getattr(args, k) for k in SETTING_OPTIONS if getattr(args, k) is not None}
     if "seller_address" in changes:
@@ -316,8 +357,7 @@ def _settings(ctx: AppContext, args: argparse.Namespace) -> int:
         except EditorError as exc:
             raise UserFacingError(str(exc)) from None
         changes = {**invoice_settings.parse_settings_document(edited), **changes}
-    info = (invoice_settings.update_settings(ctx, args.store, changes) if changes
-            else invoice_settings.get_settings(ctx, args.store))  # fmt: skip
+    info = invoice_settings.update_settings(ctx, args.store, changes) if changes else invoice_settings.get_settings(ctx, args.store)
     if args.json:
         _print_json(info)
         return 0
@@ -327,4 +367,3 @@ def _settings(ctx: AppContext, args: argparse.Namespace) -> int:
     if problems:
         print(f"# cannot invoice yet: set {' and '.join(problems)}", file=sys.stderr)
     return 0
-

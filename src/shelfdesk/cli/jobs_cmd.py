@@ -124,8 +124,9 @@ def _history(ctx: AppContext, args: argparse.Namespace) -> int:
     if not runs:
         print(f"{key} has not run yet.")
         return 0
-    _print_table([("RUN", "STARTED", "TRIGGER", "OUTCOME", "TOOK", "COUNTS / ERROR")]
-                 + [(str(r.id), *run_cells(r, ctx.clock.now())) for r in runs])  # fmt: skip
+    _print_table(
+        [("RUN", "STARTED", "TRIGGER", "OUTCOME", "TOOK", "COUNTS / ERROR")] + [(str(r.id), *run_cells(r, ctx.clock.now())) for r in runs]
+    )
     return 0
 
 
@@ -137,8 +138,9 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
 
     run = get_run(ctx, args.run_id)
     if args.json:
-        _print_json({**(run_dict(run) or {}), "key": run.key, "holder": holder_label(run.holder),
-                     "error": run.error, "traceback": run.traceback})  # fmt: skip
+        _print_json(
+            {**(run_dict(run) or {}), "key": run.key, "holder": holder_label(run.holder), "error": run.error, "traceback": run.traceback}
+        )
         return 0
     took = f"{run.seconds:.1f} s" if run.seconds is not None else "still running"
     print(f"run {run.id} of {run.key} ({run.trigger}) by {holder_label(run.holder) or '?'}")

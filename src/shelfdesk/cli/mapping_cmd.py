@@ -32,48 +32,47 @@ def configure(parser: argparse.ArgumentParser) -> None:
     imp.add_argument("--format", choices=("toml", "csv"), help="override the file suffix")
     imp.add_argument("--merge", action="store_true", help="keep mappings the file does not mention")
     imp.set_defaults(_mapping_run=_import)
-    sug = sub.add_parser("suggest", help="map unmapped categories and attributes to their suggestions",
-                         parents=[common])  # fmt: skip
+    sug = sub.add_parser("suggest", help="map unmapped categories and attributes to their suggestions", parents=[common])
     sug.add_argument("channel", help=CHANNEL_HELP)
     sug.add_argument("--only", choices=("categories", "attributes"), help="one pane's suggestions, as s on Mappings")
     sug.set_defaults(_mapping_run=_suggest)
 
     from shelfdesk.domain import ExclusionOperator
 
-    show = sub.add_parser("show", help="categories, attributes and exclusion rules (with their ids) of a channel",
-                          parents=[common])  # fmt: skip
+    show = sub.add_parser("show", help="categories, attributes and exclusion rules (with their ids) of a channel", parents=[common])
     show.add_argument("channel", help=CHANNEL_HELP)
     show.add_argument("--unmapped", action="store_true", help="only unmapped categories and failing attributes")
     show.set_defaults(_mapping_run=_show)
-    cat = sub.add_parser("category", help="map a merchant category to a marketplace category (a leaf)",
-                         parents=[common])  # fmt: skip
+    cat = sub.add_parser("category", help="map a merchant category to a marketplace category (a leaf)", parents=[common])
     cat.add_argument("channel", help=CHANNEL_HELP)
     cat.add_argument("merchant_category", metavar="CATEGORY", help="the catalog's category, as `mapping show` lists it")
     cat.add_argument("target", metavar="TARGET", help="the marketplace category: its id or its full path")
     cat.set_defaults(_mapping_run=_category)
-    col = sub.add_parser("column", help="map an attribute to a catalog column (default, value map) or a constant",
-                         parents=[common], description="Map one attribute, as the Mappings screen's column form "
-                         "does: options not given keep the attribute's current mapping.")  # fmt: skip
+    col = sub.add_parser(
+        "column",
+        help="map an attribute to a catalog column (default, value map) or a constant",
+        parents=[common],
+        description="Map one attribute, as the Mappings screen's column form does: options not given keep the attribute's current mapping.",
+    )
     col.add_argument("channel", help=CHANNEL_HELP)
     col.add_argument("attribute", help="the marketplace attribute, e.g. grade")
     source = col.add_mutually_exclusive_group()
     source.add_argument("--column", help="the catalog column that gives the value")
     source.add_argument("--constant", help="one value for every product")
     col.add_argument("--default", help="value when the column is empty ('' for none)")
-    col.add_argument("--map", action="append", default=[], metavar="VALUE=ACCEPTED",
-                     help="value map pair, added to the current map (repeatable)")
+    col.add_argument(
+        "--map", action="append", default=[], metavar="VALUE=ACCEPTED", help="value map pair, added to the current map (repeatable)"
+    )
     col.add_argument("--clear-map", action="store_true", help="start the value map from empty")
     col.set_defaults(_mapping_run=_column)
-    clr = sub.add_parser("clear", help="remove a category mapping, an attribute mapping or an exclusion rule",
-                         parents=[common])  # fmt: skip
+    clr = sub.add_parser("clear", help="remove a category mapping, an attribute mapping or an exclusion rule", parents=[common])
     clr.add_argument("channel", help=CHANNEL_HELP)
     what = clr.add_mutually_exclusive_group(required=True)
     what.add_argument("--category", help="the merchant category to unmap")
     what.add_argument("--attribute", help="the attribute to unmap")
     what.add_argument("--rule", type=int, metavar="ID", help="the exclusion rule to delete (ids: `mapping show`)")
     clr.set_defaults(_mapping_run=_clear)
-    rule = sub.add_parser("rule", help="add an exclusion rule (AND with --group N, or a new OR group)",
-                          parents=[common])  # fmt: skip
+    rule = sub.add_parser("rule", help="add an exclusion rule (AND with --group N, or a new OR group)", parents=[common])
     rule.add_argument("channel", help=CHANNEL_HELP)
     rule.add_argument("field", help="catalog column, e.g. stock or brand")
     rule.add_argument("operator", choices=[o.value for o in ExclusionOperator])
@@ -118,11 +117,21 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     report = import_mappings(ctx, view.id, args.file, fmt=args.format, replace=not args.merge)
     readiness = check_readiness(ctx, view.id)
     if args.json:
-        print_json({"channel": view.id, "categories": report.categories, "columns": report.columns,
-                    "exclusions": report.exclusions, "replaced": report.replaced, "ready": readiness.ready})  # fmt: skip
+        print_json(
+            {
+                "channel": view.id,
+                "categories": report.categories,
+                "columns": report.columns,
+                "exclusions": report.exclusions,
+                "replaced": report.replaced,
+                "ready": readiness.ready,
+            }
+        )
     else:
-        print(f"{view.name}: {report.categories} category mappings, {report.columns} column mappings, "
-              f"{report.exclusions} exclusion rules {'replaced' if report.replaced else 'merged'}")  # fmt: skip
+        print(
+            f"{view.name}: {report.categories} category mappings, {report.columns} column mappings, "
+            f"{report.exclusions} exclusion rules {'replaced' if report.replaced else 'merged'}"
+        )
         print(f"  {readiness.summary()}")
     return 0
 
@@ -136,8 +145,14 @@ def _suggest(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
     columns = column_mapping.apply_suggestions(ctx, view.id) if args.only != "categories" else []
     readiness = check_readiness(ctx, view.id)
     if args.json:
-        print_json({"channel": view.id, "categories": [{"merchant": m, "channel": c} for m, c in categories],
-                    "columns": columns, "ready": readiness.ready})  # fmt: skip
+        print_json(
+            {
+                "channel": view.id,
+                "categories": [{"merchant": m, "channel": c} for m, c in categories],
+                "columns": columns,
+                "ready": readiness.ready,
+            }
+        )
     else:
         for merchant, target in categories:
             print(f"category {merchant} → {target}")
@@ -172,21 +187,51 @@ def _show(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     rules = channel_rules(ctx, view.id)
     count = count_excluded(ctx, view.id, rules)
     if args.json:
-        print_json({
-            "channel": view.id,
-            "categories": [{"category": c.path, "products": c.products, "target_id": c.channel_category_id,
-                            "target": c.channel_category_path, "commission": c.commission,
-                            "insertion_fee": c.insertion_fee, "mapped": c.mapped, "problem": c.problem}
-                           for c in categories],
-            "attributes": [{"attribute": r.spec.name, "mandatory": r.spec.mandatory, "mapped": r.mapped,
-                            "column": r.rule.column if r.rule else None, "constant": r.rule.constant if r.rule else None,
-                            "default": r.rule.default if r.rule else None,
-                            "value_map": r.rule.value_map if r.rule else {}, "suggestion": r.suggestion}
-                           for r in attributes],
-            "rules": [{"id": r.id, "group": r.group_no, "field": r.field, "operator": r.operator, "value": r.value,
-                       "enabled": r.enabled, "manual": r.is_manual} for r in rules],
-            "excluded": count.excluded, "products": count.total,
-        })  # fmt: skip
+        print_json(
+            {
+                "channel": view.id,
+                "categories": [
+                    {
+                        "category": c.path,
+                        "products": c.products,
+                        "target_id": c.channel_category_id,
+                        "target": c.channel_category_path,
+                        "commission": c.commission,
+                        "insertion_fee": c.insertion_fee,
+                        "mapped": c.mapped,
+                        "problem": c.problem,
+                    }
+                    for c in categories
+                ],
+                "attributes": [
+                    {
+                        "attribute": r.spec.name,
+                        "mandatory": r.spec.mandatory,
+                        "mapped": r.mapped,
+                        "column": r.rule.column if r.rule else None,
+                        "constant": r.rule.constant if r.rule else None,
+                        "default": r.rule.default if r.rule else None,
+                        "value_map": r.rule.value_map if r.rule else {},
+                        "suggestion": r.suggestion,
+                    }
+                    for r in attributes
+                ],
+                "rules": [
+                    {
+                        "id": r.id,
+                        "group": r.group_no,
+                        "field": r.field,
+                        "operator": r.operator,
+                        "value": r.value,
+                        "enabled": r.enabled,
+                        "manual": r.is_manual,
+                    }
+                    for r in rules
+                ],
+                "excluded": count.excluded,
+                "products": count.total,
+            }
+        )
         return 0
     print(f"{view.store_name} / {view.name} [{view.market}]")
     print("categories:")
@@ -211,9 +256,19 @@ def _category(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
 
     view = find_channel(ctx, args.channel)
     row = set_category_mapping(ctx, view.id, args.merchant_category, args.target)
-    return _done(ctx, view, args, f"{row.path} → {row.channel_category_path}",
-                 {"category": row.path, "target_id": row.channel_category_id, "target": row.channel_category_path,
-                  "commission": row.commission, "insertion_fee": row.insertion_fee})  # fmt: skip
+    return _done(
+        ctx,
+        view,
+        args,
+        f"{row.path} → {row.channel_category_path}",
+        {
+            "category": row.path,
+            "target_id": row.channel_category_id,
+            "target": row.channel_category_path,
+            "commission": row.commission,
+            "insertion_fee": row.insertion_fee,
+        },
+    )
 
 
 def _column(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
@@ -239,11 +294,20 @@ def _column(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
             raise UserFacingError(f"{args.attribute} has no column yet: give --column (or --constant)")
         value_map = {} if args.clear_map or current is None else dict(current.value_map)
         default = args.default if args.default is not None else (current.default if current else None)
-        rule = set_mapping(ctx, view.id, args.attribute, column=column, default=default or None,
-                           value_map={**value_map, **pairs})  # fmt: skip
-    return _done(ctx, view, args, f"{rule.attribute} ← {rule.source_text()}",
-                 {"attribute": rule.attribute, "column": rule.column, "constant": rule.constant,
-                  "default": rule.default, "value_map": rule.value_map})  # fmt: skip
+        rule = set_mapping(ctx, view.id, args.attribute, column=column, default=default or None, value_map={**value_map, **pairs})
+    return _done(
+        ctx,
+        view,
+        args,
+        f"{rule.attribute} ← {rule.source_text()}",
+        {
+            "attribute": rule.attribute,
+            "column": rule.column,
+            "constant": rule.constant,
+            "default": rule.default,
+            "value_map": rule.value_map,
+        },
+    )
 
 
 def _rule_of(ctx, view, rule_id: int):  # type: ignore[no-untyped-def]
@@ -252,8 +316,7 @@ def _rule_of(ctx, view, rule_id: int):  # type: ignore[no-untyped-def]
 
     rule = next((r for r in channel_rules(ctx, view.id) if r.id == rule_id), None)
     if rule is None:
-        raise UserFacingError(f"{view.name} has no exclusion rule {rule_id} "
-                              f"(shelfdesk mapping show {view.id} lists its rules)")  # fmt: skip
+        raise UserFacingError(f"{view.name} has no exclusion rule {rule_id} (shelfdesk mapping show {view.id} lists its rules)")
     return rule
 
 
@@ -306,9 +369,13 @@ def _rule_done(ctx, view, args: argparse.Namespace, rule, change: str, data: dic
     from shelfdesk.catalog.exclusions import count_excluded
 
     count = count_excluded(ctx, view.id)
-    return _done(ctx, view, args, f"rule {rule.id} ({rule.describe()}) {change}; "
-                 f"{count.excluded:,} of {count.total:,} products excluded",
-                 {"rule": rule.id, **data, "excluded": count.excluded, "products": count.total})  # fmt: skip
+    return _done(
+        ctx,
+        view,
+        args,
+        f"rule {rule.id} ({rule.describe()}) {change}; {count.excluded:,} of {count.total:,} products excluded",
+        {"rule": rule.id, **data, "excluded": count.excluded, "products": count.total},
+    )
 
 
 def _exclude(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
@@ -317,5 +384,4 @@ def _exclude(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
 
     view = find_channel(ctx, args.channel)
     rule = exclude_product(ctx, view.id, args.sku)
-    return _done(ctx, view, args, f"{args.sku.strip()} excluded by hand (rule {rule.id})",
-                 {"sku": args.sku.strip(), "rule": rule.id})  # fmt: skip
+    return _done(ctx, view, args, f"{args.sku.strip()} excluded by hand (rule {rule.id})", {"sku": args.sku.strip(), "rule": rule.id})

@@ -51,8 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _filters(p)
     p.add_argument("--limit", type=int, default=50, help="rows per page (max 500)")
     p.add_argument("--cursor", help="continue after this cursor (printed as 'next' by the previous page)")
-    p.add_argument("--exact-counts", action="store_true", help="count every status exactly (otherwise counts stop at "
-                   "1,000, shown '1,000+' and listed in counts_at_least: exact counts of a million orders take 0.3 s)")  # fmt: skip
+    p.add_argument(
+        "--exact-counts",
+        action="store_true",
+        help="count every status exactly (otherwise counts stop at "
+        "1,000, shown '1,000+' and listed in counts_at_least: exact counts of a million orders take 0.3 s)",
+    )
     p.add_argument("--wide", action="store_true", help="every column in full, whatever the terminal's width")
 
     p = add("show", "one order in full: lines, deadlines, history, actions", _show)
@@ -106,14 +110,19 @@ def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channel", help=CHANNEL_HELP)
     p.add_argument("--after", metavar="DATE", help="purchased on or after (YYYY-MM-DD or ISO time, UTC)")
     p.add_argument("--before", metavar="DATE", help="purchased before (YYYY-MM-DD or ISO time, UTC)")
-    p.add_argument("--search", default="", help="words, each the start of a word of the order id, buyer name or e-mail ('mart' finds Camille Martin)")
+    p.add_argument(
+        "--search", default="", help="words, each the start of a word of the order id, buyer name or e-mail ('mart' finds Camille Martin)"
+    )
     p.add_argument("--invoiced", choices=("yes", "no"), help="only orders with an invoice (not credited), or without one")
 
 
 def _all_matching(p: argparse.ArgumentParser) -> None:
     """The console's "mark all matching" (*) then a bulk key: the same filter, kept as a filter."""
-    p.add_argument("--filter", action="store_true", help="act on every order matching the filter options below "
-                   "(instead of naming orders), in one batch")  # fmt: skip
+    p.add_argument(
+        "--filter",
+        action="store_true",
+        help="act on every order matching the filter options below (instead of naming orders), in one batch",
+    )
     p.add_argument("--yes", action="store_true", help="with --filter: do not ask for confirmation")
     _filters(p)
 
@@ -169,9 +178,16 @@ def _date(text: str | None, what: str) -> datetime | None:
 def _filter(ctx: AppContext, args: argparse.Namespace) -> OrderFilter:
     from shelfdesk.orders.queries import make_filter
 
-    return make_filter(ctx, status=args.status, store=args.store, channel=args.channel, after=args.after,
-                       before=args.before, search=args.search or "",
-                       invoiced=None if not getattr(args, "invoiced", None) else args.invoiced == "yes")  # fmt: skip
+    return make_filter(
+        ctx,
+        status=args.status,
+        store=args.store,
+        channel=args.channel,
+        after=args.after,
+        before=args.before,
+        search=args.search or "",
+        invoiced=None if not getattr(args, "invoiced", None) else args.invoiced == "yes",
+    )
 
 
 # ---------------------------------------------------------------------- commands
@@ -197,9 +213,11 @@ def _sync(ctx: AppContext, args: argparse.Namespace) -> int:
             if r is None:
                 print(m.error)
             elif r.ok:
-                print(f"{r.account}: {r.fetched} fetched in {r.pages} page(s), {len(r.stored.created)} new, "
-                      f"{len(r.stored.updated)} updated, {r.stored.unchanged} unchanged, "
-                      f"{r.auto_accepted} auto-accepted, {r.held} held")  # fmt: skip
+                print(
+                    f"{r.account}: {r.fetched} fetched in {r.pages} page(s), {len(r.stored.created)} new, "
+                    f"{len(r.stored.updated)} updated, {r.stored.unchanged} unchanged, "
+                    f"{r.auto_accepted} auto-accepted, {r.held} held"
+                )
             else:
                 print(f"{r.account}: FAILED, watermark kept: {r.error}")
         if report is not None:
@@ -220,9 +238,15 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     counts = count_by_status(ctx, flt, at_most=bound)
     cursor = format_cursor(page.last) if page.has_next and page.last else None
     if args.json:
-        _print_json({"filter": flt.as_dict(), "counts": {k.value: v for k, v in counts.items()},
-                     "counts_at_least": sorted(k.value for k, v in counts.items() if bound is not None and v >= bound),
-                     "orders": page.rows, "next": cursor})  # fmt: skip
+        _print_json(
+            {
+                "filter": flt.as_dict(),
+                "counts": {k.value: v for k, v in counts.items()},
+                "counts_at_least": sorted(k.value for k, v in counts.items() if bound is not None and v >= bound),
+                "orders": page.rows,
+                "next": cursor,
+            }
+        )
         return 0
     print("  ".join(f"{s.value} {describe_count(n, bound)}" for s, n in counts.items() if n) or "no orders")
     width = shutil.get_terminal_size((80, 24)).columns
@@ -237,8 +261,10 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def _wide_line(r: Any) -> str:
     sync = f" [{r.sync}]" if r.sync else ""
-    return (f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {_when(r.purchased_at)}  "
-            f"{(r.buyer_name or '—')[:22]:<22} {_money(r.total, r.currency):>12}  {r.channel}")  # fmt: skip
+    return (
+        f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {_when(r.purchased_at)}  "
+        f"{(r.buyer_name or '—')[:22]:<22} {_money(r.total, r.currency):>12}  {r.channel}"
+    )
 
 
 def _fitted_line(r: Any, width: int) -> str:
@@ -265,13 +291,17 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         data["sync"] = d.sync
         _print_json(data)
         return 0
-    print(f"{d.marketplace} order {d.marketplace_order_id} (#{d.id})  {d.status} (marketplace: {d.marketplace_status})"
-          + (f"  [{d.sync}]" if d.sync else ""))  # fmt: skip
+    print(
+        f"{d.marketplace} order {d.marketplace_order_id} (#{d.id})  {d.status} (marketplace: {d.marketplace_status})"
+        + (f"  [{d.sync}]" if d.sync else "")
+    )
     print(f"account {d.account} · channel {d.channel or '—'} · store {d.store or '—'} · country {d.country or '—'}")
     print(f"purchased {_when(d.purchased_at)} · modified {_when(d.modified_at)} · harvested {_when(d.harvested_at)}")
     print(f"total {_money(d.total, d.currency)} (shipping {_money(d.shipping_price, d.currency)})")
     print(f"buyer {d.buyer_name or '—'} {d.buyer_email or ''} {d.buyer_phone or ''}".rstrip())
-    print(f"ship to {format_address(d.shipping_address) or ('MISSING (accepted without an address)' if d.address_missing else 'not revealed yet')}")
+    print(
+        f"ship to {format_address(d.shipping_address) or ('MISSING (accepted without an address)' if d.address_missing else 'not revealed yet')}"
+    )
     if d.accept_by or d.ship_by:
         print(f"deadlines: accept by {_when(d.accept_by)} · ship by {_when(d.ship_by)}")
     if d.tracking_number or d.carrier:
@@ -281,10 +311,15 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     print("lines:")
     for l in d.lines:
         ident = " ".join(x for x in (f"IMEI {l.imei}" if l.imei else "", f"S/N {l.serial_number}" if l.serial_number else "") if x)
-        print(f"  {l.sku or '—':<22} x{l.quantity}  {_money(l.unit_price, d.currency):>12}  {l.status.value:<10} {l.title or ''} {ident}".rstrip())
+        print(
+            f"  {l.sku or '—':<22} x{l.quantity}  {_money(l.unit_price, d.currency):>12}  {l.status.value:<10} {l.title or ''} {ident}".rstrip()
+        )
     print("actions now: " + ", ".join(f"{c.kind}" + ("" if c.enabled else " (not now)") for c in d.choices))
     for a in d.actions:
-        print(f"  action {a.id} {a.kind.value} {a.state.value} attempts {a.attempts} {a.summary}" + (f" — {a.last_error}" if a.last_error else ""))
+        print(
+            f"  action {a.id} {a.kind.value} {a.state.value} attempts {a.attempts} {a.summary}"
+            + (f" — {a.last_error}" if a.last_error else "")
+        )
     print("history:")
     for e in d.events[:20]:
         change = f"{e.old_value} → {e.new_value}" if e.old_value or e.new_value else ""
@@ -326,8 +361,7 @@ def _action(requested: str) -> Callable[[AppContext, argparse.Namespace], int]:
             raise UserFacingError(f"name the orders to {requested.replace('_', ' ')}, or give --filter with filter options")
         for reference in args.orders:
             try:
-                queued.append(enqueue_action(ctx, reference, requested, fields, skus=getattr(args, "sku", []),
-                                             identifiers=identifiers))  # fmt: skip
+                queued.append(enqueue_action(ctx, reference, requested, fields, skus=getattr(args, "sku", []), identifiers=identifiers))
             except (ActionRefused, OrderNotFound) as exc:
                 refused.append({"order": reference, "error": str(exc)})
         report = None
@@ -364,8 +398,7 @@ def _queue_matching(ctx: AppContext, args: argparse.Namespace, requested: str, f
         raise UserFacingError("--filter acts on every matching order: name no ORDER and no --sku with it")
     flt = _filter(ctx, args)
     if flt.is_empty:
-        raise UserFacingError(f"--filter needs at least one filter option (to {requested} every order, say "
-                              "--after 2000-01-01)")  # fmt: skip
+        raise UserFacingError(f"--filter needs at least one filter option (to {requested} every order, say --after 2000-01-01)")
     ids = [i for batch in iter_order_ids(ctx, flt) for i in batch]
     if not ids:
         if args.json:
@@ -460,8 +493,10 @@ def _actions(ctx: AppContext, args: argparse.Namespace) -> int:
     if not actions:
         print("no failed actions" if args.failed else "the outbox is empty")
     for a in actions:
-        print(f"{a.id:>6} {a.marketplace_order_id:<14} {a.kind.value:<20} {a.state.value:<13} attempts {a.attempts}  "
-              f"{a.summary}" + (f" — {a.last_error}" if a.last_error else ""))  # fmt: skip
+        print(
+            f"{a.id:>6} {a.marketplace_order_id:<14} {a.kind.value:<20} {a.state.value:<13} attempts {a.attempts}  "
+            f"{a.summary}" + (f" — {a.last_error}" if a.last_error else "")
+        )
     return 0
 
 

@@ -48,8 +48,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("id", type=int)
     p.add_argument("--export", type=Path, metavar="FILE.csv", help="write the failed items to a CSV file")
     p.add_argument("--error", metavar="KEY", help="only this group (its key is printed with it)")
-    p.add_argument("--skus", type=int, default=100, metavar="N",
-                   help="SKUs listed per group with --json (default 100, at most 500); 'next' continues with --after")
+    p.add_argument(
+        "--skus",
+        type=int,
+        default=100,
+        metavar="N",
+        help="SKUs listed per group with --json (default 100, at most 500); 'next' continues with --after",
+    )
     p.add_argument("--after", type=int, metavar="CURSOR", help="with --error: the SKUs after this cursor ('next' of the previous page)")
 
     p = add("history", "what was published for one SKU, newest first", _history)
@@ -100,11 +105,15 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     if not rows:
         print("No publications yet: shelfdesk publish STORE CHANNEL --dry-run shows what one would send.")
         return 0
-    print(f"{'#':>5} {'started':16} {'channel':24} {'feed':8} {'mode':6} {'state':11} {'sent':>6} {'ok':>6} "
-          f"{'failed':>6} {'invalid':>7} {'queued':>6} {'time':>6}")  # fmt: skip
+    print(
+        f"{'#':>5} {'started':16} {'channel':24} {'feed':8} {'mode':6} {'state':11} {'sent':>6} {'ok':>6} "
+        f"{'failed':>6} {'invalid':>7} {'queued':>6} {'time':>6}"
+    )
     for r in rows:
-        print(f"{r.id:>5} {_when(r.started_at):16} {r.channel[:24]:24} {r.kind:8} {r.mode:6} {r.state_label:11} "
-              f"{r.sent:>6,} {r.succeeded:>6,} {r.failed:>6,} {r.invalid:>7,} {r.queued:>6,} {_duration(r.duration_seconds):>6}")  # fmt: skip
+        print(
+            f"{r.id:>5} {_when(r.started_at):16} {r.channel[:24]:24} {r.kind:8} {r.mode:6} {r.state_label:11} "
+            f"{r.sent:>6,} {r.succeeded:>6,} {r.failed:>6,} {r.invalid:>7,} {r.queued:>6,} {_duration(r.duration_seconds):>6}"
+        )
     return 0
 
 
@@ -121,9 +130,11 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     print(f"Publication #{pub.id} · {pub.store} / {pub.channel} · {pub.kind} · {pub.mode} · {pub.state_label}")
     sent_by = {"real-time": " · sent as real-time listing updates", "batch": " · sent in batches"}.get(pub.summary.get("path") or "", "")
     print(f"  started {_when(pub.started_at)} by {pub.started_by or '—'} · {_duration(pub.duration_seconds)}{sent_by}")
-    print(f"  built {pub.items_total:,} · excluded {pub.excluded:,} · invalid {pub.invalid:,} · sent {pub.sent:,} · "
-          f"published {pub.succeeded:,} ({pub.warnings:,} warnings) · failed {pub.failed:,} · queued {pub.queued:,} · "
-          f"skipped {pub.skipped:,}")  # fmt: skip
+    print(
+        f"  built {pub.items_total:,} · excluded {pub.excluded:,} · invalid {pub.invalid:,} · sent {pub.sent:,} · "
+        f"published {pub.succeeded:,} ({pub.warnings:,} warnings) · failed {pub.failed:,} · queued {pub.queued:,} · "
+        f"skipped {pub.skipped:,}"
+    )
     if pub.error:
         print(f"  {pub.error}")
     for task, result in (pub.summary.get("unread_task_results") or {}).items():
@@ -185,8 +196,10 @@ def _history(ctx: AppContext, args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         item = r.item
-        print(f"{_when(r.started_at)}  #{r.publication_id:<5} {r.channel[:22]:22} {r.kind:8} "
-              f"{item.outcome_label(r.dry_run):<16} {item.change_text()}  {item.message or ''}")  # fmt: skip
+        print(
+            f"{_when(r.started_at)}  #{r.publication_id:<5} {r.channel[:22]:22} {r.kind:8} "
+            f"{item.outcome_label(r.dry_run):<16} {item.change_text()}  {item.message or ''}"
+        )
     return 0
 
 
@@ -200,8 +213,10 @@ def _drift(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         _json({**report.as_json(), "pushed": pushed})
         return 0
-    print(f"{report.listed:,} listings read, {len(report.drifts):,} differ from what shelfdesk would send"
-          + (f" (record #{report.publication_id})" if report.publication_id else ""))  # fmt: skip
+    print(
+        f"{report.listed:,} listings read, {len(report.drifts):,} differ from what shelfdesk would send"
+        + (f" (record #{report.publication_id})" if report.publication_id else "")
+    )
     for d in report.drifts[:50]:
         parts = []
         if d.marketplace_quantity != d.expected_quantity and d.expected_quantity is not None:

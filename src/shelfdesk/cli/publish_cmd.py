@@ -48,8 +48,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_workspace_options(parser)
     parser.add_argument("store", help="store name or id")
     parser.add_argument("channel", help=CHANNEL_HELP)
-    parser.add_argument("--kind", "--feed", dest="kind", choices=("offers", "products"), default="offers",
-                        help="offers (prices and quantities, default) or products (new listings: the first run)")  # fmt: skip
+    parser.add_argument(
+        "--kind",
+        "--feed",
+        dest="kind",
+        choices=("offers", "products"),
+        default="offers",
+        help="offers (prices and quantities, default) or products (new listings: the first run)",
+    )
     parser.add_argument("--mode", choices=("update", "full"), default=None, help="update (default) or full")
     parser.add_argument("--full", action="store_true", help="same as --mode full")
     parser.add_argument("--dry-run", action="store_true", help="show what the run would send; send nothing")
@@ -88,7 +94,9 @@ def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
         kind = str(previous.kind)
         only += failed_skus(ctx, args.retry_failed, args.error)
         if not only:
-            raise UserFacingError(f"publication {args.retry_failed} has no failed items" + (f" in group {args.error!r}" if args.error else ""))
+            raise UserFacingError(
+                f"publication {args.retry_failed} has no failed items" + (f" in group {args.error!r}" if args.error else "")
+            )
     try:
         result = publish_sync(ctx, channel_id, kind, mode, dry_run=args.dry_run, only_skus=only or None)
     except (ChannelError, NoCredential) as exc:
@@ -134,9 +142,16 @@ def _items(ctx: AppContext, result: PublishResult, limit: int) -> list[Any]:
 
 
 def _item_dict(item: Any) -> dict[str, Any]:
-    return {"sku": item.sku, "action": str(item.action), "outcome": item.outcome_label(dry_run=True),
-            "old_price": _money(item.old_price), "new_price": _money(item.new_price), "old_quantity": item.old_quantity,
-            "new_quantity": item.new_quantity, "message": item.message}  # fmt: skip
+    return {
+        "sku": item.sku,
+        "action": str(item.action),
+        "outcome": item.outcome_label(dry_run=True),
+        "old_price": _money(item.old_price),
+        "new_price": _money(item.new_price),
+        "old_quantity": item.old_quantity,
+        "new_quantity": item.new_quantity,
+        "message": item.message,
+    }
 
 
 def _money(value: Any) -> str | None:
@@ -153,11 +168,15 @@ def _print_result(ctx: AppContext, result: PublishResult, limit: int) -> None:
     c = result.counters
     if result.recovered and any(result.recovered.values()):
         r = result.recovered
-        print(f"  earlier runs: {r['interrupted']} interrupted, {r['published']} confirmed, {r['failed']} failed, "
-              f"{r['held']} still awaiting an answer")  # fmt: skip
-    print(f"  built {plan.built:,} · excluded {plan.excluded:,} · invalid {len(plan.invalid):,} · "
-          f"to send {len(plan.to_send):,} · queued {len(plan.queued):,}"
-          + (f" (quota {plan.quota:,} lines)" if plan.quota is not None else ""))  # fmt: skip
+        print(
+            f"  earlier runs: {r['interrupted']} interrupted, {r['published']} confirmed, {r['failed']} failed, "
+            f"{r['held']} still awaiting an answer"
+        )
+    print(
+        f"  built {plan.built:,} · excluded {plan.excluded:,} · invalid {len(plan.invalid):,} · "
+        f"to send {len(plan.to_send):,} · queued {len(plan.queued):,}"
+        + (f" (quota {plan.quota:,} lines)" if plan.quota is not None else "")
+    )
     if plan.to_send:
         actions = ", ".join(f"{n:,} {a}" for a, n in plan.action_counts().items())
         priorities = ", ".join(f"{n:,} {p}" for p, n in plan.rank_counts().items())
@@ -170,8 +189,10 @@ def _print_result(ctx: AppContext, result: PublishResult, limit: int) -> None:
     if step:
         print(f"  {step}")
     if result.state != "dry_run" and c:
-        print(f"  outcome: {c.get('succeeded', 0):,} published ({c.get('warnings', 0):,} with warnings), "
-              f"{c.get('failed', 0):,} failed, {c.get('pending', 0):,} awaiting the marketplace")  # fmt: skip
+        print(
+            f"  outcome: {c.get('succeeded', 0):,} published ({c.get('warnings', 0):,} with warnings), "
+            f"{c.get('failed', 0):,} failed, {c.get('pending', 0):,} awaiting the marketplace"
+        )
     if result.error:
         print(f"  stopped: {result.error}")
     if limit >= 0 and result.publication_id is not None and str(result.state) == "dry_run":

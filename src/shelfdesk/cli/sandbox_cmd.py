@@ -18,9 +18,13 @@ from shelfdesk.cli import UserFacingError
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only unless --force)")
-    parser.add_argument("--port", type=int, default=None,
-                        help="Back Market's port; Leboncoin takes the next one (default: the ports of the last start "
-                             "with this state folder, so channels' base URLs keep working; 0: any free ports)")  # fmt: skip
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="Back Market's port; Leboncoin takes the next one (default: the ports of the last start "
+        "with this state folder, so channels' base URLs keep working; 0: any free ports)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
     parser.add_argument("--token", help="credential both sandboxes accept (Back Market token, Leboncoin refresh token)")
     parser.add_argument("--state", help="state folder (default: the workspace's sandbox folder)")
@@ -28,10 +32,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders-per-hour", type=float, default=6.0, help="rate of new orders (default 6; 0 stops the generator)")
     parser.add_argument("--task-seconds", type=float, default=120.0, help="how long a listing batch or feed takes to process")
     parser.add_argument(
-        "--fault", action="append", default=[], metavar="KIND[:RATE]",
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND[:RATE]",
         help="inject a fault on every imitated-API request with this probability (500, 502, 503, timeout, 429, "
         "truncated, malformed, waf, latency); repeatable, e.g. --fault 503:0.1",
-    )  # fmt: skip
+    )
     parser.add_argument("--force", action="store_true", help="allow a non-loopback --host (the sandboxes accept fake credentials)")
 
 
@@ -63,9 +70,17 @@ def run(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else (remembered[0] if remembered else 0)
 
     def start(port: int, leboncoin: int | None) -> RunningSandboxes:
-        return start_sandboxes(state, seed=args.seed, host=args.host, port=port, token=args.token,
-                               orders_per_hour=args.orders_per_hour, force=args.force, task_seconds=args.task_seconds,
-                               leboncoin_port=leboncoin)  # fmt: skip
+        return start_sandboxes(
+            state,
+            seed=args.seed,
+            host=args.host,
+            port=port,
+            token=args.token,
+            orders_per_hour=args.orders_per_hour,
+            force=args.force,
+            task_seconds=args.task_seconds,
+            leboncoin_port=leboncoin,
+        )
 
     try:
         try:
@@ -73,8 +88,10 @@ def run(args: argparse.Namespace) -> int:
         except OSError:
             if not remembered:
                 raise
-            print(f"Ports {remembered[0]} and {remembered[1]} of the last start are taken: free ones are used "
-                  "instead; update the channels' base URL (e on Stores).")  # fmt: skip
+            print(
+                f"Ports {remembered[0]} and {remembered[1]} of the last start are taken: free ones are used "
+                "instead; update the channels' base URL (e on Stores)."
+            )
             running = start(0, None)
     except NotLoopback as exc:
         raise UserFacingError(str(exc)) from None
@@ -88,8 +105,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"Back Market sandbox  {running.backmarket_url}")
     print(f"  accepts            Authorization: {', '.join(bm['authorization'])}")
     print("  requires           User-Agent: BM-{company}-{integration};{contact email}")
-    print(f"  try                curl -H 'Authorization: {bm['authorization'][0]}' -H 'User-Agent: BM-Acme-shelfdesk;ops@example.org' "
-          f"{running.backmarket_url}/ws/orders")  # fmt: skip
+    print(
+        f"  try                curl -H 'Authorization: {bm['authorization'][0]}' -H 'User-Agent: BM-Acme-shelfdesk;ops@example.org' "
+        f"{running.backmarket_url}/ws/orders"
+    )
     print(f"Leboncoin sandbox    {running.leboncoin_url}")
     for token, record in live_refresh_tokens(lbc["refresh_tokens"]):
         print(f"  refresh token      {token} (expires {record['expires_at']})")

@@ -108,8 +108,11 @@ def render(health: object) -> list[str]:
             lines.append(f"  token         REJECTED: {ch.token_error}")
         elif ch.token_expires_at is not None:
             days = (ch.token_expires_at - now).days
-            lines.append(f"  token         expires {ch.token_expires_at:%Y-%m-%d} (in {days} days)"
-                         if days >= 0 else f"  token         EXPIRED on {ch.token_expires_at:%Y-%m-%d}")  # fmt: skip
+            lines.append(
+                f"  token         expires {ch.token_expires_at:%Y-%m-%d} (in {days} days)"
+                if days >= 0
+                else f"  token         EXPIRED on {ch.token_expires_at:%Y-%m-%d}"
+            )
         else:
             lines.append("  token         no expiry known")
     if health.workspace_jobs:
@@ -117,14 +120,26 @@ def render(health: object) -> list[str]:
         lines.append("Workspace jobs")
         for row in health.workspace_jobs:
             last = row.last_finished
-            state = "paused" if row.schedule.paused else f"last {_ago(last.started_at, now)} {outcome_word(last.outcome)}" if last else "never run"
+            state = (
+                "paused"
+                if row.schedule.paused
+                else f"last {_ago(last.started_at, now)} {outcome_word(last.outcome)}"
+                if last
+                else "never run"
+            )
             lines.append(f"  {row.schedule.job:<12} {state}, {row.failures_in_a_row} failure(s) in a row")
     stock = health.stock or {}
     if stock.get("channels"):
         lines.append("")
         age = stock.get("oldest_unpushed_age_seconds")
-        lines.append("Stock pusher  " + (f"{stock['waiting']:,} quantity update(s) waiting, oldest "
-                                         f"{_span(timedelta(seconds=age))} ago" if age is not None else "nothing waiting"))  # fmt: skip
+        lines.append(
+            "Stock pusher  "
+            + (
+                f"{stock['waiting']:,} quantity update(s) waiting, oldest {_span(timedelta(seconds=age))} ago"
+                if age is not None
+                else "nothing waiting"
+            )
+        )
     lines.append("")
     if health.problems:
         lines.extend(f"PROBLEM  {problem}" for problem in health.problems)

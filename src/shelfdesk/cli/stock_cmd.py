@@ -17,31 +17,47 @@ from shelfdesk.cli.setup_common import common_parser, print_json, workspace
 def configure(parser: argparse.ArgumentParser) -> None:
     common = common_parser()
     sub = parser.add_subparsers(dest="stock_command", metavar="action", required=True)
-    st = sub.add_parser("set", help="set the stock of some SKUs", parents=[common],
-                        description="Set the stock of products of STORE (SKU=QUANTITY …); the stock pusher sends "
-                                    "the new quantities to every channel within seconds.")  # fmt: skip
+    st = sub.add_parser(
+        "set",
+        help="set the stock of some SKUs",
+        parents=[common],
+        description="Set the stock of products of STORE (SKU=QUANTITY …); the stock pusher sends "
+        "the new quantities to every channel within seconds.",
+    )
     st.add_argument("store", help="store name or id")
     st.add_argument("assignments", nargs="+", metavar="SKU=QTY", help="e.g. IPH13-128=4")
     st.set_defaults(_stock_run=_set)
-    im = sub.add_parser("import", help="set stock from a CSV file or stdin", parents=[common],
-                        description="Set stock from a CSV with columns sku, quantity and optionally price "
-                                    "(a header row, or those columns in that order); - reads stdin.")  # fmt: skip
+    im = sub.add_parser(
+        "import",
+        help="set stock from a CSV file or stdin",
+        parents=[common],
+        description="Set stock from a CSV with columns sku, quantity and optionally price "
+        "(a header row, or those columns in that order); - reads stdin.",
+    )
     im.add_argument("store", help="store name or id")
     im.add_argument("file", help="CSV file, or - for stdin")
     im.set_defaults(_stock_run=_import)
-    sf = sub.add_parser("safety", help="set the safety stock of a store or a channel", parents=[common],
-                        description="Units kept back from every marketplace: the store's default, or a channel's "
-                                    "own (--channel; 'default' goes back to the store's). A product's mapped "
-                                    "safety_stock column overrides both.")  # fmt: skip
+    sf = sub.add_parser(
+        "safety",
+        help="set the safety stock of a store or a channel",
+        parents=[common],
+        description="Units kept back from every marketplace: the store's default, or a channel's "
+        "own (--channel; 'default' goes back to the store's). A product's mapped "
+        "safety_stock column overrides both.",
+    )
     sf.add_argument("store", help="store name or id")
     sf.add_argument("units", help="a whole number, or 'default' (with --channel)")
     sf.add_argument("--channel", help="channel name, id or market (e.g. fr-fr)")
     sf.set_defaults(_stock_run=_safety)
-    fd = sub.add_parser("feed", help="a store's scheduled catalog refresh and stock feed", parents=[common],
-                        description="Show or change how often the store's catalog source is fetched again "
-                                    "(--catalog-every, default 15m) and its stock feed: a CSV of sku, quantity and "
-                                    "optionally price, from a file or a URL (--stock-source, '' removes it; "
-                                    "--stock-every, default 1m). --now fetches them at once.")  # fmt: skip
+    fd = sub.add_parser(
+        "feed",
+        help="a store's scheduled catalog refresh and stock feed",
+        parents=[common],
+        description="Show or change how often the store's catalog source is fetched again "
+        "(--catalog-every, default 15m) and its stock feed: a CSV of sku, quantity and "
+        "optionally price, from a file or a URL (--stock-source, '' removes it; "
+        "--stock-every, default 1m). --now fetches them at once.",
+    )
     fd.add_argument("store", help="store name or id")
     fd.add_argument("--catalog-every", metavar="DURATION", help="e.g. 15m, 1h, 90s")
     fd.add_argument("--stock-source", metavar="PATH_OR_URL")
@@ -74,8 +90,10 @@ def _report(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
     if args.json:
         print_json(result.as_json())
     else:
-        print(f"{result.changed:,} changed, {result.unchanged:,} unchanged"
-              + (f"; pushed to {result.marked:,} SKU×channel within seconds" if result.marked else ""))  # fmt: skip
+        print(
+            f"{result.changed:,} changed, {result.unchanged:,} unchanged"
+            + (f"; pushed to {result.marked:,} SKU×channel within seconds" if result.marked else "")
+        )
         if result.unknown:
             shown = ", ".join(result.unknown[:10]) + (" …" if len(result.unknown) > 10 else "")
             print(f"refused {len(result.unknown):,} SKU(s) not in the store's catalog: {shown}", file=sys.stderr)
@@ -168,8 +186,12 @@ def _feed(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
         results = [refresh_feed(ctx, store_id, v.kind) for v in list_feeds(ctx) if v.store_id == store_id]
     views = [v for v in list_feeds(ctx) if v.store_id == store_id]
     if args.json:
-        print_json({"feeds": [v.as_json() for v in views],
-                    "refreshed": [{"kind": r.kind, "outcome": r.outcome, "detail": r.detail} for r in results]})  # fmt: skip
+        print_json(
+            {
+                "feeds": [v.as_json() for v in views],
+                "refreshed": [{"kind": r.kind, "outcome": r.outcome, "detail": r.detail} for r in results],
+            }
+        )
     else:
         if not views:
             print("no feed: the store has no catalog source and no stock feed")

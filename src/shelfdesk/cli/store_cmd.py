@@ -10,15 +10,20 @@ from shelfdesk.cli.setup_common import common_parser, print_json, run_with_works
 def configure(parser: argparse.ArgumentParser) -> None:
     common = common_parser()
     sub = parser.add_subparsers(dest="store_command", metavar="action", required=True)
-    add = sub.add_parser("add", help="create a store", description="Create a store (its catalog comes with "
-                         "`shelfdesk catalog import`).", parents=[common])  # fmt: skip
+    add = sub.add_parser(
+        "add", help="create a store", description="Create a store (its catalog comes with `shelfdesk catalog import`).", parents=[common]
+    )
     add.add_argument("name", help="store name, e.g. 'Refurb Paris'")
     add.add_argument("--country", required=True, help="ISO country code of the store, e.g. FR")
     add.add_argument("--currency", default="EUR", help="ISO currency code (default EUR)")
     add.add_argument("--source", help="catalog feed: a file path or an http(s) URL")
     add.set_defaults(_store_run=_add)
-    edit = sub.add_parser("edit", help="rename a store or change its catalog source", parents=[common],
-                          description="Change a store's name or catalog source (the Stores screen's e).")  # fmt: skip
+    edit = sub.add_parser(
+        "edit",
+        help="rename a store or change its catalog source",
+        parents=[common],
+        description="Change a store's name or catalog source (the Stores screen's e).",
+    )
     edit.add_argument("store", help="store name or id")
     edit.add_argument("--name", help="new name")
     edit.add_argument("--source", help="catalog feed: a file path or an http(s) URL ('' forgets it)")
@@ -54,8 +59,7 @@ def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     if args.json:
         print_json(store.as_json())
     else:
-        print(f"store {store.id} {store.name!r} saved "
-              f"(source: {mask_url(store.catalog_source) if store.catalog_source else 'none'})")
+        print(f"store {store.id} {store.name!r} saved (source: {mask_url(store.catalog_source) if store.catalog_source else 'none'})")
     return 0
 
 
@@ -80,6 +84,5 @@ def _list(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
             lights = "not checked"
             if c.readiness is not None:
                 lights = "  ".join(f"{light.label} {'ok' if light.ok else 'RED'}" for light in c.readiness.lights)
-            print(f"       channel {c.id} {c.name} [{c.market}] via {c.account_name}: {lights}"
-                  f"{'  (publishing)' if c.active else ''}")  # fmt: skip
+            print(f"       channel {c.id} {c.name} [{c.market}] via {c.account_name}: {lights}{'  (publishing)' if c.active else ''}")
     return 0

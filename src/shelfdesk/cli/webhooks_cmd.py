@@ -43,10 +43,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--max-failures", type=int, default=10, help="failures in a row before pausing (default 10)")
 
     add("list", "subscriptions with their delivery health", _list)
-    for name, help_text, run in (("pause", "stop delivering (events keep queuing)", _pause),
-                                 ("resume", "deliver again, oldest waiting event first", _resume),
-                                 ("remove", "delete a subscription, its queue and log", _remove),
-                                 ("secret", "print a subscription's signing secret", _secret)):  # fmt: skip
+    for name, help_text, run in (
+        ("pause", "stop delivering (events keep queuing)", _pause),
+        ("resume", "deliver again, oldest waiting event first", _resume),
+        ("remove", "delete a subscription, its queue and log", _remove),
+        ("secret", "print a subscription's signing secret", _secret),
+    ):
         p = add(name, help_text, run)
         p.add_argument("name")
 
@@ -83,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
 def _row(info: SubscriptionInfo) -> str:
     last = f"last ok {_when(info.last_success_at)}"
     failing = f", {info.failures_in_a_row} failure(s) in a row" if info.failures_in_a_row else ""
-    return (f"{info.name:<16} {info.health:<8} {info.pending:>5} waiting  {last}{failing}\n"
-            f"{'':<16} {info.url}\n{'':<16} {', '.join(info.events)}"
-            + (f"\n{'':<16} {info.paused_reason}" if info.paused_reason else ""))  # fmt: skip
+    return (
+        f"{info.name:<16} {info.health:<8} {info.pending:>5} waiting  {last}{failing}\n"
+        f"{'':<16} {info.url}\n{'':<16} {', '.join(info.events)}" + (f"\n{'':<16} {info.paused_reason}" if info.paused_reason else "")
+    )
 
 
 def _add(ctx: AppContext, args: argparse.Namespace) -> int:
@@ -180,8 +183,10 @@ def _deliveries(ctx: AppContext, args: argparse.Namespace) -> int:
             return 0
         for a in attempts:
             status = a.status_code or "—"
-            print(f"{_when(a.at)}  {'ok  ' if a.ok else 'FAIL'} {status!s:>4} {a.duration_ms:>6} ms  #{a.attempt} "
-                  f"{a.event_type:<22} {a.event_uid}" + (f"  {a.error}" if a.error else ""))  # fmt: skip
+            print(
+                f"{_when(a.at)}  {'ok  ' if a.ok else 'FAIL'} {status!s:>4} {a.duration_ms:>6} ms  #{a.attempt} "
+                f"{a.event_type:<22} {a.event_uid}" + (f"  {a.error}" if a.error else "")
+            )
         return 0
     rows = list_deliveries(ctx, args.name, state="waiting" if args.waiting else None, limit=args.limit)
     if args.json:
@@ -190,8 +195,10 @@ def _deliveries(ctx: AppContext, args: argparse.Namespace) -> int:
     for d in rows:
         when = f"delivered {_when(d.delivered_at)}" if d.state == "delivered" else f"next {_when(d.next_attempt_at)}"
         replay = f" replay {d.replay}" if d.replay else ""
-        print(f"{d.id:>7} {d.state:<10} {d.event_type:<22} {d.ordering_key:<16} tries {d.attempts:<3} {when}{replay}"
-              + (f"  {d.last_error}" if d.last_error and d.state != "delivered" else ""))  # fmt: skip
+        print(
+            f"{d.id:>7} {d.state:<10} {d.event_type:<22} {d.ordering_key:<16} tries {d.attempts:<3} {when}{replay}"
+            + (f"  {d.last_error}" if d.last_error and d.state != "delivered" else "")
+        )
     return 0
 
 
@@ -223,7 +230,8 @@ def _deliver(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**report.counts(), "paused": report.paused})
     else:
-        print(f"{report.captured} event(s) captured, {report.delivered} delivered, {report.failed} failed"
-              + (f"; paused: {', '.join(report.paused)}" if report.paused else ""))  # fmt: skip
+        print(
+            f"{report.captured} event(s) captured, {report.delivered} delivered, {report.failed} failed"
+            + (f"; paused: {', '.join(report.paused)}" if report.paused else "")
+        )
     return 1 if report.failed else 0
-

@@ -14,8 +14,9 @@ from shelfdesk.cli import UserFacingError, add_workspace_options
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_workspace_options(parser)
-    parser.add_argument("--grace", type=float, default=30.0,
-                        help="seconds the jobs in hand get to finish on SIGTERM before being abandoned (default 30)")
+    parser.add_argument(
+        "--grace", type=float, default=30.0, help="seconds the jobs in hand get to finish on SIGTERM before being abandoned (default 30)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

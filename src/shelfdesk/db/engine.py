@@ -71,8 +71,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """
     path = _sqlite_file(url)
     if path is not None and path.exists() and read_only_file_system(path.parent):
-        engine = create_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true", echo=echo,
-                               connect_args={"check_same_thread": False})  # fmt: skip
+        engine = create_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true", echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_immutable_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
@@ -135,11 +134,12 @@ def unavailable_reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     return " ".join(str(orig).split()) or type(orig).__name__
 
+
 def _sqlite_file(url: str) -> Path | None:
     prefix = "sqlite:///"
-    if not url.startswith(prefix) or url[len(prefix):] in ("", ":memory:") or "?" in url:
+    if not url.startswith(prefix) or url[len(prefix) :] in ("", ":memory:") or "?" in url:
         return None
-    return Path(url[len(prefix):])
+    return Path(url[len(prefix) :])
 
 
 def read_only_file_system(folder: Path) -> bool:

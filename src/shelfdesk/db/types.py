@@ -62,8 +62,7 @@ class FixedDecimal(TypeDecorator[Decimal]):
             return None
         if isinstance(value, bool) or isinstance(value, float):
             raise ValueError(
-                f"{type(self).__name__} refuses {type(value).__name__} {value!r}: "
-                "use Decimal (or a decimal string) so amounts stay exact"
+                f"{type(self).__name__} refuses {type(value).__name__} {value!r}: use Decimal (or a decimal string) so amounts stay exact"
             )
         if isinstance(value, int):
             return value * self._scale
@@ -78,9 +77,7 @@ class FixedDecimal(TypeDecorator[Decimal]):
             raise ValueError(f"{type(self).__name__} refuses {value!r}")
         scaled = value.scaleb(self.places)
         if scaled != scaled.to_integral_value():
-            raise ValueError(
-                f"{value} has more than {self.places} decimal places; round it explicitly before storing"
-            )
+            raise ValueError(f"{value} has more than {self.places} decimal places; round it explicitly before storing")
         return int(scaled)
 
     def from_units(self, units: int | None) -> Decimal | None:

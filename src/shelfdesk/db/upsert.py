@@ -55,9 +55,7 @@ def upsert_rows(
     keys = set(rows[0])
     for number, row in enumerate(rows):
         if set(row) != keys:
-            raise ValueError(
-                f"row {number} has keys {sorted(row)}, row 0 has {sorted(keys)}: every row needs the same keys"
-            )
+            raise ValueError(f"row {number} has keys {sorted(row)}, row 0 has {sorted(keys)}: every row needs the same keys")
     unknown = (keys | set(conflict_columns) | set(update_columns)) - set(core.c.keys())
     if unknown:
         raise ValueError(f"{core.name} has no column(s) {sorted(unknown)}")
@@ -118,9 +116,7 @@ def _insert_for(dialect: str, table: Table) -> Any:
     elif dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        raise NotImplementedError(
-            f"upserts are implemented for {', '.join(SUPPORTED_DIALECTS)}, not {dialect}"
-        )
+        raise NotImplementedError(f"upserts are implemented for {', '.join(SUPPORTED_DIALECTS)}, not {dialect}")
     return insert(table)
 
 

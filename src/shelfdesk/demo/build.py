@@ -51,8 +51,7 @@ def prepare_folder(home: Path, reset: bool) -> bool:
     return fresh
 
 
-def open_demo(paths: Paths, *, reset: bool = False, clock: Clock | None = None,
-              read_only: bool = False) -> tuple[AppContext, DemoSummary]:
+def open_demo(paths: Paths, *, reset: bool = False, clock: Clock | None = None, read_only: bool = False) -> tuple[AppContext, DemoSummary]:
     """Open the demo workspace, filling it first when it is new or reset."""
     fresh = prepare_folder(paths.home, reset)
     ctx = open_context(paths, clock=clock or default_clock(), read_only=read_only and not fresh)
@@ -76,37 +75,77 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
         stores = {}
         for country, name in (("FR", "Refurb Paris"), ("ES", "Refurb Madrid")):
             source = write_catalog_csv(ctx.paths.home / f"catalog-{country.lower()}.csv", catalogs[country])
-            store = Store(name=name, country=country, currency="EUR", catalog_source=str(source),
-                          catalog_format="csv", created_at=now, updated_at=now)
+            store = Store(
+                name=name, country=country, currency="EUR", catalog_source=str(source), catalog_format="csv", created_at=now, updated_at=now
+            )
             session.add(store)
             stores[country] = store
-        bm = MarketplaceAccount(marketplace=Marketplace.backmarket, name="Back Market EU",
-                                credential_ref=refs["demo-backmarket-eu"], region="eu",
-                                company="RefurbDemo", contact_email="ops@refurb-demo.example",
-                                created_at=now, updated_at=now)
-        lbc = MarketplaceAccount(marketplace=Marketplace.leboncoin, name="Leboncoin Pro",
-                                 credential_ref=refs["demo-leboncoin"], created_at=now, updated_at=now)
+        bm = MarketplaceAccount(
+            marketplace=Marketplace.backmarket,
+            name="Back Market EU",
+            credential_ref=refs["demo-backmarket-eu"],
+            region="eu",
+            company="RefurbDemo",
+            contact_email="ops@refurb-demo.example",
+            created_at=now,
+            updated_at=now,
+        )
+        lbc = MarketplaceAccount(
+            marketplace=Marketplace.leboncoin, name="Leboncoin Pro", credential_ref=refs["demo-leboncoin"], created_at=now, updated_at=now
+        )
         session.add_all([bm, lbc])
         session.flush()
         channels = {
-            ("backmarket", "FR"): Channel(store_id=stores["FR"].id, account_id=bm.id, marketplace=Marketplace.backmarket,
-                                          market="fr-fr", country="FR", name="Back Market France",
-                                          owns_quantities=True, activated_at=now, created_at=now, updated_at=now),
-            ("backmarket", "ES"): Channel(store_id=stores["ES"].id, account_id=bm.id, marketplace=Marketplace.backmarket,
-                                          market="es-es", country="ES", name="Back Market Spain",
-                                          # Its mappings are left for the operator to do: not activated
-                                          # (publication needs three green lights).
-                                          owns_quantities=False, activated_at=None, created_at=now, updated_at=now),
-            ("leboncoin", "FR"): Channel(store_id=stores["FR"].id, account_id=lbc.id, marketplace=Marketplace.leboncoin,
-                                         market="FR", country="FR", name="Leboncoin France",
-                                         # Activated below by the service, once its three lights are green.
-                                         activated_at=None, created_at=now, updated_at=now),
+            ("backmarket", "FR"): Channel(
+                store_id=stores["FR"].id,
+                account_id=bm.id,
+                marketplace=Marketplace.backmarket,
+                market="fr-fr",
+                country="FR",
+                name="Back Market France",
+                owns_quantities=True,
+                activated_at=now,
+                created_at=now,
+                updated_at=now,
+            ),
+            ("backmarket", "ES"): Channel(
+                store_id=stores["ES"].id,
+                account_id=bm.id,
+                marketplace=Marketplace.backmarket,
+                market="es-es",
+                country="ES",
+                name="Back Market Spain",
+                # Its mappings are left for the operator to do: not activated
+                # (publication needs three green lights).
+                owns_quantities=False,
+                activated_at=None,
+                created_at=now,
+                updated_at=now,
+            ),
+            ("leboncoin", "FR"): Channel(
+                store_id=stores["FR"].id,
+                account_id=lbc.id,
+                marketplace=Marketplace.leboncoin,
+                market="FR",
+                country="FR",
+                name="Leboncoin France",
+                # Activated below by the service, once its three lights are green.
+                activated_at=None,
+                created_at=now,
+                updated_at=now,
+            ),
         }
         session.add_all(channels.values())
         session.flush()
         products = sum(len(rows) for rows in catalogs.values())  # imported below, through the import service
-        record_audit(session, ctx, "demo.create", "workspace", str(ctx.paths.home),
-                     {"products": products, "orders": "harvested from the demo's sandboxes"})
+        record_audit(
+            session,
+            ctx,
+            "demo.create",
+            "workspace",
+            str(ctx.paths.home),
+            {"products": products, "orders": "harvested from the demo's sandboxes"},
+        )
     from shelfdesk.demo.catalog_setup import (
         compute_demo_readiness,
         import_demo_catalogs,
@@ -140,8 +179,9 @@ def write_catalog_csv(path: Path, products: list[DemoProduct]) -> Path:
         writer = csv.writer(fh, delimiter=";")
         writer.writerow(["sku", "ean", "title", "brand", "category", "price", "stock", *extra])
         for p in products:
-            writer.writerow([p.sku, p.ean, p.title, p.brand, p.category_path, str(p.price), p.stock,
-                             *(p.attributes.get(k, "") for k in extra)])
+            writer.writerow(
+                [p.sku, p.ean, p.title, p.brand, p.category_path, str(p.price), p.stock, *(p.attributes.get(k, "") for k in extra)]
+            )
     return path
 
 

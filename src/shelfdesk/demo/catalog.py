@@ -19,8 +19,12 @@ from itertools import product as cartesian
 
 from shelfdesk.catalog.gtin import make_ean13
 
-GRADES = [("EXCELLENT", "Excellent", Decimal("1.00")), ("VERY_GOOD", "Very good", Decimal("0.92")),
-          ("GOOD", "Good", Decimal("0.85")), ("FAIR", "Fair", Decimal("0.76"))]
+GRADES = [
+    ("EXCELLENT", "Excellent", Decimal("1.00")),
+    ("VERY_GOOD", "Very good", Decimal("0.92")),
+    ("GOOD", "Good", Decimal("0.85")),
+    ("FAIR", "Fair", Decimal("0.76")),
+]
 
 PHONES = [
     # brand, model, code, base price for the smallest storage, storages, colours
@@ -56,7 +60,7 @@ LAPTOPS = [
     ("Dell", "Latitude 7420 i5", "DL-7420", "379", ["16GB/256GB", "16GB/512GB"]),
     ("Dell", "XPS 13 9310 i7", "DX-9310", "649", ["16GB/512GB", "16GB/1TB"]),
     ("HP", "EliteBook 840 G8 i5", "HP-840G8", "399", ["8GB/256GB", "16GB/512GB"]),
-    ("Microsoft", "Surface Laptop 4 13.5\" i5", "MS-SL4", "489", ["8GB/256GB", "16GB/512GB"]),
+    ("Microsoft", 'Surface Laptop 4 13.5" i5', "MS-SL4", "489", ["8GB/256GB", "16GB/512GB"]),
 ]
 LAYOUTS = [("AZERTY", "FR"), ("QWERTY", "UK"), ("QWERTY", "ES")]
 
@@ -72,8 +76,7 @@ FURNITURE = [
     ("Lighting", "Opaline pendant lamp", "70", ["White"]),
     ("Storage", "Pine bookcase, 5 shelves", "85", ["Natural pine", "White"]),
 ]
-FURNITURE_CONDITION = [("Very good condition", Decimal("1.00")), ("Good condition", Decimal("0.85")),
-                       ("Signs of wear", Decimal("0.70"))]
+FURNITURE_CONDITION = [("Very good condition", Decimal("1.00")), ("Good condition", Decimal("0.85")), ("Signs of wear", Decimal("0.70"))]
 
 CLOTHING = [
     ("Men", "Jeans", "Levi's", "501 Original jeans", "39", ["W30 L32", "W32 L32", "W34 L32", "W36 L34"], ["Indigo", "Black"]),
@@ -85,8 +88,7 @@ CLOTHING = [
     ("Men", "Shoes", "Nike", "Air Max 90", "69", ["41", "42", "43", "44", "45"], ["White", "Black/Red"]),
     ("Women", "Bags", "Longchamp", "Le Pliage tote, large", "55", ["One size"], ["Navy", "Black", "Green"]),
 ]
-CLOTHING_CONDITION = [("Like new", Decimal("1.00")), ("Very good condition", Decimal("0.85")),
-                      ("Good condition", Decimal("0.70"))]
+CLOTHING_CONDITION = [("Like new", Decimal("1.00")), ("Very good condition", Decimal("0.85")), ("Good condition", Decimal("0.70"))]
 
 
 @dataclass(frozen=True)
@@ -121,12 +123,26 @@ def _phones() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
             storage_factor = Decimal("1") + Decimal("0.18") * storages.index(storage)
             sku = f"{code}-{storage}-{_initials(colour)}-{grade[0]}"
             title = f"{brand} {model} {storage} GB {colour} - {grade[1]}"
-            description = (f"Refurbished {brand} {model}, {storage} GB, {colour.lower()}. Grade: {grade[1].lower()}. "
-                           "Tested, unlocked, 12-month warranty.")
-            yield (sku, brand, "Electronics > Mobile phones > Smartphones", title,
-                   _price(base, storage_factor * grade[2]),
-                   {"grade": grade[0], "model": model, "storage": f"{storage} GB", "color": colour,
-                    "condition": "Refurbished", "warranty_months": "12", "description": description})
+            description = (
+                f"Refurbished {brand} {model}, {storage} GB, {colour.lower()}. Grade: {grade[1].lower()}. "
+                "Tested, unlocked, 12-month warranty."
+            )
+            yield (
+                sku,
+                brand,
+                "Electronics > Mobile phones > Smartphones",
+                title,
+                _price(base, storage_factor * grade[2]),
+                {
+                    "grade": grade[0],
+                    "model": model,
+                    "storage": f"{storage} GB",
+                    "color": colour,
+                    "condition": "Refurbished",
+                    "warranty_months": "12",
+                    "description": description,
+                },
+            )
 
 
 def _laptops() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
@@ -136,11 +152,26 @@ def _laptops() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
             memory, disk = config.split("/")
             sku = f"{code}-{memory}{disk}-{layout[:2]}{country}-{grade[0]}"
             title = f"{brand} {model} {config} {layout} ({country}) - {grade[1]}"
-            description = (f"Refurbished {brand} {model}, {memory} RAM, {disk} disk, {layout} keyboard ({country}). "
-                           f"Grade: {grade[1].lower()}. 12-month warranty.")
-            yield (sku, brand, "Electronics > Computers > Laptops", title, _price(base, factor),
-                   {"grade": grade[0], "ram": memory, "storage": disk, "keyboard": f"{layout} {country}",
-                    "condition": "Refurbished", "warranty_months": "12", "description": description})
+            description = (
+                f"Refurbished {brand} {model}, {memory} RAM, {disk} disk, {layout} keyboard ({country}). "
+                f"Grade: {grade[1].lower()}. 12-month warranty."
+            )
+            yield (
+                sku,
+                brand,
+                "Electronics > Computers > Laptops",
+                title,
+                _price(base, factor),
+                {
+                    "grade": grade[0],
+                    "ram": memory,
+                    "storage": disk,
+                    "keyboard": f"{layout} {country}",
+                    "condition": "Refurbished",
+                    "warranty_months": "12",
+                    "description": description,
+                },
+            )
 
 
 def _furniture() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
@@ -150,8 +181,14 @@ def _furniture() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]
             sku = f"FUR{n:02d}-{_initials(finish)}-{_initials(condition)}-{piece:02d}"
             title = f"{name}, {finish.lower()} - {condition.lower()}"
             description = f"{name}, {finish.lower()}. {condition}. Collection in Paris or delivery by carrier."
-            yield (sku, "Vintage", f"Home > Furniture > {kind}", title, _price(base, factor),
-                   {"material_finish": finish, "condition": condition, "description": description})
+            yield (
+                sku,
+                "Vintage",
+                f"Home > Furniture > {kind}",
+                title,
+                _price(base, factor),
+                {"material_finish": finish, "condition": condition, "description": description},
+            )
 
 
 def _clothing() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
@@ -160,9 +197,14 @@ def _clothing() -> Iterator[tuple[str, str, str, str, Decimal, dict[str, str]]]:
             sku = f"CLO{n:02d}-{size.replace(' ', '')}-{_initials(colour)}-{_initials(condition)}-{piece}"
             title = f"{brand} {name}, {colour.lower()}, size {size} - {condition.lower()}"
             description = f"{brand} {name}, {colour.lower()}, size {size}. {condition}. Cleaned, checked, sent within 48 h."
-            yield (sku, brand, f"Fashion > {gender} > {kind}", title, _price(base, factor),
-                   {"size": size, "color": colour, "condition": condition, "gender": gender.lower(),
-                    "description": description})
+            yield (
+                sku,
+                brand,
+                f"Fashion > {gender} > {kind}",
+                title,
+                _price(base, factor),
+                {"size": size, "color": colour, "condition": condition, "gender": gender.lower(), "description": description},
+            )
 
 
 def demo_catalog(seed: int = 7, size: int = 2000) -> list[DemoProduct]:

@@ -27,26 +27,29 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
 
 #: Demo categories Back Market sells, mapped to its leaves (by id in the shipped tree).
-BACK_MARKET_CATEGORIES = {"Electronics > Mobile phones > Smartphones": "7",
-                          "Electronics > Computers > Laptops": "32"}  # fmt: skip
+BACK_MARKET_CATEGORIES = {"Electronics > Mobile phones > Smartphones": "7", "Electronics > Computers > Laptops": "32"}
 BACK_MARKET_COLUMNS = {"ean": "ean", "grade": "grade", "warranty_delay": "warranty_months", "price": "price"}
 
 #: Demo categories Leboncoin France sells, mapped to leaves of the tree shelfdesk ships (catalog/trees/leboncoin.json).
 LEBONCOIN_CATEGORIES = {
-    "Fashion > Men > Jackets": "fashion.clothing.men", "Fashion > Men > Jeans": "fashion.clothing.men",
-    "Fashion > Men > Shoes": "fashion.shoes.men", "Fashion > Women > Coats": "fashion.clothing.women",
-    "Fashion > Women > Knitwear": "fashion.clothing.women", "Fashion > Women > Shoes": "fashion.shoes.women",
-    "Fashion > Women > Bags": "fashion.bags", "Home > Furniture > Chairs": "home.furniture.seating",
-    "Home > Furniture > Tables": "home.furniture.tables", "Home > Furniture > Storage": "home.furniture.storage",
+    "Fashion > Men > Jackets": "fashion.clothing.men",
+    "Fashion > Men > Jeans": "fashion.clothing.men",
+    "Fashion > Men > Shoes": "fashion.shoes.men",
+    "Fashion > Women > Coats": "fashion.clothing.women",
+    "Fashion > Women > Knitwear": "fashion.clothing.women",
+    "Fashion > Women > Shoes": "fashion.shoes.women",
+    "Fashion > Women > Bags": "fashion.bags",
+    "Home > Furniture > Chairs": "home.furniture.seating",
+    "Home > Furniture > Tables": "home.furniture.tables",
+    "Home > Furniture > Storage": "home.furniture.storage",
     "Home > Furniture > Lighting": "home.lighting",
     "Electronics > Mobile phones > Smartphones": "multimedia.phones.smartphones",
-}  # fmt: skip
+}
 #: The phones Leboncoin France lists too (the demo's catalog column "grade"); the others sell on Back Market only.
 LEBONCOIN_PHONE_GRADE = "EXCELLENT"
 LEBONCOIN_COLUMNS = {"title": "title", "description": "description", "brand": "brand", "price": "price"}
 #: The merchant's condition words → Leboncoin's conditions (second-hand goods are "used" there).
-LEBONCOIN_CONDITIONS = {"Like new": "used", "Very good condition": "used", "Good condition": "used",
-                        "Refurbished": "refurbished"}  # fmt: skip
+LEBONCOIN_CONDITIONS = {"Like new": "used", "Very good condition": "used", "Good condition": "used", "Refurbished": "refurbished"}
 #: The condition word the demo's value map forgets: the products run refuses its products.
 FORGOTTEN_CONDITION = "Signs of wear"
 
@@ -88,10 +91,10 @@ def map_leboncoin_france(ctx: AppContext, channel_id: int) -> None:
         column_mapping.set_mapping(ctx, channel_id, attribute, column=column)
     column_mapping.set_mapping(ctx, channel_id, "condition", column="condition", value_map=LEBONCOIN_CONDITIONS)
     exclusions.add_rule(ctx, channel_id, "category", "contains", "Computers", name="laptops sell on Back Market")
-    phones = exclusions.add_rule(ctx, channel_id, "category", "contains", "Smartphones",
-                                 name="only excellent phones on Leboncoin")  # fmt: skip
-    exclusions.add_rule(ctx, channel_id, "grade", "not_equals", LEBONCOIN_PHONE_GRADE, group_no=phones.group_no,
-                        name="only excellent phones on Leboncoin")  # fmt: skip
+    phones = exclusions.add_rule(ctx, channel_id, "category", "contains", "Smartphones", name="only excellent phones on Leboncoin")
+    exclusions.add_rule(
+        ctx, channel_id, "grade", "not_equals", LEBONCOIN_PHONE_GRADE, group_no=phones.group_no, name="only excellent phones on Leboncoin"
+    )
 
 
 def set_up_back_market_france(ctx: AppContext, channel_id: int) -> None:

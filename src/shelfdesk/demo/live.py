@@ -43,8 +43,15 @@ def sandbox_folder(ctx: AppContext) -> Path:
     return ctx.paths.sandbox_dir / FOLDER
 
 
-def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tokens: dict[Marketplace, str], *,
-                days: int = DAYS, per_day: int = ORDERS_PER_DAY, seed: int = 11) -> int:  # fmt: skip
+def seed_orders(
+    ctx: AppContext,
+    catalogs: dict[str, Sequence[DemoProduct]],
+    tokens: dict[Marketplace, str],
+    *,
+    days: int = DAYS,
+    per_day: int = ORDERS_PER_DAY,
+    seed: int = 11,
+) -> int:
     """Write ``days`` days of orders into the sandboxes' state; returns how many were created.
 
     Back Market sells the electronics (phones and laptops), Leboncoin the
@@ -59,8 +66,7 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
 
     folder = sandbox_folder(ctx)
     clock = FakeClock(ctx.clock.now() - timedelta(days=days))
-    bm = BackMarketSandbox(folder / "backmarket", clock=clock, token=tokens[Marketplace.backmarket], orders_per_hour=0,
-                           history_orders=0)
+    bm = BackMarketSandbox(folder / "backmarket", clock=clock, token=tokens[Marketplace.backmarket], orders_per_hour=0, history_orders=0)
     lbc = LeboncoinSandbox(folder / "leboncoin", clock=clock, refresh_token=tokens[Marketplace.leboncoin], orders_per_hour=0)
     rng = random.Random(seed)
     electronics = [p for p in catalogs["FR"] if p.category_path.startswith("Electronics") and p.price > 0]
@@ -73,16 +79,20 @@ def seed_orders(ctx: AppContext, catalogs: dict[str, Sequence[DemoProduct]], tok
             if n % 4 == 3:
                 fate = _pick(rng, LEBONCOIN_FATES if recent else LEBONCOIN_OLD_FATES)
                 product = rng.choice(second_hand)  # what sold was an ad, at the catalog's price
-                lbc.ensure_listing(product.sku, product.price, title=product.title, condition="used",
-                                   category=LEBONCOIN_CATEGORIES[product.category_path],
-                                   attributes=leboncoin_attributes(product))  # fmt: skip
+                lbc.ensure_listing(
+                    product.sku,
+                    product.price,
+                    title=product.title,
+                    condition="used",
+                    category=LEBONCOIN_CATEGORIES[product.category_path],
+                    attributes=leboncoin_attributes(product),
+                )
                 lbc.create_orders({"skus": [product.sku], "fate": fate})
             else:
                 fate = _pick(rng, BACKMARKET_FATES if recent else BACKMARKET_OLD_FATES)
                 chosen = [rng.choice(electronics) for _ in range(1 + (rng.random() < 0.12))]
                 for product in chosen:  # what sold was listed, at the catalog's price
-                    bm.ensure_listing(product.sku, product.price, grade=product.attributes.get("grade", "GOOD"),
-                                      title=product.title)  # fmt: skip
+                    bm.ensure_listing(product.sku, product.price, grade=product.attributes.get("grade", "GOOD"), title=product.title)
                 skus = [product.sku for product in chosen]
                 bm.create_orders({"skus": skus, "fate": fate, "single_order": True})
             created += 1
@@ -106,8 +116,11 @@ def backmarket_products(electronics: Sequence[DemoProduct]) -> list[dict[str, st
     sandbox only seeds a few of its own, so without these every new listing
     of the demo would fail with "No product of the Back Market catalog matches".
     """
-    return [{"ean": p.ean, "title": p.title.rsplit(" - ", 1)[0], "category": p.category_path.rsplit(" > ", 1)[-1].lower()}
-            for p in electronics if p.ean and not p.sku.startswith(UNKNOWN_TO_BACK_MARKET)]  # fmt: skip
+    return [
+        {"ean": p.ean, "title": p.title.rsplit(" - ", 1)[0], "category": p.category_path.rsplit(" > ", 1)[-1].lower()}
+        for p in electronics
+        if p.ean and not p.sku.startswith(UNKNOWN_TO_BACK_MARKET)
+    ]
 
 
 def leboncoin_attributes(product: DemoProduct) -> dict[str, str]:
@@ -132,8 +145,7 @@ def start_live(ctx: AppContext, tokens: dict[Marketplace, str], *, orders_per_ho
     from shelfdesk.sandbox.server import start_sandboxes
 
     # Leboncoin revokes older refresh tokens when a new one is issued: hand it the demo's own.
-    running = start_sandboxes(sandbox_folder(ctx), clock=ctx.clock, token=tokens[Marketplace.leboncoin],
-                              orders_per_hour=orders_per_hour)  # fmt: skip
+    running = start_sandboxes(sandbox_folder(ctx), clock=ctx.clock, token=tokens[Marketplace.leboncoin], orders_per_hour=orders_per_hour)
     urls = {Marketplace.backmarket: running.backmarket_url, Marketplace.leboncoin: running.leboncoin_url}
     with ctx.write_session() as session:
         for account in session.execute(select(MarketplaceAccount)).scalars():

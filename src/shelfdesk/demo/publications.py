@@ -35,8 +35,7 @@ def publish_demo(ctx: AppContext, backmarket_id: int, leboncoin_id: int) -> list
     """Back Market France's and Leboncoin France's runs, against the demo's sandboxes
     (running: :func:`shelfdesk.demo.speed.start_demo_sandboxes`)."""
     with ThreadPoolExecutor(2, thread_name_prefix="demo-publish") as pool:
-        runs = [pool.submit(_runs, ctx, backmarket_id, BACK_MARKET_RUNS),
-                pool.submit(_runs, ctx, leboncoin_id, LEBONCOIN_RUNS)]  # fmt: skip
+        runs = [pool.submit(_runs, ctx, backmarket_id, BACK_MARKET_RUNS), pool.submit(_runs, ctx, leboncoin_id, LEBONCOIN_RUNS)]
         return [result for run in runs for result in run.result()]
 
 

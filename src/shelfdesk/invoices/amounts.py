@@ -108,11 +108,18 @@ def compute(lines: Sequence[LineInput]) -> InvoiceAmounts:
 
     amounts = tuple(
         LineAmounts(
-            description=line.description, quantity=line.quantity, unit_gross=money(line.unit_gross), rate=Decimal(line.rate),
-            sku=line.sku, kind=line.kind, gross=gross_lines[i], net=nets[i], vat=gross_lines[i] - nets[i],
+            description=line.description,
+            quantity=line.quantity,
+            unit_gross=money(line.unit_gross),
+            rate=Decimal(line.rate),
+            sku=line.sku,
+            kind=line.kind,
+            gross=gross_lines[i],
+            net=nets[i],
+            vat=gross_lines[i] - nets[i],
         )
         for i, line in enumerate(lines)
-    )  # fmt: skip
+    )
     total_net = sum((r.net for r in rates), ZERO)
     total_vat = sum((r.vat for r in rates), ZERO)
     return InvoiceAmounts(amounts, tuple(rates), total_net, total_vat, total_net + total_vat)

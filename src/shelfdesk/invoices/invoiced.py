@@ -32,10 +32,13 @@ def invoiced_order_ids(session: Session, order_ids: Iterable[int]) -> set[int]:
     found: set[int] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        found.update(session.execute(
-            select(invoices.c.order_id).select_from(invoices.outerjoin(credit, credit.c.credited_invoice_id == invoices.c.id))
-            .where(invoices.c.order_id.in_(chunk), invoices.c.kind == "invoice", credit.c.id.is_(None))
-        ).scalars())  # fmt: skip
+        found.update(
+            session.execute(
+                select(invoices.c.order_id)
+                .select_from(invoices.outerjoin(credit, credit.c.credited_invoice_id == invoices.c.id))
+                .where(invoices.c.order_id.in_(chunk), invoices.c.kind == "invoice", credit.c.id.is_(None))
+            ).scalars()
+        )
     return found
 
 

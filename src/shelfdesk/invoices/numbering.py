@@ -58,12 +58,15 @@ def allocate(session: Session, prefix: str, now: datetime, wanted: int | None = 
 
     if wanted is not None and wanted < 1:
         raise InvoiceError(f"invoice numbers start at 1, not {wanted}")
+
     def bump() -> int:
-        return int(session.execute(
-            update(InvoiceSequence)
-            .where(InvoiceSequence.prefix == prefix)
-            .values(next_number=InvoiceSequence.next_number + 1, updated_at=now)
-        ).rowcount)  # type: ignore[attr-defined]  # fmt: skip
+        return int(
+            session.execute(
+                update(InvoiceSequence)
+                .where(InvoiceSequence.prefix == prefix)
+                .values(next_number=InvoiceSequence.next_number + 1, updated_at=now)
+            ).rowcount
+        )  # type: ignore[attr-defined]
 
     if not bump():
         # First invoice of this prefix. Two processes may both get here on PostgreSQL (SQLite's

@@ -24,6 +24,7 @@ from typing import Any
 
 from shelfdesk.invoices.settings import html_to_lines, sanitize_html
 
+
 def colon(language: str) -> str:
     """French typography puts a space before the colon; English does not."""
     return " : " if language == "fr" else ": "
@@ -31,26 +32,66 @@ def colon(language: str) -> str:
 
 LABELS: dict[str, dict[str, str]] = {
     "fr": {
-        "invoice": "Facture", "credit_note": "Avoir", "number": "N°", "date": "Date", "seller": "Vendeur",
-        "buyer": "Client", "order": "Commande", "purchased": "passée le", "description": "Désignation",
-        "quantity": "Qté", "unit": "PU TTC", "rate": "TVA", "net": "Total HT", "gross": "Total TTC",
-        "shipping": "Frais de port", "discount": "Remise", "rates": "Récapitulatif de la TVA", "base": "Base HT",
-        "vat_amount": "Montant TVA", "total_net": "Total HT", "total_vat": "Total TVA", "total": "Total TTC",
-        "vat_number": "N° TVA intracommunautaire", "registration": "Immatriculation",
-        "credits": "Avoir sur la facture {number} du {date}", "reason": "Motif", "paid": "Réglée via {marketplace}",
+        "invoice": "Facture",
+        "credit_note": "Avoir",
+        "number": "N°",
+        "date": "Date",
+        "seller": "Vendeur",
+        "buyer": "Client",
+        "order": "Commande",
+        "purchased": "passée le",
+        "description": "Désignation",
+        "quantity": "Qté",
+        "unit": "PU TTC",
+        "rate": "TVA",
+        "net": "Total HT",
+        "gross": "Total TTC",
+        "shipping": "Frais de port",
+        "discount": "Remise",
+        "rates": "Récapitulatif de la TVA",
+        "base": "Base HT",
+        "vat_amount": "Montant TVA",
+        "total_net": "Total HT",
+        "total_vat": "Total TVA",
+        "total": "Total TTC",
+        "vat_number": "N° TVA intracommunautaire",
+        "registration": "Immatriculation",
+        "credits": "Avoir sur la facture {number} du {date}",
+        "reason": "Motif",
+        "paid": "Réglée via {marketplace}",
         "sku": "Réf.",
     },
     "en": {
-        "invoice": "Invoice", "credit_note": "Credit note", "number": "No.", "date": "Date", "seller": "Seller",
-        "buyer": "Bill to", "order": "Order", "purchased": "placed on", "description": "Description",
-        "quantity": "Qty", "unit": "Unit price incl. VAT", "rate": "VAT", "net": "Total excl. VAT",
-        "gross": "Total incl. VAT", "shipping": "Shipping", "discount": "Discount", "rates": "VAT summary",
-        "base": "Net amount", "vat_amount": "VAT amount", "total_net": "Total excl. VAT", "total_vat": "Total VAT",
-        "total": "Total incl. VAT", "vat_number": "VAT number", "registration": "Registration",
-        "credits": "Credit note for invoice {number} of {date}", "reason": "Reason", "paid": "Paid through {marketplace}",
+        "invoice": "Invoice",
+        "credit_note": "Credit note",
+        "number": "No.",
+        "date": "Date",
+        "seller": "Seller",
+        "buyer": "Bill to",
+        "order": "Order",
+        "purchased": "placed on",
+        "description": "Description",
+        "quantity": "Qty",
+        "unit": "Unit price incl. VAT",
+        "rate": "VAT",
+        "net": "Total excl. VAT",
+        "gross": "Total incl. VAT",
+        "shipping": "Shipping",
+        "discount": "Discount",
+        "rates": "VAT summary",
+        "base": "Net amount",
+        "vat_amount": "VAT amount",
+        "total_net": "Total excl. VAT",
+        "total_vat": "Total VAT",
+        "total": "Total incl. VAT",
+        "vat_number": "VAT number",
+        "registration": "Registration",
+        "credits": "Credit note for invoice {number} of {date}",
+        "reason": "Reason",
+        "paid": "Paid through {marketplace}",
         "sku": "SKU",
     },
-}  # fmt: skip
+}
 
 SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 MARKETPLACE_NAMES = {"backmarket": "Back Market", "leboncoin": "Leboncoin"}
@@ -165,31 +206,31 @@ th {{ background: #f0f0f0; }}
 <body>
 <div class="header">{sanitize_html(document.get("header_html", ""))}</div>
 <h1>{_e(title_of(document))}</h1>
-<p>{_e(w['date'])}{c}{_e(format_date(document['issued_at'], lang))}<br>
-{_e(w['order'])} {_e(order['marketplace_order_id'])} ({_e(marketplace)}), {_e(w['purchased'])} {_e(format_date(order['purchased_at'], lang))}</p>
+<p>{_e(w["date"])}{c}{_e(format_date(document["issued_at"], lang))}<br>
+{_e(w["order"])} {_e(order["marketplace_order_id"])} ({_e(marketplace)}), {_e(w["purchased"])} {_e(format_date(order["purchased_at"], lang))}</p>
 {credited}
 <div class="parties">
-<div><strong>{_e(w['seller'])}</strong><br>{_e(seller['name'])}<br>{_multiline(seller.get('address'))}{'<br>' + '<br>'.join(seller_ids) if seller_ids else ''}</div>
-<div><strong>{_e(w['buyer'])}</strong><br>{_e(buyer.get('name'))}<br>{_multiline(buyer.get('address'))}</div>
+<div><strong>{_e(w["seller"])}</strong><br>{_e(seller["name"])}<br>{_multiline(seller.get("address"))}{"<br>" + "<br>".join(seller_ids) if seller_ids else ""}</div>
+<div><strong>{_e(w["buyer"])}</strong><br>{_e(buyer.get("name"))}<br>{_multiline(buyer.get("address"))}</div>
 </div>
 <table>
-<thead><tr><th>{_e(w['description'])}</th><th class=n>{_e(w['quantity'])}</th><th class=n>{_e(w['unit'])}</th><th class=n>{_e(w['rate'])}</th><th class=n>{_e(w['net'])}</th><th class=n>{_e(w['gross'])}</th></tr></thead>
+<thead><tr><th>{_e(w["description"])}</th><th class=n>{_e(w["quantity"])}</th><th class=n>{_e(w["unit"])}</th><th class=n>{_e(w["rate"])}</th><th class=n>{_e(w["net"])}</th><th class=n>{_e(w["gross"])}</th></tr></thead>
 <tbody>
 {rows}
 </tbody>
 </table>
 <table>
-<thead><tr><th>{_e(w['rates'])}</th><th class=n>{_e(w['base'])}</th><th class=n>{_e(w['vat_amount'])}</th><th class=n>{_e(w['gross'])}</th></tr></thead>
+<thead><tr><th>{_e(w["rates"])}</th><th class=n>{_e(w["base"])}</th><th class=n>{_e(w["vat_amount"])}</th><th class=n>{_e(w["gross"])}</th></tr></thead>
 <tbody>
 {rates}
 </tbody>
 </table>
 <table class="totals">
-<tr><td>{_e(w['total_net'])}</td><td class=n>{m(document['total_net'])}</td></tr>
-<tr><td>{_e(w['total_vat'])}</td><td class=n>{m(document['total_vat'])}</td></tr>
-<tr class="grand"><td>{_e(w['total'])}</td><td class=n>{m(document['total'])}</td></tr>
+<tr><td>{_e(w["total_net"])}</td><td class=n>{m(document["total_net"])}</td></tr>
+<tr><td>{_e(w["total_vat"])}</td><td class=n>{m(document["total_vat"])}</td></tr>
+<tr class="grand"><td>{_e(w["total"])}</td><td class=n>{m(document["total"])}</td></tr>
 </table>
-<p class="note">{_e(w['paid'].format(marketplace=marketplace))}</p>
+<p class="note">{_e(w["paid"].format(marketplace=marketplace))}</p>
 <div class="footer">{sanitize_html(document.get("footer_html", ""))}</div>
 </body>
 </html>
@@ -206,8 +247,10 @@ def render_text(document: dict[str, Any], width: int = 76) -> str:
     c = colon(lang)
     order, seller, buyer = document["order"], document["seller"], document["buyer"]
     marketplace = MARKETPLACE_NAMES.get(order.get("marketplace", ""), order.get("marketplace", ""))
-    out = [title_of(document), f"{w['date']}{c}{format_date(document['issued_at'], lang)}  ·  {w['order']} "
-           f"{order['marketplace_order_id']} ({marketplace})"]  # fmt: skip
+    out = [
+        title_of(document),
+        f"{w['date']}{c}{format_date(document['issued_at'], lang)}  ·  {w['order']} {order['marketplace_order_id']} ({marketplace})",
+    ]
     if document.get("credited"):
         credited = document["credited"]
         out.append(w["credits"].format(number=credited["number"], date=format_date(credited["issued_at"], lang)))
@@ -221,14 +264,20 @@ def render_text(document: dict[str, Any], width: int = 76) -> str:
     for line in document["lines"]:
         label = line_label(line, lang)
         text = f"{line['quantity']} × {label}"
-        out.append(f"{text[:label_width]:<{label_width}} {format_rate(line['rate'], lang):>8} "
-                   f"{format_money(line['net'], cur, lang):>{amount}} {format_money(line['gross'], cur, lang):>{amount}}")  # fmt: skip
+        out.append(
+            f"{text[:label_width]:<{label_width}} {format_rate(line['rate'], lang):>8} "
+            f"{format_money(line['net'], cur, lang):>{amount}} {format_money(line['gross'], cur, lang):>{amount}}"
+        )
     out.append("")
     for rate in document["rates"]:
-        out.append(f"{w['rate']} {format_rate(rate['rate'], lang)}{c}{w['base']} {format_money(rate['net'], cur, lang)}, "
-                   f"{w['vat_amount']} {format_money(rate['vat'], cur, lang)}")  # fmt: skip
-    out.append(f"{w['total_net']} {format_money(document['total_net'], cur, lang)}  ·  {w['total_vat']} "
-               f"{format_money(document['total_vat'], cur, lang)}  ·  {w['total']} {format_money(document['total'], cur, lang)}")  # fmt: skip
+        out.append(
+            f"{w['rate']} {format_rate(rate['rate'], lang)}{c}{w['base']} {format_money(rate['net'], cur, lang)}, "
+            f"{w['vat_amount']} {format_money(rate['vat'], cur, lang)}"
+        )
+    out.append(
+        f"{w['total_net']} {format_money(document['total_net'], cur, lang)}  ·  {w['total_vat']} "
+        f"{format_money(document['total_vat'], cur, lang)}  ·  {w['total']} {format_money(document['total'], cur, lang)}"
+    )
     return "\n".join(line.replace("\u00a0", " ") for line in out)
 
 
@@ -287,12 +336,24 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     marketplace = MARKETPLACE_NAMES.get(order.get("marketplace", ""), order.get("marketplace", ""))
     c = colon(lang)
     pdf.cell(width, 5, pdf_text(f"{w['date']}{c}{format_date(document['issued_at'], lang)}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(width, 5, pdf_text(f"{w['order']} {order['marketplace_order_id']} ({marketplace}), {w['purchased']} "
-                                f"{format_date(order['purchased_at'], lang)}"), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.cell(
+        width,
+        5,
+        pdf_text(
+            f"{w['order']} {order['marketplace_order_id']} ({marketplace}), {w['purchased']} {format_date(order['purchased_at'], lang)}"
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     if document.get("credited"):
         credited = document["credited"]
-        pdf.multi_cell(width, 5, pdf_text(w["credits"].format(number=credited["number"], date=format_date(credited["issued_at"], lang))),
-                       new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+        pdf.multi_cell(
+            width,
+            5,
+            pdf_text(w["credits"].format(number=credited["number"], date=format_date(credited["issued_at"], lang))),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         if document.get("reason"):
             pdf.multi_cell(width, 5, pdf_text(f"{w['reason']}{c}{document['reason']}"), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
@@ -318,16 +379,38 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     pdf.set_xy(pdf.l_margin, max(bottom, pdf.get_y()) + 4)
 
     heading = FontFace(emphasis="BOLD", fill_color=(235, 235, 235))
-    with pdf.table(col_widths=(70, 12, 26, 14, 28, 28), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
-                   headings_style=heading, line_height=5, padding=1.2, borders_layout="HORIZONTAL_LINES") as table:  # fmt: skip
+    with pdf.table(
+        col_widths=(70, 12, 26, 14, 28, 28),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT", "RIGHT"),
+        headings_style=heading,
+        line_height=5,
+        padding=1.2,
+        borders_layout="HORIZONTAL_LINES",
+    ) as table:
         table.row([pdf_text(w[k]) for k in ("description", "quantity", "unit", "rate", "net", "gross")])
         for line in document["lines"]:
             label = line_label(line, lang) + (f"\n{w['sku']} {line['sku']}" if line.get("sku") else "")
-            table.row([pdf_text(label), str(line["quantity"]), m(line["unit_gross"]), pdf_text(format_rate(line["rate"], lang)),
-                       m(line["net"]), m(line["gross"])])  # fmt: skip
+            table.row(
+                [
+                    pdf_text(label),
+                    str(line["quantity"]),
+                    m(line["unit_gross"]),
+                    pdf_text(format_rate(line["rate"], lang)),
+                    m(line["net"]),
+                    m(line["gross"]),
+                ]
+            )
     pdf.ln(3)
-    with pdf.table(col_widths=(40, 30, 30, 30), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"), headings_style=heading,
-                   line_height=5, padding=1.2, borders_layout="HORIZONTAL_LINES", width=width * 0.75, align="LEFT") as table:  # fmt: skip
+    with pdf.table(
+        col_widths=(40, 30, 30, 30),
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        headings_style=heading,
+        line_height=5,
+        padding=1.2,
+        borders_layout="HORIZONTAL_LINES",
+        width=width * 0.75,
+        align="LEFT",
+    ) as table:
         table.row([pdf_text(w[k]) for k in ("rates", "base", "vat_amount", "gross")])
         for rate in document["rates"]:
             table.row([pdf_text(format_rate(rate["rate"], lang)), m(rate["net"]), m(rate["vat"]), m(rate["gross"])])

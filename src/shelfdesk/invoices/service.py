@@ -198,8 +198,13 @@ def order_lines_for_invoice(session: Session, order: Any, settings: InvoiceSetti
             "an invoice must match what the buyer paid, so it was not issued. Refresh the order from the marketplace."
         )
     billed = [
-        LineInput(description=l.title or l.sku or l.marketplace_line_id, quantity=l.quantity, unit_gross=l.unit_price,
-                  rate=settings.product_vat_rate, sku=l.sku)  # fmt: skip
+        LineInput(
+            description=l.title or l.sku or l.marketplace_line_id,
+            quantity=l.quantity,
+            unit_gross=l.unit_price,
+            rate=settings.product_vat_rate,
+            sku=l.sku,
+        )
         for l in lines
         if l.status != NormalizedStatus.Canceled and l.quantity > 0
     ]
@@ -215,9 +220,17 @@ def order_lines_for_invoice(session: Session, order: Any, settings: InvoiceSetti
 def _amounts_document(amounts: InvoiceAmounts) -> dict[str, Any]:
     return {
         "lines": [
-            {"description": l.description, "sku": l.sku, "kind": l.kind, "quantity": l.quantity,
-             "unit_gross": str(l.unit_gross), "rate": rate_key(l.rate), "net": str(l.net), "vat": str(l.vat),
-             "gross": str(l.gross)}  # fmt: skip
+            {
+                "description": l.description,
+                "sku": l.sku,
+                "kind": l.kind,
+                "quantity": l.quantity,
+                "unit_gross": str(l.unit_gross),
+                "rate": rate_key(l.rate),
+                "net": str(l.net),
+                "vat": str(l.vat),
+                "gross": str(l.gross),
+            }
             for l in amounts.lines
         ],
         "rates": [{"rate": rate_key(r.rate), "net": str(r.net), "vat": str(r.vat), "gross": str(r.gross)} for r in amounts.rates],
@@ -252,9 +265,7 @@ def _store_and_settings(session: Session, order: Any, company: str) -> tuple[Any
 
 def _check_invoiceable(session: Session, order: Any) -> None:
     if NormalizedStatus(order.status) not in INVOICEABLE:
-        raise InvoiceError(
-            f"order {order.marketplace_order_id} is {order.status}: only accepted, shipped or closed orders are invoiced"
-        )
+        raise InvoiceError(f"order {order.marketplace_order_id} is {order.status}: only accepted, shipped or closed orders are invoiced")
     existing = active_invoice(session, order.id)
     if existing is not None:
         raise InvoiceError(
@@ -263,21 +274,45 @@ def _check_invoiceable(session: Session, order: Any) -> None:
         )
 
 
-def _insert(session: Session, ctx: AppContext, *, document: dict[str, Any], prefix: str, number: int, order: Any,
-            store_id: int | None, credited_id: int | None, reason: str | None) -> Any:  # fmt: skip
+def _insert(
+    session: Session,
+    ctx: AppContext,
+    *,
+    document: dict[str, Any],
+    prefix: str,
+    number: int,
+    order: Any,
+    store_id: int | None,
+    credited_id: int | None,
+    reason: str | None,
+) -> Any:
     from shelfdesk.db.models import Invoice
     from shelfdesk.invoices.render import render_html, render_pdf
 
     html = render_html(document)
     pdf = render_pdf(document)
     invoice = Invoice(
-        number=document["number"], prefix=prefix, sequence_number=number, kind=document["kind"], order_id=order.id,
-        store_id=store_id, credited_invoice_id=credited_id, issued_at=datetime.fromisoformat(document["issued_at"]),
-        language=document["language"], currency=document["currency"], total_net=Decimal(document["total_net"]),
-        total_vat=Decimal(document["total_vat"]), total=Decimal(document["total"]), vat_breakdown=_breakdown(document),
-        document=document, html=html, pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest(), reason=reason,
+        number=document["number"],
+        prefix=prefix,
+        sequence_number=number,
+        kind=document["kind"],
+        order_id=order.id,
+        store_id=store_id,
+        credited_invoice_id=credited_id,
+        issued_at=datetime.fromisoformat(document["issued_at"]),
+        language=document["language"],
+        currency=document["currency"],
+        total_net=Decimal(document["total_net"]),
+        total_vat=Decimal(document["total_vat"]),
+        total=Decimal(document["total"]),
+        vat_breakdown=_breakdown(document),
+        document=document,
+        html=html,
+        pdf=pdf,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        reason=reason,
         created_by=ctx.actor,
-    )  # fmt: skip
+    )
     session.add(invoice)
     session.flush()
     return invoice
@@ -304,24 +339,55 @@ def _issue(session: Session, ctx: AppContext, order: Any, *, wanted: int | None,
         "issued_at": now.isoformat(),
         "language": settings.language,
         "currency": order.currency or store.currency,
-        "seller": {"name": settings.seller_name, "address": settings.seller_address,
-                   "vat_number": settings.seller_vat_number, "registration": settings.seller_registration},  # fmt: skip
+        "seller": {
+            "name": settings.seller_name,
+            "address": settings.seller_address,
+            "vat_number": settings.seller_vat_number,
+            "registration": settings.seller_registration,
+        },
         "buyer": {"name": name or order.buyer_name or "", "address": address},
-        "order": {"id": order.id, "marketplace": str(order.marketplace), "marketplace_order_id": order.marketplace_order_id,
-                  "purchased_at": order.purchased_at.isoformat()},  # fmt: skip
+        "order": {
+            "id": order.id,
+            "marketplace": str(order.marketplace),
+            "marketplace_order_id": order.marketplace_order_id,
+            "purchased_at": order.purchased_at.isoformat(),
+        },
         "header_html": settings.header_html,
         "footer_html": settings.footer_html,
         "credited": None,
         "reason": None,
         **_amounts_document(amounts),
     }
-    invoice = _insert(session, ctx, document=document, prefix=settings.prefix, number=sequence, order=order,
-                      store_id=store.id, credited_id=None, reason=None)  # fmt: skip
-    record_audit(session, ctx, "invoice.issue", "order", order.marketplace_order_id,
-                 {"invoice": invoice.number, "total": str(invoice.total), "currency": invoice.currency}, at=now)  # fmt: skip
+    invoice = _insert(
+        session,
+        ctx,
+        document=document,
+        prefix=settings.prefix,
+        number=sequence,
+        order=order,
+        store_id=store.id,
+        credited_id=None,
+        reason=None,
+    )
+    record_audit(
+        session,
+        ctx,
+        "invoice.issue",
+        "order",
+        order.marketplace_order_id,
+        {"invoice": invoice.number, "total": str(invoice.total), "currency": invoice.currency},
+        at=now,
+    )
     if (settings.upload if upload is None else upload) and marketplace_takes_invoices(order.marketplace):
-        queue_upload(session, order_id=order.id, marketplace_order_id=order.marketplace_order_id, invoice_id=invoice.id,
-                     number=invoice.number, actor=ctx.actor, now=now)  # fmt: skip
+        queue_upload(
+            session,
+            order_id=order.id,
+            marketplace_order_id=order.marketplace_order_id,
+            invoice_id=invoice.id,
+            number=invoice.number,
+            actor=ctx.actor,
+            now=now,
+        )
     return invoice
 
 
@@ -339,14 +405,20 @@ def preview_invoice(ctx: AppContext, order_ref: str | int) -> InvoicePreview:
         amounts = compute(order_lines_for_invoice(session, order, settings))
         following = peek_next(session, settings.prefix)
         return InvoicePreview(
-            order_id=order.id, marketplace_order_id=order.marketplace_order_id, store_name=store.name,
-            prefix=settings.prefix, next_number=following,
+            order_id=order.id,
+            marketplace_order_id=order.marketplace_order_id,
+            store_name=store.name,
+            prefix=settings.prefix,
+            next_number=following,
             number=format_number(settings.prefix, following, settings.number_digits),
-            prefix_in_use=prefix_is_used(session, settings.prefix), currency=order.currency or store.currency,
-            total_net=amounts.total_net, total_vat=amounts.total_vat, total=amounts.total,
+            prefix_in_use=prefix_is_used(session, settings.prefix),
+            currency=order.currency or store.currency,
+            total_net=amounts.total_net,
+            total_vat=amounts.total_vat,
+            total=amounts.total,
             rates=tuple((r.rate, r.vat) for r in amounts.rates),
             upload=settings.upload and marketplace_takes_invoices(order.marketplace),
-        )  # fmt: skip
+        )
 
 
 def generate_invoice(ctx: AppContext, order_ref: str | int, *, number: int | None = None, upload: bool | None = None) -> InvoiceInfo:
@@ -459,10 +531,26 @@ def credit_invoice(ctx: AppContext, invoice_ref: str | int, reason: str) -> Invo
             "reason": reason,
         }
         order = session.get(Order, original.order_id)
-        note = _insert(session, ctx, document=document, prefix=original.prefix, number=sequence, order=order,
-                       store_id=original.store_id, credited_id=original.id, reason=reason)  # fmt: skip
-        record_audit(session, ctx, "invoice.credit", "order", order.marketplace_order_id,
-                     {"invoice": original.number, "credit_note": note.number, "reason": reason}, at=now)  # fmt: skip
+        note = _insert(
+            session,
+            ctx,
+            document=document,
+            prefix=original.prefix,
+            number=sequence,
+            order=order,
+            store_id=original.store_id,
+            credited_id=original.id,
+            reason=reason,
+        )
+        record_audit(
+            session,
+            ctx,
+            "invoice.credit",
+            "order",
+            order.marketplace_order_id,
+            {"invoice": original.number, "credit_note": note.number, "reason": reason},
+            at=now,
+        )
         note_id = note.id
     return get_invoice_info(ctx, f"#{note_id}")
 
@@ -471,11 +559,18 @@ def _negated(document: dict[str, Any]) -> dict[str, Any]:
     def neg(value: str) -> str:
         return str(-Decimal(value))
 
-    lines = [{**l, "unit_gross": neg(l["unit_gross"]), "net": neg(l["net"]), "vat": neg(l["vat"]), "gross": neg(l["gross"])}
-             for l in document["lines"]]  # fmt: skip
+    lines = [
+        {**l, "unit_gross": neg(l["unit_gross"]), "net": neg(l["net"]), "vat": neg(l["vat"]), "gross": neg(l["gross"])}
+        for l in document["lines"]
+    ]
     rates = [{**r, "net": neg(r["net"]), "vat": neg(r["vat"]), "gross": neg(r["gross"])} for r in document["rates"]]
-    return {"lines": lines, "rates": rates, "total_net": neg(document["total_net"]), "total_vat": neg(document["total_vat"]),
-            "total": neg(document["total"])}  # fmt: skip
+    return {
+        "lines": lines,
+        "rates": rates,
+        "total_net": neg(document["total_net"]),
+        "total_vat": neg(document["total_vat"]),
+        "total": neg(document["total"]),
+    }
 
 
 # ---------------------------------------------------------------------- listing and reading
@@ -491,9 +586,24 @@ def _info_query() -> Any:
     credit = aliased(Invoice)
     upload = aliased(OrderAction)
     return (
-        select(Invoice.id, Invoice.number, Invoice.kind, Invoice.order_id, Order.marketplace, Order.marketplace_order_id,
-               Store.name, Invoice.issued_at, Invoice.currency, Invoice.total_net, Invoice.total_vat, Invoice.total,
-               credited.number, credit.number, upload.state, upload.last_error)  # fmt: skip
+        select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.kind,
+            Invoice.order_id,
+            Order.marketplace,
+            Order.marketplace_order_id,
+            Store.name,
+            Invoice.issued_at,
+            Invoice.currency,
+            Invoice.total_net,
+            Invoice.total_vat,
+            Invoice.total,
+            credited.number,
+            credit.number,
+            upload.state,
+            upload.last_error,
+        )
         .join(Order, Order.id == Invoice.order_id)
         .outerjoin(Store, Store.id == Invoice.store_id)
         .outerjoin(credited, credited.id == Invoice.credited_invoice_id)
@@ -504,11 +614,23 @@ def _info_query() -> Any:
 
 def _to_info(row: Any) -> InvoiceInfo:
     return InvoiceInfo(
-        id=row[0], number=row[1], kind=row[2], order_id=row[3], marketplace=str(row[4]), marketplace_order_id=row[5],
-        store_name=row[6], issued_at=row[7], currency=row[8], total_net=row[9], total_vat=row[10], total=row[11],
-        credited_number=row[12], credited_by=row[13], upload_state=str(row[14]) if row[14] is not None else None,
+        id=row[0],
+        number=row[1],
+        kind=row[2],
+        order_id=row[3],
+        marketplace=str(row[4]),
+        marketplace_order_id=row[5],
+        store_name=row[6],
+        issued_at=row[7],
+        currency=row[8],
+        total_net=row[9],
+        total_vat=row[10],
+        total=row[11],
+        credited_number=row[12],
+        credited_by=row[13],
+        upload_state=str(row[14]) if row[14] is not None else None,
         upload_error=row[15],
-    )  # fmt: skip
+    )
 
 
 def search_condition(search: str) -> Any:
@@ -520,8 +642,9 @@ def search_condition(search: str) -> Any:
     from shelfdesk.db.models import Invoice, Order
 
     text = search.strip().lower()
-    return (func.lower(Invoice.number).contains(text, autoescape=True)
-            | func.lower(Order.marketplace_order_id).contains(text, autoescape=True))  # fmt: skip
+    return func.lower(Invoice.number).contains(text, autoescape=True) | func.lower(Order.marketplace_order_id).contains(
+        text, autoescape=True
+    )
 
 
 def list_invoices(
@@ -654,13 +777,42 @@ def export_invoices(
                 written.append(target)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["number", "kind", "issued_at", "order", "marketplace", "store", "currency", "total_net", "total_vat",
-                     "total", "credits", "credited_by"])  # fmt: skip
+    writer.writerow(
+        [
+            "number",
+            "kind",
+            "issued_at",
+            "order",
+            "marketplace",
+            "store",
+            "currency",
+            "total_net",
+            "total_vat",
+            "total",
+            "credits",
+            "credited_by",
+        ]
+    )
     for info in reversed(infos):
-        writer.writerow([safe_cell(v) for v in (
-            info.number, info.kind, info.issued_at.isoformat(), info.marketplace_order_id, info.marketplace,
-            info.store_name or "", info.currency, info.total_net, info.total_vat, info.total,
-            info.credited_number or "", info.credited_by or "")])  # fmt: skip
+        writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    info.number,
+                    info.kind,
+                    info.issued_at.isoformat(),
+                    info.marketplace_order_id,
+                    info.marketplace,
+                    info.store_name or "",
+                    info.currency,
+                    info.total_net,
+                    info.total_vat,
+                    info.total,
+                    info.credited_number or "",
+                    info.credited_by or "",
+                )
+            ]
+        )
     summary = directory / "invoices.csv"
     _atomic_write(summary, buffer.getvalue().encode("utf-8"))
     written.append(summary)
@@ -687,5 +839,12 @@ def queue_upload_for(ctx: AppContext, invoice_ref: str | int) -> int:
         assert order is not None
         if not marketplace_takes_invoices(order.marketplace):
             raise InvoiceError(f"{order.marketplace} takes no invoice upload; keep {invoice.number} for your records")
-        return queue_upload(session, order_id=order.id, marketplace_order_id=order.marketplace_order_id,
-                            invoice_id=invoice.id, number=invoice.number, actor=ctx.actor, now=ctx.clock.now())  # fmt: skip
+        return queue_upload(
+            session,
+            order_id=order.id,
+            marketplace_order_id=order.marketplace_order_id,
+            invoice_id=invoice.id,
+            number=invoice.number,
+            actor=ctx.actor,
+            now=ctx.clock.now(),
+        )

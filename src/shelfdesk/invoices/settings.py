@@ -31,9 +31,34 @@ if TYPE_CHECKING:
 LANGUAGES = ("fr", "en")
 PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_./-]{0,24}")
 ALLOWED_TAGS = {
-    "a", "b", "br", "div", "em", "h1", "h2", "h3", "h4", "hr", "i", "li", "ol", "p", "small", "span", "strong",
-    "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
-}  # fmt: skip
+    "a",
+    "b",
+    "br",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "td": {"colspan"}, "th": {"colspan"}}
 
 
@@ -69,9 +94,20 @@ class InvoiceSettingsInfo:
 
 
 EDITABLE = (
-    "language", "product_vat_rate", "shipping_vat_rate", "prefix", "number_digits", "next_number", "seller_name",
-    "seller_address", "seller_vat_number", "seller_registration", "header_html", "footer_html", "upload",
-)  # fmt: skip
+    "language",
+    "product_vat_rate",
+    "shipping_vat_rate",
+    "prefix",
+    "number_digits",
+    "next_number",
+    "seller_name",
+    "seller_address",
+    "seller_vat_number",
+    "seller_registration",
+    "header_html",
+    "footer_html",
+    "upload",
+)
 
 
 def sanitize_html(html: str) -> str:
@@ -145,18 +181,41 @@ def settings_for(session: Session, store: Any, company: str) -> InvoiceSettingsI
     if row is None:
         prefix = "F"
         return InvoiceSettingsInfo(
-            store_id=store.id, store_name=store.name, language="fr" if store.country == "FR" else "en",
-            product_vat_rate=Decimal("20.0000"), shipping_vat_rate=Decimal("20.0000"), prefix=prefix, number_digits=5,
-            next_number=peek_next(session, prefix), seller_name=company, seller_address="", seller_vat_number=None,
-            seller_registration=None, header_html="", footer_html="", upload=True, configured=False,
-        )  # fmt: skip
+            store_id=store.id,
+            store_name=store.name,
+            language="fr" if store.country == "FR" else "en",
+            product_vat_rate=Decimal("20.0000"),
+            shipping_vat_rate=Decimal("20.0000"),
+            prefix=prefix,
+            number_digits=5,
+            next_number=peek_next(session, prefix),
+            seller_name=company,
+            seller_address="",
+            seller_vat_number=None,
+            seller_registration=None,
+            header_html="",
+            footer_html="",
+            upload=True,
+            configured=False,
+        )
     return InvoiceSettingsInfo(
-        store_id=store.id, store_name=store.name, language=row.language, product_vat_rate=row.product_vat_rate,
-        shipping_vat_rate=row.shipping_vat_rate, prefix=row.prefix, number_digits=row.number_digits,
-        next_number=peek_next(session, row.prefix), seller_name=row.seller_name, seller_address=row.seller_address,
-        seller_vat_number=row.seller_vat_number, seller_registration=row.seller_registration,
-        header_html=row.header_html, footer_html=row.footer_html, upload=row.upload, configured=True,
-    )  # fmt: skip
+        store_id=store.id,
+        store_name=store.name,
+        language=row.language,
+        product_vat_rate=row.product_vat_rate,
+        shipping_vat_rate=row.shipping_vat_rate,
+        prefix=row.prefix,
+        number_digits=row.number_digits,
+        next_number=peek_next(session, row.prefix),
+        seller_name=row.seller_name,
+        seller_address=row.seller_address,
+        seller_vat_number=row.seller_vat_number,
+        seller_registration=row.seller_registration,
+        header_html=row.header_html,
+        footer_html=row.footer_html,
+        upload=row.upload,
+        configured=True,
+    )
 
 
 def get_settings(ctx: AppContext, store: str | int) -> InvoiceSettingsInfo:
@@ -238,10 +297,17 @@ def update_settings(ctx: AppContext, store: str | int, changes: dict[str, Any]) 
         row = session.get(InvoiceSettings, store_row.id)
         if row is None:
             row = InvoiceSettings(
-                store_id=store_row.id, language=current.language, product_vat_rate=current.product_vat_rate,
-                shipping_vat_rate=current.shipping_vat_rate, prefix=current.prefix, number_digits=current.number_digits,
-                seller_name=current.seller_name, seller_address=current.seller_address, created_at=now, updated_at=now,
-            )  # fmt: skip
+                store_id=store_row.id,
+                language=current.language,
+                product_vat_rate=current.product_vat_rate,
+                shipping_vat_rate=current.shipping_vat_rate,
+                prefix=current.prefix,
+                number_digits=current.number_digits,
+                seller_name=current.seller_name,
+                seller_address=current.seller_address,
+                created_at=now,
+                updated_at=now,
+            )
             session.add(row)
         next_number = clean.pop("next_number", None)
         for key, value in clean.items():
@@ -253,8 +319,7 @@ def update_settings(ctx: AppContext, store: str | int, changes: dict[str, Any]) 
         shown = {k: (v if k not in ("header_html", "footer_html") else f"{len(v)} characters") for k, v in clean.items()}
         if next_number is not None:
             shown["next_number"] = next_number
-        record_audit(session, ctx, "invoice_settings.update", "store", store_row.name,
-                     {k: str(v) for k, v in shown.items()}, at=now)  # fmt: skip
+        record_audit(session, ctx, "invoice_settings.update", "store", store_row.name, {k: str(v) for k, v in shown.items()}, at=now)
         return settings_for(session, store_row, ctx.settings.company)
 
 

@@ -41,8 +41,9 @@ def marketplace_takes_invoices(marketplace: Marketplace | str) -> bool:
     return ActionKind.upload_invoice in capabilities(marketplace).actions
 
 
-def queue_upload(session: Session, *, order_id: int, marketplace_order_id: str, invoice_id: int, number: str,
-                 actor: str, now: datetime) -> int:  # fmt: skip
+def queue_upload(
+    session: Session, *, order_id: int, marketplace_order_id: str, invoice_id: int, number: str, actor: str, now: datetime
+) -> int:
     """Write (or re-arm) the outbox row that uploads one invoice; returns its id. Not committed here."""
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import OrderAction, OrderEvent
@@ -54,22 +55,48 @@ def queue_upload(session: Session, *, order_id: int, marketplace_order_id: str, 
         if ActionState(existing[1]) in (ActionState.failed, ActionState.abandoned):
             from sqlalchemy import update
 
-            session.execute(update(OrderAction).where(OrderAction.id == existing[0]).values(
-                state=ActionState.pending, next_attempt_at=now, updated_at=now, error_code=None, claimed_by=None,
-                claimed_at=None))  # fmt: skip
+            session.execute(
+                update(OrderAction)
+                .where(OrderAction.id == existing[0])
+                .values(state=ActionState.pending, next_attempt_at=now, updated_at=now, error_code=None, claimed_by=None, claimed_at=None)
+            )
         return int(existing[0])
     payload: dict[str, Any] = {"invoice_id": invoice_id, "number": number, "filename": f"{number}.pdf"}
     row = {
-        "order_id": order_id, "kind": ActionKind.upload_invoice, "payload": payload, "state": ActionState.pending,
-        "attempts": 0, "idempotency_key": key, "batch_key": None, "actor": actor, "created_at": now, "updated_at": now,
+        "order_id": order_id,
+        "kind": ActionKind.upload_invoice,
+        "payload": payload,
+        "state": ActionState.pending,
+        "attempts": 0,
+        "idempotency_key": key,
+        "batch_key": None,
+        "actor": actor,
+        "created_at": now,
+        "updated_at": now,
         "next_attempt_at": now,
-    }  # fmt: skip
+    }
     upsert_rows(session, OrderAction, [row], ["idempotency_key"], [])
     action_id = int(session.execute(select(OrderAction.id).where(OrderAction.idempotency_key == key)).scalar_one())
-    session.add(OrderEvent(order_id=order_id, at=now, source=EventSource.operator, kind="action_queued",
-                           field=ActionKind.upload_invoice.value, actor=actor, message=f"upload invoice {number}"))  # fmt: skip
-    record_audit(session, actor, "order.upload_invoice", "order", marketplace_order_id,
-                 {"order_id": order_id, "action_id": action_id, "invoice": number}, at=now)  # fmt: skip
+    session.add(
+        OrderEvent(
+            order_id=order_id,
+            at=now,
+            source=EventSource.operator,
+            kind="action_queued",
+            field=ActionKind.upload_invoice.value,
+            actor=actor,
+            message=f"upload invoice {number}",
+        )
+    )
+    record_audit(
+        session,
+        actor,
+        "order.upload_invoice",
+        "order",
+        marketplace_order_id,
+        {"order_id": order_id, "action_id": action_id, "invoice": number},
+        at=now,
+    )
     return action_id
 
 

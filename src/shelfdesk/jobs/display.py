@@ -70,8 +70,15 @@ def next_run_text(row: JobRow, now: datetime) -> str:
 
 def job_cells(row: JobRow, now: datetime) -> tuple[str, str, str, str, str, str, str]:
     """Job, channel, every, last run, next, lease holder, failures in a row."""
-    return (row.schedule.job, row.schedule.where, format_interval(row.schedule.interval), last_run_text(row, now),
-            next_run_text(row, now), holder_label(row.holder) or "-", str(row.failures_in_a_row))  # fmt: skip
+    return (
+        row.schedule.job,
+        row.schedule.where,
+        format_interval(row.schedule.interval),
+        last_run_text(row, now),
+        next_run_text(row, now),
+        holder_label(row.holder) or "-",
+        str(row.failures_in_a_row),
+    )
 
 
 def counts_text(run: RunInfo) -> str:
@@ -92,5 +99,4 @@ def run_summary(run: RunInfo) -> str:
 
 def run_cells(run: RunInfo, now: datetime) -> tuple[str, str, str, str, str]:
     """Started, trigger, outcome, duration, counts or error."""
-    return (full_time(run.started_at), run.trigger or "-", outcome_word(run.outcome), duration(run.seconds),
-            run_summary(run))  # fmt: skip
+    return (full_time(run.started_at), run.trigger or "-", outcome_word(run.outcome), duration(run.seconds), run_summary(run))

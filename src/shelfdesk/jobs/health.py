@@ -79,12 +79,18 @@ def job_rows(ctx: AppContext) -> list[JobRow]:
             summary = summarize(session, schedule.key)
             lease = leases.get(schedule.key)
             live = lease is not None and lease.live(now)
-            rows.append(JobRow(
-                schedule=schedule, last=summary.last, last_finished=summary.last_finished,
-                last_healthy_at=summary.last_healthy_at, failures_in_a_row=summary.failures_in_a_row,
-                due_at=next_due(schedule.interval, lease, done_by_hand(ctx, schedule.job, schedule.channel_id)), holder=lease.holder if live and lease else None,
-                lease_expires_at=lease.expires_at if live and lease else None,
-            ))  # fmt: skip
+            rows.append(
+                JobRow(
+                    schedule=schedule,
+                    last=summary.last,
+                    last_finished=summary.last_finished,
+                    last_healthy_at=summary.last_healthy_at,
+                    failures_in_a_row=summary.failures_in_a_row,
+                    due_at=next_due(schedule.interval, lease, done_by_hand(ctx, schedule.job, schedule.channel_id)),
+                    holder=lease.holder if live and lease else None,
+                    lease_expires_at=lease.expires_at if live and lease else None,
+                )
+            )
     return rows
 
 
@@ -161,34 +167,45 @@ def sync_health(ctx: AppContext) -> SyncHealth:
             for kind in ("offers", "products"):
                 pub = session.execute(
                     # A dry run (a drift check, publish --dry-run) sent nothing: the last run that sent is meant.
-                    select(Publication).where(Publication.channel_id == channel.id, Publication.kind == kind,
-                                              Publication.dry_run.is_(False))  # type: ignore[attr-defined]
-                    .order_by(Publication.started_at.desc(), Publication.id.desc()).limit(1)  # type: ignore[attr-defined,union-attr]
-                ).scalar()  # fmt: skip
+                    select(Publication)
+                    .where(Publication.channel_id == channel.id, Publication.kind == kind, Publication.dry_run.is_(False))  # type: ignore[attr-defined]
+                    .order_by(Publication.started_at.desc(), Publication.id.desc())
+                    .limit(1)  # type: ignore[attr-defined,union-attr]
+                ).scalar()
                 if pub is not None:
-                    found.append(PublicationState(kind, str(pub.state), pub.started_at, pub.finished_at, pub.failed,
-                                                  pub.items_total))  # fmt: skip
+                    found.append(PublicationState(kind, str(pub.state), pub.started_at, pub.finished_at, pub.failed, pub.items_total))
             publications[channel.id] = found
     channel_account = {c.id: c.account_id for c in channels}
-    harvests = {channel_account.get(r.schedule.channel_id): r for r in rows  # type: ignore[arg-type]
-                if r.schedule.job == "harvest" and r.schedule.active}  # fmt: skip
+    harvests = {
+        channel_account.get(r.schedule.channel_id): r
+        for r in rows  # type: ignore[arg-type]
+        if r.schedule.job == "harvest" and r.schedule.active
+    }
     result = []
     for channel in channels:
         account = accounts[channel.account_id]
-        result.append(ChannelHealth(
-            channel_id=channel.id, name=channel.name, marketplace=channel.marketplace, account=channel.account_name,
-            account_id=channel.account_id, enabled=channel.enabled, harvest=harvests.get(channel.account_id),
-            orders_synced_to=account.orders_watermark, publications=publications[channel.id],
-            jobs=[r for r in rows if r.schedule.channel_id == channel.id],
-            token_expires_at=account.token_expires_at, token_error=account.token_error,
-        ))  # fmt: skip
+        result.append(
+            ChannelHealth(
+                channel_id=channel.id,
+                name=channel.name,
+                marketplace=channel.marketplace,
+                account=channel.account_name,
+                account_id=channel.account_id,
+                enabled=channel.enabled,
+                harvest=harvests.get(channel.account_id),
+                orders_synced_to=account.orders_watermark,
+                publications=publications[channel.id],
+                jobs=[r for r in rows if r.schedule.channel_id == channel.id],
+                token_expires_at=account.token_expires_at,
+                token_error=account.token_error,
+            )
+        )
     workspace = [r for r in rows if r.schedule.channel_id is None]
     from shelfdesk.services.deadlines import list_due
     from shelfdesk.services.stock import pusher_status
 
     deadlines = {str(u): n for u, n in list_due(ctx).counts().items()}
-    return SyncHealth(ctx.clock.now(), result, workspace, list_alerts(ctx), load_problems(), pusher_status(ctx).as_json(),
-                      deadlines)
+    return SyncHealth(ctx.clock.now(), result, workspace, list_alerts(ctx), load_problems(), pusher_status(ctx).as_json(), deadlines)
 
 
 # ---------------------------------------------------------------- plain data (--json)
@@ -201,18 +218,37 @@ def _iso(value: datetime | None) -> str | None:
 def run_dict(run: RunInfo | None) -> dict[str, Any] | None:
     if run is None:
         return None
-    return {"id": run.id, "trigger": run.trigger, "outcome": str(run.outcome), "started_at": _iso(run.started_at),
-            "finished_at": _iso(run.finished_at), "seconds": run.seconds, "counts": run.counts,
-            "error": run.error_line or None}  # fmt: skip
+    return {
+        "id": run.id,
+        "trigger": run.trigger,
+        "outcome": str(run.outcome),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "seconds": run.seconds,
+        "counts": run.counts,
+        "error": run.error_line or None,
+    }
 
 
 def job_dict(row: JobRow, now: datetime) -> dict[str, Any]:
     s = row.schedule
-    return {"key": s.key, "job": s.job, "title": s.title, "channel_id": s.channel_id, "channel": s.channel_name,
-            "interval_seconds": s.interval, "paused": s.paused, "active": s.active, "inactive_reason": s.reason or None,
-            "state": row.state, "last_run": run_dict(row.last), "last_success_at": _iso(row.last_healthy_at),
-            "failures_in_a_row": row.failures_in_a_row, "next_run_at": _iso(row.next_run(now)),
-            "lease_holder": holder_label(row.holder) or None}  # fmt: skip
+    return {
+        "key": s.key,
+        "job": s.job,
+        "title": s.title,
+        "channel_id": s.channel_id,
+        "channel": s.channel_name,
+        "interval_seconds": s.interval,
+        "paused": s.paused,
+        "active": s.active,
+        "inactive_reason": s.reason or None,
+        "state": row.state,
+        "last_run": run_dict(row.last),
+        "last_success_at": _iso(row.last_healthy_at),
+        "failures_in_a_row": row.failures_in_a_row,
+        "next_run_at": _iso(row.next_run(now)),
+        "lease_holder": holder_label(row.holder) or None,
+    }
 
 
 def health_dict(health: SyncHealth) -> dict[str, Any]:
@@ -221,25 +257,44 @@ def health_dict(health: SyncHealth) -> dict[str, Any]:
     channels = []
     for ch in health.channels:
         lag = ch.lag(now)
-        channels.append({
-            "id": ch.channel_id, "name": ch.name, "marketplace": ch.marketplace, "account": ch.account,
-            "enabled": ch.enabled,
-            "last_harvest": run_dict(ch.harvest.last_finished) if ch.harvest else None,
-            "next_harvest_at": _iso(ch.harvest.next_run(now)) if ch.harvest else None,
-            "orders_synced_to": _iso(ch.orders_synced_to), "lag_seconds": lag.total_seconds() if lag is not None else None,
-            "publications": [{"kind": p.kind, "state": p.state, "started_at": _iso(p.started_at),
-                              "finished_at": _iso(p.finished_at), "failed": p.failed, "total": p.total}
-                             for p in ch.publications],
-            "failures_in_a_row": ch.failures_in_a_row,
-            "token_expires_at": _iso(ch.token_expires_at), "token_error": ch.token_error,
-            "jobs": [job_dict(r, now) for r in ch.jobs],
-        })  # fmt: skip
+        channels.append(
+            {
+                "id": ch.channel_id,
+                "name": ch.name,
+                "marketplace": ch.marketplace,
+                "account": ch.account,
+                "enabled": ch.enabled,
+                "last_harvest": run_dict(ch.harvest.last_finished) if ch.harvest else None,
+                "next_harvest_at": _iso(ch.harvest.next_run(now)) if ch.harvest else None,
+                "orders_synced_to": _iso(ch.orders_synced_to),
+                "lag_seconds": lag.total_seconds() if lag is not None else None,
+                "publications": [
+                    {
+                        "kind": p.kind,
+                        "state": p.state,
+                        "started_at": _iso(p.started_at),
+                        "finished_at": _iso(p.finished_at),
+                        "failed": p.failed,
+                        "total": p.total,
+                    }
+                    for p in ch.publications
+                ],
+                "failures_in_a_row": ch.failures_in_a_row,
+                "token_expires_at": _iso(ch.token_expires_at),
+                "token_error": ch.token_error,
+                "jobs": [job_dict(r, now) for r in ch.jobs],
+            }
+        )
     return {
-        "checked_at": _iso(now), "critical": health.critical, "channels": channels,
+        "checked_at": _iso(now),
+        "critical": health.critical,
+        "channels": channels,
         "workspace_jobs": [job_dict(r, now) for r in health.workspace_jobs],
-        "alerts": [{"kind": a.kind, "severity": str(a.severity), "message": a.message, "target_type": a.target_type,
-                    "target_id": a.target_id} for a in health.alerts],
+        "alerts": [
+            {"kind": a.kind, "severity": str(a.severity), "message": a.message, "target_type": a.target_type, "target_id": a.target_id}
+            for a in health.alerts
+        ],
         "problems": health.problems,
         "stock": health.stock,
         "deadlines": health.deadlines,
-    }  # fmt: skip
+    }

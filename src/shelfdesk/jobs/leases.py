@@ -82,8 +82,7 @@ def _row(session: Session, key: str) -> LeaseState | None:
     JobLease = table("job_leases").c
 
     row = session.execute(
-        select(JobLease.key, JobLease.holder, JobLease.acquired_at, JobLease.expires_at, JobLease.renewed_at)
-        .where(JobLease.key == key)
+        select(JobLease.key, JobLease.holder, JobLease.acquired_at, JobLease.expires_at, JobLease.renewed_at).where(JobLease.key == key)
     ).first()
     return LeaseState(*row) if row else None
 
@@ -91,9 +90,7 @@ def _row(session: Session, key: str) -> LeaseState | None:
 def read_leases(session: Session) -> dict[str, LeaseState]:
     JobLease = table("job_leases").c
 
-    rows = session.execute(
-        select(JobLease.key, JobLease.holder, JobLease.acquired_at, JobLease.expires_at, JobLease.renewed_at)
-    ).all()
+    rows = session.execute(select(JobLease.key, JobLease.holder, JobLease.acquired_at, JobLease.expires_at, JobLease.renewed_at)).all()
     return {row[0]: LeaseState(*row) for row in rows}
 
 
@@ -126,18 +123,21 @@ def claim(
     if interval is not None:
         cutoff = now - timedelta(seconds=interval) + slack_for(interval)
         conditions.append(or_(JobLease.acquired_at.is_(None), JobLease.acquired_at <= cutoff))  # type: ignore[union-attr,operator]
-    won = session.execute(
-        update(JobLease).where(*conditions)
-        .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=ttl), renewed_at=now)
-    ).rowcount == 1  # type: ignore[attr-defined]  # fmt: skip
+    won = (
+        session.execute(
+            update(JobLease)
+            .where(*conditions)
+            .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=ttl), renewed_at=now)
+        ).rowcount
+        == 1
+    )  # type: ignore[attr-defined]
     if won:
         previous = before.holder if before.holder and before.holder != holder else None
         return Claim(True, taken_over_from=previous, before=before)
     # Read again: on PostgreSQL a concurrent winner may have committed since ``before``.
     state = _row(session, key) or before
     if state.live(now):
-        return Claim(False, f"running in {holder_label(state.holder)} (lease until {state.expires_at:%H:%M:%S})",
-                     before=state)  # fmt: skip
+        return Claim(False, f"running in {holder_label(state.holder)} (lease until {state.expires_at:%H:%M:%S})", before=state)
     if interval is not None and state.acquired_at is not None:
         due = state.acquired_at + timedelta(seconds=interval)
         return Claim(False, f"already ran at {state.acquired_at:%H:%M:%S}; next due at {due:%H:%M:%S}", before=state)
@@ -152,9 +152,10 @@ def renew(session: Session, keys: Iterable[str], holder: str, now: datetime, *, 
     if not keys:
         return set()
     session.execute(
-        update(JobLease).where(JobLease.key.in_(keys), JobLease.holder == holder)  # type: ignore[attr-defined]
+        update(JobLease)
+        .where(JobLease.key.in_(keys), JobLease.holder == holder)  # type: ignore[attr-defined]
         .values(expires_at=now + timedelta(seconds=ttl), renewed_at=now)
-    )  # fmt: skip
+    )
     held = session.execute(
         select(JobLease.key).where(JobLease.key.in_(keys), JobLease.holder == holder)  # type: ignore[attr-defined]
     ).scalars()
@@ -165,10 +166,12 @@ def release(session: Session, key: str, holder: str) -> bool:
     """Give the lease back (only if still ours); ``acquired_at`` stays: it is the last start."""
     from shelfdesk.db.models import JobLease
 
-    return session.execute(
-        update(JobLease).where(JobLease.key == key, JobLease.holder == holder)
-        .values(holder=None, expires_at=None)
-    ).rowcount == 1  # type: ignore[attr-defined]  # fmt: skip
+    return (
+        session.execute(
+            update(JobLease).where(JobLease.key == key, JobLease.holder == holder).values(holder=None, expires_at=None)
+        ).rowcount
+        == 1
+    )  # type: ignore[attr-defined]
 
 
 def next_due(interval: int, lease: LeaseState | None, done_outside: datetime | None = None) -> datetime | None:

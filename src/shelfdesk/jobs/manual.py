@@ -67,8 +67,7 @@ class ManualHarvest:
     def as_dict(self) -> dict[str, object]:
         if self.result is not None:
             return {**self.result.as_dict(), "run_id": self.report.run_id}
-        return {"account_id": self.account_id, "account": self.account, "ok": False, "error": self.error,
-                "skipped": self.report.reason}  # fmt: skip
+        return {"account_id": self.account_id, "account": self.account, "ok": False, "error": self.error, "skipped": self.report.reason}
 
 
 def harvest_keys(ctx: AppContext, account_ids: list[int]) -> dict[int, tuple[str, str]]:
@@ -90,8 +89,9 @@ def harvest_keys(ctx: AppContext, account_ids: list[int]) -> dict[int, tuple[str
     return keys
 
 
-async def harvest_now(ctx: AppContext, run_key: RunKey, *, store: str | None = None, channel: str | None = None,
-                      on_page: PageCallback | None = None) -> list[ManualHarvest]:  # fmt: skip
+async def harvest_now(
+    ctx: AppContext, run_key: RunKey, *, store: str | None = None, channel: str | None = None, on_page: PageCallback | None = None
+) -> list[ManualHarvest]:
     """Harvest every account concerned now, one after the other, each under its schedule's lease.
 
     ``run_key(key, call)`` runs one schedule key with ``call`` as its job:

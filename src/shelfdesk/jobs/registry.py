@@ -244,5 +244,4 @@ def reset_for_tests(specs: Mapping[str, JobSpec] | None = None) -> None:
 
 def describe(spec: JobSpec) -> dict[str, Any]:
     """Plain data about a job (CLI ``--json``)."""
-    return {"name": spec.name, "title": spec.title, "scope": spec.scope.value, "interval": spec.interval,
-            "description": spec.description}  # fmt: skip
+    return {"name": spec.name, "title": spec.title, "scope": spec.scope.value, "interval": spec.interval, "description": spec.description}

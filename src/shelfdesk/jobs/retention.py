@@ -68,8 +68,11 @@ def _job_runs(outcomes: tuple[str, ...]) -> Callable[[datetime], Any]:
 def _publication_items(cutoff: datetime) -> Any:
     from shelfdesk.db.models import Publication, PublicationItem
 
-    return (select(PublicationItem.id).join(Publication, Publication.id == PublicationItem.publication_id)
-            .where(Publication.finished_at < cutoff))  # type: ignore[operator]  # fmt: skip
+    return (
+        select(PublicationItem.id)
+        .join(Publication, Publication.id == PublicationItem.publication_id)
+        .where(Publication.finished_at < cutoff)
+    )  # type: ignore[operator]
 
 
 def _final_orders() -> Any:

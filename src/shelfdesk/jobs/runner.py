@@ -132,8 +132,14 @@ class JobRunner:
             await asyncio.to_thread(self._finish, key, run_id, JobOutcome.abandoned, {}, self._stop_reason, None)
             return RunReport(key, True, JobOutcome.abandoned, run_id, error=self._stop_reason)
         # Debug: a job every few seconds would fill the log; the end of the run is logged below.
-        log.log(logging.WARNING if taken_over else logging.DEBUG, "job %s started (run %d, %s%s)", key, run_id, trigger,
-                f", taken over from {leases.holder_label(taken_over)}" if taken_over else "")  # fmt: skip
+        log.log(
+            logging.WARNING if taken_over else logging.DEBUG,
+            "job %s started (run %d, %s%s)",
+            key,
+            run_id,
+            trigger,
+            f", taken over from {leases.holder_label(taken_over)}" if taken_over else "",
+        )
         self._tell(RunEvent("started", key, run_id))
         started = self.ctx.clock.monotonic()
         task = asyncio.ensure_future(call() if call is not None else self._call(spec, channel_id))
@@ -198,16 +204,22 @@ class JobRunner:
             if not claim.claimed:
                 return RunReport(key, False, reason=claim.reason)
             if claim.taken_over_from:
-                abandoned = abandon_runs(session, key, claim.taken_over_from, now,
-                                         f"{leases.holder_label(claim.taken_over_from)} stopped renewing its lease "
-                                         f"(crashed or killed); taken over by {leases.holder_label(self.holder)}")  # fmt: skip
+                abandoned = abandon_runs(
+                    session,
+                    key,
+                    claim.taken_over_from,
+                    now,
+                    f"{leases.holder_label(claim.taken_over_from)} stopped renewing its lease "
+                    f"(crashed or killed); taken over by {leases.holder_label(self.holder)}",
+                )
                 if abandoned:
                     log.warning("job %s: took over from %s, %d run(s) marked abandoned", key, claim.taken_over_from, abandoned)
             run_id = start_run(session, key, trigger, self.holder, now)
         return run_id, spec, channel_id, claim.taken_over_from
 
-    async def _record_end(self, key: str, run_id: int, outcome: JobOutcome, counts: Mapping[str, Any],
-                          error: str | None, trace: str | None) -> None:  # fmt: skip
+    async def _record_end(
+        self, key: str, run_id: int, outcome: JobOutcome, counts: Mapping[str, Any], error: str | None, trace: str | None
+    ) -> None:
         """Record the run's end and release its lease, waiting out a database outage while the lease lives.
 
         Gives up (raising) after about one lease period: by then the lease has
@@ -222,12 +234,16 @@ class JobRunner:
             except Exception as exc:
                 if not is_unavailable(exc) or attempt == attempts:
                     raise
-                log.warning("job %s: cannot record the end of run %s, the database is unavailable (%s): "
-                            "retrying in %g s", key, run_id, unavailable_reason(exc), FINISH_RETRY_SECONDS)  # fmt: skip
+                log.warning(
+                    "job %s: cannot record the end of run %s, the database is unavailable (%s): retrying in %g s",
+                    key,
+                    run_id,
+                    unavailable_reason(exc),
+                    FINISH_RETRY_SECONDS,
+                )
                 await asyncio.sleep(FINISH_RETRY_SECONDS)
 
-    def _finish(self, key: str, run_id: int, outcome: JobOutcome, counts: Mapping[str, Any],
-                error: str | None, trace: str | None) -> None:  # fmt: skip
+    def _finish(self, key: str, run_id: int, outcome: JobOutcome, counts: Mapping[str, Any], error: str | None, trace: str | None) -> None:
         with self.ctx.write_session() as session:
             finish_run(session, run_id, outcome, self.ctx.clock.now(), counts=counts, error=error, traceback=trace)
             leases.release(session, key, self.holder)

@@ -97,24 +97,31 @@ def start_run(session: Session, key: str, trigger: str, holder: str, now: dateti
     from shelfdesk.db.models import JobRun
 
     job, channel_id = split_key(key)
-    run = JobRun(job=job, channel_id=channel_id, trigger=trigger, holder=holder, started_at=now,
-                 outcome=JobOutcome.running, counts={})  # fmt: skip
+    run = JobRun(job=job, channel_id=channel_id, trigger=trigger, holder=holder, started_at=now, outcome=JobOutcome.running, counts={})
     session.add(run)
     session.flush()
     assert run.id is not None
     return run.id
 
 
-def finish_run(session: Session, run_id: int, outcome: JobOutcome, now: datetime, *,
-               counts: Mapping[str, Any] | None = None, error: str | None = None,
-               traceback: str | None = None) -> None:  # fmt: skip
+def finish_run(
+    session: Session,
+    run_id: int,
+    outcome: JobOutcome,
+    now: datetime,
+    *,
+    counts: Mapping[str, Any] | None = None,
+    error: str | None = None,
+    traceback: str | None = None,
+) -> None:
     """Record how a run ended (even if a takeover marked it abandoned meanwhile: the truth wins)."""
     from shelfdesk.db.models import JobRun
 
     session.execute(
-        update(JobRun).where(JobRun.id == run_id)
+        update(JobRun)
+        .where(JobRun.id == run_id)
         .values(outcome=outcome, finished_at=now, counts=dict(counts or {}), error=error, traceback=traceback)
-    )  # fmt: skip
+    )
 
 
 def abandon_runs(session: Session, key: str, holder: str, now: datetime, reason: str) -> int:
@@ -122,11 +129,13 @@ def abandon_runs(session: Session, key: str, holder: str, now: datetime, reason:
     from shelfdesk.db.models import JobRun
 
     job, channel_id = split_key(key)
-    return int(session.execute(
-        update(JobRun).where(*_key_filter(job, channel_id), JobRun.holder == holder,
-                             JobRun.outcome == JobOutcome.running)
-        .values(outcome=JobOutcome.abandoned, finished_at=now, error=reason)
-    ).rowcount)  # type: ignore[attr-defined]  # fmt: skip
+    return int(
+        session.execute(
+            update(JobRun)
+            .where(*_key_filter(job, channel_id), JobRun.holder == holder, JobRun.outcome == JobOutcome.running)
+            .values(outcome=JobOutcome.abandoned, finished_at=now, error=reason)
+        ).rowcount
+    )  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- reading
@@ -137,9 +146,8 @@ def recent_runs(session: Session, key: str, limit: int) -> list[RunInfo]:
 
     job, channel_id = split_key(key)
     rows = session.execute(
-        select(*_columns()).where(*_key_filter(job, channel_id))
-        .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
-    ).all()  # fmt: skip
+        select(*_columns()).where(*_key_filter(job, channel_id)).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
+    ).all()
     return [_info(row) for row in rows]
 
 
@@ -171,9 +179,11 @@ def summarize(session: Session, key: str) -> RunSummary:
     if healthy is None and len(recent) > STREAK_LIMIT:
         job, channel_id = split_key(key)
         healthy = session.execute(
-            select(JobRun.started_at).where(*_key_filter(job, channel_id), JobRun.outcome.in_(HEALTHY))  # type: ignore[attr-defined]
-            .order_by(JobRun.started_at.desc()).limit(1)  # type: ignore[attr-defined]
-        ).scalar()  # fmt: skip
+            select(JobRun.started_at)
+            .where(*_key_filter(job, channel_id), JobRun.outcome.in_(HEALTHY))  # type: ignore[attr-defined]
+            .order_by(JobRun.started_at.desc())
+            .limit(1)  # type: ignore[attr-defined]
+        ).scalar()
     return RunSummary(recent[0] if recent else None, finished[0] if finished else None, healthy, streak)
 
 

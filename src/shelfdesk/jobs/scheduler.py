@@ -144,8 +144,7 @@ class JobScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self._aps.start(paused=paused)
-        self._aps.add_job(self._heartbeat, self._trigger(0, self.heartbeat_seconds), id=HEARTBEAT_ID,
-                          name="shelfdesk heartbeat")  # fmt: skip
+        self._aps.add_job(self._heartbeat, self._trigger(0, self.heartbeat_seconds), id=HEARTBEAT_ID, name="shelfdesk heartbeat")
         log.info("scheduler started (%s)", self.runner.holder)
 
     async def stop(self, grace: float = 30.0, reason: str = "stopped by shutdown") -> None:
@@ -203,8 +202,9 @@ class JobScheduler:
         self._timers[timer.key] = timer
         if self._aps is None or self._trigger is None:
             return
-        self._aps.add_job(self._fire, self._trigger(timer.delay, timer.interval), args=[timer.key], id=timer.key,
-                          name=timer.key, replace_existing=True)  # fmt: skip
+        self._aps.add_job(
+            self._fire, self._trigger(timer.delay, timer.interval), args=[timer.key], id=timer.key, name=timer.key, replace_existing=True
+        )
 
     def _drop(self, key: str) -> None:
         self._timers.pop(key, None)
@@ -261,8 +261,12 @@ class JobScheduler:
             return
         if self._unavailable_since is None:
             self._unavailable_since = self.ctx.clock.monotonic()
-            log.warning("%s is unavailable (%s): retrying every %g s", describe_database(self.ctx.engine.url),
-                        unavailable_reason(exc), self.heartbeat_seconds)  # fmt: skip
+            log.warning(
+                "%s is unavailable (%s): retrying every %g s",
+                describe_database(self.ctx.engine.url),
+                unavailable_reason(exc),
+                self.heartbeat_seconds,
+            )
         else:
             log.debug("%s: the database is still unavailable (%s)", what, unavailable_reason(exc))
 

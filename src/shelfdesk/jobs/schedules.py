@@ -105,14 +105,38 @@ def channel_facts(session: object) -> list[ChannelFacts]:
 
     Channel, MarketplaceAccount = table("channels").c, table("marketplace_accounts").c
     rows = session.execute(  # type: ignore[attr-defined]
-        select(Channel.id, Channel.name, Channel.account_id, MarketplaceAccount.name, Channel.marketplace,
-               Channel.enabled, Channel.orders_enabled, Channel.products_feed_enabled, Channel.offers_feed_enabled,
-               Channel.repricer_enabled, Channel.activated_at)
+        select(
+            Channel.id,
+            Channel.name,
+            Channel.account_id,
+            MarketplaceAccount.name,
+            Channel.marketplace,
+            Channel.enabled,
+            Channel.orders_enabled,
+            Channel.products_feed_enabled,
+            Channel.offers_feed_enabled,
+            Channel.repricer_enabled,
+            Channel.activated_at,
+        )
         .join_from(table("channels"), table("marketplace_accounts"), MarketplaceAccount.id == Channel.account_id)
         .order_by(Channel.id)
-    ).all()  # fmt: skip
-    return [ChannelFacts(r[0], r[1], r[2], r[3], str(r[4]), bool(r[5]), bool(r[6]), bool(r[7]), bool(r[8]), bool(r[9]),
-                         publication_active=r[10] is not None) for r in rows]  # fmt: skip
+    ).all()
+    return [
+        ChannelFacts(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            str(r[4]),
+            bool(r[5]),
+            bool(r[6]),
+            bool(r[7]),
+            bool(r[8]),
+            bool(r[9]),
+            publication_active=r[10] is not None,
+        )
+        for r in rows
+    ]
 
 
 def wanted_schedules(specs: Iterable[JobSpec], channels: Sequence[ChannelFacts]) -> list[Wanted]:
@@ -160,8 +184,18 @@ def ensure_schedules(ctx: AppContext) -> int:
     from shelfdesk.db.upsert import upsert_rows
 
     now = ctx.clock.now()
-    rows = [{"key": w.key, "job": w.job, "channel_id": w.channel_id, "interval_seconds": w.interval,
-             "paused": False, "version": 1, "updated_at": now} for w in missing]  # fmt: skip
+    rows = [
+        {
+            "key": w.key,
+            "job": w.job,
+            "channel_id": w.channel_id,
+            "interval_seconds": w.interval,
+            "paused": False,
+            "version": 1,
+            "updated_at": now,
+        }
+        for w in missing
+    ]
     with ctx.write_session() as session:
         upsert_rows(session, JobSchedule, rows, ["key"], [])
     return len(missing)
@@ -195,14 +229,23 @@ def read_schedules(session: object, key: str | None = None) -> list[ScheduleInfo
             active, reason = False, _why_not(spec, channel)
         else:
             active, reason = True, ""
-        result.append(ScheduleInfo(
-            key=row.key, job=row.job, title=spec.title if spec else row.job, channel_id=row.channel_id,
-            channel_name=channel.name if channel else None, interval=row.interval_seconds, paused=row.paused,
-            version=row.version, updated_at=row.updated_at, active=active, reason=reason,
-        ))  # fmt: skip
+        result.append(
+            ScheduleInfo(
+                key=row.key,
+                job=row.job,
+                title=spec.title if spec else row.job,
+                channel_id=row.channel_id,
+                channel_name=channel.name if channel else None,
+                interval=row.interval_seconds,
+                paused=row.paused,
+                version=row.version,
+                updated_at=row.updated_at,
+                active=active,
+                reason=reason,
+            )
+        )
     order = list(specs)
-    return sorted(result, key=lambda s: (not s.active, order.index(s.job) if s.job in order else len(order),
-                                         s.channel_name or "", s.key))  # fmt: skip
+    return sorted(result, key=lambda s: (not s.active, order.index(s.job) if s.job in order else len(order), s.channel_name or "", s.key))
 
 
 def _why_not(spec: JobSpec, channel: ChannelFacts | None) -> str:
@@ -265,9 +308,10 @@ def set_interval(ctx: AppContext, key: str, seconds: int) -> ScheduleInfo:
         raise ScheduleError(f"an interval must be between {MIN_INTERVAL} s and {MAX_INTERVAL // 86400} days")
     with ctx.write_session() as session:
         changed = session.execute(
-            update(JobSchedule).where(JobSchedule.key == key)
+            update(JobSchedule)
+            .where(JobSchedule.key == key)
             .values(interval_seconds=seconds, version=JobSchedule.version + 1, updated_at=ctx.clock.now())
-        ).rowcount  # type: ignore[attr-defined]  # fmt: skip
+        ).rowcount  # type: ignore[attr-defined]
         if not changed:
             raise ScheduleError(f"no job schedule {key!r}")
         record_audit(session, ctx, "job.schedule", "job", key, {"interval_seconds": seconds})
@@ -290,11 +334,10 @@ def set_paused(ctx: AppContext, keys: Sequence[str] | None, paused: bool) -> int
             if unknown:
                 raise ScheduleError(f"no job schedule {', '.join(map(repr, unknown))}")
             query = query.where(JobSchedule.key.in_(list(keys)))  # type: ignore[attr-defined]
-        changed = session.execute(
-            query.values(paused=paused, version=JobSchedule.version + 1, updated_at=ctx.clock.now())
-        ).rowcount  # type: ignore[attr-defined]
-        record_audit(session, ctx, "job.pause" if paused else "job.resume", "job",
-                     "all" if keys is None else ",".join(keys), {"changed": changed})  # fmt: skip
+        changed = session.execute(query.values(paused=paused, version=JobSchedule.version + 1, updated_at=ctx.clock.now())).rowcount  # type: ignore[attr-defined]
+        record_audit(
+            session, ctx, "job.pause" if paused else "job.resume", "job", "all" if keys is None else ",".join(keys), {"changed": changed}
+        )
     return int(changed)
 
 
@@ -303,7 +346,5 @@ def schedule_versions(ctx: AppContext) -> dict[str, tuple[int, bool, int]]:
     from shelfdesk.db.models import JobSchedule
 
     with ctx.read_session() as session:
-        rows = session.execute(
-            select(JobSchedule.key, JobSchedule.version, JobSchedule.paused, JobSchedule.interval_seconds)
-        ).all()
+        rows = session.execute(select(JobSchedule.key, JobSchedule.version, JobSchedule.paused, JobSchedule.interval_seconds)).all()
     return {key: (version, bool(paused), interval) for key, version, paused, interval in rows}

@@ -62,11 +62,19 @@ def harvest_counts(result: HarvestResult) -> dict[str, int]:
     """A harvest's counters for its run record; a harvest that stopped on an error fails the run."""
     if result.error:
         raise JobFailed(result.error)
-    return _numbers(result.as_dict(), {
-        "fetched": "orders_fetched", "created": "orders_new", "updated": "orders_updated",
-        "refreshed": "orders_reread", "events": "events", "confirmed_actions": "actions_confirmed",
-        "auto_accepted": "auto_accepted", "held": "auto_accept_held",
-    })  # fmt: skip
+    return _numbers(
+        result.as_dict(),
+        {
+            "fetched": "orders_fetched",
+            "created": "orders_new",
+            "updated": "orders_updated",
+            "refreshed": "orders_reread",
+            "events": "events",
+            "confirmed_actions": "actions_confirmed",
+            "auto_accepted": "auto_accepted",
+            "held": "auto_accept_held",
+        },
+    )
 
 
 async def send_outbox(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
@@ -85,16 +93,27 @@ async def send_outbox(ctx: AppContext, channel_id: int | None) -> dict[str, int]
     return counts
 
 
-register(JobSpec(
-    name="harvest", title="Order harvest", run=harvest_orders, scope=JobScope.account,
-    interval=DEFAULT_INTERVALS["harvest"], applies=lambda ch: ch.enabled and ch.orders_enabled,
-    description="Orders modified since the account's watermark, stored idempotently (one per account)",
-))  # fmt: skip
-register(JobSpec(
-    name="outbox", title="Outbox sender", run=send_outbox, scope=JobScope.workspace,
-    interval=DEFAULT_INTERVALS["outbox"],
-    description="Sends queued order actions (accept, ship, cancel …) exactly once, with retries",
-))  # fmt: skip
+register(
+    JobSpec(
+        name="harvest",
+        title="Order harvest",
+        run=harvest_orders,
+        scope=JobScope.account,
+        interval=DEFAULT_INTERVALS["harvest"],
+        applies=lambda ch: ch.enabled and ch.orders_enabled,
+        description="Orders modified since the account's watermark, stored idempotently (one per account)",
+    )
+)
+register(
+    JobSpec(
+        name="outbox",
+        title="Outbox sender",
+        run=send_outbox,
+        scope=JobScope.workspace,
+        interval=DEFAULT_INTERVALS["outbox"],
+        description="Sends queued order actions (accept, ship, cancel …) exactly once, with retries",
+    )
+)
 
 
 # ---------------------------------------------------------------- accounts (issue 3)
@@ -115,10 +134,15 @@ async def check_tokens(ctx: AppContext, channel_id: int | None) -> dict[str, int
     from shelfdesk.services.accounts import check_connection
 
     with ctx.read_session() as session:
-        accounts = session.execute(
-            select(MarketplaceAccount.id).where(MarketplaceAccount.credential_ref.is_not(None))  # type: ignore[union-attr]
-            .order_by(MarketplaceAccount.id)
-        ).scalars().all()  # fmt: skip
+        accounts = (
+            session.execute(
+                select(MarketplaceAccount.id)
+                .where(MarketplaceAccount.credential_ref.is_not(None))  # type: ignore[union-attr]
+                .order_by(MarketplaceAccount.id)
+            )
+            .scalars()
+            .all()
+        )
     counts = {"accounts_checked": 0, "tokens_valid": 0, "tokens_rejected": 0, "unreachable": 0}
     unreachable = []
     for account_id in accounts:
@@ -141,11 +165,16 @@ async def check_tokens(ctx: AppContext, channel_id: int | None) -> dict[str, int
     return counts if accounts else {}
 
 
-register(JobSpec(
-    name="tokens", title="Token check", run=check_tokens, scope=JobScope.workspace,
-    interval=DEFAULT_INTERVALS["tokens"],
-    description="Checks every account's token with its marketplace: rejections and expiry dates feed the token alerts",
-))  # fmt: skip
+register(
+    JobSpec(
+        name="tokens",
+        title="Token check",
+        run=check_tokens,
+        scope=JobScope.workspace,
+        interval=DEFAULT_INTERVALS["tokens"],
+        description="Checks every account's token with its marketplace: rejections and expiry dates feed the token alerts",
+    )
+)
 
 
 # ---------------------------------------------------------------- workspace housekeeping
@@ -158,8 +187,13 @@ async def prune_old_rows(ctx: AppContext, channel_id: int | None) -> dict[str, i
     return await prune(ctx)
 
 
-register(JobSpec(
-    name="retention", title="Retention", run=prune_old_rows, scope=JobScope.workspace,
-    interval=DEFAULT_INTERVALS["retention"],
-    description="Prunes old job runs, publication items and order history (workspace settings retention_*)",
-))  # fmt: skip
+register(
+    JobSpec(
+        name="retention",
+        title="Retention",
+        run=prune_old_rows,
+        scope=JobScope.workspace,
+        interval=DEFAULT_INTERVALS["retention"],
+        description="Prunes old job runs, publication items and order history (workspace settings retention_*)",
+    )
+)

@@ -88,7 +88,11 @@ async def _watch_schema(ctx: AppContext, stop: asyncio.Event, received: list[str
             if not is_unavailable(exc):  # an outage is the scheduler's to report
                 log.exception("schema check failed")
             continue
-        log.error("%s is now at schema revision %s and this worker runs %s: stopping (restart it with the "
-                  "matching shelfdesk)", describe_database(ctx.engine.url), revision, HEAD_REVISION)  # fmt: skip
+        log.error(
+            "%s is now at schema revision %s and this worker runs %s: stopping (restart it with the matching shelfdesk)",
+            describe_database(ctx.engine.url),
+            revision,
+            HEAD_REVISION,
+        )
         received.append(SCHEMA_CHANGED)
         stop.set()

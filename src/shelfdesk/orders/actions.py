@@ -171,11 +171,13 @@ def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, Or
         for line in session.execute(select(lines_t).where(OrderLine.order_id.in_(chunk)).order_by(OrderLine.id)):
             lines.setdefault(line.order_id, []).append(line)
         for order_id, kind, state in session.execute(
-            select(OrderAction.order_id, OrderAction.kind, OrderAction.state)
-            .where(OrderAction.order_id.in_(chunk), OrderAction.state.in_(OPEN_STATES),
-                   # An invoice upload changes nothing of the order's state: a queued or
-                   # retrying upload must never hold up accepting, shipping or cancelling.
-                   OrderAction.kind != ActionKind.upload_invoice)
+            select(OrderAction.order_id, OrderAction.kind, OrderAction.state).where(
+                OrderAction.order_id.in_(chunk),
+                OrderAction.state.in_(OPEN_STATES),
+                # An invoice upload changes nothing of the order's state: a queued or
+                # retrying upload must never hold up accepting, shipping or cancelling.
+                OrderAction.kind != ActionKind.upload_invoice,
+            )
         ):
             open_rows.setdefault(order_id, (str(kind), str(state)))
     wanted: dict[int, set[str]] = {}  # store -> SKUs
@@ -187,19 +189,23 @@ def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, Or
         listed = sorted(skus)
         for start in range(0, len(listed), CHUNK):
             for sku, category in session.execute(
-                select(Product.sku, Product.category_path)
-                .where(Product.store_id == store_id, Product.sku.in_(listed[start : start + CHUNK]))
+                select(Product.sku, Product.category_path).where(
+                    Product.store_id == store_id, Product.sku.in_(listed[start : start + CHUNK])
+                )
             ):
                 categories[(store_id, sku)] = category
     channels = {o.channel_id for o in orders.values() if o.channel_id is not None}
     flagged: set[tuple[int, str]] = set()
     if channels and categories:
-        flagged = {(c, m) for c, m in session.execute(
-            select(CategoryMapping.channel_id, CategoryMapping.merchant_category).where(
-                CategoryMapping.channel_id.in_(sorted(channels)),
-                CategoryMapping.requires_imei_or_serial.is_(True),
+        flagged = {
+            (c, m)
+            for c, m in session.execute(
+                select(CategoryMapping.channel_id, CategoryMapping.merchant_category).where(
+                    CategoryMapping.channel_id.in_(sorted(channels)),
+                    CategoryMapping.requires_imei_or_serial.is_(True),
+                )
             )
-        )}  # fmt: skip
+        }
     result: dict[int, OrderFacts] = {}
     for order_id, order in orders.items():
         open_row = open_rows.get(order_id)
@@ -216,12 +222,18 @@ def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, Or
             allowed_actions=parse_allowed(order.allowed_actions),
             lines=tuple(
                 LineFacts(
-                    remote_id=l.marketplace_line_id, sku=l.sku, quantity=l.quantity, status=NormalizedStatus(l.status),
-                    title=l.title, imei=l.imei, serial_number=l.serial_number,
-                    needs_identifier=(order.channel_id, category(l.sku)) in flagged, category=category(l.sku),
+                    remote_id=l.marketplace_line_id,
+                    sku=l.sku,
+                    quantity=l.quantity,
+                    status=NormalizedStatus(l.status),
+                    title=l.title,
+                    imei=l.imei,
+                    serial_number=l.serial_number,
+                    needs_identifier=(order.channel_id, category(l.sku)) in flagged,
+                    category=category(l.sku),
                 )
                 for l in lines.get(order_id, [])
-            ),  # fmt: skip
+            ),
             open_action=f"{open_row[0]} ({open_row[1]})" if open_row else None,
         )
     return result
@@ -302,8 +314,9 @@ def queue_many(
     existing: dict[str, tuple[int, ActionState]] = {}
     for start in range(0, len(keys), CHUNK):
         for action_id, key, state in session.execute(
-            select(OrderAction.id, OrderAction.idempotency_key, OrderAction.state)
-            .where(OrderAction.idempotency_key.in_(keys[start : start + CHUNK]))  # type: ignore[attr-defined]
+            select(OrderAction.id, OrderAction.idempotency_key, OrderAction.state).where(
+                OrderAction.idempotency_key.in_(keys[start : start + CHUNK])
+            )  # type: ignore[attr-defined]
         ):
             existing[key] = (action_id, ActionState(state))
     rows, seen = [], set()
@@ -311,19 +324,35 @@ def queue_many(
         if key in existing or key in seen:
             continue
         seen.add(key)
-        rows.append({
-            "order_id": facts.id, "kind": prepared.kind, "payload": prepared.payload, "state": ActionState.pending,
-            "attempts": 0, "idempotency_key": key, "batch_key": batch_key, "actor": actor, "created_at": now,
-            "updated_at": now, "next_attempt_at": now,
-        })  # fmt: skip
+        rows.append(
+            {
+                "order_id": facts.id,
+                "kind": prepared.kind,
+                "payload": prepared.payload,
+                "state": ActionState.pending,
+                "attempts": 0,
+                "idempotency_key": key,
+                "batch_key": batch_key,
+                "actor": actor,
+                "created_at": now,
+                "updated_at": now,
+                "next_attempt_at": now,
+            }
+        )
     # DO NOTHING on a key another process wrote a moment ago: still exactly one row each.
     upsert_rows(session, OrderAction, rows, ["idempotency_key"], [])
     created: dict[str, int] = {}
     new_keys = [r["idempotency_key"] for r in rows]
     for start in range(0, len(new_keys), CHUNK):
-        created.update(dict(session.execute(  # type: ignore[arg-type]
-            select(OrderAction.idempotency_key, OrderAction.id).where(OrderAction.idempotency_key.in_(new_keys[start : start + CHUNK]))  # type: ignore[attr-defined]
-        ).all()))  # fmt: skip
+        created.update(
+            dict(
+                session.execute(  # type: ignore[arg-type]
+                    select(OrderAction.idempotency_key, OrderAction.id).where(
+                        OrderAction.idempotency_key.in_(new_keys[start : start + CHUNK])
+                    )  # type: ignore[attr-defined]
+                ).all()
+            )
+        )
     source = EventSource.rule if actor.startswith("rule:") else EventSource.operator
     events, result, done = [], [], set()
     for key, facts, prepared in keyed:
@@ -337,13 +366,30 @@ def queue_many(
         action_id = created[key]
         fresh = key not in done
         done.add(key)
-        result.append(QueuedAction(action_id, facts.id, facts.marketplace_order_id, prepared.kind, ActionState.pending, fresh, prepared.summary))
+        result.append(
+            QueuedAction(action_id, facts.id, facts.marketplace_order_id, prepared.kind, ActionState.pending, fresh, prepared.summary)
+        )
         if fresh:
-            events.append({"order_id": facts.id, "at": now, "source": source, "kind": "action_queued",
-                           "field": prepared.kind.value, "actor": actor, "message": prepared.summary})  # fmt: skip
-            record_audit(session, actor, f"order.{prepared.kind.value}", "order", facts.marketplace_order_id,
-                         {"order_id": facts.id, "action_id": action_id, "summary": prepared.summary, "batch": batch_key},
-                         at=now)  # fmt: skip
+            events.append(
+                {
+                    "order_id": facts.id,
+                    "at": now,
+                    "source": source,
+                    "kind": "action_queued",
+                    "field": prepared.kind.value,
+                    "actor": actor,
+                    "message": prepared.summary,
+                }
+            )
+            record_audit(
+                session,
+                actor,
+                f"order.{prepared.kind.value}",
+                "order",
+                facts.marketplace_order_id,
+                {"order_id": facts.id, "action_id": action_id, "summary": prepared.summary, "batch": batch_key},
+                at=now,
+            )
     if events:
         session.execute(insert(OrderEvent.__table__), events)
     return result
@@ -390,7 +436,7 @@ class BulkReach:
     """Why the rest cannot take it, counted: {"Shipped": 2, "with an action in flight": 1}."""
 
     def others_text(self) -> str:
-        """"3 are not New: 2 Shipped, 1 with an action in flight" reads "2 Shipped, 1 with …"."""
+        """ "3 are not New: 2 Shipped, 1 with an action in flight" reads "2 Shipped, 1 with …"."""
         return ", ".join(f"{count:,} {why}" for why, count in sorted(self.others.items(), key=lambda kv: -kv[1]))
 
 
@@ -498,14 +544,22 @@ def _operator_change(ctx: AppContext, action_id: int, from_states: tuple[ActionS
             raise ActionRefused(f"no order action {action_id}", field="action")
         if ActionState(action.state) not in from_states:
             allowed = " or ".join(s.value for s in from_states)
-            raise ActionRefused(f"action {action_id} is {action.state}: only a {allowed} action can be {verb}ed",
-                                field="state")  # fmt: skip
+            raise ActionRefused(f"action {action_id} is {action.state}: only a {allowed} action can be {verb}ed", field="state")
         values: dict[str, Any] = {"state": to, "updated_at": now}
         if to is ActionState.pending:
             values.update(next_attempt_at=now, error_code=None, claimed_by=None, claimed_at=None)
         session.execute(update(OrderAction).where(OrderAction.id == action_id, OrderAction.state == action.state).values(**values))
-        session.add(OrderEvent(order_id=action.order_id, at=now, source=EventSource.operator, kind=f"action_{verb}",
-                               field=str(action.kind), actor=ctx.actor, message=f"{action.kind} {verb} by {ctx.actor}"))  # fmt: skip
+        session.add(
+            OrderEvent(
+                order_id=action.order_id,
+                at=now,
+                source=EventSource.operator,
+                kind=f"action_{verb}",
+                field=str(action.kind),
+                actor=ctx.actor,
+                message=f"{action.kind} {verb} by {ctx.actor}",
+            )
+        )
         record_audit(session, ctx, f"order.action_{verb}", "order_action", action_id, {"order_id": action.order_id})
     return get_action(ctx, action_id)
 
@@ -534,19 +588,36 @@ def _info(row: Any, order_mid: str, marketplace: str) -> ActionInfo:
     payload = row.payload or {}
     fields = payload.get("fields") or {}
     local = payload.get("local") or {}
-    bits = [str(v) for v in (fields.get("shipper") or fields.get("carrier") or local.get("carrier"),
-                             fields.get("tracking_number") or local.get("tracking_number")) if v]  # fmt: skip
+    bits = [
+        str(v)
+        for v in (
+            fields.get("shipper") or fields.get("carrier") or local.get("carrier"),
+            fields.get("tracking_number") or local.get("tracking_number"),
+        )
+        if v
+    ]
     if payload.get("skus"):
         bits.append("lines " + ", ".join(payload["skus"]))
     if payload.get("reason"):
         bits.append(f"reason {payload['reason']}")
     return ActionInfo(
-        id=row.id, order_id=row.order_id, marketplace_order_id=order_mid, marketplace=marketplace,
-        kind=ActionKind(row.kind), state=ActionState(row.state), attempts=row.attempts, last_error=row.last_error,
-        error_code=row.error_code, actor=row.actor, batch_key=row.batch_key, created_at=row.created_at,
-        updated_at=row.updated_at, next_attempt_at=row.next_attempt_at, confirmed_at=row.confirmed_at,
+        id=row.id,
+        order_id=row.order_id,
+        marketplace_order_id=order_mid,
+        marketplace=marketplace,
+        kind=ActionKind(row.kind),
+        state=ActionState(row.state),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        error_code=row.error_code,
+        actor=row.actor,
+        batch_key=row.batch_key,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        next_attempt_at=row.next_attempt_at,
+        confirmed_at=row.confirmed_at,
         summary=" ".join(bits),
-    )  # fmt: skip
+    )
 
 
 def list_actions(
@@ -567,8 +638,9 @@ def list_actions(
     if batch_key is not None:
         actions = actions.where(action.batch_key == batch_key)
     with ctx.read_connection() as conn:
-        return [_info(row, row.order_mid, str(row.order_marketplace))
-                for row in conn.execute(actions.order_by(action.id.desc()).limit(limit))]  # fmt: skip
+        return [
+            _info(row, row.order_mid, str(row.order_marketplace)) for row in conn.execute(actions.order_by(action.id.desc()).limit(limit))
+        ]
 
 
 def get_action(ctx: AppContext, action_id: int) -> ActionInfo:
@@ -585,18 +657,27 @@ def _actions_query() -> Any:
     from shelfdesk.db.tables import table
 
     actions, orders = table("order_actions"), table("orders")
-    return select(actions, orders.c.marketplace_order_id.label("order_mid"), orders.c.marketplace.label("order_marketplace")
-                  ).join_from(actions, orders, orders.c.id == actions.c.order_id)  # fmt: skip
+    return select(actions, orders.c.marketplace_order_id.label("order_mid"), orders.c.marketplace.label("order_marketplace")).join_from(
+        actions, orders, orders.c.id == actions.c.order_id
+    )
 
 
 def batch_progress(ctx: AppContext, batch_key: str) -> BatchProgress:
     from shelfdesk.db.models import OrderAction
 
     with ctx.read_session() as session:
-        counts = dict(session.execute(
-            select(OrderAction.state, func.count()).where(OrderAction.batch_key == batch_key).group_by(OrderAction.state)
-        ).all())  # fmt: skip
+        counts = dict(
+            session.execute(
+                select(OrderAction.state, func.count()).where(OrderAction.batch_key == batch_key).group_by(OrderAction.state)
+            ).all()
+        )
     get = lambda s: int(counts.get(s.value, 0))  # noqa: E731
-    return BatchProgress(sum(int(v) for v in counts.values()), get(ActionState.pending), get(ActionState.sending),
-                         get(ActionState.synchronizing), get(ActionState.confirmed), get(ActionState.failed),
-                         get(ActionState.abandoned))  # fmt: skip
+    return BatchProgress(
+        sum(int(v) for v in counts.values()),
+        get(ActionState.pending),
+        get(ActionState.sending),
+        get(ActionState.synchronizing),
+        get(ActionState.confirmed),
+        get(ActionState.failed),
+        get(ActionState.abandoned),
+    )

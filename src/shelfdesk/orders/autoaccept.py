@@ -61,9 +61,11 @@ def auto_accept(session: Session, scope: AccountScope, order_ids: Iterable[int],
     ).all()
     if not candidates:
         return outcome
-    touched = set(session.execute(
-        select(OrderAction.order_id).where(OrderAction.order_id.in_([c[0] for c in candidates]))  # type: ignore[attr-defined]
-    ).scalars())  # fmt: skip
+    touched = set(
+        session.execute(
+            select(OrderAction.order_id).where(OrderAction.order_id.in_([c[0] for c in candidates]))  # type: ignore[attr-defined]
+        ).scalars()
+    )
     taken: dict[tuple[int, str], int] = defaultdict(int)  # units this run committed, per (store, sku)
     caps = capabilities_for(scope.marketplace)
     for order_id, channel_id, purchased_at, previous in candidates:
@@ -97,12 +99,14 @@ def auto_accept(session: Session, scope: AccountScope, order_ids: Iterable[int],
 def _held_event(order_id: int, now: datetime, reason: str):  # type: ignore[no-untyped-def]
     from shelfdesk.db.models import OrderEvent
 
-    return OrderEvent(order_id=order_id, at=now, source=EventSource.rule, kind="auto_accept_held", actor=RULE_ACTOR,
-                      message=f"left New: {reason}")  # fmt: skip
+    return OrderEvent(
+        order_id=order_id, at=now, source=EventSource.rule, kind="auto_accept_held", actor=RULE_ACTOR, message=f"left New: {reason}"
+    )
 
 
-def _hold_reason(session: Session, channel: ChannelScope, order_id: int, purchased_at: datetime,
-                 taken: dict[tuple[int, str], int]) -> str | None:  # fmt: skip
+def _hold_reason(
+    session: Session, channel: ChannelScope, order_id: int, purchased_at: datetime, taken: dict[tuple[int, str], int]
+) -> str | None:
     """Why the rule must not accept this order, or None."""
     from shelfdesk.db.models import OrderLine, Product, Store
 
@@ -122,8 +126,9 @@ def _hold_reason(session: Session, channel: ChannelScope, order_id: int, purchas
     channel_safety = _channel_safety(session, channel.id)
     for sku, quantity in wanted.items():
         product = session.execute(
-            select(Product.stock, Product.safety_stock, Product.stock_imported_at, Product.gone)
-            .where(Product.store_id == channel.store_id, Product.sku == sku)
+            select(Product.stock, Product.safety_stock, Product.stock_imported_at, Product.gone).where(
+                Product.store_id == channel.store_id, Product.sku == sku
+            )
         ).first()
         if product is None:
             return f"SKU {sku} is not in the catalog"
@@ -131,7 +136,9 @@ def _hold_reason(session: Session, channel: ChannelScope, order_id: int, purchas
         if gone:
             return f"SKU {sku} is no longer in the catalog feed"
         safety = safety if safety is not None else channel_safety if channel_safety is not None else store_safety
-        available = stock - safety - _committed(session, channel.store_id, sku, imported_at, order_id) - taken[(channel.store_id, sku.casefold())]
+        available = (
+            stock - safety - _committed(session, channel.store_id, sku, imported_at, order_id) - taken[(channel.store_id, sku.casefold())]
+        )
         if available < quantity:
             return f"SKU {sku}: {quantity} wanted, {max(0, available)} available (stock {stock}, safety {safety})"
     return None
@@ -148,8 +155,9 @@ def _committed(session: Session, store_id: int, sku: str, since: datetime | None
     from shelfdesk.db.models import Order, OrderAction, OrderLine
 
     being_accepted = (
-        select(OrderAction.order_id)
-        .where(OrderAction.kind.in_(_ACCEPTS), OrderAction.state.in_([s.value for s in ActionState if s.is_open]))  # type: ignore[attr-defined]
+        select(OrderAction.order_id).where(
+            OrderAction.kind.in_(_ACCEPTS), OrderAction.state.in_([s.value for s in ActionState if s.is_open])
+        )  # type: ignore[attr-defined]
     )
     query = (
         select(func.coalesce(func.sum(OrderLine.quantity), 0))

@@ -209,6 +209,8 @@ def apply_bulk_ship(ctx: AppContext, source: Path | str, *, batch_key: str, text
 def plan_as_dict(plan: BulkShipPlan) -> Mapping[str, object]:
     return {
         "source": plan.source,
-        "valid": [{"rows": list(i.rows), "order": i.order, "action": i.kind.value if i.kind else None, "summary": i.summary} for i in plan.valid],
+        "valid": [
+            {"rows": list(i.rows), "order": i.order, "action": i.kind.value if i.kind else None, "summary": i.summary} for i in plan.valid
+        ],
         "invalid": [{"rows": list(i.rows), "order": i.order, "field": i.field, "error": i.error} for i in plan.invalid],
     }

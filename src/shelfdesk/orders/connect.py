@@ -39,10 +39,16 @@ def load_account(ctx: AppContext, account_id: int) -> AccountRef:
 def account_ref(row: Any) -> AccountRef:
     """The account row's connection fields, detached from its session."""
     return AccountRef(
-        id=row.id, name=row.name, marketplace=Marketplace(row.marketplace), credential_ref=row.credential_ref,
-        base_url=row.base_url, region=row.region, company=row.company, contact_email=row.contact_email,
+        id=row.id,
+        name=row.name,
+        marketplace=Marketplace(row.marketplace),
+        credential_ref=row.credential_ref,
+        base_url=row.base_url,
+        region=row.region,
+        company=row.company,
+        contact_email=row.contact_email,
         user_agent=row.user_agent,
-    )  # fmt: skip
+    )
 
 
 def resolve_credential(ctx: AppContext, account: AccountRef) -> str:
@@ -63,9 +69,15 @@ def connect(ctx: AppContext, account: AccountRef, *, language: str | None = None
     ``overrides`` (``timeout``, ``rng``, ``transport`` …) win.
     """
     settings = ctx.settings
-    return build_connector(account, credential=resolve_credential(ctx, account), clock=ctx.clock,
-                           company=settings.company, contact_email=settings.contact_email, language=language or account.market,
-                           **overrides)  # fmt: skip
+    return build_connector(
+        account,
+        credential=resolve_credential(ctx, account),
+        clock=ctx.clock,
+        company=settings.company,
+        contact_email=settings.contact_email,
+        language=language or account.market,
+        **overrides,
+    )
 
 
 def default_factory(ctx: AppContext, **overrides: Any) -> ConnectorFactory:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
     from shelfdesk.orders.actions import ActionInfo
 
+
 @dataclass(frozen=True)
 class LineInfo:
     id: int
@@ -135,9 +136,8 @@ def get_order_detail(ctx: AppContext, reference: str | int, *, events: int = 200
         store = by_id("stores", order.store_id)
         lines = session.execute(select(line_t).where(line_t.c.order_id == order_id).order_by(line_t.c.id)).all()
         history = session.execute(
-            select(event_t).where(event_t.c.order_id == order_id)
-            .order_by(event_t.c.at.desc(), event_t.c.id.desc()).limit(events)
-        ).all()  # fmt: skip
+            select(event_t).where(event_t.c.order_id == order_id).order_by(event_t.c.at.desc(), event_t.c.id.desc()).limit(events)
+        ).all()
         facts = order_facts(session, order_id)
     caps = capabilities_for(order.marketplace)
     choices = []
@@ -147,29 +147,63 @@ def get_order_detail(ctx: AppContext, reference: str | int, *, events: int = 200
         problem = state_problem(spec, facts)
         choices.append(ActionChoice(spec.kind.value, spec.label, problem is None, problem or ""))
     return OrderDetail(
-        id=order.id, marketplace=str(order.marketplace), marketplace_order_id=order.marketplace_order_id,
-        account=account.name if account else "?", channel=channel.name if channel else None,
-        store=store.name if store else None, market=order.market, country=order.country,
-        status=NormalizedStatus(order.status), marketplace_status=order.marketplace_status,
-        purchased_at=order.purchased_at, modified_at=order.modified_at, harvested_at=order.harvested_at,
-        total=order.total, shipping_price=order.shipping_price, discount_total=order.discount_total,
-        currency=order.currency, buyer_name=order.buyer_name, buyer_email=order.buyer_email,
-        buyer_phone=order.buyer_phone, shipping_address=_plain(order.shipping_address),
-        billing_address=_plain(order.billing_address), shipping_method=order.shipping_method,
-        payment_method=order.payment_method, carrier=order.carrier, tracking_number=order.tracking_number,
-        tracking_url=order.tracking_url, address_missing=order.address_missing, gift=order.gift,
-        weight_grams=order.weight_grams, accept_by=order.accept_by, ship_by=order.ship_by,
-        hold_reason=order.hold_reason, buyer_note=order.buyer_note, internal_note=order.internal_note,
+        id=order.id,
+        marketplace=str(order.marketplace),
+        marketplace_order_id=order.marketplace_order_id,
+        account=account.name if account else "?",
+        channel=channel.name if channel else None,
+        store=store.name if store else None,
+        market=order.market,
+        country=order.country,
+        status=NormalizedStatus(order.status),
+        marketplace_status=order.marketplace_status,
+        purchased_at=order.purchased_at,
+        modified_at=order.modified_at,
+        harvested_at=order.harvested_at,
+        total=order.total,
+        shipping_price=order.shipping_price,
+        discount_total=order.discount_total,
+        currency=order.currency,
+        buyer_name=order.buyer_name,
+        buyer_email=order.buyer_email,
+        buyer_phone=order.buyer_phone,
+        shipping_address=_plain(order.shipping_address),
+        billing_address=_plain(order.billing_address),
+        shipping_method=order.shipping_method,
+        payment_method=order.payment_method,
+        carrier=order.carrier,
+        tracking_number=order.tracking_number,
+        tracking_url=order.tracking_url,
+        address_missing=order.address_missing,
+        gift=order.gift,
+        weight_grams=order.weight_grams,
+        accept_by=order.accept_by,
+        ship_by=order.ship_by,
+        hold_reason=order.hold_reason,
+        buyer_note=order.buyer_note,
+        internal_note=order.internal_note,
         lines=[
-            LineInfo(l.id, l.marketplace_line_id, l.sku, l.title, l.quantity, l.unit_price, NormalizedStatus(l.status),
-                     l.marketplace_status, l.imei, l.serial_number, l.stock_location, _plain(l.options) or {})
+            LineInfo(
+                l.id,
+                l.marketplace_line_id,
+                l.sku,
+                l.title,
+                l.quantity,
+                l.unit_price,
+                NormalizedStatus(l.status),
+                l.marketplace_status,
+                l.imei,
+                l.serial_number,
+                l.stock_location,
+                _plain(l.options) or {},
+            )
             for l in lines
         ],
         events=[EventInfo(e.at, str(e.source), e.kind, e.field, e.old_value, e.new_value, e.actor, e.message) for e in history],
         actions=list_actions(ctx, order_id=order_id, limit=50),
         choices=choices,
         payload=_plain(order.payload) or {},
-    )  # fmt: skip
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -179,5 +213,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
-
-

@@ -66,14 +66,25 @@ class HarvestResult:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "account_id": self.account_id, "account": self.account, "ok": self.ok, "error": self.error,
+            "account_id": self.account_id,
+            "account": self.account,
+            "ok": self.ok,
+            "error": self.error,
             "since": self.since.isoformat() if self.since else None,
             "watermark": self.watermark.isoformat() if self.watermark else None,
-            "pages": self.pages, "fetched": self.fetched, "refreshed": self.refreshed, "created": len(self.stored.created),
-            "updated": len(self.stored.updated), "unchanged": self.stored.unchanged, "stale": self.stored.stale,
-            "out_of_scope": self.stored.out_of_scope, "events": self.stored.events,
-            "confirmed_actions": self.stored.confirmed_actions, "auto_accepted": self.auto_accepted, "held": self.held,
-        }  # fmt: skip
+            "pages": self.pages,
+            "fetched": self.fetched,
+            "refreshed": self.refreshed,
+            "created": len(self.stored.created),
+            "updated": len(self.stored.updated),
+            "unchanged": self.stored.unchanged,
+            "stale": self.stored.stale,
+            "out_of_scope": self.stored.out_of_scope,
+            "events": self.stored.events,
+            "confirmed_actions": self.stored.confirmed_actions,
+            "auto_accepted": self.auto_accepted,
+            "held": self.held,
+        }
 
 
 PageCallback = Callable[[HarvestResult], None]
@@ -87,17 +98,17 @@ def accounts_to_harvest(ctx: AppContext, *, store: str | None = None, channel: s
         query = select(Channel.account_id).where(Channel.orders_enabled.is_(True), Channel.enabled.is_(True))  # type: ignore[attr-defined]
         store_row = None
         if store:
-            store_row = session.execute(
-                select(Store.id).where((Store.name == store) | (Store.id == _int_or(store)))
-            ).scalar()
+            store_row = session.execute(select(Store.id).where((Store.name == store) | (Store.id == _int_or(store)))).scalar()
             if store_row is None:
                 raise OrderError(f"no store {store!r}")
             query = query.where(Channel.store_id == store_row)
         if channel:
             from shelfdesk.channel_refs import pick_channel, refs_from
 
-            query = query.where(Channel.id == pick_channel(refs_from(session), channel, store=store_row,
-                                                          stores={store_row: store} if store_row else None).id)
+            query = query.where(
+                Channel.id
+                == pick_channel(refs_from(session), channel, store=store_row, stores={store_row: store} if store_row else None).id
+            )
         ids = sorted(set(session.execute(query).scalars()))
     if channel and not ids:
         raise OrderError(f"no order-managing channel {channel!r}" + (f" in store {store!r}" if store else ""))
@@ -108,8 +119,9 @@ def _int_or(text: str) -> int:
     return int(text) if text.isdigit() else -1
 
 
-async def harvest_account(ctx: AppContext, account_id: int, *, factory: ConnectorFactory | None = None,
-                          on_page: PageCallback | None = None) -> HarvestResult:  # fmt: skip
+async def harvest_account(
+    ctx: AppContext, account_id: int, *, factory: ConnectorFactory | None = None, on_page: PageCallback | None = None
+) -> HarvestResult:
     """Harvest one account; connector failures end in ``result.error`` with the watermark untouched."""
     from shelfdesk.db.models import MarketplaceAccount
 
@@ -171,8 +183,7 @@ async def harvest_account(ctx: AppContext, account_id: int, *, factory: Connecto
     return result
 
 
-def _store_page(ctx: AppContext, scope: AccountScope, page: Sequence[RemoteOrder], result: HarvestResult,
-                *, touch: bool = False) -> None:  # fmt: skip
+def _store_page(ctx: AppContext, scope: AccountScope, page: Sequence[RemoteOrder], result: HarvestResult, *, touch: bool = False) -> None:
     from shelfdesk.db.models import Order
 
     now = ctx.clock.now()
@@ -200,13 +211,21 @@ def _stragglers(ctx: AppContext, account_id: int, started: datetime, seen: set[s
     from shelfdesk.domain import NormalizedStatus
 
     with ctx.read_session() as session:
-        rows = session.execute(
-            select(Order.marketplace_order_id)
-            .where(Order.account_id == account_id, Order.status == NormalizedStatus.New, Order.allowed_actions == "",
-                   Order.harvested_at <= started - STRAGGLER_AGE)  # fmt: skip
-            .order_by(Order.harvested_at)
-            .limit(STRAGGLERS_PER_HARVEST + len(seen))
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(Order.marketplace_order_id)
+                .where(
+                    Order.account_id == account_id,
+                    Order.status == NormalizedStatus.New,
+                    Order.allowed_actions == "",
+                    Order.harvested_at <= started - STRAGGLER_AGE,
+                )
+                .order_by(Order.harvested_at)
+                .limit(STRAGGLERS_PER_HARVEST + len(seen))
+            )
+            .scalars()
+            .all()
+        )
     return [r for r in rows if r not in seen][:STRAGGLERS_PER_HARVEST]
 
 
@@ -215,9 +234,10 @@ def _move_watermark(ctx: AppContext, account_id: int, when: datetime) -> None:
 
     with ctx.write_session() as session:
         session.execute(
-            update(MarketplaceAccount).where(MarketplaceAccount.id == account_id)
+            update(MarketplaceAccount)
+            .where(MarketplaceAccount.id == account_id)
             .values(orders_watermark=when, token_error=None, token_checked_at=when, updated_at=when)
-        )  # fmt: skip
+        )
 
 
 def _set_token_state(ctx: AppContext, account_id: int, error: str | None) -> None:
@@ -225,13 +245,20 @@ def _set_token_state(ctx: AppContext, account_id: int, error: str | None) -> Non
 
     with ctx.write_session() as session:
         session.execute(
-            update(MarketplaceAccount).where(MarketplaceAccount.id == account_id)
+            update(MarketplaceAccount)
+            .where(MarketplaceAccount.id == account_id)
             .values(token_error=error, token_checked_at=ctx.clock.now())
-        )  # fmt: skip
+        )
 
 
-async def harvest(ctx: AppContext, *, store: str | None = None, channel: str | None = None,
-                  factory: ConnectorFactory | None = None, on_page: PageCallback | None = None) -> list[HarvestResult]:  # fmt: skip
+async def harvest(
+    ctx: AppContext,
+    *,
+    store: str | None = None,
+    channel: str | None = None,
+    factory: ConnectorFactory | None = None,
+    on_page: PageCallback | None = None,
+) -> list[HarvestResult]:
     """Harvest every account concerned, one after the other (each has its own rate limits)."""
     results = []
     for account_id in accounts_to_harvest(ctx, store=store, channel=channel):

@@ -190,8 +190,9 @@ class OutboxSender:
         await self._drain(report, batch_key, None, progress, None)
         return report
 
-    async def _drain(self, report: SendReport, batch_key: str | None, action_ids: set[int] | None,
-                     progress: Progress | None, stop: asyncio.Event | None) -> bool:  # fmt: skip
+    async def _drain(
+        self, report: SendReport, batch_key: str | None, action_ids: set[int] | None, progress: Progress | None, stop: asyncio.Event | None
+    ) -> bool:
         claimed_any = False
 
         async def worker() -> None:
@@ -236,19 +237,27 @@ class OutboxSender:
                 won = session.execute(
                     update(OrderAction)
                     .where(OrderAction.id == action_id, OrderAction.state == ActionState.pending)
-                    .values(state=ActionState.sending, claimed_by=self.holder, claimed_at=now, updated_at=now,
-                            attempts=OrderAction.attempts + 1)  # fmt: skip
+                    .values(
+                        state=ActionState.sending, claimed_by=self.holder, claimed_at=now, updated_at=now, attempts=OrderAction.attempts + 1
+                    )
                 ).rowcount
                 if not won:
                     continue  # another sender took it between our read and our update
                 row = session.execute(
-                    select(OrderAction.order_id, Order.account_id, Order.marketplace_order_id, OrderAction.kind,
-                           OrderAction.payload, OrderAction.attempts, OrderAction.actor, Order.market)  # fmt: skip
+                    select(
+                        OrderAction.order_id,
+                        Order.account_id,
+                        Order.marketplace_order_id,
+                        OrderAction.kind,
+                        OrderAction.payload,
+                        OrderAction.attempts,
+                        OrderAction.actor,
+                        Order.market,
+                    )
                     .join(Order, Order.id == OrderAction.order_id)
                     .where(OrderAction.id == action_id)
                 ).one()
-                return ClaimedAction(action_id, row[0], row[1], row[2], ActionKind(row[3]), dict(row[4] or {}), row[5], row[6],
-                                     row[7])  # fmt: skip
+                return ClaimedAction(action_id, row[0], row[1], row[2], ActionKind(row[3]), dict(row[4] or {}), row[5], row[6], row[7])
         return None
 
     def recover_stale(self) -> int:
@@ -267,9 +276,15 @@ class OutboxSender:
                 recovered += session.execute(
                     update(OrderAction)
                     .where(OrderAction.id == action_id, OrderAction.state == ActionState.sending, OrderAction.claimed_by == holder)
-                    .values(state=ActionState.pending, next_attempt_at=now, updated_at=now, claimed_by=None, claimed_at=None,
-                            error_code="outcome_unknown",
-                            last_error=f"the sender {holder} stopped while sending; the marketplace is read before sending again")  # fmt: skip
+                    .values(
+                        state=ActionState.pending,
+                        next_attempt_at=now,
+                        updated_at=now,
+                        claimed_by=None,
+                        claimed_at=None,
+                        error_code="outcome_unknown",
+                        last_error=f"the sender {holder} stopped while sending; the marketplace is read before sending again",
+                    )
                 ).rowcount
         if recovered:
             log.warning("recovered %d action(s) left in flight by a stopped sender", recovered)
@@ -286,9 +301,11 @@ class OutboxSender:
             earliest = session.execute(self._scope_query(query, batch_key, action_ids)).scalar()
             if earliest is not None:
                 return max(0.0, (earliest - now).total_seconds()), False
-            oldest_claim = session.execute(self._scope_query(
-                select(func.min(OrderAction.claimed_at)).where(OrderAction.state == ActionState.sending),
-                batch_key, action_ids)).scalar()  # fmt: skip
+            oldest_claim = session.execute(
+                self._scope_query(
+                    select(func.min(OrderAction.claimed_at)).where(OrderAction.state == ActionState.sending), batch_key, action_ids
+                )
+            ).scalar()
         if oldest_claim is None:
             return None, False
         stale_in = (oldest_claim - now).total_seconds() + self.claim_timeout
@@ -303,8 +320,17 @@ class OutboxSender:
                 self._scopes[account_id] = load_scope(session, account_id)
         return self._accounts[account_id], self._scopes[account_id]
 
-    def _record(self, claimed: ClaimedAction, remote: RemoteOrder | None, state: ActionState, *,
-                message: str = "", code: str | None = None, delay: float | None = None, sent: bool = False) -> None:  # fmt: skip
+    def _record(
+        self,
+        claimed: ClaimedAction,
+        remote: RemoteOrder | None,
+        state: ActionState,
+        *,
+        message: str = "",
+        code: str | None = None,
+        delay: float | None = None,
+        sent: bool = False,
+    ) -> None:
         """Store the marketplace's answer and the action's new state, in one transaction."""
         from shelfdesk.db.models import OrderAction, OrderEvent
 
@@ -331,8 +357,17 @@ class OutboxSender:
                 kind, text = "action_failed", f"{claimed.kind.value} failed: {message}"
             changed = session.execute(update(OrderAction).where(*mine).values(**values)).rowcount
             if changed:
-                session.add(OrderEvent(order_id=claimed.order_id, at=now, source=source, kind=kind,
-                                       field=claimed.kind.value, actor=claimed.actor, message=text))  # fmt: skip
+                session.add(
+                    OrderEvent(
+                        order_id=claimed.order_id,
+                        at=now,
+                        source=source,
+                        kind=kind,
+                        field=claimed.kind.value,
+                        actor=claimed.actor,
+                        message=text,
+                    )
+                )
 
     def _release(self, claimed: ClaimedAction) -> None:
         """Give a claim back untouched (the run was stopped); the next attempt reads first."""
@@ -343,16 +378,26 @@ class OutboxSender:
             session.execute(
                 update(OrderAction)
                 .where(OrderAction.id == claimed.id, OrderAction.state == ActionState.sending, OrderAction.claimed_by == self.holder)
-                .values(state=ActionState.pending, next_attempt_at=now, updated_at=now, claimed_by=None, claimed_at=None,
-                        error_code="outcome_unknown", last_error="stopped while sending; the marketplace is read first next time")  # fmt: skip
+                .values(
+                    state=ActionState.pending,
+                    next_attempt_at=now,
+                    updated_at=now,
+                    claimed_by=None,
+                    claimed_at=None,
+                    error_code="outcome_unknown",
+                    last_error="stopped while sending; the marketplace is read first next time",
+                )
             )
 
     def _token_error(self, account_id: int, message: str | None) -> None:
         from shelfdesk.db.models import MarketplaceAccount
 
         with self._write_lock, self.ctx.write_session() as session:
-            session.execute(update(MarketplaceAccount).where(MarketplaceAccount.id == account_id)
-                            .values(token_error=message, token_checked_at=self.ctx.clock.now()))  # fmt: skip
+            session.execute(
+                update(MarketplaceAccount)
+                .where(MarketplaceAccount.id == account_id)
+                .values(token_error=message, token_checked_at=self.ctx.clock.now())
+            )
 
     # ------------------------------------------------------------------ network side
 
@@ -443,8 +488,14 @@ class OutboxSender:
             delay = backoff(claimed.attempts, self.rng, base=BASE_DELAY, cap=MAX_DELAY)
         code = "outcome_unknown" if isinstance(exc, UnknownOutcome) else "retrying"
         await asyncio.to_thread(self._record, claimed, None, ActionState.pending, message=message, code=code, delay=delay)
-        return ActionOutcome(claimed.id, claimed.marketplace_order_id, claimed.kind, ActionState.pending,
-                             f"will retry in {delay:.0f} s: {message}", sent=sent)  # fmt: skip
+        return ActionOutcome(
+            claimed.id,
+            claimed.marketplace_order_id,
+            claimed.kind,
+            ActionState.pending,
+            f"will retry in {delay:.0f} s: {message}",
+            sent=sent,
+        )
 
     async def _send(self, connector: Connector, claimed: ClaimedAction, remote: RemoteOrder | None) -> tuple[RemoteOrder, bool]:
         """The marketplace calls of one action; steps already visible on ``remote`` are skipped."""
@@ -472,9 +523,15 @@ class OutboxSender:
         return remote, sent
 
 
-def send_pending(ctx: AppContext, *, factory: ConnectorFactory | None = None, batch_key: str | None = None,
-                 action_ids: set[int] | None = None, max_wait: float | None = 120.0,
-                 progress: Progress | None = None) -> SendReport:  # fmt: skip
+def send_pending(
+    ctx: AppContext,
+    *,
+    factory: ConnectorFactory | None = None,
+    batch_key: str | None = None,
+    action_ids: set[int] | None = None,
+    max_wait: float | None = 120.0,
+    progress: Progress | None = None,
+) -> SendReport:
     """Synchronous entry point (CLI): send what is due, waiting out short back-offs."""
 
     async def run() -> SendReport:
@@ -486,4 +543,3 @@ def send_pending(ctx: AppContext, *, factory: ConnectorFactory | None = None, ba
 
 def outcome_counts(report: SendReport) -> Mapping[str, int]:
     return {state.value: report.count(state) for state in ActionState if report.count(state)}
-

@@ -197,8 +197,7 @@ def resolve_filter_names(ctx: AppContext, *, store: str | None = None, channel: 
     store_id = None
     if store:
         names = lookups(ctx)
-        store_id = next((key for key, name in names.stores.items()
-                         if name.casefold() == store.casefold() or str(key) == store), None)  # fmt: skip
+        store_id = next((key for key, name in names.stores.items() if name.casefold() == store.casefold() or str(key) == store), None)
         if store_id is None:
             raise OrderError(f"no store {store!r} (known: {', '.join(sorted(names.stores.values())) or 'none yet'})")
     channel_id = resolve_channel(ctx, channel, store=store_id).id if channel else None
@@ -220,9 +219,18 @@ def parse_time(text: str | None, what: str) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def make_filter(ctx: AppContext, *, status: str | None = None, store: str | None = None, channel: str | None = None,
-                after: str | None = None, before: str | None = None, search: str = "", invoiced: bool | None = None,
-                option: str = "--") -> OrderFilter:  # fmt: skip
+def make_filter(
+    ctx: AppContext,
+    *,
+    status: str | None = None,
+    store: str | None = None,
+    channel: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    search: str = "",
+    invoiced: bool | None = None,
+    option: str = "--",
+) -> OrderFilter:
     """The Orders screen's filter from typed options (the CLI's and the HTTP API's); ``option`` prefixes names in errors."""
     from shelfdesk.orders.errors import OrderError
 
@@ -231,8 +239,15 @@ def make_filter(ctx: AppContext, *, status: str | None = None, store: str | None
     except ValueError:
         raise OrderError(f"{option}status: {status!r} is not one of {', '.join(s.value for s in NormalizedStatus)}") from None
     store_id, channel_id = resolve_filter_names(ctx, store=store, channel=channel)
-    return OrderFilter(purchased_after=parse_time(after, f"{option}after"), purchased_before=parse_time(before, f"{option}before"),
-                       store_id=store_id, channel_id=channel_id, status=state, text=search or "", invoiced=invoiced)  # fmt: skip
+    return OrderFilter(
+        purchased_after=parse_time(after, f"{option}after"),
+        purchased_before=parse_time(before, f"{option}before"),
+        store_id=store_id,
+        channel_id=channel_id,
+        status=state,
+        text=search or "",
+        invoiced=invoiced,
+    )
 
 
 def format_cursor(cursor: Cursor) -> str:
@@ -273,7 +288,7 @@ class TextSearch:
 
     @property
     def mode(self) -> str:
-        """"merge" (a branch per term), "few" (its few rows read whole) or "scan" (the orders' list index)."""
+        """ "merge" (a branch per term), "few" (its few rows read whole) or "scan" (the orders' list index)."""
         if self.terms is not None:
             return "merge"
         return "few" if self.rows < COUNT_CAP else "scan"
@@ -304,19 +319,21 @@ def _bounded(sql: str) -> tuple[Any, Any]:
 
 
 #: Term rows of a prefix, counted up to :cap (an index range read, stopped early).
-_COUNT = dict(enumerate(_bounded(
-    "SELECT count(*) FROM (SELECT 1 FROM order_search_terms WHERE term >= :low {high} LIMIT :cap) AS found"
-)))  # fmt: skip
+_COUNT = dict(enumerate(_bounded("SELECT count(*) FROM (SELECT 1 FROM order_search_terms WHERE term >= :low {high} LIMIT :cap) AS found")))
 #: The distinct terms of a prefix, in order, up to :n: one index seek each (a "loose index scan",
 #: in the recursive form both SQLite and PostgreSQL run), however many rows each term has.
-_EXPAND = dict(enumerate(_bounded(
-    "WITH RECURSIVE expanded(term) AS ("
-    " SELECT min(term) FROM order_search_terms WHERE term >= :low {high}"
-    " UNION ALL"
-    " SELECT (SELECT min(term) FROM order_search_terms WHERE term > expanded.term {high})"
-    " FROM expanded WHERE expanded.term IS NOT NULL"
-    ") SELECT term FROM expanded WHERE term IS NOT NULL LIMIT :n"
-)))  # fmt: skip
+_EXPAND = dict(
+    enumerate(
+        _bounded(
+            "WITH RECURSIVE expanded(term) AS ("
+            " SELECT min(term) FROM order_search_terms WHERE term >= :low {high}"
+            " UNION ALL"
+            " SELECT (SELECT min(term) FROM order_search_terms WHERE term > expanded.term {high})"
+            " FROM expanded WHERE expanded.term IS NOT NULL"
+            ") SELECT term FROM expanded WHERE term IS NOT NULL LIMIT :n"
+        )
+    )
+)
 
 
 def _terms(name: str) -> Any:
@@ -389,10 +406,20 @@ def _list_columns(order_id: Any, purchased_at: Any) -> list[Any]:
     orders = table("orders").c
 
     return [
-        order_id.label("id"), orders.marketplace, orders.marketplace_order_id, orders.channel_id, orders.status,
-        orders.marketplace_status, purchased_at.label("purchased_at"), orders.buyer_name, orders.total, orders.currency,
-        orders.address_missing, orders.accept_by, orders.ship_by,
-    ]  # fmt: skip
+        order_id.label("id"),
+        orders.marketplace,
+        orders.marketplace_order_id,
+        orders.channel_id,
+        orders.status,
+        orders.marketplace_status,
+        purchased_at.label("purchased_at"),
+        orders.buyer_name,
+        orders.total,
+        orders.currency,
+        orders.address_missing,
+        orders.accept_by,
+        orders.ship_by,
+    ]
 
 
 def _cursor_conditions(purchased_at: Any, order_id: Any, after: Cursor | None, before: Cursor | None) -> list[Any]:
@@ -403,8 +430,9 @@ def _cursor_conditions(purchased_at: Any, order_id: Any, after: Cursor | None, b
     return []
 
 
-def list_query(flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None, limit: int = PAGE_SIZE,
-               search: TextSearch | None = None) -> Any:  # fmt: skip
+def list_query(
+    flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None, limit: int = PAGE_SIZE, search: TextSearch | None = None
+) -> Any:
     """The page query (exposed so a test can EXPLAIN every filter combination).
 
     A text filter is paged as ``search`` says (:func:`plan_text_search`); without
@@ -423,8 +451,7 @@ def list_query(flt: OrderFilter, *, after: Cursor | None = None, before: Cursor 
     return query.order_by(orders.purchased_at.desc(), orders.id.desc()).limit(limit + 1)
 
 
-def _merged_terms_query(flt: OrderFilter, search: TextSearch, after: Cursor | None, before: Cursor | None,
-                        limit: int) -> Any:  # fmt: skip
+def _merged_terms_query(flt: OrderFilter, search: TextSearch, after: Cursor | None, before: Cursor | None, limit: int) -> Any:
     """One branch per term of the leading word, each newest first from its index; the database merges them."""
     orders = table("orders").c
 
@@ -439,12 +466,12 @@ def _merged_terms_query(flt: OrderFilter, search: TextSearch, after: Cursor | No
     branches = []
     for term in terms:
         branch = (
-            select(*columns).select_from(hit.join(table("orders"), orders.id == hit.c.order_id))
+            select(*columns)
+            .select_from(hit.join(table("orders"), orders.id == hit.c.order_id))
             .where(hit.c.term == term, *plain, *probes, *cursor)
-        )  # fmt: skip
+        )
         if len(terms) > 1:  # an order is listed by its smallest matching term only
-            branch = branch.where(~exists().where(earlier.c.order_id == hit.c.order_id, earlier.c.term >= low,
-                                                  earlier.c.term < term))  # fmt: skip
+            branch = branch.where(~exists().where(earlier.c.order_id == hit.c.order_id, earlier.c.term >= low, earlier.c.term < term))
         branches.append(branch)
     if len(branches) == 1:
         query: Any = branches[0]
@@ -457,8 +484,15 @@ def _merged_terms_query(flt: OrderFilter, search: TextSearch, after: Cursor | No
     return query.order_by(purchased.desc(), order_id.desc()).limit(limit + 1)
 
 
-def page_rows(session: Session, flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None,
-              limit: int = PAGE_SIZE, search: TextSearch | None = None) -> list[Any]:  # fmt: skip
+def page_rows(
+    session: Session,
+    flt: OrderFilter,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+    search: TextSearch | None = None,
+) -> list[Any]:
     """Up to ``limit + 1`` rows of :func:`list_query`'s shape, in page order, whichever way ``search`` pages."""
     if search is not None and search.mode == "few":
         return _few_rows(session, flt, search, after, before, limit)
@@ -502,8 +536,7 @@ def _passes(flt: OrderFilter, row: Any) -> bool:
     )
 
 
-def _few_rows(session: Session, flt: OrderFilter, search: TextSearch, after: Cursor | None, before: Cursor | None,
-              limit: int) -> list[Any]:  # fmt: skip
+def _few_rows(session: Session, flt: OrderFilter, search: TextSearch, after: Cursor | None, before: Cursor | None, limit: int) -> list[Any]:
     """A word with many terms but fewer than COUNT_CAP rows (a short order-id prefix): read its rows whole.
 
     Its orders may be anywhere in time, so the list index could be read far
@@ -535,8 +568,15 @@ def count_query(flt: OrderFilter, *, search: TextSearch | None = None) -> Select
     return select(orders.status, func.count()).where(*where).group_by(orders.status)
 
 
-def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = None, before: Cursor | None = None,
-                limit: int = PAGE_SIZE, names: Lookups | None = None) -> OrderPage:  # fmt: skip
+def list_orders(
+    ctx: AppContext,
+    flt: OrderFilter,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+    names: Lookups | None = None,
+) -> OrderPage:
     """One page, newest first: the first page, the one after ``after``, or the one before ``before``."""
     order_actions, order_lines = table("order_actions").c, table("order_lines").c
 
@@ -568,20 +608,34 @@ def list_orders(ctx: AppContext, flt: OrderFilter, *, after: Cursor | None = Non
             from shelfdesk.invoices.invoiced import invoiced_order_ids
 
             invoiced = invoiced_order_ids(session, ids)
-            counts = dict(session.execute(  # type: ignore[arg-type]
-                select(order_lines.order_id, func.sum(order_lines.quantity)).where(order_lines.order_id.in_(ids))
-                .group_by(order_lines.order_id)
-            ).all())  # fmt: skip
+            counts = dict(
+                session.execute(  # type: ignore[arg-type]
+                    select(order_lines.order_id, func.sum(order_lines.quantity))
+                    .where(order_lines.order_id.in_(ids))
+                    .group_by(order_lines.order_id)
+                ).all()
+            )
     result = [
         OrderRow(
-            id=r[0], marketplace=str(r[1]), marketplace_order_id=r[2], channel=names.channels.get(r[3], "—") if r[3] else "—",
+            id=r[0],
+            marketplace=str(r[1]),
+            marketplace_order_id=r[2],
+            channel=names.channels.get(r[3], "—") if r[3] else "—",
             channel_code=names.codes.get(r[3], "—") if r[3] else "—",
-            status=NormalizedStatus(r[4]), marketplace_status=r[5], purchased_at=r[6], buyer_name=r[7], total=r[8],
-            currency=r[9], lines=int(counts.get(r[0], 0)), sync=sync.get(r[0], ""), address_missing=bool(r[10]),
-            deadline=r[11] if NormalizedStatus(r[4]) is NormalizedStatus.New else r[12], invoiced=r[0] in invoiced,
+            status=NormalizedStatus(r[4]),
+            marketplace_status=r[5],
+            purchased_at=r[6],
+            buyer_name=r[7],
+            total=r[8],
+            currency=r[9],
+            lines=int(counts.get(r[0], 0)),
+            sync=sync.get(r[0], ""),
+            address_missing=bool(r[10]),
+            deadline=r[11] if NormalizedStatus(r[4]) is NormalizedStatus.New else r[12],
+            invoiced=r[0] in invoiced,
         )
         for r in rows
-    ]  # fmt: skip
+    ]
     if before is not None:
         return OrderPage(result, has_next=True, has_prev=more)
     return OrderPage(result, has_next=more, has_prev=after is not None)
@@ -604,9 +658,14 @@ def count_by_status(ctx: AppContext, flt: OrderFilter, *, at_most: int | None = 
         else:  # per status, the matching rows counted up to at_most: an index range stopped early
             where = filter_conditions(flt, with_status=False, search=search)
             status = table("orders").c.status
-            found = {s: int(session.execute(select(func.count()).select_from(
-                select(status).where(*where, status == s).limit(at_most).subquery())).scalar_one())
-                for s in NormalizedStatus}  # fmt: skip
+            found = {
+                s: int(
+                    session.execute(
+                        select(func.count()).select_from(select(status).where(*where, status == s).limit(at_most).subquery())
+                    ).scalar_one()
+                )
+                for s in NormalizedStatus
+            }
     return {status: found.get(status, 0) for status in NormalizedStatus}
 
 

@@ -62,8 +62,18 @@ if TYPE_CHECKING:
 S = NormalizedStatus
 
 #: Columns a marketplace's silence never erases (None from the marketplace keeps the stored value).
-STICKY_ORDER_COLUMNS = ("buyer_name", "buyer_email", "buyer_phone", "shipping_address", "billing_address",
-                        "carrier", "tracking_number", "tracking_url", "shipping_method", "payment_method")  # fmt: skip
+STICKY_ORDER_COLUMNS = (
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "shipping_address",
+    "billing_address",
+    "carrier",
+    "tracking_number",
+    "tracking_url",
+    "shipping_method",
+    "payment_method",
+)
 STICKY_LINE_COLUMNS = ("imei", "serial_number")
 ORDER_KEY = ("account_id", "marketplace_order_id")
 #: Never in an update's SET list: they cannot change, and leaving them out spares SQLite
@@ -136,8 +146,17 @@ def load_scope(session: Session, account_id: int) -> AccountScope:
         raise LookupError(f"marketplace account {account_id} does not exist")
     rows = session.execute(select(Channel).where(Channel.account_id == account_id).order_by(Channel.id)).scalars()
     channels = tuple(
-        ChannelScope(c.id, c.store_id, c.name, c.market, c.country, OrderScope(c.orders_scope), c.orders_enabled and c.enabled,
-                     c.auto_accept, c.activated_at)  # fmt: skip
+        ChannelScope(
+            c.id,
+            c.store_id,
+            c.name,
+            c.market,
+            c.country,
+            OrderScope(c.orders_scope),
+            c.orders_enabled and c.enabled,
+            c.auto_accept,
+            c.activated_at,
+        )
         for c in rows
     )
     return AccountScope(account.id, Marketplace(account.marketplace), channels)
@@ -241,8 +260,12 @@ def store_remote_orders(
             new.append((remote, values))
             continue
         moved = old.channel_id != channel.id or old.store_id != channel.store_id
-        key = (moved, old.status is not remote.status, old.address_missing != values[_ADDRESS_MISSING],
-               old.modified_at != remote.modified_at)  # fmt: skip
+        key = (
+            moved,
+            old.status is not remote.status,
+            old.address_missing != values[_ADDRESS_MISSING],
+            old.modified_at != remote.modified_at,
+        )
         updates[key].append([*values, old.id, values[_MODIFIED_AT]])
         name = values[_BUYER_NAME] or old.buyer_name
         email = values[_BUYER_EMAIL] or old.buyer_email
@@ -269,9 +292,11 @@ def store_remote_orders(
     if events:
         w.insert_event.execute(session, [(ids[remote_id], *event) for remote_id, event in events])
         outcome.events = len(events)
-    terms = [(ids[remote.remote_id], term, values[_PURCHASED_AT])
-             for remote, values in new
-             for term in sorted(order_terms(remote.remote_id, values[_BUYER_NAME], values[_BUYER_EMAIL]))]  # fmt: skip
+    terms = [
+        (ids[remote.remote_id], term, values[_PURCHASED_AT])
+        for remote, values in new
+        for term in sorted(order_terms(remote.remote_id, values[_BUYER_NAME], values[_BUYER_EMAIL]))
+    ]
     terms.sort(key=itemgetter(1))  # in term order: the term index is walked once, not jumped about
     w.insert_terms.execute(session, terms)
     if renamed:
@@ -286,22 +311,66 @@ def store_remote_orders(
 
 #: Columns of an order row as store_remote_orders builds it (the insert's columns).
 ORDER_COLUMNS = (
-    "account_id", "channel_id", "store_id", "marketplace", "marketplace_order_id", "market", "country",
-    "marketplace_status", "status", "purchased_at", "modified_at", "harvested_at", "updated_at", "total",
-    "shipping_price", "discount_total", "currency", "buyer_name", "buyer_email", "buyer_phone", "shipping_address",
-    "billing_address", "shipping_method", "payment_method", "carrier", "tracking_number", "tracking_url",
-    "address_missing", "gift", "weight_grams", "accept_by", "ship_by", "buyer_note", "payload", "allowed_actions",
+    "account_id",
+    "channel_id",
+    "store_id",
+    "marketplace",
+    "marketplace_order_id",
+    "market",
+    "country",
+    "marketplace_status",
+    "status",
+    "purchased_at",
+    "modified_at",
+    "harvested_at",
+    "updated_at",
+    "total",
+    "shipping_price",
+    "discount_total",
+    "currency",
+    "buyer_name",
+    "buyer_email",
+    "buyer_phone",
+    "shipping_address",
+    "billing_address",
+    "shipping_method",
+    "payment_method",
+    "carrier",
+    "tracking_number",
+    "tracking_url",
+    "address_missing",
+    "gift",
+    "weight_grams",
+    "accept_by",
+    "ship_by",
+    "buyer_note",
+    "payload",
+    "allowed_actions",
     "unread_fields",
-)  # fmt: skip
+)
 _AT = {name: n for n, name in enumerate(ORDER_COLUMNS)}
 _PURCHASED_AT, _MODIFIED_AT, _ADDRESS_MISSING = _AT["purchased_at"], _AT["modified_at"], _AT["address_missing"]
 _BUYER_NAME, _BUYER_EMAIL = _AT["buyer_name"], _AT["buyer_email"]
 #: Set only when they change: each is in indexes SQLite would otherwise rewrite for nothing.
 _CHANNEL_COLUMNS = ("channel_id", "store_id")
-_ALWAYS_SET = tuple(c for c in ORDER_COLUMNS if c not in ORDER_KEY and c not in IMMUTABLE_COLUMNS
-                    and c not in (*_CHANNEL_COLUMNS, "status", "address_missing", "modified_at"))  # fmt: skip
-LINE_COLUMNS = ("order_id", "marketplace_line_id", "sku", "title", "quantity", "unit_price", "marketplace_status",
-                "status", "imei", "serial_number", "options")  # fmt: skip
+_ALWAYS_SET = tuple(
+    c
+    for c in ORDER_COLUMNS
+    if c not in ORDER_KEY and c not in IMMUTABLE_COLUMNS and c not in (*_CHANNEL_COLUMNS, "status", "address_missing", "modified_at")
+)
+LINE_COLUMNS = (
+    "order_id",
+    "marketplace_line_id",
+    "sku",
+    "title",
+    "quantity",
+    "unit_price",
+    "marketplace_status",
+    "status",
+    "imei",
+    "serial_number",
+    "options",
+)
 EVENT_COLUMNS = ("order_id", "at", "source", "kind", "field", "old_value", "new_value", "actor", "message")
 TERM_COLUMNS = ("order_id", "term", "purchased_at")
 
@@ -341,10 +410,14 @@ class _Writer:
         self.no_options = self.line_json({})
         self.line_status = _members(NormalizedStatus, line_convert["status"])
         upsert = insert_for(dialect.name, lines)
-        upsert = upsert.on_conflict_do_update(index_elements=list(LINE_KEY), set_={
-            c: func.coalesce(upsert.excluded[c], lines.c[c]) if c in STICKY_LINE_COLUMNS else upsert.excluded[c]
-            for c in LINE_COLUMNS if c not in LINE_KEY
-        })  # fmt: skip
+        upsert = upsert.on_conflict_do_update(
+            index_elements=list(LINE_KEY),
+            set_={
+                c: func.coalesce(upsert.excluded[c], lines.c[c]) if c in STICKY_LINE_COLUMNS else upsert.excluded[c]
+                for c in LINE_COLUMNS
+                if c not in LINE_KEY
+            },
+        )
         self.upsert_lines = self._compile(upsert, LINE_COLUMNS, True)
         self.insert_lines = self._compile(insert(lines), LINE_COLUMNS, True)
 
@@ -373,17 +446,24 @@ class _Writer:
             from shelfdesk.db.models import Order
 
             orders = Order.__table__
-            columns = [*_ALWAYS_SET, *(_CHANNEL_COLUMNS if moved else ()), *(("status",) if status else ()),
-                       *(("address_missing",) if address_missing else ()), *(("modified_at",) if modified else ())]  # fmt: skip
+            columns = [
+                *_ALWAYS_SET,
+                *(_CHANNEL_COLUMNS if moved else ()),
+                *(("status",) if status else ()),
+                *(("address_missing",) if address_missing else ()),
+                *(("modified_at",) if modified else ()),
+            ]
             keys = [*ORDER_COLUMNS, "id_", "guard_"]
             values = {}
             for column in columns:
                 bound = bindparam(column, type_=orders.c[column].type)
                 values[column] = func.coalesce(bound, orders.c[column]) if column in STICKY_ORDER_COLUMNS else bound
             guard = bindparam("guard_", type_=orders.c.modified_at.type)
-            stmt = (update(orders).where(orders.c.id == bindparam("id_"),
-                                         or_(orders.c.modified_at.is_(None), orders.c.modified_at <= guard))
-                    .values(values))  # fmt: skip
+            stmt = (
+                update(orders)
+                .where(orders.c.id == bindparam("id_"), or_(orders.c.modified_at.is_(None), orders.c.modified_at <= guard))
+                .values(values)
+            )
             statement = self._updates[key] = self._compile(stmt, keys)
         return statement
 
@@ -422,7 +502,7 @@ def _fast_json(convert: Any) -> Any:
     def fast(value: Any) -> str | None:
         return None if value is None else "".join(encoder(value, 0))
 
-    sample = {"name": "Zoé \"Z\"", "n": [1, 2.5, None, True, {}], "empty": ""}
+    sample = {"name": 'Zoé "Z"', "n": [1, 2.5, None, True, {}], "empty": ""}
     return fast if convert(None) is None and convert(sample) == fast(sample) else convert
 
 
@@ -446,8 +526,11 @@ def _fast_datetime(convert: Any) -> Any:
             return value.replace(tzinfo=None).isoformat(" ", "microseconds")
         return convert(value)
 
-    samples = (datetime(2026, 3, 2, 9, 30, tzinfo=utc), datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
-               datetime(2026, 1, 1, 0, 0, 0, 7, tzinfo=utc))  # fmt: skip
+    samples = (
+        datetime(2026, 3, 2, 9, 30, tzinfo=utc),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=utc),
+        datetime(2026, 1, 1, 0, 0, 0, 7, tzinfo=utc),
+    )
     return fast if all(fast(sample) == convert(sample) for sample in samples) else convert
 
 
@@ -496,8 +579,7 @@ def _members(enum: type[StrEnum], convert: Any) -> dict[Any, Any]:
 # ---------------------------------------------------------------------- rows
 
 
-def _order_values(w: _Writer, scope: AccountScope, channel: ChannelScope, remote: RemoteOrder, at: Any,
-                  old: _Existing | None) -> list[Any]:  # fmt: skip
+def _order_values(w: _Writer, scope: AccountScope, channel: ChannelScope, remote: RemoteOrder, at: Any, old: _Existing | None) -> list[Any]:
     """The order's row in ORDER_COLUMNS order, already in the driver's form; a silent sticky column is None."""
     # Hot path of the harvest (tens of thousands of orders a second): plain lookups, few calls.
     raw = remote.raw or {}
@@ -561,8 +643,7 @@ def _order_values(w: _Writer, scope: AccountScope, channel: ChannelScope, remote
     ]
 
 
-def _store_lines(session: Session, w: _Writer, written: Sequence[tuple[RemoteOrder, _Existing | None]],
-                 ids: Mapping[str, int]) -> None:  # fmt: skip
+def _store_lines(session: Session, w: _Writer, written: Sequence[tuple[RemoteOrder, _Existing | None]], ids: Mapping[str, int]) -> None:
     """Lines of new orders are inserted (a line listed twice keeps its last copy); others are upserted."""
     inserted, upserted = [], []
     money, status_of, options_json, no_options = w.line_money, w.line_status, w.line_json, w.no_options
@@ -572,9 +653,19 @@ def _store_lines(session: Session, w: _Writer, written: Sequence[tuple[RemoteOrd
         for line in remote.lines:
             raw = line.raw
             options = {k: str(raw[k]) for k in _OPTION_KEYS if raw.get(k) not in (None, "")} if raw else None
-            rows[line.remote_id] = (order_id, line.remote_id, line.sku or None, line.title or None, line.quantity,
-                                    money(line.unit_price), line.raw_status, status_of[line.status], line.imei or None,
-                                    line.serial_number or None, options_json(options) if options else no_options)  # fmt: skip
+            rows[line.remote_id] = (
+                order_id,
+                line.remote_id,
+                line.sku or None,
+                line.title or None,
+                line.quantity,
+                money(line.unit_price),
+                line.raw_status,
+                status_of[line.status],
+                line.imei or None,
+                line.serial_number or None,
+                options_json(options) if options else no_options,
+            )
         (inserted if old is None else upserted).extend(rows.values())
     w.insert_lines.execute(session, inserted)
     w.upsert_lines.execute(session, upserted)
@@ -599,12 +690,16 @@ def _replace_terms(session: Session, w: _Writer, renamed: Sequence[tuple[int, se
     purchased: dict[int, Any] = {}
     order_ids = [order_id for order_id, _ in renamed]
     for start in range(0, len(order_ids), CHUNK):
-        rows = session.connection().execute(
-            # NullType: the purchase time comes back as stored and goes back the same way, unconverted.
-            select(terms.c.order_id, terms.c.term, type_coerce(terms.c.purchased_at, NullType())).where(
-                terms.c.order_id.in_(order_ids[start : start + CHUNK])
+        rows = (
+            session.connection()
+            .execute(
+                # NullType: the purchase time comes back as stored and goes back the same way, unconverted.
+                select(terms.c.order_id, terms.c.term, type_coerce(terms.c.purchased_at, NullType())).where(
+                    terms.c.order_id.in_(order_ids[start : start + CHUNK])
+                )
             )
-        ).all()
+            .all()
+        )
         for order_id, term, at in rows:
             stored[order_id].add(term)
             purchased[order_id] = at
@@ -629,12 +724,28 @@ def _existing(session: Session, account_id: int, remote_ids: Sequence[str]) -> d
     found: dict[str, _Existing] = {}
     for start in range(0, len(remote_ids), CHUNK):
         chunk = remote_ids[start : start + CHUNK]
-        rows = session.connection().execute(
-            select(Order.marketplace_order_id, Order.id, Order.status, Order.marketplace_status, Order.total,
-                   Order.shipping_price, Order.shipping_address, Order.modified_at, Order.channel_id, Order.store_id,
-                   Order.address_missing, Order.buyer_name, Order.buyer_email, Order.unread_fields)  # fmt: skip
-            .where(Order.account_id == account_id, Order.marketplace_order_id.in_(chunk))  # type: ignore[attr-defined]
-        ).all()
+        rows = (
+            session.connection()
+            .execute(
+                select(
+                    Order.marketplace_order_id,
+                    Order.id,
+                    Order.status,
+                    Order.marketplace_status,
+                    Order.total,
+                    Order.shipping_price,
+                    Order.shipping_address,
+                    Order.modified_at,
+                    Order.channel_id,
+                    Order.store_id,
+                    Order.address_missing,
+                    Order.buyer_name,
+                    Order.buyer_email,
+                    Order.unread_fields,
+                ).where(Order.account_id == account_id, Order.marketplace_order_id.in_(chunk))  # type: ignore[attr-defined]
+            )
+            .all()
+        )
         for r in rows:
             found[r[0]] = _Existing(*r[1:])
     return found
@@ -646,11 +757,16 @@ def _ids(session: Session, account_id: int, remote_ids: Sequence[str]) -> dict[s
     ids: dict[str, int] = {}
     for start in range(0, len(remote_ids), CHUNK):
         chunk = remote_ids[start : start + CHUNK]
-        rows = session.connection().execute(
-            select(Order.marketplace_order_id, Order.id).where(
-                Order.account_id == account_id, Order.marketplace_order_id.in_(chunk)  # type: ignore[attr-defined]
+        rows = (
+            session.connection()
+            .execute(
+                select(Order.marketplace_order_id, Order.id).where(
+                    Order.account_id == account_id,
+                    Order.marketplace_order_id.in_(chunk),  # type: ignore[attr-defined]
+                )
             )
-        ).all()
+            .all()
+        )
         ids.update({r[0]: r[1] for r in rows})
     return ids
 
@@ -658,45 +774,76 @@ def _ids(session: Session, account_id: int, remote_ids: Sequence[str]) -> dict[s
 # ---------------------------------------------------------------------- events
 
 
-def _changes(old: _Existing | None, remote: RemoteOrder, at: Any, source: EventSource, source_value: Any,
-             actor: str | None) -> list[tuple[Any, ...]]:  # fmt: skip
+def _changes(
+    old: _Existing | None, remote: RemoteOrder, at: Any, source: EventSource, source_value: Any, actor: str | None
+) -> list[tuple[Any, ...]]:
     """Events (EVENT_COLUMNS rows without the order id) for what changed between the stored order and the marketplace's copy."""
     unread = ", ".join(remote.problems) or None
     if unread and unread != (old.unread_fields if old is not None else None):
         # Said once, when it starts (or the fields change): the order is kept, its payload as sent.
-        first = [(at, source_value, "unreadable", remote.problems[0], None, unread, actor,
-                  f"the marketplace sent {unread} in a shape shelfdesk cannot read; kept as sent in the payload")]  # fmt: skip
+        first = [
+            (
+                at,
+                source_value,
+                "unreadable",
+                remote.problems[0],
+                None,
+                unread,
+                actor,
+                f"the marketplace sent {unread} in a shape shelfdesk cannot read; kept as sent in the payload",
+            )
+        ]
     else:
         first = []
     return first + _field_changes(old, remote, at, source, source_value, actor)
 
 
-def _field_changes(old: _Existing | None, remote: RemoteOrder, at: Any, source: EventSource, source_value: Any,
-                   actor: str | None) -> list[tuple[Any, ...]]:  # fmt: skip
+def _field_changes(
+    old: _Existing | None, remote: RemoteOrder, at: Any, source: EventSource, source_value: Any, actor: str | None
+) -> list[tuple[Any, ...]]:
     if old is None:
         # A first sight is not a change (the order's harvested_at says when it arrived); one row
         # less per new order keeps the harvest fast. Orders created by an action still get one.
         if source is EventSource.harvest:
             return []
-        return [(at, source_value, "created", "status", None, remote.status.value, actor,
-                 f"marketplace status {remote.raw_status}")]  # fmt: skip
+        return [(at, source_value, "created", "status", None, remote.status.value, actor, f"marketplace status {remote.raw_status}")]
     changes = []
     if old.status != remote.status:
-        changes.append((at, source_value, "status_changed", "status", str(old.status), remote.status.value, actor,
-                        f"marketplace status {old.marketplace_status} → {remote.raw_status}"))  # fmt: skip
+        changes.append(
+            (
+                at,
+                source_value,
+                "status_changed",
+                "status",
+                str(old.status),
+                remote.status.value,
+                actor,
+                f"marketplace status {old.marketplace_status} → {remote.raw_status}",
+            )
+        )
     elif (old.marketplace_status or None) != (remote.raw_status or None):
-        changes.append((at, source_value, "status_changed", "marketplace_status", old.marketplace_status,
-                        remote.raw_status, actor, None))  # fmt: skip
+        changes.append((at, source_value, "status_changed", "marketplace_status", old.marketplace_status, remote.raw_status, actor, None))
     if old.total != remote.total:
         changes.append((at, source_value, "amount_changed", "total", _money(old.total), _money(remote.total), actor, None))
     if old.shipping_price != remote.shipping_price:
-        changes.append((at, source_value, "amount_changed", "shipping_price", _money(old.shipping_price),
-                        _money(remote.shipping_price), actor, None))  # fmt: skip
+        changes.append(
+            (at, source_value, "amount_changed", "shipping_price", _money(old.shipping_price), _money(remote.shipping_price), actor, None)
+        )
     new_address = remote.shipping_address or None
     if new_address and new_address != (old.shipping_address or None):
         message = "address revealed" if not old.shipping_address else "address changed"
-        changes.append((at, source_value, "address_changed", "shipping_address", format_address(old.shipping_address),
-                        format_address(new_address), actor, message))  # fmt: skip
+        changes.append(
+            (
+                at,
+                source_value,
+                "address_changed",
+                "shipping_address",
+                format_address(old.shipping_address),
+                format_address(new_address),
+                actor,
+                message,
+            )
+        )
     return changes
 
 
@@ -745,35 +892,49 @@ def confirm_visible_actions(session: Session, remotes: Mapping[int, RemoteOrder]
     order_ids = list(remotes)
     for start in range(0, len(order_ids), CHUNK):
         chunk = order_ids[start : start + CHUNK]
-        rows = session.connection().execute(
-            select(OrderAction.id, OrderAction.order_id, OrderAction.kind, OrderAction.payload, OrderAction.actor).where(
-                OrderAction.order_id.in_(chunk), OrderAction.state == ActionState.synchronizing  # type: ignore[attr-defined]
+        rows = (
+            session.connection()
+            .execute(
+                select(OrderAction.id, OrderAction.order_id, OrderAction.kind, OrderAction.payload, OrderAction.actor).where(
+                    OrderAction.order_id.in_(chunk),
+                    OrderAction.state == ActionState.synchronizing,  # type: ignore[attr-defined]
+                )
             )
-        ).all()
+            .all()
+        )
         for action_id, order_id, kind, payload, actor in rows:
             if action_visible(kind, payload or {}, remotes[order_id]):
                 confirmed += mark_confirmed(session, action_id, order_id, ActionKind(kind), payload or {}, now, actor)
     return confirmed
 
 
-def mark_confirmed(session: Session, action_id: int, order_id: int, kind: ActionKind, payload: Mapping[str, Any],
-                   now: datetime, actor: str | None) -> int:  # fmt: skip
+def mark_confirmed(
+    session: Session, action_id: int, order_id: int, kind: ActionKind, payload: Mapping[str, Any], now: datetime, actor: str | None
+) -> int:
     """Confirm one action (only if still open), keep its local fields on the order, add the event."""
     from shelfdesk.db.models import Order, OrderAction, OrderEvent
 
     result = session.execute(
         update(OrderAction)
         .where(OrderAction.id == action_id, OrderAction.state.in_([s.value for s in ActionState if s.is_open]))  # type: ignore[attr-defined]
-        .values(state=ActionState.confirmed, confirmed_at=now, updated_at=now, claimed_by=None, claimed_at=None,
-                next_attempt_at=None)  # fmt: skip
+        .values(state=ActionState.confirmed, confirmed_at=now, updated_at=now, claimed_by=None, claimed_at=None, next_attempt_at=None)
     )
     if not result.rowcount:
         return 0
     local = {k: v for k, v in (payload.get("local") or {}).items() if k in ("carrier", "tracking_number", "tracking_url")}
     if local:
         session.execute(update(Order).where(Order.id == order_id).values(**local, updated_at=now))
-    session.add(OrderEvent(order_id=order_id, at=now, source=_source_for(actor), kind="action_confirmed",
-                           field=kind.value, actor=actor, message=f"{kind.value} confirmed by the marketplace's state"))  # fmt: skip
+    session.add(
+        OrderEvent(
+            order_id=order_id,
+            at=now,
+            source=_source_for(actor),
+            kind="action_confirmed",
+            field=kind.value,
+            actor=actor,
+            message=f"{kind.value} confirmed by the marketplace's state",
+        )
+    )
     return 1
 
 

@@ -114,8 +114,7 @@ def fill_search_terms(conn: Connection, *, after_id: int = 0) -> int:
     from shelfdesk.db.upsert import DriverStatement
 
     read = text(
-        "SELECT id, marketplace_order_id, buyer_name, buyer_email, purchased_at FROM orders "
-        "WHERE id > :after ORDER BY id LIMIT :batch"
+        "SELECT id, marketplace_order_id, buyer_name, buyer_email, purchased_at FROM orders WHERE id > :after ORDER BY id LIMIT :batch"
     )
     # Straight to the driver's executemany: millions of rows, values as the database returned them.
     keys = ("order_id", "term", "purchased_at")
@@ -125,9 +124,11 @@ def fill_search_terms(conn: Connection, *, after_id: int = 0) -> int:
         orders = conn.execute(read, {"after": after_id, "batch": FILL_BATCH}).all()
         if not orders:
             return written
-        rows = [(order_id, term, purchased)
-                for order_id, remote_id, name, email, purchased in orders
-                for term in sorted(order_terms(remote_id, name, email))]  # fmt: skip
+        rows = [
+            (order_id, term, purchased)
+            for order_id, remote_id, name, email, purchased in orders
+            for term in sorted(order_terms(remote_id, name, email))
+        ]
         write.execute(conn, rows)
         written += len(rows)
         after_id = orders[-1][0]

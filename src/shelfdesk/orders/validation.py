@@ -36,8 +36,7 @@ INTENTS: dict[str, tuple[ActionKind, ...]] = {
     "cancel": (ActionKind.cancel,),
 }
 #: Actions an operator may queue (set_line_details rides inside ship; invoices belong elsewhere).
-QUEUEABLE = frozenset({ActionKind.accept, ActionKind.cancel, ActionKind.ship,
-                       ActionKind.confirm_availability, ActionKind.confirm_shipping})  # fmt: skip
+QUEUEABLE = frozenset({ActionKind.accept, ActionKind.cancel, ActionKind.ship, ActionKind.confirm_availability, ActionKind.confirm_shipping})
 #: Operator-facing shipping fields -> the names a capability may use for them.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "carrier": ("carrier", "shipper"),
@@ -164,8 +163,9 @@ def resolve_kind(caps: Capabilities, requested: str | ActionKind, order: str | N
         if kind in caps.actions and kind in QUEUEABLE:
             return caps.actions[kind]
     offered = ", ".join(k.value for k in caps.actions if k in QUEUEABLE)
-    raise ActionRefused(f"{where}{caps.marketplace} has no action {name.replace('_', '-')} (it offers: {offered})",
-                        order=order, field="action")  # fmt: skip
+    raise ActionRefused(
+        f"{where}{caps.marketplace} has no action {name.replace('_', '-')} (it offers: {offered})", order=order, field="action"
+    )
 
 
 def state_problem(spec: ActionSpec, order: OrderFacts) -> str | None:
@@ -233,8 +233,7 @@ def prepare_action(
     if spec.per_line:
         payload["skus"] = _lines_for(spec, order, skus)
     elif skus:
-        raise ActionRefused(f"order {oid}: {spec.label.lower()} applies to the whole order; do not name lines",
-                            order=oid, field="sku")  # fmt: skip
+        raise ActionRefused(f"order {oid}: {spec.label.lower()} applies to the whole order; do not name lines", order=oid, field="sku")
 
     if spec.kind in (ActionKind.ship, ActionKind.confirm_shipping):
         per_line = _identifiers(caps, spec, order, identifiers)
@@ -244,12 +243,14 @@ def prepare_action(
                 send.update(values)
             else:
                 if ActionKind.set_line_details not in caps.actions:
-                    raise ActionRefused(f"order {oid}: {caps.marketplace} cannot take IMEI or serial numbers per line",
-                                        order=oid, field="imei")  # fmt: skip
+                    raise ActionRefused(
+                        f"order {oid}: {caps.marketplace} cannot take IMEI or serial numbers per line", order=oid, field="imei"
+                    )
                 payload["lines"] = per_line
     elif identifiers:
-        raise ActionRefused(f"order {oid}: IMEI and serial numbers go with shipping, not with {spec.label.lower()}",
-                            order=oid, field="imei")  # fmt: skip
+        raise ActionRefused(
+            f"order {oid}: IMEI and serial numbers go with shipping, not with {spec.label.lower()}", order=oid, field="imei"
+        )
 
     sku_for_check = {"sku": payload["skus"][0]} if spec.per_line and spec.field("sku") is not None else {}
     try:
@@ -275,8 +276,12 @@ def _lines_for(spec: ActionSpec, order: OrderFacts, skus: Sequence[str]) -> list
             if line is None or not line.sku:
                 raise ActionRefused(f"order {oid} has no line with SKU {sku}", order=oid, field="sku")
             if line.status not in open_statuses:
-                raise ActionRefused(f"order {oid}: {line.label} is {line.status}; {spec.label.lower()} needs "
-                                    f"{', '.join(sorted(s.value for s in open_statuses))}", order=oid, field="sku")  # fmt: skip
+                raise ActionRefused(
+                    f"order {oid}: {line.label} is {line.status}; {spec.label.lower()} needs "
+                    f"{', '.join(sorted(s.value for s in open_statuses))}",
+                    order=oid,
+                    field="sku",
+                )
             chosen.append(line.sku)
         return chosen
     chosen = [l.sku for l in order.lines if l.sku and l.status in open_statuses]
@@ -285,8 +290,7 @@ def _lines_for(spec: ActionSpec, order: OrderFacts, skus: Sequence[str]) -> list
     return chosen
 
 
-def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts,
-                 given: Sequence[LineIdentifier]) -> dict[str, dict[str, str]]:  # fmt: skip
+def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts, given: Sequence[LineIdentifier]) -> dict[str, dict[str, str]]:
     """Assign IMEIs/serials to lines and enforce one per unit; returns {line remote id: values to set}."""
     oid = order.marketplace_order_id
     takes = {f.name for f in caps.line_detail_fields}
@@ -305,8 +309,7 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts,
             free = [l for l in unassigned if not (l.imei or l.serial_number)] or unassigned
             needing = [l for l in free if l.needs_identifier] or free
             if not needing:
-                raise ActionRefused(f"order {oid}: more IMEI/serial numbers given than lines to take them",
-                                    order=oid, field="imei")  # fmt: skip
+                raise ActionRefused(f"order {oid}: more IMEI/serial numbers given than lines to take them", order=oid, field="imei")
             line = needing[0]
         if line.remote_id in assigned:
             raise ActionRefused(f"order {oid}: two IMEI/serial numbers given for {line.label}", order=oid, field="imei")
@@ -322,7 +325,8 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts,
                 what = f" ({line.category})" if line.category else ""
                 raise ActionRefused(
                     f"order {oid}: {line.label}{what} needs an IMEI or serial number per unit to ship",
-                    order=oid, field="imei",
+                    order=oid,
+                    field="imei",
                 )
             continue
         if line.quantity != 1:
@@ -330,7 +334,8 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts,
                 f"order {oid}: {line.label} has quantity {line.quantity}; {caps.marketplace} takes one IMEI or serial "
                 "number per order line and only on a line of quantity 1, so this line cannot carry one "
                 "(ask the marketplace to split it into single units)",
-                order=oid, field="imei",
+                order=oid,
+                field="imei",
             )
         values: dict[str, str] = {}
         for name, value in (("imei", ident.imei), ("serial_number", ident.serial_number)):
@@ -348,8 +353,11 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts,
                 raise ActionRefused(f"order {oid}, {line.label}: {name} is longer than {limit} characters", order=oid, field=name)
             current = getattr(line, name)
             if current and current != value:
-                raise ActionRefused(f"order {oid}, {line.label}: {name} is already {current} on the marketplace "
-                                    "and cannot be changed (write-once)", order=oid, field=name)  # fmt: skip
+                raise ActionRefused(
+                    f"order {oid}, {line.label}: {name} is already {current} on the marketplace and cannot be changed (write-once)",
+                    order=oid,
+                    field=name,
+                )
             if value in seen:
                 raise ActionRefused(f"order {oid}: {value} is given for two lines", order=oid, field=name)
             seen.add(value)
@@ -404,7 +412,20 @@ def error_fields(refusal: ActionRefused) -> dict[str, Any]:
 
 
 __all__ = [
-    "INTENTS", "LOCAL_FIELDS", "QUEUEABLE", "LineFacts", "LineIdentifier", "OrderFacts", "PreparedAction",
-    "allowed_now", "error_fields", "format_allowed", "imei_problem", "luhn_check_digit", "parse_allowed",
-    "prepare_action", "resolve_kind", "state_problem",
-]  # fmt: skip
+    "INTENTS",
+    "LOCAL_FIELDS",
+    "QUEUEABLE",
+    "LineFacts",
+    "LineIdentifier",
+    "OrderFacts",
+    "PreparedAction",
+    "allowed_now",
+    "error_fields",
+    "format_allowed",
+    "imei_problem",
+    "luhn_check_digit",
+    "parse_allowed",
+    "prepare_action",
+    "resolve_kind",
+    "state_problem",
+]

@@ -125,24 +125,40 @@ def channel_spec(session: Session, channel_id: int) -> ChannelSpec:
         raise NotFound(f"no channel with id {channel_id}")
     channel, store_name, currency, store_safety, account_name = row
     owners = session.execute(
-        select(Channel.id, Channel.name).where(Channel.account_id == channel.account_id, Channel.owns_quantities.is_(True))
+        select(Channel.id, Channel.name)
+        .where(Channel.account_id == channel.account_id, Channel.owns_quantities.is_(True))
         .order_by(Channel.id)
-    ).all()  # fmt: skip
+    ).all()
     warnings: list[str] = []
     owns = bool(channel.owns_quantities)
     if owns and owners and owners[0][0] != channel.id:
         owns = False
-        warnings.append(f"{owners[0][1]} owns this account's quantities: {channel.name} sends prices only "
-                        "(clear 'owns quantities' on one of them)")  # fmt: skip
+        warnings.append(
+            f"{owners[0][1]} owns this account's quantities: {channel.name} sends prices only (clear 'owns quantities' on one of them)"
+        )
     safety = channel.safety_stock if channel.safety_stock is not None else (store_safety or 0)
     return ChannelSpec(
-        id=channel.id, name=channel.name, store_id=channel.store_id, store_name=store_name, currency=currency,
-        account_id=channel.account_id, account_name=account_name, marketplace=Marketplace(channel.marketplace),
-        market=channel.market, country=channel.country, enabled=channel.enabled, products_feed_enabled=channel.products_feed_enabled,
-        offers_feed_enabled=channel.offers_feed_enabled, quantities_only=channel.quantities_only, owns_quantities=owns,
-        repricer_enabled=channel.repricer_enabled, safety_stock=max(0, int(safety)),
-        active=channel.activated_at is not None, settings=dict(channel.settings or {}), warnings=tuple(warnings),
-    )  # fmt: skip
+        id=channel.id,
+        name=channel.name,
+        store_id=channel.store_id,
+        store_name=store_name,
+        currency=currency,
+        account_id=channel.account_id,
+        account_name=account_name,
+        marketplace=Marketplace(channel.marketplace),
+        market=channel.market,
+        country=channel.country,
+        enabled=channel.enabled,
+        products_feed_enabled=channel.products_feed_enabled,
+        offers_feed_enabled=channel.offers_feed_enabled,
+        quantities_only=channel.quantities_only,
+        owns_quantities=owns,
+        repricer_enabled=channel.repricer_enabled,
+        safety_stock=max(0, int(safety)),
+        active=channel.activated_at is not None,
+        settings=dict(channel.settings or {}),
+        warnings=tuple(warnings),
+    )
 
 
 @dataclass(frozen=True)
@@ -172,11 +188,26 @@ def list_channels(ctx: AppContext) -> list[ChannelChoice]:
 
     with ctx.read_session() as session:
         rows = session.execute(
-            select(Channel.id, Channel.name, Store.name, Channel.marketplace, Channel.offers_feed_enabled,
-                   Channel.products_feed_enabled, Channel.activated_at)
-            .join(Store, Store.id == Channel.store_id).where(Channel.enabled.is_(True))
+            select(
+                Channel.id,
+                Channel.name,
+                Store.name,
+                Channel.marketplace,
+                Channel.offers_feed_enabled,
+                Channel.products_feed_enabled,
+                Channel.activated_at,
+            )
+            .join(Store, Store.id == Channel.store_id)
+            .where(Channel.enabled.is_(True))
             .order_by(Store.name, Channel.name)
-        ).all()  # fmt: skip
-    return [ChannelChoice(cid, f"{store} / {name}", Marketplace(mp),
-                          tuple(f for f, on in (("offers", offers), ("products", products)) if on), activated is not None)
-            for cid, name, store, mp, offers, products, activated in rows]  # fmt: skip
+        ).all()
+    return [
+        ChannelChoice(
+            cid,
+            f"{store} / {name}",
+            Marketplace(mp),
+            tuple(f for f, on in (("offers", offers), ("products", products)) if on),
+            activated is not None,
+        )
+        for cid, name, store, mp, offers, products, activated in rows
+    ]

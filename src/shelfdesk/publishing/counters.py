@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 SUCCESS = (ItemOutcome.created, ItemOutcome.updated, ItemOutcome.zeroed)
 
 
-def finish_counters(ctx: AppContext, publication_id: int, *, state: PublicationState | None = None,
-                    error: str | None = None, finished: bool = False) -> tuple[dict[str, int], PublicationState]:  # fmt: skip
+def finish_counters(
+    ctx: AppContext, publication_id: int, *, state: PublicationState | None = None, error: str | None = None, finished: bool = False
+) -> tuple[dict[str, int], PublicationState]:
     """Recompute a publication's counters from its items (the items are the truth).
 
     ``finished`` ends the run: its state is ``state`` or, when None, the one
@@ -27,8 +28,9 @@ def finish_counters(ctx: AppContext, publication_id: int, *, state: PublicationS
     with ctx.write_session() as session:
         rows = session.execute(
             select(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None), func.count())  # type: ignore[union-attr]
-            .where(I.publication_id == publication_id).group_by(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None))  # type: ignore[union-attr]
-        ).all()  # fmt: skip
+            .where(I.publication_id == publication_id)
+            .group_by(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None))  # type: ignore[union-attr]
+        ).all()
         c = {"sent": 0, "succeeded": 0, "warnings": 0, "failed": 0, "invalid": 0, "queued": 0, "pending": 0, "held": 0}
         for outcome, was_sent, warned, count in rows:
             outcome = ItemOutcome(outcome)

@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 #: Why a SKU was marked (shown in the pusher's history).
-REASON_CATALOG, REASON_STOCK_FEED, REASON_ORDER, REASON_MANUAL, REASON_DRIFT = (
-    "catalog", "stock feed", "order", "manual", "drift")  # fmt: skip
+REASON_CATALOG, REASON_STOCK_FEED, REASON_ORDER, REASON_MANUAL, REASON_DRIFT = ("catalog", "stock feed", "order", "manual", "drift")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +45,23 @@ def quantity_channels(session: Session, store_id: int) -> list[int]:
 
     from shelfdesk.db.models import Channel
 
-    return list(session.execute(select(Channel.id).where(
-        Channel.store_id == store_id, Channel.enabled.is_(True), Channel.owns_quantities.is_(True),  # type: ignore[attr-defined]
-        Channel.activated_at.is_not(None),  # type: ignore[union-attr]
-    ).order_by(Channel.id)).scalars())  # fmt: skip
+    return list(
+        session.execute(
+            select(Channel.id)
+            .where(
+                Channel.store_id == store_id,
+                Channel.enabled.is_(True),
+                Channel.owns_quantities.is_(True),  # type: ignore[attr-defined]
+                Channel.activated_at.is_not(None),  # type: ignore[union-attr]
+            )
+            .order_by(Channel.id)
+        ).scalars()
+    )
 
 
-def mark_dirty(session: Session, store_id: int, skus: Iterable[str], reason: str, now: datetime,
-               *, channel_ids: Collection[int] | None = None) -> int:  # fmt: skip
+def mark_dirty(
+    session: Session, store_id: int, skus: Iterable[str], reason: str, now: datetime, *, channel_ids: Collection[int] | None = None
+) -> int:
     """Mark ``skus`` of the store dirty for every channel sending its quantities; returns the marks written.
 
     Nothing is committed here: the mark commits (or rolls back) with the change that caused it.
@@ -71,12 +79,21 @@ def mark_dirty(session: Session, store_id: int, skus: Iterable[str], reason: str
     channels = list(channel_ids) if channel_ids is not None else quantity_channels(session, store_id)
     if not channels:
         return 0
-    rows = [{"channel_id": channel_id, "sku": sku, "sku_key": key, "token": uuid.uuid4().hex, "reason": reason[:32],
-             "first_marked_at": now, "marked_at": now}
-            for channel_id in channels for key, sku in sorted(unique.items())]  # fmt: skip
+    rows = [
+        {
+            "channel_id": channel_id,
+            "sku": sku,
+            "sku_key": key,
+            "token": uuid.uuid4().hex,
+            "reason": reason[:32],
+            "first_marked_at": now,
+            "marked_at": now,
+        }
+        for channel_id in channels
+        for key, sku in sorted(unique.items())
+    ]
     for start in range(0, len(rows), 2000):
-        upsert_rows(session, StockDirty, rows[start : start + 2000], ["channel_id", "sku_key"],
-                    ["sku", "token", "reason", "marked_at"])  # fmt: skip
+        upsert_rows(session, StockDirty, rows[start : start + 2000], ["channel_id", "sku_key"], ["sku", "token", "reason", "marked_at"])
     return len(rows)
 
 
@@ -86,8 +103,11 @@ def read_marks(session: Session, channel_id: int, limit: int | None = None) -> l
 
     from shelfdesk.db.models import StockDirty as D
 
-    query = select(D.channel_id, D.sku, D.token, D.reason, D.first_marked_at, D.marked_at).where(
-        D.channel_id == channel_id).order_by(D.first_marked_at, D.id)  # fmt: skip
+    query = (
+        select(D.channel_id, D.sku, D.token, D.reason, D.first_marked_at, D.marked_at)
+        .where(D.channel_id == channel_id)
+        .order_by(D.first_marked_at, D.id)
+    )
     if limit is not None:
         query = query.limit(limit)
     return [DirtyMark(*row) for row in session.execute(query).all()]
@@ -116,8 +136,10 @@ def waiting_counts(session: Session) -> dict[int, tuple[int, datetime | None]]:
 
     from shelfdesk.db.models import StockDirty as D
 
-    return {cid: (int(n), oldest) for cid, n, oldest in session.execute(
-        select(D.channel_id, func.count(), func.min(D.first_marked_at)).group_by(D.channel_id)).all()}  # fmt: skip
+    return {
+        cid: (int(n), oldest)
+        for cid, n, oldest in session.execute(select(D.channel_id, func.count(), func.min(D.first_marked_at)).group_by(D.channel_id)).all()
+    }
 
 
 def oldest_unpushed(session: Session) -> datetime | None:

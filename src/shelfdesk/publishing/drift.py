@@ -46,8 +46,13 @@ class DriftReport:
     drifts: list[Drift] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"channel_id": self.channel_id, "publication_id": self.publication_id, "listed": self.listed,
-                "drifted": len(self.drifts), "drifts": [d.__dict__ for d in self.drifts]}  # fmt: skip
+        return {
+            "channel_id": self.channel_id,
+            "publication_id": self.publication_id,
+            "listed": self.listed,
+            "drifted": len(self.drifts),
+            "drifts": [d.__dict__ for d in self.drifts],
+        }
 
 
 async def check_drift(ctx: AppContext, channel_id: int, *, factory: ConnectorFactory | None = None) -> DriftReport:
@@ -72,12 +77,23 @@ async def check_drift(ctx: AppContext, channel_id: int, *, factory: ConnectorFac
         if qty or price:
             drifted.append(item)
     plan.to_send, plan.queued, plan.invalid, plan.held = drifted, [], [], []
-    report = DriftReport(channel_id, None, len(remote), [
-        Drift(i.sku, i.old_quantity, i.new_quantity, str(i.old_price) if i.old_price is not None else None,
-              str(i.new_price) if i.new_price is not None else None) for i in drifted])  # fmt: skip
+    report = DriftReport(
+        channel_id,
+        None,
+        len(remote),
+        [
+            Drift(
+                i.sku,
+                i.old_quantity,
+                i.new_quantity,
+                str(i.old_price) if i.old_price is not None else None,
+                str(i.new_price) if i.new_price is not None else None,
+            )
+            for i in drifted
+        ],
+    )
     if not ctx.read_only:
-        publication_id = _start(ctx, channel, PublicationKind.offers, PublicationMode.full, dry_run=True,
-                                started_by=DRIFT, only_skus=None)  # fmt: skip
+        publication_id = _start(ctx, channel, PublicationKind.offers, PublicationMode.full, dry_run=True, started_by=DRIFT, only_skus=None)
         record_plan(ctx, publication_id, plan, dry_run=True)
         finish_counters(ctx, publication_id, state=PublicationState.dry_run, finished=True)
         report.publication_id = publication_id
@@ -88,8 +104,7 @@ def check_drift_sync(ctx: AppContext, channel_id: int, **kwargs: Any) -> DriftRe
     return asyncio.run(check_drift(ctx, channel_id, **kwargs))
 
 
-def push_corrections(ctx: AppContext, channel_id: int, skus: Collection[str] | None = None,
-                     publication_id: int | None = None) -> int:  # fmt: skip
+def push_corrections(ctx: AppContext, channel_id: int, skus: Collection[str] | None = None, publication_id: int | None = None) -> int:
     """Send the drifted SKUs again (those of the drift record ``publication_id``, or ``skus``); returns how many.
 
     Their published baseline is forgotten (the marketplace's reading becomes the
@@ -110,13 +125,16 @@ def push_corrections(ctx: AppContext, channel_id: int, skus: Collection[str] | N
             raise PublishError(f"no channel with id {channel_id}")
         chosen = list(skus or [])
         if publication_id is not None:
-            chosen += list(session.execute(select(PublicationItem.sku).where(
-                PublicationItem.publication_id == publication_id)).scalars())  # a drift record's items are its drifts
+            chosen += list(
+                session.execute(select(PublicationItem.sku).where(PublicationItem.publication_id == publication_id)).scalars()
+            )  # a drift record's items are its drifts
         keys = sorted({s.casefold() for s in chosen})
         for start in range(0, len(keys), 500):
-            session.execute(update(ChannelListing).where(
-                ChannelListing.channel_id == channel_id, ChannelListing.sku_key.in_(keys[start : start + 500]))  # type: ignore[attr-defined]
-                .values(published_quantity=None, published_price=None))  # fmt: skip
+            session.execute(
+                update(ChannelListing)
+                .where(ChannelListing.channel_id == channel_id, ChannelListing.sku_key.in_(keys[start : start + 500]))  # type: ignore[attr-defined]
+                .values(published_quantity=None, published_price=None)
+            )
         mark_dirty(session, channel.store_id, chosen, REASON_DRIFT, ctx.clock.now(), channel_ids=[channel_id])
         record_audit(session, ctx, "drift.correct", "channel", channel_id, {"skus": len(keys), "publication": publication_id})
     return len(keys)

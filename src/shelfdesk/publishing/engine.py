@@ -78,8 +78,14 @@ class PublishResult:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"publication_id": self.publication_id, "state": str(self.state), "counters": dict(self.counters),
-                "recovered": dict(self.recovered), "error": self.error, "plan": self.plan.summary()}  # fmt: skip
+        return {
+            "publication_id": self.publication_id,
+            "state": str(self.state),
+            "counters": dict(self.counters),
+            "recovered": dict(self.recovered),
+            "error": self.error,
+            "plan": self.plan.summary(),
+        }
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -100,13 +106,21 @@ def default_factory(ctx: AppContext) -> ConnectorFactory:
 def _item_row(publication_id: int, item: PlannedItem, outcome: ItemOutcome, message: str | None = None) -> dict[str, Any]:
     failed = outcome is ItemOutcome.failed
     return {
-        "publication_id": publication_id, "product_id": item.product_id, "sku": item.sku, "action": item.action,
-        "outcome": outcome, "old_price": item.old_price, "new_price": item.new_price, "old_quantity": item.old_quantity,
-        "new_quantity": item.new_quantity, "message": message if message is not None else item.reason,
+        "publication_id": publication_id,
+        "product_id": item.product_id,
+        "sku": item.sku,
+        "action": item.action,
+        "outcome": outcome,
+        "old_price": item.old_price,
+        "new_price": item.new_price,
+        "old_quantity": item.old_quantity,
+        "new_quantity": item.new_quantity,
+        "message": message if message is not None else item.reason,
         "error_code": item.error_code if failed else None,
         "error_key": error_key(item.error_code, item.reason or "", item.attribute) if failed else None,
-        "attribute": item.attribute if failed else None, "content_hash": item.content_hash,
-    }  # fmt: skip
+        "attribute": item.attribute if failed else None,
+        "content_hash": item.content_hash,
+    }
 
 
 def _insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -167,8 +181,10 @@ async def publish(
     channel = load_channel(ctx, channel_id)
     _check_feed(channel, kind, mode)
     if not dry_run and not channel.active:
-        raise PublishError(f"publication of {channel.label} is not activated: once its three lights are green, "
-                           "A on Mappings (or Stores) activates it; a dry run plans it meanwhile")  # fmt: skip
+        raise PublishError(
+            f"publication of {channel.label} is not activated: once its three lights are green, "
+            "A on Mappings (or Stores) activates it; a dry run plans it meanwhile"
+        )
     write = not ctx.read_only
     if not dry_run:
         ctx.require_write()
@@ -194,8 +210,17 @@ async def publish(
             recovery.interrupted += interrupted
             report(Progress(publication_id, "planning", message="planning"))
             quota = run_quota(ctx, channel)
-            plan = build_plan(ctx, channel, kind, mode, remote=remote, held=recovery.held, only_skus=only_skus, quota=quota,
-                              reserve=stockout_reserve(ctx, channel, quota))  # fmt: skip
+            plan = build_plan(
+                ctx,
+                channel,
+                kind,
+                mode,
+                remote=remote,
+                held=recovery.held,
+                only_skus=only_skus,
+                quota=quota,
+                reserve=stockout_reserve(ctx, channel, quota),
+            )
             if not write and recovery.held:
                 plan.warnings.append("earlier batches await an answer; the real run checks them first")
             if publication_id is not None:
@@ -220,8 +245,7 @@ async def publish(
         if publication_id is not None:
             ACTIVE.discard(publication_id)
     counters, state = finish_counters(ctx, publication_id, state=state, error=error, finished=True)
-    report(Progress(publication_id, "done", counters.get("sent", 0), len(plan.to_send), counters.get("failed", 0),
-                    message=f"{state}"))  # fmt: skip
+    report(Progress(publication_id, "done", counters.get("sent", 0), len(plan.to_send), counters.get("failed", 0), message=f"{state}"))
     return PublishResult(publication_id, state, plan, counters, recovery.as_dict(), error)
 
 
@@ -239,8 +263,10 @@ def _refuse_concurrent(ctx: AppContext, channel: ChannelSpec) -> int:
         others = [p for p in (session.get(Publication, pid) for pid in sorted(live)) if p is not None and not p.dry_run]
     if others:
         p = others[0]
-        raise PublicationRunning(f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
-                           f"by {p.started_by or '—'} in {p.holder}): wait for it to end")  # fmt: skip
+        raise PublicationRunning(
+            f"publication #{p.id} of {channel.label} is running ({p.kind}, started {p.started_at:%H:%M} UTC "
+            f"by {p.started_by or '—'} in {p.holder}): wait for it to end"
+        )
     return interrupted
 
 
@@ -254,28 +280,52 @@ def _check_feed(channel: ChannelSpec, kind: PublicationKind, mode: PublicationMo
         raise PublishError(f"{channel.marketplace} has no {kind} feed")
     if mode not in caps.feed_modes:
         allowed = " or ".join(sorted(str(m) for m in caps.feed_modes)) or "no"
-        raise PublishError(f"{channel.label}: {channel.marketplace} takes {allowed} mode only, not {mode} "
-                           f"(update mode sends what changed, what failed last time and vanished SKUs at 0)")  # fmt: skip
+        raise PublishError(
+            f"{channel.label}: {channel.marketplace} takes {allowed} mode only, not {mode} "
+            f"(update mode sends what changed, what failed last time and vanished SKUs at 0)"
+        )
     enabled = channel.products_feed_enabled if kind is PublicationKind.products else channel.offers_feed_enabled
     if not enabled:
         raise PublishError(f"the {kind} feed of channel {channel.label} is switched off")
 
 
-def _start(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, mode: PublicationMode, *, dry_run: bool,
-           started_by: str | None, only_skus: Collection[str] | None) -> int:  # fmt: skip
+def _start(
+    ctx: AppContext,
+    channel: ChannelSpec,
+    kind: PublicationKind,
+    mode: PublicationMode,
+    *,
+    dry_run: bool,
+    started_by: str | None,
+    only_skus: Collection[str] | None,
+) -> int:
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import Publication
 
     now = ctx.clock.now()
     with ctx.write_session() as session:
-        pub = Publication(channel_id=channel.id, kind=kind, mode=mode, dry_run=dry_run,
-                          state=PublicationState.running, started_by=started_by or ctx.actor, holder=holder_name("publish"),
-                          started_at=now, summary={"only_skus": sorted(only_skus)[:50] if only_skus else []})  # fmt: skip
+        pub = Publication(
+            channel_id=channel.id,
+            kind=kind,
+            mode=mode,
+            dry_run=dry_run,
+            state=PublicationState.running,
+            started_by=started_by or ctx.actor,
+            holder=holder_name("publish"),
+            started_at=now,
+            summary={"only_skus": sorted(only_skus)[:50] if only_skus else []},
+        )
         session.add(pub)
         session.flush()
         if not dry_run:
-            record_audit(session, ctx, "publication.start", "channel", channel.id,
-                         {"publication": pub.id, "kind": str(kind), "mode": str(mode), "only_skus": len(only_skus or ())})  # fmt: skip
+            record_audit(
+                session,
+                ctx,
+                "publication.start",
+                "channel",
+                channel.id,
+                {"publication": pub.id, "kind": str(kind), "mode": str(mode), "only_skus": len(only_skus or ())},
+            )
         return int(pub.id)  # type: ignore[arg-type]
 
 
@@ -286,14 +336,28 @@ def _requeue_unsent(ctx: AppContext, publication_id: int) -> None:
     from shelfdesk.db.models import PublicationItem
 
     with ctx.write_session() as session:
-        session.execute(update(PublicationItem).where(
-            PublicationItem.publication_id == publication_id, PublicationItem.outcome == ItemOutcome.queued,
-            PublicationItem.sent_at.is_(None)).values(message=OVER_QUOTA.replace("over this hour's quota", "the run stopped")))  # type: ignore[union-attr]  # fmt: skip
+        session.execute(
+            update(PublicationItem)
+            .where(
+                PublicationItem.publication_id == publication_id,
+                PublicationItem.outcome == ItemOutcome.queued,
+                PublicationItem.sent_at.is_(None),
+            )
+            .values(message=OVER_QUOTA.replace("over this hour's quota", "the run stopped"))
+        )  # type: ignore[union-attr]
 
 
-async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, plan: Plan, publication_id: int,
-                connector: Connector, report: ProgressCallback, should_cancel: Callable[[], bool] | None,
-                checkpoint: Checkpoint) -> tuple[PublicationState | None, str | None]:  # fmt: skip
+async def _send(
+    ctx: AppContext,
+    channel: ChannelSpec,
+    kind: PublicationKind,
+    plan: Plan,
+    publication_id: int,
+    connector: Connector,
+    report: ProgressCallback,
+    should_cancel: Callable[[], bool] | None,
+    checkpoint: Checkpoint,
+) -> tuple[PublicationState | None, str | None]:
     """Post the plan's batches, then follow each to its per-item outcomes."""
     from sqlalchemy import select
 
@@ -313,8 +377,11 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
     if total == 0:
         return (None, None)  # skipped, unless it refused items or queued them all (its counters tell)
     with ctx.read_session() as session:
-        ids = dict(session.execute(select(I.sku, I.id).where(
-            I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))).all())  # type: ignore[union-attr]  # fmt: skip
+        ids = dict(
+            session.execute(
+                select(I.sku, I.id).where(I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))
+            ).all()
+        )  # type: ignore[union-attr]
     if kind is PublicationKind.offers and total <= channel.setting_int("realtime_offers_max", DEFAULT_REALTIME_OFFERS_MAX):
         note_run(ctx, publication_id, path="real-time")
         return await _send_realtime(ctx, channel, plan, publication_id, connector, ids, report, should_cancel)
@@ -390,9 +457,16 @@ async def _send(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, pl
     return state, error
 
 
-async def _send_realtime(ctx: AppContext, channel: ChannelSpec, plan: Plan, publication_id: int, connector: Connector,
-                         ids: dict[str, int], report: ProgressCallback,
-                         should_cancel: Callable[[], bool] | None) -> tuple[PublicationState | None, str | None]:  # fmt: skip
+async def _send_realtime(
+    ctx: AppContext,
+    channel: ChannelSpec,
+    plan: Plan,
+    publication_id: int,
+    connector: Connector,
+    ids: dict[str, int],
+    report: ProgressCallback,
+    should_cancel: Callable[[], bool] | None,
+) -> tuple[PublicationState | None, str | None]:
     """A few offers, each its own real-time listing update (no batch, no task to poll).
 
     An update sets absolute values, so one whose answer was lost is simply
@@ -409,9 +483,13 @@ async def _send_realtime(ctx: AppContext, channel: ChannelSpec, plan: Plan, publ
         offer = planned.payload
         try:
             outcome = await connector.update_listing_now(
-                sku=planned.sku, quantity=offer.quantity if offer else None, price=offer.price if offer else None,
-                listing_id=getattr(offer, "remote_id", None), currency=getattr(offer, "currency", None),
-                min_price=getattr(offer, "min_price", None))  # fmt: skip
+                sku=planned.sku,
+                quantity=offer.quantity if offer else None,
+                price=offer.price if offer else None,
+                listing_id=getattr(offer, "remote_id", None),
+                currency=getattr(offer, "currency", None),
+                min_price=getattr(offer, "min_price", None),
+            )
         except (RateLimited, AuthError, WafBlocked, TransientError) as exc:
             _unmark(ctx, [item.id])
             _requeue_unsent(ctx, publication_id)
@@ -422,18 +500,30 @@ async def _send_realtime(ctx: AppContext, channel: ChannelSpec, plan: Plan, publ
     return None, None
 
 
-def _mark_sent(ctx: AppContext, publication_id: int, chunk: list[PlannedItem], ids: dict[str, int],
-               batch_key: str) -> list[SentItem]:  # fmt: skip
+def _mark_sent(ctx: AppContext, publication_id: int, chunk: list[PlannedItem], ids: dict[str, int], batch_key: str) -> list[SentItem]:
     from sqlalchemy import update
 
     from shelfdesk.db.models import PublicationItem
 
     now = ctx.clock.now()
-    items = [SentItem(ids[p.sku], publication_id, p.sku, p.action, p.payload.price if p.payload else None,
-                       p.payload.quantity if p.payload else None, p.content_hash, None, now) for p in chunk]  # fmt: skip
+    items = [
+        SentItem(
+            ids[p.sku],
+            publication_id,
+            p.sku,
+            p.action,
+            p.payload.price if p.payload else None,
+            p.payload.quantity if p.payload else None,
+            p.content_hash,
+            None,
+            now,
+        )
+        for p in chunk
+    ]
     with ctx.write_session() as session:
-        session.execute(update(PublicationItem), [{"id": i.id, "outcome": ItemOutcome.sent, "sent_at": now,
-                                                   "batch_key": batch_key} for i in items])  # fmt: skip
+        session.execute(
+            update(PublicationItem), [{"id": i.id, "outcome": ItemOutcome.sent, "sent_at": now, "batch_key": batch_key} for i in items]
+        )
     return items
 
 
@@ -447,8 +537,9 @@ def _unmark(ctx: AppContext, ids: list[int]) -> None:
     from shelfdesk.db.models import PublicationItem
 
     with ctx.write_session() as session:
-        session.execute(update(PublicationItem), [{"id": i, "outcome": ItemOutcome.queued, "sent_at": None,
-                                                   "batch_key": None} for i in ids])  # fmt: skip
+        session.execute(
+            update(PublicationItem), [{"id": i, "outcome": ItemOutcome.queued, "sent_at": None, "batch_key": None} for i in ids]
+        )
 
 
 def _note(ctx: AppContext, ids: list[int], message: str) -> None:
@@ -479,8 +570,7 @@ def _set_tasks(ctx: AppContext, items: list[SentItem], tickets: Sequence[Any]) -
         for sku in ticket.skus:
             task_of[sku.casefold()] = ticket.remote_id
     with ctx.write_session() as session:
-        session.execute(update(PublicationItem), [{"id": i.id, "remote_task_id": task_of.get(i.sku.casefold())}
-                                                  for i in items])  # fmt: skip
+        session.execute(update(PublicationItem), [{"id": i.id, "remote_task_id": task_of.get(i.sku.casefold())} for i in items])
         if tickets:
             from shelfdesk.db.models import Publication
 
@@ -489,8 +579,9 @@ def _set_tasks(ctx: AppContext, items: list[SentItem], tickets: Sequence[Any]) -
                 pub.remote_task_id = tickets[0].remote_id
 
 
-def publish_sync(ctx: AppContext, channel_id: int, kind: PublicationKind | str, mode: PublicationMode | str = PublicationMode.update,
-                 **kwargs: Any) -> PublishResult:  # fmt: skip
+def publish_sync(
+    ctx: AppContext, channel_id: int, kind: PublicationKind | str, mode: PublicationMode | str = PublicationMode.update, **kwargs: Any
+) -> PublishResult:
     """:func:`publish` for callers without an event loop (the CLI, a console thread worker)."""
     import asyncio
 

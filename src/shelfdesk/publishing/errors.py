@@ -27,17 +27,33 @@ class PublicationRunning(PublishError):
 #: Marketplace error codes → the channel attribute a mapping fixes.
 CODE_ATTRIBUTES: dict[str, str] = {
     # Back Market sandbox / API codes
-    "missing-grade": "grade", "invalid-grade": "grade", "grade-not-allowed": "grade",
-    "missing-product": "ean", "invalid-ean": "ean", "unknown-ean": "ean", "unknown-product": "product_id",
-    "missing-price": "price", "price-out-of-range": "price", "price-below-min": "min_price",
-    "price-above-max": "price", "missing-quantity": "quantity", "invalid-quantity": "quantity",
-    "invalid-warranty": "warranty_delay", "comment-too-long": "comment",
+    "missing-grade": "grade",
+    "invalid-grade": "grade",
+    "grade-not-allowed": "grade",
+    "missing-product": "ean",
+    "invalid-ean": "ean",
+    "unknown-ean": "ean",
+    "unknown-product": "product_id",
+    "missing-price": "price",
+    "price-out-of-range": "price",
+    "price-below-min": "min_price",
+    "price-above-max": "price",
+    "missing-quantity": "quantity",
+    "invalid-quantity": "quantity",
+    "invalid-warranty": "warranty_delay",
+    "comment-too-long": "comment",
     # Leboncoin
-    "invalid_title": "title", "invalid_description": "description", "unknown_category": "category",
-    "invalid_condition": "condition", "new_not_eligible": "new_reason", "unexpected_new_reason": "new_reason",
-    "invalid_price": "price", "price_out_of_range": "price", "missing_price": "price",
+    "invalid_title": "title",
+    "invalid_description": "description",
+    "unknown_category": "category",
+    "invalid_condition": "condition",
+    "new_not_eligible": "new_reason",
+    "unexpected_new_reason": "new_reason",
+    "invalid_price": "price",
+    "price_out_of_range": "price",
+    "missing_price": "price",
     "invalid_quantity": "quantity",
-}  # fmt: skip
+}
 
 _QUOTED = re.compile(r"«[^»]*»|\"[^\"]*\"|'[^']*'")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

@@ -54,8 +54,13 @@ def _publish(ctx: AppContext, channel_id: int | None, kind: PublicationKind) -> 
     if result.state is PublicationState.skipped:
         return {}
     c = result.counters
-    return {"items_sent": c.get("sent", 0), "items_published": c.get("succeeded", 0), "items_failed": c.get("failed", 0),
-            "items_invalid": c.get("invalid", 0), "items_queued": c.get("queued", 0)}  # fmt: skip
+    return {
+        "items_sent": c.get("sent", 0),
+        "items_published": c.get("succeeded", 0),
+        "items_failed": c.get("failed", 0),
+        "items_invalid": c.get("invalid", 0),
+        "items_queued": c.get("queued", 0),
+    }
 
 
 #: How long a scheduled feed run waits for the stock pusher's push of its channel to end (seconds).
@@ -75,9 +80,11 @@ def _wait_for_pusher(ctx: AppContext, channel_id: int) -> None:
     deadline = time.monotonic() + PUSHER_WAIT_SECONDS
     while time.monotonic() < deadline:
         with ctx.read_session() as session:
-            running = session.execute(select(Publication.id, Publication.holder, Publication.started_at).where(
-                Publication.channel_id == channel_id, Publication.state == PublicationState.running,
-                Publication.started_by == PUSHER)).all()  # fmt: skip
+            running = session.execute(
+                select(Publication.id, Publication.holder, Publication.started_at).where(
+                    Publication.channel_id == channel_id, Publication.state == PublicationState.running, Publication.started_by == PUSHER
+                )
+            ).all()
         now = ctx.clock.now()
         if not any(holder_alive(holder, pid, started, now) for pid, holder, started in running):
             return
@@ -110,9 +117,10 @@ def last_publication(kind: PublicationKind) -> Callable[[AppContext, int | None]
             return None
         with ctx.read_connection() as session:
             return session.execute(
-                select(func.max(Publication.started_at))
-                .where(Publication.channel_id == channel_id, Publication.kind == kind, Publication.dry_run.is_(False))
-            ).scalar()  # fmt: skip
+                select(func.max(Publication.started_at)).where(
+                    Publication.channel_id == channel_id, Publication.kind == kind, Publication.dry_run.is_(False)
+                )
+            ).scalar()
 
     return last
 
@@ -135,8 +143,7 @@ def run_repricer(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
     result = reprice_sync(ctx, channel_id)
     if not result.changed:
         return {}
-    return {"prices_changed": sum(d.applied for d in result.decisions),
-            "prices_refused": sum(1 for d in result.decisions if d.error)}  # fmt: skip
+    return {"prices_changed": sum(d.applied for d in result.decisions), "prices_refused": sum(1 for d in result.decisions if d.error)}
 
 
 def _has_buybox(marketplace: str) -> bool:
@@ -145,32 +152,60 @@ def _has_buybox(marketplace: str) -> bool:
     return capabilities(marketplace).competitors
 
 
-register(JobSpec(
-    name="offers", title="Offers publication", run=publish_offers, scope=JobScope.channel,
-    interval=DEFAULT_INTERVALS["offers"], applies=lambda ch: ch.enabled and ch.publication_active and ch.offers_feed_enabled,
-    last_done=last_publication(PublicationKind.offers),
-    description="Prices and quantities that changed, failures of the last run, vanished SKUs at 0 (update mode)",
-))  # fmt: skip
-register(JobSpec(
-    name="products", title="Products publication", run=publish_products, scope=JobScope.channel,
-    interval=DEFAULT_INTERVALS["products"],
-    applies=lambda ch: ch.enabled and ch.publication_active and ch.products_feed_enabled,
-    last_done=last_publication(PublicationKind.products),
-    description="Listings the marketplace does not have yet, within its hourly quota",
-))  # fmt: skip
-register(JobSpec(
-    name="repricer", title="Repricer", run=run_repricer, scope=JobScope.channel,
-    interval=DEFAULT_INTERVALS["repricer"],
-    applies=lambda ch: ch.enabled and ch.publication_active and ch.repricer_enabled and _has_buybox(ch.marketplace),
-    description="Follows the buybox between minimum and default prices (channels with the repricer on)",
-))  # fmt: skip
-register(JobSpec(
-    name="stock", title="Stock pusher", run="shelfdesk.publishing.pusher:run_pusher", scope=JobScope.channel,
-    interval=DEFAULT_INTERVALS["stock"], applies=lambda ch: ch.enabled and ch.publication_active,
-    description="Quantities that changed (orders on any channel, catalog, stock feed, by hand) within seconds",
-))  # fmt: skip
-register(JobSpec(
-    name="drift", title="Drift check", run="shelfdesk.publishing.drift:run_drift", scope=JobScope.channel,
-    interval=DEFAULT_INTERVALS["drift"], applies=lambda ch: ch.enabled and ch.publication_active,
-    description="The marketplace's quantities and prices against what shelfdesk would send; differences on Publications",
-))  # fmt: skip
+register(
+    JobSpec(
+        name="offers",
+        title="Offers publication",
+        run=publish_offers,
+        scope=JobScope.channel,
+        interval=DEFAULT_INTERVALS["offers"],
+        applies=lambda ch: ch.enabled and ch.publication_active and ch.offers_feed_enabled,
+        last_done=last_publication(PublicationKind.offers),
+        description="Prices and quantities that changed, failures of the last run, vanished SKUs at 0 (update mode)",
+    )
+)
+register(
+    JobSpec(
+        name="products",
+        title="Products publication",
+        run=publish_products,
+        scope=JobScope.channel,
+        interval=DEFAULT_INTERVALS["products"],
+        applies=lambda ch: ch.enabled and ch.publication_active and ch.products_feed_enabled,
+        last_done=last_publication(PublicationKind.products),
+        description="Listings the marketplace does not have yet, within its hourly quota",
+    )
+)
+register(
+    JobSpec(
+        name="repricer",
+        title="Repricer",
+        run=run_repricer,
+        scope=JobScope.channel,
+        interval=DEFAULT_INTERVALS["repricer"],
+        applies=lambda ch: ch.enabled and ch.publication_active and ch.repricer_enabled and _has_buybox(ch.marketplace),
+        description="Follows the buybox between minimum and default prices (channels with the repricer on)",
+    )
+)
+register(
+    JobSpec(
+        name="stock",
+        title="Stock pusher",
+        run="shelfdesk.publishing.pusher:run_pusher",
+        scope=JobScope.channel,
+        interval=DEFAULT_INTERVALS["stock"],
+        applies=lambda ch: ch.enabled and ch.publication_active,
+        description="Quantities that changed (orders on any channel, catalog, stock feed, by hand) within seconds",
+    )
+)
+register(
+    JobSpec(
+        name="drift",
+        title="Drift check",
+        run="shelfdesk.publishing.drift:run_drift",
+        scope=JobScope.channel,
+        interval=DEFAULT_INTERVALS["drift"],
+        applies=lambda ch: ch.enabled and ch.publication_active,
+        description="The marketplace's quantities and prices against what shelfdesk would send; differences on Publications",
+    )
+)

@@ -17,8 +17,7 @@ async def read_listings(connector: Connector) -> dict[str, RemoteView]:
     async for page in connector.iter_listings():
         for listing in page:
             if listing.sku:
-                out[listing.sku.casefold()] = RemoteView(listing.sku, listing.remote_id, listing.price, listing.quantity,
-                                                         listing.raw_state)  # fmt: skip
+                out[listing.sku.casefold()] = RemoteView(listing.sku, listing.remote_id, listing.price, listing.quantity, listing.raw_state)
     return out
 
 
@@ -31,11 +30,30 @@ def store_listings(ctx: AppContext, channel_id: int, remote: dict[str, RemoteVie
 
     now = ctx.clock.now()
     with ctx.write_session() as session:
-        session.execute(update(ChannelListing).where(ChannelListing.channel_id == channel_id)
-                        .values(remote_id=None, remote_price=None, remote_quantity=None, remote_state=None))  # fmt: skip
-        rows = [{"channel_id": channel_id, "sku": v.sku, "sku_key": key, "remote_id": v.remote_id or key,
-                 "remote_price": v.price, "remote_quantity": v.quantity, "remote_state": v.state,
-                 "remote_seen_at": now, "updated_at": now} for key, v in remote.items()]  # fmt: skip
+        session.execute(
+            update(ChannelListing)
+            .where(ChannelListing.channel_id == channel_id)
+            .values(remote_id=None, remote_price=None, remote_quantity=None, remote_state=None)
+        )
+        rows = [
+            {
+                "channel_id": channel_id,
+                "sku": v.sku,
+                "sku_key": key,
+                "remote_id": v.remote_id or key,
+                "remote_price": v.price,
+                "remote_quantity": v.quantity,
+                "remote_state": v.state,
+                "remote_seen_at": now,
+                "updated_at": now,
+            }
+            for key, v in remote.items()
+        ]
         for start in range(0, len(rows), 1000):
-            upsert_rows(session, ChannelListing, rows[start : start + 1000], ["channel_id", "sku_key"],
-                        ["sku", "remote_id", "remote_price", "remote_quantity", "remote_state", "remote_seen_at", "updated_at"])  # fmt: skip
+            upsert_rows(
+                session,
+                ChannelListing,
+                rows[start : start + 1000],
+                ["channel_id", "sku_key"],
+                ["sku", "remote_id", "remote_price", "remote_quantity", "remote_state", "remote_seen_at", "updated_at"],
+            )

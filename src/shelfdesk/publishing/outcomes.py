@@ -40,12 +40,20 @@ class SentItem:
 
 
 def sent_item(row: Any) -> SentItem:
-    return SentItem(row.id, row.publication_id, row.sku, ItemAction(row.action), row.new_price, row.new_quantity,
-                     row.content_hash, row.remote_task_id, row.sent_at)  # fmt: skip
+    return SentItem(
+        row.id,
+        row.publication_id,
+        row.sku,
+        ItemAction(row.action),
+        row.new_price,
+        row.new_quantity,
+        row.content_hash,
+        row.remote_task_id,
+        row.sent_at,
+    )
 
 
-def record_outcomes(ctx: AppContext, channel: ChannelSpec, items: Sequence[SentItem],
-                    outcomes: dict[int, Outcome]) -> tuple[int, int]:  # fmt: skip
+def record_outcomes(ctx: AppContext, channel: ChannelSpec, items: Sequence[SentItem], outcomes: dict[int, Outcome]) -> tuple[int, int]:
     """Store per-item outcomes and the channel's published state, in one transaction.
 
     ``outcomes`` maps an item id to ``(ok, message, code, remote_id)``.
@@ -63,8 +71,9 @@ def record_outcomes(ctx: AppContext, channel: ChannelSpec, items: Sequence[SentI
     with ctx.write_session() as session:
         existing: dict[str, Any] = {}
         for start in range(0, len(keys), 500):
-            for row in session.execute(select(ChannelListing).where(
-                    ChannelListing.channel_id == channel.id, ChannelListing.sku_key.in_(keys[start : start + 500]))).scalars():  # type: ignore[attr-defined]  # fmt: skip
+            for row in session.execute(
+                select(ChannelListing).where(ChannelListing.channel_id == channel.id, ChannelListing.sku_key.in_(keys[start : start + 500]))
+            ).scalars():  # type: ignore[attr-defined]
                 existing[row.sku_key] = row
         listing_rows: list[dict[str, Any]] = []
         for item in items:
@@ -74,20 +83,38 @@ def record_outcomes(ctx: AppContext, channel: ChannelSpec, items: Sequence[SentI
             key = item.sku.casefold()
             before = existing.get(key)
             state = {
-                "channel_id": channel.id, "sku": item.sku, "sku_key": key,
-                "remote_id": getattr(before, "remote_id", None), "remote_price": getattr(before, "remote_price", None),
+                "channel_id": channel.id,
+                "sku": item.sku,
+                "sku_key": key,
+                "remote_id": getattr(before, "remote_id", None),
+                "remote_price": getattr(before, "remote_price", None),
                 "remote_quantity": getattr(before, "remote_quantity", None),
                 "published_price": getattr(before, "published_price", None),
                 "published_quantity": getattr(before, "published_quantity", None),
                 "published_hash": getattr(before, "published_hash", None),
                 "published_at": getattr(before, "published_at", None),
-                "last_outcome": None, "last_error": None, "last_publication_id": item.publication_id, "updated_at": now,
-            }  # fmt: skip
+                "last_outcome": None,
+                "last_error": None,
+                "last_publication_id": item.publication_id,
+                "updated_at": now,
+            }
             if ok:
                 ok_count += 1
-                outcome = {ItemAction.create: ItemOutcome.created, ItemAction.zero: ItemOutcome.zeroed}.get(item.action, ItemOutcome.updated)
-                item_rows.append({"id": item.id, "outcome": outcome, "message": None, "error_code": None, "error_key": None,
-                                  "attribute": None, "warning": message or None, "resolved_at": now})  # fmt: skip
+                outcome = {ItemAction.create: ItemOutcome.created, ItemAction.zero: ItemOutcome.zeroed}.get(
+                    item.action, ItemOutcome.updated
+                )
+                item_rows.append(
+                    {
+                        "id": item.id,
+                        "outcome": outcome,
+                        "message": None,
+                        "error_code": None,
+                        "error_key": None,
+                        "attribute": None,
+                        "warning": message or None,
+                        "resolved_at": now,
+                    }
+                )
                 if item.new_price is not None:
                     state["published_price"] = state["remote_price"] = item.new_price
                 if item.new_quantity is not None:
@@ -100,17 +127,31 @@ def record_outcomes(ctx: AppContext, channel: ChannelSpec, items: Sequence[SentI
             else:
                 failed += 1
                 attribute = attribute_of(code, message)
-                item_rows.append({"id": item.id, "outcome": ItemOutcome.failed, "message": message or "refused without a message",
-                                  "error_code": code, "error_key": error_key(code, message, attribute),
-                                  "attribute": attribute, "warning": None, "resolved_at": now})  # fmt: skip
+                item_rows.append(
+                    {
+                        "id": item.id,
+                        "outcome": ItemOutcome.failed,
+                        "message": message or "refused without a message",
+                        "error_code": code,
+                        "error_key": error_key(code, message, attribute),
+                        "attribute": attribute,
+                        "warning": None,
+                        "resolved_at": now,
+                    }
+                )
                 state["last_outcome"] = ItemOutcome.failed
                 state["last_error"] = (message or "")[:500]
             listing_rows.append(state)
         if item_rows:
             session.execute(update(PublicationItem), item_rows)
         for start in range(0, len(listing_rows), 1000):
-            upsert_rows(session, ChannelListing, listing_rows[start : start + 1000], ["channel_id", "sku_key"],
-                        [k for k in listing_rows[0] if k not in ("channel_id", "sku_key")])  # fmt: skip
+            upsert_rows(
+                session,
+                ChannelListing,
+                listing_rows[start : start + 1000],
+                ["channel_id", "sku_key"],
+                [k for k in listing_rows[0] if k not in ("channel_id", "sku_key")],
+            )
     return ok_count, failed
 
 

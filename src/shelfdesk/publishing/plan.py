@@ -52,8 +52,14 @@ if TYPE_CHECKING:
 #: Send order under a quota (lower first): a unit offered that is not there costs more than one
 #: not offered that is, so stock-outs, then decreases, then increases and prices.
 RANK_STOCKOUT, RANK_DECREASE, RANK_INCREASE, RANK_PRICE, RANK_CREATE, RANK_OTHER = range(6)
-RANK_LABELS = {RANK_STOCKOUT: "stock-out", RANK_DECREASE: "quantity decrease", RANK_INCREASE: "quantity increase",
-               RANK_PRICE: "price change", RANK_CREATE: "new listing", RANK_OTHER: "resent unchanged"}  # fmt: skip
+RANK_LABELS = {
+    RANK_STOCKOUT: "stock-out",
+    RANK_DECREASE: "quantity decrease",
+    RANK_INCREASE: "quantity increase",
+    RANK_PRICE: "price change",
+    RANK_CREATE: "new listing",
+    RANK_OTHER: "resent unchanged",
+}
 
 # Skip reasons (counted, shown with counts in the plan).
 UNCHANGED = "unchanged since the last successful publication"
@@ -67,9 +73,18 @@ NOT_REQUESTED = "not among the SKUs to re-publish"
 ALREADY_ZERO = "gone or excluded, already at 0"
 
 #: Channel attribute → ListingUpdate field; other attributes go in ``attributes``.
-LISTING_FIELDS = {"product_id": "product_id", "ean": "ean", "grade": "grade", "condition": "condition",
-                  "new_reason": "new_reason", "warranty_delay": "warranty_months", "comment": "comment",
-                  "title": "title", "description": "description", "min_price": "min_price"}  # fmt: skip
+LISTING_FIELDS = {
+    "product_id": "product_id",
+    "ean": "ean",
+    "grade": "grade",
+    "condition": "condition",
+    "new_reason": "new_reason",
+    "warranty_delay": "warranty_months",
+    "comment": "comment",
+    "title": "title",
+    "description": "description",
+    "min_price": "min_price",
+}
 NOT_ATTRIBUTES = {"price", "safety_stock", "min_price", "max_price"}
 
 
@@ -138,12 +153,20 @@ class Plan:
     def summary(self) -> dict[str, Any]:
         """Plain JSON for the publication record and ``--json``."""
         return {
-            "send": len(self.to_send), "queued": len(self.queued), "invalid": len(self.invalid),
-            "held": len(self.held), "actions": self.action_counts(), "priorities": self.rank_counts(),
-            "queued_priorities": self.rank_counts(self.queued), "skipped": dict(self.skipped.most_common()),
-            "built": self.built, "excluded": self.excluded, "quota": self.quota, "warnings": list(self.warnings),
+            "send": len(self.to_send),
+            "queued": len(self.queued),
+            "invalid": len(self.invalid),
+            "held": len(self.held),
+            "actions": self.action_counts(),
+            "priorities": self.rank_counts(),
+            "queued_priorities": self.rank_counts(self.queued),
+            "skipped": dict(self.skipped.most_common()),
+            "built": self.built,
+            "excluded": self.excluded,
+            "quota": self.quota,
+            "warnings": list(self.warnings),
             "only_skus": list(self.only_skus),
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +236,19 @@ def load_listings(conn: Connection, channel_id: int, remote: Mapping[str, Remote
     from shelfdesk.db.models import ChannelListing as L
 
     rows = conn.execute(
-        select(L.sku_key, L.sku, L.remote_id, type_coerce(L.remote_price, BigInteger), L.remote_quantity,
-               type_coerce(L.published_price, BigInteger), L.published_quantity, L.published_hash,
-               L.published_at.is_not(None), L.last_outcome == ItemOutcome.failed)  # type: ignore[union-attr]
-        .where(L.channel_id == channel_id)
-    ).all()  # fmt: skip
+        select(
+            L.sku_key,
+            L.sku,
+            L.remote_id,
+            type_coerce(L.remote_price, BigInteger),
+            L.remote_quantity,
+            type_coerce(L.published_price, BigInteger),
+            L.published_quantity,
+            L.published_hash,
+            L.published_at.is_not(None),
+            L.last_outcome == ItemOutcome.failed,
+        ).where(L.channel_id == channel_id)  # type: ignore[union-attr]
+    ).all()
     listings: dict[str, tuple[Any, ...]] = {row[0]: row[1:] for row in rows}
     if remote is not None:
         for key, row in listings.items():  # listed only if this reading lists it
@@ -239,8 +270,9 @@ def _plain_role(rule: Any, role: str) -> bool:
     return rule is None or (rule.constant is None and rule.column == role and not rule.value_map and not rule.default)
 
 
-def load_products(ctx: AppContext, conn: Connection, channel: ChannelSpec, *, full_values: bool,
-                  only_keys: Collection[str] | None = None) -> tuple[list[tuple[Any, ...]], set[int]]:  # fmt: skip
+def load_products(
+    ctx: AppContext, conn: Connection, channel: ChannelSpec, *, full_values: bool, only_keys: Collection[str] | None = None
+) -> tuple[list[tuple[Any, ...]], set[int]]:
     """The store's products (gone ones included), as ``_Product`` field tuples, and the ids the channel's
     exclusions leave out.
 
@@ -261,11 +293,13 @@ def load_products(ctx: AppContext, conn: Connection, channel: ChannelSpec, *, fu
         query = select(t.c.safety_stock, t.c.gone, *product_columns()).where(t.c.store_id == channel.store_id)
         for row in conn.execute(query.order_by(t.c.id)):
             if only_keys is None or row.sku.casefold() in only_keys:
-                products.append((row.id, row.sku, _cents(row.price), row.stock, row.safety_stock, row.gone,
-                                 to_values(row), row.category_path))  # fmt: skip
+                products.append(
+                    (row.id, row.sku, _cents(row.price), row.stock, row.safety_stock, row.gone, to_values(row), row.category_path)
+                )
     else:  # the offers path: raw values only
-        query = select(t.c.id, t.c.sku, type_coerce(t.c.price, BigInteger), t.c.stock, t.c.safety_stock, t.c.gone,
-                       t.c.category_path).where(t.c.store_id == channel.store_id)  # fmt: skip
+        query = select(t.c.id, t.c.sku, type_coerce(t.c.price, BigInteger), t.c.stock, t.c.safety_stock, t.c.gone, t.c.category_path).where(
+            t.c.store_id == channel.store_id
+        )
         for pid, sku, price, stock, safety, gone, category in conn.execute(query.order_by(t.c.id)).all():
             if only_keys is None or sku.casefold() in only_keys:
                 products.append((pid, sku, price, stock, safety, gone, None, category))
@@ -319,9 +353,18 @@ def build_plan(
         return _build_plan(ctx, channel, kind, mode, remote, held, only_skus, quota, changed_only, reserve)
 
 
-def _build_plan(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, mode: PublicationMode,
-                remote: Mapping[str, RemoteView] | None, held: Collection[str], only_skus: Collection[str] | None,
-                quota: int | None, changed_only: bool = False, reserve: int = 0) -> Plan:  # fmt: skip
+def _build_plan(
+    ctx: AppContext,
+    channel: ChannelSpec,
+    kind: PublicationKind,
+    mode: PublicationMode,
+    remote: Mapping[str, RemoteView] | None,
+    held: Collection[str],
+    only_skus: Collection[str] | None,
+    quota: int | None,
+    changed_only: bool = False,
+    reserve: int = 0,
+) -> Plan:
     plan = Plan(channel, kind, mode, warnings=list(channel.warnings))
     only_keys = {s.casefold() for s in only_skus} if only_skus is not None else None
     if only_skus is not None:
@@ -343,8 +386,9 @@ def _build_plan(ctx: AppContext, channel: ChannelSpec, kind: PublicationKind, mo
     seen: set[str] = set()
     offers = kind is PublicationKind.offers
     if offers and not channel.owns_quantities and not channel.sends_prices:
-        plan.warnings.append("this channel sends neither prices nor quantities (quantities only, and another "
-                             "channel of the account owns them)")  # fmt: skip
+        plan.warnings.append(
+            "this channel sends neither prices nor quantities (quantities only, and another channel of the account owns them)"
+        )
     attrs = None
     if not offers:
         from shelfdesk.catalog.attributes import attribute_set
@@ -423,14 +467,22 @@ def _price(product: _Product, rules: Mapping[str, Any]) -> tuple[int | None, str
     return price, None
 
 
-def _invalid(plan: Plan, sku: str, product_id: int | None, action: ItemAction, attribute: str, code: str,
-             message: str) -> None:  # fmt: skip
+def _invalid(plan: Plan, sku: str, product_id: int | None, action: ItemAction, attribute: str, code: str, message: str) -> None:
     plan.invalid.append(PlannedItem(sku, product_id, action, reason=message, attribute=attribute, error_code=code))
 
 
-def _plan_offers(plan: Plan, out: list[PlannedItem], products: list[tuple[Any, ...]], listings: dict[str, tuple[Any, ...]],
-                 excluded: set[int], held_keys: set[str], held_units: dict[str, int], rules: Mapping[str, Any],
-                 force: bool, seen: set[str]) -> None:  # fmt: skip
+def _plan_offers(
+    plan: Plan,
+    out: list[PlannedItem],
+    products: list[tuple[Any, ...]],
+    listings: dict[str, tuple[Any, ...]],
+    excluded: set[int],
+    held_keys: set[str],
+    held_units: dict[str, int],
+    rules: Mapping[str, Any],
+    force: bool,
+    seen: set[str],
+) -> None:
     """The offers decisions for catalog products, on raw tuples and whole cents.
 
     This loop runs once per catalog product (200,000 in the benchmark): it
@@ -487,8 +539,18 @@ def _plan_offers(plan: Plan, out: list[PlannedItem], products: list[tuple[Any, .
         if not (price_changed or qty_changed or failed or resend_all):
             unchanged += 1
             continue
-        _offer_item(plan, out, sku, pid, _Listing(*listing), price if send_price else None,
-                    quantity if send_qty else None, price_changed, qty_changed, force)  # fmt: skip
+        _offer_item(
+            plan,
+            out,
+            sku,
+            pid,
+            _Listing(*listing),
+            price if send_price else None,
+            quantity if send_qty else None,
+            price_changed,
+            qty_changed,
+            force,
+        )
     plan.built += len(products)
     plan.excluded += excluded_count
     for reason, count in ((NOT_LISTED, not_listed), (UNCHANGED, unchanged), (NOTHING_SENT, nothing)):
@@ -496,24 +558,43 @@ def _plan_offers(plan: Plan, out: list[PlannedItem], products: list[tuple[Any, .
             plan.skipped[reason] += count
 
 
-def _offer_item(plan: Plan, out: list[PlannedItem], sku: str, product_id: int, listing: _Listing, price: int | None,
-                quantity: int | None, price_changed: bool, qty_changed: bool, force: bool) -> None:  # fmt: skip
+def _offer_item(
+    plan: Plan,
+    out: list[PlannedItem],
+    sku: str,
+    product_id: int,
+    listing: _Listing,
+    price: int | None,
+    quantity: int | None,
+    price_changed: bool,
+    qty_changed: bool,
+    force: bool,
+) -> None:
     """The item of one offer that changed (or that full mode, a failure or a re-publish resends)."""
     if plan.mode is PublicationMode.update and not (listing.last_failed or force):
         # Update mode sends what changed, nothing else: a stock change is a quantity line only.
         price = price if price_changed else None
         quantity = quantity if qty_changed else None
     base_qty = listing.published_quantity if listing.published_quantity is not None else listing.remote_quantity
-    out.append(PlannedItem(
-        sku, product_id, ItemAction.zero if quantity == 0 and base_qty != 0 else ItemAction.update,
-        old_price=_dec(listing.remote_price if listing.remote_price is not None else listing.published_price),
-        new_price=_dec(price),
-        old_quantity=listing.remote_quantity if listing.remote_quantity is not None else listing.published_quantity,
-        new_quantity=quantity,
-        rank=_rank(qty_changed, price_changed, quantity, base_qty),
-        payload=OfferUpdate(sku, price=_dec(price), quantity=quantity,
-                            currency=plan.channel.currency if price is not None else None, remote_id=listing.remote_id),
-    ))  # fmt: skip
+    out.append(
+        PlannedItem(
+            sku,
+            product_id,
+            ItemAction.zero if quantity == 0 and base_qty != 0 else ItemAction.update,
+            old_price=_dec(listing.remote_price if listing.remote_price is not None else listing.published_price),
+            new_price=_dec(price),
+            old_quantity=listing.remote_quantity if listing.remote_quantity is not None else listing.published_quantity,
+            new_quantity=quantity,
+            rank=_rank(qty_changed, price_changed, quantity, base_qty),
+            payload=OfferUpdate(
+                sku,
+                price=_dec(price),
+                quantity=quantity,
+                currency=plan.channel.currency if price is not None else None,
+                remote_id=listing.remote_id,
+            ),
+        )
+    )
 
 
 def _rank(qty_changed: bool, price_changed: bool, new_qty: int | None, old_qty: int | None = None) -> int:
@@ -526,8 +607,7 @@ def _rank(qty_changed: bool, price_changed: bool, new_qty: int | None, old_qty: 
     return RANK_OTHER
 
 
-def _zero(plan: Plan, out: list[PlannedItem], sku: str, product_id: int | None, listing: _Listing | None,
-          force: bool) -> None:  # fmt: skip
+def _zero(plan: Plan, out: list[PlannedItem], sku: str, product_id: int | None, listing: _Listing | None, force: bool) -> None:
     """A SKU the channel must not sell any more: quantity 0 where the marketplace still lists it."""
     if listing is None or not listing.listed:
         return
@@ -539,11 +619,18 @@ def _zero(plan: Plan, out: list[PlannedItem], sku: str, product_id: int | None, 
     if not (still_selling or listing.last_failed or force or plan.mode is PublicationMode.full):
         plan.skipped[ALREADY_ZERO] += 1
         return
-    out.append(PlannedItem(
-        sku, product_id, ItemAction.zero, old_price=_dec(listing.remote_price), old_quantity=listing.remote_quantity,
-        new_quantity=0, rank=RANK_STOCKOUT if still_selling else RANK_OTHER,
-        payload=OfferUpdate(sku, quantity=0, remote_id=listing.remote_id),
-    ))  # fmt: skip
+    out.append(
+        PlannedItem(
+            sku,
+            product_id,
+            ItemAction.zero,
+            old_price=_dec(listing.remote_price),
+            old_quantity=listing.remote_quantity,
+            new_quantity=0,
+            rank=RANK_STOCKOUT if still_selling else RANK_OTHER,
+            payload=OfferUpdate(sku, quantity=0, remote_id=listing.remote_id),
+        )
+    )
 
 
 def _category_mappings(session: Session, channel: ChannelSpec) -> dict[str, tuple[str | None, str | None]]:
@@ -556,9 +643,8 @@ def _category_mappings(session: Session, channel: ChannelSpec) -> dict[str, tupl
     tree = category_tree(channel.marketplace)
     out: dict[str, tuple[str | None, str | None]] = {}
     for merchant, leaf in session.execute(
-        select(CategoryMapping.merchant_category, CategoryMapping.channel_category_id)
-        .where(CategoryMapping.channel_id == channel.id)
-    ):  # fmt: skip
+        select(CategoryMapping.merchant_category, CategoryMapping.channel_category_id).where(CategoryMapping.channel_id == channel.id)
+    ):
         node = tree.get(leaf)
         if node is None:
             out[merchant] = (None, f"mapped category {leaf} no longer exists on the marketplace")
@@ -569,9 +655,17 @@ def _category_mappings(session: Session, channel: ChannelSpec) -> dict[str, tupl
     return out
 
 
-def _listing(plan: Plan, out: list[PlannedItem], product: _Product, listing: _Listing | None, quantity: int,
-             rules: Mapping[str, Any], attrs: Any, categories: Mapping[str, tuple[str | None, str | None]],
-             force: bool) -> None:  # fmt: skip
+def _listing(
+    plan: Plan,
+    out: list[PlannedItem],
+    product: _Product,
+    listing: _Listing | None,
+    quantity: int,
+    rules: Mapping[str, Any],
+    attrs: Any,
+    categories: Mapping[str, tuple[str | None, str | None]],
+    force: bool,
+) -> None:
     channel = plan.channel
     listed = listing is not None and listing.listed
     if not listed and not channel.owns_quantities:
@@ -592,8 +686,9 @@ def _listing(plan: Plan, out: list[PlannedItem], product: _Product, listing: _Li
     leaf, category_problem = categories.get(category, (None, None))
     if leaf is None:
         problem = category_problem or (f"category {category!r} is not mapped" if category else "the product has no category")
-        _invalid(plan, product.sku, product.id, action, "category", "category-unmapped" if not category_problem else "category-invalid",
-                 problem)  # fmt: skip
+        _invalid(
+            plan, product.sku, product.id, action, "category", "category-unmapped" if not category_problem else "category-invalid", problem
+        )
         return
     price, problem = _price(product, rules)
     if problem:
@@ -616,8 +711,15 @@ def _listing(plan: Plan, out: list[PlannedItem], product: _Product, listing: _Li
         if name not in extra and name not in LISTING_FIELDS and raw not in (None, "") and isinstance(raw, (str, int)):
             extra[str(name)] = str(raw)
     fields.setdefault("title", product.values.title)
-    update = ListingUpdate(product.sku, price=_dec(price), quantity=quantity if channel.owns_quantities else None,
-                           currency=channel.currency, category=leaf, attributes=extra, **fields)  # fmt: skip
+    update = ListingUpdate(
+        product.sku,
+        price=_dec(price),
+        quantity=quantity if channel.owns_quantities else None,
+        currency=channel.currency,
+        category=leaf,
+        attributes=extra,
+        **fields,
+    )
     digest = content_hash(update)
     if listed and plan.mode is PublicationMode.update and not force:
         assert listing is not None
@@ -629,23 +731,44 @@ def _listing(plan: Plan, out: list[PlannedItem], product: _Product, listing: _Li
     if listing is not None:
         base_qty = listing.published_quantity if listing.published_quantity is not None else listing.remote_quantity
     qty_changed = listed and channel.owns_quantities and quantity != base_qty
-    price_changed = listed and listing is not None and price != (listing.published_price if listing.published_price is not None else listing.remote_price)
-    out.append(PlannedItem(
-        product.sku, product.id, action,
-        old_price=_dec(listing.remote_price) if listing is not None else None, new_price=_dec(price),
-        old_quantity=listing.remote_quantity if listing is not None else None, new_quantity=update.quantity,
-        rank=RANK_CREATE if not listed else _rank(qty_changed, price_changed, update.quantity, base_qty),
-        payload=update, content_hash=digest,
-    ))  # fmt: skip
+    price_changed = (
+        listed
+        and listing is not None
+        and price != (listing.published_price if listing.published_price is not None else listing.remote_price)
+    )
+    out.append(
+        PlannedItem(
+            product.sku,
+            product.id,
+            action,
+            old_price=_dec(listing.remote_price) if listing is not None else None,
+            new_price=_dec(price),
+            old_quantity=listing.remote_quantity if listing is not None else None,
+            new_quantity=update.quantity,
+            rank=RANK_CREATE if not listed else _rank(qty_changed, price_changed, update.quantity, base_qty),
+            payload=update,
+            content_hash=digest,
+        )
+    )
 
 
 def content_hash(update: ListingUpdate) -> str:
     """Digest of a listing's fields other than price and quantity (those are the offers feed's)."""
-    data = {k: (str(v) if v is not None else None) for k, v in (
-        ("product_id", update.product_id), ("ean", update.ean), ("title", update.title),
-        ("description", update.description), ("category", update.category), ("grade", update.grade),
-        ("condition", update.condition), ("new_reason", update.new_reason),
-        ("warranty_months", update.warranty_months), ("comment", update.comment), ("min_price", update.min_price),
-    )}  # fmt: skip
+    data = {
+        k: (str(v) if v is not None else None)
+        for k, v in (
+            ("product_id", update.product_id),
+            ("ean", update.ean),
+            ("title", update.title),
+            ("description", update.description),
+            ("category", update.category),
+            ("grade", update.grade),
+            ("condition", update.condition),
+            ("new_reason", update.new_reason),
+            ("warranty_months", update.warranty_months),
+            ("comment", update.comment),
+            ("min_price", update.min_price),
+        )
+    }
     data["attributes"] = dict(sorted(update.attributes.items()))
     return hashlib.sha1(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]

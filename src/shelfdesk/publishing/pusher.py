@@ -82,16 +82,21 @@ class PushResult:
 
     def counts(self) -> dict[str, int]:
         """The job's counts (empty when nothing was to do: the run is recorded as skipped)."""
-        if self.deferred or not (self.realtime or self.batched or self.failed or self.unchanged or self.over_budget
-                                 or self.held):  # fmt: skip
+        if self.deferred or not (self.realtime or self.batched or self.failed or self.unchanged or self.over_budget or self.held):
             return {}
-        out = {"realtime": self.realtime, "batched": self.batched, "published": self.published, "failed": self.failed,
-               "unchanged": self.unchanged, "over_budget": self.over_budget, "held": self.held}  # fmt: skip
+        out = {
+            "realtime": self.realtime,
+            "batched": self.batched,
+            "published": self.published,
+            "failed": self.failed,
+            "unchanged": self.unchanged,
+            "over_budget": self.over_budget,
+            "held": self.held,
+        }
         return {k: v for k, v in out.items() if v}
 
 
-async def push_stock(ctx: AppContext, channel_id: int, *, factory: ConnectorFactory | None = None,
-                     settle: bool = True) -> PushResult:  # fmt: skip
+async def push_stock(ctx: AppContext, channel_id: int, *, factory: ConnectorFactory | None = None, settle: bool = True) -> PushResult:
     """Push the channel's dirty SKUs now (``settle=False``: do not wait for a burst to end)."""
     from shelfdesk.publishing.channel import load_channel
     from shelfdesk.publishing.engine import default_factory
@@ -155,9 +160,17 @@ def _plan(ctx: AppContext, channel: ChannelSpec, marks: Sequence[DirtyMark], hel
 
     from shelfdesk.publishing.quota import stockout_reserve
 
-    return build_plan(ctx, channel, PublicationKind.offers, PublicationMode.update, held=held,
-                      only_skus=[m.sku for m in marks], quota=quota, changed_only=True,
-                      reserve=stockout_reserve(ctx, channel, quota))  # fmt: skip
+    return build_plan(
+        ctx,
+        channel,
+        PublicationKind.offers,
+        PublicationMode.update,
+        held=held,
+        only_skus=[m.sku for m in marks],
+        quota=quota,
+        changed_only=True,
+        reserve=stockout_reserve(ctx, channel, quota),
+    )
 
 
 def _split(channel: ChannelSpec, items: Sequence[PlannedItem]) -> tuple[list[PlannedItem], list[PlannedItem]]:
@@ -176,8 +189,7 @@ async def _send(ctx: AppContext, channel: ChannelSpec, connector: Connector, pla
     from shelfdesk.publishing.recovery import ACTIVE
 
     skus = [i.sku for i in plan.to_send]
-    publication_id = _start(ctx, channel, PublicationKind.offers, PublicationMode.update, dry_run=False,
-                            started_by=PUSHER, only_skus=skus)  # fmt: skip
+    publication_id = _start(ctx, channel, PublicationKind.offers, PublicationMode.update, dry_run=False, started_by=PUSHER, only_skus=skus)
     result.publication_id = publication_id
     ACTIVE.add(publication_id)
     done: set[str] = set()
@@ -211,13 +223,23 @@ def _item_ids(ctx: AppContext, publication_id: int) -> dict[str, int]:
     from shelfdesk.db.models import PublicationItem as I
 
     with ctx.read_session() as session:
-        return dict(session.execute(select(I.sku, I.id).where(
-            I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))).all())  # type: ignore[union-attr]  # fmt: skip
+        return dict(
+            session.execute(
+                select(I.sku, I.id).where(I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))
+            ).all()
+        )  # type: ignore[union-attr]
 
 
-async def _send_realtime(ctx: AppContext, channel: ChannelSpec, connector: Connector, publication_id: int,
-                         items: Sequence[PlannedItem], ids: dict[str, int], result: PushResult,
-                         done: set[str]) -> str | None:  # fmt: skip
+async def _send_realtime(
+    ctx: AppContext,
+    channel: ChannelSpec,
+    connector: Connector,
+    publication_id: int,
+    items: Sequence[PlannedItem],
+    ids: dict[str, int],
+    result: PushResult,
+    done: set[str],
+) -> str | None:
     """One real-time update per item; stops (the rest stays dirty) at a failure that is not about the SKU."""
     from shelfdesk.channels.errors import ChannelError, UnknownOutcome
     from shelfdesk.publishing.engine import _mark_sent, _requeue_unsent, _unmark
@@ -230,8 +252,8 @@ async def _send_realtime(ctx: AppContext, channel: ChannelSpec, connector: Conne
         sent = _mark_sent(ctx, publication_id, [item], ids, f"{REALTIME_KEY}{uuid.uuid4().hex[:9]}")
         try:
             answer = await connector.update_listing_now(
-                sku=item.sku, quantity=payload.quantity, price=payload.price, listing_id=payload.remote_id,
-                currency=payload.currency)  # fmt: skip
+                sku=item.sku, quantity=payload.quantity, price=payload.price, listing_id=payload.remote_id, currency=payload.currency
+            )
         except UnknownOutcome as exc:  # maybe applied: counted in the budget, pushed again (absolute values)
             record_outcomes(ctx, channel, sent, {sent[0].id: (False, f"no answer ({exc}): pushed again", UNKNOWN_OUTCOME, None)})
             result.failed += 1
@@ -240,15 +262,24 @@ async def _send_realtime(ctx: AppContext, channel: ChannelSpec, connector: Conne
             _unmark(ctx, [sent[0].id])
             _requeue_unsent(ctx, publication_id)
             return f"stopped pushing: {exc}"
-        record_outcomes(ctx, channel, sent, {sent[0].id: (answer.ok, answer.message if not answer.ok else "",
-                                                         answer.code, answer.remote_id)})  # fmt: skip
+        record_outcomes(
+            ctx, channel, sent, {sent[0].id: (answer.ok, answer.message if not answer.ok else "", answer.code, answer.remote_id)}
+        )
         _count(result, item, answer.ok, realtime=True)
         done.add(item.key)
     return None
 
 
-async def _send_batch(ctx: AppContext, channel: ChannelSpec, connector: Connector, publication_id: int, plan: Plan,
-                      items: Sequence[PlannedItem], result: PushResult, done: set[str]) -> str | None:  # fmt: skip
+async def _send_batch(
+    ctx: AppContext,
+    channel: ChannelSpec,
+    connector: Connector,
+    publication_id: int,
+    plan: Plan,
+    items: Sequence[PlannedItem],
+    result: PushResult,
+    done: set[str],
+) -> str | None:
     """A large change goes the offers feed's way (the engine's batches); an unanswered batch is followed later."""
     from dataclasses import replace
 
@@ -259,8 +290,7 @@ async def _send_batch(ctx: AppContext, channel: ChannelSpec, connector: Connecto
     from shelfdesk.publishing.engine import _send
 
     batch = replace(plan, to_send=list(items), queued=[])
-    _, error = await _send(ctx, channel, PublicationKind.offers, batch, publication_id, connector, lambda p: None, None,
-                           lambda name: None)  # fmt: skip
+    _, error = await _send(ctx, channel, PublicationKind.offers, batch, publication_id, connector, lambda p: None, None, lambda name: None)
     by_key = {i.key: i for i in items}
     with ctx.read_session() as session:
         rows = session.execute(select(I.sku, I.outcome).where(I.publication_id == publication_id)).all()
@@ -299,12 +329,15 @@ def _settle_interrupted(ctx: AppContext, channel: ChannelSpec) -> None:
 
     with ctx.read_session() as session:
         rows = session.execute(
-            select(I.id, I.publication_id, I.sku, I.action, I.new_price, I.new_quantity, I.content_hash,
-                   I.remote_task_id, I.sent_at)
+            select(I.id, I.publication_id, I.sku, I.action, I.new_price, I.new_quantity, I.content_hash, I.remote_task_id, I.sent_at)
             .join(Publication, Publication.id == I.publication_id)
-            .where(Publication.channel_id == channel.id, Publication.state != PublicationState.running,
-                   I.outcome == ItemOutcome.sent, I.batch_key.like(f"{REALTIME_KEY}%"))  # type: ignore[union-attr]
-        ).all()  # fmt: skip
+            .where(
+                Publication.channel_id == channel.id,
+                Publication.state != PublicationState.running,
+                I.outcome == ItemOutcome.sent,
+                I.batch_key.like(f"{REALTIME_KEY}%"),
+            )  # type: ignore[union-attr]
+        ).all()
     if not rows:
         return
     items: list[SentItem] = [sent_item(row) for row in rows]
@@ -356,8 +389,13 @@ def last_push(ctx: AppContext, channel_id: int) -> Any:
     from shelfdesk.db.models import Publication
 
     with ctx.read_session() as session:
-        return session.execute(
-            select(Publication).where(Publication.channel_id == channel_id, Publication.started_by == PUSHER)
-            .order_by(Publication.started_at.desc(), Publication.id.desc()).limit(1)  # type: ignore[attr-defined]
-        ).scalars().first()  # fmt: skip
-
+        return (
+            session.execute(
+                select(Publication)
+                .where(Publication.channel_id == channel_id, Publication.started_by == PUSHER)
+                .order_by(Publication.started_at.desc(), Publication.id.desc())
+                .limit(1)  # type: ignore[attr-defined]
+            )
+            .scalars()
+            .first()
+        )

@@ -25,17 +25,18 @@ def lines_used_last_hour(session: Session, account_id: int, now: datetime) -> in
     since = now - timedelta(hours=1)
     channels = select(Channel.id).where(Channel.account_id == account_id)
     recent = select(Publication.id).where(
-        Publication.channel_id.in_(channels), Publication.dry_run.is_(False),  # type: ignore[attr-defined]
+        Publication.channel_id.in_(channels),
+        Publication.dry_run.is_(False),  # type: ignore[attr-defined]
         Publication.started_at > now - timedelta(hours=6),
     )
     items = session.execute(
-        select(func.count()).select_from(PublicationItem)
-        .where(PublicationItem.publication_id.in_(recent), PublicationItem.sent_at > since)  # type: ignore[attr-defined,operator]
-    ).scalar_one()  # fmt: skip
+        select(func.count()).select_from(PublicationItem).where(PublicationItem.publication_id.in_(recent), PublicationItem.sent_at > since)  # type: ignore[attr-defined,operator]
+    ).scalar_one()
     reprices = session.execute(
-        select(func.count()).select_from(RepriceChange)
+        select(func.count())
+        .select_from(RepriceChange)
         .where(RepriceChange.channel_id.in_(channels), RepriceChange.applied.is_(True), RepriceChange.at > since)  # type: ignore[attr-defined]
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
     return int(items) + int(reprices)
 
 

@@ -32,8 +32,7 @@ ACTIVE: set[int] = set()
 FOREIGN_HOLDER_HOURS = 6
 
 
-def holder_alive(holder: str | None, publication_id: int, started_at: datetime | None = None,
-                 now: datetime | None = None) -> bool:  # fmt: skip
+def holder_alive(holder: str | None, publication_id: int, started_at: datetime | None = None, now: datetime | None = None) -> bool:
     """Whether the process that runs a publication still does.
 
     On this host the process is checked (in this process, the run must be in
@@ -66,8 +65,11 @@ def mark_interrupted(ctx: AppContext, channel_id: int, *, write: bool) -> tuple[
     from shelfdesk.db.models import Publication
 
     with ctx.read_session() as session:
-        running = session.execute(select(Publication.id, Publication.holder, Publication.started_at).where(
-            Publication.channel_id == channel_id, Publication.state == PublicationState.running)).all()  # fmt: skip
+        running = session.execute(
+            select(Publication.id, Publication.holder, Publication.started_at).where(
+                Publication.channel_id == channel_id, Publication.state == PublicationState.running
+            )
+        ).all()
     now = ctx.clock.now()
     dead = [pid for pid, holder, started in running if not holder_alive(holder, pid, started, now)]
     live = {pid for pid, _, _ in running} - set(dead)
@@ -83,8 +85,9 @@ def mark_interrupted(ctx: AppContext, channel_id: int, *, write: bool) -> tuple[
     return len(dead), live
 
 
-async def recover(ctx: AppContext, channel: ChannelSpec, connector: Connector,
-                  remote: dict[str, RemoteView] | None, *, write: bool = True) -> Recovery:  # fmt: skip
+async def recover(
+    ctx: AppContext, channel: ChannelSpec, connector: Connector, remote: dict[str, RemoteView] | None, *, write: bool = True
+) -> Recovery:
     """Follow what earlier runs left ``sent``: poll their batches, check lost answers against the listings."""
     from sqlalchemy import select
 
@@ -96,13 +99,25 @@ async def recover(ctx: AppContext, channel: ChannelSpec, connector: Connector,
     report.interrupted, live = mark_interrupted(ctx, channel.id, write=write)
     with ctx.read_session() as session:
         rows = session.execute(
-            select(PublicationItem.id, PublicationItem.publication_id, PublicationItem.sku, PublicationItem.action,
-                   PublicationItem.new_price, PublicationItem.new_quantity, PublicationItem.content_hash,
-                   PublicationItem.remote_task_id, PublicationItem.sent_at, Publication.kind)
+            select(
+                PublicationItem.id,
+                PublicationItem.publication_id,
+                PublicationItem.sku,
+                PublicationItem.action,
+                PublicationItem.new_price,
+                PublicationItem.new_quantity,
+                PublicationItem.content_hash,
+                PublicationItem.remote_task_id,
+                PublicationItem.sent_at,
+                Publication.kind,
+            )
             .join(Publication, Publication.id == PublicationItem.publication_id)
-            .where(Publication.channel_id == channel.id, Publication.dry_run.is_(False),  # type: ignore[attr-defined]
-                   PublicationItem.outcome == ItemOutcome.sent)
-        ).all()  # fmt: skip
+            .where(
+                Publication.channel_id == channel.id,
+                Publication.dry_run.is_(False),  # type: ignore[attr-defined]
+                PublicationItem.outcome == ItemOutcome.sent,
+            )
+        ).all()
     rows = [r for r in rows if r.publication_id not in live]
     if not rows:
         return report
@@ -118,8 +133,13 @@ async def recover(ctx: AppContext, channel: ChannelSpec, connector: Connector,
             lost.append((item, str(row.kind)))
         report.publications.add(item.publication_id)
     for (kind, task_id), items in by_task.items():
-        ticket = BatchTicket(channel.marketplace, PublicationKind(kind), task_id, tuple(i.sku for i in items),
-                             min((i.sent_at for i in items if i.sent_at), default=now))  # fmt: skip
+        ticket = BatchTicket(
+            channel.marketplace,
+            PublicationKind(kind),
+            task_id,
+            tuple(i.sku for i in items),
+            min((i.sent_at for i in items if i.sent_at), default=now),
+        )
         try:
             result = await connector.get_batch(ticket)
         except NotFoundError:  # the marketplace forgot the task: judge by its listings
@@ -143,8 +163,13 @@ async def recover(ctx: AppContext, channel: ChannelSpec, connector: Connector,
             outcomes[item.id] = (True, "", None, view.remote_id if view else None)
             resolved.append(item)
         elif remote is not None and item.sent_at is not None and now - item.sent_at >= hold:
-            outcomes[item.id] = (False, f"no answer to its batch and the marketplace's listings do not show it after "
-                                        f"{int(hold.total_seconds() // 60)} minutes: it is sent again", UNKNOWN_OUTCOME, None)  # fmt: skip
+            outcomes[item.id] = (
+                False,
+                f"no answer to its batch and the marketplace's listings do not show it after "
+                f"{int(hold.total_seconds() // 60)} minutes: it is sent again",
+                UNKNOWN_OUTCOME,
+                None,
+            )
             resolved.append(item)
         else:
             report.held.add(item.sku.casefold())

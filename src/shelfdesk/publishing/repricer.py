@@ -76,13 +76,29 @@ class RepriceResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "channel_id": self.channel_id, "run": self.run_key, "simulated": self.simulated, "notes": self.notes,
-            "changed": len(self.changed), "applied": sum(d.applied for d in self.decisions),
-            "failed": sum(1 for d in self.decisions if d.error), "listings": len(self.decisions),
-            "decisions": [{"sku": d.sku, "current": _text(d.current), "minimum": _text(d.minimum), "default": _text(d.default),
-                           "price_to_win": _text(d.price_to_win), "new_price": _text(d.new_price), "reason": d.reason,
-                           "applied": d.applied, "error": d.error} for d in self.decisions],
-        }  # fmt: skip
+            "channel_id": self.channel_id,
+            "run": self.run_key,
+            "simulated": self.simulated,
+            "notes": self.notes,
+            "changed": len(self.changed),
+            "applied": sum(d.applied for d in self.decisions),
+            "failed": sum(1 for d in self.decisions if d.error),
+            "listings": len(self.decisions),
+            "decisions": [
+                {
+                    "sku": d.sku,
+                    "current": _text(d.current),
+                    "minimum": _text(d.minimum),
+                    "default": _text(d.default),
+                    "price_to_win": _text(d.price_to_win),
+                    "new_price": _text(d.new_price),
+                    "reason": d.reason,
+                    "applied": d.applied,
+                    "error": d.error,
+                }
+                for d in self.decisions
+            ],
+        }
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -101,12 +117,14 @@ def guardrails(channel: ChannelSpec) -> Guardrails:
     return Guardrails(step, timedelta(minutes=minutes))
 
 
-def decide(sku: str, current: Decimal | None, minimum: Decimal, default: Decimal, price_to_win: Decimal | None,
-           rails: Guardrails) -> Decision:  # fmt: skip
+def decide(
+    sku: str, current: Decimal | None, minimum: Decimal, default: Decimal, price_to_win: Decimal | None, rails: Guardrails
+) -> Decision:
     """The price for one listing (pure: the rules, tested at their boundaries)."""
     if minimum > default:
-        return Decision(sku, current, minimum, default, price_to_win, None,
-                        f"minimum {minimum:.2f} is above the default {default:.2f}: fix the prices")  # fmt: skip
+        return Decision(
+            sku, current, minimum, default, price_to_win, None, f"minimum {minimum:.2f} is above the default {default:.2f}: fix the prices"
+        )
     if price_to_win is None:
         target, reason = default, "no buybox price: default price"
     elif price_to_win < minimum:
@@ -127,8 +145,9 @@ def decide(sku: str, current: Decimal | None, minimum: Decimal, default: Decimal
     return Decision(sku, current, minimum, default, price_to_win, new, reason)
 
 
-async def reprice(ctx: AppContext, channel_id: int, *, simulate: bool = False, factory: ConnectorFactory | None = None,
-                  limit: int | None = None) -> RepriceResult:  # fmt: skip
+async def reprice(
+    ctx: AppContext, channel_id: int, *, simulate: bool = False, factory: ConnectorFactory | None = None, limit: int | None = None
+) -> RepriceResult:
     """One repricer run over the channel's listed products (``simulate``: decide and log, send nothing)."""
     from shelfdesk.channels.registry import capabilities
     from shelfdesk.publishing.engine import default_factory
@@ -157,9 +176,17 @@ async def reprice(ctx: AppContext, channel_id: int, *, simulate: bool = False, f
         now = ctx.clock.now()
         for sku, listing_id, current, minimum, default, repriced_at in candidates[: limit or None]:
             if repriced_at is not None and now - repriced_at < rails.cooldown:
-                result.decisions.append(Decision(sku, current, minimum, default, None, None,
-                                                 f"cooldown: repriced at {repriced_at:%H:%M}, next after "
-                                                 f"{repriced_at + rails.cooldown:%H:%M} UTC"))  # fmt: skip
+                result.decisions.append(
+                    Decision(
+                        sku,
+                        current,
+                        minimum,
+                        default,
+                        None,
+                        None,
+                        f"cooldown: repriced at {repriced_at:%H:%M}, next after {repriced_at + rails.cooldown:%H:%M} UTC",
+                    )
+                )
                 continue
             competitors = await connector.get_competitors(listing_id)
             decision = decide(sku, current, minimum, default, _price_to_win(competitors, channel), rails)
@@ -192,8 +219,7 @@ async def _apply(connector: Any, channel: ChannelSpec, listing_id: str, decision
     from shelfdesk.channels.errors import ChannelError
 
     try:
-        await connector.update_offer(OfferUpdate(decision.sku, price=decision.new_price, currency=channel.currency,
-                                                 remote_id=listing_id))  # fmt: skip
+        await connector.update_offer(OfferUpdate(decision.sku, price=decision.new_price, currency=channel.currency, remote_id=listing_id))
         decision.applied = True
     except ChannelError as exc:
         decision.error = str(exc)[:500]
@@ -217,8 +243,9 @@ def _candidates(ctx: AppContext, channel: ChannelSpec, remote: dict[str, Any]) -
     with ctx.engine.connect() as conn:
         products, excluded = load_products(ctx, conn, channel, full_values=True)
     with ctx.read_session() as session:
-        repriced = dict(session.execute(select(ChannelListing.sku_key, ChannelListing.repriced_at)
-                                        .where(ChannelListing.channel_id == channel.id)).all())  # fmt: skip
+        repriced = dict(
+            session.execute(select(ChannelListing.sku_key, ChannelListing.repriced_at).where(ChannelListing.channel_id == channel.id)).all()
+        )
     out: list[tuple[Any, ...]] = []
     missing = 0
     for row in products:
@@ -251,19 +278,35 @@ def _log(ctx: AppContext, channel: ChannelSpec, result: RepriceResult) -> None:
         return
     now = ctx.clock.now()
     with ctx.write_session() as session:
-        session.add_all(RepriceChange(
-            channel_id=channel.id, run_key=result.run_key, sku=d.sku, at=now, simulated=result.simulated,
-            applied=d.applied, old_price=d.current, new_price=d.new_price, minimum_price=d.minimum,
-            default_price=d.default, price_to_win=d.price_to_win, reason=d.reason, error=d.error,
-        ) for d in changes)  # fmt: skip
+        session.add_all(
+            RepriceChange(
+                channel_id=channel.id,
+                run_key=result.run_key,
+                sku=d.sku,
+                at=now,
+                simulated=result.simulated,
+                applied=d.applied,
+                old_price=d.current,
+                new_price=d.new_price,
+                minimum_price=d.minimum,
+                default_price=d.default,
+                price_to_win=d.price_to_win,
+                reason=d.reason,
+                error=d.error,
+            )
+            for d in changes
+        )
         for d in changes:
             if d.applied:
-                session.execute(update(ChannelListing).where(
-                    ChannelListing.channel_id == channel.id, ChannelListing.sku_key == d.sku.casefold())
-                    .values(remote_price=d.new_price, repriced_at=now, updated_at=now))  # fmt: skip
+                session.execute(
+                    update(ChannelListing)
+                    .where(ChannelListing.channel_id == channel.id, ChannelListing.sku_key == d.sku.casefold())
+                    .values(remote_price=d.new_price, repriced_at=now, updated_at=now)
+                )
         if not result.simulated:
-            record_audit(session, ctx, "reprice.run", "channel", channel.id,
-                         {"run": result.run_key, "applied": sum(d.applied for d in changes)})  # fmt: skip
+            record_audit(
+                session, ctx, "reprice.run", "channel", channel.id, {"run": result.run_key, "applied": sum(d.applied for d in changes)}
+            )
 
 
 def list_changes(ctx: AppContext, channel_id: int, *, limit: int = 100, sku: str | None = None) -> list[dict[str, Any]]:
@@ -277,8 +320,19 @@ def list_changes(ctx: AppContext, channel_id: int, *, limit: int = 100, sku: str
         query = query.where(R.sku == sku)
     with ctx.read_session() as session:
         rows = session.execute(query.order_by(R.at.desc(), R.id.desc()).limit(min(limit, 500))).scalars().all()  # type: ignore[attr-defined]
-    return [{"at": r.at.isoformat(), "sku": r.sku, "old_price": _text(r.old_price), "new_price": _text(r.new_price),
-             "reason": r.reason, "simulated": r.simulated, "applied": r.applied, "error": r.error} for r in rows]  # fmt: skip
+    return [
+        {
+            "at": r.at.isoformat(),
+            "sku": r.sku,
+            "old_price": _text(r.old_price),
+            "new_price": _text(r.new_price),
+            "reason": r.reason,
+            "simulated": r.simulated,
+            "applied": r.applied,
+            "error": r.error,
+        }
+        for r in rows
+    ]
 
 
 def reprice_sync(ctx: AppContext, channel_id: int, **kwargs: Any) -> RepriceResult:

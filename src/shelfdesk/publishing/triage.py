@@ -192,15 +192,41 @@ class HistoryRow:
 
 def _publication_row(pub: Any, channel: str, store: str) -> PublicationRow:
     return PublicationRow(
-        pub.id, pub.channel_id, channel, store, PublicationKind(pub.kind), PublicationMode(pub.mode),
-        PublicationState(pub.state), bool(pub.dry_run), pub.started_at, pub.finished_at, pub.started_by,
-        pub.items_total, pub.excluded, pub.invalid, pub.sent, pub.succeeded, pub.warnings, pub.failed,
-        pub.skipped, pub.queued, pub.planned, pub.error, dict(pub.summary or {}),
-    )  # fmt: skip
+        pub.id,
+        pub.channel_id,
+        channel,
+        store,
+        PublicationKind(pub.kind),
+        PublicationMode(pub.mode),
+        PublicationState(pub.state),
+        bool(pub.dry_run),
+        pub.started_at,
+        pub.finished_at,
+        pub.started_by,
+        pub.items_total,
+        pub.excluded,
+        pub.invalid,
+        pub.sent,
+        pub.succeeded,
+        pub.warnings,
+        pub.failed,
+        pub.skipped,
+        pub.queued,
+        pub.planned,
+        pub.error,
+        dict(pub.summary or {}),
+    )
 
 
-def list_publications(ctx: AppContext, *, channel_id: int | None = None, before: tuple[datetime, int] | None = None,
-                      limit: int = PAGE, failed_only: bool = False, search: str = "") -> list[PublicationRow]:  # fmt: skip
+def list_publications(
+    ctx: AppContext,
+    *,
+    channel_id: int | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = PAGE,
+    failed_only: bool = False,
+    search: str = "",
+) -> list[PublicationRow]:
     """Publications newest first; ``before`` is the (started_at, id) of the last row of the previous page.
 
     ``failed_only`` keeps runs with failed or invalid items (the errors-only
@@ -221,8 +247,7 @@ def list_publications(ctx: AppContext, *, channel_id: int | None = None, before:
     text = search.strip().lower()
     if text:
         word = text.replace("dry run", "dry_run")
-        conditions = [func.lower(Channel.name).contains(text, autoescape=True),
-                      func.lower(Store.name).contains(text, autoescape=True)]  # fmt: skip
+        conditions = [func.lower(Channel.name).contains(text, autoescape=True), func.lower(Store.name).contains(text, autoescape=True)]
         for column, enum in ((P.kind, PublicationKind), (P.state, PublicationState), (P.mode, PublicationMode)):
             if word in enum._value2member_map_:  # the columns take only their enum's values
                 conditions.append(column == enum(word))
@@ -244,8 +269,12 @@ def _by_ids(ctx: AppContext, ids: list[int]) -> list[PublicationRow]:
 
     from shelfdesk.db.models import Channel, Publication as P, Store
 
-    query = (select(P, Channel.name, Store.name).join(Channel, Channel.id == P.channel_id)
-             .join(Store, Store.id == Channel.store_id).where(P.id.in_(ids)))  # type: ignore[attr-defined]  # fmt: skip
+    query = (
+        select(P, Channel.name, Store.name)
+        .join(Channel, Channel.id == P.channel_id)
+        .join(Store, Store.id == Channel.store_id)
+        .where(P.id.in_(ids))
+    )  # type: ignore[attr-defined]
     with ctx.read_session() as session:
         return [_publication_row(p, c, s) for p, c, s in session.execute(query).all()]
 
@@ -264,9 +293,25 @@ def running_publications(ctx: AppContext) -> list[PublicationRow]:
 
 
 def _item_row(row: Any) -> ItemRow:
-    return ItemRow(row.id, row.publication_id, row.sku, row.product_id, ItemAction(row.action), ItemOutcome(row.outcome),
-                   row.old_price, row.new_price, row.old_quantity, row.new_quantity, row.message, row.error_code,
-                   row.error_key, row.attribute, row.warning, row.sent_at, row.resolved_at)  # fmt: skip
+    return ItemRow(
+        row.id,
+        row.publication_id,
+        row.sku,
+        row.product_id,
+        ItemAction(row.action),
+        ItemOutcome(row.outcome),
+        row.old_price,
+        row.new_price,
+        row.old_quantity,
+        row.new_quantity,
+        row.message,
+        row.error_code,
+        row.error_key,
+        row.attribute,
+        row.warning,
+        row.sent_at,
+        row.resolved_at,
+    )
 
 
 def _item_query(publication_id: int, flt: ItemFilter) -> Any:
@@ -286,8 +331,9 @@ def _item_query(publication_id: int, flt: ItemFilter) -> Any:
     return query
 
 
-def list_items(ctx: AppContext, publication_id: int, flt: ItemFilter | None = None, *,
-               after: tuple[str | None, int] | None = None, limit: int = PAGE) -> list[ItemRow]:  # fmt: skip
+def list_items(
+    ctx: AppContext, publication_id: int, flt: ItemFilter | None = None, *, after: tuple[str | None, int] | None = None, limit: int = PAGE
+) -> list[ItemRow]:
     """A page of a publication's items.
 
     All items go by id; failed ones by ``(error_key, id)``, which follows the
@@ -336,35 +382,54 @@ def error_clusters(ctx: AppContext, publication_id: int) -> list[ErrorCluster]:
     from shelfdesk.publishing.errors import NO_KEY
 
     query = (
-        select(I.error_key, func.count(), func.min(I.message), func.max(I.message), func.min(I.error_code),
-               func.min(I.attribute), func.sum(case((I.sent_at.is_(None), 1), else_=0)))  # type: ignore[union-attr]
+        select(
+            I.error_key,
+            func.count(),
+            func.min(I.message),
+            func.max(I.message),
+            func.min(I.error_code),
+            func.min(I.attribute),
+            func.sum(case((I.sent_at.is_(None), 1), else_=0)),
+        )  # type: ignore[union-attr]
         .where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed)
         .group_by(I.error_key)
-    )  # fmt: skip
+    )
     # An item is resolved when its SKU went through in a later run on the same channel.
     L, LP, P = aliased(I), aliased(Publication), aliased(Publication)
     later_ok = (
-        select(L.id).join(LP, LP.id == L.publication_id).join(P, P.id == publication_id)
-        .where(L.sku == I.sku, LP.channel_id == P.channel_id, L.publication_id > publication_id,
-               L.outcome.in_(SUCCESSFUL))  # type: ignore[attr-defined]
-    )  # fmt: skip
+        select(L.id)
+        .join(LP, LP.id == L.publication_id)
+        .join(P, P.id == publication_id)
+        .where(L.sku == I.sku, LP.channel_id == P.channel_id, L.publication_id > publication_id, L.outcome.in_(SUCCESSFUL))  # type: ignore[attr-defined]
+    )
     resolved_query = (
         select(I.error_key, func.count())
         .where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed, exists(later_ok))
         .group_by(I.error_key)
-    )  # fmt: skip
+    )
     with ctx.read_session() as session:
         rows = session.execute(query).all()
         resolved = {key: int(n) for key, n in session.execute(resolved_query).all()}
-    clusters = [ErrorCluster(key or NO_KEY, int(n), message or "(no message)", code, attribute, int(invalid or 0),
-                             same_message=message == last, resolved=resolved.get(key, 0))
-                for key, n, message, last, code, attribute, invalid in rows]  # fmt: skip
+    clusters = [
+        ErrorCluster(
+            key or NO_KEY,
+            int(n),
+            message or "(no message)",
+            code,
+            attribute,
+            int(invalid or 0),
+            same_message=message == last,
+            resolved=resolved.get(key, 0),
+        )
+        for key, n, message, last, code, attribute, invalid in rows
+    ]
     clusters.sort(key=lambda c: (-c.count, c.key))
     return clusters
 
 
-def cluster_skus(ctx: AppContext, publication_id: int, error_key: str, *, after: int | None = None,
-                 limit: int = 100) -> tuple[list[str], int | None]:  # fmt: skip
+def cluster_skus(
+    ctx: AppContext, publication_id: int, error_key: str, *, after: int | None = None, limit: int = 100
+) -> tuple[list[str], int | None]:
     """One page of an error group's SKUs, in the order the run built them, and the cursor of the next page.
 
     Keyset on the item id, read along the triage index (publication, outcome,
@@ -410,27 +475,41 @@ def product_history(ctx: AppContext, sku: str, *, channel_id: int | None = None,
 
     query = (
         select(I, P.started_at, Channel.name, P.kind, P.dry_run, P.started_by)
-        .join(P, P.id == I.publication_id).join(Channel, Channel.id == P.channel_id)
+        .join(P, P.id == I.publication_id)
+        .join(Channel, Channel.id == P.channel_id)
         .where(I.sku == sku)
-    )  # fmt: skip
+    )
     if channel_id is not None:
         query = query.where(P.channel_id == channel_id)
     query = query.order_by(I.publication_id.desc()).limit(max(1, min(limit, MAX_PAGE)))  # type: ignore[attr-defined]
     with ctx.read_session() as session:
         rows = session.execute(query).all()
-    return [HistoryRow(item.publication_id, started, channel, PublicationKind(kind), bool(dry), _item_row(item), by)
-            for item, started, channel, kind, dry, by in rows]  # fmt: skip
+    return [
+        HistoryRow(item.publication_id, started, channel, PublicationKind(kind), bool(dry), _item_row(item), by)
+        for item, started, channel, kind, dry, by in rows
+    ]
 
 
 # --------------------------------------------------------------------------- export
 
 
-EXPORT_COLUMNS = ("publication", "sku", "action", "outcome", "error_key", "attribute", "message", "old_price", "new_price",
-                  "old_quantity", "new_quantity", "sent_at")  # fmt: skip
+EXPORT_COLUMNS = (
+    "publication",
+    "sku",
+    "action",
+    "outcome",
+    "error_key",
+    "attribute",
+    "message",
+    "old_price",
+    "new_price",
+    "old_quantity",
+    "new_quantity",
+    "sent_at",
+)
 
 
-def export_errors(ctx: AppContext, publication_id: int, target: Path | str | IO[str], *,
-                  error_key: str | None = None) -> int:  # fmt: skip
+def export_errors(ctx: AppContext, publication_id: int, target: Path | str | IO[str], *, error_key: str | None = None) -> int:
     """Write the failed items (of one group) as CSV, spreadsheet-safe; returns the row count."""
     get_publication(ctx, publication_id)
     if isinstance(target, (str, Path)):
@@ -454,11 +533,25 @@ def _write_errors(ctx: AppContext, publication_id: int, fh: IO[str], error_key: 
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for item in iter_failed(ctx, publication_id, error_key):
-        writer.writerow([safe_cell(v) for v in (
-            publication_id, item.sku, item.action, "invalid" if item.sent_at is None else item.outcome, item.error_key,
-            item.attribute, item.message, item.old_price, item.new_price, item.old_quantity, item.new_quantity,
-            item.sent_at.isoformat() if item.sent_at else "",
-        )])  # fmt: skip
+        writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    publication_id,
+                    item.sku,
+                    item.action,
+                    "invalid" if item.sent_at is None else item.outcome,
+                    item.error_key,
+                    item.attribute,
+                    item.message,
+                    item.old_price,
+                    item.new_price,
+                    item.old_quantity,
+                    item.new_quantity,
+                    item.sent_at.isoformat() if item.sent_at else "",
+                )
+            ]
+        )
         count += 1
     return count
 

@@ -64,7 +64,9 @@ MAX_ADMIN_ORDERS = 10_000
 class ApiError(Exception):
     """Raised by handlers; the sandbox renders it in its marketplace's error envelope."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, *, plain: bool = False, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, code: str | None = None, *, plain: bool = False, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.plain, self.headers = status, message, code, plain, headers or {}
 
@@ -134,8 +136,7 @@ class SandboxApp:
         self.faults = Faults(self.seed)
         self.hang_cap = hang_cap  # real seconds: a hung request imitates the network, not the clock
         self._persist()
-        self.app = Starlette(routes=self.routes() + self._admin_routes(),
-                             exception_handlers={404: self._no_route, 405: self._no_route})  # fmt: skip
+        self.app = Starlette(routes=self.routes() + self._admin_routes(), exception_handlers={404: self._no_route, 405: self._no_route})
 
     # ------------------------------------------------------------------ loading
 
@@ -180,8 +181,11 @@ class SandboxApp:
         for name, shape in self.entry_shapes.items():
             entries = loaded.get(name)
             items = list(entries.items()) if isinstance(entries, dict) else list(enumerate(entries or []))
-            bad = {key: problem for key, entry in items
-                   if (problem := shape_problem(entry, shape) or (None if writable else _unwritable(entry)))}  # fmt: skip
+            bad = {
+                key: problem
+                for key, entry in items
+                if (problem := shape_problem(entry, shape) or (None if writable else _unwritable(entry)))
+            }
             if not bad:
                 continue
             if isinstance(entries, dict):
@@ -189,15 +193,17 @@ class SandboxApp:
             else:
                 loaded[name] = [v for k, v in items if k not in bad]
             first = next(iter(bad.items()))
-            self.recovered.append(f"{name}: dropped {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'} "
-                                  f"(first {first[0]!r}: {first[1]})")  # fmt: skip
+            self.recovered.append(
+                f"{name}: dropped {len(bad)} unreadable entr{'y' if len(bad) == 1 else 'ies'} (first {first[0]!r}: {first[1]})"
+            )
         problem = self._tick_problem(loaded, writable=writable or _writable(loaded))
         if problem is None:
             return loaded
         kept = [self.store.set_aside(path, move=True) for path in (self.store.path, self.store.journal_path()) if path.exists()]
         self.store.generation = 0
-        self.recovered.append(f"the state could not be served ({problem}): started from the seed; "
-                              f"the old state is in {', '.join(k.name for k in kept)}")  # fmt: skip
+        self.recovered.append(
+            f"the state could not be served ({problem}): started from the seed; the old state is in {', '.join(k.name for k in kept)}"
+        )
         return None
 
     def _tick_problem(self, state: dict[str, Any], *, writable: bool) -> str | None:
@@ -238,14 +244,19 @@ class SandboxApp:
         status = getattr(exc, "status_code", 404)
         self.current_path, self.current_method = request.url.path, request.method
         message = "Method not allowed" if status == 405 else f"No such endpoint: {request.url.path[:100]}"
-        return self.error(ApiError(status, message, "method-not-allowed" if status == 405 else "not-found", headers=dict(getattr(exc, "headers", None) or {})))
+        return self.error(
+            ApiError(
+                status, message, "method-not-allowed" if status == 405 else "not-found", headers=dict(getattr(exc, "headers", None) or {})
+            )
+        )
 
     def throttled(self, retry_after: float | None) -> Response:
         headers = {"Retry-After": str(int(math.ceil(retry_after)))} if retry_after is not None else {}
         return Response("error code: 1015", 429, headers=headers, media_type="text/plain")
 
-    def generate_order(self, created_at: datetime, index: Any, *, skus: list[str] | None = None,
-                       fate: str | None = None, quantity: int | None = None) -> dict[str, Any]:  # fmt: skip
+    def generate_order(
+        self, created_at: datetime, index: Any, *, skus: list[str] | None = None, fate: str | None = None, quantity: int | None = None
+    ) -> dict[str, Any]:
         """Add the ``index``-th generated order, created at ``created_at`` (random SKUs and fate unless given)."""
         raise NotImplementedError
 
@@ -280,8 +291,7 @@ class SandboxApp:
         base = len(self.state["orders"])
         for n in range(count):
             for i, group in enumerate(groups):
-                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group, fate=fate,
-                                            quantity=quantity, **options)  # fmt: skip
+                order = self.generate_order(self.clock.now(), f"admin-{base}-{n}-{i}", skus=group, fate=fate, quantity=quantity, **options)
                 created.append(self.public_order(order))
         self._persist()
         return created
@@ -542,7 +552,9 @@ class SandboxApp:
     def _admin_routes(self) -> list[Route]:
         from shelfdesk.sandbox.inputs import admin_number
 
-        def admin(fn: Callable[[Request, Any], Awaitable[Any]], *, tick: bool = True, lists: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        def admin(
+            fn: Callable[[Request, Any], Awaitable[Any]], *, tick: bool = True, lists: bool = False
+        ) -> Callable[[Request], Awaitable[Response]]:
             """An admin endpoint: its JSON body (an object, or a list too when ``lists``), a tick first unless not ``tick``."""
 
             async def endpoint(request: Request) -> Response:

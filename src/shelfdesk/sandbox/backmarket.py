@@ -109,9 +109,14 @@ ORPHAN_SKUS = tuple(s[0] for s in SEED_LISTINGS[-4:])
 #: How a generated order looks when it first appears: (fate, weight). [I] proportions.
 FATES = (("paid", 40), ("checks", 15), ("pending_payment", 10), ("accepted", 15), ("shipped", 12), ("failed", 5), ("cancelled", 3))
 _FATE_STATES = {  # fate -> (order state, line state)
-    "checks": (0, 0), "pending_payment": (10, 8), "paid": (1, 1), "accepted": (3, 2),
-    "shipped": (9, 3), "failed": (8, 7), "cancelled": (9, 4),
-}  # fmt: skip
+    "checks": (0, 0),
+    "pending_payment": (10, 8),
+    "paid": (1, 1),
+    "accepted": (3, 2),
+    "shipped": (9, 3),
+    "failed": (8, 7),
+    "cancelled": (9, 4),
+}
 CHECKS_DELAY = timedelta(minutes=20)  # [I] state 0 -> 1 once checks pass
 PAYMENT_DELAY = timedelta(minutes=45)  # [I] state 10 -> 1 (or 8) once the customer pays (or not)
 CARRIERS = ("Colissimo", "Chronopost", "UPS", "DHL Express")
@@ -142,19 +147,43 @@ class BackMarketSandbox(SandboxApp):
     appended_lists = ("effects", "invoices")
     fates = tuple(fate for fate, _ in FATES)
     entry_shapes = {
-        "listings": {"id": str, "listing_id": int, "product_id": str, "sku": str, "title": str, "quantity": int,
-                     "price": _amount, "min_price": lambda v: v is None or _amount(v),
-                     "max_price": lambda v: v is None or _amount(v), "publication_state": int, "grade": str},
-        "orders": {"order_id": int, "state": int, "orderlines": _lines, "date_creation": _DATE, "date_modification": _DATE,
-                   "_due": lambda v: v is None or _DATE(v), "country_code": str},
-        "tasks": {"task_id": int, "created_at": _DATE, "seconds": (int, float), "action_status": int, "catalog": str,
-                  "delimiter": _one_char, "quotechar": _one_char},
+        "listings": {
+            "id": str,
+            "listing_id": int,
+            "product_id": str,
+            "sku": str,
+            "title": str,
+            "quantity": int,
+            "price": _amount,
+            "min_price": lambda v: v is None or _amount(v),
+            "max_price": lambda v: v is None or _amount(v),
+            "publication_state": int,
+            "grade": str,
+        },
+        "orders": {
+            "order_id": int,
+            "state": int,
+            "orderlines": _lines,
+            "date_creation": _DATE,
+            "date_modification": _DATE,
+            "_due": lambda v: v is None or _DATE(v),
+            "country_code": str,
+        },
+        "tasks": {
+            "task_id": int,
+            "created_at": _DATE,
+            "seconds": (int, float),
+            "action_status": int,
+            "catalog": str,
+            "delimiter": _one_char,
+            "quotechar": _one_char,
+        },
         "products": {"product_id": str, "ean": str, "title": str, "grades": list},
         "effects": {"kind": str},
         "invoices": {"order_id": int},
         "lines_log": lambda e: isinstance(e, list) and len(e) == 2 and all(isinstance(n, (int, float)) for n in e),
         "tokens": str,
-    }  # fmt: skip
+    }
 
     def __init__(
         self,
@@ -193,25 +222,35 @@ class BackMarketSandbox(SandboxApp):
             pid = make_uuid(rng)
             body = "0190198" + f"{index:05d}"  # stable, valid EAN-13s
             products[pid] = {
-                "product_id": pid, "ean": body + gtin_check_digit(body), "title": title, "category": category,
+                "product_id": pid,
+                "ean": body + gtin_check_digit(body),
+                "title": title,
+                "category": category,
                 # [I] PREMIUM is offered on Apple products only
                 "grades": list(GRADES) if apple else list(GRADES[1:]),
-            }  # fmt: skip
+            }
             product_ids.append(pid)
         now = self.clock.now()
         state: dict[str, Any] = {
-            "version": 1, "seed": seed, "tokens": [self._token], "products": products, "listings": {},
-            "orders": {}, "tasks": {}, "effects": [], "invoices": [], "lines_log": [],
+            "version": 1,
+            "seed": seed,
+            "tokens": [self._token],
+            "products": products,
+            "listings": {},
+            "orders": {},
+            "tasks": {},
+            "effects": [],
+            "invoices": [],
+            "lines_log": [],
             "next_ids": {"listing": 100001, "order": 40000001, "line": 60000001, "task": 9001},
             "generator": {"rate_per_hour": 0.0, "epoch": iso(now), "generated": 0},
-        }  # fmt: skip
+        }
         self.state = state
         for sku, index, grade, price, qty, pub in SEED_LISTINGS:
             self._new_listing(sku, products[product_ids[index]], grade, Decimal(price), qty, pub, now, rng)
         for k in range(self.history_orders):  # history: orders of the last three days
             self.generate_order(now - timedelta(hours=6 * (self.history_orders - k)), -(k + 1))
         return state
-
 
     def add_products(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add products to the sandbox's slice of the Back Market catalog; returns the ones added.
@@ -240,23 +279,45 @@ class BackMarketSandbox(SandboxApp):
             if ean in known:
                 continue
             pid = make_uuid(self.rng_for("product", ean))
-            added.append({"product_id": pid, "ean": ean, "title": texts["title"] or f"Product {ean}",
-                          "category": texts["category"] or "other", "grades": [str(g) for g in grades]})  # fmt: skip
+            added.append(
+                {
+                    "product_id": pid,
+                    "ean": ean,
+                    "title": texts["title"] or f"Product {ean}",
+                    "category": texts["category"] or "other",
+                    "grades": [str(g) for g in grades],
+                }
+            )
             known.add(ean)
         for product in added:
             self.state["products"][product["product_id"]] = product
         self._persist()
         return added
 
-    def _new_listing(self, sku: str, product: dict[str, Any], grade: str, price: Decimal, qty: int, pub: int,
-                     now: datetime, rng: Any) -> dict[str, Any]:  # fmt: skip
+    def _new_listing(
+        self, sku: str, product: dict[str, Any], grade: str, price: Decimal, qty: int, pub: int, now: datetime, rng: Any
+    ) -> dict[str, Any]:
         listing = {
-            "id": make_uuid(rng), "listing_id": self._next_id("listing"), "product_id": product["product_id"],
-            "backmarket_id": 500000 + self.state["next_ids"]["listing"], "sku": sku, "title": product["title"],
-            "quantity": qty, "price": f"{price:.2f}", "currency": "EUR", "min_price": None, "max_price": None,
-            "publication_state": pub, "grade": grade, "state": _LEGACY_STATE.get(grade, 2), "warranty_delay": 12,
-            "comment": "", "shippings": [], "date_creation": iso(now), "date_modification": iso(now),
-        }  # fmt: skip
+            "id": make_uuid(rng),
+            "listing_id": self._next_id("listing"),
+            "product_id": product["product_id"],
+            "backmarket_id": 500000 + self.state["next_ids"]["listing"],
+            "sku": sku,
+            "title": product["title"],
+            "quantity": qty,
+            "price": f"{price:.2f}",
+            "currency": "EUR",
+            "min_price": None,
+            "max_price": None,
+            "publication_state": pub,
+            "grade": grade,
+            "state": _LEGACY_STATE.get(grade, 2),
+            "warranty_delay": 12,
+            "comment": "",
+            "shippings": [],
+            "date_creation": iso(now),
+            "date_modification": iso(now),
+        }
         self.state["listings"][listing["id"]] = listing
         return listing
 
@@ -265,9 +326,16 @@ class BackMarketSandbox(SandboxApp):
         live = [l for l in listings if l["publication_state"] == 2 and l["quantity"] > 0]
         return rng.choice(live or listings)
 
-    def generate_order(self, created_at: datetime, index: int, *, skus: list[str] | None = None,
-                       fate: str | None = None, quantity: int | None = None,
-                       country_code: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def generate_order(
+        self,
+        created_at: datetime,
+        index: int,
+        *,
+        skus: list[str] | None = None,
+        fate: str | None = None,
+        quantity: int | None = None,
+        country_code: str | None = None,
+    ) -> dict[str, Any]:
         """One order; ``country_code`` is its market's locale (the sandbox's own market unless given)."""
         locale = (country_code or self.market).lower()
         market = market_by_code(Marketplace.backmarket, locale)
@@ -295,38 +363,69 @@ class BackMarketSandbox(SandboxApp):
             total += price * qty
             listing["quantity"] = max(0, listing["quantity"] - qty)
             self.touch("listings", listing["id"])
-            lines.append({
-                "id": self._next_id("line"), "state": line_state, "listing": listing["sku"],
-                # [C] ``price`` is the unit price; ``product_id`` an integer (the listing's backmarket_id).
-                "listing_id": listing["listing_id"], "product": listing["title"], "product_id": listing["backmarket_id"],
-                "quantity": qty, "price": f"{price:.2f}", "shipping_price": "0.00", "currency": "EUR",
-                "orderline_fee": f"{(price * qty * Decimal('0.10')):.2f}", "return_reason": None, "return_message": None,
-                "imei": None, "serial_number": None, "condition": 10,
-            })  # fmt: skip
+            lines.append(
+                {
+                    "id": self._next_id("line"),
+                    "state": line_state,
+                    "listing": listing["sku"],
+                    # [C] ``price`` is the unit price; ``product_id`` an integer (the listing's backmarket_id).
+                    "listing_id": listing["listing_id"],
+                    "product": listing["title"],
+                    "product_id": listing["backmarket_id"],
+                    "quantity": qty,
+                    "price": f"{price:.2f}",
+                    "shipping_price": "0.00",
+                    "currency": "EUR",
+                    "orderline_fee": f"{(price * qty * Decimal('0.10')):.2f}",
+                    "return_reason": None,
+                    "return_message": None,
+                    "imei": None,
+                    "serial_number": None,
+                    "condition": 10,
+                }
+            )
         oid = self._next_id("order")
         paid = created_at + (PAYMENT_DELAY if fate == "pending_payment" else timedelta(minutes=1))
         order = {
-            "order_id": oid, "state": order_state, "orderlines": lines, "shipping_address": address,
-            "billing_address": dict(address), "price": f"{total:.2f}", "shipping_price": "0.00", "currency": "EUR",
-            "country_code": locale, "date_creation": iso(created_at), "date_modification": iso(created_at),
-            "date_payment": iso(paid) if order_state in (1, 3, 9) else None, "date_shipping": None,
-            "expected_dispatch_date": iso(paid + timedelta(days=2)), "tracking_number": None, "tracking_url": None,
-            "shipper_display": None, "delivery_note": f"https://sandbox.invalid/delivery-notes/{oid}.pdf",
-            "payment_method": "CARD", "_due": None, "_fate": fate,
-        }  # fmt: skip
+            "order_id": oid,
+            "state": order_state,
+            "orderlines": lines,
+            "shipping_address": address,
+            "billing_address": dict(address),
+            "price": f"{total:.2f}",
+            "shipping_price": "0.00",
+            "currency": "EUR",
+            "country_code": locale,
+            "date_creation": iso(created_at),
+            "date_modification": iso(created_at),
+            "date_payment": iso(paid) if order_state in (1, 3, 9) else None,
+            "date_shipping": None,
+            "expected_dispatch_date": iso(paid + timedelta(days=2)),
+            "tracking_number": None,
+            "tracking_url": None,
+            "shipper_display": None,
+            "delivery_note": f"https://sandbox.invalid/delivery-notes/{oid}.pdf",
+            "payment_method": "CARD",
+            "_due": None,
+            "_fate": fate,
+        }
         if fate == "checks":
             order["_due"] = iso(created_at + CHECKS_DELAY)
         elif fate == "pending_payment":
             order["_due"] = iso(created_at + PAYMENT_DELAY)
             order["_pays"] = rng.random() < 0.7
         elif fate == "shipped":
-            order.update(tracking_number=f"6A{rng.randrange(10**10, 10**11)}", shipper_display=rng.choice(CARRIERS),
-                         date_shipping=iso(min(created_at + timedelta(hours=20), max(created_at, self.clock.now()))))  # fmt: skip
+            order.update(
+                tracking_number=f"6A{rng.randrange(10**10, 10**11)}",
+                shipper_display=rng.choice(CARRIERS),
+                date_shipping=iso(min(created_at + timedelta(hours=20), max(created_at, self.clock.now()))),
+            )
         self.state["orders"][str(oid)] = order
         return order
 
-    def ensure_listing(self, sku: str, price: Decimal, *, grade: str = "GOOD", quantity: int = 5,
-                       title: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def ensure_listing(
+        self, sku: str, price: Decimal, *, grade: str = "GOOD", quantity: int = 5, title: str | None = None
+    ) -> dict[str, Any]:
         """Seeding (demo, tests): the online listing for ``sku`` at ``price``, created when unknown.
 
         A real account's orders are for listings it sells at its own prices; without
@@ -393,7 +492,9 @@ class BackMarketSandbox(SandboxApp):
         agent = request.headers.get("user-agent", "")
         # Length first: the pattern backtracks quadratically, and a 64 kB header held the event loop for seconds [I].
         if len(agent) > MAX_USER_AGENT or not USER_AGENT.match(agent):
-            return self.error(ApiError(400, "User-Agent is mandatory and must read BM-{company}-{integration};{contact email}", "invalid-user-agent"))
+            return self.error(
+                ApiError(400, "User-Agent is mandatory and must read BM-{company}-{integration};{contact email}", "invalid-user-agent")
+            )
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Basic ") or not auth[6:].strip():
             return self.error(ApiError(401, "Authentication credentials were not provided.", "unauthorized"))
@@ -448,12 +549,14 @@ class BackMarketSandbox(SandboxApp):
         start = (page - 1) * size
         chunk = items[start : start + size]
         more = start + size < len(items)
-        return JSONResponse({
-            "count": len(items),
-            "next": str(request.url.include_query_params(page=page + 1)) if more else None,
-            "previous": str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
-            "results": chunk,
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "count": len(items),
+                "next": str(request.url.include_query_params(page=page + 1)) if more else None,
+                "previous": str(request.url.include_query_params(page=page - 1)) if page > 1 else None,
+                "results": chunk,
+            }
+        )
 
     async def list_orders(self, request: Request, _: Any) -> Response:
         q = request.query_params
@@ -526,8 +629,12 @@ class BackMarketSandbox(SandboxApp):
         for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == "invoice":
                 content = part.get_payload(decode=True) or b""
-                record = {"order_id": order["order_id"], "filename": part.get_filename() or "invoice.pdf", "size": len(content),
-                          "sha256": hashlib.sha256(content).hexdigest()}  # fmt: skip
+                record = {
+                    "order_id": order["order_id"],
+                    "filename": part.get_filename() or "invoice.pdf",
+                    "size": len(content),
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                }
                 self.state["invoices"].append(record)
                 self.effect("invoice", **record)
                 return JSONResponse({"order_id": order["order_id"], "invoice": record["filename"]})
@@ -640,9 +747,15 @@ class BackMarketSandbox(SandboxApp):
         now = self.clock.now()
         task_id = self._next_id("task")
         self.state["tasks"][str(task_id)] = {
-            "task_id": task_id, "created_at": iso(now), "seconds": self.task_seconds, "action_status": 0,
-            "last_action_error": None, "result": None, "lines": count, **batch,
-        }  # fmt: skip
+            "task_id": task_id,
+            "created_at": iso(now),
+            "seconds": self.task_seconds,
+            "action_status": 0,
+            "last_action_error": None,
+            "result": None,
+            "lines": count,
+            **batch,
+        }
         self.effect("listing_batch", task_id=task_id, lines=count)
         return JSONResponse({"bodymessage": task_id, "statuscode": 200})
 
@@ -691,7 +804,9 @@ class BackMarketSandbox(SandboxApp):
         if listing is None:
             product, product_errors = resolve_product(values, self.state["products"])
             errors += product_errors
-        errors += check_grade(values.get("grade"), product or (self.state["products"].get(listing["product_id"]) if listing else None), new=listing is None)
+        errors += check_grade(
+            values.get("grade"), product or (self.state["products"].get(listing["product_id"]) if listing else None), new=listing is None
+        )
         if listing is not None:
             merged = {"price": Decimal(listing["price"]), "min_price": _dec(listing["min_price"]), "max_price": _dec(listing["max_price"])}
             merged.update({k: v for k, v in values.items() if v is not None})
@@ -702,8 +817,16 @@ class BackMarketSandbox(SandboxApp):
             return {"line": number, "sku": sku, "status": "error", "errors": errors, "message": "; ".join(e["message"] for e in errors)}
         if listing is None:
             assert product is not None
-            listing = self._new_listing(sku, product, values["grade"], values["price"], values["quantity"],
-                                        2 if values["quantity"] > 0 else 3, when, self.rng_for("listing", sku))  # fmt: skip
+            listing = self._new_listing(
+                sku,
+                product,
+                values["grade"],
+                values["price"],
+                values["quantity"],
+                2 if values["quantity"] > 0 else 3,
+                when,
+                self.rng_for("listing", sku),
+            )
             self._apply_values(listing, values, ("min_price", "max_price", "warranty_delay", "comment"))
             outcome = "created"
         else:
@@ -719,11 +842,18 @@ class BackMarketSandbox(SandboxApp):
         for market in ("FR", "BE", "ES"):  # [I] the markets a French listing is sold in
             winner = (price * Decimal(str(rng.uniform(0.9, 1.05)))).quantize(Decimal("0.01"))
             to_win = min(price, winner - Decimal("1.00")) if winner <= price else price
-            rows.append({
-                "listing_id": listing["id"], "product_id": listing["product_id"], "market": market,
-                "price": _money(price), "min_price": _money(_dec(listing["min_price"])),
-                "price_to_win": _money(to_win), "winner_price": _money(winner), "is_winning": price <= winner,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "listing_id": listing["id"],
+                    "product_id": listing["product_id"],
+                    "market": market,
+                    "price": _money(price),
+                    "min_price": _money(_dec(listing["min_price"])),
+                    "price_to_win": _money(to_win),
+                    "winner_price": _money(winner),
+                    "is_winning": price <= winner,
+                }
+            )
         return JSONResponse(rows)
 
     # ------------------------------------------------------------------ admin
@@ -741,8 +871,9 @@ class BackMarketSandbox(SandboxApp):
 
     def admin_routes(self, admin: Any) -> list[Route]:
         async def tokens(request: Request, payload: Any) -> Any:
-            if request.method in ("POST", "DELETE") and not (isinstance(payload.get("token"), str) and 0 < len(payload["token"]) <= 200
-                                                             and utf8_clean(payload["token"])):  # fmt: skip
+            if request.method in ("POST", "DELETE") and not (
+                isinstance(payload.get("token"), str) and 0 < len(payload["token"]) <= 200 and utf8_clean(payload["token"])
+            ):
                 raise ApiError(400, "token must be a string of 1 to 200 characters")
             if request.method == "POST":
                 token = payload["token"]
@@ -766,16 +897,22 @@ class BackMarketSandbox(SandboxApp):
             Back Market's documentation, say), each with an integer ``order_id`` and a list of ``orderlines``."""
             stored = []
             for order in payload["orders"]:
-                if not isinstance(order, dict) or not isinstance(order.get("order_id"), int) or not isinstance(order.get("orderlines"), list):
+                if (
+                    not isinstance(order, dict)
+                    or not isinstance(order.get("order_id"), int)
+                    or not isinstance(order.get("orderlines"), list)
+                ):
                     raise ValueError("each order needs an integer order_id and a list of orderlines")
                 self.state["orders"][str(order["order_id"])] = {**order, "_due": None, "_fate": "raw"}
                 self.touch("orders", order["order_id"])
                 stored.append(order["order_id"])
             return JSONResponse({"orders": stored}, 201)
 
-        return [Route("/_sandbox/tokens", admin(tokens), methods=["GET", "POST", "DELETE"]),
-                Route("/_sandbox/orders/raw", admin(raw_orders), methods=["POST"]),
-                Route("/_sandbox/products", admin(products), methods=["GET", "POST"])]
+        return [
+            Route("/_sandbox/tokens", admin(tokens), methods=["GET", "POST", "DELETE"]),
+            Route("/_sandbox/orders/raw", admin(raw_orders), methods=["POST"]),
+            Route("/_sandbox/products", admin(products), methods=["GET", "POST"]),
+        ]
 
 
 #: [C] Order and line fields the spec types as non-nullable: an unset one is "" (text) or absent (dates, codes).

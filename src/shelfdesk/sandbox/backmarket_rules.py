@@ -26,8 +26,23 @@ RETURN_REASONS = {0, 1, 11, 12, 13, 21, 22, 23, 24, 25}  # [C]
 CANCELLED_LINES = {4, 5, 7}
 PRICE_MIN, PRICE_MAX = Decimal("1.00"), Decimal("20000.00")  # [I] the real bounds are not published
 MAX_CSV_LINES = 15_000  # [C]
-CSV_COLUMNS = {"sku", "product_id", "ean", "quantity", "price", "min_price", "max_price", "currency", "grade",
-               "warranty_delay", "comment", "state", "shipper_1", "shipping_delay_1", "shipping_price_1"}  # fmt: skip
+CSV_COLUMNS = {
+    "sku",
+    "product_id",
+    "ean",
+    "quantity",
+    "price",
+    "min_price",
+    "max_price",
+    "currency",
+    "grade",
+    "warranty_delay",
+    "comment",
+    "state",
+    "shipper_1",
+    "shipping_delay_1",
+    "shipping_price_1",
+}
 
 
 def refused(message: str, code: str = "invalid-transition", status: int = 400) -> ApiError:
@@ -54,8 +69,15 @@ def _settle(order: dict[str, Any]) -> None:
 
 
 #: UpdateOrder's string fields and their longest length [C] (date_shipping is a date-time, checked apart).
-UPDATE_TEXT_FIELDS = {"sku": None, "imei": 15, "serial_number": 50, "tracking_number": 200, "tracking_url": 300,
-                      "shipper": 200, "return_message": 500}  # fmt: skip
+UPDATE_TEXT_FIELDS = {
+    "sku": None,
+    "imei": 15,
+    "serial_number": 50,
+    "tracking_number": 200,
+    "tracking_url": 300,
+    "shipper": 200,
+    "return_message": 500,
+}
 LINE_STATES = (0, 9, 8, 1, 2, 3, 4, 5, 6, 7)  # [C] OrderLineState
 VAT_TYPES = ("REGULAR", "MARGINAL")  # [C]
 
@@ -93,7 +115,9 @@ def apply_update(order: dict[str, Any], body: dict[str, Any], now: datetime) -> 
     try:
         new_state = int(body["new_state"])
     except (KeyError, TypeError, ValueError):
-        raise refused("new_state is required (2 accept, 3 ship, 4 cancel, 5 refund before shipping, 6 refund)", "missing-new-state") from None
+        raise refused(
+            "new_state is required (2 accept, 3 ship, 4 cancel, 5 refund before shipping, 6 refund)", "missing-new-state"
+        ) from None
 
     if new_state == 3:
         return _ship(order, body, now)
@@ -133,8 +157,11 @@ def _ship(order: dict[str, Any], body: dict[str, Any], now: datetime) -> dict[st
     details = {k: str(body[k]).strip() for k in ("imei", "serial_number") if body.get(k)}
     if details:
         if len(order["orderlines"]) != 1 or order["orderlines"][0]["quantity"] != 1:
-            raise refused("imei and serial_number are accepted in the ship call only for an order of one line of quantity 1; "
-                          "use PATCH /ws/orderlines/{id} for each line before shipping", "imei-multi-line")  # fmt: skip
+            raise refused(
+                "imei and serial_number are accepted in the ship call only for an order of one line of quantity 1; "
+                "use PATCH /ws/orderlines/{id} for each line before shipping",
+                "imei-multi-line",
+            )
         check_line_details(order["orderlines"][0], details)
     vat = body.get("vat_type")
     if vat is not None and vat not in ("REGULAR", "MARGINAL"):
@@ -214,12 +241,17 @@ _TEXT, _NUMBER, _NULL = (str,), (int, float), (type(None),)
 #: POST /ws/listings/{id}'s fields and the JSON types each takes [C]. The shippers' enum (95 names) is
 #: not copied: a shipper is checked to be a string, and it is not applied by the sandbox anyway [I].
 LISTING_UPDATE_FIELDS: dict[str, tuple[type, ...]] = {
-    "price": _TEXT + _NUMBER, "currency": _TEXT, "comment": _TEXT + _NULL, "warranty_delay": _TEXT + (int,),
-    "quantity": _TEXT + (int,), "min_price": _TEXT + _NUMBER + _NULL,
-    **{f"shipper_{n}": _TEXT + _NULL for n in (1, 2, 3)}, **{f"shipper_display_{n}": _TEXT + _NULL for n in (1, 2, 3)},
+    "price": _TEXT + _NUMBER,
+    "currency": _TEXT,
+    "comment": _TEXT + _NULL,
+    "warranty_delay": _TEXT + (int,),
+    "quantity": _TEXT + (int,),
+    "min_price": _TEXT + _NUMBER + _NULL,
+    **{f"shipper_{n}": _TEXT + _NULL for n in (1, 2, 3)},
+    **{f"shipper_display_{n}": _TEXT + _NULL for n in (1, 2, 3)},
     **{f"shipping_delay_{n}": (int,) + _NULL for n in (1, 2, 3)},
     **{f"shipping_price_{n}": _TEXT + _NUMBER + _NULL for n in (1, 2, 3)},
-}  # fmt: skip
+}
 
 
 def check_listing_update_types(body: dict[str, Any]) -> list[dict[str, str]]:
@@ -263,8 +295,13 @@ def parse_listing_row(row: dict[str, str]) -> tuple[dict[str, Any], list[dict[st
     """A CSV line to typed values and format errors."""
     values: dict[str, Any] = {}
     errors: list[dict[str, str]] = []
-    for key, parse in (("price", _decimal), ("min_price", _decimal), ("max_price", _decimal),
-                       ("quantity", _integer), ("warranty_delay", _integer)):  # fmt: skip
+    for key, parse in (
+        ("price", _decimal),
+        ("min_price", _decimal),
+        ("max_price", _decimal),
+        ("quantity", _integer),
+        ("warranty_delay", _integer),
+    ):
         try:
             values[key] = parse(row, key)
         except ValueError as exc:
@@ -279,7 +316,9 @@ def resolve_product(values: dict[str, Any], products: dict[str, dict[str, Any]])
     if values.get("product_id"):
         product = products.get(values["product_id"])
         if product is None:
-            return None, [{"code": "unknown-product", "message": f"product_id {values['product_id']} does not exist in the Back Market catalog"}]
+            return None, [
+                {"code": "unknown-product", "message": f"product_id {values['product_id']} does not exist in the Back Market catalog"}
+            ]
         return product, []
     ean = values.get("ean")
     if not ean:

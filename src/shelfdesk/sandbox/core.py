@@ -279,8 +279,9 @@ class StateStore:
             good = end + 1
         if bad:
             kept = self.set_aside(path, move=False)
-            self.skipped.append(f"{path.name}: skipped {len(bad)} unreadable record(s), at {', '.join(bad[:3])}; "
-                                f"the journal as it was is {kept.name}")  # fmt: skip
+            self.skipped.append(
+                f"{path.name}: skipped {len(bad)} unreadable record(s), at {', '.join(bad[:3])}; the journal as it was is {kept.name}"
+            )
         if good < len(data) and repair:
             with path.open("r+b") as fh:
                 fh.truncate(good)

@@ -71,8 +71,9 @@ def is_uuid(value: Any) -> bool:
 # ---------------------------------------------------------------------- refusals
 
 
-def admin_number(values: Mapping[str, Any], name: str, low: float, high: float, *, default: float | None = None,
-                 whole: bool = False) -> float:  # fmt: skip
+def admin_number(
+    values: Mapping[str, Any], name: str, low: float, high: float, *, default: float | None = None, whole: bool = False
+) -> float:
     """A number of the admin API (JSON number or its text) within ``[low, high]``; ``ValueError`` (a 400) otherwise."""
     value = values.get(name, default)
     number = as_decimal(value) if not isinstance(value, float) else Decimal(repr(value))
@@ -82,10 +83,17 @@ def admin_number(values: Mapping[str, Any], name: str, low: float, high: float, 
     return float(number)
 
 
-
-def query_int(params: Mapping[str, str], name: str, *, status: int = 400, code: str = "invalid-parameter",
-              choices: tuple[int, ...] | None = None, minimum: int = -INT_MAX, maximum: int = INT_MAX,
-              message: str | None = None) -> int | None:  # fmt: skip
+def query_int(
+    params: Mapping[str, str],
+    name: str,
+    *,
+    status: int = 400,
+    code: str = "invalid-parameter",
+    choices: tuple[int, ...] | None = None,
+    minimum: int = -INT_MAX,
+    maximum: int = INT_MAX,
+    message: str | None = None,
+) -> int | None:
     """The integer query parameter ``name`` (None when absent or empty), or a refusal (``message`` if given)."""
     text = params.get(name)
     if text is None or text == "":
@@ -97,8 +105,17 @@ def query_int(params: Mapping[str, str], name: str, *, status: int = 400, code: 
     return number
 
 
-def field_str(body: Mapping[str, Any], name: str, *, status: int = 400, code: str = "invalid-field", min_len: int = 0,
-              max_len: int | None = None, nullable: bool = False, plain: bool = False) -> str | None:  # fmt: skip
+def field_str(
+    body: Mapping[str, Any],
+    name: str,
+    *,
+    status: int = 400,
+    code: str = "invalid-field",
+    min_len: int = 0,
+    max_len: int | None = None,
+    nullable: bool = False,
+    plain: bool = False,
+) -> str | None:
     """The string field ``name`` of a JSON body (None when absent, or null when ``nullable``), or a refusal."""
     if name not in body or (body[name] is None and nullable):
         return None

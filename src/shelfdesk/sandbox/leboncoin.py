@@ -68,24 +68,81 @@ PER_PAGE_MAX = 100
 #: Ads the account starts with: (sku, title, category, condition, new_reason, price, quantity, attributes).
 #: The last three are SKUs that no shelfdesk catalog has.
 SEED_ADS = (
-    ("IPH13-128-MID-GOOD", "iPhone 13 128 Go minuit reconditionné", "multimedia.phones.smartphones", "refurbished", None, "549.00", 3,
-     {"brand": "Apple", "model": "iPhone 13", "storage": "128 Go"}),
-    ("IPH12-64-BLK-VG", "iPhone 12 64 Go noir très bon état", "multimedia.phones.smartphones", "refurbished", None, "379.00", 2,
-     {"brand": "Apple", "model": "iPhone 12", "storage": "64 Go"}),
-    ("GS21-128-GRY-GOOD", "Samsung Galaxy S21 128 Go gris", "multimedia.phones.smartphones", "used", None, "319.00", 1,
-     {"brand": "Samsung", "model": "Galaxy S21", "storage": "128 Go"}),
-    ("MBA-M1-256-GRY-EXC", "MacBook Air M1 256 Go gris sidéral", "multimedia.computers.laptops", "refurbished", None, "739.00", 1,
-     {"brand": "Apple", "model": "MacBook Air M1"}),
-    ("NSW-OLED-WHT-EXC", "Nintendo Switch OLED blanche", "multimedia.consoles", "used", None, "269.00", 2,
-     {"brand": "Nintendo", "model": "Switch OLED"}),
+    (
+        "IPH13-128-MID-GOOD",
+        "iPhone 13 128 Go minuit reconditionné",
+        "multimedia.phones.smartphones",
+        "refurbished",
+        None,
+        "549.00",
+        3,
+        {"brand": "Apple", "model": "iPhone 13", "storage": "128 Go"},
+    ),
+    (
+        "IPH12-64-BLK-VG",
+        "iPhone 12 64 Go noir très bon état",
+        "multimedia.phones.smartphones",
+        "refurbished",
+        None,
+        "379.00",
+        2,
+        {"brand": "Apple", "model": "iPhone 12", "storage": "64 Go"},
+    ),
+    (
+        "GS21-128-GRY-GOOD",
+        "Samsung Galaxy S21 128 Go gris",
+        "multimedia.phones.smartphones",
+        "used",
+        None,
+        "319.00",
+        1,
+        {"brand": "Samsung", "model": "Galaxy S21", "storage": "128 Go"},
+    ),
+    (
+        "MBA-M1-256-GRY-EXC",
+        "MacBook Air M1 256 Go gris sidéral",
+        "multimedia.computers.laptops",
+        "refurbished",
+        None,
+        "739.00",
+        1,
+        {"brand": "Apple", "model": "MacBook Air M1"},
+    ),
+    (
+        "NSW-OLED-WHT-EXC",
+        "Nintendo Switch OLED blanche",
+        "multimedia.consoles",
+        "used",
+        None,
+        "269.00",
+        2,
+        {"brand": "Nintendo", "model": "Switch OLED"},
+    ),
     ("APP1-WHT-EXC", "AirPods Pro première génération", "multimedia.image_sound", "refurbished", None, "135.00", 4, {"brand": "Apple"}),
-    ("JBL-FLIP5-NEW", "Enceinte JBL Flip 5 neuve (fin de série)", "multimedia.image_sound", "new", "clearance", "79.00", 6, {"brand": "JBL"}),
+    (
+        "JBL-FLIP5-NEW",
+        "Enceinte JBL Flip 5 neuve (fin de série)",
+        "multimedia.image_sound",
+        "new",
+        "clearance",
+        "79.00",
+        6,
+        {"brand": "JBL"},
+    ),
     ("CHAIR-OAK-01", "Chaise en chêne massif faite main", "home.furniture.seating", "new", "craftsmanship", "189.00", 2, {}),
-    ("LEGACY-IPAD2-16", "iPad 2 16 Go pour pièces", "multimedia.phones.tablets", "used", None, "39.00", 1,
-     {"brand": "Apple", "model": "iPad 2", "storage": "16 Go"}),
+    (
+        "LEGACY-IPAD2-16",
+        "iPad 2 16 Go pour pièces",
+        "multimedia.phones.tablets",
+        "used",
+        None,
+        "39.00",
+        1,
+        {"brand": "Apple", "model": "iPad 2", "storage": "16 Go"},
+    ),
     ("OLD-VELO-ENF-16", "Vélo enfant 16 pouces", "leisure.bikes", "used", None, "45.00", 1, {}),
     ("VIDE-GRENIER-042", "Lot de livres de poche", "leisure.books", "used", None, "12.00", 1, {}),
-)  # fmt: skip
+)
 ORPHAN_SKUS = tuple(a[0] for a in SEED_ADS[-3:])
 
 FATES = (("paid", 55), ("awaiting_shipment", 15), ("shipped", 12), ("delivered", 10), ("cancelled", 8))  # [I]
@@ -108,17 +165,43 @@ class LeboncoinSandbox(SandboxApp):
     appended_lists = ("effects", "messages")
     fates = tuple(fate for fate, _ in FATES)
     entry_shapes = {
-        "ads": {"id": str, "sku": str, "title": str, "price": _amount, "quantity": int, "status": str, "secure_payment": bool,
-                "attributes": dict, "category": str, "condition": str},
-        "orders": {"id": str, "state": str, "created_at": _DATE, "updated_at": _DATE, "availability_deadline": _DATE,
-                   "shipping_deadline": _maybe_date, "shipped_at": _maybe_date, "items": list, "total": _amount},
-        "feeds": {"feed_id": str, "type": lambda v: v in ("products", "offers"), "reference": str, "status": str,
-                  "created_at": _DATE, "seconds": (int, float), "items": list},
+        "ads": {
+            "id": str,
+            "sku": str,
+            "title": str,
+            "price": _amount,
+            "quantity": int,
+            "status": str,
+            "secure_payment": bool,
+            "attributes": dict,
+            "category": str,
+            "condition": str,
+        },
+        "orders": {
+            "id": str,
+            "state": str,
+            "created_at": _DATE,
+            "updated_at": _DATE,
+            "availability_deadline": _DATE,
+            "shipping_deadline": _maybe_date,
+            "shipped_at": _maybe_date,
+            "items": list,
+            "total": _amount,
+        },
+        "feeds": {
+            "feed_id": str,
+            "type": lambda v: v in ("products", "offers"),
+            "reference": str,
+            "status": str,
+            "created_at": _DATE,
+            "seconds": (int, float),
+            "items": list,
+        },
         "refresh_tokens": {"issued_at": _DATE, "expires_at": _DATE, "revoked": bool},
         "access_tokens": {"expires_at": _DATE, "refresh_token": str},
         "messages": {"order_id": str},
         "effects": {"kind": str},
-    }  # fmt: skip
+    }
 
     def __init__(
         self,
@@ -156,21 +239,44 @@ class LeboncoinSandbox(SandboxApp):
     def seed_state(self, seed: int) -> dict[str, Any]:
         now = self.clock.now()
         self.state = {
-            "version": 1, "seed": seed, "account": {"id": "pro-" + hashlib.sha1(str(seed).encode()).hexdigest()[:8],
-            "name": "Boutique Sandbox", "pro": True, "secure_payment": True},
-            "refresh_tokens": {}, "access_tokens": {}, "ads": {}, "orders": {}, "feeds": {}, "messages": [],
-            "effects": [], "next_ids": {"ad": 2894561001, "order": 100001, "item": 1, "feed": 501, "token": 1},
+            "version": 1,
+            "seed": seed,
+            "account": {
+                "id": "pro-" + hashlib.sha1(str(seed).encode()).hexdigest()[:8],
+                "name": "Boutique Sandbox",
+                "pro": True,
+                "secure_payment": True,
+            },
+            "refresh_tokens": {},
+            "access_tokens": {},
+            "ads": {},
+            "orders": {},
+            "feeds": {},
+            "messages": [],
+            "effects": [],
+            "next_ids": {"ad": 2894561001, "order": 100001, "item": 1, "feed": 501, "token": 1},
             "generator": {"rate_per_hour": 0.0, "epoch": iso(now), "generated": 0},
-        }  # fmt: skip
+        }
         self._issue_refresh_token(self._initial_refresh)
         for sku, title, category, condition, reason, price, qty, attrs in SEED_ADS:
-            self._new_ad({"sku": sku, "title": title, "description": f"{title}. Envoi soigné sous 48 h, facture fournie.",
-                          "category": category, "condition": condition, "new_reason": reason, "price": Decimal(price),
-                          "quantity": qty, "attributes": attrs, "secure_payment": True}, now)  # fmt: skip
+            self._new_ad(
+                {
+                    "sku": sku,
+                    "title": title,
+                    "description": f"{title}. Envoi soigné sous 48 h, facture fournie.",
+                    "category": category,
+                    "condition": condition,
+                    "new_reason": reason,
+                    "price": Decimal(price),
+                    "quantity": qty,
+                    "attributes": attrs,
+                    "secure_payment": True,
+                },
+                now,
+            )
         for k in range(10):
             self.generate_order(now - timedelta(hours=8 * (10 - k)), -(k + 1))
         return self.state
-
 
     def issue_refresh_token(self, token: str | None = None, *, valid_days: float = 365) -> dict[str, Any]:
         """What the merchant does in their account: a new refresh token, the old ones revoked."""
@@ -190,13 +296,24 @@ class LeboncoinSandbox(SandboxApp):
     def _new_ad(self, values: dict[str, Any], now: datetime) -> dict[str, Any]:
         ad_id = str(self._next_id("ad"))
         ad = {
-            "id": ad_id, "sku": values["sku"], "title": values["title"], "description": values["description"],
-            "category": values["category"], "condition": values["condition"], "new_reason": values["new_reason"],
-            "price": f"{values['price']:.2f}", "currency": "EUR", "quantity": values["quantity"],
-            "attributes": values["attributes"], "status": "online" if values["quantity"] else "offline",
-            "secure_payment": values["secure_payment"], "fees": rules.fees(values["secure_payment"], values["price"]),
-            "url": f"https://sandbox.invalid/ad/{ad_id}", "created_at": iso(now), "updated_at": iso(now),
-        }  # fmt: skip
+            "id": ad_id,
+            "sku": values["sku"],
+            "title": values["title"],
+            "description": values["description"],
+            "category": values["category"],
+            "condition": values["condition"],
+            "new_reason": values["new_reason"],
+            "price": f"{values['price']:.2f}",
+            "currency": "EUR",
+            "quantity": values["quantity"],
+            "attributes": values["attributes"],
+            "status": "online" if values["quantity"] else "offline",
+            "secure_payment": values["secure_payment"],
+            "fees": rules.fees(values["secure_payment"], values["price"]),
+            "url": f"https://sandbox.invalid/ad/{ad_id}",
+            "created_at": iso(now),
+            "updated_at": iso(now),
+        }
         self.state["ads"][ad_id] = ad
         return ad
 
@@ -204,8 +321,9 @@ class LeboncoinSandbox(SandboxApp):
         wanted = sku.casefold()
         return next((a for a in self.state["ads"].values() if a["sku"].casefold() == wanted), None)
 
-    def generate_order(self, created_at: datetime, index: Any, *, skus: list[str] | None = None,
-                       fate: str | None = None, quantity: int | None = None) -> dict[str, Any]:  # fmt: skip
+    def generate_order(
+        self, created_at: datetime, index: Any, *, skus: list[str] | None = None, fate: str | None = None, quantity: int | None = None
+    ) -> dict[str, Any]:
         rng = self.rng_for("order", index, iso(created_at))
         fate = fate or rng.choices([f for f, _ in FATES], [w for _, w in FATES])[0]
         if fate not in dict(FATES):
@@ -222,20 +340,43 @@ class LeboncoinSandbox(SandboxApp):
             ad["quantity"] = max(0, ad["quantity"] - qty)
             self.touch("ads", ad["id"])
             total += Decimal(ad["price"]) * qty
-            items.append({"id": self._next_id("item"), "ad_id": ad["id"], "sku": ad["sku"], "title": ad["title"],
-                          "quantity": qty, "unit_price": ad["price"]})  # fmt: skip
+            items.append(
+                {
+                    "id": self._next_id("item"),
+                    "ad_id": ad["id"],
+                    "sku": ad["sku"],
+                    "title": ad["title"],
+                    "quantity": qty,
+                    "unit_price": ad["price"],
+                }
+            )
         address = make_address(rng)
         order_id = f"LBC{self._next_id('order'):09d}"
         order: dict[str, Any] = {
-            "id": order_id, "state": "paid", "created_at": iso(created_at), "updated_at": iso(created_at),
-            "paid_at": iso(created_at), "availability_deadline": iso(created_at + rules.AVAILABILITY_DELAY),
-            "availability_confirmed_at": None, "shipping_deadline": None, "shipped_at": None, "carrier": None,
-            "delivered_at": None, "cancelled_at": None, "cancel_reason": None, "refund": None,
-            "items": items, "total": f"{total:.2f}", "currency": "EUR",
+            "id": order_id,
+            "state": "paid",
+            "created_at": iso(created_at),
+            "updated_at": iso(created_at),
+            "paid_at": iso(created_at),
+            "availability_deadline": iso(created_at + rules.AVAILABILITY_DELAY),
+            "availability_confirmed_at": None,
+            "shipping_deadline": None,
+            "shipped_at": None,
+            "carrier": None,
+            "delivered_at": None,
+            "cancelled_at": None,
+            "cancel_reason": None,
+            "refund": None,
+            "items": items,
+            "total": f"{total:.2f}",
+            "currency": "EUR",
             "fees": {"commission": f"{total * rules.COMMISSION_RATE:.2f}"},
-            "buyer": {"name": f"{address['first_name']} {address['last_name'][0]}.", "pseudo": address["first_name"].lower() + str(rng.randint(10, 99))},
+            "buyer": {
+                "name": f"{address['first_name']} {address['last_name'][0]}.",
+                "pseudo": address["first_name"].lower() + str(rng.randint(10, 99)),
+            },
             "shipping": {"method": rng.choice(["colissimo", "mondial_relay", "shop2shop"]), "price": "4.99", "address": address},
-        }  # fmt: skip
+        }
         # Advance the order to its fate as the seller (or time) would have, never past now.
         at = _between(created_at, self.clock.now())
         if fate in ("awaiting_shipment", "shipped", "delivered"):
@@ -250,13 +391,34 @@ class LeboncoinSandbox(SandboxApp):
         return order
 
     def _placeholder_ad(self, sku: str, now: datetime) -> dict[str, Any]:
-        return self._new_ad({"sku": sku, "title": f"Article {sku}", "description": f"Article {sku} créé par le bac à sable.",
-                             "category": "home.decoration", "condition": "used", "new_reason": None, "price": Decimal("50.00"),
-                             "quantity": 5, "attributes": {}, "secure_payment": True}, now)  # fmt: skip
+        return self._new_ad(
+            {
+                "sku": sku,
+                "title": f"Article {sku}",
+                "description": f"Article {sku} créé par le bac à sable.",
+                "category": "home.decoration",
+                "condition": "used",
+                "new_reason": None,
+                "price": Decimal("50.00"),
+                "quantity": 5,
+                "attributes": {},
+                "secure_payment": True,
+            },
+            now,
+        )
 
-    def ensure_listing(self, sku: str, price: Decimal | str, *, quantity: int = 5, title: str | None = None,
-                       category: str | None = None, condition: str | None = None, new_reason: str | None = None,
-                       attributes: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    def ensure_listing(
+        self,
+        sku: str,
+        price: Decimal | str,
+        *,
+        quantity: int = 5,
+        title: str | None = None,
+        category: str | None = None,
+        condition: str | None = None,
+        new_reason: str | None = None,
+        attributes: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         """Seeding (demo, tests): the online ad for ``sku`` at ``price``, created when unknown; returns the ad.
 
         Leboncoin's counterpart of :meth:`BackMarketSandbox.ensure_listing`: a real
@@ -270,16 +432,27 @@ class LeboncoinSandbox(SandboxApp):
         ``ValueError`` says what is wrong. Persisted before it returns.
         """
         ad = self._ad_by_sku(sku)
-        kept = ad or {"title": f"Article {sku}", "category": "home.decoration", "condition": "used", "new_reason": None,
-                      "attributes": {}, "secure_payment": True}  # fmt: skip
+        kept = ad or {
+            "title": f"Article {sku}",
+            "category": "home.decoration",
+            "condition": "used",
+            "new_reason": None,
+            "attributes": {},
+            "secure_payment": True,
+        }
         name = (title or kept["title"]).strip()[:100]
         item = {
-            "sku": sku, "title": name, "description": ad["description"] if ad else f"{name}. Envoi soigné sous 48 h, facture fournie.",
-            "category": category or kept["category"], "condition": condition or kept["condition"],
+            "sku": sku,
+            "title": name,
+            "description": ad["description"] if ad else f"{name}. Envoi soigné sous 48 h, facture fournie.",
+            "category": category or kept["category"],
+            "condition": condition or kept["condition"],
             "new_reason": new_reason if condition else kept["new_reason"],
             "attributes": kept["attributes"] if attributes is None else attributes,
-            "price": str(price), "quantity": quantity, "secure_payment": kept["secure_payment"],
-        }  # fmt: skip
+            "price": str(price),
+            "quantity": quantity,
+            "secure_payment": kept["secure_payment"],
+        }
         values, errors = rules.check_product(item)
         if errors:
             raise ValueError(f"ad {sku}: " + "; ".join(e["message"] for e in errors))
@@ -390,10 +563,15 @@ class LeboncoinSandbox(SandboxApp):
             t: r for t, r in self.state["access_tokens"].items() if parse_iso(r["expires_at"]) > now - timedelta(days=1)
         }
         self.state["access_tokens"][access] = {"expires_at": iso(now + ACCESS_TTL), "refresh_token": token}
-        return JSONResponse({
-            "access_token": access, "token_type": "Bearer", "expires_in": int(ACCESS_TTL.total_seconds()),
-            "refresh_token_expires_at": record["expires_at"], "scope": "pro",
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": int(ACCESS_TTL.total_seconds()),
+                "refresh_token_expires_at": record["expires_at"],
+                "scope": "pro",
+            }
+        )
 
     async def me(self, request: Request, _: Any) -> Response:
         token = request.headers["authorization"][7:].strip()
@@ -403,14 +581,28 @@ class LeboncoinSandbox(SandboxApp):
     def _page(self, request: Request, items: list[dict[str, Any]]) -> JSONResponse:
         q = request.query_params
         page = query_int(q, "page", minimum=1, code="invalid_pagination", message="page doit être un entier à partir de 1") or 1
-        per_page = query_int(q, "per_page", minimum=1, maximum=PER_PAGE_MAX, code="invalid_pagination",
-                             message=f"per_page doit être un entier compris entre 1 et {PER_PAGE_MAX}") or 20  # fmt: skip
+        per_page = (
+            query_int(
+                q,
+                "per_page",
+                minimum=1,
+                maximum=PER_PAGE_MAX,
+                code="invalid_pagination",
+                message=f"per_page doit être un entier compris entre 1 et {PER_PAGE_MAX}",
+            )
+            or 20
+        )
         start = (page - 1) * per_page
         more = start + per_page < len(items)
-        return JSONResponse({
-            "items": items[start : start + per_page], "page": page, "per_page": per_page, "total": len(items),
-            "next": str(request.url.include_query_params(page=page + 1)) if more else None,
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "items": items[start : start + per_page],
+                "page": page,
+                "per_page": per_page,
+                "total": len(items),
+                "next": str(request.url.include_query_params(page=page + 1)) if more else None,
+            }
+        )
 
     async def list_ads(self, request: Request, _: Any) -> Response:
         return self._page(request, sorted(self.state["ads"].values(), key=lambda a: int(a["id"])))
@@ -477,9 +669,18 @@ class LeboncoinSandbox(SandboxApp):
         if not items or len(items) > MAX_FEED_ITEMS:
             raise ApiError(400, f"Un flux contient de 1 à {MAX_FEED_ITEMS} lignes", "invalid_size")
         feed_id = f"F{self._next_id('feed')}"
-        feed = {"feed_id": feed_id, "type": kind, "reference": reference, "status": "pending",
-                "created_at": iso(self.clock.now()), "processed_at": None, "seconds": self.feed_seconds,
-                "items": items, "report": None, "counts": {"total": len(items), "ok": 0, "error": 0}}  # fmt: skip
+        feed = {
+            "feed_id": feed_id,
+            "type": kind,
+            "reference": reference,
+            "status": "pending",
+            "created_at": iso(self.clock.now()),
+            "processed_at": None,
+            "seconds": self.feed_seconds,
+            "items": items,
+            "report": None,
+            "counts": {"total": len(items), "ok": 0, "error": 0},
+        }
         self.state["feeds"][feed_id] = feed
         self.effect("feed", feed_id=feed_id, feed_type=kind, lines=len(items), reference=reference)
         return JSONResponse(_feed_view(feed, report=False), 202)
@@ -512,7 +713,9 @@ class LeboncoinSandbox(SandboxApp):
                 self._apply_offer(ad, values)
             report.append({"line": line, "sku": ad["sku"], "status": "ok", "ad_id": ad["id"], "errors": []})
         ok = sum(1 for r in report if r["status"] == "ok")
-        feed.update(status="done", processed_at=iso(when), report=report, counts={"total": len(report), "ok": ok, "error": len(report) - ok})
+        feed.update(
+            status="done", processed_at=iso(when), report=report, counts={"total": len(report), "ok": ok, "error": len(report) - ok}
+        )
 
     # ---- orders
 

@@ -23,13 +23,20 @@ NEW_REASONS = ("liquidation", "clearance", "defective", "exhibition_model", "cra
 
 #: Category id prefix -> mandatory attributes of the leaves under it (the longest prefix wins) [I].
 MANDATORY_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "fashion.clothing": ("brand", "size"), "fashion.shoes": ("brand", "size"), "fashion.watches": ("brand",),
-    "home.appliances": ("brand",), "leisure.instruments": ("brand",),
-    "multimedia.phones.smartphones": ("brand", "model", "storage"), "multimedia.phones.tablets": ("brand", "model", "storage"),
-    "multimedia.phones.watches": ("brand", "model"), "multimedia.computers.laptops": ("brand", "model"),
-    "multimedia.computers.desktops": ("brand", "model"), "multimedia.consoles": ("brand", "model"),
-    "multimedia.image_sound": ("brand",), "family.baby_clothing": ("size",),
-}  # fmt: skip
+    "fashion.clothing": ("brand", "size"),
+    "fashion.shoes": ("brand", "size"),
+    "fashion.watches": ("brand",),
+    "home.appliances": ("brand",),
+    "leisure.instruments": ("brand",),
+    "multimedia.phones.smartphones": ("brand", "model", "storage"),
+    "multimedia.phones.tablets": ("brand", "model", "storage"),
+    "multimedia.phones.watches": ("brand", "model"),
+    "multimedia.computers.laptops": ("brand", "model"),
+    "multimedia.computers.desktops": ("brand", "model"),
+    "multimedia.consoles": ("brand", "model"),
+    "multimedia.image_sound": ("brand",),
+    "family.baby_clothing": ("size",),
+}
 
 
 def _leaves(node: dict[str, Any]) -> list[str]:
@@ -54,8 +61,13 @@ def _load_categories() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
         return [str(node["id"]), *(i for child in node.get("children") or [] for i in ids(child))]
 
     leaves = _leaves(root)
-    mandatory = {leaf: next((MANDATORY_ATTRIBUTES[p] for p in sorted(MANDATORY_ATTRIBUTES, key=len, reverse=True)
-                             if leaf == p or leaf.startswith(p + ".")), ()) for leaf in leaves}  # fmt: skip
+    mandatory = {
+        leaf: next(
+            (MANDATORY_ATTRIBUTES[p] for p in sorted(MANDATORY_ATTRIBUTES, key=len, reverse=True) if leaf == p or leaf.startswith(p + ".")),
+            (),
+        )
+        for leaf in leaves
+    }
     return mandatory, frozenset(ids(root)) - {str(root["id"])}
 
 
@@ -126,7 +138,9 @@ def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
         errors.append(_err("invalid_description", "La description doit contenir au moins 20 caractères"))
     category = _text(item, "category", errors, 200)
     if category in BRANCHES:
-        errors.append(_err("unknown_category", f"La catégorie « {category} » n'est pas une catégorie finale : choisissez une sous-catégorie"))
+        errors.append(
+            _err("unknown_category", f"La catégorie « {category} » n'est pas une catégorie finale : choisissez une sous-catégorie")
+        )
     elif category not in CATEGORIES:
         errors.append(_err("unknown_category", f"La catégorie « {category} » n'existe pas"))
     condition = _text(item, "condition", errors, 50)
@@ -138,7 +152,9 @@ def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     elif condition != "new" and reason:
         errors.append(_err("unexpected_new_reason", "Le motif n'est accepté que pour un produit neuf"))
     attributes = item.get("attributes") or {}
-    if not isinstance(attributes, dict) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in attributes.values()):
+    if not isinstance(attributes, dict) or not all(
+        isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in attributes.values()
+    ):
         attributes = {}
         errors.append(_err("invalid_attributes", "Les attributs doivent être un objet de textes"))
     secure = item.get("secure_payment", True)
@@ -151,9 +167,17 @@ def check_product(item: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
     if price is None and not any(e["code"] == "invalid_price" for e in errors):
         errors.append(_err("missing_price", "Le prix est obligatoire"))
     qty = _quantity(item.get("quantity", 1), errors)
-    values.update(title=title, description=description, category=category, condition=condition, new_reason=reason,
-                  attributes={str(k): str(v) for k, v in attributes.items()}, price=price, quantity=qty,
-                  secure_payment=secure is not False)  # fmt: skip
+    values.update(
+        title=title,
+        description=description,
+        category=category,
+        condition=condition,
+        new_reason=reason,
+        attributes={str(k): str(v) for k, v in attributes.items()},
+        price=price,
+        quantity=qty,
+        secure_payment=secure is not False,
+    )
     return values, errors
 
 
@@ -186,7 +210,9 @@ def refuse(order: dict[str, Any], doing: str) -> ApiError:
 def confirm_availability(order: dict[str, Any], now: datetime) -> None:
     if order["state"] != "paid":
         raise refuse(order, "confirmer la disponibilité")
-    order.update(state="awaiting_shipment", availability_confirmed_at=iso(now), shipping_deadline=iso(now + SHIPPING_DELAY), updated_at=iso(now))
+    order.update(
+        state="awaiting_shipment", availability_confirmed_at=iso(now), shipping_deadline=iso(now + SHIPPING_DELAY), updated_at=iso(now)
+    )
 
 
 def confirm_shipping(order: dict[str, Any], body: dict[str, Any], now: datetime) -> None:
@@ -212,5 +238,10 @@ def cancel(order: dict[str, Any], body: dict[str, Any], now: datetime) -> None:
 
 
 def close_with_refund(order: dict[str, Any], reason: str, when: datetime) -> None:
-    order.update(state="cancelled", cancelled_at=iso(when), cancel_reason=reason, updated_at=iso(when),
-                 refund={"status": "refunded", "amount": order["total"], "at": iso(when)})  # fmt: skip
+    order.update(
+        state="cancelled",
+        cancelled_at=iso(when),
+        cancel_reason=reason,
+        updated_at=iso(when),
+        refund={"status": "refunded", "amount": order["total"], "at": iso(when)},
+    )

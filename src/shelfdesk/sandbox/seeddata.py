@@ -8,8 +8,16 @@ import uuid
 FIRST_NAMES = ("Camille", "Lucas", "Léa", "Hugo", "Chloé", "Louis", "Manon", "Jules", "Inès", "Arthur", "Zoé", "Nathan")
 LAST_NAMES = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau")
 STREETS = ("rue de la République", "avenue Jean Jaurès", "boulevard Victor Hugo", "rue Pasteur", "place du Marché")
-CITIES = (("75011", "Paris"), ("69003", "Lyon"), ("13006", "Marseille"), ("31000", "Toulouse"), ("44000", "Nantes"),
-          ("33000", "Bordeaux"), ("59000", "Lille"), ("67000", "Strasbourg"))  # fmt: skip
+CITIES = (
+    ("75011", "Paris"),
+    ("69003", "Lyon"),
+    ("13006", "Marseille"),
+    ("31000", "Toulouse"),
+    ("44000", "Nantes"),
+    ("33000", "Bordeaux"),
+    ("59000", "Lille"),
+    ("67000", "Strasbourg"),
+)
 
 
 def gtin_check_digit(body: str) -> str:

@@ -113,10 +113,24 @@ def start_sandboxes(
     Each sandbox keeps its state in its own sub-folder of ``state_dir``.
     """
     state_dir = Path(state_dir)
-    bm = BackMarketSandbox(state_dir / "backmarket", clock=clock, seed=seed, token=token or BM_TOKEN,
-                           orders_per_hour=orders_per_hour, task_seconds=task_seconds, hang_cap=hang_cap)  # fmt: skip
-    lbc = LeboncoinSandbox(state_dir / "leboncoin", clock=clock, seed=seed, refresh_token=token,
-                           orders_per_hour=orders_per_hour, feed_seconds=task_seconds, hang_cap=hang_cap)  # fmt: skip
+    bm = BackMarketSandbox(
+        state_dir / "backmarket",
+        clock=clock,
+        seed=seed,
+        token=token or BM_TOKEN,
+        orders_per_hour=orders_per_hour,
+        task_seconds=task_seconds,
+        hang_cap=hang_cap,
+    )
+    lbc = LeboncoinSandbox(
+        state_dir / "leboncoin",
+        clock=clock,
+        seed=seed,
+        refresh_token=token,
+        orders_per_hour=orders_per_hour,
+        feed_seconds=task_seconds,
+        hang_cap=hang_cap,
+    )
     sockets = [bind(host, port, force=force)]
     try:
         second = leboncoin_port if leboncoin_port is not None else (port + 1 if port else 0)
@@ -124,10 +138,7 @@ def start_sandboxes(
     except OSError:
         sockets[0].close()
         raise
-    servers = [
-        uvicorn.Server(uvicorn.Config(app.app, log_level="warning", access_log=False, lifespan="off"))
-        for app in (bm, lbc)
-    ]
+    servers = [uvicorn.Server(uvicorn.Config(app.app, log_level="warning", access_log=False, lifespan="off")) for app in (bm, lbc)]
 
     async def serve() -> None:
         await asyncio.gather(*(s.serve(sockets=[sock]) for s, sock in zip(servers, sockets, strict=True)))

@@ -52,12 +52,19 @@ class AccountSummary:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "marketplace": str(self.marketplace), "name": self.name, "credential": self.credential,
-            "region": self.region, "base_url": self.base_url, "company": self.company,
-            "contact_email": self.contact_email, "token_expires_at": _iso(self.token_expires_at),
-            "token_checked_at": _iso(self.token_checked_at), "token_error": self.token_error,
+            "id": self.id,
+            "marketplace": str(self.marketplace),
+            "name": self.name,
+            "credential": self.credential,
+            "region": self.region,
+            "base_url": self.base_url,
+            "company": self.company,
+            "contact_email": self.contact_email,
+            "token_expires_at": _iso(self.token_expires_at),
+            "token_checked_at": _iso(self.token_checked_at),
+            "token_error": self.token_error,
             "connection_error": self.connection_error,
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ def _secret_name(account_id: int) -> str:
 def _summary(ctx: AppContext, account: Any) -> AccountSummary:
     ref = account.credential_ref or ""
     if ref.startswith(ENV_PREFIX):
-        credential = f"env {ref[len(ENV_PREFIX):]}"
+        credential = f"env {ref[len(ENV_PREFIX) :]}"
     elif ref.startswith(SECRET_PREFIX):
         try:
             credential = f"secret {mask(ctx.secrets.resolve(ref))}"
@@ -87,9 +94,20 @@ def _summary(ctx: AppContext, account: Any) -> AccountSummary:
     else:
         credential = "none"
     settings = account.settings or {}
-    return AccountSummary(account.id, Marketplace(account.marketplace), account.name, credential, account.region,
-                          account.base_url, account.company, account.contact_email, account.token_expires_at,
-                          account.token_checked_at, account.token_error, settings.get("connection_error"))  # fmt: skip
+    return AccountSummary(
+        account.id,
+        Marketplace(account.marketplace),
+        account.name,
+        credential,
+        account.region,
+        account.base_url,
+        account.company,
+        account.contact_email,
+        account.token_expires_at,
+        account.token_checked_at,
+        account.token_error,
+        settings.get("connection_error"),
+    )
 
 
 def _check_base_url(url: str | None) -> str | None:
@@ -109,8 +127,10 @@ def _check_token(token: str | None, token_env: str | None) -> None:
         raise SetupError("the token is empty or spans several lines: paste it again")
     if token_env is not None and not _ENV_NAME.fullmatch(token_env):
         # Never echoed: what was given may be the token itself, pasted where its variable's name belongs.
-        raise SetupError("--token-env takes the name of an environment variable (letters, digits and _, "
-                         "like BM_TOKEN), not the token; what was given is not shown")  # fmt: skip
+        raise SetupError(
+            "--token-env takes the name of an environment variable (letters, digits and _, "
+            "like BM_TOKEN), not the token; what was given is not shown"
+        )
 
 
 def _expiry(ctx: AppContext, marketplace: Marketplace) -> datetime | None:
@@ -155,19 +175,34 @@ def create_account(
         register_secret(token.strip())
     now = ctx.clock.now()
     with ctx.write_session() as session:
-        clash = session.execute(select(MarketplaceAccount.id).where(
-            MarketplaceAccount.marketplace == market, MarketplaceAccount.name == name)).first()  # fmt: skip
+        clash = session.execute(
+            select(MarketplaceAccount.id).where(MarketplaceAccount.marketplace == market, MarketplaceAccount.name == name)
+        ).first()
         if clash:
             raise SetupError(f"a {market} account named {name!r} already exists")
-        account = MarketplaceAccount(marketplace=market, name=name, region=region, base_url=base_url, company=company,
-                                     contact_email=contact_email, created_at=now, updated_at=now)  # fmt: skip
+        account = MarketplaceAccount(
+            marketplace=market,
+            name=name,
+            region=region,
+            base_url=base_url,
+            company=company,
+            contact_email=contact_email,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(account)
         session.flush()
         if token or token_env:
             account.credential_ref = _store_token(ctx, account.id, token, token_env)  # type: ignore[arg-type]
             account.token_expires_at = _expiry(ctx, market)
-        record_audit(session, ctx, "account.create", "account", account.id,
-                     {"marketplace": str(market), "name": name, "credential": _kind(token, token_env)})  # fmt: skip
+        record_audit(
+            session,
+            ctx,
+            "account.create",
+            "account",
+            account.id,
+            {"marketplace": str(market), "name": name, "credential": _kind(token, token_env)},
+        )
         session.flush()
         return _summary(ctx, account)
 
@@ -225,7 +260,8 @@ def update_account(ctx: AppContext, account_id: int, **changes: Any) -> AccountS
             account.base_url = _check_base_url(changes["base_url"])
         if "company" in changes or "contact_email" in changes:
             account.company, account.contact_email = _check_identity(
-                market, changes.get("company", account.company), changes.get("contact_email", account.contact_email))  # fmt: skip
+                market, changes.get("company", account.company), changes.get("contact_email", account.contact_email)
+            )
         if "name" in changes and (changes["name"] or "").strip():
             account.name = changes["name"].strip()
         if (account.region, account.base_url, account.company, account.contact_email) != before:
@@ -255,7 +291,7 @@ def replace_token(ctx: AppContext, account_id: int, *, token: str | None = None,
         old = account.credential_ref or ""
         account.credential_ref = _store_token(ctx, account_id, token, token_env)
         if old.startswith(SECRET_PREFIX) and token_env:
-            ctx.secrets.delete(old[len(SECRET_PREFIX):])
+            ctx.secrets.delete(old[len(SECRET_PREFIX) :])
         account.token_expires_at = _expiry(ctx, Marketplace(account.marketplace))
         account.token_checked_at = None
         account.token_error = None
@@ -283,7 +319,7 @@ def delete_account(ctx: AppContext, account_id: int) -> None:
         record_audit(session, ctx, "account.delete", "account", account_id, {"name": account.name})
         session.delete(account)
     if ref.startswith(SECRET_PREFIX):
-        ctx.secrets.delete(ref[len(SECRET_PREFIX):])
+        ctx.secrets.delete(ref[len(SECRET_PREFIX) :])
 
 
 def get_account(ctx: AppContext, account_id: int) -> AccountSummary:
@@ -324,8 +360,9 @@ def find_account(ctx: AppContext, ref: str | int, marketplace: Marketplace | str
     raise SetupError(f"no account {text!r} (accounts: {', '.join(a.name for a in accounts) or 'none yet'})")
 
 
-async def check_connection(ctx: AppContext, account_id: int, *, language: str | None = None,
-                           transport: httpx.AsyncBaseTransport | None = None) -> ConnectionResult:  # fmt: skip
+async def check_connection(
+    ctx: AppContext, account_id: int, *, language: str | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> ConnectionResult:
     """Ask the marketplace whether the account's token works (its connector's credentials check).
 
     The answer is saved on the account: a rejection in ``token_error`` (the
@@ -372,8 +409,14 @@ async def check_connection(ctx: AppContext, account_id: int, *, language: str | 
     return _save_check(ctx, account_id, result, token_error, connection_error, expires_at)
 
 
-def _save_check(ctx: AppContext, account_id: int, result: ConnectionResult, token_error: str | None,
-                connection_error: str | None, expires_at: datetime | None = None) -> ConnectionResult:  # fmt: skip
+def _save_check(
+    ctx: AppContext,
+    account_id: int,
+    result: ConnectionResult,
+    token_error: str | None,
+    connection_error: str | None,
+    expires_at: datetime | None = None,
+) -> ConnectionResult:
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import MarketplaceAccount
 
@@ -395,8 +438,9 @@ def _save_check(ctx: AppContext, account_id: int, result: ConnectionResult, toke
     return result
 
 
-def test_connection(ctx: AppContext, account_id: int, *, language: str | None = None,
-                    transport: httpx.AsyncBaseTransport | None = None) -> ConnectionResult:  # fmt: skip
+def test_connection(
+    ctx: AppContext, account_id: int, *, language: str | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> ConnectionResult:
     """:func:`check_connection` for callers without an event loop (the CLI, thread workers)."""
     return asyncio.run(check_connection(ctx, account_id, language=language, transport=transport))
 

@@ -84,19 +84,21 @@ def _failed_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
 
     rows = session.exec(  # type: ignore[call-overload]
         select(OrderAction.order_id, Order.marketplace_order_id, OrderAction.kind, OrderAction.last_error)
-        .join(Order, Order.id == OrderAction.order_id).where(OrderAction.state == ActionState.failed)
-        .order_by(OrderAction.updated_at.desc()).limit(PER_ROW_LIMIT + 1)  # type: ignore[attr-defined]
-    ).all()  # fmt: skip
+        .join(Order, Order.id == OrderAction.order_id)
+        .where(OrderAction.state == ActionState.failed)
+        .order_by(OrderAction.updated_at.desc())
+        .limit(PER_ROW_LIMIT + 1)  # type: ignore[attr-defined]
+    ).all()
     for order_id, reference, kind, error in rows[:PER_ROW_LIMIT]:
         why = _first_line(error) or "refused"
-        yield Alert("actions_failed", Severity.critical, f"order {reference}: {kind} failed ({why}); retry or dismiss it",
-                    "order", order_id)  # fmt: skip
+        yield Alert(
+            "actions_failed", Severity.critical, f"order {reference}: {kind} failed ({why}); retry or dismiss it", "order", order_id
+        )
     if len(rows) > PER_ROW_LIMIT:
         total = session.exec(  # type: ignore[call-overload]
             select(func.count()).select_from(OrderAction).where(OrderAction.state == ActionState.failed)
         ).one()[0]
-        yield Alert("actions_failed", Severity.critical, f"and {total - PER_ROW_LIMIT} more failed order action(s)",
-                    "actions", None)  # fmt: skip
+        yield Alert("actions_failed", Severity.critical, f"and {total - PER_ROW_LIMIT} more failed order action(s)", "actions", None)
 
 
 def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
@@ -108,19 +110,26 @@ def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     for column, status, what in ((Order.accept_by, S.New, "accept"), (Order.ship_by, S.InProgress, "ship")):
         condition = (Order.status == status, column <= horizon)  # type: ignore[operator]
         rows = session.exec(  # type: ignore[call-overload]
-            select(Order.id, Order.marketplace_order_id, column).where(*condition)
-            .order_by(column).limit(PER_ROW_LIMIT + 1)  # type: ignore[union-attr]
-        ).all()  # fmt: skip
+            select(Order.id, Order.marketplace_order_id, column).where(*condition).order_by(column).limit(PER_ROW_LIMIT + 1)  # type: ignore[union-attr]
+        ).all()
         for order_id, reference, deadline in rows[:PER_ROW_LIMIT]:
             past = deadline <= now
-            yield Alert(f"deadline_{what}", Severity.critical if past else Severity.warning,
-                        f"order {reference}: {what} by {deadline:%m-%d %H:%M} UTC ({_in(deadline - now)})", "order",
-                        order_id)  # fmt: skip
+            yield Alert(
+                f"deadline_{what}",
+                Severity.critical if past else Severity.warning,
+                f"order {reference}: {what} by {deadline:%m-%d %H:%M} UTC ({_in(deadline - now)})",
+                "order",
+                order_id,
+            )
         if len(rows) > PER_ROW_LIMIT:
             total = session.exec(select(func.count()).select_from(Order).where(*condition)).one()[0]  # type: ignore[call-overload]
-            yield Alert(f"deadline_{what}", Severity.warning,
-                        f"and {total - PER_ROW_LIMIT} more order(s) to {what} close to or past their deadline", "orders",
-                        None)  # fmt: skip
+            yield Alert(
+                f"deadline_{what}",
+                Severity.warning,
+                f"and {total - PER_ROW_LIMIT} more order(s) to {what} close to or past their deadline",
+                "orders",
+                None,
+            )
 
 
 def _job_alerts(session: Session, now: datetime) -> Iterable[Alert]:
@@ -141,8 +150,13 @@ def _job_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         where = f"{schedule.job} on {schedule.where}"
         if summary.failures_in_a_row >= JOB_FAILURES_IN_A_ROW:
             error = _first_line(summary.last_finished.error if summary.last_finished else None)
-            yield Alert("job_failing", Severity.critical,
-                        f"job {where} failed {summary.failures_in_a_row} times in a row: {error}", "job", schedule.key)
+            yield Alert(
+                "job_failing",
+                Severity.critical,
+                f"job {where} failed {summary.failures_in_a_row} times in a row: {error}",
+                "job",
+                schedule.key,
+            )
             continue
         lease = leases.get(schedule.key)
         if lease is not None and lease.live(now):
@@ -150,8 +164,9 @@ def _job_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         since = summary.last_healthy_at or schedule.updated_at
         if since <= now - timedelta(seconds=JOB_SILENT_INTERVALS * schedule.interval):
             done = f"has not succeeded since {since:%m-%d %H:%M} UTC" if summary.last_healthy_at else "has never run"
-            yield Alert("job_silent", Severity.critical,
-                        f"job {where} {done}: is a console or `shelfdesk worker` running?", "job", schedule.key)
+            yield Alert(
+                "job_silent", Severity.critical, f"job {where} {done}: is a console or `shelfdesk worker` running?", "job", schedule.key
+            )
 
 
 def _publication_alerts(session: Session, now: datetime) -> Iterable[Alert]:
@@ -163,24 +178,37 @@ def _publication_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     for channel_id, name in channels:
         for kind in ("offers", "products"):
             pub = session.exec(  # type: ignore[call-overload]
-                select(Publication).where(Publication.channel_id == channel_id, Publication.kind == kind,
-                                          Publication.state.not_in([P.running, P.queued, P.dry_run]))  # type: ignore[attr-defined]
-                .order_by(Publication.started_at.desc(), Publication.id.desc()).limit(1)  # type: ignore[attr-defined,union-attr]
-            ).first()  # fmt: skip
+                select(Publication)
+                .where(
+                    Publication.channel_id == channel_id,
+                    Publication.kind == kind,
+                    Publication.state.not_in([P.running, P.queued, P.dry_run]),
+                )  # type: ignore[attr-defined]
+                .order_by(Publication.started_at.desc(), Publication.id.desc())
+                .limit(1)  # type: ignore[attr-defined,union-attr]
+            ).first()
             if pub is None:
                 continue
             pub = pub[0]
             if pub.state == P.failed:
-                yield Alert("publication_failed", Severity.critical,
-                            f"{kind} publication of {name} failed: {_first_line(pub.error) or 'see its items'}",
-                            "publication", pub.id)  # fmt: skip
+                yield Alert(
+                    "publication_failed",
+                    Severity.critical,
+                    f"{kind} publication of {name} failed: {_first_line(pub.error) or 'see its items'}",
+                    "publication",
+                    pub.id,
+                )
                 continue
             failed = pub.failed + pub.invalid
             settled = failed + pub.succeeded
             if settled and failed / settled > PUBLICATION_FAILED_SHARE:
-                yield Alert("publication_failures", Severity.warning,
-                            f"{kind} publication of {name}: {failed} of {settled} items failed ({failed / settled:.0%})",
-                            "publication", pub.id)  # fmt: skip
+                yield Alert(
+                    "publication_failures",
+                    Severity.warning,
+                    f"{kind} publication of {name}: {failed} of {settled} items failed ({failed / settled:.0%})",
+                    "publication",
+                    pub.id,
+                )
 
 
 #: An action the marketplace took but whose effect is still not visible after this long needs a look.
@@ -196,8 +224,7 @@ def _address_missing_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         select(func.count()).select_from(Order).where(Order.address_missing.is_(True), Order.status == S.InProgress)  # type: ignore[attr-defined]
     ).one()[0]
     if count:
-        yield Alert("address_missing", Severity.critical,
-                    f"{count} accepted order(s) have no shipping address yet", "orders", None)
+        yield Alert("address_missing", Severity.critical, f"{count} accepted order(s) have no shipping address yet", "orders", None)
 
 
 def _unread_order_alerts(session: Session, now: datetime) -> Iterable[Alert]:
@@ -206,18 +233,25 @@ def _unread_order_alerts(session: Session, now: datetime) -> Iterable[Alert]:
 
     rows = session.exec(  # type: ignore[call-overload]
         select(Order.id, Order.marketplace_order_id, Order.marketplace, Order.unread_fields)
-        .where(Order.unread_fields.is_not(None)).order_by(Order.id.desc()).limit(PER_ROW_LIMIT + 1)  # type: ignore[union-attr]
-    ).all()  # fmt: skip
+        .where(Order.unread_fields.is_not(None))
+        .order_by(Order.id.desc())
+        .limit(PER_ROW_LIMIT + 1)  # type: ignore[union-attr]
+    ).all()
     for order_id, reference, marketplace, fields in rows[:PER_ROW_LIMIT]:
-        yield Alert("order_unreadable", Severity.warning,
-                    f"order {reference}: {marketplace} sent {fields} in a shape shelfdesk cannot read; "
-                    "kept with what was sent (see its payload)", "order", order_id)  # fmt: skip
+        yield Alert(
+            "order_unreadable",
+            Severity.warning,
+            f"order {reference}: {marketplace} sent {fields} in a shape shelfdesk cannot read; kept with what was sent (see its payload)",
+            "order",
+            order_id,
+        )
     if len(rows) > PER_ROW_LIMIT:
         total = session.exec(  # type: ignore[call-overload]
             select(func.count()).select_from(Order).where(Order.unread_fields.is_not(None))  # type: ignore[union-attr]
         ).one()[0]
-        yield Alert("order_unreadable", Severity.warning, f"and {total - PER_ROW_LIMIT} more order(s) with unreadable fields",
-                    "orders", None)  # fmt: skip
+        yield Alert(
+            "order_unreadable", Severity.warning, f"and {total - PER_ROW_LIMIT} more order(s) with unreadable fields", "orders", None
+        )
 
 
 def _stuck_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
@@ -226,16 +260,22 @@ def _stuck_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     from shelfdesk.domain import ActionState
 
     count = session.exec(  # type: ignore[call-overload]
-        select(func.count()).select_from(OrderAction).where(
+        select(func.count())
+        .select_from(OrderAction)
+        .where(
             OrderAction.state == ActionState.synchronizing,
             OrderAction.next_attempt_at.is_(None) | (OrderAction.next_attempt_at <= now),  # type: ignore[union-attr,operator]
             OrderAction.updated_at <= now - SYNCHRONIZING_TOO_LONG,  # type: ignore[operator]
         )
     ).one()[0]
     if count:
-        yield Alert("actions_unconfirmed", Severity.warning,
-                    f"{count} order action(s) sent over an hour ago are still not visible on the marketplace",
-                    "actions", None)
+        yield Alert(
+            "actions_unconfirmed",
+            Severity.warning,
+            f"{count} order action(s) sent over an hour ago are still not visible on the marketplace",
+            "actions",
+            None,
+        )
 
 
 def _webhook_alerts(session: Session, now: datetime) -> Iterable[Alert]:
@@ -258,9 +298,14 @@ def _stock_lag_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     if late:
         oldest = min(o for _, o in late)
         minutes = int((now - oldest).total_seconds() // 60)
-        yield Alert("stock_unpushed", Severity.critical if now - oldest >= 3 * LAG_ALERT else Severity.warning,
-                    f"{sum(n for n, _ in late):,} stock change(s) not pushed for {minutes} min: marketplaces may offer "
-                    "units that are gone (see the stock pusher on Publications)", "publications", None)  # fmt: skip
+        yield Alert(
+            "stock_unpushed",
+            Severity.critical if now - oldest >= 3 * LAG_ALERT else Severity.warning,
+            f"{sum(n for n, _ in late):,} stock change(s) not pushed for {minutes} min: marketplaces may offer "
+            "units that are gone (see the stock pusher on Publications)",
+            "publications",
+            None,
+        )
 
 
 def _feed_alerts(session: Session, now: datetime) -> Iterable[Alert]:
@@ -269,22 +314,44 @@ def _feed_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     from shelfdesk.secrets import mask_url
 
     rows = session.exec(  # type: ignore[call-overload]
-        select(StoreFeed.store_id, StoreFeed.kind, StoreFeed.source, StoreFeed.error, StoreFeed.failures,
-               StoreFeed.next_at, Store.name, Store.catalog_source)
-        .join(Store, Store.id == StoreFeed.store_id).where(StoreFeed.error.is_not(None))  # type: ignore[union-attr]
-    )  # fmt: skip
+        select(
+            StoreFeed.store_id,
+            StoreFeed.kind,
+            StoreFeed.source,
+            StoreFeed.error,
+            StoreFeed.failures,
+            StoreFeed.next_at,
+            Store.name,
+            Store.catalog_source,
+        )
+        .join(Store, Store.id == StoreFeed.store_id)
+        .where(StoreFeed.error.is_not(None))  # type: ignore[union-attr]
+    )
     for store_id, kind, source, error, failures, next_at, store, catalog_source in rows:
         shown = mask_url(source or catalog_source or "")
         kept = "the last good catalog is kept" if kind == "catalog" else "the last stock figures are kept"
         retry = f"; retried at {next_at:%H:%M} UTC" if next_at is not None else ""
-        yield Alert("feed_failing", Severity.critical if failures >= 3 else Severity.warning,
-                    f"{kind} feed of {store} ({shown}) failed {failures} time(s): {_first_line(error)}; {kept}{retry}",
-                    "store", store_id)  # fmt: skip
+        yield Alert(
+            "feed_failing",
+            Severity.critical if failures >= 3 else Severity.warning,
+            f"{kind} feed of {store} ({shown}) failed {failures} time(s): {_first_line(error)}; {kept}{retry}",
+            "store",
+            store_id,
+        )
 
 
 RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
-    _token_alerts, _failed_action_alerts, _deadline_alerts, _job_alerts, _publication_alerts, _address_missing_alerts,
-    _stuck_action_alerts, _webhook_alerts, _stock_lag_alerts, _unread_order_alerts, _feed_alerts,
+    _token_alerts,
+    _failed_action_alerts,
+    _deadline_alerts,
+    _job_alerts,
+    _publication_alerts,
+    _address_missing_alerts,
+    _stuck_action_alerts,
+    _webhook_alerts,
+    _stock_lag_alerts,
+    _unread_order_alerts,
+    _feed_alerts,
 ]
 
 

@@ -48,9 +48,16 @@ class TokenInfo:
         return self.scope == "write"
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "scope": self.scope, "prefix": self.prefix,
-                "created_at": self.created_at, "created_by": self.created_by, "last_used_at": self.last_used_at,
-                "revoked_at": self.revoked_at}  # fmt: skip
+        return {
+            "id": self.id,
+            "name": self.name,
+            "scope": self.scope,
+            "prefix": self.prefix,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "last_used_at": self.last_used_at,
+            "revoked_at": self.revoked_at,
+        }
 
 
 class IdempotencyMismatch(SetupError):
@@ -62,8 +69,7 @@ def hash_token(token: str) -> str:
 
 
 def _info(row: Any) -> TokenInfo:
-    return TokenInfo(row.id, row.name, row.scope, row.prefix, row.created_at, row.created_by, row.last_used_at,
-                     row.revoked_at)  # fmt: skip
+    return TokenInfo(row.id, row.name, row.scope, row.prefix, row.created_at, row.created_by, row.last_used_at, row.revoked_at)
 
 
 def _check_name(name: str) -> str:
@@ -85,8 +91,9 @@ def add_token(ctx: AppContext, name: str, scope: str) -> tuple[TokenInfo, str]:
     with ctx.write_session() as session:
         if session.execute(select(ApiToken.id).where(ApiToken.name == name)).first() is not None:
             raise SetupError(f"an API token named {name!r} exists already (revoke it, or choose another name)")
-        row = ApiToken(name=name, scope=scope, token_hash=hash_token(secret), prefix=secret[:12],
-                       created_at=ctx.clock.now(), created_by=ctx.actor)  # fmt: skip
+        row = ApiToken(
+            name=name, scope=scope, token_hash=hash_token(secret), prefix=secret[:12], created_at=ctx.clock.now(), created_by=ctx.actor
+        )
         session.add(row)
         session.flush()
         record_audit(session, ctx, "api_token.add", "api_token", name, {"scope": scope})
@@ -147,8 +154,9 @@ def stored_answer(ctx: AppContext, token_id: int, key: str, digest: str) -> tupl
     from shelfdesk.db.models import ApiIdempotency
 
     with ctx.read_session() as session:
-        row = session.execute(select(ApiIdempotency).where(ApiIdempotency.token_id == token_id,
-                                                           ApiIdempotency.key == key)).scalar_one_or_none()  # fmt: skip
+        row = session.execute(
+            select(ApiIdempotency).where(ApiIdempotency.token_id == token_id, ApiIdempotency.key == key)
+        ).scalar_one_or_none()
     if row is None:
         return None
     if row.request_hash != digest:
@@ -164,8 +172,9 @@ def store_answer(ctx: AppContext, token_id: int, key: str, digest: str, status: 
 
     try:
         with ctx.write_session() as session:
-            session.add(ApiIdempotency(token_id=token_id, key=key, request_hash=digest, status=status, body=body,
-                                       created_at=ctx.clock.now()))  # fmt: skip
+            session.add(
+                ApiIdempotency(token_id=token_id, key=key, request_hash=digest, status=status, body=body, created_at=ctx.clock.now())
+            )
     except IntegrityError:
         first = stored_answer(ctx, token_id, key, digest)
         if first is not None:

@@ -30,8 +30,16 @@ if TYPE_CHECKING:
 MARKETPLACE_NAMES = {Marketplace.backmarket: "Back Market", Marketplace.leboncoin: "Leboncoin"}
 
 #: Options an operator may change on a channel, with their column (or settings key).
-OPTIONS = ("enabled", "products_feed_enabled", "offers_feed_enabled", "quantities_only", "orders_enabled",
-           "orders_scope", "secure_payment", "name")  # fmt: skip
+OPTIONS = (
+    "enabled",
+    "products_feed_enabled",
+    "offers_feed_enabled",
+    "quantities_only",
+    "orders_enabled",
+    "orders_scope",
+    "secure_payment",
+    "name",
+)
 
 
 @dataclass(frozen=True)
@@ -60,19 +68,32 @@ class ChannelView:
     def as_json(self) -> dict[str, Any]:
         readiness = None
         if self.readiness is not None:
-            readiness = {"ready": self.readiness.ready, **{
-                light.name: {"ok": light.ok, "reasons": light.reasons, "warnings": light.warnings}
-                for light in self.readiness.lights}}  # fmt: skip
+            readiness = {
+                "ready": self.readiness.ready,
+                **{light.name: {"ok": light.ok, "reasons": light.reasons, "warnings": light.warnings} for light in self.readiness.lights},
+            }
         return {
-            "id": self.id, "name": self.name, "slug": self.slug, "store": self.store_name, "store_id": self.store_id,
-            "account": self.account_name, "account_id": self.account_id, "marketplace": str(self.marketplace),
-            "market": self.market, "country": self.country, "enabled": self.enabled,
-            "products_feed": self.products_feed_enabled, "offers_feed": self.offers_feed_enabled,
-            "quantities_only": self.quantities_only, "orders": self.orders_enabled,
-            "orders_scope": str(self.orders_scope), "secure_payment": self.secure_payment,
+            "id": self.id,
+            "name": self.name,
+            "slug": self.slug,
+            "store": self.store_name,
+            "store_id": self.store_id,
+            "account": self.account_name,
+            "account_id": self.account_id,
+            "marketplace": str(self.marketplace),
+            "market": self.market,
+            "country": self.country,
+            "enabled": self.enabled,
+            "products_feed": self.products_feed_enabled,
+            "offers_feed": self.offers_feed_enabled,
+            "quantities_only": self.quantities_only,
+            "orders": self.orders_enabled,
+            "orders_scope": str(self.orders_scope),
+            "secure_payment": self.secure_payment,
             "owns_quantities": self.owns_quantities,
-            "activated_at": self.activated_at.isoformat() if self.activated_at else None, "readiness": readiness,
-        }  # fmt: skip
+            "activated_at": self.activated_at.isoformat() if self.activated_at else None,
+            "readiness": readiness,
+        }
 
 
 def market_for(marketplace: Marketplace, country: str) -> Market:
@@ -89,15 +110,32 @@ def _view(channel: Any, store_name: str, account_name: str) -> ChannelView:
 
     market = Marketplace(channel.marketplace)
     secure = bool((channel.settings or {}).get("secure_payment", True)) if market is Marketplace.leboncoin else None
-    return ChannelView(channel.id, channel.store_id, store_name, channel.account_id, account_name, market,
-                       channel.market, channel.country, channel.name, channel.enabled, channel.products_feed_enabled,
-                       channel.offers_feed_enabled, channel.quantities_only, channel.orders_enabled,
-                       OrderScope(channel.orders_scope), secure, channel.owns_quantities, channel.activated_at,
-                       saved_readiness(channel))  # fmt: skip
+    return ChannelView(
+        channel.id,
+        channel.store_id,
+        store_name,
+        channel.account_id,
+        account_name,
+        market,
+        channel.market,
+        channel.country,
+        channel.name,
+        channel.enabled,
+        channel.products_feed_enabled,
+        channel.offers_feed_enabled,
+        channel.quantities_only,
+        channel.orders_enabled,
+        OrderScope(channel.orders_scope),
+        secure,
+        channel.owns_quantities,
+        channel.activated_at,
+        saved_readiness(channel),
+    )
 
 
-def create_channel(ctx: AppContext, store_id: int, account_id: int, country: str, *, name: str | None = None,
-                   **options: Any) -> ChannelView:  # fmt: skip
+def create_channel(
+    ctx: AppContext, store_id: int, account_id: int, country: str, *, name: str | None = None, **options: Any
+) -> ChannelView:
     """Publish a store to one market of an account; options as in :data:`OPTIONS`."""
     from sqlalchemy import select
 
@@ -119,43 +157,58 @@ def create_channel(ctx: AppContext, store_id: int, account_id: int, country: str
         market = market_for(marketplace, country)
         label = f"{MARKETPLACE_NAMES[marketplace]} {market.name}"
         if marketplace is Marketplace.backmarket:
-            others = session.execute(select(Channel.name, Channel.country).where(
-                Channel.store_id == store_id, Channel.marketplace == marketplace)).all()  # fmt: skip
+            others = session.execute(
+                select(Channel.name, Channel.country).where(Channel.store_id == store_id, Channel.marketplace == marketplace)
+            ).all()
             other = next(((n, c) for n, c in others if c != market.country), None)
             if other is not None or market.country != store.country:
                 already = f"{store.name} already publishes to {other[0]}" if other else f"{store.name} is a {store.country} store"
                 raise SetupError(
                     f"Back Market needs one store per country: {already}. Create a store for {market.name} "
                     f"({market.country}) with its own catalog, prices and stock, and add {label} there."
-                )  # fmt: skip
+                )
             if account.region and market.region and account.region != market.region and not account.base_url:
-                raise SetupError(f"{label} is served by Back Market's {market.region} region; account "
-                                 f"{account.name} is set to {account.region}")  # fmt: skip
+                raise SetupError(
+                    f"{label} is served by Back Market's {market.region} region; account {account.name} is set to {account.region}"
+                )
         if market.currency != store.currency:
             raise SetupError(f"{label} sells in {market.currency}; store {store.name} is in {store.currency}")
-        taken = session.execute(select(Channel.name, Store.name).join(Store, Store.id == Channel.store_id).where(
-            Channel.account_id == account_id, Channel.market == market.code)).first()  # fmt: skip
+        taken = session.execute(
+            select(Channel.name, Store.name)
+            .join(Store, Store.id == Channel.store_id)
+            .where(Channel.account_id == account_id, Channel.market == market.code)
+        ).first()
         if taken is not None:
-            raise SetupError(f"account {account.name} already publishes to {market.code} through {taken[0]} "
-                             f"(store {taken[1]})")  # fmt: skip
+            raise SetupError(f"account {account.name} already publishes to {market.code} through {taken[0]} (store {taken[1]})")
         # Two accounts publishing one catalog to one market would sell its stock twice.
-        twin = session.execute(select(Channel.name, MarketplaceAccount.name)
-                               .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
-                               .where(Channel.store_id == store_id, Channel.marketplace == marketplace,
-                                      Channel.market == market.code)).first()  # fmt: skip
+        twin = session.execute(
+            select(Channel.name, MarketplaceAccount.name)
+            .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
+            .where(Channel.store_id == store_id, Channel.marketplace == marketplace, Channel.market == market.code)
+        ).first()
         if twin is not None:
-            raise SetupError(f"{store.name} already publishes to {market.code} through {twin[0]} (account {twin[1]}): "
-                             "one channel per store and market, or its stock would be sold twice")  # fmt: skip
-        owner = session.execute(select(Channel.id).where(
-            Channel.account_id == account_id, Channel.owns_quantities.is_(True))).first()  # fmt: skip
-        channel = Channel(store_id=store_id, account_id=account_id, marketplace=marketplace, market=market.code,
-                          country=market.country, name=(name or "").strip() or label,
-                          owns_quantities=owner is None, created_at=now, updated_at=now)  # fmt: skip
+            raise SetupError(
+                f"{store.name} already publishes to {market.code} through {twin[0]} (account {twin[1]}): "
+                "one channel per store and market, or its stock would be sold twice"
+            )
+        owner = session.execute(select(Channel.id).where(Channel.account_id == account_id, Channel.owns_quantities.is_(True))).first()
+        channel = Channel(
+            store_id=store_id,
+            account_id=account_id,
+            marketplace=marketplace,
+            market=market.code,
+            country=market.country,
+            name=(name or "").strip() or label,
+            owns_quantities=owner is None,
+            created_at=now,
+            updated_at=now,
+        )
         _apply_options(channel, marketplace, options)
         session.add(channel)
         session.flush()
-        record_audit(session, ctx, "channel.create", "channel", channel.id,
-                     {"store": store.name, "account": account.name, "market": market.code})  # fmt: skip
+        record_audit(
+            session, ctx, "channel.create", "channel", channel.id, {"store": store.name, "account": account.name, "market": market.code}
+        )
         channel_id = int(channel.id)  # type: ignore[arg-type]
     return get_channel(ctx, channel_id)
 
@@ -196,8 +249,7 @@ def update_channel(ctx: AppContext, channel_id: int, **options: Any) -> ChannelV
             raise SetupError(f"no channel with id {channel_id}")
         _apply_options(channel, Marketplace(channel.marketplace), options)
         channel.updated_at = ctx.clock.now()
-        record_audit(session, ctx, "channel.update", "channel", channel_id,
-                     {k: str(v) for k, v in options.items() if v is not None})  # fmt: skip
+        record_audit(session, ctx, "channel.update", "channel", channel_id, {k: str(v) for k, v in options.items() if v is not None})
     return get_channel(ctx, channel_id)
 
 
@@ -206,10 +258,12 @@ def list_channels(ctx: AppContext, store_id: int | None = None) -> list[ChannelV
 
     from shelfdesk.db.models import Channel, MarketplaceAccount, Store
 
-    query = (select(Channel, Store.name, MarketplaceAccount.name)
-             .join(Store, Store.id == Channel.store_id)
-             .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
-             .order_by(Store.name, Channel.name))  # fmt: skip
+    query = (
+        select(Channel, Store.name, MarketplaceAccount.name)
+        .join(Store, Store.id == Channel.store_id)
+        .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
+        .order_by(Store.name, Channel.name)
+    )
     if store_id is not None:
         query = query.where(Channel.store_id == store_id)
     from shelfdesk.channel_refs import refs_from
@@ -288,11 +342,23 @@ def deactivate_channel(ctx: AppContext, channel_id: int) -> ChannelView:
     return get_channel(ctx, channel_id)
 
 
-def set_up_channel(ctx: AppContext, store_id: int, country: str, *, account_id: int | None = None,
-                   marketplace: Marketplace | str | None = None, account_name: str | None = None,
-                   token: str | None = None, token_env: str | None = None, region: str | None = None,
-                   base_url: str | None = None, company: str | None = None, contact_email: str | None = None,
-                   name: str | None = None, **options: Any) -> ChannelView:  # fmt: skip
+def set_up_channel(
+    ctx: AppContext,
+    store_id: int,
+    country: str,
+    *,
+    account_id: int | None = None,
+    marketplace: Marketplace | str | None = None,
+    account_name: str | None = None,
+    token: str | None = None,
+    token_env: str | None = None,
+    region: str | None = None,
+    base_url: str | None = None,
+    company: str | None = None,
+    contact_email: str | None = None,
+    name: str | None = None,
+    **options: Any,
+) -> ChannelView:
     """One step of set-up, as the console and the CLI offer it: account (existing or new) and channel.
 
     A new account is removed again when the channel is refused, and an
@@ -309,10 +375,16 @@ def set_up_channel(ctx: AppContext, store_id: int, country: str, *, account_id: 
             raise SetupError("choose an existing account, or a marketplace for a new one")
         market = Marketplace(marketplace)
         account = accounts.create_account(
-            ctx, market, (account_name or "").strip() or MARKETPLACE_NAMES[market], token=token, token_env=token_env,
-            region=region or ("eu" if market is Marketplace.backmarket else None), base_url=base_url,
-            company=company, contact_email=contact_email,
-        )  # fmt: skip
+            ctx,
+            market,
+            (account_name or "").strip() or MARKETPLACE_NAMES[market],
+            token=token,
+            token_env=token_env,
+            region=region or ("eu" if market is Marketplace.backmarket else None),
+            base_url=base_url,
+            company=company,
+            contact_email=contact_email,
+        )
         account_id, created = account.id, True
     if Marketplace(accounts.get_account(ctx, account_id).marketplace) is not Marketplace.leboncoin:
         options.pop("secure_payment", None)
@@ -333,8 +405,15 @@ def set_up_channel(ctx: AppContext, store_id: int, country: str, *, account_id: 
     return get_channel(ctx, view.id)
 
 
-def edit_channel(ctx: AppContext, channel_id: int, *, account: dict[str, Any] | None = None, token: str | None = None,
-                 token_env: str | None = None, **options: Any) -> ChannelView:  # fmt: skip
+def edit_channel(
+    ctx: AppContext,
+    channel_id: int,
+    *,
+    account: dict[str, Any] | None = None,
+    token: str | None = None,
+    token_env: str | None = None,
+    **options: Any,
+) -> ChannelView:
     """Save a channel's edit in one step, as the console's form and ``channel edit`` offer it.
 
     ``account``: API settings of the channel's account (:func:`~shelfdesk.services.accounts.update_account`;

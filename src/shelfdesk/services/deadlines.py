@@ -18,8 +18,16 @@ from sqlalchemy import func, select
 
 from shelfdesk.context import AppContext
 from shelfdesk.deadlines import (
-    Due, OrderFacts, TokenFacts, Urgency, WorkingTime, due_for_action, due_for_order, due_for_token, most_urgent_first,
-)  # fmt: skip
+    Due,
+    OrderFacts,
+    TokenFacts,
+    Urgency,
+    WorkingTime,
+    due_for_action,
+    due_for_order,
+    due_for_token,
+    most_urgent_first,
+)
 
 #: Tokens show on the Due list from this long before they expire.
 TOKEN_HORIZON = timedelta(days=30)
@@ -53,12 +61,23 @@ def list_due(ctx: AppContext) -> DueList:
     items: list[Due] = []
     with ctx.read_session() as session:
         rows = session.execute(
-            select(Order.id, Order.marketplace_order_id, Order.marketplace, Order.status, Order.purchased_at,
-                   Order.accept_by, Order.ship_by, Order.hold_reason, Order.payload, Order.country,
-                   Channel.country, Channel.settings)
+            select(
+                Order.id,
+                Order.marketplace_order_id,
+                Order.marketplace,
+                Order.status,
+                Order.purchased_at,
+                Order.accept_by,
+                Order.ship_by,
+                Order.hold_reason,
+                Order.payload,
+                Order.country,
+                Channel.country,
+                Channel.settings,
+            )
             .outerjoin(Channel, Channel.id == Order.channel_id)
             .where(Order.status.in_([S.New, S.InProgress]))  # type: ignore[attr-defined]
-        ).all()  # fmt: skip
+        ).all()
         ids = [r[0] for r in rows]
         accepted: dict[int, datetime] = {}
         pending: dict[int, list[tuple[int, ActionKind]]] = {}
@@ -66,23 +85,27 @@ def list_due(ctx: AppContext) -> DueList:
             accept_kinds = [ActionKind.accept, ActionKind.confirm_availability]
             for order_id, at in session.execute(
                 select(OrderAction.order_id, func.min(func.coalesce(OrderAction.confirmed_at, OrderAction.sent_at)))
-                .where(OrderAction.order_id.in_(ids), OrderAction.kind.in_(accept_kinds),  # type: ignore[attr-defined]
-                       OrderAction.state.in_([ActionState.synchronizing, ActionState.confirmed]))  # type: ignore[attr-defined]
+                .where(
+                    OrderAction.order_id.in_(ids),
+                    OrderAction.kind.in_(accept_kinds),  # type: ignore[attr-defined]
+                    OrderAction.state.in_([ActionState.synchronizing, ActionState.confirmed]),
+                )  # type: ignore[attr-defined]
                 .group_by(OrderAction.order_id)
-            ):  # fmt: skip
+            ):
                 if at is not None:
                     accepted[order_id] = at
             for action_id, order_id, kind in session.execute(
-                select(OrderAction.id, OrderAction.order_id, OrderAction.kind)
-                .where(OrderAction.order_id.in_(ids),  # type: ignore[attr-defined]
-                       OrderAction.state.in_([ActionState.pending, ActionState.sending]))  # type: ignore[attr-defined]
-            ):  # fmt: skip
+                select(OrderAction.id, OrderAction.order_id, OrderAction.kind).where(
+                    OrderAction.order_id.in_(ids),  # type: ignore[attr-defined]
+                    OrderAction.state.in_([ActionState.pending, ActionState.sending]),
+                )  # type: ignore[attr-defined]
+            ):
                 pending.setdefault(order_id, []).append((action_id, ActionKind(kind)))
         tokens = session.execute(
-            select(MarketplaceAccount.id, MarketplaceAccount.name, MarketplaceAccount.marketplace,
-                   MarketplaceAccount.token_expires_at)
-            .where(MarketplaceAccount.token_expires_at <= now + TOKEN_HORIZON)  # type: ignore[operator]
-        ).all()  # fmt: skip
+            select(
+                MarketplaceAccount.id, MarketplaceAccount.name, MarketplaceAccount.marketplace, MarketplaceAccount.token_expires_at
+            ).where(MarketplaceAccount.token_expires_at <= now + TOKEN_HORIZON)  # type: ignore[operator]
+        ).all()
     for oid, ref, marketplace, status, bought, accept_by, ship_by, hold, payload, country, ch_country, ch_settings in rows:
         dates: dict[str, Any] = {k: payload[k] for k in _DATE_KEYS if isinstance(payload, dict) and payload.get(k)}
         facts = OrderFacts(oid, ref, marketplace, S(status), bought, accept_by, ship_by, accepted.get(oid), hold, dates)
@@ -97,10 +120,23 @@ def list_due(ctx: AppContext) -> DueList:
 def due_dict(due: DueList) -> dict[str, Any]:
     """``shelfdesk due --json``: what, on what, when, how long is left (negative once late), never a credential."""
     return {
-        "checked_at": due.now.isoformat(), "overdue": due.overdue,
+        "checked_at": due.now.isoformat(),
+        "overdue": due.overdue,
         "counts": {str(u): n for u, n in due.counts().items()},
-        "items": [{"kind": str(d.kind), "urgency": str(d.urgency(due.now)), "due_at": d.due_at.isoformat(),
-                   "seconds_left": int(d.left(due.now).total_seconds()), "target_type": d.target_type,
-                   "target_id": d.target_id, "order_id": d.order_id, "reference": d.reference, "source": d.source,
-                   "consequence": d.consequence, "note": d.note} for d in due.items],
-    }  # fmt: skip
+        "items": [
+            {
+                "kind": str(d.kind),
+                "urgency": str(d.urgency(due.now)),
+                "due_at": d.due_at.isoformat(),
+                "seconds_left": int(d.left(due.now).total_seconds()),
+                "target_type": d.target_type,
+                "target_id": d.target_id,
+                "order_id": d.order_id,
+                "reference": d.reference,
+                "source": d.source,
+                "consequence": d.consequence,
+                "note": d.note,
+            }
+            for d in due.items
+        ],
+    }

@@ -85,16 +85,23 @@ def product_sight(ctx: AppContext, store_id: int, sku: str) -> ProductSight:
         channels = list(session.execute(select(Channel).where(Channel.store_id == store_id).order_by(Channel.id)).scalars())
         sights = []
         for channel in channels:
-            mapping = session.execute(select(CategoryMapping).where(
-                CategoryMapping.channel_id == channel.id, CategoryMapping.merchant_category == product.category_path)).scalar()  # fmt: skip
-            category = (mapping.channel_category_path or mapping.channel_category_id) if mapping else (
-                "no category in the catalog" if not product.category_path else "category not mapped")  # fmt: skip
+            mapping = session.execute(
+                select(CategoryMapping).where(
+                    CategoryMapping.channel_id == channel.id, CategoryMapping.merchant_category == product.category_path
+                )
+            ).scalar()
+            category = (
+                (mapping.channel_category_path or mapping.channel_category_id)
+                if mapping
+                else ("no category in the catalog" if not product.category_path else "category not mapped")
+            )
             last = session.execute(
                 select(PublicationItem.outcome, PublicationItem.message, Publication.started_at, Publication.kind)
                 .join(Publication, Publication.id == PublicationItem.publication_id)
                 .where(Publication.channel_id == channel.id, PublicationItem.sku == sku, Publication.dry_run.is_(False))  # type: ignore[attr-defined]
-                .order_by(Publication.started_at.desc(), PublicationItem.id.desc()).limit(1)  # type: ignore[attr-defined]
-            ).first()  # fmt: skip
+                .order_by(Publication.started_at.desc(), PublicationItem.id.desc())
+                .limit(1)  # type: ignore[attr-defined]
+            ).first()
             listed, when = "never published", None
             if last is not None:
                 outcome, message, when, kind = last
@@ -104,5 +111,6 @@ def product_sight(ctx: AppContext, store_id: int, sku: str) -> ProductSight:
     for channel, sight in zip(channels, sights, strict=True):
         rules = excluding_rules(channel_rules(ctx, channel.id), values)
         result.append(ChannelSight(sight.channel, sight.category, [r.describe() for r in rules], sight.listed, sight.listed_at))
-    return ProductSight(product.sku, product.title, product.ean, product.category_path, int(product.stock or 0),
-                        product.price, bool(product.gone), result)  # fmt: skip
+    return ProductSight(
+        product.sku, product.title, product.ean, product.category_path, int(product.stock or 0), product.price, bool(product.gone), result
+    )

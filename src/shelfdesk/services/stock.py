@@ -59,8 +59,14 @@ class StockResult:
         return len(self.unknown) + len(self.errors)
 
     def as_json(self) -> dict[str, Any]:
-        return {"store_id": self.store_id, "changed": self.changed, "unchanged": self.unchanged,
-                "unknown": self.unknown, "errors": self.errors, "marked": self.marked}  # fmt: skip
+        return {
+            "store_id": self.store_id,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "unknown": self.unknown,
+            "errors": self.errors,
+            "marked": self.marked,
+        }
 
 
 def parse_quantity(text: str, what: str) -> int:
@@ -151,8 +157,9 @@ def _price(text: str, sku: str) -> Decimal:
     return price.quantize(Decimal("0.01"))
 
 
-def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, source: str = "manual",
-              errors: Sequence[str] = ()) -> StockResult:  # fmt: skip
+def set_stock(
+    ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, source: str = "manual", errors: Sequence[str] = ()
+) -> StockResult:
     """Set the stock (and price, where given) of the store's products; only rows that change are rewritten.
 
     The new figure counts every order placed so far (as a catalog import's
@@ -187,7 +194,8 @@ def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, sou
         else:
             for start in range(0, len(skus), 900):
                 for pid, sku, stock, price in session.execute(
-                        select(*columns).where(t.c.store_id == store_id, t.c.sku.in_(skus[start : start + 900]))):  # fmt: skip
+                    select(*columns).where(t.c.store_id == store_id, t.c.sku.in_(skus[start : start + 900]))
+                ):
                     existing[sku] = (pid, stock, price)
         rows: list[dict[str, Any]] = []
         changed: list[str] = []
@@ -219,10 +227,21 @@ def set_stock(ctx: AppContext, store_id: int, lines: Iterable[StockLine], *, sou
             reason = REASON_STOCK_FEED if source == "stock feed" else REASON_MANUAL
             result.marked = mark_dirty(session, store_id, [*changed, *released], reason, now)
         result.changed = len(rows)
-        record_audit(session, ctx, "stock.set", "store", store_id,
-                     {"source": source, "changed": result.changed, "unchanged": result.unchanged,
-                      "unknown": result.unknown[:20], "refused_lines": len(result.errors),
-                      "skus": changed[:20]})  # fmt: skip
+        record_audit(
+            session,
+            ctx,
+            "stock.set",
+            "store",
+            store_id,
+            {
+                "source": source,
+                "changed": result.changed,
+                "unchanged": result.unchanged,
+                "unknown": result.unknown[:20],
+                "refused_lines": len(result.errors),
+                "skus": changed[:20],
+            },
+        )
     return result
 
 
@@ -323,8 +342,11 @@ def safety_for(ctx: AppContext, channel_id: int, skus: Sequence[str]) -> dict[st
         if channel is None:
             raise SetupError(f"no channel with id {channel_id}")
         store = session.get(Store, channel.store_id)
-        fallback = (SafetyStock(channel.safety_stock, "channel") if channel.safety_stock is not None
-                    else SafetyStock(int(store.safety_stock or 0) if store else 0, "store"))  # fmt: skip
+        fallback = (
+            SafetyStock(channel.safety_stock, "channel")
+            if channel.safety_stock is not None
+            else SafetyStock(int(store.safety_stock or 0) if store else 0, "store")
+        )
         t = Product.__table__
         query = select(t.c.safety_stock, *product_columns()).where(t.c.store_id == channel.store_id, t.c.sku.in_(list(skus)))
         for row in conn.execute(query):
@@ -378,11 +400,27 @@ class StockView:
         return f"{self.sku}: stock {self.stock} · held by open orders {self.held}{gone}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"store_id": self.store_id, "store": self.store_name, "sku": self.sku, "stock": self.stock, "held": self.held, "gone": self.gone,
-                "channels": [{"channel_id": c.channel_id, "channel": c.channel, "safety_stock": c.safety.units,
-                              "safety_source": c.safety.source, "publishable": c.publishable,
-                              "published": c.published, "waiting": c.waiting,
-                              "sends_quantities": c.sends_quantities} for c in self.channels]}  # fmt: skip
+        return {
+            "store_id": self.store_id,
+            "store": self.store_name,
+            "sku": self.sku,
+            "stock": self.stock,
+            "held": self.held,
+            "gone": self.gone,
+            "channels": [
+                {
+                    "channel_id": c.channel_id,
+                    "channel": c.channel,
+                    "safety_stock": c.safety.units,
+                    "safety_source": c.safety.source,
+                    "publishable": c.publishable,
+                    "published": c.published,
+                    "waiting": c.waiting,
+                    "sends_quantities": c.sends_quantities,
+                }
+                for c in self.channels
+            ],
+        }
 
 
 def stock_view(ctx: AppContext, store_id: int, sku: str) -> StockView:
@@ -402,16 +440,20 @@ def stock_view(ctx: AppContext, store_id: int, sku: str) -> StockView:
         channels = session.execute(select(Channel.id, Channel.name).where(Channel.store_id == store_id).order_by(Channel.id)).all()
         specs = {cid: channel_spec(session, cid) for cid, _ in channels}
         key = product.sku.casefold()
-        published = dict(session.execute(select(ChannelListing.channel_id, ChannelListing.published_quantity).where(
-            ChannelListing.sku_key == key, ChannelListing.channel_id.in_([c for c, _ in channels]))).all())  # type: ignore[attr-defined]  # fmt: skip
+        published = dict(
+            session.execute(
+                select(ChannelListing.channel_id, ChannelListing.published_quantity).where(
+                    ChannelListing.sku_key == key, ChannelListing.channel_id.in_([c for c, _ in channels])
+                )
+            ).all()
+        )  # type: ignore[attr-defined]
         waiting = set(session.execute(select(StockDirty.channel_id).where(StockDirty.sku_key == key)).scalars())
         stock, gone = int(product.stock), bool(product.gone)
     lines = []
     for cid, name in channels:
         safety = safety_for(ctx, cid, [sku]).get(sku, SafetyStock(0, "store"))
         quantity = 0 if gone else publishable_quantity(stock, held, safety.units)
-        lines.append(ChannelStock(cid, name, safety, quantity, published.get(cid), cid in waiting,
-                                  specs[cid].owns_quantities))  # fmt: skip
+        lines.append(ChannelStock(cid, name, safety, quantity, published.get(cid), cid in waiting, specs[cid].owns_quantities))
     return StockView(store_id, store_name, sku, stock, held, gone, lines)
 
 
@@ -492,15 +534,24 @@ class PusherStatus:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "waiting": self.waiting, "oldest_unpushed_at": self.oldest.isoformat() if self.oldest else None,
+            "waiting": self.waiting,
+            "oldest_unpushed_at": self.oldest.isoformat() if self.oldest else None,
             "oldest_unpushed_age_seconds": self.oldest_age_seconds(),
-            "channels": [{"channel_id": c.channel_id, "name": c.name, "waiting": c.waiting,
-                          "oldest_unpushed_at": c.oldest.isoformat() if c.oldest else None,
-                          "last_push_at": c.last_push_at.isoformat() if c.last_push_at else None,
-                          "last_push_sent": c.last_push_sent, "budget_left": c.budget_left,
-                          "budget_limit": c.budget_limit, "budget_wait": c.budget_wait or None}
-                         for c in self.channels],
-        }  # fmt: skip
+            "channels": [
+                {
+                    "channel_id": c.channel_id,
+                    "name": c.name,
+                    "waiting": c.waiting,
+                    "oldest_unpushed_at": c.oldest.isoformat() if c.oldest else None,
+                    "last_push_at": c.last_push_at.isoformat() if c.last_push_at else None,
+                    "last_push_sent": c.last_push_sent,
+                    "budget_left": c.budget_left,
+                    "budget_limit": c.budget_limit,
+                    "budget_wait": c.budget_wait or None,
+                }
+                for c in self.channels
+            ],
+        }
 
 
 def _age(delta: timedelta) -> str:
@@ -527,20 +578,31 @@ def pusher_status(ctx: AppContext) -> PusherStatus:
             .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
             .where(Channel.enabled.is_(True), Channel.activated_at.is_not(None), Channel.owns_quantities.is_(True))  # type: ignore[attr-defined,union-attr]
             .order_by(Channel.id)
-        ).all()  # fmt: skip
+        ).all()
         budgets: dict[int, Any] = {}
         for cid, name, account_id, marketplace, account in rows:
             if account_id not in budgets:
                 budgets[account_id] = account_budget(session, account_id, capabilities(marketplace).lines_per_hour, now)
             last = session.execute(
-                select(Publication.started_at, Publication.sent).where(Publication.channel_id == cid, Publication.started_by == PUSHER)
-                .order_by(Publication.started_at.desc(), Publication.id.desc()).limit(1)  # type: ignore[attr-defined]
-            ).first()  # fmt: skip
+                select(Publication.started_at, Publication.sent)
+                .where(Publication.channel_id == cid, Publication.started_by == PUSHER)
+                .order_by(Publication.started_at.desc(), Publication.id.desc())
+                .limit(1)  # type: ignore[attr-defined]
+            ).first()
             count, oldest = waiting.get(cid, (0, None))
             budget = budgets[account_id]
-            out.append(PusherChannel(
-                cid, name, account, count, oldest, last[0] if last else None, int(last[1] or 0) if last else 0,
-                budget.left if budget else None, budget.limit if budget else None,
-                budget.wait_text(count, now) if budget and count else "",
-            ))  # fmt: skip
+            out.append(
+                PusherChannel(
+                    cid,
+                    name,
+                    account,
+                    count,
+                    oldest,
+                    last[0] if last else None,
+                    int(last[1] or 0) if last else 0,
+                    budget.left if budget else None,
+                    budget.limit if budget else None,
+                    budget.wait_text(count, now) if budget and count else "",
+                )
+            )
     return PusherStatus(now, out)

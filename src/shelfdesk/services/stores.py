@@ -40,11 +40,20 @@ class ImportSummary:
         return self.outcome in ("truncated", "refused")
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "started_at": self.started_at.isoformat(),
-                "finished_at": self.finished_at.isoformat() if self.finished_at else None, "source": self.source,
-                "format": self.format, "rows_read": self.rows_read, "stored": self.stored,
-                "rejected": self.rejected, "gone": self.gone, "duration_ms": self.duration_ms,
-                "error": self.error, "outcome": self.outcome}  # fmt: skip
+        return {
+            "id": self.id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "source": self.source,
+            "format": self.format,
+            "rows_read": self.rows_read,
+            "stored": self.stored,
+            "rejected": self.rejected,
+            "gone": self.gone,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+            "outcome": self.outcome,
+        }
 
 
 @dataclass(frozen=True)
@@ -82,16 +91,30 @@ class StoreSummary:
         from shelfdesk.secrets import mask_url
 
         return {
-            "id": self.id, "name": self.name, "country": self.country, "currency": self.currency,
+            "id": self.id,
+            "name": self.name,
+            "country": self.country,
+            "currency": self.currency,
             "catalog_source": mask_url(self.catalog_source) if self.catalog_source else None,
             "catalog_format": self.catalog_format,
             "column_roles": {k: v for k, v in self.column_roles.items() if k != "extra"},
-            "products": self.products, "gone": self.gone, "safety_stock": self.safety_stock,
+            "products": self.products,
+            "gone": self.gone,
+            "safety_stock": self.safety_stock,
             "last_import": self.last_import.as_json() if self.last_import else None,
-            "channels": [{"id": c.id, "name": c.name, "marketplace": c.marketplace, "market": c.market,
-                          "account": c.account_name, "active": c.active,
-                          "ready": c.readiness.ready if c.readiness else None} for c in self.channels],
-        }  # fmt: skip
+            "channels": [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "marketplace": c.marketplace,
+                    "market": c.market,
+                    "account": c.account_name,
+                    "active": c.active,
+                    "ready": c.readiness.ready if c.readiness else None,
+                }
+                for c in self.channels
+            ],
+        }
 
 
 def _check_country(country: str) -> str:
@@ -118,15 +141,16 @@ def _check_name(name: str) -> str:
 
     bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")), None)
     if bad is not None:
-        raise SetupError(f"a store name cannot hold control or invisible formatting characters "
-                         f"(U+{ord(bad):04X} {unicodedata.name(bad, 'control')}): type it again")  # fmt: skip
+        raise SetupError(
+            f"a store name cannot hold control or invisible formatting characters "
+            f"(U+{ord(bad):04X} {unicodedata.name(bad, 'control')}): type it again"
+        )
     if len(name) > 120:
         raise SetupError("a store name is at most 120 characters")
     return name
 
 
-def create_store(ctx: AppContext, name: str, country: str, currency: str = "EUR", *,
-                 catalog_source: str | None = None) -> StoreSummary:  # fmt: skip
+def create_store(ctx: AppContext, name: str, country: str, currency: str = "EUR", *, catalog_source: str | None = None) -> StoreSummary:
     """A new store (its catalog comes with the first import)."""
     from sqlalchemy import func, select
 
@@ -141,8 +165,14 @@ def create_store(ctx: AppContext, name: str, country: str, currency: str = "EUR"
     with ctx.write_session() as session:
         if session.execute(select(Store.id).where(func.lower(Store.name) == name.lower())).first():
             raise SetupError(f"a store named {name!r} already exists")
-        store = Store(name=name, country=country, currency=currency, catalog_source=(catalog_source or "").strip() or None,
-                      created_at=now, updated_at=now)  # fmt: skip
+        store = Store(
+            name=name,
+            country=country,
+            currency=currency,
+            catalog_source=(catalog_source or "").strip() or None,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(store)
         session.flush()
         record_audit(session, ctx, "store.create", "store", store.id, {"name": name, "country": country})
@@ -173,8 +203,9 @@ def update_store(ctx: AppContext, store_id: int, **changes: Any) -> StoreSummary
         if "country" in changes:
             country = _check_country(changes["country"])
             if country != store.country and _has_backmarket_channel(session, store_id):
-                raise SetupError("this store publishes to Back Market, which needs one store per country: "
-                                 "create a new store for the other country")  # fmt: skip
+                raise SetupError(
+                    "this store publishes to Back Market, which needs one store per country: create a new store for the other country"
+                )
             store.country = country
         if "currency" in changes:
             store.currency = _check_currency(changes["currency"])
@@ -202,8 +233,10 @@ def _has_backmarket_channel(session: Any, store_id: int) -> bool:
     from shelfdesk.db.models import Channel
     from shelfdesk.domain import Marketplace
 
-    return session.execute(select(Channel.id).where(
-        Channel.store_id == store_id, Channel.marketplace == Marketplace.backmarket)).first() is not None  # fmt: skip
+    return (
+        session.execute(select(Channel.id).where(Channel.store_id == store_id, Channel.marketplace == Marketplace.backmarket)).first()
+        is not None
+    )
 
 
 def list_stores(ctx: AppContext) -> list[StoreSummary]:
@@ -215,34 +248,73 @@ def list_stores(ctx: AppContext) -> list[StoreSummary]:
 
     with ctx.read_session() as session:
         stores = session.execute(select(Store).order_by(Store.name)).scalars().all()
-        counts = {(sid, gone): n for sid, gone, n in session.execute(
-            select(Product.store_id, Product.gone, func.count()).group_by(Product.store_id, Product.gone))}  # fmt: skip
-        latest = session.execute(
-            select(CatalogImport.store_id, func.max(CatalogImport.id)).group_by(CatalogImport.store_id)).all()
+        counts = {
+            (sid, gone): n
+            for sid, gone, n in session.execute(
+                select(Product.store_id, Product.gone, func.count()).group_by(Product.store_id, Product.gone)
+            )
+        }
+        latest = session.execute(select(CatalogImport.store_id, func.max(CatalogImport.id)).group_by(CatalogImport.store_id)).all()
         imports = {}
         if latest:
             ids = [i for _, i in latest]
             for record in session.execute(select(CatalogImport).where(CatalogImport.id.in_(ids))).scalars():
                 imports[record.store_id] = _import_summary(record)
         channels: dict[int, list[ChannelLine]] = {}
-        rows = session.execute(select(Channel, MarketplaceAccount.name).join(
-            MarketplaceAccount, MarketplaceAccount.id == Channel.account_id).order_by(Channel.name)).all()  # fmt: skip
+        rows = session.execute(
+            select(Channel, MarketplaceAccount.name)
+            .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
+            .order_by(Channel.name)
+        ).all()
         for channel, account_name in rows:
-            channels.setdefault(channel.store_id, []).append(ChannelLine(
-                channel.id, channel.name, str(channel.marketplace), channel.market, channel.country, channel.account_id,
-                account_name, channel.enabled, channel.activated_at is not None, saved_readiness(channel)))  # fmt: skip
+            channels.setdefault(channel.store_id, []).append(
+                ChannelLine(
+                    channel.id,
+                    channel.name,
+                    str(channel.marketplace),
+                    channel.market,
+                    channel.country,
+                    channel.account_id,
+                    account_name,
+                    channel.enabled,
+                    channel.activated_at is not None,
+                    saved_readiness(channel),
+                )
+            )
         return [
-            StoreSummary(s.id, s.name, s.country, s.currency, s.catalog_source, s.catalog_format,
-                         dict(s.column_roles or {}), counts.get((s.id, False), 0), counts.get((s.id, True), 0),
-                         imports.get(s.id), channels.get(s.id, []), int(s.safety_stock or 0))  # fmt: skip
+            StoreSummary(
+                s.id,
+                s.name,
+                s.country,
+                s.currency,
+                s.catalog_source,
+                s.catalog_format,
+                dict(s.column_roles or {}),
+                counts.get((s.id, False), 0),
+                counts.get((s.id, True), 0),
+                imports.get(s.id),
+                channels.get(s.id, []),
+                int(s.safety_stock or 0),
+            )
             for s in stores
         ]
 
 
 def _import_summary(record: Any) -> ImportSummary:
-    return ImportSummary(record.id, record.started_at, record.finished_at, record.source, record.format,
-                         record.rows_read, record.stored, record.rejected, record.gone, record.duration_ms,
-                         record.error, str((record.report or {}).get("outcome") or "done"))  # fmt: skip
+    return ImportSummary(
+        record.id,
+        record.started_at,
+        record.finished_at,
+        record.source,
+        record.format,
+        record.rows_read,
+        record.stored,
+        record.rejected,
+        record.gone,
+        record.duration_ms,
+        record.error,
+        str((record.report or {}).get("outcome") or "done"),
+    )
 
 
 def get_store(ctx: AppContext, store_id: int) -> StoreSummary:
@@ -277,6 +349,7 @@ def import_history(ctx: AppContext, store_id: int, limit: int = 20) -> list[Impo
     from shelfdesk.db.models import CatalogImport
 
     with ctx.read_session() as session:
-        rows = session.execute(select(CatalogImport).where(CatalogImport.store_id == store_id)
-                               .order_by(CatalogImport.id.desc()).limit(limit)).scalars()  # fmt: skip
+        rows = session.execute(
+            select(CatalogImport).where(CatalogImport.store_id == store_id).order_by(CatalogImport.id.desc()).limit(limit)
+        ).scalars()
         return [_import_summary(r) for r in rows]

@@ -130,8 +130,9 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
     TOAST_SECONDS: ClassVar[dict[str, float]] = {"information": 4, "warning": 6, "error": 8}
     """How long a toast stays, at most: long enough to read, short enough not to hide the screen."""
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None:  # fmt: skip
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information", timeout: float | None = None, markup: bool = True
+    ) -> None:
         """Every toast of the console: its time capped by severity (screens asked for up to 10 s)."""
         cap = self.TOAST_SECONDS.get(severity, 6)
         super().notify(message, title=title, severity=severity, timeout=min(timeout or cap, cap), markup=markup)
@@ -146,8 +147,7 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
             if name in self.available_themes:
                 return name
             self._startup_notes.append(
-                f"Unknown theme {name!r} (from {source}); using {fallback}. "
-                f"Available: {', '.join(sorted(self.available_themes))}"
+                f"Unknown theme {name!r} (from {source}); using {fallback}. Available: {', '.join(sorted(self.available_themes))}"
             )
         return fallback
 
@@ -180,8 +180,7 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         if theme.name == self._theme_shown:
             return
         self._theme_shown = self.preferences.theme = theme.name
-        self.run_worker(self._save_theme, thread=True, group="preferences", exit_on_error=False,
-                        description="Saving your theme")  # fmt: skip
+        self.run_worker(self._save_theme, thread=True, group="preferences", exit_on_error=False, description="Saving your theme")
 
     def _save_theme(self) -> None:
         from shelfdesk.settings import SettingsError, save_preference
@@ -190,8 +189,7 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         try:
             save_preference(path, "theme", name)
         except (OSError, SettingsError, ValueError) as exc:  # a broken file stays as it was
-            self.call_from_thread(self.notify, f"Theme {name} not saved to {path}: {exc}", title="Theme",
-                                  severity="warning")  # fmt: skip
+            self.call_from_thread(self.notify, f"Theme {name} not saved to {path}: {exc}", title="Theme", severity="warning")
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -215,8 +213,7 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
     # ------------------------------------------------------------ embedded job scheduler
 
     def start_jobs(self) -> None:
-        self.run_worker(self._start_jobs(), group="jobs", exclusive=True, exit_on_error=False,
-                        description="Starting the job scheduler")  # fmt: skip
+        self.run_worker(self._start_jobs(), group="jobs", exclusive=True, exit_on_error=False, description="Starting the job scheduler")
 
     async def _start_jobs(self) -> None:
         import asyncio
@@ -254,8 +251,9 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
 
     def run_job_now(self, key: str) -> None:
         """An operator's "run now": in this console's scheduler if it runs, else in a one-off runner."""
-        self.run_worker(self._run_job_now(key), group=f"run-now:{key}", exclusive=True, exit_on_error=False,
-                        description=f"Running {key} now")  # fmt: skip
+        self.run_worker(
+            self._run_job_now(key), group=f"run-now:{key}", exclusive=True, exit_on_error=False, description=f"Running {key} now"
+        )
 
     async def _run_job_now(self, key: str) -> None:
         import asyncio
@@ -288,8 +286,9 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
     def jobs_changed(self) -> None:
         """Schedules were edited here: re-aim this console's timers now, not at the next heartbeat."""
         if self.jobs_scheduler is not None:
-            self.run_worker(self.jobs_scheduler.changed(), group="jobs-changed", exclusive=True, exit_on_error=False,
-                            description="Rescheduling jobs")  # fmt: skip
+            self.run_worker(
+                self.jobs_scheduler.changed(), group="jobs-changed", exclusive=True, exit_on_error=False, description="Rescheduling jobs"
+            )
 
     async def on_unmount(self) -> None:
         if self.jobs_scheduler is not None:

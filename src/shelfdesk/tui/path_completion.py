@@ -21,8 +21,11 @@ def complete_path(text: str) -> Completion:
     prefix = f"{folder_text}/" if "/" in text else ""
     folder = Path(os.path.expanduser(folder_text or ("/" if text.startswith("/") else "."))) if prefix else Path(".")
     try:
-        entries = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(folder)
-                         if entry.name.startswith(partial) and (partial.startswith(".") or not entry.name.startswith(".")))  # fmt: skip
+        entries = sorted(
+            entry.name + ("/" if entry.is_dir() else "")
+            for entry in os.scandir(folder)
+            if entry.name.startswith(partial) and (partial.startswith(".") or not entry.name.startswith("."))
+        )
     except OSError:
         return Completion(text)
     return common_completion(prefix, partial, entries)

@@ -102,8 +102,13 @@ class DeliveryReport:
     recovered: int = 0
 
     def counts(self) -> dict[str, int]:
-        data = {"events_captured": self.captured, "delivered": self.delivered, "failed": self.failed,
-                "paused": len(self.paused), "recovered": self.recovered}  # fmt: skip
+        data = {
+            "events_captured": self.captured,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "paused": len(self.paused),
+            "recovered": self.recovered,
+        }
         return {k: v for k, v in data.items() if v}
 
 
@@ -147,8 +152,7 @@ def make_client(timeout: float = TIMEOUT) -> httpx.AsyncClient:
     """The client deliveries use: no automatic redirects, short timeouts, no cookies kept."""
     import httpx
 
-    return httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(timeout), trust_env=False,
-                             headers={"User-Agent": USER_AGENT})  # fmt: skip
+    return httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(timeout), trust_env=False, headers={"User-Agent": USER_AGENT})
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -157,15 +161,20 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-async def post_signed(client: httpx.AsyncClient, url: str, secret: str, body: bytes, headers: dict[str, str],
-                      now_seconds: int) -> AttemptResult:  # fmt: skip
+async def post_signed(
+    client: httpx.AsyncClient, url: str, secret: str, body: bytes, headers: dict[str, str], now_seconds: int
+) -> AttemptResult:
     """POST ``body`` signed at ``now_seconds``; follows 307/308 only to the same origin."""
     import httpx
 
     from shelfdesk.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
-    sent = {**headers, "Content-Type": "application/json", TIMESTAMP_HEADER: str(now_seconds),
-            SIGNATURE_HEADER: signature(secret, now_seconds, body)}  # fmt: skip
+    sent = {
+        **headers,
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: str(now_seconds),
+        SIGNATURE_HEADER: signature(secret, now_seconds, body),
+    }
     started = time.monotonic()  # a duration for the log, not a wait: the injected clock does not apply
 
     def took() -> int:
@@ -179,8 +188,12 @@ async def post_signed(client: httpx.AsyncClient, url: str, secret: str, body: by
                 location = response.headers.get("location", "")
                 following = urljoin(target, location)
                 if response.status_code not in (307, 308):
-                    return AttemptResult(False, response.status_code, took(),
-                                         f"redirect {response.status_code} to {following} not followed (POST would become GET)")  # fmt: skip
+                    return AttemptResult(
+                        False,
+                        response.status_code,
+                        took(),
+                        f"redirect {response.status_code} to {following} not followed (POST would become GET)",
+                    )
                 if _origin(following) != _origin(url):
                     return AttemptResult(False, response.status_code, took(), f"redirect to another host refused: {following}")
                 target = following
@@ -196,8 +209,9 @@ async def post_signed(client: httpx.AsyncClient, url: str, secret: str, body: by
         return AttemptResult(False, None, took(), f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
-async def post_within(deadline: float, client: httpx.AsyncClient, url: str, secret: str, body: bytes,
-                      headers: dict[str, str], now_seconds: int) -> AttemptResult:  # fmt: skip
+async def post_within(
+    deadline: float, client: httpx.AsyncClient, url: str, secret: str, body: bytes, headers: dict[str, str], now_seconds: int
+) -> AttemptResult:
     """:func:`post_signed` cut off after ``deadline`` seconds in total, whatever the receiver trickles."""
     started = time.monotonic()
     try:
@@ -217,8 +231,12 @@ def _due_query(now: datetime, limit: int | None, subscription_id: int | None = N
     earlier = aliased(D)
     blocked = (
         select(earlier.id)
-        .where(earlier.subscription_id == D.subscription_id, earlier.ordering_key == D.ordering_key,
-               earlier.state != "delivered", earlier.id < D.id)  # fmt: skip
+        .where(
+            earlier.subscription_id == D.subscription_id,
+            earlier.ordering_key == D.ordering_key,
+            earlier.state != "delivered",
+            earlier.id < D.id,
+        )
         .exists()
     )
     query = (
@@ -235,9 +253,19 @@ def _due_query(now: datetime, limit: int | None, subscription_id: int | None = N
 class Deliverer:
     """Sends due deliveries; one per process (the webhooks job, the CLI, a console action)."""
 
-    def __init__(self, ctx: AppContext, *, client: httpx.AsyncClient | None = None, rng: random.Random | None = None,
-                 holder: str | None = None, concurrency: int = CONCURRENCY, claim_timeout: float = CLAIM_TIMEOUT,
-                 timeout: float = TIMEOUT, deadline: float = DEADLINE, lanes: int = LANES) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        client: httpx.AsyncClient | None = None,
+        rng: random.Random | None = None,
+        holder: str | None = None,
+        concurrency: int = CONCURRENCY,
+        claim_timeout: float = CLAIM_TIMEOUT,
+        timeout: float = TIMEOUT,
+        deadline: float = DEADLINE,
+        lanes: int = LANES,
+    ) -> None:
         self.ctx = ctx
         self._client = client
         self._own_client = client is None
@@ -298,8 +326,14 @@ class Deliverer:
 
         due = _due_query(self.ctx.clock.now(), None).subquery()
         with self.ctx.read_session() as session:
-            return list(session.execute(select(D.subscription_id).where(D.id.in_(select(due.c.id)))  # type: ignore[attr-defined]
-                                        .distinct().order_by(D.subscription_id)).scalars())  # fmt: skip
+            return list(
+                session.execute(
+                    select(D.subscription_id)
+                    .where(D.id.in_(select(due.c.id)))  # type: ignore[attr-defined]
+                    .distinct()
+                    .order_by(D.subscription_id)
+                ).scalars()
+            )
 
     def claim_due(self, limit: int, subscription_id: int | None = None) -> list[Claimed]:
         """Claim up to ``limit`` due deliveries (of one subscription when given; one per order at a time)."""
@@ -312,14 +346,17 @@ class Deliverer:
         with self.ctx.write_session() as session:
             for (delivery_id,) in session.execute(_due_query(now, limit, subscription_id)).all():
                 won = session.execute(
-                    update(D).where(D.id == delivery_id, D.state == "pending")
-                    .values(state="delivering", claimed_by=self.holder, claimed_at=now, attempts=D.attempts + 1)  # fmt: skip
+                    update(D)
+                    .where(D.id == delivery_id, D.state == "pending")
+                    .values(state="delivering", claimed_by=self.holder, claimed_at=now, attempts=D.attempts + 1)
                 ).rowcount
                 if not won:
                     continue
                 row = session.execute(
                     select(D.subscription_id, D.attempts, S.url, S.secret_ref, E.event_uid, E.type, E.payload)
-                    .join(S, S.id == D.subscription_id).join(E, E.id == D.event_id).where(D.id == delivery_id)  # fmt: skip
+                    .join(S, S.id == D.subscription_id)
+                    .join(E, E.id == D.event_id)
+                    .where(D.id == delivery_id)
                 ).one()
                 claimed.append(Claimed(delivery_id, row[0], row[1], row[2], row[3], row[4], row[5], dict(row[6])))
         return claimed
@@ -340,9 +377,15 @@ class Deliverer:
                 if not claim_abandoned(holder, claimed_at, now, self.claim_timeout, me=self.holder):
                     continue
                 count += session.execute(
-                    update(D).where(D.id == delivery_id, D.state == "delivering", D.claimed_by == holder)
-                    .values(state="pending", claimed_by=None, claimed_at=None, next_attempt_at=now,
-                            last_error="the sender stopped before recording the outcome; sending again")  # fmt: skip
+                    update(D)
+                    .where(D.id == delivery_id, D.state == "delivering", D.claimed_by == holder)
+                    .values(
+                        state="pending",
+                        claimed_by=None,
+                        claimed_at=None,
+                        next_attempt_at=now,
+                        last_error="the sender stopped before recording the outcome; sending again",
+                    )
                 ).rowcount
         if count:
             log.warning("recovered %d webhook delivery(ies) left in flight by a stopped process", count)
@@ -358,10 +401,10 @@ class Deliverer:
         except Exception as exc:  # a missing secret is this subscription's failure, not the sweep's
             result = AttemptResult(False, None, 0, f"cannot sign: {exc}")
         else:
-            headers = {EVENT_ID_HEADER: claimed.event_uid, EVENT_TYPE_HEADER: claimed.event_type,
-                       ATTEMPT_HEADER: str(claimed.attempts)}  # fmt: skip
-            result = await post_within(self.deadline, self.client, claimed.url, secret, body_bytes(claimed.payload),
-                                       headers, int(self.ctx.clock.now().timestamp()))  # fmt: skip
+            headers = {EVENT_ID_HEADER: claimed.event_uid, EVENT_TYPE_HEADER: claimed.event_type, ATTEMPT_HEADER: str(claimed.attempts)}
+            result = await post_within(
+                self.deadline, self.client, claimed.url, secret, body_bytes(claimed.payload), headers, int(self.ctx.clock.now().timestamp())
+            )
         paused = await asyncio.to_thread(self.record, claimed, result)
         if result.ok:
             report.delivered += 1
@@ -380,34 +423,68 @@ class Deliverer:
         now = self.ctx.clock.now()
         with self.ctx.write_session() as session:
             mine = (D.id == claimed.delivery_id, D.state == "delivering", D.claimed_by == self.holder)
-            session.add(WebhookAttempt(subscription_id=claimed.subscription_id, delivery_id=claimed.delivery_id,
-                                       event_uid=claimed.event_uid, event_type=claimed.event_type, attempt=claimed.attempts,
-                                       at=now, status_code=result.status_code, duration_ms=result.duration_ms, ok=result.ok,
-                                       error=result.error))  # fmt: skip
+            session.add(
+                WebhookAttempt(
+                    subscription_id=claimed.subscription_id,
+                    delivery_id=claimed.delivery_id,
+                    event_uid=claimed.event_uid,
+                    event_type=claimed.event_type,
+                    attempt=claimed.attempts,
+                    at=now,
+                    status_code=result.status_code,
+                    duration_ms=result.duration_ms,
+                    ok=result.ok,
+                    error=result.error,
+                )
+            )
             if result.ok:
-                session.execute(update(D).where(*mine).values(state="delivered", delivered_at=now, last_status=result.status_code,
-                                                              last_error=None, claimed_by=None, claimed_at=None))  # fmt: skip
-                session.execute(update(S).where(S.id == claimed.subscription_id)
-                                .values(failures_in_a_row=0, last_success_at=now, updated_at=now))  # fmt: skip
+                session.execute(
+                    update(D)
+                    .where(*mine)
+                    .values(
+                        state="delivered",
+                        delivered_at=now,
+                        last_status=result.status_code,
+                        last_error=None,
+                        claimed_by=None,
+                        claimed_at=None,
+                    )
+                )
+                session.execute(
+                    update(S).where(S.id == claimed.subscription_id).values(failures_in_a_row=0, last_success_at=now, updated_at=now)
+                )
                 return None
             delay = backoff(claimed.attempts, self.rng, base=BASE_DELAY, cap=MAX_DELAY)  # 10 s doubling to an hour
-            session.execute(update(D).where(*mine).values(
-                state="pending", next_attempt_at=now + timedelta(seconds=delay), last_status=result.status_code,
-                last_error=result.error, claimed_by=None, claimed_at=None))  # fmt: skip
+            session.execute(
+                update(D)
+                .where(*mine)
+                .values(
+                    state="pending",
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    last_status=result.status_code,
+                    last_error=result.error,
+                    claimed_by=None,
+                    claimed_at=None,
+                )
+            )
             sub = session.get(S, claimed.subscription_id)
             session.refresh(sub)
             if _new_failure(sub.failures_in_a_row, sub.last_failure_at, now):
-                session.execute(update(S).where(S.id == claimed.subscription_id).values(
-                    failures_in_a_row=S.failures_in_a_row + 1, last_failure_at=now, last_error=result.error,
-                    updated_at=now))  # fmt: skip
+                session.execute(
+                    update(S)
+                    .where(S.id == claimed.subscription_id)
+                    .values(failures_in_a_row=S.failures_in_a_row + 1, last_failure_at=now, last_error=result.error, updated_at=now)
+                )
             else:  # the same outage met by another queued event: it does not bring the pause closer
-                session.execute(update(S).where(S.id == claimed.subscription_id)
-                                .values(last_error=result.error, updated_at=now))  # fmt: skip
+                session.execute(update(S).where(S.id == claimed.subscription_id).values(last_error=result.error, updated_at=now))
             session.refresh(sub)
             if sub.state == "active" and sub.failures_in_a_row >= sub.max_failures:
                 reason = f"paused after {sub.failures_in_a_row} failures in a row; last: {result.error}"
-                session.execute(update(S).where(S.id == sub.id, S.state == "active")
-                                .values(state="paused", auto_paused=True, paused_reason=reason, updated_at=now))  # fmt: skip
+                session.execute(
+                    update(S)
+                    .where(S.id == sub.id, S.state == "active")
+                    .values(state="paused", auto_paused=True, paused_reason=reason, updated_at=now)
+                )
                 from shelfdesk.audit import record_audit
 
                 record_audit(session, "system:webhooks", "webhook.auto_pause", "webhook", sub.name, {"reason": reason}, at=now)
@@ -429,8 +506,14 @@ def _new_failure(failures_in_a_row: int, last_counted: datetime | None, now: dat
     return (now - last_counted).total_seconds() >= step * 0.5
 
 
-def deliver_pending(ctx: AppContext, *, client: httpx.AsyncClient | None = None, rng: random.Random | None = None,
-                    timeout: float = TIMEOUT, deadline: float = DEADLINE) -> DeliveryReport:  # fmt: skip
+def deliver_pending(
+    ctx: AppContext,
+    *,
+    client: httpx.AsyncClient | None = None,
+    rng: random.Random | None = None,
+    timeout: float = TIMEOUT,
+    deadline: float = DEADLINE,
+) -> DeliveryReport:
     """Synchronous entry point (CLI): capture and send what is due now."""
 
     async def run() -> DeliveryReport:
@@ -453,8 +536,7 @@ async def run_job(ctx: AppContext, channel_id: int | None) -> dict[str, int]:
 # ---------------------------------------------------------------------- operator actions
 
 
-def send_test(ctx: AppContext, reference: str | int, *, client: httpx.AsyncClient | None = None,
-              timeout: float = TIMEOUT) -> AttemptResult:  # fmt: skip
+def send_test(ctx: AppContext, reference: str | int, *, client: httpx.AsyncClient | None = None, timeout: float = TIMEOUT) -> AttemptResult:
     """POST a signed ``ping`` event now (not queued) and log the attempt; the operator sees the outcome."""
     from shelfdesk.db.models import WebhookAttempt
     from shelfdesk.webhooks.events import PING, body_bytes, envelope
@@ -472,17 +554,29 @@ def send_test(ctx: AppContext, reference: str | int, *, client: httpx.AsyncClien
     async def run() -> AttemptResult:
         own = client or make_client(timeout)
         try:
-            return await post_within(max(DEADLINE, timeout), own, url, secret, body,
-                                     {EVENT_ID_HEADER: uid, EVENT_TYPE_HEADER: PING}, int(now.timestamp()))  # fmt: skip
+            return await post_within(
+                max(DEADLINE, timeout), own, url, secret, body, {EVENT_ID_HEADER: uid, EVENT_TYPE_HEADER: PING}, int(now.timestamp())
+            )
         finally:
             if client is None:
                 await own.aclose()
 
     result = asyncio.run(run())
     with ctx.write_session() as session:
-        session.add(WebhookAttempt(subscription_id=sub_id, delivery_id=None, event_uid=uid, event_type=PING, attempt=1,
-                                   at=now, status_code=result.status_code, duration_ms=result.duration_ms, ok=result.ok,
-                                   error=result.error))  # fmt: skip
+        session.add(
+            WebhookAttempt(
+                subscription_id=sub_id,
+                delivery_id=None,
+                event_uid=uid,
+                event_type=PING,
+                attempt=1,
+                at=now,
+                status_code=result.status_code,
+                duration_ms=result.duration_ms,
+                ok=result.ok,
+                error=result.error,
+            )
+        )
     return result
 
 
@@ -497,8 +591,12 @@ def retry_now(ctx: AppContext, reference: str | int) -> int:
     if paused:
         resume_subscription(ctx, sub_id)
     with ctx.write_session() as session:
-        return int(session.execute(update(D).where(D.subscription_id == sub_id, D.state == "pending")
-                                   .values(next_attempt_at=ctx.clock.now())).rowcount or 0)  # fmt: skip
+        return int(
+            session.execute(
+                update(D).where(D.subscription_id == sub_id, D.state == "pending").values(next_attempt_at=ctx.clock.now())
+            ).rowcount
+            or 0
+        )
 
 
 def replay(ctx: AppContext, delivery_id: int, *, subscription: str | int | None = None) -> int:
@@ -520,10 +618,19 @@ def replay(ctx: AppContext, delivery_id: int, *, subscription: str | int | None 
 
             if find_subscription(session, subscription).id != original.subscription_id:
                 raise WebhookError(f"delivery {delivery_id} is not one of {subscription}'s")
-        replays = session.execute(select(func.max(D.replay)).where(D.subscription_id == original.subscription_id,
-                                                                   D.event_id == original.event_id)).scalar_one()  # fmt: skip
-        row = D(subscription_id=original.subscription_id, event_id=original.event_id, replay=int(replays) + 1,
-                ordering_key=original.ordering_key, state="pending", attempts=0, next_attempt_at=now, created_at=now)  # fmt: skip
+        replays = session.execute(
+            select(func.max(D.replay)).where(D.subscription_id == original.subscription_id, D.event_id == original.event_id)
+        ).scalar_one()
+        row = D(
+            subscription_id=original.subscription_id,
+            event_id=original.event_id,
+            replay=int(replays) + 1,
+            ordering_key=original.ordering_key,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
         session.add(row)
         session.flush()
         uid = session.get(WebhookEvent, original.event_id).event_uid
@@ -539,15 +646,32 @@ def replay_since(ctx: AppContext, reference: str | int, since: datetime) -> int:
 
     with ctx.read_session() as session:
         sub_id = find_subscription(session, reference).id
-        ids = session.execute(select(D.id).where(D.subscription_id == sub_id, D.state == "delivered", D.created_at >= since,
-                                                 D.replay == 0).order_by(D.id)).scalars().all()  # fmt: skip
+        ids = (
+            session.execute(
+                select(D.id).where(D.subscription_id == sub_id, D.state == "delivered", D.created_at >= since, D.replay == 0).order_by(D.id)
+            )
+            .scalars()
+            .all()
+        )
     return sum(1 for delivery_id in ids if replay(ctx, delivery_id))
 
 
 def _delivery_info(row: Any) -> DeliveryInfo:
-    return DeliveryInfo(id=row[0], subscription=row[1], event_uid=row[2], event_type=row[3], ordering_key=row[4], replay=row[5],
-                        state=row[6], attempts=row[7], next_attempt_at=row[8], last_status=row[9], last_error=row[10],
-                        created_at=row[11], delivered_at=row[12])  # fmt: skip
+    return DeliveryInfo(
+        id=row[0],
+        subscription=row[1],
+        event_uid=row[2],
+        event_type=row[3],
+        ordering_key=row[4],
+        replay=row[5],
+        state=row[6],
+        attempts=row[7],
+        next_attempt_at=row[8],
+        last_status=row[9],
+        last_error=row[10],
+        created_at=row[11],
+        delivered_at=row[12],
+    )
 
 
 def list_deliveries(ctx: AppContext, reference: str | int, *, state: str | None = None, limit: int = 100) -> list[DeliveryInfo]:
@@ -560,11 +684,25 @@ def list_deliveries(ctx: AppContext, reference: str | int, *, state: str | None 
     with ctx.read_session() as session:
         sub_id = find_subscription(session, reference).id
         query = (
-            select(D.id, S.name, E.event_uid, E.type, D.ordering_key, D.replay, D.state, D.attempts, D.next_attempt_at,
-                   D.last_status, D.last_error, D.created_at, D.delivered_at)  # fmt: skip
-            .join(S, S.id == D.subscription_id).join(E, E.id == D.event_id)
+            select(
+                D.id,
+                S.name,
+                E.event_uid,
+                E.type,
+                D.ordering_key,
+                D.replay,
+                D.state,
+                D.attempts,
+                D.next_attempt_at,
+                D.last_status,
+                D.last_error,
+                D.created_at,
+                D.delivered_at,
+            )
+            .join(S, S.id == D.subscription_id)
+            .join(E, E.id == D.event_id)
             .where(D.subscription_id == sub_id)
-        )  # fmt: skip
+        )
         if state == "waiting":
             query = query.where(D.state != "delivered")
         elif state:
@@ -583,5 +721,7 @@ def list_attempts(ctx: AppContext, reference: str | int, *, limit: int = 100, fa
         if failed_only:
             query = query.where(A.ok.is_(False))  # type: ignore[attr-defined]
         rows = session.execute(query.order_by(A.at.desc(), A.id.desc()).limit(limit)).scalars().all()  # type: ignore[attr-defined,union-attr]
-        return [AttemptInfo(r.id, r.delivery_id, r.event_uid, r.event_type, r.attempt, r.at, r.status_code, r.duration_ms, r.ok, r.error)
-                for r in rows]  # fmt: skip
+        return [
+            AttemptInfo(r.id, r.delivery_id, r.event_uid, r.event_type, r.attempt, r.at, r.status_code, r.duration_ms, r.ok, r.error)
+            for r in rows
+        ]

@@ -101,23 +101,47 @@ def order_snapshot(session: Session, order_id: int) -> dict[str, Any] | None:
         return None
     lines = session.execute(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.id)).scalars().all()
     data = {
-        "id": order.id, "marketplace": order.marketplace, "marketplace_order_id": order.marketplace_order_id,
-        "account_id": order.account_id, "channel_id": order.channel_id, "store_id": order.store_id, "market": order.market,
-        "country": order.country, "status": order.status, "marketplace_status": order.marketplace_status,
-        "purchased_at": order.purchased_at, "modified_at": order.modified_at, "updated_at": order.updated_at,
-        "total": order.total, "shipping_price": order.shipping_price, "discount_total": order.discount_total,
+        "id": order.id,
+        "marketplace": order.marketplace,
+        "marketplace_order_id": order.marketplace_order_id,
+        "account_id": order.account_id,
+        "channel_id": order.channel_id,
+        "store_id": order.store_id,
+        "market": order.market,
+        "country": order.country,
+        "status": order.status,
+        "marketplace_status": order.marketplace_status,
+        "purchased_at": order.purchased_at,
+        "modified_at": order.modified_at,
+        "updated_at": order.updated_at,
+        "total": order.total,
+        "shipping_price": order.shipping_price,
+        "discount_total": order.discount_total,
         "currency": order.currency,
         "buyer": {"name": order.buyer_name, "email": order.buyer_email, "phone": order.buyer_phone},
-        "shipping_address": order.shipping_address, "billing_address": order.billing_address,
-        "shipping_method": order.shipping_method, "carrier": order.carrier, "tracking_number": order.tracking_number,
-        "tracking_url": order.tracking_url, "accept_by": order.accept_by, "ship_by": order.ship_by,
+        "shipping_address": order.shipping_address,
+        "billing_address": order.billing_address,
+        "shipping_method": order.shipping_method,
+        "carrier": order.carrier,
+        "tracking_number": order.tracking_number,
+        "tracking_url": order.tracking_url,
+        "accept_by": order.accept_by,
+        "ship_by": order.ship_by,
         "lines": [
-            {"marketplace_line_id": l.marketplace_line_id, "sku": l.sku, "title": l.title, "quantity": l.quantity,
-             "unit_price": l.unit_price, "status": l.status, "marketplace_status": l.marketplace_status,
-             "imei": l.imei, "serial_number": l.serial_number}  # fmt: skip
+            {
+                "marketplace_line_id": l.marketplace_line_id,
+                "sku": l.sku,
+                "title": l.title,
+                "quantity": l.quantity,
+                "unit_price": l.unit_price,
+                "status": l.status,
+                "marketplace_status": l.marketplace_status,
+                "imei": l.imei,
+                "serial_number": l.serial_number,
+            }
             for l in lines
         ],
-    }  # fmt: skip
+    }
     return _plain(data)
 
 
@@ -129,13 +153,23 @@ def publication_snapshot(session: Session, publication_id: int) -> dict[str, Any
         return None
     channel = session.get(Channel, pub.channel_id)
     data = {
-        "id": pub.id, "channel_id": pub.channel_id, "channel": channel.name if channel else None,
-        "marketplace": channel.marketplace if channel else None, "kind": pub.kind, "mode": pub.mode, "state": pub.state,
-        "dry_run": pub.dry_run, "started_by": pub.started_by, "started_at": pub.started_at, "finished_at": pub.finished_at,
-        "counts": {k: getattr(pub, k) for k in ("items_total", "excluded", "invalid", "sent", "succeeded", "warnings",
-                                                "failed", "skipped", "queued")},
+        "id": pub.id,
+        "channel_id": pub.channel_id,
+        "channel": channel.name if channel else None,
+        "marketplace": channel.marketplace if channel else None,
+        "kind": pub.kind,
+        "mode": pub.mode,
+        "state": pub.state,
+        "dry_run": pub.dry_run,
+        "started_by": pub.started_by,
+        "started_at": pub.started_at,
+        "finished_at": pub.finished_at,
+        "counts": {
+            k: getattr(pub, k)
+            for k in ("items_total", "excluded", "invalid", "sent", "succeeded", "warnings", "failed", "skipped", "queued")
+        },
         "error": pub.error,
-    }  # fmt: skip
+    }
     return _plain(data)
 
 
@@ -211,8 +245,9 @@ def _stored(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str, 
     return found
 
 
-def fan_out(session: Session, events: Sequence[tuple[int, str, str, datetime]], now: datetime,
-            subscription_ids: Sequence[int] | None = None) -> int:  # fmt: skip
+def fan_out(
+    session: Session, events: Sequence[tuple[int, str, str, datetime]], now: datetime, subscription_ids: Sequence[int] | None = None
+) -> int:
     """One delivery per (subscription that wants the type, event); returns how many rows were offered.
 
     ``events`` are (event id, type, ordering key, occurred at), in the order
@@ -227,8 +262,16 @@ def fan_out(session: Session, events: Sequence[tuple[int, str, str, datetime]], 
         query = query.where(WebhookSubscription.id.in_(list(subscription_ids)))  # type: ignore[union-attr]
     subscriptions = [(sid, set(types.split(",")), since) for sid, types, since in session.execute(query).all()]
     rows = [
-        {"subscription_id": sid, "event_id": event_id, "replay": 0, "ordering_key": key, "state": "pending", "attempts": 0,
-         "next_attempt_at": now, "created_at": now}  # fmt: skip
+        {
+            "subscription_id": sid,
+            "event_id": event_id,
+            "replay": 0,
+            "ordering_key": key,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
         for event_id, type_, key, occurred in events
         for sid, types, since in subscriptions
         if type_ in types and occurred >= since
@@ -246,7 +289,9 @@ def _order_event_rows(session: Session, query: Any) -> list[dict[str, Any]]:
     keys = [f"order_event:{row[0]}" for row in found]
     known: set[str] = set()
     for start in range(0, len(keys), 500):
-        known.update(session.execute(select(WebhookEvent.source_key).where(WebhookEvent.source_key.in_(keys[start : start + 500]))).scalars())  # type: ignore[union-attr,arg-type]
+        known.update(
+            session.execute(select(WebhookEvent.source_key).where(WebhookEvent.source_key.in_(keys[start : start + 500]))).scalars()
+        )  # type: ignore[union-attr,arg-type]
     snapshots: dict[int, dict[str, Any] | None] = {}
     out = []
     for oe_id, order_id, at, kind, fld, old, new, source, actor, message in found:
@@ -268,8 +313,16 @@ def _order_event_rows(session: Session, query: Any) -> list[dict[str, Any]]:
         elif kind.startswith("action_"):
             change.update({"action": fld})
         uid = event_uid(source_key)
-        out.append({"event_uid": uid, "type": type_, "ordering_key": f"order:{order_id}", "source_key": source_key,
-                    "occurred_at": at, "payload": envelope(uid, type_, at, {"order": order, "change": change})})  # fmt: skip
+        out.append(
+            {
+                "event_uid": uid,
+                "type": type_,
+                "ordering_key": f"order:{order_id}",
+                "source_key": source_key,
+                "occurred_at": at,
+                "payload": envelope(uid, type_, at, {"order": order, "change": change}),
+            }
+        )
     return out
 
 
@@ -285,7 +338,9 @@ def _created_rows(session: Session, query: Any, seen_at: datetime | None) -> lis
     keys = [f"order:{row[0]}:created" for row in found]
     known: set[str] = set()
     for start in range(0, len(keys), 500):
-        known.update(session.execute(select(WebhookEvent.source_key).where(WebhookEvent.source_key.in_(keys[start : start + 500]))).scalars())  # type: ignore[union-attr,arg-type]
+        known.update(
+            session.execute(select(WebhookEvent.source_key).where(WebhookEvent.source_key.in_(keys[start : start + 500]))).scalars()
+        )  # type: ignore[union-attr,arg-type]
     out = []
     for (order_id, purchased), source_key in zip(found, keys, strict=True):
         seen = seen_at or purchased
@@ -300,8 +355,7 @@ def _created_rows(session: Session, query: Any, seen_at: datetime | None) -> lis
     return out
 
 
-def _window(query: Any, id_column: Any, time_column: Any, *, after_id: int | None, up_to: int | None,
-            since: datetime | None) -> Any:
+def _window(query: Any, id_column: Any, time_column: Any, *, after_id: int | None, up_to: int | None, since: datetime | None) -> Any:
     """``query`` limited to ids in (after_id, up_to] and times from ``since``, in id order."""
     if after_id is not None:
         query = query.where(id_column > after_id)
@@ -332,21 +386,28 @@ def _publication_rows(session: Session, since: datetime) -> list[dict[str, Any]]
 
     rows = []
     found = session.execute(
-        select(P.id, P.finished_at).where(P.finished_at >= since, P.state.in_(FINISHED_PUBLICATION_STATES))  # type: ignore[operator,attr-defined]
+        select(P.id, P.finished_at)
+        .where(P.finished_at >= since, P.state.in_(FINISHED_PUBLICATION_STATES))  # type: ignore[operator,attr-defined]
         .order_by(P.finished_at, P.id)  # type: ignore[arg-type]
     ).all()
     for pub_id, finished in found:
         data = publication_snapshot(session, pub_id)
         source_key = f"publication:{pub_id}:finished"
         uid = event_uid(source_key)
-        rows.append({"event_uid": uid, "type": PUBLICATION_FINISHED, "ordering_key": f"publication:{pub_id}",
-                     "source_key": source_key, "occurred_at": finished,
-                     "payload": envelope(uid, PUBLICATION_FINISHED, finished, {"publication": data})})  # fmt: skip
+        rows.append(
+            {
+                "event_uid": uid,
+                "type": PUBLICATION_FINISHED,
+                "ordering_key": f"publication:{pub_id}",
+                "source_key": source_key,
+                "occurred_at": finished,
+                "payload": envelope(uid, PUBLICATION_FINISHED, finished, {"publication": data}),
+            }
+        )
     return rows
 
 
-def _store_and_fan_out(session: Session, rows: list[dict[str, Any]], now: datetime,
-                       subscription_ids: Sequence[int] | None = None) -> int:  # fmt: skip
+def _store_and_fan_out(session: Session, rows: list[dict[str, Any]], now: datetime, subscription_ids: Sequence[int] | None = None) -> int:
     """Store the rows that carry a payload (new sources), then offer every row's event, as stored, to the subscriptions."""
     _store_events(session, [r for r in rows if "payload" in r])
     stored = _stored(session, [r["source_key"] for r in rows])
@@ -374,8 +435,7 @@ def capture(ctx: AppContext, *, limit: int = BATCH) -> int:
         orders_cursor = get_cursor(session, ORDERS_CURSOR) or 0
         orders_up_to = orders_cursor + limit
         orders_floor = get_cursor(session, ORDERS_CURSOR + FLOOR_SUFFIX) or 0
-        created = _created_rows(session, _orders_query(after_id=max(orders_floor, orders_cursor - LOOKBACK_IDS),
-                                                       up_to=orders_up_to), now)  # fmt: skip
+        created = _created_rows(session, _orders_query(after_id=max(orders_floor, orders_cursor - LOOKBACK_IDS), up_to=orders_up_to), now)
         orders_top = session.execute(select(func.max(Order.id)).where(Order.id <= orders_up_to)).scalar() or orders_cursor
         cursor = get_cursor(session, ORDER_CURSOR) or 0
         up_to = cursor + limit

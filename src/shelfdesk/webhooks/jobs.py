@@ -13,11 +13,13 @@ from shelfdesk.jobs.registry import JobScope, JobSpec, register
 
 INTERVAL = 15
 
-register(JobSpec(
-    name="webhooks",
-    title="Push notifications",
-    run="shelfdesk.webhooks.delivery:run_job",
-    scope=JobScope.workspace,
-    interval=INTERVAL,
-    description="Capture order and publication events and POST them, signed, to each subscription.",
-))  # fmt: skip
+register(
+    JobSpec(
+        name="webhooks",
+        title="Push notifications",
+        run="shelfdesk.webhooks.delivery:run_job",
+        scope=JobScope.workspace,
+        interval=INTERVAL,
+        description="Capture order and publication events and POST them, signed, to each subscription.",
+    )
+)

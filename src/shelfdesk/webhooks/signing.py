@@ -35,8 +35,9 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"{VERSION}={digest}"
 
 
-def verify(secret: str, timestamp_header: str | None, signature_header: str | None, body: bytes, *, now: float,
-           tolerance: int = DEFAULT_TOLERANCE) -> bool:  # fmt: skip
+def verify(
+    secret: str, timestamp_header: str | None, signature_header: str | None, body: bytes, *, now: float, tolerance: int = DEFAULT_TOLERANCE
+) -> bool:
     """What a receiver does: a fresh timestamp and a matching signature, compared in constant time."""
     if not timestamp_header or not signature_header or not timestamp_header.isdigit():
         return False

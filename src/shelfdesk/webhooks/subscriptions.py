@@ -81,8 +81,9 @@ def validate_url(url: str) -> str:
     if any(c.isspace() for c in text):
         raise WebhookError("the URL contains spaces")
     if _link_local(parts.hostname):
-        raise WebhookError(f"{parts.hostname} is a link-local address (169.254.0.0/16, fe80::/10), where cloud "
-                           "metadata services answer: refused")  # fmt: skip
+        raise WebhookError(
+            f"{parts.hostname} is a link-local address (169.254.0.0/16, fe80::/10), where cloud metadata services answer: refused"
+        )
     del port
     return text
 
@@ -154,14 +155,28 @@ def add_subscription(
         start_cursors(session, now)
         value = secret or new_secret()
         ref = ctx.secrets.set(_secret_name(name), value)
-        row = WebhookSubscription(name=name, url=url, events=",".join(types), secret_ref=ref, max_failures=max_failures,
-                                  since=backfill_from or now, created_at=now, updated_at=now)  # fmt: skip
+        row = WebhookSubscription(
+            name=name,
+            url=url,
+            events=",".join(types),
+            secret_ref=ref,
+            max_failures=max_failures,
+            since=backfill_from or now,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(row)
         session.flush()
         queued = backfill(session, row.id, backfill_from, now) if backfill_from is not None else 0
-        record_audit(session, ctx, "webhook.add", "webhook", name,
-                     {"url": url, "events": types, "backfill_from": backfill_from.isoformat() if backfill_from else None,
-                      "backfilled": queued}, at=now)  # fmt: skip
+        record_audit(
+            session,
+            ctx,
+            "webhook.add",
+            "webhook",
+            name,
+            {"url": url, "events": types, "backfill_from": backfill_from.isoformat() if backfill_from else None, "backfilled": queued},
+            at=now,
+        )
         sub_id = row.id
     return get_subscription(ctx, sub_id), value
 
@@ -184,8 +199,11 @@ def _set_state(ctx: AppContext, reference: str | int, state: str, reason: str | 
         if state == "active":
             values["failures_in_a_row"] = 0
             # Resuming means "try now": waiting deliveries are due at once (their order is kept).
-            session.execute(update(WebhookDelivery).where(WebhookDelivery.subscription_id == row.id,
-                                                          WebhookDelivery.state == "pending").values(next_attempt_at=now))  # fmt: skip
+            session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.subscription_id == row.id, WebhookDelivery.state == "pending")
+                .values(next_attempt_at=now)
+            )
         session.execute(update(WebhookSubscription).where(WebhookSubscription.id == row.id).values(**values))
         record_audit(session, ctx, f"webhook.{verb}", "webhook", row.name, {"reason": reason} if reason else {}, at=now)
         sub_id = row.id
@@ -242,12 +260,24 @@ def _health(session: Session, ids: list[int], now: datetime) -> dict[int, tuple[
 
 def _info(row: Any, health: tuple[int, datetime | None, int, int]) -> SubscriptionInfo:
     return SubscriptionInfo(
-        id=row.id, name=row.name, url=row.url, events=tuple(t for t in row.events.split(",") if t), state=row.state,
-        auto_paused=row.auto_paused, paused_reason=row.paused_reason, max_failures=row.max_failures,
-        failures_in_a_row=row.failures_in_a_row, since=row.since, last_success_at=row.last_success_at,
-        last_failure_at=row.last_failure_at, last_error=row.last_error, pending=health[0], oldest_pending_at=health[1],
-        delivered_24h=health[2], failed_attempts_24h=health[3],
-    )  # fmt: skip
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        events=tuple(t for t in row.events.split(",") if t),
+        state=row.state,
+        auto_paused=row.auto_paused,
+        paused_reason=row.paused_reason,
+        max_failures=row.max_failures,
+        failures_in_a_row=row.failures_in_a_row,
+        since=row.since,
+        last_success_at=row.last_success_at,
+        last_failure_at=row.last_failure_at,
+        last_error=row.last_error,
+        pending=health[0],
+        oldest_pending_at=health[1],
+        delivered_24h=health[2],
+        failed_attempts_24h=health[3],
+    )
 
 
 def list_subscriptions(ctx: AppContext) -> list[SubscriptionInfo]:

@@ -86,8 +86,9 @@ def _readline(text: io.TextIOBase, number: int) -> str:
     try:
         return text.readline()
     except UnicodeError as exc:  # what surrogateescape cannot carry: a UTF-16 file cut inside a character
-        raise FeedTruncated(f"the file is not valid {getattr(text, 'encoding', 'text')} text "
-                            f"({getattr(exc, 'reason', exc)}): cut short?", number) from None
+        raise FeedTruncated(
+            f"the file is not valid {getattr(text, 'encoding', 'text')} text ({getattr(exc, 'reason', exc)}): cut short?", number
+        ) from None
 
 
 def read_csv(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow | RowError]:
@@ -129,18 +130,20 @@ def read_csv(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow | RowErr
             return
         taken = lines.taken
         if len(taken) > 1 and _swallowed(record, taken, width, options.delimiter):
-            yield RowError(start, f"a quoted field runs from line {start} over {len(taken) - 1} line endings and "
-                           "holds what look like records (a stray quote?); the lines after it are read again",
-                           {"text": snippet(clean(taken[0]))}, _cells(columns, taken[0], options))  # fmt: skip
+            yield RowError(
+                start,
+                f"a quoted field runs from line {start} over {len(taken) - 1} line endings and "
+                "holds what look like records (a stray quote?); the lines after it are read again",
+                {"text": snippet(clean(taken[0]))},
+                _cells(columns, taken[0], options),
+            )
             lines.read_again(taken[1:], start)
             records = reader()
             continue
         if not taken[-1].endswith(("\n", "\r")):
-            raise FeedTruncated(f"the file ends inside the record starting on line {start}, without its line "
-                                "ending (cut short?)", start)  # fmt: skip
+            raise FeedTruncated(f"the file ends inside the record starting on line {start}, without its line ending (cut short?)", start)
         if "".join(taken).count(options.quotechar) % 2 and lines.at_end() and _open_quote("".join(taken), options):
-            raise FeedTruncated(f"the file ends inside a quoted field of the record starting on line {start} "
-                                "(cut short?)", start)  # fmt: skip
+            raise FeedTruncated(f"the file ends inside a quoted field of the record starting on line {start} (cut short?)", start)
         if not any(cell.strip() for cell in record):
             continue
         problem = encoding_problem("".join(taken), options.encoding)
@@ -152,8 +155,7 @@ def read_csv(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow | RowErr
         if len(record) != width:
             yield RowError(
                 start,
-                f"{len(record)} fields but the header has {width} (a stray {options.delimiter!r} or quote, or a "
-                "line cut short?)",
+                f"{len(record)} fields but the header has {width} (a stray {options.delimiter!r} or quote, or a line cut short?)",
                 {"text": snippet(clean(options.delimiter.join(record)))},
                 dict(zip(columns, record, strict=False)),
             )

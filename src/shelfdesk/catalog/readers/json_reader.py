@@ -34,6 +34,7 @@ CHUNK = 64 * 1024
 #: Largest single product object; beyond it the feed is treated as broken.
 MAX_ITEM_CHARS = 4 * 1024 * 1024
 
+
 class _Number(str):
     """A JSON number kept as its exact text (never a float)."""
 
@@ -138,8 +139,7 @@ def read_json_array(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow |
         match = _WRAPPER.match(buf.text, buf.pos)
         if match is None:
             raise FeedError(
-                "expected an array of products, or an object whose first key holds that array "
-                '(like {"products": [...]})',
+                'expected an array of products, or an object whose first key holds that array (like {"products": [...]})',
                 buf.line,
             )
         buf.advance(match.end())
@@ -167,8 +167,9 @@ def read_json_array(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow |
         if isinstance(value, dict):
             yield RawRow(start_line, flatten(value))
         else:
-            yield RowError(start_line, f"item {item} is {_kind(value)}, not a product object",
-                           {"text": snippet(json.dumps(value, ensure_ascii=False))})  # fmt: skip
+            yield RowError(
+                start_line, f"item {item} is {_kind(value)}, not a product object", {"text": snippet(json.dumps(value, ensure_ascii=False))}
+            )
 
 
 def _decode_value(buf: _Buffer, item: int) -> Any:
@@ -215,8 +216,9 @@ def read_json_lines(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow |
         try:
             raw = text.readline()
         except UnicodeError as exc:  # what surrogateescape cannot carry: a UTF-16 file cut inside a character
-            raise FeedTruncated(f"the file is not valid {options.encoding} text ({getattr(exc, 'reason', exc)}): "
-                                "cut short?", line + 1) from None  # fmt: skip
+            raise FeedTruncated(
+                f"the file is not valid {options.encoding} text ({getattr(exc, 'reason', exc)}): cut short?", line + 1
+            ) from None
         if not raw:
             return
         line += 1
@@ -233,8 +235,7 @@ def read_json_lines(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow |
             value = _DECODER.decode(stripped)
         except json.JSONDecodeError as exc:
             if not raw.endswith("\n"):
-                raise FeedTruncated(f"the file ends inside line {line}, which is not whole JSON (cut short?)",
-                                    line) from None  # fmt: skip
+                raise FeedTruncated(f"the file ends inside line {line}, which is not whole JSON (cut short?)", line) from None
             yield RowError(line, f"invalid JSON: {exc.msg} (column {exc.colno})", {"text": snippet(stripped)})
             continue
         except RecursionError:

@@ -16,9 +16,11 @@ ERRORS = "surrogateescape"
 
 _UNDECODED = re.compile("[\udc80-\udcff]")
 #: A UTF-8 lead byte followed by a continuation byte, as Windows-1252 / Latin-1 show them ("Ã©" for "é").
-_MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030"
-                       "\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122"
-                       "\u0161\u203a\u0153\u017e\u0178]")  # fmt: skip
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030"
+    "\u0160\u2039\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122"
+    "\u0161\u203a\u0153\u017e\u0178]"
+)
 _SINGLE_BYTE = {"cp1252", "windows-1252", "latin-1", "latin1", "iso-8859-1", "iso8859-1", "iso-8859-15"}
 
 

@@ -92,8 +92,9 @@ def _typed(schema: Any, text: str, name: str) -> Any:
     return text
 
 
-def check_request(method: str, path: str, *, query: str = "", headers: Mapping[str, str | None] | None = None,
-                  body: Any = None, name: str = "backmarket") -> list[str]:  # fmt: skip
+def check_request(
+    method: str, path: str, *, query: str = "", headers: Mapping[str, str | None] | None = None, body: Any = None, name: str = "backmarket"
+) -> list[str]:
     """What in a request the contract does not allow (an unknown endpoint is one divergence)."""
     label = f"{method} {path} request"
     match = find(method, path, name)
@@ -149,8 +150,9 @@ def parsed(body: bytes | str | None) -> Any:
         return text
 
 
-def check_exchange(entry: Mapping[str, Any], request_body: bytes | None, response: bytes | None, *, requests: bool = True,
-                   name: str = "backmarket") -> list[str]:  # fmt: skip
+def check_exchange(
+    entry: Mapping[str, Any], request_body: bytes | None, response: bytes | None, *, requests: bool = True, name: str = "backmarket"
+) -> list[str]:
     """Both sides of one exchange with the sandbox (see ``SandboxApp.observe``).
 
     ``entry`` is the request log's entry (method, path, query, accept_language,
@@ -161,8 +163,14 @@ def check_exchange(entry: Mapping[str, Any], request_body: bytes | None, respons
     found: list[str] = []
     if requests:
         body = None if "multipart" in str(entry.get("body")) else parsed(request_body)
-        found += check_request(entry["method"], entry["path"], query=entry.get("query") or "",
-                               headers={"accept_language": entry.get("accept_language")}, body=body, name=name)  # fmt: skip
+        found += check_request(
+            entry["method"],
+            entry["path"],
+            query=entry.get("query") or "",
+            headers={"accept_language": entry.get("accept_language")},
+            body=body,
+            name=name,
+        )
     if not entry.get("fault"):
         found += check_response(entry["method"], entry["path"], int(entry["status"]), parsed(response), name)
     return found

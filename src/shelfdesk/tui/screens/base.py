@@ -219,8 +219,9 @@ class ShelfdeskScreen(Screen[None]):
         self._run_operation(title, action, retry)
 
     @work(thread=True, group="operation", exit_on_error=False, description="Operator action")
-    def _run_operation(self, title: str, action: Callable[[], str | tuple[str, Severity]],
-                       retry: tuple[str, dict[str, object]] | None) -> None:  # fmt: skip
+    def _run_operation(
+        self, title: str, action: Callable[[], str | tuple[str, Severity]], retry: tuple[str, dict[str, object]] | None
+    ) -> None:
         try:
             outcome = action()
         except (ValueError, PermissionError) as exc:

@@ -33,7 +33,7 @@ def cut_middle(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     head = max(1, (width - 1) // 3)
-    return f"{text[:head]}…{text[len(text) - (width - 1 - head):]}"
+    return f"{text[:head]}…{text[len(text) - (width - 1 - head) :]}"
 
 
 def keyed(columns: Sequence[tuple[str, int | None]]) -> list[tuple[str, str, int | None]]:

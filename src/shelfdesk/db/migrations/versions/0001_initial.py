@@ -59,9 +59,7 @@ def _json(name: str, *, nullable: bool = False) -> sa.Column:
 
 
 def _fk(table: str, column: str, target: str, ondelete: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        [column], [f"{target}.id"], name=f"fk_{table}_{column}_{target}", ondelete=ondelete
-    )
+    return sa.ForeignKeyConstraint([column], [f"{target}.id"], name=f"fk_{table}_{column}_{target}", ondelete=ondelete)
 
 
 def _pk(table: str) -> sa.PrimaryKeyConstraint:
@@ -208,9 +206,7 @@ def upgrade() -> None:
         _ts("updated_at"),
         _pk("category_mappings"),
         _fk("category_mappings", "channel_id", "channels", "CASCADE"),
-        sa.UniqueConstraint(
-            "channel_id", "merchant_category", name="uq_category_mappings_channel_id_merchant_category"
-        ),
+        sa.UniqueConstraint("channel_id", "merchant_category", name="uq_category_mappings_channel_id_merchant_category"),
     )
 
     op.create_table(
@@ -225,9 +221,7 @@ def upgrade() -> None:
         _ts("updated_at"),
         _pk("column_mappings"),
         _fk("column_mappings", "channel_id", "channels", "CASCADE"),
-        sa.UniqueConstraint(
-            "channel_id", "channel_attribute", name="uq_column_mappings_channel_id_channel_attribute"
-        ),
+        sa.UniqueConstraint("channel_id", "channel_attribute", name="uq_column_mappings_channel_id_channel_attribute"),
     )
 
     op.create_table(
@@ -245,9 +239,7 @@ def upgrade() -> None:
         _pk("exclusion_rules"),
         _fk("exclusion_rules", "channel_id", "channels", "CASCADE"),
     )
-    op.create_index(
-        "ix_exclusion_rules_channel_group", "exclusion_rules", ["channel_id", "group_no", "position"]
-    )
+    op.create_index("ix_exclusion_rules_channel_group", "exclusion_rules", ["channel_id", "group_no", "position"])
 
     op.create_table(
         "publications",
@@ -261,9 +253,20 @@ def upgrade() -> None:
         _str("holder"),
         _ts("started_at"),
         _ts("finished_at", nullable=True),
-        *(_int(name) for name in (
-            "items_total", "excluded", "invalid", "sent", "succeeded", "warnings", "failed", "skipped", "queued",
-        )),
+        *(
+            _int(name)
+            for name in (
+                "items_total",
+                "excluded",
+                "invalid",
+                "sent",
+                "succeeded",
+                "warnings",
+                "failed",
+                "skipped",
+                "queued",
+            )
+        ),
         _str("remote_task_id"),
         _str("error"),
         _pk("publications"),
@@ -348,9 +351,7 @@ def upgrade() -> None:
         _fk("orders", "account_id", "marketplace_accounts", "RESTRICT"),
         _fk("orders", "channel_id", "channels", "SET NULL"),
         _fk("orders", "store_id", "stores", "SET NULL"),
-        sa.UniqueConstraint(
-            "account_id", "marketplace_order_id", name="uq_orders_account_id_marketplace_order_id"
-        ),
+        sa.UniqueConstraint("account_id", "marketplace_order_id", name="uq_orders_account_id_marketplace_order_id"),
     )
     for name, columns in (
         ("ix_orders_channel_status_purchased", ["channel_id", "status", "purchased_at", "id"]),
@@ -382,9 +383,7 @@ def upgrade() -> None:
         _json("options"),
         _pk("order_lines"),
         _fk("order_lines", "order_id", "orders", "CASCADE"),
-        sa.UniqueConstraint(
-            "order_id", "marketplace_line_id", name="uq_order_lines_order_id_marketplace_line_id"
-        ),
+        sa.UniqueConstraint("order_id", "marketplace_line_id", name="uq_order_lines_order_id_marketplace_line_id"),
     )
     op.create_index("ix_order_lines_sku", "order_lines", ["sku"])
 

@@ -42,9 +42,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
     )
-    op.create_index(
-        "ix_catalog_import_rejections_import_line", "catalog_import_rejections", ["import_id", "line", "id"]
-    )
+    op.create_index("ix_catalog_import_rejections_import_line", "catalog_import_rejections", ["import_id", "line", "id"])
 
 
 def downgrade() -> None:

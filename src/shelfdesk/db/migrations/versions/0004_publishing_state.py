@@ -55,8 +55,7 @@ def upgrade() -> None:
         sa.Column("repriced_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_channel_listings"),
-        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name="fk_channel_listings_channel_id_channels",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name="fk_channel_listings_channel_id_channels", ondelete="CASCADE"),
         sa.UniqueConstraint("channel_id", "sku_key", name="uq_channel_listings_channel_id_sku_key"),
     )
 
@@ -77,8 +76,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(), nullable=False),
         sa.Column("error", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_reprice_changes"),
-        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name="fk_reprice_changes_channel_id_channels",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name="fk_reprice_changes_channel_id_channels", ondelete="CASCADE"),
     )
     op.create_index("ix_reprice_changes_channel_at", "reprice_changes", ["channel_id", "at", "id"])
     op.create_index("ix_reprice_changes_channel_sku", "reprice_changes", ["channel_id", "sku", "at"])

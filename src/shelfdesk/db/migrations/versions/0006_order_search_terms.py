@@ -89,15 +89,18 @@ def _order_terms(marketplace_order_id: str, buyer_name: str | None, buyer_email:
 
 def _fill_search_terms(conn: sa.Connection) -> None:
     """The terms of every existing order, in primary-key order; ``purchased_at`` copied as the database returns it."""
-    read = sa.text("SELECT id, marketplace_order_id, buyer_name, buyer_email, purchased_at FROM orders "
-                   "WHERE id > :after ORDER BY id LIMIT :batch")  # fmt: skip
+    read = sa.text(
+        "SELECT id, marketplace_order_id, buyer_name, buyer_email, purchased_at FROM orders WHERE id > :after ORDER BY id LIMIT :batch"
+    )
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     write = f"INSERT INTO order_search_terms (order_id, term, purchased_at) VALUES ({mark}, {mark}, {mark})"
     after_id = 0
     while orders := conn.execute(read, {"after": after_id, "batch": _FILL_BATCH}).all():
-        rows = [(order_id, term, purchased)
-                for order_id, remote_id, name, email, purchased in orders
-                for term in sorted(_order_terms(remote_id, name, email))]  # fmt: skip
+        rows = [
+            (order_id, term, purchased)
+            for order_id, remote_id, name, email, purchased in orders
+            for term in sorted(_order_terms(remote_id, name, email))
+        ]
         conn.exec_driver_sql(write, rows)  # the driver's executemany: millions of rows, values as read
         after_id = orders[-1][0]
 

@@ -36,8 +36,7 @@ def upgrade() -> None:
         sa.Column("first_marked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("marked_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_stock_dirty"),
-        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name="fk_stock_dirty_channel_id_channels",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name="fk_stock_dirty_channel_id_channels", ondelete="CASCADE"),
         sa.UniqueConstraint("channel_id", "sku_key", name="uq_stock_dirty_channel_id_sku_key"),
     )
     op.create_index("ix_stock_dirty_first_marked_at", "stock_dirty", ["first_marked_at"])

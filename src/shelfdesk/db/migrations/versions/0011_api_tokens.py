@@ -48,8 +48,7 @@ def upgrade() -> None:
         sa.Column("body", sa.JSON(none_as_null=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_api_idempotency"),
-        sa.ForeignKeyConstraint(["token_id"], ["api_tokens.id"], name="fk_api_idempotency_token_id_api_tokens",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["token_id"], ["api_tokens.id"], name="fk_api_idempotency_token_id_api_tokens", ondelete="CASCADE"),
         sa.UniqueConstraint("token_id", "key", name="uq_api_idempotency_token_id_key"),
     )
     op.create_index("ix_api_idempotency_created_at", "api_idempotency", ["created_at"])

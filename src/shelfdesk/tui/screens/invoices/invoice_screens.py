@@ -44,8 +44,11 @@ class InvoicesScreen(ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Invoices · loading…", id="invoices-title", markup=False)
-        yield DataWindow(keyed([("Number", 12), ("Kind", 7), ("Issued", 16), ("Order", 12), ("Total", 11), ("Upload", 13)]),
-                         id="invoices-table", zebra_stripes=False)  # fmt: skip
+        yield DataWindow(
+            keyed([("Number", 12), ("Kind", 7), ("Issued", 16), ("Order", 12), ("Total", 11), ("Upload", 13)]),
+            id="invoices-table",
+            zebra_stripes=False,
+        )
         with VerticalScroll(id="invoices-detail"):
             yield Static("", id="invoices-text", markup=False)
 
@@ -70,11 +73,22 @@ class InvoicesScreen(ShelfdeskScreen):
             self.query_one("#invoices-text", Static).update(message.detail)
             return
         self.invoices = list(message.invoices)
-        self.query_one(DataWindow).show([
-            (i.number, [i.number, "credit" if i.kind == "credit_note" else "invoice", when(i.issued_at), i.marketplace_order_id,
-                        _money(i.total, i.currency), i.upload_state or ("—" if i.kind == "invoice" else "")])
-            for i in self.invoices
-        ])  # fmt: skip
+        self.query_one(DataWindow).show(
+            [
+                (
+                    i.number,
+                    [
+                        i.number,
+                        "credit" if i.kind == "credit_note" else "invoice",
+                        when(i.issued_at),
+                        i.marketplace_order_id,
+                        _money(i.total, i.currency),
+                        i.upload_state or ("—" if i.kind == "invoice" else ""),
+                    ],
+                )
+                for i in self.invoices
+            ]
+        )
         scope = f" of order {self.order_label or self.order_id}" if self.order_id is not None else ""
         match = f" matching {self.filter_text!r}" if self.filter_text else ""
         title = f"Invoices{scope} · {len(self.invoices):,}{match}"
@@ -130,11 +144,19 @@ class InvoicesScreen(ShelfdeskScreen):
                 return
             self.run_operation("Credit note", lambda: f"{credit_invoice(self.ctx, invoice.number, reason).number} cancels {invoice.number}")
 
-        details = [f"Order {invoice.marketplace_order_id}, total {_money(invoice.total, invoice.currency)}.",
-                   "The invoice itself never changes; a credit note with the next number cancels it."]  # fmt: skip
-        self.app.push_screen(ConfirmDialog(f"Cancel {invoice.number} with a credit note?", details=details,
-                                           field="Reason (printed on the credit note):", yes="Yes, credit"),
-                             callback=done)  # fmt: skip
+        details = [
+            f"Order {invoice.marketplace_order_id}, total {_money(invoice.total, invoice.currency)}.",
+            "The invoice itself never changes; a credit note with the next number cancels it.",
+        ]
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Cancel {invoice.number} with a credit note?",
+                details=details,
+                field="Reason (printed on the credit note):",
+                yes="Yes, credit",
+            ),
+            callback=done,
+        )
 
     def action_upload(self) -> None:
         from shelfdesk.invoices.service import queue_upload_for
@@ -183,8 +205,6 @@ class InvoicesScreen(ShelfdeskScreen):
         missing = info.problems()
         text = f"{store}: saved" + (f"; still missing {', '.join(missing)}" if missing else "")
         self.post_message(OperationDone("Invoice settings", text, severity="warning" if missing else "information"))
-
-
 
 
 def pdf_writer(ctx: Any, number: str) -> Any:
@@ -253,5 +273,3 @@ class InvoiceViewScreen(ShelfdeskScreen):
 
     def action_write_pdf(self) -> None:
         self.run_operation("Write PDF", pdf_writer(self.ctx, self.number))
-
-

@@ -58,8 +58,9 @@ class BulkInvoiceProgress(DialogScreen[None]):
             self.app.call_from_thread(self._progress, done, total, failed, message)
 
         try:
-            report = generate_bulk(ctx, self.order_ids, start_number=self.start_number, progress=progress,
-                                   should_stop=lambda: self.stop_requested)  # fmt: skip
+            report = generate_bulk(
+                ctx, self.order_ids, start_number=self.start_number, progress=progress, should_stop=lambda: self.stop_requested
+            )
         except Exception as exc:  # a refused start number: nothing was issued
             self.post_message(OperationDone("Invoices", f"nothing issued: {exc}", severity="error"))
             return
@@ -115,9 +116,15 @@ def start_invoicing(screen: Any) -> None:
 
     more = f" and {count - len(samples):,} more" if count > len(samples) else ""
     details = [", ".join(samples) + more, "Orders already invoiced are skipped; one refused order does not stop the others."]
-    screen.app.push_screen(ConfirmDialog(f"Issue invoices for {count:,} order{'s' if count != 1 else ''}?", details=details,
-                                         field="First number (empty: the next free one):", yes="Yes, issue"),
-                           callback=done)  # fmt: skip
+    screen.app.push_screen(
+        ConfirmDialog(
+            f"Issue invoices for {count:,} order{'s' if count != 1 else ''}?",
+            details=details,
+            field="First number (empty: the next free one):",
+            yes="Yes, issue",
+        ),
+        callback=done,
+    )
 
 
 def _preview_one(screen: Any, order_id: int) -> None:
@@ -132,15 +139,18 @@ def _preview_one(screen: Any, order_id: int) -> None:
             return
         screen.app.call_from_thread(_confirm_one, screen, preview)
 
-    screen.run_worker(prepare, thread=True, group="invoice-preview", exclusive=True, exit_on_error=False,
-                      description="Preparing an invoice")  # fmt: skip
+    screen.run_worker(
+        prepare, thread=True, group="invoice-preview", exclusive=True, exit_on_error=False, description="Preparing an invoice"
+    )
 
 
 def _confirm_one(screen: Any, preview: Any) -> None:
     rates = ", ".join(f"VAT {rate.normalize():f} % {vat}" for rate, vat in preview.rates)
-    details = [f"Order {preview.marketplace_order_id} · {preview.store_name} · total {preview.total} {preview.currency}",
-               f"excl. VAT {preview.total_net} · {rates}",
-               "upload to the marketplace queued" if preview.upload else "kept locally (no upload)"]  # fmt: skip
+    details = [
+        f"Order {preview.marketplace_order_id} · {preview.store_name} · total {preview.total} {preview.currency}",
+        f"excl. VAT {preview.total_net} · {rates}",
+        "upload to the marketplace queued" if preview.upload else "kept locally (no upload)",
+    ]
     hint = "Number (the next free one" + ("; an unused prefix may start anywhere):" if not preview.prefix_in_use else "):")
 
     def done(answer: str | None) -> None:
@@ -160,15 +170,15 @@ def _confirm_one(screen: Any, preview: Any) -> None:
             except InvoiceError as exc:
                 screen.app.call_from_thread(screen.notify, f"nothing issued: {exc}", title="Invoice", severity="error", timeout=10)
                 return
-            screen.app.call_from_thread(screen.notify, f"{info.number} issued for order {info.marketplace_order_id}",
-                                        title="Invoice")  # fmt: skip
+            screen.app.call_from_thread(screen.notify, f"{info.number} issued for order {info.marketplace_order_id}", title="Invoice")
             screen.app.call_from_thread(screen.reload)
 
-        screen.run_worker(issue, thread=True, group="invoice-issue", exclusive=True, exit_on_error=False,
-                          description="Issuing an invoice")  # fmt: skip
+        screen.run_worker(issue, thread=True, group="invoice-issue", exclusive=True, exit_on_error=False, description="Issuing an invoice")
 
-    screen.app.push_screen(ConfirmDialog(f"Issue invoice {preview.number}?", details=details, field=hint,
-                                         value=str(preview.next_number), yes="Yes, issue"), callback=done)  # fmt: skip
+    screen.app.push_screen(
+        ConfirmDialog(f"Issue invoice {preview.number}?", details=details, field=hint, value=str(preview.next_number), yes="Yes, issue"),
+        callback=done,
+    )
 
 
 def _resolve_and_run(screen: Any, what: Any, start: int | None) -> None:
@@ -183,5 +193,6 @@ def _resolve_and_run(screen: Any, what: Any, start: int | None) -> None:
             ids = [i for batch in iter_order_ids(screen.ctx, what) for i in batch]
         screen.app.call_from_thread(screen.app.push_screen, BulkInvoiceProgress(ids, start), lambda _: screen.reload())
 
-    screen.run_worker(resolve, thread=True, group="invoice-resolve", exclusive=True, exit_on_error=False,
-                      description="Listing the orders to invoice")  # fmt: skip
+    screen.run_worker(
+        resolve, thread=True, group="invoice-resolve", exclusive=True, exit_on_error=False, description="Listing the orders to invoice"
+    )

@@ -84,10 +84,9 @@ class AlertsScreen(ShelfdeskScreen):
 
     def on_alerts_loaded(self, message: AlertsLoaded) -> None:
         self.alerts = list(message.alerts)
-        self.query_one(DataWindow).show([
-            (str(n), ["CRITICAL" if str(a.severity) == "critical" else "warning", a.message])
-            for n, a in enumerate(self.alerts)
-        ])  # fmt: skip
+        self.query_one(DataWindow).show(
+            [(str(n), ["CRITICAL" if str(a.severity) == "critical" else "warning", a.message]) for n, a in enumerate(self.alerts)]
+        )
         critical = sum(1 for a in self.alerts if str(a.severity) == "critical")
         title = f"Alerts · {len(self.alerts)}" + (f" · {critical} critical" if critical else "")
         self.query_one("#alerts-title", Label).update(title if self.alerts else "Alerts · none: every sync is healthy")
@@ -112,8 +111,13 @@ class AlertsScreen(ShelfdeskScreen):
         alert = self.current()
         if alert is not None:
             # On the App: this screen closes on the way, and its own workers with it.
-            self.app.run_worker(go_to(self.shell, alert), group="navigate", exclusive=True, exit_on_error=False,
-                                description="Opening what an alert is about")  # fmt: skip
+            self.app.run_worker(
+                go_to(self.shell, alert),
+                group="navigate",
+                exclusive=True,
+                exit_on_error=False,
+                description="Opening what an alert is about",
+            )
 
 
 def _detail_class(spec: str | None) -> Any:
@@ -130,8 +134,7 @@ async def go_to(app: ShelfdeskApp, alert: Alert) -> None:
     """Leave the alert list for the screen and row ``alert`` points at."""
     target = TARGETS.get(alert.target_type)
     if target is None:
-        app.notify(f"No screen shows {alert.target_type} {alert.target_id or ''} yet: {alert.message}",
-                   title="Alerts", severity="warning")  # fmt: skip
+        app.notify(f"No screen shows {alert.target_type} {alert.target_id or ''} yet: {alert.message}", title="Alerts", severity="warning")
         return
     view, detail = target
     if isinstance(app.screen, AlertsScreen):
@@ -148,5 +151,8 @@ async def go_to(app: ShelfdeskApp, alert: Alert) -> None:
         return
     screen = app.view_screen()
     if screen is None or not screen.show_target(alert.target_type, alert.target_id):
-        app.notify(f"{view.title()} cannot point at {alert.target_type} {alert.target_id} yet: look for it there.",
-                   title="Alerts", severity="warning")  # fmt: skip
+        app.notify(
+            f"{view.title()} cannot point at {alert.target_type} {alert.target_id} yet: look for it there.",
+            title="Alerts",
+            severity="warning",
+        )

@@ -28,8 +28,7 @@ if TYPE_CHECKING:
     from shelfdesk.deadlines import Due
     from shelfdesk.tui.app import ShelfdeskApp
 
-COLUMNS = [("left", "Left", 12), ("todo", "To do", 20), ("what", "Order", 14), ("by", "Due (UTC)", 11),
-           ("why", "Why", 14)]  # fmt: skip
+COLUMNS = [("left", "Left", 12), ("todo", "To do", 20), ("what", "Order", 14), ("by", "Due (UTC)", 11), ("why", "Why", 14)]
 #: Urgencies drawn in red (overdue) or bold (within the hour).
 _STYLES = {"overdue": "bold red", "within 1 h": "bold"}
 
@@ -86,8 +85,9 @@ class DueScreen(ShelfdeskScreen):
         rows = []
         for n, d in enumerate(self.items):
             style = _STYLES.get(str(d.urgency(now)), "")
-            rows.append((str(n), [Text(format_left(d.left(now)), style=style), str(d.kind), d.reference,
-                                  f"{d.due_at:%m-%d %H:%M}", d.note or ""]))  # fmt: skip
+            rows.append(
+                (str(n), [Text(format_left(d.left(now)), style=style), str(d.kind), d.reference, f"{d.due_at:%m-%d %H:%M}", d.note or ""])
+            )
         self.query_one(DataWindow).show(rows)
         counts = {str(u): c for u, c in message.due.counts().items()}
         title = f"Due · {summary(counts)}" if self.items else "Due · nothing: no deadline waits on you"
@@ -100,8 +100,12 @@ class DueScreen(ShelfdeskScreen):
 
     def _show_detail(self) -> None:
         d = self.current()
-        text = "" if d is None else f"{d.kind} {d.reference} by {d.due_at:%Y-%m-%d %H:%M} UTC ({d.source}).\n" \
+        text = (
+            ""
+            if d is None
+            else f"{d.kind} {d.reference} by {d.due_at:%Y-%m-%d %H:%M} UTC ({d.source}).\n"
             f"If missed: {d.consequence}." + (f"\nWaits because: {d.note}" if d.note else "")
+        )
         self.query_one("#due-detail", Static).update(text)
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
@@ -114,8 +118,9 @@ class DueScreen(ShelfdeskScreen):
         d = self.current()
         if d is not None:
             # On the App: this screen closes on the way, and its own workers with it.
-            self.app.run_worker(go_to_due(self.shell, d), group="navigate", exclusive=True, exit_on_error=False,
-                                description="Opening what is due")  # fmt: skip
+            self.app.run_worker(
+                go_to_due(self.shell, d), group="navigate", exclusive=True, exit_on_error=False, description="Opening what is due"
+            )
 
 
 async def go_to_due(app: ShelfdeskApp, due: Due) -> None:

@@ -34,8 +34,15 @@ if TYPE_CHECKING:
     from shelfdesk.jobs.health import JobRow
 
 #: The channel is its short code ("BM FR"); the line under the table names it in full.
-COLUMNS = [("job", "Job", 9), ("channel", "Channel", 9), ("every", "Every", 5), ("last", "Last run", 15),
-           ("next", "Next", 6), ("lease", "Lease", 16), ("fails", "Fail", 4)]  # fmt: skip
+COLUMNS = [
+    ("job", "Job", 9),
+    ("channel", "Channel", 9),
+    ("every", "Every", 5),
+    ("last", "Last run", 15),
+    ("next", "Next", 6),
+    ("lease", "Lease", 16),
+    ("fails", "Fail", 4),
+]
 
 
 class JobsScreen(ShelfdeskScreen):
@@ -110,8 +117,7 @@ class JobsScreen(ShelfdeskScreen):
     def _show(self) -> None:
         assert self.now is not None
         wanted = self.filter_text.lower()
-        shown = [row for row in self.rows.values()
-                 if not wanted or wanted in f"{row.key} {row.schedule.where} {row.state}".lower()]  # fmt: skip
+        shown = [row for row in self.rows.values() if not wanted or wanted in f"{row.key} {row.schedule.where} {row.state}".lower()]
         self.table.show([(row.key, self._cells(row)) for row in shown])
         failing = sum(1 for row in self.rows.values() if row.failures_in_a_row)
         paused = sum(1 for row in self.rows.values() if row.schedule.paused)
@@ -175,8 +181,7 @@ class JobsScreen(ShelfdeskScreen):
         if run is None:
             lines.append("never ran yet")
         else:
-            lines.append(f"last run {full_time(run.started_at)} {outcome_word(run.outcome)} in {duration(run.seconds)}: "
-                         f"{run_summary(run)}")  # fmt: skip
+            lines.append(f"last run {full_time(run.started_at)} {outcome_word(run.outcome)} in {duration(run.seconds)}: {run_summary(run)}")
         if row.failures_in_a_row:
             healthy = full_time(row.last_healthy_at) if row.last_healthy_at else "never"
             lines.append(f"{row.failures_in_a_row} failure(s) in a row; last success {healthy}")

@@ -21,8 +21,13 @@ from shelfdesk.tui.widgets.data_window import DataWindow
 if TYPE_CHECKING:
     from shelfdesk.jobs.runs import RunInfo
 
-COLUMNS = [("started", "Started", 19), ("trigger", "Trigger", 8), ("outcome", "Outcome", 9), ("took", "Took", 5),
-           ("what", "Counts or error", 28)]  # fmt: skip
+COLUMNS = [
+    ("started", "Started", 19),
+    ("trigger", "Trigger", 8),
+    ("outcome", "Outcome", 9),
+    ("took", "Took", 5),
+    ("what", "Counts or error", 28),
+]
 RUNS_SHOWN = 200
 
 

@@ -38,7 +38,6 @@ class ScheduleDialog(DialogScreen[int | None]):
         field.cursor_blink = False
         field.focus()
 
-
     @on(Input.Submitted, "#schedule-input")
     def _submitted(self, event: Input.Submitted) -> None:
         from shelfdesk.jobs.schedules import ScheduleError, parse_interval

@@ -35,12 +35,17 @@ class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="bulk-ship"):
             yield Label("Bulk ship from a CSV file", id="bulk-ship-title", markup=False)
-            yield Label("Columns: order_id, carrier, tracking_number, and optionally imei, serial_number, sku, tracking_url",
-                        classes="bulk-ship-hint", markup=False)  # fmt: skip
-            yield Input(placeholder=f"e.g. {self.folder}/parcels.csv · Tab completes", id="bulk-ship-path", compact=True,
-                        classes="path-field")  # fmt: skip
-            yield Label("Enter reads the file and shows what would be shipped; Tab completes the path.",
-                        id="bulk-ship-summary", markup=False)  # fmt: skip
+            yield Label(
+                "Columns: order_id, carrier, tracking_number, and optionally imei, serial_number, sku, tracking_url",
+                classes="bulk-ship-hint",
+                markup=False,
+            )
+            yield Input(
+                placeholder=f"e.g. {self.folder}/parcels.csv · Tab completes", id="bulk-ship-path", compact=True, classes="path-field"
+            )
+            yield Label(
+                "Enter reads the file and shows what would be shipped; Tab completes the path.", id="bulk-ship-summary", markup=False
+            )
             with VerticalScroll(id="bulk-ship-problems"):
                 yield Static("", id="bulk-ship-list", markup=False)
             with Horizontal(id="bulk-ship-buttons"):
@@ -97,4 +102,3 @@ class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(self._ready if event.button.id == "bulk-ship-go" else None)
-

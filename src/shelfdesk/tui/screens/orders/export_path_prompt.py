@@ -36,4 +36,3 @@ class OrderPathPrompt(DialogScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip() or None)
-

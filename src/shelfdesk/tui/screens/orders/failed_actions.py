@@ -40,8 +40,13 @@ class OrderActionsScreen(OrderFlows, ShelfdeskScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label, width in (("order", "Order", 12), ("kind", "Action", 12), ("attempts", "Tries", 5),
-                                  ("when", "When", 11), ("error", "Marketplace said", 36)):  # fmt: skip
+        for key, label, width in (
+            ("order", "Order", 12),
+            ("kind", "Action", 12),
+            ("attempts", "Tries", 5),
+            ("when", "When", 11),
+            ("error", "Marketplace said", 36),
+        ):
             table.add_column(label, key=key, width=width)
         self.refresh_data()
 
@@ -62,8 +67,14 @@ class OrderActionsScreen(OrderFlows, ShelfdeskScreen):
         keep = table.cursor_row
         table.clear()
         for a in actions:
-            table.add_row(a.marketplace_order_id, a.kind.value, str(a.attempts), a.updated_at.strftime("%m-%d %H:%M"),
-                          a.last_error or "", key=str(a.id))  # fmt: skip
+            table.add_row(
+                a.marketplace_order_id,
+                a.kind.value,
+                str(a.attempts),
+                a.updated_at.strftime("%m-%d %H:%M"),
+                a.last_error or "",
+                key=str(a.id),
+            )
         if actions:
             table.move_cursor(row=min(keep, len(actions) - 1))
         self.query_one("#order-actions-title", Label).update(
@@ -91,8 +102,10 @@ class OrderActionsScreen(OrderFlows, ShelfdeskScreen):
 
     def on_actions_sent(self, report: SendReport) -> None:
         for outcome in report.outcomes:
-            self.notify(f"{outcome.kind.value}: {outcome.state.value}" + (f" — {outcome.message}" if outcome.message else ""),
-                        title=f"Order {outcome.marketplace_order_id}")  # fmt: skip
+            self.notify(
+                f"{outcome.kind.value}: {outcome.state.value}" + (f" — {outcome.message}" if outcome.message else ""),
+                title=f"Order {outcome.marketplace_order_id}",
+            )
         self.refresh_data()
 
     def action_open_order(self) -> None:

@@ -26,8 +26,7 @@ class OrderResults(DialogScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="order-results"):
             count = len(self.lines)
-            yield Label(f"{self.label}: {count:,} order{'' if count == 1 else 's'} not done", id="order-results-title",
-                        markup=False)  # fmt: skip
+            yield Label(f"{self.label}: {count:,} order{'' if count == 1 else 's'} not done", id="order-results-title", markup=False)
             with VerticalScroll(id="order-results-list"):
                 yield Static("\n".join(self.lines), markup=False)
             yield Button("Close", id="order-results-close")
@@ -37,4 +36,3 @@ class OrderResults(DialogScreen[None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)
-

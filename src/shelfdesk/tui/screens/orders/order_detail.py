@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from shelfdesk.orders.detail import OrderDetail
 
 #: Detail keys -> the action kinds that make them available.
-KEY_KINDS = {"accept": ("accept", "confirm_availability"), "ship": ("ship", "confirm_shipping"),
-             "cancel_order": ("cancel",)}  # fmt: skip
+KEY_KINDS = {"accept": ("accept", "confirm_availability"), "ship": ("ship", "confirm_shipping"), "cancel_order": ("cancel",)}
 
 
 def _when(value: Any) -> str:
@@ -70,8 +69,15 @@ def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
         line("Bill to", format_address(d.billing_address) or "—")
     line("Deadlines", f"accept by {_when(d.accept_by)} · ship by {_when(d.ship_by)}")
     line("Shipping", " · ".join(x for x in (d.shipping_method, d.carrier, d.tracking_number, d.tracking_url) if x) or "—")
-    extras = [x for x in (f"payment {d.payment_method}" if d.payment_method else "", "gift" if d.gift else "",
-                          f"{d.weight_grams} g" if d.weight_grams else "") if x]  # fmt: skip
+    extras = [
+        x
+        for x in (
+            f"payment {d.payment_method}" if d.payment_method else "",
+            "gift" if d.gift else "",
+            f"{d.weight_grams} g" if d.weight_grams else "",
+        )
+        if x
+    ]
     if extras:
         line("Other", " · ".join(extras))
     for label, value in (("Buyer note", d.buyer_note), ("Internal note", d.internal_note), ("Held", d.hold_reason)):
@@ -82,7 +88,9 @@ def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
     for l in d.lines:
         ident = " ".join(x for x in (f"IMEI {l.imei}" if l.imei else "", f"S/N {l.serial_number}" if l.serial_number else "") if x)
         options = " ".join(f"{k}={v}" for k, v in sorted(l.options.items()))
-        out.append(f"  {l.sku or '—'}  x{l.quantity}  {money(l.unit_price)}  {l.status.value}  {l.title or ''}  {options} {ident}".rstrip() + "\n")
+        out.append(
+            f"  {l.sku or '—'}  x{l.quantity}  {money(l.unit_price)}  {l.status.value}  {l.title or ''}  {options} {ident}".rstrip() + "\n"
+        )
 
     heading("Actions")
     keys = {"accept": "a", "ship": "s", "confirm_availability": "a", "confirm_shipping": "s", "cancel": "x"}
@@ -191,10 +199,15 @@ class OrderDetailScreen(OrderFlows, ShelfdeskScreen):
             if reason is not None:
                 self.queue_one(self.order_id, "cancel", {"reason": reason})
 
-        self.app.push_screen(ConfirmDialog(f"Cancel order {self.detail.marketplace_order_id}? The buyer is refunded.",
-                                           yes="Yes, cancel it", cancelled="Not cancelled: the order is unchanged.",
-                                           field="Reason (Leboncoin: out_of_stock, item_damaged, buyer_request, other)"),
-                             callback=done)  # fmt: skip
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Cancel order {self.detail.marketplace_order_id}? The buyer is refunded.",
+                yes="Yes, cancel it",
+                cancelled="Not cancelled: the order is unchanged.",
+                field="Reason (Leboncoin: out_of_stock, item_damaged, buyer_request, other)",
+            ),
+            callback=done,
+        )
 
     def _failed_action(self) -> int | None:
         d = self.detail
@@ -216,6 +229,10 @@ class OrderDetailScreen(OrderFlows, ShelfdeskScreen):
 
     def on_actions_sent(self, report: SendReport) -> None:
         for outcome in report.failed:
-            self.notify(f"{outcome.kind.value} failed: {outcome.message}", title=f"Order {outcome.marketplace_order_id}",
-                        severity="error", timeout=10)  # fmt: skip
+            self.notify(
+                f"{outcome.kind.value} failed: {outcome.message}",
+                title=f"Order {outcome.marketplace_order_id}",
+                severity="error",
+                timeout=10,
+            )
         self.refresh_data()

@@ -48,8 +48,14 @@ class OrderFlows:
 
     # ------------------------------------------------------------ ship one order
 
-    def start_ship(self, order_id: int, marketplace_order_id: str, values: dict[str, str] | None = None,
-                   error: str = "", error_field: str | None = None) -> None:  # fmt: skip
+    def start_ship(
+        self,
+        order_id: int,
+        marketplace_order_id: str,
+        values: dict[str, str] | None = None,
+        error: str = "",
+        error_field: str | None = None,
+    ) -> None:
         from shelfdesk.tui.screens.orders.ship_dialog import OrderShipDialog
 
         def done(result: dict[str, str] | None) -> None:
@@ -66,11 +72,11 @@ class OrderFlows:
         fields = {k: values.get(k, "") for k in ("carrier", "tracking_number", "tracking_url", "note")}
         batch = f"ship:{uuid.uuid4().hex[:10]}"
         try:
-            queued = enqueue_action(self.ctx, f"#{order_id}", "ship", fields,
-                                    identifiers=parse_identifiers(values.get("identifiers", "")), batch_key=batch)  # fmt: skip
+            queued = enqueue_action(
+                self.ctx, f"#{order_id}", "ship", fields, identifiers=parse_identifiers(values.get("identifiers", "")), batch_key=batch
+            )
         except (ActionRefused, OrderNotFound) as exc:
-            self.app.call_from_thread(self.start_ship, order_id, marketplace_order_id, values, str(exc),
-                                      getattr(exc, "field", None))  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.start_ship, order_id, marketplace_order_id, values, str(exc), getattr(exc, "field", None))  # type: ignore[attr-defined]
             return
         self.post_message(OrdersQueued(f"Ship {marketplace_order_id}", batch, 1, [], {queued.action_id}))  # type: ignore[attr-defined]
 

@@ -197,9 +197,16 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
     def _cells(self, row: OrderRow) -> list[Any]:
         marked = row.id in self.marks or self.all_matching is not None
         sync = sync_text(row.sync) if row.sync or not row.invoiced else invoiced_cell()
-        return ["*" if marked else " ", row.marketplace_order_id, status_text(row.status), sync,
-                when(row.purchased_at), row.buyer_name or "—", Text(money(row.total, row.currency), justify="right"),
-                row.channel_code or row.channel]  # fmt: skip
+        return [
+            "*" if marked else " ",
+            row.marketplace_order_id,
+            status_text(row.status),
+            sync,
+            when(row.purchased_at),
+            row.buyer_name or "—",
+            Text(money(row.total, row.currency), justify="right"),
+            row.channel_code or row.channel,
+        ]
 
     def _matching(self) -> int | None:
         if self.counts is None:
@@ -254,7 +261,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
             return
         if self.all_matching is not None:
             self.all_matching = None
-            self.notify("The filter changed: \"all matching\" is no longer marked.", title="Marks")
+            self.notify('The filter changed: "all matching" is no longer marked.', title="Marks")
         self.filter = flt
         self.reload(first_page=True)
 
@@ -272,8 +279,9 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
             return
         match = next((s for s in NormalizedStatus if s.value.casefold() == wanted), None)
         if match is None:
-            self.notify(f"Unknown status {value!r}: one of {', '.join(s.value for s in NormalizedStatus)} or all",
-                        title="Filter", severity="error")  # fmt: skip
+            self.notify(
+                f"Unknown status {value!r}: one of {', '.join(s.value for s in NormalizedStatus)} or all", title="Filter", severity="error"
+            )
             return
         self._set_filter(self.filter.with_(status=match))
 
@@ -430,15 +438,19 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         ids = [i for batch in iter_order_ids(self.ctx, what) for i in batch] if isinstance(what, OrderFilter) else what
         self.app.call_from_thread(self._ask_bulk, intent, verb, reason, target, bulk_reach(self.ctx, ids, intent))
 
-    def _ask_bulk(self, intent: str, verb: str, reason: str, target: tuple[list[int] | OrderFilter, int, list[str]],
-                  reach: BulkReach) -> None:  # fmt: skip
+    def _ask_bulk(
+        self, intent: str, verb: str, reason: str, target: tuple[list[int] | OrderFilter, int, list[str]], reach: BulkReach
+    ) -> None:
         from shelfdesk.catalog.readiness import plural
         from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
         what, _, _ = target
         if not reach.applicable:
-            self.notify(f"Nothing to {verb.lower()}: of the {plural(reach.total, 'order')} chosen, "
-                        f"{reach.others_text()}.", title=verb, severity="warning")  # fmt: skip
+            self.notify(
+                f"Nothing to {verb.lower()}: of the {plural(reach.total, 'order')} chosen, {reach.others_text()}.",
+                title=verb,
+                severity="warning",
+            )
             return
         n = len(reach.applicable)
         samples = [self._mids.get(i, f"#{i}") for i in reach.applicable[:5]]
@@ -455,9 +467,16 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
                 fields = {"reason": answer} if reason else {}
                 self._queue_bulk(intent, fields, reach.applicable if n < reach.total else what, label)
 
-        self.app.push_screen(ConfirmDialog(question, ", ".join(samples) + more, yes=f"Yes, {verb.lower()}", field=reason,
-                                           cancelled=f"Not confirmed: no order was sent to {verb.lower()}."),
-                             callback=done)  # fmt: skip
+        self.app.push_screen(
+            ConfirmDialog(
+                question,
+                ", ".join(samples) + more,
+                yes=f"Yes, {verb.lower()}",
+                field=reason,
+                cancelled=f"Not confirmed: no order was sent to {verb.lower()}.",
+            ),
+            callback=done,
+        )
 
     def action_accept(self) -> None:
         self._bulk("accept", "Accept")
@@ -473,16 +492,16 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         ids = [i for batch in iter_order_ids(self.ctx, what) for i in batch] if isinstance(what, OrderFilter) else what
         batch = f"{intent}:{uuid.uuid4().hex[:12]}"
         result = enqueue_bulk(self.ctx, ids, intent, fields, batch_key=batch)
-        self.post_message(OrdersQueued(label, batch, len(result.queued), [str(r) for r in result.refused],
-                                       {q.action_id for q in result.queued}))  # fmt: skip
+        self.post_message(
+            OrdersQueued(label, batch, len(result.queued), [str(r) for r in result.refused], {q.action_id for q in result.queued})
+        )
 
     def action_ship(self) -> None:
         if self._job is not None:
             self.notify(f"{self._job.label} is still running: Esc cancels it.", title="Busy", severity="warning")
             return
         if self.marks or self.all_matching is not None:
-            self.notify("Several orders need one tracking number each: ship them from a CSV file with B.",
-                        title="Ship", severity="warning")  # fmt: skip
+            self.notify("Several orders need one tracking number each: ship them from a CSV file with B.", title="Ship", severity="warning")
             return
         order_id = self._cursor_order()
         if order_id is None:
@@ -509,9 +528,15 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
 
         batch = f"bulk-ship:{uuid.uuid4().hex[:12]}"
         plan, result = apply_bulk_ship(self.ctx, path, batch_key=batch, text=text)
-        self.post_message(OrdersQueued(f"Ship {len(result.queued):,} orders from {path.rsplit('/', 1)[-1]}", batch,
-                                       len(result.queued), [str(r) for r in result.refused],
-                                       {q.action_id for q in result.queued}))  # fmt: skip
+        self.post_message(
+            OrdersQueued(
+                f"Ship {len(result.queued):,} orders from {path.rsplit('/', 1)[-1]}",
+                batch,
+                len(result.queued),
+                [str(r) for r in result.refused],
+                {q.action_id for q in result.queued},
+            )
+        )
 
     # ------------------------------------------------------------ sending, with the progress bar
 
@@ -566,12 +591,20 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         waiting = getattr(progress, "synchronizing", 0) + getattr(progress, "pending", 0)
         # Only the counts that happened; "cancelled" beside "Cancel 3 orders" read as orders cancelled:
         # these are actions Esc stopped before they were sent.
-        counts = [(getattr(progress, "confirmed", 0), "confirmed"), (waiting, "still synchronizing"),
-                  (getattr(progress, "failed", 0), "failed"), (getattr(progress, "abandoned", 0), "not sent (stopped)")]  # fmt: skip
+        counts = [
+            (getattr(progress, "confirmed", 0), "confirmed"),
+            (waiting, "still synchronizing"),
+            (getattr(progress, "failed", 0), "failed"),
+            (getattr(progress, "abandoned", 0), "not sent (stopped)"),
+        ]
         summary = f"{job.label}: " + (", ".join(f"{n:,} {what}" for n, what in counts if n) or "nothing sent")
         failed = bool(message.failures or job.refused)
-        self.notify(summary + (" (F lists failed actions)" if failed else ""), title="Orders",
-                    severity="warning" if failed else "information", timeout=10)  # fmt: skip
+        self.notify(
+            summary + (" (F lists failed actions)" if failed else ""),
+            title="Orders",
+            severity="warning" if failed else "information",
+            timeout=10,
+        )
         if failed:
             self._show_results(job.label, message.failures, job.refused)
         if not failed:
@@ -639,8 +672,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         if problems:
             text += "; " + "; ".join(p or "" for p in problems)
         severity = "error" if any(m.failed for m in message.results) else "warning" if problems else "information"
-        self.notify(text if message.results else "No channel manages orders yet.", title="Orders fetched",
-                    severity=severity, timeout=10)  # fmt: skip
+        self.notify(text if message.results else "No channel manages orders yet.", title="Orders fetched", severity=severity, timeout=10)
         self.reload()
 
     def action_export(self) -> None:

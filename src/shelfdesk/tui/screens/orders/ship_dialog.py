@@ -23,17 +23,23 @@ FIELDS = (
     ("note", "Note", "kept with the order"),
 )
 
-FIELD_OF_ERROR = {"imei": "identifiers", "serial_number": "identifiers", "sku": "identifiers", "identifiers": "identifiers",
-                  "carrier": "carrier", "tracking_number": "tracking_number", "tracking_url": "tracking_url",
-                  "note": "note"}  # fmt: skip
+FIELD_OF_ERROR = {
+    "imei": "identifiers",
+    "serial_number": "identifiers",
+    "sku": "identifiers",
+    "identifiers": "identifiers",
+    "carrier": "carrier",
+    "tracking_number": "tracking_number",
+    "tracking_url": "tracking_url",
+    "note": "note",
+}
 """The field a refusal's ``ActionRefused.field`` points at; the cursor goes there, after what was typed."""
 
 
 class OrderShipDialog(DialogScreen[dict[str, str] | None]):
     CSS_PATH = "ship_dialog.tcss"
 
-    def __init__(self, order: str, values: dict[str, str] | None = None, error: str = "",
-                 error_field: str | None = None) -> None:  # fmt: skip
+    def __init__(self, order: str, values: dict[str, str] | None = None, error: str = "", error_field: str | None = None) -> None:
         super().__init__()
         self.order = order
         self.values = values or {}
@@ -48,8 +54,9 @@ class OrderShipDialog(DialogScreen[dict[str, str] | None]):
             for key, label, hint in FIELDS:
                 with Horizontal(classes="order-ship-row"):
                     yield Label(label, classes="order-ship-label", markup=False)
-                    yield Input(self.values.get(key, ""), placeholder=hint, id=f"ship-{key}", compact=True,
-                                select_on_focus=False)  # typing adds to what is there, never replaces it
+                    yield Input(
+                        self.values.get(key, ""), placeholder=hint, id=f"ship-{key}", compact=True, select_on_focus=False
+                    )  # typing adds to what is there, never replaces it
             with Horizontal(id="order-ship-buttons"):
                 yield Button("Cancel", id="order-ship-cancel")
                 yield Button("Ship", id="order-ship-go", variant="warning")
@@ -79,4 +86,3 @@ class OrderShipDialog(DialogScreen[dict[str, str] | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(self._values() if event.button.id == "order-ship-go" else None)
-

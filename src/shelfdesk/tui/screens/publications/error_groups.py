@@ -55,8 +55,9 @@ class PublicationErrorsScreen(ShelfdeskScreen):
     def _load(self) -> None:
         from shelfdesk.publishing.triage import error_clusters, get_publication
 
-        self.post_message(ErrorClustersLoaded(get_publication(self.ctx, self.publication_id),
-                                              error_clusters(self.ctx, self.publication_id)))  # fmt: skip
+        self.post_message(
+            ErrorClustersLoaded(get_publication(self.ctx, self.publication_id), error_clusters(self.ctx, self.publication_id))
+        )
 
     def on_error_clusters_loaded(self, message: ErrorClustersLoaded) -> None:
         pub: Any = message.publication
@@ -72,7 +73,8 @@ class PublicationErrorsScreen(ShelfdeskScreen):
         failed = sum(c.count for c in clusters)
         self.query_one("#errors-title", Label).update(
             f"#{pub.id} {pub.store} / {pub.channel} · {pub.kind} · {failed:,} failed in {len(clusters)} group"
-            + ("s" if len(clusters) != 1 else ""))
+            + ("s" if len(clusters) != 1 else "")
+        )
         self._show_fix()
         self.refresh_bindings()
         if not clusters:
@@ -82,12 +84,13 @@ class PublicationErrorsScreen(ShelfdeskScreen):
         cluster = self.selected
         if cluster is not None and cluster.all_resolved:
             self.query_one("#errors-fix", Static).update(
-                f"{cluster.label}\nResolved: all {cluster.count:,} were published successfully by a later run.")
+                f"{cluster.label}\nResolved: all {cluster.count:,} were published successfully by a later run."
+            )
         elif cluster is not None:
             since = f" ({cluster.resolved:,} published since)" if cluster.resolved else ""
             self.query_one("#errors-fix", Static).update(
-                f"{cluster.label}\nFix: {cluster.fix} (m goes there); once fixed, r re-publishes these "
-                f"{cluster.count:,}{since}")  # fmt: skip
+                f"{cluster.label}\nFix: {cluster.fix} (m goes there); once fixed, r re-publishes these {cluster.count:,}{since}"
+            )
 
     def on_data_table_row_highlighted(self, _: Any) -> None:
         self._show_fix()

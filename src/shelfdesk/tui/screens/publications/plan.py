@@ -24,8 +24,11 @@ COLUMNS = [("sku", "SKU", SKU_WIDTH), ("do", "Would", 11), ("change", "Change", 
 def plan_lines(plan: Any) -> list[str]:
     """The plan's counts, as the operator reads them."""
     actions = ", ".join(f"{n:,} {a}" for a, n in plan.action_counts().items()) or "nothing"
-    lines = [f"would send {actions}" + (f" · queued {len(plan.queued):,} (quota {plan.quota:,})" if plan.queued else "")
-             + f" · invalid {len(plan.invalid):,} · excluded {plan.excluded:,}"]  # fmt: skip
+    lines = [
+        f"would send {actions}"
+        + (f" · queued {len(plan.queued):,} (quota {plan.quota:,})" if plan.queued else "")
+        + f" · invalid {len(plan.invalid):,} · excluded {plan.excluded:,}"
+    ]
     skipped = " · ".join(f"{n:,} {reason}" for reason, n in plan.skipped.most_common(2))
     if skipped:
         lines.append(f"skipped: {skipped}")
@@ -49,8 +52,7 @@ class PublicationPlanScreen(ShelfdeskScreen):
     def compose_body(self) -> ComposeResult:
         plan = self.result.plan
         record = f"#{self.result.publication_id}" if self.result.publication_id else "not recorded (read-only)"
-        yield Label(f"Dry run {record} · {plan.channel.label} · {plan.kind} {plan.mode} · nothing sent",
-                    id="plan-title", markup=False)  # fmt: skip
+        yield Label(f"Dry run {record} · {plan.channel.label} · {plan.kind} {plan.mode} · nothing sent", id="plan-title", markup=False)
         yield Static("\n".join(plan_lines(plan)), id="plan-counts", markup=False)
         yield DataWindow(COLUMNS, id="plan-table")
         yield Static("", id="plan-item", markup=False)
@@ -62,8 +64,9 @@ class PublicationPlanScreen(ShelfdeskScreen):
             for item in items:
                 if len(rows) >= MAX_ROWS:
                     break
-                rows.append((f"{label}:{item.sku}", [cut_middle(item.sku, SKU_WIDTH), label or str(item.action), _change(item),
-                                                     item.reason or ""]))  # fmt: skip
+                rows.append(
+                    (f"{label}:{item.sku}", [cut_middle(item.sku, SKU_WIDTH), label or str(item.action), _change(item), item.reason or ""])
+                )
         self.query_one(DataWindow).show(rows)
         self._show_item()
 
@@ -88,8 +91,7 @@ class PublicationPlanScreen(ShelfdeskScreen):
         home = self.app.screen_stack[0]
         if isinstance(home, PublicationsScreen):
             self.app.pop_screen()
-            home.start(plan.channel.id, str(plan.kind), str(plan.mode), dry_run=False,
-                       only_skus=list(plan.only_skus) or None)  # fmt: skip
+            home.start(plan.channel.id, str(plan.kind), str(plan.mode), dry_run=False, only_skus=list(plan.only_skus) or None)
 
 
 def _change(item: Any) -> str:

@@ -34,8 +34,7 @@ class PublishDialog(DialogScreen[tuple[int, str, str] | None]):
         with Vertical(id="publish-dialog"):
             yield Label(f"{verb}: choose a channel's feed", id="publish-title", markup=False)
             yield OptionList(id="publish-options")
-            yield Label("Enter chooses · Esc cancels · update sends what changed, full sends everything",
-                        id="publish-hint", markup=False)  # fmt: skip
+            yield Label("Enter chooses · Esc cancels · update sends what changed, full sends everything", id="publish-hint", markup=False)
 
     def on_mount(self) -> None:
         self._load()
@@ -52,8 +51,7 @@ class PublishDialog(DialogScreen[tuple[int, str, str] | None]):
         first = None
         for channel in channels:
             if not self.dry_run and not channel.active:  # only planned until its publication is activated
-                options.add_option(Option(f"{channel.label} · not activated (A on Mappings)",
-                                          disabled=True))  # fmt: skip
+                options.add_option(Option(f"{channel.label} · not activated (A on Mappings)", disabled=True))
                 continue
             for feed in channel.feeds:
                 for mode in channel.modes:
@@ -70,4 +68,3 @@ class PublishDialog(DialogScreen[tuple[int, str, str] | None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if 0 <= event.option_index < len(self.choices):
             self.dismiss(self.choices[event.option_index])
-

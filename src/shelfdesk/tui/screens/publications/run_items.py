@@ -91,7 +91,8 @@ class PublicationDetailScreen(ShelfdeskScreen):
         self.query_one(DataWindow).show([(str(i.id), self._cells(i, pub.dry_run)) for i in items])
         kind = "dry run" if pub.dry_run else str(pub.state)
         self.query_one("#detail-title", Label).update(
-            f"#{pub.id} {pub.store} / {pub.channel} · {pub.kind} {pub.mode} · {kind} · {pub.started_at:%Y-%m-%d %H:%M}")
+            f"#{pub.id} {pub.store} / {pub.channel} · {pub.kind} {pub.mode} · {kind} · {pub.started_at:%Y-%m-%d %H:%M}"
+        )
         shown = f"{self.page_index * PAGE + 1:,}–{self.page_index * PAGE + len(items):,} of {self.total:,}" if items else "0"
         flags = []
         if self.error_key:
@@ -101,14 +102,15 @@ class PublicationDetailScreen(ShelfdeskScreen):
         if self.filter_text:
             flags.append(f"SKU “{self.filter_text}”")
         self.query_one("#detail-counters", Label).update(
-            f"items {shown}" + (f" · {' · '.join(flags)}" if flags else "")
-            + f" · sent {pub.sent:,} · ok {pub.succeeded:,} · failed {pub.failed:,} · invalid {pub.invalid:,} · queued {pub.queued:,}")
+            f"items {shown}"
+            + (f" · {' · '.join(flags)}" if flags else "")
+            + f" · sent {pub.sent:,} · ok {pub.succeeded:,} · failed {pub.failed:,} · invalid {pub.invalid:,} · queued {pub.queued:,}"
+        )
         self._show_message()
 
     @staticmethod
     def _cells(item: ItemRow, dry_run: bool) -> list[str]:
-        return [cut_middle(item.sku, SKU_WIDTH), str(item.action), item.outcome_label(dry_run),
-                item.change_text() or item.message or ""]
+        return [cut_middle(item.sku, SKU_WIDTH), str(item.action), item.outcome_label(dry_run), item.change_text() or item.message or ""]
 
     def _show_message(self) -> None:
         item = self.selected

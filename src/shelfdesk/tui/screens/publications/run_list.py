@@ -30,8 +30,15 @@ if TYPE_CHECKING:
 
 #: The channel reads marketplace and country ("BM FR", "LBC FR") as on Orders: a 14-wide name was cut to
 #: "Back Market Fr" and "products full" to "products ful"; the line under the table names it in full.
-COLUMNS = [("id", "#", 4), ("started", "Started", 11), ("channel", "Chan.", 6), ("feed", "Feed", 13),
-           ("state", "State", 11), ("sent", "Sent", 7), ("failed", "Fail", 6)]  # fmt: skip
+COLUMNS = [
+    ("id", "#", 4),
+    ("started", "Started", 11),
+    ("channel", "Chan.", 6),
+    ("feed", "Feed", 13),
+    ("state", "State", 11),
+    ("sent", "Sent", 7),
+    ("failed", "Fail", 6),
+]
 
 
 def feed_text(row: PublicationRow) -> str:
@@ -55,9 +62,17 @@ def duration_text(seconds: float | None) -> str:
 
 def counters_text(row: PublicationRow) -> str:
     """Every counter of a run on one line (the table shows only sent and failed)."""
-    parts = [f"built {row.items_total:,}", f"excl {row.excluded:,}", f"invalid {row.invalid:,}", f"sent {row.sent:,}",
-             f"ok {row.succeeded:,}", f"warn {row.warnings:,}", f"failed {row.failed:,}", f"queued {row.queued:,}",
-             f"skipped {row.skipped:,}"]  # fmt: skip
+    parts = [
+        f"built {row.items_total:,}",
+        f"excl {row.excluded:,}",
+        f"invalid {row.invalid:,}",
+        f"sent {row.sent:,}",
+        f"ok {row.succeeded:,}",
+        f"warn {row.warnings:,}",
+        f"failed {row.failed:,}",
+        f"queued {row.queued:,}",
+        f"skipped {row.skipped:,}",
+    ]
     if row.pending:
         parts.append(f"awaiting {row.pending:,}")
     return " · ".join(parts)
@@ -96,8 +111,7 @@ class PublicationsScreen(ShelfdeskScreen):
         yield Label("", id="pub-pusher", markup=False)
         yield DataWindow(COLUMNS, id="pub-table")
         yield Static("", id="pub-counters", markup=False)
-        yield Label("⏎ open · e errors · d dry run · p publish · r re-publish · z errors only",
-                    id="pub-keys", markup=False)  # fmt: skip
+        yield Label("⏎ open · e errors · d dry run · p publish · r re-publish · z errors only", id="pub-keys", markup=False)
         with Horizontal(id="pub-progress"):
             yield ProgressBar(total=None, show_eta=False, id="pub-bar")
             yield Label("", id="pub-progress-text", markup=False)
@@ -122,8 +136,9 @@ class PublicationsScreen(ShelfdeskScreen):
 
         rows = list_publications(self.ctx, channel_id=channel_id, failed_only=errors_only, search=text, limit=MAX_ROWS)
         pusher = pusher_status(self.ctx)
-        self.post_message(PublicationsLoaded(rows, codes=lookups(self.ctx).codes, pusher=pusher.line(channel_id),
-                                             pusher_waiting=pusher.waiting))  # fmt: skip
+        self.post_message(
+            PublicationsLoaded(rows, codes=lookups(self.ctx).codes, pusher=pusher.line(channel_id), pusher_waiting=pusher.waiting)
+        )
 
     def on_publications_loaded(self, message: PublicationsLoaded) -> None:
         self.codes = message.codes
@@ -150,16 +165,26 @@ class PublicationsScreen(ShelfdeskScreen):
         noun = "run" if len(message.rows) == 1 else "runs"
         self.query_one("#pub-title", Label).update(f"Publications · {count} {noun} · {' · '.join(flags)}")
         if not message.rows:
-            hint = "No publication matches." if (self.filter_text or self.errors_only or self.channel_id) else (
-                "No publications yet: d plans a channel's feed (sending nothing), p publishes it.")
+            hint = (
+                "No publication matches."
+                if (self.filter_text or self.errors_only or self.channel_id)
+                else ("No publications yet: d plans a channel's feed (sending nothing), p publishes it.")
+            )
             self.query_one("#pub-counters", Static).update(hint)
         else:
             self._show_counters()
 
     def _cells(self, r: PublicationRow) -> list[str]:
         state = r.state_label if r.finished_at or r.state_label != "running" else "running"
-        return [str(r.id), r.started_at.strftime("%m-%d %H:%M"), self.codes.get(r.channel_id, r.channel), feed_text(r), state,
-                f"{r.sent:,}", f"{r.failed + r.invalid:,}"]  # fmt: skip
+        return [
+            str(r.id),
+            r.started_at.strftime("%m-%d %H:%M"),
+            self.codes.get(r.channel_id, r.channel),
+            feed_text(r),
+            state,
+            f"{r.sent:,}",
+            f"{r.failed + r.invalid:,}",
+        ]
 
     def _show_counters(self) -> None:
         row = self.selected
@@ -271,8 +296,7 @@ class PublicationsScreen(ShelfdeskScreen):
             cause = next((c.cause for c in error_clusters(self.ctx, publication_id) if c.key == error_key), error_key)
         self.app.call_from_thread(self._republish_ask, row, skus, error_key, cause)
 
-    def _republish_ask(self, row: PublicationRow, skus: list[str], error_key: str | None,
-                       cause: str | None = None) -> None:  # fmt: skip
+    def _republish_ask(self, row: PublicationRow, skus: list[str], error_key: str | None, cause: str | None = None) -> None:
         from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
         if not skus:
@@ -286,8 +310,7 @@ class PublicationsScreen(ShelfdeskScreen):
                     self.app.pop_screen()
                 self.start(row.channel_id, str(row.kind), "update", dry_run=False, only_skus=skus)
 
-        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5], yes="Yes, send"),
-                             answered)  # fmt: skip
+        self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5], yes="Yes, send"), answered)
 
     def action_check_drift(self) -> None:
         """Compare the marketplace's listings of the chosen channel (or the highlighted run's) with what we would send."""
@@ -312,8 +335,7 @@ class PublicationsScreen(ShelfdeskScreen):
             self.app.call_from_thread(self.notify, f"Drift check failed: {exc}", title="Drift", severity="error", timeout=10)
             return
         hint = ": f on it pushes the corrections" if report.drifts else ""
-        self.app.call_from_thread(self.notify, f"{report.listed:,} listings read, {len(report.drifts):,} differ{hint}.",
-                                  title="Drift")  # fmt: skip
+        self.app.call_from_thread(self.notify, f"{report.listed:,} listings read, {len(report.drifts):,} differ{hint}.", title="Drift")
         if report.publication_id is not None:
             self._focus_id = str(report.publication_id)
         self.app.call_from_thread(self.refresh_data)
@@ -336,16 +358,18 @@ class PublicationsScreen(ShelfdeskScreen):
             if answer is not None:  # "" is yes (no field), None is no
                 self._push_corrections(row.channel_id, row.id)
 
-        self.app.push_screen(ConfirmDialog(f"Push the corrections of drift check #{row.id} to {row.channel}?",
-                                           yes="Push corrections"), answered)  # fmt: skip
+        self.app.push_screen(
+            ConfirmDialog(f"Push the corrections of drift check #{row.id} to {row.channel}?", yes="Push corrections"), answered
+        )
 
     @work(thread=True, group="publications-drift-push", exclusive=True, exit_on_error=False, description="Pushing corrections")
     def _push_corrections(self, channel_id: int, publication_id: int) -> None:
         from shelfdesk.publishing.drift import push_corrections
 
         count = push_corrections(self.ctx, channel_id, publication_id=publication_id)
-        self.app.call_from_thread(self.notify, f"{count:,} correction(s) queued: the stock pusher sends them within seconds.",
-                                  title="Drift")  # fmt: skip
+        self.app.call_from_thread(
+            self.notify, f"{count:,} correction(s) queued: the stock pusher sends them within seconds.", title="Drift"
+        )
         self.app.call_from_thread(self.refresh_data)
 
     def action_export_errors(self) -> None:
@@ -393,10 +417,17 @@ class PublicationsScreen(ShelfdeskScreen):
         worker = get_current_worker()
         try:
             result = publish_sync(
-                self.ctx, channel_id, kind, mode, dry_run=dry_run, only_skus=only_skus, started_by=self.ctx.actor,
+                self.ctx,
+                channel_id,
+                kind,
+                mode,
+                dry_run=dry_run,
+                only_skus=only_skus,
+                started_by=self.ctx.actor,
                 progress=lambda p: self.post_message(PublishProgress(p)),
-                should_cancel=lambda: self._cancel.is_set() or worker.is_cancelled, **self.publish_options,
-            )  # fmt: skip
+                should_cancel=lambda: self._cancel.is_set() or worker.is_cancelled,
+                **self.publish_options,
+            )
         except (PublishError, ReadOnlyError, ChannelError, NoCredential) as exc:
             self.post_message(PublishFinished(None, str(exc)))
             return
@@ -435,8 +466,10 @@ class PublicationsScreen(ShelfdeskScreen):
             self.app.push_screen(PublicationPlanScreen(result))
             return
         c = result.counters
-        text = (f"#{result.publication_id} {result.state}: {c.get('succeeded', 0):,} published, "
-                f"{c.get('failed', 0) + c.get('invalid', 0):,} failed, {c.get('queued', 0):,} queued")  # fmt: skip
+        text = (
+            f"#{result.publication_id} {result.state}: {c.get('succeeded', 0):,} published, "
+            f"{c.get('failed', 0) + c.get('invalid', 0):,} failed, {c.get('queued', 0):,} queued"
+        )
         if c.get("failed") or c.get("invalid"):
             text += " · e shows the errors by cause"
         severity = "information" if str(result.state) in ("succeeded", "skipped") else "warning"

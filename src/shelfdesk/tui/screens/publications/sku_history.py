@@ -19,8 +19,14 @@ from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
 
-COLUMNS = [("when", "When", 11), ("pub", "#", 4), ("channel", "Channel", 14), ("feed", "Feed", 8),
-           ("outcome", "Outcome", 13), ("change", "Change", 16)]  # fmt: skip
+COLUMNS = [
+    ("when", "When", 11),
+    ("pub", "#", 4),
+    ("channel", "Channel", 14),
+    ("feed", "Feed", 8),
+    ("outcome", "Outcome", 13),
+    ("change", "Change", 16),
+]
 
 
 class ProductHistoryScreen(ShelfdeskScreen):
@@ -66,12 +72,22 @@ class ProductHistoryScreen(ShelfdeskScreen):
             lines.extend(f"  {line.text()}" for line in view.channels)
         self.query_one("#history-stock", Static).update("\n".join(lines) or "Not in any store's catalog.")
         self.entries = {str(r.item.id): r for r in rows}
-        self.query_one(DataWindow).show([
-            (str(r.item.id), [r.started_at.strftime("%m-%d %H:%M"), str(r.publication_id), r.channel,
-                              "stock" if r.started_by == PUSHER else str(r.kind),
-                              r.item.outcome_label(r.dry_run), r.item.change_text()])
-            for r in rows
-        ])  # fmt: skip
+        self.query_one(DataWindow).show(
+            [
+                (
+                    str(r.item.id),
+                    [
+                        r.started_at.strftime("%m-%d %H:%M"),
+                        str(r.publication_id),
+                        r.channel,
+                        "stock" if r.started_by == PUSHER else str(r.kind),
+                        r.item.outcome_label(r.dry_run),
+                        r.item.change_text(),
+                    ],
+                )
+                for r in rows
+            ]
+        )
         self.query_one("#history-title", Label).update(f"SKU {self.sku} · {len(rows):,} publication entries")
         self._show_message()
 

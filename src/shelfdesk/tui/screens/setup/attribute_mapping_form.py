@@ -70,23 +70,38 @@ class ColumnForm(DialogScreen[dict[str, Any] | None]):
         rule = self.rule
         column = (rule.column if rule else None) or self.suggestion
         source = CONSTANT if rule is not None and rule.constant is not None else (column or CONSTANT)
-        value_map = dict(rule.value_map) if rule and rule.value_map else (
-            suggest_value_map(self.spec, self.values) if self.spec.choices else {})  # fmt: skip
+        value_map = (
+            dict(rule.value_map) if rule and rule.value_map else (suggest_value_map(self.spec, self.values) if self.spec.choices else {})
+        )
         options = [(name, name) for name in self.fields] + [("(constant value)", CONSTANT)]
         with Vertical(classes="setup-form", id="column-form"):
-            yield Label(f"{self.spec.label} ({self.spec.name}) — {describe_spec(self.spec)}", classes="form-title",
-                        markup=False)  # fmt: skip
-            yield form_row("Catalog column", Select(options, value=source if source in dict(options).values() else CONSTANT,
-                                                    allow_blank=False, compact=True, id="col-source"))  # fmt: skip
+            yield Label(f"{self.spec.label} ({self.spec.name}) — {describe_spec(self.spec)}", classes="form-title", markup=False)
+            yield form_row(
+                "Catalog column",
+                Select(
+                    options,
+                    value=source if source in dict(options).values() else CONSTANT,
+                    allow_blank=False,
+                    compact=True,
+                    id="col-source",
+                ),
+            )
             # Compact inputs: a form row is one line high (a bordered input would show only its top edge).
-            yield form_row("Constant", Input(rule.constant if rule and rule.constant is not None else "",
-                                             placeholder=self.spec.suggested_default or "used for every product",
-                                             compact=True, id="col-constant"))  # fmt: skip
-            yield form_row("Default if empty", Input(rule.default if rule and rule.default else "", compact=True,
-                                                     id="col-default"))  # fmt: skip
+            yield form_row(
+                "Constant",
+                Input(
+                    rule.constant if rule and rule.constant is not None else "",
+                    placeholder=self.spec.suggested_default or "used for every product",
+                    compact=True,
+                    id="col-constant",
+                ),
+            )
+            yield form_row("Default if empty", Input(rule.default if rule and rule.default else "", compact=True, id="col-default"))
             # Focusing the value map does not select it: the usual edit appends a pair, typing must not replace it.
-            yield form_row("Value map", Input(format_value_map(value_map), placeholder="0=PREMIUM, 1=EXCELLENT",
-                                              compact=True, select_on_focus=False, id="col-map"))  # fmt: skip
+            yield form_row(
+                "Value map",
+                Input(format_value_map(value_map), placeholder="0=PREMIUM, 1=EXCELLENT", compact=True, select_on_focus=False, id="col-map"),
+            )
             if self.values:
                 yield Label("Common values: " + ", ".join(self.values[:10]), classes="form-hint", markup=False)
                 refused = refused_values(self.spec, self.values[:10], value_map) if self.spec.choices else []
@@ -138,8 +153,12 @@ class ColumnForm(DialogScreen[dict[str, Any] | None]):
             self.dismiss({"constant": constant})
             return
         if constant:  # it would be dropped without a word: the column wins
-            self.notify(f"The constant {constant!r} is used only with “(constant value)” as the catalog column: "
-                        "choose it there, or empty the constant.", title="Mapping", severity="warning")  # fmt: skip
+            self.notify(
+                f"The constant {constant!r} is used only with “(constant value)” as the catalog column: "
+                "choose it there, or empty the constant.",
+                title="Mapping",
+                severity="warning",
+            )
             return
         default = self.query_one("#col-default", Input).value.strip() or None
         if (default and self._refused("default", default)) or any(
@@ -154,4 +173,3 @@ class ColumnForm(DialogScreen[dict[str, Any] | None]):
         if problem:
             self.notify(f"{self.spec.name}: {label} {problem}", title="Mapping", severity="error")
         return problem is not None
-

@@ -89,4 +89,3 @@ class CategoryPicker(DialogScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
-

@@ -37,15 +37,27 @@ def channel_values(ctx: AppContext, channel_id: int) -> dict[str, Any]:
     view = get_channel(ctx, channel_id)
     account = get_account(ctx, view.account_id)
     return {
-        "channel_id": view.id, "store_id": view.store_id, "store_name": view.store_name, "country": view.country,
-        "account_id": account.id, "marketplace": str(account.marketplace), "account_name": account.name,
-        "credential": account.credential, "region": account.region or "eu", "base_url": account.base_url or "",
-        "company": account.company or "", "contact_email": account.contact_email or "", "name": view.name,
-        "products_feed_enabled": view.products_feed_enabled, "offers_feed_enabled": view.offers_feed_enabled,
-        "quantities_only": view.quantities_only, "orders_enabled": view.orders_enabled,
-        "orders_scope": str(view.orders_scope), "secure_payment": bool(view.secure_payment),
+        "channel_id": view.id,
+        "store_id": view.store_id,
+        "store_name": view.store_name,
+        "country": view.country,
+        "account_id": account.id,
+        "marketplace": str(account.marketplace),
+        "account_name": account.name,
+        "credential": account.credential,
+        "region": account.region or "eu",
+        "base_url": account.base_url or "",
+        "company": account.company or "",
+        "contact_email": account.contact_email or "",
+        "name": view.name,
+        "products_feed_enabled": view.products_feed_enabled,
+        "offers_feed_enabled": view.offers_feed_enabled,
+        "quantities_only": view.quantities_only,
+        "orders_enabled": view.orders_enabled,
+        "orders_scope": str(view.orders_scope),
+        "secure_payment": bool(view.secure_payment),
         "safety_stock": _channel_safety(ctx, channel_id),
-    }  # fmt: skip
+    }
 
 
 def _channel_safety(ctx: AppContext, channel_id: int) -> str:
@@ -71,30 +83,50 @@ def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
     """Create or update through the services; returns the confirmation to show."""
     from shelfdesk.services import channels
 
-    options = {key: values.get(key) for key in ("products_feed_enabled", "offers_feed_enabled", "quantities_only",
-                                                  "orders_enabled", "orders_scope")}  # fmt: skip
+    options = {
+        key: values.get(key)
+        for key in ("products_feed_enabled", "offers_feed_enabled", "quantities_only", "orders_enabled", "orders_scope")
+    }
     if values.get("marketplace") == "leboncoin":
         options["secure_payment"] = values.get("secure_payment")
     token, token_env = values.get("token") or None, values.get("token_env") or None
-    account_settings = {"region": values.get("region") if values.get("marketplace") == "backmarket" else None,
-                        "base_url": values.get("base_url"), "company": values.get("company"),
-                        "contact_email": values.get("contact_email")}  # fmt: skip
+    account_settings = {
+        "region": values.get("region") if values.get("marketplace") == "backmarket" else None,
+        "base_url": values.get("base_url"),
+        "company": values.get("company"),
+        "contact_email": values.get("contact_email"),
+    }
     if values.get("channel_id"):
         if str(values.get("safety_stock") or "").strip():  # refused before anything is saved
             from shelfdesk.services.stock import parse_quantity
 
             parse_quantity(str(values["safety_stock"]), "safety stock")
-        view = channels.edit_channel(ctx, int(values["channel_id"]), account=account_settings, token=token,
-                                     token_env=token_env, name=values.get("name") or None, **options)  # fmt: skip
+        view = channels.edit_channel(
+            ctx,
+            int(values["channel_id"]),
+            account=account_settings,
+            token=token,
+            token_env=token_env,
+            name=values.get("name") or None,
+            **options,
+        )
         _save_safety(ctx, view.id, values)
         return f"{view.name} saved."
     account_id = values.get("account_id")
     existing = account_id not in (None, NEW)
     view = channels.set_up_channel(
-        ctx, int(values["store_id"]), values.get("country") or "", account_id=int(account_id) if existing else None,
-        marketplace=values.get("marketplace"), account_name=values.get("account_name"), token=token,
-        token_env=token_env, name=values.get("name") or None, **account_settings, **options,
-    )  # fmt: skip
+        ctx,
+        int(values["store_id"]),
+        values.get("country") or "",
+        account_id=int(account_id) if existing else None,
+        marketplace=values.get("marketplace"),
+        account_name=values.get("account_name"),
+        token=token,
+        token_env=token_env,
+        name=values.get("name") or None,
+        **account_settings,
+        **options,
+    )
     _save_safety(ctx, view.id, values)
     return f"{view.name} added to {view.store_name}: t tests its connection, ⏎ opens its mappings."
 
@@ -123,45 +155,66 @@ class ChannelForm(DialogScreen[dict[str, Any] | None]):
             if self.error:
                 yield Label(self.error, classes="form-error", markup=False)
             with VerticalScroll(id="channel-fields"):
-                yield form_row("Marketplace", Select(MARKETPLACES, value=marketplace, allow_blank=False, compact=True,
-                                                     id="ch-marketplace", disabled=self.editing))  # fmt: skip
-                yield form_row("Account", Select(self._account_options(marketplace), value=v.get("account_id", NEW),
-                                                 allow_blank=False, compact=True, id="ch-account",
-                                                 disabled=self.editing))  # fmt: skip
-                yield form_row("New account name", Input(v.get("account_name", ""), placeholder="Back Market EU",
-                                                         id="ch-account-name", disabled=self.editing, compact=True))  # fmt: skip
+                yield form_row(
+                    "Marketplace",
+                    Select(MARKETPLACES, value=marketplace, allow_blank=False, compact=True, id="ch-marketplace", disabled=self.editing),
+                )
+                yield form_row(
+                    "Account",
+                    Select(
+                        self._account_options(marketplace),
+                        value=v.get("account_id", NEW),
+                        allow_blank=False,
+                        compact=True,
+                        id="ch-account",
+                        disabled=self.editing,
+                    ),
+                )
+                yield form_row(
+                    "New account name",
+                    Input(
+                        v.get("account_name", ""), placeholder="Back Market EU", id="ch-account-name", disabled=self.editing, compact=True
+                    ),
+                )
                 hint = f"keep {v['credential']}" if v.get("credential") else "paste the token (masked)"
                 yield form_row("API token", Input(v.get("token", ""), password=True, placeholder=hint, id="ch-token", compact=True))
-                yield form_row("or env variable", Input(v.get("token_env", ""), placeholder="SHELFDESK_BM_TOKEN",
-                                                        id="ch-token-env", compact=True))  # fmt: skip
-                yield form_row("Region", Select(REGIONS, value=v.get("region", "eu"), allow_blank=False, compact=True,
-                                                id="ch-region"))  # fmt: skip
-                yield form_row("Custom base URL", Input(v.get("base_url", ""), placeholder="optional: sandbox or proxy",
-                                                        id="ch-base-url", compact=True))  # fmt: skip
-                yield form_row("Company", Input(v.get("company", ""), placeholder="Back Market User-Agent",
-                                                id="ch-company", compact=True))  # fmt: skip
-                yield form_row("Contact e-mail", Input(v.get("contact_email", ""), placeholder="ops@example.com",
-                                                       id="ch-email", compact=True))  # fmt: skip
-                yield form_row("Market country", Input(v.get("country", ""), placeholder="FR", max_length=5,
-                                                       id="ch-country", disabled=self.editing, compact=True))  # fmt: skip
-                yield form_row("Channel name", Input(v.get("name", ""), placeholder="default: marketplace and country",
-                                                     id="ch-name", compact=True))  # fmt: skip
+                yield form_row(
+                    "or env variable", Input(v.get("token_env", ""), placeholder="SHELFDESK_BM_TOKEN", id="ch-token-env", compact=True)
+                )
+                yield form_row("Region", Select(REGIONS, value=v.get("region", "eu"), allow_blank=False, compact=True, id="ch-region"))
+                yield form_row(
+                    "Custom base URL",
+                    Input(v.get("base_url", ""), placeholder="optional: sandbox or proxy", id="ch-base-url", compact=True),
+                )
+                yield form_row("Company", Input(v.get("company", ""), placeholder="Back Market User-Agent", id="ch-company", compact=True))
+                yield form_row(
+                    "Contact e-mail", Input(v.get("contact_email", ""), placeholder="ops@example.com", id="ch-email", compact=True)
+                )
+                yield form_row(
+                    "Market country",
+                    Input(v.get("country", ""), placeholder="FR", max_length=5, id="ch-country", disabled=self.editing, compact=True),
+                )
+                yield form_row(
+                    "Channel name", Input(v.get("name", ""), placeholder="default: marketplace and country", id="ch-name", compact=True)
+                )
                 yield StateCheckbox("Products feed", v.get("products_feed_enabled", True), id="ch-products", compact=True)
                 yield StateCheckbox("Offers feed", v.get("offers_feed_enabled", True), id="ch-offers", compact=True)
-                yield StateCheckbox("Quantities only (never prices)", v.get("quantities_only", False), id="ch-qty-only",
-                               compact=True)  # fmt: skip
+                yield StateCheckbox("Quantities only (never prices)", v.get("quantities_only", False), id="ch-qty-only", compact=True)
                 yield StateCheckbox("Order management", v.get("orders_enabled", True), id="ch-orders", compact=True)
-                yield form_row("Order fetch scope", Select(SCOPES, value=v.get("orders_scope", "market"),
-                                                           allow_blank=False, compact=True, id="ch-scope"))  # fmt: skip
+                yield form_row(
+                    "Order fetch scope",
+                    Select(SCOPES, value=v.get("orders_scope", "market"), allow_blank=False, compact=True, id="ch-scope"),
+                )
                 yield StateCheckbox("Secure payment (Leboncoin)", v.get("secure_payment", True), id="ch-secure", compact=True)
                 if self.editing:  # a new channel starts on the store's default
-                    yield form_row("Safety stock", Input(str(v.get("safety_stock", "")), placeholder="blank: the store's",
-                                                         max_length=7, id="ch-safety", compact=True))  # fmt: skip
+                    yield form_row(
+                        "Safety stock",
+                        Input(str(v.get("safety_stock", "")), placeholder="blank: the store's", max_length=7, id="ch-safety", compact=True),
+                    )
             yield Label("Enter/Tab next · Space toggles · ctrl+s saves · Esc cancels", classes="form-hint", markup=False)
 
     def _account_options(self, marketplace: str) -> list[tuple[str, int]]:
-        return [*((name, account_id) for account_id, market, name in self.accounts if market == marketplace),
-                ("New account…", NEW)]  # fmt: skip
+        return [*((name, account_id) for account_id, market, name in self.accounts if market == marketplace), ("New account…", NEW)]
 
     def on_mount(self) -> None:
         for field in self.query(Input):
@@ -190,19 +243,29 @@ class ChannelForm(DialogScreen[dict[str, Any] | None]):
             return self.query_one(f"#{name}", StateCheckbox).value
 
         values = dict(self.values)
-        values.update({
-            "marketplace": self.query_one("#ch-marketplace", Select).value,
-            "account_id": self.query_one("#ch-account", Select).value, "account_name": text("ch-account-name"),
-            "token": self.query_one("#ch-token", Input).value.strip(), "token_env": text("ch-token-env"),
-            "region": self.query_one("#ch-region", Select).value, "base_url": text("ch-base-url"),
-            "company": text("ch-company"), "contact_email": text("ch-email"), "country": text("ch-country").upper(),
-            "name": text("ch-name"), "products_feed_enabled": checked("ch-products"),
-            "offers_feed_enabled": checked("ch-offers"), "quantities_only": checked("ch-qty-only"),
-            "orders_enabled": checked("ch-orders"), "orders_scope": self.query_one("#ch-scope", Select).value,
-            "secure_payment": checked("ch-secure"), "safety_stock": text("ch-safety") if self.editing else "",
-        })  # fmt: skip
+        values.update(
+            {
+                "marketplace": self.query_one("#ch-marketplace", Select).value,
+                "account_id": self.query_one("#ch-account", Select).value,
+                "account_name": text("ch-account-name"),
+                "token": self.query_one("#ch-token", Input).value.strip(),
+                "token_env": text("ch-token-env"),
+                "region": self.query_one("#ch-region", Select).value,
+                "base_url": text("ch-base-url"),
+                "company": text("ch-company"),
+                "contact_email": text("ch-email"),
+                "country": text("ch-country").upper(),
+                "name": text("ch-name"),
+                "products_feed_enabled": checked("ch-products"),
+                "offers_feed_enabled": checked("ch-offers"),
+                "quantities_only": checked("ch-qty-only"),
+                "orders_enabled": checked("ch-orders"),
+                "orders_scope": self.query_one("#ch-scope", Select).value,
+                "secure_payment": checked("ch-secure"),
+                "safety_stock": text("ch-safety") if self.editing else "",
+            }
+        )
         if not values["country"] and not self.editing:
             self.notify("Give the market country (e.g. FR).", title="Channel", severity="warning")
             return
         self.dismiss(values)
-

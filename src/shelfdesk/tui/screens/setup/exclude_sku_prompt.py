@@ -16,8 +16,7 @@ class SkuPrompt(DialogScreen[str | None]):
         with Vertical(classes="setup-form", id="sku-prompt"):
             yield Label("Exclude a product from this channel", classes="form-title", markup=False)
             yield Input(placeholder="SKU", id="sku-value")
-            yield Label("Enter excludes it (a rule of its own, listed as manual) · Esc cancels", classes="form-hint",
-                        markup=False)  # fmt: skip
+            yield Label("Enter excludes it (a rule of its own, listed as manual) · Esc cancels", classes="form-hint", markup=False)
 
     def on_mount(self) -> None:
         field = self.query_one(Input)
@@ -27,4 +26,3 @@ class SkuPrompt(DialogScreen[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.dismiss(event.value.strip())
-

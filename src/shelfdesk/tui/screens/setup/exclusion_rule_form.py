@@ -41,13 +41,20 @@ class RuleForm(DialogScreen[dict[str, Any] | None]):
         groups = [("new group (OR)", NEW_GROUP), *((f"group {g} (AND)", g) for g in self.groups)]
         with Vertical(classes="setup-form", id="rule-form"):
             yield Label("Add an exclusion rule", classes="form-title", markup=False)
-            yield form_row("Field", Select([(f, f) for f in self.fields], value=self.fields[0], allow_blank=False,
-                                           compact=True, id="rule-field"))  # fmt: skip
-            yield form_row("Operator", Select([(label, op.value) for op, label in OPERATOR_LABELS.items()],
-                                              value=ExclusionOperator.equals.value, allow_blank=False, compact=True,
-                                              id="rule-operator"))  # fmt: skip
-            yield form_row("Value", Input(placeholder="value (a regular expression for 'matches')", compact=True,
-                                           id="rule-value"))
+            yield form_row(
+                "Field", Select([(f, f) for f in self.fields], value=self.fields[0], allow_blank=False, compact=True, id="rule-field")
+            )
+            yield form_row(
+                "Operator",
+                Select(
+                    [(label, op.value) for op, label in OPERATOR_LABELS.items()],
+                    value=ExclusionOperator.equals.value,
+                    allow_blank=False,
+                    compact=True,
+                    id="rule-operator",
+                ),
+            )
+            yield form_row("Value", Input(placeholder="value (a regular expression for 'matches')", compact=True, id="rule-value"))
             yield form_row("Group", Select(groups, value=NEW_GROUP, allow_blank=False, compact=True, id="rule-group"))
             yield Label("", id="rule-count", markup=False)
             yield Label("Enter/ctrl+s adds · Esc cancels", classes="form-hint", markup=False)
@@ -59,10 +66,12 @@ class RuleForm(DialogScreen[dict[str, Any] | None]):
 
     def _candidate(self) -> dict[str, Any]:
         group = self.query_one("#rule-group", Select).value
-        return {"field": self.query_one("#rule-field", Select).value,
-                "operator": self.query_one("#rule-operator", Select).value,
-                "value": self.query_one("#rule-value", Input).value,
-                "group": None if group == NEW_GROUP else group}  # fmt: skip
+        return {
+            "field": self.query_one("#rule-field", Select).value,
+            "operator": self.query_one("#rule-operator", Select).value,
+            "value": self.query_one("#rule-value", Input).value,
+            "group": None if group == NEW_GROUP else group,
+        }
 
     def on_input_changed(self, _: Input.Changed) -> None:
         self._recount()
@@ -94,8 +103,11 @@ class RuleForm(DialogScreen[dict[str, Any] | None]):
         if message.request != self.request:
             return  # an older count, overtaken by typing
         count: Any = message.count
-        text = count if isinstance(count, str) else (
-            f"With this rule: {count.excluded:,} of {count.total:,} products excluded ({count.kept:,} kept)")
+        text = (
+            count
+            if isinstance(count, str)
+            else (f"With this rule: {count.excluded:,} of {count.total:,} products excluded ({count.kept:,} kept)")
+        )
         self.query_one("#rule-count", Label).update(text)
 
     def on_input_submitted(self, _: Input.Submitted) -> None:
@@ -112,4 +124,3 @@ class RuleForm(DialogScreen[dict[str, Any] | None]):
             self.notify(str(exc), title="Rule", severity="warning")
             return
         self.dismiss(candidate)
-

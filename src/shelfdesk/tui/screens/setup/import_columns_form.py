@@ -33,21 +33,20 @@ class ColumnsForm(DialogScreen[dict[str, str] | None]):
         p = self.preview
         choices = [("(none)", NONE), *((c.name, c.name) for c in p.columns)]
         with Vertical(classes="setup-form", id="columns-form"):
-            yield Label(f"Import into {self.store_name}: {len(p.columns)} columns found", classes="form-title",
-                        markup=False)  # fmt: skip
+            yield Label(f"Import into {self.store_name}: {len(p.columns)} columns found", classes="form-title", markup=False)
             options = ", ".join(f"{k} {v!r}" for k, v in p.options.items() if k != "quotechar")
-            yield Label(f"{options} · roles {'as saved' if p.saved_roles else 'suggested'}", classes="form-hint",
-                        markup=False)  # fmt: skip
+            yield Label(f"{options} · roles {'as saved' if p.saved_roles else 'suggested'}", classes="form-hint", markup=False)
             with VerticalScroll(id="columns-fields"):
                 for role in ROLES:
-                    yield form_row(ROLE_LABELS[role], Select(choices, value=p.roles.get(role, NONE), allow_blank=False,
-                                                             compact=True, id=f"role-{role}"))  # fmt: skip
+                    yield form_row(
+                        ROLE_LABELS[role],
+                        Select(choices, value=p.roles.get(role, NONE), allow_blank=False, compact=True, id=f"role-{role}"),
+                    )
                 lines = [f"{c.name}: {' | '.join(c.samples) or '(empty)'}" for c in p.columns]
                 yield Static("\n".join(lines), id="columns-samples", markup=False)
             for problem in p.problems[:2]:
                 yield Label(problem, classes="form-error", markup=False)
-            yield Label("Tab next role · Enter opens a role's list · ctrl+s imports · Esc cancels", classes="form-hint",
-                        markup=False)  # fmt: skip
+            yield Label("Tab next role · Enter opens a role's list · ctrl+s imports · Esc cancels", classes="form-hint", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#role-sku", Select).focus()
@@ -65,4 +64,3 @@ class ColumnsForm(DialogScreen[dict[str, str] | None]):
             self.notify("One column cannot play two roles.", title="Columns", severity="warning")
             return
         self.dismiss(roles)
-

@@ -32,10 +32,17 @@ class ImportForm(DialogScreen[dict[str, Any] | None]):
             yield Label(f"Import the catalog of {self.store_name}", classes="form-title", markup=False)
             if self.error:
                 yield Label(self.error, classes="form-error", markup=False)
-            yield form_row("Source", Input(self.source, placeholder="/path/feed.csv or https://…", id="import-source", compact=True, classes="path-field"))
+            yield form_row(
+                "Source",
+                Input(self.source, placeholder="/path/feed.csv or https://…", id="import-source", compact=True, classes="path-field"),
+            )
             yield form_row("Format", Select(FORMATS, value=self.format, allow_blank=False, id="import-format", compact=True))
-            yield Label("Valid rows are stored even when others fail; products missing from a complete feed are "
-                        "flagged gone. Enter imports · Esc cancels", classes="form-hint", markup=False)  # fmt: skip
+            yield Label(
+                "Valid rows are stored even when others fail; products missing from a complete feed are "
+                "flagged gone. Enter imports · Esc cancels",
+                classes="form-hint",
+                markup=False,
+            )
 
     def on_mount(self) -> None:
         field = self.query_one("#import-source", Input)
@@ -48,4 +55,3 @@ class ImportForm(DialogScreen[dict[str, Any] | None]):
             self.notify("Give a file path or an http(s) URL.", title="Import", severity="warning")
             return
         self.dismiss({"source": source, "format": self.query_one("#import-format", Select).value or None})
-

@@ -39,10 +39,10 @@ class ImportReportScreen(DialogScreen[bool]):
     def compose(self) -> ComposeResult:
         s = self.summary
         with Vertical(id="import-report"):
-            yield Label(f"Import {s.id} of {self.store_name} · {s.started_at:%Y-%m-%d %H:%M} · {s.source}",
-                        id="report-title", markup=False)  # fmt: skip
-            counts = (f"{s.rows_read:,} read · {s.stored:,} stored · {s.rejected:,} rejected · {s.gone:,} gone"
-                      + (f" · {s.duration_ms / 1000:.1f} s" if s.duration_ms is not None else ""))  # fmt: skip
+            yield Label(f"Import {s.id} of {self.store_name} · {s.started_at:%Y-%m-%d %H:%M} · {s.source}", id="report-title", markup=False)
+            counts = f"{s.rows_read:,} read · {s.stored:,} stored · {s.rejected:,} rejected · {s.gone:,} gone" + (
+                f" · {s.duration_ms / 1000:.1f} s" if s.duration_ms is not None else ""
+            )
             yield Label(counts + (f"\n{s.error}" if s.error else ""), id="report-counts", markup=False)
             yield DataWindow(COLUMNS, id="report-table")
             # The Reason column is cut at 80 columns: the highlighted row's reasons read whole here.
@@ -57,8 +57,13 @@ class ImportReportScreen(DialogScreen[bool]):
     def _load(self, after_line: int, after_id: int) -> None:
         from shelfdesk.catalog.importer import import_rejections
 
-        rows = import_rejections(self.app.ctx, self.summary.id, after_line=after_line, after_id=after_id,  # type: ignore[attr-defined]
-                                 limit=MAX_ROWS)  # fmt: skip
+        rows = import_rejections(
+            self.app.ctx,
+            self.summary.id,
+            after_line=after_line,
+            after_id=after_id,  # type: ignore[attr-defined]
+            limit=MAX_ROWS,
+        )
         self.app.call_from_thread(self._show, rows)
 
     def _show(self, rows: list[Any]) -> None:

@@ -30,10 +30,20 @@ from shelfdesk.tui.screens.setup.stores import readiness_lines
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
 
 PANES = ("categories", "columns", "exclusions", "readiness")
-CATEGORY_COLUMNS = [("merchant", "Merchant category", 26), ("products", "Products", 8),
-                    ("target", "Marketplace category", 24), ("cost", "Cost", 6), ("imei", "IMEI", 4)]  # fmt: skip
-COLUMN_COLUMNS = [("attribute", "Attribute", 15), ("need", "Need", 5), ("source", "Source", 26),
-                  ("sample", "Sample", 14), ("fails", "Fails", 8)]  # fmt: skip
+CATEGORY_COLUMNS = [
+    ("merchant", "Merchant category", 26),
+    ("products", "Products", 8),
+    ("target", "Marketplace category", 24),
+    ("cost", "Cost", 6),
+    ("imei", "IMEI", 4),
+]
+COLUMN_COLUMNS = [
+    ("attribute", "Attribute", 15),
+    ("need", "Need", 5),
+    ("source", "Source", 26),
+    ("sample", "Sample", 14),
+    ("fails", "Fails", 8),
+]
 RULE_COLUMNS = [("group", "Group", 6), ("rule", "Rule", 56), ("on", "On", 4)]
 
 
@@ -73,8 +83,7 @@ class MappingsScreen(ShelfdeskScreen):
         self.after_save: str | None = None  #: told after each saved change (how to get back to the errors)
 
     @classmethod
-    def open_on(cls, channel_id: int, *, pane: str | None = None, row: str | None = None,
-                note: str | None = None) -> None:  # fmt: skip
+    def open_on(cls, channel_id: int, *, pane: str | None = None, row: str | None = None, note: str | None = None) -> None:
         """Ask the Mappings screen to show ``channel_id`` on ``pane`` with ``row`` highlighted (an attribute
         name on Columns, a merchant category on Categories) the next time it shows; ``note`` is said after
         each saved change. The caller then goes to the Mappings view (``show_view("mappings")``)."""
@@ -123,8 +132,12 @@ class MappingsScreen(ShelfdeskScreen):
     def on_mapping_channels_loaded(self, message: MappingChannelsLoaded) -> None:
         self.channels = message.channels
         ids = [c.id for c in self.channels]
-        wanted, pane, row, note = (MappingsScreen.wanted_channel, MappingsScreen.wanted_pane,
-                                   MappingsScreen.wanted_row, MappingsScreen.wanted_note)  # fmt: skip
+        wanted, pane, row, note = (
+            MappingsScreen.wanted_channel,
+            MappingsScreen.wanted_pane,
+            MappingsScreen.wanted_row,
+            MappingsScreen.wanted_note,
+        )
         MappingsScreen.wanted_channel = MappingsScreen.wanted_pane = MappingsScreen.wanted_row = None
         MappingsScreen.wanted_note = None
         if wanted in ids:
@@ -165,8 +178,12 @@ class MappingsScreen(ShelfdeskScreen):
         if self.channel_id is None:
             self._clear_panes()
             return
-        loader = {"categories": self._load_categories, "columns": self._load_columns,
-                  "exclusions": self._load_exclusions, "readiness": self._load_readiness}[pane]  # fmt: skip
+        loader = {
+            "categories": self._load_categories,
+            "columns": self._load_columns,
+            "exclusions": self._load_exclusions,
+            "readiness": self._load_readiness,
+        }[pane]
         loader(self.channel_id, self.filter_text, self.unmapped_only)
 
     def _clear_panes(self) -> None:
@@ -220,10 +237,21 @@ class MappingsScreen(ShelfdeskScreen):
                 table.move_cursor(row=table.get_row_index(key))
 
     def _show_categories(self, rows: list[Any]) -> None:
-        self.query_one("#categories-table", DataWindow).show([
-            (r.label, [r.label, f"{r.products:,}", r.channel_category_path or ("— " + r.problem if r.problem else "unmapped"),
-                       cost_text(r), "yes" if r.requires_imei_or_serial else ""])
-            for r in rows])  # fmt: skip
+        self.query_one("#categories-table", DataWindow).show(
+            [
+                (
+                    r.label,
+                    [
+                        r.label,
+                        f"{r.products:,}",
+                        r.channel_category_path or ("— " + r.problem if r.problem else "unmapped"),
+                        cost_text(r),
+                        "yes" if r.requires_imei_or_serial else "",
+                    ],
+                )
+                for r in rows
+            ]
+        )
         self._describe_category()
 
     def _show_columns(self, data: tuple[list[Any], Any]) -> None:
@@ -235,8 +263,7 @@ class MappingsScreen(ShelfdeskScreen):
             source = r.rule.source_text() if r.mapped else (f"unmapped (suggest {r.suggestion})" if r.suggestion else "unmapped")
             value, problem = sample.get(r.spec.name, (None, None))
             fails = result.failures.get(r.spec.name, 0)
-            cells.append((r.spec.name, [r.spec.name, need, source, value or (problem or ""),
-                                        f"{fails:,}" if fails else "0"]))  # fmt: skip
+            cells.append((r.spec.name, [r.spec.name, need, source, value or (problem or ""), f"{fails:,}" if fails else "0"]))
         self.query_one("#columns-table", DataWindow).show(cells)
         self._describe_column()
 
@@ -244,9 +271,11 @@ class MappingsScreen(ShelfdeskScreen):
         rules, count = data
         self.query_one("#exclusions-count", Label).update(
             f"{count.excluded:,} of {count.total:,} products excluded ({count.kept:,} kept) · rules in one group: AND, "
-            "groups: OR · a add · x exclude a SKU · space on/off · d delete")  # fmt: skip
-        cells = [(str(r.id), [f"{r.group_no}", ("manual: " if r.is_manual else "") + r.describe(), "on" if r.enabled else "off"])
-                 for r in rules]  # fmt: skip
+            "groups: OR · a add · x exclude a SKU · space on/off · d delete"
+        )
+        cells = [
+            (str(r.id), [f"{r.group_no}", ("manual: " if r.is_manual else "") + r.describe(), "on" if r.enabled else "off"]) for r in rules
+        ]
         self.query_one("#exclusions-table", DataWindow).show(cells)
 
     def _show_readiness(self, readiness: Any) -> None:
@@ -254,9 +283,15 @@ class MappingsScreen(ShelfdeskScreen):
         for light in readiness.lights:
             lines.extend(f"  warning: {w}" for w in light.warnings[:3])
         channel = self.channel
-        state = "Publication is active." if channel is not None and channel.activated_at else (
-            "All three lights are green: A activates publication." if readiness.ready
-            else "Publication can be activated once all three lights are green.")  # fmt: skip
+        state = (
+            "Publication is active."
+            if channel is not None and channel.activated_at
+            else (
+                "All three lights are green: A activates publication."
+                if readiness.ready
+                else "Publication can be activated once all three lights are green."
+            )
+        )
         self.query_one("#readiness-detail", Static).update("\n".join([*lines, "", state]))
 
     def _describe_category(self) -> None:
@@ -269,8 +304,10 @@ class MappingsScreen(ShelfdeskScreen):
         if row.path is None:
             detail.update("Products without a category cannot be mapped: give them one in the catalog feed.")
         elif row.mapped:
-            detail.update(f"{row.label} → {row.channel_category_path} ({row.channel_category_id})"
-                          + (" · lines need an IMEI or serial number at shipping" if row.requires_imei_or_serial else ""))  # fmt: skip
+            detail.update(
+                f"{row.label} → {row.channel_category_path} ({row.channel_category_id})"
+                + (" · lines need an IMEI or serial number at shipping" if row.requires_imei_or_serial else "")
+            )
         else:
             detail.update(f"{row.label}: {row.products:,} products wait for a category · m picks one · s maps all to suggestions")
 
@@ -401,8 +438,9 @@ class MappingsScreen(ShelfdeskScreen):
         fields = catalog_fields(self.ctx, channel_info(self.ctx, channel_id).store_id)
         column = (row.rule.column if row.rule else None) or row.suggestion
         values = distinct_values(self.ctx, channel_id, column, 12) if column and row.spec.choices else []
-        self.app.call_from_thread(self._push_column_form, channel_id, row, fields, values,
-                                  channel_rules(self.ctx, channel_id).get(attribute))  # fmt: skip
+        self.app.call_from_thread(
+            self._push_column_form, channel_id, row, fields, values, channel_rules(self.ctx, channel_id).get(attribute)
+        )
 
     def _push_column_form(self, channel_id: int, row: Any, fields: list[str], values: list[str], rule: Any) -> None:
         from shelfdesk.tui.screens.setup.attribute_mapping_form import ColumnForm
@@ -416,8 +454,15 @@ class MappingsScreen(ShelfdeskScreen):
     def _set_column(self, channel_id: int, attribute: str, values: dict[str, Any]) -> str:
         from shelfdesk.catalog.column_mapping import set_mapping
 
-        rule = set_mapping(self.ctx, channel_id, attribute, column=values.get("column"), constant=values.get("constant"),
-                           default=values.get("default"), value_map=values.get("value_map"))  # fmt: skip
+        rule = set_mapping(
+            self.ctx,
+            channel_id,
+            attribute,
+            column=values.get("column"),
+            constant=values.get("constant"),
+            default=values.get("default"),
+            value_map=values.get("value_map"),
+        )
         return f"{attribute} ← {rule.source_text()}"
 
     def action_apply_suggestions(self) -> None:
@@ -499,8 +544,9 @@ class MappingsScreen(ShelfdeskScreen):
             return
         from shelfdesk.catalog.exclusions import set_rule_enabled
 
-        self._write("rule", lambda: (set_rule_enabled(self.ctx, row.id, not row.enabled),
-                                     f"{row.describe()} {'off' if row.enabled else 'on'}")[1])  # fmt: skip
+        self._write(
+            "rule", lambda: (set_rule_enabled(self.ctx, row.id, not row.enabled), f"{row.describe()} {'off' if row.enabled else 'on'}")[1]
+        )
 
     def action_add_rule(self) -> None:
         channel_id = self._need_channel()
@@ -530,8 +576,7 @@ class MappingsScreen(ShelfdeskScreen):
     def _add_rule(self, channel_id: int, values: dict[str, Any]) -> str:
         from shelfdesk.catalog.exclusions import add_rule
 
-        rule = add_rule(self.ctx, channel_id, values["field"], values["operator"], values.get("value"),
-                        group_no=values.get("group"))  # fmt: skip
+        rule = add_rule(self.ctx, channel_id, values["field"], values["operator"], values.get("value"), group_no=values.get("group"))
         return f"Rule {rule.describe()} added to group {rule.group_no}"
 
     def action_exclude_product(self) -> None:

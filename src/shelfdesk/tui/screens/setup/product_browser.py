@@ -63,8 +63,18 @@ class ProductBrowserScreen(ShelfdeskScreen):
         from shelfdesk.tui.widgets.orders_table import money
 
         self.lines = {line.sku: line for line in lines}
-        rows = [(line.sku, [cut_middle(line.sku, SKU_WIDTH), (line.title or "") + (" (gone)" if line.gone else ""),
-                            f"{line.stock:,}", money(line.price)]) for line in lines]  # fmt: skip
+        rows = [
+            (
+                line.sku,
+                [
+                    cut_middle(line.sku, SKU_WIDTH),
+                    (line.title or "") + (" (gone)" if line.gone else ""),
+                    f"{line.stock:,}",
+                    money(line.price),
+                ],
+            )
+            for line in lines
+        ]
         self.query_one(DataWindow).show(rows)
         found = f"{len(lines):,}" + ("+" if len(lines) >= 200 else "")
         shown = f" matching “{text}”" if text else ""
@@ -91,9 +101,11 @@ class ProductBrowserScreen(ShelfdeskScreen):
     def _show_sight(self, sight: ProductSight) -> None:
         from shelfdesk.tui.widgets.orders_table import money
 
-        lines = [f"{sight.sku} · {sight.title or '—'} · EAN {sight.ean or '—'}",
-                 f"stock {sight.stock:,} · price {money(sight.price)} · category {sight.category or '—'}"
-                 + (" · gone from the last import" if sight.gone else "")]  # fmt: skip
+        lines = [
+            f"{sight.sku} · {sight.title or '—'} · EAN {sight.ean or '—'}",
+            f"stock {sight.stock:,} · price {money(sight.price)} · category {sight.category or '—'}"
+            + (" · gone from the last import" if sight.gone else ""),
+        ]
         for ch in sight.channels:
             excluded = f" · EXCLUDED by {' and '.join(ch.excluded_by)}" if ch.excluded_by else ""
             when = f" ({ch.listed_at:%m-%d %H:%M})" if ch.listed_at else ""

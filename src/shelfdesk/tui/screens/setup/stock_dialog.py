@@ -20,8 +20,7 @@ def ask_stock(screen: Any, sku: str, on_done: Callable[[], None] | None = None) 
         views = stock_views_for_sku(screen.ctx, sku)
         screen.app.call_from_thread(_ask, screen, sku, views, on_done)
 
-    screen.run_worker(load, thread=True, group="stock-set", exclusive=True, exit_on_error=False,
-                      description="Reading the stock")  # fmt: skip
+    screen.run_worker(load, thread=True, group="stock-set", exclusive=True, exit_on_error=False, description="Reading the stock")
 
 
 def _ask(screen: Any, sku: str, views: list[Any], on_done: Callable[[], None] | None) -> None:
@@ -45,14 +44,22 @@ def _ask(screen: Any, sku: str, views: list[Any], on_done: Callable[[], None] | 
             except SetupError as exc:
                 screen.app.call_from_thread(screen.notify, str(exc), title="Stock", severity="error", timeout=10)
                 return
-            text = (f"{sku}: stock {answer.strip()}; the stock pusher sends it within seconds." if result.changed
-                    else f"{sku}: stock unchanged ({answer.strip()}).")  # fmt: skip
+            text = (
+                f"{sku}: stock {answer.strip()}; the stock pusher sends it within seconds."
+                if result.changed
+                else f"{sku}: stock unchanged ({answer.strip()})."
+            )
             screen.app.call_from_thread(screen.notify, text, title="Stock")
             if on_done is not None:
                 screen.app.call_from_thread(on_done)
 
-        screen.run_worker(save, thread=True, group="stock-save", exclusive=True, exit_on_error=False,
-                          description="Setting the stock")  # fmt: skip
+        screen.run_worker(save, thread=True, group="stock-save", exclusive=True, exit_on_error=False, description="Setting the stock")
 
-    screen.app.push_screen(OrderPathPrompt(f"Stock of {sku} in {view.store_name} (held by open orders: {view.held})",
-                                           str(view.stock), "Enter sets it, for every channel · Esc cancels"), done)  # fmt: skip
+    screen.app.push_screen(
+        OrderPathPrompt(
+            f"Stock of {sku} in {view.store_name} (held by open orders: {view.held})",
+            str(view.stock),
+            "Enter sets it, for every channel · Esc cancels",
+        ),
+        done,
+    )

@@ -37,17 +37,22 @@ class StoreForm(DialogScreen[dict[str, Any] | None]):
             if self.error:
                 yield Label(self.error, classes="form-error", markup=False)
             yield form_row("Name", Input(self.values.get("name", ""), placeholder="Refurb Paris", id="store-name", compact=True))
-            yield form_row("Country (ISO)", Input(self.values.get("country", ""), placeholder="FR", id="store-country",
-                                                  disabled=editing, max_length=2, compact=True))  # fmt: skip
-            yield form_row("Currency", Input(self.values.get("currency", "EUR"), id="store-currency", disabled=editing,
-                                             max_length=3, compact=True))  # fmt: skip
-            yield form_row("Catalog source", Input(self.values.get("source", ""), placeholder="/path/feed.csv or https://…",
-                                                   id="store-source", compact=True))  # fmt: skip
+            yield form_row(
+                "Country (ISO)",
+                Input(self.values.get("country", ""), placeholder="FR", id="store-country", disabled=editing, max_length=2, compact=True),
+            )
+            yield form_row(
+                "Currency", Input(self.values.get("currency", "EUR"), id="store-currency", disabled=editing, max_length=3, compact=True)
+            )
+            yield form_row(
+                "Catalog source",
+                Input(self.values.get("source", ""), placeholder="/path/feed.csv or https://…", id="store-source", compact=True),
+            )
             if editing:  # a new store starts at 0; the add flow stays name → source
-                yield form_row("Safety stock", Input(str(self.values.get("safety_stock", 0)), id="store-safety",
-                                                     max_length=7, compact=True))  # fmt: skip
-            yield Label("Enter: next field, saves from the last · ctrl+s saves · Esc cancels", classes="form-hint",
-                        markup=False)  # fmt: skip
+                yield form_row(
+                    "Safety stock", Input(str(self.values.get("safety_stock", 0)), id="store-safety", max_length=7, compact=True)
+                )
+            yield Label("Enter: next field, saves from the last · ctrl+s saves · Esc cancels", classes="form-hint", markup=False)
 
     def on_mount(self) -> None:
         for field in self.query(Input):
@@ -64,7 +69,13 @@ class StoreForm(DialogScreen[dict[str, Any] | None]):
 
     def action_save(self) -> None:
         get = lambda name: self.query_one(f"#store-{name}", Input).value.strip()  # noqa: E731
-        self.dismiss({"id": self.values.get("id"), "name": get("name"), "country": get("country").upper(),
-                      "currency": get("currency").upper() or "EUR", "source": get("source"),
-                      "safety_stock": (get("safety") or "0") if self.values.get("id") else "0"})  # fmt: skip
-
+        self.dismiss(
+            {
+                "id": self.values.get("id"),
+                "name": get("name"),
+                "country": get("country").upper(),
+                "currency": get("currency").upper() or "EUR",
+                "source": get("source"),
+                "safety_stock": (get("safety") or "0") if self.values.get("id") else "0",
+            }
+        )

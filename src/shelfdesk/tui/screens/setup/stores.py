@@ -29,8 +29,13 @@ if TYPE_CHECKING:
     from shelfdesk.catalog.readiness import Readiness
     from shelfdesk.services.stores import ChannelLine, StoreSummary
 
-COLUMNS = [("name", "Store / channel", 27), ("products", "Products", 8), ("imported", "Last import", 13),
-           ("lights", "Cat Map API", 11), ("state", "State", 10)]  # fmt: skip
+COLUMNS = [
+    ("name", "Store / channel", 27),
+    ("products", "Products", 8),
+    ("imported", "Last import", 13),
+    ("lights", "Cat Map API", 11),
+    ("state", "State", 10),
+]
 
 
 def light_marks(readiness: Readiness | None) -> str:
@@ -177,8 +182,10 @@ class StoresScreen(ShelfdeskScreen):
             return
         channel = self._selected_channel()
         if channel is not None:
-            lines = [f"{channel.name} · {channel.marketplace} {channel.market} · account {channel.account_name}"
-                     + (" · publishing" if channel.active else "")]  # fmt: skip
+            lines = [
+                f"{channel.name} · {channel.marketplace} {channel.market} · account {channel.account_name}"
+                + (" · publishing" if channel.active else "")
+            ]
             lines += readiness_lines(channel.readiness)
             lines.append("t test connection · T replace token · e edit · ⏎ mappings · A activate")
             detail.update("\n".join(lines))
@@ -190,13 +197,17 @@ class StoresScreen(ShelfdeskScreen):
         from shelfdesk.secrets import mask_url
 
         roles = ", ".join(f"{k}={v}" for k, v in store.column_roles.items() if k != "extra") or "detected at import"
-        lines = [f"{store.name} · {store.country} {store.currency} · {store.products:,} products, {store.gone:,} gone",
-                 f"Source: {mask_url(store.catalog_source) if store.catalog_source else 'none yet (i asks for one)'}",
-                 f"Columns: {roles} · b browses its products"]  # fmt: skip
+        lines = [
+            f"{store.name} · {store.country} {store.currency} · {store.products:,} products, {store.gone:,} gone",
+            f"Source: {mask_url(store.catalog_source) if store.catalog_source else 'none yet (i asks for one)'}",
+            f"Columns: {roles} · b browses its products",
+        ]
         last = store.last_import
         if last is not None:
-            text = (f"Last import {last.started_at:%Y-%m-%d %H:%M}: {last.rows_read:,} read, {last.stored:,} stored, "
-                    f"{last.rejected:,} rejected, {last.gone:,} gone")  # fmt: skip
+            text = (
+                f"Last import {last.started_at:%Y-%m-%d %H:%M}: {last.rows_read:,} read, {last.stored:,} stored, "
+                f"{last.rejected:,} rejected, {last.gone:,} gone"
+            )
             if last.error:
                 text += f" — {last.error}"
             lines.append(text + (" · x lists rejected rows" if last.rejected else ""))
@@ -222,8 +233,7 @@ class StoresScreen(ShelfdeskScreen):
             if values.get("id"):
                 store = update_store(self.ctx, values["id"], name=values["name"], catalog_source=values["source"])
             else:
-                store = create_store(self.ctx, values["name"], values["country"], values["currency"],
-                                     catalog_source=values["source"])  # fmt: skip
+                store = create_store(self.ctx, values["name"], values["country"], values["currency"], catalog_source=values["source"])
             if safety != store.safety_stock:
                 set_store_safety(self.ctx, store.id, safety)
             return f"Store {store.name} saved."
@@ -272,8 +282,14 @@ class StoresScreen(ShelfdeskScreen):
             return
         from shelfdesk.tui.screens.setup.store_form import StoreForm
 
-        values = {"id": store.id, "name": store.name, "country": store.country, "currency": store.currency,
-                  "source": store.catalog_source or "", "safety_stock": store.safety_stock}  # fmt: skip
+        values = {
+            "id": store.id,
+            "name": store.name,
+            "country": store.country,
+            "currency": store.currency,
+            "source": store.catalog_source or "",
+            "safety_stock": store.safety_stock,
+        }
         self.app.push_screen(StoreForm(values), self._store_form_done)
 
     @work(thread=True, group="stores-setup", exit_on_error=False, description="Reading the channel")
@@ -300,8 +316,7 @@ class StoresScreen(ShelfdeskScreen):
         from shelfdesk.services.accounts import replace_token
 
         def save() -> str:
-            account = replace_token(self.ctx, account_id, token=values.get("token") or None,
-                                    token_env=values.get("token_env") or None)  # fmt: skip
+            account = replace_token(self.ctx, account_id, token=values.get("token") or None, token_env=values.get("token_env") or None)
             return f"Token of {account.name} replaced ({account.credential}); test it with t."
 
         self.run_operation("Token", save)
@@ -399,8 +414,9 @@ class StoresScreen(ShelfdeskScreen):
         from shelfdesk.catalog.feed_preview import preview_feed
 
         try:
-            preview = preview_feed(self.ctx, store_id, values.get("source") or None, format=values.get("format") or None,
-                                   **self.import_options)  # fmt: skip
+            preview = preview_feed(
+                self.ctx, store_id, values.get("source") or None, format=values.get("format") or None, **self.import_options
+            )
         except CatalogError as exc:  # nothing imported yet: the form again, with the typed source
             self.app.call_from_thread(self._ask_import, store_id, name, values, str(exc))
             return
@@ -432,10 +448,16 @@ class StoresScreen(ShelfdeskScreen):
 
         try:
             result = import_catalog(
-                self.ctx, store_id, values.get("source") or None, format=values.get("format") or None,
-                roles=values.get("roles"), progress=lambda p: self.post_message(ImportProgressed(name, p)),
-                should_cancel=self._cancel.is_set, force=bool(values.get("force")), **self.import_options,
-            )  # fmt: skip
+                self.ctx,
+                store_id,
+                values.get("source") or None,
+                format=values.get("format") or None,
+                roles=values.get("roles"),
+                progress=lambda p: self.post_message(ImportProgressed(name, p)),
+                should_cancel=self._cancel.is_set,
+                force=bool(values.get("force")),
+                **self.import_options,
+            )
         except CatalogError as exc:
             self.post_message(ImportFinished(name, None, str(exc)))
             return
@@ -451,7 +473,8 @@ class StoresScreen(ShelfdeskScreen):
             bar.update(total=p.bytes_total, progress=p.bytes_read)
         self.query_one("#stores-progress-text", Label).update(
             f"{'Checking' if p.phase == 'checking' else 'Writing'} · {p.rows_read:,} rows · {p.stored:,} stored · "
-            f"{p.rejected:,} rejected · Esc cancels")
+            f"{p.rejected:,} rejected · Esc cancels"
+        )
 
     def on_import_finished(self, message: ImportFinished) -> None:
         self.importing = None
@@ -461,16 +484,14 @@ class StoresScreen(ShelfdeskScreen):
         if result is None:
             self.notify(message.error or "import failed", title=f"Import {message.store_name}", severity="error", timeout=10)
         else:
-            text = (f"{result.rows_read:,} read, {result.stored:,} stored, {result.rejected:,} rejected, "
-                    f"{result.gone:,} flagged gone")  # fmt: skip
+            text = f"{result.rows_read:,} read, {result.stored:,} stored, {result.rejected:,} rejected, {result.gone:,} flagged gone"
             if result.error:
                 text += f" — {result.error}"
                 if result.needs_force:
                     text += " (x shows the report; f there imports it anyway)"
             elif result.rejected:
                 text += " — x lists the rejected rows"
-            self.notify(text, title=f"Import {message.store_name}", severity="error" if result.error else "information",
-                        timeout=10)  # fmt: skip
+            self.notify(text, title=f"Import {message.store_name}", severity="error" if result.error else "information", timeout=10)
         self.refresh_data()
 
     def action_back(self) -> None:

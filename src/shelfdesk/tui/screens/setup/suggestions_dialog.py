@@ -35,8 +35,11 @@ class SuggestionsDialog(DialogScreen[list[str] | None]):
         with Vertical(id="suggestions"):
             yield Label(self.title_text, id="suggestions-title", markup=False)
             yield SelectionList[str](*[(self._line(p), p.name, True) for p in self.proposals], id="suggestions-list")
-            yield Label("Space ticks or unticks · a all or none · ctrl+s maps the ticked ones · Esc maps nothing",
-                        classes="suggestions-hint", markup=False)  # fmt: skip
+            yield Label(
+                "Space ticks or unticks · a all or none · ctrl+s maps the ticked ones · Esc maps nothing",
+                classes="suggestions-hint",
+                markup=False,
+            )
 
     def _line(self, proposal: Any) -> str:
         count = f"  ({proposal.products:,} {self.unit})" if self.unit and proposal.products else ""

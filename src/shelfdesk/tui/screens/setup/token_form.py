@@ -24,8 +24,11 @@ class TokenForm(DialogScreen[dict[str, str] | None]):
             yield Label(f"Replace the token of {self.account_name}", classes="form-title", markup=False)
             yield form_row("New token", Input(password=True, placeholder="paste the renewed token", id="token-value", compact=True))
             yield form_row("or env variable", Input(placeholder="SHELFDESK_BM_TOKEN", id="token-env", compact=True))
-            yield Label("Kept in the workspace secrets file (0600), never shown again in full · Enter saves · Esc cancels",
-                        classes="form-hint", markup=False)  # fmt: skip
+            yield Label(
+                "Kept in the workspace secrets file (0600), never shown again in full · Enter saves · Esc cancels",
+                classes="form-hint",
+                markup=False,
+            )
 
     def on_mount(self) -> None:
         for field in self.query(Input):
@@ -37,4 +40,3 @@ class TokenForm(DialogScreen[dict[str, str] | None]):
         env = self.query_one("#token-env", Input).value.strip()
         if token or env:
             self.dismiss({"token": token, "token_env": env})
-

@@ -46,7 +46,6 @@ class CommandLineScreen(DialogScreen[str | None]):
         field.cursor_blink = False
         field.focus()
 
-
     def action_complete(self) -> None:
         field = self.query_one(Input)
         completion = self._complete(field.value)

@@ -103,6 +103,5 @@ class ConfirmDialog(DialogScreen[str]):
         self.action_cancel()
 
     def action_cancel(self) -> None:
-        self.app.notify(self.cancelled or f"Not confirmed: {self.question.rstrip('?')} — nothing done.",
-                        title="Cancelled", timeout=3)  # fmt: skip
+        self.app.notify(self.cancelled or f"Not confirmed: {self.question.rstrip('?')} — nothing done.", title="Cancelled", timeout=3)
         self.dismiss(None)

@@ -39,9 +39,11 @@ class WebhooksScreen(ShelfdeskScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Webhooks · loading…", id="webhooks-title", markup=False)
-        yield DataWindow(keyed([("Name", 12), ("Health", 8), ("Waiting", 7), ("Last delivered", 16), ("Fails", 5), ("URL", 60)]),
-                         zebra_stripes=False,
-                       id="webhooks-table")  # fmt: skip
+        yield DataWindow(
+            keyed([("Name", 12), ("Health", 8), ("Waiting", 7), ("Last delivered", 16), ("Fails", 5), ("URL", 60)]),
+            zebra_stripes=False,
+            id="webhooks-table",
+        )
         yield Static("", id="webhooks-detail", markup=False)
 
     def on_mount(self) -> None:
@@ -62,10 +64,12 @@ class WebhooksScreen(ShelfdeskScreen):
     def on_webhooks_loaded(self, message: WebhooksLoaded) -> None:
         self.subscriptions = list(message.subscriptions)
         table = self.query_one(DataWindow)
-        table.show([
-            (s.name, [s.name, s.health, str(s.pending), when(s.last_success_at), str(s.failures_in_a_row), s.url])
-            for s in self.subscriptions
-        ])  # fmt: skip
+        table.show(
+            [
+                (s.name, [s.name, s.health, str(s.pending), when(s.last_success_at), str(s.failures_in_a_row), s.url])
+                for s in self.subscriptions
+            ]
+        )
         waiting = sum(s.pending for s in self.subscriptions)
         failing = sum(1 for s in self.subscriptions if s.health == "failing")
         title = f"Webhooks · {len(self.subscriptions)} subscription(s) · {waiting} waiting"
@@ -85,9 +89,11 @@ class WebhooksScreen(ShelfdeskScreen):
         if sub is None:
             self.query_one("#webhooks-detail", Static).update("")
             return
-        lines = [f"{sub.name}: {', '.join(sub.events)}",
-                 f"24 h: {sub.delivered_24h} delivered, {sub.failed_attempts_24h} failed attempt(s); "
-                 f"pauses after {sub.max_failures} failures in a row"]  # fmt: skip
+        lines = [
+            f"{sub.name}: {', '.join(sub.events)}",
+            f"24 h: {sub.delivered_24h} delivered, {sub.failed_attempts_24h} failed attempt(s); "
+            f"pauses after {sub.max_failures} failures in a row",
+        ]
         if sub.paused_reason:
             lines.append(f"{sub.state}: {sub.paused_reason}")
         elif sub.last_error and sub.failures_in_a_row:
@@ -126,8 +132,6 @@ class WebhooksScreen(ShelfdeskScreen):
 
         if (sub := self.current()) is not None:
             self.run_operation("Retry", lambda: f"{retry_now(self.ctx, sub.name)} delivery(ies) of {sub.name} due now")
-
-
 
 
 def _test_text(ctx: Any, name: str) -> str:
@@ -180,22 +184,50 @@ class DeliveriesScreen(ShelfdeskScreen):
         self.rows = list(message.rows)
         table = self.query_one(DataWindow)
         if self.show_log:
-            table.show([(str(a.id), [str(a.delivery_id or "test"), f"ok {a.status_code}" if a.ok else f"FAIL {a.status_code or ''}".strip(),
-                                     a.event_type, str(a.attempt), str(a.duration_ms), when(a.at), a.error or ""])
-                        for a in self.rows])  # fmt: skip
+            table.show(
+                [
+                    (
+                        str(a.id),
+                        [
+                            str(a.delivery_id or "test"),
+                            f"ok {a.status_code}" if a.ok else f"FAIL {a.status_code or ''}".strip(),
+                            a.event_type,
+                            str(a.attempt),
+                            str(a.duration_ms),
+                            when(a.at),
+                            a.error or "",
+                        ],
+                    )
+                    for a in self.rows
+                ]
+            )
             title = f"{self.subscription} · attempt log · {len(self.rows)} newest"
         else:
-            table.show([(str(d.id), [str(d.id), d.state + (f" r{d.replay}" if d.replay else ""), d.event_type,
-                                     d.ordering_key.replace("order:", "#"), str(d.attempts),
-                                     when(d.delivered_at if d.state == "delivered" else d.next_attempt_at),
-                                     "" if d.state == "delivered" else (d.last_error or "")])
-                        for d in self.rows])  # fmt: skip
+            table.show(
+                [
+                    (
+                        str(d.id),
+                        [
+                            str(d.id),
+                            d.state + (f" r{d.replay}" if d.replay else ""),
+                            d.event_type,
+                            d.ordering_key.replace("order:", "#"),
+                            str(d.attempts),
+                            when(d.delivered_at if d.state == "delivered" else d.next_attempt_at),
+                            "" if d.state == "delivered" else (d.last_error or ""),
+                        ],
+                    )
+                    for d in self.rows
+                ]
+            )
             waiting = sum(1 for d in self.rows if d.state != "delivered")
             title = f"{self.subscription} · deliveries · {len(self.rows)} newest · {waiting} waiting"
         self.query_one("#deliveries-title", Label).update(title)
         self.query_one("#deliveries-detail", Static).update(
             "l: attempt log (status, duration, error)   x: replay the highlighted event   r: retry waiting now"
-            if not self.show_log else "l: back to the queue")  # fmt: skip
+            if not self.show_log
+            else "l: back to the queue"
+        )
 
     def action_toggle_log(self) -> None:
         self.show_log = not self.show_log
@@ -215,5 +247,3 @@ class DeliveriesScreen(ShelfdeskScreen):
         from shelfdesk.webhooks.delivery import retry_now
 
         self.run_operation("Retry", lambda: f"{retry_now(self.ctx, self.subscription)} delivery(ies) due now")
-
-
