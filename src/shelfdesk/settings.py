@@ -14,6 +14,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from shelfdesk.files import write_atomic
+
 
 class SettingsError(ValueError):
     """A settings file that cannot be read; the message names the file and key."""
@@ -102,9 +104,7 @@ def save_preference(path: Path, key: str, value: str) -> None:
     new file replaces the old one atomically, owner-only like the workspace.
     """
     import json
-    import os
     import re
-    import tempfile
 
     if key not in {"theme"}:
         raise ValueError(f"{key!r} is not a preference that can be saved")
@@ -119,16 +119,7 @@ def save_preference(path: Path, key: str, value: str) -> None:
         lines[found] = line
     text = "\n".join(lines) + "\n"
     tomllib.loads(text)  # never leave a file the next start could not read
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text, mode=0o600)
 
 
 DEFAULT_WORKSPACE_CONFIG = """\

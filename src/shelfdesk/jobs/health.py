@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shelfdesk.context import AppContext
+from shelfdesk.formatting import iso as _iso
 from shelfdesk.jobs.leases import holder_label, next_due, read_leases
 from shelfdesk.jobs.registry import done_by_hand, load_problems
 from shelfdesk.jobs.runs import RunInfo, summarize
@@ -209,10 +210,6 @@ def sync_health(ctx: AppContext) -> SyncHealth:
 
 
 # ---------------------------------------------------------------- plain data (--json)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def run_dict(run: RunInfo | None) -> dict[str, Any] | None:

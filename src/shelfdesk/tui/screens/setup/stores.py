@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
+from shelfdesk.formatting import short_when
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import ImportFinished, ImportProgressed, Severity, StoresLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
@@ -143,7 +144,7 @@ class StoresScreen(ShelfdeskScreen):
         last = s.last_import
         imported = "never"
         if last is not None:
-            imported = last.started_at.strftime("%m-%d %H:%M") + (" !" if last.error or last.rejected else "")
+            imported = short_when(last.started_at) + (" !" if last.error or last.rejected else "")
         return [f"{s.name} ({s.country})", f"{s.products:,}", imported, "", ""]
 
     def _channel_cells(self, c: ChannelLine) -> list[str]:
