@@ -11,8 +11,8 @@ from shelfdesk.domain import ActionKind, ActionState, JobOutcome, Marketplace, N
 from shelfdesk.domain import PublicationKind, PublicationMode, PublicationState
 from shelfdesk.jobs.registry import JobScope
 from shelfdesk.jobs.schedules import ensure_schedules, set_paused
-from shelfdesk.services import alerts as rules
-from shelfdesk.services.alerts import Severity, count_alerts, list_alerts
+from shelfdesk.jobs import alerts as rules
+from shelfdesk.jobs.alerts import Severity, count_alerts, list_alerts
 from tests.jobs.conftest import add_channels
 
 

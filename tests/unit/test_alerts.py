@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from shelfdesk.clock import FakeClock
 from shelfdesk.domain import ActionKind, ActionState, JobOutcome, Marketplace, NormalizedStatus
-from shelfdesk.services.alerts import Severity, count_alerts, list_alerts
+from shelfdesk.jobs.alerts import Severity, count_alerts, list_alerts
 
 
 def _account(session, clock: FakeClock, **kw):  # type: ignore[no-untyped-def]

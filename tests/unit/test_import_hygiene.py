@@ -21,7 +21,7 @@ HEADLESS_MODULES = [
     "shelfdesk.db.models",
     "shelfdesk.channels.registry",
     "shelfdesk.sandbox.server",
-    "shelfdesk.services.alerts",
+    "shelfdesk.jobs.alerts",
     "shelfdesk.demo.build",
     "shelfdesk.cli.sandbox_cmd",
     "shelfdesk.invoices.service",

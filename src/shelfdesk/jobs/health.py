@@ -1,9 +1,8 @@
 """What the Jobs screen, ``shelfdesk jobs list`` and ``shelfdesk status`` show: jobs and sync health.
 
 Read-only and computed from the database alone, so the console, the CLI and a
-monitoring check on a server all say the same thing (peers.md §4: a
-sync-health panel — last harvest and publication, lag, next run, failures in
-a row, token expiry — exposed as a CLI command). Nothing here writes.
+monitoring check on a server all say the same thing: last harvest and
+publication, lag, next run, failures in a row, token expiry. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -156,7 +155,7 @@ class SyncHealth:
 def sync_health(ctx: AppContext) -> SyncHealth:
     """Per channel: last harvest and publication, lag, next run, failures in a row, token expiry; plus alerts."""
     from shelfdesk.db.models import MarketplaceAccount, Publication
-    from shelfdesk.services.alerts import list_alerts
+    from shelfdesk.jobs.alerts import list_alerts
 
     rows = job_rows(ctx)
     with ctx.read_session() as session:

@@ -66,7 +66,7 @@ JOB_MODULES: list[str] = [
 ]
 ENV_JOB_MODULES = "SHELFDESK_JOB_MODULES"
 
-#: Default intervals (seconds) from issue #7; an operator changes them per channel.
+#: Default intervals (seconds); an operator changes them per channel.
 DEFAULT_INTERVALS: dict[str, int] = {
     "harvest": 60,  # order harvest every minute
     "outbox": 5,  # outbox sender: continuously, a few seconds between sweeps

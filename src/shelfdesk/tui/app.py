@@ -68,7 +68,7 @@ PUBLISHING_JOBS = frozenset({"stock", "offers", "products", "drift"})
 
 def count_open_alerts(ctx: AppContext) -> int:
     """Count alerts (runs in a worker thread; the import stays off the startup path)."""
-    from shelfdesk.services.alerts import count_alerts
+    from shelfdesk.jobs.alerts import count_alerts
 
     return count_alerts(ctx)
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from shelfdesk.services.deadlines import DueList
     from shelfdesk.publishing.engine import Progress, PublishResult
     from shelfdesk.publishing.triage import ErrorCluster, ItemRow, PublicationRow
-    from shelfdesk.services.alerts import Alert
+    from shelfdesk.jobs.alerts import Alert
     from shelfdesk.services.channels import ChannelView
     from shelfdesk.services.stores import StoreSummary
     from shelfdesk.webhooks.delivery import AttemptInfo, DeliveryInfo

@@ -4,6 +4,10 @@ Each rule is one small function returning :class:`Alert` rows that point at
 the exact thing to fix (an account, an order, an action, a job). Rules read
 indexed columns only and stay cheap on a large workspace; rules whose data
 does not exist yet simply find nothing.
+
+They sit in ``jobs``, beside the health they feed (``jobs.health``): several
+rules read job runs, leases and schedules, and ``jobs`` is the layer above the
+services, so the services never import upwards to reach them.
 """
 
 from __future__ import annotations
