@@ -34,7 +34,7 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """(wall, CPU) seconds of one fresh process; CPU (user + system) is what a busy machine does not inflate."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = subprocess.run(argv, env=env, capture_output=True)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):  # status exits 1 on a critical alert: still an answer
@@ -44,7 +44,7 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def import_seconds(argv: list[str], env: dict[str, str]) -> float:
     """The top-level imports' cumulative time, as ``-X importtime`` reports it (microseconds → seconds)."""
-    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env=env, capture_output=True, text=True)
     total = 0
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and line.count("|") == 2:

@@ -38,13 +38,12 @@ import asyncio
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +68,8 @@ def serve_sandboxes(first: int, count: int, total: int, rate: float, state: Path
 
     import uvicorn
 
-    from shelfdesk.sandbox.backmarket import BackMarketSandbox
     from shelfdesk.sandbox.app import iso
+    from shelfdesk.sandbox.backmarket import BackMarketSandbox
     from shelfdesk.sandbox.server import _url, bind
 
     sandboxes = []
@@ -119,7 +118,7 @@ class Run:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _admin(url: str) -> Any:

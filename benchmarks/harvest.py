@@ -28,7 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus
 from shelfdesk.orders.store import load_scope, store_remote_orders
 from shelfdesk.paths import resolve_paths
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def make_orders(count: int, *, modified: datetime, state: str, status: NormalizedStatus) -> list[RemoteOrder]:

@@ -123,8 +123,8 @@ def main() -> int:
     worst = 0.0
     for label, flt in filters.items():
         first = list_orders(ctx, flt, names=names)
-        first_ms = median_ms(lambda: list_orders(ctx, flt, names=names), args.runs)
-        next_ms = median_ms(lambda: list_orders(ctx, flt, after=first.last, names=names), args.runs)
+        first_ms = median_ms(lambda flt=flt: list_orders(ctx, flt, names=names), args.runs)
+        next_ms = median_ms(lambda flt=flt, first=first: list_orders(ctx, flt, after=first.last, names=names), args.runs)
         first_cpu, next_cpu = CPU_MS[-2:]
         mode, steps = plan(ctx, flt)
         ok = "TEMP B-TREE" not in steps and "INDEX" in steps
@@ -137,10 +137,10 @@ def main() -> int:
             worst = float("inf")
     for label in ("status New, channel", "no filter", "text: name words 'Buyer 99999'", "text: broad word 'buyer'"):
         flt = filters[label]
-        wall = median_ms(lambda: count_by_status(ctx, flt), 3)
+        wall = median_ms(lambda flt=flt: count_by_status(ctx, flt), 3)
         print(f"  {'counts: ' + label:<40} {wall:8.2f} ms ({CPU_MS[-1]:.2f} CPU) (information; cached while paging)")
         if not flt.text:
-            wall = median_ms(lambda: count_by_status(ctx, flt, at_most=QUICK_COUNT), 3)
+            wall = median_ms(lambda flt=flt: count_by_status(ctx, flt, at_most=QUICK_COUNT), 3)
             print(f"  {'bounded counts: ' + label:<40} {wall:8.2f} ms ({CPU_MS[-1]:.2f} CPU) (shown first, '{QUICK_COUNT:,}+')")
     ctx.close()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -166,8 +166,8 @@ def measure(home: Path, channel_id: int) -> dict[str, object]:
     from shelfdesk.domain import PublicationKind, PublicationMode
     from shelfdesk.paths import resolve_paths
     from shelfdesk.publishing.channel import load_channel
-    from shelfdesk.publishing.quota import run_quota
     from shelfdesk.publishing.plan import build_plan
+    from shelfdesk.publishing.quota import run_quota
 
     ctx = open_context(resolve_paths(home, f"sqlite:///{home / 'shelfdesk.db'}"), clock=SystemClock(), read_only=True)
     imported = time.perf_counter()

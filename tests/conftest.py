@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ import pytest
 from shelfdesk.clock import FakeClock
 from tests.pgserver import TEST_DATABASE_ENV, TestServer, test_server_url
 
-FIXED_NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 #: Fixtures that hand a test a database already migrated to head.
@@ -96,7 +96,7 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def ctx(workspace: Path, clock: FakeClock, migrated_database: Path) -> Iterator["AppContext"]:  # noqa: F821
+def ctx(workspace: Path, clock: FakeClock, migrated_database: Path) -> Iterator[AppContext]:  # noqa: F821
     """An opened, migrated workspace with the fixed clock."""
     from shelfdesk.context import open_context
     from shelfdesk.paths import resolve_paths

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from shelfdesk.context import AppContext
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus as S
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def seed_due(ctx: AppContext) -> dict[str, int]:

@@ -10,10 +10,10 @@ calls ``time.sleep``, ``asyncio.sleep`` for waiting on time, or ``datetime.now``
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @runtime_checkable

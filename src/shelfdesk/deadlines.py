@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
@@ -47,7 +47,7 @@ from zoneinfo import ZoneInfo
 
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus
 
-UTC = timezone.utc
+UTC = UTC
 
 DEFAULT_CUTOFF_HOUR = 13
 DEFAULT_WORKING_DAYS: frozenset[int] = frozenset(range(5))

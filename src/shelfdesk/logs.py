@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+from typing import Any
 
 _known_secrets: set[str] = set()
 
@@ -57,10 +57,10 @@ def install_file_handler(path: Path) -> logging.Handler:
     return handler
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _CurrentStderr(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is when a record is emitted (not when the handler was made)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import io
 import json
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shelfdesk.catalog.detect import FeedOptions, detect_options
 from shelfdesk.catalog.errors import FeedError

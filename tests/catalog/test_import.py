@@ -100,7 +100,7 @@ def test_xml_with_good_and_broken_rows(ctx, store_id, write) -> None:  # type: i
 
 
 def test_reimport_updates_by_sku_flags_gone_and_keeps_history(ctx, clock, store_id, write) -> None:  # type: ignore[no-untyped-def]
-    first = write("v1.csv", f"sku,price,stock\nA,10,1\nB,20,2\nC,30,3\n")
+    first = write("v1.csv", "sku,price,stock\nA,10,1\nB,20,2\nC,30,3\n")
     import_catalog(ctx, store_id, str(first))
     before = products(ctx, store_id)
     clock.advance(3600)
@@ -179,7 +179,7 @@ def test_cancel_between_batches_keeps_what_was_stored(ctx, store_id, write, monk
 
 
 def test_url_import_streams_with_limits(ctx, store_id, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    body = "sku,price\nU1,1\nU2,2\n".encode()
+    body = b"sku,price\nU1,1\nU2,2\n"
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/feed.csv":

@@ -6,10 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from shelfdesk.catalog import category_mapping as cm
-from shelfdesk.catalog import column_mapping as col
-from shelfdesk.catalog import exclusions as ex
-from shelfdesk.catalog import mapping_files as mf
+from shelfdesk.catalog import category_mapping as cm, column_mapping as col, exclusions as ex, mapping_files as mf
 from shelfdesk.catalog.categories import category_tree
 from shelfdesk.catalog.errors import CatalogError
 from shelfdesk.catalog.importer import import_catalog

@@ -9,7 +9,6 @@ import json
 
 from tests.cli.conftest import db, run
 
-
 # ---------------------------------------------------------------- Mappings screen: m, d, a, space, x
 
 

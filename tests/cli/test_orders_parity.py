@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+
 import pytest
 
 from shelfdesk.cli import main

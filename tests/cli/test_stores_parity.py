@@ -12,7 +12,6 @@ from tests.catalog.conftest import ean
 from tests.cli.conftest import db, run
 from tests.dbtext import database_text
 
-
 # ---------------------------------------------------------------- Stores screen: e, T, x
 
 

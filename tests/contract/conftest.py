@@ -17,8 +17,8 @@ from shelfdesk.channels.backmarket import BackMarketConnector
 from shelfdesk.channels.http import shared_ssl_context
 from shelfdesk.channels.leboncoin import LeboncoinConnector
 from shelfdesk.clock import FakeClock
-from shelfdesk.sandbox.app import SandboxApp
 from shelfdesk.sandbox import contract
+from shelfdesk.sandbox.app import SandboxApp
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN, BackMarketSandbox
 from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN
 from shelfdesk.sandbox.server import RunningSandboxes, start_sandboxes

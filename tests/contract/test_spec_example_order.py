@@ -87,8 +87,8 @@ def test_the_specs_example_order_end_to_end(desk: Desk, ctx: AppContext) -> None
     from shelfdesk.invoices.service import generate_invoice
     from shelfdesk.invoices.settings import update_settings
     from shelfdesk.orders.actions import enqueue_action
-    from shelfdesk.orders.export import export_text
     from shelfdesk.orders.detail import get_order_detail
+    from shelfdesk.orders.export import export_text
     from shelfdesk.orders.queries import OrderFilter
 
     now = ctx.clock.now().isoformat(timespec="seconds")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlmodel import Session
 from shelfdesk.db.models import Channel, MarketplaceAccount, Store
 from shelfdesk.domain import Marketplace, NormalizedStatus
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 def add_store(session: Session, name: str = "Refurb FR", country: str = "FR") -> Store:

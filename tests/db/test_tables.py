@@ -6,7 +6,7 @@ import os
 import pickle
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -37,8 +37,8 @@ def test_datetimes_read_back_aware_in_utc_and_naive_ones_are_refused() -> None:
     from shelfdesk.db.types import UTCDateTime  # what the copy reads datetime columns with
 
     column = UTCDateTime()
-    stored = column.process_bind_param(datetime(2026, 3, 2, 10, 30, tzinfo=timezone.utc), None)  # type: ignore[arg-type]
-    assert column.process_result_value(stored.replace(tzinfo=None), None) == datetime(2026, 3, 2, 10, 30, tzinfo=timezone.utc)  # type: ignore[arg-type,union-attr]
+    stored = column.process_bind_param(datetime(2026, 3, 2, 10, 30, tzinfo=UTC), None)  # type: ignore[arg-type]
+    assert column.process_result_value(stored.replace(tzinfo=None), None) == datetime(2026, 3, 2, 10, 30, tzinfo=UTC)  # type: ignore[arg-type,union-attr]
     with pytest.raises(ValueError, match="must be aware"):
         column.process_bind_param(datetime(2026, 3, 2, 10, 30), None)  # type: ignore[arg-type]
 

@@ -7,12 +7,20 @@ from typing import Any
 
 from shelfdesk.clock import FakeClock
 from shelfdesk.context import AppContext
-from shelfdesk.domain import ActionKind, ActionState, JobOutcome, Marketplace, NormalizedStatus
-from shelfdesk.domain import PublicationKind, PublicationMode, PublicationState
-from shelfdesk.jobs.registry import JobScope
-from shelfdesk.jobs.schedules import ensure_schedules, set_paused
+from shelfdesk.domain import (
+    ActionKind,
+    ActionState,
+    JobOutcome,
+    Marketplace,
+    NormalizedStatus,
+    PublicationKind,
+    PublicationMode,
+    PublicationState,
+)
 from shelfdesk.jobs import alerts as rules
 from shelfdesk.jobs.alerts import Severity, count_alerts, list_alerts
+from shelfdesk.jobs.registry import JobScope
+from shelfdesk.jobs.schedules import ensure_schedules, set_paused
 from tests.jobs.conftest import add_channels
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from shelfdesk.clock import FakeClock, set_default_clock
 from shelfdesk.cli import main
+from shelfdesk.clock import FakeClock, set_default_clock
 from shelfdesk.context import AppContext
 from shelfdesk.jobs.registry import JobScope
 from tests.jobs.conftest import add_channels
@@ -145,7 +145,7 @@ def test_status_on_an_empty_workspace_says_where_it_is_and_how_to_reach_the_demo
     code, out, _ = cli("status")
     assert f"The demo is in {demo}: shelfdesk status --home {demo}" in out
     code, out, _ = cli("paths")
-    assert f"demo workspace" in out and f"{demo} (exists: add --home {demo})" in out
+    assert "demo workspace" in out and f"{demo} (exists: add --home {demo})" in out
 
 
 def test_status_names_the_last_publication_that_sent_not_a_later_dry_run(

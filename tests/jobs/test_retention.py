@@ -9,8 +9,18 @@ from sqlalchemy import func, select
 
 from shelfdesk.clock import FakeClock
 from shelfdesk.context import AppContext
-from shelfdesk.domain import ActionKind, ActionState, EventSource, ItemAction, JobOutcome, Marketplace
-from shelfdesk.domain import NormalizedStatus, PublicationKind, PublicationMode, PublicationState
+from shelfdesk.domain import (
+    ActionKind,
+    ActionState,
+    EventSource,
+    ItemAction,
+    JobOutcome,
+    Marketplace,
+    NormalizedStatus,
+    PublicationKind,
+    PublicationMode,
+    PublicationState,
+)
 from shelfdesk.jobs import retention
 from tests.jobs.conftest import add_channels
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from shelfdesk.domain import ActionState, JobOutcome
 from shelfdesk.jobs import registry
+from shelfdesk.jobs.alerts import Severity, list_alerts
 from shelfdesk.jobs.runner import MANUAL, JobRunner
 from shelfdesk.jobs.schedules import ensure_schedules, list_schedules
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN
-from shelfdesk.jobs.alerts import Severity, list_alerts
 from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401  (fixtures)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 import pytest
 
+from shelfdesk.channels.base import RemoteOrder, RemoteOrderLine
 from shelfdesk.clock import FakeClock
 from shelfdesk.context import AppContext
 from shelfdesk.domain import Marketplace, NormalizedStatus, OrderScope
-from shelfdesk.channels.base import RemoteOrder, RemoteOrderLine
 from shelfdesk.orders.connect import ConnectorFactory, default_factory
 from shelfdesk.orders.harvest import HarvestResult, harvest
 from shelfdesk.orders.outbox import OutboxSender, SendReport

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from shelfdesk.db.models import AuditLog, CategoryMapping, Order, OrderAction, OrderEvent
 from shelfdesk.domain import ActionState, NormalizedStatus
 from shelfdesk.orders.actions import dismiss_action, enqueue_action, list_actions, retry_action
-from shelfdesk.orders.errors import ActionRefused, OrderNotFound
 from shelfdesk.orders.detail import get_order_detail
+from shelfdesk.orders.errors import ActionRefused, OrderNotFound
 from shelfdesk.orders.validation import LineIdentifier
 
 from .conftest import BAD_IMEI, GOOD_IMEI, Desk, add_products
@@ -197,9 +197,10 @@ def test_a_refusal_keeps_the_marketplace_message_and_can_be_retried_or_dismissed
     desk.harvest()
     queued = enqueue_action(desk.ctx, oid, "accept")
     # Meanwhile someone cancels the line in Back Market's back office.
-    from .conftest import TIMEOUT
     from shelfdesk.channels.backmarket import BackMarketConnector
     from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN
+
+    from .conftest import TIMEOUT
 
     async def cancel_elsewhere() -> None:
         async with BackMarketConnector(

@@ -8,8 +8,8 @@ theme, and are taken once every worker has finished.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,14 @@ from shelfdesk.orders.actions import list_actions
 from shelfdesk.orders.store import AccountScope, store_remote_orders
 from shelfdesk.tui.app import ShelfdeskApp
 from shelfdesk.tui.screens.orders.bulk_ship_dialog import OrderBulkShipDialog
-from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
-from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
 from shelfdesk.tui.screens.orders.not_done_results import OrderResults
-from shelfdesk.tui.screens.orders.ship_dialog import OrderShipDialog
+from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
 from shelfdesk.tui.screens.orders.order_list import OrdersScreen
+from shelfdesk.tui.screens.orders.ship_dialog import OrderShipDialog
+from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
+from tests.pilot import settle, typed
 
 from .conftest import ADDRESS, GOOD_IMEI, Desk, remote
-from tests.pilot import settle, typed
 
 SIZE = (80, 24)
 S = NormalizedStatus

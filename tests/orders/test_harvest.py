@@ -10,7 +10,6 @@ from shelfdesk.channels.statuses import BACKMARKET_LINE, LEBONCOIN_ORDER, normal
 from shelfdesk.db.models import Channel, MarketplaceAccount, Order, OrderAction, OrderEvent, OrderLine
 from shelfdesk.domain import ActionState, EventSource, NormalizedStatus, OrderScope
 from shelfdesk.orders.actions import enqueue_action
-
 from shelfdesk.orders.harvest import HarvestResult
 
 from .conftest import Desk

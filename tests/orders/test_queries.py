@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -100,8 +100,8 @@ FILTERS = [
         (None, S.New),
         (None, 1),
         (None, 1),
-        (None, datetime(2026, 1, 1, tzinfo=timezone.utc)),
-        (None, datetime(2026, 3, 1, tzinfo=timezone.utc)),
+        (None, datetime(2026, 1, 1, tzinfo=UTC)),
+        (None, datetime(2026, 3, 1, tzinfo=UTC)),
         ("", "Lé"),
     )
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -85,9 +85,9 @@ def test_an_order_outside_every_channel_scope_is_counted_not_stored(ctx: AppCont
 
 
 def test_action_visible_reads_the_marketplace_state() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
 
     def make(status: S, lines: list[S], tracking: str | None = None) -> RemoteOrder:
         return RemoteOrder(

@@ -34,8 +34,7 @@ from shelfdesk.context import AppContext
 from shelfdesk.domain import Marketplace, PublicationKind, PublicationMode
 from shelfdesk.publishing.channel import ChannelSpec
 from shelfdesk.publishing.engine import PublishResult, publish_sync
-from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN
-from shelfdesk.sandbox.backmarket import PRODUCTS as BM_PRODUCTS
+from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN, PRODUCTS as BM_PRODUCTS
 from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN as LBC_TOKEN
 from shelfdesk.sandbox.seeddata import gtin_check_digit
 from shelfdesk.sandbox.server import RunningSandboxes, start_sandboxes

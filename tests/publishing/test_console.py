@@ -11,9 +11,9 @@ import pytest
 
 from shelfdesk.domain import ItemOutcome, PublicationState
 from shelfdesk.tui.messages import PublishFinished, PublishProgress
+from tests.pilot import settle
 from tests.publishing.conftest import Shop, bm_mappings, sandbox_ean
 from tests.tui.conftest import _plain_terminal, make_app  # noqa: F401 (fixtures)
-from tests.pilot import settle
 
 SIZE = (80, 24)
 
@@ -42,8 +42,8 @@ async def test_triage_groups_errors_jumps_to_products_and_republishes_a_fixed_gr
     failing_run: int,
     make_app: Callable[..., Any],  # noqa: F811
 ) -> None:
-    from shelfdesk.tui.screens.publications.run_items import PublicationDetailScreen
     from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
+    from shelfdesk.tui.screens.publications.run_items import PublicationDetailScreen
 
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -225,9 +225,9 @@ async def test_an_operator_fixes_a_demo_error_group_on_mappings_and_republishes_
     from shelfdesk.catalog.column_mapping import channel_rules
     from shelfdesk.demo.catalog_setup import FORGOTTEN_CONDITION
     from shelfdesk.publishing.triage import list_publications
+    from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
     from shelfdesk.tui.screens.setup.attribute_mapping_form import ColumnForm
     from shelfdesk.tui.screens.setup.mappings import MappingsScreen
-    from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
     from tests.publishing.demo_shop import demo_shop
 
     shop.ctx.actor = "operator"

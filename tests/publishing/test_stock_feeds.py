@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from shelfdesk.catalog.feeds import CATALOG, STOCK, refresh_due, refresh_feed, set_feed
-from shelfdesk.publishing.pusher import push_stock_sync
 from shelfdesk.jobs.alerts import list_alerts
+from shelfdesk.publishing.pusher import push_stock_sync
 from tests.publishing.conftest import Shop
 
 SKU = "IPH13-128-MID-GOOD"

@@ -13,8 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shelfdesk.channels.base import RemoteOrder, RemoteOrderLine
 from shelfdesk.domain import Marketplace, NormalizedStatus

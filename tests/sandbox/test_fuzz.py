@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from shelfdesk.clock import FakeClock
 from shelfdesk.sandbox import contract
@@ -138,19 +137,22 @@ class Harness:
     def fuzz(self) -> None:
         """Each route in turn, so that each gets its share of examples whatever the number of routes."""
         for route in self.routes:
-            strategy = st.lists(requests(route, self.pools), min_size=1, max_size=4)
+            self.fuzz_route(st.lists(requests(route, self.pools), min_size=1, max_size=4))
 
-            @FUZZ
-            @given(st.data())
-            def example(data: Any) -> None:
-                for request in data.draw(strategy):
-                    self.send(request)
-                    self.restore()
-                self.clock.advance(self.sandbox_seconds() + 1)  # what was accepted is processed at the next tick
+    def fuzz_route(self, strategy: Any) -> None:
+        """Hypothesis examples of one route's requests, each followed by the sandbox's next tick."""
+
+        @FUZZ
+        @given(st.data())
+        def example(data: Any) -> None:
+            for request in data.draw(strategy):
+                self.send(request)
                 self.restore()
-                self.normal()
+            self.clock.advance(self.sandbox_seconds() + 1)  # what was accepted is processed at the next tick
+            self.restore()
+            self.normal()
 
-            example()
+        example()
 
     def sandbox_seconds(self) -> float:
         return float(getattr(self.sandbox, "task_seconds", None) or getattr(self.sandbox, "feed_seconds", 60.0))

@@ -24,7 +24,7 @@ from shelfdesk.clock import FakeClock
 from shelfdesk.sandbox.app import SandboxApp
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN, BackMarketSandbox
 from shelfdesk.sandbox.core import JournalCorrupt, StateStore
-from shelfdesk.sandbox.leboncoin import DEFAULT_REFRESH_TOKEN, LeboncoinSandbox
+from shelfdesk.sandbox.leboncoin import LeboncoinSandbox
 
 BM_HEADERS = {"Authorization": f"Basic {DEFAULT_TOKEN}", "User-Agent": "BM-Acme-tests;ops@acme.test"}
 
@@ -160,7 +160,7 @@ def test_the_journal_is_folded_into_a_snapshot_when_it_outgrows_it(tmp_path: Pat
     sandbox = BackMarketSandbox(tmp_path / "bm", clock=clock, orders_per_hour=0)
     sandbox.store.compact_min_bytes = 0
     generation = sandbox.store.generation
-    for n in range(40):
+    for _ in range(40):
         sandbox.create_orders({"skus": ["APP1-WHT-EXC"], "fate": "paid"})
         assert sandbox.store.journal_bytes <= sandbox.store.snapshot_bytes
     assert sandbox.store.generation > generation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +16,7 @@ from shelfdesk.domain import NormalizedStatus as S
 from shelfdesk.services.deadlines import list_due
 from tests.due_data import seed_due
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_everything_due_most_urgent_first_with_reasons(ctx: AppContext) -> None:

@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from shelfdesk.catalog import category_mapping as cm
-from shelfdesk.catalog import column_mapping as col
+from shelfdesk.catalog import category_mapping as cm, column_mapping as col
 from shelfdesk.catalog.errors import SetupError
 from shelfdesk.catalog.importer import import_catalog
 from shelfdesk.catalog.readiness import compute_readiness

@@ -101,8 +101,8 @@ def seed(ctx: AppContext) -> dict[str, int]:
         run("outbox", None, 0.1, JobOutcome.skipped, seconds=0.1)
         run("offers", bm, 0.2, JobOutcome.running)
     with ctx.write_session() as session:
-        leases.claim(session, "harvest:%d" % lbc, "srv1:1200:console-a1b2c3", now - timedelta(seconds=30), interval=None)
-        leases.release(session, "harvest:%d" % lbc, "srv1:1200:console-a1b2c3")
+        leases.claim(session, f"harvest:{lbc}", "srv1:1200:console-a1b2c3", now - timedelta(seconds=30), interval=None)
+        leases.release(session, f"harvest:{lbc}", "srv1:1200:console-a1b2c3")
         leases.claim(session, f"harvest:{bm}", "srv1:1200:console-a1b2c3", now - timedelta(minutes=1), interval=None)
         leases.release(session, f"harvest:{bm}", "srv1:1200:console-a1b2c3")
         leases.claim(session, "outbox", "srv1:1200:console-a1b2c3", now - timedelta(seconds=6), interval=None)

@@ -11,8 +11,8 @@ from shelfdesk.context import AppContext
 from shelfdesk.invoices import service
 from shelfdesk.tui.messages import InvoicesLoaded, OperationDone, WebhooksLoaded
 from tests.invoices.conftest import SELLER, make_order
-from tests.webhooks.conftest import Receiver, order_with_events, receiver  # noqa: F401 - fixture
 from tests.pilot import settle
+from tests.webhooks.conftest import Receiver, order_with_events, receiver  # noqa: F401 - fixture
 
 __all__ = ["SELLER", "receiver"]
 

@@ -13,15 +13,14 @@ from textual.widgets import Input
 from shelfdesk.context import AppContext
 from shelfdesk.domain import JobOutcome
 from shelfdesk.jobs.runs import list_runs
-from shelfdesk.jobs.schedules import get_schedule
 from shelfdesk.tui.screens.jobs.alerts import AlertsScreen
+from shelfdesk.tui.screens.jobs.job_list import JobsScreen
 from shelfdesk.tui.screens.jobs.job_run_detail import JobRunScreen
 from shelfdesk.tui.screens.jobs.job_runs import JobRunsScreen
-from shelfdesk.tui.screens.jobs.job_list import JobsScreen
 from shelfdesk.tui.screens.jobs.schedule_dialog import ScheduleDialog
 from tests.jobs.conftest import jobs  # noqa: F401  (fixture)
-from tests.tui.jobs_data import REMOTE_WORKER, Calls, register_jobs, seed
 from tests.pilot import settle, settle_until
+from tests.tui.jobs_data import REMOTE_WORKER, Calls, register_jobs, seed
 
 SIZE = (80, 24)
 

@@ -16,13 +16,13 @@ from shelfdesk.settings import Preferences
 from shelfdesk.tui.app import HOME_VIEW, ShelfdeskApp
 from shelfdesk.tui.messages import AlertsCounted
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.screens.shell.command_line import CommandLineScreen
-from shelfdesk.tui.screens.shell.help import HelpScreen
 from shelfdesk.tui.screens.jobs.job_list import JobsScreen
-from shelfdesk.tui.screens.setup.mappings import MappingsScreen
 from shelfdesk.tui.screens.orders.order_list import OrdersScreen
 from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
+from shelfdesk.tui.screens.setup.mappings import MappingsScreen
 from shelfdesk.tui.screens.setup.stores import StoresScreen
+from shelfdesk.tui.screens.shell.command_line import CommandLineScreen
+from shelfdesk.tui.screens.shell.help import HelpScreen
 from shelfdesk.tui.widgets.empty_state import EmptyState
 from shelfdesk.tui.widgets.filter_bar import FilterBar
 
@@ -96,7 +96,7 @@ async def test_opens_on_orders_with_status_bar(make_app: Any) -> None:
 async def test_every_screen_by_number_and_letter(make_app: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        for view, number, letter, screen_class in VIEWS:
+        for view, number, _letter, screen_class in VIEWS:
             await pilot.press(number)
             assert app.current_mode == view and isinstance(app.screen, screen_class), view
             await app.workers.wait_for_complete()  # the screen's first load: slower on PostgreSQL than SQLite

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from shelfdesk.domain import ItemOutcome
+from tests.pilot import settle
 from tests.publishing.conftest import Shop, _running, bm_mappings, sandbox_ean, sandboxes, shop  # noqa: F401 (fixtures)
 from tests.tui.setup_data import build
 from tests.tui.test_jobs_console import screen_text
-from tests.pilot import settle
 
 SIZE = (80, 24)
 #: Two SKUs of one model that differ only past the SKU column's 22 characters.

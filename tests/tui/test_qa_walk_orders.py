@@ -5,14 +5,12 @@ Against the orders tests' sandboxes (tests/orders/conftest.py), at 80x24, keys o
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from shelfdesk.tui.app import ShelfdeskApp
-from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
-from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
 from shelfdesk.tui.screens.orders.not_done_results import OrderResults
+from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
+from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401 (fixtures)
 from tests.pilot import settle
 

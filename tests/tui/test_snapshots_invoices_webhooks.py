@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-
 from textual.pilot import Pilot
 
 from shelfdesk.context import AppContext

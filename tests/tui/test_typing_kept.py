@@ -5,7 +5,6 @@ confirmation's field moves to the confirming button, never to No."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from textual.widgets import Button, Input

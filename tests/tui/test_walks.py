@@ -8,7 +8,6 @@ The support person's walk is in test_walks_support.py (the publishing sandboxes'
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,9 +30,9 @@ def toasts(app: Any) -> list[str]:
 
 
 async def test_the_operator_over_ssh_ships_what_came_in_with_keys_only(desk: Desk) -> None:  # noqa: F811
-    from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
     from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
     from shelfdesk.tui.screens.orders.ship_dialog import OrderShipDialog
+    from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
     desk.new_orders("backmarket", ["APP1-WHT-EXC", "NSW-OLED-WHT-EXC"], fate="paid")
     [phone] = desk.new_orders("backmarket", ["IPH13-128-MID-GOOD"], fate="accepted")

@@ -18,8 +18,8 @@ SIZE = (80, 24)
 async def test_support_triages_a_failed_publication_and_republishes_only_the_fixed_group(  # noqa: F811
     shop: Shop, failing_run: int, make_app: Callable[..., Any]
 ) -> None:
-    from shelfdesk.tui.screens.setup.mappings import MappingsScreen
     from shelfdesk.tui.screens.publications.error_groups import PublicationErrorsScreen
+    from shelfdesk.tui.screens.setup.mappings import MappingsScreen
 
     app = make_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:

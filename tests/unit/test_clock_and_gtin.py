@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from shelfdesk.catalog.gtin import gtin_check_digit, is_valid_gtin, make_ean13
 from shelfdesk.clock import FakeClock, ensure_utc

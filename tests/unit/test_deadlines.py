@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from shelfdesk.deadlines import (
     Due,
@@ -23,7 +22,7 @@ from shelfdesk.deadlines import (
 )
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus as S
 
-UTC = timezone.utc
+UTC = UTC
 instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC))
 countries = st.sampled_from(["FR", "DE", "GB", "ES", "US", "JP", "AU", "IT"])
 cutoffs = st.integers(min_value=0, max_value=24)

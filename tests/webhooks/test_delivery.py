@@ -15,8 +15,8 @@ from shelfdesk.domain import NormalizedStatus as S
 from shelfdesk.webhooks import delivery, subscriptions
 from shelfdesk.webhooks.errors import WebhookError
 from shelfdesk.webhooks.signing import verify
-from tests.webhooks.conftest import Receiver, order_with_events
 from tests.dbtext import database_text
+from tests.webhooks.conftest import Receiver, order_with_events
 
 
 def sweep(ctx: AppContext, **kwargs: Any) -> delivery.DeliveryReport:

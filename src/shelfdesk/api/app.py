@@ -140,7 +140,7 @@ def _stock_result(s: Schemas) -> dict[str, Any]:
 
 def _action_body(s: Schemas) -> dict[str, Any]:
     ident = {"type": "object", "additionalProperties": False, "properties": {"sku": _STR, "imei": _STR, "serial_number": _STR}}
-    props = {name: _STR for name in routes.ACTION_FIELDS}
+    props: dict[str, Any] = {name: _STR for name in routes.ACTION_FIELDS}
     props.update(
         {
             "skus": {"type": "array", "items": _STR, "description": "only these lines (per-line marketplaces)"},
@@ -452,14 +452,14 @@ class Guard:
                 raise ApiError(400, "bad_request", "Idempotency-Key: 1 to 255 characters", field="Idempotency-Key")
             digest = request_hash(request.method, request.url.path, raw)
             try:
-                first = await run_in_threadpool(stored_answer, self.ctx, token.id, key, digest)  # type: ignore[union-attr]
+                first = await run_in_threadpool(stored_answer, self.ctx, token.id, key, digest)  # type: ignore[union-attr]  # a key is read only with a token
             except Exception as exc:
                 raise from_service_error(exc) or exc from None
             if first is not None:
                 return _json(first[0], first[1], {"Idempotent-Replayed": "true"})
         status, data, after = await self._run(ep, call)
         if key is not None and status < 500:
-            status, data = await run_in_threadpool(store_answer, self.ctx, token.id, key, digest, status, data)  # type: ignore[union-attr]
+            status, data = await run_in_threadpool(store_answer, self.ctx, token.id, key, digest, status, data)  # type: ignore[union-attr]  # a key is read only with a token
         response = _json(status, data)
         if after is not None:
             response.background = BackgroundTask(after)

@@ -73,8 +73,7 @@ def _text(body: Mapping[str, Any], name: str) -> str | None:
 
 def list_orders(call: Call) -> Answer:
     """A page of orders, newest first, under the Orders screen's filters; ``next`` continues it."""
-    from shelfdesk.orders.queries import MAX_WINDOW, count_by_status, format_cursor, make_filter, parse_cursor
-    from shelfdesk.orders.queries import list_orders as page_of
+    from shelfdesk.orders.queries import MAX_WINDOW, count_by_status, format_cursor, list_orders as page_of, make_filter, parse_cursor
 
     q = call.query
     limit_text = q.get("limit") or str(DEFAULT_LIMIT)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from shelfdesk.catalog.categories import ChannelCategory, CategoryTree, category_tree
+from shelfdesk.catalog.categories import CategoryTree, ChannelCategory, category_tree
 from shelfdesk.catalog.errors import CatalogError
 from shelfdesk.domain import Marketplace
 
@@ -65,7 +65,7 @@ def channel_info(ctx: AppContext, channel_id: int) -> ChannelInfo:
         return ChannelInfo(
             channel.id,
             channel.store_id,
-            Marketplace(channel.marketplace),  # type: ignore[arg-type]
+            Marketplace(channel.marketplace),
             bool((channel.settings or {}).get("secure_payment", True)),
         )
 
@@ -204,7 +204,7 @@ def clear_category_mapping(ctx: AppContext, channel_id: int, merchant_category: 
             delete(CategoryMapping).where(CategoryMapping.channel_id == channel_id, CategoryMapping.merchant_category == merchant_category)
         )
         record_audit(session, ctx, "mapping.category.clear", "channel", channel_id, {"merchant": merchant_category})
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
 
 def suggest_for(ctx: AppContext, channel_id: int, merchant_category: str, limit: int = 3) -> list[ChannelCategory]:

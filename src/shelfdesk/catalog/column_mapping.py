@@ -14,7 +14,7 @@ import difflib
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from shelfdesk.catalog.attributes import AttributeSet, AttributeSpec, attribute_set
 from shelfdesk.catalog.category_mapping import Proposal
@@ -323,7 +323,7 @@ def clear_mapping(ctx: AppContext, channel_id: int, attribute: str) -> bool:
             delete(ColumnMapping).where(ColumnMapping.channel_id == channel_id, ColumnMapping.channel_attribute == attribute)
         )
         record_audit(session, ctx, "mapping.column.clear", "channel", channel_id, {"attribute": attribute})
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
 
 def column_proposals(ctx: AppContext, channel_id: int) -> list[Proposal]:
@@ -376,8 +376,7 @@ def iter_products(
     """The store's current products (keyset-paged by id, ``CHUNK`` per query), excluded ones left out."""
     from sqlalchemy import not_, select
 
-    from shelfdesk.catalog.exclusions import channel_rules as exclusion_rules
-    from shelfdesk.catalog.exclusions import exclusion_sql
+    from shelfdesk.catalog.exclusions import channel_rules as exclusion_rules, exclusion_sql
     from shelfdesk.db.models import Product
 
     store_id, _ = _channel(ctx, channel_id)

@@ -232,10 +232,10 @@ def _apply(ctx: AppContext, store_id: int, kind: str, path: Any, transport: http
     from shelfdesk.catalog.importer import import_catalog
 
     # The store's own source again (its saved format, options and roles): the import records it by name.
-    result = import_catalog(ctx, store_id, transport=transport)
-    if result.error is not None:
-        raise CatalogError(result.error)
-    return result.stored
+    imported = import_catalog(ctx, store_id, transport=transport)
+    if imported.error is not None:
+        raise CatalogError(imported.error)
+    return imported.stored
 
 
 def _record(

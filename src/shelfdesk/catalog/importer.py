@@ -196,7 +196,7 @@ class _Run:
     def _rows(self, path: Path, options: FeedOptions) -> Iterator[RawRow | RowError]:
         with path.open("rb") as raw:
             self.counting = CountingFile(raw)
-            yield from read_rows(self.counting, options)  # type: ignore[arg-type]
+            yield from read_rows(self.counting, options)
 
     def check(self, path: Path, options: FeedOptions) -> FeedError | None:
         """The first pass: validate every row, record rejections, write no product.
@@ -479,7 +479,7 @@ def import_catalog(
         record = CatalogImport(store_id=store_id, started_at=now, source=_shown(source), actor=ctx.actor)
         session.add(record)
         session.flush()
-        import_id = int(record.id)  # type: ignore[arg-type]
+        import_id = int(record.id)
 
     feed: LocalFeed | None = None
     run: _Run | None = None
@@ -576,8 +576,9 @@ def import_catalog(
         "would_flag_gone": would_gone,
     }
     with ctx.write_session() as session:
-        record = session.get(CatalogImport, import_id)
-        assert record is not None
+        found = session.get(CatalogImport, import_id)
+        assert found is not None
+        record = found
         record.finished_at = ctx.clock.now()
         record.format = options.format if options else None
         record.rows_read, record.stored, record.rejected, record.gone = (counts.rows_read, counts.stored, counts.rejected, gone)
@@ -661,7 +662,7 @@ def _flag_gone(ctx: AppContext, store_id: int, import_id: int, now: datetime) ->
         )
         mark_dirty(session, store_id, session.execute(select(products.c.sku).where(*unseen)).scalars(), REASON_CATALOG, now)
         result = session.execute(update(products).where(*unseen).values(gone=True, gone_at=now, updated_at=now))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
 
 def _finish_failed(ctx: AppContext, import_id: int, error: str, started: float) -> None:

@@ -182,7 +182,7 @@ def to_toml(bundle: MappingBundle) -> str:
     return "\n".join(lines)
 
 
-class _SafeWriter(csv.DictWriter):  # type: ignore[type-arg]
+class _SafeWriter(csv.DictWriter):
     """Every cell through the one CSV-safety function (a merchant value can start with '=')."""
 
     def writerow(self, rowdict: Any) -> Any:
@@ -236,7 +236,7 @@ def _text(value: Any) -> str:
 # ------------------------------------------------------------------ import
 
 
-class _SafeReader(csv.DictReader):  # type: ignore[type-arg]
+class _SafeReader(csv.DictReader):
     """Cells back to their values: the apostrophe :class:`_SafeWriter` put before a formula-like value goes."""
 
     def __next__(self) -> dict[str, Any]:
@@ -481,13 +481,13 @@ def import_mappings(
             ).scalar_one_or_none()
             offset = 0 if top is None else top + 1
         positions: dict[int, int] = {}
-        for group, rule, enabled, name in rules:
+        for group, rule, enabled, rule_name in rules:
             position = positions.get(group, 0)
             positions[group] = position + 1
             session.add(
                 ExclusionRule(
                     channel_id=channel_id,
-                    name=name,
+                    name=rule_name,
                     field=rule.field,
                     operator=rule.operator,
                     value=rule.value,

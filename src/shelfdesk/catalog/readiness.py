@@ -124,9 +124,9 @@ def mapping_light(ctx: AppContext, channel_id: int) -> Light:
     if not reasons:
         result = preview(ctx, channel_id, samples=0)
         for name, count in sorted(result.failures.items(), key=lambda kv: -kv[1]):
-            spec = attrs.get(name)
+            failing = attrs.get(name)
             example = result.examples.get(name, "")
-            if result.products and count == result.products and spec is not None and (spec.mandatory or spec.any_of):
+            if result.products and count == result.products and failing is not None and (failing.mandatory or failing.any_of):
                 reasons.append(f"{name}: every product fails ({example})")
             else:
                 warnings.append(f"{name}: {plural(count, 'product')} fail ({example})")
@@ -209,9 +209,9 @@ def saved_readiness(channel: object) -> Readiness | None:
         return Light(name, ok, list(data.get("reasons") or []), list(data.get("warnings") or []))
 
     return Readiness(
-        getattr(channel, "id"),
+        channel.id,
         light("categories", bool(getattr(channel, "categories_ok"))),  # noqa: B009
         light("mapping", bool(getattr(channel, "columns_ok"))),  # noqa: B009
-        light("api", bool(getattr(channel, "api_ok"))),
+        light("api", bool(channel.api_ok)),
         checked,
     )  # noqa: B009

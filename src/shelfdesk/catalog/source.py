@@ -18,7 +18,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from shelfdesk.catalog.errors import SourceError
@@ -171,7 +171,12 @@ def download(
                     last_modified=response.headers.get("last-modified") or last_modified,
                     not_modified=True,
                 )
-            watchdog = threading.Timer(timeout, lambda: (expired.set(), response.close()))
+
+            def give_up(response: Any = response) -> None:
+                expired.set()
+                response.close()
+
+            watchdog = threading.Timer(timeout, give_up)
             watchdog.daemon = True
             watchdog.start()
             try:

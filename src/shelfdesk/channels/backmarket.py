@@ -25,7 +25,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-
 from shelfdesk.channels.base import (
     ActionSpec,
     BatchItemResult,
@@ -788,7 +787,8 @@ def _task_items(result: Any) -> tuple[dict[str, _TaskItem], bool]:
     for r in rows:
         sku = str(r.get("sku") or "")
         status = str(r.get("status") or "").lower()
-        errors = r.get("errors") if isinstance(r.get("errors"), list) else []
+        raw_errors = r.get("errors")
+        errors = raw_errors if isinstance(raw_errors, list) else []
         message = str(r.get("message") or "; ".join(str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors))
         code = next((str(e.get("code")) for e in errors if isinstance(e, Mapping) and e.get("code")), None)
         items[sku.casefold()] = _TaskItem(

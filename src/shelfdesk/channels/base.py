@@ -375,7 +375,7 @@ class Connector(abc.ABC):
 
     async def wait_for_batch(self, ticket: BatchTicket, *, poll_every: float | None = None, timeout: float = 3600.0) -> BatchResult:
         """Poll a batch on the injected clock until it is processed (or ``timeout`` passes)."""
-        clock = self.clock  # type: ignore[attr-defined]
+        clock = self.clock  # type: ignore[attr-defined]  # every connector is built with the injected clock; the base class declares no fields
         interval = poll_every if poll_every is not None else self.batch_poll_interval
         deadline = clock.monotonic() + timeout
         while True:

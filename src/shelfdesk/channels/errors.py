@@ -56,7 +56,7 @@ class AuthError(ChannelError):
     Leboncoin's 365-day refresh token), so the console can say "renew it".
     """
 
-    def __init__(self, message: str, *, expired: bool = False, **kwargs) -> None:
+    def __init__(self, message: str, *, expired: bool = False, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.expired = expired
 
@@ -72,7 +72,7 @@ class WafBlocked(ChannelError):
 class RateLimited(ChannelError):
     """Still throttled after the allowed waits. ``retry_after`` is in seconds."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs) -> None:
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
 
@@ -100,7 +100,7 @@ class RemoteRejected(ChannelError):
     errors, codes), as it said it.
     """
 
-    def __init__(self, message: str, *, code: str | None = None, details: object = None, **kwargs) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: object = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.code = code
         self.details = details

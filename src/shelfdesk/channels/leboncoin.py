@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-
 from shelfdesk.channels.base import (
     ActionSpec,
     BatchItemResult,

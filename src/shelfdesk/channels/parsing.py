@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 
+@overload
+def to_decimal(value: Any, default: Decimal) -> Decimal: ...
+@overload
+def to_decimal(value: Any, default: None = None) -> Decimal | None: ...
 def to_decimal(value: Any, default: Decimal | None = None) -> Decimal | None:
     """Money arrives as strings ("42.00"), numbers, or ``{amount, currency}``."""
     if isinstance(value, Mapping):
@@ -38,15 +42,15 @@ def to_datetime(value: Any) -> datetime | None:
         except ValueError:
             return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def rfc3339(value: datetime) -> str:
     """Aware datetime as ``2026-03-02T09:30:00Z`` (no ``+`` to escape in a query)."""
     if value.tzinfo is None:
         raise ValueError("naive datetime")
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_int(value: Any, default: int = 0) -> int:

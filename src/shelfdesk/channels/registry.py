@@ -67,7 +67,7 @@ def connector_class(marketplace: Marketplace | str) -> type[Connector] | None:
     except (KeyError, ValueError):
         return None
     module_name, _, class_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def constructor_options(marketplace: Marketplace | str) -> frozenset[str]:

@@ -9,9 +9,13 @@ its last use (never a secret); ``token revoke NAME`` refuses its next call.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from shelfdesk.cli.setup_common import common_parser, print_json, workspace
 from shelfdesk.formatting import when
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -50,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return int(args._api_run(ctx, args))
 
 
-def _serve(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _serve(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.api.app import ApiSettings
     from shelfdesk.api.server import serve_forever
     from shelfdesk.catalog.errors import SetupError
@@ -62,7 +66,7 @@ def _serve(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def
     return 0
 
 
-def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _add(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services.api_tokens import add_token
 
     info, secret = add_token(ctx, args.name, args.scope)
@@ -74,7 +78,7 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _list(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services.api_tokens import list_tokens
 
     tokens = list_tokens(ctx)
@@ -91,7 +95,7 @@ def _list(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _revoke(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _revoke(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services.api_tokens import revoke_token
 
     info = revoke_token(ctx, args.name)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from shelfdesk.cli.setup_common import common_parser, print_json, run_with_workspace
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     return run_with_workspace(args, args._catalog_run)
 
 
-def _columns(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _columns(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.feed_preview import preview_feed
     from shelfdesk.services.stores import find_store
 
@@ -107,7 +111,7 @@ def _chosen_roles(args: argparse.Namespace) -> dict[str, str]:
     return chosen
 
 
-def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _import(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.importer import import_catalog, import_rejections
     from shelfdesk.services.stores import find_store
 
@@ -164,7 +168,7 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     return 1 if args.strict and result.rejected else 0
 
 
-def _report(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _report(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.importer import import_rejections
     from shelfdesk.cli import UserFacingError
     from shelfdesk.secrets import mask_url
@@ -177,7 +181,7 @@ def _report(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
         if args.import_id is None:
             raise UserFacingError(f"{store.name} has no import yet: shelfdesk catalog import {store.name!r} SOURCE")
         raise UserFacingError(f"{store.name} has no import {args.import_id} (shelfdesk catalog report {store.name!r} shows its last one)")
-    rejected: list = []  # type: ignore[type-arg]
+    rejected: list = []
     after_line = 0
     while args.limit <= 0 or len(rejected) < args.limit:  # pages of the console's report (x), in line order
         want = 500 if args.limit <= 0 else min(500, args.limit - len(rejected))

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli import CHANNEL_HELP, UserFacingError
 from shelfdesk.cli.setup_common import common_parser, print_json, run_with_workspace
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +119,7 @@ def _read_token(args: argparse.Namespace) -> str | None:
     return token
 
 
-def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _add(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services import accounts, channels
     from shelfdesk.services.stores import find_store
 
@@ -163,7 +167,7 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return 0 if result is None or result.ok else 1
 
 
-def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _edit(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services import accounts, channels
 
     view = channels.find_channel(ctx, args.channel)
@@ -189,7 +193,7 @@ def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 _OPTION_NAMES = {"products_feed": "products_feed_enabled", "offers_feed": "offers_feed_enabled", "orders": "orders_enabled"}
 
 
-def _token(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _token(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services import accounts, channels
 
     view = channels.find_channel(ctx, args.channel)
@@ -219,13 +223,13 @@ def _account_settings(args: argparse.Namespace) -> dict[str, str]:
     return {key: value for key, value in given if value is not None}
 
 
-def _lights(view) -> str:  # type: ignore[no-untyped-def]
+def _lights(view: Any) -> str:
     if view.readiness is None:
         return "readiness not checked (shelfdesk channel list --check)"
     return view.readiness.summary()
 
 
-def _list(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services import channels
     from shelfdesk.services.stores import find_store
 
@@ -247,7 +251,7 @@ def _list(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _test(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _test(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services import channels
 
     view = channels.find_channel(ctx, args.channel)
@@ -269,7 +273,7 @@ def _test(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return 0 if result.ok else 1
 
 
-def _activate(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _activate(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services import channels
 
     view = channels.activate_channel(ctx, channels.find_channel(ctx, args.channel).id)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from shelfdesk.cli.setup_common import print_json as _print_json
 from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
+from shelfdesk.cli.setup_common import print_json as _print_json
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from shelfdesk.context import AppContext
 
 
@@ -78,10 +80,10 @@ def _key(ctx: AppContext, args: argparse.Namespace, text: str | None = None) -> 
 # ---------------------------------------------------------------- reading
 
 
-def _when(ctx: AppContext, value: object) -> str:
+def _when(ctx: AppContext, value: datetime | None) -> str:
     from shelfdesk.jobs.display import short_time
 
-    return short_time(value, ctx.clock.now())  # type: ignore[arg-type]
+    return short_time(value, ctx.clock.now())
 
 
 def _list(ctx: AppContext, args: argparse.Namespace) -> int:
@@ -105,7 +107,7 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(rows: list[tuple[str, ...]]) -> None:
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

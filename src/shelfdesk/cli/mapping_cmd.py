@@ -13,9 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli import CHANNEL_HELP
 from shelfdesk.cli.setup_common import common_parser, print_json, run_with_workspace
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     return run_with_workspace(args, args._mapping_run)
 
 
-def _export(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _export(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.mapping_files import export_mappings
     from shelfdesk.services.channels import find_channel
 
@@ -109,7 +113,7 @@ def _export(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     return 0
 
 
-def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _import(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.mapping_files import import_mappings
     from shelfdesk.services.channels import check_readiness, find_channel
 
@@ -136,7 +140,7 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     return 0
 
 
-def _suggest(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _suggest(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog import category_mapping, column_mapping
     from shelfdesk.services.channels import check_readiness, find_channel
 
@@ -162,7 +166,7 @@ def _suggest(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
     return 0
 
 
-def _done(ctx, view, args: argparse.Namespace, text: str, data: dict) -> int:  # type: ignore[no-untyped-def,type-arg]
+def _done(ctx: AppContext, view: Any, args: argparse.Namespace, text: str, data: dict[str, Any]) -> int:
     """Readiness after a change, as the screen's lights show it; one line, or JSON."""
     from shelfdesk.services.channels import check_readiness
 
@@ -175,7 +179,7 @@ def _done(ctx, view, args: argparse.Namespace, text: str, data: dict) -> int:  #
     return 0
 
 
-def _show(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.category_mapping import merchant_categories
     from shelfdesk.catalog.column_mapping import attribute_rows
     from shelfdesk.catalog.exclusions import channel_rules, count_excluded
@@ -244,13 +248,13 @@ def _show(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
         hint = f"  (suggestion: {r.suggestion})" if r.suggestion and not r.mapped else ""
         print(f"  {r.spec.name}{' *' if r.spec.mandatory else ''}  ← {source}{hint}")
     print(f"exclusions: {count.excluded:,} of {count.total:,} products excluded")
-    for r in rules:
-        state = "" if r.enabled else "  (off)"
-        print(f"  rule {r.id}  group {r.group_no}  {r.describe()}{'  [by hand]' if r.is_manual else ''}{state}")
+    for rule in rules:
+        state = "" if rule.enabled else "  (off)"
+        print(f"  rule {rule.id}  group {rule.group_no}  {rule.describe()}{'  [by hand]' if rule.is_manual else ''}{state}")
     return 0
 
 
-def _category(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _category(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.category_mapping import set_category_mapping
     from shelfdesk.services.channels import find_channel
 
@@ -271,9 +275,9 @@ def _category(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
     )
 
 
-def _column(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _column(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.column_mapping import channel_rules, set_mapping
-    from shelfdesk.cli import CHANNEL_HELP, UserFacingError
+    from shelfdesk.cli import UserFacingError
     from shelfdesk.services.channels import find_channel
 
     view = find_channel(ctx, args.channel)
@@ -310,7 +314,7 @@ def _column(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     )
 
 
-def _rule_of(ctx, view, rule_id: int):  # type: ignore[no-untyped-def]
+def _rule_of(ctx: AppContext, view: Any, rule_id: int) -> Any:
     from shelfdesk.catalog.exclusions import channel_rules
     from shelfdesk.cli import UserFacingError
 
@@ -320,7 +324,7 @@ def _rule_of(ctx, view, rule_id: int):  # type: ignore[no-untyped-def]
     return rule
 
 
-def _clear(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _clear(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.cli import UserFacingError
     from shelfdesk.services.channels import find_channel
 
@@ -345,7 +349,7 @@ def _clear(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def
     return _done(ctx, view, args, f"{what} unmapped", {key: what, "removed": True})
 
 
-def _rule(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _rule(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.exclusions import add_rule
     from shelfdesk.services.channels import find_channel
 
@@ -354,7 +358,7 @@ def _rule(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return _rule_done(ctx, view, args, rule, f"added to group {rule.group_no}", {"group": rule.group_no})
 
 
-def _toggle_rule(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _toggle_rule(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.exclusions import set_rule_enabled
     from shelfdesk.services.channels import find_channel
 
@@ -364,7 +368,7 @@ def _toggle_rule(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyp
     return _rule_done(ctx, view, args, rule, "on" if args.enabled else "off", {"enabled": args.enabled})
 
 
-def _rule_done(ctx, view, args: argparse.Namespace, rule, change: str, data: dict) -> int:  # type: ignore[no-untyped-def,type-arg]
+def _rule_done(ctx: AppContext, view: Any, args: argparse.Namespace, rule: Any, change: str, data: dict[str, Any]) -> int:
     """After a rule changed: the live count of excluded products, as the Exclusions pane shows it."""
     from shelfdesk.catalog.exclusions import count_excluded
 
@@ -378,7 +382,7 @@ def _rule_done(ctx, view, args: argparse.Namespace, rule, change: str, data: dic
     )
 
 
-def _exclude(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _exclude(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.exclusions import exclude_product
     from shelfdesk.services.channels import find_channel
 

@@ -76,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
+    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.channels.errors import ChannelError
     from shelfdesk.domain import PublicationState
     from shelfdesk.orders.errors import NoCredential
-    from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.publishing.engine import publish_sync
     from shelfdesk.publishing.triage import failed_skus, get_publication
 

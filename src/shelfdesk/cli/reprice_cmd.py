@@ -27,11 +27,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.channels.errors import ChannelError
-    from shelfdesk.cli.setup_common import print_json as _print_json
-    from shelfdesk.cli.setup_common import workspace
-    from shelfdesk.orders.errors import NoCredential
     from shelfdesk.channel_refs import resolve_channel
+    from shelfdesk.channels.errors import ChannelError
+    from shelfdesk.cli.setup_common import print_json as _print_json, workspace
+    from shelfdesk.orders.errors import NoCredential
     from shelfdesk.publishing.errors import PublishError
     from shelfdesk.publishing.repricer import list_changes, reprice_sync
 

@@ -43,10 +43,11 @@ def workspace(args: argparse.Namespace, *refusals: type[Exception]) -> Iterator[
     from shelfdesk.context import ReadOnlyError, open_context
     from shelfdesk.paths import resolve_paths
 
+    caught: tuple[type[Exception], ...] = (CatalogError, ReadOnlyError, UnknownChannel, *refusals)
     ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
     try:
         yield ctx
-    except (CatalogError, ReadOnlyError, UnknownChannel, *refusals) as exc:
+    except caught as exc:
         raise UserFacingError(str(exc)) from None
     finally:
         ctx.close()

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli.setup_common import common_parser, print_json, workspace
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -80,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
         return int(args._stock_run(ctx, args))
 
 
-def _store_id(ctx, ref: str) -> int:  # type: ignore[no-untyped-def]
+def _store_id(ctx: AppContext, ref: str) -> int:
     from shelfdesk.services.stores import find_store
 
     return find_store(ctx, ref).id
 
 
-def _report(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _report(result: Any, args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.as_json())
     else:
@@ -102,14 +106,14 @@ def _report(result, args: argparse.Namespace) -> int:  # type: ignore[no-untyped
     return 1 if result.refused else 0
 
 
-def _set(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _set(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services.stock import parse_assignments, set_stock
 
     lines = parse_assignments(args.assignments)
     return _report(set_stock(ctx, _store_id(ctx, args.store), lines, source="manual"), args)
 
 
-def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _import(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.errors import SetupError
     from shelfdesk.services.stock import set_stock_text
 
@@ -127,7 +131,7 @@ def _import(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     return _report(set_stock_text(ctx, store_id, text, source="import"), args)
 
 
-def _safety(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _safety(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.errors import SetupError
     from shelfdesk.channel_refs import resolve_channel
     from shelfdesk.services.stock import parse_quantity, set_channel_safety, set_store_safety
@@ -154,7 +158,7 @@ def _safety(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-de
     return 0
 
 
-def _show(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services.stock import stock_view
 
     view = stock_view(ctx, _store_id(ctx, args.store), args.sku)
@@ -167,7 +171,7 @@ def _show(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _feed(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _feed(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.catalog.feeds import CATALOG, STOCK, list_feeds, refresh_feed, set_feed
     from shelfdesk.jobs.schedules import format_interval, parse_interval
 

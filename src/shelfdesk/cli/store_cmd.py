@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from shelfdesk.cli.setup_common import common_parser, print_json, run_with_workspace
+
+if TYPE_CHECKING:
+    from shelfdesk.context import AppContext
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     return run_with_workspace(args, args._store_run)
 
 
-def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _add(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services.stores import create_store
 
     store = create_store(ctx, args.name, args.country, args.currency, catalog_source=args.source)
@@ -47,7 +51,7 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _edit(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.cli import UserFacingError
     from shelfdesk.secrets import mask_url
     from shelfdesk.services.stores import find_store, update_store
@@ -63,7 +67,7 @@ def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _list(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services.stores import list_stores
 
     stores = list_stores(ctx)

@@ -109,8 +109,7 @@ def is_unavailable(exc: BaseException) -> bool:
     SQLite file locked past the busy timeout; not a bad statement or a
     constraint, which would fail the same way again.
     """
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, TimeoutError as PoolTimeout
 
     if isinstance(exc, PoolTimeout):
         return True

@@ -125,11 +125,8 @@ def script_head() -> str:
 
 
 def _migrate(engine: Engine, allow_upgrade: bool) -> str:
-    from alembic.script import ScriptDirectory
-
     config = alembic_config()
-    script = ScriptDirectory.from_config(config)
-    head = script.get_current_head()
+    head = script_head()
     known = _known_revisions()
     current = current_revision(engine)
     where = describe_database(engine.url)
@@ -139,7 +136,7 @@ def _migrate(engine: Engine, allow_upgrade: bool) -> str:
             f"(its newest is {head}): it was upgraded by a newer shelfdesk. Upgrade shelfdesk to open it."
         )
     if current == head:
-        return current
+        return head
     if not allow_upgrade:
         state = f"at schema revision {current}" if current else "not initialised"
         raise SchemaError(

@@ -47,7 +47,7 @@ def metadata() -> MetaData:
     """Every shelfdesk table: the models' metadata, or its cached copy when the models are not loaded."""
     models = sys.modules.get("shelfdesk.db.models")
     if models is not None:
-        return models.metadata  # type: ignore[no-any-return]
+        return models.metadata
     return _cached()
 
 
@@ -55,7 +55,7 @@ def metadata() -> MetaData:
 def _cached() -> MetaData:
     path = cache_file()
     try:
-        return pickle.loads(path.read_bytes())  # type: ignore[no-any-return]
+        return pickle.loads(path.read_bytes())
     except FileNotFoundError:
         pass
     except Exception:  # a half-written or foreign file: rebuilt below

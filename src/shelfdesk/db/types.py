@@ -17,11 +17,10 @@ ones. :class:`UTCDateTime` here does the same for the Core copy of the tables
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
-
-from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import JSON, BigInteger, DateTime, Interval, String
 from sqlalchemy.engine import Dialect
@@ -198,9 +197,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.utcoffset() is None:
             raise ValueError("datetime values must be aware (with a time zone)")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.utcoffset() is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)

@@ -78,7 +78,7 @@ def upsert_rows(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
     result = conn_or_session.execute(stmt, [dict(row) for row in rows])
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)
 
 
 def excluded(table: Table | type[Any], conn_or_session: Connection | Session) -> Any:
@@ -113,12 +113,14 @@ def insert_for(dialect: str, table: Table | type[Any]) -> Any:
 
 def _insert_for(dialect: str, table: Table) -> Any:
     if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        raise NotImplementedError(f"upserts are implemented for {', '.join(SUPPORTED_DIALECTS)}, not {dialect}")
-    return insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    raise NotImplementedError(f"upserts are implemented for {', '.join(SUPPORTED_DIALECTS)}, not {dialect}")
 
 
 # ---------------------------------------------------------------------- driver-level executemany

@@ -156,14 +156,14 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
     from shelfdesk.demo.publications import publish_demo
     from shelfdesk.demo.speed import start_demo_sandboxes
 
-    products = import_demo_catalogs(ctx, [store.id for store in stores.values()])
+    products = import_demo_catalogs(ctx, [store.id for store in stores.values()])  # type: ignore[misc]  # SQLModel types primary keys as optional; these rows were just stored
     seed_orders(ctx, catalogs, demo_tokens())  # a month of orders in the sandboxes' state (see demo/live.py)
     with start_demo_sandboxes(ctx, demo_tokens()):  # on loopback; the demo accounts point at them
         results = harvest_demo(ctx)
         # Mapped as an operator would, each token checked by the sandbox it talks to; Spain is left to do.
         set_up_back_market_france(ctx, channels[("backmarket", "FR")].id)
         set_up_leboncoin_france(ctx, channels[("leboncoin", "FR")].id)
-        compute_demo_readiness(ctx, [channels[("backmarket", "ES")].id])
+        compute_demo_readiness(ctx, [channels[("backmarket", "ES")].id])  # type: ignore[list-item]  # SQLModel types primary keys as optional; these rows were just stored
         publish_demo(ctx, channels[("backmarket", "FR")].id, channels[("leboncoin", "FR")].id)  # open orders hold stock
     from shelfdesk.demo.invoicing import set_up_demo_invoicing
 

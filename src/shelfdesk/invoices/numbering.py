@@ -66,7 +66,7 @@ def allocate(session: Session, prefix: str, now: datetime, wanted: int | None = 
                 .where(InvoiceSequence.prefix == prefix)
                 .values(next_number=InvoiceSequence.next_number + 1, updated_at=now)
             ).rowcount
-        )  # type: ignore[attr-defined]
+        )
 
     if not bump():
         # First invoice of this prefix. Two processes may both get here on PostgreSQL (SQLite's

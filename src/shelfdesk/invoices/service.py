@@ -153,8 +153,8 @@ def active_invoice(session: Session, order_id: int) -> Any | None:
     return session.execute(
         select(Invoice)
         .outerjoin(credit, credit.credited_invoice_id == Invoice.id)
-        .where(Invoice.order_id == order_id, Invoice.kind == "invoice", credit.id.is_(None))  # type: ignore[union-attr]
-        .order_by(Invoice.id.desc())  # type: ignore[union-attr]
+        .where(Invoice.order_id == order_id, Invoice.kind == "invoice", credit.id.is_(None))
+        .order_by(Invoice.id.desc())
         .limit(1)
     ).scalar_one_or_none()
 
@@ -678,7 +678,7 @@ def list_invoices(
             query = query.where(Invoice.issued_at < until)
         if search and search.strip():
             query = query.where(search_condition(search))
-        query = query.order_by(Invoice.issued_at.desc(), Invoice.id.desc())  # type: ignore[attr-defined]
+        query = query.order_by(Invoice.issued_at.desc(), Invoice.id.desc())
         if limit is not None:
             query = query.limit(limit)
         return [_to_info(row) for row in session.execute(query).all()]

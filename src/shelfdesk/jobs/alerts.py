@@ -46,10 +46,8 @@ def _token_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     from shelfdesk.db.models import MarketplaceAccount as A
 
     soon = now + timedelta(days=TOKEN_WARNING_DAYS)
-    rows = session.exec(  # type: ignore[call-overload]
-        select(A.id, A.name, A.token_expires_at, A.token_error).where(
-            (A.token_error.is_not(None)) | (A.token_expires_at <= soon)  # type: ignore[union-attr,operator]
-        )
+    rows = session.exec(
+        select(A.id, A.name, A.token_expires_at, A.token_error).where((A.token_error.is_not(None)) | (A.token_expires_at <= soon))
     )
     for account_id, name, expires, error in rows:
         if error:
@@ -86,12 +84,12 @@ def _failed_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     from shelfdesk.db.models import Order, OrderAction
     from shelfdesk.domain import ActionState
 
-    rows = session.exec(  # type: ignore[call-overload]
+    rows = session.exec(
         select(OrderAction.order_id, Order.marketplace_order_id, OrderAction.kind, OrderAction.last_error)
         .join(Order, Order.id == OrderAction.order_id)
         .where(OrderAction.state == ActionState.failed)
         .order_by(OrderAction.updated_at.desc())
-        .limit(PER_ROW_LIMIT + 1)  # type: ignore[attr-defined]
+        .limit(PER_ROW_LIMIT + 1)
     ).all()
     for order_id, reference, kind, error in rows[:PER_ROW_LIMIT]:
         why = _first_line(error) or "refused"
@@ -99,9 +97,7 @@ def _failed_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             "actions_failed", Severity.critical, f"order {reference}: {kind} failed ({why}); retry or dismiss it", "order", order_id
         )
     if len(rows) > PER_ROW_LIMIT:
-        total = session.exec(  # type: ignore[call-overload]
-            select(func.count()).select_from(OrderAction).where(OrderAction.state == ActionState.failed)
-        ).one()[0]
+        total = session.exec(select(func.count()).select_from(OrderAction).where(OrderAction.state == ActionState.failed)).one()[0]
         yield Alert("actions_failed", Severity.critical, f"and {total - PER_ROW_LIMIT} more failed order action(s)", "actions", None)
 
 
@@ -112,9 +108,9 @@ def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
 
     horizon = now + DEADLINE_HORIZON
     for column, status, what in ((Order.accept_by, S.New, "accept"), (Order.ship_by, S.InProgress, "ship")):
-        condition = (Order.status == status, column <= horizon)  # type: ignore[operator]
-        rows = session.exec(  # type: ignore[call-overload]
-            select(Order.id, Order.marketplace_order_id, column).where(*condition).order_by(column).limit(PER_ROW_LIMIT + 1)  # type: ignore[union-attr]
+        condition = (Order.status == status, column <= horizon)
+        rows = session.exec(
+            select(Order.id, Order.marketplace_order_id, column).where(*condition).order_by(column).limit(PER_ROW_LIMIT + 1)
         ).all()
         for order_id, reference, deadline in rows[:PER_ROW_LIMIT]:
             past = deadline <= now
@@ -126,7 +122,7 @@ def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
                 order_id,
             )
         if len(rows) > PER_ROW_LIMIT:
-            total = session.exec(select(func.count()).select_from(Order).where(*condition)).one()[0]  # type: ignore[call-overload]
+            total = session.exec(select(func.count()).select_from(Order).where(*condition)).one()[0]
             yield Alert(
                 f"deadline_{what}",
                 Severity.warning,
@@ -178,18 +174,18 @@ def _publication_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     from shelfdesk.db.models import Channel, Publication
     from shelfdesk.domain import PublicationState as P
 
-    channels = session.exec(select(Channel.id, Channel.name)).all()  # type: ignore[call-overload]
+    channels = session.exec(select(Channel.id, Channel.name)).all()
     for channel_id, name in channels:
         for kind in ("offers", "products"):
-            pub = session.exec(  # type: ignore[call-overload]
+            pub = session.exec(
                 select(Publication)
                 .where(
                     Publication.channel_id == channel_id,
                     Publication.kind == kind,
                     Publication.state.not_in([P.running, P.queued, P.dry_run]),
-                )  # type: ignore[attr-defined]
+                )
                 .order_by(Publication.started_at.desc(), Publication.id.desc())
-                .limit(1)  # type: ignore[attr-defined,union-attr]
+                .limit(1)
             ).first()
             if pub is None:
                 continue
@@ -224,8 +220,8 @@ def _address_missing_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     from shelfdesk.db.models import Order
     from shelfdesk.domain import NormalizedStatus as S
 
-    count = session.exec(  # type: ignore[call-overload]
-        select(func.count()).select_from(Order).where(Order.address_missing.is_(True), Order.status == S.InProgress)  # type: ignore[attr-defined]
+    count = session.exec(
+        select(func.count()).select_from(Order).where(Order.address_missing.is_(True), Order.status == S.InProgress)
     ).one()[0]
     if count:
         yield Alert("address_missing", Severity.critical, f"{count} accepted order(s) have no shipping address yet", "orders", None)
@@ -235,11 +231,11 @@ def _unread_order_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     """Orders the marketplace sent with fields in a shape shelfdesk cannot read (kept, payload as sent)."""
     from shelfdesk.db.models import Order
 
-    rows = session.exec(  # type: ignore[call-overload]
+    rows = session.exec(
         select(Order.id, Order.marketplace_order_id, Order.marketplace, Order.unread_fields)
         .where(Order.unread_fields.is_not(None))
         .order_by(Order.id.desc())
-        .limit(PER_ROW_LIMIT + 1)  # type: ignore[union-attr]
+        .limit(PER_ROW_LIMIT + 1)
     ).all()
     for order_id, reference, marketplace, fields in rows[:PER_ROW_LIMIT]:
         yield Alert(
@@ -250,9 +246,7 @@ def _unread_order_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             order_id,
         )
     if len(rows) > PER_ROW_LIMIT:
-        total = session.exec(  # type: ignore[call-overload]
-            select(func.count()).select_from(Order).where(Order.unread_fields.is_not(None))  # type: ignore[union-attr]
-        ).one()[0]
+        total = session.exec(select(func.count()).select_from(Order).where(Order.unread_fields.is_not(None))).one()[0]
         yield Alert(
             "order_unreadable", Severity.warning, f"and {total - PER_ROW_LIMIT} more order(s) with unreadable fields", "orders", None
         )
@@ -263,13 +257,13 @@ def _stuck_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     from shelfdesk.db.models import OrderAction
     from shelfdesk.domain import ActionState
 
-    count = session.exec(  # type: ignore[call-overload]
+    count = session.exec(
         select(func.count())
         .select_from(OrderAction)
         .where(
             OrderAction.state == ActionState.synchronizing,
-            OrderAction.next_attempt_at.is_(None) | (OrderAction.next_attempt_at <= now),  # type: ignore[union-attr,operator]
-            OrderAction.updated_at <= now - SYNCHRONIZING_TOO_LONG,  # type: ignore[operator]
+            OrderAction.next_attempt_at.is_(None) | (OrderAction.next_attempt_at <= now),
+            OrderAction.updated_at <= now - SYNCHRONIZING_TOO_LONG,
         )
     ).one()[0]
     if count:
@@ -286,9 +280,7 @@ def _webhook_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     """Push subscriptions shelfdesk paused after repeated failures: the merchant's systems miss events."""
     from shelfdesk.db.models import WebhookSubscription as W
 
-    rows = session.exec(  # type: ignore[call-overload]
-        select(W.id, W.name, W.paused_reason).where(W.state == "paused", W.auto_paused.is_(True))  # type: ignore[attr-defined]
-    )
+    rows = session.exec(select(W.id, W.name, W.paused_reason).where(W.state == "paused", W.auto_paused.is_(True)))
     for sub_id, name, reason in rows:
         yield Alert("webhook_paused", Severity.critical, f"webhook {name}: {reason or 'paused after failures'}", "webhook", sub_id)
 
@@ -317,7 +309,7 @@ def _feed_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     from shelfdesk.db.models import Store, StoreFeed
     from shelfdesk.secrets import mask_url
 
-    rows = session.exec(  # type: ignore[call-overload]
+    rows = session.exec(
         select(
             StoreFeed.store_id,
             StoreFeed.kind,
@@ -329,7 +321,7 @@ def _feed_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             Store.catalog_source,
         )
         .join(Store, Store.id == StoreFeed.store_id)
-        .where(StoreFeed.error.is_not(None))  # type: ignore[union-attr]
+        .where(StoreFeed.error.is_not(None))
     )
     for store_id, kind, source, error, failures, next_at, store, catalog_source in rows:
         shown = mask_url(source or catalog_source or "")

@@ -168,19 +168,15 @@ def sync_health(ctx: AppContext) -> SyncHealth:
                 pub = session.execute(
                     # A dry run (a drift check, publish --dry-run) sent nothing: the last run that sent is meant.
                     select(Publication)
-                    .where(Publication.channel_id == channel.id, Publication.kind == kind, Publication.dry_run.is_(False))  # type: ignore[attr-defined]
+                    .where(Publication.channel_id == channel.id, Publication.kind == kind, Publication.dry_run.is_(False))
                     .order_by(Publication.started_at.desc(), Publication.id.desc())
-                    .limit(1)  # type: ignore[attr-defined,union-attr]
+                    .limit(1)
                 ).scalar()
                 if pub is not None:
                     found.append(PublicationState(kind, str(pub.state), pub.started_at, pub.finished_at, pub.failed, pub.items_total))
             publications[channel.id] = found
     channel_account = {c.id: c.account_id for c in channels}
-    harvests = {
-        channel_account.get(r.schedule.channel_id): r
-        for r in rows  # type: ignore[arg-type]
-        if r.schedule.job == "harvest" and r.schedule.active
-    }
+    harvests = {channel_account.get(r.schedule.channel_id): r for r in rows if r.schedule.job == "harvest" and r.schedule.active}
     result = []
     for channel in channels:
         account = accounts[channel.account_id]

@@ -115,14 +115,14 @@ def claim(
     upsert_rows(session, JobLease, [{"key": key}], ["key"], [])
     before = _row(session, key)
     assert before is not None
-    free = or_(JobLease.holder.is_(None), JobLease.expires_at.is_(None), JobLease.expires_at <= now)  # type: ignore[union-attr,operator]
+    free = or_(JobLease.holder.is_(None), JobLease.expires_at.is_(None), JobLease.expires_at <= now)
     dead = before.holder if before.live(now) and holder_is_dead(before.holder) else None
     if dead is not None:
         free = or_(free, JobLease.holder == dead)
     conditions = [JobLease.key == key, free]
     if interval is not None:
         cutoff = now - timedelta(seconds=interval) + slack_for(interval)
-        conditions.append(or_(JobLease.acquired_at.is_(None), JobLease.acquired_at <= cutoff))  # type: ignore[union-attr,operator]
+        conditions.append(or_(JobLease.acquired_at.is_(None), JobLease.acquired_at <= cutoff))
     won = (
         session.execute(
             update(JobLease)
@@ -130,7 +130,7 @@ def claim(
             .values(holder=holder, acquired_at=now, expires_at=now + timedelta(seconds=ttl), renewed_at=now)
         ).rowcount
         == 1
-    )  # type: ignore[attr-defined]
+    )
     if won:
         previous = before.holder if before.holder and before.holder != holder else None
         return Claim(True, taken_over_from=previous, before=before)
@@ -153,12 +153,10 @@ def renew(session: Session, keys: Iterable[str], holder: str, now: datetime, *, 
         return set()
     session.execute(
         update(JobLease)
-        .where(JobLease.key.in_(keys), JobLease.holder == holder)  # type: ignore[attr-defined]
+        .where(JobLease.key.in_(keys), JobLease.holder == holder)
         .values(expires_at=now + timedelta(seconds=ttl), renewed_at=now)
     )
-    held = session.execute(
-        select(JobLease.key).where(JobLease.key.in_(keys), JobLease.holder == holder)  # type: ignore[attr-defined]
-    ).scalars()
+    held = session.execute(select(JobLease.key).where(JobLease.key.in_(keys), JobLease.holder == holder)).scalars()
     return set(held)
 
 
@@ -171,7 +169,7 @@ def release(session: Session, key: str, holder: str) -> bool:
             update(JobLease).where(JobLease.key == key, JobLease.holder == holder).values(holder=None, expires_at=None)
         ).rowcount
         == 1
-    )  # type: ignore[attr-defined]
+    )
 
 
 def next_due(interval: int, lease: LeaseState | None, done_outside: datetime | None = None) -> datetime | None:

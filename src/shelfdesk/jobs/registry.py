@@ -142,12 +142,12 @@ class JobSpec:
         if callable(self.run):
             return self.run
         module_name, _, attr = self.run.partition(":")
-        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module_name), attr)
 
     def is_async(self) -> bool:
         """True for ``async def`` functions (and objects whose ``__call__`` is one): they run on the loop."""
         function = self.function()
-        return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(getattr(function, "__call__", None))
+        return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(type(function).__call__)
 
 
 _registry: dict[str, JobSpec] = {}

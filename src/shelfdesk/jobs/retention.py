@@ -60,7 +60,7 @@ def _job_runs(outcomes: tuple[str, ...]) -> Callable[[datetime], Any]:
     def query(cutoff: datetime) -> Any:
         from shelfdesk.db.models import JobRun
 
-        return select(JobRun.id).where(JobRun.started_at < cutoff, JobRun.outcome.in_(outcomes))  # type: ignore[attr-defined]
+        return select(JobRun.id).where(JobRun.started_at < cutoff, JobRun.outcome.in_(outcomes))
 
     return query
 
@@ -72,20 +72,20 @@ def _publication_items(cutoff: datetime) -> Any:
         select(PublicationItem.id)
         .join(Publication, Publication.id == PublicationItem.publication_id)
         .where(Publication.finished_at < cutoff)
-    )  # type: ignore[operator]
+    )
 
 
 def _final_orders() -> Any:
     from shelfdesk.db.models import Order
     from shelfdesk.domain import NormalizedStatus
 
-    return select(Order.id).where(Order.status.in_([NormalizedStatus.Closed, NormalizedStatus.Canceled]))  # type: ignore[attr-defined]
+    return select(Order.id).where(Order.status.in_([NormalizedStatus.Closed, NormalizedStatus.Canceled]))
 
 
 def _order_events(cutoff: datetime) -> Any:
     from shelfdesk.db.models import OrderEvent
 
-    return select(OrderEvent.id).where(OrderEvent.at < cutoff, OrderEvent.order_id.in_(_final_orders()))  # type: ignore[attr-defined]
+    return select(OrderEvent.id).where(OrderEvent.at < cutoff, OrderEvent.order_id.in_(_final_orders()))
 
 
 def _order_actions(cutoff: datetime) -> Any:
@@ -94,8 +94,8 @@ def _order_actions(cutoff: datetime) -> Any:
 
     return select(OrderAction.id).where(
         OrderAction.updated_at < cutoff,
-        OrderAction.state.in_([ActionState.confirmed, ActionState.abandoned]),  # type: ignore[attr-defined]
-        OrderAction.order_id.in_(_final_orders()),  # type: ignore[attr-defined]
+        OrderAction.state.in_([ActionState.confirmed, ActionState.abandoned]),
+        OrderAction.order_id.in_(_final_orders()),
     )
 
 

@@ -178,8 +178,8 @@ class JobRunner:
     async def _call(self, spec: JobSpec, channel_id: int | None) -> Mapping[str, Any]:
         function = spec.function()
         if spec.is_async():
-            return await function(self.ctx, channel_id)  # type: ignore[misc,no-any-return]
-        return await asyncio.to_thread(function, self.ctx, channel_id)  # type: ignore[arg-type,return-value]
+            return await function(self.ctx, channel_id)  # type: ignore[misc]  # is_async() checked it is a coroutine function
+        return await asyncio.to_thread(function, self.ctx, channel_id)
 
     def _claim(self, key: str, trigger: str) -> RunReport | tuple[int, JobSpec, int | None, str | None]:
         """In one transaction: check the schedule, claim the lease, insert the run record."""

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from shelfdesk.context import AppContext
-from shelfdesk.domain import JobOutcome
 from shelfdesk.db.tables import table
+from shelfdesk.domain import JobOutcome
 from shelfdesk.jobs.registry import split_key
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _info(row: Any) -> RunInfo:
 def _key_filter(job: str, channel_id: int | None) -> list[Any]:
     JobRun = table("job_runs").c  # Core: status and jobs list load no ORM (db/tables.py)
 
-    channel = JobRun.channel_id.is_(None) if channel_id is None else JobRun.channel_id == channel_id  # type: ignore[union-attr]
+    channel = JobRun.channel_id.is_(None) if channel_id is None else JobRun.channel_id == channel_id
     return [JobRun.job == job, channel]
 
 
@@ -136,7 +136,7 @@ def abandon_runs(session: Session, key: str, holder: str, now: datetime, reason:
             .where(*_key_filter(job, channel_id), JobRun.holder == holder, JobRun.outcome == JobOutcome.running)
             .values(outcome=JobOutcome.abandoned, finished_at=now, error=reason)
         ).rowcount
-    )  # type: ignore[attr-defined]
+    )
 
 
 # ---------------------------------------------------------------- reading
@@ -147,7 +147,7 @@ def recent_runs(session: Session, key: str, limit: int) -> list[RunInfo]:
 
     job, channel_id = split_key(key)
     rows = session.execute(
-        select(*_columns()).where(*_key_filter(job, channel_id)).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
+        select(*_columns()).where(*_key_filter(job, channel_id)).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
     ).all()
     return [_info(row) for row in rows]
 
@@ -181,9 +181,9 @@ def summarize(session: Session, key: str) -> RunSummary:
         job, channel_id = split_key(key)
         healthy = session.execute(
             select(JobRun.started_at)
-            .where(*_key_filter(job, channel_id), JobRun.outcome.in_(HEALTHY))  # type: ignore[attr-defined]
+            .where(*_key_filter(job, channel_id), JobRun.outcome.in_(HEALTHY))
             .order_by(JobRun.started_at.desc())
-            .limit(1)  # type: ignore[attr-defined]
+            .limit(1)
         ).scalar()
     return RunSummary(recent[0] if recent else None, finished[0] if finished else None, healthy, streak)
 
@@ -196,8 +196,8 @@ def list_runs(ctx: AppContext, key: str, *, limit: int = 200, before: tuple[date
     query = select(*_columns()).where(*_key_filter(job, channel_id))
     if before is not None:
         started, run_id = before
-        query = query.where(JobRun.started_at <= started, (JobRun.started_at < started) | (JobRun.id < run_id))  # type: ignore[operator]
-    query = query.order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)  # type: ignore[attr-defined,union-attr]
+        query = query.where(JobRun.started_at <= started, (JobRun.started_at < started) | (JobRun.id < run_id))
+    query = query.order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
     with ctx.read_session() as session:
         return [_info(row) for row in session.execute(query).all()]
 

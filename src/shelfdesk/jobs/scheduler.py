@@ -39,7 +39,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.context import AppContext
@@ -140,7 +140,7 @@ class JobScheduler:
         # instances reached"): expected here (one run at a time), and noise on a console's stderr.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self._aps = AsyncIOScheduler(
-            timezone=timezone.utc,
+            timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self._aps.start(paused=paused)

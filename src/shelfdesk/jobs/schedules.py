@@ -104,7 +104,7 @@ def channel_facts(session: object) -> list[ChannelFacts]:
     from shelfdesk.db.tables import table
 
     Channel, MarketplaceAccount = table("channels").c, table("marketplace_accounts").c
-    rows = session.execute(  # type: ignore[attr-defined]
+    rows = session.execute(
         select(
             Channel.id,
             Channel.name,
@@ -217,7 +217,7 @@ def read_schedules(session: object, key: str | None = None) -> list[ScheduleInfo
     query = select(schedules)
     if key is not None:
         query = query.where(schedules.c.key == key)
-    rows = session.execute(query).all()  # type: ignore[attr-defined]
+    rows = session.execute(query).all()
     wanted_keys = {w.key for w in wanted}
     result = []
     for row in rows:
@@ -311,7 +311,7 @@ def set_interval(ctx: AppContext, key: str, seconds: int) -> ScheduleInfo:
             update(JobSchedule)
             .where(JobSchedule.key == key)
             .values(interval_seconds=seconds, version=JobSchedule.version + 1, updated_at=ctx.clock.now())
-        ).rowcount  # type: ignore[attr-defined]
+        ).rowcount
         if not changed:
             raise ScheduleError(f"no job schedule {key!r}")
         record_audit(session, ctx, "job.schedule", "job", key, {"interval_seconds": seconds})
@@ -329,12 +329,12 @@ def set_paused(ctx: AppContext, keys: Sequence[str] | None, paused: bool) -> int
     with ctx.write_session() as session:
         query = update(JobSchedule).where(JobSchedule.paused != paused)
         if keys is not None:
-            known = set(session.execute(select(JobSchedule.key).where(JobSchedule.key.in_(list(keys)))).scalars())  # type: ignore[attr-defined]
+            known = set(session.execute(select(JobSchedule.key).where(JobSchedule.key.in_(list(keys)))).scalars())
             unknown = sorted(set(keys) - known)
             if unknown:
                 raise ScheduleError(f"no job schedule {', '.join(map(repr, unknown))}")
-            query = query.where(JobSchedule.key.in_(list(keys)))  # type: ignore[attr-defined]
-        changed = session.execute(query.values(paused=paused, version=JobSchedule.version + 1, updated_at=ctx.clock.now())).rowcount  # type: ignore[attr-defined]
+            query = query.where(JobSchedule.key.in_(list(keys)))
+        changed = session.execute(query.values(paused=paused, version=JobSchedule.version + 1, updated_at=ctx.clock.now())).rowcount
         record_audit(
             session, ctx, "job.pause" if paused else "job.resume", "job", "all" if keys is None else ",".join(keys), {"changed": changed}
         )

@@ -26,7 +26,7 @@ class JobFailed(RuntimeError):
 
 def _numbers(values: dict[str, object], names: dict[str, str]) -> dict[str, int]:
     """Pick the numeric counters ``names`` (service name → count name) out of a service's report."""
-    return {count: int(values[name]) for name, count in names.items() if isinstance(values.get(name), int)}  # type: ignore[call-overload]
+    return {count: int(values[name]) for name, count in names.items() if isinstance(values.get(name), int)}
 
 
 # ---------------------------------------------------------------- orders (issue 6)
@@ -136,9 +136,7 @@ async def check_tokens(ctx: AppContext, channel_id: int | None) -> dict[str, int
     with ctx.read_session() as session:
         accounts = (
             session.execute(
-                select(MarketplaceAccount.id)
-                .where(MarketplaceAccount.credential_ref.is_not(None))  # type: ignore[union-attr]
-                .order_by(MarketplaceAccount.id)
+                select(MarketplaceAccount.id).where(MarketplaceAccount.credential_ref.is_not(None)).order_by(MarketplaceAccount.id)
             )
             .scalars()
             .all()

@@ -211,7 +211,7 @@ def order_facts_many(session: Session, order_ids: Iterable[int]) -> dict[int, Or
         open_row = open_rows.get(order_id)
 
         def category(sku: str | None, store: int | None = order.store_id) -> str | None:
-            return categories.get((store, sku)) if store is not None and sku else None  # type: ignore[arg-type]
+            return categories.get((store, sku)) if store is not None and sku else None
 
         result[order_id] = OrderFacts(
             id=order.id,
@@ -316,7 +316,7 @@ def queue_many(
         for action_id, key, state in session.execute(
             select(OrderAction.id, OrderAction.idempotency_key, OrderAction.state).where(
                 OrderAction.idempotency_key.in_(keys[start : start + CHUNK])
-            )  # type: ignore[attr-defined]
+            )
         ):
             existing[key] = (action_id, ActionState(state))
     rows, seen = [], set()
@@ -346,10 +346,10 @@ def queue_many(
     for start in range(0, len(new_keys), CHUNK):
         created.update(
             dict(
-                session.execute(  # type: ignore[arg-type]
+                session.execute(
                     select(OrderAction.idempotency_key, OrderAction.id).where(
                         OrderAction.idempotency_key.in_(new_keys[start : start + CHUNK])
-                    )  # type: ignore[attr-defined]
+                    )
                 ).all()
             )
         )
@@ -518,7 +518,7 @@ def _rearm(session: Session, action_id: int, now: datetime) -> None:
 
     session.execute(
         update(OrderAction)
-        .where(OrderAction.id == action_id, OrderAction.state.in_([ActionState.failed.value, ActionState.abandoned.value]))  # type: ignore[attr-defined]
+        .where(OrderAction.id == action_id, OrderAction.state.in_([ActionState.failed.value, ActionState.abandoned.value]))
         .values(state=ActionState.pending, next_attempt_at=now, updated_at=now, error_code=None, claimed_by=None, claimed_at=None)
     )
 
@@ -666,7 +666,7 @@ def batch_progress(ctx: AppContext, batch_key: str) -> BatchProgress:
     from shelfdesk.db.models import OrderAction
 
     with ctx.read_session() as session:
-        counts = dict(
+        counts: dict[str, int] = dict(
             session.execute(
                 select(OrderAction.state, func.count()).where(OrderAction.batch_key == batch_key).group_by(OrderAction.state)
             ).all()

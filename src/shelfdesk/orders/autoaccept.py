@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
@@ -56,16 +56,12 @@ def auto_accept(session: Session, scope: AccountScope, order_ids: Iterable[int],
         return outcome
     candidates = session.execute(
         select(Order.id, Order.channel_id, Order.purchased_at, Order.hold_reason)
-        .where(Order.id.in_(ids), Order.status == S.New, Order.channel_id.in_(list(channels)))  # type: ignore[union-attr,attr-defined]
+        .where(Order.id.in_(ids), Order.status == S.New, Order.channel_id.in_(list(channels)))
         .order_by(Order.purchased_at, Order.id)
     ).all()
     if not candidates:
         return outcome
-    touched = set(
-        session.execute(
-            select(OrderAction.order_id).where(OrderAction.order_id.in_([c[0] for c in candidates]))  # type: ignore[attr-defined]
-        ).scalars()
-    )
+    touched = set(session.execute(select(OrderAction.order_id).where(OrderAction.order_id.in_([c[0] for c in candidates]))).scalars())
     taken: dict[tuple[int, str], int] = defaultdict(int)  # units this run committed, per (store, sku)
     caps = capabilities_for(scope.marketplace)
     for order_id, channel_id, purchased_at, previous in candidates:
@@ -96,7 +92,7 @@ def auto_accept(session: Session, scope: AccountScope, order_ids: Iterable[int],
     return outcome
 
 
-def _held_event(order_id: int, now: datetime, reason: str):  # type: ignore[no-untyped-def]
+def _held_event(order_id: int, now: datetime, reason: str) -> Any:
     from shelfdesk.db.models import OrderEvent
 
     return OrderEvent(
@@ -154,16 +150,14 @@ def _committed(session: Session, store_id: int, sku: str, since: datetime | None
     """Units of ``sku`` already promised by orders placed after the stock figure was taken."""
     from shelfdesk.db.models import Order, OrderAction, OrderLine
 
-    being_accepted = (
-        select(OrderAction.order_id).where(
-            OrderAction.kind.in_(_ACCEPTS), OrderAction.state.in_([s.value for s in ActionState if s.is_open])
-        )  # type: ignore[attr-defined]
+    being_accepted = select(OrderAction.order_id).where(
+        OrderAction.kind.in_(_ACCEPTS), OrderAction.state.in_([s.value for s in ActionState if s.is_open])
     )
     query = (
         select(func.coalesce(func.sum(OrderLine.quantity), 0))
         .join(Order, Order.id == OrderLine.order_id)
         .where(OrderLine.sku == sku, Order.store_id == store_id, Order.id != exclude)
-        .where(Order.status.in_(_COMMITTED) | Order.id.in_(being_accepted))  # type: ignore[attr-defined,union-attr]
+        .where(Order.status.in_(_COMMITTED) | Order.id.in_(being_accepted))
     )
     if since is not None:
         query = query.where(Order.purchased_at > since)

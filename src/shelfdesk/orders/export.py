@@ -109,21 +109,19 @@ def _accounts(ctx: AppContext) -> dict[int, str]:
     from shelfdesk.db.models import MarketplaceAccount
 
     with ctx.read_session() as session:
-        return dict(session.execute(select(MarketplaceAccount.id, MarketplaceAccount.name)).all())  # type: ignore[arg-type]
+        return dict(session.execute(select(MarketplaceAccount.id, MarketplaceAccount.name)).all())
 
 
 def _rows(ctx: AppContext, ids: list[int], names: Any, accounts: dict[int, str]) -> Iterable[list[Any]]:
     from shelfdesk.db.models import Order, OrderAction, OrderLine
 
     with ctx.read_session() as session:
-        orders = {o.id: o for o in session.execute(select(Order).where(Order.id.in_(ids))).scalars()}  # type: ignore[union-attr]
+        orders = {o.id: o for o in session.execute(select(Order).where(Order.id.in_(ids))).scalars()}
         lines: dict[int, list[Any]] = {}
-        for line in session.execute(select(OrderLine).where(OrderLine.order_id.in_(ids)).order_by(OrderLine.id)).scalars():  # type: ignore[attr-defined]
+        for line in session.execute(select(OrderLine).where(OrderLine.order_id.in_(ids)).order_by(OrderLine.id)).scalars():
             lines.setdefault(line.order_id, []).append(line)
         sync: dict[int, str] = {}
-        for order_id, state in session.execute(
-            select(OrderAction.order_id, OrderAction.state).where(OrderAction.order_id.in_(ids))  # type: ignore[attr-defined]
-        ):
+        for order_id, state in session.execute(select(OrderAction.order_id, OrderAction.state).where(OrderAction.order_id.in_(ids))):
             if ActionState(state).is_open:
                 sync[order_id] = "synchronizing"
             elif state == ActionState.failed and order_id not in sync:

@@ -95,7 +95,7 @@ def accounts_to_harvest(ctx: AppContext, *, store: str | None = None, channel: s
     from shelfdesk.db.models import Channel, Store
 
     with ctx.read_session() as session:
-        query = select(Channel.account_id).where(Channel.orders_enabled.is_(True), Channel.enabled.is_(True))  # type: ignore[attr-defined]
+        query = select(Channel.account_id).where(Channel.orders_enabled.is_(True), Channel.enabled.is_(True))
         store_row = None
         if store:
             store_row = session.execute(select(Store.id).where((Store.name == store) | (Store.id == _int_or(store)))).scalar()
@@ -107,7 +107,7 @@ def accounts_to_harvest(ctx: AppContext, *, store: str | None = None, channel: s
 
             query = query.where(
                 Channel.id
-                == pick_channel(refs_from(session), channel, store=store_row, stores={store_row: store} if store_row else None).id
+                == pick_channel(refs_from(session), channel, store=store_row, stores={store_row: store or ""} if store_row else None).id
             )
         ids = sorted(set(session.execute(query).scalars()))
     if channel and not ids:
@@ -190,7 +190,7 @@ def _store_page(ctx: AppContext, scope: AccountScope, page: Sequence[RemoteOrder
     with ctx.write_session() as session:
         stored = store_remote_orders(session, scope, page, now)
         if touch and stored.ids:  # read even if unchanged: let the next stragglers have their turn
-            session.execute(update(Order).where(Order.id.in_(list(stored.ids.values()))).values(harvested_at=now))  # type: ignore[union-attr]
+            session.execute(update(Order).where(Order.id.in_(list(stored.ids.values()))).values(harvested_at=now))
         decided = auto_accept(session, scope, [*stored.created, *stored.updated], now)
     result.stored.add(stored)
     result.auto_accepted += len(decided.accepted)
@@ -268,4 +268,4 @@ async def harvest(
 
 def harvest_sync(ctx: AppContext, **kwargs: object) -> list[HarvestResult]:
     """Synchronous entry point (CLI, demo)."""
-    return asyncio.run(harvest(ctx, **kwargs))  # type: ignore[arg-type]
+    return asyncio.run(harvest(ctx, **kwargs))

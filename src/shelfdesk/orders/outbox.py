@@ -218,7 +218,7 @@ class OutboxSender:
         if batch_key is not None:
             query = query.where(OrderAction.batch_key == batch_key)
         if action_ids is not None:
-            query = query.where(OrderAction.id.in_(sorted(action_ids)))  # type: ignore[union-attr]
+            query = query.where(OrderAction.id.in_(sorted(action_ids)))
         return query
 
     def claim_next(self, batch_key: str | None = None, action_ids: set[int] | None = None) -> ClaimedAction | None:
@@ -229,7 +229,7 @@ class OutboxSender:
         with self._write_lock, self.ctx.write_session() as session:
             query = (
                 select(OrderAction.id)
-                .where(OrderAction.state == ActionState.pending, OrderAction.next_attempt_at <= now)  # type: ignore[operator]
+                .where(OrderAction.state == ActionState.pending, OrderAction.next_attempt_at <= now)
                 .order_by(OrderAction.next_attempt_at, OrderAction.id)
                 .limit(20)
             )

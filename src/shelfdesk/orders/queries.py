@@ -36,16 +36,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from functools import cache
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, func, or_, select, text, union_all
 from sqlalchemy.sql import Select
 
-from shelfdesk.domain import ActionState, NormalizedStatus
 from shelfdesk.db.tables import table
+from shelfdesk.domain import ActionState, NormalizedStatus
 from shelfdesk.orders.terms import prefix_bounds, query_words
 
 if TYPE_CHECKING:
@@ -208,7 +208,6 @@ def resolve_filter_names(ctx: AppContext, *, store: str | None = None, channel: 
 
 def parse_time(text: str | None, what: str) -> datetime | None:
     """A filter's date or ISO time as typed (naive is UTC); an :class:`OrderError` naming ``what`` when unreadable."""
-    from datetime import timezone
 
     from shelfdesk.orders.errors import OrderError
 
@@ -218,7 +217,7 @@ def parse_time(text: str | None, what: str) -> datetime | None:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise OrderError(f"{what}: {text!r} is not a date (YYYY-MM-DD or an ISO time)") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def make_filter(
@@ -611,7 +610,7 @@ def list_orders(
 
             invoiced = invoiced_order_ids(session, ids)
             counts = dict(
-                session.execute(  # type: ignore[arg-type]
+                session.execute(
                     select(order_lines.order_id, func.sum(order_lines.quantity))
                     .where(order_lines.order_id.in_(ids))
                     .group_by(order_lines.order_id)

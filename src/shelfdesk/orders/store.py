@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from operator import itemgetter
@@ -281,8 +281,8 @@ def store_remote_orders(
         ids = _ids(session, scope.account_id, [remote.remote_id for remote, _ in new])
     else:
         ids = {}
-    for key, rows in updates.items():
-        w.update_order(*key).execute(session, rows)
+    for shape, same_shape in updates.items():
+        w.update_order(*shape).execute(session, same_shape)
     for remote, old in written:
         if old is None:
             outcome.created.append(ids[remote.remote_id])
@@ -495,7 +495,7 @@ def _fast_json(convert: Any) -> Any:
     the same, a few microseconds sooner per document.
     """
     from json import JSONEncoder
-    from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+    from json.encoder import c_make_encoder, encode_basestring_ascii
 
     if convert is None or c_make_encoder is None:
         return convert or _same
@@ -504,7 +504,7 @@ def _fast_json(convert: Any) -> Any:
     def fast(value: Any) -> str | None:
         return None if value is None else "".join(encoder(value, 0))
 
-    sample = {"name": 'Zoé "Z"', "n": [1, 2.5, None, True, {}], "empty": ""}
+    sample: dict[str, Any] = {"name": 'Zoé "Z"', "n": [1, 2.5, None, True, {}], "empty": ""}
     return fast if convert(None) is None and convert(sample) == fast(sample) else convert
 
 
@@ -517,11 +517,11 @@ def _fast_datetime(convert: Any) -> Any:
     anything else (naive values, which the column type refuses, other zones,
     another database's driver) goes through the processor itself.
     """
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     if convert is None:
         return _same
-    utc = timezone.utc
+    utc = UTC
 
     def fast(value: Any) -> Any:
         if type(value) is datetime and value.tzinfo is utc:
@@ -647,7 +647,8 @@ def _order_values(w: _Writer, scope: AccountScope, channel: ChannelScope, remote
 
 def _store_lines(session: Session, w: _Writer, written: Sequence[tuple[RemoteOrder, _Existing | None]], ids: Mapping[str, int]) -> None:
     """Lines of new orders are inserted (a line listed twice keeps its last copy); others are upserted."""
-    inserted, upserted = [], []
+    inserted: list[Any] = []
+    upserted: list[Any] = []
     money, status_of, options_json, no_options = w.line_money, w.line_status, w.line_json, w.no_options
     for remote, old in written:
         order_id = ids[remote.remote_id]
@@ -729,7 +730,7 @@ def _existing(session: Session, account_id: int, remote_ids: Sequence[str]) -> d
         rows = (
             session.connection()
             .execute(
-                select(
+                select(  # type: ignore[misc]  # SQLModel types each column as its value: select() of this many columns exhausts mypy's overloads
                     Order.marketplace_order_id,
                     Order.id,
                     Order.status,
@@ -744,7 +745,7 @@ def _existing(session: Session, account_id: int, remote_ids: Sequence[str]) -> d
                     Order.buyer_name,
                     Order.buyer_email,
                     Order.unread_fields,
-                ).where(Order.account_id == account_id, Order.marketplace_order_id.in_(chunk))  # type: ignore[attr-defined]
+                ).where(Order.account_id == account_id, Order.marketplace_order_id.in_(chunk))
             )
             .all()
         )
@@ -764,7 +765,7 @@ def _ids(session: Session, account_id: int, remote_ids: Sequence[str]) -> dict[s
             .execute(
                 select(Order.marketplace_order_id, Order.id).where(
                     Order.account_id == account_id,
-                    Order.marketplace_order_id.in_(chunk),  # type: ignore[attr-defined]
+                    Order.marketplace_order_id.in_(chunk),
                 )
             )
             .all()
@@ -908,7 +909,7 @@ def confirm_visible_actions(session: Session, remotes: Mapping[int, RemoteOrder]
             .execute(
                 select(OrderAction.id, OrderAction.order_id, OrderAction.kind, OrderAction.payload, OrderAction.actor).where(
                     OrderAction.order_id.in_(chunk),
-                    OrderAction.state == ActionState.synchronizing,  # type: ignore[attr-defined]
+                    OrderAction.state == ActionState.synchronizing,
                 )
             )
             .all()
@@ -927,7 +928,7 @@ def mark_confirmed(
 
     result = session.execute(
         update(OrderAction)
-        .where(OrderAction.id == action_id, OrderAction.state.in_([s.value for s in ActionState if s.is_open]))  # type: ignore[attr-defined]
+        .where(OrderAction.id == action_id, OrderAction.state.in_([s.value for s in ActionState if s.is_open]))
         .values(state=ActionState.confirmed, confirmed_at=now, updated_at=now, claimed_by=None, claimed_at=None, next_attempt_at=None)
     )
     if not result.rowcount:

@@ -317,9 +317,9 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts, given:
     seen: set[str] = set()
     result: dict[str, dict[str, str]] = {}
     for line in order.lines:
-        ident = assigned.get(line.remote_id)
+        line_ident = assigned.get(line.remote_id)
         has = bool(line.imei or line.serial_number)
-        if ident is None:
+        if line_ident is None:
             if line.needs_identifier and not has and line.status in spec.allowed_statuses:
                 what = f" ({line.category})" if line.category else ""
                 raise ActionRefused(
@@ -337,7 +337,7 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts, given:
                 field="imei",
             )
         values: dict[str, str] = {}
-        for name, value in (("imei", ident.imei), ("serial_number", ident.serial_number)):
+        for name, value in (("imei", line_ident.imei), ("serial_number", line_ident.serial_number)):
             if not value:
                 continue
             value = value.strip()

@@ -68,19 +68,19 @@ def account_budget(session: Session, account_id: int, per_hour: int | None, now:
     channels = select(Channel.id).where(Channel.account_id == account_id)
     recent = select(Publication.id).where(
         Publication.channel_id.in_(channels),
-        Publication.dry_run.is_(False),  # type: ignore[attr-defined]
+        Publication.dry_run.is_(False),
         Publication.started_at > now - timedelta(hours=6),
     )
     sent = list(
         session.execute(
             select(PublicationItem.sent_at).where(PublicationItem.publication_id.in_(recent), PublicationItem.sent_at > since)
         ).scalars()
-    )  # type: ignore[attr-defined,operator]
+    )
     sent += list(
         session.execute(
             select(RepriceChange.at).where(
                 RepriceChange.channel_id.in_(channels), RepriceChange.applied.is_(True), RepriceChange.at > since
             )
         ).scalars()
-    )  # type: ignore[attr-defined]
+    )
     return AccountBudget(account_id, int(per_hour * SHARE), tuple(sorted(sent)))

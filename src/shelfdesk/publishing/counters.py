@@ -27,9 +27,9 @@ def finish_counters(
 
     with ctx.write_session() as session:
         rows = session.execute(
-            select(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None), func.count())  # type: ignore[union-attr]
+            select(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None), func.count())
             .where(I.publication_id == publication_id)
-            .group_by(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None))  # type: ignore[union-attr]
+            .group_by(I.outcome, I.sent_at.is_not(None), I.warning.is_not(None))
         ).all()
         c = {"sent": 0, "succeeded": 0, "warnings": 0, "failed": 0, "invalid": 0, "queued": 0, "pending": 0, "held": 0}
         for outcome, was_sent, warned, count in rows:

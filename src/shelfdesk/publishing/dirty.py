@@ -51,8 +51,8 @@ def quantity_channels(session: Session, store_id: int) -> list[int]:
             .where(
                 Channel.store_id == store_id,
                 Channel.enabled.is_(True),
-                Channel.owns_quantities.is_(True),  # type: ignore[attr-defined]
-                Channel.activated_at.is_not(None),  # type: ignore[union-attr]
+                Channel.owns_quantities.is_(True),
+                Channel.activated_at.is_not(None),
             )
             .order_by(Channel.id)
         ).scalars()
@@ -125,8 +125,8 @@ def clear_marks(session: Session, marks: Sequence[DirtyMark]) -> int:
         by_channel.setdefault(mark.channel_id, []).append(mark.token)
     for channel_id, tokens in by_channel.items():
         for start in range(0, len(tokens), 500):
-            result = session.execute(delete(D).where(D.channel_id == channel_id, D.token.in_(tokens[start : start + 500])))  # type: ignore[attr-defined]
-            removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            result = session.execute(delete(D).where(D.channel_id == channel_id, D.token.in_(tokens[start : start + 500])))
+            removed += int(result.rowcount or 0)
     return removed
 
 

@@ -58,8 +58,8 @@ class DriftReport:
 async def check_drift(ctx: AppContext, channel_id: int, *, factory: ConnectorFactory | None = None) -> DriftReport:
     """Read the channel's listings, compare them with what shelfdesk would send now, record the differences."""
     from shelfdesk.publishing.channel import load_channel
-    from shelfdesk.publishing.engine import default_factory, record_plan, start_publication
     from shelfdesk.publishing.counters import finish_counters
+    from shelfdesk.publishing.engine import default_factory, record_plan, start_publication
     from shelfdesk.publishing.listings import read_listings, store_listings
     from shelfdesk.publishing.plan import build_plan
 
@@ -93,7 +93,9 @@ async def check_drift(ctx: AppContext, channel_id: int, *, factory: ConnectorFac
         ],
     )
     if not ctx.read_only:
-        publication_id = start_publication(ctx, channel, PublicationKind.offers, PublicationMode.full, dry_run=True, started_by=DRIFT, only_skus=None)
+        publication_id = start_publication(
+            ctx, channel, PublicationKind.offers, PublicationMode.full, dry_run=True, started_by=DRIFT, only_skus=None
+        )
         record_plan(ctx, publication_id, plan, dry_run=True)
         finish_counters(ctx, publication_id, state=PublicationState.dry_run, finished=True)
         report.publication_id = publication_id
@@ -132,7 +134,7 @@ def push_corrections(ctx: AppContext, channel_id: int, skus: Collection[str] | N
         for start in range(0, len(keys), 500):
             session.execute(
                 update(ChannelListing)
-                .where(ChannelListing.channel_id == channel_id, ChannelListing.sku_key.in_(keys[start : start + 500]))  # type: ignore[attr-defined]
+                .where(ChannelListing.channel_id == channel_id, ChannelListing.sku_key.in_(keys[start : start + 500]))
                 .values(published_quantity=None, published_price=None)
             )
         mark_dirty(session, channel.store_id, chosen, REASON_DRIFT, ctx.clock.now(), channel_ids=[channel_id])

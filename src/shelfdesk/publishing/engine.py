@@ -326,7 +326,7 @@ def start_publication(
                 channel.id,
                 {"publication": pub.id, "kind": str(kind), "mode": str(mode), "only_skus": len(only_skus or ())},
             )
-        return int(pub.id)  # type: ignore[arg-type]
+        return int(pub.id)
 
 
 def requeue_unsent(ctx: AppContext, publication_id: int) -> None:
@@ -344,7 +344,7 @@ def requeue_unsent(ctx: AppContext, publication_id: int) -> None:
                 PublicationItem.sent_at.is_(None),
             )
             .values(message=OVER_QUOTA.replace("over this hour's quota", "the run stopped"))
-        )  # type: ignore[union-attr]
+        )
 
 
 async def send_plan(
@@ -377,11 +377,11 @@ async def send_plan(
     if total == 0:
         return (None, None)  # skipped, unless it refused items or queued them all (its counters tell)
     with ctx.read_session() as session:
-        ids = dict(
+        ids: dict[str, int] = dict(
             session.execute(
                 select(I.sku, I.id).where(I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))
             ).all()
-        )  # type: ignore[union-attr]
+        )
     if kind is PublicationKind.offers and total <= channel.setting_int("realtime_offers_max", DEFAULT_REALTIME_OFFERS_MAX):
         note_run(ctx, publication_id, path="real-time")
         return await _send_realtime(ctx, channel, plan, publication_id, connector, ids, report, should_cancel)
@@ -404,9 +404,9 @@ async def send_plan(
         try:
             try:
                 if kind is PublicationKind.offers:
-                    tickets = await connector.submit_offers(payloads)  # type: ignore[arg-type]
+                    tickets = await connector.submit_offers(payloads)
                 else:
-                    tickets = await connector.submit_listings(payloads)  # type: ignore[arg-type]
+                    tickets = await connector.submit_listings(payloads)
             except ChannelError as exc:
                 if exc.submitted:  # earlier chunks were taken: follow their tasks; the error is about the rest
                     taken = _taken_by(items, exc.submitted)

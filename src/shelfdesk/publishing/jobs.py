@@ -74,8 +74,8 @@ def _wait_for_pusher(ctx: AppContext, channel_id: int) -> None:
     from sqlalchemy import select
 
     from shelfdesk.db.models import Publication
-    from shelfdesk.publishing.recovery import holder_alive
     from shelfdesk.publishing.pusher import PUSHER
+    from shelfdesk.publishing.recovery import holder_alive
 
     deadline = time.monotonic() + PUSHER_WAIT_SECONDS
     while time.monotonic() < deadline:

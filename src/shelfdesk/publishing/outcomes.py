@@ -73,7 +73,7 @@ def record_outcomes(ctx: AppContext, channel: ChannelSpec, items: Sequence[SentI
         for start in range(0, len(keys), 500):
             for row in session.execute(
                 select(ChannelListing).where(ChannelListing.channel_id == channel.id, ChannelListing.sku_key.in_(keys[start : start + 500]))
-            ).scalars():  # type: ignore[attr-defined]
+            ).scalars():
                 existing[row.sku_key] = row
         listing_rows: list[dict[str, Any]] = []
         for item in items:

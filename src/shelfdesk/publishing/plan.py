@@ -250,7 +250,7 @@ def load_listings(conn: Connection, channel_id: int, remote: Mapping[str, Remote
             L.published_hash,
             L.published_at.is_not(None),
             L.last_outcome == ItemOutcome.failed,
-        ).where(L.channel_id == channel_id)  # type: ignore[union-attr]
+        ).where(L.channel_id == channel_id)
     ).all()
     listings: dict[str, tuple[Any, ...]] = {row[0]: row[1:] for row in rows}
     if remote is not None:
@@ -291,7 +291,7 @@ def load_products(
     from shelfdesk.db.models import Product
 
     t = Product.__table__
-    products: list[StoreProduct] = []
+    products: list[tuple[Any, ...]] = []
     if full_values:
         query = select(t.c.safety_stock, t.c.gone, *product_columns()).where(t.c.store_id == channel.store_id)
         for row in conn.execute(query.order_by(t.c.id)):
@@ -431,12 +431,12 @@ def _build_plan(
     candidates.sort(key=lambda item: item.rank)
     plan.quota = quota
     general = None if quota is None else max(0, quota - max(0, reserve))
-    if quota is None or len(candidates) <= general:  # type: ignore[operator]
+    if quota is None or len(candidates) <= general:
         plan.to_send = candidates
     else:  # in rank order: stock-outs may use the whole quota, everything else stops short of the reserve
         for item in candidates:
             room = quota if item.rank == RANK_STOCKOUT else general
-            (plan.to_send if len(plan.to_send) < room else plan.queued).append(item)  # type: ignore[operator]
+            (plan.to_send if len(plan.to_send) < room else plan.queued).append(item)
     return plan
 
 
@@ -757,7 +757,7 @@ def _listing(
 
 def content_hash(update: ListingUpdate) -> str:
     """Digest of a listing's fields other than price and quantity (those are the offers feed's)."""
-    data = {
+    data: dict[str, Any] = {
         k: (str(v) if v is not None else None)
         for k, v in (
             ("product_id", update.product_id),

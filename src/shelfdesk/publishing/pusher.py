@@ -157,7 +157,6 @@ def _settling(ctx: AppContext, channel: ChannelSpec, marks: Sequence[DirtyMark])
 
 def _plan(ctx: AppContext, channel: ChannelSpec, marks: Sequence[DirtyMark], held: set[str], quota: int | None) -> Plan:
     from shelfdesk.publishing.plan import build_plan
-
     from shelfdesk.publishing.quota import stockout_reserve
 
     return build_plan(
@@ -189,7 +188,9 @@ async def _send(ctx: AppContext, channel: ChannelSpec, connector: Connector, pla
     from shelfdesk.publishing.recovery import ACTIVE
 
     skus = [i.sku for i in plan.to_send]
-    publication_id = start_publication(ctx, channel, PublicationKind.offers, PublicationMode.update, dry_run=False, started_by=PUSHER, only_skus=skus)
+    publication_id = start_publication(
+        ctx, channel, PublicationKind.offers, PublicationMode.update, dry_run=False, started_by=PUSHER, only_skus=skus
+    )
     result.publication_id = publication_id
     ACTIVE.add(publication_id)
     done: set[str] = set()
@@ -227,7 +228,7 @@ def _item_ids(ctx: AppContext, publication_id: int) -> dict[str, int]:
             session.execute(
                 select(I.sku, I.id).where(I.publication_id == publication_id, I.outcome == ItemOutcome.queued, I.message.is_(None))
             ).all()
-        )  # type: ignore[union-attr]
+        )
 
 
 async def _send_realtime(
@@ -290,7 +291,9 @@ async def _send_batch(
     from shelfdesk.publishing.engine import send_plan
 
     batch = replace(plan, to_send=list(items), queued=[])
-    _, error = await send_plan(ctx, channel, PublicationKind.offers, batch, publication_id, connector, lambda p: None, None, lambda name: None)
+    _, error = await send_plan(
+        ctx, channel, PublicationKind.offers, batch, publication_id, connector, lambda p: None, None, lambda name: None
+    )
     by_key = {i.key: i for i in items}
     with ctx.read_session() as session:
         rows = session.execute(select(I.sku, I.outcome).where(I.publication_id == publication_id)).all()
@@ -329,14 +332,14 @@ def _settle_interrupted(ctx: AppContext, channel: ChannelSpec) -> None:
 
     with ctx.read_session() as session:
         rows = session.execute(
-            select(I.id, I.publication_id, I.sku, I.action, I.new_price, I.new_quantity, I.content_hash, I.remote_task_id, I.sent_at)
+            select(I.id, I.publication_id, I.sku, I.action, I.new_price, I.new_quantity, I.content_hash, I.remote_task_id, I.sent_at)  # type: ignore[misc]  # SQLModel types each column as its value: select() of this many columns exhausts mypy's overloads
             .join(Publication, Publication.id == I.publication_id)
             .where(
                 Publication.channel_id == channel.id,
                 Publication.state != PublicationState.running,
                 I.outcome == ItemOutcome.sent,
                 I.batch_key.like(f"{REALTIME_KEY}%"),
-            )  # type: ignore[union-attr]
+            )
         ).all()
     if not rows:
         return
@@ -394,7 +397,7 @@ def last_push(ctx: AppContext, channel_id: int) -> Any:
                 select(Publication)
                 .where(Publication.channel_id == channel_id, Publication.started_by == PUSHER)
                 .order_by(Publication.started_at.desc(), Publication.id.desc())
-                .limit(1)  # type: ignore[attr-defined]
+                .limit(1)
             )
             .scalars()
             .first()

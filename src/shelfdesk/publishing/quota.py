@@ -26,16 +26,16 @@ def lines_used_last_hour(session: Session, account_id: int, now: datetime) -> in
     channels = select(Channel.id).where(Channel.account_id == account_id)
     recent = select(Publication.id).where(
         Publication.channel_id.in_(channels),
-        Publication.dry_run.is_(False),  # type: ignore[attr-defined]
+        Publication.dry_run.is_(False),
         Publication.started_at > now - timedelta(hours=6),
     )
     items = session.execute(
-        select(func.count()).select_from(PublicationItem).where(PublicationItem.publication_id.in_(recent), PublicationItem.sent_at > since)  # type: ignore[attr-defined,operator]
+        select(func.count()).select_from(PublicationItem).where(PublicationItem.publication_id.in_(recent), PublicationItem.sent_at > since)
     ).scalar_one()
     reprices = session.execute(
         select(func.count())
         .select_from(RepriceChange)
-        .where(RepriceChange.channel_id.in_(channels), RepriceChange.applied.is_(True), RepriceChange.at > since)  # type: ignore[attr-defined]
+        .where(RepriceChange.channel_id.in_(channels), RepriceChange.applied.is_(True), RepriceChange.at > since)
     ).scalar_one()
     return int(items) + int(reprices)
 

@@ -99,7 +99,7 @@ async def recover(
     report.interrupted, live = mark_interrupted(ctx, channel.id, write=write)
     with ctx.read_session() as session:
         rows = session.execute(
-            select(
+            select(  # type: ignore[misc]  # SQLModel types each column as its value: select() of this many columns exhausts mypy's overloads
                 PublicationItem.id,
                 PublicationItem.publication_id,
                 PublicationItem.sku,
@@ -114,7 +114,7 @@ async def recover(
             .join(Publication, Publication.id == PublicationItem.publication_id)
             .where(
                 Publication.channel_id == channel.id,
-                Publication.dry_run.is_(False),  # type: ignore[attr-defined]
+                Publication.dry_run.is_(False),
                 PublicationItem.outcome == ItemOutcome.sent,
             )
         ).all()

@@ -240,7 +240,7 @@ def _candidates(ctx: AppContext, channel: ChannelSpec, remote: dict[str, Any]) -
     with ctx.engine.connect() as conn:
         products, excluded = load_products(ctx, conn, channel, full_values=True)
     with ctx.read_session() as session:
-        repriced = dict(
+        repriced: dict[str, Any] = dict(
             session.execute(select(ChannelListing.sku_key, ChannelListing.repriced_at).where(ChannelListing.channel_id == channel.id)).all()
         )
     out: list[tuple[Any, ...]] = []
@@ -316,7 +316,7 @@ def list_changes(ctx: AppContext, channel_id: int, *, limit: int = 100, sku: str
     if sku:
         query = query.where(R.sku == sku)
     with ctx.read_session() as session:
-        rows = session.execute(query.order_by(R.at.desc(), R.id.desc()).limit(min(limit, 500))).scalars().all()  # type: ignore[attr-defined]
+        rows = session.execute(query.order_by(R.at.desc(), R.id.desc()).limit(min(limit, 500))).scalars().all()
     return [
         {
             "at": r.at.isoformat(),

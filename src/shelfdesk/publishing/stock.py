@@ -41,9 +41,9 @@ def open_order_units(session: Session, store_id: int) -> dict[str, int]:
         .join(Product, (Product.store_id == Order.store_id) & (Product.sku == OrderLine.sku))
         .where(
             Order.store_id == store_id,
-            Order.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
-            OrderLine.status.notin_(CLOSED_LINE_STATUSES),  # type: ignore[attr-defined]
-            or_(Product.stock_imported_at.is_(None), Order.purchased_at > Product.stock_imported_at),  # type: ignore[union-attr,operator]
+            Order.status.in_(OPEN_STATUSES),
+            OrderLine.status.notin_(CLOSED_LINE_STATUSES),
+            or_(Product.stock_imported_at.is_(None), Order.purchased_at > Product.stock_imported_at),
         )
         .group_by(Product.sku)
     )

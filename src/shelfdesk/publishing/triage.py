@@ -238,7 +238,7 @@ def list_publications(
         query = query.where(P.channel_id == channel_id)
     if before is not None:
         ts, pid = before
-        query = query.where(P.started_at <= ts, or_(P.started_at < ts, and_(P.started_at == ts, P.id < pid)))  # type: ignore[operator]
+        query = query.where(P.started_at <= ts, or_(P.started_at < ts, and_(P.started_at == ts, P.id < pid)))
     if failed_only:
         query = query.where(or_(P.failed > 0, P.invalid > 0, P.state == PublicationState.failed))
     text = search.strip().lower()
@@ -249,7 +249,7 @@ def list_publications(
             if word in enum._value2member_map_:  # the columns take only their enum's values
                 conditions.append(column == enum(word))
         query = query.where(or_(*conditions))
-    query = query.order_by(P.started_at.desc(), P.id.desc()).limit(max(1, min(limit, MAX_PAGE)))  # type: ignore[union-attr,attr-defined]
+    query = query.order_by(P.started_at.desc(), P.id.desc()).limit(max(1, min(limit, MAX_PAGE)))
     with ctx.read_session() as session:
         return [_publication_row(p, c, s) for p, c, s in session.execute(query).all()]
 
@@ -271,7 +271,7 @@ def _by_ids(ctx: AppContext, ids: list[int]) -> list[PublicationRow]:
         .join(Channel, Channel.id == P.channel_id)
         .join(Store, Store.id == Channel.store_id)
         .where(P.id.in_(ids))
-    )  # type: ignore[attr-defined]
+    )
     with ctx.read_session() as session:
         return [_publication_row(p, c, s) for p, c, s in session.execute(query).all()]
 
@@ -349,9 +349,9 @@ def list_items(
         if by_error:
             key = key or ""
             error = func.coalesce(I.error_key, "")
-            query = query.where(or_(error > key, and_(error == key, I.id > last_id)))  # type: ignore[operator]
+            query = query.where(or_(error > key, and_(error == key, I.id > last_id)))
         else:
-            query = query.where(I.id > last_id)  # type: ignore[operator]
+            query = query.where(I.id > last_id)
     order = (I.error_key, I.id) if by_error else (I.id,)
     with ctx.read_session() as session:
         rows = session.execute(query.order_by(*order).limit(max(1, min(limit, MAX_PAGE)))).scalars().all()
@@ -387,7 +387,7 @@ def error_clusters(ctx: AppContext, publication_id: int) -> list[ErrorCluster]:
             func.min(I.error_code),
             func.min(I.attribute),
             func.sum(case((I.sent_at.is_(None), 1), else_=0)),
-        )  # type: ignore[union-attr]
+        )
         .where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed)
         .group_by(I.error_key)
     )
@@ -397,7 +397,7 @@ def error_clusters(ctx: AppContext, publication_id: int) -> list[ErrorCluster]:
         select(L.id)
         .join(LP, LP.id == L.publication_id)
         .join(P, P.id == publication_id)
-        .where(L.sku == I.sku, LP.channel_id == P.channel_id, L.publication_id > publication_id, L.outcome.in_(SUCCESSFUL))  # type: ignore[attr-defined]
+        .where(L.sku == I.sku, LP.channel_id == P.channel_id, L.publication_id > publication_id, L.outcome.in_(SUCCESSFUL))
     )
     resolved_query = (
         select(I.error_key, func.count())
@@ -439,14 +439,14 @@ def cluster_skus(
     from shelfdesk.publishing.errors import NO_KEY
 
     limit = max(1, min(limit, MAX_PAGE))
-    key = I.error_key == error_key
+    key: Any = I.error_key == error_key  # a SQL condition (SQLModel types the column as its value)
     if error_key == NO_KEY:  # items stored without a key are listed in that group too
-        key = or_(key, I.error_key.is_(None))  # type: ignore[union-attr]
+        key = or_(key, I.error_key.is_(None))
     query = select(I.id, I.sku).where(I.publication_id == publication_id, I.outcome == ItemOutcome.failed, key)
     if after is not None:
         query = query.where(I.id > after)
     with ctx.read_session() as session:
-        rows = session.execute(query.order_by(I.id).limit(limit + 1)).all()  # type: ignore[arg-type]
+        rows = session.execute(query.order_by(I.id).limit(limit + 1)).all()
     page = rows[:limit]
     return [sku for _, sku in page], (page[-1][0] if len(rows) > limit else None)
 
@@ -478,7 +478,7 @@ def product_history(ctx: AppContext, sku: str, *, channel_id: int | None = None,
     )
     if channel_id is not None:
         query = query.where(P.channel_id == channel_id)
-    query = query.order_by(I.publication_id.desc()).limit(max(1, min(limit, MAX_PAGE)))  # type: ignore[attr-defined]
+    query = query.order_by(I.publication_id.desc()).limit(max(1, min(limit, MAX_PAGE)))
     with ctx.read_session() as session:
         rows = session.execute(query).all()
     return [

@@ -219,7 +219,7 @@ class SandboxApp:
         except Exception as exc:  # noqa: BLE001 - any failure here would be every request's
             return f"{type(exc).__name__}: {str(exc)[:80]}"
         finally:
-            self.state = saved  # type: ignore[assignment]
+            self.state = saved  # type: ignore[assignment]  # None only before the first state was set, and then restored as it was
             self._changes = ChangeTracker(self.keyed_collections, self.appended_lists)
             self._request_effects = []
         return None
@@ -544,7 +544,7 @@ class SandboxApp:
 
         try:
             await asyncio.wait_for(until_disconnect(), self.hang_cap)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     # ------------------------------------------------------------------ admin API

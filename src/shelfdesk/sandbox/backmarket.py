@@ -38,11 +38,11 @@ from shelfdesk.markets import BACKMARKET_LOCALES, market_by_code
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.backmarket_rules import (
     CSV_COLUMNS,
+    GRADES,
     LISTING_UPDATE_FIELDS,
+    MAX_CSV_LINES,
     ORDER_STATES,
     BatchUnreadable,
-    GRADES,
-    MAX_CSV_LINES,
     apply_update,
     check_grade,
     check_listing_update_types,
@@ -271,7 +271,7 @@ class BackMarketSandbox(SandboxApp):
             if not valid_gtin(ean):
                 raise ValueError(f"ean {ean[:20]!r} is not a valid EAN")
             grades = entry.get("grades") or list(GRADES)
-            if not isinstance(grades, list) or (unknown := sorted(set(map(str, grades)) - set(GRADES))):
+            if not isinstance(grades, list) or set(map(str, grades)) - set(GRADES):
                 raise ValueError(f"grades must be a list of {', '.join(GRADES)}")
             texts = {k: entry.get(k) for k in ("title", "category")}
             if not all(v is None or (isinstance(v, str) and len(v) <= 200 and utf8_clean(v)) for v in texts.values()):
@@ -561,12 +561,13 @@ class BackMarketSandbox(SandboxApp):
     async def list_orders(self, request: Request, _: Any) -> Response:
         q = request.query_params
         state = query_int(q, "state", choices=ORDER_STATES)
-        bounds = {}
+        bounds: dict[str, datetime] = {}
         for key in ("date_modification", "date_creation"):
             if q.get(key):
-                bounds[key] = as_datetime(q[key])
-                if bounds[key] is None:
+                bound = as_datetime(q[key])
+                if bound is None:
                     raise ApiError(400, f"{key} must be an RFC 3339 datetime with its offset", "invalid-date")
+                bounds[key] = bound
         wanted = (q.get("country_code") or "").lower()
         if wanted and wanted not in BACKMARKET_LOCALES:  # [C] a market's locale
             raise ApiError(400, f"country_code must be one of {', '.join(BACKMARKET_LOCALES)}", "invalid-country-code")
@@ -628,7 +629,8 @@ class BackMarketSandbox(SandboxApp):
         message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
         for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == "invoice":
-                content = part.get_payload(decode=True) or b""
+                payload = part.get_payload(decode=True)
+                content = payload if isinstance(payload, bytes) else b""
                 record = {
                     "order_id": order["order_id"],
                     "filename": part.get_filename() or "invoice.pdf",

@@ -132,7 +132,7 @@ def apply_update(order: dict[str, Any], body: dict[str, Any], now: datetime) -> 
         raise refused(f"Orderline {line['id']} is in state {current} and cannot move to state {new_state}")
     if new_state == 6:
         try:
-            reason = int(body.get("return_reason"))
+            reason = int(body.get("return_reason"))  # type: ignore[arg-type]  # None (no reason given) raises TypeError, refused below
         except (TypeError, ValueError):
             raise refused("return_reason is required to refund a shipped line", "missing-return-reason") from None
         if reason not in RETURN_REASONS:

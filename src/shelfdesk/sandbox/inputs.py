@@ -53,7 +53,7 @@ def as_decimal(value: Any) -> Decimal | None:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    if not number.is_finite() or number.adjusted() >= DECIMAL_DIGITS or number.as_tuple().exponent < -DECIMAL_DIGITS:  # type: ignore[operator]
+    if not number.is_finite() or number.adjusted() >= DECIMAL_DIGITS or number.as_tuple().exponent < -DECIMAL_DIGITS:  # type: ignore[operator]  # a finite Decimal's exponent is an int (only NaN and infinities have a letter)
         return None
     return number
 

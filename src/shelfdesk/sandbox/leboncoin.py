@@ -67,7 +67,7 @@ PER_PAGE_MAX = 100
 
 #: Ads the account starts with: (sku, title, category, condition, new_reason, price, quantity, attributes).
 #: The last three are SKUs that no shelfdesk catalog has.
-SEED_ADS = (
+SEED_ADS: tuple[tuple[Any, ...], ...] = (
     (
         "IPH13-128-MID-GOOD",
         "iPhone 13 128 Go minuit reconditionné",

@@ -24,8 +24,7 @@ from typing import Any
 import uvicorn
 
 from shelfdesk.clock import Clock
-from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN
-from shelfdesk.sandbox.backmarket import BackMarketSandbox
+from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN, BackMarketSandbox
 from shelfdesk.sandbox.leboncoin import LeboncoinSandbox
 
 

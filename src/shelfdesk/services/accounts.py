@@ -190,7 +190,7 @@ def create_account(
         session.add(account)
         session.flush()
         if token or token_env:
-            account.credential_ref = _store_token(ctx, account.id, token, token_env)  # type: ignore[arg-type]
+            account.credential_ref = _store_token(ctx, account.id, token, token_env)
             account.token_expires_at = _expiry(ctx, market)
         record_audit(
             session,
@@ -442,4 +442,4 @@ def test_connection(
     return asyncio.run(check_connection(ctx, account_id, language=language, transport=transport))
 
 
-test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name
+test_connection.__test__ = False  # not a pytest test, despite its name

@@ -209,7 +209,7 @@ def create_channel(
         record_audit(
             session, ctx, "channel.create", "channel", channel.id, {"store": store.name, "account": account.name, "market": market.code}
         )
-        channel_id = int(channel.id)  # type: ignore[arg-type]
+        channel_id = int(channel.id)
     return get_channel(ctx, channel_id)
 
 
@@ -307,7 +307,7 @@ def test_channel_connection(ctx: AppContext, channel_id: int, **kwargs: Any) -> 
     return result
 
 
-test_channel_connection.__test__ = False  # type: ignore[attr-defined]
+test_channel_connection.__test__ = False
 
 
 def activate_channel(ctx: AppContext, channel_id: int) -> ChannelView:

@@ -61,7 +61,7 @@ def list_due(ctx: AppContext) -> DueList:
     items: list[Due] = []
     with ctx.read_session() as session:
         rows = session.execute(
-            select(
+            select(  # type: ignore[misc]  # SQLModel types each column as its value: select() of this many columns exhausts mypy's overloads
                 Order.id,
                 Order.marketplace_order_id,
                 Order.marketplace,
@@ -76,7 +76,7 @@ def list_due(ctx: AppContext) -> DueList:
                 Channel.settings,
             )
             .outerjoin(Channel, Channel.id == Order.channel_id)
-            .where(Order.status.in_([S.New, S.InProgress]))  # type: ignore[attr-defined]
+            .where(Order.status.in_([S.New, S.InProgress]))
         ).all()
         ids = [r[0] for r in rows]
         accepted: dict[int, datetime] = {}
@@ -87,24 +87,24 @@ def list_due(ctx: AppContext) -> DueList:
                 select(OrderAction.order_id, func.min(func.coalesce(OrderAction.confirmed_at, OrderAction.sent_at)))
                 .where(
                     OrderAction.order_id.in_(ids),
-                    OrderAction.kind.in_(accept_kinds),  # type: ignore[attr-defined]
+                    OrderAction.kind.in_(accept_kinds),
                     OrderAction.state.in_([ActionState.synchronizing, ActionState.confirmed]),
-                )  # type: ignore[attr-defined]
+                )
                 .group_by(OrderAction.order_id)
             ):
                 if at is not None:
                     accepted[order_id] = at
             for action_id, order_id, kind in session.execute(
                 select(OrderAction.id, OrderAction.order_id, OrderAction.kind).where(
-                    OrderAction.order_id.in_(ids),  # type: ignore[attr-defined]
+                    OrderAction.order_id.in_(ids),
                     OrderAction.state.in_([ActionState.pending, ActionState.sending]),
-                )  # type: ignore[attr-defined]
+                )
             ):
                 pending.setdefault(order_id, []).append((action_id, ActionKind(kind)))
         tokens = session.execute(
             select(
                 MarketplaceAccount.id, MarketplaceAccount.name, MarketplaceAccount.marketplace, MarketplaceAccount.token_expires_at
-            ).where(MarketplaceAccount.token_expires_at <= now + TOKEN_HORIZON)  # type: ignore[operator]
+            ).where(MarketplaceAccount.token_expires_at <= now + TOKEN_HORIZON)
         ).all()
     for oid, ref, marketplace, status, bought, accept_by, ship_by, hold, payload, country, ch_country, ch_settings in rows:
         dates: dict[str, Any] = {k: payload[k] for k in _DATE_KEYS if isinstance(payload, dict) and payload.get(k)}

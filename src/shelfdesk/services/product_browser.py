@@ -62,7 +62,7 @@ def find_products(ctx: AppContext, store_id: int, text: str = "", *, limit: int 
     needle = text.strip()
     if needle:
         like = f"%{needle}%"
-        query = query.where(or_(Product.sku.ilike(like), Product.title.ilike(like), Product.ean.ilike(like)))  # type: ignore[union-attr,attr-defined]
+        query = query.where(or_(Product.sku.ilike(like), Product.title.ilike(like), Product.ean.ilike(like)))
     with ctx.read_session() as session:
         rows = session.execute(query.order_by(Product.sku).limit(limit)).all()
     return [ProductLine(sku, title, int(stock or 0), price, bool(gone)) for sku, title, stock, price, gone in rows]
@@ -98,9 +98,9 @@ def product_sight(ctx: AppContext, store_id: int, sku: str) -> ProductSight:
             last = session.execute(
                 select(PublicationItem.outcome, PublicationItem.message, Publication.started_at, Publication.kind)
                 .join(Publication, Publication.id == PublicationItem.publication_id)
-                .where(Publication.channel_id == channel.id, PublicationItem.sku == sku, Publication.dry_run.is_(False))  # type: ignore[attr-defined]
+                .where(Publication.channel_id == channel.id, PublicationItem.sku == sku, Publication.dry_run.is_(False))
                 .order_by(Publication.started_at.desc(), PublicationItem.id.desc())
-                .limit(1)  # type: ignore[attr-defined]
+                .limit(1)
             ).first()
             listed, when = "never published", None
             if last is not None:

@@ -189,8 +189,8 @@ def set_stock(
         skus = list(wanted)
         columns = (t.c.id, t.c.sku, t.c.stock, type_coerce(t.c.price, BigInteger))  # cents: no Decimal per row
         if len(skus) > BULK_READ:  # a feed: one pass over the store beats thousands of bound parameters
-            rows = session.execute(select(*columns).where(t.c.store_id == store_id))
-            existing = {sku: (pid, stock, price) for pid, sku, stock, price in rows if sku in wanted}
+            every = session.execute(select(*columns).where(t.c.store_id == store_id))
+            existing = {sku: (pid, stock, price) for pid, sku, stock, price in every if sku in wanted}
         else:
             for start in range(0, len(skus), 900):
                 for pid, sku, stock, price in session.execute(
@@ -317,7 +317,7 @@ def _mark_store(session: Any, store_id: int, channel_ids: list[int] | None, now:
     channels = quantity_channels(session, store_id)
     if channel_ids is not None:
         channels = [c for c in channels if c in channel_ids]
-    skus = session.execute(select(Product.sku).where(Product.store_id == store_id, Product.gone.is_(False))).scalars()  # type: ignore[attr-defined]
+    skus = session.execute(select(Product.sku).where(Product.store_id == store_id, Product.gone.is_(False))).scalars()
     mark_dirty(session, store_id, skus, REASON_MANUAL, now, channel_ids=channels)
 
 
@@ -440,13 +440,13 @@ def stock_view(ctx: AppContext, store_id: int, sku: str) -> StockView:
         channels = session.execute(select(Channel.id, Channel.name).where(Channel.store_id == store_id).order_by(Channel.id)).all()
         specs = {cid: channel_spec(session, cid) for cid, _ in channels}
         key = product.sku.casefold()
-        published = dict(
+        published: dict[int, Any] = dict(
             session.execute(
                 select(ChannelListing.channel_id, ChannelListing.published_quantity).where(
                     ChannelListing.sku_key == key, ChannelListing.channel_id.in_([c for c, _ in channels])
                 )
             ).all()
-        )  # type: ignore[attr-defined]
+        )
         waiting = set(session.execute(select(StockDirty.channel_id).where(StockDirty.sku_key == key)).scalars())
         stock, gone = int(product.stock), bool(product.gone)
     lines = []
@@ -519,7 +519,7 @@ class PusherStatus:
             parts[0] += f" (oldest {_age(self.checked_at - oldest)})"
         pushes = [c for c in rows if c.last_push_at is not None]
         if pushes:
-            last = max(pushes, key=lambda c: c.last_push_at)  # type: ignore[arg-type,return-value]
+            last = max(pushes, key=lambda c: c.last_push_at)  # type: ignore[return-value]  # pushes hold only rows with a push time
             parts.append(f"last push {last.last_push_at:%H:%M:%S} ({last.last_push_sent:,} sent)")
         seen: set[str] = set()
         for c in rows:
@@ -576,7 +576,7 @@ def pusher_status(ctx: AppContext) -> PusherStatus:
         rows = session.execute(
             select(Channel.id, Channel.name, Channel.account_id, Channel.marketplace, MarketplaceAccount.name)
             .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
-            .where(Channel.enabled.is_(True), Channel.activated_at.is_not(None), Channel.owns_quantities.is_(True))  # type: ignore[attr-defined,union-attr]
+            .where(Channel.enabled.is_(True), Channel.activated_at.is_not(None), Channel.owns_quantities.is_(True))
             .order_by(Channel.id)
         ).all()
         budgets: dict[int, Any] = {}
@@ -587,7 +587,7 @@ def pusher_status(ctx: AppContext) -> PusherStatus:
                 select(Publication.started_at, Publication.sent)
                 .where(Publication.channel_id == cid, Publication.started_by == PUSHER)
                 .order_by(Publication.started_at.desc(), Publication.id.desc())
-                .limit(1)  # type: ignore[attr-defined]
+                .limit(1)
             ).first()
             count, oldest = waiting.get(cid, (0, None))
             budget = budgets[account_id]

@@ -176,7 +176,7 @@ def create_store(ctx: AppContext, name: str, country: str, currency: str = "EUR"
         session.add(store)
         session.flush()
         record_audit(session, ctx, "store.create", "store", store.id, {"name": name, "country": country})
-        store_id = int(store.id)  # type: ignore[arg-type]
+        store_id = int(store.id)
     return get_store(ctx, store_id)
 
 

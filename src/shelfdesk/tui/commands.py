@@ -34,9 +34,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
@@ -1437,7 +1437,7 @@ def visible_scopes(scope: str) -> tuple[str, ...]:
     return (APP, GLOBAL) if scope in (APP, GLOBAL) else (APP, GLOBAL, scope)
 
 
-def bindings_for(scope: str, table: Sequence[Command] | None = None) -> list[Binding]:
+def bindings_for(scope: str, table: Sequence[Command] | None = None) -> list[BindingType]:
     """Textual bindings for the rows of ``scope`` that have keys."""
     return [
         Binding(
@@ -1605,9 +1605,9 @@ class CommandTableProvider(Provider):
     """Palette entries built from the table for the screen the palette was opened on."""
 
     def _entries(self) -> list[tuple[str, str, Callable[[], object]]]:
-        app: ShelfdeskApp = self.app  # type: ignore[assignment]
+        app = cast("ShelfdeskApp", self.app)
         scope = app.command_scope()
-        entries = []
+        entries: list[tuple[str, str, Callable[[], object]]] = []
         for cmd in commands_for(visible_scopes(scope)):
             if not cmd.palette:
                 continue
@@ -1628,7 +1628,7 @@ class CommandTableProvider(Provider):
         Enter never quits.
         """
         entries = [e for e in self._entries() if not e[0].startswith("theme: ")]
-        scope = self.app.command_scope()  # type: ignore[attr-defined]
+        scope = cast("ShelfdeskApp", self.app).command_scope()
         own = {c.palette_text for c in commands_for([scope]) if scope not in (APP, GLOBAL)}
         views = {c.palette_text for c in view_commands()}
         quits = {c.palette_text for c in COMMANDS if c.action == "quit"}

@@ -22,17 +22,17 @@ if TYPE_CHECKING:
     from shelfdesk.catalog.exclusions import ExclusionCount
     from shelfdesk.catalog.importer import ImportProgress, ImportResult
     from shelfdesk.invoices.service import InvoiceInfo
+    from shelfdesk.jobs.alerts import Alert
     from shelfdesk.jobs.health import JobRow
     from shelfdesk.jobs.manual import ManualHarvest
     from shelfdesk.jobs.runs import RunDetail, RunInfo
     from shelfdesk.orders.actions import BatchProgress
     from shelfdesk.orders.detail import OrderDetail
     from shelfdesk.orders.queries import Lookups, OrderPage
-    from shelfdesk.services.deadlines import DueList
     from shelfdesk.publishing.engine import Progress, PublishResult
     from shelfdesk.publishing.triage import ErrorCluster, ItemRow, PublicationRow
-    from shelfdesk.jobs.alerts import Alert
     from shelfdesk.services.channels import ChannelView
+    from shelfdesk.services.deadlines import DueList
     from shelfdesk.services.stores import StoreSummary
     from shelfdesk.webhooks.delivery import AttemptInfo, DeliveryInfo
     from shelfdesk.webhooks.subscriptions import SubscriptionInfo

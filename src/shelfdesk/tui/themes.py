@@ -120,7 +120,7 @@ def parse_theme(data: Mapping[str, Any], path: Path) -> Theme:
     dark = data.get("dark", True)
     if not isinstance(dark, bool):
         raise ThemeFileError(f"{path.name}: dark should be true or false")
-    colours = {key: _colour(path, key, data[key]) for key in COLOUR_KEYS if key in data}
+    colours: dict[str, Any] = {key: _colour(path, key, data[key]) for key in COLOUR_KEYS if key in data}
     variables = data.get("variables", {})
     if not isinstance(variables, dict):
         raise ThemeFileError(f"{path.name}: [variables] should be a table")

@@ -225,8 +225,7 @@ async def post_within(
 
 
 def _due_query(now: datetime, limit: int | None, subscription_id: int | None = None) -> Any:
-    from shelfdesk.db.models import WebhookDelivery as D
-    from shelfdesk.db.models import WebhookSubscription as S
+    from shelfdesk.db.models import WebhookDelivery as D, WebhookSubscription as S
 
     earlier = aliased(D)
     blocked = (
@@ -328,18 +327,13 @@ class Deliverer:
         with self.ctx.read_session() as session:
             return list(
                 session.execute(
-                    select(D.subscription_id)
-                    .where(D.id.in_(select(due.c.id)))  # type: ignore[attr-defined]
-                    .distinct()
-                    .order_by(D.subscription_id)
+                    select(D.subscription_id).where(D.id.in_(select(due.c.id))).distinct().order_by(D.subscription_id)
                 ).scalars()
             )
 
     def claim_due(self, limit: int, subscription_id: int | None = None) -> list[Claimed]:
         """Claim up to ``limit`` due deliveries (of one subscription when given; one per order at a time)."""
-        from shelfdesk.db.models import WebhookDelivery as D
-        from shelfdesk.db.models import WebhookEvent as E
-        from shelfdesk.db.models import WebhookSubscription as S
+        from shelfdesk.db.models import WebhookDelivery as D, WebhookEvent as E, WebhookSubscription as S
 
         now = self.ctx.clock.now()
         claimed: list[Claimed] = []
@@ -416,9 +410,7 @@ class Deliverer:
 
     def record(self, claimed: Claimed, result: AttemptResult) -> str | None:
         """Store one attempt's outcome; returns the subscription's name when this failure paused it."""
-        from shelfdesk.db.models import WebhookAttempt
-        from shelfdesk.db.models import WebhookDelivery as D
-        from shelfdesk.db.models import WebhookSubscription as S
+        from shelfdesk.db.models import WebhookAttempt, WebhookDelivery as D, WebhookSubscription as S
 
         now = self.ctx.clock.now()
         with self.ctx.write_session() as session:
@@ -605,8 +597,7 @@ def replay(ctx: AppContext, delivery_id: int, *, subscription: str | int | None 
     ``subscription`` (a name or id), when given, must be the delivery's: a typo never replays another's.
     """
     from shelfdesk.audit import record_audit
-    from shelfdesk.db.models import WebhookDelivery as D
-    from shelfdesk.db.models import WebhookEvent, WebhookSubscription
+    from shelfdesk.db.models import WebhookDelivery as D, WebhookEvent, WebhookSubscription
 
     now = ctx.clock.now()
     with ctx.write_session() as session:
@@ -676,9 +667,7 @@ def _delivery_info(row: Any) -> DeliveryInfo:
 
 def list_deliveries(ctx: AppContext, reference: str | int, *, state: str | None = None, limit: int = 100) -> list[DeliveryInfo]:
     """A subscription's deliveries, newest first (``state``: pending, delivering, delivered, waiting = not delivered)."""
-    from shelfdesk.db.models import WebhookDelivery as D
-    from shelfdesk.db.models import WebhookEvent as E
-    from shelfdesk.db.models import WebhookSubscription as S
+    from shelfdesk.db.models import WebhookDelivery as D, WebhookEvent as E, WebhookSubscription as S
     from shelfdesk.webhooks.subscriptions import find_subscription
 
     with ctx.read_session() as session:
@@ -707,7 +696,7 @@ def list_deliveries(ctx: AppContext, reference: str | int, *, state: str | None 
             query = query.where(D.state != "delivered")
         elif state:
             query = query.where(D.state == state)
-        return [_delivery_info(r) for r in session.execute(query.order_by(D.id.desc()).limit(limit)).all()]  # type: ignore[union-attr]
+        return [_delivery_info(r) for r in session.execute(query.order_by(D.id.desc()).limit(limit)).all()]
 
 
 def list_attempts(ctx: AppContext, reference: str | int, *, limit: int = 100, failed_only: bool = False) -> list[AttemptInfo]:
@@ -719,8 +708,8 @@ def list_attempts(ctx: AppContext, reference: str | int, *, limit: int = 100, fa
         sub_id = find_subscription(session, reference).id
         query = select(A).where(A.subscription_id == sub_id)
         if failed_only:
-            query = query.where(A.ok.is_(False))  # type: ignore[attr-defined]
-        rows = session.execute(query.order_by(A.at.desc(), A.id.desc()).limit(limit)).scalars().all()  # type: ignore[attr-defined,union-attr]
+            query = query.where(A.ok.is_(False))
+        rows = session.execute(query.order_by(A.at.desc(), A.id.desc()).limit(limit)).scalars().all()
         return [
             AttemptInfo(r.id, r.delivery_id, r.event_uid, r.event_type, r.attempt, r.at, r.status_code, r.duration_ms, r.ok, r.error)
             for r in rows

@@ -28,14 +28,12 @@ def retention_days(ctx: AppContext) -> int:
 
 
 def _queries(cutoff: datetime) -> list[tuple[str, Any, Any]]:
-    from shelfdesk.db.models import WebhookAttempt as A
-    from shelfdesk.db.models import WebhookDelivery as D
-    from shelfdesk.db.models import WebhookEvent as E
+    from shelfdesk.db.models import WebhookAttempt as A, WebhookDelivery as D, WebhookEvent as E
 
     waiting = select(D.id).where(D.event_id == E.id, D.state != "delivered").exists()
     return [
         ("webhook_attempts", A, select(A.id).where(A.at < cutoff)),
-        ("webhook_deliveries", D, select(D.id).where(D.state == "delivered", D.delivered_at < cutoff)),  # type: ignore[operator]
+        ("webhook_deliveries", D, select(D.id).where(D.state == "delivered", D.delivered_at < cutoff)),
         ("webhook_events", E, select(E.id).where(E.occurred_at < cutoff, ~waiting)),
     ]
 

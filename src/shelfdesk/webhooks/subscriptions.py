@@ -243,14 +243,14 @@ def _health(session: Session, ids: list[int], now: datetime) -> dict[int, tuple[
         (sid, (n, oldest))
         for sid, n, oldest in session.execute(
             select(WebhookDelivery.subscription_id, func.count(), func.min(WebhookDelivery.created_at))
-            .where(WebhookDelivery.subscription_id.in_(ids), WebhookDelivery.state != "delivered")  # type: ignore[attr-defined]
+            .where(WebhookDelivery.subscription_id.in_(ids), WebhookDelivery.state != "delivered")
             .group_by(WebhookDelivery.subscription_id)
         ).all()
     )
     attempts: dict[int, tuple[int, int]] = {}
     for sid, ok, n in session.execute(
         select(WebhookAttempt.subscription_id, WebhookAttempt.ok, func.count())
-        .where(WebhookAttempt.subscription_id.in_(ids), WebhookAttempt.at >= day)  # type: ignore[attr-defined]
+        .where(WebhookAttempt.subscription_id.in_(ids), WebhookAttempt.at >= day)
         .group_by(WebhookAttempt.subscription_id, WebhookAttempt.ok)
     ).all():
         good, bad = attempts.get(sid, (0, 0))

@@ -94,7 +94,7 @@ def _readline(text: io.TextIOBase, number: int) -> str:
 def read_csv(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow | RowError]:
     """Rows of a CSV feed (see the module docstring for what is rejected and why)."""
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
-    text = io.TextIOWrapper(binary, encoding=options.encoding, errors=ERRORS, newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(binary, encoding=options.encoding, errors=ERRORS, newline="")
     lines = _Lines(text)
 
     def reader() -> Iterator[list[str]]:

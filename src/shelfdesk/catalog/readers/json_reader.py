@@ -210,7 +210,7 @@ def read_json_lines(binary: BinaryIO, options: FeedOptions) -> Iterator[RawRow |
     A last line that is not valid JSON and has no line ending is where the file
     was cut: :class:`FeedTruncated`, so the import keeps the stored catalog.
     """
-    text = io.TextIOWrapper(binary, encoding=options.encoding, errors=ERRORS, newline=None)  # type: ignore[arg-type]
+    text = io.TextIOWrapper(binary, encoding=options.encoding, errors=ERRORS, newline=None)
     line = 0
     while True:
         try:

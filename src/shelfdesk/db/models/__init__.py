@@ -6,8 +6,7 @@ Importing this package registers all tables on :data:`metadata`.
 from shelfdesk.db.models.api import ApiIdempotency, ApiToken
 from shelfdesk.db.models.audit import AuditLog
 from shelfdesk.db.models.base import NAMING_CONVENTION, ShelfModel, metadata
-from shelfdesk.db.models.catalog import CatalogImport, CategoryMapping, ColumnMapping, ExclusionRule, Product
-from shelfdesk.db.models.catalog import CatalogImportRejection
+from shelfdesk.db.models.catalog import CatalogImport, CatalogImportRejection, CategoryMapping, ColumnMapping, ExclusionRule, Product
 from shelfdesk.db.models.invoices import Invoice, InvoiceSequence, InvoiceSettings
 from shelfdesk.db.models.jobs import JobLease, JobRun, JobSchedule
 from shelfdesk.db.models.orders import Order, OrderAction, OrderEvent, OrderLine

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-
 from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint

@@ -111,9 +111,9 @@ def check_request(
     query_schema = {"type": "object", "properties": allowed, "additionalProperties": False}
     found += divergences(query_schema, values, f"{label} query", name)
     for header, schema in op.spec.get("headers", {}).items():
-        value = (headers or {}).get(header.lower().replace("-", "_")) or (headers or {}).get(header)
-        if value is not None:
-            found += divergences(schema, value, f"{label} header {header}", name)
+        sent = (headers or {}).get(header.lower().replace("-", "_")) or (headers or {}).get(header)
+        if sent is not None:
+            found += divergences(schema, sent, f"{label} header {header}", name)
     if "body" in op.spec:
         found += divergences(op.spec["body"], body, f"{label} body", name)
     return found

@@ -10,7 +10,7 @@ from here, so it behaves the same on every screen, detail screens included.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult
@@ -21,16 +21,16 @@ from textual.worker import Worker
 
 from shelfdesk.tui.commands import GLOBAL, bindings_for, find_command, view_commands, view_name, visible_scopes
 from shelfdesk.tui.messages import FilterChanged, OperationDone, Severity
+from shelfdesk.tui.screens.console_access import ConsoleAccess
 from shelfdesk.tui.widgets.filter_bar import FilterBar
 from shelfdesk.tui.widgets.nav_bar import NavBar
 from shelfdesk.tui.widgets.status_bar import StatusBar, workspace_info
 
 if TYPE_CHECKING:
-    from shelfdesk.context import AppContext
-    from shelfdesk.tui.app import ShelfdeskApp
+    pass
 
 
-class ShelfdeskScreen(Screen[None]):
+class ShelfdeskScreen(ConsoleAccess, Screen[None]):
     """Base of every screen of the console.
 
     Subclasses set ``SCOPE`` (their rows in the command table), ``VIEW`` (the
@@ -53,14 +53,6 @@ class ShelfdeskScreen(Screen[None]):
         """The App's ``data_version`` this screen last loaded; behind it, the screen reloads when shown."""
 
     # ------------------------------------------------------------ layout
-
-    @property
-    def shell(self) -> ShelfdeskApp:
-        return cast("ShelfdeskApp", self.app)
-
-    @property
-    def ctx(self) -> AppContext:
-        return self.shell.ctx
 
     def compose(self) -> ComposeResult:
         nav = [(self.shell.keys_display(cmd, first_only=True), cmd.description, view_name(cmd)) for cmd in view_commands()]

@@ -16,11 +16,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer
 
 from shelfdesk.tui.commands import DIALOG, bindings_for, help_sections
+from shelfdesk.tui.screens.console_access import ConsoleAccess
 
 ResultType = TypeVar("ResultType")
 
 
-class DialogScreen(ModalScreen[ResultType], Generic[ResultType]):
+class DialogScreen(ConsoleAccess, ModalScreen[ResultType], Generic[ResultType]):
     """Base of every modal dialog; subclasses compose their body and answer with ``dismiss``."""
 
     SCOPE: ClassVar[str] = DIALOG
@@ -67,4 +68,4 @@ class DialogScreen(ModalScreen[ResultType], Generic[ResultType]):
         from shelfdesk.tui.screens.shell.help import HelpScreen
 
         read_only = bool(getattr(getattr(self.app, "ctx", None), "read_only", False))
-        self.app.push_screen(HelpScreen(self.HELP_TITLE, help_sections(self.app, self.SCOPE, self.HELP_TITLE), read_only))  # type: ignore[arg-type]
+        self.app.push_screen(HelpScreen(self.HELP_TITLE, help_sections(self.shell, self.SCOPE, self.HELP_TITLE), read_only))

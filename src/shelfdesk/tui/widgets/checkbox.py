@@ -13,6 +13,6 @@ from textual.widgets import Checkbox
 class StateCheckbox(Checkbox):
     """``▐X▌`` when on, ``▐ ▌`` when off."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - the name Textual's ToggleButton reads
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's ToggleButton reads this class attribute; a property makes it follow the value
         return "X" if self.value else " "

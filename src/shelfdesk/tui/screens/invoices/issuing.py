@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, ProgressBar
 
 from shelfdesk.tui.messages import OperationDone
-from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 from shelfdesk.tui.screens.dialog import DialogScreen
+from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
 
 class BulkInvoiceProgress(DialogScreen[None]):
@@ -52,7 +51,7 @@ class BulkInvoiceProgress(DialogScreen[None]):
     def _run(self) -> None:
         from shelfdesk.invoices.service import generate_bulk
 
-        ctx = self.app.ctx  # type: ignore[attr-defined]
+        ctx = self.ctx
 
         def progress(done: int, total: int, failed: int, message: str) -> None:
             self.app.call_from_thread(self._progress, done, total, failed, message)
@@ -79,7 +78,7 @@ class BulkInvoiceProgress(DialogScreen[None]):
     def on_operation_done(self, message: OperationDone) -> None:
         self.finished = True
         self.dismiss(None)
-        self.app.notify(message.text, title=message.title, severity=message.severity, timeout=10)  # type: ignore[arg-type]
+        self.app.notify(message.text, title=message.title, severity=message.severity, timeout=10)
 
     def action_stop(self) -> None:
         self.stop_requested = True

@@ -9,7 +9,7 @@ reason. "Back" is focused; shipping sends the file's content as previewed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -68,7 +68,7 @@ class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
         from shelfdesk.orders.bulk import plan_bulk_ship
         from shelfdesk.orders.errors import OrderError
 
-        ctx: Any = self.app.ctx  # type: ignore[attr-defined]
+        ctx = self.ctx
         file = Path(path).expanduser()
         try:
             text = file.read_text(encoding="utf-8-sig")

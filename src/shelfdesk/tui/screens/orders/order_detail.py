@@ -25,8 +25,8 @@ from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.orders.order_flows import OrderFlows
 
 if TYPE_CHECKING:
-    from shelfdesk.orders.outbox import SendReport
     from shelfdesk.orders.detail import OrderDetail
+    from shelfdesk.orders.outbox import SendReport
 
 #: Detail keys -> the action kinds that make them available.
 KEY_KINDS = {"accept": ("accept", "confirm_availability"), "ship": ("ship", "confirm_shipping"), "cancel_order": ("cancel",)}
@@ -143,8 +143,8 @@ class OrderDetailScreen(OrderFlows, ShelfdeskScreen):
         self.post_message(OrderDetailLoaded(get_order_detail(self.ctx, order_id)))
 
     def on_order_detail_loaded(self, message: OrderDetailLoaded) -> None:
-        self.detail = message.detail  # type: ignore[assignment]
-        self.query_one("#order-detail", Static).update(render_detail(self.detail, payload=self.show_payload))  # type: ignore[arg-type]
+        self.detail = message.detail
+        self.query_one("#order-detail", Static).update(render_detail(self.detail, payload=self.show_payload))
         self.refresh_bindings()
 
     # ------------------------------------------------------------ keys, greyed when not allowed

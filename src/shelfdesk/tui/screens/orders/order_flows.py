@@ -17,8 +17,10 @@ from textual import work
 from shelfdesk.tui.messages import OrdersQueued
 
 if TYPE_CHECKING:
-    from shelfdesk.context import AppContext
     from shelfdesk.orders.outbox import SendReport
+    from shelfdesk.tui.screens.base import ShelfdeskScreen as _Screen  # what the mixin is mixed into
+else:
+    _Screen = object
 
 
 def parse_identifiers(text: str) -> list[Any]:
@@ -41,10 +43,8 @@ def parse_identifiers(text: str) -> list[Any]:
     return result
 
 
-class OrderFlows:
+class OrderFlows(_Screen):
     """Mixed into screens that act on orders; they provide ``ctx`` and ``on_actions_sent``."""
-
-    ctx: AppContext
 
     # ------------------------------------------------------------ ship one order
 
@@ -62,7 +62,7 @@ class OrderFlows:
             if result is not None:
                 self.queue_ship(order_id, marketplace_order_id, result)
 
-        self.app.push_screen(OrderShipDialog(marketplace_order_id, values or {}, error, error_field), callback=done)  # type: ignore[attr-defined]
+        self.app.push_screen(OrderShipDialog(marketplace_order_id, values or {}, error, error_field), callback=done)
 
     @work(thread=True, group="orders-queue", exit_on_error=False, description="Queuing the shipment")
     def queue_ship(self, order_id: int, marketplace_order_id: str, values: dict[str, str]) -> None:
@@ -76,9 +76,9 @@ class OrderFlows:
                 self.ctx, f"#{order_id}", "ship", fields, identifiers=parse_identifiers(values.get("identifiers", "")), batch_key=batch
             )
         except (ActionRefused, OrderNotFound) as exc:
-            self.app.call_from_thread(self.start_ship, order_id, marketplace_order_id, values, str(exc), getattr(exc, "field", None))  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.start_ship, order_id, marketplace_order_id, values, str(exc), getattr(exc, "field", None))
             return
-        self.post_message(OrdersQueued(f"Ship {marketplace_order_id}", batch, 1, [], {queued.action_id}))  # type: ignore[attr-defined]
+        self.post_message(OrdersQueued(f"Ship {marketplace_order_id}", batch, 1, [], {queued.action_id}))
 
     # ------------------------------------------------------------ one action, queued and sent
 
@@ -91,9 +91,9 @@ class OrderFlows:
         try:
             queued = enqueue_action(self.ctx, f"#{order_id}", intent, fields or {}, batch_key=batch)
         except (ActionRefused, OrderNotFound) as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Refused", severity="error", timeout=10)  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.notify, str(exc), title="Refused", severity="error", timeout=10)
             return
-        self.post_message(OrdersQueued(f"{intent.capitalize()} {queued.marketplace_order_id}", batch, 1, [], {queued.action_id}))  # type: ignore[attr-defined]
+        self.post_message(OrdersQueued(f"{intent.capitalize()} {queued.marketplace_order_id}", batch, 1, [], {queued.action_id}))
 
     @work(exclusive=True, group="orders-send", exit_on_error=False, description="Sending order actions")
     async def send_actions(self, action_ids: set[int]) -> None:
@@ -113,10 +113,10 @@ class OrderFlows:
 
         if retry:
             retry_action(self.ctx, action_id)
-            self.post_message(OrdersQueued("Retry", "", 1, [], {action_id}))  # type: ignore[attr-defined]
+            self.post_message(OrdersQueued("Retry", "", 1, [], {action_id}))
         else:
             dismiss_action(self.ctx, action_id)
-        self.app.call_from_thread(self.refresh_data)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.refresh_data)
 
     # ------------------------------------------------------------ the background sweep
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -44,6 +44,8 @@ from shelfdesk.tui.widgets.empty_state import EmptyState
 from shelfdesk.tui.widgets.orders_table import OrdersTable, status_text, sync_text
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from shelfdesk.orders.actions import BulkReach
     from shelfdesk.orders.outbox import SendReport
 
@@ -166,8 +168,8 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
     def on_orders_loaded(self, message: OrdersLoaded) -> None:
         if message.request != self._request:
             return  # a newer request is on its way
-        page: OrderPage = message.page  # type: ignore[assignment]
-        self.names = message.names  # type: ignore[assignment]
+        page: OrderPage = message.page
+        self.names = message.names
         if message.edge and not page.rows:
             return  # nothing beyond this edge: stay
         self.page = page
@@ -343,7 +345,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         except ValueError:
             self.notify(f"{value!r} is not a date: write it as 2026-02-01", title="Filter", severity="error")
             return False, None
-        return True, parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+        return True, parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
     def action_filter_after(self, value: str | None = None) -> None:
         ok, when_ = self._date(value)
@@ -661,7 +663,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
     async def _harvest(self) -> None:
         from shelfdesk.jobs.manual import harvest_now
 
-        self.post_message(OrdersHarvested(await harvest_now(self.ctx, self.app.run_key)))  # type: ignore[attr-defined]
+        self.post_message(OrdersHarvested(await harvest_now(self.ctx, self.shell.run_key)))
 
     def on_orders_harvested(self, message: OrdersHarvested) -> None:
         """One line for the whole fetch: new and changed orders, then each account that failed or was busy."""
@@ -672,7 +674,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         text = f"{created:,} new, {updated:,} changed"
         if problems:
             text += "; " + "; ".join(p or "" for p in problems)
-        severity = "error" if any(m.failed for m in message.results) else "warning" if problems else "information"
+        severity: SeverityLevel = "error" if any(m.failed for m in message.results) else "warning" if problems else "information"
         self.notify(text if message.results else "No channel manages orders yet.", title="Orders fetched", severity=severity, timeout=10)
         self.reload()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label
 
 from shelfdesk.tui.screens.dialog import DialogScreen
@@ -64,6 +65,7 @@ class OrderShipDialog(DialogScreen[dict[str, str] | None]):
     def on_mount(self) -> None:
         for field in self.query(Input):
             field.cursor_blink = False
+        target: Widget
         if self.error_field:  # refused: the cursor goes to the field at fault, after its text
             target = self.query_one(f"#ship-{self.error_field}", Input)
         elif self.error:  # refused for the order as a whole: the first empty field, else Ship

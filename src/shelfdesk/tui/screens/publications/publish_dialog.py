@@ -43,10 +43,10 @@ class PublishDialog(DialogScreen[tuple[int, str, str] | None]):
     def _load(self) -> None:
         from shelfdesk.publishing.channel import list_channels
 
-        channels = list_channels(self.app.ctx)  # type: ignore[attr-defined]
+        channels = list_channels(self.ctx)
         self.app.call_from_thread(self._show, channels)
 
-    def _show(self, channels: list) -> None:  # type: ignore[type-arg]
+    def _show(self, channels: list) -> None:
         options = self.query_one(OptionList)
         first = None
         for channel in channels:

@@ -27,6 +27,8 @@ from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from shelfdesk.publishing.triage import PublicationRow
 
 #: The channel reads marketplace and country ("BM FR", "LBC FR") as on Orders: a 14-wide name was cut to
@@ -132,7 +134,6 @@ class PublicationsScreen(ShelfdeskScreen):
     def _load(self, text: str, errors_only: bool, channel_id: int | None) -> None:
         from shelfdesk.orders.queries import lookups
         from shelfdesk.publishing.triage import list_publications
-
         from shelfdesk.services.stock import pusher_status
 
         rows = list_publications(self.ctx, channel_id=channel_id, failed_only=errors_only, search=text, limit=MAX_ROWS)
@@ -473,7 +474,7 @@ class PublicationsScreen(ShelfdeskScreen):
         )
         if c.get("failed") or c.get("invalid"):
             text += " · e shows the errors by cause"
-        severity = "information" if str(result.state) in ("succeeded", "skipped") else "warning"
+        severity: SeverityLevel = "information" if str(result.state) in ("succeeded", "skipped") else "warning"
         self.notify(text, title="Publication", severity=severity, timeout=10)
 
     def action_back(self) -> None:

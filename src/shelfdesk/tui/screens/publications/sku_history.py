@@ -59,7 +59,6 @@ class ProductHistoryScreen(ShelfdeskScreen):
     @work(thread=True, group="product-history", exclusive=True, exit_on_error=False, description="Loading SKU history")
     def _load(self) -> None:
         from shelfdesk.publishing.triage import product_history
-
         from shelfdesk.services.stock import stock_views_for_sku
 
         rows = product_history(self.ctx, self.sku, limit=MAX_ROWS)

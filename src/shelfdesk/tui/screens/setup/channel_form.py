@@ -118,7 +118,7 @@ def save_channel(ctx: AppContext, values: dict[str, Any]) -> str:
         ctx,
         int(values["store_id"]),
         values.get("country") or "",
-        account_id=int(account_id) if existing else None,
+        account_id=int(account_id) if existing and account_id is not None else None,
         marketplace=values.get("marketplace"),
         account_name=values.get("account_name"),
         token=token,

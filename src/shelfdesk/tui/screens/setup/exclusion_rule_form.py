@@ -15,8 +15,8 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, Select
 
 from shelfdesk.domain import ExclusionOperator
-from shelfdesk.tui.messages import ExclusionCounted
 from shelfdesk.tui.commands import bindings_for
+from shelfdesk.tui.messages import ExclusionCounted
 from shelfdesk.tui.screens.dialog import DialogScreen
 from shelfdesk.tui.screens.setup.store_form import form_row
 
@@ -88,7 +88,7 @@ class RuleForm(DialogScreen[dict[str, Any] | None]):
         from shelfdesk.catalog.errors import CatalogError
         from shelfdesk.catalog.exclusions import Rule, channel_rules, check_rule, count_excluded
 
-        ctx = self.app.ctx  # type: ignore[attr-defined]
+        ctx = self.ctx
         rules = channel_rules(ctx, self.channel_id)
         try:
             rule = check_rule(candidate["field"], candidate["operator"], candidate["value"])

@@ -54,8 +54,8 @@ class ColumnsForm(DialogScreen[dict[str, str] | None]):
     def action_save(self) -> None:
         from shelfdesk.catalog.columns import ROLES
 
-        roles = {role: self.query_one(f"#role-{role}", Select).value for role in ROLES}
-        roles = {role: str(column) for role, column in roles.items() if column}
+        chosen = {role: self.query_one(f"#role-{role}", Select).value for role in ROLES}
+        roles = {role: str(column) for role, column in chosen.items() if column}
         if "sku" not in roles:
             self.notify("Choose the column that holds the SKU.", title="Columns", severity="warning")
             return

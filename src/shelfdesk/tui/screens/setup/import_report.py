@@ -58,10 +58,10 @@ class ImportReportScreen(DialogScreen[bool]):
         from shelfdesk.catalog.importer import import_rejections
 
         rows = import_rejections(
-            self.app.ctx,
+            self.ctx,
             self.summary.id,
             after_line=after_line,
-            after_id=after_id,  # type: ignore[attr-defined]
+            after_id=after_id,
             limit=MAX_ROWS,
         )
         self.app.call_from_thread(self._show, rows)

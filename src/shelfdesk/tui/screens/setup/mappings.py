@@ -431,8 +431,8 @@ class MappingsScreen(ShelfdeskScreen):
 
     @work(thread=True, group="mappings-form", exit_on_error=False, description="Preparing the column form")
     def _open_column_form(self, channel_id: int, attribute: str) -> None:
-        from shelfdesk.catalog.column_mapping import attribute_rows, catalog_fields, channel_rules, distinct_values
         from shelfdesk.catalog.category_mapping import channel_info
+        from shelfdesk.catalog.column_mapping import attribute_rows, catalog_fields, channel_rules, distinct_values
 
         row = next(r for r in attribute_rows(self.ctx, channel_id) if r.spec.name == attribute)
         fields = catalog_fields(self.ctx, channel_info(self.ctx, channel_id).store_id)
@@ -531,9 +531,13 @@ class MappingsScreen(ShelfdeskScreen):
             from shelfdesk.catalog.exclusions import delete_rule
             from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
 
+            def delete() -> str:
+                delete_rule(self.ctx, row.id)
+                return f"Rule {row.describe()} deleted"
+
             def answered(answer: str | None) -> None:
                 if answer is not None:
-                    self._write("clear", lambda: (delete_rule(self.ctx, row.id), f"Rule {row.describe()} deleted")[1])
+                    self._write("clear", delete)
 
             # A rule is typed by hand and no undo brings it back: ask first (mappings are re-picked in a key).
             self.app.push_screen(ConfirmDialog(f"Delete the exclusion rule {row.describe()}?", yes="Yes, delete"), answered)
@@ -544,9 +548,11 @@ class MappingsScreen(ShelfdeskScreen):
             return
         from shelfdesk.catalog.exclusions import set_rule_enabled
 
-        self._write(
-            "rule", lambda: (set_rule_enabled(self.ctx, row.id, not row.enabled), f"{row.describe()} {'off' if row.enabled else 'on'}")[1]
-        )
+        def toggle() -> str:
+            set_rule_enabled(self.ctx, row.id, not row.enabled)
+            return f"{row.describe()} {'off' if row.enabled else 'on'}"
+
+        self._write("rule", toggle)
 
     def action_add_rule(self) -> None:
         channel_id = self._need_channel()

@@ -445,7 +445,10 @@ class StoresScreen(ShelfdeskScreen):
     @work(thread=True, group="stores-import", exclusive=True, exit_on_error=False, description="Importing the catalog")
     def _import(self, store_id: int, name: str, values: dict[str, Any]) -> None:
         from shelfdesk.catalog.errors import CatalogError
-        from shelfdesk.catalog.importer import import_catalog
+        from shelfdesk.catalog.importer import ImportProgress, import_catalog
+
+        def progressed(progress: ImportProgress) -> None:
+            self.post_message(ImportProgressed(name, progress))
 
         try:
             result = import_catalog(
@@ -454,7 +457,7 @@ class StoresScreen(ShelfdeskScreen):
                 values.get("source") or None,
                 format=values.get("format") or None,
                 roles=values.get("roles"),
-                progress=lambda p: self.post_message(ImportProgressed(name, p)),
+                progress=progressed,
                 should_cancel=self._cancel.is_set,
                 force=bool(values.get("force")),
                 **self.import_options,

@@ -6,8 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label
 
-from shelfdesk.tui.screens.setup.store_form import form_row
 from shelfdesk.tui.screens.dialog import DialogScreen
+from shelfdesk.tui.screens.setup.store_form import form_row
 
 
 class TokenForm(DialogScreen[dict[str, str] | None]):

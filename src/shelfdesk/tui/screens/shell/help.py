@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -48,7 +48,7 @@ class HelpScreen(DialogScreen[None]):
             yield Label(f"{note}Esc, q or ? closes; arrows and PgUp/PgDn scroll.", id="help-hint", markup=False)
 
     def _render_sections(self) -> Group:
-        parts = []
+        parts: list[RenderableType] = []
         for heading, rows in self.sections:
             table = Table(box=None, show_header=False, padding=(0, 1), expand=True, pad_edge=False)
             table.add_column("keys", no_wrap=True, width=8, style="bold")

@@ -12,7 +12,6 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import DataTable, Label, Static
 
 from shelfdesk.formatting import when
