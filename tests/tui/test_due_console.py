@@ -50,3 +50,40 @@ def test_due_80x24(snap_compare: Any, make_app: Any, ctx: Any, keys: tuple[str, 
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SMALL, run_before=run_before)
+
+
+async def test_the_store_form_sets_the_working_time_the_due_list_counts_with(ctx: Any, make_app: Any) -> None:
+    from datetime import datetime, timezone
+
+    from shelfdesk.services.deadlines import list_due
+    from shelfdesk.services.stores import list_stores
+    from shelfdesk.tui.screens.setup.store_form import StoreForm
+    from tests.pilot import type_text
+
+    seed_due(ctx)
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("e")
+        assert await settle_until(pilot, lambda: isinstance(app.screen, StoreForm))
+        assert (app.screen.query_one("#store-cutoff").value, app.screen.query_one("#store-days").value) == ("13", "mon-fri")
+        app.screen.query_one("#store-cutoff").focus()
+        await pilot.press("end", "ctrl+u")
+        await type_text(pilot, "25")
+        await pilot.press("ctrl+s")  # refused: the form comes back with the error and what was typed
+        assert await settle_until(pilot, lambda: isinstance(app.screen, StoreForm) and app.screen.error)
+        assert "outside 0-24" in app.screen.error and app.screen.query_one("#store-cutoff").value == "25"
+        app.screen.query_one("#store-cutoff").focus()
+        await pilot.press("end", "ctrl+u")
+        await type_text(pilot, "9")
+        await pilot.press("enter")  # to the working days, then saves from the last field
+        await pilot.press("end", "ctrl+u")
+        await type_text(pilot, "mon-sat")
+        await pilot.press("enter")
+        assert await settle_until(pilot, lambda: not isinstance(app.screen, StoreForm))
+        await settle(pilot)
+    store = list_stores(ctx)[0]
+    assert (store.working_time.cutoff_hour, store.working_time.days_text) == (9, "mon-sat")
+    held = next(d for d in list_due(ctx).items if d.reference == "BM-HELD")
+    assert held.due_at == datetime(2026, 3, 3, 23, tzinfo=timezone.utc)  # after the 9:00 cut-off: Tuesday
