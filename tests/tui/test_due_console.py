@@ -39,10 +39,36 @@ async def test_d_opens_due_most_urgent_first_and_enter_opens_the_order(ctx: Any,
         assert app.current_mode == "orders" and app.screen.order_id == ids["BM-HELD"]
 
 
+async def test_the_status_bar_counts_late_and_soon_deadlines_and_recounts_with_the_alerts(ctx: Any, make_app: Any) -> None:
+    from shelfdesk.jobs.escalation import escalate
+
+    seed_due(ctx)
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        label = app.screen.query_one("#status-deadlines")
+        assert not label.display  # nothing watched yet: no count, no separator
+        escalate(ctx)  # what the worker's (or this console's) escalation job does every minute
+        await pilot.press("R")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        label = app.screen.query_one("#status-deadlines")
+        assert label.display and str(label.render()) == "1 overdue · 1 due < 4 h" and label.has_class("-error")
+        assert "3 alerts │ 1 overdue · 1 due < 4 h" in screen_text(app, SMALL)
+        await pilot.press("D")  # the Due list, with the same bar beneath it
+        assert await settle_until(
+            pilot, lambda: "1 overdue · 1 due < 4 h" in screen_text(app, SMALL) and "Due ·" in screen_text(app, SMALL)
+        )
+
+
 @pytest.mark.sqlite  # the status bar names the SQLite file, as in every snapshot
 @pytest.mark.parametrize("keys", [()], ids=["due"])
 def test_due_80x24(snap_compare: Any, make_app: Any, ctx: Any, keys: tuple[str, ...]) -> None:
+    from shelfdesk.jobs.escalation import escalate
+
     seed_due(ctx)
+    escalate(ctx)  # the status bar's counts come from the escalation's watch list
 
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
