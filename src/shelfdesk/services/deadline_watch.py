@@ -78,19 +78,14 @@ def subject(due: Due) -> tuple[str, int] | None:
 
 @dataclass(frozen=True)
 class DueCounts:
-    """The status bar's deadline counts: late, and not late yet but due within the widest threshold."""
+    """The status bar's deadline counts: late, and not late yet but due within the widest threshold.
+
+    The bar words them itself (``AlertStatus.deadlines_text``): it stays free of the database layer.
+    """
 
     overdue: int = 0
     soon: int = 0
     within: timedelta = DEFAULT_THRESHOLDS[0]
-
-    @property
-    def text(self) -> str:
-        """``2 overdue · 5 due < 4 h`` (empty when nothing is due that soon)."""
-        parts = [f"{self.overdue} overdue"] if self.overdue else []
-        if self.soon:
-            parts.append(f"{self.soon} due < {format_threshold(self.within)}")
-        return " · ".join(parts)
 
 
 def due_counts(ctx: AppContext) -> DueCounts:
