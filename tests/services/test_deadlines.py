@@ -13,7 +13,8 @@ from shelfdesk.clock import FakeClock, set_default_clock
 from shelfdesk.context import AppContext
 from shelfdesk.deadlines import DueKind, Urgency
 from shelfdesk.domain import NormalizedStatus as S
-from shelfdesk.services.deadlines import list_due
+from shelfdesk.services.deadlines import due_dict, list_due
+from tests.conftest import FIXED_NOW
 from tests.due_data import seed_due
 
 UTC = timezone.utc
@@ -112,3 +113,40 @@ def test_an_order_auto_accept_held_shows_on_due_with_its_reason(ctx: AppContext)
     assert reason and "NO-SUCH-SKU" in reason
     held = next(d for d in list_due(ctx).items if d.reference == "BM-HELD")
     assert (held.kind, held.note) == (DueKind.accept, reason)
+
+
+def test_a_leboncoin_refresh_token_shows_a_month_before_its_365_days_and_a_refused_token_at_once(
+    ctx: AppContext, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import update
+
+    from shelfdesk.db.models import MarketplaceAccount
+    from shelfdesk.services.accounts import create_account
+
+    lbc = create_account(ctx, "leboncoin", "Leboncoin Pro", token="lbc-refresh-0123456789abcdef")
+    bm = create_account(
+        ctx, "backmarket", "Back Market EU", token="bm-token-0123456789abcdef", company="Refurb", contact_email="a@b.example"
+    )
+    assert [d.reference for d in list_due(ctx).items] == []  # 365 days ahead: not this month's business
+    clock.advance(timedelta(days=340))
+    [token] = list_due(ctx).items
+    assert (token.kind, token.reference, token.target_id, token.urgency(clock.now())) == (
+        DueKind.renew_token,
+        "Leboncoin Pro",
+        lbc.id,
+        Urgency.later,
+    )
+    assert token.due_at == FIXED_NOW + timedelta(days=365)
+    with ctx.write_session() as session:  # the token check found Back Market's token refused
+        session.execute(
+            update(MarketplaceAccount)
+            .where(MarketplaceAccount.id == bm.id)
+            .values(token_error="401 invalid token", token_checked_at=clock.now() - timedelta(hours=2))
+        )
+    refused, _ = list_due(ctx).items
+    assert (refused.reference, refused.note, refused.urgency(clock.now())) == (
+        "Back Market EU",
+        "refused: 401 invalid token",
+        Urgency.overdue,
+    )
+    assert "bm-token" not in json.dumps(due_dict(list_due(ctx)))
