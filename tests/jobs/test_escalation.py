@@ -160,3 +160,21 @@ def test_thresholds_are_read_from_the_workspace_settings(ctx: AppContext, clock:
     assert _fired(ctx) == {"BM-LATE": 86400, "LBC-1": 86400, "BM-HELD": 86400, "BM-QUEUED": 86400, "Leboncoin Pro": None}
     ctx.settings.extra["deadline_alert_hours"] = "soon"
     assert thresholds(ctx) == DEFAULT_THRESHOLDS  # logged, and the defaults apply
+
+
+def test_an_order_its_queued_action_and_another_target_on_the_same_order_are_watched_apart() -> None:
+    from shelfdesk.deadlines import Due, DueKind
+    from shelfdesk.services.deadline_watch import crossed, subject
+
+    at = datetime(2026, 3, 2, 12, tzinfo=UTC)
+    ship = Due(DueKind.ship, at, "", "order", 7, "BM-7", "rule", 7)
+    queued = Due(DueKind.send_action, at, "", "action", 31, "BM-7", "rule", 7)
+    other = Due(DueKind.renew_token, at, "", "account", 7, "Back Market EU", "marketplace")
+    case = Due(DueKind.ship, at, "", "case", 4, "case 4", "rule", 7)  # a target of its own that names its order
+    assert subject(ship) == subject(queued) == ("order", 7)
+    assert (subject(other), subject(case)) == (("account", 7), ("case", 4))
+    limits = (timedelta(hours=4), timedelta(hours=1))
+    assert crossed(at, at - timedelta(hours=5), limits) is None
+    assert crossed(at, at - timedelta(hours=4), limits) == timedelta(hours=4)
+    assert crossed(at, at - timedelta(minutes=59), limits) == timedelta(hours=1)
+    assert crossed(at, at + timedelta(days=3), limits) == timedelta(hours=1)  # late: the tightest

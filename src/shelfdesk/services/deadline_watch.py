@@ -69,9 +69,13 @@ def crossed(due_at: datetime, now: datetime, limits: tuple[timedelta, ...]) -> t
     return min(passed) if passed else None
 
 
+#: Deadlines of these targets are their order's: whatever is next on it (accept, ship, a queued action) is one deadline.
+ORDER_TARGETS = frozenset({"order", "line", "action"})
+
+
 def subject(due: Due) -> tuple[str, int] | None:
-    """What a deadline is watched as: its order (whatever is next on it: accept, ship, a queued action), else its target."""
-    if due.order_id is not None:
+    """What a deadline is watched as: its order for an order, line or queued action, else its own target (an account, a case)."""
+    if due.target_type in ORDER_TARGETS and due.order_id is not None:
         return ("order", due.order_id)
     return (due.target_type, due.target_id) if due.target_id is not None else None
 

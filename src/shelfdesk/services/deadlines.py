@@ -103,10 +103,16 @@ def list_due(ctx: AppContext) -> DueList:
                 )  # type: ignore[attr-defined]
             ):
                 pending.setdefault(order_id, []).append((action_id, ActionKind(kind)))
-        A = MarketplaceAccount
         tokens = session.execute(
-            select(A.id, A.name, A.marketplace, A.token_expires_at, A.token_checked_at, A.token_error).where(
-                (A.token_expires_at <= now + TOKEN_HORIZON) | A.token_error.is_not(None)  # type: ignore[operator,union-attr]
+            select(
+                MarketplaceAccount.id,
+                MarketplaceAccount.name,
+                MarketplaceAccount.marketplace,
+                MarketplaceAccount.token_expires_at,
+                MarketplaceAccount.token_checked_at,
+                MarketplaceAccount.token_error,
+            ).where(
+                (MarketplaceAccount.token_expires_at <= now + TOKEN_HORIZON) | MarketplaceAccount.token_error.is_not(None)  # type: ignore[operator,union-attr]
             )
         ).all()
     for oid, ref, marketplace, status, bought, accept_by, ship_by, hold, payload, country, ch_country, ch_settings, st_settings in rows:
