@@ -151,6 +151,11 @@ class SyncHealth:
     def critical(self) -> bool:
         return any(str(alert.severity) == "critical" for alert in self.alerts) or bool(self.problems)
 
+    @property
+    def overdue(self) -> int:
+        """Deadlines already missed (``shelfdesk status`` exits 1 on them, as on a critical alert)."""
+        return int(self.deadlines.get("overdue", 0))
+
 
 def sync_health(ctx: AppContext) -> SyncHealth:
     """Per channel: last harvest and publication, lag, next run, failures in a row, token expiry; plus alerts."""
@@ -280,6 +285,7 @@ def health_dict(health: SyncHealth) -> dict[str, Any]:
     return {
         "checked_at": _iso(now),
         "critical": health.critical,
+        "overdue": health.overdue,
         "channels": channels,
         "workspace_jobs": [job_dict(r, now) for r in health.workspace_jobs],
         "alerts": [

@@ -63,6 +63,7 @@ JOB_MODULES: list[str] = [
     "shelfdesk.publishing.jobs",
     "shelfdesk.webhooks.jobs",
     "shelfdesk.catalog.jobs",
+    "shelfdesk.jobs.escalation",
 ]
 ENV_JOB_MODULES = "SHELFDESK_JOB_MODULES"
 

@@ -54,7 +54,7 @@ class DueList:
 
 def list_due(ctx: AppContext) -> DueList:
     """Every deadline that applies now (orders, lines through their order, pending actions, tokens)."""
-    from shelfdesk.db.models import Channel, MarketplaceAccount, Order, OrderAction
+    from shelfdesk.db.models import Channel, MarketplaceAccount, Order, OrderAction, Store
     from shelfdesk.domain import ActionKind, ActionState, NormalizedStatus as S
 
     now = ctx.clock.now()
@@ -74,8 +74,10 @@ def list_due(ctx: AppContext) -> DueList:
                 Order.country,
                 Channel.country,
                 Channel.settings,
+                Store.settings,
             )
             .outerjoin(Channel, Channel.id == Order.channel_id)
+            .outerjoin(Store, Store.id == Order.store_id)
             .where(Order.status.in_([S.New, S.InProgress]))
         ).all()
         ids = [r[0] for r in rows]
@@ -103,17 +105,22 @@ def list_due(ctx: AppContext) -> DueList:
                 pending.setdefault(order_id, []).append((action_id, ActionKind(kind)))
         tokens = session.execute(
             select(
-                MarketplaceAccount.id, MarketplaceAccount.name, MarketplaceAccount.marketplace, MarketplaceAccount.token_expires_at
-            ).where(MarketplaceAccount.token_expires_at <= now + TOKEN_HORIZON)
+                MarketplaceAccount.id,
+                MarketplaceAccount.name,
+                MarketplaceAccount.marketplace,
+                MarketplaceAccount.token_expires_at,
+                MarketplaceAccount.token_checked_at,
+                MarketplaceAccount.token_error,
+            ).where((MarketplaceAccount.token_expires_at <= now + TOKEN_HORIZON) | MarketplaceAccount.token_error.is_not(None))
         ).all()
-    for oid, ref, marketplace, status, bought, accept_by, ship_by, hold, payload, country, ch_country, ch_settings in rows:
+    for oid, ref, marketplace, status, bought, accept_by, ship_by, hold, payload, country, ch_country, ch_settings, st_settings in rows:
         dates: dict[str, Any] = {k: payload[k] for k in _DATE_KEYS if isinstance(payload, dict) and payload.get(k)}
         facts = OrderFacts(oid, ref, marketplace, S(status), bought, accept_by, ship_by, accepted.get(oid), hold, dates)
-        working = WorkingTime.for_channel(ch_country or country, ch_settings)
+        working = WorkingTime.for_channel(ch_country or country, ch_settings, st_settings)
         actions = [d for action_id, kind in pending.get(oid, []) for d in due_for_action(action_id, kind, facts, working)]
         items.extend(actions or due_for_order(facts, working))
-    for account_id, name, marketplace, expires in tokens:
-        items.extend(due_for_token(TokenFacts(account_id, name, marketplace, expires)))
+    for account_id, name, marketplace, expires, checked, error in tokens:
+        items.extend(due_for_token(TokenFacts(account_id, name, marketplace, expires, rejected_at=checked or now, error=error)))
     return DueList(now, most_urgent_first(items))
 
 

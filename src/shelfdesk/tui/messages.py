@@ -42,9 +42,12 @@ Severity = Literal["information", "warning", "error"]
 
 @dataclass
 class AlertsCounted(Message):
-    """The status worker counted the open alerts of the workspace."""
+    """The status worker counted the open alerts of the workspace, and its deadlines late or due soon."""
 
     count: int
+    overdue: int = 0
+    due_soon: int = 0
+    within: str = "4 h"
 
 
 @dataclass
