@@ -6,12 +6,13 @@ any length costs memory for one product. Numbers keep their exact text
 ``{"specs": {"ram": "8GB"}}`` gives the column ``specs.ram``; lists of plain
 values are joined with ``|``.
 
-Why not ijson (a well-kept incremental parser, numbers as Decimal): on
-200,000 products (45 MB, CPU seconds on the 2-core machine) this reader takes
-1.55-1.64 s; ijson's C backend with the same flattening takes 1.31-1.42 s, but
-it reports no position, so every rejected product would lose the line the
-import report gives it; fed one line at a time to know the line, it takes
-about 2.4 s. Keeping the lines costs ijson its lead, so this reader stays.
+Why not ijson (a well-kept incremental parser, numbers as Decimal): reading
+the 200,000 products of ``benchmarks/catalog_import.py --format json`` (95 MB,
+CPU seconds on the 2-core machine, same flattening) takes 1.7-1.9 s with this
+reader and 1.4-1.6 s with ijson 3.6's C backend, but ijson reports no position,
+so every rejected product would lose the line the import report gives it. Fed
+one line at a time to know the line (which also needs one product per line),
+it takes 3.1-3.2 s. Keeping the lines costs ijson its lead, so this reader stays.
 """
 
 from __future__ import annotations
