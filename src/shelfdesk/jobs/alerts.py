@@ -99,6 +99,11 @@ def _failed_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         yield Alert("actions_failed", Severity.critical, f"and {total - PER_ROW_LIMIT} more failed order action(s)", "actions", None)
 
 
+def _named(kind: str, reference: str) -> str:
+    """``order 40000169``, ``account Leboncoin Pro``; a reference that already says what it is stays as is (``case 12``)."""
+    return reference if reference.lower().startswith(kind) else f"{kind} {reference}"
+
+
 def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
     """Deadlines an escalation threshold has fired for (warning) or past (critical), most urgent first.
 
@@ -117,7 +122,7 @@ def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         yield Alert(
             f"deadline_{what}",
             Severity.critical if due_at <= now else Severity.warning,
-            f"{subject_type} {reference}: {kind} by {due_at:%m-%d %H:%M} UTC ({_in(due_at - now)})",
+            f"{_named(subject_type, reference)}: {kind} by {due_at:%m-%d %H:%M} UTC ({_in(due_at - now)})",
             subject_type,
             subject_id,
         )

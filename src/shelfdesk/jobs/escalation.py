@@ -44,6 +44,7 @@ MOVED = timedelta(minutes=1)
 
 def escalate(ctx: AppContext, channel_id: int | None = None) -> dict[str, int]:
     """Copy what is due to the watch list and fire the thresholds crossed since the last sweep."""
+    from shelfdesk.db.models import DeadlineWatch as W
     from shelfdesk.services.deadline_watch import crossed, subject, thresholds
     from shelfdesk.services.deadlines import list_due
 
@@ -57,9 +58,12 @@ def escalate(ctx: AppContext, channel_id: int | None = None) -> dict[str, int]:
     fired = 0
     with ctx.write_session() as session:
         counts = _sync(session, current, now)
+        announced = {(t, i): a for t, i, a in session.execute(select(W.subject_type, W.subject_id, W.alerted_seconds)).all()}
         for key, item in current.items():
             limit = crossed(item.due_at, now, limits)
-            if limit is not None and _fire(session, key, item, limit, now):
+            if limit is None or (announced.get(key) or 1 << 62) <= limit.total_seconds():
+                continue  # nothing crossed, or already announced (the claim below would find it so too)
+            if _fire(session, key, item, limit, now):
                 fired += 1
     counts["thresholds_fired"] = fired
     return {k: v for k, v in counts.items() if v}
@@ -71,9 +75,12 @@ def _sync(session: Session, current: dict[tuple[str, int], Due], now: datetime) 
     from shelfdesk.db.upsert import upsert_rows
 
     known = {
-        (t, i): (row_id, due_at) for row_id, t, i, due_at in session.execute(select(W.id, W.subject_type, W.subject_id, W.due_at)).all()
+        (t, i): (row_id, due_at, kind, reference)
+        for row_id, t, i, due_at, kind, reference in session.execute(
+            select(W.id, W.subject_type, W.subject_id, W.due_at, W.kind, W.reference)
+        ).all()
     }
-    gone = [row_id for key, (row_id, _) in known.items() if key not in current]
+    gone = [row[0] for key, row in known.items() if key not in current]
     for start in range(0, len(gone), 500):
         session.execute(delete(W).where(W.id.in_(gone[start : start + 500])))
     new = [
@@ -94,12 +101,13 @@ def _sync(session: Session, current: dict[tuple[str, int], Due], now: datetime) 
     for key, d in current.items():
         if key not in known:
             continue
-        row_id, due_at = known[key]
+        row_id, due_at, kind, reference = known[key]
+        if (due_at, kind, reference) == (d.due_at, str(d.kind), d.reference):
+            continue  # unchanged: no write (a workspace's open orders are not rewritten every minute)
         values: dict[str, Any] = {"kind": str(d.kind), "reference": d.reference, "due_at": d.due_at, "seen_at": now}
         if d.due_at > due_at + MOVED:
             values.update(alerted_seconds=None, alerted_at=None)
-        if d.due_at != due_at:
-            moved += 1
+        moved += d.due_at != due_at
         session.execute(update(W).where(W.id == row_id).values(**values))
     return {"deadlines_new": len(new), "deadlines_moved": moved, "deadlines_done": len(gone)}
 

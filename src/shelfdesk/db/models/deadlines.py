@@ -35,4 +35,4 @@ class DeadlineWatch(ShelfModel, table=True):
     #: The tightest threshold (seconds before ``due_at``) already announced for this deadline; None: none yet.
     alerted_seconds: int | None = None
     alerted_at: datetime | None = None
-    seen_at: datetime  #: the last sweep that found it still due
+    seen_at: datetime  #: when a sweep first saw it, or last saw it change
