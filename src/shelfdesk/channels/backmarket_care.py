@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -120,8 +120,13 @@ class BackMarketCare:
         modified_since: datetime | None = None,
         message_since: datetime | None = None,
         max_pages: int | None = None,
+        before_page: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncIterator[list[RemoteCareCase]]:
-        """Pages of ``GET /ws/sav`` (summaries; :meth:`get_care_case` reads one in full)."""
+        """Pages of ``GET /ws/sav`` (summaries; :meth:`get_care_case` reads one in full).
+
+        ``before_page`` is awaited before each request: the caller's daily
+        budget, which may raise to stop before anything is sent.
+        """
         params: dict[str, Any] = {}
         if state is not None:
             params["state"] = state
@@ -136,6 +141,8 @@ class BackMarketCare:
         query: dict[str, Any] | None = params
         pages = 0
         while url:
+            if before_page is not None:
+                await before_page()
             response = await self.api.request("GET", url, params=query)
             pages += 1
             data = response.data

@@ -114,6 +114,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
         "--search", default="", help="words, each the start of a word of the order id, buyer name or e-mail ('mart' finds Camille Martin)"
     )
     p.add_argument("--invoiced", choices=("yes", "no"), help="only orders with an invoice (not credited), or without one")
+    p.add_argument("--refunded", choices=("yes", "no"), help="only orders with a refund (in part or in full), or without one")
 
 
 def _all_matching(p: argparse.ArgumentParser) -> None:
@@ -187,6 +188,7 @@ def _filter(ctx: AppContext, args: argparse.Namespace) -> OrderFilter:
         before=args.before,
         search=args.search or "",
         invoiced=None if not getattr(args, "invoiced", None) else args.invoiced == "yes",
+        refunded=None if not getattr(args, "refunded", None) else args.refunded == "yes",
     )
 
 
@@ -264,6 +266,7 @@ def _wide_line(r: Any) -> str:
     return (
         f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {_when(r.purchased_at)}  "
         f"{(r.buyer_name or '—')[:22]:<22} {_money(r.total, r.currency):>12}  {r.channel}"
+        + (f"  refunded {_money(r.refunded, r.currency)}" if getattr(r, "refunded", None) else "")
     )
 
 

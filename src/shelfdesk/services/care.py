@@ -247,7 +247,7 @@ class ReturnedUnit:
     note: str | None
 
 
-@dataclass(frozen=True)
+@dataclass
 class CareHarvestResult:
     """One account's Care harvest (job runs, CLI)."""
 
