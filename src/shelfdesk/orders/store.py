@@ -671,7 +671,20 @@ def _store_lines(session: Session, w: _Writer, written: Sequence[tuple[RemoteOrd
     w.upsert_lines.execute(session, upserted)
 
 
-_OPTION_KEYS = ("color", "colour", "size", "storage", "grade", "condition")
+#: Line fields kept in ``options``: the product's variant, and why a refunded line was refunded
+#: (Back Market's ``return_reason``, with the amount refunded when the line carries one).
+_OPTION_KEYS = (
+    "color",
+    "colour",
+    "size",
+    "storage",
+    "grade",
+    "condition",
+    "return_reason",
+    "refunded_amount",
+    "refund_amount",
+    "amount_refunded",
+)
 
 
 def _replace_terms(session: Session, w: _Writer, renamed: Sequence[tuple[int, set[str]]]) -> None:
