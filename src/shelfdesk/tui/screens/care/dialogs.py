@@ -85,6 +85,8 @@ class ReplyDialog(DialogScreen[str]):
         )
         self.query_one("#care-reply-saved-title", Label).update(label)
         listing.display = bool(mine)
+        if mine:
+            listing.highlighted = 0
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Enter on a saved reply: its text goes in at the cursor, and the editor has the focus again."""
@@ -183,7 +185,7 @@ class ProblemDialog(DialogScreen[dict[str, str]]):
             with Horizontal(classes="care-form-row"):
                 yield Label("Files", classes="care-form-label")
                 yield Input(self.values.get("attachments", ""), placeholder="paths, by commas", id="care-problem-files", compact=True)
-            yield Label("↑↓ the type · Tab the fields · ctrl+s (or Enter in Files) declares · Esc closes", classes="care-dialog-hint")
+            yield Label("↑↓ type · Tab fields · ctrl+s or Enter in Files declares · Esc closes", classes="care-dialog-hint")
 
     def on_mount(self) -> None:
         super().on_mount()
