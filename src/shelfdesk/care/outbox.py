@@ -249,7 +249,9 @@ async def _refund(sender: OutboxSender, connector: Any, claimed: ClaimedAction) 
     if line is None:
         raise RemoteRejected(f"order {label} has no line {payload['line_ref']} on the marketplace", marketplace="backmarket")
     refund_type = int(payload["refund_type"])
-    if line.raw_status != REFUNDABLE_STATES[refund_type]:
+    # A line refunded after shipping may be refunded again while something is left [I] (see care.refunds).
+    again = refund_type == 6 and line.raw_status == "6"
+    if line.raw_status != REFUNDABLE_STATES[refund_type] and not again:
         raise RemoteRejected(
             f"line {line.sku or line.remote_id} is in state {line.raw_status}: refund type {refund_type} needs state {REFUNDABLE_STATES[refund_type]}",
             marketplace="backmarket",
