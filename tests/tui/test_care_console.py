@@ -292,3 +292,30 @@ def test_refund_amount_is_the_quote_to_the_cent(desk: Desk, cases: dict[str, str
 
     quote = quote_refund(desk.ctx, cases["refund"], None, "120.5")
     assert quote.amount == Decimal("120.50") and quote.refundable == Decimal("559.00") and not quote.full
+
+
+async def test_a_reply_reads_sync_until_back_market_shows_it(desk: Desk, cases: dict[str, str], make_app: Callable[..., Any]) -> None:  # noqa: F811
+    """The reply is sent but the case cannot be read back (Back Market answers 503): "sync" stays until a harvest sees it."""
+    desk.fault("backmarket", kind="503", method="GET", path=f"/ws/sav/{cases['refund']}", count=1000)
+    app = make_app(desk.ctx)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await on_care(pilot)
+        screen = app.screen
+        await pilot.press("r")
+        await settle(pilot)
+        await type_text(pilot, "Bonjour, nous regardons cela.")
+        await pilot.press("ctrl+s")
+        await settle_until(pilot, lambda: any(t.startswith("reply") or "Reply" in t for t in toasts(app)))
+        await settle(pilot)
+        assert [m["message"] for m in folder(desk, cases["refund"])["messages"] if m["initiator"] == "Merchant"] == [
+            "Bonjour, nous regardons cela."
+        ]  # sent once
+        assert str(screen.table.cells(cases["refund"])[2]) == "sync"  # type: ignore[attr-defined]
+        assert "synchronizing" in screen_text(app)
+        assert desk.bm.delete("/_sandbox/faults").status_code == 200
+        app.clear_notifications()
+        await pilot.press("f")  # the next harvest reads the folder: the reply is there
+        await settle_until(pilot, lambda: any("case(s)" in t for t in toasts(app)), rounds=20)
+        await settle(pilot)
+        assert str(screen.table.cells(cases["refund"])[2]) == "open"  # type: ignore[attr-defined]
+    assert len([m for m in folder(desk, cases["refund"])["messages"] if m["initiator"] == "Merchant"]) == 1
