@@ -319,3 +319,43 @@ async def test_a_reply_reads_sync_until_back_market_shows_it(desk: Desk, cases: 
         await settle(pilot)
         assert str(screen.table.cells(cases["refund"])[2]) == "open"  # type: ignore[attr-defined]
     assert len([m for m in folder(desk, cases["refund"])["messages"] if m["initiator"] == "Merchant"]) == 1
+
+
+async def test_a_problem_with_a_photo_then_its_attachment_downloaded_from_the_case(
+    desk: Desk,
+    cases: dict[str, str],
+    make_app: Callable[..., Any],
+    tmp_path: Any,  # noqa: F811
+) -> None:
+    from shelfdesk.tui.screens.care.case_view import CaseScreen
+    from shelfdesk.tui.screens.care.dialogs import ProblemDialog
+
+    photo = tmp_path / "carton.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 a crushed box")
+    app = make_app(desk.ctx)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await on_care(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ProblemDialog)
+        await pilot.press(*["down"] * app.screen.types.index("DAMAGED_PACKAGE"), "enter", "enter")  # no message
+        await type_text(pilot, str(photo))
+        await pilot.press("enter")
+        await settle_until(pilot, lambda: bool(folder(desk, cases["refund"])["problems"]))
+        await settle(pilot)
+        app.clear_notifications()
+        await pilot.press("f")
+        await settle_until(pilot, lambda: any("case(s)" in t for t in toasts(app)), rounds=20)
+        await settle(pilot)
+        assert "carton.jpg (A downloads it)" in str(app.screen.query_one("#case-text").render())
+        await pilot.press("A")
+        await settle_until(pilot, lambda: any("attachment(s) in" in t for t in toasts(app)))
+        await settle(pilot)
+        [local] = [a.local_path for a in app.screen.detail.attachments]  # type: ignore[attr-defined]
+        assert local is not None and local.read_bytes() == photo.read_bytes()
+        assert f"carton.jpg → {local}" in str(app.screen.query_one("#case-text").render()).replace("\n", "")
+    [problem] = folder(desk, cases["refund"])["problems"]
+    assert problem["problem_type"] == "DAMAGED_PACKAGE"
