@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy import select
 
@@ -47,7 +48,7 @@ def test_a_simulated_day_never_exceeds_the_list_budget_and_polls_until_midnight(
     assert used <= budget.limit_for("list", harvest=True)
     today = [p for p in polls if p < midnight]
     assert today[-1] >= midnight - timedelta(hours=2)  # spread over the day, not spent by the afternoon
-    assert all(b - a >= timedelta(minutes=5) for a, b in zip(today, today[1:]))
+    assert all(b - a >= timedelta(minutes=5) for a, b in pairwise(today))
     assert after >= 2 and [p for p in polls if p >= midnight]  # a new day: polling at the default pace again
     statuses = {e["status"] for e in desk.requests("backmarket") if e["path"].startswith("/ws/sav")}
     assert 429 not in statuses  # the sandbox, counting on its own, never had to throttle

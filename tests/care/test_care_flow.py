@@ -82,7 +82,7 @@ def test_problem_and_item_transfer_are_sent_once(desk: Desk) -> None:
 
 
 def test_a_partial_refund_after_shipping_never_exceeds_what_is_left(desk: Desk) -> None:
-    folder, row = _case(desk)
+    _, row = _case(desk)
     quote = care.quote_refund(desk.ctx, row.case_id, amount="50")
     assert quote.refund_type == 6 and quote.amount == Decimal("50.00") and not quote.full and quote.buyer
     left = quote.refundable
@@ -108,7 +108,7 @@ def test_a_partial_refund_after_shipping_never_exceeds_what_is_left(desk: Desk) 
 
 
 def test_a_refund_whose_answer_was_lost_is_read_back_not_sent_again(desk: Desk) -> None:
-    folder, row = _case(desk)
+    _, row = _case(desk)
     queued = care.queue_refund(desk.ctx, row.case_id, amount="20")
     # The marketplace applies the refund, then the answer is lost (a 502 after the effect).
     desk.fault("backmarket", kind="502", method="POST", path="/ws/sav/refund", after_effect=True, count=1)
@@ -158,7 +158,7 @@ def _credit_notes(desk: Desk) -> list[Invoice]:
 
 
 def test_credit_notes_match_refunds_to_the_cent_with_vat_per_rate(desk: Desk) -> None:
-    folder, row = _case(desk)
+    _, row = _case(desk)
     number = _invoice(desk, {"order_id": row.order_ref})
     for amount in ("33.33", "0.01", "19.99"):
         queued = care.queue_refund(desk.ctx, row.case_id, amount=amount, reason="geste commercial")
@@ -179,7 +179,7 @@ def test_a_returned_unit_stays_out_of_offers_until_released(desk: Desk) -> None:
     from tests.orders.conftest import add_products
 
     add_products(desk.ctx, desk.store_id, {"APP1-WHT-EXC": 5})
-    folder, row = _case(desk)
+    _, row = _case(desk)
     before = stock_view(desk.ctx, desk.store_id, "APP1-WHT-EXC")
     queued = care.queue_refund(desk.ctx, row.case_id)  # all of it: the unit comes back
     assert care.send_actions(desk.ctx, {queued.action_id}, max_wait=10) == {"confirmed": 1}
