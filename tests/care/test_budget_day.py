@@ -59,6 +59,7 @@ def test_the_job_says_how_often_it_polls(desk: Desk) -> None:
     open_case(desk, order["order_id"])
     counts = run_async(harvest_care_job(desk.ctx, desk.bm_channel))
     assert counts["cases_new"] == 1 and counts["next_poll_s"] == budget.DEFAULT_INTERVAL
+    assert counts["list_calls_today"] == 2 and counts["list_budget_day"] == 3600
     assert run_async(harvest_care_job(desk.ctx, desk.bm_channel)) == {}  # not due yet: an idle run
     with desk.ctx.read_session() as session:
         note = session.get(CareCursor, desk.bm_account).note

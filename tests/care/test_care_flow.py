@@ -210,3 +210,37 @@ def test_a_new_buyer_message_brings_the_case_back_with_an_answer_due(desk: Desk)
     assert care.list_cases(desk.ctx)[0].due_what == "answer"
     with desk.ctx.read_session() as session:
         assert session.execute(select(OrderAction.state)).scalars().all() == [ActionState.confirmed]
+
+
+def test_attachments_are_listed_then_downloaded_once_into_the_workspace(desk: Desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder, row = _case(desk)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 a photo")
+    queued = care.queue_reply(desk.ctx, row.case_id, "Voici la photo du colis.", attachments=[photo])
+    care.send_actions(desk.ctx, {queued.action_id}, max_wait=10)
+    detail = care.get_case(desk.ctx, row.case_id)
+    [attachment] = detail.attachments
+    assert attachment.local_path is None and attachment.name.endswith("photo.jpg")
+    path = care.download_attachment(desk.ctx, attachment.id)
+    assert path.read_bytes() == photo.read_bytes() and str(path).startswith(str(desk.ctx.paths.home))
+    gets = len([e for e in desk.requests("backmarket") if "/_sandbox/care/attachments/" in e["path"]])
+    assert care.download_attachment(desk.ctx, attachment.id) == path  # once: the file is reused
+    assert len([e for e in desk.requests("backmarket") if "/_sandbox/care/attachments/" in e["path"]]) == gets
+    assert care.get_case(desk.ctx, row.case_id).attachments[0].local_path == path
+
+
+def test_a_cancelled_leboncoin_order_shows_as_refunded(desk: Desk) -> None:
+    from shelfdesk.orders.detail import get_order_detail
+    from shelfdesk.orders.queries import OrderFilter, list_orders
+
+    [order] = desk.new_orders("leboncoin", ["APP1-WHT-EXC"], fate="cancelled")
+    desk.harvest()
+    desk.harvest()
+    ref = str(order.get("order_id") or order.get("id"))
+    detail = get_order_detail(desk.ctx, ref)
+    assert str(detail.status) == "Canceled" and detail.refunded == detail.total and "" in detail.refunds
+    rows = [r for r in care.list_refunds(desk.ctx) if r.order_ref == ref]
+    assert [(r.amount, r.source, r.line_ref) for r in rows] == [(detail.total, "marketplace", None)]
+    refunded = list_orders(desk.ctx, OrderFilter(refunded=True)).rows
+    assert ref in [r.marketplace_order_id for r in refunded] and all(r.refunded for r in refunded)
+    assert ref not in [r.marketplace_order_id for r in list_orders(desk.ctx, OrderFilter(refunded=False)).rows]
