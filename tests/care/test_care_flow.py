@@ -213,7 +213,7 @@ def test_a_new_buyer_message_brings_the_case_back_with_an_answer_due(desk: Desk)
 
 
 def test_attachments_are_listed_then_downloaded_once_into_the_workspace(desk: Desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    folder, row = _case(desk)
+    _, row = _case(desk)
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0 a photo")
     queued = care.queue_reply(desk.ctx, row.case_id, "Voici la photo du colis.", attachments=[photo])
