@@ -9,25 +9,25 @@ from shelfdesk.services.care import CareHarvestResult
 from tests.orders.conftest import Desk, desk, run_async, sandboxes  # noqa: F401  (fixtures)
 
 
-def open_case(desk: Desk, order_id: str | int, **spec: Any) -> dict[str, Any]:
+def open_case(d: Desk, order_id: str | int, **spec: Any) -> dict[str, Any]:
     """The buyer opens a case on the order's first paid line (the sandbox's admin API)."""
-    response = desk.bm.post("/_sandbox/care", json={"order_id": int(order_id), **spec})
+    response = d.bm.post("/_sandbox/care", json={"order_id": int(order_id), **spec})
     assert response.status_code == 201, response.text
     return response.json()["folder"]
 
 
-def buyer_writes(desk: Desk, folder_id: int, text: str) -> None:
-    response = desk.bm.post(f"/_sandbox/care/{folder_id}/messages", json={"message": text})
+def buyer_writes(d: Desk, folder_id: int, text: str) -> None:
+    response = d.bm.post(f"/_sandbox/care/{folder_id}/messages", json={"message": text})
     assert response.status_code == 201, response.text
 
 
-def care_harvest(desk: Desk, *, force: bool = True) -> CareHarvestResult:
-    results = run_async(harvest_care(desk.ctx, force=force, factory=desk.factory))
+def care_harvest(d: Desk, *, force: bool = True) -> CareHarvestResult:
+    results = run_async(harvest_care(d.ctx, force=force, factory=d.factory))
     assert len(results) == 1
     return results[0]
 
 
-def shipped_order(desk: Desk, skus: list[str] | None = None) -> dict[str, Any]:
-    order = desk.new_orders("backmarket", skus or ["APP1-WHT-EXC"], fate="shipped", count=1)[0]
-    desk.harvest()
+def shipped_order(d: Desk, skus: list[str] | None = None) -> dict[str, Any]:
+    order = d.new_orders("backmarket", skus or ["APP1-WHT-EXC"], fate="shipped", count=1)[0]
+    d.harvest()
     return order

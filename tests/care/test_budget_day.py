@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy import select
 
@@ -47,7 +48,7 @@ def test_a_simulated_day_never_exceeds_the_list_budget_and_polls_until_midnight(
     assert used <= budget.limit_for("list", harvest=True)
     today = [p for p in polls if p < midnight]
     assert today[-1] >= midnight - timedelta(hours=2)  # spread over the day, not spent by the afternoon
-    assert all(b - a >= timedelta(minutes=5) for a, b in zip(today, today[1:]))
+    assert all(b - a >= timedelta(minutes=5) for a, b in pairwise(today))
     assert after >= 2 and [p for p in polls if p >= midnight]  # a new day: polling at the default pace again
     statuses = {e["status"] for e in desk.requests("backmarket") if e["path"].startswith("/ws/sav")}
     assert 429 not in statuses  # the sandbox, counting on its own, never had to throttle
@@ -58,6 +59,7 @@ def test_the_job_says_how_often_it_polls(desk: Desk) -> None:
     open_case(desk, order["order_id"])
     counts = run_async(harvest_care_job(desk.ctx, desk.bm_channel))
     assert counts["cases_new"] == 1 and counts["next_poll_s"] == budget.DEFAULT_INTERVAL
+    assert counts["list_calls_today"] == 2 and counts["list_budget_day"] == 3600
     assert run_async(harvest_care_job(desk.ctx, desk.bm_channel)) == {}  # not due yet: an idle run
     with desk.ctx.read_session() as session:
         note = session.get(CareCursor, desk.bm_account).note

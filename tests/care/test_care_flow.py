@@ -82,7 +82,7 @@ def test_problem_and_item_transfer_are_sent_once(desk: Desk) -> None:
 
 
 def test_a_partial_refund_after_shipping_never_exceeds_what_is_left(desk: Desk) -> None:
-    folder, row = _case(desk)
+    _, row = _case(desk)
     quote = care.quote_refund(desk.ctx, row.case_id, amount="50")
     assert quote.refund_type == 6 and quote.amount == Decimal("50.00") and not quote.full and quote.buyer
     left = quote.refundable
@@ -108,7 +108,7 @@ def test_a_partial_refund_after_shipping_never_exceeds_what_is_left(desk: Desk) 
 
 
 def test_a_refund_whose_answer_was_lost_is_read_back_not_sent_again(desk: Desk) -> None:
-    folder, row = _case(desk)
+    _, row = _case(desk)
     queued = care.queue_refund(desk.ctx, row.case_id, amount="20")
     # The marketplace applies the refund, then the answer is lost (a 502 after the effect).
     desk.fault("backmarket", kind="502", method="POST", path="/ws/sav/refund", after_effect=True, count=1)
@@ -158,7 +158,7 @@ def _credit_notes(desk: Desk) -> list[Invoice]:
 
 
 def test_credit_notes_match_refunds_to_the_cent_with_vat_per_rate(desk: Desk) -> None:
-    folder, row = _case(desk)
+    _, row = _case(desk)
     number = _invoice(desk, {"order_id": row.order_ref})
     for amount in ("33.33", "0.01", "19.99"):
         queued = care.queue_refund(desk.ctx, row.case_id, amount=amount, reason="geste commercial")
@@ -179,7 +179,7 @@ def test_a_returned_unit_stays_out_of_offers_until_released(desk: Desk) -> None:
     from tests.orders.conftest import add_products
 
     add_products(desk.ctx, desk.store_id, {"APP1-WHT-EXC": 5})
-    folder, row = _case(desk)
+    _, row = _case(desk)
     before = stock_view(desk.ctx, desk.store_id, "APP1-WHT-EXC")
     queued = care.queue_refund(desk.ctx, row.case_id)  # all of it: the unit comes back
     assert care.send_actions(desk.ctx, {queued.action_id}, max_wait=10) == {"confirmed": 1}
@@ -210,3 +210,37 @@ def test_a_new_buyer_message_brings_the_case_back_with_an_answer_due(desk: Desk)
     assert care.list_cases(desk.ctx)[0].due_what == "answer"
     with desk.ctx.read_session() as session:
         assert session.execute(select(OrderAction.state)).scalars().all() == [ActionState.confirmed]
+
+
+def test_attachments_are_listed_then_downloaded_once_into_the_workspace(desk: Desk, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _, row = _case(desk)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0 a photo")
+    queued = care.queue_reply(desk.ctx, row.case_id, "Voici la photo du colis.", attachments=[photo])
+    care.send_actions(desk.ctx, {queued.action_id}, max_wait=10)
+    detail = care.get_case(desk.ctx, row.case_id)
+    [attachment] = detail.attachments
+    assert attachment.local_path is None and attachment.name.endswith("photo.jpg")
+    path = care.download_attachment(desk.ctx, attachment.id)
+    assert path.read_bytes() == photo.read_bytes() and str(path).startswith(str(desk.ctx.paths.home))
+    gets = len([e for e in desk.requests("backmarket") if "/_sandbox/care/attachments/" in e["path"]])
+    assert care.download_attachment(desk.ctx, attachment.id) == path  # once: the file is reused
+    assert len([e for e in desk.requests("backmarket") if "/_sandbox/care/attachments/" in e["path"]]) == gets
+    assert care.get_case(desk.ctx, row.case_id).attachments[0].local_path == path
+
+
+def test_a_cancelled_leboncoin_order_shows_as_refunded(desk: Desk) -> None:
+    from shelfdesk.orders.detail import get_order_detail
+    from shelfdesk.orders.queries import OrderFilter, list_orders
+
+    [order] = desk.new_orders("leboncoin", ["APP1-WHT-EXC"], fate="cancelled")
+    desk.harvest()
+    desk.harvest()
+    ref = str(order.get("order_id") or order.get("id"))
+    detail = get_order_detail(desk.ctx, ref)
+    assert str(detail.status) == "Canceled" and detail.refunded == detail.total and "" in detail.refunds
+    rows = [r for r in care.list_refunds(desk.ctx) if r.order_ref == ref]
+    assert [(r.amount, r.source, r.line_ref) for r in rows] == [(detail.total, "marketplace", None)]
+    refunded = list_orders(desk.ctx, OrderFilter(refunded=True)).rows
+    assert ref in [r.marketplace_order_id for r in refunded] and all(r.refunded for r in refunded)
+    assert ref not in [r.marketplace_order_id for r in list_orders(desk.ctx, OrderFilter(refunded=False)).rows]

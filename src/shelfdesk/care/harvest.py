@@ -231,9 +231,11 @@ async def harvest_account_care(
     if moved or result.error:
         now = ctx.clock.now()
         # Recomputed from the default each poll (never ratcheted up): a quiet day polls at the default again.
+        result.list_calls_today = await asyncio.to_thread(budget.used, ctx, account_id, "list")
+        result.list_budget = budget.limit_for("list", harvest=True)
         plan = budget.poll_interval(
             now,
-            used_list=await asyncio.to_thread(budget.used, ctx, account_id, "list"),
+            used_list=result.list_calls_today,
             used_detail=await asyncio.to_thread(budget.used, ctx, account_id, "detail"),
             list_per_poll=result.listed,
             detail_per_poll=result.detailed,
@@ -275,6 +277,8 @@ def result_counts(result: CareHarvestResult) -> dict[str, int]:
             "list_calls": result.listed,
             "detail_calls": result.detailed,
             "next_poll_s": result.next_interval or 0,
+            "list_calls_today": result.list_calls_today,
+            "list_budget_day": result.list_budget,
         }.items()
-        if v or k == "next_poll_s"
+        if v or k in ("next_poll_s", "list_calls_today", "list_budget_day")
     }

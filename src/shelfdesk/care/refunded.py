@@ -46,3 +46,14 @@ def has_refund_clause() -> Any:
 
     refunds = table("care_refunds").c
     return exists(select(refunds.id).where(refunds.order_id == table("orders").c.id, _counted(refunds)))
+
+
+def refunded_lines(session: Any, order_id: int) -> dict[str, Decimal]:
+    """Line ref ("": the whole order, as a Leboncoin cancellation refunds it) → refunded amount, for one order."""
+    from shelfdesk.db.tables import table
+
+    refunds = table("care_refunds").c
+    rows = session.execute(
+        select(refunds.line_ref, func.sum(refunds.amount)).where(refunds.order_id == order_id, _counted(refunds)).group_by(refunds.line_ref)
+    ).all()
+    return {ref or "": Decimal(total or 0).quantize(Decimal("0.01")) for ref, total in rows}

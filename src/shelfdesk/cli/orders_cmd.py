@@ -292,6 +292,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         if not args.payload:
             data.pop("payload", None)
         data["sync"] = d.sync
+        data["refunded"] = d.refunded
         _print_json(data)
         return 0
     print(
@@ -301,6 +302,10 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     print(f"account {d.account} · channel {d.channel or '—'} · store {d.store or '—'} · country {d.country or '—'}")
     print(f"purchased {_when(d.purchased_at)} · modified {_when(d.modified_at)} · harvested {_when(d.harvested_at)}")
     print(f"total {_money(d.total, d.currency)} (shipping {_money(d.shipping_price, d.currency)})")
+    if d.refunded:
+        print(
+            f"refunded {_money(d.refunded, d.currency)}" + (" (the order was cancelled: its buyer is refunded)" if "" in d.refunds else "")
+        )
     print(f"buyer {d.buyer_name or '—'} {d.buyer_email or ''} {d.buyer_phone or ''}".rstrip())
     print(
         f"ship to {format_address(d.shipping_address) or ('MISSING (accepted without an address)' if d.address_missing else 'not revealed yet')}"
@@ -316,6 +321,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         ident = " ".join(x for x in (f"IMEI {l.imei}" if l.imei else "", f"S/N {l.serial_number}" if l.serial_number else "") if x)
         print(
             f"  {l.sku or '—':<22} x{l.quantity}  {_money(l.unit_price, d.currency):>12}  {l.status.value:<10} {l.title or ''} {ident}".rstrip()
+            + (f"  refunded {_money(d.refunds[l.marketplace_line_id], d.currency)}" if l.marketplace_line_id in d.refunds else "")
         )
     print("actions now: " + ", ".join(f"{c.kind}" + ("" if c.enabled else " (not now)") for c in d.choices))
     for a in d.actions:

@@ -261,8 +261,10 @@ class CareHarvestResult:
     confirmed_actions: int = 0
     skipped_for_budget: bool = False
     next_interval: int | None = None  #: seconds until the next poll fits the day's budget
-    budget_note: str = ""  #: the line the Jobs screen shows ("list 412/4000 today, polling every 2 min")
+    budget_note: str = ""  #: the line the Jobs screen shows ("list 412/3600 today, polling every 2 min")
     error: str | None = None
+    list_calls_today: int = 0  #: the account's list calls so far today (UTC), all processes
+    list_budget: int = 0  #: what the harvest may spend on lists in a day (the published limit less the reserve)
 
 
 # ---------------------------------------------------------------------- reading
