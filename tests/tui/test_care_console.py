@@ -99,6 +99,31 @@ async def test_cases_come_due_first_and_filter_like_orders(desk: Desk, cases: di
         await pilot.press("escape")  # clears the filter
         await settle(pilot)
         assert len(screen.table.keys()) == 3
+        await pilot.press("c")  # Back Market France: every case
+        await settle(pilot)
+        assert screen.channel == "Back Market France" and len(screen.table.keys()) == 3
+        await pilot.press("c")  # Leboncoin France: no Care there
+        await settle(pilot)
+        assert screen.channel == "Leboncoin France" and screen.table.keys() == []
+        assert "Leboncoin France" in str(screen.query_one("#care-title").render())
+
+
+async def test_read_only_greys_every_care_action_and_says_why(
+    desk: Desk,
+    cases: dict[str, str],
+    make_app: Callable[..., Any],
+    read_only_ctx: Any,  # noqa: F811
+) -> None:
+    app = make_app(read_only_ctx)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await on_care(pilot)
+        assert len(app.screen.table.keys()) == 3  # type: ignore[attr-defined]
+        for key, what in (("r", "Reply"), ("dollar_sign", "Refund"), ("p", "Problem"), ("T", "Transfer")):
+            app.clear_notifications()
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen.__class__.__name__ == "CareScreen"  # no dialog opened
+            assert any(t == f"{what} is disabled: this workspace is open read-only." for t in toasts(app)), toasts(app)
 
 
 async def test_a_case_shows_its_order_lines_and_every_message(desk: Desk, cases: dict[str, str], make_app: Callable[..., Any]) -> None:  # noqa: F811
