@@ -92,6 +92,7 @@ class DueKind(StrEnum):
     confirm_shipping = "confirm shipping"
     send_action = "send action"
     renew_token = "renew token"
+    care_case = "answer case"  #: an after-sales case: answer the buyer, or resolve it
 
 
 class Urgency(StrEnum):
@@ -445,6 +446,11 @@ def due_for_action(action_id: int, kind: ActionKind, order: OrderFacts, working:
         for d in due_for_order(order, working)
         if d.kind in races
     ]
+
+
+def due_for_care_case(case_id: int, case_ref: str, order_id: int | None, what: str, due_at: datetime, consequence: str) -> list[Due]:
+    """An open after-sales case: its answer or resolution, by the date :mod:`shelfdesk.care.deadlines` computed."""
+    return [Due(DueKind.care_case, due_at, consequence, "case", case_id, f"case {case_ref}", "rule", order_id, f"{what} the buyer's case")]
 
 
 def most_urgent_first(items: Iterable[Due]) -> list[Due]:

@@ -58,6 +58,10 @@ class ActionKind(StrEnum):
     confirm_availability = "confirm_availability"  #: Leboncoin's accept
     confirm_shipping = "confirm_shipping"  #: Leboncoin's ship
     upload_invoice = "upload_invoice"
+    care_reply = "care_reply"  #: a message on an after-sales case
+    care_problem = "care_problem"  #: a problem declared on an after-sales case
+    care_transfer = "care_transfer"  #: an item sent back to the buyer (carrier, tracking)
+    refund = "refund"  #: a refund of an order line (Back Market's Care API)
 
 
 class ActionState(StrEnum):

@@ -52,7 +52,9 @@ def test_intents_map_to_each_marketplace_s_action() -> None:
     assert resolve_kind(LBC, "ship").kind is ActionKind.confirm_shipping
     with pytest.raises(ActionRefused, match="backmarket has no action confirm-availability"):
         resolve_kind(BM, "confirm-availability")
-    with pytest.raises(ActionRefused, match="unknown action 'refund'"):
+    with pytest.raises(ActionRefused, match="unknown action 'teleport'"):
+        resolve_kind(BM, "teleport")
+    with pytest.raises(ActionRefused, match="refund is an after-sales action: use shelfdesk care"):
         resolve_kind(BM, "refund")
 
 

@@ -63,6 +63,25 @@ FIELD_NAMES = (
     "min_quantity",
     "max_quantity",
     "listing_id",
+    # Back Market Care
+    "last_id",
+    "orderline",
+    "last_modification_date",
+    "last_message_date",
+    "message",
+    "problem_type",
+    "shipperName",
+    "trackingNumber",
+    "action",
+    "orderline_pk",
+    "refund_type",
+    "amount",
+    "issue",
+    "resolution",
+    "warranty",
+    "legacy",
+    "return_label",
+    "from",
     # Leboncoin
     "reference",
     "items",
@@ -140,6 +159,8 @@ NASTY_TEXT = (
     "2026-03-02T09:30:00",
     "2026-03-02T09:30:00+00:00",
     "2026-03-02T09:30:00Z",
+    "2026-03-02-09-30",
+    "2026-13-45-99-99",
     "9999-12-31T23:59:59+00:00",
     "fr-fr",
     "FR",
@@ -209,6 +230,13 @@ POISON_NUMBERS = ("NaN", "sNaN", "Infinity", "1e999999999", "9" * 30, 10**30, -1
 
 #: Path fragment -> the fields its handler reads: an object for that route takes its keys from here most of the time.
 ROUTE_FIELDS = {
+    "/msg": ("message",),
+    "/problem": ("problem_type", "message"),
+    "/item-transfer": ("shipperName", "trackingNumber", "action"),
+    "/ws/sav/refund": ("orderline_pk", "refund_type", "amount"),
+    "/ws/sav": ("last_id", "state", "orderline", "last_modification_date", "last_message_date", "page"),
+    "/_sandbox/care/": ("message", "from"),
+    "/_sandbox/care": ("orderline", "order_id", "issue", "resolution", "message", "warranty", "legacy", "return_label"),
     "/ws/orders/": (
         "order_id",
         "new_state",
@@ -281,6 +309,11 @@ NUMERIC_FIELDS = {
     "max_quantity",
     "listing_id",
     "window",
+    "last_id",
+    "orderline",
+    "orderline_pk",
+    "refund_type",
+    "amount",
 }
 
 #: What a URL can carry: bytes, so no lone surrogate.
@@ -314,6 +347,9 @@ class Pools:
                     pools.skus.append(entry["sku"])
                 if "ean" in entry:
                     pools.eans.append(entry["ean"])
+        for key, folder in (state.get("care") or {}).items():
+            pools.ids.append(str(key))
+            pools.by_param.setdefault("care_folder_id", []).append(str(key))
         next_ids = state.get("next_ids", {})
         pools.by_param["task_id"] = [str(next_ids.get("task", 1) + n) for n in range(8)]
         pools.by_param["feed_id"] = pools.by_param.get("feed_id", []) + [f"F{next_ids.get('feed', 1) + n}" for n in range(8)]
@@ -534,6 +570,12 @@ POISON_VALUES: tuple[Any, ...] = (
 
 #: Path fragment -> a body its handler accepts: the table puts one poison into one field of it at a time.
 BASE_BODIES: dict[str, dict[str, Any]] = {
+    "/msg": {"message": "Bonjour, nous vous renvoyons un appareil."},
+    "/problem": {"problem_type": "OTHER"},
+    "/item-transfer": {"shipperName": "DHL", "trackingNumber": "1Z999", "action": "REPAIR"},
+    "/ws/sav/refund": {"orderline_pk": 60000001, "refund_type": 6, "amount": 1.5},
+    "/_sandbox/care/": {"message": "Toujours rien ?", "from": "Customer"},
+    "/_sandbox/care": {"order_id": 40000001, "issue": "SCREEN_DEFECT", "resolution": "REFUND", "legacy": True, "return_label": True},
     "/ws/orders/": {
         "new_state": 3,
         "tracking_number": "6A1",

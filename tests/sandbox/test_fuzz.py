@@ -130,6 +130,10 @@ class Harness:
         if isinstance(sb, BackMarketSandbox) and param in ("order_id", "line_id"):
             order = sb.create_orders({"skus": ["APP1-WHT-EXC"], "fate": "accepted"})[0]
             return str(order["order_id"] if param == "order_id" else order["orderlines"][0]["id"])
+        if isinstance(sb, BackMarketSandbox) and param == "care_folder_id":  # an open case on a shipped line, old platform or new
+            order = sb.create_orders({"skus": ["APP1-WHT-EXC"], "fate": "shipped"})[0]
+            legacy = len(sb.state["care"]) % 2 == 0
+            return str(sb.open_case(order["orderlines"][0]["id"], legacy=legacy)["id"])
         if isinstance(sb, LeboncoinSandbox) and param == "order_id":
             return str(sb.create_orders({"skus": ["CHAIR-OAK-01"], "fate": "awaiting_shipment"})[0]["id"])
         return self.pools.by_param.get(param, ["1"])[0]

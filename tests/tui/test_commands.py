@@ -38,10 +38,10 @@ def test_footer_budget_leaves_room_for_screen_keys() -> None:
     assert len(shown) <= 4  # plus ^p palette on the right: screens keep one or two keys
 
 
-def test_five_main_screens_have_a_number_key() -> None:
+def test_six_main_screens_have_a_number_key() -> None:
     views = view_commands()
-    assert [c.keys[0] for c in views] == ["1", "2", "3", "4", "5"]
-    assert [c.names[0] for c in views] == ["stores", "mappings", "publications", "orders", "jobs"]
+    assert [c.keys[0] for c in views] == ["1", "2", "3", "4", "5", "6"]
+    assert [c.names[0] for c in views] == ["stores", "mappings", "publications", "orders", "jobs", "care"]
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,16 @@ def test_demo_is_filled_once_then_reopened(tmp_path: Path, clock: FakeClock) -> 
     S = NormalizedStatus
     assert {S.New, S.InProgress, S.Canceled, S.Shipped, S.Closed} <= statuses
     ctx.close()
+    # The Back Market sandbox holds a few Care cases, in different states, on shipped lines.
+    from shelfdesk.demo.live import CARE_CASES
+    from shelfdesk.sandbox.backmarket import BackMarketSandbox
+
+    sandbox = BackMarketSandbox(paths.sandbox_dir / "live" / "backmarket", clock=clock)
+    cases = sorted(sandbox.state["care"].values(), key=lambda f: f["date_creation"])
+    assert [c["lines"][0]["issues"][0]["customerIssue"] for c in cases] == [case[0] for _, case in sorted(CARE_CASES.items(), reverse=True)]
+    assert [c["state"] for c in cases] == [9, 0, 0, 0, 0] and any(c["id"] < 100_000_000 for c in cases)
+    assert {m["initiator"] for c in cases for m in c["messages"]} == {"Customer", "Merchant"}
+    assert len({c["orderline"] for c in cases}) == 5
 
     again, summary = open_demo(paths, clock=clock)
     assert not summary.created and _count(again, Order) > 200

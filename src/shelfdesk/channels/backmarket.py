@@ -43,6 +43,7 @@ from shelfdesk.channels.base import (
     RemoteOrderLine,
     check_action_fields,
 )
+from shelfdesk.channels.backmarket_care import BackMarketCare, care_endpoint, care_limiters
 from shelfdesk.channels.errors import AuthError, InvalidActionInput, NotFound, RemoteRejected, WafBlocked, keep_submitted
 from shelfdesk.channels.http import ApiClient, RetryPolicy, call_with_verification
 from shelfdesk.channels.parsing import money_text, rfc3339, text_or_none, to_datetime, to_decimal, to_int
@@ -189,7 +190,7 @@ _CAPABILITIES = Capabilities(
 )
 
 
-class BackMarketConnector(Connector):
+class BackMarketConnector(BackMarketCare, Connector):
     marketplace = Marketplace.backmarket
     batch_poll_interval = 30.0  # tasks take ~5 min on average
 
@@ -227,6 +228,7 @@ class BackMarketConnector(Connector):
         self._catalog = shared(*limits.catalog, name="bm-catalog")
         self._competitors = shared(*limits.competitors, name="bm-competitors")
         self._lines = shared(limits.lines_per_hour, 3600.0, name="bm-lines")
+        self._care = care_limiters(shared)
         self.api = ApiClient(
             marketplace="backmarket",
             base_url=base_url,
@@ -256,6 +258,10 @@ class BackMarketConnector(Connector):
             limiters.append(self._catalog)
         elif path.startswith("/ws/backbox"):
             limiters.append(self._competitors)
+        else:
+            care = care_endpoint(method, path)
+            if care in self._care:
+                limiters.append(self._care[care])
         return limiters
 
     async def aclose(self) -> None:
@@ -479,6 +485,8 @@ class BackMarketConnector(Connector):
             serial_number=text_or_none(raw.get("serial_number")),
             shipping_price=_money(raw, "shipping_price", problems, f"orderlines[{index}]."),
             raw=dict(raw),
+            # Sent with lines in states 4-6 (a code of RETURN_REASONS); kept on the stored line's options.
+            return_reason=text_or_none(raw.get("return_reason")),
         )
 
     # ------------------------------------------------------------------ listings

@@ -131,6 +131,8 @@ class RemoteOrderLine:
     serial_number: str | None = None
     shipping_price: Decimal = Decimal("0")
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Why a refunded line was refunded (Back Market's ``return_reason`` code), when the marketplace says.
+    return_reason: str | None = None
 
 
 @dataclass

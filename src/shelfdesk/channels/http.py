@@ -248,6 +248,7 @@ class ApiClient:
         json_body: Any = None,
         data: Mapping[str, Any] | None = None,
         files: Any = None,
+        content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         safe: bool | None = None,
         use_auth: bool = True,
@@ -280,7 +281,7 @@ class ApiClient:
                         send_headers.update(await self.auth.headers())
                     send_headers.update(headers or {})
                     response = await self.client.request(
-                        method, url, params=params, json=json_body, data=data, files=files, headers=send_headers
+                        method, url, params=params, json=json_body, data=data, files=files, content=content, headers=send_headers
                     )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: any call may be tried again.

@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("channel", "shelfdesk.cli.channel_cmd", "add, list, test and activate channels"),
     ("mapping", "shelfdesk.cli.mapping_cmd", "export, import and suggest a channel's mappings"),
     ("orders", "shelfdesk.cli.orders_cmd", "harvest, list, act on, bulk-ship and export orders"),
+    ("care", "shelfdesk.cli.care_cmd", "after-sales cases: list, show, reply, problem, transfer, refund; returned stock"),
     ("invoices", "shelfdesk.cli.invoices_cmd", "issue, list, correct and export invoices; per-store invoice settings"),
     ("webhooks", "shelfdesk.cli.webhooks_cmd", "push order events to your systems: add, list, pause, resume, test, deliveries"),
     ("publish", "shelfdesk.cli.publish_cmd", "publish (or --dry-run) a channel's offers or products feed"),

@@ -114,6 +114,7 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
         "--search", default="", help="words, each the start of a word of the order id, buyer name or e-mail ('mart' finds Camille Martin)"
     )
     p.add_argument("--invoiced", choices=("yes", "no"), help="only orders with an invoice (not credited), or without one")
+    p.add_argument("--refunded", choices=("yes", "no"), help="only orders with a refund (in part or in full), or without one")
 
 
 def _all_matching(p: argparse.ArgumentParser) -> None:
@@ -180,6 +181,7 @@ def order_filter(ctx: AppContext, args: argparse.Namespace) -> OrderFilter:
         before=args.before,
         search=args.search or "",
         invoiced=None if not getattr(args, "invoiced", None) else args.invoiced == "yes",
+        refunded=None if not getattr(args, "refunded", None) else args.refunded == "yes",
     )
 
 
@@ -257,6 +259,7 @@ def _wide_line(r: Any) -> str:
     return (
         f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {when(r.purchased_at)}  "
         f"{(r.buyer_name or '—')[:22]:<22} {money_with_currency(r.total, r.currency):>12}  {r.channel}"
+        + (f"  refunded {money_with_currency(r.refunded, r.currency)}" if getattr(r, "refunded", None) else "")
     )
 
 
@@ -281,6 +284,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         if not args.payload:
             data.pop("payload", None)
         data["sync"] = d.sync
+        data["refunded"] = d.refunded
         _print_json(data)
         return 0
     print(
@@ -290,6 +294,10 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     print(f"account {d.account} · channel {d.channel or '—'} · store {d.store or '—'} · country {d.country or '—'}")
     print(f"purchased {when(d.purchased_at)} · modified {when(d.modified_at)} · harvested {when(d.harvested_at)}")
     print(f"total {money_with_currency(d.total, d.currency)} (shipping {money_with_currency(d.shipping_price, d.currency)})")
+    if d.refunded:
+        print(
+            f"refunded {money_with_currency(d.refunded, d.currency)}" + (" (the order was cancelled: its buyer is refunded)" if "" in d.refunds else "")
+        )
     print(f"buyer {d.buyer_name or '—'} {d.buyer_email or ''} {d.buyer_phone or ''}".rstrip())
     print(
         f"ship to {format_address(d.shipping_address) or ('MISSING (accepted without an address)' if d.address_missing else 'not revealed yet')}"
@@ -305,6 +313,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         ident = " ".join(x for x in (f"IMEI {l.imei}" if l.imei else "", f"S/N {l.serial_number}" if l.serial_number else "") if x)
         print(
             f"  {l.sku or '—':<22} x{l.quantity}  {money_with_currency(l.unit_price, d.currency):>12}  {l.status.value:<10} {l.title or ''} {ident}".rstrip()
+            + (f"  refunded {money_with_currency(d.refunds[l.marketplace_line_id], d.currency)}" if l.marketplace_line_id in d.refunds else "")
         )
     print("actions now: " + ", ".join(f"{c.kind}" + ("" if c.enabled else " (not now)") for c in d.choices))
     for a in d.actions:

@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shelfdesk.domain import Marketplace
 
@@ -82,6 +82,7 @@ def seed_orders(
     bm.add_products(backmarket_products(electronics))
     second_hand = [p for p in catalogs["FR"] if not p.category_path.startswith("Electronics") and p.price > 0]
     created = 0
+    care = DemoCare(bm, random.Random(seed + 1))  # its own draws: the month of orders stays the same
     for day in range(days):
         recent = days - day <= RECENT_DAYS
         for n in range(per_day):
@@ -108,9 +109,64 @@ def seed_orders(
             clock.advance(timedelta(hours=24 / per_day))
             bm.tick()
             lbc.tick()
+        care.day(days - day - 1)
     for sandbox in (bm, lbc):
         sandbox.save_snapshot()
     return created
+
+
+#: The Care cases of the demo, by the day (before today) a buyer opens them: (issue, resolution, old platform,
+#: return label, what follows). Different states, so the Care screen has something due first: a refund request
+#: four days old nobody answered, a repair the seller answered (on the old platform, so an item transfer works),
+#: a replacement whose buyer wrote again, one opened yesterday, and a withdrawal long settled.
+CARE_CASES = {
+    9: ("CHANGED_MIND", "REFUND", False, True, "closed"),
+    6: ("SCREEN_DEFECT", "REPAIR", True, True, "answered"),
+    4: ("BATTERY_NOT_CHARGING", "REFUND", False, False, "waiting"),
+    3: ("CAMERA_NOT_WORKING", "REPLACE", False, False, "buyer wrote again"),
+    1: ("NOT_AS_DESCRIBED", "REFUND", False, False, "waiting"),
+}
+SELLER_ANSWERS = {
+    "SCREEN_DEFECT": "Bonjour, nous sommes désolés. Renvoyez-nous l'appareil avec l'étiquette jointe : nous le réparons sous 48 h.",
+    "CAMERA_NOT_WORKING": "Bonjour, nous vous envoyons un appareil de remplacement dès réception du vôtre.",
+    "CHANGED_MIND": "Bonjour, c'est noté : renvoyez l'appareil avec l'étiquette, le remboursement suivra sa réception.",
+}
+
+
+class DemoCare:
+    """Opens the demo's Care cases (:data:`CARE_CASES`) on the Back Market orders already shipped, day by day."""
+
+    def __init__(self, bm: Any, rng: random.Random) -> None:
+        self.bm, self.rng = bm, rng
+        self.later: dict[int, list[tuple[dict[str, Any], str, str]]] = {}
+
+    def day(self, days_ago: int) -> None:
+        for folder, text, initiator in self.later.pop(days_ago, []):
+            if initiator == "close":
+                self.bm.close_case(folder)
+            else:
+                self.bm.write_in_case(folder, text, initiator=initiator)
+        if days_ago not in CARE_CASES:
+            return
+        issue, resolution, legacy, label, follows = CARE_CASES[days_ago]
+        taken = {f["orderline"] for f in self.bm.state["care"].values()}
+        shipped = [
+            line["id"]
+            for order in self.bm.state["orders"].values()
+            for line in order["orderlines"]
+            if line["state"] == 3 and line["id"] not in taken and line["quantity"] == 1
+        ]
+        if not shipped:
+            return
+        folder = self.bm.open_case(self.rng.choice(shipped[-40:]), issue=issue, resolution=resolution, legacy=legacy, return_label=label)
+        if follows in ("answered", "closed", "buyer wrote again"):
+            self.later.setdefault(days_ago - 1 if days_ago > 1 else 0, []).append((folder, SELLER_ANSWERS[issue], "Merchant"))
+        if follows == "closed":
+            self.later.setdefault(days_ago - 3, []).append((folder, "Bien reçu, merci pour le remboursement !", "Customer"))
+            self.later.setdefault(days_ago - 4, []).append((folder, "Merci à vous, bonne journée.", "Merchant"))
+            self.later.setdefault(days_ago - 4, []).append((folder, "", "close"))
+        if follows == "buyer wrote again":
+            self.later.setdefault(0, []).append((folder, "Bonjour, avez-vous bien reçu mon colis ? Je n'ai pas de nouvelles.", "Customer"))
 
 
 #: Demo models Back Market's catalog does not know (SKU prefixes), so the products

@@ -517,32 +517,7 @@ def credit_invoice(ctx: AppContext, invoice_ref: str | int, reason: str) -> Invo
         existing = session.execute(select(Invoice.number).where(Invoice.credited_invoice_id == original.id)).scalar()
         if existing:
             raise InvoiceError(f"{original.number} was already cancelled by credit note {existing}")
-        now = ctx.clock.now()
-        source = dict(original.document)
-        amounts = _negated(source)
-        sequence = allocate(session, original.prefix, now)
-        digits = len(original.number) - len(original.prefix)
-        document = {
-            **source,
-            **amounts,
-            "kind": "credit_note",
-            "number": format_number(original.prefix, sequence, digits),
-            "issued_at": now.isoformat(),
-            "credited": {"number": original.number, "issued_at": original.issued_at.isoformat()},
-            "reason": reason,
-        }
-        order = session.get(Order, original.order_id)
-        note = _insert(
-            session,
-            ctx,
-            document=document,
-            prefix=original.prefix,
-            number=sequence,
-            order=order,
-            store_id=original.store_id,
-            credited_id=original.id,
-            reason=reason,
-        )
+        note, order = _insert_credit_note(session, ctx, original, _negated(dict(original.document)), reason, full=True)
         record_audit(
             session,
             ctx,
@@ -550,10 +525,107 @@ def credit_invoice(ctx: AppContext, invoice_ref: str | int, reason: str) -> Invo
             "order",
             order.marketplace_order_id,
             {"invoice": original.number, "credit_note": note.number, "reason": reason},
-            at=now,
+            at=note.issued_at,
         )
         note_id = note.id
     return get_invoice_info(ctx, f"#{note_id}")
+
+
+def _insert_credit_note(
+    session: Session, ctx: AppContext, original: Any, amounts: dict[str, Any], reason: str, *, full: bool
+) -> tuple[Any, Any]:
+    """Insert a credit note of ``original`` with these (negative) amounts, numbered in the invoice's series.
+
+    ``full`` links it as the invoice's cancellation (``credited_invoice_id``,
+    one per invoice); a partial one (a refund) only names the invoice in its
+    document. Returns the credit note and its order.
+    """
+    from shelfdesk.db.models import Order
+
+    now = ctx.clock.now()
+    source = dict(original.document)
+    sequence = allocate(session, original.prefix, now)
+    digits = len(original.number) - len(original.prefix)
+    credited = {"number": original.number, "issued_at": original.issued_at.isoformat()}
+    document = {
+        **source,
+        **amounts,
+        "kind": "credit_note",
+        "number": format_number(original.prefix, sequence, digits),
+        "issued_at": now.isoformat(),
+        "credited": credited if full else {**credited, "partial": True},
+        "reason": reason,
+    }
+    order = session.get(Order, original.order_id)
+    note = _insert(
+        session,
+        ctx,
+        document=document,
+        prefix=original.prefix,
+        number=sequence,
+        order=order,
+        store_id=original.store_id,
+        credited_id=original.id if full else None,
+        reason=reason,
+    )
+    return note, order
+
+
+def credit_amount(
+    session: Session, ctx: AppContext, invoice: Any, *, amount: Decimal, sku: str | None, description: str, reason: str
+) -> Any:
+    """Issue, in the caller's transaction, a credit note for ``amount`` (VAT included) of one line of ``invoice``.
+
+    A partial credit note (a refund): it does not cancel the invoice, so it is
+    not linked by ``credited_invoice_id`` (one full cancellation per invoice)
+    but names the invoice in its document. Its VAT is at the rate the invoice
+    billed that SKU at (the product rate when the SKU is not on it), computed
+    like an invoice's so the note's total is exactly ``amount``. Queued for
+    upload where the marketplace takes invoices, when the store uploads them.
+    """
+    from shelfdesk.audit import record_audit
+    from shelfdesk.invoices.upload import marketplace_takes_invoices, queue_upload
+
+    if invoice.kind != "invoice":
+        raise InvoiceError(f"{invoice.number} is a credit note; only invoices can be credited")
+    if amount <= 0:
+        raise InvoiceError("a credit note's amount must be above 0")
+    source = dict(invoice.document)
+    products = [l for l in source.get("lines") or [] if l.get("kind", "product") == "product"]
+    line = next((l for l in products if sku and l.get("sku") == sku), products[0] if products else None)
+    rate = Decimal(line["rate"]) if line else Decimal(20)
+    if sku is None and amount == invoice.total:  # the whole order: every line back, each at its own rate
+        negated = _negated(source)
+    else:
+        negated = _negated(
+            _amounts_document(compute([LineInput(description=description, quantity=1, unit_gross=amount, rate=rate, sku=sku)]))
+        )
+    note, order = _insert_credit_note(session, ctx, invoice, negated, reason, full=False)
+    record_audit(
+        session,
+        ctx,
+        "invoice.credit_amount",
+        "order",
+        order.marketplace_order_id,
+        {"invoice": invoice.number, "credit_note": note.number, "amount": str(amount), "reason": reason},
+        at=note.issued_at,
+    )
+    try:
+        _, settings = _store_and_settings(session, order, ctx.settings.company)
+        upload = settings.upload
+    except InvoiceError:
+        upload = False
+    if upload and marketplace_takes_invoices(order.marketplace):
+        queue_upload(
+            session,
+            order_id=order.id,
+            marketplace_order_id=order.marketplace_order_id,
+            invoice_id=note.id,
+            number=note.number,
+            actor=ctx.actor,
+            now=note.issued_at,
+        )
+    return note
 
 
 def _negated(document: dict[str, Any]) -> dict[str, Any]:

@@ -64,6 +64,7 @@ JOB_MODULES: list[str] = [
     "shelfdesk.webhooks.jobs",
     "shelfdesk.catalog.jobs",
     "shelfdesk.jobs.escalation",
+    "shelfdesk.care.jobs",
 ]
 ENV_JOB_MODULES = "SHELFDESK_JOB_MODULES"
 
@@ -79,6 +80,7 @@ DEFAULT_INTERVALS: dict[str, int] = {
     "repricer": 3600,  # repricer, hourly, where enabled
     "tokens": 24 * 3600,  # token expiry check, daily
     "retention": 24 * 3600,  # pruning old rows, daily
+    "care": 60,  # after-sales cases: a look every minute, a poll when the day's Care budget allows
 }
 
 

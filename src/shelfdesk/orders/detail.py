@@ -8,7 +8,7 @@ now, read in one session. Lists of orders (filters, pages, counts) are in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -102,6 +102,14 @@ class OrderDetail:
     actions: list[ActionInfo]
     choices: list[ActionChoice]
     payload: dict[str, Any]
+    #: Refunded so far per line (marketplace line id; "": the whole order, as a Leboncoin cancellation
+    #: refunds it): refunds asked here and seen on the marketplace (see shelfdesk.care.refunded).
+    refunds: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def refunded(self) -> Decimal | None:
+        """The order's refunded amount, None when nothing was refunded; the status stays one of the seven."""
+        return sum(self.refunds.values(), Decimal("0.00")) if self.refunds else None
 
     @property
     def sync(self) -> str:
@@ -139,6 +147,9 @@ def get_order_detail(ctx: AppContext, reference: str | int, *, events: int = 200
             select(event_t).where(event_t.c.order_id == order_id).order_by(event_t.c.at.desc(), event_t.c.id.desc()).limit(events)
         ).all()
         facts = order_facts(session, order_id)
+        from shelfdesk.care.refunded import refunded_lines
+
+        refunds = refunded_lines(session, order_id)
     caps = capabilities_for(order.marketplace)
     choices = []
     for spec in caps.actions.values():
@@ -203,6 +214,7 @@ def get_order_detail(ctx: AppContext, reference: str | int, *, events: int = 200
         actions=list_actions(ctx, order_id=order_id, limit=50),
         choices=choices,
         payload=_plain(order.payload) or {},
+        refunds=refunds,
     )
 
 

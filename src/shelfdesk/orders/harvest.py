@@ -180,6 +180,9 @@ async def harvest_account(
         return result
     await asyncio.to_thread(_move_watermark, ctx, account_id, started)
     result.watermark = started
+    from shelfdesk.care.refunds import settle_refunds  # credit notes and returns of the refunds this harvest saw
+
+    await asyncio.to_thread(settle_refunds, ctx)
     return result
 
 

@@ -105,7 +105,10 @@ class SendReport:
 
 
 #: Called after the marketplace answered and before the local commit (tests inject crashes here).
-AfterRemote = Callable[[ClaimedAction, "RemoteOrder"], None]
+AfterRemote = Callable[[ClaimedAction, "RemoteOrder | None"], None]
+
+#: Action kinds sent by :mod:`shelfdesk.care.outbox` (after-sales cases and refunds).
+CARE_KINDS = frozenset({ActionKind.care_reply, ActionKind.care_problem, ActionKind.care_transfer, ActionKind.refund})
 Progress = Callable[[ActionOutcome], None]
 
 
@@ -418,6 +421,10 @@ class OutboxSender:
             connector = self._connector(claimed)
             if claimed.kind is ActionKind.upload_invoice:
                 return await self._upload_invoice(connector, claimed)
+            if claimed.kind in CARE_KINDS:  # after-sales: their own reads and visibility (shelfdesk.care.outbox)
+                from shelfdesk.care.outbox import process_care
+
+                return await process_care(self, connector, claimed)
             remote: RemoteOrder | None = None
             if claimed.attempts > 1:
                 # A previous attempt may have reached the marketplace: look before sending again.

@@ -74,6 +74,7 @@ class OrderFilter:
     status: NormalizedStatus | None = None
     text: str = ""  #: words, each the start of a word of the order id, buyer name or e-mail (accents and case ignored)
     invoiced: bool | None = None  #: True: has an invoice not cancelled by a credit note; False: has none
+    refunded: bool | None = None  #: True: some of it was refunded (see shelfdesk.care.refunded); False: none
 
     def with_(self, **changes: Any) -> OrderFilter:
         return replace(self, **changes)
@@ -108,6 +109,8 @@ class OrderFilter:
             parts.append(f"matching {self.text!r}")
         if self.invoiced is not None:
             parts.append("invoiced" if self.invoiced else "not invoiced")
+        if self.refunded is not None:
+            parts.append("refunded" if self.refunded else "not refunded")
         return ", ".join(parts) or "all orders"
 
 
@@ -138,6 +141,7 @@ class OrderRow:
     address_missing: bool = False
     deadline: datetime | None = None
     invoiced: bool = False  #: has an invoice not cancelled by a credit note
+    refunded: Decimal | None = None  #: amount refunded so far (None: nothing); the status stays one of the seven
     channel_code: str = ""  #: short channel name for the table ("BM FR")
 
     @property
@@ -231,6 +235,7 @@ def make_filter(
     search: str = "",
     invoiced: bool | None = None,
     option: str = "--",
+    refunded: bool | None = None,
 ) -> OrderFilter:
     """The Orders screen's filter from typed options (the CLI's and the HTTP API's); ``option`` prefixes names in errors."""
     from shelfdesk.orders.errors import OrderError
@@ -248,6 +253,7 @@ def make_filter(
         status=state,
         text=search or "",
         invoiced=invoiced,
+        refunded=refunded,
     )
 
 
@@ -400,6 +406,10 @@ def _plain_conditions(flt: OrderFilter, *, with_status: bool = True, purchased_a
         from shelfdesk.invoices.invoiced import has_invoice_clause
 
         where.append(has_invoice_clause() if flt.invoiced else ~has_invoice_clause())
+    if flt.refunded is not None:
+        from shelfdesk.care.refunded import has_refund_clause
+
+        where.append(has_refund_clause() if flt.refunded else ~has_refund_clause())
     return where
 
 
@@ -523,6 +533,10 @@ def rows_by_id_query(flt: OrderFilter, ids: list[int], words: tuple[str, ...] = 
         from shelfdesk.invoices.invoiced import has_invoice_clause
 
         query = query.where(has_invoice_clause() if flt.invoiced else ~has_invoice_clause())
+    if flt.refunded is not None:
+        from shelfdesk.care.refunded import has_refund_clause
+
+        query = query.where(has_refund_clause() if flt.refunded else ~has_refund_clause())
     return query
 
 
@@ -596,6 +610,7 @@ def list_orders(
         sync: dict[int, str] = {}
         counts: dict[int, int] = {}
         invoiced: set[int] = set()
+        refunded: dict[int, Decimal] = {}
         if ids:
             for order_id, state in session.execute(
                 select(order_actions.order_id, order_actions.state).where(
@@ -609,6 +624,9 @@ def list_orders(
             from shelfdesk.invoices.invoiced import invoiced_order_ids
 
             invoiced = invoiced_order_ids(session, ids)
+            from shelfdesk.care.refunded import refunded_amounts
+
+            refunded = refunded_amounts(session, ids)
             counts = dict(
                 session.execute(
                     select(order_lines.order_id, func.sum(order_lines.quantity))
@@ -634,6 +652,7 @@ def list_orders(
             address_missing=bool(r[10]),
             deadline=r[11] if NormalizedStatus(r[4]) is NormalizedStatus.New else r[12],
             invoiced=r[0] in invoiced,
+            refunded=refunded.get(r[0]),
         )
         for r in rows
     ]

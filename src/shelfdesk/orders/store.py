@@ -303,7 +303,11 @@ def store_remote_orders(
     w.insert_terms.execute(session, terms)
     if renamed:
         _replace_terms(session, w, renamed)
-    outcome.confirmed_actions = confirm_visible_actions(session, {ids[r.remote_id]: r for r, _ in written}, now)
+    from shelfdesk.care.refunds import record_seen_refunds
+
+    stored = {ids[r.remote_id]: r for r, _ in written}
+    outcome.confirmed_actions = confirm_visible_actions(session, stored, now)
+    record_seen_refunds(session, stored, now)  # refunded lines and cancelled Leboncoin orders: their refunds, once each
     for store_id, skus in dirty.items():
         mark_dirty(session, store_id, skus, REASON_ORDER, now)
     return outcome
@@ -674,7 +678,20 @@ def _store_lines(session: Session, w: _Writer, written: Sequence[tuple[RemoteOrd
     w.upsert_lines.execute(session, upserted)
 
 
-_OPTION_KEYS = ("color", "colour", "size", "storage", "grade", "condition")
+#: Line fields kept in ``options``: the product's variant, and why a refunded line was refunded
+#: (Back Market's ``return_reason``, with the amount refunded when the line carries one).
+_OPTION_KEYS = (
+    "color",
+    "colour",
+    "size",
+    "storage",
+    "grade",
+    "condition",
+    "return_reason",
+    "refunded_amount",
+    "refund_amount",
+    "amount_refunded",
+)
 
 
 def _replace_terms(session: Session, w: _Writer, renamed: Sequence[tuple[int, set[str]]]) -> None:
@@ -885,6 +902,11 @@ def action_visible(kind: ActionKind | str, payload: Mapping[str, Any], remote: R
         return remote.status is S.Canceled
     if kind is ActionKind.confirm_availability:
         return remote.status in (S.InProgress, S.Shipped, S.Closed)
+    if kind is ActionKind.refund:  # shown by the refunded line (see shelfdesk.care.outbox)
+        from shelfdesk.care.outbox import refund_visible
+
+        line = next((l for l in remote.lines if l.remote_id == str(payload.get("line_ref"))), None)
+        return bool(payload.get("before")) and bool(refund_visible(dict(payload), line))
     if kind in (ActionKind.ship, ActionKind.confirm_shipping):
         if remote.status not in (S.Shipped, S.Closed):
             return False

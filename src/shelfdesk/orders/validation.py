@@ -156,6 +156,14 @@ def resolve_kind(caps: Capabilities, requested: str | ActionKind, order: str | N
         try:
             candidates = (ActionKind(name),)
         except ValueError:
+            candidates = ()
+        if any(k.value.startswith("care_") or k is ActionKind.refund for k in candidates):
+            raise ActionRefused(
+                f"{where}{name.replace('_', '-')} is an after-sales action: use shelfdesk care (reply, problem, transfer, refund)",
+                order=order,
+                field="action",
+            )
+        if not candidates:
             known = ", ".join(sorted({*INTENTS, *(k.value for k in QUEUEABLE)}))
             raise ActionRefused(f"{where}unknown action {requested!r} (one of: {known})", order=order, field="action") from None
     for kind in candidates:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from shelfdesk.channels.base import ListingUpdate, OfferUpdate
 from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode
 from shelfdesk.publishing.channel import ChannelSpec
-from shelfdesk.publishing.stock import open_order_units, publishable_quantity
+from shelfdesk.publishing.stock import publishable_quantity, units_held
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -382,7 +382,7 @@ def _build_plan(
         listings = load_listings(conn, channel.id, remote)
         products, excluded = load_products(ctx, conn, channel, full_values=full_values, only_keys=only_keys)
     with ctx.read_session() as session:
-        held_units = open_order_units(session, channel.store_id)
+        held_units = units_held(session, channel.store_id)
         categories = _category_mappings(session, channel) if kind is PublicationKind.products else {}
     force = only_keys is not None and not changed_only
     candidates: list[PlannedItem] = []

@@ -2,7 +2,8 @@
 
 Sent = available − safety stock, never below 0, where available = the
 catalog's stock minus the units of open orders (neither shipped nor
-cancelled) placed since that stock figure was imported. Orders decrement
+cancelled) placed since that stock figure was imported, and minus returned
+units still to inspect (see :mod:`shelfdesk.care.returns`). Orders decrement
 stock until the next catalog import brings a figure that already counts
 them, so shelfdesk does not oversell between imports. Safety stock is the
 product's when it has one (its column, or the mapped ``safety_stock``
@@ -48,6 +49,17 @@ def open_order_units(session: Session, store_id: int) -> dict[str, int]:
         .group_by(Product.sku)
     )
     return {sku: int(units) for sku, units in session.execute(query).all()}
+
+
+def units_held(session: Session, store_id: int) -> dict[str, int]:
+    """SKU → units the publishable quantity holds back: those of open orders (:func:`open_order_units`)
+    and returned units not yet released from inspection (:func:`shelfdesk.care.returns.held_units`)."""
+    from shelfdesk.care.returns import held_units
+
+    held = open_order_units(session, store_id)
+    for sku, units in held_units(session, store_id).items():
+        held[sku] = held.get(sku, 0) + units
+    return held
 
 
 def publishable_quantity(stock: int, held: int, safety: int) -> int:

@@ -9,6 +9,8 @@ listing batches as CSV in JSON answered by a task id to poll, real-time listing
 updates, Backbox competitors, and Cloudflare-style throttling (over 200
 requests in 10 s, or 20 on catalog endpoints, blocks for 10 s with a 429 and
 no ``Retry-After``; over 2,000 listing lines in an hour refuses batches).
+Care (after-sales folders, messages, problems, item transfers, refunds and
+their budgets) is in :mod:`shelfdesk.sandbox.backmarket_care`.
 
 Guesses, marked [I] where they are made: error bodies of order endpoints (V2
 envelope), the shape of a task's ``result``, which endpoints are
@@ -23,8 +25,6 @@ import hashlib
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
-from email.parser import BytesParser
-from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from shelfdesk.clock import Clock
 from shelfdesk.domain import Marketplace
 from shelfdesk.markets import BACKMARKET_LOCALES, market_by_code
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
+from shelfdesk.sandbox.backmarket_care import CareSandbox
 from shelfdesk.sandbox.backmarket_rules import (
     CSV_COLUMNS,
     GRADES,
@@ -54,7 +55,7 @@ from shelfdesk.sandbox.backmarket_rules import (
     set_line_details,
 )
 from shelfdesk.sandbox.core import RateWindow, as_datetime, shape_problem, utf8_clean
-from shelfdesk.sandbox.inputs import as_decimal, as_int, is_uuid, query_int
+from shelfdesk.sandbox.inputs import as_decimal, as_int, is_uuid, multipart_parts, query_int
 from shelfdesk.sandbox.seeddata import gtin_check_digit, make_address, make_uuid, valid_gtin
 
 DEFAULT_TOKEN = "bm-sandbox-token"
@@ -138,13 +139,13 @@ _DATE, _NULL = as_datetime, type(None)
 _LINE = {"id": int, "state": int, "listing": str, "listing_id": int, "quantity": int, "price": _amount}
 
 
-class BackMarketSandbox(SandboxApp):
+class BackMarketSandbox(CareSandbox, SandboxApp):
     name = "backmarket"
     #: The market (locale) of the orders it generates; the admin API's orders may name another.
     market = "fr-fr"
     order_options = ("country_code",)
-    keyed_collections = ("orders", "listings", "tasks", "products")
-    appended_lists = ("effects", "invoices")
+    keyed_collections = ("orders", "listings", "tasks", "products", "care", "care_attachments")
+    appended_lists = ("effects", "invoices", "refunds")
     fates = tuple(fate for fate, _ in FATES)
     entry_shapes = {
         "listings": {
@@ -181,6 +182,24 @@ class BackMarketSandbox(SandboxApp):
         "products": {"product_id": str, "ean": str, "title": str, "grades": list},
         "effects": {"kind": str},
         "invoices": {"order_id": int},
+        "care": {
+            "id": int,
+            "orderline": int,
+            "order_id": int,
+            "state": int,
+            "client": dict,
+            "country_code": str,
+            "backcare": bool,
+            "lines": list,
+            "messages": lambda v: isinstance(v, list) and all(isinstance(m, dict) and isinstance(m.get("attachments"), list) for m in v),
+            "problems": list,
+            "transfers": lambda v: isinstance(v, list) and all(isinstance(t, dict) and "trackingNumber" in t for t in v),
+            "date_creation": _DATE,
+            "date_modification": _DATE,
+            "date_last_message": _DATE,
+        },
+        "care_attachments": {"id": int, "name": str, "content_type": str, "data": str, "date_creation": str},
+        "refunds": {"orderline": int, "amount": str},
         "lines_log": lambda e: isinstance(e, list) and len(e) == 2 and all(isinstance(n, (int, float)) for n in e),
         "tokens": str,
     }
@@ -211,6 +230,7 @@ class BackMarketSandbox(SandboxApp):
         self.requests = RateWindow(200, 10.0, 10.0)  # [C] about 200 / 10 s, blocked 10 s
         self.catalog = RateWindow(20, 10.0, 10.0)  # [C] about 20 / 10 s on catalog endpoints
         self.competitors = RateWindow(2, 1.0, 1.0)  # [C] 2 calls / s per token
+        self.reset_care_limits()
 
     # ------------------------------------------------------------------ seeding and generation
 
@@ -241,6 +261,9 @@ class BackMarketSandbox(SandboxApp):
             "tasks": {},
             "effects": [],
             "invoices": [],
+            "care": {},
+            "care_attachments": {},
+            "refunds": [],
             "lines_log": [],
             "next_ids": {"listing": 100001, "order": 40000001, "line": 60000001, "task": 9001},
             "generator": {"rate_per_hour": 0.0, "epoch": iso(now), "generated": 0},
@@ -500,7 +523,7 @@ class BackMarketSandbox(SandboxApp):
             return self.error(ApiError(401, "Authentication credentials were not provided.", "unauthorized"))
         if auth[6:].strip() not in self.state["tokens"]:
             return self.error(ApiError(403, "Invalid token.", "forbidden"))
-        return None
+        return self.care_budget_refusal(auth, opts.limits, now)  # per seller, so after the token is known
 
     def error(self, exc: ApiError) -> Response:
         """[C] Listings and tasks answer ``{"error": {"code", "message"}, "requestId"}`` (a 400 of
@@ -540,6 +563,7 @@ class BackMarketSandbox(SandboxApp):
             r("/ws/listings/{listing_id}", self.update_listing, ["POST"], limits=("requests", "catalog")),
             r("/ws/tasks/{task_id}", self.get_task, ["GET"], limits=("requests", "catalog")),
             r("/ws/backbox/v1/competitors/{listing_id}", self.get_competitors, ["GET"], limits=("requests", "competitors")),
+            *self.care_routes(),
         ]
 
     def _page(self, request: Request, items: list[dict[str, Any]]) -> JSONResponse:
@@ -626,14 +650,12 @@ class BackMarketSandbox(SandboxApp):
         ctype = request.headers.get("content-type", "")
         if "multipart/form-data" not in ctype or not isinstance(body, bytes):
             raise ApiError(400, "Send the invoice as multipart/form-data in the field 'invoice'", "invalid-invoice")
-        message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
-        for part in message.iter_parts():
-            if part.get_param("name", header="content-disposition") == "invoice":
-                payload = part.get_payload(decode=True)
-                content = payload if isinstance(payload, bytes) else b""
+        for part in multipart_parts(ctype, body):
+            if part.field == "invoice":
+                content = part.content
                 record = {
                     "order_id": order["order_id"],
-                    "filename": part.get_filename() or "invoice.pdf",
+                    "filename": part.filename or "invoice.pdf",
                     "size": len(content),
                     "sha256": hashlib.sha256(content).hexdigest(),
                 }
@@ -869,6 +891,7 @@ class BackMarketSandbox(SandboxApp):
             "listing_updates": [e for e in effects if e["kind"] == "listing_update"],
             "order_actions": [e for e in effects if e["kind"] in ("order_action", "line_details")],
             "invoices": self.state["invoices"],
+            **self.care_received(),
         }
 
     def admin_routes(self, admin: Any) -> list[Route]:
@@ -914,6 +937,7 @@ class BackMarketSandbox(SandboxApp):
             Route("/_sandbox/tokens", admin(tokens), methods=["GET", "POST", "DELETE"]),
             Route("/_sandbox/orders/raw", admin(raw_orders), methods=["POST"]),
             Route("/_sandbox/products", admin(products), methods=["GET", "POST"]),
+            *self.care_admin_routes(admin),
         ]
 
 

@@ -59,7 +59,14 @@ def find_line(order: dict[str, Any], sku: Any) -> dict[str, Any]:
     raise refused(f"No orderline with sku {sku} in order {order['order_id']}", "unknown-sku", 404)
 
 
-def _settle(order: dict[str, Any]) -> None:
+def line_total(line: dict[str, Any]) -> Decimal:
+    """What a line cost its buyer, so the most a refund can give back [I]: unit price times quantity, plus its shipping."""
+    price = as_decimal(line.get("price")) or Decimal("0")
+    shipping = as_decimal(line.get("shipping_price")) or Decimal("0")
+    return price * int(line.get("quantity") or 1) + shipping
+
+
+def settle_order(order: dict[str, Any]) -> None:
     """Order state follows its lines [C]: 3 once no line waits for a decision, 9 when nothing is left to ship."""
     states = [line["state"] for line in order["orderlines"]]
     if order["state"] == 1 and 1 not in states:
@@ -142,7 +149,9 @@ def apply_update(order: dict[str, Any], body: dict[str, Any], now: datetime) -> 
             raise refused("return_message is limited to 500 characters", "invalid-return-message")
         line["return_reason"], line["return_message"] = reason, message
     line["state"] = new_state
-    _settle(order)
+    if new_state in (5, 6):  # [I] a refund through the orders endpoint gives the whole line back
+        line["refunded_amount"] = f"{line_total(line):.2f}"
+    settle_order(order)
     order["date_modification"] = iso(now)
     return {"order_id": order["order_id"], "new_state": new_state, "sku": line["listing"], "line_id": line["id"]}
 

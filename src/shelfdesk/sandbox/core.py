@@ -505,6 +505,19 @@ class RateWindow:
         hits.extend([now] * cost)
         return True
 
+    def full(self, key: str, now: float) -> bool:
+        """True when one more request from ``key`` would be refused; records nothing.
+
+        For budgets made of several windows (per minute and per day): each is
+        asked first, and the request counts in all of them only when none is full.
+        """
+        if self._blocked.get(key, float("-inf")) > now:
+            return True
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] + self.window <= now:
+            hits.popleft()
+        return len(hits) + 1 > self.limit
+
 
 def max_in_window(times: list[float], window: float) -> int:
     """Largest number of ``times`` inside any half-open window ``(t - window, t]``: for tests and the admin API."""

@@ -131,3 +131,73 @@ def field_str(
 def _shown(text: str, limit: int = 40) -> str:
     """A refused value, quoted and cut, for an error message."""
     return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+# ---------------------------------------------------------------------- forms
+
+
+class FormFile:
+    """One file of a ``multipart/form-data`` body: its field, its name, its type and its bytes."""
+
+    __slots__ = ("field", "filename", "content_type", "content")
+
+    def __init__(self, field: str, filename: str, content_type: str, content: bytes) -> None:
+        self.field, self.filename, self.content_type, self.content = field, filename, content_type, content
+
+
+def multipart_parts(content_type: str, body: Any) -> list[FormFile]:
+    """Every named part of a ``multipart/form-data`` body, in order (``filename`` is "" for a plain field).
+
+    Parsed with the standard library's MIME reader, which never raises on
+    malformed input: a body that is not multipart at all yields no part.
+    """
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    if not isinstance(body, bytes):
+        return []
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        return []
+    parts = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            parts.append(FormFile(name, part.get_filename() or "", part.get_content_type(), part.get_payload(decode=True) or b""))
+    return parts
+
+
+def read_form(content_type: str, body: Any, *, code: str = "invalid-body") -> tuple[dict[str, Any], list[FormFile]]:
+    """A form-like body as its fields and its files: ``multipart/form-data`` (what the spec names), or a URL-encoded
+    form or a JSON object [I].
+
+    A field named twice keeps its first value. Anything else (a JSON list, bytes
+    of no known kind) is a 400.
+    """
+    if "multipart/form-data" in content_type:
+        fields: dict[str, Any] = {}
+        files = []
+        for part in multipart_parts(content_type, body):
+            if part.filename:
+                files.append(part)
+            elif part.field not in fields:
+                fields[part.field] = part.content.decode("utf-8", "replace")
+        if not utf8_clean(fields):
+            raise ApiError(400, "The form's fields must be UTF-8 text", code)
+        return fields, files
+    if "application/x-www-form-urlencoded" in content_type and isinstance(body, bytes):
+        from urllib.parse import parse_qsl
+
+        try:
+            pairs = parse_qsl(body.decode("utf-8", "strict"), keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError(400, "The form is not UTF-8 text", code) from None
+        fields = {}
+        for key, value in pairs:
+            fields.setdefault(key, value)
+        if not utf8_clean(fields):
+            raise ApiError(400, "The form's fields must be UTF-8 text", code)
+        return fields, []
+    if isinstance(body, dict):
+        return body, []
+    raise ApiError(400, "Send the form as multipart/form-data (or a JSON object)", code)

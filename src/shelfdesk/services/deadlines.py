@@ -29,6 +29,22 @@ from shelfdesk.deadlines import (
     most_urgent_first,
 )
 
+
+def care_case_dues(session: Any) -> list[Due]:
+    """Open after-sales cases with something due (see :mod:`shelfdesk.care.deadlines`)."""
+    from shelfdesk.care.deadlines import case_due_consequence
+    from shelfdesk.db.models import CareCase
+    from shelfdesk.deadlines import due_for_care_case
+
+    rows = session.execute(
+        select(CareCase.id, CareCase.case_ref, CareCase.order_id, CareCase.due_what, CareCase.due_at).where(
+            CareCase.state == "open",
+            CareCase.due_at.is_not(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    return [d for cid, ref, oid, what, at in rows for d in due_for_care_case(cid, ref, oid, what, at, case_due_consequence(what))]
+
+
 #: Tokens show on the Due list from this long before they expire.
 TOKEN_HORIZON = timedelta(days=30)
 #: Payload keys a marketplace dates its deadlines with (the rest of the payload is not read).
@@ -103,6 +119,7 @@ def list_due(ctx: AppContext) -> DueList:
                 )
             ):
                 pending.setdefault(order_id, []).append((action_id, ActionKind(kind)))
+        items.extend(care_case_dues(session))
         tokens = session.execute(
             select(
                 MarketplaceAccount.id,

@@ -429,13 +429,13 @@ def stock_view(ctx: AppContext, store_id: int, sku: str) -> StockView:
 
     from shelfdesk.db.models import Channel, ChannelListing, Product, StockDirty, Store
     from shelfdesk.publishing.channel import channel_spec
-    from shelfdesk.publishing.stock import open_order_units, publishable_quantity
+    from shelfdesk.publishing.stock import publishable_quantity, units_held
 
     with ctx.read_session() as session:
         product = session.execute(select(Product).where(Product.store_id == store_id, Product.sku == sku)).scalars().first()
         if product is None:
             raise SetupError(f"no SKU {sku!r} in this store's catalog")
-        held = open_order_units(session, store_id).get(product.sku, 0)
+        held = units_held(session, store_id).get(product.sku, 0)
         store_name = session.execute(select(Store.name).where(Store.id == store_id)).scalar_one()
         channels = session.execute(select(Channel.id, Channel.name).where(Channel.store_id == store_id).order_by(Channel.id)).all()
         specs = {cid: channel_spec(session, cid) for cid, _ in channels}

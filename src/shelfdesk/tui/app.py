@@ -46,6 +46,7 @@ from shelfdesk.tui.screens.setup.mappings import MappingsScreen
 from shelfdesk.tui.screens.setup.stores import StoresScreen
 from shelfdesk.tui.screens.shell.command_line import CommandLineScreen
 from shelfdesk.tui.screens.shell.help import HelpScreen
+from shelfdesk.tui.screens.care.case_list import CareScreen
 from shelfdesk.tui.themes import default_theme_name, load_themes, status_variables, theme_dirs
 from shelfdesk.tui.widgets.status_bar import AlertStatus
 
@@ -95,6 +96,7 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
         "publications": PublicationsScreen,
         "orders": OrdersScreen,
         "jobs": JobsScreen,
+        "care": CareScreen,
     }
     DEFAULT_MODE = HOME_VIEW
     ALERTS_POLL_SECONDS: ClassVar[float] = 60.0

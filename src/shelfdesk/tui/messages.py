@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shelfdesk.orders.queries import Lookups, OrderPage
     from shelfdesk.publishing.engine import Progress, PublishResult
     from shelfdesk.publishing.triage import ErrorCluster, ItemRow, PublicationRow
+        from shelfdesk.services.care import CaseDetail, CaseRow
     from shelfdesk.services.channels import ChannelView
     from shelfdesk.services.deadlines import DueList
     from shelfdesk.services.stores import StoreSummary
@@ -315,3 +316,20 @@ class ExclusionCounted(Message):
 
     count: ExclusionCount | str
     request: int
+
+
+@dataclass
+class CareCasesLoaded(Message):
+    """The Care list read its cases (what is due first) and the channels it can filter on."""
+
+    cases: list[CaseRow]
+    channels: list[str]
+    request: int
+
+
+@dataclass
+class CareCaseLoaded(Message):
+    """One case in full for the case screen, or why it could not be read."""
+
+    detail: CaseDetail | None
+    error: str | None = None

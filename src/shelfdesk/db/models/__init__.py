@@ -5,6 +5,7 @@ Importing this package registers all tables on :data:`metadata`.
 
 from shelfdesk.db.models.api import ApiIdempotency, ApiToken
 from shelfdesk.db.models.audit import AuditLog
+from shelfdesk.db.models.care import CareAttachment, CareBudget, CareCase, CareCursor, CareMessage, CareRefund, CareSavedReply, ReturnedUnit
 from shelfdesk.db.models.base import NAMING_CONVENTION, ShelfModel, metadata
 from shelfdesk.db.models.catalog import CatalogImport, CatalogImportRejection, CategoryMapping, ColumnMapping, ExclusionRule, Product
 from shelfdesk.db.models.deadlines import DeadlineWatch
@@ -21,6 +22,13 @@ __all__ = [
     "ApiIdempotency",
     "ApiToken",
     "AuditLog",
+    "CareAttachment",
+    "CareBudget",
+    "CareCase",
+    "CareCursor",
+    "CareMessage",
+    "CareRefund",
+    "CareSavedReply",
     "CatalogImport",
     "CatalogImportRejection",
     "CategoryMapping",
@@ -44,6 +52,7 @@ __all__ = [
     "Publication",
     "PublicationItem",
     "RepriceChange",
+    "ReturnedUnit",
     "ShelfModel",
     "StockDirty",
     "Store",

@@ -150,6 +150,18 @@ def parsed(body: bytes | str | None) -> Any:
         return text
 
 
+def form_fields(body: bytes | None) -> dict[str, str] | None:
+    """The plain fields of a ``multipart/form-data`` body (its files left out), read with the boundary its
+    first line names; None when it is not one. What the contract's form schemas are checked against."""
+    from shelfdesk.sandbox.inputs import multipart_parts
+
+    if not body or not body.startswith(b"--"):
+        return None
+    boundary = body[2 : body.find(b"\r\n")].decode("latin-1")
+    parts = multipart_parts(f'multipart/form-data; boundary="{boundary}"', body)
+    return {p.field: p.content.decode("utf-8", "replace") for p in parts if not p.filename} if parts else None
+
+
 def check_exchange(
     entry: Mapping[str, Any], request_body: bytes | None, response: bytes | None, *, requests: bool = True, name: str = "backmarket"
 ) -> list[str]:
@@ -162,7 +174,7 @@ def check_exchange(
     """
     found: list[str] = []
     if requests:
-        body = None if "multipart" in str(entry.get("body")) else parsed(request_body)
+        body = form_fields(request_body) if "multipart" in str(entry.get("body")) else parsed(request_body)
         found += check_request(
             entry["method"],
             entry["path"],
