@@ -347,7 +347,7 @@ class Pools:
                     pools.skus.append(entry["sku"])
                 if "ean" in entry:
                     pools.eans.append(entry["ean"])
-        for key, folder in (state.get("care") or {}).items():
+        for key, _folder in (state.get("care") or {}).items():
             pools.ids.append(str(key))
             pools.by_param.setdefault("care_folder_id", []).append(str(key))
         next_ids = state.get("next_ids", {})

@@ -29,7 +29,7 @@ def _open_actions(session: Session, order_ids: list[int]) -> set[tuple[int, str]
 
     pairs: set[tuple[int, str]] = set()
     for start in range(0, len(order_ids), 500):
-        for order_id, kind, payload in session.execute(
+        for order_id, _kind, payload in session.execute(
             select(OrderAction.order_id, OrderAction.kind, OrderAction.payload).where(
                 OrderAction.order_id.in_(order_ids[start : start + 500]),  # type: ignore[attr-defined]
                 OrderAction.kind.in_(CARE_ACTION_KINDS),  # type: ignore[attr-defined]

@@ -34,8 +34,7 @@ REASON_RETURN = "return"
 def receive_returned(session: Session, ctx: AppContext, order: Any, line: Any, refund: Any, now: datetime) -> None:
     """Record the units of a refunded line as to inspect (once per refund); not committed here."""
     from shelfdesk.audit import record_audit
-    from shelfdesk.db.models import CareCase
-    from shelfdesk.db.models import ReturnedUnit as Unit
+    from shelfdesk.db.models import CareCase, ReturnedUnit as Unit
     from shelfdesk.db.upsert import upsert_rows
     from shelfdesk.publishing.dirty import mark_dirty
 
@@ -64,8 +63,7 @@ def receive_returned(session: Session, ctx: AppContext, order: Any, line: Any, r
 
 def held_units(session: Session, store_id: int) -> dict[str, int]:
     """SKU → returned units the publishable quantity holds back (to inspect, or written off since the last import)."""
-    from shelfdesk.db.models import Product
-    from shelfdesk.db.models import ReturnedUnit as Unit
+    from shelfdesk.db.models import Product, ReturnedUnit as Unit
 
     query = (
         select(Unit.sku, func.coalesce(func.sum(Unit.quantity), 0))
@@ -101,8 +99,7 @@ def _row(unit: Any, store: str) -> ReturnedUnit:
 
 
 def returned_units(ctx: AppContext, *, store: str | None = None, state: str | None = "to_inspect") -> list[ReturnedUnit]:
-    from shelfdesk.db.models import Order, Store
-    from shelfdesk.db.models import ReturnedUnit as Unit
+    from shelfdesk.db.models import Order, ReturnedUnit as Unit, Store
 
     with ctx.read_session() as session:
         query = (
@@ -124,8 +121,7 @@ def returned_units(ctx: AppContext, *, store: str | None = None, state: str | No
 
 def release_returned(ctx: AppContext, unit_id: int, to: str, *, note: str | None = None) -> ReturnedUnit:
     from shelfdesk.audit import record_audit
-    from shelfdesk.db.models import Order, Store
-    from shelfdesk.db.models import ReturnedUnit as Unit
+    from shelfdesk.db.models import Order, ReturnedUnit as Unit, Store
     from shelfdesk.publishing.dirty import mark_dirty
 
     target = (to or "").strip().lower().replace("-", "_").replace(" ", "_")

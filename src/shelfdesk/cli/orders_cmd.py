@@ -296,7 +296,8 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     print(f"total {money_with_currency(d.total, d.currency)} (shipping {money_with_currency(d.shipping_price, d.currency)})")
     if d.refunded:
         print(
-            f"refunded {money_with_currency(d.refunded, d.currency)}" + (" (the order was cancelled: its buyer is refunded)" if "" in d.refunds else "")
+            f"refunded {money_with_currency(d.refunded, d.currency)}"
+            + (" (the order was cancelled: its buyer is refunded)" if "" in d.refunds else "")
         )
     print(f"buyer {d.buyer_name or '—'} {d.buyer_email or ''} {d.buyer_phone or ''}".rstrip())
     print(
@@ -313,7 +314,11 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         ident = " ".join(x for x in (f"IMEI {l.imei}" if l.imei else "", f"S/N {l.serial_number}" if l.serial_number else "") if x)
         print(
             f"  {l.sku or '—':<22} x{l.quantity}  {money_with_currency(l.unit_price, d.currency):>12}  {l.status.value:<10} {l.title or ''} {ident}".rstrip()
-            + (f"  refunded {money_with_currency(d.refunds[l.marketplace_line_id], d.currency)}" if l.marketplace_line_id in d.refunds else "")
+            + (
+                f"  refunded {money_with_currency(d.refunds[l.marketplace_line_id], d.currency)}"
+                if l.marketplace_line_id in d.refunds
+                else ""
+            )
         )
     print("actions now: " + ", ".join(f"{c.kind}" + ("" if c.enabled else " (not now)") for c in d.choices))
     for a in d.actions:

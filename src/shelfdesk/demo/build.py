@@ -153,13 +153,13 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
             str(ctx.paths.home),
             {"products": products, "orders": "harvested from the demo's sandboxes"},
         )
+    from shelfdesk.demo.care import add_saved_replies, harvest_demo_cases, invoice_case_orders
     from shelfdesk.demo.catalog_setup import (
         compute_demo_readiness,
         import_demo_catalogs,
         set_up_back_market_france,
         set_up_leboncoin_france,
     )
-    from shelfdesk.demo.care import add_saved_replies, harvest_demo_cases, invoice_case_orders
     from shelfdesk.demo.live import harvest_demo, seed_orders
     from shelfdesk.demo.publications import publish_demo
     from shelfdesk.demo.speed import start_demo_sandboxes

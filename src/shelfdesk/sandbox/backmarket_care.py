@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -101,7 +101,7 @@ def _list_date(text: str, name: str) -> datetime:
     parts = text.split("-")
     if len(parts) == 5 and all(p.isdigit() for p in parts):
         try:
-            return datetime(*map(int, parts), tzinfo=timezone.utc)  # type: ignore[misc]
+            return datetime(*map(int, parts), tzinfo=UTC)  # type: ignore[misc]
         except (ValueError, OverflowError):
             pass
     when = as_datetime(text)

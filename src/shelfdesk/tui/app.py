@@ -39,6 +39,7 @@ from shelfdesk.tui.commands import (
 )
 from shelfdesk.tui.messages import AlertsCounted, JobRunChanged
 from shelfdesk.tui.screens.base import ShelfdeskScreen
+from shelfdesk.tui.screens.care.case_list import CareScreen
 from shelfdesk.tui.screens.jobs.job_list import JobsScreen
 from shelfdesk.tui.screens.orders.order_list import OrdersScreen
 from shelfdesk.tui.screens.publications.run_list import PublicationsScreen
@@ -46,7 +47,6 @@ from shelfdesk.tui.screens.setup.mappings import MappingsScreen
 from shelfdesk.tui.screens.setup.stores import StoresScreen
 from shelfdesk.tui.screens.shell.command_line import CommandLineScreen
 from shelfdesk.tui.screens.shell.help import HelpScreen
-from shelfdesk.tui.screens.care.case_list import CareScreen
 from shelfdesk.tui.themes import default_theme_name, load_themes, status_variables, theme_dirs
 from shelfdesk.tui.widgets.status_bar import AlertStatus
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from shelfdesk.orders.queries import Lookups, OrderPage
     from shelfdesk.publishing.engine import Progress, PublishResult
     from shelfdesk.publishing.triage import ErrorCluster, ItemRow, PublicationRow
-        from shelfdesk.services.care import CaseDetail, CaseRow
+    from shelfdesk.services.care import CaseDetail, CaseRow
     from shelfdesk.services.channels import ChannelView
     from shelfdesk.services.deadlines import DueList
     from shelfdesk.services.stores import StoreSummary

@@ -5,8 +5,8 @@ Importing this package registers all tables on :data:`metadata`.
 
 from shelfdesk.db.models.api import ApiIdempotency, ApiToken
 from shelfdesk.db.models.audit import AuditLog
-from shelfdesk.db.models.care import CareAttachment, CareBudget, CareCase, CareCursor, CareMessage, CareRefund, CareSavedReply, ReturnedUnit
 from shelfdesk.db.models.base import NAMING_CONVENTION, ShelfModel, metadata
+from shelfdesk.db.models.care import CareAttachment, CareBudget, CareCase, CareCursor, CareMessage, CareRefund, CareSavedReply, ReturnedUnit
 from shelfdesk.db.models.catalog import CatalogImport, CatalogImportRejection, CategoryMapping, ColumnMapping, ExclusionRule, Product
 from shelfdesk.db.models.deadlines import DeadlineWatch
 from shelfdesk.db.models.invoices import Invoice, InvoiceSequence, InvoiceSettings
