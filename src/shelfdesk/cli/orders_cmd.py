@@ -137,8 +137,10 @@ def _ship_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--carrier", help="carrier (Colissimo, UPS …)")
     p.add_argument("--tracking-url", help="tracking page URL")
     p.add_argument("--note", help="note kept with the order")
-    p.add_argument("--imei", action="append", default=[], help="IMEI (15 digits, Luhn), one per unit; SKU=IMEI names the line")
-    p.add_argument("--serial", action="append", default=[], help="serial number, one per unit; SKU=SERIAL names the line")
+    p.add_argument(
+        "--imei", action="append", default=[], help="IMEI (15 digits, Luhn), one per line of quantity 1; SKU=IMEI names the line"
+    )
+    p.add_argument("--serial", action="append", default=[], help="serial number, one per line of quantity 1; SKU=SERIAL names the line")
     _send_options(p)
 
 
