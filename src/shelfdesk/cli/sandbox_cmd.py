@@ -32,6 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders-per-hour", type=float, default=6.0, help="rate of new orders (default 6; 0 stops the generator)")
     parser.add_argument("--task-seconds", type=float, default=120.0, help="how long a listing batch or feed takes to process")
     parser.add_argument(
+        "--review-seconds", type=float, default=600.0, help="how long Back Market's review of a product proposal takes (default 600)"
+    )
+    parser.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -40,6 +43,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "truncated, malformed, waf, latency); repeatable, e.g. --fault 503:0.1",
     )
     parser.add_argument("--force", action="store_true", help="allow a non-loopback --host (the sandboxes accept fake credentials)")
+    from shelfdesk.cli import sandbox_products
+
+    sub = parser.add_subparsers(dest="sandbox_command", metavar="products")
+    products = sub.add_parser("products", help="teach the Back Market sandbox the EANs of a catalog feed", description=__doc__)
+    products.description = sandbox_products.__doc__
+    products.formatter_class = argparse.RawDescriptionHelpFormatter
+    sandbox_products.configure(products)
 
 
 def parse_fault(text: str) -> dict[str, object]:
@@ -61,10 +71,16 @@ def parse_fault(text: str) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "sandbox_command", None) == "products":
+        from shelfdesk.cli import sandbox_products
+
+        return sandbox_products.run(args)
     from shelfdesk.paths import resolve_paths
     from shelfdesk.sandbox.server import NotLoopback, RunningSandboxes, start_sandboxes
 
     faults = [parse_fault(f) for f in args.fault]
+    if not 0 <= args.review_seconds <= 30 * 86400:
+        raise UserFacingError("--review-seconds must be between 0 and 2592000 (30 days)")
     state = Path(args.state) if args.state else resolve_paths(args.home, None).sandbox_dir
     remembered = saved_ports(state) if args.port is None else None
     port = args.port if args.port is not None else (remembered[0] if remembered else 0)
@@ -80,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             task_seconds=args.task_seconds,
             leboncoin_port=leboncoin,
+            review_seconds=args.review_seconds,
         )
 
     try:
@@ -114,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  refresh token      {token} (expires {record['expires_at']})")
     print(f"  token endpoint     POST {running.leboncoin_url}/oauth/token grant_type=refresh_token&refresh_token=…")
     print(f"Admin APIs           {running.backmarket_url}/_sandbox  {running.leboncoin_url}/_sandbox")
+    print(f"Your products        shelfdesk sandbox products FEED (or POST {running.backmarket_url}/_sandbox/products)")
+    print("                     teaches Back Market's catalog your EANs; others are refused as unknown, or proposed")
+    print(f"Proposals            reviewed in {args.review_seconds:.0f} s; GET {running.backmarket_url}/_sandbox/proposals")
     print(f"State                {state}")
     for sandbox in (running.backmarket, running.leboncoin):
         for note in sandbox.recovered:  # what the state folder held that could not be read, and was skipped
