@@ -77,8 +77,8 @@ def test_sandbox_command_refuses_a_public_address(tmp_path: Path) -> None:
 def test_a_restarted_sandbox_keeps_its_ports(tmp_path: Path) -> None:
     """The ports changed on every restart, breaking the base URL a channel had been given."""
 
-    def urls() -> tuple[str, str]:
-        command = [sys.executable, "-m", "shelfdesk", "sandbox", "--state", str(tmp_path / "sb"), "--orders-per-hour", "0"]
+    def urls(*extra: str) -> tuple[str, str]:
+        command = [sys.executable, "-m", "shelfdesk", "sandbox", "--state", str(tmp_path / "sb"), "--orders-per-hour", "0", *extra]
         errors = (tmp_path / "stderr.log").open("w")
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
         try:
@@ -96,7 +96,7 @@ def test_a_restarted_sandbox_keeps_its_ports(tmp_path: Path) -> None:
             assert process.wait(timeout=30) == 0, (tmp_path / "stderr.log").read_text()[-2000:]
             errors.close()
 
-    first = urls()
+    first = urls("--port", "0")  # free ports (the default ones may serve another test), kept for the next start
     assert urls() == first
 
 
@@ -104,7 +104,7 @@ def test_sandbox_products_teaches_the_sandbox_a_feeds_eans_served_or_not(tmp_pat
     """A new merchant's catalog is unknown to the sandbox: one command adds its EANs, and says which rows it left out."""
     from shelfdesk.catalog.gtin import make_ean13
     from shelfdesk.cli import main
-    from shelfdesk.cli.sandbox_cmd import save_ports
+    from shelfdesk.sandbox.ports import save_ports
     from shelfdesk.sandbox.server import start_sandboxes
 
     first, second = make_ean13("376000000081"), make_ean13("376000000082")

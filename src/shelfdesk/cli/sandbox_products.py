@@ -67,7 +67,7 @@ def read_products(path: Path) -> tuple[list[dict[str, str]], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.cli.sandbox_cmd import saved_ports
+    from shelfdesk.sandbox.ports import saved_ports
     from shelfdesk.paths import resolve_paths
 
     products, skipped = read_products(args.file)
