@@ -19,7 +19,15 @@ def test_mapping_commands_map_clear_and_exclude_one_at_a_time(capsys, channel, w
     assert shown["rules"] == [] and shown["products"] == 2
     target = "Smartphones & mobile phones > Smartphones"
     code, out, _ = run(capsys, "mapping", "category", "Back Market France", "Phones", target, "--json")
-    assert code == 0 and json.loads(out)["target"] == target
+    assert code == 0 and json.loads(out)["target"] == target and json.loads(out)["identifier_required"]  # phones: the tree's rule
+    laptops = "Computers > Laptops > Windows laptops"
+    code, out, _ = run(capsys, "mapping", "category", "Back Market France", "Phones > Android", laptops, "--json")
+    assert code == 0 and not json.loads(out)["identifier_required"]  # Back Market asks for none on laptops
+    code, out, _ = run(
+        capsys, "mapping", "category", "Back Market France", "Phones > Android", laptops, "--identifier", "required", "--json"
+    )
+    assert code == 0 and json.loads(out)["identifier_required"]  # the merchant's own rule for this category
+    assert run(capsys, "mapping", "clear", "Back Market France", "--category", "Phones > Android")[0] == 0
     code, _, err = run(capsys, "mapping", "category", "Back Market France", "Phones", "Smartphones")
     assert code == 2 and "did you mean: Smartphones & mobile phones > Smartphones" in err
     code, out, _ = run(

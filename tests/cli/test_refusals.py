@@ -70,3 +70,17 @@ def test_orders_list_refuses_a_limit_below_one(workspace, capsys, limit: str) ->
     code, out, err = run(capsys, "orders", "list", "--limit", limit)
     assert code == 2 and err.strip() == f"shelfdesk: --limit {limit}: give the rows per page, from 1 to 500"
     assert run(capsys, "orders", "list", "--limit", "1")[0] == 0
+
+
+@pytest.mark.sqlite  # the workspace's SQLite file is what says a folder holds a workspace
+def test_home_naming_a_folder_without_a_workspace_says_so_never_silently(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A typo in --home gave an empty workspace and "No channels yet", exit 0, without a word."""
+    typo = tmp_path / "shelfdsk"
+    code, out, err = run(capsys, "paths", "--home", str(typo))
+    assert code == 0 and f"{typo} (no workspace here yet: shelfdesk open creates it)" in out and not typo.exists()
+    code, out, err = run(capsys, "status", "--home", str(typo), "--read-only")
+    assert code == 2 and f"no workspace at {typo}: --read-only cannot create one" in err and not typo.exists()
+    code, out, err = run(capsys, "status", "--home", str(typo))
+    assert code == 0 and f"no workspace at {typo} yet: a new one is created there" in err
+    code, out, err = run(capsys, "status", "--home", str(typo))
+    assert code == 0 and err == ""  # it exists now

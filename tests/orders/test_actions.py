@@ -59,7 +59,10 @@ def test_back_market_accept_per_line_then_ship_with_imeis_per_line(desk: Desk) -
     detail = get_order_detail(desk.ctx, oid)
     assert detail.status is NormalizedStatus.InProgress and detail.sync == ""
 
-    with pytest.raises(ActionRefused, match="needs an IMEI or serial number per unit"):
+    with pytest.raises(
+        ActionRefused,
+        match="needs an IMEI or serial number to ship; backmarket takes one IMEI or serial number per order line of quantity 1",
+    ):
         enqueue_action(desk.ctx, oid, "ship", {"carrier": "Colissimo", "tracking_number": "6A100"}, identifiers=[LineIdentifier(GOOD_IMEI)])
     enqueue_action(
         desk.ctx,

@@ -72,9 +72,14 @@ def test_bulk_ship_previews_without_yes_and_read_only_refuses(desk: Desk, capsys
     parcels = tmp_path / "parcels.csv"
     parcels.write_text("order_id,carrier,tracking_number\n" + "".join(f"{o},UPS,1Z{o}\n" for o in orders) + "nope,UPS,1Z\n")
 
-    code, out, _ = run(capsys, "bulk-ship", str(parcels))
+    refused = tmp_path / "to-fix.csv"
+    code, out, err = run(capsys, "bulk-ship", str(parcels), "--refused", str(refused))
     assert code == 1 and "2 order(s) to ship, 1 that cannot be" in out and "line 4: order nope: no order 'nope'" in out
-    assert desk.effects("backmarket") == []
+    assert desk.effects("backmarket") == [] and f"1 refused row(s) written to {refused}" in err
+    fixed = refused.read_text(encoding="utf-8").replace("nope", orders[0]).replace("1Z,", "1ZFIXED,")
+    from shelfdesk.orders.bulk import read_rows
+
+    assert read_rows(fixed) == [(2, {"order_id": orders[0], "carrier": "UPS", "tracking_number": "1ZFIXED"})]  # the reason is ignored
 
     code, _, err = run(capsys, "bulk-ship", str(parcels), "--yes", "--read-only")
     assert code == 2 and "read-only" in err and desk.effects("backmarket") == []

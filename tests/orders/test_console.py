@@ -181,6 +181,32 @@ async def test_bulk_ship_from_csv_shows_a_preview_then_ships(desk: Desk, tmp_pat
         assert sorted(str(e["order_id"]) for e in desk.effects("backmarket")) == sorted(orders)
 
 
+async def test_bulk_ship_saves_the_refused_rows_beside_the_file_to_fix_them(desk: Desk, tmp_path: Path) -> None:
+    [shipped] = [str(o["order_id"]) for o in desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="shipped")]
+    [ok] = [str(o["order_id"]) for o in desk.new_orders("backmarket", ["APP1-WHT-EXC"], fate="accepted")]
+    desk.harvest()
+    parcels = tmp_path / "parcels.csv"
+    parcels.write_text(f"order_id;carrier;tracking_number;note\n{ok};UPS;1Z1;fine\nnope;UPS;=1Z2;typo\n{shipped};DHL;JD3;again\n")
+    app = app_for(desk.ctx)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("B")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one(Input).value = str(parcels)
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("tab", "tab", "enter")  # past "Ship 1" to "Save refused"
+        await settle(pilot)
+        assert app.screen is dialog  # still there, to ship the valid rows next
+        refused = tmp_path / "parcels-refused.csv"
+        assert any(str(refused) in n.message for n in app._notifications)
+    lines = refused.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "order_id;carrier;tracking_number;note;refused because"
+    assert lines[1].startswith("nope;UPS;'=1Z2;typo;no order 'nope'") and lines[2].startswith(f"{shipped};DHL;JD3;again;")
+    assert len(lines) == 3 and desk.effects("backmarket") == []
+
+
 async def test_detail_shows_the_order_and_ships_it_with_an_imei(desk: Desk) -> None:
     [order] = desk.new_orders("backmarket", ["IPH13-128-MID-GOOD"], fate="accepted")
     oid = str(order["order_id"])

@@ -88,7 +88,7 @@ def test_multi_line_ship_sets_identifiers_per_line_first() -> None:
             "tracking_number",
             "missing required field(s) tracking_number",
         ),
-        (bm_order(phone()), {"tracking_number": "1"}, [], "imei", "needs an IMEI or serial number per unit"),
+        (bm_order(phone()), {"tracking_number": "1"}, [], "imei", "needs an IMEI or serial number to ship; backmarket takes one"),
         (bm_order(phone()), {"tracking_number": "1"}, [LineIdentifier(BAD_IMEI)], "imei", "fails the Luhn check"),
         (bm_order(phone()), {"tracking_number": "1"}, [LineIdentifier("12345")], "imei", "exactly 15 digits"),
         (
@@ -96,9 +96,8 @@ def test_multi_line_ship_sets_identifiers_per_line_first() -> None:
             {"tracking_number": "1"},
             [LineIdentifier(GOOD_IMEI)],
             "imei",
-            "has quantity 2; backmarket takes one IMEI or serial number per order line and only on a line of quantity 1",
+            "line SKU-L1 has quantity 2, so it ships without one; backmarket takes one IMEI or serial number per order line of quantity 1",
         ),
-        (bm_order(phone(quantity=2)), {"tracking_number": "1"}, [], "imei", "needs an IMEI or serial number per unit"),
         (
             bm_order(phone("L1"), phone("L2")),
             {"tracking_number": "1"},
@@ -185,3 +184,21 @@ def test_leboncoin_cancel_needs_one_of_its_reasons_and_shipping_keeps_the_tracki
     assert shipped.payload["local"] == {"carrier": "colissimo", "tracking_number": "XY1"}
     with pytest.raises(ActionRefused, match="leboncoin takes no IMEI"):
         prepare_action(LBC, order, "ship", {"tracking_number": "XY1"}, identifiers=[LineIdentifier(GOOD_IMEI)])
+
+
+def test_an_order_of_two_laptop_lines_of_two_units_ships_without_identifiers() -> None:
+    """The demo's order that could never ship: laptops need no identifier on Back Market, and no line of
+    several units is asked for one (the marketplace keeps one per line)."""
+    from shelfdesk.catalog.categories import category_tree
+
+    tree = category_tree(Marketplace.backmarket)
+    assert {n.name for n in tree.leaves() if n.requires_imei_or_serial} == {"Smartphones", "Basic mobile phones", "Rugged phones"}
+    laptops = [LineFacts(r, f"MBA-{r}", 2, S.InProgress, needs_identifier=False, category="Computers > Laptops") for r in ("L1", "L2")]
+    prepared = prepare_action(BM, bm_order(*laptops), "ship", {"carrier": "UPS", "tracking_number": "1Z9"})
+    assert prepared.kind is ActionKind.ship and "lines" not in prepared.payload
+    flagged = bm_order(phone("L1", quantity=2), phone("L2"))  # a category that asks for one: only the single unit must carry it
+    with pytest.raises(ActionRefused) as refused:
+        prepare_action(BM, flagged, "ship", {"tracking_number": "1"})
+    assert "line SKU-L2 (Phones > Smartphones) needs an IMEI or serial number to ship" in str(refused.value)
+    prepared = prepare_action(BM, flagged, "ship", {"tracking_number": "1"}, identifiers=[LineIdentifier(GOOD_IMEI)])
+    assert prepared.payload["lines"] == {"L2": {"imei": GOOD_IMEI}}

@@ -106,3 +106,20 @@ def test_full_mode_on_back_market_is_refused_with_the_reason(shop: Shop, capsys:
     code, out, err = cli(shop, capsys, "publish", STORE, CHANNEL, "--full")
     assert code == 2 and shop.batches() == []
     assert "Back Market France" in err and "takes update mode only, not full" in err
+
+
+def test_publish_propose_sends_the_products_the_catalog_refused_as_unknown(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    bm_mappings(shop)
+    shop.add_product("FP5-GOOD", ean="3760000000000", grade="GOOD", price="399.00", stock=1)
+    shop.add_product("NEW-OK", ean=sandbox_ean(0), grade="GOOD", price="500.00", stock=2)
+    code, out, _ = cli(shop, capsys, "publish", STORE, CHANNEL, "--kind", "products")
+    assert code == 1
+    code, _, err = cli(shop, capsys, "publish", STORE, CHANNEL, "--kind", "offers", "--propose")
+    assert code == 2 and "--propose goes with the products feed" in err
+    code, out, _ = cli(shop, capsys, "publish", STORE, CHANNEL, "--propose", "--json")
+    data = json.loads(out)
+    assert data["plan"]["only_skus"] == ["FP5-GOOD"] and data["counters"]["failed"] == 1
+    assert shop.state()["proposals"]["3760000000000"]["status"] == "in_review"
+    assert shop.batch_rows()[-1]["title"] == "Product FP5-GOOD"
+    code, _, err = cli(shop, capsys, "publish", STORE, CHANNEL, "--propose")
+    assert code == 2 and "no product waits for a proposal" in err

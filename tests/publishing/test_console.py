@@ -155,7 +155,7 @@ async def test_a_large_run_reports_rising_progress_and_esc_cancels_between_batch
     assert [p.done for p in sending] == [40, 80, 120]
     assert {p.total for p in sending} == {205} and all(f"sent {p.done} of 205" in p.message for p in sending)
     waiting = [m.progress for m in messages if isinstance(m, PublishProgress) and m.progress.phase == "waiting"]
-    assert [(p.done, p.failed) for p in waiting] == [(40, 5), (80, 5), (120, 5)]  # the unknown EANs, counted
+    assert [(p.done, p.failed) for p in waiting] == [(0, 0), (40, 5), (80, 5), (120, 5)]  # waiting starts, then the unknown EANs, counted
     finished = [m for m in messages if isinstance(m, PublishFinished)]
     result = finished[0].result
     assert result.state is PublicationState.canceled
@@ -288,3 +288,34 @@ async def test_an_operator_fixes_a_demo_error_group_on_mappings_and_republishes_
     assert latest.summary["only_skus"] == sorted(demo.worn)
     feeds = [e for e in shop.requests("leboncoin")[before:] if e["method"] == "POST" and "/feeds/" in e["path"]]
     assert [sorted(item["sku"] for item in e["body"]["items"]) for e in feeds] == [sorted(demo.worn)]
+
+
+async def test_p_on_an_unknown_product_group_proposes_it_and_is_greyed_on_other_groups(
+    shop: Shop,
+    failing_run: int,
+    make_app: Callable[..., Any],  # noqa: F811
+) -> None:
+    from shelfdesk.publishing.triage import list_publications
+    from shelfdesk.services.proposals import PROPOSAL
+
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("3", "e")
+        await settle(pilot)
+        await pilot.press("p")  # the Grade group: nothing to propose, and it says why
+        await pilot.pause()
+        assert any("Only products the marketplace's catalog does not know" in n.message for n in app._notifications)
+        await pilot.press("down")
+        await settle(pilot)
+        assert "Propose them with p: the marketplace reviews each product" in str(app.screen.query_one("#errors-fix").render())
+        await pilot.press("p")
+        await settle(pilot)
+        assert "Propose 1 product to " in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("y")
+        await settle(pilot)
+        await settle(pilot)
+    latest = list_publications(shop.ctx, limit=1)[0]
+    assert (latest.started_by, latest.summary["only_skus"]) == (PROPOSAL, ["NEW-UNKNOWN-EAN"])
+    assert shop.state()["proposals"]["3760000000000"]["sku"] == "NEW-UNKNOWN-EAN"
+    assert shop.batch_rows()[-1]["category_id"] == "7"

@@ -64,3 +64,11 @@ def test_read_only_status_80x24(snap_compare: Any, make_app: Any, read_only_ctx:
 def test_ansi_theme_80x24(snap_compare: Any, make_app: Any) -> None:
     """The default over SSH: the terminal's own palette."""
     assert snap_compare(make_app(theme="ansi-dark"), terminal_size=SMALL, run_before=after())
+
+
+def test_bulk_ship_preview_with_refused_rows_80x24(snap_compare: Any, make_app: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    """The refused rows, each with its line and why, and "Save refused" to write them beside the file."""
+    monkeypatch.chdir(tmp_path)  # a relative path: the picture does not depend on the test's folder
+    (tmp_path / "parcels.csv").write_text("order_id,carrier,tracking_number\n40000999,UPS,1Z1\n,UPS,1Z2\n")
+    typed = ["p", "a", "r", "c", "e", "l", "s", "full_stop", "c", "s", "v"]
+    assert snap_compare(make_app(), terminal_size=SMALL, run_before=after("B", *typed, "enter"))

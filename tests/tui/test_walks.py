@@ -108,9 +108,27 @@ async def test_a_power_user_bulk_updates_orders_from_marks_and_a_csv(desk: Desk,
     assert ships == {str(o["order_id"]) for o in paid}
 
 
-async def test_a_new_merchant_sets_up_from_zero_and_finds_why_a_product_is_not_listed(  # noqa: F811
-    make_app: Callable[..., Any], ctx: Any, tmp_path: Path, sandbox: Any
+async def publish_feed(pilot: Any, app: Any, feed: str) -> None:
+    """On Publications: p, the channel's ``feed`` in the dialog, and wait for the run to end."""
+    await pilot.press("p")
+    await settle(pilot)
+    dialog = app.screen
+    await pilot.press(*["down"] * next(i for i, c in enumerate(dialog.choices) if c[1] == feed), "enter")
+    await settle(pilot)
+    for _ in range(50):
+        if not app.screen_stack[0].running:
+            break
+        await asyncio.sleep(0.1)
+    await settle(pilot)
+
+
+async def test_a_new_merchant_sets_up_from_zero_proposes_its_products_publishes_and_ships_its_first_order(  # noqa: F811
+    make_app: Callable[..., Any], ctx: Any, tmp_path: Path, sandbox: Any, clock: Any
 ) -> None:
+    from datetime import timedelta
+
+    from shelfdesk.domain import PublicationState
+    from shelfdesk.publishing.triage import list_publications
     from shelfdesk.services.channels import list_channels
     from shelfdesk.tui.screens.setup.product_browser import ProductBrowserScreen
 
@@ -172,3 +190,47 @@ async def test_a_new_merchant_sets_up_from_zero_and_finds_why_a_product_is_not_l
         assert isinstance(app.screen, ProductBrowserScreen)
         sight = str(app.screen.query_one("#product-sight").render())
         assert "Back Market France:" in sight and "last sent: never published" in sight
+        await pilot.press("escape", "3")  # the first publication: the products feed
+        await settle(pilot)
+        await publish_feed(pilot, app, "products")
+        runs = list_publications(ctx, limit=1)
+        assert runs[0].failed == 9  # the sandbox's catalog knows none of the merchant's EANs
+        app.clear_notifications()
+        await pilot.press("e")  # by cause: one group, naming a real EAN, and what to do
+        await settle(pilot)
+        fix = str(app.screen.query_one("#errors-fix").render())
+        assert "matches ean 3000000000007" in fix and "Propose them with p" in fix
+        await pilot.press("p")
+        await settle(pilot)
+        assert "Propose 9 products to Back Market France's catalog?" in str(app.screen.query_one("#confirm-question").render())
+        await pilot.press("y")
+        await settle(pilot)
+        await settle(pilot)
+        proposal = list_publications(ctx, limit=1)[0]
+        assert (proposal.started_by, proposal.failed) == ("proposal", 9)  # in review, not listed yet
+        assert len(sandbox.backmarket.state["proposals"]) == 9
+        clock.advance(timedelta(seconds=sandbox.backmarket.review_seconds))  # Back Market's team approves them
+        await publish_feed(pilot, app, "products")
+        confirmed = list_publications(ctx, limit=1)[0]
+        assert (confirmed.state, confirmed.failed) == (PublicationState.succeeded, 0)
+        assert {l["sku"] for l in sandbox.backmarket.state["listings"].values()} >= {f"IP13-{i}" for i in range(6)}
+
+        # The first order: an iPhone, accepted; it ships with its IMEI (phones need one), the laptop without.
+        [order] = sandbox.backmarket.create_orders({"skus": ["IP13-0", "MBA-0"], "fate": "accepted", "single_order": True})
+        await pilot.press("4", "f")
+        await settle(pilot)
+        await settle(pilot)
+        await pilot.press("slash", *typed(str(order["order_id"])), "enter")
+        await settle(pilot)
+        await pilot.press("enter", "s")
+        await settle(pilot)
+        await type_text(pilot, "Colissimo")
+        await pilot.press("enter")
+        await type_text(pilot, "6A200")
+        await pilot.press("enter", "enter")
+        await type_text(pilot, f"IP13-0={GOOD_IMEI}")
+        await pilot.press("enter", "enter")
+        await settle(pilot)
+        await settle(pilot)
+    lines = sandbox.backmarket.state["orders"][str(order["order_id"])]["orderlines"]
+    assert {l["listing"]: l["imei"] for l in lines} == {"IP13-0": GOOD_IMEI, "MBA-0": None}

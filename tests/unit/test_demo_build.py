@@ -164,6 +164,7 @@ def test_demo_leboncoin_is_live_and_fails_one_fixable_group_then_a_stock_change_
     rule = channel_rules(ctx, lbc)["condition"]  # the operator's fix: the forgotten word → used
     set_mapping(ctx, lbc, "condition", column=rule.column, value_map={**rule.value_map, FORGOTTEN_CONDITION: "used"})
     with start_demo_sandboxes(ctx, demo_tokens()) as running:  # as `shelfdesk demo` starts them for the console
+        urls = (running.backmarket_url, running.leboncoin_url)
         feeds = set(running.leboncoin.state["feeds"])
         started = clock.monotonic()
         retry = publish_sync(ctx, lbc, "products", "update", only_skus=failed_skus(ctx, run.id, group.key), started_by="test")
@@ -191,6 +192,8 @@ def test_demo_leboncoin_is_live_and_fails_one_fixable_group_then_a_stock_change_
         offers = publish_sync(ctx, lbc, "offers", "update", started_by="test")
         waited = clock.monotonic() - started
         writes = [e for e in running.leboncoin.log.entries[seen:] if e["method"] in ("POST", "PATCH") and e["path"] != "/oauth/token"]
+    with start_demo_sandboxes(ctx, demo_tokens()) as again:  # the next `shelfdesk demo` serves on the same ports
+        assert (again.backmarket_url, again.leboncoin_url) == urls
     ctx.close()
     assert [(e["path"], e["body"]["items"]) for e in writes] == [
         ("/api/v1/feeds/offers", [{"sku": row["sku"], "quantity": int(row["stock"])}])

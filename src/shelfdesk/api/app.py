@@ -147,7 +147,7 @@ def _action_body(s: Schemas) -> dict[str, Any]:
             "imei": {"type": "string", "description": "15 digits with a valid Luhn check digit (one unit)"},
             "serial_number": _STR,
             "sku": {"type": "string", "description": "the line imei/serial_number is for"},
-            "identifiers": {"type": "array", "items": ident, "description": "one per unit"},
+            "identifiers": {"type": "array", "items": ident, "description": "one per line of quantity 1"},
         }
     )
     return {"type": "object", "additionalProperties": False, "properties": props}

@@ -126,7 +126,7 @@ def _invoice(ctx: AppContext, order_id: int) -> dict[str, Any] | None:
 
 
 def _identifiers(body: Mapping[str, Any]) -> list[Any]:
-    """IMEI / serial numbers: ``imei`` and ``serial_number`` (one unit) or ``identifiers`` (one per unit)."""
+    """IMEI / serial numbers: ``imei`` and ``serial_number`` (one unit) or ``identifiers`` (one per line of quantity 1)."""
     from shelfdesk.orders.validation import LineIdentifier
 
     found = []

@@ -151,8 +151,13 @@ def set_category_mapping(
     *,
     commission: Decimal | None = None,
     insertion_fee: Decimal | None = None,
+    needs_identifier: bool | None = None,
 ) -> MerchantCategory:
-    """Map a merchant category to a leaf (by id or path), with the tree's cost unless one is given."""
+    """Map a merchant category to a leaf (by id or path), with the tree's cost unless one is given.
+
+    ``needs_identifier`` says whether a line of this category ships only with an
+    IMEI or serial number; None takes the tree's answer (Back Market: phones).
+    """
     from sqlalchemy import select
 
     from shelfdesk.audit import record_audit
@@ -185,12 +190,12 @@ def set_category_mapping(
         row.channel_category_path = node.path
         row.commission = commission.quantize(Decimal("0.0001")) if commission is not None else None
         row.insertion_fee = insertion_fee.quantize(Decimal("0.01")) if insertion_fee is not None else None
-        row.requires_imei_or_serial = node.requires_imei_or_serial
+        row.requires_imei_or_serial = node.requires_imei_or_serial if needs_identifier is None else needs_identifier
         row.updated_at = now
         record_audit(
             session, ctx, "mapping.category", "channel", channel_id, {"merchant": merchant_category, "category": node.id, "path": node.path}
         )
-    return MerchantCategory(merchant_category, 0, node.id, node.path, row.commission, row.insertion_fee, node.requires_imei_or_serial)
+    return MerchantCategory(merchant_category, 0, node.id, node.path, row.commission, row.insertion_fee, row.requires_imei_or_serial)
 
 
 def clear_category_mapping(ctx: AppContext, channel_id: int, merchant_category: str) -> bool:

@@ -44,6 +44,7 @@ from shelfdesk.channels.base import (
     RemoteOrderLine,
     check_action_fields,
 )
+from shelfdesk.channels.backmarket_proposals import IN_REVIEW, IN_REVIEW_CODE, PROPOSAL_COLUMNS, proposal_columns
 from shelfdesk.channels.errors import AuthError, InvalidActionInput, NotFound, RemoteRejected, WafBlocked, keep_submitted
 from shelfdesk.channels.http import ApiClient, RetryPolicy, call_with_verification
 from shelfdesk.channels.parsing import money_text, rfc3339, text_or_none, to_datetime, to_decimal, to_int
@@ -532,9 +533,12 @@ class BackMarketConnector(BackMarketCare, Connector):
                 "grade": u.grade or "",
                 "warranty_delay": "" if u.warranty_months is None else str(u.warranty_months),
                 "comment": u.comment or "",
+                **(proposal_columns(u) if u.propose else {}),
             }
             for u in updates
         ]
+        if any(u.propose for u in updates):  # one header for the batch: rows without a proposal leave them empty
+            rows = [row | {k: row.get(k, "") for k in PROPOSAL_COLUMNS} for row in rows]
         return await self._submit(PublicationKind.products, rows)
 
     async def _submit(self, kind: PublicationKind, rows: list[dict[str, str]]) -> list[BatchTicket]:
@@ -799,6 +803,8 @@ def _task_items(result: Any) -> tuple[dict[str, _TaskItem], bool]:
         errors = raw_errors if isinstance(raw_errors, list) else []
         message = str(r.get("message") or "; ".join(str(e.get("message", e)) if isinstance(e, Mapping) else str(e) for e in errors))
         code = next((str(e.get("code")) for e in errors if isinstance(e, Mapping) and e.get("code")), None)
+        if status in IN_REVIEW and not code:
+            code = IN_REVIEW_CODE
         items[sku.casefold()] = _TaskItem(
             status in ("ok", "success", "created", "updated"), message, code, text_or_none(r.get("listing_id"))
         )

@@ -241,6 +241,10 @@ class ListingUpdate:
     min_price: Decimal | None = None
     max_price: Decimal | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
+    #: A new listing whose product the marketplace's catalog may not know: send the product's own
+    #: data with it, for the marketplace to review (Back Market's product proposals).
+    propose: bool = False
+    brand: str | None = None  #: the product's brand, for a proposal
 
 
 class BatchState(StrEnum):

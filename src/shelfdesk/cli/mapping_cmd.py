@@ -51,6 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cat.add_argument("channel", help=CHANNEL_HELP)
     cat.add_argument("merchant_category", metavar="CATEGORY", help="the catalog's category, as `mapping show` lists it")
     cat.add_argument("target", metavar="TARGET", help="the marketplace category: its id or its full path")
+    cat.add_argument(
+        "--identifier",
+        choices=("required", "not-required"),
+        help="whether lines of this category ship only with an IMEI or serial number (default: the marketplace's rule, "
+        "Back Market's phones)",
+    )
     cat.set_defaults(_mapping_run=_category)
     col = sub.add_parser(
         "column",
@@ -259,7 +265,8 @@ def _category(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.services.channels import find_channel
 
     view = find_channel(ctx, args.channel)
-    row = set_category_mapping(ctx, view.id, args.merchant_category, args.target)
+    needs = None if args.identifier is None else args.identifier == "required"
+    row = set_category_mapping(ctx, view.id, args.merchant_category, args.target, needs_identifier=needs)
     return _done(
         ctx,
         view,
@@ -271,6 +278,7 @@ def _category(ctx: AppContext, args: argparse.Namespace) -> int:
             "target": row.channel_category_path,
             "commission": row.commission,
             "insertion_fee": row.insertion_fee,
+            "identifier_required": row.requires_imei_or_serial,
         },
     )
 

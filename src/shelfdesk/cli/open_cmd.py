@@ -15,7 +15,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
+    from shelfdesk.cli.setup_common import announce_new_workspace
+
+    paths = resolve_paths(args.home, args.database_url)
+    announce_new_workspace(paths, args)
+    ctx = open_context(paths, read_only=args.read_only)
     try:
         from shelfdesk.tui import run_console
 

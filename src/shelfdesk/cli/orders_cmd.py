@@ -90,6 +90,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path)
     p.add_argument("--yes", action="store_true", help="queue and send the valid rows (without it: preview only)")
     p.add_argument("--no-send", action="store_true", help="queue only; the console or the worker sends")
+    p.add_argument(
+        "--refused",
+        type=Path,
+        metavar="FILE",
+        help="write the rows that cannot be applied, as typed plus why, to FILE to fix and ship again",
+    )
 
     p = add("export", "export the filtered orders to CSV (one row per line; spreadsheet-safe; no tokens)", _export)
     p.add_argument("file", type=Path)
@@ -138,8 +144,10 @@ def _ship_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--carrier", help="carrier (Colissimo, UPS …)")
     p.add_argument("--tracking-url", help="tracking page URL")
     p.add_argument("--note", help="note kept with the order")
-    p.add_argument("--imei", action="append", default=[], help="IMEI (15 digits, Luhn), one per unit; SKU=IMEI names the line")
-    p.add_argument("--serial", action="append", default=[], help="serial number, one per unit; SKU=SERIAL names the line")
+    p.add_argument(
+        "--imei", action="append", default=[], help="IMEI (15 digits, Luhn), one per line of quantity 1; SKU=IMEI names the line"
+    )
+    p.add_argument("--serial", action="append", default=[], help="serial number, one per line of quantity 1; SKU=SERIAL names the line")
     _send_options(p)
 
 
@@ -432,6 +440,7 @@ def _bulk_ship(ctx: AppContext, args: argparse.Namespace) -> int:
         raise UserFacingError(f"{args.file}: no such file")
     if not args.yes:
         plan = plan_bulk_ship(ctx, args.file)
+        _save_refused(plan, args)
         if args.json:
             _print_json(plan_as_dict(plan))
         else:
@@ -440,6 +449,7 @@ def _bulk_ship(ctx: AppContext, args: argparse.Namespace) -> int:
         return 1 if plan.invalid else 0
     batch = f"bulk-ship:{uuid.uuid4().hex[:12]}"
     plan, queued = apply_bulk_ship(ctx, args.file, batch_key=batch)
+    _save_refused(plan, args)
     report = None if args.no_send or not queued.queued else send_pending(ctx, batch_key=batch, max_wait=60)
     if args.json:
         _print_json({**plan_as_dict(plan), "batch": batch, "queued": len(queued.queued), "sent": _report_data(report)})
@@ -449,6 +459,18 @@ def _bulk_ship(ctx: AppContext, args: argparse.Namespace) -> int:
         if report is not None:
             _print_report(report)
     return 1 if plan.invalid or (report is not None and report.failed) else 0
+
+
+def _save_refused(plan: Any, args: argparse.Namespace) -> None:
+    from shelfdesk.orders.bulk import write_refused
+
+    if args.refused is None or not plan.invalid:
+        return
+    try:
+        count = write_refused(plan, args.file.read_text(encoding="utf-8-sig"), args.refused)
+    except OSError as exc:
+        raise UserFacingError(f"cannot write the refused rows to {args.refused}: {exc.strerror or exc}") from None
+    print(f"{count} refused row(s) written to {args.refused}, each with why: fix them and ship that file", file=sys.stderr)
 
 
 def _print_plan(plan: Any) -> None:

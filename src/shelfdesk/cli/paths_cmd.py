@@ -29,6 +29,10 @@ def demo_row(current_home: Path) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     paths = resolve_paths(args.home, args.database_url)
     rows = [*paths.as_rows(), demo_row(paths.home)]
+    if paths.database_file is not None and not paths.database_file.exists():
+        rows[0] = (rows[0][0], f"{rows[0][1]} (no workspace here yet: shelfdesk open creates it)")
+    elif demo_row(paths.home)[1].endswith("(this one)"):
+        rows[0] = (rows[0][0], f"{rows[0][1]} (the demo's)")
     if args.json:
         print(json.dumps(dict(rows), indent=2))
     else:

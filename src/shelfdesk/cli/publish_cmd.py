@@ -54,7 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--feed",
         dest="kind",
         choices=("offers", "products"),
-        default="offers",
+        default=None,
         help="offers (prices and quantities, default) or products (new listings: the first run)",
     )
     parser.add_argument("--mode", choices=("update", "full"), default=None, help="update (default) or full")
@@ -63,6 +63,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--only", nargs="+", metavar="SKU", help="publish only these SKUs (sent even if unchanged)")
     parser.add_argument("--retry-failed", type=int, metavar="ID", help="re-publish only the failed items of publication ID")
     parser.add_argument("--error", metavar="KEY", help="with --retry-failed: only the failed items of this error group")
+    parser.add_argument(
+        "--propose",
+        action="store_true",
+        help="products feed: send each new listing with its product's data, for the marketplace to review the products "
+        "its catalog does not know (Back Market); default SKUs: the ones it last refused as unknown",
+    )
     parser.add_argument("--limit", type=int, default=50, help="items listed by a dry run (0: all)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
@@ -84,7 +90,7 @@ def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.publishing.triage import failed_skus, get_publication
 
     channel_id = resolve_channel(ctx, args.channel, store=args.store).id
-    kind, mode = args.kind, "full" if args.full else (args.mode or "update")
+    kind, mode = args.kind or ("products" if args.propose else "offers"), "full" if args.full else (args.mode or "update")
     only = list(args.only or [])
     if args.error and not args.retry_failed:
         raise UserFacingError("--error goes with --retry-failed ID")
@@ -98,8 +104,15 @@ def _publish(ctx: AppContext, args: argparse.Namespace) -> int:
             raise UserFacingError(
                 f"publication {args.retry_failed} has no failed items" + (f" in group {args.error!r}" if args.error else "")
             )
+    if args.propose and kind != "products":
+        raise UserFacingError("--propose goes with the products feed: products are proposed with their new listings")
     try:
-        result = publish_sync(ctx, channel_id, kind, mode, dry_run=args.dry_run, only_skus=only or None)
+        if args.propose:
+            from shelfdesk.services.proposals import propose_products
+
+            result = propose_products(ctx, channel_id, only or None, dry_run=args.dry_run)
+        else:
+            result = publish_sync(ctx, channel_id, kind, mode, dry_run=args.dry_run, only_skus=only or None)
     except (ChannelError, NoCredential) as exc:
         print(f"shelfdesk: the publication failed: {exc}", file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="Back Market's port; Leboncoin takes the next one (default: the ports of the last start "
-        "with this state folder, so channels' base URLs keep working; 0: any free ports)",
+        "with this state folder, so channels' base URLs keep working, else 8731 and 8732; 0: any free ports)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
     parser.add_argument("--token", help="credential both sandboxes accept (Back Market token, Leboncoin refresh token)")
@@ -31,6 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--home", help="workspace folder, for the default state folder")
     parser.add_argument("--orders-per-hour", type=float, default=6.0, help="rate of new orders (default 6; 0 stops the generator)")
     parser.add_argument("--task-seconds", type=float, default=120.0, help="how long a listing batch or feed takes to process")
+    parser.add_argument(
+        "--review-seconds", type=float, default=600.0, help="how long Back Market's review of a product proposal takes (default 600)"
+    )
     parser.add_argument(
         "--fault",
         action="append",
@@ -40,6 +43,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "truncated, malformed, waf, latency); repeatable, e.g. --fault 503:0.1",
     )
     parser.add_argument("--force", action="store_true", help="allow a non-loopback --host (the sandboxes accept fake credentials)")
+    from shelfdesk.cli import sandbox_products
+
+    sub = parser.add_subparsers(dest="sandbox_command", metavar="products")
+    products = sub.add_parser("products", help="teach the Back Market sandbox the EANs of a catalog feed", description=__doc__)
+    products.description = sandbox_products.__doc__
+    products.formatter_class = argparse.RawDescriptionHelpFormatter
+    sandbox_products.configure(products)
 
 
 def parse_fault(text: str) -> dict[str, object]:
@@ -61,13 +71,20 @@ def parse_fault(text: str) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "sandbox_command", None) == "products":
+        from shelfdesk.cli import sandbox_products
+
+        return sandbox_products.run(args)
     from shelfdesk.paths import resolve_paths
+    from shelfdesk.sandbox.ports import DEFAULT_PORTS, save_ports, saved_ports
     from shelfdesk.sandbox.server import NotLoopback, RunningSandboxes, start_sandboxes
 
     faults = [parse_fault(f) for f in args.fault]
+    if not 0 <= args.review_seconds <= 30 * 86400:
+        raise UserFacingError("--review-seconds must be between 0 and 2592000 (30 days)")
     state = Path(args.state) if args.state else resolve_paths(args.home, None).sandbox_dir
-    remembered = saved_ports(state) if args.port is None else None
-    port = args.port if args.port is not None else (remembered[0] if remembered else 0)
+    remembered = (saved_ports(state) or DEFAULT_PORTS) if args.port is None else None
+    port = args.port if args.port is not None else remembered[0]  # type: ignore[index]
 
     def start(port: int, leboncoin: int | None) -> RunningSandboxes:
         return start_sandboxes(
@@ -80,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             task_seconds=args.task_seconds,
             leboncoin_port=leboncoin,
+            review_seconds=args.review_seconds,
         )
 
     try:
@@ -89,8 +107,8 @@ def run(args: argparse.Namespace) -> int:
             if not remembered:
                 raise
             print(
-                f"Ports {remembered[0]} and {remembered[1]} of the last start are taken: free ones are used "
-                "instead; update the channels' base URL (e on Stores)."
+                f"Ports {remembered[0]} and {remembered[1]} are taken: free ones are used "
+                "instead; update the channels' base URL (e on Stores) if they pointed there."
             )
             running = start(0, None)
     except NotLoopback as exc:
@@ -114,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  refresh token      {token} (expires {record['expires_at']})")
     print(f"  token endpoint     POST {running.leboncoin_url}/oauth/token grant_type=refresh_token&refresh_token=…")
     print(f"Admin APIs           {running.backmarket_url}/_sandbox  {running.leboncoin_url}/_sandbox")
+    print(f"Your products        shelfdesk sandbox products FEED (or POST {running.backmarket_url}/_sandbox/products)")
+    print("                     teaches Back Market's catalog your EANs; others are refused as unknown, or proposed")
+    print(f"Proposals            reviewed in {args.review_seconds:.0f} s; GET {running.backmarket_url}/_sandbox/proposals")
     print(f"State                {state}")
     for sandbox in (running.backmarket, running.leboncoin):
         for note in sandbox.recovered:  # what the state folder held that could not be read, and was skipped
@@ -131,33 +152,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         running.stop()
     return 0
-
-
-PORTS_FILE = "ports.json"
-"""In the state folder: the ports of the last start, reused by the next one."""
-
-
-def saved_ports(state: Path) -> tuple[int, int] | None:
-    """(Back Market, Leboncoin) ports the sandboxes had the last time they served this state folder."""
-    import json
-
-    try:
-        saved = json.loads((state / PORTS_FILE).read_text(encoding="utf-8"))
-        ports = int(saved["backmarket"]), int(saved["leboncoin"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return ports if all(0 < p < 65536 for p in ports) else None
-
-
-def save_ports(state: Path, backmarket_url: str, leboncoin_url: str) -> None:
-    """Keep the ports for the next start, so the base URL a channel was given stays right."""
-    import json
-    from urllib.parse import urlsplit
-
-    ports = {"backmarket": urlsplit(backmarket_url).port, "leboncoin": urlsplit(leboncoin_url).port}
-    if all(ports.values()):
-        state.mkdir(parents=True, exist_ok=True)
-        (state / PORTS_FILE).write_text(json.dumps(ports) + "\n", encoding="utf-8")
 
 
 def live_refresh_tokens(tokens: dict[str, dict[str, str]]) -> list[tuple[str, dict[str, str]]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from shelfdesk.jsonable import json_default
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
+    from shelfdesk.paths import Paths
 
 Runner = Callable[["AppContext", argparse.Namespace], int]
 
@@ -28,6 +30,22 @@ def common_parser() -> argparse.ArgumentParser:
     add_workspace_options(common)
     common.add_argument("--json", action="store_true", help="print JSON for scripts (never a token)")
     return common
+
+
+def announce_new_workspace(paths: Paths, args: argparse.Namespace) -> None:
+    """Say so when ``--home`` names a folder holding no workspace: one is created there, never silently.
+
+    A typo in ``--home`` used to give an empty workspace and "No channels yet"; a
+    read-only command cannot create one, so it is refused instead.
+    """
+    if not getattr(args, "home", None) or paths.database_overridden or paths.database_file is None or paths.database_file.exists():
+        return
+    if getattr(args, "read_only", False):
+        raise UserFacingError(f"no workspace at {paths.home}: --read-only cannot create one (shelfdesk paths lists the known ones)")
+    print(
+        f"shelfdesk: no workspace at {paths.home} yet: a new one is created there (shelfdesk paths lists the workspace and the demo's)",
+        file=sys.stderr,
+    )
 
 
 @contextmanager
@@ -44,7 +62,9 @@ def workspace(args: argparse.Namespace, *refusals: type[Exception]) -> Iterator[
     from shelfdesk.paths import resolve_paths
 
     caught: tuple[type[Exception], ...] = (CatalogError, ReadOnlyError, UnknownChannel, *refusals)
-    ctx = open_context(resolve_paths(args.home, args.database_url), read_only=args.read_only)
+    paths = resolve_paths(args.home, args.database_url)
+    announce_new_workspace(paths, args)
+    ctx = open_context(paths, read_only=args.read_only)
     try:
         yield ctx
     except caught as exc:

@@ -27,7 +27,11 @@ def run(args: argparse.Namespace) -> int:
     if args.read_only:
         raise UserFacingError("a worker writes job runs and leases: --read-only makes no sense here")
     # Never upgrades a schema other workers may be using: a database at another revision is one line, exit 2.
-    ctx = open_context(resolve_paths(args.home, args.database_url), upgrade=False)
+    from shelfdesk.cli.setup_common import announce_new_workspace
+
+    paths = resolve_paths(args.home, args.database_url)
+    announce_new_workspace(paths, args)
+    ctx = open_context(paths, upgrade=False)
     try:
         return run_worker(ctx, grace=max(0.0, args.grace))
     finally:

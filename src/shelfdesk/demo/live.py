@@ -203,14 +203,38 @@ LIVE_ORDERS_PER_HOUR = 20.0
 
 
 def start_live(ctx: AppContext, tokens: dict[Marketplace, str], *, orders_per_hour: float = 0.0) -> RunningSandboxes:
-    """Serve the demo sandboxes on loopback and point the demo accounts at them (ports change each time)."""
+    """Serve the demo sandboxes on loopback and point the demo accounts at them.
+
+    They take the ports of the demo's last start (free ones the first time, or when those
+    are taken), so an address copied from a previous session still reaches them.
+    """
     from sqlalchemy import select
 
     from shelfdesk.db.models import MarketplaceAccount
+    from shelfdesk.sandbox.ports import save_ports, saved_ports
     from shelfdesk.sandbox.server import start_sandboxes
 
-    # Leboncoin revokes older refresh tokens when a new one is issued: hand it the demo's own.
-    running = start_sandboxes(sandbox_folder(ctx), clock=ctx.clock, token=tokens[Marketplace.leboncoin], orders_per_hour=orders_per_hour)
+    folder = sandbox_folder(ctx)
+    remembered = saved_ports(folder)
+
+    def start(ports: tuple[int, int] | None) -> RunningSandboxes:
+        # Leboncoin revokes older refresh tokens when a new one is issued: hand it the demo's own.
+        return start_sandboxes(
+            folder,
+            clock=ctx.clock,
+            token=tokens[Marketplace.leboncoin],
+            orders_per_hour=orders_per_hour,
+            port=ports[0] if ports else 0,
+            leboncoin_port=ports[1] if ports else None,
+        )
+
+    try:
+        running = start(remembered)
+    except OSError:
+        if remembered is None:
+            raise
+        running = start(None)
+    save_ports(folder, running.backmarket_url, running.leboncoin_url)
     urls = {Marketplace.backmarket: running.backmarket_url, Marketplace.leboncoin: running.leboncoin_url}
     with ctx.write_session() as session:
         for account in session.execute(select(MarketplaceAccount)).scalars():

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 TASK_SECONDS = 2.0
 POLL_SECONDS = 1.0
+#: Back Market's review of a product proposal, in the demo (the sandbox's default is 10 minutes).
+REVIEW_SECONDS = 60.0
 
 
 def make_fast(ctx: AppContext, running: RunningSandboxes) -> RunningSandboxes:
@@ -29,6 +31,7 @@ def make_fast(ctx: AppContext, running: RunningSandboxes) -> RunningSandboxes:
     from shelfdesk.db.models import Channel
 
     running.backmarket.task_seconds = TASK_SECONDS
+    running.backmarket.review_seconds = REVIEW_SECONDS
     running.leboncoin.feed_seconds = TASK_SECONDS
     with ctx.write_session() as session:
         for channel in session.execute(select(Channel)).scalars():

@@ -11,6 +11,8 @@ tracking number (sent to the buyer as a message by the connector).
 Nothing is queued by :func:`plan_bulk_ship`; :func:`apply_bulk_ship` queues
 the valid rows in one transaction after validating them again (the order may
 have changed since the preview), under one batch key for the progress bar.
+:func:`write_refused` saves the rows that cannot be applied, as they were
+typed plus why, to a file to fix and feed back in.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shelfdesk.domain import ActionKind
+from shelfdesk.exports import atomic_text_file, safe_cell, unsafe_cell
 from shelfdesk.orders.actions import BulkQueued, find_order_ids, order_facts_many, prepare_for, queue_many
 from shelfdesk.orders.errors import ActionRefused, OrderError
 from shelfdesk.orders.validation import LineIdentifier, OrderFacts, PreparedAction
@@ -42,6 +45,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "sku": ("sku",),
 }
 MAX_FILE_BYTES = 20_000_000
+#: The column :func:`write_refused` adds; a bulk ship reading the fixed file back ignores it.
+REASON_COLUMN = "refused because"
 
 
 @dataclass(frozen=True)
@@ -89,11 +94,14 @@ class _Group:
     bad_field: str | None = None
 
 
+def _delimiter(text: str) -> str:
+    sample = text[:4096]
+    return ";" if sample.count(";") > sample.count(",") else ","
+
+
 def read_rows(text: str, source: str = "the file") -> list[tuple[int, dict[str, str]]]:
     """Rows as (line number, {canonical column: value}); raises :class:`OrderError` for an unusable file."""
-    sample = text[:4096]
-    delimiter = ";" if sample.count(";") > sample.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     try:
         header = next(reader)
     except StopIteration:
@@ -110,7 +118,7 @@ def read_rows(text: str, source: str = "the file") -> list[tuple[int, dict[str, 
     for number, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
             continue
-        row = {columns[i]: v.strip() for i, v in enumerate(values) if i in columns}
+        row = {columns[i]: unsafe_cell(v.strip()) or "" for i, v in enumerate(values) if i in columns}
         rows.append((number, row))
     return rows
 
@@ -204,6 +212,31 @@ def apply_bulk_ship(ctx: AppContext, source: Path | str, *, batch_key: str, text
         queued = queue_many(session, valid, actor=ctx.actor, now=ctx.clock.now(), batch_key=batch_key)
     refused = [ActionRefused(f"{i.where}: order {i.order}: {i.error}", order=i.order, field=i.field) for i in plan.invalid]
     return plan, BulkQueued(batch_key, queued, refused)
+
+
+def refused_path(source: Path | str) -> Path:
+    """Where the refused rows of ``source`` go by default: beside it, ``parcels-refused.csv``."""
+    path = Path(source)
+    return path.with_name(f"{path.stem}-refused{path.suffix or '.csv'}")
+
+
+def write_refused(plan: BulkShipPlan, text: str, target: Path | str) -> int:
+    """Write the rows of ``text`` that cannot be applied, as typed (same columns and delimiter), each
+    with why in a last column; returns how many rows. Cells no spreadsheet evaluates; atomic."""
+    why = {line: item.error or "" for item in plan.invalid for line in item.rows}
+    delimiter = _delimiter(text)
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    if not records:
+        return 0
+    written = 0
+    with atomic_text_file(target) as fh:
+        writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+        writer.writerow([*records[0], REASON_COLUMN])
+        for number, values in enumerate(records[1:], start=2):
+            if number in why:
+                writer.writerow([*(safe_cell(v) for v in values), safe_cell(why[number])])
+                written += 1
+    return written
 
 
 def plan_as_dict(plan: BulkShipPlan) -> Mapping[str, object]:

@@ -9,9 +9,12 @@ words, and tests need no database. What is checked before anything is sent:
   state (normalized status *and* the marketplace's own transitions);
 * fields the marketplace requires (a tracking number to ship on Back Market)
   and their lengths and choices, through the connector's capability table;
-* IMEI: 15 digits with a valid Luhn check digit; one per unit, so only on a
-  line of quantity 1; lines whose category needs an IMEI or serial number
-  cannot ship without one; identifiers are write-once on the marketplace.
+* IMEI: 15 digits with a valid Luhn check digit; identifiers are write-once
+  on the marketplace. One rule, said in one sentence (:func:`identifier_rule`):
+  an identifier names one device, and the marketplace keeps one per order
+  line, so only a line of quantity 1 takes one; such a line in a category that
+  needs one (a setting per category mapping, from the tree: Back Market's
+  phones) cannot ship without it. A line of several units ships without one.
 """
 
 from __future__ import annotations
@@ -313,7 +316,7 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts, given:
                 raise ActionRefused(f"order {oid} has no line with SKU {ident.sku}", order=oid, field="sku")
         else:
             unassigned = [l for l in order.lines if l.remote_id not in assigned]
-            free = [l for l in unassigned if not (l.imei or l.serial_number)] or unassigned
+            free = [l for l in unassigned if l.quantity == 1 and not (l.imei or l.serial_number)] or unassigned
             needing = [l for l in free if l.needs_identifier] or free
             if not needing:
                 raise ActionRefused(f"order {oid}: more IMEI/serial numbers given than lines to take them", order=oid, field="imei")
@@ -328,19 +331,18 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts, given:
         line_ident = assigned.get(line.remote_id)
         has = bool(line.imei or line.serial_number)
         if line_ident is None:
-            if line.needs_identifier and not has and line.status in spec.allowed_statuses:
+            # A line of several units is not asked for one: the marketplace could not take one per device.
+            if line.needs_identifier and line.quantity == 1 and not has and line.status in spec.allowed_statuses:
                 what = f" ({line.category})" if line.category else ""
                 raise ActionRefused(
-                    f"order {oid}: {line.label}{what} needs an IMEI or serial number per unit to ship",
+                    f"order {oid}: {line.label}{what} needs an IMEI or serial number to ship; {identifier_rule(caps.marketplace)}",
                     order=oid,
                     field="imei",
                 )
             continue
         if line.quantity != 1:
             raise ActionRefused(
-                f"order {oid}: {line.label} has quantity {line.quantity}; {caps.marketplace} takes one IMEI or serial "
-                "number per order line and only on a line of quantity 1, so this line cannot carry one "
-                "(ask the marketplace to split it into single units)",
+                f"order {oid}: {line.label} has quantity {line.quantity}, so it ships without one; {identifier_rule(caps.marketplace)}",
                 order=oid,
                 field="imei",
             )
@@ -373,6 +375,17 @@ def _identifiers(caps: Capabilities, spec: ActionSpec, order: OrderFacts, given:
         if values:
             result[line.remote_id] = values
     return result
+
+
+def identifier_rule(marketplace: Marketplace | str) -> str:
+    """The one sentence every IMEI/serial refusal ends with, so the dialog, bulk ship and the CLI say the same.
+
+    Back Market's ``PATCH /ws/orderlines/{id}`` takes one ``imei`` and one
+    ``serial_number`` per order line and the ship call one for a single-unit
+    order; the spec says nothing of a line of several units, and an IMEI names
+    one device, so such a line ships without one (a guess: the spec is silent).
+    """
+    return f"{marketplace} takes one IMEI or serial number per order line of quantity 1, where the line's category needs one"
 
 
 def _field_named(message: str, spec: ActionSpec) -> str | None:
@@ -429,6 +442,7 @@ __all__ = [
     "allowed_now",
     "error_fields",
     "format_allowed",
+    "identifier_rule",
     "imei_problem",
     "luhn_check_digit",
     "parse_allowed",

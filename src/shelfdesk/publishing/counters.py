@@ -76,6 +76,23 @@ def _final_state(c: dict[str, int], planned: int) -> PublicationState:
     return PublicationState.succeeded
 
 
+def note_stage(ctx: AppContext, publication_id: int, phase: str, done: int = 0, total: int = 0) -> None:
+    """On the run's summary: the stage it is at, and since when, so any process listing the run (the
+    console, for a run the CLI or the scheduler started) reads "sending 1,200 of 5,000" or how long the
+    marketplace has been processing, instead of a bare "running"."""
+    from shelfdesk.db.models import Publication
+
+    with ctx.write_session() as session:
+        pub = session.get(Publication, publication_id)
+        if pub is None:
+            return
+        summary = dict(pub.summary or {})
+        before = summary.get("stage") or {}
+        since = before.get("since") if before.get("phase") == phase else ctx.clock.now().isoformat()
+        summary["stage"] = {"phase": phase, "done": done, "total": total, "since": since}
+        pub.summary = summary
+
+
 def note_run(ctx: AppContext, publication_id: int, *, path: str | None = None, unread: dict[str, Any] | None = None) -> None:
     """On the run's summary: which path sent it (``batch`` or ``real-time``), and the per-item
     reports of tasks that could not be read (as the marketplace sent them, for triage)."""

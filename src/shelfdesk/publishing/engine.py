@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from shelfdesk.claims import holder_name
 from shelfdesk.domain import ItemOutcome, PublicationKind, PublicationMode, PublicationState
 from shelfdesk.publishing.channel import DEFAULT_BATCH_WAIT_SECONDS, DEFAULT_REALTIME_OFFERS_MAX, ChannelSpec, load_channel
-from shelfdesk.publishing.counters import finish_counters, note_run
+from shelfdesk.publishing.counters import finish_counters, note_run, note_stage
 from shelfdesk.publishing.errors import PublicationRunning, PublishError, error_key
 from shelfdesk.publishing.listings import read_listings, store_listings
 from shelfdesk.publishing.outcomes import SentItem, batch_outcomes, record_outcomes
@@ -166,6 +166,7 @@ async def publish(
     should_cancel: Callable[[], bool] | None = None,
     checkpoint: Checkpoint | None = None,
     refresh_listings: bool = True,
+    propose: bool = False,
 ) -> PublishResult:
     """Publish one feed of a channel (or plan it: ``dry_run``) and return how it ended.
 
@@ -175,11 +176,15 @@ async def publish(
     ``only_skus`` re-publishes just those SKUs (failed items of a group).
     ``should_cancel`` is checked between batches; a cancelled run leaves
     what it did not send queued. ``checkpoint(name)`` is called at each
-    commit point (tests inject crashes there).
+    commit point (tests inject crashes there). ``propose`` (products feed, a
+    marketplace with its own product catalog) sends each new listing with its
+    product's data, for the marketplace to review the products it does not know.
     """
     kind, mode = PublicationKind(kind), PublicationMode(mode)
     channel = load_channel(ctx, channel_id)
     _check_feed(channel, kind, mode)
+    if propose:
+        _check_proposals(channel, kind)
     if not dry_run and not channel.active:
         raise PublishError(
             f"publication of {channel.label} is not activated: once its three lights are green, "
@@ -199,6 +204,7 @@ async def publish(
         publication_id = start_publication(ctx, channel, kind, mode, dry_run=dry_run, started_by=started_by, only_skus=only_skus)
     if publication_id is not None:
         ACTIVE.add(publication_id)
+        report = _recording_stage(ctx, report, dry_run=dry_run)
     try:
         connector = make(channel)
         async with connector:
@@ -221,6 +227,8 @@ async def publish(
                 quota=quota,
                 reserve=stockout_reserve(ctx, channel, quota),
             )
+            if propose:
+                _as_proposals(plan)
             if not write and recovery.held:
                 plan.warnings.append("earlier batches await an answer; the real run checks them first")
             if publication_id is not None:
@@ -247,6 +255,19 @@ async def publish(
     counters, state = finish_counters(ctx, publication_id, state=state, error=error, finished=True)
     report(Progress(publication_id, "done", counters.get("sent", 0), len(plan.to_send), counters.get("failed", 0), message=f"{state}"))
     return PublishResult(publication_id, state, plan, counters, recovery.as_dict(), error)
+
+
+def _recording_stage(ctx: AppContext, report: ProgressCallback, *, dry_run: bool) -> ProgressCallback:
+    """``report``, and each stage of a real run written on its row for whoever lists it from another process."""
+
+    def both(p: Progress) -> None:
+        if not dry_run and p.publication_id is not None and p.phase != "done":
+            note_stage(ctx, p.publication_id, p.phase, p.done, p.total)
+            if p.phase in ("sending", "waiting"):  # the counters move as batches go: the list shows them as they do
+                finish_counters(ctx, p.publication_id)
+        report(p)
+
+    return both
 
 
 def _refuse_concurrent(ctx: AppContext, channel: ChannelSpec) -> int:
@@ -287,6 +308,27 @@ def _check_feed(channel: ChannelSpec, kind: PublicationKind, mode: PublicationMo
     enabled = channel.products_feed_enabled if kind is PublicationKind.products else channel.offers_feed_enabled
     if not enabled:
         raise PublishError(f"the {kind} feed of channel {channel.label} is switched off")
+
+
+def _check_proposals(channel: ChannelSpec, kind: PublicationKind) -> None:
+    from shelfdesk.channels.registry import capabilities
+
+    if not capabilities(channel.marketplace).ean_matching:
+        raise PublishError(f"{channel.marketplace} has no product catalog to propose products to: its listings describe themselves")
+    if kind is not PublicationKind.products:
+        raise PublishError("products are proposed with the products feed (new listings), not the offers feed")
+
+
+def _as_proposals(plan: Plan) -> None:
+    """Each new listing of the plan carries its product's data (a listing that exists has its product)."""
+    from dataclasses import replace
+
+    from shelfdesk.channels.base import ListingUpdate
+    from shelfdesk.domain import ItemAction
+
+    for item in [*plan.to_send, *plan.queued]:
+        if item.action is ItemAction.create and isinstance(item.payload, ListingUpdate):
+            item.payload = replace(item.payload, propose=True)
 
 
 def start_publication(
@@ -438,6 +480,8 @@ async def send_plan(
     wait = channel.setting_float("batch_wait_seconds", DEFAULT_BATCH_WAIT_SECONDS)
     poll_every = channel.setting_float("batch_poll_seconds", 0.0) or None
     answered = 0
+    if posted:
+        report(Progress(publication_id, "waiting", 0, done, failed, f"waiting for the marketplace to process {done:,}"))
     for tickets, items in posted:
         for ticket in tickets:
             mine = [i for i in items if i.sku in set(ticket.skus)] if len(tickets) > 1 else items

@@ -714,6 +714,7 @@ def _listing(
         if name not in extra and name not in LISTING_FIELDS and raw not in (None, "") and isinstance(raw, (str, int)):
             extra[str(name)] = str(raw)
     fields.setdefault("title", product.values.title)
+    fields.setdefault("brand", product.values.brand)
     update = ListingUpdate(
         product.sku,
         price=from_cents(price),

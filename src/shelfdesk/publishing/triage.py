@@ -71,6 +71,34 @@ class PublicationRow:
     def state_label(self) -> str:
         return "dry run" if self.state is PublicationState.dry_run else str(self.state)
 
+    @property
+    def phase(self) -> str | None:
+        """The stage of a run in progress (reading, planning, sending, waiting); None once finished."""
+        if self.finished_at is not None:
+            return None
+        return str((self.summary.get("stage") or {}).get("phase") or "starting")
+
+    def stage_text(self, now: datetime) -> str | None:
+        """Where a run in progress is, in words: "sending 1,200 of 5,000", "waiting for the marketplace to
+        process 5,000, 3 min so far"; None once finished."""
+        phase = self.phase
+        if phase is None:
+            return None
+        stage = self.summary.get("stage") or {}
+        done, total = int(stage.get("done") or 0), int(stage.get("total") or 0)
+        try:
+            seconds = max(0.0, (now - datetime.fromisoformat(stage["since"])).total_seconds())
+        except (KeyError, TypeError, ValueError):
+            seconds = None
+        so_far = "" if seconds is None else f", {seconds:.0f} s so far" if seconds < 120 else f", {seconds / 60:.0f} min so far"
+        if phase == "sending":
+            return f"sending {done:,} of {total:,}{so_far}"
+        if phase == "waiting":
+            return f"waiting for the marketplace to process {total:,}{so_far} ({done:,} answered)"
+        if phase == "reading":
+            return f"reading the marketplace's listings{so_far}"
+        return f"{phase}{so_far}"
+
 
 @dataclass(frozen=True)
 class ItemRow:
@@ -162,8 +190,17 @@ class ErrorCluster:
         return f"{self.cause} — {self.count:,} {noun}"
 
     @property
+    def proposable(self) -> bool:
+        """The marketplace's catalog does not know these products: they can be proposed to it."""
+        return self.code == "unknown-ean"
+
+    @property
     def fix(self) -> str:
         """Where the fix is, for the operator."""
+        if self.proposable:
+            return "propose them with p: the marketplace reviews each product, then lists it (or fix the EAN column if it is wrong)"
+        if self.code == "product-in-review":
+            return "wait for the marketplace's review of the proposed products: once approved, they are listed"
         if self.attribute == "category":
             return "map the category (Mappings → categories)"
         if self.attribute in ("price", "quantity"):

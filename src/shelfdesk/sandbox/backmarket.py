@@ -35,6 +35,7 @@ from starlette.routing import Route
 from shelfdesk.clock import Clock
 from shelfdesk.domain import Marketplace
 from shelfdesk.markets import BACKMARKET_LOCALES, market_by_code
+from shelfdesk.sandbox import backmarket_proposals as proposals
 from shelfdesk.sandbox.app import ApiError, RouteOptions, SandboxApp, iso, parse_iso
 from shelfdesk.sandbox.backmarket_care import CareSandbox
 from shelfdesk.sandbox.backmarket_rules import (
@@ -180,6 +181,7 @@ class BackMarketSandbox(CareSandbox, SandboxApp):
             "quotechar": _one_char,
         },
         "products": {"product_id": str, "ean": str, "title": str, "grades": list},
+        "proposals": proposals.ENTRY,
         "effects": {"kind": str},
         "invoices": {"order_id": int},
         "care": {
@@ -215,8 +217,11 @@ class BackMarketSandbox(CareSandbox, SandboxApp):
         task_seconds: float = 120.0,
         hang_cap: float = 15.0,
         history_orders: int = 12,
+        review_seconds: float = proposals.REVIEW_SECONDS,
     ) -> None:
         self._token = token
+        #: How long a product proposal waits for Back Market's review (on the sandbox's clock).
+        self.review_seconds = review_seconds
         #: Orders a new sandbox starts with (a real account has some); the demo writes its own month.
         self.history_orders = history_orders
         self.task_seconds = task_seconds
@@ -256,6 +261,7 @@ class BackMarketSandbox(CareSandbox, SandboxApp):
             "seed": seed,
             "tokens": [self._token],
             "products": products,
+            "proposals": {},
             "listings": {},
             "orders": {},
             "tasks": {},
@@ -473,7 +479,8 @@ class BackMarketSandbox(CareSandbox, SandboxApp):
         return self._new_listing(sku, product, "GOOD", Decimal("100.00"), 5, 2, self.clock.now(), rng)
 
     def advance(self, now: datetime) -> None:
-        """Orders leave checks and pending payment; tasks progress and are processed."""
+        """Orders leave checks and pending payment; tasks progress and are processed; proposals are reviewed."""
+        proposals.review_due(self, now)
         for order in self.state["orders"].values():
             due = order.get("_due")
             if due and parse_iso(due) <= now:
@@ -827,6 +834,10 @@ class BackMarketSandbox(CareSandbox, SandboxApp):
         product = None
         if listing is None:
             product, product_errors = resolve_product(values, self.state["products"])
+            if product_errors and product_errors[0]["code"] == "unknown-ean":
+                if proposals.is_proposal(row):
+                    return proposals.propose(self, row, number, when)
+                product_errors = proposals.known_proposal(self, values.get("ean")) or product_errors
             errors += product_errors
         errors += check_grade(
             values.get("grade"), product or (self.state["products"].get(listing["product_id"]) if listing else None), new=listing is None
@@ -841,22 +852,30 @@ class BackMarketSandbox(CareSandbox, SandboxApp):
             return {"line": number, "sku": sku, "status": "error", "errors": errors, "message": "; ".join(e["message"] for e in errors)}
         if listing is None:
             assert product is not None
-            listing = self._new_listing(
-                sku,
-                product,
-                values["grade"],
-                values["price"],
-                values["quantity"],
-                2 if values["quantity"] > 0 else 3,
-                when,
-                self.rng_for("listing", sku),
-            )
-            self._apply_values(listing, values, ("min_price", "max_price", "warranty_delay", "comment"))
+            listing = self.create_listing(sku, product, values, when)
             outcome = "created"
         else:
             self._apply_values(listing, values, [k for k, v in row.items() if v.strip() and k not in unknown])
             outcome = "updated"
         return {"line": number, "sku": listing["sku"], "status": outcome, "listing_id": listing["id"], "message": ""}
+
+    def create_listing(self, sku: str, product: dict[str, Any], values: dict[str, Any], when: datetime) -> dict[str, Any]:
+        """A new listing from a batch row's checked values (online when it has stock)."""
+        listing = self._new_listing(
+            sku,
+            product,
+            values["grade"],
+            values["price"],
+            values["quantity"],
+            2 if values["quantity"] > 0 else 3,
+            when,
+            self.rng_for("listing", sku),
+        )
+        self._apply_values(listing, values, ("min_price", "max_price", "warranty_delay", "comment"))
+        return listing
+
+    def listing_by_sku(self, sku: str) -> dict[str, Any] | None:
+        return self._listing_by_sku(sku)
 
     async def get_competitors(self, request: Request, _: Any) -> Response:
         listing = self._listing(request.path_params["listing_id"], status=422)  # [C] 422 for an unprocessable id
@@ -938,6 +957,7 @@ class BackMarketSandbox(CareSandbox, SandboxApp):
             Route("/_sandbox/orders/raw", admin(raw_orders), methods=["POST"]),
             Route("/_sandbox/products", admin(products), methods=["GET", "POST"]),
             *self.care_admin_routes(admin),
+            *proposals.admin_routes(self, admin),
         ]
 
 

@@ -336,7 +336,12 @@ def resolve_product(values: dict[str, Any], products: dict[str, dict[str, Any]])
         return None, [{"code": "invalid-ean", "message": f"ean {ean} is not a valid EAN (check digit)"}]
     product = next((p for p in products.values() if p["ean"] == ean), None)
     if product is None:
-        return None, [{"code": "unknown-ean", "message": f"No product of the Back Market catalog matches ean {ean}; propose it first"}]
+        return None, [
+            {
+                "code": "unknown-ean",
+                "message": f"No product of the Back Market catalog matches ean {ean}; propose it with the product's data",
+            }
+        ]
     return product, []
 
 

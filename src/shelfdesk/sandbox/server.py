@@ -106,6 +106,7 @@ def start_sandboxes(
     task_seconds: float = 120.0,
     hang_cap: float = 15.0,
     leboncoin_port: int | None = None,
+    review_seconds: float | None = None,
 ) -> RunningSandboxes:
     """Start both sandboxes; ``port`` 0 picks free ports, else Back Market on ``port`` and Leboncoin on ``port + 1``
     (or on ``leboncoin_port`` when given: the ports a previous start had).
@@ -121,6 +122,7 @@ def start_sandboxes(
         orders_per_hour=orders_per_hour,
         task_seconds=task_seconds,
         hang_cap=hang_cap,
+        **({"review_seconds": review_seconds} if review_seconds is not None else {}),
     )
     lbc = LeboncoinSandbox(
         state_dir / "leboncoin",

@@ -413,6 +413,17 @@ COMMANDS: list[Command] = [
         footer=True,
     ),
     Command(
+        id="puberr.propose",
+        description="Propose",
+        action="propose_group",
+        keys=("p",),
+        scope="publication-errors",
+        group="errors",
+        help="Propose the group's products to the marketplace's catalog, which does not know them (reviewed, then listed)",
+        writes=True,
+        footer=True,
+    ),
+    Command(
         id="puberr.export",
         description="Export",
         action="export_group",

@@ -4,6 +4,8 @@ The preview is computed in a thread worker by the same service that applies
 the file (:func:`shelfdesk.orders.bulk.plan_bulk_ship`): how many orders will
 be shipped and, for every row that cannot be applied, its line, order and
 reason. "Back" is focused; shipping sends the file's content as previewed.
+"Save refused" writes the rows that cannot be applied, as typed plus why, beside
+the file (``parcels-refused.csv``) to fix them and ship that file next.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
         super().__init__()
         self.folder = folder
         self._ready: tuple[str, str] | None = None
+        self._refused: tuple[Any, str, str] | None = None  #: (plan, file, text) when some rows cannot be applied
 
     def compose(self) -> ComposeResult:
         with Vertical(id="bulk-ship"):
@@ -51,6 +54,7 @@ class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
             with Horizontal(id="bulk-ship-buttons"):
                 yield Button("Back", id="bulk-ship-back")
                 yield Button("Ship", id="bulk-ship-go", variant="warning", disabled=True)
+                yield Button("Save refused", id="bulk-ship-save", disabled=True)
 
     def on_mount(self) -> None:
         field = self.query_one(Input)
@@ -78,10 +82,12 @@ class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
             return
         problems = [f"{item.where}: order {item.order or '?'}: {item.error}" for item in plan.invalid]
         summary = f"{len(plan.valid):,} order(s) will be shipped; {len(plan.invalid):,} cannot be (listed below)."
-        self.app.call_from_thread(self._show, (str(file), text) if plan.valid else None, summary, problems)
+        refused = (plan, str(file), text) if plan.invalid else None
+        self.app.call_from_thread(self._show, (str(file), text) if plan.valid else None, summary, problems, refused)
 
-    def _show(self, ready: tuple[str, str] | None, summary: str, problems: list[str]) -> None:
-        self._ready = ready
+    def _show(self, ready: tuple[str, str] | None, summary: str, problems: list[str], refused: Any = None) -> None:
+        self._ready, self._refused = ready, refused
+        self.query_one("#bulk-ship-save", Button).disabled = refused is None
         self.query_one("#bulk-ship-summary", Label).update(summary)
         self.query_one("#bulk-ship-list", Static).update("\n".join(problems) or "Every row can be applied.")
         ship = self.query_one("#bulk-ship-go", Button)
@@ -91,7 +97,8 @@ class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
 
     def _refuse(self, reason: str) -> None:
         """The file cannot be read: only the reason shows; the path stays typed and focused, to fix it."""
-        self._ready = None
+        self._ready = self._refused = None
+        self.query_one("#bulk-ship-save", Button).disabled = True
         self.query_one("#bulk-ship-summary", Label).update(reason)
         self.query_one("#bulk-ship-list", Static).update("")
         ship = self.query_one("#bulk-ship-go", Button)
@@ -101,4 +108,22 @@ class OrderBulkShipDialog(DialogScreen[tuple[str, str] | None]):
         field.cursor_position = len(field.value)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "bulk-ship-save":
+            if self._refused is not None:
+                self._save_refused(*self._refused)
+            return
         self.dismiss(self._ready if event.button.id == "bulk-ship-go" else None)
+
+    @work(thread=True, exclusive=True, group="bulk-ship-save", exit_on_error=False, description="Saving the refused rows")
+    def _save_refused(self, plan: Any, file: str, text: str) -> None:
+        from shelfdesk.orders.bulk import refused_path, write_refused
+
+        target = refused_path(file)
+        try:
+            count = write_refused(plan, text, target)
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"Cannot write {target}: {exc.strerror or exc}", title="Bulk ship", severity="error")
+            return
+        self.app.call_from_thread(
+            self.notify, f"{count:,} refused row(s) saved to {target}, each with why: fix them and ship that file.", title="Bulk ship"
+        )

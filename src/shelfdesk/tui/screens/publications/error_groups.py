@@ -3,7 +3,8 @@
 Each group reads like "Grade: missing — 132 products", with where the fix is.
 Enter opens the group's products, ``m`` goes to the mapping or exclusion that
 fixes it (the Mappings screen), ``r`` re-publishes only the group's failed
-items once fixed, ctrl+s exports the group as CSV.
+items once fixed, ``p`` proposes products the marketplace's catalog does not
+know (Back Market reviews them, then lists them), ctrl+s exports the group as CSV.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ class PublicationErrorsScreen(ShelfdeskScreen):
             self.query_one("#errors-fix", Static).update(
                 f"{cluster.label}\nResolved: all {cluster.count:,} were published successfully by a later run."
             )
+        elif cluster is not None and (cluster.proposable or cluster.code == "product-in-review"):
+            since = f" ({cluster.resolved:,} published since)" if cluster.resolved else ""
+            self.query_one("#errors-fix", Static).update(f"{cluster.label}\n{cluster.fix[0].upper()}{cluster.fix[1:]}{since}.")
         elif cluster is not None:
             since = f" ({cluster.resolved:,} published since)" if cluster.resolved else ""
             self.query_one("#errors-fix", Static).update(
@@ -102,13 +106,15 @@ class PublicationErrorsScreen(ShelfdeskScreen):
 
     def disabled_reason(self, action: str) -> str | None:
         reason = super().disabled_reason(action)
-        if reason or action not in ("open_group", "fix_group", "republish_group", "export_group"):
+        if reason or action not in ("open_group", "fix_group", "republish_group", "export_group", "propose_group"):
             return reason
         cluster = self.selected
         if cluster is None:
             return "No error group here: this publication has no failed items." if not self.clusters else "No group highlighted."
-        if action in ("fix_group", "republish_group") and cluster.all_resolved:
+        if action in ("fix_group", "republish_group", "propose_group") and cluster.all_resolved:
             return f"Resolved: all {cluster.count:,} products of this group were published successfully since."
+        if action == "propose_group" and not cluster.proposable:
+            return "Only products the marketplace's catalog does not know (an unknown EAN) are proposed."
         return None
 
     @property
@@ -152,6 +158,11 @@ class PublicationErrorsScreen(ShelfdeskScreen):
         cluster, home = self.selected, self._home()
         if cluster is not None and home is not None:
             home.confirm_republish(self.publication_id, cluster.key)
+
+    def action_propose_group(self) -> None:
+        cluster, home = self.selected, self._home()
+        if cluster is not None and home is not None and self.publication is not None:
+            home.confirm_proposal(self.publication_id, cluster.key)
 
     def action_export_group(self) -> None:
         cluster, home = self.selected, self._home()

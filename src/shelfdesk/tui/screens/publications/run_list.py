@@ -47,7 +47,10 @@ COLUMNS = [
 def feed_text(row: PublicationRow) -> str:
     from shelfdesk.publishing.drift import DRIFT
     from shelfdesk.publishing.pusher import PUSHER
+    from shelfdesk.services.proposals import PROPOSAL
 
+    if row.started_by == PROPOSAL:
+        return "proposal"
     if row.started_by == PUSHER:
         return "stock push"
     if row.started_by == DRIFT:
@@ -177,7 +180,7 @@ class PublicationsScreen(ShelfdeskScreen):
             self._show_counters()
 
     def _cells(self, r: PublicationRow) -> list[str]:
-        state = r.state_label if r.finished_at or r.state_label != "running" else "running"
+        state = r.phase or r.state_label  # a run in progress reads its stage: sending, waiting …
         return [
             str(r.id),
             short_when(r.started_at),
@@ -195,6 +198,9 @@ class PublicationsScreen(ShelfdeskScreen):
         lines = [f"#{row.id} {row.store} / {row.channel} · {duration_text(row.duration_seconds)} · by {row.started_by or '—'}"]
         if row.error:  # before the counters: at 80 columns they take two lines and the error was cut off
             lines.append(row.error)
+        stage = row.stage_text(self.ctx.clock.now())
+        if stage:  # also for a run the CLI or the scheduler started: its stage is on its row
+            lines.append(stage[0].upper() + stage[1:])
         lines.append(counters_text(row))
         if not row.error and row.queued:
             lines.append(f"{row.queued:,} queued for the next run (over the quota or stopped)")
@@ -314,6 +320,35 @@ class PublicationsScreen(ShelfdeskScreen):
 
         self.app.push_screen(ConfirmDialog(f"Re-publish {what} to {row.channel}?", skus[:5], yes="Yes, send"), answered)
 
+    def confirm_proposal(self, publication_id: int, error_key: str) -> None:
+        """Ask before proposing a group's products to the marketplace's catalog, naming count and samples."""
+        self._proposal_prepare(publication_id, error_key)
+
+    @work(thread=True, group="publications-republish", exclusive=True, exit_on_error=False, description="Finding products to propose")
+    def _proposal_prepare(self, publication_id: int, error_key: str) -> None:
+        from shelfdesk.publishing.triage import failed_skus, get_publication
+
+        row = get_publication(self.ctx, publication_id)
+        self.app.call_from_thread(self._proposal_ask, row, failed_skus(self.ctx, publication_id, error_key))
+
+    def _proposal_ask(self, row: PublicationRow, skus: list[str]) -> None:
+        from shelfdesk.tui.screens.shell.confirm_dialog import ConfirmDialog
+
+        noun = "product" if len(skus) == 1 else "products"
+
+        def answered(answer: str | None) -> None:
+            if answer is not None:
+                while len(self.app.screen_stack) > 1 and self.app.screen is not self:
+                    self.app.pop_screen()
+                self.start(row.channel_id, "products", "update", dry_run=False, only_skus=skus, propose=True)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Propose {len(skus):,} {noun} to {row.channel}'s catalog? It reviews each, then lists it.", skus[:5], yes="Yes, propose"
+            ),
+            answered,
+        )
+
     def action_check_drift(self) -> None:
         """Compare the marketplace's listings of the chosen channel (or the highlighted run's) with what we would send."""
         row = self.selected
@@ -395,8 +430,10 @@ class PublicationsScreen(ShelfdeskScreen):
 
     # ------------------------------------------------------------ running a publication
 
-    def start(self, channel_id: int, kind: str, mode: str, *, dry_run: bool, only_skus: list[str] | None = None) -> None:
-        """Run (or plan) one feed; progress and the end arrive as messages."""
+    def start(
+        self, channel_id: int, kind: str, mode: str, *, dry_run: bool, only_skus: list[str] | None = None, propose: bool = False
+    ) -> None:
+        """Run (or plan) one feed (``propose``: the SKUs as product proposals); progress and the end arrive as messages."""
         if self.running:
             self.notify("A publication is already running.", title="Publish", severity="warning")
             return
@@ -404,32 +441,32 @@ class PublicationsScreen(ShelfdeskScreen):
         self._cancel.clear()
         self.query_one("#pub-progress").add_class("-running")
         self.query_one("#pub-bar", ProgressBar).update(total=None, progress=0)
-        verb = "Planning" if dry_run else "Publishing"
+        verb = "Planning" if dry_run else "Proposing" if propose else "Publishing"
         self.query_one("#pub-progress-text", Label).update(f"{verb} {kind} ({mode})… Esc to cancel")
-        self._publish(channel_id, kind, mode, dry_run, only_skus)
+        self._publish(channel_id, kind, mode, dry_run, only_skus, propose)
 
     @work(thread=True, group="publish", exclusive=True, exit_on_error=False, description="Publishing")
-    def _publish(self, channel_id: int, kind: str, mode: str, dry_run: bool, only_skus: list[str] | None) -> None:
+    def _publish(self, channel_id: int, kind: str, mode: str, dry_run: bool, only_skus: list[str] | None, propose: bool = False) -> None:
         from shelfdesk.channels.errors import ChannelError
         from shelfdesk.context import ReadOnlyError
         from shelfdesk.orders.errors import NoCredential
         from shelfdesk.publishing.engine import publish_sync
         from shelfdesk.publishing.errors import PublishError
+        from shelfdesk.services.proposals import propose_products
 
         worker = get_current_worker()
+        follow = {
+            "progress": lambda p: self.post_message(PublishProgress(p)),
+            "should_cancel": lambda: self._cancel.is_set() or worker.is_cancelled,
+            **self.publish_options,
+        }
         try:
-            result = publish_sync(
-                self.ctx,
-                channel_id,
-                kind,
-                mode,
-                dry_run=dry_run,
-                only_skus=only_skus,
-                started_by=self.ctx.actor,
-                progress=lambda p: self.post_message(PublishProgress(p)),
-                should_cancel=lambda: self._cancel.is_set() or worker.is_cancelled,
-                **self.publish_options,
-            )
+            if propose:
+                result = propose_products(self.ctx, channel_id, only_skus, **follow)
+            else:
+                result = publish_sync(
+                    self.ctx, channel_id, kind, mode, dry_run=dry_run, only_skus=only_skus, started_by=self.ctx.actor, **follow
+                )
         except (PublishError, ReadOnlyError, ChannelError, NoCredential) as exc:
             self.post_message(PublishFinished(None, str(exc)))
             return
