@@ -8,6 +8,7 @@ The support person's walk is in test_walks_support.py (the publishing sandboxes'
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.channels.backmarket_care import BackMarketCare, care_endpoint, care_limiters
+from shelfdesk.channels.backmarket_proposals import IN_REVIEW, IN_REVIEW_CODE, PROPOSAL_COLUMNS, proposal_columns
 from shelfdesk.channels.base import (
     ActionSpec,
     BatchItemResult,
@@ -44,7 +45,6 @@ from shelfdesk.channels.base import (
     RemoteOrderLine,
     check_action_fields,
 )
-from shelfdesk.channels.backmarket_proposals import IN_REVIEW, IN_REVIEW_CODE, PROPOSAL_COLUMNS, proposal_columns
 from shelfdesk.channels.errors import AuthError, InvalidActionInput, NotFound, RemoteRejected, WafBlocked, keep_submitted
 from shelfdesk.channels.http import ApiClient, RetryPolicy, call_with_verification
 from shelfdesk.channels.parsing import money_text, rfc3339, text_or_none, to_datetime, to_decimal, to_int

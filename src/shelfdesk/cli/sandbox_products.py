@@ -67,8 +67,8 @@ def read_products(path: Path) -> tuple[list[dict[str, str]], list[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from shelfdesk.sandbox.ports import saved_ports
     from shelfdesk.paths import resolve_paths
+    from shelfdesk.sandbox.ports import saved_ports
 
     products, skipped = read_products(args.file)
     state = Path(args.state) if args.state else resolve_paths(args.home, None).sandbox_dir

@@ -24,6 +24,7 @@ from typing import Any
 import uvicorn
 
 from shelfdesk.clock import Clock
+from shelfdesk.sandbox import backmarket_proposals as proposals
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN, BackMarketSandbox
 from shelfdesk.sandbox.leboncoin import LeboncoinSandbox
 
@@ -122,7 +123,7 @@ def start_sandboxes(
         orders_per_hour=orders_per_hour,
         task_seconds=task_seconds,
         hang_cap=hang_cap,
-        **({"review_seconds": review_seconds} if review_seconds is not None else {}),
+        review_seconds=proposals.REVIEW_SECONDS if review_seconds is None else review_seconds,
     )
     lbc = LeboncoinSandbox(
         state_dir / "leboncoin",

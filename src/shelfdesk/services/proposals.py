@@ -28,8 +28,7 @@ def unknown_products(ctx: AppContext, channel_id: int) -> list[str]:
     """SKUs whose latest real products item on this channel was refused because the catalog does not know the product."""
     from sqlalchemy import func, select
 
-    from shelfdesk.db.models import Publication as P
-    from shelfdesk.db.models import PublicationItem as I
+    from shelfdesk.db.models import Publication as P, PublicationItem as I
     from shelfdesk.domain import ItemOutcome, PublicationKind
 
     latest = (

@@ -11,7 +11,7 @@ the file (``parcels-refused.csv``) to fix them and ship that file next.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
