@@ -80,7 +80,7 @@ def _imported(argv: list[str], env: dict[str, str]) -> set[str]:
 
 
 def test_read_commands_load_only_what_they_need(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """``orders list``, ``orders show`` and ``jobs list`` on a workspace at head read Core tables only."""
+    """``orders list``, ``orders show``, ``jobs list`` and ``status`` on a workspace at head read Core tables only."""
     import os
 
     from shelfdesk.db.models import Order
@@ -104,6 +104,8 @@ def test_read_commands_load_only_what_they_need(ctx, tmp_path) -> None:  # type:
         ["orders", "show", "40012345", "--json"],
         ["jobs", "list"],
         ["jobs", "list", "--json"],
+        ["status"],
+        ["status", "--json"],
     ):
         loaded = _imported([*argv, *home], env)
         assert {m for m in loaded for banned in NOT_FOR_READS if m == banned or m.startswith(banned + ".")} == set(), argv

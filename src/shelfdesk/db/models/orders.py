@@ -42,6 +42,8 @@ class Order(ShelfModel, table=True):
         Index("ix_orders_marketplace_order_id", "marketplace_order_id"),
         Index("ix_orders_address_missing_status", "address_missing", "status"),
         Index("ix_orders_unread_fields", "unread_fields"),
+        Index("ix_orders_status_accept_by", "status", "accept_by"),  # marketplace-dated deadlines (status, alerts)
+        Index("ix_orders_status_ship_by", "status", "ship_by"),
     )
 
     id: int | None = id_field()
@@ -176,6 +178,8 @@ class OrderAction(ShelfModel, table=True):
         Index("ix_order_actions_state_next", "state", "next_attempt_at"),
         Index("ix_order_actions_order_state", "order_id", "state"),
         Index("ix_order_actions_batch", "batch_key"),
+        Index("ix_order_actions_sent_at", "sent_at"),  # orders accepted recently (status's deadline counts)
+        Index("ix_order_actions_confirmed_at", "confirmed_at"),
     )
 
     id: int | None = id_field(big=True)  # BIGINT since migration 0009
