@@ -116,7 +116,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         self.query_one(OrdersTable).set_columns(self.app.size.width)
         self.reload()
         if not self.ctx.read_only:
-            self.sweep_outbox()
+            self.call_after_refresh(self.sweep_outbox)  # after the first frame, which it never delays
 
     @property
     def table(self) -> OrdersTable:
