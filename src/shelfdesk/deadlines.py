@@ -147,6 +147,12 @@ def format_left(left: timedelta) -> str:
 
 
 @lru_cache(maxsize=64)
+def _zone(country: str) -> ZoneInfo:
+    """The market's zone, looked up once per country (``status`` reads it for every order it dates)."""
+    return ZoneInfo(COUNTRY_ZONES.get(country, COUNTRY_ZONES[DEFAULT_COUNTRY]))
+
+
+@lru_cache(maxsize=64)
 def _holidays(country: str, year: int) -> frozenset[date]:
     import holidays
 
@@ -177,7 +183,7 @@ class WorkingTime:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(COUNTRY_ZONES.get(self.country, COUNTRY_ZONES[DEFAULT_COUNTRY]))
+        return _zone(self.country)
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() in self.working_days and day not in _holidays(self.country, day.year)
