@@ -73,7 +73,7 @@ def plan(ctx: AppContext, flt: OrderFilter) -> tuple[str, str]:
         search = plan_text_search(session, flt.text) if flt.text else None
     mode = search.mode if search is not None else ""
     if search is not None and mode == "few":
-        queries = [candidates_query(search.words[0]), rows_by_id_query(flt, [1, 2, 3], search.words[1:])]
+        queries = [candidates_query(search.words[0], flt=flt), rows_by_id_query(flt, [1, 2, 3], search.words[1:])]
     else:
         queries = [list_query(flt, search=search)]
     steps = []
@@ -119,6 +119,7 @@ def main() -> int:
         "text: short id prefix 'B000012'": OrderFilter(text="B000012"),
         "text 'B000012', status New, channel": OrderFilter(text="B000012", status=NormalizedStatus.New, channel_id=channel),
         "text: id prefix, 10,000 orders 'B00009'": OrderFilter(text="B00009"),
+        "text 'B00009', status New": OrderFilter(text="B00009", status=NormalizedStatus.New),
         "text: broad word 'buyer'": OrderFilter(text="buyer"),
         "text 'Buyer 4', status New, channel": OrderFilter(text="Buyer 4", status=NormalizedStatus.New, channel_id=channel),
     }

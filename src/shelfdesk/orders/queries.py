@@ -508,18 +508,26 @@ def page_rows(
     return list(session.execute(list_query(flt, after=after, before=before, limit=limit, search=search)).all())
 
 
-def candidates_query(word: str, *, after: Cursor | None = None, before: Cursor | None = None, limit: int = PAGE_SIZE) -> Select[Any]:
-    """The next ``limit`` (purchase time, order id) of the term rows ``word`` starts, in page order.
+def candidates_query(
+    word: str, *, flt: OrderFilter | None = None, after: Cursor | None = None, before: Cursor | None = None, limit: int = PAGE_SIZE
+) -> Select[Any]:
+    """The next ``limit`` (purchase time, order id) of the term rows ``word`` starts whose order passes ``flt`` but its text.
 
     One range of the term index and a bounded sort of its at most
-    :data:`RANGE_CAP` entries (``search.mode == "few"``): no order row is read.
+    :data:`RANGE_CAP` entries (``search.mode == "few"``). The channel, store,
+    status, dates and invoice filters are checked in the same query on each
+    candidate's order (a primary-key probe), which costs far less than reading
+    the candidates back or reading the filter's own index for them.
     """
     hit = _terms("hit")
     low, high = prefix_bounds(word)
     bounds = [hit.c.term >= low] + ([hit.c.term < high] if high is not None else [])
-    query = select(hit.c.purchased_at, hit.c.order_id).where(
-        *bounds, *_cursor_conditions(hit.c.purchased_at, hit.c.order_id, after, before)
-    )
+    cursor = _cursor_conditions(hit.c.purchased_at, hit.c.order_id, after, before)
+    query = select(hit.c.purchased_at, hit.c.order_id).where(*bounds, *cursor)
+    plain = _plain_conditions(flt) if flt is not None else []
+    if plain:  # correlated: a probe per candidate, where a join lets SQLite read the filter's index first instead
+        orders = table("orders").c
+        query = query.where(exists().where(orders.id == hit.c.order_id, *plain))
     if before is not None:
         return query.order_by(hit.c.purchased_at.asc(), hit.c.order_id.asc()).limit(limit)
     return query.order_by(hit.c.purchased_at.desc(), hit.c.order_id.desc()).limit(limit)
@@ -561,17 +569,17 @@ def _few_rows(session: Session, flt: OrderFilter, search: TextSearch, after: Cur
     for one page (one match in total / rows orders); its term rows instead
     come in page order from one range of the term index
     (:func:`candidates_query`, a bounded sort), a batch at a time, and are
-    looked up by id until the page is full. The rest of the filter (channel,
-    store, status, dates, other words) is checked on the rows found, so each
-    batch is larger than the last. Rows keep one extra column (the store).
+    looked up by id until the page is full. The channel, store, status and
+    dates are checked in that query; the other words on the rows found, so
+    each batch is larger than the last. Rows keep one extra column (the store).
     """
     lead, *others = search.words
     rows: list[Any] = []
     batch = 2 * (limit + 1)
-    if others or _plain_conditions(flt):  # some candidates will not pass: start with more of them
+    if others:  # some candidates will not have the other words: start with more of them
         batch = max(batch, min(search.rows, COUNT_CAP))
     while True:
-        keys = session.execute(candidates_query(lead, after=after, before=before, limit=batch)).all()
+        keys = session.execute(candidates_query(lead, flt=flt, after=after, before=before, limit=batch)).all()
         ids = list(dict.fromkeys(order_id for _, order_id in keys))  # an order with two terms of the prefix, once
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
