@@ -130,8 +130,8 @@ class OrderFlows:
 
         # Loading the sender (the models, the connectors: a few hundred ms of CPU) is for an outbox with
         # something in it, and happens in a thread: it never holds the event loop or the first frame.
-        if not await asyncio.to_thread(has_unsent_actions, self.ctx):
-            return
+        if not await asyncio.to_thread(has_unsent_actions, self.ctx) or getattr(self, "_job", None) is not None:
+            return  # nothing to send, or a bulk action of this screen started meanwhile and sends its own
         outbox = await asyncio.to_thread(importlib.import_module, "shelfdesk.orders.outbox")
         async with outbox.OutboxSender(self.ctx) as sender:
             report = await sender.run_once()

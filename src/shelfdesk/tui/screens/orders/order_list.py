@@ -116,7 +116,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         self.query_one(OrdersTable).set_columns(self.app.size.width)
         self.reload()
         if not self.ctx.read_only:
-            self.call_after_refresh(self.sweep_outbox)  # after the first frame, which it never delays
+            self.sweep_outbox()  # loads the sender only for an outbox with something in it, in a thread
 
     @property
     def table(self) -> OrdersTable:
