@@ -4,8 +4,8 @@
 
 Products cycle through the demo catalog's families with numbered variants;
 orders spread over two years across both marketplaces and every status.
-Rows go in through Core executemany in batches (see
-../shared/reference/measurements.md §4), never as ORM objects.
+Rows go in through Core executemany in batches, never as ORM objects (which
+cost about 40 µs each to build: five times slower for a bulk load).
 """
 
 from __future__ import annotations

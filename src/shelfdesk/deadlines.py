@@ -31,8 +31,10 @@ Where a deadline comes from, in order:
 
 Business days are the merchant's working days (Monday to Friday unless set)
 minus the public holidays of the market's country (the ``holidays``
-package). Per channel, ``settings["deadlines"]`` may hold ``cutoff_hour``
-(0-24, default 13) and ``working_days`` (0 = Monday … 6 = Sunday).
+package). Per store, ``settings["deadlines"]`` may hold ``cutoff_hour``
+(0-24, default 13) and ``working_days`` (0 = Monday … 6 = Sunday); its
+channels inherit them, and a channel's own ``settings["deadlines"]``
+overrides them key by key.
 """
 
 from __future__ import annotations
@@ -145,6 +147,60 @@ def format_left(left: timedelta) -> str:
 
 # --- business time -------------------------------------------------------------------------------
 
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _deadline_block(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    raw = (settings or {}).get("deadlines") if isinstance(settings, Mapping) else None
+    return dict(raw) if isinstance(raw, Mapping) else {}
+
+
+def parse_working_days(text: str) -> list[int]:
+    """``"mon-fri"``, ``"mon-sat"``, ``"mon,wed,fri"`` (English day names or their first three letters) → [0, …].
+
+    Names rather than numbers: whether 0 or 1 is Monday is the first thing people get wrong.
+    """
+    days: set[int] = set()
+
+    def day(word: str) -> int:
+        key = word.strip().lower()[:3]
+        if key not in DAY_NAMES:
+            raise ValueError(f"{word.strip()!r} is not a day: use mon, tue, wed, thu, fri, sat, sun (e.g. mon-fri or mon,wed,fri)")
+        return DAY_NAMES.index(key)
+
+    for part in (p for p in text.split(",") if p.strip()):
+        first, sep, last = part.partition("-")
+        start, end = day(first), day(last) if sep else day(first)
+        if end < start:
+            raise ValueError(f"{part.strip()!r} runs backwards: write the days in the week's order (e.g. mon-sat)")
+        days.update(range(start, end + 1))
+    if not days:
+        raise ValueError("working days cannot be empty (e.g. mon-fri)")
+    return sorted(days)
+
+
+def format_working_days(days: Iterable[int]) -> str:
+    """[0, 1, 2, 3, 4] → ``"mon-fri"``; [0, 2, 4] → ``"mon,wed,fri"`` (what :func:`parse_working_days` reads back)."""
+    ordered = sorted(set(days))
+    runs: list[list[int]] = []
+    for d in ordered:
+        if runs and d == runs[-1][-1] + 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return ",".join(f"{DAY_NAMES[r[0]]}-{DAY_NAMES[r[-1]]}" if len(r) > 2 else ",".join(DAY_NAMES[d] for d in r) for r in runs)
+
+
+def check_cutoff_hour(value: Any) -> int:
+    """The cut-off hour as a whole hour 0-24 (24: every order accepted on a business day leaves that day)."""
+    try:
+        hour = int(str(value).strip().removesuffix("h").removesuffix(":00"))
+    except ValueError:
+        raise ValueError(f"cut-off hour {value!r} is not a whole hour: give 0 to 24 (e.g. 13 for 1 p.m.)") from None
+    if not 0 <= hour <= 24:
+        raise ValueError(f"cut-off hour {hour} is outside 0-24 (e.g. 13 for 1 p.m.)")
+    return hour
+
 
 @lru_cache(maxsize=64)
 def _zone(country: str) -> ZoneInfo:
@@ -171,9 +227,11 @@ class WorkingTime:
     working_days: frozenset[int] = field(default=DEFAULT_WORKING_DAYS)
 
     @classmethod
-    def for_channel(cls, country: str | None, settings: Mapping[str, Any] | None) -> WorkingTime:
-        """From a channel's country and ``settings["deadlines"]``; a bad value falls back to the default."""
-        raw = (settings or {}).get("deadlines") or {}
+    def for_channel(
+        cls, country: str | None, settings: Mapping[str, Any] | None, store_settings: Mapping[str, Any] | None = None
+    ) -> WorkingTime:
+        """From a channel's country and ``settings["deadlines"]`` over its store's; a bad value falls back to the default."""
+        raw = {**_deadline_block(store_settings), **_deadline_block(settings)}
         cutoff = raw.get("cutoff_hour", DEFAULT_CUTOFF_HOUR) if isinstance(raw, Mapping) else DEFAULT_CUTOFF_HOUR
         days = raw.get("working_days") if isinstance(raw, Mapping) else None
         if not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 0 <= cutoff <= 24:
@@ -351,10 +409,25 @@ class TokenFacts:
     marketplace: Marketplace
     expires_at: datetime | None  #: the stored expiry, when the marketplace or a check told it
     issued_at: datetime | None = None  #: when the token was set (a Leboncoin token then lives 365 days)
+    rejected_at: datetime | None = None  #: when the marketplace last refused it (the token check), if it did
+    error: str | None = None  #: what the marketplace said then
 
 
 def due_for_token(token: TokenFacts) -> list[Due]:
-    """When an account's token must be renewed before harvests and stock pushes stop."""
+    """When an account's token must be renewed before harvests and stock pushes stop (at once once refused)."""
+    if token.error and token.rejected_at is not None:
+        return [
+            Due(
+                DueKind.renew_token,
+                min(token.rejected_at, token.expires_at or token.rejected_at),
+                "orders stop arriving and stock stops updating on this account",
+                "account",
+                token.account_id,
+                token.name,
+                "marketplace",
+                note=f"refused: {token.error}",
+            )
+        ]
     at = token.expires_at
     source = "marketplace"
     if at is None and token.marketplace is Marketplace.leboncoin and token.issued_at is not None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
+
+from shelfdesk.files import write_atomic
 
 SECRET_PREFIX = "secret:"
 ENV_PREFIX = "env:"
@@ -75,18 +76,7 @@ class SecretStore:
             self._write(data)
 
     def _write(self, data: dict[str, str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lines = [f"{k} = {_toml_string(v)}\n" for k, v in sorted(data.items())]
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".secrets.")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.writelines(lines)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        os.chmod(self.path, 0o600)
+        write_atomic(self.path, "".join(f"{k} = {_toml_string(v)}\n" for k, v in sorted(data.items())), mode=0o600)
 
     def resolve(self, reference: str | None) -> str:
         """Turn a stored reference into the secret value."""

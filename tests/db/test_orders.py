@@ -78,7 +78,7 @@ def _plan(conn: Connection, stmt: Select) -> str:
 
 
 def _orders_page(*filters: object) -> Select:
-    """The Orders screen's query: newest first, keyset paging in the expanded form (measurements.md §4)."""
+    """The Orders screen's query: newest first, keyset paging in the expanded form (an index bound on SQLite)."""
     cursor_at, cursor_id = NOW - timedelta(days=3), 10**6
     return (
         select(Order.id, Order.marketplace_order_id, Order.status, Order.purchased_at, Order.total, Order.buyer_name)

@@ -11,8 +11,8 @@ from shelfdesk.domain import ActionKind, ActionState, JobOutcome, Marketplace, N
 from shelfdesk.domain import PublicationKind, PublicationMode, PublicationState
 from shelfdesk.jobs.registry import JobScope
 from shelfdesk.jobs.schedules import ensure_schedules, set_paused
-from shelfdesk.services import alerts as rules
-from shelfdesk.services.alerts import Severity, count_alerts, list_alerts
+from shelfdesk.jobs import alerts as rules
+from shelfdesk.jobs.alerts import Severity, count_alerts, list_alerts
 from tests.jobs.conftest import add_channels
 
 
@@ -146,11 +146,10 @@ def test_deadlines_and_failed_actions_point_at_each_order(ctx: AppContext, clock
             return int(row.id)
 
         late = order("L-1", NormalizedStatus.New, accept_by=now - timedelta(hours=2))
-        soon = order("L-2", NormalizedStatus.New, accept_by=now + timedelta(hours=5))
+        soon = order("L-2", NormalizedStatus.New, accept_by=now + timedelta(hours=3, minutes=30))
         order("L-3", NormalizedStatus.New, accept_by=now + timedelta(days=2))  # far enough
         order("L-4", NormalizedStatus.InProgress, accept_by=now - timedelta(days=1))  # accepted already
-        for n in range(5):
-            order(f"S-{n}", NormalizedStatus.InProgress, ship_by=now + timedelta(hours=n))
+        ship = [order(f"S-{n}", NormalizedStatus.InProgress, ship_by=now + timedelta(hours=n)) for n in range(5)]
         refused = order("R-1", NormalizedStatus.New)
         session.add(
             OrderAction(
@@ -164,18 +163,21 @@ def test_deadlines_and_failed_actions_point_at_each_order(ctx: AppContext, clock
             )
         )
 
-    accept = [(a.severity, a.target_type, a.target_id, a.message) for a in list_alerts(ctx) if a.kind == "deadline_accept"]
-    assert sorted(accept) == sorted(
-        [
-            (Severity.critical, "order", late, "order L-1: accept by 03-02 07:30 UTC (2 h ago)"),
-            (Severity.warning, "order", soon, "order L-2: accept by 03-02 14:30 UTC (in 5 h)"),
-        ]
-    )
-    ship = [a for a in list_alerts(ctx) if a.kind == "deadline_ship"]
-    assert [a.target_type for a in ship] == ["order"] * 3 + ["orders"]  # three rows, then the rest summed up
-    assert ship[-1].message == "and 2 more order(s) to ship close to or past their deadline"
+    from shelfdesk.jobs.escalation import escalate
+
+    assert [a for a in list_alerts(ctx) if a.kind.startswith("deadline")] == []  # nothing until the escalation has looked
+    escalate(ctx)
+    deadlines = [(a.kind, a.severity, a.target_type, a.target_id, a.message) for a in list_alerts(ctx) if a.kind.startswith("deadline")]
+    assert deadlines[:3] == [  # most urgent first, three rows, then the rest summed up
+        ("deadline_confirm_availability", Severity.critical, "order", late, "order L-1: confirm availability by 03-02 07:30 UTC (2 h ago)"),
+        ("deadline_confirm_shipping", Severity.critical, "order", ship[0], "order S-0: confirm shipping by 03-02 09:30 UTC (in 0 min)"),
+        ("deadline_confirm_shipping", Severity.warning, "order", ship[1], "order S-1: confirm shipping by 03-02 10:30 UTC (in 1 h)"),
+    ]
+    assert deadlines[3][:3] == ("deadlines", Severity.warning, "orders")
+    assert deadlines[3][4] == "and 4 more deadline(s) close or past (D lists them all)"  # S-2, S-3, S-4 and L-2; not L-3 (2 days)
+    assert soon not in [d[3] for d in deadlines]
     [failed] = [a for a in list_alerts(ctx) if a.kind == "actions_failed"]
     assert (failed.target_type, failed.target_id) == ("order", refused)
     assert failed.message == "order R-1: accept failed (order already canceled by the buyer); retry or dismiss it"
-    assert count_alerts(ctx) == len(list_alerts(ctx)) == 7
+    assert count_alerts(ctx) == len(list_alerts(ctx)) == 5
     assert list_alerts(ctx)[0].severity is Severity.critical

@@ -13,7 +13,7 @@ from shelfdesk.jobs import registry
 from shelfdesk.jobs.runner import MANUAL, JobRunner
 from shelfdesk.jobs.schedules import ensure_schedules, list_schedules
 from shelfdesk.sandbox.backmarket import DEFAULT_TOKEN as BM_TOKEN
-from shelfdesk.services.alerts import Severity, list_alerts
+from shelfdesk.jobs.alerts import Severity, list_alerts
 from tests.orders.conftest import Desk, desk, sandboxes  # noqa: F401  (fixtures)
 
 

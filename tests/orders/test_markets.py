@@ -83,7 +83,7 @@ def test_harvest_and_actions_speak_the_channels_market(desk: Desk) -> None:
 
 
 def test_an_order_in_an_unexpected_shape_is_kept_flagged_and_alerted(desk: Desk) -> None:
-    from shelfdesk.services.alerts import list_alerts
+    from shelfdesk.jobs.alerts import list_alerts
 
     now = desk.clock.now().isoformat(timespec="seconds")
     line = {"id": 1, "state": 1, "listing": "IPH12-64-BLK-VG", "quantity": 1, "price": "389,00", "product_id": 5}

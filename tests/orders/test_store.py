@@ -113,7 +113,7 @@ def test_action_visible_reads_the_marketplace_state() -> None:
 
 
 def test_accepted_orders_without_address_raise_an_alert(ctx: AppContext, scope: AccountScope) -> None:
-    from shelfdesk.services.alerts import list_alerts
+    from shelfdesk.jobs.alerts import list_alerts
 
     store(ctx, scope, remote(ctx, "X", raw="3", status=S.InProgress))
     [alert] = [a for a in list_alerts(ctx) if a.kind == "address_missing"]

@@ -13,7 +13,7 @@ import pytest
 
 from shelfdesk.catalog.feeds import CATALOG, STOCK, refresh_due, refresh_feed, set_feed
 from shelfdesk.publishing.pusher import push_stock_sync
-from shelfdesk.services.alerts import list_alerts
+from shelfdesk.jobs.alerts import list_alerts
 from tests.publishing.conftest import Shop
 
 SKU = "IPH13-128-MID-GOOD"

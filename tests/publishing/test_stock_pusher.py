@@ -140,7 +140,7 @@ def test_status_reports_the_oldest_unpushed_change_and_alerts_past_the_threshold
 
     from shelfdesk.cli.status_cmd import render
     from shelfdesk.jobs.health import health_dict, sync_health
-    from shelfdesk.services.alerts import list_alerts
+    from shelfdesk.jobs.alerts import list_alerts
 
     _baseline(shop, {SKU: 2})
     assert health_dict(sync_health(shop.ctx))["stock"]["oldest_unpushed_age_seconds"] is None

@@ -14,7 +14,8 @@ from shelfdesk.clock import FakeClock, set_default_clock
 from shelfdesk.context import AppContext
 from shelfdesk.deadlines import DueKind, Urgency
 from shelfdesk.domain import NormalizedStatus as S
-from shelfdesk.services.deadlines import list_due
+from shelfdesk.services.deadlines import due_dict, list_due
+from tests.conftest import FIXED_NOW
 from tests.due_data import add_order, seed_due
 
 UTC = timezone.utc
@@ -69,6 +70,87 @@ def test_due_command_groups_exits_1_when_overdue_and_status_counts(
         session.execute(update(Order).values(status=S.Shipped))
     assert main(["due"]) == 0  # the token still expires in the future: due, not overdue
     assert "Renew token (1)" in capsys.readouterr().out
+
+
+def test_status_exits_1_on_a_missed_deadline_alone_and_0_once_it_is_handled(
+    ctx: AppContext, cli_clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = seed_due(ctx)
+    assert main(["status", "--json"]) == 1
+    status = json.loads(capsys.readouterr().out)
+    assert status["overdue"] == 1 and status["critical"] is False  # no critical alert: the late shipment alone
+    assert main(["status"]) == 1
+    assert "Deadlines     1 overdue, 1 within 4 h, 2 within 24 h, 1 later (shelfdesk due lists them)" in capsys.readouterr().out
+    with ctx.write_session() as session:
+        from sqlalchemy import update
+
+        from shelfdesk.db.models import Order
+
+        session.execute(update(Order).where(Order.id == ids["BM-LATE"]).values(status=S.Shipped))
+    assert main(["status", "--json"]) == 0 and json.loads(capsys.readouterr().out)["overdue"] == 0
+    assert main(["due", "--json"]) == 0 and json.loads(capsys.readouterr().out)["overdue"] == 0
+
+
+def test_an_order_auto_accept_held_shows_on_due_with_its_reason(ctx: AppContext) -> None:
+    """Through auto-accept itself: an unknown SKU leaves the order New, and Due says why."""
+    from sqlalchemy import select, update
+
+    from shelfdesk.db.models import Channel, Order, OrderLine
+    from shelfdesk.orders.autoaccept import auto_accept
+    from shelfdesk.orders.store import load_scope
+
+    ids = seed_due(ctx)
+    now = ctx.clock.now()
+    with ctx.write_session() as session:
+        session.execute(update(Channel).values(auto_accept=True, activated_at=now - timedelta(days=30)))
+        session.execute(update(Order).where(Order.id == ids["BM-HELD"]).values(hold_reason=None))
+        session.add(OrderLine(order_id=ids["BM-HELD"], marketplace_line_id="1", sku="NO-SUCH-SKU", quantity=1, status=S.New))
+    with ctx.write_session() as session:
+        account_id = session.get(Order, ids["BM-HELD"]).account_id  # type: ignore[union-attr]
+        outcome = auto_accept(session, load_scope(session, account_id), [ids["BM-HELD"]], now)
+    assert ids["BM-HELD"] in outcome.held
+    with ctx.read_session() as session:
+        reason = session.execute(select(Order.hold_reason).where(Order.id == ids["BM-HELD"])).scalar_one()
+    assert reason and "NO-SUCH-SKU" in reason
+    held = next(d for d in list_due(ctx).items if d.reference == "BM-HELD")
+    assert (held.kind, held.note) == (DueKind.accept, reason)
+
+
+def test_a_leboncoin_refresh_token_shows_a_month_before_its_365_days_and_a_refused_token_at_once(
+    ctx: AppContext, clock: FakeClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import update
+
+    from shelfdesk.db.models import MarketplaceAccount
+    from shelfdesk.services.accounts import create_account
+
+    lbc = create_account(ctx, "leboncoin", "Leboncoin Pro", token="lbc-refresh-0123456789abcdef")
+    bm = create_account(
+        ctx, "backmarket", "Back Market EU", token="bm-token-0123456789abcdef", company="Refurb", contact_email="a@b.example"
+    )
+    assert [d.reference for d in list_due(ctx).items] == []  # 365 days ahead: not this month's business
+    clock.advance(timedelta(days=340))
+    [token] = list_due(ctx).items
+    assert (token.kind, token.reference, token.target_id, token.urgency(clock.now())) == (
+        DueKind.renew_token,
+        "Leboncoin Pro",
+        lbc.id,
+        Urgency.later,
+    )
+    assert token.due_at == FIXED_NOW + timedelta(days=365)
+    with ctx.write_session() as session:  # the token check found Back Market's token refused
+        session.execute(
+            update(MarketplaceAccount)
+            .where(MarketplaceAccount.id == bm.id)
+            .values(token_error="401 invalid token", token_checked_at=clock.now() - timedelta(hours=2))
+        )
+    refused, _ = list_due(ctx).items
+    assert (refused.reference, refused.note, refused.urgency(clock.now())) == (
+        "Back Market EU",
+        "refused: 401 invalid token",
+        Urgency.overdue,
+    )
+    assert "bm-token" not in json.dumps(due_dict(list_due(ctx)))
 
 
 def test_status_counts_old_open_orders_from_the_index_and_agree_with_the_due_list(ctx: AppContext) -> None:

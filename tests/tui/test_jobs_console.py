@@ -158,7 +158,7 @@ async def test_enter_drills_into_runs_and_a_runs_error(make_app: Any, ids: dict[
 
 
 async def test_alert_list_opens_from_anywhere_and_enter_goes_to_the_job_row(make_app: Any, ids: dict[str, int], monkeypatch: Any) -> None:
-    from shelfdesk.services import alerts
+    from shelfdesk.jobs import alerts
 
     webhook = alerts.Alert("webhook_paused", alerts.Severity.warning, "webhook erp: paused after 10 failures", "webhook", 3)
     monkeypatch.setattr(alerts, "RULES", [*alerts.RULES, lambda session, now: [webhook]])

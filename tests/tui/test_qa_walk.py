@@ -242,7 +242,7 @@ async def test_an_order_alert_says_where_enter_leads_in_the_operators_words(
     make_app: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ "Enter: Orders, order 169" named the database id of order 40000169."""
-    from shelfdesk.services import alerts
+    from shelfdesk.jobs import alerts
 
     ship = alerts.Alert("deadline", alerts.Severity.critical, "order 40000169: ship by 11-22 18:37 UTC", "order", 169)
     monkeypatch.setattr(alerts, "list_alerts", lambda ctx: [ship])

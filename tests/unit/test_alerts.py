@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from shelfdesk.clock import FakeClock
 from shelfdesk.domain import ActionKind, ActionState, JobOutcome, Marketplace, NormalizedStatus
-from shelfdesk.services.alerts import Severity, count_alerts, list_alerts
+from shelfdesk.jobs.alerts import Severity, count_alerts, list_alerts
 
 
 def _account(session, clock: FakeClock, **kw):  # type: ignore[no-untyped-def]
@@ -67,5 +67,8 @@ def test_failed_actions_deadlines_and_failing_jobs(ctx, clock: FakeClock) -> Non
         for minutes in (1, 2, 3):
             session.add(JobRun(job="outbox", started_at=now - timedelta(minutes=minutes), outcome=JobOutcome.failed))
         session.add(JobRun(job="offers", started_at=now, outcome=JobOutcome.failed))
+    from shelfdesk.jobs.escalation import escalate
+
+    escalate(ctx)  # the deadline escalation fires the 4 h threshold of the order to confirm
     kinds = sorted(a.kind for a in list_alerts(ctx))
-    assert kinds == ["actions_failed", "deadline_accept", "job_failing"]
+    assert kinds == ["actions_failed", "deadline_confirm_availability", "job_failing"]

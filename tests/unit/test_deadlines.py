@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,14 +15,18 @@ from shelfdesk.deadlines import (
     TokenFacts,
     Urgency,
     WorkingTime,
+    check_cutoff_hour,
     due_for_action,
     due_for_line,
     due_for_order,
     due_for_token,
     format_left,
+    format_working_days,
     most_urgent_first,
+    parse_working_days,
 )
-from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus as S
+from shelfdesk.domain import ActionKind, Marketplace
+from shelfdesk.domain import NormalizedStatus as S
 
 UTC = timezone.utc
 instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC))
@@ -168,6 +173,45 @@ def test_channel_settings_pick_cutoff_and_working_days_and_ignore_nonsense():
         "DE", 15, frozenset(range(6))
     )
     assert WorkingTime.for_channel(None, {"deadlines": {"cutoff_hour": "noon", "working_days": "all"}}) == WorkingTime()
+
+
+def test_a_store_setting_is_inherited_and_a_channel_overrides_it_key_by_key():
+    store = {"deadlines": {"cutoff_hour": 10, "working_days": [0, 1, 2, 3, 4, 5]}}
+    assert WorkingTime.for_channel("FR", None, store) == WorkingTime("FR", 10, frozenset(range(6)))
+    assert WorkingTime.for_channel("FR", {"deadlines": {"cutoff_hour": 16}}, store) == WorkingTime("FR", 16, frozenset(range(6)))
+    assert WorkingTime.for_channel("FR", {"other": 1}, {"deadlines": "nonsense"}) == WorkingTime("FR")
+
+
+@given(st.sets(st.integers(min_value=0, max_value=6), min_size=1))
+def test_working_days_read_back_what_they_write(days):
+    assert parse_working_days(format_working_days(days)) == sorted(days)
+
+
+def test_working_days_and_cutoff_refuse_what_they_cannot_read():
+    assert parse_working_days("Monday-Friday, sun") == [0, 1, 2, 3, 4, 6]
+    for bad in ("", "fri-mon", "weekdays", "mon-"):
+        with pytest.raises(ValueError):
+            parse_working_days(bad)
+    assert (check_cutoff_hour("13"), check_cutoff_hour(" 9h "), check_cutoff_hour(24)) == (13, 9, 24)
+    for bad in ("25", "-1", "1pm", ""):
+        with pytest.raises(ValueError, match="cut-off hour"):
+            check_cutoff_hour(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(instants, countries, cutoffs, st.sets(st.integers(min_value=0, max_value=6), min_size=1))
+def test_the_dispatch_day_is_a_working_day_before_the_cutoff_else_the_next(at, country, cutoff, days):
+    """Across zones and DST: the same local day when that day works and the local time is before the cut-off."""
+    working = WorkingTime(country, cutoff, frozenset(days))
+    local = at.astimezone(working.zone)
+    day = working.dispatch_day(at)
+    assert day.weekday() in days and working.is_business_day(day)
+    if working.is_business_day(local.date()) and local.hour < cutoff:
+        assert day == local.date()
+    else:
+        assert day > local.date() and all(
+            not working.is_business_day(local.date() + timedelta(n)) for n in range(1, (day - local.date()).days)
+        )
 
 
 @settings(max_examples=300, deadline=None)

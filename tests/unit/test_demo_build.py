@@ -188,3 +188,29 @@ def test_demo_leboncoin_is_live_and_fails_one_fixable_group_then_a_stock_change_
     assert offers.counters["sent"] == offers.counters["succeeded"] == 1 and waited < 10
     with start_sandboxes(tmp_path / "elsewhere", clock=clock) as elsewhere:  # the realistic default stays
         assert elsewhere.backmarket.task_seconds == elsewhere.leboncoin.feed_seconds == 120.0
+
+
+def test_the_demos_due_list_has_orders_to_ship_sales_to_confirm_and_a_token_that_expires_this_month(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from datetime import timedelta
+
+    from shelfdesk.deadlines import DueKind
+    from shelfdesk.demo.build import demo_tokens
+    from shelfdesk.demo.live import TOKEN_DAYS_LEFT, sandbox_folder
+    from shelfdesk.domain import Marketplace
+    from shelfdesk.sandbox.leboncoin import LeboncoinSandbox
+    from shelfdesk.services.deadlines import list_due
+
+    ctx, _ = open_demo(resolve_paths(tmp_path / "demo"), clock=clock)
+    due = list_due(ctx)
+    kinds = {d.kind for d in due.items}
+    assert {DueKind.ship, DueKind.confirm_availability, DueKind.renew_token} <= kinds
+    [token] = [d for d in due.items if d.kind is DueKind.renew_token]
+    assert token.reference == "Leboncoin Pro"
+    assert abs(token.due_at - (clock.now() + timedelta(days=TOKEN_DAYS_LEFT))) < timedelta(minutes=5)  # the build's clock moved on
+    # The sandbox issued the same token for as long: the daily token check finds the same expiry.
+    sandbox = LeboncoinSandbox(sandbox_folder(ctx) / "leboncoin", clock=clock, refresh_token=None, orders_per_hour=0)
+    record = sandbox.state["refresh_tokens"][demo_tokens()[Marketplace.leboncoin]]
+    assert record["expires_at"][:10] == f"{token.due_at:%Y-%m-%d}"
+    ctx.close()

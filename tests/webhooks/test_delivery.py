@@ -105,7 +105,7 @@ def test_events_of_one_order_stay_in_order_while_others_flow(ctx: AppContext, cl
 def test_repeated_failures_pause_the_subscription_with_an_alert_and_resume_delivers_the_backlog(
     ctx: AppContext, clock: FakeClock, receiver: Receiver
 ) -> None:
-    from shelfdesk.services.alerts import list_alerts
+    from shelfdesk.jobs.alerts import list_alerts
 
     subscriptions.add_subscription(ctx, "erp", receiver.url, "order.created", max_failures=3)
     order_with_events(ctx, "7004")

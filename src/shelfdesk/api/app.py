@@ -185,6 +185,8 @@ def _status(s: Schemas) -> dict[str, Any]:
         "properties": {
             "checked_at": TIME,
             "critical": {"type": "boolean"},
+            "overdue": {"type": "integer", "minimum": 0, "description": "deadlines already missed (as `shelfdesk due` lists them)"},
+            "deadlines": {"type": "object", "description": "how many deadlines per urgency: overdue, within 1 h, within 4 h …"},
             "channels": {"type": "array"},
             "workspace_jobs": {"type": "array"},
             "alerts": {"type": "array"},

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from shelfdesk.api import DEFAULT_HOST, DEFAULT_PORT
-from shelfdesk.sandbox.server import _url, bind
+from shelfdesk.sandbox.server import bind, socket_url
 
 if TYPE_CHECKING:
     from shelfdesk.api.app import ApiSettings
@@ -54,11 +54,11 @@ def start_api(ctx: AppContext, settings: ApiSettings | None = None, *, host: str
     server = _server(ctx, settings, access_log=False)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), name="shelfdesk-api", daemon=True)
     thread.start()
-    return RunningApi(_url(sock), server, thread)
+    return RunningApi(socket_url(sock), server, thread)
 
 
 def serve_forever(ctx: AppContext, settings: ApiSettings | None, *, host: str, port: int) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn handles both)."""
     sock = bind(host, port, force=True)
-    print(f"shelfdesk API on {_url(sock)} (OpenAPI document at {_url(sock)}/v1/openapi.json)", flush=True)
+    print(f"shelfdesk API on {socket_url(sock)} (OpenAPI document at {socket_url(sock)}/v1/openapi.json)", flush=True)
     asyncio.run(_server(ctx, settings, access_log=True).serve(sockets=[sock]))

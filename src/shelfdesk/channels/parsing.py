@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 
 def to_decimal(value: Any, default: Decimal | None = None) -> Decimal | None:
     """Money arrives as strings ("42.00"), numbers, or ``{amount, currency}``."""
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         value = value.get("amount")
     if value is None or value == "":
         return default
@@ -53,6 +54,14 @@ def to_int(value: Any, default: int = 0) -> int:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return default
+
+
+def int_or_none(value: Any) -> int | None:
+    """An integer, or None when the value is missing or is not one."""
+    try:
+        return int(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def text_or_none(value: Any) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from shelfdesk.cli.setup_common import common_parser, print_json, workspace
+from shelfdesk.formatting import when
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -61,10 +62,6 @@ def _serve(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def
     return 0
 
 
-def _when(value) -> str:  # type: ignore[no-untyped-def]
-    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
-
-
 def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from shelfdesk.services.api_tokens import add_token
 
@@ -87,8 +84,10 @@ def _list(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     if not tokens:
         print("no API tokens yet: shelfdesk api token add NAME --scope read|write")
     for t in tokens:
-        state = f"revoked {_when(t.revoked_at)}" if t.revoked_at else "active"
-        print(f"{t.name:<24} {t.scope:<5} {t.prefix}…  created {_when(t.created_at)}  last used {_when(t.last_used_at)}  {state}")
+        state = f"revoked {when(t.revoked_at)}" if t.revoked_at else "active"
+        print(
+            f"{t.name:<24} {t.scope:<5} {t.prefix}…  created {when(t.created_at)}  last used {when(t.last_used_at) if t.last_used_at else 'never'}  {state}"
+        )
     return 0
 
 

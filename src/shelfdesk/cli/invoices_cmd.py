@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli import UserFacingError, add_workspace_options
-from shelfdesk.cli.orders_cmd import _date, _filter, _filters, _money, _when
+from shelfdesk.cli.orders_cmd import add_filter_options, order_filter, parse_date
 from shelfdesk.cli.setup_common import print_json as _print_json
+from shelfdesk.formatting import money_with_currency, when
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -37,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = add("generate", "issue invoices: for the orders named, or for every order matching the filters", _generate)
     p.add_argument("orders", nargs="*", metavar="ORDER", help="marketplace order id (or #id)")
     p.add_argument("--filter", action="store_true", help="invoice every order matching the filter options below")
-    _filters(p)
+    add_filter_options(p)
     p.add_argument("--number", type=int, help="number of the invoice (one order): the next free one, or any start on an unused prefix")
     p.add_argument("--start", type=int, help="bulk: number of the first invoice (same rules as --number)")
     p.add_argument("--no-upload", action="store_true", help="do not queue the upload to the marketplace")
@@ -116,8 +117,8 @@ def _line(info: InvoiceInfo) -> str:
         extra = f"  cancelled by {info.credited_by}"
     upload = f"  upload {info.upload_state}" if info.upload_state else ""
     return (
-        f"{info.number:<14} {'credit' if info.kind == 'credit_note' else 'invoice':<8} {_when(info.issued_at)}  "
-        f"{info.marketplace_order_id:<14} {_money(info.total, info.currency):>14}{extra}{upload}"
+        f"{info.number:<14} {'credit' if info.kind == 'credit_note' else 'invoice':<8} {when(info.issued_at)}  "
+        f"{info.marketplace_order_id:<14} {money_with_currency(info.total, info.currency):>14}{extra}{upload}"
     )
 
 
@@ -138,7 +139,7 @@ def _generate(ctx: AppContext, args: argparse.Namespace) -> int:
         if args.filter:
             from shelfdesk.orders.queries import iter_order_ids
 
-            ids = [i for batch in iter_order_ids(ctx, _filter(ctx, args)) for i in batch]
+            ids = [i for batch in iter_order_ids(ctx, order_filter(ctx, args)) for i in batch]
         else:
             ids = [service.find_order(session, ref).id for ref in args.orders]
     if not ids:
@@ -185,7 +186,7 @@ def _generate_one(ctx: AppContext, args: argparse.Namespace, upload: bool | None
         preview = service.preview_invoice(ctx, args.orders[0])
         rates = ", ".join(f"{rate.normalize():f} %: {vat}" for rate, vat in preview.rates)
         print(
-            f"Order {preview.marketplace_order_id} ({preview.store_name}): total {_money(preview.total, preview.currency)}, "
+            f"Order {preview.marketplace_order_id} ({preview.store_name}): total {money_with_currency(preview.total, preview.currency)}, "
             f"excl. VAT {preview.total_net}, VAT {preview.total_vat} ({rates})"
         )
         hint = "any number (new prefix)" if not preview.prefix_in_use else "Enter"
@@ -216,8 +217,8 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
         order=args.order,
         store=args.store,
         kind=args.kind,
-        since=_date(args.since, "--since"),
-        until=_date(args.until, "--until"),
+        since=parse_date(args.since, "--since"),
+        until=parse_date(args.until, "--until"),
         search=args.search,
         limit=args.limit,
     )
@@ -276,8 +277,8 @@ def _export(ctx: AppContext, args: argparse.Namespace) -> int:
         args.directory,
         formats=tuple(args.format or ("pdf", "html")),
         store=args.store,
-        since=_date(args.since, "--since"),
-        until=_date(args.until, "--until"),
+        since=parse_date(args.since, "--since"),
+        until=parse_date(args.until, "--until"),
     )
     if args.json:
         _print_json({"files": [str(f) for f in files]})

@@ -16,12 +16,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shelfdesk.cli.setup_common import print_json as _print_json
 from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
+from shelfdesk.cli.setup_common import print_json as _print_json
+from shelfdesk.formatting import money, money_with_currency, short_when, when
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -48,7 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--no-send", action="store_true", help="only harvest; leave queued actions for later")
 
     p = add("list", "list orders, newest first (keyset paged)", _list)
-    _filters(p)
+    add_filter_options(p)
     p.add_argument("--limit", type=int, default=50, help="rows per page (max 500)")
     p.add_argument("--cursor", help="continue after this cursor (printed as 'next' by the previous page)")
     p.add_argument(
@@ -93,7 +93,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     p = add("export", "export the filtered orders to CSV (one row per line; spreadsheet-safe; no tokens)", _export)
     p.add_argument("file", type=Path)
-    _filters(p)
+    add_filter_options(p)
 
     p = add("actions", "the outbox: pending and failed order actions", _actions)
     group = p.add_mutually_exclusive_group()
@@ -104,7 +104,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=100)
 
 
-def _filters(p: argparse.ArgumentParser) -> None:
+def add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status", choices=STATUSES)
     p.add_argument("--store", help="store name or id")
     p.add_argument("--channel", help=CHANNEL_HELP)
@@ -124,7 +124,7 @@ def _all_matching(p: argparse.ArgumentParser) -> None:
         help="act on every order matching the filter options below (instead of naming orders), in one batch",
     )
     p.add_argument("--yes", action="store_true", help="with --filter: do not ask for confirmation")
-    _filters(p)
+    add_filter_options(p)
 
 
 def _send_options(p: argparse.ArgumentParser) -> None:
@@ -153,18 +153,10 @@ def run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- output
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
-def _money(amount: Decimal | None, currency: str | None) -> str:
-    return "—" if amount is None else f"{amount:,.2f} {currency or ''}".strip()
-
-
 # ---------------------------------------------------------------------- filters
 
 
-def _date(text: str | None, what: str) -> datetime | None:
+def parse_date(text: str | None, what: str) -> datetime | None:
     """A date option (``--after``); a bad one is one line on stderr naming the option."""
     from shelfdesk.orders.errors import OrderError
     from shelfdesk.orders.queries import parse_time
@@ -175,7 +167,8 @@ def _date(text: str | None, what: str) -> datetime | None:
         raise UserFacingError(str(exc)) from None
 
 
-def _filter(ctx: AppContext, args: argparse.Namespace) -> OrderFilter:
+def order_filter(ctx: AppContext, args: argparse.Namespace) -> OrderFilter:
+    """The orders the filter options select (``--status``, ``--store``, ``--search`` …)."""
     from shelfdesk.orders.queries import make_filter
 
     return make_filter(
@@ -231,7 +224,7 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
 
     if args.limit < 1:  # the query would quietly list one row
         raise UserFacingError(f"--limit {args.limit}: give the rows per page, from 1 to 500")
-    flt = _filter(ctx, args)
+    flt = order_filter(ctx, args)
     after = parse_cursor(args.cursor) if args.cursor else None
     page = list_orders(ctx, flt, after=after, limit=args.limit)
     bound = None if args.exact_counts else QUICK_COUNT
@@ -262,18 +255,17 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
 def _wide_line(r: Any) -> str:
     sync = f" [{r.sync}]" if r.sync else ""
     return (
-        f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {_when(r.purchased_at)}  "
-        f"{(r.buyer_name or '—')[:22]:<22} {_money(r.total, r.currency):>12}  {r.channel}"
+        f"{r.marketplace_order_id:<14} {r.marketplace:<10} {r.status.value:<10}{sync:<16} {when(r.purchased_at)}  "
+        f"{(r.buyer_name or '—')[:22]:<22} {money_with_currency(r.total, r.currency):>12}  {r.channel}"
     )
 
 
 def _fitted_line(r: Any, width: int) -> str:
     """One order in ``width`` columns: short date and channel code, the buyer's name takes what is left."""
     sync = {"synchronizing": "sync", "failed": "FAIL"}.get(r.sync, r.sync[:4]) if r.sync else ""
-    when = r.purchased_at.strftime("%m-%d %H:%M") if r.purchased_at else "—"
-    total = _money(r.total, r.currency if r.currency != "EUR" else None)
+    total = money(r.total, r.currency)
     channel = r.channel_code or r.channel[:8]
-    head = f"{r.marketplace_order_id:<14} {r.status.value:<10} {sync:<4} {when}  "
+    head = f"{r.marketplace_order_id:<14} {r.status.value:<10} {sync:<4} {short_when(r.purchased_at)}  "
     tail = f" {total:>10}  {channel}"
     room = max(6, width - len(head) - len(tail) - 1)
     return f"{head}{(r.buyer_name or '—')[:room]:<{room}}{tail}"
@@ -296,14 +288,14 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         + (f"  [{d.sync}]" if d.sync else "")
     )
     print(f"account {d.account} · channel {d.channel or '—'} · store {d.store or '—'} · country {d.country or '—'}")
-    print(f"purchased {_when(d.purchased_at)} · modified {_when(d.modified_at)} · harvested {_when(d.harvested_at)}")
-    print(f"total {_money(d.total, d.currency)} (shipping {_money(d.shipping_price, d.currency)})")
+    print(f"purchased {when(d.purchased_at)} · modified {when(d.modified_at)} · harvested {when(d.harvested_at)}")
+    print(f"total {money_with_currency(d.total, d.currency)} (shipping {money_with_currency(d.shipping_price, d.currency)})")
     print(f"buyer {d.buyer_name or '—'} {d.buyer_email or ''} {d.buyer_phone or ''}".rstrip())
     print(
         f"ship to {format_address(d.shipping_address) or ('MISSING (accepted without an address)' if d.address_missing else 'not revealed yet')}"
     )
     if d.accept_by or d.ship_by:
-        print(f"deadlines: accept by {_when(d.accept_by)} · ship by {_when(d.ship_by)}")
+        print(f"deadlines: accept by {when(d.accept_by)} · ship by {when(d.ship_by)}")
     if d.tracking_number or d.carrier:
         print(f"shipping: {d.carrier or '—'} {d.tracking_number or ''} {d.tracking_url or ''}".rstrip())
     if d.hold_reason:
@@ -312,7 +304,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     for l in d.lines:
         ident = " ".join(x for x in (f"IMEI {l.imei}" if l.imei else "", f"S/N {l.serial_number}" if l.serial_number else "") if x)
         print(
-            f"  {l.sku or '—':<22} x{l.quantity}  {_money(l.unit_price, d.currency):>12}  {l.status.value:<10} {l.title or ''} {ident}".rstrip()
+            f"  {l.sku or '—':<22} x{l.quantity}  {money_with_currency(l.unit_price, d.currency):>12}  {l.status.value:<10} {l.title or ''} {ident}".rstrip()
         )
     print("actions now: " + ", ".join(f"{c.kind}" + ("" if c.enabled else " (not now)") for c in d.choices))
     for a in d.actions:
@@ -323,7 +315,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
     print("history:")
     for e in d.events[:20]:
         change = f"{e.old_value} → {e.new_value}" if e.old_value or e.new_value else ""
-        print(f"  {_when(e.at)} {e.source:<8} {e.kind:<16} {change} {e.message or ''}".rstrip())
+        print(f"  {when(e.at)} {e.source:<8} {e.kind:<16} {change} {e.message or ''}".rstrip())
     if args.payload:
         _print_json(d.payload)
     return 0
@@ -396,7 +388,7 @@ def _queue_matching(ctx: AppContext, args: argparse.Namespace, requested: str, f
 
     if args.orders or getattr(args, "sku", []):
         raise UserFacingError("--filter acts on every matching order: name no ORDER and no --sku with it")
-    flt = _filter(ctx, args)
+    flt = order_filter(ctx, args)
     if flt.is_empty:
         raise UserFacingError(f"--filter needs at least one filter option (to {requested} every order, say --after 2000-01-01)")
     ids = [i for batch in iter_order_ids(ctx, flt) for i in batch]
@@ -454,7 +446,7 @@ def _print_plan(plan: Any) -> None:
 def _export(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.orders.export import export_orders
 
-    flt = _filter(ctx, args)
+    flt = order_filter(ctx, args)
     rows = export_orders(ctx, flt, args.file)
     if args.json:
         _print_json({"file": str(args.file), "rows": rows, "filter": flt.as_dict()})

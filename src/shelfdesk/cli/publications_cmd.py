@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
+from shelfdesk.formatting import when
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -81,10 +82,6 @@ def _json(data: Any) -> None:
     _print_json(data)
 
 
-def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
-
-
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "running"
@@ -111,7 +108,7 @@ def _list(ctx: AppContext, args: argparse.Namespace) -> int:
     )
     for r in rows:
         print(
-            f"{r.id:>5} {_when(r.started_at):16} {r.channel[:24]:24} {r.kind:8} {r.mode:6} {r.state_label:11} "
+            f"{r.id:>5} {when(r.started_at):16} {r.channel[:24]:24} {r.kind:8} {r.mode:6} {r.state_label:11} "
             f"{r.sent:>6,} {r.succeeded:>6,} {r.failed:>6,} {r.invalid:>7,} {r.queued:>6,} {_duration(r.duration_seconds):>6}"
         )
     return 0
@@ -129,7 +126,7 @@ def _show(ctx: AppContext, args: argparse.Namespace) -> int:
         return 0
     print(f"Publication #{pub.id} · {pub.store} / {pub.channel} · {pub.kind} · {pub.mode} · {pub.state_label}")
     sent_by = {"real-time": " · sent as real-time listing updates", "batch": " · sent in batches"}.get(pub.summary.get("path") or "", "")
-    print(f"  started {_when(pub.started_at)} by {pub.started_by or '—'} · {_duration(pub.duration_seconds)}{sent_by}")
+    print(f"  started {when(pub.started_at)} by {pub.started_by or '—'} · {_duration(pub.duration_seconds)}{sent_by}")
     print(
         f"  built {pub.items_total:,} · excluded {pub.excluded:,} · invalid {pub.invalid:,} · sent {pub.sent:,} · "
         f"published {pub.succeeded:,} ({pub.warnings:,} warnings) · failed {pub.failed:,} · queued {pub.queued:,} · "
@@ -197,7 +194,7 @@ def _history(ctx: AppContext, args: argparse.Namespace) -> int:
     for r in rows:
         item = r.item
         print(
-            f"{_when(r.started_at)}  #{r.publication_id:<5} {r.channel[:22]:22} {r.kind:8} "
+            f"{when(r.started_at)}  #{r.publication_id:<5} {r.channel[:22]:22} {r.kind:8} "
             f"{item.outcome_label(r.dry_run):<16} {item.change_text()}  {item.message or ''}"
         )
     return 0

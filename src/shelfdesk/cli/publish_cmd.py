@@ -27,6 +27,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from shelfdesk.cli import CHANNEL_HELP, UserFacingError, add_workspace_options
+from shelfdesk.formatting import amount_text
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -146,16 +147,12 @@ def _item_dict(item: Any) -> dict[str, Any]:
         "sku": item.sku,
         "action": str(item.action),
         "outcome": item.outcome_label(dry_run=True),
-        "old_price": _money(item.old_price),
-        "new_price": _money(item.new_price),
+        "old_price": amount_text(item.old_price),
+        "new_price": amount_text(item.new_price),
         "old_quantity": item.old_quantity,
         "new_quantity": item.new_quantity,
         "message": item.message,
     }
-
-
-def _money(value: Any) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def _print_result(ctx: AppContext, result: PublishResult, limit: int) -> None:

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from shelfdesk.cli import CHANNEL_HELP, add_workspace_options
+from shelfdesk.formatting import NONE, amount_text
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -57,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"! {note}")
         for d in result.decisions:
             status = "" if not d.changes else (" (simulated)" if result.simulated else " applied" if d.applied else f" REFUSED: {d.error}")
-            new = f"{d.new_price:.2f}" if d.new_price is not None else "—"
-            cur = f"{d.current:.2f}" if d.current is not None else "—"
+            new = amount_text(d.new_price) or NONE
+            cur = amount_text(d.current) or NONE
             print(f"{d.sku:<28} {cur:>9} → {new:>9}{status}  {d.reason}")
         print(f"{len(result.decisions):,} listings, {len(result.changed):,} {verb}")
     return 1 if any(d.error for d in result.decisions) else 0

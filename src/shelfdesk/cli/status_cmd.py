@@ -7,8 +7,10 @@ failures in a row, token expiry. Then the workspace-wide jobs and the alerts.
 Exit codes, so it can feed a monitoring check (Nagios, systemd timers, cron
 mail): 0 nothing critical, 1 at least one critical alert (a rejected or
 expired token, a job failing three times in a row or silent for three of its
-intervals, failed order actions …). ``--json`` prints the same as plain data,
-never a credential. It only reads: safe with ``--read-only``.
+intervals, failed order actions …) or at least one deadline missed (counted
+afresh from the deadline clock, as ``shelfdesk due`` lists them). ``--json``
+prints the same as plain data (``overdue`` and ``deadlines``, the counts per
+urgency, among them), never a credential. It only reads: safe with ``--read-only``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(render(health)))
         if not health.channels:
             print(demo_hint(home))
-    return 1 if health.critical else 0
+    return 1 if health.critical or health.overdue else 0
 
 
 def demo_hint(home: object) -> str:
@@ -140,6 +142,10 @@ def render(health: object) -> list[str]:
                 else "nothing waiting"
             )
         )
+    due = {u: n for u, n in (health.deadlines or {}).items() if n}
+    if due:
+        lines.append("")
+        lines.append("Deadlines     " + ", ".join(f"{n} {u}" for u, n in due.items()) + " (shelfdesk due lists them)")
     lines.append("")
     if health.problems:
         lines.extend(f"PROBLEM  {problem}" for problem in health.problems)

@@ -20,13 +20,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.set_defaults(_store_run=_add)
     edit = sub.add_parser(
         "edit",
-        help="rename a store or change its catalog source",
+        help="rename a store, change its catalog source or its working time",
         parents=[common],
-        description="Change a store's name or catalog source (the Stores screen's e).",
+        description="Change a store's name, catalog source, cut-off hour or working days (the Stores screen's e). "
+        "Deadlines (shelfdesk due) count business days from the working days, less the country's public holidays; "
+        "an order accepted after the cut-off hour leaves the next business day. The store's channels inherit both.",
     )
     edit.add_argument("store", help="store name or id")
     edit.add_argument("--name", help="new name")
     edit.add_argument("--source", help="catalog feed: a file path or an http(s) URL ('' forgets it)")
+    edit.add_argument("--cutoff-hour", metavar="HOUR", help="orders accepted from this local hour (0-24) leave the next business day")
+    edit.add_argument("--working-days", metavar="DAYS", help="the days orders leave, e.g. mon-fri, mon-sat or mon,wed,fri")
     edit.set_defaults(_store_run=_edit)
     ls = sub.add_parser("list", help="list stores with products, last import and channels", parents=[common])
     ls.set_defaults(_store_run=_list)
@@ -50,16 +54,26 @@ def _add(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
 def _edit(ctx, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     from shelfdesk.cli import UserFacingError
     from shelfdesk.secrets import mask_url
-    from shelfdesk.services.stores import find_store, update_store
+    from shelfdesk.services.stores import find_store, get_store, update_store
+
+    from shelfdesk.services.working_time import set_store_working_time
 
     changes = {key: value for key, value in (("name", args.name), ("catalog_source", args.source)) if value is not None}
-    if not changes:
-        raise UserFacingError("store edit: nothing to change (give --name or --source)")
-    store = update_store(ctx, find_store(ctx, args.store).id, **changes)
+    working = {key: value for key, value in (("cutoff_hour", args.cutoff_hour), ("working_days", args.working_days)) if value is not None}
+    if not changes and not working:
+        raise UserFacingError("store edit: nothing to change (give --name, --source, --cutoff-hour or --working-days)")
+    store_id = find_store(ctx, args.store).id
+    if working:  # checked before anything is saved: a bad value changes nothing
+        set_store_working_time(ctx, store_id, **working)
+    store = update_store(ctx, store_id, **changes) if changes else get_store(ctx, store_id)
     if args.json:
         print_json(store.as_json())
     else:
-        print(f"store {store.id} {store.name!r} saved (source: {mask_url(store.catalog_source) if store.catalog_source else 'none'})")
+        when = store.working_time
+        hours = f", cut-off {when.cutoff_hour}:00, works {when.days_text}" if when else ""
+        print(
+            f"store {store.id} {store.name!r} saved (source: {mask_url(store.catalog_source) if store.catalog_source else 'none'}{hours})"
+        )
     return 0
 
 

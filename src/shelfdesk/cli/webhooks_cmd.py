@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shelfdesk.cli import UserFacingError, add_workspace_options
-from shelfdesk.cli.orders_cmd import _date, _when
+from shelfdesk.cli.orders_cmd import parse_date
 from shelfdesk.cli.setup_common import print_json as _print_json
+from shelfdesk.formatting import when
 
 if TYPE_CHECKING:
     from shelfdesk.context import AppContext
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _row(info: SubscriptionInfo) -> str:
-    last = f"last ok {_when(info.last_success_at)}"
+    last = f"last ok {when(info.last_success_at)}"
     failing = f", {info.failures_in_a_row} failure(s) in a row" if info.failures_in_a_row else ""
     return (
         f"{info.name:<16} {info.health:<8} {info.pending:>5} waiting  {last}{failing}\n"
@@ -94,7 +95,7 @@ def _row(info: SubscriptionInfo) -> str:
 def _add(ctx: AppContext, args: argparse.Namespace) -> int:
     from shelfdesk.webhooks.subscriptions import add_subscription
 
-    since = _date(args.backfill_from, "--backfill-from")
+    since = parse_date(args.backfill_from, "--backfill-from")
     info, secret = add_subscription(ctx, args.name, args.url, args.events, backfill_from=since, max_failures=args.max_failures)
     if args.json:
         _print_json(info)
@@ -184,7 +185,7 @@ def _deliveries(ctx: AppContext, args: argparse.Namespace) -> int:
         for a in attempts:
             status = a.status_code or "—"
             print(
-                f"{_when(a.at)}  {'ok  ' if a.ok else 'FAIL'} {status!s:>4} {a.duration_ms:>6} ms  #{a.attempt} "
+                f"{when(a.at)}  {'ok  ' if a.ok else 'FAIL'} {status!s:>4} {a.duration_ms:>6} ms  #{a.attempt} "
                 f"{a.event_type:<22} {a.event_uid}" + (f"  {a.error}" if a.error else "")
             )
         return 0
@@ -193,10 +194,10 @@ def _deliveries(ctx: AppContext, args: argparse.Namespace) -> int:
         _print_json(rows)
         return 0
     for d in rows:
-        when = f"delivered {_when(d.delivered_at)}" if d.state == "delivered" else f"next {_when(d.next_attempt_at)}"
+        due = f"delivered {when(d.delivered_at)}" if d.state == "delivered" else f"next {when(d.next_attempt_at)}"
         replay = f" replay {d.replay}" if d.replay else ""
         print(
-            f"{d.id:>7} {d.state:<10} {d.event_type:<22} {d.ordering_key:<16} tries {d.attempts:<3} {when}{replay}"
+            f"{d.id:>7} {d.state:<10} {d.event_type:<22} {d.ordering_key:<16} tries {d.attempts:<3} {due}{replay}"
             + (f"  {d.last_error}" if d.last_error and d.state != "delivered" else "")
         )
     return 0
@@ -216,7 +217,7 @@ def _replay(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.delivery is not None:
         count = 1 if replay(ctx, args.delivery, subscription=args.name) else 0
     else:
-        since = _date(args.since, "--since")
+        since = parse_date(args.since, "--since")
         assert since is not None
         count = replay_since(ctx, args.name, since)
     _print_json({"replayed": count}) if args.json else print(f"{count} event(s) queued again")

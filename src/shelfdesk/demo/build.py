@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import shutil
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from shelfdesk.clock import Clock, default_clock
@@ -66,6 +67,7 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
     """Stores, accounts, channels, catalogs and orders for the demo."""
     from shelfdesk.audit import record_audit
     from shelfdesk.db.models import Channel, MarketplaceAccount, Store
+    from shelfdesk.demo.live import TOKEN_DAYS_LEFT
 
     now = ctx.clock.now()
     catalog = demo_catalog()
@@ -91,7 +93,12 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
             updated_at=now,
         )
         lbc = MarketplaceAccount(
-            marketplace=Marketplace.leboncoin, name="Leboncoin Pro", credential_ref=refs["demo-leboncoin"], created_at=now, updated_at=now
+            marketplace=Marketplace.leboncoin,
+            name="Leboncoin Pro",
+            credential_ref=refs["demo-leboncoin"],
+            token_expires_at=now + timedelta(days=TOKEN_DAYS_LEFT),  # as the sandbox issued it (demo/live.py)
+            created_at=now,
+            updated_at=now,
         )
         session.add_all([bm, lbc])
         session.flush()

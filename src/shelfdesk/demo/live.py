@@ -37,6 +37,9 @@ BACKMARKET_FATES = (("paid", 4), ("accepted", 4), ("shipped", 3), ("pending_paym
 BACKMARKET_OLD_FATES = (("shipped", 14), ("cancelled", 1))
 LEBONCOIN_FATES = (("paid", 3), ("awaiting_shipment", 3), ("shipped", 1))
 LEBONCOIN_OLD_FATES = (("shipped", 2), ("delivered", 6), ("cancelled", 1))
+#: The demo's Leboncoin refresh token was pasted 345 days ago: it expires this month, so the Due list
+#: (``D``) shows a token to renew beside the orders, as a real account's would once a year.
+TOKEN_DAYS_LEFT = 20
 
 
 def sandbox_folder(ctx: AppContext) -> Path:
@@ -67,7 +70,13 @@ def seed_orders(
     folder = sandbox_folder(ctx)
     clock = FakeClock(ctx.clock.now() - timedelta(days=days))
     bm = BackMarketSandbox(folder / "backmarket", clock=clock, token=tokens[Marketplace.backmarket], orders_per_hour=0, history_orders=0)
-    lbc = LeboncoinSandbox(folder / "leboncoin", clock=clock, refresh_token=tokens[Marketplace.leboncoin], orders_per_hour=0)
+    lbc = LeboncoinSandbox(
+        folder / "leboncoin",
+        clock=clock,
+        refresh_token=tokens[Marketplace.leboncoin],
+        orders_per_hour=0,
+        refresh_token_days=days + TOKEN_DAYS_LEFT,  # issued on this clock, ``days`` ago
+    )
     rng = random.Random(seed)
     electronics = [p for p in catalogs["FR"] if p.category_path.startswith("Electronics") and p.price > 0]
     bm.add_products(backmarket_products(electronics))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from shelfdesk.domain import NormalizedStatus
+from shelfdesk.files import write_atomic
 from shelfdesk.invoices.amounts import ZERO, InvoiceAmounts, LineInput, compute, rate_key
 from shelfdesk.invoices.errors import InvoiceError, NumberTaken
 from shelfdesk.invoices.numbering import allocate, format_number, peek_next, prefix_is_used
@@ -659,7 +660,7 @@ def list_invoices(
     limit: int | None = 500,
 ) -> list[InvoiceInfo]:
     """Invoices newest first, filtered; ``search`` matches the number or the marketplace order id."""
-    from shelfdesk.db.models import Invoice, Order, Store
+    from shelfdesk.db.models import Invoice, Store
 
     if kind is not None and kind not in KINDS:
         raise InvoiceError(f"kind must be one of {', '.join(KINDS)}")
@@ -732,14 +733,8 @@ def write_invoice(ctx: AppContext, reference: str | int, path: Path, *, fmt: str
         name = f"{_safe_name(invoice.number)}.{fmt}"
     target = path / name if path.is_dir() else path
     target.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(target, content)
+    write_atomic(target, content)
     return target
-
-
-def _atomic_write(target: Path, content: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(content)
-    tmp.replace(target)
 
 
 def export_invoices(
@@ -773,7 +768,7 @@ def export_invoices(
             invoice = session.get(Invoice, info.id)
             for fmt in formats:
                 target = directory / f"{_safe_name(info.number)}.{fmt}"
-                _atomic_write(target, bytes(invoice.pdf) if fmt == "pdf" else invoice.html.encode("utf-8"))
+                write_atomic(target, bytes(invoice.pdf) if fmt == "pdf" else invoice.html.encode("utf-8"))
                 written.append(target)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -814,7 +809,7 @@ def export_invoices(
             ]
         )
     summary = directory / "invoices.csv"
-    _atomic_write(summary, buffer.getvalue().encode("utf-8"))
+    write_atomic(summary, buffer.getvalue().encode("utf-8"))
     written.append(summary)
     return written
 

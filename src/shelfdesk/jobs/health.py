@@ -1,9 +1,8 @@
 """What the Jobs screen, ``shelfdesk jobs list`` and ``shelfdesk status`` show: jobs and sync health.
 
 Read-only and computed from the database alone, so the console, the CLI and a
-monitoring check on a server all say the same thing (peers.md §4: a
-sync-health panel — last harvest and publication, lag, next run, failures in
-a row, token expiry — exposed as a CLI command). Nothing here writes.
+monitoring check on a server all say the same thing: last harvest and
+publication, lag, next run, failures in a row, token expiry. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shelfdesk.context import AppContext
+from shelfdesk.formatting import iso as _iso
 from shelfdesk.jobs.leases import holder_label, next_due, read_leases
 from shelfdesk.jobs.registry import done_by_hand, load_problems
 from shelfdesk.jobs.runs import RunInfo, summarize
@@ -151,11 +151,16 @@ class SyncHealth:
     def critical(self) -> bool:
         return any(str(alert.severity) == "critical" for alert in self.alerts) or bool(self.problems)
 
+    @property
+    def overdue(self) -> int:
+        """Deadlines already missed (``shelfdesk status`` exits 1 on them, as on a critical alert)."""
+        return int(self.deadlines.get("overdue", 0))
+
 
 def sync_health(ctx: AppContext) -> SyncHealth:
     """Per channel: last harvest and publication, lag, next run, failures in a row, token expiry; plus alerts."""
     from shelfdesk.db.tables import table
-    from shelfdesk.services.alerts import list_alerts
+    from shelfdesk.jobs.alerts import list_alerts
 
     # Core tables through one connection: ``shelfdesk status`` loads neither the ORM nor the models.
     MarketplaceAccount, publications_table = table("marketplace_accounts").c, table("publications")
@@ -222,10 +227,6 @@ def sync_health(ctx: AppContext) -> SyncHealth:
 
 
 # ---------------------------------------------------------------- plain data (--json)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def run_dict(run: RunInfo | None) -> dict[str, Any] | None:
@@ -301,6 +302,7 @@ def health_dict(health: SyncHealth) -> dict[str, Any]:
     return {
         "checked_at": _iso(now),
         "critical": health.critical,
+        "overdue": health.overdue,
         "channels": channels,
         "workspace_jobs": [job_dict(r, now) for r in health.workspace_jobs],
         "alerts": [

@@ -1,7 +1,7 @@
 """Job leases: one row per schedule key saying who runs it, until when, and when it last started.
 
 Why a database lease and not a lock: two consoles and a worker share one
-workspace, and later several workers share a PostgreSQL database. The claim
+workspace, and several workers may share a PostgreSQL database. The claim
 is one portable conditional UPDATE::
 
     UPDATE job_leases

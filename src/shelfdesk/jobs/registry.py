@@ -63,10 +63,11 @@ JOB_MODULES: list[str] = [
     "shelfdesk.publishing.jobs",
     "shelfdesk.webhooks.jobs",
     "shelfdesk.catalog.jobs",
+    "shelfdesk.jobs.escalation",
 ]
 ENV_JOB_MODULES = "SHELFDESK_JOB_MODULES"
 
-#: Default intervals (seconds) from issue #7; an operator changes them per channel.
+#: Default intervals (seconds); an operator changes them per channel.
 DEFAULT_INTERVALS: dict[str, int] = {
     "harvest": 60,  # order harvest every minute
     "outbox": 5,  # outbox sender: continuously, a few seconds between sweeps

@@ -1,8 +1,9 @@
 """Job run records: written by the runner, read by the Jobs screen, alerts and ``shelfdesk status``.
 
 Every run that claimed its lease is recorded — start, end, outcome, counts,
-error with traceback — so a job can never fail in silence (peers.md §3: jobs
-"stuck pending with no error", "the integration log was empty"). Runs that did
+error with traceback — so a job can never fail in silence (a job stuck pending
+with no error, or an empty log after a failed sync, is what merchants complain
+of most in tools like this one). Runs that did
 not get the lease (another process had it, or it already ran this interval)
 are not runs and are not recorded.
 

@@ -2,7 +2,7 @@
 
 Why APScheduler only as a timer: its 3.x job stores cannot be shared between
 processes (its FAQ: "You can't"), so schedules, leases and runs live in our
-own tables (measurements.md §1) and APScheduler holds one in-memory timer per
+own tables and APScheduler holds one in-memory timer per
 active schedule. Each timer calls :meth:`JobScheduler._fire`, which asks the
 :class:`~shelfdesk.jobs.runner.JobRunner` to run the job; the runner's lease
 decides whether it really runs (another process may have run it this

@@ -1,7 +1,7 @@
 """The order harvest: every account's orders modified since its watermark, stored idempotently.
 
 Incremental by *modification* date, never by creation date, so status changes
-are never missed (peers.md §3). For each account:
+are never missed. For each account:
 
 1. ``since`` is the account's watermark, moved back by the workspace's overlap
    where it is longer than the connector's own (the connector already subtracts

@@ -1,6 +1,6 @@
 """The outbox sender: sends queued order actions to the marketplaces, exactly once.
 
-How "exactly once" holds (peers.md §4, idempotent action journal):
+How "exactly once" holds (an idempotent journal of actions):
 
 * **Claim.** A sender takes an action with a conditional UPDATE (``… WHERE id =
   :id AND state = 'pending'``); only one process can win it, on SQLite as on

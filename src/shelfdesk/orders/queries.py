@@ -7,7 +7,8 @@ combination has a composite index ending in ``(purchased_at, id)``
 (``db/models/orders.py``), so a page reads the index in order with no
 temporary sort, whatever the table's size. Paging is keyset in the expanded
 form ``purchased_at <= :ts AND (purchased_at < :ts OR id < :id)``: SQLite uses
-it as an index bound, where the row-value form is not (measurements.md §4).
+it as an index bound, where the row-value form ``(purchased_at, id) < (:ts, :id)``
+is not (SQLite 3.40 scanned with it: slower than OFFSET).
 Results are plain dataclasses; no session leaves this module.
 
 The text filter matches word prefixes (``orders/terms.py``): every word typed
@@ -57,7 +58,8 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
 
 PAGE_SIZE = 100
-#: The console's DataTable never holds more than this many rows (measurements.md §3).
+#: The console's DataTable never holds more than this many rows: it measures every cell on the
+#: first paint, which froze the UI about 1.2 s at 10,000 rows; a 500-row page swap takes about 0.1 s.
 MAX_WINDOW = 500
 #: A typed word starting at most this many distinct terms is paged by merging their index ranges.
 MAX_MERGED_TERMS = 64

@@ -47,7 +47,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, cast, delete, func, insert, or_, select, type_coerce, update
 
+from shelfdesk.channels.parsing import int_or_none, text_or_none, to_decimal
 from shelfdesk.domain import ActionKind, ActionState, EventSource, Marketplace, NormalizedStatus, OrderScope
+from shelfdesk.formatting import amount_text
 from shelfdesk.markets import country_of
 from shelfdesk.orders.terms import order_terms
 from shelfdesk.orders.validation import format_allowed
@@ -619,24 +621,24 @@ def _order_values(w: _Writer, scope: AccountScope, channel: ChannelScope, remote
         at,
         money(remote.total),
         money(remote.shipping_price),
-        None if discount is None else money(_decimal(discount)),
+        None if discount is None else money(to_decimal(discount)),
         remote.currency,
-        remote.customer_name or _text(buyer.get("name")),
-        _text(email or buyer.get("email") or get("customer_email")),
-        _text(phone or buyer.get("phone")),
+        remote.customer_name or text_or_none(buyer.get("name")),
+        text_or_none(email or buyer.get("email") or get("customer_email")),
+        text_or_none(phone or buyer.get("phone")),
         shipping_json,
         billing_json,
-        _text(get("shipping_method") or (shipping.get("method") if isinstance(shipping, Mapping) else None)),
-        _text(get("payment_method")),
+        text_or_none(get("shipping_method") or (shipping.get("method") if isinstance(shipping, Mapping) else None)),
+        text_or_none(get("payment_method")),
         remote.shipper or None,
         remote.tracking_number or None,
-        _text(get("tracking_url")),
+        text_or_none(get("tracking_url")),
         w.bool[status is S.InProgress and not (address or (old is not None and old.shipping_address))],
         w.bool[bool(get("gift") or get("is_gift"))],
-        _int(get("weight_grams") or get("weight")),
+        int_or_none(get("weight_grams") or get("weight")),
         dt(deadline) if deadline is not None and status is S.New else None,
         dt(deadline) if deadline is not None and status is S.InProgress else None,
-        _text(get("buyer_note") or get("buyer_message") or get("customer_note")),
+        text_or_none(get("buyer_note") or get("buyer_message") or get("customer_note")),
         json["payload"](raw),
         w.allowed(remote.allowed_actions),
         ", ".join(remote.problems) or None,
@@ -824,10 +826,19 @@ def _field_changes(
     elif (old.marketplace_status or None) != (remote.raw_status or None):
         changes.append((at, source_value, "status_changed", "marketplace_status", old.marketplace_status, remote.raw_status, actor, None))
     if old.total != remote.total:
-        changes.append((at, source_value, "amount_changed", "total", _money(old.total), _money(remote.total), actor, None))
+        changes.append((at, source_value, "amount_changed", "total", amount_text(old.total), amount_text(remote.total), actor, None))
     if old.shipping_price != remote.shipping_price:
         changes.append(
-            (at, source_value, "amount_changed", "shipping_price", _money(old.shipping_price), _money(remote.shipping_price), actor, None)
+            (
+                at,
+                source_value,
+                "amount_changed",
+                "shipping_price",
+                amount_text(old.shipping_price),
+                amount_text(remote.shipping_price),
+                actor,
+                None,
+            )
         )
     new_address = remote.shipping_address or None
     if new_address and new_address != (old.shipping_address or None):
@@ -953,32 +964,3 @@ def _first(raw: Mapping[str, Any], *paths: str | tuple[str, ...]) -> Any:
         if value not in (None, "", {}):
             return value
     return None
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, Mapping):
-        value = value.get("amount")
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        return None
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"

@@ -3,8 +3,7 @@
 Everything here is pure (capabilities + plain facts about the order in, a
 prepared payload or :class:`ActionRefused` out), so the CLI, the console, bulk
 CSV previews and the auto-accept rule refuse the same inputs with the same
-words, and tests need no database. What is checked (peers.md §4, "pre-flight
-ship validation"):
+words, and tests need no database. What is checked before anything is sent:
 
 * the action exists for the marketplace and is allowed in the order's current
   state (normalized status *and* the marketplace's own transitions);

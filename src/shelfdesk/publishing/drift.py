@@ -58,7 +58,7 @@ class DriftReport:
 async def check_drift(ctx: AppContext, channel_id: int, *, factory: ConnectorFactory | None = None) -> DriftReport:
     """Read the channel's listings, compare them with what shelfdesk would send now, record the differences."""
     from shelfdesk.publishing.channel import load_channel
-    from shelfdesk.publishing.engine import _start, default_factory, record_plan
+    from shelfdesk.publishing.engine import default_factory, record_plan, start_publication
     from shelfdesk.publishing.counters import finish_counters
     from shelfdesk.publishing.listings import read_listings, store_listings
     from shelfdesk.publishing.plan import build_plan
@@ -93,7 +93,7 @@ async def check_drift(ctx: AppContext, channel_id: int, *, factory: ConnectorFac
         ],
     )
     if not ctx.read_only:
-        publication_id = _start(ctx, channel, PublicationKind.offers, PublicationMode.full, dry_run=True, started_by=DRIFT, only_skus=None)
+        publication_id = start_publication(ctx, channel, PublicationKind.offers, PublicationMode.full, dry_run=True, started_by=DRIFT, only_skus=None)
         record_plan(ctx, publication_id, plan, dry_run=True)
         finish_counters(ctx, publication_id, state=PublicationState.dry_run, finished=True)
         report.publication_id = publication_id

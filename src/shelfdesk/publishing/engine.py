@@ -196,7 +196,7 @@ async def publish(
     if not dry_run:
         interrupted = _refuse_concurrent(ctx, channel)
     if write:
-        publication_id = _start(ctx, channel, kind, mode, dry_run=dry_run, started_by=started_by, only_skus=only_skus)
+        publication_id = start_publication(ctx, channel, kind, mode, dry_run=dry_run, started_by=started_by, only_skus=only_skus)
     if publication_id is not None:
         ACTIVE.add(publication_id)
     try:
@@ -230,7 +230,7 @@ async def publish(
                 report(Progress(publication_id, "done", len(plan.to_send), len(plan.to_send), message="dry run: nothing sent"))
                 return PublishResult(publication_id, PublicationState.dry_run, plan, counters, recovery.as_dict())
             assert publication_id is not None
-            state, error = await _send(ctx, channel, kind, plan, publication_id, connector, report, should_cancel, checkpoint)
+            state, error = await send_plan(ctx, channel, kind, plan, publication_id, connector, report, should_cancel, checkpoint)
     except PublishError as exc:
         if publication_id is not None:
             finish_counters(ctx, publication_id, state=PublicationState.failed, error=str(exc)[:500], finished=True)
@@ -238,7 +238,7 @@ async def publish(
     except Exception as exc:  # a failure of the whole run: recorded, then raised to the caller
         log.exception("publication %s of channel %s failed", publication_id, channel_id)
         if publication_id is not None:
-            _requeue_unsent(ctx, publication_id)
+            requeue_unsent(ctx, publication_id)
             finish_counters(ctx, publication_id, state=PublicationState.failed, error=str(exc)[:500], finished=True)
         raise
     finally:
@@ -289,7 +289,7 @@ def _check_feed(channel: ChannelSpec, kind: PublicationKind, mode: PublicationMo
         raise PublishError(f"the {kind} feed of channel {channel.label} is switched off")
 
 
-def _start(
+def start_publication(
     ctx: AppContext,
     channel: ChannelSpec,
     kind: PublicationKind,
@@ -329,7 +329,7 @@ def _start(
         return int(pub.id)  # type: ignore[arg-type]
 
 
-def _requeue_unsent(ctx: AppContext, publication_id: int) -> None:
+def requeue_unsent(ctx: AppContext, publication_id: int) -> None:
     """Items never posted go back to the queue (they are planned again next run)."""
     from sqlalchemy import update
 
@@ -347,7 +347,7 @@ def _requeue_unsent(ctx: AppContext, publication_id: int) -> None:
         )  # type: ignore[union-attr]
 
 
-async def _send(
+async def send_plan(
     ctx: AppContext,
     channel: ChannelSpec,
     kind: PublicationKind,
@@ -394,11 +394,11 @@ async def _send(
     for start in range(0, total, size):
         if should_cancel is not None and should_cancel():
             state, error = PublicationState.canceled, "cancelled by the operator between batches"
-            _requeue_unsent(ctx, publication_id)
+            requeue_unsent(ctx, publication_id)
             break
         chunk = plan.to_send[start : start + size]
         batch_key = uuid.uuid4().hex[:12]
-        items = _mark_sent(ctx, publication_id, chunk, ids, batch_key)
+        items = mark_sent(ctx, publication_id, chunk, ids, batch_key)
         checkpoint("marked")
         payloads = [item.payload for item in chunk]
         try:
@@ -421,8 +421,8 @@ async def _send(
             _note(ctx, [i.id for i in items], f"no answer to the batch ({exc}); checked against the listings before any re-send")
             continue
         except (RateLimited, AuthError, WafBlocked, TransientError) as exc:  # not taken: nothing was applied
-            _unmark(ctx, [i.id for i in items])
-            _requeue_unsent(ctx, publication_id)
+            unmark_sent(ctx, [i.id for i in items])
+            requeue_unsent(ctx, publication_id)
             state, error = None, f"stopped sending: {exc}"
             break
         except RemoteRejected as exc:  # the whole batch refused (a 400): nothing applied
@@ -477,9 +477,9 @@ async def _send_realtime(
     total, done, failed = len(plan.to_send), 0, 0
     for planned in plan.to_send:
         if should_cancel is not None and should_cancel():
-            _requeue_unsent(ctx, publication_id)
+            requeue_unsent(ctx, publication_id)
             return PublicationState.canceled, "cancelled by the operator between updates"
-        [item] = _mark_sent(ctx, publication_id, [planned], ids, "rt-" + uuid.uuid4().hex[:9])
+        [item] = mark_sent(ctx, publication_id, [planned], ids, "rt-" + uuid.uuid4().hex[:9])
         offer = planned.payload
         try:
             outcome = await connector.update_listing_now(
@@ -491,8 +491,8 @@ async def _send_realtime(
                 min_price=getattr(offer, "min_price", None),
             )
         except (RateLimited, AuthError, WafBlocked, TransientError) as exc:
-            _unmark(ctx, [item.id])
-            _requeue_unsent(ctx, publication_id)
+            unmark_sent(ctx, [item.id])
+            requeue_unsent(ctx, publication_id)
             return None, f"stopped sending: {exc}"
         failed += record_outcomes(ctx, channel, [item], {item.id: (outcome.ok, outcome.message, outcome.code, outcome.remote_id)})[1]
         done += 1
@@ -500,7 +500,7 @@ async def _send_realtime(
     return None, None
 
 
-def _mark_sent(ctx: AppContext, publication_id: int, chunk: list[PlannedItem], ids: dict[str, int], batch_key: str) -> list[SentItem]:
+def mark_sent(ctx: AppContext, publication_id: int, chunk: list[PlannedItem], ids: dict[str, int], batch_key: str) -> list[SentItem]:
     from sqlalchemy import update
 
     from shelfdesk.db.models import PublicationItem
@@ -527,7 +527,7 @@ def _mark_sent(ctx: AppContext, publication_id: int, chunk: list[PlannedItem], i
     return items
 
 
-def _unmark(ctx: AppContext, ids: list[int]) -> None:
+def unmark_sent(ctx: AppContext, ids: list[int]) -> None:
     """A batch the marketplace did not take (429, auth): its items were not sent."""
     from sqlalchemy import update
 

@@ -185,7 +185,8 @@ def _cents(amount: Decimal | None) -> int | None:
     return None if amount is None else int((amount * 100).to_integral_value())
 
 
-def _dec(cents: int | None) -> Decimal | None:
+def from_cents(cents: int | None) -> Decimal | None:
+    """Whole cents back to a two-decimal amount."""
     return None if cents is None else Decimal(cents).scaleb(-2)
 
 
@@ -209,7 +210,9 @@ class _Listing:
 
 
 @dataclass(slots=True)
-class _Product:
+class StoreProduct:
+    """A store's product as planning (and the repricer) reads it: money in cents."""
+
     id: int
     sku: str
     price: int | None  #: cents
@@ -259,7 +262,8 @@ def load_listings(conn: Connection, channel_id: int, remote: Mapping[str, Remote
     return listings
 
 
-def _column_rules(ctx: AppContext, channel_id: int) -> dict[str, Any]:
+def column_rules(ctx: AppContext, channel_id: int) -> dict[str, Any]:
+    """The channel's column rules (price, quantity …) by role."""
     from shelfdesk.catalog.column_mapping import channel_rules
 
     return channel_rules(ctx, channel_id)
@@ -273,7 +277,7 @@ def _plain_role(rule: Any, role: str) -> bool:
 def load_products(
     ctx: AppContext, conn: Connection, channel: ChannelSpec, *, full_values: bool, only_keys: Collection[str] | None = None
 ) -> tuple[list[tuple[Any, ...]], set[int]]:
-    """The store's products (gone ones included), as ``_Product`` field tuples, and the ids the channel's
+    """The store's products (gone ones included), as ``StoreProduct`` field tuples, and the ids the channel's
     exclusions leave out.
 
     ``full_values`` loads every column and the raw attributes, for mappings
@@ -282,13 +286,12 @@ def load_products(
     """
     from sqlalchemy import BigInteger, select, type_coerce
 
-    from shelfdesk.catalog.exclusions import channel_rules as exclusion_rules
-    from shelfdesk.catalog.exclusions import exclusion_sql
+    from shelfdesk.catalog.exclusions import channel_rules as exclusion_rules, exclusion_sql
     from shelfdesk.catalog.fields import product_columns, to_values
     from shelfdesk.db.models import Product
 
     t = Product.__table__
-    products: list[_Product] = []
+    products: list[StoreProduct] = []
     if full_values:
         query = select(t.c.safety_stock, t.c.gone, *product_columns()).where(t.c.store_id == channel.store_id)
         for row in conn.execute(query.order_by(t.c.id)):
@@ -370,7 +373,7 @@ def _build_plan(
     if only_skus is not None:
         plan.only_skus = tuple(sorted(set(only_skus)))
     held_keys = {s.casefold() for s in held}
-    rules = _column_rules(ctx, channel.id)
+    rules = column_rules(ctx, channel.id)
     if kind is PublicationKind.offers:
         full_values = not (_plain_role(rules.get("price"), "price") and "safety_stock" not in rules)
     else:
@@ -398,7 +401,7 @@ def _build_plan(
         _plan_offers(plan, candidates, products, listings, excluded, held_keys, held_units, rules, force, seen)
     else:
         for row in products:
-            product = _Product(*row)
+            product = StoreProduct(*row)
             key = product.sku.casefold()
             seen.add(key)
             plan.built += 1
@@ -437,7 +440,7 @@ def _build_plan(
     return plan
 
 
-def _safety(product: _Product, rules: Mapping[str, Any], channel: ChannelSpec) -> int:
+def _safety(product: StoreProduct, rules: Mapping[str, Any], channel: ChannelSpec) -> int:
     if product.safety_stock is not None:
         return product.safety_stock
     rule = rules.get("safety_stock")
@@ -448,7 +451,7 @@ def _safety(product: _Product, rules: Mapping[str, Any], channel: ChannelSpec) -
     return channel.safety_stock
 
 
-def _price(product: _Product, rules: Mapping[str, Any]) -> tuple[int | None, str | None]:
+def product_price(product: StoreProduct, rules: Mapping[str, Any]) -> tuple[int | None, str | None]:
     """The price to publish, in cents, and, when it cannot be published, why."""
     rule = rules.get("price")
     if _plain_role(rule, "price") or product.values is None:
@@ -463,7 +466,7 @@ def _price(product: _Product, rules: Mapping[str, Any]) -> tuple[int | None, str
     if price is None:
         return None, "price missing"
     if price <= 0:
-        return None, f"price {_dec(price)} is not above 0"
+        return None, f"price {from_cents(price)} is not above 0"
     return price, None
 
 
@@ -521,14 +524,14 @@ def _plan_offers(
             continue
         _, remote_id, rprice, rqty, pprice, pqty, _hash, _published, failed = listing
         if send_price and not (plain_price and price is not None and price > 0):
-            price, problem = _price(_Product(*row), rules)
+            price, problem = product_price(StoreProduct(*row), rules)
             if problem:
                 _invalid(plan, sku, pid, ItemAction.update, "price", "invalid-price", problem)
                 continue
         quantity = 0
         if send_qty:
             if safety is None:
-                safety = _safety(_Product(*row), rules, channel) if mapped_safety else default_safety
+                safety = _safety(StoreProduct(*row), rules, channel) if mapped_safety else default_safety
             quantity = stock - held_get(sku, 0) - safety
             if quantity < 0:
                 quantity = 0
@@ -581,14 +584,14 @@ def _offer_item(
             sku,
             product_id,
             ItemAction.zero if quantity == 0 and base_qty != 0 else ItemAction.update,
-            old_price=_dec(listing.remote_price if listing.remote_price is not None else listing.published_price),
-            new_price=_dec(price),
+            old_price=from_cents(listing.remote_price if listing.remote_price is not None else listing.published_price),
+            new_price=from_cents(price),
             old_quantity=listing.remote_quantity if listing.remote_quantity is not None else listing.published_quantity,
             new_quantity=quantity,
             rank=_rank(qty_changed, price_changed, quantity, base_qty),
             payload=OfferUpdate(
                 sku,
-                price=_dec(price),
+                price=from_cents(price),
                 quantity=quantity,
                 currency=plan.channel.currency if price is not None else None,
                 remote_id=listing.remote_id,
@@ -624,7 +627,7 @@ def _zero(plan: Plan, out: list[PlannedItem], sku: str, product_id: int | None, 
             sku,
             product_id,
             ItemAction.zero,
-            old_price=_dec(listing.remote_price),
+            old_price=from_cents(listing.remote_price),
             old_quantity=listing.remote_quantity,
             new_quantity=0,
             rank=RANK_STOCKOUT if still_selling else RANK_OTHER,
@@ -658,7 +661,7 @@ def _category_mappings(session: Session, channel: ChannelSpec) -> dict[str, tupl
 def _listing(
     plan: Plan,
     out: list[PlannedItem],
-    product: _Product,
+    product: StoreProduct,
     listing: _Listing | None,
     quantity: int,
     rules: Mapping[str, Any],
@@ -690,7 +693,7 @@ def _listing(
             plan, product.sku, product.id, action, "category", "category-unmapped" if not category_problem else "category-invalid", problem
         )
         return
-    price, problem = _price(product, rules)
+    price, problem = product_price(product, rules)
     if problem:
         _invalid(plan, product.sku, product.id, action, "price", "invalid-price", problem)
         return
@@ -713,7 +716,7 @@ def _listing(
     fields.setdefault("title", product.values.title)
     update = ListingUpdate(
         product.sku,
-        price=_dec(price),
+        price=from_cents(price),
         quantity=quantity if channel.owns_quantities else None,
         currency=channel.currency,
         category=leaf,
@@ -741,8 +744,8 @@ def _listing(
             product.sku,
             product.id,
             action,
-            old_price=_dec(listing.remote_price) if listing is not None else None,
-            new_price=_dec(price),
+            old_price=from_cents(listing.remote_price) if listing is not None else None,
+            new_price=from_cents(price),
             old_quantity=listing.remote_quantity if listing is not None else None,
             new_quantity=update.quantity,
             rank=RANK_CREATE if not listed else _rank(qty_changed, price_changed, update.quantity, base_qty),

@@ -185,11 +185,11 @@ def _split(channel: ChannelSpec, items: Sequence[PlannedItem]) -> tuple[list[Pla
 async def _send(ctx: AppContext, channel: ChannelSpec, connector: Connector, plan: Plan, result: PushResult) -> set[str]:
     """Record the run, send its items, record their outcomes; returns the SKU keys whose outcome is recorded."""
     from shelfdesk.publishing.counters import finish_counters
-    from shelfdesk.publishing.engine import _start, record_plan
+    from shelfdesk.publishing.engine import record_plan, start_publication
     from shelfdesk.publishing.recovery import ACTIVE
 
     skus = [i.sku for i in plan.to_send]
-    publication_id = _start(ctx, channel, PublicationKind.offers, PublicationMode.update, dry_run=False, started_by=PUSHER, only_skus=skus)
+    publication_id = start_publication(ctx, channel, PublicationKind.offers, PublicationMode.update, dry_run=False, started_by=PUSHER, only_skus=skus)
     result.publication_id = publication_id
     ACTIVE.add(publication_id)
     done: set[str] = set()
@@ -242,14 +242,14 @@ async def _send_realtime(
 ) -> str | None:
     """One real-time update per item; stops (the rest stays dirty) at a failure that is not about the SKU."""
     from shelfdesk.channels.errors import ChannelError, UnknownOutcome
-    from shelfdesk.publishing.engine import _mark_sent, _requeue_unsent, _unmark
+    from shelfdesk.publishing.engine import mark_sent, requeue_unsent, unmark_sent
     from shelfdesk.publishing.outcomes import record_outcomes
     from shelfdesk.publishing.recovery import UNKNOWN_OUTCOME
 
     for item in items:
         payload = item.payload
         assert payload is not None
-        sent = _mark_sent(ctx, publication_id, [item], ids, f"{REALTIME_KEY}{uuid.uuid4().hex[:9]}")
+        sent = mark_sent(ctx, publication_id, [item], ids, f"{REALTIME_KEY}{uuid.uuid4().hex[:9]}")
         try:
             answer = await connector.update_listing_now(
                 sku=item.sku, quantity=payload.quantity, price=payload.price, listing_id=payload.remote_id, currency=payload.currency
@@ -259,8 +259,8 @@ async def _send_realtime(
             result.failed += 1
             continue
         except ChannelError as exc:  # throttled, credentials, unreachable: not taken; the marks wait
-            _unmark(ctx, [sent[0].id])
-            _requeue_unsent(ctx, publication_id)
+            unmark_sent(ctx, [sent[0].id])
+            requeue_unsent(ctx, publication_id)
             return f"stopped pushing: {exc}"
         record_outcomes(
             ctx, channel, sent, {sent[0].id: (answer.ok, answer.message if not answer.ok else "", answer.code, answer.remote_id)}
@@ -287,10 +287,10 @@ async def _send_batch(
 
     from shelfdesk.db.models import PublicationItem as I
     from shelfdesk.publishing.counters import SUCCESS
-    from shelfdesk.publishing.engine import _send
+    from shelfdesk.publishing.engine import send_plan
 
     batch = replace(plan, to_send=list(items), queued=[])
-    _, error = await _send(ctx, channel, PublicationKind.offers, batch, publication_id, connector, lambda p: None, None, lambda name: None)
+    _, error = await send_plan(ctx, channel, PublicationKind.offers, batch, publication_id, connector, lambda p: None, None, lambda name: None)
     by_key = {i.key: i for i in items}
     with ctx.read_session() as session:
         rows = session.execute(select(I.sku, I.outcome).where(I.publication_id == publication_id)).all()

@@ -25,6 +25,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from shelfdesk.formatting import amount_text
 from shelfdesk.publishing.channel import ChannelSpec, decimal_setting, load_channel
 from shelfdesk.publishing.errors import PublishError
 
@@ -87,11 +88,11 @@ class RepriceResult:
             "decisions": [
                 {
                     "sku": d.sku,
-                    "current": _text(d.current),
-                    "minimum": _text(d.minimum),
-                    "default": _text(d.default),
-                    "price_to_win": _text(d.price_to_win),
-                    "new_price": _text(d.new_price),
+                    "current": amount_text(d.current),
+                    "minimum": amount_text(d.minimum),
+                    "default": amount_text(d.default),
+                    "price_to_win": amount_text(d.price_to_win),
+                    "new_price": amount_text(d.new_price),
                     "reason": d.reason,
                     "applied": d.applied,
                     "error": d.error,
@@ -99,10 +100,6 @@ class RepriceResult:
                 for d in self.decisions
             ],
         }
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:.2f}"
 
 
 def guardrails(channel: ChannelSpec) -> Guardrails:
@@ -231,9 +228,9 @@ def _candidates(ctx: AppContext, channel: ChannelSpec, remote: dict[str, Any]) -
 
     from shelfdesk.catalog.attributes import AttributeSpec
     from shelfdesk.db.models import ChannelListing
-    from shelfdesk.publishing.plan import _column_rules, _dec, _price, _Product, load_products
+    from shelfdesk.publishing.plan import StoreProduct, column_rules, from_cents, load_products, product_price
 
-    rules = _column_rules(ctx, channel.id)
+    rules = column_rules(ctx, channel.id)
     notes: list[str] = []
     rule = rules.get("min_price")
     if rule is None or not rule.is_set:
@@ -249,14 +246,14 @@ def _candidates(ctx: AppContext, channel: ChannelSpec, remote: dict[str, Any]) -
     out: list[tuple[Any, ...]] = []
     missing = 0
     for row in products:
-        product = _Product(*row)
+        product = StoreProduct(*row)
         key = product.sku.casefold()
         view = remote.get(key)
         if product.gone or product.id in excluded or view is None or not view.remote_id:
             continue
         text, problem = spec.check(rule.resolve(product.values))
-        cents, price_problem = _price(product, rules)
-        default = _dec(cents)
+        cents, price_problem = product_price(product, rules)
+        default = from_cents(cents)
         if problem or text is None or price_problem or default is None:
             missing += 1
             continue
@@ -324,8 +321,8 @@ def list_changes(ctx: AppContext, channel_id: int, *, limit: int = 100, sku: str
         {
             "at": r.at.isoformat(),
             "sku": r.sku,
-            "old_price": _text(r.old_price),
-            "new_price": _text(r.new_price),
+            "old_price": amount_text(r.old_price),
+            "new_price": amount_text(r.new_price),
             "reason": r.reason,
             "simulated": r.simulated,
             "applied": r.applied,

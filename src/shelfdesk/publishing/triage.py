@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from shelfdesk.domain import ItemAction, ItemOutcome, PublicationKind, PublicationMode, PublicationState
+from shelfdesk.formatting import NONE, amount_text
 from shelfdesk.publishing.errors import NotFound
 
 if TYPE_CHECKING:
@@ -112,14 +113,10 @@ class ItemRow:
         """``price 12.00 → 11.50, qty 3 → 0`` for the fields the item sends."""
         parts = []
         if self.new_price is not None:
-            parts.append(f"price {_money(self.old_price)} → {_money(self.new_price)}")
+            parts.append(f"price {amount_text(self.old_price) or NONE} → {amount_text(self.new_price) or NONE}")
         if self.new_quantity is not None:
             parts.append(f"qty {'—' if self.old_quantity is None else self.old_quantity} → {self.new_quantity}")
         return ", ".join(parts)
-
-
-def _money(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from shelfdesk.clock import Clock
+from shelfdesk.files import temp_pattern, write_atomic
 
 
 class SandboxClock:
@@ -255,7 +255,11 @@ class StateStore:
         self.snapshot_bytes = len(raw)
         self.journal_bytes = self._replay(state, repair=repair)
         if repair:
-            for stale in [*self.folder.glob("journal-*.jsonl"), *self.folder.glob(".state-*.json")]:
+            for stale in [
+                *self.folder.glob("journal-*.jsonl"),
+                *self.folder.glob(".state-*.json"),
+                *self.folder.glob(temp_pattern(self.path)),
+            ]:
                 if stale != self.journal_path():
                     stale.unlink(missing_ok=True)
         return state
@@ -301,17 +305,8 @@ class StateStore:
     def save(self, state: dict[str, Any]) -> None:
         """Write a fresh snapshot (next generation) and start its empty journal."""
         generation = self.generation + 1
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".state-", suffix=".json")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                data = _dumps({**state, "_generation": generation}).encode("utf-8")
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        data = _dumps({**state, "_generation": generation}).encode("utf-8")
+        write_atomic(self.path, data, durable=True)
         _sync_folder(self.folder)
         self.close()
         old = self.journal_path()

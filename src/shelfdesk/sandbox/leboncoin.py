@@ -213,14 +213,19 @@ class LeboncoinSandbox(SandboxApp):
         orders_per_hour: float | None = None,
         feed_seconds: float = 120.0,
         hang_cap: float = 15.0,
+        refresh_token_days: float = 365,
     ) -> None:
         """``refresh_token`` None keeps the live tokens a saved state holds (a demo's), else issues the default.
+
+        A token issued here lives ``refresh_token_days`` (Leboncoin's 365 unless
+        a demo wants one that expires this month).
 
         Issuing a token revokes the others, as in the merchant's account: a
         sandbox restarted on a demo's state without naming a token must not
         revoke the token the demo's workspace holds.
         """
         self._initial_refresh = refresh_token or DEFAULT_REFRESH_TOKEN
+        self._refresh_days = refresh_token_days
         self.feed_seconds = feed_seconds
         self.reset_limits()
         super().__init__(folder, clock=clock, seed=seed, orders_per_hour=orders_per_hour, hang_cap=hang_cap)
@@ -229,7 +234,7 @@ class LeboncoinSandbox(SandboxApp):
             if not live:
                 self.issue_refresh_token(DEFAULT_REFRESH_TOKEN)
         elif refresh_token not in self.state["refresh_tokens"]:
-            self.issue_refresh_token(refresh_token)
+            self.issue_refresh_token(refresh_token, valid_days=refresh_token_days)
 
     def reset_limits(self) -> None:
         self.requests = RateWindow(RATE_LIMIT, RATE_WINDOW, RATE_WINDOW)
@@ -257,7 +262,7 @@ class LeboncoinSandbox(SandboxApp):
             "next_ids": {"ad": 2894561001, "order": 100001, "item": 1, "feed": 501, "token": 1},
             "generator": {"rate_per_hour": 0.0, "epoch": iso(now), "generated": 0},
         }
-        self._issue_refresh_token(self._initial_refresh)
+        self._issue_refresh_token(self._initial_refresh, valid_days=self._refresh_days)
         for sku, title, category, condition, reason, price, qty, attrs in SEED_ADS:
             self._new_ad(
                 {

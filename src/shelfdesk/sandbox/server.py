@@ -57,7 +57,8 @@ def bind(host: str, port: int, *, force: bool = False) -> socket.socket:
     return sock
 
 
-def _url(sock: socket.socket) -> str:
+def socket_url(sock: socket.socket) -> str:
+    """The http:// address a bound socket answers on (brackets around an IPv6 host)."""
     host, port = sock.getsockname()[:2]
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
@@ -144,6 +145,6 @@ def start_sandboxes(
         await asyncio.gather(*(s.serve(sockets=[sock]) for s, sock in zip(servers, sockets, strict=True)))
 
     thread = threading.Thread(target=lambda: asyncio.run(serve()), name="shelfdesk-sandbox", daemon=True)
-    running = RunningSandboxes(bm, lbc, _url(sockets[0]), _url(sockets[1]), servers, thread)
+    running = RunningSandboxes(bm, lbc, socket_url(sockets[0]), socket_url(sockets[1]), servers, thread)
     thread.start()
     return running

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from shelfdesk.catalog.errors import SetupError
 from shelfdesk.domain import Marketplace
+from shelfdesk.formatting import iso as _iso
 from shelfdesk.secrets import ENV_PREFIX, SECRET_PREFIX, SecretError, mask
 
 if TYPE_CHECKING:
@@ -72,10 +73,6 @@ class ConnectionResult:
     ok: bool
     message: str
     expires_at: datetime | None = None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def _secret_name(account_id: int) -> str:

@@ -94,8 +94,13 @@ def due_counts(ctx: AppContext) -> dict[Urgency, int]:
     still_open = orders.status.in_([S.New, S.InProgress])
     with ctx.read_connection() as conn:
         cuts: dict[int | None, datetime] = {None: now - RULE_PASSED}
-        for channel_id, country, settings in conn.execute(select(channels.id, channels.country, channels.settings)):
-            cuts[channel_id] = WorkingTime.for_channel(country, settings).rule_passed_before(now) if country else now - RULE_PASSED
+        stores = table("stores")
+        calendars = select(channels.id, channels.country, channels.settings, stores.c.settings).outerjoin(
+            stores, stores.c.id == channels.store_id
+        )
+        for channel_id, country, settings, store_settings in conn.execute(calendars):
+            working = WorkingTime.for_channel(country, settings, store_settings)
+            cuts[channel_id] = working.rule_passed_before(now) if country else now - RULE_PASSED
         passed = 0
         exact: set[int] = set()
         for channel_id, cut in cuts.items():
@@ -143,7 +148,7 @@ def _order_items(conn: Connection, where: Any) -> list[Due]:
     from shelfdesk.domain import ActionKind, ActionState
     from shelfdesk.domain import NormalizedStatus as S
 
-    orders, channels, actions = table("orders"), table("channels"), table("order_actions").c
+    orders, channels, stores, actions = table("orders"), table("channels"), table("stores"), table("order_actions").c
     o = orders.c
     rows = conn.execute(
         select(
@@ -160,8 +165,9 @@ def _order_items(conn: Connection, where: Any) -> list[Due]:
             o.channel_id,
             channels.c.country,
             channels.c.settings,
+            stores.c.settings,
         )
-        .select_from(orders.outerjoin(channels, channels.c.id == o.channel_id))
+        .select_from(orders.outerjoin(channels, channels.c.id == o.channel_id).outerjoin(stores, stores.c.id == o.store_id))
         .where(where)
     ).all()
     ids = [r[0] for r in rows]
@@ -188,32 +194,47 @@ def _order_items(conn: Connection, where: Any) -> list[Due]:
             pending.setdefault(order_id, []).append((action_id, ActionKind(kind)))
     items: list[Due] = []
     calendars: dict[tuple[int | None, str | None], WorkingTime] = {}
-    for oid, ref, marketplace, status, bought, accept_by, ship_by, hold, payload, country, channel_id, ch_country, ch_settings in rows:
+    for (
+        oid,
+        ref,
+        marketplace,
+        status,
+        bought,
+        accept_by,
+        ship_by,
+        hold,
+        payload,
+        country,
+        channel_id,
+        ch_country,
+        ch_settings,
+        st_settings,
+    ) in rows:
         dates: dict[str, Any] = {k: payload[k] for k in _DATE_KEYS if isinstance(payload, dict) and payload.get(k)}
         facts = OrderFacts(oid, ref, Marketplace(marketplace), S(status), bought, accept_by, ship_by, accepted.get(oid), hold, dates)
         key = (channel_id, ch_country or country)
         working = calendars.get(key)
         if working is None:
-            working = calendars[key] = WorkingTime.for_channel(ch_country or country, ch_settings)
+            working = calendars[key] = WorkingTime.for_channel(ch_country or country, ch_settings, st_settings)
         actions_due = [d for action_id, kind in pending.get(oid, []) for d in due_for_action(action_id, kind, facts, working)]
         items.extend(actions_due or due_for_order(facts, working))
     return items
 
 
 def _token_items(conn: Connection, now: datetime) -> list[Due]:
-    """Accounts whose token expires within :data:`TOKEN_HORIZON`."""
+    """Accounts whose token expires within :data:`TOKEN_HORIZON`, or that the marketplace refused."""
     from shelfdesk.db.tables import table
 
     accounts = table("marketplace_accounts").c
     tokens = conn.execute(
-        select(accounts.id, accounts.name, accounts.marketplace, accounts.token_expires_at).where(
-            accounts.token_expires_at <= now + TOKEN_HORIZON
-        )
+        select(
+            accounts.id, accounts.name, accounts.marketplace, accounts.token_expires_at, accounts.token_checked_at, accounts.token_error
+        ).where((accounts.token_expires_at <= now + TOKEN_HORIZON) | accounts.token_error.is_not(None))
     ).all()
     return [
         d
-        for account_id, name, marketplace, expires in tokens
-        for d in due_for_token(TokenFacts(account_id, name, Marketplace(marketplace), expires))
+        for account_id, name, marketplace, expires, checked, error in tokens
+        for d in due_for_token(TokenFacts(account_id, name, Marketplace(marketplace), expires, rejected_at=checked or now, error=error))
     ]
 
 

@@ -15,6 +15,7 @@ from shelfdesk.catalog.errors import SetupError
 
 if TYPE_CHECKING:
     from shelfdesk.catalog.readiness import Readiness
+    from shelfdesk.services.working_time import StoreWorkingTime
     from shelfdesk.context import AppContext
 
 
@@ -86,6 +87,7 @@ class StoreSummary:
     last_import: ImportSummary | None
     channels: list[ChannelLine] = field(default_factory=list)
     safety_stock: int = 0  #: units kept back from every channel without its own setting
+    working_time: StoreWorkingTime | None = None  #: cut-off hour and working days its channels' deadlines use
 
     def as_json(self) -> dict[str, Any]:
         from shelfdesk.secrets import mask_url
@@ -101,6 +103,7 @@ class StoreSummary:
             "products": self.products,
             "gone": self.gone,
             "safety_stock": self.safety_stock,
+            "working_time": self.working_time.as_json() if self.working_time else None,
             "last_import": self.last_import.as_json() if self.last_import else None,
             "channels": [
                 {
@@ -245,6 +248,7 @@ def list_stores(ctx: AppContext) -> list[StoreSummary]:
 
     from shelfdesk.catalog.readiness import saved_readiness
     from shelfdesk.db.models import CatalogImport, Channel, MarketplaceAccount, Product, Store
+    from shelfdesk.services.working_time import StoreWorkingTime
 
     with ctx.read_session() as session:
         stores = session.execute(select(Store).order_by(Store.name)).scalars().all()
@@ -295,6 +299,7 @@ def list_stores(ctx: AppContext) -> list[StoreSummary]:
                 imports.get(s.id),
                 channels.get(s.id, []),
                 int(s.safety_stock or 0),
+                StoreWorkingTime.from_settings(s.settings),
             )
             for s in stores
         ]

@@ -68,9 +68,18 @@ PUBLISHING_JOBS = frozenset({"stock", "offers", "products", "drift"})
 
 def count_open_alerts(ctx: AppContext) -> int:
     """Count alerts (runs in a worker thread; the import stays off the startup path)."""
-    from shelfdesk.services.alerts import count_alerts
+    from shelfdesk.jobs.alerts import count_alerts
 
     return count_alerts(ctx)
+
+
+def count_status(ctx: AppContext) -> AlertsCounted:
+    """What the status bar counts: alerts, and deadlines late or within the first threshold (one indexed query)."""
+    from shelfdesk.services.deadline_watch import due_counts, format_threshold
+
+    count = count_open_alerts(ctx)
+    due = due_counts(ctx)
+    return AlertsCounted(count, due.overdue, due.soon, format_threshold(due.within))
 
 
 class ShelfdeskApp(App[int], inherit_bindings=False):
@@ -322,10 +331,10 @@ class ShelfdeskApp(App[int], inherit_bindings=False):
 
     @work(thread=True, group="status", exclusive=True, exit_on_error=False, description="Counting alerts")
     def _count_alerts_worker(self) -> None:
-        self.post_message(AlertsCounted(count_open_alerts(self.ctx)))
+        self.post_message(count_status(self.ctx))
 
     def on_alerts_counted(self, message: AlertsCounted) -> None:
-        self.alerts = AlertStatus(message.count)
+        self.alerts = AlertStatus(message.count, None, message.overdue, message.due_soon, message.within)
         self._schedule_alert_count()
 
     def _schedule_alert_count(self) -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from shelfdesk.services.deadlines import DueList
     from shelfdesk.publishing.engine import Progress, PublishResult
     from shelfdesk.publishing.triage import ErrorCluster, ItemRow, PublicationRow
-    from shelfdesk.services.alerts import Alert
+    from shelfdesk.jobs.alerts import Alert
     from shelfdesk.services.channels import ChannelView
     from shelfdesk.services.stores import StoreSummary
     from shelfdesk.webhooks.delivery import AttemptInfo, DeliveryInfo
@@ -42,9 +42,12 @@ Severity = Literal["information", "warning", "error"]
 
 @dataclass
 class AlertsCounted(Message):
-    """The status worker counted the open alerts of the workspace."""
+    """The status worker counted the open alerts of the workspace, and its deadlines late or due soon."""
 
     count: int
+    overdue: int = 0
+    due_soon: int = 0
+    within: str = "4 h"
 
 
 @dataclass

@@ -14,7 +14,7 @@
   the per-delivery ``deadline``) is a failure: logged with its status,
   duration and error, retried after an exponential back-off with jitter, and
   after ``max_failures`` failures in a row the subscription is paused and an
-  alert raised (:mod:`shelfdesk.services.alerts`). Failures count per
+  alert raised (:mod:`shelfdesk.jobs.alerts`). Failures count per
   back-off step, not per queued event: a failure within the back-off of the
   subscription's last counted one is the same outage (a backlog of 16 events
   meeting one short outage counts once), so pausing takes ``max_failures``

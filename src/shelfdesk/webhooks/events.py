@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shelfdesk.context import AppContext
 
 from shelfdesk.webhooks.types import (  # noqa: F401  (re-exported: callers import them from here)
+    DEADLINE_APPROACHING,
     EVENT_TYPES,
     ORDER_ACTION_CONFIRMED,
     ORDER_ACTION_FAILED,
@@ -413,6 +414,22 @@ def _store_and_fan_out(session: Session, rows: list[dict[str, Any]], now: dateti
     stored = _stored(session, [r["source_key"] for r in rows])
     events = [stored[r["source_key"]] for r in rows if r["source_key"] in stored]
     return fan_out(session, events, now, subscription_ids)
+
+
+def queue_event(session: Session, source_key: str, type_: str, ordering_key: str, data: dict[str, Any], now: datetime) -> int:
+    """Store one event that no table records (a deadline crossing a threshold) and queue it for its subscriptions.
+
+    The same ``source_key`` is stored once, whoever queues it how often. With
+    no subscription at all nothing is stored, as with captured events. Returns
+    how many deliveries were offered.
+    """
+    from shelfdesk.db.models import WebhookSubscription
+
+    if session.execute(select(func.count()).select_from(WebhookSubscription)).scalar_one() == 0:
+        return 0
+    uid = event_uid(source_key)
+    row = {"event_uid": uid, "type": type_, "ordering_key": ordering_key, "source_key": source_key, "occurred_at": now}
+    return _store_and_fan_out(session, [{**row, "payload": envelope(uid, type_, now, _plain(data))}], now)
 
 
 def capture(ctx: AppContext, *, limit: int = BATCH) -> int:

@@ -12,6 +12,7 @@ ORDER_STATUS_CHANGED = "order.status_changed"
 ORDER_ACTION_CONFIRMED = "order.action_confirmed"
 ORDER_ACTION_FAILED = "order.action_failed"
 PUBLICATION_FINISHED = "publication.finished"
+DEADLINE_APPROACHING = "deadline.approaching"
 PING = "ping"
 
 #: Every type a subscription may ask for, with the words the console and the CLI show.
@@ -21,4 +22,5 @@ EVENT_TYPES: dict[str, str] = {
     ORDER_ACTION_CONFIRMED: "an order action (accept, ship …) was confirmed by the marketplace",
     ORDER_ACTION_FAILED: "an order action failed",
     PUBLICATION_FINISHED: "a catalog publication finished",
+    DEADLINE_APPROACHING: "a deadline crossed an escalation threshold (4 h, 1 h … before it, once each)",
 }

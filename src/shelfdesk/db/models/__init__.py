@@ -8,6 +8,7 @@ from shelfdesk.db.models.audit import AuditLog
 from shelfdesk.db.models.base import NAMING_CONVENTION, ShelfModel, metadata
 from shelfdesk.db.models.catalog import CatalogImport, CategoryMapping, ColumnMapping, ExclusionRule, Product
 from shelfdesk.db.models.catalog import CatalogImportRejection
+from shelfdesk.db.models.deadlines import DeadlineWatch
 from shelfdesk.db.models.invoices import Invoice, InvoiceSequence, InvoiceSettings
 from shelfdesk.db.models.jobs import JobLease, JobRun, JobSchedule
 from shelfdesk.db.models.orders import Order, OrderAction, OrderEvent, OrderLine
@@ -27,6 +28,7 @@ __all__ = [
     "Channel",
     "ChannelListing",
     "ColumnMapping",
+    "DeadlineWatch",
     "ExclusionRule",
     "Invoice",
     "InvoiceSequence",

@@ -35,6 +35,9 @@ class Store(ShelfModel, table=True):
     safety_stock: int = 0  #: default for the store's channels and products
     created_at: datetime
     updated_at: datetime
+    #: The merchant's working time for deadlines: {"deadlines": {"cutoff_hour": 13, "working_days": [0, 1, 2, 3, 4]}};
+    #: its channels inherit it (a channel's own ``settings["deadlines"]`` overrides it). None = defaults. Last column: added by 0013.
+    settings: dict[str, Any] | None = json_field(nullable=True)
 
 
 class MarketplaceAccount(ShelfModel, table=True):

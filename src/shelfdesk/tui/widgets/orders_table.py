@@ -9,8 +9,6 @@ Statuses are words, never colours alone.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from rich.text import Text
@@ -30,16 +28,6 @@ COLUMNS: list[tuple[str, str, int]] = [
     ("channel", "Chan.", 6),  # "BM FR", "LBC FR": marketplace and country
 ]
 FIXED = sum(width for key, _, width in COLUMNS if key != "buyer") + 2 * len(COLUMNS) + 1  # cell padding, scrollbar
-
-
-def money(amount: Decimal | None, currency: str | None = None) -> str:
-    if amount is None:
-        return "—"
-    return f"{amount:,.2f}" + (f" {currency}" if currency and currency != "EUR" else "")
-
-
-def when(value: datetime | None) -> str:
-    return value.strftime("%m-%d %H:%M") if value else "—"
 
 
 def status_text(status: Any) -> Text:

@@ -2,11 +2,12 @@
 
 Before touching anything an operator needs to know *where* they are
 (which workspace, which database), whether something needs attention (the
-alert count) and whether they may change anything at all (the read-only
-lock). Every state is spelled out in words, colour only adds emphasis.
+alert count, and the deadlines already late or due within the first
+escalation threshold) and whether they may change anything at all (the
+read-only lock). Every state is spelled out in words, colour only adds emphasis.
 
-The widget never opens a database session: the App counts alerts in a thread
-worker and the bar only watches ``App.alerts``.
+The widget never opens a database session: the App counts alerts and
+deadlines in one thread worker and the bar only watches ``App.alerts``.
 """
 
 from __future__ import annotations
@@ -27,10 +28,29 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class AlertStatus:
-    """What is known about the alert count: ``count`` is None until counted."""
+    """What is known about the alert count: ``count`` is None until counted.
+
+    ``overdue`` and ``due_soon`` count deadlines late and not late yet but due
+    within ``within`` (the first escalation threshold, in words).
+    """
 
     count: int | None = None
     error: str | None = None
+    overdue: int = 0
+    due_soon: int = 0
+    within: str = "4 h"
+
+    @property
+    def deadlines_text(self) -> str:
+        """``2 overdue · 3 due < 4 h``; empty when nothing is due that soon."""
+        parts = [f"{self.overdue} overdue"] if self.overdue else []
+        if self.due_soon:
+            parts.append(f"{self.due_soon} due < {self.within}")
+        return " · ".join(parts)
+
+    @property
+    def deadlines_state(self) -> str:
+        return "-error" if self.overdue else "-warning"
 
     @property
     def text(self) -> str:
@@ -87,6 +107,8 @@ class StatusBar(Horizontal):
         yield Label(f"db {self.info.database}", id="status-database", markup=False)
         yield Label("│", classes="status-sep")
         yield Label(AlertStatus().text, id="status-alerts", classes="-pending")
+        yield Label("│", classes="status-sep", id="status-deadlines-sep")
+        yield Label("", id="status-deadlines", markup=False)
         if self.info.read_only:
             yield Label("│", classes="status-sep")
             yield Label("[READ-ONLY]", id="status-lock", markup=False)
@@ -99,3 +121,8 @@ class StatusBar(Horizontal):
         label = self.query_one("#status-alerts", Label)
         label.update(alerts.text)
         label.set_classes(alerts.state)
+        text = alerts.deadlines_text
+        deadlines = self.query_one("#status-deadlines", Label)
+        deadlines.update(text)
+        deadlines.set_classes(alerts.deadlines_state)
+        deadlines.display = self.query_one("#status-deadlines-sep", Label).display = bool(text)

@@ -1,7 +1,7 @@
 """Orders and order actions: indexes for the deadline counts of ``shelfdesk status`` and the deadline alerts.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-08
 
 ``shelfdesk status`` counts the open orders whose rule deadline has passed
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -16,15 +16,11 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
+from shelfdesk.formatting import money, when
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import InvoicesLoaded, OperationDone
 from shelfdesk.tui.screens.base import ShelfdeskScreen
-from shelfdesk.tui.screens.webhooks.webhook_screens import when
 from shelfdesk.tui.widgets.data_window import DataWindow, keyed
-
-
-def _money(amount: Any, currency: str) -> str:
-    return f"{amount:,.2f}" + ("" if currency == "EUR" else f" {currency}")
 
 
 class InvoicesScreen(ShelfdeskScreen):
@@ -82,7 +78,7 @@ class InvoicesScreen(ShelfdeskScreen):
                         "credit" if i.kind == "credit_note" else "invoice",
                         when(i.issued_at),
                         i.marketplace_order_id,
-                        _money(i.total, i.currency),
+                        money(i.total, i.currency),
                         i.upload_state or ("—" if i.kind == "invoice" else ""),
                     ],
                 )
@@ -145,7 +141,7 @@ class InvoicesScreen(ShelfdeskScreen):
             self.run_operation("Credit note", lambda: f"{credit_invoice(self.ctx, invoice.number, reason).number} cancels {invoice.number}")
 
         details = [
-            f"Order {invoice.marketplace_order_id}, total {_money(invoice.total, invoice.currency)}.",
+            f"Order {invoice.marketplace_order_id}, total {money(invoice.total, invoice.currency)}.",
             "The invoice itself never changes; a credit note with the next number cancels it.",
         ]
         self.app.push_screen(

@@ -94,10 +94,10 @@ def invoiced_cell() -> Text:
 def start_invoicing(screen: Any) -> None:
     """``I`` on the Orders screen: one order → its preview and number; several → confirm, then bulk progress.
 
-    ``screen`` is the Orders screen: its ``_targets()`` gives the marks, "all
+    ``screen`` is the Orders screen: its ``targets()`` gives the marks, "all
     matching" (a filter) or the cursor row, with the count and sample ids.
     """
-    target = screen._targets()
+    target = screen.targets()
     if target is None:
         screen.notify("There is no order here to invoice.", title="Invoice")
         return

@@ -1,7 +1,7 @@
 """The alert list (``!`` from any screen): everything that needs someone, critical first.
 
 The same rules as the status bar's count and ``shelfdesk status``
-(:mod:`shelfdesk.services.alerts`), read in a thread worker. Enter leaves the
+(:mod:`shelfdesk.jobs.alerts`), read in a thread worker. Enter leaves the
 list for the exact thing to fix: a job's row on Jobs, an order's detail, a
 publication's items; where a screen cannot point at a row yet, it says so
 rather than pretending.
@@ -22,7 +22,7 @@ from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import DataWindow
 
 if TYPE_CHECKING:
-    from shelfdesk.services.alerts import Alert
+    from shelfdesk.jobs.alerts import Alert
     from shelfdesk.tui.app import ShelfdeskApp
 
 COLUMNS = [("level", "Level", 8), ("alert", "Alert", 64)]
@@ -78,7 +78,7 @@ class AlertsScreen(ShelfdeskScreen):
 
     @work(thread=True, group="alerts", exclusive=True, exit_on_error=False, description="Listing alerts")
     def _load(self) -> None:
-        from shelfdesk.services.alerts import list_alerts
+        from shelfdesk.jobs.alerts import list_alerts
 
         self.post_message(AlertsLoaded(list_alerts(self.ctx)))
 

@@ -125,7 +125,7 @@ class DueScreen(ShelfdeskScreen):
 
 async def go_to_due(app: ShelfdeskApp, due: Due) -> None:
     """Leave the Due list for the order's detail (orders, lines, actions) or the account (tokens)."""
-    from shelfdesk.services.alerts import Alert, Severity
+    from shelfdesk.jobs.alerts import Alert, Severity
     from shelfdesk.tui.screens.jobs.alerts import go_to
 
     if isinstance(app.screen, DueScreen):

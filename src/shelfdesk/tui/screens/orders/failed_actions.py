@@ -13,6 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Label
 
+from shelfdesk.formatting import short_when
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import OrdersQueued
 from shelfdesk.tui.screens.base import ShelfdeskScreen
@@ -71,7 +72,7 @@ class OrderActionsScreen(OrderFlows, ShelfdeskScreen):
                 a.marketplace_order_id,
                 a.kind.value,
                 str(a.attempts),
-                a.updated_at.strftime("%m-%d %H:%M"),
+                short_when(a.updated_at),
                 a.last_error or "",
                 key=str(a.id),
             )

@@ -9,7 +9,7 @@ reason in the text. Loading runs in a thread worker; sending in an async one.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -18,11 +18,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from shelfdesk.domain import ActionState
+from shelfdesk.formatting import money, when
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import OrderDetailLoaded, OrdersQueued
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.orders.order_flows import OrderFlows
-from shelfdesk.tui.widgets.orders_table import money
 
 if TYPE_CHECKING:
     from shelfdesk.orders.outbox import SendReport
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 
 #: Detail keys -> the action kinds that make them available.
 KEY_KINDS = {"accept": ("accept", "confirm_availability"), "ship": ("ship", "confirm_shipping"), "cancel_order": ("cancel",)}
-
-
-def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
 def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
@@ -55,7 +51,7 @@ def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
     state = state_words(d.marketplace, d.marketplace_status)
     out.append(f"  (#{d.id})  {d.status.value} · on the marketplace: {state}{sync}\n")
     line("Account", f"{d.account} · channel {d.channel or '—'} · store {d.store or '—'} · {d.country or '—'}")
-    line("Dates", f"bought {_when(d.purchased_at)} · modified {_when(d.modified_at)} · harvested {_when(d.harvested_at)}")
+    line("Dates", f"bought {when(d.purchased_at)} · modified {when(d.modified_at)} · harvested {when(d.harvested_at)}")
     discount = f" · discount {money(d.discount_total)}" if d.discount_total else ""
     line("Total", f"{money(d.total)} {d.currency or ''} (shipping {money(d.shipping_price)}{discount})")
     line("Buyer", " · ".join(x for x in (d.buyer_name, d.buyer_email, d.buyer_phone) if x) or "—")
@@ -67,7 +63,7 @@ def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
         line("Ship to", "not revealed yet (normal before acceptance)")
     if d.billing_address and d.billing_address != d.shipping_address:
         line("Bill to", format_address(d.billing_address) or "—")
-    line("Deadlines", f"accept by {_when(d.accept_by)} · ship by {_when(d.ship_by)}")
+    line("Deadlines", f"accept by {when(d.accept_by)} · ship by {when(d.ship_by)}")
     line("Shipping", " · ".join(x for x in (d.shipping_method, d.carrier, d.tracking_number, d.tracking_url) if x) or "—")
     extras = [
         x
@@ -108,7 +104,7 @@ def render_detail(d: OrderDetail, *, payload: bool = False) -> Text:
     for e in d.events:
         change = f"{e.old_value or '—'} → {e.new_value or '—'}" if (e.old_value or e.new_value) else ""
         who = f" by {e.actor}" if e.actor else ""
-        out.append(f"  {_when(e.at)}  {e.source:<8} {e.kind} {change} {e.message or ''}{who}".rstrip() + "\n")
+        out.append(f"  {when(e.at)}  {e.source:<8} {e.kind} {change} {e.message or ''}{who}".rstrip() + "\n")
     heading("Raw payload" + ("" if payload else " (p shows it)"))
     if payload:
         out.append(json.dumps(d.payload, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -33,6 +33,7 @@ from textual.timer import Timer
 from textual.widgets import Label, ProgressBar
 
 from shelfdesk.domain import NormalizedStatus
+from shelfdesk.formatting import money, short_when
 from shelfdesk.orders.queries import Cursor, Lookups, OrderFilter, OrderPage, OrderRow
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import OrderActionsProgress, OrderCountsLoaded, OrdersHarvested, OrdersLoaded, OrdersQueued
@@ -40,7 +41,7 @@ from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.screens.invoices.issuing import invoiced_cell
 from shelfdesk.tui.screens.orders.order_flows import OrderFlows
 from shelfdesk.tui.widgets.empty_state import EmptyState
-from shelfdesk.tui.widgets.orders_table import OrdersTable, money, status_text, sync_text, when
+from shelfdesk.tui.widgets.orders_table import OrdersTable, status_text, sync_text
 
 if TYPE_CHECKING:
     from shelfdesk.orders.actions import BulkReach
@@ -202,7 +203,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
             row.marketplace_order_id,
             status_text(row.status),
             sync,
-            when(row.purchased_at),
+            short_when(row.purchased_at),
             row.buyer_name or "—",
             Text(money(row.total, row.currency), justify="right"),
             row.channel_code or row.channel,
@@ -404,7 +405,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
 
     # ------------------------------------------------------------ bulk actions
 
-    def _targets(self) -> tuple[list[int] | OrderFilter, int, list[str]] | None:
+    def targets(self) -> tuple[list[int] | OrderFilter, int, list[str]] | None:
         """What a bulk action applies to: all matching (a filter), the marks, or the cursor row."""
         if self.all_matching is not None:
             count = self._matching() or 0
@@ -422,7 +423,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         if self._job is not None:
             self.notify(f"{self._job.label} is still running: Esc cancels it.", title="Busy", severity="warning")
             return
-        target = self._targets()
+        target = self.targets()
         if target is None:
             self.notify("There is no order here to act on.", title=verb)
             return

@@ -13,6 +13,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
+from shelfdesk.formatting import NONE, amount_text
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import MAX_ROWS, DataWindow, cut_middle
@@ -97,8 +98,7 @@ class PublicationPlanScreen(ShelfdeskScreen):
 def _change(item: Any) -> str:
     parts = []
     if item.new_price is not None:
-        old = "—" if item.old_price is None else f"{item.old_price:.2f}"
-        parts.append(f"{old}→{item.new_price:.2f}")
+        parts.append(f"{amount_text(item.old_price) or NONE}→{amount_text(item.new_price)}")
     if item.new_quantity is not None:
         parts.append(f"qty {'—' if item.old_quantity is None else item.old_quantity}→{item.new_quantity}")
     return " ".join(parts)

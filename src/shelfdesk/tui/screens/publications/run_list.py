@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from shelfdesk.formatting import short_when
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import PublicationsLoaded, PublishFinished, PublishProgress
 from shelfdesk.tui.screens.base import ShelfdeskScreen
@@ -178,7 +179,7 @@ class PublicationsScreen(ShelfdeskScreen):
         state = r.state_label if r.finished_at or r.state_label != "running" else "running"
         return [
             str(r.id),
-            r.started_at.strftime("%m-%d %H:%M"),
+            short_when(r.started_at),
             self.codes.get(r.channel_id, r.channel),
             feed_text(r),
             state,

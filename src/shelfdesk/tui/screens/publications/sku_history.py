@@ -14,6 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Label, Static
 
+from shelfdesk.formatting import short_when
 from shelfdesk.publishing.pusher import PUSHER
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.screens.base import ShelfdeskScreen
@@ -77,7 +78,7 @@ class ProductHistoryScreen(ShelfdeskScreen):
                 (
                     str(r.item.id),
                     [
-                        r.started_at.strftime("%m-%d %H:%M"),
+                        short_when(r.started_at),
                         str(r.publication_id),
                         r.channel,
                         "stock" if r.started_by == PUSHER else str(r.kind),

@@ -60,7 +60,7 @@ class ProductBrowserScreen(ShelfdeskScreen):
         self.app.call_from_thread(self._show, text, lines)
 
     def _show(self, text: str, lines: list[ProductLine]) -> None:
-        from shelfdesk.tui.widgets.orders_table import money
+        from shelfdesk.formatting import money
 
         self.lines = {line.sku: line for line in lines}
         rows = [
@@ -99,7 +99,7 @@ class ProductBrowserScreen(ShelfdeskScreen):
         self.app.call_from_thread(self._show_sight, sight)
 
     def _show_sight(self, sight: ProductSight) -> None:
-        from shelfdesk.tui.widgets.orders_table import money
+        from shelfdesk.formatting import money
 
         lines = [
             f"{sight.sku} · {sight.title or '—'} · EAN {sight.ean or '—'}",

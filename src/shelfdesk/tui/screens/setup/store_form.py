@@ -1,5 +1,6 @@
-"""Add or edit a store: name, country, currency, catalog source (a path or an http(s) URL) and safety stock
-(units kept back from every channel without its own; a product's mapped column overrides it)."""
+"""Add or edit a store: name, country, currency, catalog source (a path or an http(s) URL), safety stock
+(units kept back from every channel without its own; a product's mapped column overrides it), and the
+working time deadlines count with (cut-off hour, working days; the store's channels inherit them)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,14 @@ class StoreForm(DialogScreen[dict[str, Any] | None]):
                 yield form_row(
                     "Safety stock", Input(str(self.values.get("safety_stock", 0)), id="store-safety", max_length=7, compact=True)
                 )
+                yield form_row(
+                    "Cut-off hour",
+                    Input(str(self.values.get("cutoff_hour", 13)), placeholder="13", id="store-cutoff", max_length=5, compact=True),
+                )
+                yield form_row(
+                    "Working days",
+                    Input(self.values.get("working_days", "mon-fri"), placeholder="mon-fri", id="store-days", compact=True),
+                )
             yield Label("Enter: next field, saves from the last · ctrl+s saves · Esc cancels", classes="form-hint", markup=False)
 
     def on_mount(self) -> None:
@@ -77,5 +86,6 @@ class StoreForm(DialogScreen[dict[str, Any] | None]):
                 "currency": get("currency").upper() or "EUR",
                 "source": get("source"),
                 "safety_stock": (get("safety") or "0") if self.values.get("id") else "0",
+                **({"cutoff_hour": get("cutoff"), "working_days": get("days")} if self.values.get("id") else {}),
             }
         )

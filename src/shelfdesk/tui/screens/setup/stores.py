@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
+from shelfdesk.formatting import short_when
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import ImportFinished, ImportProgressed, Severity, StoresLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
@@ -143,7 +144,7 @@ class StoresScreen(ShelfdeskScreen):
         last = s.last_import
         imported = "never"
         if last is not None:
-            imported = last.started_at.strftime("%m-%d %H:%M") + (" !" if last.error or last.rejected else "")
+            imported = short_when(last.started_at) + (" !" if last.error or last.rejected else "")
         return [f"{s.name} ({s.country})", f"{s.products:,}", imported, "", ""]
 
     def _channel_cells(self, c: ChannelLine) -> list[str]:
@@ -227,10 +228,13 @@ class StoresScreen(ShelfdeskScreen):
     def _save_store(self, values: dict[str, Any]) -> None:
         from shelfdesk.services.stock import parse_quantity, set_store_safety
         from shelfdesk.services.stores import create_store, update_store
+        from shelfdesk.services.working_time import set_store_working_time
 
         def save() -> str:
             safety = parse_quantity(str(values.get("safety_stock", "0")), "safety stock")
             if values.get("id"):
+                if "cutoff_hour" in values:  # first: a bad hour or day refuses the form before anything is saved
+                    set_store_working_time(self.ctx, values["id"], cutoff_hour=values["cutoff_hour"], working_days=values["working_days"])
                 store = update_store(self.ctx, values["id"], name=values["name"], catalog_source=values["source"])
             else:
                 store = create_store(self.ctx, values["name"], values["country"], values["currency"], catalog_source=values["source"])
@@ -289,6 +293,7 @@ class StoresScreen(ShelfdeskScreen):
             "currency": store.currency,
             "source": store.catalog_source or "",
             "safety_stock": store.safety_stock,
+            **({"cutoff_hour": store.working_time.cutoff_hour, "working_days": store.working_time.days_text} if store.working_time else {}),
         }
         self.app.push_screen(StoreForm(values), self._store_form_done)
 

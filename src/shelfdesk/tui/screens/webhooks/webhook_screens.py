@@ -15,14 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Label, Static
 
+from shelfdesk.formatting import when
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import DeliveriesLoaded, WebhooksLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
 from shelfdesk.tui.widgets.data_window import DataWindow, keyed
-
-
-def when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "—"
 
 
 class WebhooksScreen(ShelfdeskScreen):

@@ -6,6 +6,10 @@ indexed columns only and stay cheap on a large workspace; rules whose data
 does not exist yet simply find nothing. They read Core tables (``db.tables``)
 through one connection, so ``shelfdesk status`` loads neither the ORM nor the
 models.
+
+They sit in ``jobs``, beside the health they feed (``jobs.health``): several
+rules read job runs, leases and schedules, and ``jobs`` is the layer above the
+services, so the services never import upwards to reach them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
 from shelfdesk.context import AppContext
@@ -60,8 +64,6 @@ def _token_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
 
 #: Rules that point at single rows list at most this many, then one "and N more" alert.
 PER_ROW_LIMIT = 20
-#: How close to a marketplace deadline an order starts to alert (past it, the alert is critical).
-DEADLINE_HORIZON = timedelta(hours=12)
 #: A publication whose failed items exceed this share of the items it settled raises an alert.
 PUBLICATION_FAILED_SHARE = 0.2
 #: A job that has not succeeded for this many of its intervals has stopped (no process runs it, or it hangs).
@@ -102,34 +104,37 @@ def _failed_action_alerts(session: Connection, now: datetime) -> Iterable[Alert]
 
 
 def _deadline_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
-    """Orders to accept or ship that are close to the marketplace's deadline (warning) or past it (critical)."""
-    from shelfdesk.domain import NormalizedStatus as S
+    """Deadlines an escalation threshold has fired for (warning) or past (critical), most urgent first.
 
-    Order = table("orders").c
-    horizon = now + DEADLINE_HORIZON
-    for column, status, what in ((Order.accept_by, S.New, "accept"), (Order.ship_by, S.InProgress, "ship")):
-        condition = (Order.status == status, column <= horizon)
-        rows = session.execute(
-            select(Order.id, Order.marketplace_order_id, column).where(*condition).order_by(column).limit(PER_ROW_LIMIT + 1)
-        ).all()
-        for order_id, reference, deadline in rows[:PER_ROW_LIMIT]:
-            past = deadline <= now
-            yield Alert(
-                f"deadline_{what}",
-                Severity.critical if past else Severity.warning,
-                f"order {reference}: {what} by {deadline:%m-%d %H:%M} UTC ({_in(deadline - now)})",
-                "order",
-                order_id,
-            )
-        if len(rows) > PER_ROW_LIMIT:
-            total = session.execute(select(func.count()).select_from(table("orders")).where(*condition)).one()[0]
-            yield Alert(
-                f"deadline_{what}",
-                Severity.warning,
-                f"and {total - PER_ROW_LIMIT} more order(s) to {what} close to or past their deadline",
-                "orders",
-                None,
-            )
+    Read from the watch list the deadline escalation keeps (``jobs/escalation.py``),
+    so every deadline of the Due list counts (rule-computed ones, tokens), at the
+    thresholds the workspace sets, with one query on ``due_at``.
+    """
+    watch = table("deadline_watch")
+    W = watch.c
+    condition = or_(W.alerted_seconds.is_not(None), W.due_at <= now)
+    rows = session.execute(
+        select(W.subject_type, W.subject_id, W.kind, W.reference, W.due_at).where(condition).order_by(W.due_at).limit(PER_ROW_LIMIT + 1)
+    ).all()
+    for subject_type, subject_id, kind, reference, due_at in rows[:PER_ROW_LIMIT]:
+        what = str(kind).replace(" ", "_")
+        yield Alert(
+            f"deadline_{what}",
+            Severity.critical if due_at <= now else Severity.warning,
+            f"{subject_type} {reference}: {kind} by {due_at:%m-%d %H:%M} UTC ({_in(due_at - now)})",
+            subject_type,
+            subject_id,
+        )
+    if len(rows) > PER_ROW_LIMIT:
+        total = session.execute(select(func.count()).select_from(watch).where(condition)).one()[0]
+        late = session.execute(select(func.count()).select_from(watch).where(W.due_at <= now)).one()[0]
+        yield Alert(
+            "deadlines",
+            Severity.critical if late > PER_ROW_LIMIT else Severity.warning,
+            f"and {total - PER_ROW_LIMIT} more deadline(s) close or past (D lists them all)",
+            "orders",
+            None,
+        )
 
 
 def _job_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
