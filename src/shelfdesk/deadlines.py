@@ -204,6 +204,12 @@ def check_cutoff_hour(value: Any) -> int:
 
 
 @lru_cache(maxsize=64)
+def _zone(country: str) -> ZoneInfo:
+    """The market's zone, looked up once per country (``status`` reads it for every order it dates)."""
+    return ZoneInfo(COUNTRY_ZONES.get(country, COUNTRY_ZONES[DEFAULT_COUNTRY]))
+
+
+@lru_cache(maxsize=64)
 def _holidays(country: str, year: int) -> frozenset[date]:
     import holidays
 
@@ -236,7 +242,7 @@ class WorkingTime:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(COUNTRY_ZONES.get(self.country, COUNTRY_ZONES[DEFAULT_COUNTRY]))
+        return _zone(self.country)
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() in self.working_days and day not in _holidays(self.country, day.year)
@@ -260,6 +266,30 @@ class WorkingTime:
         if self.is_business_day(day) and local.hour < self.cutoff_hour:
             return day
         return self.next_business_day(day)
+
+    def rule_passed_before(self, now: datetime) -> datetime:
+        """An instant before which every rule deadline has passed at ``now`` (whatever the marketplace).
+
+        An order bought, or accepted, before it owes its rule deadline already:
+        Back Market's is the end of the dispatch day, and ``dispatch_day`` only
+        grows with the acceptance time, so every order accepted before the
+        cut-off of the last business day that has ended leaves by that day;
+        Leboncoin's are 72 hours. ``shelfdesk status`` counts such orders as
+        overdue from an index instead of computing each one's deadline.
+        """
+        day = now.astimezone(self.zone).date() - timedelta(days=1)  # the last local day that has ended
+        for _ in range(400):
+            if self.is_business_day(day):
+                break
+            day -= timedelta(days=1)
+        else:
+            raise ValueError(f"no business day within a year before {now:%Y-%m-%d} in {self.country}")
+        if self.cutoff_hour >= 24:
+            day, cutoff = day + timedelta(days=1), time(0)
+        else:
+            cutoff = time(self.cutoff_hour)
+        back_market = datetime.combine(day, cutoff, tzinfo=self.zone).astimezone(UTC)
+        return min(back_market, now - max(LEBONCOIN_AVAILABILITY, LEBONCOIN_SHIPPING))
 
     def local_date(self, value: Any) -> datetime | None:
         """A marketplace date as aware UTC; one without a zone is read in the market's local time."""

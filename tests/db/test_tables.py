@@ -64,3 +64,33 @@ def test_a_process_without_the_models_reads_the_copy_and_a_bad_file_is_rebuilt(t
     (written,) = tmp_path.glob("tables-*.pickle")
     written.write_bytes(b"not a pickle")
     assert run().startswith("True True") and run() == "True True []\n"
+
+
+class _Planted:
+    """What an attacker would put in the cache: unpickling it runs a command."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_copy_runs_nothing_and_one_others_can_write_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy is a pickle: only SQLAlchemy's and shelfdesk's schema classes may come out of it, from a private file."""
+    env = {**os.environ, "SHELFDESK_CACHE_DIR": str(tmp_path / "cache")}
+    monkeypatch.setenv("SHELFDESK_CACHE_DIR", str(tmp_path / "cache"))
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", SNIPPET], env=env, capture_output=True, text=True, check=True).stdout
+
+    path = tables.cache_file()
+    marker = tmp_path / "ran"
+    tables._write(path, pickle.dumps(_Planted(marker)))
+    assert "shelfdesk.db.models" in run()  # refused: the models are loaded, and the copy rewritten
+    assert not marker.exists()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert run() == "True True []\n"  # the rewritten copy is read
+    path.chmod(0o622)  # writable by others: it could have been planted
+    assert not tables._trusted(path)
+    assert "shelfdesk.db.models" in run()

@@ -143,6 +143,10 @@ def test_the_text_filter_reads_the_term_index_in_order_without_a_temporary_sort(
         assert "SEARCH orders USING INTEGER PRIMARY KEY" in plan and "TEMP B-TREE" not in plan and "SCAN" not in plan
     plan = _explain(ctx, candidates_query("le"))
     assert "ix_order_search_terms_term_purchased (term>? AND term<?)" in plan and "SCAN" not in plan
+    for flt in FILTERS:  # the rest of the filter is a probe of each candidate's order, never a read of its own index
+        plan = _explain(ctx, candidates_query("le", flt=flt))
+        assert plan.startswith("SEARCH hit USING COVERING INDEX ix_order_search_terms_term_purchased (term>? AND term<?)"), plan
+        assert "SCAN" not in plan and "ix_orders_" not in plan, (flt, plan)
     with ctx.engine.connect() as conn:
         for statement, params in (
             (_COUNT[0], {"low": "le", "high": "lf", "cap": COUNT_CAP}),

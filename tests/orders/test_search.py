@@ -125,13 +125,16 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("mode, limits", [("merge", (64, 5000)), ("few", (3, 5000)), ("scan", (3, 20))])
+@pytest.mark.parametrize(
+    "mode, limits", [("merge", (64, 5000, 30_000)), ("few", (3, 5000, 30_000)), ("few", (3, 5, 30_000)), ("scan", (3, 20, 20))]
+)
 def test_every_way_of_paging_finds_what_the_rule_says(
-    ctx: AppContext, scope: AccountScope, orders: dict, mode: str, limits: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+    ctx: AppContext, scope: AccountScope, orders: dict, mode: str, limits: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Small limits push the same texts through the other ways of paging."""
     monkeypatch.setattr(queries, "MAX_MERGED_TERMS", limits[0])
     monkeypatch.setattr(queries, "COUNT_CAP", limits[1])
+    monkeypatch.setattr(queries, "RANGE_CAP", limits[2])
     modes = set()
     for text in TEXTS:
         recent = ctx.clock.now() - timedelta(minutes=150)

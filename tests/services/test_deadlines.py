@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from shelfdesk.cli import main
 from shelfdesk.clock import FakeClock, set_default_clock
@@ -15,7 +16,7 @@ from shelfdesk.deadlines import DueKind, Urgency
 from shelfdesk.domain import NormalizedStatus as S
 from shelfdesk.services.deadlines import due_dict, list_due
 from tests.conftest import FIXED_NOW
-from tests.due_data import seed_due
+from tests.due_data import add_order, seed_due
 
 UTC = UTC
 
@@ -150,3 +151,55 @@ def test_a_leboncoin_refresh_token_shows_a_month_before_its_365_days_and_a_refus
         Urgency.overdue,
     )
     assert "bm-token" not in json.dumps(due_dict(list_due(ctx)))
+
+
+def test_status_counts_old_open_orders_from_the_index_and_agree_with_the_due_list(ctx: AppContext) -> None:
+    """``due_counts`` (what ``status`` shows) equals the Due list's counts, however each order is dated."""
+    from shelfdesk.db.models import Channel, Order, OrderAction
+    from shelfdesk.domain import ActionKind, ActionState
+    from shelfdesk.services.deadlines import due_counts
+
+    ids = seed_due(ctx)
+    now = ctx.clock.now()
+    with ctx.write_session() as session:
+        channels = {c.marketplace: c for c in session.exec(select(Channel))}
+
+        def order(ref: str, marketplace: str, status: S, bought: datetime, **kw: object) -> Order:
+            return add_order(session, channels[marketplace], ref, status, bought, now, country="DE", **kw)
+
+        month_ago = now - timedelta(days=30)
+        for n in range(5):
+            order(f"OLD-BM-{n}", "backmarket", S.New, month_ago - timedelta(hours=n))  # overdue by the rule
+            order(f"OLD-LBC-{n}", "leboncoin", S.InProgress, month_ago)
+        order("OLD-NO-CHANNEL", "backmarket", S.New, month_ago, channel=False)
+        order("NEW-NO-CHANNEL", "backmarket", S.New, now - timedelta(hours=3), channel=False)
+        order("OLD-DATED", "backmarket", S.New, month_ago, accept_by=now + timedelta(days=3))  # the marketplace's date: later
+        order("OLD-SHIPPED", "backmarket", S.Shipped, month_ago)
+        accepted = order("OLD-ACCEPTED-TODAY", "backmarket", S.InProgress, month_ago)
+        queued = order("OLD-QUEUED", "leboncoin", S.New, month_ago)
+        session.add_all(
+            [
+                OrderAction(
+                    order_id=accepted.id,
+                    kind=ActionKind.accept,
+                    state=ActionState.confirmed,
+                    idempotency_key="acc-today",
+                    created_at=now,
+                    updated_at=now,
+                    sent_at=now - timedelta(hours=1),
+                    confirmed_at=now - timedelta(minutes=50),
+                ),
+                OrderAction(
+                    order_id=queued.id, kind=ActionKind.confirm_availability, idempotency_key="conf-q", created_at=now, updated_at=now
+                ),
+                OrderAction(
+                    order_id=ids["BM-QUEUED"], kind=ActionKind.ship, idempotency_key="ship-q2", created_at=now, updated_at=now
+                ),  # two actions waiting: two items
+            ]
+        )
+    counts = due_counts(ctx)
+    assert counts == list_due(ctx).counts()
+    assert counts[Urgency.overdue] == 1 + 5 + 5 + 1 + 1  # BM-LATE, the old ones, the one without a channel, the queued one
+    assert counts[Urgency.later] == 2  # the token and the order the marketplace dated
+    # the order accepted today ships by tonight (Paris), with the one bought today without a channel and two queued ships
+    assert counts[Urgency.today] == 5

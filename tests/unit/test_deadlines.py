@@ -210,3 +210,32 @@ def test_the_dispatch_day_is_a_working_day_before_the_cutoff_else_the_next(at, c
         assert day > local.date() and all(
             not working.is_business_day(local.date() + timedelta(n)) for n in range(1, (day - local.date()).days)
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    now=instants,
+    country=countries,
+    cutoff=cutoffs,
+    days=st.frozensets(st.integers(min_value=0, max_value=6), min_size=1),
+    before=st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(days=40)),
+    marketplace=st.sampled_from(list(Marketplace)),
+    status=st.sampled_from([S.New, S.InProgress]),
+)
+def test_every_rule_deadline_has_passed_for_an_order_bought_or_accepted_before_the_bound(
+    now: datetime, country: str, cutoff: int, days: frozenset[int], before: timedelta, marketplace: Marketplace, status: S
+) -> None:
+    """What lets ``status`` count old open orders as overdue from an index: the bound is never too late."""
+    working = WorkingTime(country, cutoff, days)
+    at = working.rule_passed_before(now) - before
+    facts = OrderFacts(1, "X", marketplace, status, purchased_at=at, accepted_at=at if status is S.InProgress else None)
+    (due,) = due_for_order(facts, working)
+    assert due.urgency(now) is Urgency.overdue
+
+
+def test_the_rule_bound_is_the_cut_off_of_the_last_business_day_that_ended() -> None:
+    working = WorkingTime("FR")  # Monday to Friday, 13:00 in Paris
+    monday_evening = datetime(2026, 3, 2, 20, tzinfo=UTC)
+    assert working.rule_passed_before(monday_evening) == datetime(2026, 2, 27, 12, tzinfo=UTC)  # Friday 13:00 Paris
+    wednesday = datetime(2026, 3, 4, 9, 30, tzinfo=UTC)
+    assert working.rule_passed_before(wednesday) == datetime(2026, 3, 1, 9, 30, tzinfo=UTC)  # Leboncoin's 72 h are shorter

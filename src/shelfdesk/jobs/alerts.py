@@ -3,7 +3,9 @@
 Each rule is one small function returning :class:`Alert` rows that point at
 the exact thing to fix (an account, an order, an action, a job). Rules read
 indexed columns only and stay cheap on a large workspace; rules whose data
-does not exist yet simply find nothing.
+does not exist yet simply find nothing. They read Core tables (``db.tables``)
+through one connection, so ``shelfdesk status`` loads neither the ORM nor the
+models.
 
 They sit in ``jobs``, beside the health they feed (``jobs.health``): several
 rules read job runs, leases and schedules, and ``jobs`` is the layer above the
@@ -18,9 +20,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func, or_, select
-from sqlmodel import Session
+from sqlalchemy.engine import Connection
 
 from shelfdesk.context import AppContext
+from shelfdesk.db.tables import table
 
 TOKEN_WARNING_DAYS = 30
 JOB_FAILURES_IN_A_ROW = 3
@@ -42,11 +45,11 @@ class Alert:
     target_id: int | str | None
 
 
-def _token_alerts(session: Session, now: datetime) -> Iterable[Alert]:
-    from shelfdesk.db.models import MarketplaceAccount as A
+def _token_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
+    A = table("marketplace_accounts").c
 
     soon = now + timedelta(days=TOKEN_WARNING_DAYS)
-    rows = session.exec(
+    rows = session.execute(
         select(A.id, A.name, A.token_expires_at, A.token_error).where((A.token_error.is_not(None)) | (A.token_expires_at <= soon))
     )
     for account_id, name, expires, error in rows:
@@ -77,16 +80,17 @@ def _in(delta: timedelta) -> str:
     return f"in {span}" if delta.total_seconds() >= 0 else f"{span} ago"
 
 
-def _failed_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _failed_action_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """One alert per failed order action, pointing at its order (capped; the rest summed up)."""
-    from shelfdesk.db.models import Order, OrderAction
     from shelfdesk.domain import ActionState
 
-    rows = session.exec(
-        select(OrderAction.order_id, Order.marketplace_order_id, OrderAction.kind, OrderAction.last_error)
-        .join(Order, Order.id == OrderAction.order_id)
-        .where(OrderAction.state == ActionState.failed)
-        .order_by(OrderAction.updated_at.desc())
+    Order, OrderAction = table("orders").c, table("order_actions")
+
+    rows = session.execute(
+        select(OrderAction.c.order_id, Order.marketplace_order_id, OrderAction.c.kind, OrderAction.c.last_error)
+        .join(table("orders"), Order.id == OrderAction.c.order_id)
+        .where(OrderAction.c.state == ActionState.failed)
+        .order_by(OrderAction.c.updated_at.desc())
         .limit(PER_ROW_LIMIT + 1)
     ).all()
     for order_id, reference, kind, error in rows[:PER_ROW_LIMIT]:
@@ -95,7 +99,7 @@ def _failed_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             "actions_failed", Severity.critical, f"order {reference}: {kind} failed ({why}); retry or dismiss it", "order", order_id
         )
     if len(rows) > PER_ROW_LIMIT:
-        total = session.exec(select(func.count()).select_from(OrderAction).where(OrderAction.state == ActionState.failed)).one()[0]
+        total = session.execute(select(func.count()).select_from(OrderAction).where(OrderAction.c.state == ActionState.failed)).one()[0]
         yield Alert("actions_failed", Severity.critical, f"and {total - PER_ROW_LIMIT} more failed order action(s)", "actions", None)
 
 
@@ -104,17 +108,17 @@ def _named(kind: str, reference: str) -> str:
     return reference if reference.lower().startswith(kind) else f"{kind} {reference}"
 
 
-def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _deadline_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """Deadlines an escalation threshold has fired for (warning) or past (critical), most urgent first.
 
     Read from the watch list the deadline escalation keeps (``jobs/escalation.py``),
     so every deadline of the Due list counts (rule-computed ones, tokens), at the
     thresholds the workspace sets, with one query on ``due_at``.
     """
-    from shelfdesk.db.models import DeadlineWatch as W
-
+    watch = table("deadline_watch")
+    W = watch.c
     condition = or_(W.alerted_seconds.is_not(None), W.due_at <= now)
-    rows = session.exec(
+    rows = session.execute(
         select(W.subject_type, W.subject_id, W.kind, W.reference, W.due_at).where(condition).order_by(W.due_at).limit(PER_ROW_LIMIT + 1)
     ).all()
     for subject_type, subject_id, kind, reference, due_at in rows[:PER_ROW_LIMIT]:
@@ -127,8 +131,8 @@ def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             subject_id,
         )
     if len(rows) > PER_ROW_LIMIT:
-        total = session.exec(select(func.count()).select_from(W).where(condition)).one()[0]
-        late = session.exec(select(func.count()).select_from(W).where(W.due_at <= now)).one()[0]
+        total = session.execute(select(func.count()).select_from(watch).where(condition)).one()[0]
+        late = session.execute(select(func.count()).select_from(watch).where(W.due_at <= now)).one()[0]
         yield Alert(
             "deadlines",
             Severity.critical if late > PER_ROW_LIMIT else Severity.warning,
@@ -138,7 +142,7 @@ def _deadline_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         )
 
 
-def _job_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _job_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """Active, unpaused jobs failing N times in a row, or silent for N of their intervals.
 
     Read per schedule through the (job, channel, started) index: a few small
@@ -175,16 +179,17 @@ def _job_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             )
 
 
-def _publication_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _publication_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """The latest publication of each channel and feed: failed as a whole, or too many failed items."""
-    from shelfdesk.db.models import Channel, Publication
     from shelfdesk.domain import PublicationState as P
 
-    channels = session.exec(select(Channel.id, Channel.name)).all()
+    Channel, publications = table("channels").c, table("publications")
+    Publication = publications.c
+    channels = session.execute(select(Channel.id, Channel.name)).all()
     for channel_id, name in channels:
         for kind in ("offers", "products"):
-            pub = session.exec(
-                select(Publication)
+            pub = session.execute(
+                select(publications)
                 .where(
                     Publication.channel_id == channel_id,
                     Publication.kind == kind,
@@ -195,7 +200,6 @@ def _publication_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             ).first()
             if pub is None:
                 continue
-            pub = pub[0]
             if pub.state == P.failed:
                 yield Alert(
                     "publication_failed",
@@ -221,29 +225,31 @@ def _publication_alerts(session: Session, now: datetime) -> Iterable[Alert]:
 SYNCHRONIZING_TOO_LONG = timedelta(hours=1)
 
 
-def _address_missing_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _address_missing_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """Accepted orders still without a shipping address: they cannot be shipped (read on index)."""
-    from shelfdesk.db.models import Order
     from shelfdesk.domain import NormalizedStatus as S
 
-    count = session.exec(
-        select(func.count()).select_from(Order).where(Order.address_missing.is_(True), Order.status == S.InProgress)
+    orders = table("orders")
+    count = session.execute(
+        select(func.count()).select_from(orders).where(orders.c.address_missing.is_(True), orders.c.status == S.InProgress)
     ).one()[0]
     if count:
         yield Alert("address_missing", Severity.critical, f"{count} accepted order(s) have no shipping address yet", "orders", None)
 
 
-def _unread_order_alerts(session: Session, now: datetime) -> Iterable[Alert]:
-    """Orders the marketplace sent with fields in a shape shelfdesk cannot read (kept, payload as sent)."""
-    from shelfdesk.db.models import Order
+def _unread_order_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
+    """Orders the marketplace sent with fields in a shape shelfdesk cannot read (kept, payload as sent).
 
-    rows = session.exec(
-        select(Order.id, Order.marketplace_order_id, Order.marketplace, Order.unread_fields)
-        .where(Order.unread_fields.is_not(None))
-        .order_by(Order.id.desc())
-        .limit(PER_ROW_LIMIT + 1)
+    Their ids come from ``ix_orders_unread_fields`` alone and are put newest first here: with an
+    ``ORDER BY id`` SQLite walks the whole table backwards along the primary key looking for them.
+    """
+    orders = table("orders")
+    Order = orders.c
+    ids = sorted(session.execute(select(Order.id).where(Order.unread_fields.is_not(None))).scalars(), reverse=True)
+    rows = session.execute(
+        select(Order.id, Order.marketplace_order_id, Order.marketplace, Order.unread_fields).where(Order.id.in_(ids[:PER_ROW_LIMIT]))
     ).all()
-    for order_id, reference, marketplace, fields in rows[:PER_ROW_LIMIT]:
+    for order_id, reference, marketplace, fields in sorted(rows, reverse=True):
         yield Alert(
             "order_unreadable",
             Severity.warning,
@@ -251,21 +257,21 @@ def _unread_order_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             "order",
             order_id,
         )
-    if len(rows) > PER_ROW_LIMIT:
-        total = session.exec(select(func.count()).select_from(Order).where(Order.unread_fields.is_not(None))).one()[0]
+    if len(ids) > PER_ROW_LIMIT:
         yield Alert(
-            "order_unreadable", Severity.warning, f"and {total - PER_ROW_LIMIT} more order(s) with unreadable fields", "orders", None
+            "order_unreadable", Severity.warning, f"and {len(ids) - PER_ROW_LIMIT} more order(s) with unreadable fields", "orders", None
         )
 
 
-def _stuck_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _stuck_action_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """Actions sent long ago that the marketplace's state still does not show."""
-    from shelfdesk.db.models import OrderAction
     from shelfdesk.domain import ActionState
 
-    count = session.exec(
+    actions = table("order_actions")
+    OrderAction = actions.c
+    count = session.execute(
         select(func.count())
-        .select_from(OrderAction)
+        .select_from(actions)
         .where(
             OrderAction.state == ActionState.synchronizing,
             OrderAction.next_attempt_at.is_(None) | (OrderAction.next_attempt_at <= now),
@@ -282,16 +288,16 @@ def _stuck_action_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         )
 
 
-def _webhook_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _webhook_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """Push subscriptions shelfdesk paused after repeated failures: the merchant's systems miss events."""
-    from shelfdesk.db.models import WebhookSubscription as W
+    W = table("webhook_subscriptions").c
 
-    rows = session.exec(select(W.id, W.name, W.paused_reason).where(W.state == "paused", W.auto_paused.is_(True)))
+    rows = session.execute(select(W.id, W.name, W.paused_reason).where(W.state == "paused", W.auto_paused.is_(True)))
     for sub_id, name, reason in rows:
         yield Alert("webhook_paused", Severity.critical, f"webhook {name}: {reason or 'paused after failures'}", "webhook", sub_id)
 
 
-def _stock_lag_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _stock_lag_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """Quantity changes the stock pusher has not sent for minutes: a marketplace may sell units that are gone."""
     from shelfdesk.publishing.dirty import waiting_counts
     from shelfdesk.services.stock import LAG_ALERT
@@ -310,12 +316,13 @@ def _stock_lag_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         )
 
 
-def _feed_alerts(session: Session, now: datetime) -> Iterable[Alert]:
+def _feed_alerts(session: Connection, now: datetime) -> Iterable[Alert]:
     """A store's catalog source or stock feed that fails: the last good catalog is kept, the stock may be stale."""
-    from shelfdesk.db.models import Store, StoreFeed
     from shelfdesk.secrets import mask_url
 
-    rows = session.exec(
+    Store, StoreFeed = table("stores").c, table("store_feeds").c
+
+    rows = session.execute(
         select(
             StoreFeed.store_id,
             StoreFeed.kind,
@@ -326,7 +333,7 @@ def _feed_alerts(session: Session, now: datetime) -> Iterable[Alert]:
             Store.name,
             Store.catalog_source,
         )
-        .join(Store, Store.id == StoreFeed.store_id)
+        .join(table("stores"), Store.id == StoreFeed.store_id)
         .where(StoreFeed.error.is_not(None))
     )
     for store_id, kind, source, error, failures, next_at, store, catalog_source in rows:
@@ -342,7 +349,7 @@ def _feed_alerts(session: Session, now: datetime) -> Iterable[Alert]:
         )
 
 
-RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
+RULES: list[Callable[[Connection, datetime], Iterable[Alert]]] = [
     _token_alerts,
     _failed_action_alerts,
     _deadline_alerts,
@@ -360,7 +367,7 @@ RULES: list[Callable[[Session, datetime], Iterable[Alert]]] = [
 def list_alerts(ctx: AppContext) -> list[Alert]:
     """Every current alert, critical first."""
     now = ctx.clock.now()
-    with ctx.read_session() as session:
+    with ctx.read_connection() as session:
         alerts = [alert for rule in RULES for alert in rule(session, now)]
     return sorted(alerts, key=lambda a: (a.severity != Severity.critical, a.kind))
 

@@ -159,24 +159,37 @@ class SyncHealth:
 
 def sync_health(ctx: AppContext) -> SyncHealth:
     """Per channel: last harvest and publication, lag, next run, failures in a row, token expiry; plus alerts."""
-    from shelfdesk.db.models import MarketplaceAccount, Publication
+    from shelfdesk.db.tables import table
     from shelfdesk.jobs.alerts import list_alerts
 
+    # Core tables through one connection: ``shelfdesk status`` loads neither the ORM nor the models.
+    MarketplaceAccount, publications_table = table("marketplace_accounts").c, table("publications")
+    Publication = publications_table.c
     rows = job_rows(ctx)
-    with ctx.read_session() as session:
+    with ctx.read_connection() as session:
         channels = channel_facts(session)
-        accounts = {a.id: a for a in session.execute(select(MarketplaceAccount)).scalars()}
+        accounts = {
+            a.id: a
+            for a in session.execute(
+                select(
+                    MarketplaceAccount.id,
+                    MarketplaceAccount.orders_watermark,
+                    MarketplaceAccount.token_expires_at,
+                    MarketplaceAccount.token_error,
+                )
+            )
+        }
         publications: dict[int, list[PublicationState]] = {}
         for channel in channels:
             found = []
             for kind in ("offers", "products"):
                 pub = session.execute(
                     # A dry run (a drift check, publish --dry-run) sent nothing: the last run that sent is meant.
-                    select(Publication)
+                    select(Publication.state, Publication.started_at, Publication.finished_at, Publication.failed, Publication.items_total)
                     .where(Publication.channel_id == channel.id, Publication.kind == kind, Publication.dry_run.is_(False))
                     .order_by(Publication.started_at.desc(), Publication.id.desc())
                     .limit(1)
-                ).scalar()
+                ).first()
                 if pub is not None:
                     found.append(PublicationState(kind, str(pub.state), pub.started_at, pub.finished_at, pub.failed, pub.items_total))
             publications[channel.id] = found
@@ -202,10 +215,10 @@ def sync_health(ctx: AppContext) -> SyncHealth:
             )
         )
     workspace = [r for r in rows if r.schedule.channel_id is None]
-    from shelfdesk.services.deadlines import list_due
+    from shelfdesk.services.deadlines import due_counts
     from shelfdesk.services.stock import pusher_status
 
-    deadlines = {str(u): n for u, n in list_due(ctx).counts().items()}
+    deadlines = {str(u): n for u, n in due_counts(ctx).items()}
     return SyncHealth(ctx.clock.now(), result, workspace, list_alerts(ctx), load_problems(), pusher_status(ctx).as_json(), deadlines)
 
 

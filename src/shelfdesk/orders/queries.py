@@ -26,10 +26,14 @@ operator types. It reads ``order_search_terms``, never the orders' text:
   "MERGE (UNION ALL)"); an order found by two terms is kept in the branch of
   its smallest one only. The other words are index probes of the order's
   terms;
-* a word that starts more terms than that (one or two letters, a short id
-  prefix) pages the orders' own list index newest first and probes each
-  order's terms, which finds a page quickly because such words match many
-  orders. Neither form sorts.
+* a word that starts more terms than that but has fewer than
+  :data:`RANGE_CAP` term rows (an order-id prefix of any length, say
+  "B00009" starting 10,000 ids) reads its term range newest first, a bounded
+  sort of at most that many index entries per batch of candidates, and
+  looks the candidates up by id;
+* a word with more rows (one or two letters, a common name) pages the
+  orders' own list index newest first and probes each order's terms, which
+  finds a page quickly because such words match many orders.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ MAX_WINDOW = 500
 MAX_MERGED_TERMS = 64
 #: Term rows counted at most per typed word, to choose the one that leads.
 COUNT_CAP = 5000
+#: A leading word with fewer term rows than this pages by sorting its rows (see ``_few_rows``): reading
+#: them costs less than probing the orders one by one, which finds one match in total / rows orders.
+RANGE_CAP = 20_000
 
 
 @dataclass(frozen=True)
@@ -284,21 +291,21 @@ class TextSearch:
     """How a page finds the orders matching a text: what :func:`plan_text_search` chose.
 
     ``words`` must all match; the first leads. ``rows`` are the leading word's
-    term rows, counted up to :data:`COUNT_CAP`. ``terms`` are the distinct terms
+    term rows, counted up to :data:`RANGE_CAP`. ``terms`` are the distinct terms
     it starts (empty: nothing matches), or None when there are more than
     :data:`MAX_MERGED_TERMS`.
     """
 
     words: tuple[str, ...]
     terms: tuple[str, ...] | None = None
-    rows: int = COUNT_CAP
+    rows: int = RANGE_CAP
 
     @property
     def mode(self) -> str:
-        """ "merge" (a branch per term), "few" (its few rows read whole) or "scan" (the orders' list index)."""
+        """ "merge" (a branch per term), "few" (its rows sorted by the database) or "scan" (the orders' list index)."""
         if self.terms is not None:
             return "merge"
-        return "few" if self.rows < COUNT_CAP else "scan"
+        return "few" if self.rows < RANGE_CAP else "scan"
 
 
 def plan_text_search(session: Session, text_: str) -> TextSearch | None:
@@ -315,6 +322,8 @@ def plan_text_search(session: Session, text_: str) -> TextSearch | None:
         counted.append((rows, -len(word), word))
     rows, _, lead = min(counted)
     low, high = prefix_bounds(lead)
+    if rows >= COUNT_CAP:  # only the leader is counted further, to choose between sorting its rows and a scan
+        rows = session.execute(_COUNT[high is None], {"low": low, "high": high, "cap": RANGE_CAP}).scalar_one()
     terms = session.execute(_EXPAND[high is None], {"low": low, "high": high, "n": MAX_MERGED_TERMS + 1}).scalars().all()
     merged = tuple(terms) if len(terms) <= MAX_MERGED_TERMS else None
     return TextSearch((lead, *(w for w in words if w != lead)), merged, rows)
@@ -510,12 +519,29 @@ def page_rows(
     return list(session.execute(list_query(flt, after=after, before=before, limit=limit, search=search)).all())
 
 
-def candidates_query(word: str) -> Select[Any]:
-    """The (purchase time, order id) of every term row ``word`` starts: one index range, at most COUNT_CAP rows."""
+def candidates_query(
+    word: str, *, flt: OrderFilter | None = None, after: Cursor | None = None, before: Cursor | None = None, limit: int = PAGE_SIZE
+) -> Select[Any]:
+    """The next ``limit`` (purchase time, order id) of the term rows ``word`` starts whose order passes ``flt`` but its text.
+
+    One range of the term index and a bounded sort of its at most
+    :data:`RANGE_CAP` entries (``search.mode == "few"``). The channel, store,
+    status, dates and invoice filters are checked in the same query on each
+    candidate's order (a primary-key probe), which costs far less than reading
+    the candidates back or reading the filter's own index for them.
+    """
     hit = _terms("hit")
     low, high = prefix_bounds(word)
     bounds = [hit.c.term >= low] + ([hit.c.term < high] if high is not None else [])
-    return select(hit.c.purchased_at, hit.c.order_id).where(*bounds).limit(COUNT_CAP)
+    cursor = _cursor_conditions(hit.c.purchased_at, hit.c.order_id, after, before)
+    query = select(hit.c.purchased_at, hit.c.order_id).where(*bounds, *cursor)
+    plain = _plain_conditions(flt) if flt is not None else []
+    if plain:  # correlated: a probe per candidate, where a join lets SQLite read the filter's index first instead
+        orders = table("orders").c
+        query = query.where(exists().where(orders.id == hit.c.order_id, *plain))
+    if before is not None:
+        return query.order_by(hit.c.purchased_at.asc(), hit.c.order_id.asc()).limit(limit)
+    return query.order_by(hit.c.purchased_at.desc(), hit.c.order_id.desc()).limit(limit)
 
 
 def rows_by_id_query(flt: OrderFilter, ids: list[int], words: tuple[str, ...] = ()) -> Select[Any]:
@@ -552,28 +578,33 @@ def _passes(flt: OrderFilter, row: Any) -> bool:
 
 
 def _few_rows(session: Session, flt: OrderFilter, search: TextSearch, after: Cursor | None, before: Cursor | None, limit: int) -> list[Any]:
-    """A word with many terms but fewer than COUNT_CAP rows (a short order-id prefix): read its rows whole.
+    """A word with many terms but fewer than RANGE_CAP rows (an order-id prefix): its rows sorted by the database.
 
     Its orders may be anywhere in time, so the list index could be read far
-    for one page; its at most COUNT_CAP (purchase time, id) pairs instead come
-    from one range of the term index, are put in page order in memory (a
-    bounded sort, whatever the table's size) and are looked up by id, a batch
-    at a time, until the page is full. Rows keep one extra column (the store).
+    for one page (one match in total / rows orders); its term rows instead
+    come in page order from one range of the term index
+    (:func:`candidates_query`, a bounded sort), a batch at a time, and are
+    looked up by id until the page is full. The channel, store, status and
+    dates are checked in that query; the other words on the rows found, so
+    each batch is larger than the last. Rows keep one extra column (the store).
     """
     lead, *others = search.words
-    keys = sorted({(at, order_id) for at, order_id in session.execute(candidates_query(lead))}, reverse=before is None)
-    if after is not None:
-        keys = [k for k in keys if (k[0], k[1]) < (after.purchased_at, after.id)]
-    elif before is not None:
-        keys = [k for k in keys if (k[0], k[1]) > (before.purchased_at, before.id)]
     rows: list[Any] = []
-    for start in range(0, len(keys), 200):
-        batch = [order_id for _, order_id in keys[start : start + 200]]
-        found = {r[0]: r for r in session.execute(rows_by_id_query(flt, batch, tuple(others))) if _passes(flt, r)}
-        rows += [found[order_id] for order_id in batch if order_id in found]
-        if len(rows) > limit:
-            break
-    return rows[: limit + 1]
+    batch = 2 * (limit + 1)
+    if others:  # some candidates will not have the other words: start with more of them
+        batch = max(batch, min(search.rows, COUNT_CAP))
+    while True:
+        keys = session.execute(candidates_query(lead, flt=flt, after=after, before=before, limit=batch)).all()
+        ids = list(dict.fromkeys(order_id for _, order_id in keys))  # an order with two terms of the prefix, once
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            found = {r[0]: r for r in session.execute(rows_by_id_query(flt, chunk, tuple(others))) if _passes(flt, r)}
+            rows += [found[order_id] for order_id in chunk if order_id in found]
+        if len(rows) > limit or len(keys) < batch:
+            return rows[: limit + 1]
+        last = Cursor(keys[-1][0], keys[-1][1])
+        after, before = (last, None) if before is None else (None, last)
+        batch = min(4 * batch, RANGE_CAP)
 
 
 def count_query(flt: OrderFilter, *, search: TextSearch | None = None) -> Select[Any]:
@@ -718,3 +749,16 @@ def iter_order_ids(ctx: AppContext, flt: OrderFilter, *, batch: int = 1000) -> I
         if len(rows) < batch:
             return
         cursor = Cursor(rows[-1][6], rows[-1][0])
+
+
+def has_unsent_actions(ctx: AppContext) -> bool:
+    """Whether the outbox holds an action to send or a claim to check (pending or sending).
+
+    The console's periodic sweep asks this first: loading the sender (the
+    models, the connectors) for an empty outbox would cost its start and every
+    sweep a few hundred milliseconds. One probe of ``ix_order_actions_state_next``.
+    """
+    actions = table("order_actions").c
+    waiting = select(actions.id).where(actions.state.in_([ActionState.pending, ActionState.sending])).limit(1)
+    with ctx.read_connection() as conn:
+        return conn.execute(waiting).first() is not None

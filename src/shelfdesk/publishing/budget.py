@@ -60,10 +60,13 @@ def account_budget(session: Session, account_id: int, per_hour: int | None, now:
     """The account's budget (None when the marketplace sets no hourly limit)."""
     from sqlalchemy import select
 
-    from shelfdesk.db.models import Channel, Publication, PublicationItem, RepriceChange
+    from shelfdesk.db.tables import table
 
     if per_hour is None:
         return None
+    # Core tables: ``shelfdesk status`` reads the budget without the models.
+    Channel, Publication, PublicationItem = table("channels").c, table("publications").c, table("publication_items").c
+    RepriceChange = table("reprice_changes").c
     since = now - HOUR
     channels = select(Channel.id).where(Channel.account_id == account_id)
     recent = select(Publication.id).where(

@@ -134,8 +134,9 @@ def waiting_counts(session: Session) -> dict[int, tuple[int, datetime | None]]:
     """Channel id → (dirty SKUs waiting, oldest unpushed change)."""
     from sqlalchemy import func, select
 
-    from shelfdesk.db.models import StockDirty as D
+    from shelfdesk.db.tables import table
 
+    D = table("stock_dirty").c  # Core: ``shelfdesk status`` reads this without the models
     return {
         cid: (int(n), oldest)
         for cid, n, oldest in session.execute(select(D.channel_id, func.count(), func.min(D.first_marked_at)).group_by(D.channel_id)).all()

@@ -564,18 +564,19 @@ def pusher_status(ctx: AppContext) -> PusherStatus:
     from sqlalchemy import select
 
     from shelfdesk.channels.registry import capabilities
-    from shelfdesk.db.models import Channel, MarketplaceAccount, Publication
+    from shelfdesk.db.tables import table
     from shelfdesk.publishing.budget import account_budget
     from shelfdesk.publishing.dirty import waiting_counts
     from shelfdesk.publishing.pusher import PUSHER
 
     now = ctx.clock.now()
     out: list[PusherChannel] = []
-    with ctx.read_session() as session:
+    Channel, MarketplaceAccount, Publication = table("channels").c, table("marketplace_accounts").c, table("publications").c
+    with ctx.read_connection() as session:
         waiting = waiting_counts(session)
         rows = session.execute(
             select(Channel.id, Channel.name, Channel.account_id, Channel.marketplace, MarketplaceAccount.name)
-            .join(MarketplaceAccount, MarketplaceAccount.id == Channel.account_id)
+            .join(table("marketplace_accounts"), MarketplaceAccount.id == Channel.account_id)
             .where(Channel.enabled.is_(True), Channel.activated_at.is_not(None), Channel.owns_quantities.is_(True))
             .order_by(Channel.id)
         ).all()

@@ -14,11 +14,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field
 
 from shelfdesk.db.models.base import ShelfModel, enum_field, id_field, json_field, money_field
 from shelfdesk.domain import ActionKind, ActionState, EventSource, Marketplace, NormalizedStatus
+
+
+def _where_set(column: str) -> dict[str, Any]:
+    """A partial index's condition, the same on SQLite and PostgreSQL: only the rows where ``column`` is set."""
+    return {"sqlite_where": text(f"{column} IS NOT NULL"), "postgresql_where": text(f"{column} IS NOT NULL")}
 
 
 class Order(ShelfModel, table=True):
@@ -42,6 +47,9 @@ class Order(ShelfModel, table=True):
         Index("ix_orders_marketplace_order_id", "marketplace_order_id"),
         Index("ix_orders_address_missing_status", "address_missing", "status"),
         Index("ix_orders_unread_fields", "unread_fields"),
+        # Marketplace-dated deadlines (status's counts, the deadline alerts); partial, see migration 0014.
+        Index("ix_orders_status_accept_by", "status", "accept_by", **_where_set("accept_by")),
+        Index("ix_orders_status_ship_by", "status", "ship_by", **_where_set("ship_by")),
     )
 
     id: int | None = id_field()
@@ -176,6 +184,8 @@ class OrderAction(ShelfModel, table=True):
         Index("ix_order_actions_state_next", "state", "next_attempt_at"),
         Index("ix_order_actions_order_state", "order_id", "state"),
         Index("ix_order_actions_batch", "batch_key"),
+        Index("ix_order_actions_sent_at", "sent_at", **_where_set("sent_at")),  # accepted recently (status's counts)
+        Index("ix_order_actions_confirmed_at", "confirmed_at", **_where_set("confirmed_at")),
     )
 
     id: int | None = id_field(big=True)  # BIGINT since migration 0009

@@ -123,9 +123,17 @@ class OrderFlows(_Screen):
     @work(exclusive=True, group="outbox-sweep", exit_on_error=False, description="Sending queued order actions")
     async def sweep_outbox(self) -> None:
         """Send what is due (actions queued elsewhere, retries, claims left by a stopped console)."""
-        from shelfdesk.orders.outbox import OutboxSender
+        import asyncio
+        import importlib
 
-        async with OutboxSender(self.ctx) as sender:
+        from shelfdesk.orders.queries import has_unsent_actions
+
+        # Loading the sender (the models, the connectors: a few hundred ms of CPU) is for an outbox with
+        # something in it, and happens in a thread: it never holds the event loop or the first frame.
+        if not await asyncio.to_thread(has_unsent_actions, self.ctx) or getattr(self, "_job", None) is not None:
+            return  # nothing to send, or a bulk action of this screen started meanwhile and sends its own
+        outbox = await asyncio.to_thread(importlib.import_module, "shelfdesk.orders.outbox")
+        async with outbox.OutboxSender(self.ctx) as sender:
             report = await sender.run_once()
         if report.outcomes or report.recovered:
             self.on_actions_sent(report)

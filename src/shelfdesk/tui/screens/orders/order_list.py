@@ -119,7 +119,7 @@ class OrdersScreen(OrderFlows, ShelfdeskScreen):
         self.query_one(OrdersTable).set_columns(self.app.size.width)
         self.reload()
         if not self.ctx.read_only:
-            self.sweep_outbox()
+            self.sweep_outbox()  # loads the sender only for an outbox with something in it, in a thread
 
     @property
     def table(self) -> OrdersTable:
