@@ -152,6 +152,7 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
         set_up_back_market_france,
         set_up_leboncoin_france,
     )
+    from shelfdesk.demo.care import add_saved_replies, harvest_demo_cases, invoice_case_orders
     from shelfdesk.demo.live import harvest_demo, seed_orders
     from shelfdesk.demo.publications import publish_demo
     from shelfdesk.demo.speed import start_demo_sandboxes
@@ -160,6 +161,7 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
     seed_orders(ctx, catalogs, demo_tokens())  # a month of orders in the sandboxes' state (see demo/live.py)
     with start_demo_sandboxes(ctx, demo_tokens()):  # on loopback; the demo accounts point at them
         results = harvest_demo(ctx)
+        harvest_demo_cases(ctx)  # the Care cases the buyers opened during the month (see demo/live.py)
         # Mapped as an operator would, each token checked by the sandbox it talks to; Spain is left to do.
         set_up_back_market_france(ctx, channels[("backmarket", "FR")].id)
         set_up_leboncoin_france(ctx, channels[("leboncoin", "FR")].id)
@@ -168,6 +170,8 @@ def fill_demo(ctx: AppContext) -> DemoSummary:
     from shelfdesk.demo.invoicing import set_up_demo_invoicing
 
     set_up_demo_invoicing(ctx)  # the demo stores can invoice at once (I on Orders)
+    invoice_case_orders(ctx)  # a refund on a case issues its credit note against the order's invoice
+    add_saved_replies(ctx)
     orders = sum(len(r.stored.created) for r in results)
     return DemoSummary(created=True, stores=len(stores), products=products, orders=orders)
 

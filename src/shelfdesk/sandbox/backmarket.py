@@ -9,6 +9,8 @@ listing batches as CSV in JSON answered by a task id to poll, real-time listing
 updates, Backbox competitors, and Cloudflare-style throttling (over 200
 requests in 10 s, or 20 on catalog endpoints, blocks for 10 s with a 429 and
 no ``Retry-After``; over 2,000 listing lines in an hour refuses batches).
+Care (after-sales folders, messages, problems, item transfers, refunds and
+their budgets) is in :mod:`shelfdesk.sandbox.backmarket_care`.
 
 Guesses, marked [I] where they are made: error bodies of order endpoints (V2
 envelope), the shape of a task's ``result``, which endpoints are

@@ -83,10 +83,13 @@ def render_case(d: CaseDetail, now: datetime) -> Text:
         if claim:
             out.append(f"    {claim}\n", style="italic")
 
-    heading(f"Timeline ({len(d.timeline)})")
-    for m in d.timeline:
+    # Our reply, once the marketplace shows it, is the merchant's message itself: shown once.
+    written = {m.body.strip() for m in d.timeline if m.sender == "merchant"}
+    timeline = [m for m in d.timeline if not (m.kind == "action" and m.state == "confirmed" and m.body.strip() in written)]
+    heading(f"Timeline ({len(timeline)})")
+    for m in timeline:
         who = SENDERS.get(m.sender, m.sender)
-        state = f"  [{m.state}]" if m.state and m.state != "confirmed" else ""
+        state = f"  [{'done' if m.state == 'confirmed' else m.state}]" if m.state else ""
         note = "  (informative)" if m.informative else ""
         out.append(f"  {_when(m.at)}  {who}{note}", style="bold" if m.sender == "buyer" else "")
         out.append(f"{state}\n", style="italic")

@@ -68,6 +68,7 @@ class ReplyDialog(DialogScreen[str]):
         super().on_mount()
         self._show_replies()
         editor = self.query_one(TextArea)
+        editor.cursor_blink = False  # a blinking cursor is a repaint twice a second over SSH
         editor.focus()
         editor.move_cursor(editor.document.end)
 
