@@ -183,7 +183,7 @@ async def _process(sender: OutboxSender, connector: Any, claimed: ClaimedAction)
         sender.after_remote(claimed, None)  # type: ignore[arg-type]
     try:
         shown = await _read_case(sender, connector, claimed, case_ref, queued_at)
-    except (ChannelError, OSError):
+    except (ChannelError, OSError, budget.BudgetExhausted):
         shown = False  # sent all the same: the harvest will show it
     state = ActionState.confirmed if shown else ActionState.synchronizing
     await asyncio.to_thread(sender._record, claimed, None, state, sent=True)
@@ -191,14 +191,15 @@ async def _process(sender: OutboxSender, connector: Any, claimed: ClaimedAction)
 
 
 async def _read_case(sender: OutboxSender, connector: Any, claimed: ClaimedAction, case_ref: str, since: datetime) -> bool:
-    """Read the case (a detail call, counted), store it, and say whether it shows the action."""
+    """Read the case (a detail call, counted), store it, and say whether it shows the action.
+
+    A spent detail budget raises :class:`~shelfdesk.care.budget.BudgetExhausted`: before a resend
+    the action then waits for the next day rather than go out without its check.
+    """
     from shelfdesk.care.store import StoredCases, store_case
 
     ctx = sender.ctx
-    try:
-        await asyncio.to_thread(budget.take, ctx, claimed.account_id, "detail")
-    except budget.BudgetExhausted:
-        return False
+    await asyncio.to_thread(budget.take, ctx, claimed.account_id, "detail")
     remote = await connector.get_care_case(case_ref)
 
     def store() -> bool:
