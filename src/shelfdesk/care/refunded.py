@@ -30,7 +30,7 @@ def refunded_amounts(session: Any, order_ids: Iterable[int]) -> dict[int, Decima
     refunds = table("care_refunds").c
     ids = sorted(set(order_ids))
     found: dict[int, Decimal] = {}
-    if not ids or not _has_refunds_table(session):
+    if not ids:
         return found
     for start in range(0, len(ids), 500):
         for order_id, total in session.execute(
@@ -60,10 +60,3 @@ def refunded_lines(session: Any, order_id: int) -> dict[str, Decimal]:
     ).all()
     return {ref or "": Decimal(total or 0).quantize(Decimal("0.01")) for ref, total in rows}
 
-
-def _has_refunds_table(session: Any) -> bool:
-    """False on a database older than the Care migration (a test of an earlier revision reads orders)."""
-    from sqlalchemy import inspect
-
-    conn = session.connection() if hasattr(session, "connection") and not hasattr(session, "dialect") else session
-    return inspect(conn).has_table("care_refunds")
