@@ -496,7 +496,7 @@ class CareSandbox:
             "problem_type": problem,
             "message": text,
             "date_creation": iso(self.clock.now()),
-        }  # type: ignore[attr-defined]
+        }
         folder["problems"].append(entry)
         note = f"The seller declared a problem: {problem}." + (f"\n{text}" if text else "")
         self._add_message(folder, note, initiator="BackMarket", kind="BACKMARKET_TO_ALL", informative=True, files=files)

@@ -39,7 +39,7 @@ def care_case_dues(session: Any) -> list[Due]:
     rows = session.execute(
         select(CareCase.id, CareCase.case_ref, CareCase.order_id, CareCase.due_what, CareCase.due_at).where(
             CareCase.state == "open",
-            CareCase.due_at.is_not(None),  # type: ignore[union-attr]
+            CareCase.due_at.is_not(None),
         )
     ).all()
     return [d for cid, ref, oid, what, at in rows for d in due_for_care_case(cid, ref, oid, what, at, case_due_consequence(what))]
