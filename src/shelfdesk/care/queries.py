@@ -120,12 +120,12 @@ def list_cases(
         in_flight = _open_actions(session, order_ids)
         refunded: dict[tuple[int, str | None], Decimal] = defaultdict(lambda: ZERO)
         if order_ids:
-            from shelfdesk.care.refunds import _counted
+            from shelfdesk.care.refunds import counted_refunds
 
             for start in range(0, len(order_ids), 500):
                 for order_id, line_ref, total in session.execute(
                     select(col(CareRefund.order_id), col(CareRefund.line_ref), func.sum(col(CareRefund.amount)))
-                    .where(col(CareRefund.order_id).in_(order_ids[start : start + 500]), _counted())
+                    .where(col(CareRefund.order_id).in_(order_ids[start : start + 500]), counted_refunds())
                     .group_by(col(CareRefund.order_id), col(CareRefund.line_ref))
                 ):
                     refunded[(order_id, line_ref)] = Decimal(total or 0)

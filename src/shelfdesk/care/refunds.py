@@ -54,7 +54,7 @@ TYPE_FOR_STATE = {"1": 4, "2": 5, "3": 6, "6": 6}
 _LIVE = [ActionState.pending, ActionState.sending, ActionState.synchronizing, ActionState.confirmed]
 
 
-def _counted() -> ColumnElement[bool]:
+def counted_refunds() -> ColumnElement[bool]:
     """Refund rows that count against what is left: seen ones, and ours whose action is alive or done."""
     from shelfdesk.db.models import CareRefund, OrderAction
 
@@ -70,7 +70,7 @@ def refunded_by_line(session: Session, order_id: int) -> dict[str | None, Decima
 
     rows = session.execute(
         select(col(CareRefund.line_ref), func.sum(col(CareRefund.amount)))
-        .where(col(CareRefund.order_id) == order_id, _counted())
+        .where(col(CareRefund.order_id) == order_id, counted_refunds())
         .group_by(col(CareRefund.line_ref))
     ).all()
     return {ref: Decimal(total or 0).quantize(CENT) for ref, total in rows}
