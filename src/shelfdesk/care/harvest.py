@@ -215,7 +215,7 @@ async def harvest_account_care(
                 result.confirmed_actions += await asyncio.to_thread(_store, ctx, account_id, [summaries[r] for r in light], out)
             for ref in full:
                 await take("detail")
-                remote = await connector.get_care_case(ref)  # type: ignore[attr-defined]
+                remote = await connector.get_care_case(ref)  # type: ignore[attr-defined]  # a Back Market connector: checked above with hasattr(iter_care_cases)
                 result.confirmed_actions += await asyncio.to_thread(_store, ctx, account_id, [remote], out)
         moved = True
     except budget.BudgetExhausted as exc:
