@@ -64,5 +64,7 @@ def download_attachment(ctx: AppContext, attachment_id: int) -> Path:
     ctx.require_write()
     with ctx.write_session() as session:
         row = session.get(CareAttachment, attachment_id)
+        if row is None:
+            raise CareError(f"attachment {attachment_id} was removed while it downloaded")
         row.local_path, row.downloaded_at = relative.as_posix(), ctx.clock.now()
     return target

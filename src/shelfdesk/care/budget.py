@@ -20,13 +20,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from shelfdesk.channels.backmarket_care import CARE_DAILY_LIMITS
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
     from shelfdesk.context import AppContext
 
 #: Share of the list and detail budgets the harvest leaves for operators' own reads.
@@ -66,8 +69,8 @@ def used(ctx: AppContext, account_id: int, endpoint: str, now: datetime | None =
     now = now or ctx.clock.now()
     with ctx.read_session() as session:
         value = session.execute(
-            select(CareBudget.calls).where(
-                CareBudget.account_id == account_id, CareBudget.day == day_of(now), CareBudget.endpoint == endpoint
+            select(col(CareBudget.calls)).where(
+                col(CareBudget.account_id) == account_id, col(CareBudget.day) == day_of(now), col(CareBudget.endpoint) == endpoint
             )
         ).scalar()
     return int(value or 0)
@@ -93,11 +96,15 @@ def take(ctx: AppContext, account_id: int, endpoint: str, *, harvest: bool = Fal
             ["account_id", "day", "endpoint"],
             [],
         )
-        key = (CareBudget.account_id == account_id, CareBudget.day == day, CareBudget.endpoint == endpoint)
-        won = session.execute(
-            update(CareBudget).where(*key, CareBudget.calls + calls <= limit).values(calls=CareBudget.calls + calls)
+        key = (col(CareBudget.account_id) == account_id, col(CareBudget.day) == day, col(CareBudget.endpoint) == endpoint)
+        # An UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed for any statement.
+        won = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(CareBudget).where(*key, col(CareBudget.calls) + calls <= limit).values(calls=col(CareBudget.calls) + calls)
+            ),
         ).rowcount
-        count = int(session.execute(select(CareBudget.calls).where(*key)).scalar_one())
+        count = int(session.execute(select(col(CareBudget.calls)).where(*key)).scalar_one())
     if not won:
         raise BudgetExhausted(endpoint, count, limit, day_ends(now))
     return count

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shelfdesk.services.care import CareError
 
@@ -26,7 +27,7 @@ def find_case_ref(session: Session, ref: str | int) -> Any:
         if case is None:
             raise CareError(f"no case {text}")
         return case
-    rows = session.execute(select(CareCase).where(CareCase.case_ref == text)).scalars().all()
+    rows = session.execute(select(CareCase).where(col(CareCase.case_ref) == text)).scalars().all()
     if not rows:
         raise CareError(f"no case {text} (harvest first: shelfdesk care list --refresh)")
     if len(rows) > 1:
@@ -42,7 +43,7 @@ def find_order_ref(session: Session, ref: str) -> Any:
     if text.startswith("#") and text[1:].isdigit():
         order = session.get(Order, int(text[1:]))
     else:
-        rows = session.execute(select(Order).where(Order.marketplace_order_id == text)).scalars().all()
+        rows = session.execute(select(Order).where(col(Order.marketplace_order_id) == text)).scalars().all()
         if len(rows) > 1:
             raise CareError(f"order {text} exists on {len(rows)} accounts: name it #local-id")
         order = rows[0] if rows else None

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shelfdesk.care import budget
 from shelfdesk.care.store import StoredCases, store_case
@@ -51,16 +52,16 @@ def care_accounts(ctx: AppContext, account_id: int | None = None) -> list[int]:
 
     with ctx.read_session() as session:
         query = (
-            select(MarketplaceAccount.id)
-            .join(Channel, Channel.account_id == MarketplaceAccount.id)
+            select(col(MarketplaceAccount.id))
+            .join(Channel, col(Channel.account_id) == col(MarketplaceAccount.id))
             .where(
-                MarketplaceAccount.marketplace == Marketplace.backmarket,
-                Channel.enabled.is_(True),  # type: ignore[attr-defined]
-                Channel.orders_enabled.is_(True),  # type: ignore[attr-defined]
+                col(MarketplaceAccount.marketplace) == Marketplace.backmarket,
+                col(Channel.enabled).is_(True),
+                col(Channel.orders_enabled).is_(True),
             )
         )
         if account_id is not None:
-            query = query.where(MarketplaceAccount.id == account_id)
+            query = query.where(col(MarketplaceAccount.id) == account_id)
         return sorted(set(session.execute(query).scalars()))
 
 
@@ -102,13 +103,14 @@ def _needs_detail(ctx: AppContext, account_id: int, summaries: dict[str, RemoteC
         stored = {
             r[0]: r[1:]
             for r in session.execute(
-                select(CareCase.case_ref, CareCase.modified_at, CareCase.last_message_at, CareCase.detailed_at).where(
-                    CareCase.account_id == account_id,
-                    CareCase.case_ref.in_(list(summaries)),  # type: ignore[attr-defined]
+                select(col(CareCase.case_ref), col(CareCase.modified_at), col(CareCase.last_message_at), col(CareCase.detailed_at)).where(
+                    col(CareCase.account_id) == account_id,
+                    col(CareCase.case_ref).in_(list(summaries)),
                 )
             )
         }
-    full, light = [], []
+    full: list[str] = []
+    light: list[str] = []
     for ref, summary in summaries.items():
         known = stored.get(ref)
         if known is None or known[2] is None:
@@ -133,15 +135,15 @@ def awaited_cases(ctx: AppContext, account_id: int) -> list[str]:
         refs = {
             str((payload or {}).get("case_ref"))
             for (payload,) in session.execute(
-                select(OrderAction.payload).where(
-                    OrderAction.kind.in_(("care_reply", "care_problem", "care_transfer")),  # type: ignore[attr-defined]
-                    OrderAction.state == ActionState.synchronizing,
+                select(col(OrderAction.payload)).where(
+                    col(OrderAction.kind).in_(("care_reply", "care_problem", "care_transfer")),
+                    col(OrderAction.state) == ActionState.synchronizing,
                 )
             )
         }
         return sorted(
             session.execute(
-                select(CareCase.case_ref).where(CareCase.account_id == account_id, CareCase.case_ref.in_(sorted(refs)))  # type: ignore[attr-defined]
+                select(col(CareCase.case_ref)).where(col(CareCase.account_id) == account_id, col(CareCase.case_ref).in_(sorted(refs)))
             ).scalars()
         )
 
@@ -202,7 +204,7 @@ async def harvest_account_care(
         async with connector:
             summaries: dict[str, RemoteCareCase] = {}
             for filters in ({"modified_since": since_mod}, {"message_since": since_msg}):
-                async for page in connector.iter_care_cases(**filters, before_page=lambda: take("list")):  # type: ignore[attr-defined]
+                async for page in connector.iter_care_cases(**filters, before_page=lambda: take("list")):
                     for summary in page:
                         summaries[summary.remote_id] = summary
             full, light = await asyncio.to_thread(_needs_detail, ctx, account_id, summaries)
@@ -213,7 +215,7 @@ async def harvest_account_care(
                 result.confirmed_actions += await asyncio.to_thread(_store, ctx, account_id, [summaries[r] for r in light], out)
             for ref in full:
                 await take("detail")
-                remote = await connector.get_care_case(ref)  # type: ignore[attr-defined]
+                remote = await connector.get_care_case(ref)  # type: ignore[attr-defined]  # a Back Market connector: checked above with hasattr(iter_care_cases)
                 result.confirmed_actions += await asyncio.to_thread(_store, ctx, account_id, [remote], out)
         moved = True
     except budget.BudgetExhausted as exc:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from shelfdesk.care import budget
 from shelfdesk.channels.backmarket_care import REFUNDABLE_STATES, refunded_amount
@@ -70,7 +71,9 @@ class RefundUnknown(Exception):
 def _case(session: Session, account_id: int, case_ref: str) -> Any:
     from shelfdesk.db.models import CareCase
 
-    return session.execute(select(CareCase).where(CareCase.account_id == account_id, CareCase.case_ref == case_ref)).scalar_one_or_none()
+    return session.execute(
+        select(CareCase).where(col(CareCase.account_id) == account_id, col(CareCase.case_ref) == case_ref)
+    ).scalar_one_or_none()
 
 
 def case_shows(session: Session, case: Any, kind: ActionKind, payload: dict[str, Any], since: datetime) -> bool:
@@ -82,7 +85,9 @@ def case_shows(session: Session, case: Any, kind: ActionKind, payload: dict[str,
     if kind is ActionKind.care_reply:
         text = str(payload.get("message") or "").strip()
         rows = session.execute(
-            select(CareMessage.body, CareMessage.sent_at).where(CareMessage.case_id == case.id, CareMessage.sender == "merchant")
+            select(col(CareMessage.body), col(CareMessage.sent_at)).where(
+                col(CareMessage.case_id) == case.id, col(CareMessage.sender) == "merchant"
+            )
         ).all()
         return any(body.strip() == text and (at is None or at >= since - SKEW) for body, at in rows)
     # Back Market's dates have whole seconds and the filters minutes: compare to the minute.
@@ -100,10 +105,17 @@ def confirm_case_actions(session: Session, case_id: int, now: datetime) -> int:
         return 0
     confirmed = 0
     rows = session.execute(
-        select(OrderAction.id, OrderAction.kind, OrderAction.payload, OrderAction.sent_at, OrderAction.created_at, OrderAction.actor).where(
-            OrderAction.order_id == case.order_id,
-            OrderAction.state == ActionState.synchronizing,
-            OrderAction.kind.in_([ActionKind.care_reply, ActionKind.care_problem, ActionKind.care_transfer]),  # type: ignore[attr-defined]
+        select(
+            col(OrderAction.id),
+            col(OrderAction.kind),
+            col(OrderAction.payload),
+            col(OrderAction.sent_at),
+            col(OrderAction.created_at),
+            col(OrderAction.actor),
+        ).where(
+            col(OrderAction.order_id) == case.order_id,
+            col(OrderAction.state) == ActionState.synchronizing,
+            col(OrderAction.kind).in_([ActionKind.care_reply, ActionKind.care_problem, ActionKind.care_transfer]),
         )
     ).all()
     for action_id, kind, payload, sent_at, created_at, actor in rows:
@@ -180,7 +192,7 @@ async def _process(sender: OutboxSender, connector: Any, claimed: ClaimedAction)
                 raise
             # An earlier attempt registered this tracking number: that was ours.
     if sender.after_remote is not None:
-        sender.after_remote(claimed, None)  # type: ignore[arg-type]
+        sender.after_remote(claimed, None)
     try:
         shown = await _read_case(sender, connector, claimed, case_ref, queued_at)
     except (ChannelError, OSError, budget.BudgetExhausted):
@@ -277,10 +289,14 @@ def _write_before(sender: OutboxSender, claimed: ClaimedAction, before: dict[str
     from shelfdesk.db.models import OrderAction
 
     with sender._write_lock, sender.ctx.write_session() as session:
-        payload = dict(session.execute(select(OrderAction.payload).where(OrderAction.id == claimed.id)).scalar_one() or {})
+        payload = dict(session.execute(select(col(OrderAction.payload)).where(col(OrderAction.id) == claimed.id)).scalar_one() or {})
         payload["before"] = before
         session.execute(
             update(OrderAction)
-            .where(OrderAction.id == claimed.id, OrderAction.claimed_by == sender.holder, OrderAction.state == ActionState.sending)
+            .where(
+                col(OrderAction.id) == claimed.id,
+                col(OrderAction.claimed_by) == sender.holder,
+                col(OrderAction.state) == ActionState.sending,
+            )
             .values(payload=payload)
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
+from sqlmodel import col
 
 from shelfdesk.care.cases import find_case_ref
 from shelfdesk.care.refunds import ZERO, refund_terms, refunded_by_line
@@ -30,10 +31,10 @@ def _open_actions(session: Session, order_ids: list[int]) -> set[tuple[int, str]
     pairs: set[tuple[int, str]] = set()
     for start in range(0, len(order_ids), 500):
         for order_id, _kind, payload in session.execute(
-            select(OrderAction.order_id, OrderAction.kind, OrderAction.payload).where(
-                OrderAction.order_id.in_(order_ids[start : start + 500]),  # type: ignore[attr-defined]
-                OrderAction.kind.in_(CARE_ACTION_KINDS),  # type: ignore[attr-defined]
-                OrderAction.state.in_(_OPEN),  # type: ignore[attr-defined]
+            select(col(OrderAction.order_id), col(OrderAction.kind), col(OrderAction.payload)).where(
+                col(OrderAction.order_id).in_(order_ids[start : start + 500]),
+                col(OrderAction.kind).in_(CARE_ACTION_KINDS),
+                col(OrderAction.state).in_(_OPEN),
             )
         ):
             pairs.add((order_id, str((payload or {}).get("case_ref") or "*")))
@@ -77,9 +78,9 @@ def list_cases(
     if state not in (None, "", "all", "open", "closed"):
         raise CareError(f"state is open, closed or all, not {state!r}")
     with ctx.read_session() as session:
-        query = select(CareCase, Channel.name, Channel.country).outerjoin(Channel, Channel.id == CareCase.channel_id)
+        query = select(CareCase, col(Channel.name), col(Channel.country)).outerjoin(Channel, col(Channel.id) == col(CareCase.channel_id))
         if state in ("open", "closed"):
-            query = query.where(CareCase.state == state)
+            query = query.where(col(CareCase.state) == state)
         if channel:
             from shelfdesk.channel_refs import UnknownChannel, pick_channel, refs_from
 
@@ -87,7 +88,7 @@ def list_cases(
                 picked = pick_channel(refs_from(session), channel)
             except UnknownChannel as exc:  # the resolver's own error names the choices
                 raise CareError(str(exc)) from None
-            query = query.where(CareCase.channel_id == picked.id)
+            query = query.where(col(CareCase.channel_id) == picked.id)
         if text and text.strip():
             like = f"%{text.strip().lower()}%"
             query = query.where(
@@ -95,22 +96,22 @@ def list_cases(
                     *(
                         func.lower(func.coalesce(column, "")).like(like)
                         for column in (
-                            CareCase.case_ref,
-                            CareCase.order_ref,
-                            CareCase.buyer_name,
-                            CareCase.buyer_email,
-                            CareCase.sku,
-                            CareCase.problem,
+                            col(CareCase.case_ref),
+                            col(CareCase.order_ref),
+                            col(CareCase.buyer_name),
+                            col(CareCase.buyer_email),
+                            col(CareCase.sku),
+                            col(CareCase.problem),
                         )
                     )
                 )
             )
         # What is due first (undated last), then the latest activity.
         query = query.order_by(
-            CareCase.due_at.is_(None),  # type: ignore[union-attr]
-            CareCase.due_at,
-            func.coalesce(CareCase.last_message_at, CareCase.modified_at, CareCase.opened_at).desc(),
-            CareCase.id.desc(),  # type: ignore[union-attr]
+            col(CareCase.due_at).is_(None),
+            col(CareCase.due_at),
+            func.coalesce(col(CareCase.last_message_at), col(CareCase.modified_at), col(CareCase.opened_at)).desc(),
+            col(CareCase.id).desc(),
         )
         if limit:
             query = query.limit(limit)
@@ -119,13 +120,13 @@ def list_cases(
         in_flight = _open_actions(session, order_ids)
         refunded: dict[tuple[int, str | None], Decimal] = defaultdict(lambda: ZERO)
         if order_ids:
-            from shelfdesk.care.refunds import _counted
+            from shelfdesk.care.refunds import counted_refunds
 
             for start in range(0, len(order_ids), 500):
                 for order_id, line_ref, total in session.execute(
-                    select(CareRefund.order_id, CareRefund.line_ref, func.sum(CareRefund.amount))
-                    .where(CareRefund.order_id.in_(order_ids[start : start + 500]), _counted())  # type: ignore[attr-defined]
-                    .group_by(CareRefund.order_id, CareRefund.line_ref)
+                    select(col(CareRefund.order_id), col(CareRefund.line_ref), func.sum(col(CareRefund.amount)))
+                    .where(col(CareRefund.order_id).in_(order_ids[start : start + 500]), counted_refunds())
+                    .group_by(col(CareRefund.order_id), col(CareRefund.line_ref))
                 ):
                     refunded[(order_id, line_ref)] = Decimal(total or 0)
         return [
@@ -138,7 +139,9 @@ def case_refs(ctx: AppContext, order_id: int) -> list[str]:
     from shelfdesk.db.models import CareCase
 
     with ctx.read_session() as session:
-        return list(session.execute(select(CareCase.case_ref).where(CareCase.order_id == order_id).order_by(CareCase.id)).scalars())
+        return list(
+            session.execute(select(col(CareCase.case_ref)).where(col(CareCase.order_id) == order_id).order_by(col(CareCase.id))).scalars()
+        )
 
 
 def get_case(ctx: AppContext, ref: str | int) -> CaseDetail:
@@ -148,15 +151,19 @@ def get_case(ctx: AppContext, ref: str | int) -> CaseDetail:
 
     with ctx.read_session() as session:
         case = find_case_ref(session, ref)
-        channel = session.execute(select(Channel.name, Channel.country).where(Channel.id == case.channel_id)).first() or (None, None)
+        channel = session.execute(select(col(Channel.name), col(Channel.country)).where(col(Channel.id) == case.channel_id)).first() or (
+            None,
+            None,
+        )
         order = session.get(Order, case.order_id) if case.order_id else None
-        in_flight = _open_actions(session, [order.id]) if order else set()
-        by_line = refunded_by_line(session, order.id) if order else {}
+        order_id = order.id if order is not None else None
+        in_flight = _open_actions(session, [order_id]) if order_id is not None else set()
+        by_line = refunded_by_line(session, order_id) if order_id is not None else {}
         claims = list((case.claims or {}).get("claims") or [])
         claim = claims[0] if claims else {}
         lines: list[CaseLine] = []
         if order is not None:
-            for line in session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars():
+            for line in session.execute(select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))).scalars():
                 done = by_line.get(line.marketplace_line_id, ZERO)
                 types, left = refund_terms(line, done)
                 ours = line.marketplace_line_id == case.line_ref
@@ -187,7 +194,9 @@ def get_case(ctx: AppContext, ref: str | int) -> CaseDetail:
         attachments_by_message: dict[int | None, list[CaseAttachment]] = defaultdict(list)
         home = Path(ctx.paths.home)
         all_attachments = []
-        for a in session.execute(select(CareAttachment).where(CareAttachment.case_id == case.id).order_by(CareAttachment.id)).scalars():
+        for a in session.execute(
+            select(CareAttachment).where(col(CareAttachment.case_id) == case.id).order_by(col(CareAttachment.id))
+        ).scalars():
             item = CaseAttachment(a.id, a.message_id, a.name, a.url, a.created_at, home / a.local_path if a.local_path else None)
             attachments_by_message[a.message_id].append(item)
             all_attachments.append(item)
@@ -201,14 +210,14 @@ def get_case(ctx: AppContext, ref: str | int) -> CaseDetail:
                 m.informative,
                 tuple(attachments_by_message.get(m.id, ())),
             )
-            for m in session.execute(select(CareMessage).where(CareMessage.case_id == case.id)).scalars()
+            for m in session.execute(select(CareMessage).where(col(CareMessage.case_id) == case.id)).scalars()
         ]
         actions: list[CaseAction] = []
         if order is not None:
             for a in session.execute(
                 select(OrderAction)
-                .where(OrderAction.order_id == order.id, OrderAction.kind.in_(CARE_ACTION_KINDS))  # type: ignore[attr-defined]
-                .order_by(OrderAction.id)
+                .where(col(OrderAction.order_id) == order.id, col(OrderAction.kind).in_(CARE_ACTION_KINDS))
+                .order_by(col(OrderAction.id))
             ).scalars():
                 payload = a.payload or {}
                 if payload.get("case_ref") not in (None, case.case_ref):
@@ -217,9 +226,9 @@ def get_case(ctx: AppContext, ref: str | int) -> CaseDetail:
                 actions.append(CaseAction(a.id, str(a.kind), str(a.state), summary, a.last_error, a.created_at, a.sent_at, a.confirmed_at))
                 timeline.append(CaseMessage(-a.id, a.created_at, "shelfdesk", "action", summary, False, (), str(a.state)))
         timeline.sort(key=lambda m: (m.at, m.id))
-        invoice = active_invoice(session, order.id) if order is not None else None
+        invoice = active_invoice(session, order_id) if order_id is not None else None
         refunded_total = by_line.get(case.line_ref, ZERO) if order is not None else ZERO
-        row = _row(case, tuple(channel), in_flight, refunded_total)  # type: ignore[arg-type]
+        row = _row(case, tuple(channel), in_flight, refunded_total)
         detail = CaseDetail(
             case=row,
             order_status=str(order.status) if order else None,

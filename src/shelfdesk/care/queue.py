@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shelfdesk.domain import ActionKind, ActionState, EventSource
 
@@ -35,7 +36,7 @@ def queue_care_action(
     from shelfdesk.db.models import OrderAction, OrderEvent
     from shelfdesk.db.upsert import upsert_rows
 
-    existing = session.execute(select(OrderAction.id).where(OrderAction.idempotency_key == key)).scalar()
+    existing = session.execute(select(col(OrderAction.id)).where(col(OrderAction.idempotency_key) == key)).scalar()
     if existing is not None:
         return int(existing), False
     row = {
@@ -52,7 +53,8 @@ def queue_care_action(
         "next_attempt_at": now,
     }
     upsert_rows(session, OrderAction, [row], ["idempotency_key"], [])
-    action_id = int(session.execute(select(OrderAction.id).where(OrderAction.idempotency_key == key)).scalar_one())
+    action_id = session.execute(select(col(OrderAction.id)).where(col(OrderAction.idempotency_key) == key)).scalar_one()
+    assert action_id is not None  # a stored row has its id
     session.add(
         OrderEvent(
             order_id=order_id, at=now, source=EventSource.operator, kind="action_queued", field=kind.value, actor=actor, message=summary

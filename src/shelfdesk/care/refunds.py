@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
+from sqlmodel import col
 
 from shelfdesk.care.cases import find_case_ref, find_order_ref
 from shelfdesk.care.queue import queue_care_action
@@ -40,6 +41,7 @@ from shelfdesk.domain import ActionKind, ActionState, Marketplace
 from shelfdesk.services.care import CareError, QueuedAction, RefundQuote, RefundRow
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
     from sqlalchemy.orm import Session
 
     from shelfdesk.channels.base import RemoteOrder
@@ -52,13 +54,13 @@ TYPE_FOR_STATE = {"1": 4, "2": 5, "3": 6, "6": 6}
 _LIVE = [ActionState.pending, ActionState.sending, ActionState.synchronizing, ActionState.confirmed]
 
 
-def _counted():
+def counted_refunds() -> ColumnElement[bool]:
     """Refund rows that count against what is left: seen ones, and ours whose action is alive or done."""
     from shelfdesk.db.models import CareRefund, OrderAction
 
     return or_(
-        CareRefund.source == "marketplace",
-        CareRefund.action_id.in_(select(OrderAction.id).where(OrderAction.state.in_(_LIVE))),  # type: ignore[union-attr,attr-defined]
+        col(CareRefund.source) == "marketplace",
+        col(CareRefund.action_id).in_(select(col(OrderAction.id)).where(col(OrderAction.state).in_(_LIVE))),
     )
 
 
@@ -67,9 +69,9 @@ def refunded_by_line(session: Session, order_id: int) -> dict[str | None, Decima
     from shelfdesk.db.models import CareRefund
 
     rows = session.execute(
-        select(CareRefund.line_ref, func.sum(CareRefund.amount))
-        .where(CareRefund.order_id == order_id, _counted())
-        .group_by(CareRefund.line_ref)
+        select(col(CareRefund.line_ref), func.sum(col(CareRefund.amount)))
+        .where(col(CareRefund.order_id) == order_id, counted_refunds())
+        .group_by(col(CareRefund.line_ref))
     ).all()
     return {ref: Decimal(total or 0).quantize(CENT) for ref, total in rows}
 
@@ -104,7 +106,7 @@ def _parse_amount(amount: Decimal | str | None) -> Decimal | None:
 def _pick_line(session: Session, order: Any, line: str | None, case: Any) -> Any:
     from shelfdesk.db.models import OrderLine
 
-    lines = session.execute(select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)).scalars().all()
+    lines = session.execute(select(OrderLine).where(col(OrderLine.order_id) == order.id).order_by(col(OrderLine.id))).scalars().all()
     if line:
         wanted = line.strip().casefold()
         found = [l for l in lines if l.marketplace_line_id.casefold() == wanted or (l.sku or "").casefold() == wanted]
@@ -181,12 +183,12 @@ def queue_refund(
     with ctx.write_session() as session:
         quote, order, row, case = _quote(session, ref, line, amount)
         # Lock the order (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes writers) and check again.
-        session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+        session.execute(select(col(Order.id)).where(col(Order.id) == order.id).with_for_update())
         quote, order, row, case = _quote(session, ref, line, amount)
         known = session.execute(
             select(func.count())
             .select_from(CareRefund)
-            .where(CareRefund.order_id == order.id, CareRefund.line_ref == row.marketplace_line_id)
+            .where(col(CareRefund.order_id) == order.id, col(CareRefund.line_ref) == row.marketplace_line_id)
         ).scalar_one()
         payload = {
             "case_ref": quote.case_id,
@@ -272,7 +274,9 @@ def record_seen_refunds(session: Session, remotes: Mapping[int, RemoteOrder], no
                     )
                 )
             continue
-        line_ids = dict(session.execute(select(OrderLine.marketplace_line_id, OrderLine.id).where(OrderLine.order_id == order_id)).all())
+        line_ids = dict(
+            session.execute(select(col(OrderLine.marketplace_line_id), col(OrderLine.id)).where(col(OrderLine.order_id) == order_id)).all()
+        )
         for line in remote.lines:
             if line.raw_status not in ("4", "5", "6"):
                 continue
@@ -353,13 +357,13 @@ def settle_refunds(ctx: AppContext) -> int:
     with ctx.read_session() as session:
         ids = list(
             session.execute(
-                select(CareRefund.id)
-                .outerjoin(OrderAction, OrderAction.id == CareRefund.action_id)
+                select(col(CareRefund.id))
+                .outerjoin(OrderAction, col(OrderAction.id) == col(CareRefund.action_id))
                 .where(
-                    CareRefund.state.in_(["pending", "sent"]),  # type: ignore[attr-defined]
-                    or_(CareRefund.source == "marketplace", OrderAction.state == ActionState.confirmed),
+                    col(CareRefund.state).in_(["pending", "sent"]),
+                    or_(col(CareRefund.source) == "marketplace", col(OrderAction.state) == ActionState.confirmed),
                 )
-                .order_by(CareRefund.id)
+                .order_by(col(CareRefund.id))
             ).scalars()
         )
     settled = 0
@@ -378,8 +382,10 @@ def _settle_one(ctx: AppContext, refund_id: int) -> int:
         refund = session.get(CareRefund, refund_id)
         if refund is None or refund.state not in ("pending", "sent"):
             return 0
-        session.execute(select(Order.id).where(Order.id == refund.order_id).with_for_update())
+        session.execute(select(col(Order.id)).where(col(Order.id) == refund.order_id).with_for_update())
         order = session.get(Order, refund.order_id)
+        if order is None:
+            raise CareError(f"refund {refund_id}'s order {refund.order_id} is gone")
         refund.state, refund.confirmed_at = "confirmed", now
         refund.credit_note_id = credit_refund(session, ctx, order, refund)
         line = session.get(OrderLine, refund.order_line_id) if refund.order_line_id else None
@@ -393,14 +399,14 @@ def list_refunds(ctx: AppContext, *, order_id: int | None = None, limit: int | N
 
     with ctx.read_session() as session:
         query = (
-            select(CareRefund, Order.marketplace_order_id, Invoice.number, OrderAction.state)
-            .join(Order, Order.id == CareRefund.order_id)
-            .outerjoin(Invoice, Invoice.id == CareRefund.credit_note_id)
-            .outerjoin(OrderAction, OrderAction.id == CareRefund.action_id)
-            .order_by(CareRefund.id.desc())  # type: ignore[union-attr]
+            select(CareRefund, col(Order.marketplace_order_id), col(Invoice.number), col(OrderAction.state))
+            .join(Order, col(Order.id) == col(CareRefund.order_id))
+            .outerjoin(Invoice, col(Invoice.id) == col(CareRefund.credit_note_id))
+            .outerjoin(OrderAction, col(OrderAction.id) == col(CareRefund.action_id))
+            .order_by(col(CareRefund.id).desc())
         )
         if order_id is not None:
-            query = query.where(CareRefund.order_id == order_id)
+            query = query.where(col(CareRefund.order_id) == order_id)
         if limit:
             query = query.limit(limit)
         out = []

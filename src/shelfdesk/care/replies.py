@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shelfdesk.services.care import CareError, SavedReply
 
@@ -23,9 +24,9 @@ def saved_replies(ctx: AppContext, language: str | None = None) -> list[SavedRep
     from shelfdesk.db.models import CareSavedReply
 
     with ctx.read_session() as session:
-        query = select(CareSavedReply).order_by(CareSavedReply.language, CareSavedReply.name)
+        query = select(CareSavedReply).order_by(col(CareSavedReply.language), col(CareSavedReply.name))
         if language:
-            query = query.where(CareSavedReply.language == _language(language))
+            query = query.where(col(CareSavedReply.language) == _language(language))
         return [SavedReply(r.id, r.name, r.language, r.body) for r in session.execute(query).scalars()]
 
 
@@ -41,7 +42,7 @@ def save_reply(ctx: AppContext, name: str, language: str, body: str) -> SavedRep
     now = ctx.clock.now()
     with ctx.write_session() as session:
         row = session.execute(
-            select(CareSavedReply).where(CareSavedReply.name == name, CareSavedReply.language == lang)
+            select(CareSavedReply).where(col(CareSavedReply.name) == name, col(CareSavedReply.language) == lang)
         ).scalar_one_or_none()
         if row is None:
             row = CareSavedReply(name=name, language=lang, body=text, created_at=now, updated_at=now)
@@ -49,6 +50,7 @@ def save_reply(ctx: AppContext, name: str, language: str, body: str) -> SavedRep
         else:
             row.body, row.updated_at = text, now
         session.flush()
+        assert row.id is not None  # flushed, so the row has its id
         record_audit(session, ctx, "care.saved_reply", "saved_reply", f"{lang}:{name}", {"characters": len(text)}, at=now)
         return SavedReply(row.id, row.name, row.language, row.body)
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select
+from sqlmodel import col
 
 from shelfdesk.services.care import RELEASE_TARGETS, CareError, ReturnedUnit
 
@@ -38,7 +39,9 @@ def receive_returned(session: Session, ctx: AppContext, order: Any, line: Any, r
     from shelfdesk.db.upsert import upsert_rows
     from shelfdesk.publishing.dirty import mark_dirty
 
-    case_ref = session.execute(select(CareCase.case_ref).where(CareCase.id == refund.case_id)).scalar() if refund.case_id else None
+    case_ref = (
+        session.execute(select(col(CareCase.case_ref)).where(col(CareCase.id) == refund.case_id)).scalar() if refund.case_id else None
+    )
     row = {
         "unit_key": f"refund:{refund.id}",
         "store_id": order.store_id,
@@ -66,16 +69,17 @@ def held_units(session: Session, store_id: int) -> dict[str, int]:
     from shelfdesk.db.models import Product, ReturnedUnit as Unit
 
     query = (
-        select(Unit.sku, func.coalesce(func.sum(Unit.quantity), 0))
-        .outerjoin(Product, (Product.store_id == Unit.store_id) & (Product.sku == Unit.sku))
+        select(col(Unit.sku), func.coalesce(func.sum(col(Unit.quantity)), 0))
+        .outerjoin(Product, (col(Product.store_id) == col(Unit.store_id)) & (col(Product.sku) == col(Unit.sku)))
         .where(
-            Unit.store_id == store_id,
+            col(Unit.store_id) == store_id,
             or_(
-                Unit.state == "to_inspect",
-                (Unit.state == "written_off") & or_(Product.stock_imported_at.is_(None), Product.stock_imported_at < Unit.released_at),  # type: ignore[union-attr,operator]
+                col(Unit.state) == "to_inspect",
+                (col(Unit.state) == "written_off")
+                & or_(col(Product.stock_imported_at).is_(None), col(Product.stock_imported_at) < col(Unit.released_at)),
             ),
         )
-        .group_by(Unit.sku)
+        .group_by(col(Unit.sku))
     )
     return {sku: int(units) for sku, units in session.execute(query).all()}
 
@@ -103,15 +107,15 @@ def returned_units(ctx: AppContext, *, store: str | None = None, state: str | No
 
     with ctx.read_session() as session:
         query = (
-            select(Unit, Store.name, Order.marketplace_order_id)
-            .join(Store, Store.id == Unit.store_id)
-            .outerjoin(Order, Order.id == Unit.order_id)
-            .order_by(Unit.returned_at.desc(), Unit.id.desc())  # type: ignore[attr-defined]
+            select(Unit, col(Store.name), col(Order.marketplace_order_id))
+            .join(Store, col(Store.id) == col(Unit.store_id))
+            .outerjoin(Order, col(Order.id) == col(Unit.order_id))
+            .order_by(col(Unit.returned_at).desc(), col(Unit.id).desc())
         )
         if store:
-            query = query.where(or_(Store.name == store, Store.id == (int(store) if store.isdigit() else -1)))
+            query = query.where(or_(col(Store.name) == store, col(Store.id) == (int(store) if store.isdigit() else -1)))
         if state:
-            query = query.where(Unit.state == state)
+            query = query.where(col(Unit.state) == state)
         out = []
         for unit, name, order_ref in session.execute(query).all():
             row = _row(unit, name)
@@ -148,6 +152,10 @@ def release_returned(ctx: AppContext, unit_id: int, to: str, *, note: str | None
         if target == "sellable":
             mark_dirty(session, unit.store_id, [unit.sku], REASON_RETURN, now)
         store = session.get(Store, unit.store_id)
-        order_ref = session.execute(select(Order.marketplace_order_id).where(Order.id == unit.order_id)).scalar() if unit.order_id else None
+        order_ref = (
+            session.execute(select(col(Order.marketplace_order_id)).where(col(Order.id) == unit.order_id)).scalar()
+            if unit.order_id
+            else None
+        )
         row = _row(unit, store.name if store else "")
         return ReturnedUnit(**{**row.__dict__, "order_ref": order_ref})

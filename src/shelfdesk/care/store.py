@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shelfdesk.care.deadlines import case_due
 from shelfdesk.channels.care import RemoteCareCase
@@ -33,7 +34,9 @@ class StoredCases:
 def find_case(session: Session, account_id: int, case_ref: str) -> Any:
     from shelfdesk.db.models import CareCase
 
-    return session.execute(select(CareCase).where(CareCase.account_id == account_id, CareCase.case_ref == case_ref)).scalar_one_or_none()
+    return session.execute(
+        select(CareCase).where(col(CareCase.account_id) == account_id, col(CareCase.case_ref) == case_ref)
+    ).scalar_one_or_none()
 
 
 def _order_for(session: Session, account_id: int, remote: RemoteCareCase) -> Any:
@@ -41,15 +44,15 @@ def _order_for(session: Session, account_id: int, remote: RemoteCareCase) -> Any
 
     if remote.order_id:
         order = session.execute(
-            select(Order).where(Order.account_id == account_id, Order.marketplace_order_id == remote.order_id)
+            select(Order).where(col(Order.account_id) == account_id, col(Order.marketplace_order_id) == remote.order_id)
         ).scalar_one_or_none()
         if order is not None:
             return order
     if remote.orderline_id:
         return session.execute(
             select(Order)
-            .join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.account_id == account_id, OrderLine.marketplace_line_id == remote.orderline_id)
+            .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
+            .where(col(Order.account_id) == account_id, col(OrderLine.marketplace_line_id) == remote.orderline_id)
             .limit(1)
         ).scalar_one_or_none()
     return None
@@ -123,7 +126,9 @@ def store_case(session: Session, account_id: int, marketplace: str, remote: Remo
         case.payload = remote.raw
     session.flush()
     if remote.detailed:
-        known = dict(session.execute(select(CareMessage.message_ref, CareMessage.id).where(CareMessage.case_id == case.id)).all())
+        known = dict(
+            session.execute(select(col(CareMessage.message_ref), col(CareMessage.id)).where(col(CareMessage.case_id) == case.id)).all()
+        )
         for message in remote.messages:
             if message.remote_id in known:
                 continue
@@ -142,7 +147,7 @@ def store_case(session: Session, account_id: int, marketplace: str, remote: Remo
             session.flush()
             known[message.remote_id] = row.id
             out.messages_new += 1
-        urls = set(session.execute(select(CareAttachment.url).where(CareAttachment.case_id == case.id)).scalars())
+        urls = set(session.execute(select(col(CareAttachment.url)).where(col(CareAttachment.case_id) == case.id)).scalars())
         for message in remote.messages:
             for attachment in message.attachments:
                 if attachment.url in urls:

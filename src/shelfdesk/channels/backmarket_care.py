@@ -149,7 +149,8 @@ class BackMarketCare:
             if isinstance(data, list):  # a bare list of folders [I]
                 results, has_next_key, next_url = data, False, None
             elif isinstance(data, Mapping):
-                results = data.get("results") if isinstance(data.get("results"), list) else []
+                found = data.get("results")
+                results = found if isinstance(found, list) else []
                 has_next_key = "next" in data
                 next_url = text_or_none(data.get("next"))
                 if next_url in ("null", "None"):
@@ -333,7 +334,8 @@ def _claim(raw: Mapping[str, Any]) -> RemoteCareClaim:
             name = text_or_none(issue)
         if name:
             issues.append(name)
-    labels_raw = raw.get("return_labels") if isinstance(raw.get("return_labels"), list) else []
+    found = raw.get("return_labels")
+    labels_raw = found if isinstance(found, list) else []
     labels = [l for l in (_label(r) for r in labels_raw) if l is not None]
     return RemoteCareClaim(
         remote_id=str(raw.get("id")),

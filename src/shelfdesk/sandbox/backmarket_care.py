@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,7 +43,7 @@ from starlette.routing import Route
 
 from shelfdesk.sandbox.app import ApiError, iso, parse_iso
 from shelfdesk.sandbox.backmarket_rules import line_total, settle_order
-from shelfdesk.sandbox.core import RateWindow, as_datetime, utf8_clean
+from shelfdesk.sandbox.core import RateWindow, SandboxClock, as_datetime, utf8_clean
 from shelfdesk.sandbox.inputs import FormFile, as_decimal, as_int, field_str, query_int, read_form
 
 #: [C] Budgets by endpoint: (requests a minute, requests a day); None where none is published.
@@ -101,7 +102,8 @@ def _list_date(text: str, name: str) -> datetime:
     parts = text.split("-")
     if len(parts) == 5 and all(p.isdigit() for p in parts):
         try:
-            return datetime(*map(int, parts), tzinfo=UTC)  # type: ignore[misc]
+            year, month, day, hour, minute = map(int, parts)
+            return datetime(year, month, day, hour, minute, tzinfo=UTC)
         except (ValueError, OverflowError):
             pass
     when = as_datetime(text)
@@ -125,7 +127,13 @@ class CareSandbox:
     """The Care side of :class:`~shelfdesk.sandbox.backmarket.BackMarketSandbox` (a mixin: it uses its state,
     clock, journal and error envelope)."""
 
+    # What the host sandbox provides; annotations only, so they resolve to its own at run time.
     state: dict[str, Any]
+    clock: SandboxClock
+    touch: Callable[[str, Any], None]
+    effect: Callable[..., dict[str, Any]]
+    public_order: Callable[[dict[str, Any]], dict[str, Any]]
+    route: Callable[..., Route]
     care_limits = CARE_LIMITS
 
     # ------------------------------------------------------------------ budgets
@@ -174,11 +182,11 @@ class CareSandbox:
         return None
 
     def _changed(self, folder: dict[str, Any], *, message: bool = False) -> None:
-        now = iso(self.clock.now())  # type: ignore[attr-defined]
+        now = iso(self.clock.now())
         folder["date_modification"] = now
         if message:
             folder["date_last_message"] = now
-        self.touch("care", folder["id"])  # type: ignore[attr-defined]
+        self.touch("care", folder["id"])
 
     def _add_message(
         self,
@@ -190,8 +198,8 @@ class CareSandbox:
         informative: bool = False,
         files: list[FormFile] | tuple[FormFile, ...] = (),
     ) -> dict[str, Any]:
-        now = self.clock.now()  # type: ignore[attr-defined]
-        message = {
+        now = self.clock.now()
+        message: dict[str, Any] = {
             "id": self.care_ids("care_message", 800001),
             "message": text,
             "date_creation": iso(now),
@@ -252,11 +260,11 @@ class CareSandbox:
             raise ValueError(f"warranty must be one of {', '.join(WARRANTY_STATES)}")
         if message is not None and not (isinstance(message, str) and 0 < len(message) <= MAX_MESSAGE and utf8_clean(message)):
             raise ValueError(f"message must be text of 1 to {MAX_MESSAGE} characters")
-        when = iso(at or self.clock.now())  # type: ignore[attr-defined]
+        when = iso(at or self.clock.now())
         folder_id = self.care_ids("care_legacy", FIRST_LEGACY_FOLDER_ID) if legacy else self.care_ids("care", FIRST_FOLDER_ID)
         address = order.get("billing_address") or order.get("shipping_address") or {}
         tag, reason = ISSUES[issue]
-        claim = {
+        claim: dict[str, Any] = {
             "id": self.care_ids("care_claim", 700001),
             "state": 0,
             "issues": [{"customerIssue": issue, "tag": tag}],
@@ -301,7 +309,7 @@ class CareSandbox:
         first = self._add_message(folder, text, initiator="Customer", kind="CUSTOMER_TO_MERCHANT")
         first["date_creation"] = when
         folder["date_modification"] = folder["date_last_message"] = when
-        self.effect("care_opened", folder=folder_id, orderline=line_id, order_id=order["order_id"])  # type: ignore[attr-defined]
+        self.effect("care_opened", folder=folder_id, orderline=line_id, order_id=order["order_id"])
         return folder
 
     def write_in_case(self, folder: dict[str, Any], text: Any, *, initiator: str = "Customer") -> dict[str, Any]:
@@ -323,7 +331,7 @@ class CareSandbox:
 
     def close_case(self, folder: dict[str, Any]) -> None:
         if folder["state"] != 9:
-            folder["state"], folder["date_closed"] = 9, iso(self.clock.now())  # type: ignore[attr-defined]
+            folder["state"], folder["date_closed"] = 9, iso(self.clock.now())
             for claim in folder["lines"]:
                 claim["state"] = 9
             self._changed(folder)
@@ -375,7 +383,7 @@ class CareSandbox:
         if found is None:  # the order was replaced through the admin API [I]: what the folder knows
             return {"id": folder["orderline"]}
         order, line = found
-        public = self.public_order(order)  # type: ignore[attr-defined]
+        public = self.public_order(order)
         keys = (
             "order_id",
             "shipping_address",
@@ -458,7 +466,7 @@ class CareSandbox:
         files = _attachment_fields(files, 400)
         self._reopen(folder)  # [C] a message reopens a closed folder
         message = self._add_message(folder, text, initiator="Merchant", kind="MERCHANT_TO_CUSTOMER", files=files)
-        self.effect("care_message", folder=folder["id"], message=message["id"], attachments=len(files))  # type: ignore[attr-defined]
+        self.effect("care_message", folder=folder["id"], message=message["id"], attachments=len(files))
         attachments = [
             {"msg": message["id"], "group": folder["id"], "sender": MERCHANT["id"], "attachment": f"/care/{folder['id']}/{a}"}
             for a in message["attachments"]
@@ -496,11 +504,11 @@ class CareSandbox:
             "problem_type": problem,
             "message": text,
             "date_creation": iso(self.clock.now()),
-        }  # type: ignore[attr-defined]
+        }
         folder["problems"].append(entry)
         note = f"The seller declared a problem: {problem}." + (f"\n{text}" if text else "")
         self._add_message(folder, note, initiator="BackMarket", kind="BACKMARKET_TO_ALL", informative=True, files=files)
-        self.effect("care_problem", folder=folder["id"], problem_type=problem, attachments=len(files))  # type: ignore[attr-defined]
+        self.effect("care_problem", folder=folder["id"], problem_type=problem, attachments=len(files))
         return JSONResponse(entry, 201)
 
     async def post_item_transfer(self, request: Request, body: Any) -> Response:
@@ -529,12 +537,12 @@ class CareSandbox:
             "shipperName": shipper,
             "trackingNumber": tracking,
             "action": action or "NOTHING",
-            "date_creation": iso(self.clock.now()),  # type: ignore[attr-defined]
+            "date_creation": iso(self.clock.now()),
         }
         folder["transfers"].append(entry)
         note = f"The seller sent the item back to the customer with {shipper}, tracking number {tracking} ({entry['action']})."
         self._add_message(folder, note, initiator="BackMarket", kind="BACKMARKET_TO_ALL", informative=True)
-        self.effect("care_transfer", folder=folder["id"], shipper=shipper, tracking=tracking)  # type: ignore[attr-defined]
+        self.effect("care_transfer", folder=folder["id"], shipper=shipper, tracking=tracking)
         return JSONResponse(entry, 201)
 
     async def post_refund(self, request: Request, body: Any) -> Response:
@@ -568,8 +576,8 @@ class CareSandbox:
         amount = left if amount is None else amount
         if amount > left:
             raise ApiError(400, f"{amount:.2f} is more than the {left:.2f} left to refund on orderline {line_id}", "amount-too-high")
-        now = self.clock.now()  # type: ignore[attr-defined]
-        self.touch("orders", order["order_id"])  # type: ignore[attr-defined]
+        now = self.clock.now()
+        self.touch("orders", order["order_id"])
         line["state"] = refund_type
         line["refunded_amount"] = f"{refunded(line) + amount:.2f}"
         if refund_type == 6:
@@ -588,7 +596,7 @@ class CareSandbox:
             "at": iso(now),
         }
         self.state["refunds"].append(record)
-        self.effect("care_refund", **record)  # type: ignore[attr-defined]
+        self.effect("care_refund", **record)
         folder = self._folder_of_line(line_id)
         if folder is not None:
             self._add_message(folder, f"Refund: {summary}.", initiator="BackMarket", kind="BACKMARKET_TO_ALL", informative=True)
@@ -602,7 +610,7 @@ class CareSandbox:
         return folders[-1] if folders else None
 
     def care_routes(self) -> list[Route]:
-        r = self.route  # type: ignore[attr-defined]
+        r = self.route
         return [
             r("/ws/sav", self.list_care_folders, ["GET"], limits=("requests", "care_list")),
             r("/ws/sav/refund", self.post_refund, ["POST"], limits=("requests", "care_refund")),

@@ -163,7 +163,8 @@ def multipart_parts(content_type: str, body: Any) -> list[FormFile]:
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if isinstance(name, str):
-            parts.append(FormFile(name, part.get_filename() or "", part.get_content_type(), part.get_payload(decode=True) or b""))
+            payload = part.get_payload(decode=True)  # bytes for a leaf part (a form's file), a Message only for a nested one
+            parts.append(FormFile(name, part.get_filename() or "", part.get_content_type(), payload if isinstance(payload, bytes) else b""))
     return parts
 
 

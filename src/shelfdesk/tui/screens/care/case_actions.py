@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import work
 
+from shelfdesk.formatting import money
 from shelfdesk.tui.messages import Severity
 
 if TYPE_CHECKING:
@@ -68,8 +69,13 @@ class CaseActions:
     it has it loaded, the whole case (:meth:`loaded_case`).
     """
 
+    # What the host screen (a ``ShelfdeskScreen``) provides; annotations only, so they resolve to the screen's own at run time.
     ctx: Any
     app: Any
+    shell: Any
+    notify: Callable[..., None]
+    run_operation: Callable[..., None]
+    reload_now: Callable[[], None]
 
     def case_ref(self) -> str | None:
         raise NotImplementedError
@@ -82,7 +88,7 @@ class CaseActions:
     def _with_case(self, then: Callable[[CaseDetail], None]) -> None:
         ref = self.case_ref()
         if ref is None:
-            self.notify("There is no case here.", title="Care")  # type: ignore[attr-defined]
+            self.notify("There is no case here.", title="Care")
             return
         detail = self.loaded_case()
         if detail is not None and detail.case.case_id == ref:
@@ -97,7 +103,7 @@ class CaseActions:
         try:
             detail = checked(lambda: get_case(self.ctx, ref))
         except ValueError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Care", severity="error")  # type: ignore[attr-defined]
+            self.app.call_from_thread(self.notify, str(exc), title="Care", severity="error")
             return
         self.app.call_from_thread(then, detail)
 
@@ -123,7 +129,7 @@ class CaseActions:
 
         def done(answer: str | None) -> None:
             if answer:
-                self.run_operation(  # type: ignore[attr-defined]
+                self.run_operation(
                     "Reply",
                     lambda: sent_sentence(self.ctx, checked(lambda: _queue_reply(self.ctx, ref, answer))),
                     retry=("reply", {"ref": ref, "text": answer}),
@@ -154,7 +160,7 @@ class CaseActions:
             if answer is None:
                 return
             paths = [Path(p.strip()).expanduser() for p in answer["attachments"].split(",") if p.strip()]
-            self.run_operation(  # type: ignore[attr-defined]
+            self.run_operation(
                 "Problem",
                 lambda: sent_sentence(
                     self.ctx, checked(lambda: _queue_problem(self.ctx, ref, answer["problem_type"], answer["message"] or None, paths))
@@ -178,7 +184,7 @@ class CaseActions:
         def done(answer: dict[str, str] | None) -> None:
             if answer is None:
                 return
-            self.run_operation(  # type: ignore[attr-defined]
+            self.run_operation(
                 "Transfer",
                 lambda: sent_sentence(
                     self.ctx,
@@ -204,11 +210,10 @@ class CaseActions:
 
     def _ask_refund(self, detail: CaseDetail, values: dict[str, str] | None = None, error: str = "") -> None:
         from shelfdesk.tui.screens.care.dialogs import CareFormDialog
-        from shelfdesk.tui.widgets.orders_table import money
 
         lines = [line for line in detail.lines if line.refundable > 0 and line.refund_types]
         if not lines:
-            self.notify("Nothing is left to refund on this case's lines.", title="Refund", severity="warning")  # type: ignore[attr-defined]
+            self.notify("Nothing is left to refund on this case's lines.", title="Refund", severity="warning")
             return
         first = lines[0]
         values = values or {"line": first.sku or first.line_ref, "amount": ""}
@@ -249,7 +254,7 @@ class CaseActions:
 
         def done(answer: str | None) -> None:
             if answer is not None:
-                self.run_operation(  # type: ignore[attr-defined]
+                self.run_operation(
                     "Refund",
                     lambda: sent_sentence(self.ctx, checked(lambda: _queue_refund(self.ctx, ref, values["line"] or None, quote.amount))),
                     retry=("refund", {"ref": ref, **values}),
@@ -291,7 +296,7 @@ class CaseActions:
         from shelfdesk.tui.screens.orders.order_detail import OrderDetailScreen
 
         if detail.case.order_id is None:
-            self.notify(  # type: ignore[attr-defined]
+            self.notify(
                 f"Order {detail.case.order_ref or ''} is not harvested yet: f fetches orders and cases.", title="Order", severity="warning"
             )
             return
@@ -304,14 +309,14 @@ class CaseActions:
         from shelfdesk.tui.screens.invoices.invoice_screens import InvoicesScreen
 
         if detail.case.order_id is None:
-            self.notify("The case's order is not harvested yet, so it has no invoice here.", title="Invoices", severity="warning")  # type: ignore[attr-defined]
+            self.notify("The case's order is not harvested yet, so it has no invoice here.", title="Invoices", severity="warning")
             return
         self.app.push_screen(InvoicesScreen(detail.case.order_id, detail.case.order_ref))
 
     # ------------------------------------------------------------ harvest
 
     def action_fetch(self) -> None:
-        self.notify("Fetching Care cases and orders…", title="Care")  # type: ignore[attr-defined]
+        self.notify("Fetching Care cases and orders…", title="Care")
         self._harvest()
 
     @work(exclusive=True, group="care-harvest", exit_on_error=False, description="Fetching Care cases")
@@ -332,9 +337,9 @@ class CaseActions:
         severity = "warning" if notes else "information"
         self.notify(
             "; ".join([text, *notes]) if results else "No Back Market account to fetch cases from.", title="Care", severity=severity
-        )  # type: ignore[attr-defined]
-        self.shell.data_changed()  # type: ignore[attr-defined]
-        self.reload_now()  # type: ignore[attr-defined]
+        )
+        self.shell.data_changed()
+        self.reload_now()
 
 
 def _last_buyer_message(detail: CaseDetail) -> str:

@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import DataTable, Label, Static
 
+from shelfdesk.formatting import money
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import CareCasesLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
@@ -52,7 +53,6 @@ def due_cell(row: CaseRow, now: datetime) -> Text:
 def describe(row: CaseRow, now: datetime) -> str:
     """The highlighted case in words, under the table (three lines)."""
     from shelfdesk.deadlines import format_left
-    from shelfdesk.tui.widgets.orders_table import money
 
     first = f"Case {row.case_id} · {row.channel or row.marketplace} · order {row.order_ref or '—'} · {row.buyer or 'buyer unknown'}"
     label = f" · return label {row.return_label}" if row.return_label else ""
@@ -131,7 +131,7 @@ class CareScreen(CaseActions, ShelfdeskScreen):
         self.cases = message.cases
         self.channels = message.channels
         now = self.ctx.clock.now()
-        self.table.show((row.case_id, self._cells(row, now)) for row in self.cases)
+        self.table.show([(row.case_id, self._cells(row, now)) for row in self.cases])
         self._show_title(now)
         self._show_detail()
         self._watch_sync()

@@ -10,6 +10,7 @@ does.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -19,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Static
 
+from shelfdesk.formatting import money
 from shelfdesk.tui.commands import bindings_for
 from shelfdesk.tui.messages import CareCaseLoaded
 from shelfdesk.tui.screens.base import ShelfdeskScreen
@@ -40,7 +42,6 @@ def _when(value: datetime | None) -> str:
 def render_case(d: CaseDetail, now: datetime) -> Text:
     """The whole case as text: statuses in words, the theme colours only headings."""
     from shelfdesk.deadlines import format_left
-    from shelfdesk.tui.widgets.orders_table import money
 
     c = d.case
     out = Text()
@@ -95,9 +96,9 @@ def render_case(d: CaseDetail, now: datetime) -> Text:
         out.append(f"{state}\n", style="italic")
         for text in (m.body.strip() or "(no text)").splitlines():
             out.append(f"    {text}\n")
-        for a in m.attachments:
-            where = f" → {a.local_path}" if a.local_path else " (A downloads it)"
-            out.append(f"    📎 {a.name}{where}\n", style="dim")
+        for attachment in m.attachments:
+            where = f" → {attachment.local_path}" if attachment.local_path else " (A downloads it)"
+            out.append(f"    📎 {attachment.name}{where}\n", style="dim")
     failed = [a for a in d.actions if a.state == "failed"]
     if failed:
         heading("Refused")
@@ -179,7 +180,7 @@ class CaseScreen(CaseActions, ShelfdeskScreen):
         from shelfdesk.services.care import download_attachment
 
         try:
-            paths = [checked(lambda i=i: download_attachment(self.ctx, i)) for i in ids]
+            paths = [checked(partial(download_attachment, self.ctx, i)) for i in ids]
         except ValueError as exc:
             self.app.call_from_thread(self.notify, str(exc), title="Attachments", severity="error")
             return

@@ -143,11 +143,11 @@ class ReplyDialog(DialogScreen[str]):
         from shelfdesk.services.care import save_reply, saved_replies
 
         try:
-            kept = save_reply(self.app.ctx, name, language, body)  # type: ignore[attr-defined]
+            kept = save_reply(self.ctx, name, language, body)
         except Exception as exc:  # noqa: BLE001 - the service's refusal, said in its words
             self.app.call_from_thread(self.app.notify, str(exc), title="Saved replies", severity="error")
             return
-        replies = saved_replies(self.app.ctx)  # type: ignore[attr-defined]
+        replies = saved_replies(self.ctx)
         self.app.call_from_thread(self._kept, kept, replies)
 
     def _kept(self, kept: SavedReply, replies: list[SavedReply]) -> None:
