@@ -59,4 +59,3 @@ def refunded_lines(session: Any, order_id: int) -> dict[str, Decimal]:
         select(refunds.line_ref, func.sum(refunds.amount)).where(refunds.order_id == order_id, _counted(refunds)).group_by(refunds.line_ref)
     ).all()
     return {ref or "": Decimal(total or 0).quantize(Decimal("0.01")) for ref, total in rows}
-
