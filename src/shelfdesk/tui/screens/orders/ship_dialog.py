@@ -20,7 +20,7 @@ FIELDS = (
     # Hints fit their field whole at 80 columns (the dialog is 76 wide, 53 for the field).
     ("tracking_number", "Tracking number", "required on Back Market; Leboncoin: kept here only"),
     ("tracking_url", "Tracking URL", "optional"),
-    ("identifiers", "IMEI / serial", "one per line of quantity 1, by commas; SKU=IMEI names the line"),
+    ("identifiers", "IMEI / serial", "one per line of 1 unit, by commas; SKU=IMEI names it"),
     ("note", "Note", "kept with the order"),
 )
 
