@@ -195,3 +195,15 @@ def test_a_first_import_stores_what_it_can_however_many_rows_are_rejected(ctx, s
     items = [dict(p, price="n/a") if i % 2 else p for i, p in enumerate(catalog(30))]
     result = import_catalog(ctx, store_id, feed_file("csv", render("csv", items)))
     assert result.outcome == ImportOutcome.DONE and (result.stored, result.rejected) == (15, 15)
+
+
+def test_a_nul_character_refuses_its_row_only() -> None:
+    """PostgreSQL cannot store a NUL in text: found by the property test above on the PostgreSQL run."""
+    import pytest
+
+    from shelfdesk.catalog.validation import RowRejected, validate_row
+
+    roles = {"sku": "sku", "title": "title", "price": "price", "stock": "stock"}
+    with pytest.raises(RowRejected, match="title: a NUL character"):
+        validate_row(3, {"sku": "SKU-1", "title": "Teak chair\x00", "price": "10.00", "stock": "1"}, roles)
+    assert validate_row(4, {"sku": "SKU-2", "title": "Teak chair", "price": "10.00", "stock": "1"}, roles).sku == "SKU-2"

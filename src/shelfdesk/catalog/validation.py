@@ -173,6 +173,11 @@ def validate_row(line: int, values: Mapping[str, str], roles: Mapping[str, str])
     ean = checked(parse_ean, "ean", None)
     price = checked(parse_price, "price", None)
     stock = checked(parse_stock, "stock", 0)
+    # A NUL byte (a corrupted file) cannot be stored in a PostgreSQL text column: the row is refused, not the import.
+    role_of = {column: role for role, column in roles.items()}
+    for column, value in values.items():
+        if value and "\x00" in value:
+            problems.append(RowRejected(role_of.get(column, column), f"{column}: a NUL character (a damaged file?)"))
     if problems:
         rejected = RowRejected(problems[0].field, "; ".join(p.reason for p in problems))
         rejected.fields = [p.field for p in problems]
